@@ -1,0 +1,28 @@
+# Finds every external dependency; a missing one stops the configure step
+# with the name of the Debian package to install (scripts/setup.sh installs
+# them all).
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run scripts/setup.sh)")
+endif()
+find_package(Threads REQUIRED)
+
+function(dt_require_pkg var module debpkg)
+  pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "Datolite needs ${module}: apt-get install ${debpkg} (or run scripts/setup.sh)")
+  endif()
+endfunction()
+
+dt_require_pkg(LMDB lmdb liblmdb-dev)
+dt_require_pkg(LUA lua5.4 liblua5.4-dev)
+dt_require_pkg(MSGPACK msgpack libmsgpack-dev)
+dt_require_pkg(LIBEDIT libedit libedit-dev)
+if(DATOLITE_TESTS)
+  dt_require_pkg(CMOCKA cmocka libcmocka-dev)
+endif()
+
+# Everything the finished library links against.
+add_library(dt_deps_all INTERFACE)
+target_link_libraries(dt_deps_all INTERFACE
+  PkgConfig::LMDB PkgConfig::MSGPACK Threads::Threads m)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Datolite needs to build, test and run, but
+# only those that are missing, so a second run costs a few dpkg queries.
+# Usage: scripts/setup.sh        (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  build-essential   # gcc, make, libc headers
+  cmake
+  pkg-config
+  liblmdb-dev       # storage engine
+  liblua5.4-dev     # transaction functions
+  libmsgpack-dev    # msgpack-c: wire format, tx-log values
+  libcmocka-dev     # unit tests
+  libedit-dev       # REPL line editing (BSD licence)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing missing Debian packages: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them if the install fails.
+if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

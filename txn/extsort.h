@@ -1,0 +1,48 @@
+/*
+ * extsort.h -- an external merge sorter for (key, value) byte records
+ * (txn layer, used by bulk load).  Records are buffered up to a memory
+ * budget, sorted by key (memcmp order, shorter prefix first; ties keep
+ * insertion order), spilled to temporary run files, and merged on read,
+ * so sorting any number of records needs bounded memory.
+ */
+#ifndef TXN_EXTSORT_H
+#define TXN_EXTSORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct txn_sorter txn_sorter;
+
+/*
+ * txn_sorter_new: a sorter that keeps at most about `mem_budget` bytes of
+ * records in memory (at least 1 MiB is used) and writes runs into
+ * `tmpdir` (NULL: $TMPDIR or /tmp).  DT_OK / DT_NOMEM.
+ */
+int txn_sorter_new(size_t mem_budget, const char *tmpdir, txn_sorter **out);
+
+/*
+ * txn_sorter_add: adds one record (copied).  Keys longer than 65535 bytes
+ * are rejected with DT_INVALID.  May spill a run: DT_IO on write errors.
+ * Not allowed after txn_sorter_finish (DT_MISUSE).
+ */
+int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val, size_t vlen);
+
+/* Ends input and prepares the merge.  DT_OK / DT_IO / DT_NOMEM. */
+int txn_sorter_finish(txn_sorter *s);
+
+/*
+ * txn_sorter_next: the next record in key order.  Returns DT_ROW with
+ * pointers valid until the next call, DT_DONE at the end, DT_IO or
+ * DT_CORRUPT if a run file cannot be read back.
+ */
+int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint8_t **val,
+                    size_t *vlen);
+
+/* Number of records added, and the number of runs spilled to disk. */
+uint64_t txn_sorter_count(const txn_sorter *s);
+size_t txn_sorter_runs(const txn_sorter *s);
+
+/* Frees the sorter and deletes its run files.  NULL allowed. */
+void txn_sorter_free(txn_sorter *s);
+
+#endif

@@ -80,7 +80,7 @@ int dl_decimal_parse(const char *text, size_t len, int allow_fraction, dl_decima
                           text[i], (int)len, text);
     size_t nd = (int_end - int_start) + (frac_end - frac_start);
     char *digits = dt__malloc(nd + 1);
-    if (!digits) return DT_NOMEM;
+    if (!digits) return dt__seterr(NULL, DT_NOMEM, "%s: out of memory for %zu digits", what, nd);
     size_t k = 0;
     for (size_t j = int_start; j < int_end; j++) digits[k++] = text[j];
     for (size_t j = frac_start; j < frac_end; j++) digits[k++] = text[j];
@@ -300,7 +300,7 @@ int dt_value_compare(const dt_value *a, const dt_value *b) {
     if (a->type != b->type) return a->type < b->type ? -1 : 1;
     switch (a->type) {
     case DT_NIL: return 0;
-    case DT_BOOL: return (a->u.b > b->u.b) - (a->u.b < b->u.b);
+    case DT_BOOL: return (!!a->u.b > !!b->u.b) - (!!a->u.b < !!b->u.b);
     case DT_LONG:
     case DT_INSTANT:
     case DT_REF: return (a->u.i > b->u.i) - (a->u.i < b->u.i);

@@ -233,6 +233,252 @@ const char *dt_type_name(dt_type type);
 
 /* }====== */
 
+/* {====== EDN and msgpack ====== */
+
+/*
+ * EDN text <-> dt_value trees, and the msgpack encoding of the same trees
+ * (the wire format of the bindings).  docs/edn.md describes the accepted
+ * dialect, how each dt_type prints, and the msgpack ext type table.
+ *
+ * Errors: dt_edn_read, dt_edn_write and the dt_msgpack_* functions have no
+ * handle; their messages are read with dt_errmsg(NULL).  A streaming reader
+ * keeps its messages on itself: dt_errmsg(reader).  Syntax errors carry the
+ * line:column (1-based, columns count code points), e.g.
+ * "edn: expected ']' to close '[' opened at 1:1, got end of input at 3:5".
+ */
+
+/* Nesting depth: default and largest allowed (collections, tags, #_). */
+#define DT_EDN_DEPTH_DEFAULT 1000
+#define DT_EDN_DEPTH_MAX 4096
+
+/*
+ * dt_edn_tag_fn: a reader for tagged literals other than the built-in
+ * #inst, #uuid and #bytes.  `tag` is the tag symbol without '#' (tag_len
+ * bytes, NUL-terminated); `value` is the form that followed it, already
+ * read.  The handler may move `value` into *out (then it sets *value to
+ * nil) or build a new value in *out; the reader clears whatever is left
+ * in *value afterwards.  Return DT_OK with *out set, DT_NOTFOUND to
+ * decline (leave *value as it was; the reader then behaves as if there
+ * were no handler), or any other result code to fail the read; the reader
+ * reports it with the tag and position.  Handlers are not called for tags
+ * inside a #_ discard.  Called on the reading thread, during the read.
+ */
+typedef int (*dt_edn_tag_fn)(const char *tag, size_t tag_len, dt_value *value, dt_value *out,
+                             void *userdata);
+
+/*
+ * Reader options.  Initialise with DT_EDN_OPTIONS_INIT, then set fields:
+ *   dt_edn_options o = DT_EDN_OPTIONS_INIT; o.keep_unknown_tags = 1;
+ *   tag_handler, tag_userdata  reader for unknown tags (see dt_edn_tag_fn)
+ *   keep_unknown_tags          non-zero: a tag nobody reads becomes a
+ *                              DT_TAGGED value instead of an error
+ *   max_depth                  0 = DT_EDN_DEPTH_DEFAULT; at most
+ *                              DT_EDN_DEPTH_MAX; deeper input is DT_LIMIT
+ */
+typedef struct dt_edn_options {
+    unsigned int version;
+    dt_edn_tag_fn tag_handler;
+    void *tag_userdata;
+    int keep_unknown_tags;
+    int max_depth;
+} dt_edn_options;
+
+#define DT_EDN_OPTIONS_VERSION 1
+#define DT_EDN_OPTIONS_INIT {DT_EDN_OPTIONS_VERSION, NULL, NULL, 0, 0}
+
+/*
+ * dt_edn_read: reads exactly one EDN form from text[0..len) (need not be
+ * NUL-terminated) into *out (caller owns; dt_value_clear).  Whitespace,
+ * comments and #_ discards may surround the form; anything else after it
+ * is an error.  dt_edn_read_opts does the same with options (NULL =
+ * defaults).
+ * @retval DT_OK      *out holds the value
+ * @retval DT_INVALID malformed EDN, no form at all, trailing forms, an
+ *                    unknown tag, a duplicate map key or set element
+ * @retval DT_LIMIT   nesting deeper than the depth limit
+ * @retval DT_NOMEM   out of memory
+ * @retval DT_MISUSE  NULL out, NULL text with len > 0, bad options
+ * On error *out is nil and dt_errmsg(NULL) has the message.  Thread-safe.
+ */
+int dt_edn_read(const char *text, size_t len, dt_value *out);
+int dt_edn_read_opts(const char *text, size_t len, const dt_edn_options *opts, dt_value *out);
+
+/* A streaming reader over many top-level forms. */
+typedef struct dt_edn_reader dt_edn_reader;
+
+/*
+ * dt_edn_reader_new: a reader over text[0..len).  The text is borrowed:
+ * it must stay valid and unchanged until dt_edn_reader_free.  `opts` is
+ * copied (NULL = defaults).  *out is freed with dt_edn_reader_free.
+ * @retval DT_OK, DT_NOMEM, DT_MISUSE (NULL out, NULL text with len > 0,
+ *         unknown options version, max_depth out of range; message on
+ *         dt_errmsg(NULL)).
+ * A reader is used by one thread at a time.
+ */
+int dt_edn_reader_new(const char *text, size_t len, const dt_edn_options *opts,
+                      dt_edn_reader **out);
+
+/*
+ * dt_edn_reader_next: reads the next top-level form into *out (caller
+ * owns).
+ * @retval DT_OK      *out holds the form
+ * @retval DT_DONE    no more forms (only whitespace, comments, discards
+ *                    were left); *out is nil
+ * @retval DT_INVALID, DT_LIMIT, DT_NOMEM  as for dt_edn_read; the message
+ *                    is on dt_errmsg(r).  Errors are sticky: later calls
+ *                    return the same code.
+ * @retval DT_MISUSE  NULL or freed reader, NULL out
+ */
+int dt_edn_reader_next(dt_edn_reader *r, dt_value *out);
+
+/*
+ * dt_edn_reader_pos: where the form most recently returned by
+ * dt_edn_reader_next starts (after DT_DONE: the end of the input; after an
+ * error: where the error was found; before any call: 1:1, offset 0).
+ * line and col are 1-based, col counts code points; offset is in bytes.
+ * Any out-pointer may be NULL.  Returns DT_OK or DT_MISUSE.
+ */
+int dt_edn_reader_pos(const dt_edn_reader *r, int *line, int *col, size_t *offset);
+
+/* dt_edn_reader_free: frees the reader (not the text).  NULL is allowed. */
+void dt_edn_reader_free(dt_edn_reader *r);
+
+/* dt_edn_write flags */
+#define DT_EDN_COMPACT 0 /* one line: {:a 1, :b [1 2]} */
+#define DT_EDN_PRETTY 1  /* collections longer than 80 columns broken over
+                            lines, elements aligned under the first */
+
+/*
+ * dt_edn_write: prints `v` as EDN text into *out (NUL-terminated, caller
+ * frees with dt_free; *out_len, if not NULL, gets the length without the
+ * NUL).  Reading the text back gives a value dt_value_equal to `v` for
+ * every EDN kind; DT_REF prints as its integer (reads back as DT_LONG),
+ * DT_TUPLE as a vector (DT_VECTOR), DT_FLOAT as the shortest decimal that
+ * round-trips the float (reads back as a DT_DOUBLE d with (float)d == f),
+ * DT_BYTES as #bytes "base64" (reads back as DT_BYTES), DT_TAGGED as
+ * #tag value (reads back as DT_TAGGED with keep_unknown_tags).
+ * @retval DT_OK
+ * @retval DT_INVALID a value EDN cannot express: a keyword or symbol text
+ *                    that would not read back, a char above U+10FFFF, a
+ *                    malformed compound (odd map, tagged without symbol)
+ * @retval DT_LIMIT   nesting deeper than DT_EDN_DEPTH_MAX
+ * @retval DT_NOMEM, DT_MISUSE (NULL v or out, unknown flags)
+ * On error *out is NULL; message on dt_errmsg(NULL).  Thread-safe.
+ */
+int dt_edn_write(const dt_value *v, int flags, char **out, size_t *out_len);
+
+/*
+ * msgpack ext types of the wire format (stable; docs/edn.md has the
+ * payload of each).  Scalars without a msgpack type carry their bytes;
+ * LIST/SET/TUPLE carry a msgpack array, TAGGED an array [tag-str, value].
+ * DT_VECTOR is a plain array, DT_MAP a plain map.
+ */
+enum dt_msgpack_ext {
+    DT_MSGPACK_EXT_KEYWORD = 1, /* UTF-8 text without ':' */
+    DT_MSGPACK_EXT_SYMBOL = 2,  /* UTF-8 text */
+    DT_MSGPACK_EXT_UUID = 3,    /* 16 bytes */
+    DT_MSGPACK_EXT_INSTANT = 4, /* int64 big-endian, ms since the epoch */
+    DT_MSGPACK_EXT_BIGINT = 5,  /* decimal text */
+    DT_MSGPACK_EXT_BIGDEC = 6,  /* decimal text */
+    DT_MSGPACK_EXT_REF = 7,     /* int64 big-endian entity id */
+    DT_MSGPACK_EXT_CHAR = 8,    /* uint32 big-endian code point */
+    DT_MSGPACK_EXT_LIST = 9,    /* msgpack array */
+    DT_MSGPACK_EXT_SET = 10,    /* msgpack array */
+    DT_MSGPACK_EXT_TUPLE = 11,  /* msgpack array */
+    DT_MSGPACK_EXT_TAGGED = 12  /* msgpack array [str tag, value] */
+};
+
+/*
+ * dt_msgpack_encode: the msgpack encoding of `v` (docs/edn.md, "msgpack
+ * wire format") into *out (*out_len bytes; caller frees with dt_free).
+ * Every dt_type round-trips exactly through dt_msgpack_decode.
+ * @retval DT_OK, DT_INVALID (malformed compound), DT_LIMIT (nesting deeper
+ *         than DT_EDN_DEPTH_MAX), DT_NOMEM, DT_MISUSE (NULL argument).
+ * On error *out is NULL; message on dt_errmsg(NULL).  Thread-safe.
+ */
+int dt_msgpack_encode(const dt_value *v, void **out, size_t *out_len);
+
+/*
+ * dt_msgpack_decode: decodes one msgpack value from bytes[0..len) into
+ * *out (caller owns).  When `consumed` is not NULL it gets the number of
+ * bytes the value used and trailing bytes are left alone; when it is NULL,
+ * trailing bytes are an error.  Input may be untrusted: anything malformed
+ * is reported, never read out of bounds.
+ * @retval DT_OK
+ * @retval DT_CORRUPT truncated or malformed input, unknown ext type,
+ *                    trailing bytes (consumed == NULL), duplicate map keys
+ *                    or set elements
+ * @retval DT_LIMIT   nesting deeper than DT_EDN_DEPTH_MAX
+ * @retval DT_NOMEM, DT_MISUSE (NULL out, NULL bytes with len > 0)
+ * On error *out is nil; message on dt_errmsg(NULL).  Thread-safe.
+ */
+int dt_msgpack_decode(const void *bytes, size_t len, dt_value *out, size_t *consumed);
+
+/* }====== */
+
+/* {====== Key codec ====== */
+
+/*
+ * An order-preserving binary encoding of datom values (types DT_NIL ..
+ * DT_TUPLE), the one Datolite's indexes use.  For any two values a and b,
+ * memcmp-comparing their encodings (a shorter encoding that is a prefix
+ * of the other sorts first, as LMDB's default key order does) gives the
+ * sign of dt_value_compare(a, b), and equal values have equal encodings.
+ * Encodings are self-delimiting: no encoding is a prefix of another, so a
+ * key built as enc(a) || enc(b) || ... sorts by a, then b, ...; decoding
+ * tells how many bytes one value took.  Use it to build typed KV keys
+ * whose byte order is value order.  docs/format.md ("Value encoding")
+ * specifies the bytes; the format is stable within a file format version.
+ *
+ * Doubles and floats keep -0.0 apart from 0.0 and decode bit-exact, except
+ * that every NaN encodes (and decodes) as the one quiet NaN; bigdecs keep
+ * their scale (1.50 decodes as "1.50").
+ */
+
+/*
+ * dt_value_encode: encodes `v` into a new buffer *out of *out_len bytes
+ * (caller owns it, free with dt_free).  On error *out is NULL and
+ * *out_len 0.  Thread-safe on distinct values.
+ * @retval DT_OK
+ * @retval DT_INVALID  v (or a tuple item) is an EDN-only kind (char, list,
+ *                     vector, set, map, tagged) -- the message names it --
+ *                     or a bigint/bigdec whose text is not a number
+ * @retval DT_LIMIT    tuples nested deeper than 32, or a bigint/bigdec
+ *                     exponent or scale beyond +-2^24
+ * @retval DT_MISUSE   a NULL argument
+ * @retval DT_NOMEM    out of memory
+ */
+int dt_value_encode(const dt_value *v, void **out, size_t *out_len);
+
+/*
+ * dt_value_encode_to: encodes `v` into the caller's buffer `buf` of `cap`
+ * bytes, without allocating, and sets *out_len to the encoding's length.
+ * When cap is too small nothing is written, *out_len is the length needed
+ * and the result is DT_LIMIT (so cap 0 with buf NULL measures a value).
+ * Other results as dt_value_encode.  Thread-safe on distinct buffers.
+ */
+int dt_value_encode_to(const dt_value *v, void *buf, size_t cap, size_t *out_len);
+
+/*
+ * dt_value_decode: decodes the encoded value at the start of
+ * bytes[0..len) into *out (caller owns it, clear with dt_value_clear) and
+ * sets *consumed (may be NULL) to the bytes it took; bytes after it (the
+ * rest of a composite key) are ignored.  Never reads beyond len.
+ * Thread-safe on distinct values.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND  the bytes are a truncated index key (a prefix and a
+ *                      hash standing for a value too large for a key):
+ *                      *out is nil, *consumed is the key's length
+ * @retval DT_CORRUPT   malformed or cut-short input; the message gives the
+ *                      byte position and the value tag
+ * @retval DT_MISUSE    out is NULL, or bytes is NULL with len > 0
+ * @retval DT_NOMEM     out of memory
+ * On any result but DT_OK *out is nil.
+ */
+int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consumed);
+
+/* }====== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -416,6 +416,456 @@ int dt_msgpack_decode(const void *bytes, size_t len, dt_value *out, size_t *cons
 
 /* }====== */
 
+/* {====== KV store ====== */
+
+/*
+ * The KV store: a thin, fast key-value layer over LMDB that the Datalog
+ * store is built on, and that applications may use directly (like
+ * Datalevin's KV API).  An environment (dt_kv) is a directory holding one
+ * memory-mapped file with any number of named sub-databases ("dbis").
+ * Keys and values are byte strings; keys sort in memcmp order (a shorter
+ * key sorts before a longer one it is a prefix of), are 1 to 511 bytes
+ * long, and values may be empty.  docs/kv.md is the user guide.
+ *
+ * Transactions: one writer at a time per environment (across processes),
+ * any number of readers that never block and are never blocked.  Every
+ * read/write function takes an optional dt_kv_txn: NULL means "autocommit"
+ * (a write is its own transaction, committed before the call returns; a
+ * read uses a fresh snapshot, taken from a pool of reusable read
+ * transactions).
+ *
+ * Memory: bytes returned as dt_kv_bytes views point into the map and are
+ * valid until the transaction they were read in ends, or until the next
+ * write in that transaction, whichever comes first; copy them before
+ * writing.  Functions that work without an explicit transaction (dt_kv_get,
+ * the dt_kv_list functions) return copies the caller owns.
+ *
+ * Errors: every function records a one-line message on the dt_kv handle
+ * (and on the dt_kv_txn handle when one was given), read with
+ * dt_errmsg(kv) from the same thread.
+ */
+
+typedef struct dt_kv dt_kv;         /* an open environment */
+typedef struct dt_kv_txn dt_kv_txn; /* a transaction on an environment */
+typedef struct dt_kv_iter dt_kv_iter; /* a range iterator */
+
+/*
+ * dt_kv_dbi: handle of a named sub-database, a small nonzero integer valid
+ * for the life of the environment (until dt_kv_dbi_drop or dt_kv_close).
+ * 0 (DT_KV_DBI_NONE) is never a valid handle; a stale or made-up handle
+ * gives DT_MISUSE, never a crash.
+ */
+typedef uint32_t dt_kv_dbi;
+#define DT_KV_DBI_NONE 0u
+
+/* A borrowed byte string (see "Memory" above for how long it lives). */
+typedef struct dt_kv_bytes {
+    const void *ptr;
+    size_t len;
+} dt_kv_bytes;
+
+/*
+ * Extended result code (primary code DT_MAPFULL in the low byte): a write
+ * in an explicit transaction hit the end of the map; the transaction has
+ * failed and must be aborted, and the map has already been grown, so
+ * running the whole transaction again will get further.  Autocommit
+ * writes, dt_kv_batch and dt_kv_with_txn retry on their own and never
+ * return it.  Plain DT_MAPFULL means the map may not grow any further
+ * (max_map_size reached, or the OS refused a larger mapping).
+ */
+#define DT_MAPFULL_RETRY (DT_MAPFULL | (1 << 8))
+
+/* Environment flags (dt_kv_options.flags, dt_kv_set_flags). */
+#define DT_KV_NOSYNC 0x01u     /* no fsync at commit: a system crash may lose
+                                  recent commits or, with WRITEMAP, corrupt
+                                  the file; a process crash loses nothing.
+                                  Changeable at run time. */
+#define DT_KV_NOMETASYNC 0x02u /* fsync data but not the meta page: a system
+                                  crash may lose the last commit, never
+                                  corrupts.  Changeable at run time. */
+#define DT_KV_WRITEMAP 0x04u   /* write through a writable map (faster, but a
+                                  stray pointer write can corrupt the file;
+                                  no nested transactions).  Open time only. */
+#define DT_KV_MAPASYNC 0x08u   /* with WRITEMAP: flush asynchronously (like
+                                  NOSYNC for the data).  Changeable. */
+#define DT_KV_RDONLY 0x10u     /* open read-only; writes give DT_MISUSE.
+                                  Open time only. */
+#define DT_KV_TEMP 0x20u       /* delete the directory and its files at
+                                  dt_kv_close.  Open time only. */
+
+/*
+ * Options for dt_kv_open.  Always start from DT_KV_OPTIONS_INIT so fields
+ * added later get their defaults:
+ *     dt_kv_options o = DT_KV_OPTIONS_INIT;  o.flags = DT_KV_NOSYNC;
+ */
+typedef struct dt_kv_options {
+    unsigned version;          /* DT_KV_OPTIONS_VERSION */
+    uint64_t map_size;         /* initial map size in bytes (rounded up to
+                                  the OS page size); 0 = 64 MiB.  An existing
+                                  larger file keeps its size. */
+    uint64_t max_map_size;     /* automatic growth stops here (then
+                                  DT_MAPFULL); 0 = no limit but the OS's */
+    unsigned max_dbs;          /* max named dbis; 0 = 128 */
+    unsigned max_readers;      /* max concurrent read transactions of all
+                                  processes; 0 = 126 */
+    unsigned flags;            /* DT_KV_* environment flags */
+    unsigned file_mode;        /* mode of created files; 0 = 0644 */
+    unsigned grow_timeout_ms;  /* how long map growth waits for this
+                                  process's open transactions to end; 0 =
+                                  30000 (then the write gives DT_BUSY) */
+} dt_kv_options;
+
+#define DT_KV_OPTIONS_VERSION 1
+#define DT_KV_OPTIONS_INIT {DT_KV_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0}
+
+/*
+ * dt_kv_open: opens (creating it if needed, unless DT_KV_RDONLY) the
+ * environment in directory `path`.  Stale reader slots left by dead
+ * processes are cleared.  `opts` may be NULL for defaults.
+ * @param path  directory; created (one level) if missing
+ * @param opts  options or NULL; copied, not retained
+ * @param out   receives the handle (NULL on error); close with dt_kv_close
+ * @retval DT_OK
+ * @retval DT_CORRUPT  the directory holds a file that is not an LMDB
+ *                     database (or of an incompatible version), or `path`
+ *                     is a file rather than a directory
+ * @retval DT_NOTFOUND read-only open of a missing directory
+ * @retval DT_IO       the OS refused (permissions, missing parent, ...)
+ * @retval DT_INVALID  bad options (unknown version or flag)
+ * @retval DT_NOMEM    out of memory
+ * @retval DT_MISUSE   NULL path or out
+ * Messages are recorded on the NULL handle (dt_errmsg(NULL)).
+ * Thread-safe.  Open an environment once per process (an LMDB rule) and
+ * share the handle between threads.
+ */
+int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out);
+
+/*
+ * dt_kv_close: closes the environment and frees the handle; with
+ * DT_KV_TEMP also deletes the directory.  NULL is allowed (DT_OK).
+ * @retval DT_OK
+ * @retval DT_BUSY    transactions or iterators are still open: nothing is
+ *                    closed, end them first
+ * @retval DT_MISUSE  not a dt_kv handle (or already closed)
+ * Not thread-safe: no other thread may use `kv` during or after the call.
+ */
+int dt_kv_close(dt_kv *kv);
+
+/*
+ * dt_kv_set_flags: turns the run-time changeable flags (DT_KV_NOSYNC,
+ * DT_KV_NOMETASYNC, DT_KV_MAPASYNC) on (onoff != 0) or off.
+ * dt_kv_get_flags: the current DT_KV_* flags.
+ * @retval DT_OK
+ * @retval DT_INVALID a flag that cannot change at run time
+ * @retval DT_MISUSE  bad handle or NULL out
+ * Thread-safe (the change applies to commits that start afterwards).
+ */
+int dt_kv_set_flags(dt_kv *kv, unsigned flags, int onoff);
+int dt_kv_get_flags(dt_kv *kv, unsigned *out);
+
+/*
+ * dt_kv_sync: flushes committed data to disk (useful with NOSYNC /
+ * MAPASYNC / NOMETASYNC).  force != 0 flushes synchronously even when the
+ * flags say asynchronous.  A read-only environment has nothing to flush.
+ * @retval DT_OK
+ * @retval DT_IO     the flush failed
+ * @retval DT_MISUSE bad handle
+ * Thread-safe.
+ */
+int dt_kv_sync(dt_kv *kv, int force);
+
+/* Flags for dt_kv_dbi_open. */
+#define DT_KV_DBI_CREATE 0x01u  /* create the dbi if it does not exist */
+#define DT_KV_DBI_DUPSORT 0x02u /* a key may hold several values, kept
+                                   sorted (each at most 511 bytes) */
+
+/*
+ * dt_kv_dbi_open: opens (with DT_KV_DBI_CREATE, creates) the named
+ * sub-database `name` and returns its handle.  Opening an already open
+ * name returns the same handle.  Creation commits a write transaction of
+ * its own.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND no such dbi and DT_KV_DBI_CREATE not given (or the
+ *                     environment is read-only, where CREATE is ignored)
+ * @retval DT_INVALID  empty name, or the dbi exists with other flags
+ *                     (DUPSORT or not)
+ * @retval DT_LIMIT    max_dbs dbis are already open
+ * @retval DT_MISUSE   bad handle, NULL name/out, or CREATE by a thread that
+ *                     has a write transaction open on `kv` (would deadlock)
+ * Thread-safe.
+ */
+int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out);
+
+/*
+ * dt_kv_dbi_drop: deletes the dbi and its contents (in a transaction of
+ * its own) and invalidates the handle.
+ * dt_kv_dbi_clear: deletes every entry, keeping the dbi; in `txn` if given.
+ * @retval DT_OK
+ * @retval DT_MISUSE bad handle, read-only txn/env, or (drop) a thread that
+ *                   has a write transaction open on `kv`
+ * Thread-safe, but no other thread may be using the dbi while it is dropped.
+ */
+int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi);
+int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
+
+/* Flags for dt_kv_txn_begin. */
+#define DT_KV_TXN_WRITE 0x00u
+#define DT_KV_TXN_RDONLY 0x01u
+
+/*
+ * dt_kv_txn_begin: begins a read-only (DT_KV_TXN_RDONLY: a snapshot; cheap,
+ * taken from a pool of reset read transactions) or a write transaction
+ * (waits while another thread or process holds the write lock).
+ * @retval DT_OK
+ * @retval DT_BUSY    no free reader slot (max_readers)
+ * @retval DT_MISUSE  bad handle/flags, write in a read-only environment, or
+ *                    a second write transaction in the same thread
+ * @retval DT_NOMEM / DT_IO
+ * A read transaction may be used by any thread, one at a time.  A write
+ * transaction must be used and ended by the thread that began it.
+ * Long-lived read transactions keep old pages from being reused and delay
+ * map growth (see grow_timeout_ms): end them promptly.
+ */
+int dt_kv_txn_begin(dt_kv *kv, unsigned flags, dt_kv_txn **out);
+
+/*
+ * dt_kv_txn_commit: commits (a write txn) or releases (a read txn) and
+ * frees the handle in every case, also when it fails.  Iterators opened in
+ * the txn become unusable (they must still be closed).
+ * @retval DT_OK
+ * @retval DT_MAPFULL_RETRY the map filled up at commit; it has been grown:
+ *                    run the transaction again
+ * @retval DT_MAPFULL the map is full and may not grow
+ * @retval (the sticky code) an earlier write in the txn failed; nothing of
+ *                    the txn was written
+ * @retval DT_IO      write/fsync failed; nothing was committed
+ * @retval DT_MISUSE  bad handle
+ */
+int dt_kv_txn_commit(dt_kv_txn *txn);
+
+/*
+ * dt_kv_txn_abort: discards the transaction and frees the handle.  NULL is
+ * allowed.  Iterators opened in it become unusable (still close them).
+ */
+void dt_kv_txn_abort(dt_kv_txn *txn);
+
+/*
+ * dt_kv_with_txn: runs fn(txn, userdata) inside a write transaction: reads
+ * in fn see fn's own writes; if fn returns DT_OK the txn is committed,
+ * otherwise it is aborted (nothing written) and fn's code returned.
+ * fn must not end the txn itself.  When the map fills up (inside fn or at
+ * commit) the txn is aborted, the map grown and fn RUN AGAIN from the start
+ * in a new txn: fn must be re-runnable (no side effects outside the txn, or
+ * ones it can repeat).
+ * @retval DT_OK / fn's nonzero code / DT_MAPFULL / DT_BUSY / DT_IO /
+ *         DT_MISUSE (bad handle, NULL fn, read-only env, nested in a
+ *         write txn of the same thread)
+ */
+int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *userdata);
+
+/*
+ * dt_kv_get: copies the value of `key` in `dbi` (for a DUPSORT dbi: its
+ * first value) into a new buffer *out of *out_len bytes, freed with
+ * dt_free.  `txn` may be NULL (a fresh snapshot).
+ * dt_kv_get_view: the same without copying: *out points into the map
+ * (valid until `txn` ends or its next write).  `txn` is required.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND no such key (*out set to NULL / {NULL, 0})
+ * @retval DT_INVALID  key of 0 or more than 511 bytes
+ * @retval DT_MISUSE   bad kv/txn/dbi handle, txn of another kv, NULL out
+ * @retval DT_NOMEM / DT_BUSY (no reader slot)
+ * Thread-safe with txn NULL; with a txn, see dt_kv_txn_begin.
+ */
+int dt_kv_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+              void **out, size_t *out_len);
+int dt_kv_get_view(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+                   dt_kv_bytes *out);
+
+/* Flags for dt_kv_put. */
+#define DT_KV_NOOVERWRITE 0x01u /* fail with DT_CONFLICT if the key exists */
+#define DT_KV_NODUPDATA 0x02u   /* DUPSORT: fail with DT_CONFLICT if the
+                                   key/value pair exists */
+#define DT_KV_APPEND 0x04u      /* the key (DUPSORT: key/value) sorts after
+                                   every existing one: fast bulk load;
+                                   DT_INVALID if it does not */
+
+/*
+ * dt_kv_put: stores `val` under `key` (replacing the value; in a DUPSORT
+ * dbi adding a value).  In `txn` if given, else autocommit (retried after
+ * map growth).
+ * @retval DT_OK
+ * @retval DT_CONFLICT      NOOVERWRITE/NODUPDATA and the key/pair exists
+ * @retval DT_INVALID       key of 0 or > 511 bytes, DUPSORT value > 511
+ *                          bytes, APPEND out of order, unknown flag
+ * @retval DT_MAPFULL_RETRY (explicit txn only) see its definition
+ * @retval DT_MAPFULL / DT_BUSY  the map could not grow
+ * @retval DT_MISUSE        bad handle, read-only txn or env, a txn that
+ *                          already failed (the sticky code is returned)
+ * @retval DT_IO / DT_NOMEM
+ * A write error other than DT_CONFLICT/DT_INVALID/DT_NOTFOUND makes an
+ * explicit txn unusable: later calls return the same code; abort it.
+ */
+int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+              const void *val, size_t vlen, unsigned flags);
+
+/*
+ * dt_kv_del: deletes `key` (val NULL: with all its values) or, in a
+ * DUPSORT dbi, only the pair key/val.  In `txn` if given, else autocommit.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND no such key (or pair)
+ * otherwise as dt_kv_put.
+ */
+int dt_kv_del(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+              const void *val, size_t vlen);
+
+/* One operation of a batch. */
+typedef enum dt_kv_op_type { DT_KV_OP_PUT = 1, DT_KV_OP_DEL = 2 } dt_kv_op_type;
+typedef struct dt_kv_op {
+    dt_kv_op_type type;
+    dt_kv_dbi dbi;
+    unsigned flags;    /* put flags (DT_KV_NOOVERWRITE, ...) */
+    dt_kv_bytes key;
+    dt_kv_bytes val;   /* DEL: val.ptr NULL deletes the key with all values */
+} dt_kv_op;
+
+/*
+ * dt_kv_batch: applies ops[0..n-1] in order, atomically: in `txn` if
+ * given, else in one write transaction of its own (retried as a whole
+ * after map growth).  Deleting a missing key is not an error.  The first
+ * failing op stops the batch and the message names its index; without
+ * `txn` nothing is written then; with `txn` the ops before it stay applied
+ * in `txn` (abort the txn to discard them).
+ * @retval as dt_kv_put
+ */
+int dt_kv_batch(dt_kv *kv, dt_kv_txn *txn, const dt_kv_op *ops, size_t n);
+
+/*
+ * A key range for the range functions and iterators: entries whose key k
+ * satisfies lo <(=) k <(=) hi, `lo` always the smaller end whatever the
+ * direction.  A bound is DT_KV_UNBOUNDED (its bytes ignored), DT_KV_CLOSED
+ * (inclusive) or DT_KV_OPEN (exclusive).  backward != 0 visits keys from
+ * hi down to lo (and, in DUPSORT dbis, values in descending order).
+ * limit > 0 stops after that many entries.  A NULL range pointer means the
+ * whole dbi, forward, unlimited.  lo > hi is an empty range, not an error.
+ */
+typedef enum dt_kv_bound { DT_KV_UNBOUNDED = 0, DT_KV_CLOSED = 1, DT_KV_OPEN = 2 } dt_kv_bound;
+typedef struct dt_kv_range {
+    dt_kv_bytes lo;
+    dt_kv_bound lo_bound;
+    dt_kv_bytes hi;
+    dt_kv_bound hi_bound;
+    int backward;
+    size_t limit;
+} dt_kv_range;
+#define DT_KV_RANGE_ALL {{NULL, 0}, DT_KV_UNBOUNDED, {NULL, 0}, DT_KV_UNBOUNDED, 0, 0}
+
+/*
+ * dt_kv_list: entries copied out of the store by dt_kv_get_first,
+ * dt_kv_get_range and dt_kv_key_range.  items[0..n-1] point into memory
+ * the list owns; free it with dt_kv_list_free.  Start from DT_KV_LIST_INIT.
+ */
+typedef struct dt_kv_entry {
+    dt_kv_bytes key;
+    dt_kv_bytes val;
+} dt_kv_entry;
+typedef struct dt_kv_list {
+    dt_kv_entry *items;
+    size_t n;
+    void *mem_; /* private */
+} dt_kv_list;
+#define DT_KV_LIST_INIT {NULL, 0, NULL}
+
+/* dt_kv_list_free: frees what the list owns and empties it; NULL allowed. */
+void dt_kv_list_free(dt_kv_list *list);
+
+/*
+ * dt_kv_get_range: the entries of `range` (in range order) into *out.
+ * dt_kv_key_range: the distinct keys only (val is {NULL, 0}; a DUPSORT key
+ * appears once; limit counts keys).
+ * dt_kv_get_first: the first entry of `range` in its direction (n = 1).
+ * dt_kv_range_count: the number of entries of `range` (at most limit).
+ * `txn` may be NULL (a snapshot of its own).  *out is replaced (any
+ * previous content freed) and is empty on error.
+ * @retval DT_OK       (also for an empty result, except get_first)
+ * @retval DT_NOTFOUND get_first: the range is empty
+ * @retval DT_INVALID  bad bound kind
+ * @retval DT_MISUSE / DT_NOMEM / DT_BUSY
+ */
+int dt_kv_get_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out);
+int dt_kv_key_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out);
+int dt_kv_get_first(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out);
+int dt_kv_range_count(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                      uint64_t *out);
+
+/*
+ * dt_kv_iter_open: a cursor over `range` (copied; its bytes need not
+ * outlive the call).  In `txn` if given; with NULL the iterator holds a
+ * read snapshot of its own until dt_kv_iter_close.
+ * dt_kv_iter_next: the next entry as views into the map (key and/or val
+ * may be NULL if not wanted), valid until the iterator's txn ends (the
+ * iterator's own snapshot: until dt_kv_iter_close) or the txn's next write.
+ * dt_kv_iter_close: frees the iterator; NULL allowed.  Close iterators
+ * before closing the environment.
+ * @retval DT_OK (open), DT_ROW (next: an entry), DT_DONE (next: no more)
+ * @retval DT_MISUSE bad handle, or the iterator's txn has ended
+ * @retval DT_INVALID / DT_NOMEM / DT_BUSY
+ * An iterator is used by one thread at a time (any thread if its txn is
+ * read-only).
+ */
+int dt_kv_iter_open(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_iter **out);
+int dt_kv_iter_next(dt_kv_iter *it, dt_kv_bytes *key, dt_kv_bytes *val);
+void dt_kv_iter_close(dt_kv_iter *it);
+
+/*
+ * dt_kv_copy: hot backup of the environment into directory `dest_dir`
+ * (created if missing; it must not already hold a data.mdb), consistent as
+ * of one snapshot, while readers and the writer go on.  compact != 0
+ * omits free pages and renumbers (smaller, slower to make).
+ * @retval DT_OK / DT_IO (dest not writable, data.mdb exists) / DT_MISUSE
+ * Thread-safe.
+ */
+int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact);
+
+/* Environment statistics (dt_kv_stat). */
+typedef struct dt_kv_envstat {
+    uint64_t map_size;      /* current map size in bytes */
+    uint64_t max_map_size;  /* growth limit (0: none) */
+    uint64_t page_size;     /* bytes per page */
+    uint64_t last_page;     /* number of the last page in use */
+    uint64_t used_bytes;    /* (last_page + 1) * page_size */
+    double map_use;         /* used_bytes / map_size, 0..1 */
+    uint64_t last_txn_id;   /* id of the last committed write txn */
+    unsigned max_readers;   /* reader slots */
+    unsigned num_readers;   /* reader slots in use (all processes; includes
+                               this process's pooled read transactions) */
+    unsigned num_dbis;      /* dbis open through this handle */
+} dt_kv_envstat;
+
+/* Statistics of one dbi (dt_kv_dbi_stat). */
+typedef struct dt_kv_dbistat {
+    uint64_t entries;       /* key/value pairs (DUPSORT: every value) */
+    unsigned depth;         /* B-tree depth */
+    uint64_t branch_pages;
+    uint64_t leaf_pages;
+    uint64_t overflow_pages;
+    unsigned page_size;
+} dt_kv_dbistat;
+
+/*
+ * dt_kv_stat: statistics of the environment.
+ * dt_kv_dbi_stat: statistics of `dbi` as seen by `txn` (NULL: latest).
+ * @retval DT_OK / DT_MISUSE (bad handle, NULL out) / DT_BUSY
+ * Thread-safe.
+ */
+int dt_kv_stat(dt_kv *kv, dt_kv_envstat *out);
+int dt_kv_dbi_stat(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, dt_kv_dbistat *out);
+
+/* }====== */
+
 /* {====== Key codec ====== */
 
 /*

@@ -142,7 +142,10 @@ const char *dt_errstr(int rc) {
     case DT_INTERNAL: return "internal error";
     case DT_ROW: return "row available";
     case DT_DONE: return "no more rows";
-    default: return "unknown result code";
+    default:
+        /* An extended code keeps its primary code in the low byte. */
+        if (rc > 0xff) return dt_errstr(rc & 0xff);
+        return "unknown result code";
     }
 }
 

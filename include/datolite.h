@@ -929,6 +929,312 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
 
 /* }====== */
 
+/* {====== Datalog store ====== */
+
+/*
+ * A Datolite database is a directory holding an LMDB environment with the
+ * datoms [entity attribute value tx] in two indexes (EAV and AVE), the
+ * schema, a transaction log and a history of retractions.  A connection
+ * (dt_conn) is the open database; a snapshot (dt_db) is an immutable view
+ * of it as of one transaction; transact writes.  docs/datalog.md is the
+ * user guide, docs/format.md the file format.
+ *
+ * Entity ids are 1 .. 2^42-1; transaction ids are 2^42 + t for the t-th
+ * transaction.  Attributes are named by keyword text without the colon
+ * ("user/name") in the C API and as keywords in EDN.
+ */
+
+typedef struct dt_conn dt_conn;           /* an open database */
+typedef struct dt_db dt_db;               /* a read snapshot */
+typedef struct dt_report dt_report;       /* what a transaction did */
+typedef struct dt_datom_iter dt_datom_iter;
+
+/*
+ * A datom as the API shows it.  `a` and `v` are borrowed: valid until the
+ * next step of the iterator (or until the report is freed) and owned by
+ * it; copy `v` with dt_value_copy to keep it.
+ */
+typedef struct dt_datom {
+    int64_t e;
+    const char *a;  /* attribute ident, keyword text without the colon */
+    dt_value v;
+    int64_t tx;     /* the transaction that asserted (or retracted) it */
+    int added;      /* 1: asserted, 0: retracted (reports only) */
+} dt_datom;
+
+/* The first transaction id; every id >= DT_TX0 is a transaction. */
+#define DT_TX0 ((int64_t)1 << 42)
+
+/*
+ * Connection options.  Start from DT_CONN_OPTIONS_INIT.
+ *   kv             options of the LMDB environment (map size, durability
+ *                  flags: see dt_kv_options).
+ *   closed_schema  1: transacting an attribute the schema does not declare
+ *                  is an error (DT_SCHEMA).  0 (default): such attributes
+ *                  are created on first use, typed by their values, as in
+ *                  DataScript and Datalevin.
+ */
+typedef struct dt_conn_options {
+    unsigned version;
+    dt_kv_options kv;
+    int closed_schema;
+} dt_conn_options;
+
+#define DT_CONN_OPTIONS_VERSION 1
+#define DT_CONN_OPTIONS_INIT {DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0}
+
+/*
+ * dt_conn_open: opens the database in directory `dir`, creating it when
+ * missing.  `schema_edn`, if not NULL, is an EDN schema map
+ * ({:user/email {:db/valueType :db.type/string :db/unique
+ * :db.unique/identity} ...}) applied as by dt_conn_update_schema.
+ * `opts` may be NULL.
+ * @retval DT_OK
+ * @retval DT_CORRUPT  the directory holds another program's file, or a
+ *                     Datolite database of another format version
+ * @retval DT_INVALID  the schema text is not valid EDN
+ * @retval DT_SCHEMA   the schema is invalid or conflicts with the data
+ * @retval DT_IO / DT_NOMEM / DT_BUSY / DT_MISUSE
+ * Messages: dt_errmsg(NULL).  *out is the connection (NULL on error);
+ * close it with dt_conn_close.  Thread-safe; open a directory once per
+ * process and share the connection between threads.
+ */
+int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options *opts,
+                 dt_conn **out);
+
+/*
+ * dt_conn_close: closes the connection and frees it.  NULL is allowed.
+ * @retval DT_OK
+ * @retval DT_BUSY   snapshots or iterators are still open: release them
+ *                   first (nothing is closed)
+ * @retval DT_MISUSE not a connection
+ * Not thread-safe: no other thread may use `conn` during or after it.
+ */
+int dt_conn_close(dt_conn *conn);
+
+/*
+ * dt_conn_update_schema: adds or changes attributes from an EDN schema
+ * map, in one write transaction.  A change that the existing data forbids
+ * fails with DT_SCHEMA and changes nothing: a new value type for an
+ * attribute that has datoms of another type, :db/unique on an attribute
+ * with duplicate values, cardinality one on an attribute with several
+ * values for an entity, :db/isComponent on a non-ref attribute.
+ * @retval DT_OK / DT_INVALID (bad EDN) / DT_SCHEMA / DT_MISUSE / DT_IO
+ * Messages on `conn`.  Thread-safe.
+ */
+int dt_conn_update_schema(dt_conn *conn, const char *schema_edn);
+
+/*
+ * dt_conn_schema: the current schema as EDN text (a map from attribute
+ * keyword to definition, implicit attributes included, built-ins not),
+ * in *out (free with dt_free).  @retval DT_OK / DT_NOMEM / DT_MISUSE.
+ * Thread-safe.
+ */
+int dt_conn_schema(dt_conn *conn, char **out);
+
+/*
+ * dt_transact: applies the tx-data `tx_edn` (EDN text: a vector of list
+ * forms and entity maps, as in Datomic/DataScript) in one durable
+ * transaction.  Either everything is written or nothing is.
+ * dt_transact_value: the same from an already built value (a vector or
+ * list of forms).
+ * Accepted forms: maps with or without :db/id (tempid string, negative
+ * integer, entity id, lookup ref [:attr value], ident keyword), nested
+ * maps under ref attributes, reverse attributes (:_attr), collections
+ * for cardinality-many attributes; [:db/add e a v], [:db/retract e a v],
+ * [:db/retract e a], [:db/retractEntity e], [:db/cas e a old new].
+ * docs/datalog.md lists the rules.
+ * @param out  NULL, or receives the report (free with dt_report_free)
+ * @retval DT_OK
+ * @retval DT_INVALID  malformed tx-data, wrong value type, unknown form
+ * @retval DT_SCHEMA   unknown attribute with a closed schema
+ * @retval DT_NOTFOUND a lookup ref or ident that matches nothing
+ * @retval DT_CONFLICT :db/cas mismatch, unique value taken, conflicting
+ *                     upserts
+ * @retval DT_MISUSE / DT_IO / DT_NOMEM / DT_MAPFULL / DT_LIMIT
+ * Messages on `conn` (name the form, attribute, expected and given).
+ * Thread-safe: transactions are serialized.
+ */
+int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out);
+int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
+
+/*
+ * Report accessors; all borrow from the report and are valid until
+ * dt_report_free.  Not thread-safe on one report.
+ *  dt_report_tx          the transaction id
+ *  dt_report_count       the number of datoms added and retracted
+ *  dt_report_datom       the i-th (0-based) of them, in the order they
+ *                        were made (DT_OK, or DT_NOTFOUND past the end);
+ *                        the transaction's own :db/txInstant included
+ *  dt_report_tempids     a DT_MAP from each tempid as written (string or
+ *                        negative long) to its entity id (DT_LONG)
+ *  dt_report_tempid      the entity id of one tempid (DT_NOTFOUND)
+ *  dt_report_db_before / dt_report_db_after
+ *                        snapshots before and after the transaction
+ *                        (borrowed; release nothing)
+ */
+int64_t dt_report_tx(const dt_report *r);
+size_t dt_report_count(const dt_report *r);
+int dt_report_datom(const dt_report *r, size_t i, dt_datom *out);
+const dt_value *dt_report_tempids(const dt_report *r);
+int dt_report_tempid(const dt_report *r, const dt_value *tempid, int64_t *out);
+dt_db *dt_report_db_before(dt_report *r);
+dt_db *dt_report_db_after(dt_report *r);
+void dt_report_free(dt_report *r);
+
+/*
+ * dt_conn_db: a snapshot of the database as of now (*out; release with
+ * dt_db_release).  It never changes and never blocks writers; but while it
+ * lives LMDB cannot reuse pages freed after it, so release it when done.
+ * @retval DT_OK / DT_BUSY (no reader slot) / DT_MISUSE / DT_NOMEM
+ * Thread-safe.  A dt_db may be used by one thread at a time (any thread).
+ */
+int dt_conn_db(dt_conn *conn, dt_db **out);
+void dt_db_release(dt_db *db);
+
+/* dt_db_basis_tx: the id of the last transaction the snapshot sees (0 if
+ * none). */
+int64_t dt_db_basis_tx(const dt_db *db);
+
+typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
+
+/*
+ * dt_datoms: iterates the datoms of `index` whose leading components equal
+ * components[0..n) (EAV: e, attribute, value; AVE: attribute, value, e).
+ * e is a DT_LONG or DT_REF entity id, an ident keyword or a lookup ref
+ * vector; the attribute a DT_KEYWORD; a value must have the attribute's
+ * type.  n = 0 iterates the whole index.
+ * dt_seek_datoms: iterates from the first datom >= the components to the
+ * end of the index.
+ * dt_index_range: the AVE datoms of `attr` with start <= v <= end in value
+ * order; start or end may be NULL (unbounded).
+ * dt_count_datoms: the number of datoms dt_datoms would yield.
+ * The iterator (*out, free with dt_datom_iter_free before releasing `db`)
+ * yields DT_ROW with *out filled (borrowed, see dt_datom), then DT_DONE.
+ * @retval DT_OK / DT_INVALID (bad component) / DT_MISUSE / DT_NOMEM
+ * Same thread rules as the snapshot.
+ */
+int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+              dt_datom_iter **out);
+int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                   dt_datom_iter **out);
+int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
+                   dt_datom_iter **out);
+int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out);
+void dt_datom_iter_free(dt_datom_iter *it);
+int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                    uint64_t *out);
+
+/*
+ * dt_entid: resolves an entity reference (an id, an ident keyword, or a
+ * lookup ref [:unique-attr value]) to an entity id.
+ * @retval DT_OK / DT_NOTFOUND (nothing matches) / DT_INVALID (not a
+ *         reference, or the lookup attribute is not unique)
+ */
+int dt_entid(dt_db *db, const dt_value *ref, int64_t *out);
+
+/*
+ * Statistics of one attribute, kept up to date by every write: datom
+ * count, number of distinct values, smallest and largest value (nil when
+ * the attribute has no datoms; owned, clear with dt_attr_stats_clear).
+ */
+typedef struct dt_attr_stats {
+    uint64_t count;
+    uint64_t distinct;
+    dt_value min;
+    dt_value max;
+} dt_attr_stats;
+
+int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out);
+void dt_attr_stats_clear(dt_attr_stats *s);
+
+/*
+ * Bulk loading (init-db / fill-db), as in Datalevin: prepared datoms with
+ * explicit entity ids go straight into the indexes, sorted (with bounded
+ * memory: sorted runs spill to temporary files) and appended, without
+ * tempid resolution or upserts.  Values are still type-checked against the
+ * schema; undeclared attributes are created, typed by their values.
+ *   DT_LOAD_INIT  the database must hold no datoms yet (else DT_MISUSE).
+ *   DT_LOAD_FILL  adds to an existing database; a datom already present is
+ *                 skipped; a second value for a cardinality-one attribute
+ *                 or a taken unique value is an error (DT_CONFLICT).
+ * The whole load is one transaction: on any error nothing is written.  The
+ * load gets one transaction id (with :db/txInstant); its tx-log entry
+ * records the load ({:bulk-load n}), not every datom.
+ */
+typedef struct dt_loader dt_loader;
+
+typedef enum dt_load_mode { DT_LOAD_INIT = 0, DT_LOAD_FILL = 1 } dt_load_mode;
+
+/*
+ * Loader options (start from DT_LOAD_OPTIONS_INIT):
+ *   mem_budget  bytes of sorted runs kept in memory (0: 256 MiB)
+ *   tmpdir      where runs spill (NULL: $TMPDIR or /tmp)
+ */
+typedef struct dt_load_options {
+    unsigned version;
+    size_t mem_budget;
+    const char *tmpdir;
+} dt_load_options;
+
+#define DT_LOAD_OPTIONS_VERSION 1
+#define DT_LOAD_OPTIONS_INIT {DT_LOAD_OPTIONS_VERSION, 0, NULL}
+
+/*
+ * dt_loader_open: starts a bulk load into `conn`.  `opts` may be NULL.
+ * Holds the connection's writer slot until finished or freed: other
+ * writers wait.  *out is freed with dt_loader_free.
+ * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle)
+ *         / DT_NOMEM
+ * A loader is used by one thread.
+ */
+int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts,
+                   dt_loader **out);
+
+/*
+ * dt_loader_add: adds the datom [e attr v] (attr: keyword text without the
+ * colon; v a datom value; ref values are entity ids).
+ * dt_loader_add_edn: adds the datoms in EDN text: [e :attr v] vectors, one
+ * after another (typically one per line) or inside one enclosing vector.
+ * dt_loader_add_msgpack: adds the datoms in msgpack bytes: a sequence of
+ * arrays [e attr v] (attr a keyword ext or a string), each one complete.
+ * @retval DT_OK
+ * @retval DT_INVALID  malformed input (message with line:column or byte
+ *                     offset), wrong value type, bad entity id
+ * @retval DT_SCHEMA   unknown attribute with a closed schema
+ * @retval DT_IO / DT_NOMEM
+ * After an error the loader accepts nothing more; free it.
+ */
+int dt_loader_add(dt_loader *ld, int64_t e, const char *attr, const dt_value *v);
+int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len);
+int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len);
+
+/*
+ * dt_loader_finish: sorts and writes everything in one transaction and
+ * ends the load; *out_count (may be NULL) receives the number of datoms
+ * written.  The loader must still be freed.
+ * @retval DT_OK / DT_CONFLICT (cardinality-one or unique violated) /
+ *         DT_MAPFULL / DT_IO / DT_NOMEM
+ */
+int dt_loader_finish(dt_loader *ld, uint64_t *out_count);
+
+/* dt_loader_free: frees the loader; an unfinished load writes nothing. */
+void dt_loader_free(dt_loader *ld);
+
+/*
+ * dt_import_edn: transacts a large EDN tx-data text (a vector of forms,
+ * e.g. entity maps with tempids) in batches of `batch` forms (0: 10000),
+ * each an ordinary transaction; tempids are shared across batches, so a
+ * tempid used in two batches names one entity.  *out_tx_count (may be
+ * NULL) receives the number of transactions.  On an error the batches
+ * before it stay committed; the message names the form.
+ * @retval as dt_transact
+ */
+int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
+                  uint64_t *out_tx_count);
+
+/* }====== */
+
 #ifdef __cplusplus
 }
 #endif

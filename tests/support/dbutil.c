@@ -1,0 +1,117 @@
+/* dbutil.c -- see dbutil.h. */
+#include "dbutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+tu_db *tu_db_open(const char *schema_edn) {
+    tu_db *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    d->dir = tu_tmpdir();
+    assert_non_null(d->dir);
+    int rc = dt_conn_open(d->dir, schema_edn, NULL, &d->conn);
+    if (rc != DT_OK) fail_msg("dt_conn_open: %s", dt_errmsg(NULL));
+    return d;
+}
+
+void tu_db_reopen(tu_db *d) {
+    assert_int_equal(dt_conn_close(d->conn), DT_OK);
+    d->conn = NULL;
+    int rc = dt_conn_open(d->dir, NULL, NULL, &d->conn);
+    if (rc != DT_OK) fail_msg("reopen: %s", dt_errmsg(NULL));
+}
+
+void tu_db_close(tu_db *d) {
+    if (!d) return;
+    assert_int_equal(dt_conn_close(d->conn), DT_OK);
+    tu_rmdir_free(d->dir);
+    free(d);
+}
+
+char *tu_edn(const dt_value *v) {
+    char *s = NULL;
+    size_t n;
+    assert_int_equal(dt_edn_write(v, DT_EDN_COMPACT, &s, &n), DT_OK);
+    char *copy = strdup(s);
+    dt_free(s);
+    return copy;
+}
+
+typedef struct lines {
+    char **v;
+    size_t n, cap;
+} lines;
+
+static void lines_add(lines *l, char *s) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        assert_non_null(l->v);
+    }
+    l->v[l->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *lines_join(lines *l) {
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    size_t total = 1;
+    for (size_t i = 0; i < l->n; i++) total += strlen(l->v[i]) + 1;
+    char *out = malloc(total), *p = out;
+    *p = '\0';
+    for (size_t i = 0; i < l->n; i++) {
+        p += sprintf(p, "%s%s", i ? "\n" : "", l->v[i]);
+        free(l->v[i]);
+    }
+    free(l->v);
+    return out;
+}
+
+static char *datom_line(const dt_datom *d, int with_added) {
+    char *v = tu_edn(&d->v);
+    size_t n = strlen(v) + strlen(d->a) + 64;
+    char *s = malloc(n);
+    if (with_added)
+        snprintf(s, n, "[%lld :%s %s %s]", (long long)d->e, d->a, v, d->added ? "true" : "false");
+    else
+        snprintf(s, n, "[%lld :%s %s]", (long long)d->e, d->a, v);
+    free(v);
+    return s;
+}
+
+char *tu_dump(dt_conn *conn, int with_tx) {
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(conn, &db), DT_OK);
+    dt_datom_iter *it = NULL;
+    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
+    lines l = {0};
+    dt_datom d;
+    int rc;
+    while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW)
+        if (with_tx || d.e < DT_TX0) lines_add(&l, datom_line(&d, 0));
+    assert_int_equal(rc, DT_DONE);
+    dt_datom_iter_free(it);
+    dt_db_release(db);
+    return lines_join(&l);
+}
+
+char *tu_report_datoms(dt_report *r) {
+    lines l = {0};
+    for (size_t i = 0; i < dt_report_count(r); i++) {
+        dt_datom d;
+        assert_int_equal(dt_report_datom(r, i, &d), DT_OK);
+        if (d.e < DT_TX0) lines_add(&l, datom_line(&d, 1));
+    }
+    return lines_join(&l);
+}
+
+dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report) {
+    dt_report *r = NULL;
+    int rc = dt_transact(conn, edn, want_report ? &r : NULL);
+    if (rc != expect_rc)
+        fail_msg("transact %s: got %d (%s), wanted %d", edn, rc, dt_errmsg(conn), expect_rc);
+    return r;
+}

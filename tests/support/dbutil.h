@@ -1,0 +1,39 @@
+/*
+ * dbutil.h -- helpers for tests of the Datalog store: open a connection in
+ * a temp dir, and dump its datoms as sorted EDN lines to compare exactly.
+ */
+#ifndef DT_DBUTIL_H
+#define DT_DBUTIL_H
+
+#include "testutil.h"
+
+typedef struct tu_db {
+    char *dir;
+    dt_conn *conn;
+} tu_db;
+
+/* Opens a fresh database with the EDN schema (may be NULL); asserts. */
+tu_db *tu_db_open(const char *schema_edn);
+/* Closes and reopens the same directory (persistence tests); asserts. */
+void tu_db_reopen(tu_db *d);
+void tu_db_close(tu_db *d);
+
+/*
+ * tu_dump: every datom of user entities (transaction entities excluded)
+ * as "[e :attr value]" lines sorted bytewise, joined by '\n'; malloc'd.
+ * With `with_tx` transaction entities are included too.
+ */
+char *tu_dump(dt_conn *conn, int with_tx);
+
+/* Transacts EDN, asserting the result code; returns the report when
+ * want_report (else NULL). */
+dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report);
+
+/* The report's datoms (transaction entity excluded) as sorted
+ * "[e :a v added]" lines; malloc'd. */
+char *tu_report_datoms(dt_report *r);
+
+/* EDN text of a value (malloc'd). */
+char *tu_edn(const dt_value *v);
+
+#endif

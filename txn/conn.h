@@ -1,0 +1,87 @@
+/*
+ * conn.h -- the connection (txn layer): the open database, its writer
+ * lock and current schema.  Private to txn/.
+ */
+#ifndef TXN_CONN_H
+#define TXN_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "datolite.h"
+#include "db.h"
+#include "schema.h"
+#include "store.h"
+
+#define DT_MAGIC_CONN 0x64746364u /* "dtcd" */
+
+struct dt_conn {
+    uint32_t magic;
+    dt_kv *kv;
+    dl_store st;
+    int closed_schema;
+    pthread_mutex_t wlock;   /* one writer at a time */
+    pthread_mutex_t slock;   /* guards schema and schema_v */
+    dl_schema *schema;       /* the current schema (one reference) */
+    uint64_t schema_v;       /* its version (meta "schema_v") */
+    _Atomic long open_dbs;   /* live snapshots and reports */
+};
+
+/* 1 when conn is a live connection handle. */
+int txn_conn_ok(const dt_conn *conn);
+
+/*
+ * txn_conn_snapshot: a snapshot whose schema matches its data: the
+ * current schema, or the one stored in the snapshot when a writer changed
+ * it meanwhile.
+ */
+int txn_conn_snapshot(dt_conn *conn, dt_db **out);
+
+/* Installs `s` (taking the caller's reference) as the current schema of
+ * version v. */
+void txn_conn_set_schema(dt_conn *conn, dl_schema *s, uint64_t v);
+
+/*
+ * txn_schema_apply: applies the schema map `m` to the working schema *ws
+ * (cloned on first change, so *ws may be replaced) inside write txn
+ * `txn`, checking existing data; writes the changed attribute records.
+ * *changed is set when anything changed.  DT_OK / DT_SCHEMA / DT_INVALID.
+ */
+int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_value *m,
+                     int *changed);
+
+/*
+ * txn_attr_get: the attribute named `name` (keyword text) in the working
+ * schema *ws; an undeclared one is created (typed by its values) and
+ * stored in txn, cloning *ws on the first change (*ws_changed tells),
+ * unless the connection's schema is closed (DT_SCHEMA).
+ */
+int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const char *name,
+                 size_t n, const dl_attr **out);
+
+/*
+ * txn_encode_value: the full codec encoding of v as a value of attribute
+ * a into out (reset first), checking and converting to the attribute's
+ * type (long to bigint, double to float, vector to tuple; a ref must be a
+ * positive entity id here).  DT_OK, DT_INVALID with a message naming the
+ * attribute, expected and given type, DT_NOMEM.
+ */
+int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out);
+
+/*
+ * Tempids shared by consecutive transactions (dt_import_edn): a tempid
+ * named in an earlier transaction denotes the same entity later.
+ */
+typedef struct txn_carry txn_carry;
+int txn_carry_new(txn_carry **out);
+void txn_carry_free(txn_carry *c);
+
+/* dt_transact_value with a tempid carry (may be NULL) and the number of
+ * the first form for messages. */
+int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
+                       dt_report **out);
+
+/* txn_show: v as EDN for messages, cut to cap bytes with "...". */
+void txn_show(const dt_value *v, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,1174 @@
+/*
+ * transact.c -- tx-data to datoms (txn layer): forms and entity maps,
+ * tempids and upserts, lookup refs, cardinality, uniqueness, :db/cas,
+ * retractEntity, the transaction entity, and the report.
+ *
+ * A transaction runs in three phases inside one LMDB write transaction:
+ *  1. expand: every form becomes simple ops (add, retract, retract
+ *     attribute, retract entity, cas) on entity references that may be
+ *     tempids; implicit attributes are created;
+ *  2. resolve: tempids upsert through :db.unique/identity values (two
+ *     tempids asserting the same new unique value become one entity), the
+ *     rest get new ids in order of first appearance;
+ *  3. apply: ops run in order against the transaction's own state, so
+ *     lookup refs see earlier writes of the same transaction.
+ * Any error aborts the LMDB transaction: nothing is written.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "conn.h"
+#include "edn.h"
+
+/* {====== Byte-keyed hash map ====== */
+
+typedef struct bmap_slot {
+    size_t off, len; /* key bytes in keys */
+    uint64_t hash;
+    size_t val;
+    int used;
+} bmap_slot;
+
+typedef struct bmap {
+    bmap_slot *slots;
+    size_t nslots, count;
+    dt_buf keys;
+} bmap;
+
+static uint64_t bhash(const uint8_t *p, size_t n) { return dl_codec_hash(p, n); }
+
+static int bmap_grow(bmap *m) {
+    size_t n = m->nslots ? m->nslots * 2 : 64;
+    bmap_slot *s = dt__calloc(n, sizeof *s);
+    if (!s) return DT_NOMEM;
+    for (size_t i = 0; i < m->nslots; i++) {
+        if (!m->slots[i].used) continue;
+        size_t j = m->slots[i].hash & (n - 1);
+        while (s[j].used) j = (j + 1) & (n - 1);
+        s[j] = m->slots[i];
+    }
+    dt__free(m->slots);
+    m->slots = s;
+    m->nslots = n;
+    return DT_OK;
+}
+
+/* Finds key; returns the slot or NULL. */
+static bmap_slot *bmap_find(bmap *m, const uint8_t *k, size_t n) {
+    if (!m->nslots) return NULL;
+    uint64_t h = bhash(k, n);
+    size_t j = h & (m->nslots - 1);
+    while (m->slots[j].used) {
+        bmap_slot *s = &m->slots[j];
+        if (s->hash == h && s->len == n && memcmp(m->keys.p + s->off, k, n) == 0) return s;
+        j = (j + 1) & (m->nslots - 1);
+    }
+    return NULL;
+}
+
+static int bmap_put(bmap *m, const uint8_t *k, size_t n, size_t val) {
+    if ((m->count + 1) * 2 > m->nslots && bmap_grow(m) != DT_OK) return DT_NOMEM;
+    uint64_t h = bhash(k, n);
+    size_t j = h & (m->nslots - 1);
+    while (m->slots[j].used) j = (j + 1) & (m->nslots - 1);
+    size_t off = m->keys.len;
+    if (dt_buf_append(&m->keys, k, n) != DT_OK) return DT_NOMEM;
+    m->slots[j] = (bmap_slot){off, n, h, val, 1};
+    m->count++;
+    return DT_OK;
+}
+
+static void bmap_release(bmap *m) {
+    dt__free(m->slots);
+    dt_buf_release(&m->keys);
+    memset(m, 0, sizeof *m);
+}
+
+/* }====== */
+
+/* {====== Transaction state ====== */
+
+typedef enum { ER_NONE, ER_ID, ER_TEMPID, ER_LOOKUP, ER_TX } er_kind;
+
+typedef struct eref {
+    er_kind kind;
+    int64_t id;          /* ER_ID */
+    size_t tempid;       /* ER_TEMPID */
+    const dt_value *src; /* ER_LOOKUP: ident keyword or lookup ref */
+} eref;
+
+typedef enum { OP_ADD, OP_RETRACT, OP_RETRACT_ATTR, OP_RETRACT_ENTITY, OP_CAS } op_kind;
+
+typedef struct op {
+    op_kind kind;
+    eref e;
+    uint32_t aid;
+    const dt_value *v;   /* add/retract/cas: the (new) value */
+    eref vref;           /* ref attributes: the value as a reference */
+    const dt_value *old; /* cas: expected value (nil: absent) */
+    eref oldref;
+    size_t form;
+} op;
+
+typedef struct tempid_t {
+    const dt_value *key; /* as written; NULL for generated ones */
+    size_t parent;       /* union-find; the root is the earliest */
+    int64_t eid;         /* roots: resolved id, 0 until known */
+} tempid_t;
+
+/* Tempids carried from one transaction to the next (dt_import_edn). */
+struct txn_carry {
+    bmap ids; /* tempid key bytes -> entity id */
+};
+
+typedef struct tctx {
+    dt_conn *conn;
+    txn_carry *carry;    /* NULL, or tempids of earlier batches */
+    size_t form_base;    /* number of the first form, for messages */
+    dt_kv_txn *txn;
+    dl_schema *ws;       /* working schema (one reference) */
+    int ws_changed;
+    dl_wtxn w;
+    int64_t tx;
+    uint64_t next_eid, t;
+    op *ops;
+    size_t nops, capops;
+    tempid_t *tids;
+    size_t ntids, captids;
+    bmap tid_index;      /* tempid key bytes -> index */
+    size_t form;         /* current top-level form */
+    const dt_value *forms;
+    int explicit_instant;
+    dt_buf enc, enc2, kb;
+    kv_cursor *eav_cur;
+} tctx;
+
+static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
+
+static int add_op(tctx *c, const op *o) {
+    if (c->nops == c->capops) {
+        size_t cap = c->capops ? c->capops * 2 : 64;
+        op *p = dt__realloc(c->ops, cap * sizeof *p);
+        if (!p) return nomem();
+        c->ops = p;
+        c->capops = cap;
+    }
+    c->ops[c->nops] = *o;
+    c->ops[c->nops].form = c->form;
+    c->nops++;
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Tempids ====== */
+
+static size_t tid_root(tctx *c, size_t i) {
+    while (c->tids[i].parent != i) {
+        c->tids[i].parent = c->tids[c->tids[i].parent].parent;
+        i = c->tids[i].parent;
+    }
+    return i;
+}
+
+static int new_tempid(tctx *c, const dt_value *key, size_t *out) {
+    if (c->ntids == c->captids) {
+        size_t cap = c->captids ? c->captids * 2 : 64;
+        tempid_t *p = dt__realloc(c->tids, cap * sizeof *p);
+        if (!p) return nomem();
+        c->tids = p;
+        c->captids = cap;
+    }
+    size_t i = c->ntids++;
+    c->tids[i] = (tempid_t){key, i, 0};
+    *out = i;
+    return DT_OK;
+}
+
+/* The key bytes of a written tempid: a type byte and the payload. */
+static int tempid_keybytes(const dt_value *v, dt_buf *b) {
+    b->len = 0;
+    if (v->type == DT_STRING) {
+        if (dt_buf_putc(b, 's') != DT_OK) return DT_NOMEM;
+        return dt_buf_append(b, v->u.s.ptr, v->u.s.len);
+    }
+    if (dt_buf_putc(b, 'l') != DT_OK) return DT_NOMEM;
+    return dt_buf_append(b, &v->u.i, sizeof v->u.i);
+}
+
+static int named_tempid(tctx *c, const dt_value *key, size_t *out) {
+    if (tempid_keybytes(key, &c->kb) != DT_OK) return nomem();
+    bmap_slot *s = bmap_find(&c->tid_index, c->kb.p, c->kb.len);
+    if (s) {
+        *out = s->val;
+        return DT_OK;
+    }
+    int rc = new_tempid(c, key, out);
+    if (rc != DT_OK) return rc;
+    if (bmap_put(&c->tid_index, c->kb.p, c->kb.len, *out) != DT_OK) return nomem();
+    if (c->carry && (s = bmap_find(&c->carry->ids, c->kb.p, c->kb.len)))
+        c->tids[*out].eid = (int64_t)s->val; /* named in an earlier batch */
+    return DT_OK;
+}
+
+/* Merges two tempids into one entity (the earlier becomes the root). */
+static int tid_union(tctx *c, size_t a, size_t b, int *changed) {
+    a = tid_root(c, a);
+    b = tid_root(c, b);
+    if (a == b) return DT_OK;
+    if (c->tids[a].eid && c->tids[b].eid && c->tids[a].eid != c->tids[b].eid)
+        return dt__seterr(NULL, DT_CONFLICT,
+                          "conflicting upserts: one entity would be both %lld and %lld",
+                          (long long)c->tids[a].eid, (long long)c->tids[b].eid);
+    size_t root = a < b ? a : b, child = a < b ? b : a;
+    if (!c->tids[root].eid) c->tids[root].eid = c->tids[child].eid;
+    c->tids[child].parent = root;
+    *changed = 1;
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Expansion ====== */
+
+static int is_tx_marker(const dt_value *v) {
+    return dl_is_kw(v, "db/current-tx") ||
+           (v->type == DT_STRING && v->u.s.len == 10 && !memcmp(v->u.s.ptr, "datomic.tx", 10));
+}
+
+/* Parses an entity reference as written in :db/id, e position or value. */
+static int parse_eref(tctx *c, const dt_value *v, eref *out) {
+    memset(out, 0, sizeof *out);
+    if (is_tx_marker(v)) {
+        out->kind = ER_TX;
+        return DT_OK;
+    }
+    switch (v->type) {
+    case DT_LONG:
+    case DT_REF:
+        if (v->u.i < 0) {
+            out->kind = ER_TEMPID;
+            return named_tempid(c, v, &out->tempid);
+        }
+        if (v->u.i == 0) return dt__seterr(NULL, DT_INVALID, "entity id 0 is not valid");
+        out->kind = ER_ID;
+        out->id = v->u.i;
+        return DT_OK;
+    case DT_STRING:
+        out->kind = ER_TEMPID;
+        return named_tempid(c, v, &out->tempid);
+    case DT_KEYWORD:
+        out->kind = ER_LOOKUP;
+        out->src = v;
+        return DT_OK;
+    case DT_VECTOR:
+    case DT_LIST:
+        if (v->u.seq.n == 2 && v->u.seq.items[0].type == DT_KEYWORD) {
+            out->kind = ER_LOOKUP;
+            out->src = v;
+            return DT_OK;
+        }
+        break;
+    default:
+        break;
+    }
+    char buf[96];
+    txn_show(v, buf, sizeof buf);
+    return dt__seterr(NULL, DT_INVALID,
+                      "expected an entity id, tempid, ident or lookup ref, got %s", buf);
+}
+
+/* The attribute named by keyword text, created when undeclared. */
+static int get_attr(tctx *c, const char *name, size_t n, const dl_attr **out) {
+    int changed = c->ws_changed;
+    int rc = txn_attr_get(c->conn, c->txn, &c->ws, &changed, name, n, out);
+    c->ws_changed = changed;
+    return rc;
+}
+
+/* Resolves the attribute of a form (keyword), with reverse (:a/_b) support. */
+static int form_attr(tctx *c, const dt_value *k, int allow_reverse, const dl_attr **out,
+                     int *reverse) {
+    *reverse = 0;
+    if (k->type != DT_KEYWORD) {
+        char buf[96];
+        txn_show(k, buf, sizeof buf);
+        return dt__seterr(NULL, DT_INVALID, "expected an attribute keyword, got %s", buf);
+    }
+    const char *s = k->u.s.ptr;
+    size_t n = k->u.s.len;
+    const char *slash = memchr(s, '/', n);
+    const char *name = slash ? slash + 1 : s;
+    if (allow_reverse && name < s + n && *name == '_') {
+        char tmp[512];
+        if (n >= sizeof tmp) return dt__seterr(NULL, DT_INVALID, "attribute name too long");
+        size_t pre = (size_t)(name - s);
+        memcpy(tmp, s, pre);
+        memcpy(tmp + pre, name + 1, n - pre - 1);
+        const dl_attr *a = dl_schema_by_ident(c->ws, tmp, n - 1);
+        if (!a || a->vtype != DT_REF)
+            return dt__seterr(NULL, DT_INVALID,
+                              "reverse attribute :%s needs :%.*s to be declared "
+                              ":db.type/ref",
+                              s, (int)(n - 1), tmp);
+        *reverse = 1;
+        *out = a;
+        return DT_OK;
+    }
+    return get_attr(c, s, n, out);
+}
+
+static int is_coll(const dt_value *v) {
+    return v->type == DT_VECTOR || v->type == DT_LIST || v->type == DT_SET;
+}
+
+static int is_lookup_ref(const dt_value *v) {
+    return (v->type == DT_VECTOR || v->type == DT_LIST) && v->u.seq.n == 2 &&
+           v->u.seq.items[0].type == DT_KEYWORD;
+}
+
+static int expand_map(tctx *c, const dt_value *m, eref *self);
+
+/* Adds the op for one value of attribute a on entity self. */
+static int add_value(tctx *c, eref *self, const dl_attr *a, int reverse, const dt_value *v) {
+    op o;
+    memset(&o, 0, sizeof o);
+    o.kind = OP_ADD;
+    o.aid = a->aid;
+    int rc;
+    if (reverse) {
+        if ((rc = parse_eref(c, v, &o.e)) != DT_OK) return rc;
+        o.vref = *self;
+        return add_op(c, &o);
+    }
+    o.e = *self;
+    if (a->vtype == DT_REF) {
+        if (v->type == DT_MAP) {
+            if ((rc = expand_map(c, v, &o.vref)) != DT_OK) return rc;
+        } else if ((rc = parse_eref(c, v, &o.vref)) != DT_OK) {
+            return rc;
+        }
+    } else if (v->type == DT_MAP) {
+        return dt__seterr(NULL, DT_INVALID,
+                          "a nested map needs a :db.type/ref attribute, but :%s is not one",
+                          a->ident);
+    }
+    o.v = v;
+    return add_op(c, &o);
+}
+
+static int is_schema_map(const dt_value *m) {
+    return dl_map_get_kw(m, "db/ident") &&
+           (dl_map_get_kw(m, "db/valueType") || dl_map_get_kw(m, "db/cardinality") ||
+            dl_map_get_kw(m, "db/unique") || dl_map_get_kw(m, "db/tupleAttrs"));
+}
+
+/* Installs an attribute given as an entity map {:db/ident :a :db/valueType ...}. */
+static int install_attribute(tctx *c, const dt_value *m) {
+    const dt_value *ident = dl_map_get_kw(m, "db/ident");
+    if (ident->type != DT_KEYWORD)
+        return dt__seterr(NULL, DT_SCHEMA, "an attribute's :db/ident must be a keyword");
+    dt_value sm;
+    int rc = dt_value_seq(DT_MAP, 2, &sm);
+    if (rc != DT_OK) return nomem();
+    /* borrow the pieces; nil them before clearing */
+    sm.u.seq.items[0] = *ident;
+    sm.u.seq.items[1] = *m;
+    int changed = c->ws_changed;
+    rc = txn_schema_apply(c->conn, c->txn, &c->ws, &sm, &changed);
+    c->ws_changed = changed;
+    dt_value_nil(&sm.u.seq.items[0]);
+    dt_value_nil(&sm.u.seq.items[1]);
+    dt_value_clear(&sm);
+    return rc;
+}
+
+static int expand_map(tctx *c, const dt_value *m, eref *self) {
+    const dt_value *id = dl_map_get_kw(m, "db/id");
+    int rc;
+    if (id) {
+        if ((rc = parse_eref(c, id, self)) != DT_OK) return rc;
+    } else {
+        memset(self, 0, sizeof *self);
+        self->kind = ER_TEMPID;
+        if ((rc = new_tempid(c, NULL, &self->tempid)) != DT_OK) return rc;
+    }
+    for (size_t i = 0; i + 1 < m->u.seq.n; i += 2) {
+        const dt_value *k = &m->u.seq.items[i], *v = &m->u.seq.items[i + 1];
+        if (dl_is_kw(k, "db/id")) continue;
+        const dl_attr *a;
+        int reverse;
+        if ((rc = form_attr(c, k, 1, &a, &reverse)) != DT_OK) return rc;
+        if (a->aid == DL_AID_TXINSTANT) c->explicit_instant = 1;
+        int many = a->many || reverse;
+        if (is_coll(v) && many && !(a->vtype == DT_REF && is_lookup_ref(v))) {
+            for (size_t j = 0; j < v->u.seq.n; j++)
+                if ((rc = add_value(c, self, a, reverse, &v->u.seq.items[j])) != DT_OK) return rc;
+        } else {
+            if ((rc = add_value(c, self, a, reverse, v)) != DT_OK) return rc;
+        }
+    }
+    return DT_OK;
+}
+
+static int expand_list(tctx *c, const dt_value *f) {
+    const dt_value *it = f->u.seq.items;
+    size_t n = f->u.seq.n;
+    const char *fn = it[0].u.s.ptr;
+    op o;
+    memset(&o, 0, sizeof o);
+    int rc, reverse;
+    const dl_attr *a = NULL;
+    if (dl_is_kw(&it[0], "db/add") || dl_is_kw(&it[0], "db/retract")) {
+        int add = dl_is_kw(&it[0], "db/add");
+        if (n != 4 && !(n == 3 && !add))
+            return dt__seterr(NULL, DT_INVALID, "[:%s ...] takes %s, got %zu arguments", fn,
+                              add ? "e a v" : "e a [v]", n - 1);
+        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+        if (a->aid == DL_AID_TXINSTANT && add) c->explicit_instant = 1;
+        o.aid = a->aid;
+        if (n == 3) {
+            o.kind = OP_RETRACT_ATTR;
+            return add_op(c, &o);
+        }
+        o.kind = add ? OP_ADD : OP_RETRACT;
+        o.v = &it[3];
+        if (a->vtype == DT_REF && (rc = parse_eref(c, &it[3], &o.vref)) != DT_OK) return rc;
+        return add_op(c, &o);
+    }
+    if (dl_is_kw(&it[0], "db/retractEntity") || dl_is_kw(&it[0], "db.fn/retractEntity")) {
+        if (n != 2) return dt__seterr(NULL, DT_INVALID, "[:%s e] takes 1 argument, got %zu", fn, n - 1);
+        o.kind = OP_RETRACT_ENTITY;
+        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+        return add_op(c, &o);
+    }
+    if (dl_is_kw(&it[0], "db.fn/retractAttribute")) {
+        if (n != 3) return dt__seterr(NULL, DT_INVALID, "[:%s e a] takes 2 arguments", fn);
+        o.kind = OP_RETRACT_ATTR;
+        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+        o.aid = a->aid;
+        return add_op(c, &o);
+    }
+    if (dl_is_kw(&it[0], "db/cas") || dl_is_kw(&it[0], "db.fn/cas")) {
+        if (n != 5) return dt__seterr(NULL, DT_INVALID, "[:%s e a old new] takes 4 arguments, got %zu", fn, n - 1);
+        o.kind = OP_CAS;
+        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+        if (a->many)
+            return dt__seterr(NULL, DT_INVALID, ":db/cas needs a cardinality-one attribute; :%s is many",
+                              a->ident);
+        o.aid = a->aid;
+        o.old = &it[3];
+        o.v = &it[4];
+        if (a->vtype == DT_REF) {
+            if (it[3].type != DT_NIL && (rc = parse_eref(c, &it[3], &o.oldref)) != DT_OK) return rc;
+            if ((rc = parse_eref(c, &it[4], &o.vref)) != DT_OK) return rc;
+        }
+        return add_op(c, &o);
+    }
+    return dt__seterr(NULL, DT_INVALID,
+                      "unknown operation :%s (expected :db/add, :db/retract, :db/retractEntity, "
+                      ":db/cas)",
+                      fn);
+}
+
+static int expand_form(tctx *c, const dt_value *f) {
+    if (f->type == DT_MAP) {
+        if (is_schema_map(f)) return install_attribute(c, f);
+        eref self;
+        return expand_map(c, f, &self);
+    }
+    if ((f->type == DT_VECTOR || f->type == DT_LIST) && f->u.seq.n >= 1 &&
+        f->u.seq.items[0].type == DT_KEYWORD)
+        return expand_list(c, f);
+    char buf[96];
+    txn_show(f, buf, sizeof buf);
+    return dt__seterr(NULL, DT_INVALID,
+                      "expected an entity map or a list form like [:db/add e a v], got %s", buf);
+}
+
+/* }====== */
+
+/* {====== Values ====== */
+
+/* The id an entity reference denotes now (tempids must be resolved). */
+static int eref_id(tctx *c, const eref *r, int64_t *out) {
+    switch (r->kind) {
+    case ER_ID:
+        *out = r->id;
+        return DT_OK;
+    case ER_TX:
+        *out = c->tx;
+        return DT_OK;
+    case ER_TEMPID:
+        *out = c->tids[tid_root(c, r->tempid)].eid;
+        return *out ? DT_OK : DT_NOTFOUND;
+    case ER_LOOKUP:
+        return dl_resolve_eref(&c->conn->st, c->txn, c->ws, r->src, out);
+    default:
+        return dt__seterr(NULL, DT_INTERNAL, "transact: empty entity reference");
+    }
+}
+
+/*
+ * encode_value: the full encoding of op value v for attribute a into out
+ * (reset first), with the checks and conversions of the attribute's type.
+ * `ref` is the reference form for ref attributes.
+ */
+static int encode_value(tctx *c, const dl_attr *a, const dt_value *v, const eref *ref,
+                        dt_buf *out) {
+    out->len = 0;
+    if (a->vtype == DT_REF) {
+        int64_t id;
+        int rc = eref_id(c, ref, &id);
+        if (rc == DT_NOTFOUND && ref->kind == ER_TEMPID)
+            return dt__seterr(NULL, DT_INTERNAL, "transact: unresolved tempid");
+        if (rc != DT_OK) return rc;
+        if (dt_buf_reserve(out, 9) != DT_OK) return nomem();
+        out->len = dl_codec_put_int(DT_REF, id, out->p);
+        return DT_OK;
+    }
+    return txn_encode_value(a, v, out);
+}
+
+/* }====== */
+
+/* {====== Resolution ====== */
+
+/* Upserts tempids through unique identity values; merges tempids that
+ * assert the same new unique value. */
+static int resolve_upserts(tctx *c) {
+    bmap pending;
+    memset(&pending, 0, sizeof pending);
+    int rc = DT_OK, changed = 1;
+    for (int round = 0; changed && rc == DT_OK && round < 64; round++) {
+        changed = 0;
+        bmap_release(&pending);
+        for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
+            op *o = &c->ops[i];
+            if (o->kind != OP_ADD || o->e.kind != ER_TEMPID) continue;
+            const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+            if (a->unique != DL_UNIQUE_IDENTITY) continue;
+            c->form = o->form;
+            if (a->vtype == DT_REF) {
+                int64_t id;
+                if (o->vref.kind == ER_TEMPID && !c->tids[tid_root(c, o->vref.tempid)].eid) continue;
+                if ((rc = eref_id(c, &o->vref, &id)) != DT_OK) break;
+            }
+            if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
+            size_t root = tid_root(c, o->e.tempid);
+            int64_t existing = 0;
+            int found = 0;
+            rc = dl_find_entity(&c->conn->st, c->txn, a->aid, c->enc.p, c->enc.len, &existing,
+                                &found);
+            if (rc != DT_OK) break;
+            if (found) {
+                if (!c->tids[root].eid) {
+                    c->tids[root].eid = existing;
+                    changed = 1;
+                } else if (c->tids[root].eid != existing) {
+                    char buf[96];
+                    txn_show(o->v, buf, sizeof buf);
+                    rc = dt__seterr(NULL, DT_CONFLICT,
+                                    "conflicting upserts: :%s %s is entity %lld, but the tempid "
+                                    "already resolved to %lld",
+                                    a->ident, buf, (long long)existing,
+                                    (long long)c->tids[root].eid);
+                }
+                continue;
+            }
+            /* a new unique value: tempids asserting it are one entity */
+            dt_buf *k = &c->kb;
+            k->len = 0;
+            uint8_t a4[4];
+            dl_put_u32(a4, a->aid);
+            if (dt_buf_append(k, a4, 4) != DT_OK || dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK) {
+                rc = nomem();
+                break;
+            }
+            bmap_slot *s = bmap_find(&pending, k->p, k->len);
+            if (s) rc = tid_union(c, s->val, root, &changed);
+            else if (bmap_put(&pending, k->p, k->len, root) != DT_OK) rc = nomem();
+        }
+    }
+    bmap_release(&pending);
+    return rc;
+}
+
+/* Gives every unresolved tempid a new id, in order of first appearance. */
+static int allocate_ids(tctx *c) {
+    /* explicit ids in this transaction count as existing */
+    for (size_t i = 0; i < c->nops; i++) {
+        const eref *rs[3] = {&c->ops[i].e, &c->ops[i].vref, &c->ops[i].oldref};
+        for (int j = 0; j < 3; j++)
+            if (rs[j]->kind == ER_ID && rs[j]->id < DL_TX0 && (uint64_t)rs[j]->id >= c->next_eid)
+                c->next_eid = (uint64_t)rs[j]->id + 1;
+    }
+    for (size_t i = 0; i < c->ntids; i++) {
+        size_t r = tid_root(c, i);
+        if (c->tids[r].eid) continue;
+        if (c->next_eid >= (uint64_t)DL_TX0)
+            return dt__seterr(NULL, DT_LIMIT, "transact: entity ids exhausted");
+        c->tids[r].eid = (int64_t)c->next_eid++;
+    }
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Applying ====== */
+
+/* Copies the full encodings of e's current values of aid into list. */
+static int current_values(tctx *c, int64_t e, uint32_t aid, dt_buf *list, size_t *count) {
+    list->len = 0;
+    *count = 0;
+    uint8_t pre[12];
+    dl_put_u64(pre, (uint64_t)e);
+    dl_put_u32(pre + 8, aid);
+    int rc;
+    if (!c->eav_cur && (rc = kv_cursor_open(c->txn, c->conn->st.eav, &c->eav_cur)) != DT_OK)
+        return rc;
+    dt_kv_bytes k = {pre, 12}, v;
+    rc = kv_cursor_get(c->eav_cur, &k, &v, KV_SET_RANGE);
+    while (rc == DT_OK && k.len > 12 && memcmp(k.ptr, pre, 12) == 0) {
+        dt_kv_bytes full;
+        if ((rc = dl_value_full_enc(&c->conn->st, c->txn, aid, (const uint8_t *)k.ptr + 12,
+                                    k.len - 12, &full)) != DT_OK)
+            return rc;
+        uint32_t n32 = (uint32_t)full.len;
+        if (dt_buf_append(list, &n32, 4) != DT_OK || dt_buf_append(list, full.ptr, full.len) != DT_OK)
+            return nomem();
+        (*count)++;
+        rc = kv_cursor_get(c->eav_cur, &k, &v, KV_NEXT);
+    }
+    return rc == DT_NOTFOUND || rc == DT_OK ? DT_OK : rc;
+}
+
+/* Iterates a list made by current_values. */
+static const uint8_t *list_next(const dt_buf *list, size_t *pos, size_t *len) {
+    if (*pos >= list->len) return NULL;
+    uint32_t n32;
+    memcpy(&n32, list->p + *pos, 4);
+    const uint8_t *p = list->p + *pos + 4;
+    *pos += 4 + n32;
+    *len = n32;
+    return p;
+}
+
+static int retract_enc(tctx *c, int64_t e, uint32_t aid, const uint8_t *enc, size_t n) {
+    int found;
+    return dl_datom_retract(&c->w, e, aid, enc, n, &found);
+}
+
+static int check_entity_id(tctx *c, int64_t e) {
+    if (e > 0 && (e < DL_TX0 || e == c->tx)) return DT_OK;
+    return dt__seterr(NULL, DT_INVALID, "entity id %lld is out of range (1..%lld, or the current "
+                                        "transaction)",
+                      (long long)e, (long long)(DL_TX0 - 1));
+}
+
+static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
+    int rc;
+    if (a->unique) {
+        int64_t holder;
+        int found;
+        if ((rc = dl_find_entity(&c->conn->st, c->txn, a->aid, enc->p, enc->len, &holder, &found)) !=
+            DT_OK)
+            return rc;
+        if (found && holder != e) {
+            dt_value v = DT_VALUE_NIL;
+            size_t used;
+            char buf[96] = "?";
+            if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK) txn_show(&v, buf, sizeof buf);
+            dt_value_clear(&v);
+            return dt__seterr(NULL, DT_CONFLICT,
+                              "unique conflict: :%s %s already belongs to entity %lld (asserting "
+                              "it on entity %lld)",
+                              a->ident, buf, (long long)holder, (long long)e);
+        }
+    }
+    if (a->many) {
+        int exists;
+        if ((rc = dl_datom_exists(&c->conn->st, c->txn, e, a->aid, enc->p, enc->len, NULL,
+                                  &exists)) != DT_OK)
+            return rc;
+        if (exists) return DT_OK;
+        return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
+    }
+    dt_buf list = DT_BUF_INIT;
+    size_t count, pos = 0, n;
+    int same = 0;
+    rc = current_values(c, e, a->aid, &list, &count);
+    const uint8_t *p;
+    while (rc == DT_OK && (p = list_next(&list, &pos, &n))) {
+        if (n == enc->len && memcmp(p, enc->p, n) == 0) same = 1;
+        else rc = retract_enc(c, e, a->aid, p, n);
+    }
+    dt_buf_release(&list);
+    if (rc == DT_OK && !same) rc = dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
+    return rc;
+}
+
+/* retractEntity: e's datoms, references to e, and its components. */
+static int retract_entity(tctx *c, int64_t e, int depth) {
+    if (depth > 10000) return dt__seterr(NULL, DT_LIMIT, "retractEntity: components nest too deep");
+    int rc;
+    /* collect e's datoms: aid(4) len(4) enc */
+    dt_buf all = DT_BUF_INIT, comps = DT_BUF_INIT;
+    uint8_t pre[8];
+    dl_put_u64(pre, (uint64_t)e);
+    dl_scan sc;
+    if ((rc = dl_scan_open(&sc, c->txn, c->conn->st.eav, pre, 8, 0)) != DT_OK) return rc;
+    dt_kv_bytes k;
+    while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW) {
+        uint32_t aid = dl_get_u32((const uint8_t *)k.ptr + 8);
+        dt_kv_bytes full;
+        if ((rc = dl_value_full_enc(&c->conn->st, c->txn, aid, (const uint8_t *)k.ptr + 12,
+                                    k.len - 12, &full)) != DT_OK)
+            break;
+        uint32_t n32 = (uint32_t)full.len;
+        if (dt_buf_append(&all, &aid, 4) || dt_buf_append(&all, &n32, 4) ||
+            dt_buf_append(&all, full.ptr, full.len)) {
+            rc = nomem();
+            break;
+        }
+        const dl_attr *a = dl_schema_by_aid(c->ws, aid);
+        if (a && a->component && full.len == 9 && ((const uint8_t *)full.ptr)[0] == DL_CODEC_TAG(DT_REF)) {
+            int64_t target = dl_codec_get_int(full.ptr);
+            if (dt_buf_append(&comps, &target, 8)) {
+                rc = nomem();
+                break;
+            }
+        }
+    }
+    dl_scan_close(&sc);
+    if (rc != DT_DONE) goto done;
+    rc = DT_OK;
+    for (size_t pos = 0; pos < all.len && rc == DT_OK;) {
+        uint32_t aid, n32;
+        memcpy(&aid, all.p + pos, 4);
+        memcpy(&n32, all.p + pos + 4, 4);
+        rc = retract_enc(c, e, aid, all.p + pos + 8, n32);
+        pos += 8 + n32;
+    }
+    /* references to e from ref attributes */
+    uint8_t ref[9];
+    dl_codec_put_int(DT_REF, e, ref);
+    size_t na = dl_schema_count(c->ws);
+    for (size_t i = 0; i < na && rc == DT_OK; i++) {
+        const dl_attr *a = dl_schema_at(c->ws, i);
+        if (a->vtype != DT_REF) continue;
+        uint8_t p2[13];
+        dl_put_u32(p2, a->aid);
+        memcpy(p2 + 4, ref, 9);
+        all.len = 0;
+        if ((rc = dl_scan_open(&sc, c->txn, c->conn->st.ave, p2, 13, 0)) != DT_OK) break;
+        while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW)
+            if (k.len == 21 && dt_buf_append(&all, (const uint8_t *)k.ptr + 13, 8)) {
+                rc = nomem();
+                break;
+            }
+        dl_scan_close(&sc);
+        if (rc != DT_DONE) break;
+        rc = DT_OK;
+        for (size_t pos = 0; pos < all.len && rc == DT_OK; pos += 8)
+            rc = retract_enc(c, (int64_t)dl_get_u64(all.p + pos), a->aid, ref, 9);
+    }
+    for (size_t pos = 0; pos < comps.len && rc == DT_OK; pos += 8) {
+        int64_t target;
+        memcpy(&target, comps.p + pos, 8);
+        rc = retract_entity(c, target, depth + 1);
+    }
+done:
+    dt_buf_release(&all);
+    dt_buf_release(&comps);
+    return rc;
+}
+
+static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
+    dt_buf list = DT_BUF_INIT;
+    size_t count = 0, pos = 0, n = 0;
+    int rc = current_values(c, e, a->aid, &list, &count);
+    int ok = 0;
+    if (rc == DT_OK) {
+        if (o->old->type == DT_NIL) {
+            ok = count == 0;
+        } else if ((rc = encode_value(c, a, o->old, &o->oldref, &c->enc2)) == DT_OK) {
+            const uint8_t *p = list_next(&list, &pos, &n);
+            ok = count == 1 && n == c->enc2.len && memcmp(p, c->enc2.p, n) == 0;
+        }
+    }
+    if (rc == DT_OK && !ok) {
+        char want[96], got[96] = "nil";
+        txn_show(o->old, want, sizeof want);
+        pos = 0;
+        const uint8_t *p = list_next(&list, &pos, &n);
+        if (p) {
+            dt_value v = DT_VALUE_NIL;
+            size_t used;
+            if (dl_codec_decode(p, n, &v, &used) == DT_OK) txn_show(&v, got, sizeof got);
+            dt_value_clear(&v);
+        }
+        rc = dt__seterr(NULL, DT_CONFLICT,
+                        ":db/cas failed on entity %lld :%s: expected %s, found %s", (long long)e,
+                        a->ident, want, got);
+    }
+    dt_buf_release(&list);
+    if (rc != DT_OK) return rc;
+    if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
+    return do_add(c, e, a, &c->enc);
+}
+
+static int apply_op(tctx *c, const op *o) {
+    int64_t e;
+    int rc = eref_id(c, &o->e, &e);
+    if (rc != DT_OK) return rc;
+    if ((rc = check_entity_id(c, e)) != DT_OK) return rc;
+    if (o->kind == OP_RETRACT_ENTITY) return retract_entity(c, e, 0);
+    const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+    switch (o->kind) {
+    case OP_ADD:
+        if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
+        return do_add(c, e, a, &c->enc);
+    case OP_RETRACT:
+        rc = encode_value(c, a, o->v, &o->vref, &c->enc);
+        if (rc == DT_NOTFOUND && o->vref.kind == ER_LOOKUP) return DT_OK; /* nothing to retract */
+        if (rc != DT_OK) return rc;
+        return retract_enc(c, e, a->aid, c->enc.p, c->enc.len);
+    case OP_RETRACT_ATTR: {
+        dt_buf list = DT_BUF_INIT;
+        size_t count, pos = 0, n;
+        const uint8_t *p;
+        rc = current_values(c, e, a->aid, &list, &count);
+        while (rc == DT_OK && (p = list_next(&list, &pos, &n))) rc = retract_enc(c, e, a->aid, p, n);
+        dt_buf_release(&list);
+        return rc;
+    }
+    case OP_CAS:
+        return do_cas(c, o, e, a);
+    default:
+        return dt__seterr(NULL, DT_INTERNAL, "transact: unknown op");
+    }
+}
+
+/* }====== */
+
+/* {====== Reports ====== */
+
+#define DT_MAGIC_REPORT 0x64747270u /* "dtrp" */
+
+struct dt_report {
+    uint32_t magic;
+    int64_t tx;
+    dt_datom *datoms;
+    dt_value *values;
+    size_t n;
+    dl_schema *schema;
+    dt_value tempids;
+    dt_db *before, *after;
+};
+
+static int build_report(tctx *c, dt_report **out) {
+    dt_report *r = dt__calloc(1, sizeof *r);
+    if (!r) return nomem();
+    r->magic = DT_MAGIC_REPORT;
+    r->tx = c->tx;
+    r->schema = dl_schema_retain(c->ws);
+    int rc = DT_OK;
+    r->n = c->w.nchanges;
+    if (r->n) {
+        r->datoms = dt__calloc(r->n, sizeof *r->datoms);
+        r->values = dt__calloc(r->n, sizeof *r->values);
+        if (!r->datoms || !r->values) rc = nomem();
+    }
+    for (size_t i = 0; i < r->n && rc == DT_OK; i++) {
+        const dl_change *ch = &c->w.changes[i];
+        size_t used;
+        rc = dl_codec_decode(c->w.encs.p + ch->enc_off, ch->enc_len, &r->values[i], &used);
+        const dl_attr *a = dl_schema_by_aid(r->schema, ch->aid);
+        r->datoms[i] = (dt_datom){ch->e, a ? a->ident : "?", r->values[i], ch->tx, ch->added};
+    }
+    size_t named = 0;
+    for (size_t i = 0; i < c->ntids; i++)
+        if (c->tids[i].key) named++;
+    if (rc == DT_OK) rc = dt_value_seq(DT_MAP, 2 * named, &r->tempids);
+    size_t k = 0;
+    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++) {
+        if (!c->tids[i].key) continue;
+        rc = dt_value_copy(c->tids[i].key, &r->tempids.u.seq.items[k]);
+        dt_value_long(c->tids[tid_root(c, i)].eid, &r->tempids.u.seq.items[k + 1]);
+        k += 2;
+    }
+    if (rc != DT_OK) {
+        dt_report_free(r);
+        return rc;
+    }
+    *out = r;
+    return DT_OK;
+}
+
+int64_t dt_report_tx(const dt_report *r) {
+    return r && r->magic == DT_MAGIC_REPORT ? r->tx : 0;
+}
+
+size_t dt_report_count(const dt_report *r) {
+    return r && r->magic == DT_MAGIC_REPORT ? r->n : 0;
+}
+
+int dt_report_datom(const dt_report *r, size_t i, dt_datom *out) {
+    if (!r || r->magic != DT_MAGIC_REPORT || !out)
+        return dt__seterr(r, DT_MISUSE, "dt_report_datom: bad arguments");
+    if (i >= r->n) return DT_NOTFOUND;
+    *out = r->datoms[i];
+    return DT_OK;
+}
+
+const dt_value *dt_report_tempids(const dt_report *r) {
+    return r && r->magic == DT_MAGIC_REPORT ? &r->tempids : NULL;
+}
+
+int dt_report_tempid(const dt_report *r, const dt_value *tempid, int64_t *out) {
+    if (!r || r->magic != DT_MAGIC_REPORT || !tempid || !out)
+        return dt__seterr(r, DT_MISUSE, "dt_report_tempid: bad arguments");
+    for (size_t i = 0; i + 1 < r->tempids.u.seq.n; i += 2)
+        if (dt_value_equal(&r->tempids.u.seq.items[i], tempid)) {
+            *out = r->tempids.u.seq.items[i + 1].u.i;
+            return DT_OK;
+        }
+    return DT_NOTFOUND;
+}
+
+dt_db *dt_report_db_before(dt_report *r) {
+    return r && r->magic == DT_MAGIC_REPORT ? r->before : NULL;
+}
+
+dt_db *dt_report_db_after(dt_report *r) {
+    return r && r->magic == DT_MAGIC_REPORT ? r->after : NULL;
+}
+
+void dt_report_free(dt_report *r) {
+    if (!r || r->magic != DT_MAGIC_REPORT) return;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->values) dt_value_clear(&r->values[i]);
+    dt__free(r->values);
+    dt__free(r->datoms);
+    dt_value_clear(&r->tempids);
+    dl_schema_release(r->schema);
+    dt_db_release(r->before);
+    dt_db_release(r->after);
+    dt__clearerr(r);
+    r->magic = DT_MAGIC_DEAD;
+    dt__free(r);
+}
+
+/* }====== */
+
+/* {====== Transact ====== */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prefixes the current message with the form being processed. */
+static int form_error(tctx *c, int rc) {
+    if (!c->forms) return rc;
+    char buf[120];
+    const dt_value *f = &c->forms->u.seq.items[c->form];
+    txn_show(f, buf, sizeof buf);
+    char inner[DT__ERRMSG_MAX];
+    snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
+    return dt__seterr(NULL, rc, "transact: form %zu %s: %s", c->form_base + c->form + 1, buf,
+                      inner);
+}
+
+/* Runs the whole pipeline in c->txn; the caller commits or aborts. */
+static int run(tctx *c, const dt_value *tx) {
+    int rc;
+    if (tx->type != DT_VECTOR && tx->type != DT_LIST) {
+        char buf[96];
+        txn_show(tx, buf, sizeof buf);
+        return dt__seterr(NULL, DT_INVALID, "transact: tx-data must be a vector of forms, got %s",
+                          buf);
+    }
+    c->forms = tx;
+    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK) return rc;
+    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
+    c->tx = DL_TX0 + (int64_t)c->t;
+    c->w.tx = c->tx;
+    for (size_t i = 0; i < tx->u.seq.n; i++) {
+        c->form = i;
+        if ((rc = expand_form(c, &tx->u.seq.items[i])) != DT_OK) return form_error(c, rc);
+    }
+    if ((rc = resolve_upserts(c)) != DT_OK) return form_error(c, rc);
+    if ((rc = allocate_ids(c)) != DT_OK) return rc;
+    for (size_t i = 0; i < c->nops; i++) {
+        c->form = c->ops[i].form;
+        if ((rc = apply_op(c, &c->ops[i])) != DT_OK) return form_error(c, rc);
+    }
+    c->forms = NULL;
+    if (!c->explicit_instant) {
+        uint8_t enc[9];
+        dl_codec_put_int(DT_INSTANT, now_ms(), enc);
+        if ((rc = dl_datom_add(&c->w, c->tx, DL_AID_TXINSTANT, enc, 9)) != DT_OK) return rc;
+    }
+    if ((rc = dl_wtxn_finish(&c->w, c->ws)) != DT_OK) return rc;
+    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
+    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_t", c->t + 1)) != DT_OK) return rc;
+    return DT_OK;
+}
+
+static void ctx_release(tctx *c) {
+    kv_cursor_close(c->eav_cur);
+    dl_wtxn_release(&c->w);
+    dt__free(c->ops);
+    dt__free(c->tids);
+    bmap_release(&c->tid_index);
+    dt_buf_release(&c->enc);
+    dt_buf_release(&c->enc2);
+    dt_buf_release(&c->kb);
+    dl_schema_release(c->ws);
+}
+
+/* Remembers the tempids of a committed transaction in the carry. */
+static int carry_remember(tctx *c) {
+    for (size_t i = 0; i < c->ntids; i++) {
+        if (!c->tids[i].key) continue;
+        if (tempid_keybytes(c->tids[i].key, &c->kb) != DT_OK) return nomem();
+        if (bmap_find(&c->carry->ids, c->kb.p, c->kb.len)) continue;
+        if (bmap_put(&c->carry->ids, c->kb.p, c->kb.len, (size_t)c->tids[tid_root(c, i)].eid) !=
+            DT_OK)
+            return nomem();
+    }
+    return DT_OK;
+}
+
+int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
+                       dt_report **out) {
+    if (out) *out = NULL;
+    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
+    if (!tx_data) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
+    tctx c;
+    memset(&c, 0, sizeof c);
+    c.conn = conn;
+    c.carry = carry;
+    c.form_base = form_base;
+    pthread_mutex_lock(&conn->wlock);
+    pthread_mutex_lock(&conn->slock);
+    c.ws = dl_schema_retain(conn->schema);
+    uint64_t schema_v = conn->schema_v;
+    pthread_mutex_unlock(&conn->slock);
+    dt_db *before = NULL;
+    int rc = DT_OK;
+    if (out) rc = txn_conn_snapshot(conn, &before);
+    if (rc == DT_OK) {
+        rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &c.txn);
+        if (rc != DT_OK) rc = dt__seterr(NULL, rc, "transact: %s", dt_errmsg(conn->kv));
+    }
+    if (rc == DT_OK) {
+        dl_wtxn_init(&c.w, &conn->st, c.txn, 0);
+        rc = run(&c, tx_data);
+        if (rc == DT_OK && c.ws_changed)
+            rc = dl_meta_put_u64(&conn->st, c.txn, "schema_v", schema_v + 1);
+        /* cursors must be closed before the txn ends */
+        kv_cursor_close(c.eav_cur);
+        c.eav_cur = NULL;
+        kv_cursor_close(c.w.ave_cur);
+        c.w.ave_cur = NULL;
+        if (rc == DT_OK) {
+            rc = dt_kv_txn_commit(c.txn);
+            if (rc != DT_OK) rc = dt__seterr(NULL, rc, "transact: commit failed: %s", dt_errmsg(conn->kv));
+        } else {
+            dt_kv_txn_abort(c.txn);
+        }
+        c.txn = NULL;
+    }
+    if (rc == DT_OK && c.ws_changed) txn_conn_set_schema(conn, dl_schema_retain(c.ws), schema_v + 1);
+    if (rc == DT_OK && carry) rc = carry_remember(&c);
+    if (rc == DT_OK && out) {
+        rc = build_report(&c, out);
+        if (rc == DT_OK) {
+            (*out)->before = before;
+            before = NULL;
+            rc = txn_conn_snapshot(conn, &(*out)->after);
+            if (rc != DT_OK) {
+                dt_report_free(*out);
+                *out = NULL;
+            }
+        }
+    }
+    pthread_mutex_unlock(&conn->wlock);
+    dt_db_release(before);
+    ctx_release(&c);
+    if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
+    return rc;
+}
+
+int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out) {
+    return txn_transact_carry(conn, tx_data, NULL, 0, out);
+}
+
+int txn_carry_new(txn_carry **out) {
+    *out = dt__calloc(1, sizeof **out);
+    return *out ? DT_OK : nomem();
+}
+
+void txn_carry_free(txn_carry *c) {
+    if (!c) return;
+    bmap_release(&c->ids);
+    dt__free(c);
+}
+
+int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
+                  uint64_t *out_tx_count) {
+    if (out_tx_count) *out_tx_count = 0;
+    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "import: not an open connection");
+    if (!text) return dt__seterr(conn, DT_MISUSE, "import: NULL text");
+    if (batch == 0) batch = 10000;
+    dt_value all = DT_VALUE_NIL;
+    int rc = dt_edn_read(text, len, &all);
+    if (rc != DT_OK) return dt__seterr(conn, rc, "import: %s", dt_errmsg(NULL));
+    if (all.type != DT_VECTOR && all.type != DT_LIST) {
+        dt_value_clear(&all);
+        return dt__seterr(conn, DT_INVALID, "import: tx-data must be a vector of forms, got a %s",
+                          dt_type_name(all.type));
+    }
+    txn_carry *carry = NULL;
+    if ((rc = txn_carry_new(&carry)) != DT_OK) {
+        dt_value_clear(&all);
+        return dt__moveerr(NULL, conn, rc);
+    }
+    uint64_t ntx = 0;
+    for (size_t i = 0; i < all.u.seq.n && rc == DT_OK; i += batch) {
+        /* a view on a slice of the forms: owns nothing, never cleared */
+        dt_value slice;
+        slice.type = DT_VECTOR;
+        slice.u.seq.items = all.u.seq.items + i;
+        slice.u.seq.n = all.u.seq.n - i < batch ? all.u.seq.n - i : batch;
+        rc = txn_transact_carry(conn, &slice, carry, i, NULL);
+        if (rc == DT_OK) ntx++;
+    }
+    txn_carry_free(carry);
+    dt_value_clear(&all);
+    if (out_tx_count) *out_tx_count = ntx;
+    return rc;
+}
+
+int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out) {
+    if (out) *out = NULL;
+    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
+    if (!tx_edn) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
+    dt_value tx = DT_VALUE_NIL;
+    int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);
+    if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
+    rc = dt_transact_value(conn, &tx, out);
+    dt_value_clear(&tx);
+    return rc;
+}
+
+/* }====== */

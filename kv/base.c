@@ -90,9 +90,13 @@ static err_slot *slot_claim(const void *handle) {
 }
 
 int dt__vseterr(const void *handle, int rc, const char *fmt, va_list ap) {
+    /* Format first: the arguments may be this very slot's message, as in
+     * dt__seterr(NULL, rc, "context: %s", dt_errmsg(NULL)). */
+    char tmp[DT__ERRMSG_MAX];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     err_slot *s = slot_claim(handle);
     s->stamp = ++err_clock;
-    vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    memcpy(s->msg, tmp, sizeof tmp);
     return rc;
 }
 

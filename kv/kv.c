@@ -186,6 +186,31 @@ done:
     return rc;
 }
 
+/*
+ * grow_or_defer: after a write txn that began at map size `seen` hit
+ * MDB_MAP_FULL and was aborted.  When other txns of this process are
+ * open (possibly the calling thread's own snapshots, which would make it
+ * wait for itself), growth is deferred to the start of the next write
+ * txn and DT_OK returned at once; else the map grows now (kv_grow).
+ */
+static int grow_or_defer(dt_kv *kv, uint64_t seen, char *why, size_t nwhy) {
+    uint64_t cur = atomic_load(&kv->map_size);
+    int capped = kv->max_map_size && cur >= kv->max_map_size;
+    if (!capped && cur <= seen && atomic_load(&kv->active) > 0) {
+        uint64_t none = 0;
+        atomic_compare_exchange_strong(&kv->grow_pending, &none, seen);
+        return DT_OK;
+    }
+    return kv_grow(kv, seen, why, nwhy);
+}
+
+/* Performs a deferred growth before a write txn begins. */
+static int grow_pending(dt_kv *kv, char *why, size_t nwhy) {
+    uint64_t seen = atomic_exchange(&kv->grow_pending, 0);
+    if (!seen) return DT_OK;
+    return kv_grow(kv, seen, why, nwhy);
+}
+
 /* }====== */
 
 /* {====== Environment ====== */
@@ -513,6 +538,11 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
                           "kv '%s': this thread already has a write transaction open on this "
                           "environment (a second one would deadlock)", kv->path);
     }
+    if (!rdonly) {
+        char why[256] = "";
+        int grc = grow_pending(kv, why, sizeof why);
+        if (grc != DT_OK) return kv_err(kv, NULL, grc, "kv '%s': %s", kv->path, why);
+    }
     dt_kv_txn *t = pool_get(kv);
     if (!t) return kv_err(kv, NULL, DT_NOMEM, "kv '%s': out of memory beginning a transaction", kv->path);
     int mrc;
@@ -621,13 +651,13 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
         uint64_t seen = r->seen_map;
         root_abort_mdb(r);
         char why[256] = "";
-        int grc = kv_grow(kv, seen, why, sizeof why);
+        int grc = grow_or_defer(kv, seen, why, sizeof why);
         if (grc == DT_OK) {
             r->failed = DT_MAPFULL_RETRY;
             return kv_err(kv, rec, DT_MAPFULL_RETRY,
-                          "%s: map full at %llu bytes; grown to %llu bytes: abort the transaction "
-                          "and run it again", what, (unsigned long long)seen,
-                          (unsigned long long)atomic_load(&kv->map_size));
+                          "%s: map full at %llu bytes; it grows before the next write "
+                          "transaction: abort this one and run it again", what,
+                          (unsigned long long)seen);
         }
         r->failed = grc;
         return kv_err(kv, rec, grc, "%s: %s", what, why);
@@ -729,12 +759,12 @@ int kv_txn_commit(dt_kv_txn *t) {
     if (mrc != MDB_SUCCESS) {
         if (mrc == MDB_MAP_FULL) {
             char why[256] = "";
-            int grc = kv_grow(kv, t->seen_map, why, sizeof why);
+            int grc = grow_or_defer(kv, t->seen_map, why, sizeof why);
             if (grc == DT_OK)
                 rc = kv_err(kv, rec, DT_MAPFULL_RETRY,
-                            "kv commit: map full at %llu bytes; grown to %llu bytes: run the "
-                            "transaction again", (unsigned long long)t->seen_map,
-                            (unsigned long long)atomic_load(&kv->map_size));
+                            "kv commit: map full at %llu bytes; it grows before the next write "
+                            "transaction: run the transaction again",
+                            (unsigned long long)t->seen_map);
             else
                 rc = kv_err(kv, rec, grc, "kv commit: %s", why);
         } else {

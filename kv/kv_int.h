@@ -35,6 +35,9 @@ struct dt_kv {
     unsigned grow_timeout_ms;
     unsigned page_size;        /* OS page size, for rounding map sizes */
     _Atomic uint64_t map_size; /* current map size */
+    _Atomic uint64_t grow_pending; /* a write txn filled a map of this size while
+                                      other txns were open: grow before the next
+                                      write txn begins (0: nothing pending) */
     _Atomic int broken;        /* DT_OK, or why the env is unusable */
 
     /* The gate: `active` counts this process's live LMDB txns (and hot

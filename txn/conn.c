@@ -15,6 +15,24 @@
 
 int txn_conn_ok(const dt_conn *conn) { return conn && conn->magic == DT_MAGIC_CONN; }
 
+/* The connection whose writer slot this thread holds, if any. */
+static _Thread_local const dt_conn *tl_writer;
+
+int txn_writer_enter(dt_conn *conn) {
+    if (tl_writer == conn)
+        return dt__seterr(conn, DT_MISUSE,
+                          "this thread already holds the connection's writer (an open transaction "
+                          "block or bulk load): write through it, or end it first");
+    pthread_mutex_lock(&conn->wlock);
+    tl_writer = conn;
+    return DT_OK;
+}
+
+void txn_writer_leave(dt_conn *conn) {
+    tl_writer = NULL;
+    pthread_mutex_unlock(&conn->wlock);
+}
+
 void txn_conn_set_schema(dt_conn *conn, dl_schema *s, uint64_t v) {
     pthread_mutex_lock(&conn->slock);
     dl_schema *old = conn->schema;
@@ -452,14 +470,15 @@ int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_val
 
 /* Applies an EDN schema map in a write transaction of its own. */
 static int apply_schema_value(dt_conn *conn, const dt_value *m) {
-    pthread_mutex_lock(&conn->wlock);
+    int rc = txn_writer_enter(conn);
+    if (rc != DT_OK) return dt__moveerr(conn, NULL, rc);
     pthread_mutex_lock(&conn->slock);
     dl_schema *ws = dl_schema_retain(conn->schema);
     uint64_t v = conn->schema_v;
     pthread_mutex_unlock(&conn->slock);
     dt_kv_txn *txn = NULL;
     int changed = 0;
-    int rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &txn);
+    rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &txn);
     if (rc != DT_OK) rc = dt__seterr(NULL, rc, "schema: %s", dt_errmsg(conn->kv));
     if (rc == DT_OK) rc = txn_schema_apply(conn, txn, &ws, m, &changed);
     if (rc == DT_OK && changed) rc = dl_meta_put_u64(&conn->st, txn, "schema_v", v + 1);
@@ -471,7 +490,7 @@ static int apply_schema_value(dt_conn *conn, const dt_value *m) {
     if (txn) dt_kv_txn_abort(txn);
     if (rc == DT_OK && changed) txn_conn_set_schema(conn, ws, v + 1);
     else dl_schema_release(ws);
-    pthread_mutex_unlock(&conn->wlock);
+    txn_writer_leave(conn);
     return rc;
 }
 

@@ -15,6 +15,8 @@
 
 #define DT_MAGIC_CONN 0x64746364u /* "dtcd" */
 
+typedef struct txn_carry txn_carry;
+
 struct dt_conn {
     uint32_t magic;
     dt_kv *kv;
@@ -29,6 +31,25 @@ struct dt_conn {
 
 /* 1 when conn is a live connection handle. */
 int txn_conn_ok(const dt_conn *conn);
+
+/*
+ * txn_writer_enter / txn_writer_leave: take and give back the
+ * connection's single writer slot (every write goes through it).  A thread
+ * that already holds it gets DT_MISUSE instead of a deadlock.
+ */
+int txn_writer_enter(dt_conn *conn);
+void txn_writer_leave(dt_conn *conn);
+
+/*
+ * txn_run: runs tx-data in write transaction txn (a root or a child
+ * transaction) without committing.  *ws is the working schema (the caller
+ * holds one reference); when the transaction changes the schema, *ws is
+ * replaced by the changed copy and *ws_changed set; on failure *ws is
+ * untouched.  With `out`, a report without snapshots.  The caller bumps
+ * the meta schema version and publishes the schema after commit.
+ */
+int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
+            const dt_value *tx_data, txn_carry *carry, size_t form_base, dt_report **out);
 
 /*
  * txn_conn_snapshot: a snapshot whose schema matches its data: the
@@ -72,7 +93,6 @@ int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out);
  * Tempids shared by consecutive transactions (dt_import_edn): a tempid
  * named in an earlier transaction denotes the same entity later.
  */
-typedef struct txn_carry txn_carry;
 int txn_carry_new(txn_carry **out);
 void txn_carry_free(txn_carry *c);
 

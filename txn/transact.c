@@ -608,6 +608,11 @@ static int allocate_ids(tctx *c) {
             if (rs[j]->kind == ER_ID && rs[j]->id < DL_TX0 && (uint64_t)rs[j]->id >= c->next_eid)
                 c->next_eid = (uint64_t)rs[j]->id + 1;
     }
+    /* so do ids already given to tempids (earlier batches of an import) */
+    for (size_t i = 0; i < c->ntids; i++) {
+        int64_t id = c->tids[tid_root(c, i)].eid;
+        if (id > 0 && id < DL_TX0 && (uint64_t)id >= c->next_eid) c->next_eid = (uint64_t)id + 1;
+    }
     for (size_t i = 0; i < c->ntids; i++) {
         size_t r = tid_root(c, i);
         if (c->tids[r].eid) continue;
@@ -1048,64 +1053,108 @@ static int carry_remember(tctx *c) {
     return DT_OK;
 }
 
+int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
+            const dt_value *tx_data, txn_carry *carry, size_t form_base, dt_report **out) {
+    if (out) *out = NULL;
+    tctx c;
+    memset(&c, 0, sizeof c);
+    c.conn = conn;
+    c.txn = txn;
+    c.carry = carry;
+    c.form_base = form_base;
+    /* our own reference: the first schema change clones it, so the
+     * caller's schema is untouched if this transaction fails */
+    c.ws = dl_schema_retain(*ws);
+    dl_wtxn_init(&c.w, &conn->st, txn, 0);
+    int rc = run(&c, tx_data);
+    /* cursors must be closed before the txn ends */
+    kv_cursor_close(c.eav_cur);
+    c.eav_cur = NULL;
+    kv_cursor_close(c.w.ave_cur);
+    c.w.ave_cur = NULL;
+    if (rc == DT_OK && out) rc = build_report(&c, out);
+    if (rc == DT_OK && carry) rc = carry_remember(&c);
+    if (rc == DT_OK && c.ws_changed) {
+        dl_schema_release(*ws);
+        *ws = dl_schema_retain(c.ws);
+        *ws_changed = 1;
+    }
+    if (rc != DT_OK && out && *out) {
+        dt_report_free(*out);
+        *out = NULL;
+    }
+    ctx_release(&c);
+    return rc;
+}
+
+/* The most times a transaction is run again after the map grew. */
+#define MAX_GROW_RETRIES 64
+
 int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
                        dt_report **out) {
     if (out) *out = NULL;
     if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
     if (!tx_data) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
-    tctx c;
-    memset(&c, 0, sizeof c);
-    c.conn = conn;
-    c.carry = carry;
-    c.form_base = form_base;
-    pthread_mutex_lock(&conn->wlock);
-    pthread_mutex_lock(&conn->slock);
-    c.ws = dl_schema_retain(conn->schema);
-    uint64_t schema_v = conn->schema_v;
-    pthread_mutex_unlock(&conn->slock);
+    int rc = txn_writer_enter(conn);
+    if (rc != DT_OK) return rc;
+    dl_schema *ws = NULL;
+    uint64_t schema_v = 0;
+    int changed = 0;
     dt_db *before = NULL;
-    int rc = DT_OK;
-    if (out) rc = txn_conn_snapshot(conn, &before);
-    if (rc == DT_OK) {
-        rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &c.txn);
+    dt_report *r = NULL;
+    for (int attempt = 0;; attempt++) {
+        pthread_mutex_lock(&conn->slock);
+        ws = dl_schema_retain(conn->schema);
+        schema_v = conn->schema_v;
+        pthread_mutex_unlock(&conn->slock);
+        changed = 0;
+        dt_kv_txn *txn = NULL;
+        /* the write txn first: a deferred map growth at its start must not
+         * wait for our own snapshot; holding the writer slot, the snapshot
+         * taken next is still the state before this transaction */
+        rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &txn);
         if (rc != DT_OK) rc = dt__seterr(NULL, rc, "transact: %s", dt_errmsg(conn->kv));
-    }
-    if (rc == DT_OK) {
-        dl_wtxn_init(&c.w, &conn->st, c.txn, 0);
-        rc = run(&c, tx_data);
-        if (rc == DT_OK && c.ws_changed)
-            rc = dl_meta_put_u64(&conn->st, c.txn, "schema_v", schema_v + 1);
-        /* cursors must be closed before the txn ends */
-        kv_cursor_close(c.eav_cur);
-        c.eav_cur = NULL;
-        kv_cursor_close(c.w.ave_cur);
-        c.w.ave_cur = NULL;
-        if (rc == DT_OK) {
-            rc = dt_kv_txn_commit(c.txn);
-            if (rc != DT_OK) rc = dt__seterr(NULL, rc, "transact: commit failed: %s", dt_errmsg(conn->kv));
-        } else {
-            dt_kv_txn_abort(c.txn);
+        if (rc == DT_OK && out && (rc = txn_conn_snapshot(conn, &before)) != DT_OK) {
+            dt_kv_txn_abort(txn);
+            txn = NULL;
         }
-        c.txn = NULL;
-    }
-    if (rc == DT_OK && c.ws_changed) txn_conn_set_schema(conn, dl_schema_retain(c.ws), schema_v + 1);
-    if (rc == DT_OK && carry) rc = carry_remember(&c);
-    if (rc == DT_OK && out) {
-        rc = build_report(&c, out);
         if (rc == DT_OK) {
-            (*out)->before = before;
-            before = NULL;
-            rc = txn_conn_snapshot(conn, &(*out)->after);
-            if (rc != DT_OK) {
-                dt_report_free(*out);
-                *out = NULL;
+            rc = txn_run(conn, txn, &ws, &changed, tx_data, carry, form_base, out ? &r : NULL);
+            if (rc == DT_OK && changed)
+                rc = dl_meta_put_u64(&conn->st, txn, "schema_v", schema_v + 1);
+            if (rc == DT_OK) {
+                rc = dt_kv_txn_commit(txn);
+                if (rc != DT_OK)
+                    rc = dt__seterr(NULL, rc, "transact: commit failed: %s", dt_errmsg(conn->kv));
+            } else {
+                dt_kv_txn_abort(txn);
             }
         }
+        if (rc == DT_OK) break;
+        dt_report_free(r);
+        r = NULL;
+        dt_db_release(before);
+        before = NULL;
+        dl_schema_release(ws);
+        ws = NULL;
+        /* the map was full and has grown: run everything again */
+        if (rc != DT_MAPFULL_RETRY || attempt >= MAX_GROW_RETRIES) break;
     }
-    pthread_mutex_unlock(&conn->wlock);
-    dt_db_release(before);
-    ctx_release(&c);
-    if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
+    if (rc == DT_OK) {
+        if (changed) txn_conn_set_schema(conn, dl_schema_retain(ws), schema_v + 1);
+        if (out) {
+            r->before = before;
+            before = NULL;
+            if (txn_conn_snapshot(conn, &r->after) != DT_OK) r->after = NULL;
+            *out = r;
+        }
+    }
+    dl_schema_release(ws);
+    txn_writer_leave(conn);
+    if (rc != DT_OK) {
+        if (rc == DT_MAPFULL_RETRY) rc = DT_MAPFULL;
+        dt__moveerr(NULL, conn, rc);
+    }
     return rc;
 }
 

@@ -488,6 +488,59 @@ static void test_misuse_is_reported(void **state) {
     dt_datom_iter_free(NULL);
 }
 
+/* {====== Map growth ====== */
+
+static void test_transact_grows_a_full_map_and_loses_nothing(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir();
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    o.kv.map_size = 64 << 10; /* 64 KiB: the first big transaction fills it */
+    dt_conn *c = NULL;
+    assert_int_equal(dt_conn_open(dir, "{:n {:db/valueType :db.type/long :db/unique :db.unique/identity}}",
+                                  &o, &c), DT_OK);
+    size_t cap = 1 << 20;
+    char *tx = malloc(cap);
+    for (int round = 0; round < 4; round++) {
+        size_t p = 0;
+        p += (size_t)snprintf(tx + p, cap - p, "[");
+        for (int i = 0; i < 2000; i++)
+            p += (size_t)snprintf(tx + p, cap - p,
+                                  "{:n %d :text \"a fairly long string to fill pages %d-%d\"}",
+                                  round * 2000 + i, round, i);
+        snprintf(tx + p, cap - p, "]");
+        dt_report *r = NULL;
+        int rc = dt_transact(c, tx, &r);
+        if (rc != DT_OK) fail_msg("round %d: %s", round, dt_errmsg(c));
+        assert_int_equal(dt_report_tempids(r)->u.seq.n, 0);
+        dt_report_free(r);
+    }
+    free(tx);
+    dt_db *db;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    dt_value a;
+    assert_int_equal(dt_value_text(DT_KEYWORD, "n", 1, &a), DT_OK);
+    uint64_t n = 0;
+    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
+    assert_int_equal(n, 8000);
+    dt_datom_iter *it;
+    dt_datom d;
+    int64_t expect = 0;
+    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    while (dt_datom_iter_next(it, &d) == DT_ROW) {
+        assert_int_equal(d.v.u.i, expect); /* each value once: nothing duplicated */
+        assert_int_equal(d.e, expect + 1);
+        expect++;
+    }
+    assert_int_equal(expect, 8000);
+    dt_datom_iter_free(it);
+    dt_value_clear(&a);
+    dt_db_release(db);
+    assert_int_equal(dt_conn_close(c), DT_OK);
+    tu_rmdir_free(dir);
+}
+
+/* }====== */
+
 /* {====== Import in batches ====== */
 
 static void test_import_shares_tempids_across_batches(void **state) {
@@ -587,6 +640,7 @@ int main(void) {
         T(test_long_values_are_stored_once_and_exact),
         T(test_attr_stats_follow_writes),
         cmocka_unit_test(test_misuse_is_reported),
+        cmocka_unit_test(test_transact_grows_a_full_map_and_loses_nothing),
         cmocka_unit_test(test_import_shares_tempids_across_batches),
         T(test_import_error_keeps_earlier_batches_and_names_form),
     };

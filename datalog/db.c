@@ -87,12 +87,6 @@ done:
     return rc;
 }
 
-static int encode_for_attr(const dl_attr *a, const dt_value *v, dt_buf *out) {
-    dt_value tmp = *v;
-    if (a->vtype == DT_REF && v->type == DT_LONG) tmp.type = DT_REF; /* same payload */
-    return dl_codec_encode(&tmp, out);
-}
-
 int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dt_value *ref,
                     int64_t *out) {
     if (ref->type == DT_LONG || ref->type == DT_REF) {
@@ -124,7 +118,9 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
                           dt_type_name(ref->type));
     }
     dt_buf enc = DT_BUF_INIT;
-    int rc = encode_for_attr(a, val, &enc);
+    dt_value tmp = *val;
+    if (a->vtype == DT_REF && val->type == DT_LONG) tmp.type = DT_REF; /* same payload */
+    int rc = dl_codec_encode(&tmp, &enc);
     int found = 0;
     if (rc == DT_OK) rc = dl_find_entity(st, txn, a->aid, enc.p, enc.len, out, &found);
     dt_buf_release(&enc);
@@ -136,6 +132,21 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
                           a->ident);
     }
     return DT_OK;
+}
+
+/* Encodes a value given for attribute a; for ref attributes the value may
+ * be any entity reference (id, ident, lookup ref), resolved in txn.
+ * DT_NOTFOUND when a reference matches no entity. */
+static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s,
+                           const dl_attr *a, const dt_value *v, dt_buf *out) {
+    dt_value tmp = *v;
+    if (a->vtype == DT_REF && v->type != DT_REF) {
+        int64_t id;
+        int rc = dl_resolve_eref(st, txn, s, v, &id);
+        if (rc != DT_OK) return rc;
+        dt_value_ref(id, &tmp);
+    }
+    return dl_codec_encode(&tmp, out);
 }
 
 int dt_entid(dt_db *db, const dt_value *ref, int64_t *out) {
@@ -186,7 +197,7 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
     dt_buf enc = DT_BUF_INIT;
     int truncated = 0;
     if (n > vi) {
-        if ((rc = encode_for_attr(a, &c[vi], &enc)) != DT_OK) goto done;
+        if ((rc = encode_for_attr(db->st, db->txn, s, a, &c[vi], &enc)) != DT_OK) goto done;
     }
     uint8_t tmp[12];
     b->len = 0;
@@ -294,13 +305,13 @@ int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_
     if ((rc = dl_scan_open(&it->scan, db->txn, db->st->ave, a4, 4, 0)) != DT_OK) goto done;
     if (start && start->type != DT_NIL) {
         if ((rc = dt_buf_append(&lo, a4, 4)) != DT_OK) goto done;
-        if ((rc = encode_for_attr(a, start, &enc)) != DT_OK) goto done;
+        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, start, &enc)) != DT_OK) goto done;
         if ((rc = dl_vkey_from_enc(enc.p, enc.len, &lo, &truncated)) != DT_OK) goto done;
         if ((rc = dl_scan_seek(&it->scan, lo.p, lo.len)) != DT_OK) goto done;
     }
     if (end && end->type != DT_NIL) {
         enc.len = 0;
-        if ((rc = encode_for_attr(a, end, &enc)) != DT_OK) goto done;
+        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, end, &enc)) != DT_OK) goto done;
         if ((rc = dl_vkey_from_enc(enc.p, enc.len, &it->end, &truncated)) != DT_OK) goto done;
         it->has_end = 1;
     }

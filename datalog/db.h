@@ -21,6 +21,7 @@ struct dt_db {
     dl_schema *schema;   /* one reference held */
     int64_t basis_tx;
     _Atomic long *open_count; /* the connection's count of live snapshots, or NULL */
+    void *owner;         /* the connection of a refreshable snapshot, or NULL */
 };
 
 /*

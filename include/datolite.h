@@ -1235,6 +1235,177 @@ int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
 
 /* }====== */
 
+/* {====== Write path: blocks, savepoints, async transact ====== */
+
+/*
+ * Every write of a database goes through one writer at a time (LMDB's
+ * rule).  This section gives that writer three shapes (docs/writes.md):
+ *  - with-transaction blocks: the caller holds the write transaction for
+ *    any number of transacts, KV writes and reads, then commits or aborts;
+ *  - savepoints inside a block (LMDB nested transactions);
+ *  - async transact: transactions queue up and one writer thread commits
+ *    everything pending in one LMDB transaction (one fsync), each logical
+ *    transaction in a nested transaction of its own so that a failing one
+ *    is dropped alone.  dt_transact is async transact + wait, so threads
+ *    that transact concurrently share fsyncs automatically.
+ */
+
+typedef struct dt_tx dt_tx;               /* an open write block */
+typedef struct dt_savepoint dt_savepoint; /* a savepoint in a block */
+typedef struct dt_future dt_future;       /* the outcome of an async write */
+
+/*
+ * dt_tx_begin: opens a write block on `conn` (waits while another block,
+ * bulk load or the async writer holds the writer).  Reads in the block
+ * (dt_tx_db) see its own uncommitted writes.  The block belongs to the
+ * calling thread: use and end it there.  While it is open, a dt_transact
+ * on the same connection from this thread returns DT_MISUSE (it would
+ * wait for itself); use dt_tx_transact.
+ * @retval DT_OK / DT_MISUSE (bad handle, block already open in this
+ *         thread) / DT_BUSY / DT_IO / DT_NOMEM
+ */
+int dt_tx_begin(dt_conn *conn, dt_tx **out);
+
+/*
+ * dt_tx_transact / dt_tx_transact_value: runs tx-data inside the block,
+ * as dt_transact would (same forms, rules and result codes), in a nested
+ * transaction: if it fails, the block is as before the call and stays
+ * usable.  `out` (may be NULL) receives a report without snapshots
+ * (dt_report_db_before/after return NULL).  With DT_KV_WRITEMAP there are
+ * no nested transactions: a failing transact then fails the block, which
+ * can only be aborted.
+ */
+int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out);
+int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
+
+/*
+ * dt_tx_db: a view of the block's current state (its own writes
+ * included) for the datoms API.  Release it with dt_db_release before the
+ * next savepoint operation, commit or abort (those return DT_MISUSE while
+ * views are open).
+ */
+int dt_tx_db(dt_tx *tx, dt_db **out);
+
+/*
+ * dt_tx_kv_txn: the block's current KV transaction, for dt_kv_* reads and
+ * writes on dt_conn_kv(conn) inside the same atomic transaction (open the
+ * dbis before the block: dbi creation inside it is refused).  Borrowed;
+ * valid until the next savepoint operation, commit or abort.
+ */
+dt_kv_txn *dt_tx_kv_txn(dt_tx *tx);
+
+/*
+ * dt_tx_commit: commits the block durably and frees it (also on error).
+ * dt_tx_abort: discards everything the block did and frees it; NULL is
+ * allowed.
+ * @retval DT_OK / DT_MISUSE (views still open: nothing is done, the block
+ *         stays open) / DT_MAPFULL (the map filled up: nothing was
+ *         written; it has grown, so running the block again succeeds) /
+ *         DT_IO
+ */
+int dt_tx_commit(dt_tx *tx);
+void dt_tx_abort(dt_tx *tx);
+
+/*
+ * dt_with_tx: runs fn(tx, userdata) in a block: commits when fn returns
+ * DT_OK, else aborts and returns fn's code.  When the map fills up, the
+ * block is aborted, the map grown and fn run again from the start, so fn
+ * must be re-runnable (no side effects outside the block it cannot
+ * repeat).  fn must not end the block itself.
+ */
+int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userdata);
+
+/*
+ * Savepoints.  dt_savepoint_create marks the block's current state;
+ * dt_savepoint_rollback undoes everything done after it, savepoints made
+ * after it included (those become invalid), and keeps it for further use;
+ * dt_savepoint_release keeps the changes and forgets it (and every
+ * savepoint made after it).  What came before a savepoint is never
+ * touched by rolling back to it.  Handles belong to the block (no free);
+ * a forgotten or stale handle gives DT_MISUSE.  Not available with
+ * DT_KV_WRITEMAP (DT_MISUSE).
+ */
+int dt_savepoint_create(dt_tx *tx, dt_savepoint **out);
+int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp);
+int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp);
+
+/*
+ * Called on the writer thread once the transaction is durable (or has
+ * failed), in submission order.  `report` is borrowed for the call (NULL
+ * on failure); rc is the transaction's result.  A callback must be short
+ * and must not call dt_transact or wait for a future of the same
+ * connection (DT_MISUSE); it may submit further async transactions.
+ */
+typedef void (*dt_tx_callback)(int rc, const dt_report *report, void *userdata);
+
+/*
+ * dt_transact_async / dt_transact_async_value: queues tx-data (the text
+ * or value is copied) and returns at once.  `cb` (may be NULL) runs when
+ * it is done; `out` (may be NULL) receives a future to wait on.  A
+ * transaction is acknowledged (callback, future) only after it is
+ * durable; transactions commit in submission order.  Reports of async
+ * transactions have no snapshots.
+ * @retval DT_OK (queued) / DT_MISUSE (bad handle, connection closing) /
+ *         DT_INVALID (text is not EDN: nothing queued) / DT_NOMEM
+ * Thread-safe.
+ */
+int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void *userdata,
+                      dt_future **out);
+int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
+                            void *userdata, dt_future **out);
+
+/*
+ * dt_kv_transact_async: the same for the KV store: the ops are applied
+ * atomically (as dt_kv_batch), batched with other pending ones into one
+ * commit by the environment's writer thread.  The ops' bytes are copied.
+ * The future's tx is 0.
+ */
+typedef void (*dt_kv_callback)(int rc, void *userdata);
+int dt_kv_transact_async(dt_kv *kv, const dt_kv_op *ops, size_t n, dt_kv_callback cb,
+                         void *userdata, dt_future **out);
+
+/*
+ * Futures.  dt_future_wait blocks until done and returns the
+ * transaction's result code; dt_future_wait_timeout gives up after `ms`
+ * milliseconds with DT_TIMEOUT; dt_future_ready is 1 when done (never
+ * blocks).  After completion: dt_future_tx is the transaction id (0 on
+ * failure), dt_future_report the report (borrowed until dt_future_free;
+ * NULL on failure), dt_future_errmsg the failure's message ("" on
+ * success).  dt_future_free releases the future; freeing one that is not
+ * done is allowed (the transaction still runs).  Waiting from the thread
+ * that holds the connection's writer (an open block, or a callback)
+ * gives DT_MISUSE.  A future may be waited on from any thread; free it
+ * once.
+ */
+int dt_future_wait(dt_future *f);
+int dt_future_wait_timeout(dt_future *f, unsigned ms);
+int dt_future_ready(const dt_future *f);
+int64_t dt_future_tx(const dt_future *f);
+const dt_report *dt_future_report(const dt_future *f);
+const char *dt_future_errmsg(const dt_future *f);
+void dt_future_free(dt_future *f);
+
+/*
+ * Durability.  dt_conn_set_flags turns DT_KV_NOSYNC, DT_KV_NOMETASYNC or
+ * DT_KV_MAPASYNC on or off at run time (what a crash can lose with each
+ * is in docs/writes.md); dt_sync flushes to disk now (force: even when the
+ * flags say asynchronous).  dt_conn_kv gives the connection's KV
+ * environment (borrowed; do not close it) for KV data next to the datoms.
+ */
+int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff);
+int dt_sync(dt_conn *conn, int force);
+dt_kv *dt_conn_kv(dt_conn *conn);
+
+/*
+ * dt_db_refresh: moves a snapshot from dt_conn_db to the latest committed
+ * state (read-committed style: refresh between statements).  Iterators
+ * on it must be freed first.  @retval DT_OK / DT_MISUSE (not a
+ * connection snapshot) / DT_BUSY
+ */
+int dt_db_refresh(dt_db *db);
+
+/* }====== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
  * and iterators are in kv_range.c.
  */
 #include "kv_int.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,28 @@
  * a second write from the same thread fails instead of deadlocking on
  * LMDB's writer lock. */
 static _Thread_local dt_kv *tl_writer;
+
+int kv_thread_writes(const dt_kv *kv) { return tl_writer == kv; }
+
+int kv_live(const dt_kv *kv) { return kv && kv->magic == DT_MAGIC_KV && !atomic_load(&kv->broken); }
+
+int kv_async_writer_get(dt_kv *kv, const kv_writer_ops *ops, kv_writer **out) {
+    int rc = DT_OK;
+    pthread_mutex_lock(&kv->async_mu);
+    if (!kv->async) rc = kv_writer_start(kv, ops, kv, &kv->async);
+    *out = kv->async;
+    pthread_mutex_unlock(&kv->async_mu);
+    return rc;
+}
+
+kv_writer *kv_async_writer(dt_kv *kv) {
+    pthread_mutex_lock(&kv->async_mu);
+    kv_writer *w = kv->async;
+    pthread_mutex_unlock(&kv->async_mu);
+    return w;
+}
+
+int kv_writemap(const dt_kv *kv) { return (kv->flags & DT_KV_WRITEMAP) != 0; }
 
 /* {====== Errors ====== */
 
@@ -361,6 +384,7 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     pthread_mutex_init(&kv->resize_mu, NULL);
     pthread_mutex_init(&kv->dbi_mu, NULL);
     pthread_mutex_init(&kv->pool_mu, NULL);
+    pthread_mutex_init(&kv->async_mu, NULL);
     kv->magic = DT_MAGIC_KV;
     *out = kv;
     return DT_OK;
@@ -382,6 +406,11 @@ fail:
 int dt_kv_close(dt_kv *kv) {
     if (!kv) return DT_OK;
     if (kv->magic != DT_MAGIC_KV) return dt__seterr(kv, DT_MISUSE, "kv close: not an open dt_kv handle");
+    /* complete every queued async write first: nothing acknowledged is lost */
+    pthread_mutex_lock(&kv->async_mu);
+    kv_writer_stop(kv->async);
+    kv->async = NULL;
+    pthread_mutex_unlock(&kv->async_mu);
     int n = atomic_load(&kv->handles);
     if (n > 0 || atomic_load(&kv->active) > 0)
         return dt__seterr(kv, DT_BUSY, "kv close '%s': %d transaction(s)/iterator(s) still open", kv->path,
@@ -399,6 +428,7 @@ int dt_kv_close(dt_kv *kv) {
     pthread_mutex_destroy(&kv->resize_mu);
     pthread_mutex_destroy(&kv->dbi_mu);
     pthread_mutex_destroy(&kv->pool_mu);
+    pthread_mutex_destroy(&kv->async_mu);
     dt__clearerr(kv);
     kv->magic = DT_MAGIC_DEAD;
     kv_free(kv);

@@ -46,6 +46,12 @@ uint64_t kv_txn_id(const dt_kv_txn *txn);
 /* kv_max_key_size: the longest key the environment accepts (511). */
 size_t kv_max_key_size(const dt_kv *kv);
 
+/* kv_thread_writes: 1 when the calling thread has a write txn open on kv. */
+int kv_thread_writes(const dt_kv *kv);
+
+/* kv_writemap: 1 when kv was opened with DT_KV_WRITEMAP (no nesting). */
+int kv_writemap(const dt_kv *kv);
+
 /* }====== */
 
 /* {====== Cursors ====== */

@@ -50,6 +50,9 @@ struct dt_kv {
 
     atomic_int handles;        /* open dt_kv_txn / dt_kv_iter handles */
 
+    pthread_mutex_t async_mu;  /* guards async */
+    struct kv_writer *async;   /* writer thread of dt_kv_transact_async, or NULL */
+
     pthread_mutex_t dbi_mu;    /* serializes dbi open/drop */
     kv_slot *slots;
     unsigned nslots;           /* capacity (max_dbs) */

@@ -28,6 +28,8 @@ int txn_writer_enter(dt_conn *conn) {
     return DT_OK;
 }
 
+int txn_writer_held_by_thread(const dt_conn *conn) { return tl_writer == conn; }
+
 void txn_writer_leave(dt_conn *conn) {
     tl_writer = NULL;
     pthread_mutex_unlock(&conn->wlock);
@@ -69,8 +71,51 @@ int txn_conn_snapshot(dt_conn *conn, dt_db **out) {
     if (rc == DT_OK) rc = dl_db_new(&conn->st, txn, 1, s, &conn->open_dbs, out);
     dl_schema_release(s);
     if (rc != DT_OK) dt_kv_txn_abort(txn);
+    else (*out)->owner = conn;
     return rc;
 }
+
+int dt_db_refresh(dt_db *db) {
+    if (!dl_db_ok(db) || !db->owner || !db->owns_txn)
+        return dt__seterr(db, DT_MISUSE, "dt_db_refresh: not a snapshot from dt_conn_db");
+    dt_conn *conn = db->owner;
+    if (!txn_conn_ok(conn)) return dt__seterr(db, DT_MISUSE, "dt_db_refresh: the connection is closed");
+    /* end the old read transaction first: with MDB_NOTLS a thread may hold
+     * several, but ending ours lets LMDB reuse its pages sooner */
+    dt_kv_txn_abort(db->txn);
+    db->txn = NULL;
+    dt_db *fresh = NULL;
+    int rc = txn_conn_snapshot(conn, &fresh);
+    if (rc != DT_OK) {
+        /* leave a snapshot that fails cleanly: no txn, nothing to read */
+        return dt__moveerr(NULL, db, rc);
+    }
+    dl_schema_release(db->schema);
+    db->txn = fresh->txn;
+    db->schema = fresh->schema;
+    db->basis_tx = fresh->basis_tx;
+    /* free the shell without ending what we took over */
+    fresh->owns_txn = 0;
+    fresh->schema = dl_schema_retain(db->schema);
+    dt_db_release(fresh);
+    return DT_OK;
+}
+
+int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff) {
+    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_set_flags: not an open connection");
+    int rc = dt_kv_set_flags(conn->kv, flags, onoff);
+    if (rc != DT_OK) dt__moveerr(conn->kv, conn, rc);
+    return rc;
+}
+
+int dt_sync(dt_conn *conn, int force) {
+    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_sync: not an open connection");
+    int rc = dt_kv_sync(conn->kv, force);
+    if (rc != DT_OK) dt__moveerr(conn->kv, conn, rc);
+    return rc;
+}
+
+dt_kv *dt_conn_kv(dt_conn *conn) { return txn_conn_ok(conn) ? conn->kv : NULL; }
 
 int dt_conn_db(dt_conn *conn, dt_db **out) {
     if (!out) return dt__seterr(conn, DT_MISUSE, "dt_conn_db: NULL out");
@@ -103,6 +148,7 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     c->closed_schema = opts->closed_schema;
     pthread_mutex_init(&c->wlock, NULL);
     pthread_mutex_init(&c->slock, NULL);
+    pthread_mutex_init(&c->amu, NULL);
     c->magic = DT_MAGIC_CONN;
     if ((rc = dl_store_open(c->kv, &c->st)) != DT_OK) goto fail;
     dt_kv_txn *txn = NULL;
@@ -123,6 +169,7 @@ fail:
     dt_kv_close(c->kv);
     pthread_mutex_destroy(&c->wlock);
     pthread_mutex_destroy(&c->slock);
+    pthread_mutex_destroy(&c->amu);
     dt__free(c);
     return rc;
 }
@@ -130,6 +177,11 @@ fail:
 int dt_conn_close(dt_conn *conn) {
     if (!conn) return DT_OK;
     if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_close: not an open connection");
+    if (txn_holds_writer(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_close: called from a block or a callback of "
+                                           "this connection");
+    /* complete every queued transaction: nothing acknowledged is lost */
+    txn_async_stop(conn);
     if (atomic_load(&conn->open_dbs) > 0)
         return dt__seterr(conn, DT_BUSY, "dt_conn_close: %ld snapshots or reports are still open",
                           (long)atomic_load(&conn->open_dbs));
@@ -139,6 +191,7 @@ int dt_conn_close(dt_conn *conn) {
     dl_schema_release(conn->schema);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);
+    pthread_mutex_destroy(&conn->amu);
     dt__clearerr(conn);
     dt__free(conn);
     return DT_OK;

@@ -27,6 +27,13 @@ struct dt_conn {
     dl_schema *schema;       /* the current schema (one reference) */
     uint64_t schema_v;       /* its version (meta "schema_v") */
     _Atomic long open_dbs;   /* live snapshots and reports */
+    /* the async writer (started on first use) and its batch state, which
+     * only the writer thread touches */
+    pthread_mutex_t amu;     /* guards writer */
+    struct kv_writer *writer;
+    dl_schema *w_ws;
+    uint64_t w_v;
+    int w_changed;
 };
 
 /* 1 when conn is a live connection handle. */
@@ -39,6 +46,10 @@ int txn_conn_ok(const dt_conn *conn);
  */
 int txn_writer_enter(dt_conn *conn);
 void txn_writer_leave(dt_conn *conn);
+int txn_writer_held_by_thread(const dt_conn *conn);
+
+/* Gives a report its snapshots (it takes them; either may be NULL). */
+void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after);
 
 /*
  * txn_run: runs tx-data in write transaction txn (a root or a child
@@ -100,6 +111,14 @@ void txn_carry_free(txn_carry *c);
  * the first form for messages. */
 int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
                        dt_report **out);
+
+/* txn_async_stop: completes every queued transaction and stops the
+ * connection's writer thread (dt_conn_close). */
+void txn_async_stop(dt_conn *conn);
+
+/* 1 when the calling thread holds conn's writer (a block, a bulk load or
+ * the writer thread): waiting for the writer would never end. */
+int txn_holds_writer(const void *conn);
 
 /* txn_show: v as EDN for messages, cut to cap bytes with "...". */
 void txn_show(const dt_value *v, char *out, size_t cap);

@@ -916,6 +916,11 @@ static int build_report(tctx *c, dt_report **out) {
     return DT_OK;
 }
 
+void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after) {
+    r->before = before;
+    r->after = after;
+}
+
 int64_t dt_report_tx(const dt_report *r) {
     return r && r->magic == DT_MAGIC_REPORT ? r->tx : 0;
 }
@@ -1084,77 +1089,6 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
         *out = NULL;
     }
     ctx_release(&c);
-    return rc;
-}
-
-/* The most times a transaction is run again after the map grew. */
-#define MAX_GROW_RETRIES 64
-
-int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
-                       dt_report **out) {
-    if (out) *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
-    if (!tx_data) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
-    int rc = txn_writer_enter(conn);
-    if (rc != DT_OK) return rc;
-    dl_schema *ws = NULL;
-    uint64_t schema_v = 0;
-    int changed = 0;
-    dt_db *before = NULL;
-    dt_report *r = NULL;
-    for (int attempt = 0;; attempt++) {
-        pthread_mutex_lock(&conn->slock);
-        ws = dl_schema_retain(conn->schema);
-        schema_v = conn->schema_v;
-        pthread_mutex_unlock(&conn->slock);
-        changed = 0;
-        dt_kv_txn *txn = NULL;
-        /* the write txn first: a deferred map growth at its start must not
-         * wait for our own snapshot; holding the writer slot, the snapshot
-         * taken next is still the state before this transaction */
-        rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &txn);
-        if (rc != DT_OK) rc = dt__seterr(NULL, rc, "transact: %s", dt_errmsg(conn->kv));
-        if (rc == DT_OK && out && (rc = txn_conn_snapshot(conn, &before)) != DT_OK) {
-            dt_kv_txn_abort(txn);
-            txn = NULL;
-        }
-        if (rc == DT_OK) {
-            rc = txn_run(conn, txn, &ws, &changed, tx_data, carry, form_base, out ? &r : NULL);
-            if (rc == DT_OK && changed)
-                rc = dl_meta_put_u64(&conn->st, txn, "schema_v", schema_v + 1);
-            if (rc == DT_OK) {
-                rc = dt_kv_txn_commit(txn);
-                if (rc != DT_OK)
-                    rc = dt__seterr(NULL, rc, "transact: commit failed: %s", dt_errmsg(conn->kv));
-            } else {
-                dt_kv_txn_abort(txn);
-            }
-        }
-        if (rc == DT_OK) break;
-        dt_report_free(r);
-        r = NULL;
-        dt_db_release(before);
-        before = NULL;
-        dl_schema_release(ws);
-        ws = NULL;
-        /* the map was full and has grown: run everything again */
-        if (rc != DT_MAPFULL_RETRY || attempt >= MAX_GROW_RETRIES) break;
-    }
-    if (rc == DT_OK) {
-        if (changed) txn_conn_set_schema(conn, dl_schema_retain(ws), schema_v + 1);
-        if (out) {
-            r->before = before;
-            before = NULL;
-            if (txn_conn_snapshot(conn, &r->after) != DT_OK) r->after = NULL;
-            *out = r;
-        }
-    }
-    dl_schema_release(ws);
-    txn_writer_leave(conn);
-    if (rc != DT_OK) {
-        if (rc == DT_MAPFULL_RETRY) rc = DT_MAPFULL;
-        dt__moveerr(NULL, conn, rc);
-    }
     return rc;
 }
 

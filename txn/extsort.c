@@ -3,10 +3,18 @@
  * (txn layer).  See extsort.h.
  *
  * In memory, records live back to back in one arena as
- * [u16 klen][u32 vlen][key][value]; an array of offsets is sorted.  A run
- * file holds the same encoding in sorted order.  The merge keeps one
- * buffered reader per run in a binary min-heap keyed by the current record
- * (ties by run number, so equal keys come out in insertion order).
+ * [u16 klen][u32 vlen][key][value].  What is sorted is an array of small
+ * entries, each holding the next 8 key bytes as a big-endian integer (the
+ * "chunk"), how many of them are real (0..8) and the record's arena offset:
+ * sorting compares integers only and never touches the arena.  Runs of
+ * entries whose chunks tie with all 8 bytes real are then re-sorted on the
+ * following 8 key bytes (an MSD radix sort with 8-byte digits, each digit
+ * sorted by comparison).  Offsets grow with insertion, so they break the
+ * remaining ties in insertion order.  A run file holds the records in
+ * sorted order.  The merge keeps one buffered reader per run in a binary
+ * min-heap keyed by the current record (ties by run number, so equal keys
+ * come out in insertion order).  A finished sorter can be read again from
+ * the start (txn_sorter_rewind): runs stay on disk until it is freed.
  */
 #include "extsort.h"
 
@@ -19,6 +27,24 @@
 
 #define REC_HDR 6
 #define MIN_BUDGET ((size_t)1 << 20)
+#define RUN_BUFSIZE ((size_t)1 << 16)
+
+/*
+ * A sort entry: `chunk` is key bytes [depth, depth+8) big-endian, zero
+ * padded; `meta` is (number of real bytes in the chunk) << 56 | arena
+ * offset.  Comparing (chunk, meta) as one 128-bit number orders by the
+ * bytes, then puts a key that ended first (a prefix) first, then by
+ * insertion.
+ */
+typedef struct sort_ent {
+    uint64_t chunk;
+    uint64_t meta;
+} sort_ent;
+
+#define ENT_OFF_MASK (((uint64_t)1 << 56) - 1)
+#define ENT_LEN(m) ((unsigned)((m) >> 56))
+/* Beyond this depth, ties are finished with plain record comparisons. */
+#define MAX_RADIX_DEPTH 512
 
 typedef struct run_reader {
     FILE *f;
@@ -31,7 +57,7 @@ struct txn_sorter {
     size_t budget;
     char *tmpdir;
     dt_buf arena;
-    size_t *offs;
+    sort_ent *offs;
     size_t noffs, capoffs;
     uint64_t count;
     int finished;
@@ -75,19 +101,141 @@ int txn_sorter_new(size_t mem_budget, const char *tmpdir, txn_sorter **out) {
     return DT_OK;
 }
 
-/* qsort has no context argument; the arena base is passed through this. */
+/* The chunk of key[0..klen) at `depth` and its real length. */
+static inline void load_chunk(const uint8_t *key, size_t klen, size_t depth, sort_ent *e,
+                              uint64_t off) {
+    size_t n = klen > depth ? klen - depth : 0;
+    if (n > 8) n = 8;
+    uint64_t c = 0;
+    const uint8_t *p = key + depth;
+    for (size_t i = 0; i < 8; i++) c = c << 8 | (i < n ? p[i] : 0);
+    e->chunk = c;
+    e->meta = (uint64_t)n << 56 | off;
+}
+
+static inline int ent_less(const sort_ent *a, const sort_ent *b) {
+    return a->chunk < b->chunk || (a->chunk == b->chunk && a->meta < b->meta);
+}
+
+static void ent_swap(sort_ent *a, sort_ent *b) {
+    sort_ent t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void insertion_sort(sort_ent *v, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        sort_ent x = v[i];
+        size_t j = i;
+        while (j > 0 && ent_less(&x, &v[j - 1])) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static void sift_down(sort_ent *v, size_t i, size_t n) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && ent_less(&v[m], &v[l])) m = l;
+        if (l + 1 < n && ent_less(&v[m], &v[l + 1])) m = l + 1;
+        if (m == i) return;
+        ent_swap(&v[i], &v[m]);
+        i = m;
+    }
+}
+
+static void heap_sort(sort_ent *v, size_t n) {
+    for (size_t i = n / 2; i-- > 0;) sift_down(v, i, n);
+    for (size_t i = n; i-- > 1;) {
+        ent_swap(&v[0], &v[i]);
+        sift_down(v, 0, i);
+    }
+}
+
+/* Introsort: quicksort (median of three), heap sort past a depth limit,
+ * insertion sort for small ranges.  Entries are distinct (offsets differ). */
+static void intro_sort(sort_ent *v, size_t n, int limit) {
+    while (n > 16) {
+        if (limit-- == 0) {
+            heap_sort(v, n);
+            return;
+        }
+        size_t mid = n / 2;
+        if (ent_less(&v[mid], &v[0])) ent_swap(&v[mid], &v[0]);
+        if (ent_less(&v[n - 1], &v[0])) ent_swap(&v[n - 1], &v[0]);
+        if (ent_less(&v[n - 1], &v[mid])) ent_swap(&v[n - 1], &v[mid]);
+        sort_ent pivot = v[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (ent_less(&v[i], &pivot)) i++;
+            while (ent_less(&pivot, &v[j])) j--;
+            if (i >= j) break;
+            ent_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j+1, n): recurse into the smaller side */
+        size_t left = j + 1;
+        if (left < n - left) {
+            intro_sort(v, left, limit);
+            v += left;
+            n -= left;
+        } else {
+            intro_sort(v + left, n - left, limit);
+            n = left;
+        }
+    }
+    insertion_sort(v, n);
+}
+
+static void sort_ents(sort_ent *v, size_t n) {
+    int limit = 0;
+    for (size_t k = n; k > 1; k >>= 1) limit += 2;
+    intro_sort(v, n, limit);
+}
+
+/* qsort has no context argument: the arena base for the deep fallback. */
 static _Thread_local const uint8_t *sort_base;
 
-static int off_cmp(const void *x, const void *y) {
-    size_t a = *(const size_t *)x, b = *(const size_t *)y;
+static int full_cmp(const void *x, const void *y) {
+    uint64_t a = ((const sort_ent *)x)->meta & ENT_OFF_MASK;
+    uint64_t b = ((const sort_ent *)y)->meta & ENT_OFF_MASK;
     int c = rec_cmp(sort_base + a, sort_base + b);
-    if (c) return c;
-    return (a > b) - (a < b); /* stable: insertion order */
+    return c ? c : (a > b) - (a < b);
+}
+
+/* v[0..n) is sorted on the chunks at `depth`: re-sorts each run of equal,
+ * complete chunks on the next 8 bytes. */
+static void refine(const uint8_t *base, sort_ent *v, size_t n, size_t depth) {
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        if (ENT_LEN(v[i].meta) == 8)
+            while (j < n && v[j].chunk == v[i].chunk && ENT_LEN(v[j].meta) == 8) j++;
+        if (j - i > 1) {
+            if (depth + 8 > MAX_RADIX_DEPTH) {
+                sort_base = base;
+                qsort(v + i, j - i, sizeof *v, full_cmp);
+            } else {
+                for (size_t k = i; k < j; k++) {
+                    uint64_t off = v[k].meta & ENT_OFF_MASK;
+                    const uint8_t *r = base + off;
+                    load_chunk(r + REC_HDR, rd16(r), depth + 8, &v[k], off);
+                }
+                sort_ents(v + i, j - i);
+                refine(base, v + i, j - i, depth + 8);
+            }
+        }
+        i = j;
+    }
 }
 
 static void sort_memory(txn_sorter *s) {
-    sort_base = s->arena.p;
-    qsort(s->offs, s->noffs, sizeof *s->offs, off_cmp);
+    if (s->noffs < 2) return;
+    sort_ents(s->offs, s->noffs);
+    refine(s->arena.p, s->offs, s->noffs, 0);
 }
 
 static size_t rec_size(const uint8_t *r) { return REC_HDR + rd16(r) + rd32(r + 2); }
@@ -119,8 +267,9 @@ static int spill(txn_sorter *s) {
         close(fd);
         return dt__seterr(NULL, DT_IO, "sorter: cannot open a run file");
     }
+    setvbuf(f, NULL, _IOFBF, RUN_BUFSIZE);
     for (size_t i = 0; i < s->noffs; i++) {
-        const uint8_t *r = s->arena.p + s->offs[i];
+        const uint8_t *r = s->arena.p + (s->offs[i].meta & ENT_OFF_MASK);
         if (fwrite(r, 1, rec_size(r), f) != rec_size(r)) {
             fclose(f);
             return dt__seterr(NULL, DT_IO, "sorter: writing a run file failed (disk full?)");
@@ -141,13 +290,13 @@ int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val,
     if (klen > 0xffff) return dt__seterr(NULL, DT_INVALID, "sorter: key of %zu bytes too long", klen);
     if (vlen > 0xffffffffu) return dt__seterr(NULL, DT_INVALID, "sorter: value too long");
     size_t need = REC_HDR + klen + vlen;
-    if (s->noffs && s->arena.len + need + s->noffs * sizeof(size_t) > s->budget) {
+    if (s->noffs && s->arena.len + need + (s->noffs + 1) * sizeof(sort_ent) > s->budget) {
         int rc = spill(s);
         if (rc != DT_OK) return rc;
     }
     if (s->noffs == s->capoffs) {
         size_t cap = s->capoffs ? s->capoffs * 2 : 1024;
-        size_t *o = dt__realloc(s->offs, cap * sizeof *o);
+        sort_ent *o = dt__realloc(s->offs, cap * sizeof *o);
         if (!o) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
         s->offs = o;
         s->capoffs = cap;
@@ -163,7 +312,7 @@ int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val,
     p[5] = (uint8_t)vlen;
     if (klen) memcpy(p + REC_HDR, key, klen);
     if (vlen) memcpy(p + REC_HDR + klen, val, vlen);
-    s->offs[s->noffs++] = s->arena.len;
+    load_chunk(p + REC_HDR, klen, 0, &s->offs[s->noffs++], s->arena.len);
     s->arena.len += need;
     s->count++;
     return DT_OK;
@@ -207,6 +356,25 @@ static void heap_down(txn_sorter *s, size_t i) {
     }
 }
 
+/* Positions every run at its start and builds the merge heap. */
+static int merge_start(txn_sorter *s) {
+    s->nheap = 0;
+    for (size_t i = 0; i < s->nruns; i++) {
+        run_reader *r = &s->readers[i];
+        r->f = s->runs[i];
+        r->id = i;
+        r->eof = 0;
+        r->rec.len = 0;
+        if (fseek(r->f, 0, SEEK_SET) != 0)
+            return dt__seterr(NULL, DT_IO, "sorter: cannot rewind a run file");
+        int rc = reader_advance(r);
+        if (rc != DT_OK) return rc;
+        if (!r->eof) s->heap[s->nheap++] = i;
+    }
+    for (size_t i = s->nheap / 2; i-- > 0;) heap_down(s, i);
+    return DT_OK;
+}
+
 int txn_sorter_finish(txn_sorter *s) {
     if (s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: finished twice");
     s->finished = 1;
@@ -224,16 +392,16 @@ int txn_sorter_finish(txn_sorter *s) {
     s->readers = dt__calloc(s->nruns, sizeof *s->readers);
     s->heap = dt__calloc(s->nruns, sizeof *s->heap);
     if (!s->readers || !s->heap) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-    for (size_t i = 0; i < s->nruns; i++) {
-        run_reader *r = &s->readers[i];
-        r->f = s->runs[i];
-        r->id = i;
-        rewind(r->f);
-        if ((rc = reader_advance(r)) != DT_OK) return rc;
-        if (!r->eof) s->heap[s->nheap++] = i;
+    return merge_start(s);
+}
+
+int txn_sorter_rewind(txn_sorter *s) {
+    if (!s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: rewind before finish");
+    if (s->in_memory) {
+        s->mem_pos = 0;
+        return DT_OK;
     }
-    for (size_t i = s->nheap / 2; i-- > 0;) heap_down(s, i);
-    return DT_OK;
+    return merge_start(s);
 }
 
 int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint8_t **val,
@@ -242,7 +410,7 @@ int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint
     const uint8_t *r;
     if (s->in_memory) {
         if (s->mem_pos >= s->noffs) return DT_DONE;
-        r = s->arena.p + s->offs[s->mem_pos++];
+        r = s->arena.p + (s->offs[s->mem_pos++].meta & ENT_OFF_MASK);
     } else {
         /* The previous top was consumed: advance it and restore the heap. */
         if (s->nheap == 0) return DT_DONE;

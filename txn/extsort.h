@@ -38,6 +38,14 @@ int txn_sorter_finish(txn_sorter *s);
 int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint8_t **val,
                     size_t *vlen);
 
+/*
+ * txn_sorter_rewind: starts the sorted sequence again from its first
+ * record (after txn_sorter_finish; e.g. to redo a write that must be
+ * retried).  Pointers returned by txn_sorter_next become invalid.
+ * DT_OK / DT_MISUSE (not finished) / DT_IO / DT_CORRUPT / DT_NOMEM.
+ */
+int txn_sorter_rewind(txn_sorter *s);
+
 /* Number of records added, and the number of runs spilled to disk. */
 uint64_t txn_sorter_count(const txn_sorter *s);
 size_t txn_sorter_runs(const txn_sorter *s);

@@ -26,6 +26,8 @@ static int rec_order(const void *x, const void *y) {
 
 /* Sorts n random records (keys of 0..24 bytes from a small alphabet so
  * that duplicates and prefixes are common) and checks the exact order. */
+static void check_sequence(txn_sorter *s, const rec *recs, size_t n);
+
 static void sort_and_check(size_t n, size_t budget, int expect_spill) {
     uint64_t st = 0x1234567u + n;
     rec *recs = malloc(n * sizeof *recs);
@@ -43,6 +45,24 @@ static void sort_and_check(size_t n, size_t budget, int expect_spill) {
     else assert_int_equal(txn_sorter_runs(s), 0);
     assert_int_equal(txn_sorter_count(s), n);
     qsort(recs, n, sizeof *recs, rec_order);
+    check_sequence(s, recs, n);
+    txn_sorter_free(s);
+    free(recs);
+}
+
+static void test_sorts_in_memory_when_it_fits(void **state) {
+    (void)state;
+    sort_and_check(5000, 64u << 20, 0);
+}
+
+static void test_spills_runs_and_merges_them_in_order(void **state) {
+    (void)state;
+    /* 1 MiB budget (the minimum) and ~40 bytes a record: many runs. */
+    sort_and_check(200000, 1, 1);
+}
+
+/* Reads the sorted sequence of s and checks it against recs[0..n). */
+static void check_sequence(txn_sorter *s, const rec *recs, size_t n) {
     const uint8_t *k, *v;
     size_t kl, vl, i = 0;
     int rc;
@@ -59,19 +79,98 @@ static void sort_and_check(size_t n, size_t budget, int expect_spill) {
     assert_int_equal(rc, DT_DONE);
     assert_int_equal(i, n);
     assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_DONE);
+}
+
+/* Sorts, reads part of the sequence, rewinds and reads it all, twice. */
+static void rewind_and_check(size_t n, size_t budget, int expect_spill) {
+    uint64_t st = 0xabcdefu + n;
+    rec *recs = malloc(n * sizeof *recs);
+    assert_non_null(recs);
+    txn_sorter *s = NULL;
+    assert_int_equal(txn_sorter_new(budget, NULL, &s), DT_OK);
+    assert_int_equal(txn_sorter_rewind(s), DT_MISUSE); /* not finished */
+    for (size_t i = 0; i < n; i++) {
+        recs[i].klen = 1 + tu_rand(&st) % 24;
+        for (size_t j = 0; j < recs[i].klen; j++) recs[i].key[j] = (uint8_t)(tu_rand(&st) % 4);
+        recs[i].seq = (uint32_t)i;
+        assert_int_equal(txn_sorter_add(s, recs[i].key, recs[i].klen, &recs[i].seq, 4), DT_OK);
+    }
+    assert_int_equal(txn_sorter_finish(s), DT_OK);
+    assert_int_equal(txn_sorter_runs(s) > 1, expect_spill);
+    qsort(recs, n, sizeof *recs, rec_order);
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    for (size_t i = 0; i < n / 3; i++)
+        assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_ROW);
+    assert_int_equal(txn_sorter_rewind(s), DT_OK);
+    check_sequence(s, recs, n);
+    assert_int_equal(txn_sorter_rewind(s), DT_OK);
+    check_sequence(s, recs, n);
     txn_sorter_free(s);
     free(recs);
 }
 
-static void test_sorts_in_memory_when_it_fits(void **state) {
+static void test_rewind_replays_the_sequence_in_memory(void **state) {
     (void)state;
-    sort_and_check(5000, 64u << 20, 0);
+    rewind_and_check(20000, 64u << 20, 0);
 }
 
-static void test_spills_runs_and_merges_them_in_order(void **state) {
+static void test_rewind_replays_the_sequence_from_runs(void **state) {
     (void)state;
-    /* 1 MiB budget (the minimum) and ~40 bytes a record: many runs. */
-    sort_and_check(200000, 1, 1);
+    rewind_and_check(150000, 1, 1);
+}
+
+/* Long keys sharing long prefixes exercise every radix depth and the
+ * comparison fallback for ties deeper than it goes. */
+static void test_long_keys_with_long_common_prefixes_sort_exactly(void **state) {
+    (void)state;
+    enum { N = 3000, MAXK = 700 };
+    uint8_t(*keys)[MAXK] = calloc(N, MAXK);
+    size_t *lens = calloc(N, sizeof *lens);
+    uint32_t *order = calloc(N, sizeof *order);
+    assert_true(keys && lens && order);
+    uint64_t st = 99;
+    txn_sorter *s = NULL;
+    assert_int_equal(txn_sorter_new(64u << 20, NULL, &s), DT_OK);
+    for (uint32_t i = 0; i < N; i++) {
+        lens[i] = MAXK - 8 + tu_rand(&st) % 9; /* 692..700: ties reach past depth 512 */
+        memset(keys[i], 0x41, lens[i]);
+        size_t at = tu_rand(&st) % 2 ? lens[i] - 1 - tu_rand(&st) % 8 : tu_rand(&st) % lens[i];
+        keys[i][at] = (uint8_t)(tu_rand(&st) % 3 + 0x40);
+        order[i] = i;
+        assert_int_equal(txn_sorter_add(s, keys[i], lens[i], &i, 4), DT_OK);
+    }
+    assert_int_equal(txn_sorter_finish(s), DT_OK);
+    /* expected order: insertion sort on (key, insertion) */
+    for (uint32_t i = 1; i < N; i++) {
+        uint32_t x = order[i];
+        uint32_t j = i;
+        while (j > 0) {
+            uint32_t y = order[j - 1];
+            size_t m = lens[x] < lens[y] ? lens[x] : lens[y];
+            int c = memcmp(keys[x], keys[y], m);
+            if (!c) c = (lens[x] > lens[y]) - (lens[x] < lens[y]);
+            if (!c) c = (x > y) - (x < y);
+            if (c >= 0) break;
+            order[j] = y;
+            j--;
+        }
+        order[j] = x;
+    }
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_ROW);
+        uint32_t seq;
+        memcpy(&seq, v, 4);
+        assert_int_equal(seq, order[i]);
+        assert_int_equal(kl, lens[order[i]]);
+    }
+    assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_DONE);
+    txn_sorter_free(s);
+    free(keys);
+    free(lens);
+    free(order);
 }
 
 static void test_empty_input_yields_done(void **state) {
@@ -121,6 +220,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sorts_in_memory_when_it_fits),
         cmocka_unit_test(test_spills_runs_and_merges_them_in_order),
+        cmocka_unit_test(test_rewind_replays_the_sequence_in_memory),
+        cmocka_unit_test(test_rewind_replays_the_sequence_from_runs),
+        cmocka_unit_test(test_long_keys_with_long_common_prefixes_sort_exactly),
         cmocka_unit_test(test_empty_input_yields_done),
         cmocka_unit_test(test_misuse_is_reported),
         cmocka_unit_test(test_unwritable_tmpdir_gives_io_error),

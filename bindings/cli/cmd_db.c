@@ -1,0 +1,521 @@
+/*
+ * cmd_db.c -- the Datalog database commands of the `datolite` tool
+ * (bindings layer): schema, transact, import, init-db, fill-db, datoms.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* {====== Shared ====== */
+
+/*
+ * Opens the database in `dir`.  Read-only opens never create anything, so
+ * looking at a missing directory is "not found" (exit 2) rather than a new
+ * empty database.  Prints the error and returns the exit code.
+ */
+static int open_db(const char *cmd, const char *dir, int readonly, dt_conn **out) {
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    if (readonly) o.kv.flags |= DT_KV_RDONLY;
+    int rc = dt_conn_open(dir, NULL, &o, out);
+    if (rc == DT_OK) return CLI_OK;
+    if (rc == DT_NOTFOUND && readonly)
+        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
+    return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
+}
+
+/* Closes the connection, reporting a failure (returns the exit code to use:
+ * `code` if it is already an error, else the close's). */
+static int close_db(const char *cmd, dt_conn *conn, int code) {
+    int rc = dt_conn_close(conn);
+    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
+    return code;
+}
+
+/* Prints one datom as [e :attr value tx] or, in reports, [e :attr value added]. */
+static int print_datom(FILE *f, const dt_datom *d, int report) {
+    fprintf(f, "[%lld :%s ", (long long)d->e, d->a);
+    int rc = cli_print_value(f, &d->v);
+    if (rc != DT_OK) return rc;
+    if (report)
+        fprintf(f, " %s]", d->added ? "true" : "false");
+    else
+        fprintf(f, " %lld]", (long long)d->tx);
+    return DT_OK;
+}
+
+/* Prints EDN text pretty (re-read and re-printed), or as it is if it does
+ * not read. */
+static void print_pretty(const char *text) {
+    dt_value v = DT_VALUE_NIL;
+    char *s = NULL;
+    if (dt_edn_read(text, strlen(text), &v) == DT_OK && dt_edn_write(&v, DT_EDN_PRETTY, &s, NULL) == DT_OK)
+        printf("%s\n", s);
+    else
+        printf("%s\n", text);
+    dt_free(s);
+    dt_value_clear(&v);
+}
+
+static int print_schema(const char *cmd, dt_conn *conn) {
+    char *text = NULL;
+    int rc = dt_conn_schema(conn, &text);
+    if (rc != DT_OK) return cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+    print_pretty(text);
+    dt_free(text);
+    return CLI_OK;
+}
+
+/* The message of a failed loader call: on the loader, else the
+ * connection, else the thread's handle-less message. */
+static const char *loader_msg(dt_loader *ld, dt_conn *conn) {
+    const char *m = ld ? dt_errmsg(ld) : "";
+    if (!*m) m = dt_errmsg(conn);
+    if (!*m) m = dt_errmsg(NULL);
+    return m;
+}
+
+/* }====== */
+
+/* {====== schema ====== */
+
+static const char schema_usage[] =
+    "usage: datolite schema DIR [FILE|-]\n";
+
+static const char schema_help[] =
+    "\n"
+    "Without FILE, prints the schema of the database in DIR as an EDN map from\n"
+    "attribute to definition.  With FILE (or '-' for stdin), first adds or changes\n"
+    "attributes from the EDN schema map in it, in one transaction, then prints the\n"
+    "resulting schema:\n"
+    "  datolite schema db schema.edn\n"
+    "  echo '{:user/email {:db/valueType :db.type/string\n"
+    "                      :db/unique :db.unique/identity}}' | datolite schema db -\n"
+    "A change the existing data forbids (unique on an attribute with duplicate\n"
+    "values, another value type, ...) changes nothing and exits with 3.\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_schema(int argc, char **argv) {
+    const char *cmd = "schema";
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, schema_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK) goto out;
+    if (help) {
+        printf("%s%s", schema_usage, schema_help);
+        goto out;
+    }
+    if (npos < 1 || npos > 2) {
+        code = cli_usage_error(cmd, schema_usage, npos < 1 ? "missing DIR" : "too many arguments");
+        goto out;
+    }
+    dt_conn *conn = NULL;
+    cli_input in = {0};
+    if (npos == 2 && (code = cli_input_read(cmd, pos[1], 1, &in)) != CLI_OK) goto out;
+    if ((code = open_db(cmd, pos[0], npos == 1, &conn)) != CLI_OK) {
+        cli_input_free(&in);
+        goto out;
+    }
+    if (npos == 2) {
+        int rc = dt_conn_update_schema(conn, in.data);
+        if (rc != DT_OK) code = cli_fail(cmd, rc, "%s: %s", in.name, dt_errmsg(conn));
+    }
+    if (code == CLI_OK) code = print_schema(cmd, conn);
+    code = close_db(cmd, conn, code);
+    cli_input_free(&in);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */
+
+/* {====== transact ====== */
+
+static const char transact_usage[] =
+    "usage: datolite transact [--tx] DIR TXDATA|-\n";
+
+static const char transact_help[] =
+    "\n"
+    "Transacts the EDN tx-data TXDATA (or stdin, with '-') into the database in DIR\n"
+    "(created if missing) as one transaction, and prints the report:\n"
+    "  {:tx 4398046511105\n"
+    "   :tempids {\"ivan\" 1}\n"
+    "   :tx-data [[1 :name \"Ivan\" true]\n"
+    "             [1 :age 25 true]]}\n"
+    "Each tx-data entry is [entity :attribute value added?].  Datoms about the\n"
+    "transaction entity itself (its :db/txInstant, tx metadata) are left out, so\n"
+    "the report compares directly with DataScript's; --tx includes them.\n"
+    "\n"
+    "Options:\n"
+    "  --tx    include the datoms of transaction entities\n"
+    "\n" CLI_EXIT_HELP;
+
+/* Prints the report of a transaction. */
+static int print_report(const char *cmd, dt_report *rep, int with_tx) {
+    printf("{:tx %lld\n :tempids ", (long long)dt_report_tx(rep));
+    int rc = cli_print_value(stdout, dt_report_tempids(rep));
+    if (rc != DT_OK) return cli_fail(cmd, rc, "cannot print the tempids: %s", dt_errmsg(NULL));
+    printf("\n :tx-data [");
+    size_t n = dt_report_count(rep), shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        dt_datom d;
+        if ((rc = dt_report_datom(rep, i, &d)) != DT_OK)
+            return cli_fail(cmd, rc, "report: %s", dt_errmsg(rep));
+        if (!with_tx && d.e >= DT_TX0) continue;
+        if (shown++) printf("\n           ");
+        if ((rc = print_datom(stdout, &d, 1)) != DT_OK)
+            return cli_fail(cmd, rc, "cannot print a datom: %s", dt_errmsg(NULL));
+    }
+    printf("]}\n");
+    return CLI_OK;
+}
+
+int cmd_transact(int argc, char **argv) {
+    const char *cmd = "transact";
+    int with_tx = 0;
+    cli_opt opts[] = {{"tx", 0, NULL, &with_tx}, {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, transact_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
+        goto out;
+    if (help) {
+        printf("%s%s", transact_usage, transact_help);
+        goto out;
+    }
+    if (npos != 2) {
+        code = cli_usage_error(cmd, transact_usage,
+                               npos < 1 ? "missing DIR" : npos < 2 ? "missing TXDATA" : "too many arguments");
+        goto out;
+    }
+    cli_input in = {0};
+    const char *text = pos[1], *where = "";
+    if (!strcmp(pos[1], "-")) {
+        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) goto out;
+        text = in.data;
+        where = "<stdin>: ";
+    }
+    dt_conn *conn = NULL;
+    if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
+        dt_report *rep = NULL;
+        int rc = dt_transact(conn, text, &rep);
+        if (rc != DT_OK)
+            code = cli_fail(cmd, rc, "%s%s%s", where, dt_errmsg(conn),
+                            (*where == '\0' && access(pos[1], R_OK) == 0)
+                                ? " (TXDATA is EDN text; to read a file: transact DIR - < FILE)"
+                                : "");
+        else
+            code = print_report(cmd, rep, with_tx);
+        dt_report_free(rep);
+        code = close_db(cmd, conn, code);
+    }
+    cli_input_free(&in);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */
+
+/* {====== import ====== */
+
+static const char import_usage[] =
+    "usage: datolite import [--batch N] [--quiet] DIR FILE|-\n";
+
+static const char import_help[] =
+    "\n"
+    "Transacts a large EDN tx-data file (one vector of forms: entity maps, [:db/add\n"
+    "...] lists) into the database in DIR (created if missing), N forms per\n"
+    "transaction.  Tempids are shared by all batches: a tempid used in two batches\n"
+    "names one entity.  On an error the batches before it stay committed.\n"
+    "Prints {:transactions N} on stdout and a timing line on stderr.\n"
+    "\n"
+    "Options:\n"
+    "  --batch N   forms per transaction (default 10000)\n"
+    "  --quiet     no timing line\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_import(int argc, char **argv) {
+    const char *cmd = "import";
+    const char *batch_s = NULL;
+    int quiet = 0;
+    cli_opt opts[] = {{"batch", 1, &batch_s, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, import_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
+        goto out;
+    if (help) {
+        printf("%s%s", import_usage, import_help);
+        goto out;
+    }
+    uint64_t batch = 0;
+    if (batch_s && (cli_parse_count(batch_s, &batch) != 0 || batch == 0)) {
+        code = cli_usage_error(cmd, import_usage, "--batch needs a positive count, got '%s'", batch_s);
+        goto out;
+    }
+    if (npos != 2) {
+        code = cli_usage_error(cmd, import_usage,
+                               npos < 1 ? "missing DIR" : npos < 2 ? "missing FILE" : "too many arguments");
+        goto out;
+    }
+    cli_input in = {0};
+    if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) goto out;
+    dt_conn *conn = NULL;
+    if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
+        double t0 = cli_now();
+        uint64_t ntx = 0;
+        int rc = dt_import_edn(conn, in.data, in.len, (size_t)batch, &ntx);
+        if (rc != DT_OK) {
+            code = cli_fail(cmd, rc, "%s: %s (batches before the failing one stay committed)", in.name,
+                            dt_errmsg(conn));
+        } else {
+            printf("{:transactions %llu}\n", (unsigned long long)ntx);
+            if (!quiet)
+                fprintf(stderr, "import: %s: %llu transaction%s in %.3f s\n", in.name,
+                        (unsigned long long)ntx, ntx == 1 ? "" : "s", cli_now() - t0);
+        }
+        code = close_db(cmd, conn, code);
+    }
+    cli_input_free(&in);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */
+
+/* {====== init-db, fill-db ====== */
+
+static const char init_usage[] =
+    "usage: datolite init-db [--format edn|msgpack] [--schema FILE] [--quiet] DIR FILE|-\n";
+static const char fill_usage[] =
+    "usage: datolite fill-db [--format edn|msgpack] [--schema FILE] [--quiet] DIR FILE|-\n";
+
+static const char load_help[] =
+    "\n"
+    "Bulk-loads prepared datoms with explicit entity ids straight into the indexes,\n"
+    "without tempids or upserts (values are still checked against the schema), in\n"
+    "one transaction: on any error nothing is written.  init-db needs a database\n"
+    "without datoms (else it exits with 3); fill-db adds to an existing one, skips\n"
+    "datoms already present and refuses (exit 3) a second value of a\n"
+    "cardinality-one attribute or a taken unique value.\n"
+    "\n"
+    "Input: EDN [e :attr value] vectors, one after another or inside one vector;\n"
+    "or msgpack, a sequence of arrays [e attr value] (attr a keyword ext or a\n"
+    "string).  Prints {:datoms N} (the datoms written) on stdout and a timing line\n"
+    "on stderr.\n"
+    "\n"
+    "Options:\n"
+    "  --format F    edn or msgpack; default: msgpack for *.msgpack and *.mp files,\n"
+    "                else edn\n"
+    "  --schema FILE an EDN schema map applied first (its own transaction)\n"
+    "  --quiet       no timing line\n"
+    "\n" CLI_EXIT_HELP;
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
+    const char *format = NULL, *schema = NULL;
+    int quiet = 0;
+    cli_opt opts[] = {{"format", 1, &format, NULL},
+                      {"schema", 1, &schema, NULL},
+                      {"quiet", 0, NULL, &quiet},
+                      {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
+    if (help) {
+        printf("%s%s", usage, load_help);
+        goto out;
+    }
+    if (format && strcmp(format, "edn") != 0 && strcmp(format, "msgpack") != 0) {
+        code = cli_usage_error(cmd, usage, "--format must be edn or msgpack, got '%s'", format);
+        goto out;
+    }
+    if (npos != 2) {
+        code = cli_usage_error(cmd, usage,
+                               npos < 1 ? "missing DIR" : npos < 2 ? "missing FILE" : "too many arguments");
+        goto out;
+    }
+    int msgpack = format ? !strcmp(format, "msgpack")
+                         : (ends_with(pos[1], ".msgpack") || ends_with(pos[1], ".mp"));
+    cli_input in = {0}, sch = {0};
+    dt_conn *conn = NULL;
+    dt_loader *ld = NULL;
+    if (schema && (code = cli_input_read(cmd, schema, 1, &sch)) != CLI_OK) goto done;
+    if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) goto done;
+    if ((code = open_db(cmd, pos[0], 0, &conn)) != CLI_OK) goto done;
+    int rc;
+    if (schema && (rc = dt_conn_update_schema(conn, sch.data)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s: %s", sch.name, dt_errmsg(conn));
+        goto done;
+    }
+    double t0 = cli_now();
+    if ((rc = dt_loader_open(conn, mode, NULL, &ld)) != DT_OK) {
+        /* init-db on a database that has datoms: refused by the data */
+        if (rc == DT_MISUSE && mode == DT_LOAD_INIT)
+            code = cli_fail(cmd, DT_CONFLICT, "%s (fill-db adds to a database)", loader_msg(NULL, conn));
+        else
+            code = cli_fail(cmd, rc, "%s", loader_msg(NULL, conn));
+        goto done;
+    }
+    rc = msgpack ? dt_loader_add_msgpack(ld, in.data, in.len) : dt_loader_add_edn(ld, in.data, in.len);
+    if (rc != DT_OK) {
+        code = cli_fail(cmd, rc, "%s: %s", in.name, loader_msg(ld, conn));
+        goto done;
+    }
+    uint64_t count = 0;
+    if ((rc = dt_loader_finish(ld, &count)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s: %s", in.name, loader_msg(ld, conn));
+        goto done;
+    }
+    printf("{:datoms %llu}\n", (unsigned long long)count);
+    if (!quiet)
+        fprintf(stderr, "%s: %s: %llu datom%s in %.3f s\n", cmd, in.name, (unsigned long long)count,
+                count == 1 ? "" : "s", cli_now() - t0);
+done:
+    dt_loader_free(ld);
+    if (conn) code = close_db(cmd, conn, code);
+    cli_input_free(&in);
+    cli_input_free(&sch);
+out:
+    free(pos);
+    return code;
+}
+
+int cmd_init_db(int argc, char **argv) {
+    return bulk_load("init-db", init_usage, DT_LOAD_INIT, argc, argv);
+}
+
+int cmd_fill_db(int argc, char **argv) {
+    return bulk_load("fill-db", fill_usage, DT_LOAD_FILL, argc, argv);
+}
+
+/* }====== */
+
+/* {====== datoms ====== */
+
+static const char datoms_usage[] =
+    "usage: datolite datoms [--format lines|edn] [--tx] [--limit N] DIR eav|ave [COMPONENT...]\n";
+
+static const char datoms_help[] =
+    "\n"
+    "Prints the datoms of the EAV or AVE index of the database in DIR whose leading\n"
+    "components equal the given ones, in index order.  Components are EDN: for eav\n"
+    "an entity (id, ident keyword or lookup ref), an attribute, a value; for ave an\n"
+    "attribute, a value, an entity:\n"
+    "  datolite datoms db eav 1\n"
+    "  datolite datoms db ave :user/name '\"Ivan\"'\n"
+    "  datolite datoms db eav '[:user/email \"ivan@example.com\"]'\n"
+    "Datoms of transaction entities (:db/txInstant, tx metadata) are left out, as in\n"
+    "DataScript's datoms; --tx includes them.\n"
+    "\n"
+    "Output formats (both EDN):\n"
+    "  lines   (default) one [e :attr value tx] vector per line\n"
+    "  edn     one vector holding every [e :attr value tx] vector\n"
+    "\n"
+    "Options:\n"
+    "  --format F  lines or edn\n"
+    "  --tx        include the datoms of transaction entities\n"
+    "  --limit N   print at most N datoms\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_datoms(int argc, char **argv) {
+    const char *cmd = "datoms";
+    const char *format = NULL, *limit_s = NULL;
+    int with_tx = 0;
+    cli_opt opts[] = {{"format", 1, &format, NULL},
+                      {"tx", 0, NULL, &with_tx},
+                      {"limit", 1, &limit_s, NULL},
+                      {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, datoms_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
+    if (help) {
+        printf("%s%s", datoms_usage, datoms_help);
+        goto out;
+    }
+    if (format && strcmp(format, "lines") != 0 && strcmp(format, "edn") != 0) {
+        code = cli_usage_error(cmd, datoms_usage, "--format must be lines or edn, got '%s'", format);
+        goto out;
+    }
+    int as_vector = format && !strcmp(format, "edn");
+    uint64_t limit = UINT64_MAX;
+    if (limit_s && cli_parse_count(limit_s, &limit) != 0) {
+        code = cli_usage_error(cmd, datoms_usage, "--limit needs a count, got '%s'", limit_s);
+        goto out;
+    }
+    if (npos < 2) {
+        code = cli_usage_error(cmd, datoms_usage, npos < 1 ? "missing DIR" : "missing index (eav or ave)");
+        goto out;
+    }
+    dt_index index;
+    if (!strcmp(pos[1], "eav") || !strcmp(pos[1], "EAV")) {
+        index = DT_INDEX_EAV;
+    } else if (!strcmp(pos[1], "ave") || !strcmp(pos[1], "AVE")) {
+        index = DT_INDEX_AVE;
+    } else {
+        code = cli_usage_error(cmd, datoms_usage, "unknown index '%s' (eav or ave)", pos[1]);
+        goto out;
+    }
+    size_t ncomp = (size_t)npos - 2;
+    if (ncomp > 3) {
+        code = cli_usage_error(cmd, datoms_usage, "at most 3 components, got %zu", ncomp);
+        goto out;
+    }
+    static const char *const names[2][3] = {{"entity", "attribute", "value"},
+                                            {"attribute", "value", "entity"}};
+    dt_value comps[3] = {DT_VALUE_NIL, DT_VALUE_NIL, DT_VALUE_NIL};
+    dt_conn *conn = NULL;
+    dt_db *db = NULL;
+    dt_datom_iter *it = NULL;
+    for (size_t i = 0; i < ncomp; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s component '%s'", names[index][i], pos[2 + i]);
+        if ((code = cli_edn_arg(cmd, what, pos[2 + i], &comps[i])) != CLI_OK) goto done;
+    }
+    if ((code = open_db(cmd, pos[0], 1, &conn)) != CLI_OK) goto done;
+    int rc = dt_conn_db(conn, &db);
+    if (rc != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+        goto done;
+    }
+    if ((rc = dt_datoms(db, index, comps, ncomp, &it)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
+        goto done;
+    }
+    uint64_t shown = 0;
+    dt_datom d;
+    if (as_vector) putchar('[');
+    while (shown < limit && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
+        if (!with_tx && d.e >= DT_TX0) continue;
+        if (as_vector && shown) fputs("\n ", stdout);
+        if ((rc = print_datom(stdout, &d, 0)) != DT_OK) {
+            code = cli_fail(cmd, rc, "cannot print a datom: %s", dt_errmsg(NULL));
+            goto done;
+        }
+        if (!as_vector) putchar('\n');
+        shown++;
+    }
+    if (as_vector) fputs("]\n", stdout);
+    if (rc != DT_ROW && rc != DT_DONE)
+        code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(db));
+done:
+    dt_datom_iter_free(it);
+    dt_db_release(db);
+    if (conn) code = close_db(cmd, conn, code);
+    for (size_t i = 0; i < 3; i++) dt_value_clear(&comps[i]);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */

@@ -115,3 +115,39 @@ dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report)
         fail_msg("transact %s: got %d (%s), wanted %d", edn, rc, dt_errmsg(conn), expect_rc);
     return r;
 }
+
+void tu_assert_dump(dt_conn *conn, const char *want) {
+    char *got = tu_dump(conn, 0);
+    if (strcmp(got, want) != 0) fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
+    free(got);
+}
+
+void tu_assert_report(dt_report *r, const char *want) {
+    char *got = tu_report_datoms(r);
+    if (strcmp(got, want) != 0) fail_msg("report differs.\n--- got:\n%s\n--- wanted:\n%s", got, want);
+    free(got);
+}
+
+int64_t tu_tempid(dt_report *r, const char *s) {
+    dt_value k;
+    int64_t id = 0;
+    if (s[0] == '-') dt_value_long(atoll(s), &k);
+    else assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
+    int rc = dt_report_tempid(r, &k, &id);
+    dt_value_clear(&k);
+    if (rc != DT_OK) fail_msg("tempid %s is not in the report", s);
+    return id;
+}
+
+void tu_assert_fails_unchanged(dt_conn *conn, const char *edn, int rc, const char *needle) {
+    char *before = tu_dump(conn, 1);
+    tu_tx(conn, edn, rc, 0);
+    if (needle && !strstr(dt_errmsg(conn), needle))
+        fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(conn), needle);
+    char *after = tu_dump(conn, 1);
+    if (strcmp(before, after) != 0)
+        fail_msg("a failed transaction changed the database:\n--- before:\n%s\n--- after:\n%s",
+                 before, after);
+    free(before);
+    free(after);
+}

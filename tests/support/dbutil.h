@@ -36,4 +36,18 @@ char *tu_report_datoms(dt_report *r);
 /* EDN text of a value (malloc'd). */
 char *tu_edn(const dt_value *v);
 
+/* Asserts tu_dump(conn, 0) equals `want`, showing both when not. */
+void tu_assert_dump(dt_conn *conn, const char *want);
+
+/* Asserts tu_report_datoms(r) equals `want`. */
+void tu_assert_report(dt_report *r, const char *want);
+
+/* The entity id of tempid `s` in the report: a negative number is a long
+ * tempid, anything else a string tempid (asserts it is there). */
+int64_t tu_tempid(dt_report *r, const char *s);
+
+/* Asserts that transacting `edn` fails with rc, that the message contains
+ * `needle` (when not NULL), and that the database is exactly as before. */
+void tu_assert_fails_unchanged(dt_conn *conn, const char *edn, int rc, const char *needle);
+
 #endif

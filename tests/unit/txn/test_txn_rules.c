@@ -37,45 +37,6 @@ static int teardown(void **state) {
 
 static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
 
-static void assert_dump(dt_conn *c, const char *want) {
-    char *got = tu_dump(c, 0);
-    if (strcmp(got, want) != 0) fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
-    free(got);
-}
-
-static void assert_report(dt_report *r, const char *want) {
-    char *got = tu_report_datoms(r);
-    if (strcmp(got, want) != 0)
-        fail_msg("report differs.\n--- got:\n%s\n--- wanted:\n%s", got, want);
-    free(got);
-}
-
-static int64_t tempid(dt_report *r, const char *s) {
-    dt_value k;
-    int64_t id = 0;
-    if (s[0] == '-') dt_value_long(atoll(s), &k);
-    else assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
-    int rc = dt_report_tempid(r, &k, &id);
-    dt_value_clear(&k);
-    if (rc != DT_OK) fail_msg("tempid %s is not in the report", s);
-    return id;
-}
-
-/* Asserts the transaction fails with rc (message containing `needle`
- * when not NULL) and the database is exactly as before. */
-static void assert_fails_unchanged(dt_conn *c, const char *edn, int rc, const char *needle) {
-    char *before = tu_dump(c, 1);
-    tu_tx(c, edn, rc, 0);
-    if (needle && !strstr(dt_errmsg(c), needle))
-        fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(c), needle);
-    char *after = tu_dump(c, 1);
-    if (strcmp(before, after) != 0)
-        fail_msg("a failed transaction changed the database:\n--- before:\n%s\n--- after:\n%s", before,
-                 after);
-    free(before);
-    free(after);
-}
-
 /* Reads one EDN value (asserts). */
 static dt_value edn(const char *text) {
     dt_value v = DT_VALUE_NIL;
@@ -140,11 +101,11 @@ static void test_tempid_shared_by_forms_and_used_as_ref_value(void **state) {
                             " {:db/id -1 :user/follows \"a\"}]",
                          DT_OK, 1);
     /* ids in order of first appearance: "b", then "a" (as a value), then -1 */
-    assert_int_equal(tempid(r, "b"), 1);
-    assert_int_equal(tempid(r, "a"), 2);
-    assert_int_equal(tempid(r, "-1"), 3);
+    assert_int_equal(tu_tempid(r, "b"), 1);
+    assert_int_equal(tu_tempid(r, "a"), 2);
+    assert_int_equal(tu_tempid(r, "-1"), 3);
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 6);
-    assert_report(r, "[1 :user/follows 1 true]\n[1 :user/follows 2 true]\n[1 :user/friend 2 true]\n"
+    tu_assert_report(r, "[1 :user/follows 1 true]\n[1 :user/follows 2 true]\n[1 :user/friend 2 true]\n"
                      "[2 :user/age 3 true]\n[2 :user/name \"A\" true]\n"
                      "[3 :user/follows 2 true]\n[3 :user/friend 1 true]");
     dt_report_free(r);
@@ -155,18 +116,18 @@ static void test_nested_maps_two_levels_deep(void **state) {
     dt_report *r = tu_tx(c, "[{:db/id \"o\" :user/name \"Owner\""
                             "  :user/pet {:pet/name \"Rex\" :pet/toy {:toy/name \"Ball\"}}}]",
                          DT_OK, 1);
-    assert_int_equal(tempid(r, "o"), 1);
+    assert_int_equal(tu_tempid(r, "o"), 1);
     /* the nested entities are generated tempids: not listed */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
     dt_report_free(r);
-    assert_dump(c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]\n[2 :pet/toy 3]\n"
+    tu_assert_dump(c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]\n[2 :pet/toy 3]\n"
                    "[3 :toy/name \"Ball\"]");
     /* a nested map naming an existing entity by :db/id and by lookup ref */
     tu_tx(c, "[{:db/id 1 :user/email \"o@x\"}"
              " {:db/id 4 :user/friend {:db/id [:user/email \"o@x\"] :user/age 50}}"
              " {:db/id 5 :user/friend {:db/id 2 :pet/name \"Rex II\"}}]",
           DT_OK, 0);
-    assert_dump(c, "[1 :user/age 50]\n[1 :user/email \"o@x\"]\n[1 :user/name \"Owner\"]\n"
+    tu_assert_dump(c, "[1 :user/age 50]\n[1 :user/email \"o@x\"]\n[1 :user/name \"Owner\"]\n"
                    "[1 :user/pet 2]\n[2 :pet/name \"Rex II\"]\n[2 :pet/toy 3]\n"
                    "[3 :toy/name \"Ball\"]\n[4 :user/friend 1]\n[5 :user/friend 2]");
 }
@@ -177,12 +138,12 @@ static void test_reverse_attribute_with_single_values(void **state) {
     dt_report *r = tu_tx(c, "[{:db/id \"k\" :user/name \"Kid\" :user/_follows 2"
                             "  :user/_friend [:user/email \"a@x\"]}]",
                          DT_OK, 1);
-    assert_int_equal(tempid(r, "k"), 3);
-    assert_report(r, "[1 :user/friend 3 true]\n[2 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
+    assert_int_equal(tu_tempid(r, "k"), 3);
+    tu_assert_report(r, "[1 :user/friend 3 true]\n[2 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
     dt_report_free(r);
     /* and a collection mixing an id and a lookup ref */
     tu_tx(c, "[{:db/id 3 :user/_follows [1 [:user/email \"a@x\"] 3]}]", DT_OK, 0);
-    assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/follows 3]\n[1 :user/friend 3]\n"
+    tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/follows 3]\n[1 :user/friend 3]\n"
                    "[2 :user/follows 3]\n[2 :user/name \"B\"]\n[3 :user/follows 3]\n"
                    "[3 :user/name \"Kid\"]");
 }
@@ -191,20 +152,20 @@ static void test_cardinality_many_ref_lookup_ref_as_single_value(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id 3 :user/follows [:user/email \"a@x\"]}]", DT_OK, 1);
-    assert_report(r, "[3 :user/follows 1 true]");
+    tu_assert_report(r, "[3 :user/follows 1 true]");
     dt_report_free(r);
     /* a vector of lookup refs is a collection of two references */
     r = tu_tx(c, "[{:db/id 4 :user/follows [[:user/email \"a@x\"] [:user/email \"b@x\"]]}"
                  " [:db/add 5 :user/follows [:user/email \"b@x\"]]]",
               DT_OK, 1);
-    assert_report(r, "[4 :user/follows 1 true]\n[4 :user/follows 2 true]\n[5 :user/follows 2 true]");
+    tu_assert_report(r, "[4 :user/follows 1 true]\n[4 :user/follows 2 true]\n[5 :user/follows 2 true]");
     dt_report_free(r);
     /* a set of lookup refs and ids, one of them already there */
     r = tu_tx(c, "[{:db/id 4 :user/follows #{[:user/email \"a@x\"] 3}}]", DT_OK, 1);
-    assert_report(r, "[4 :user/follows 3 true]");
+    tu_assert_report(r, "[4 :user/follows 3 true]");
     dt_report_free(r);
     /* a lookup ref that matches nothing, inside a collection, fails all */
-    assert_fails_unchanged(c, "[{:db/id 4 :user/follows [[:user/email \"nobody\"] 5]}]", DT_NOTFOUND,
+    tu_assert_fails_unchanged(c, "[{:db/id 4 :user/follows [[:user/email \"nobody\"] 5]}]", DT_NOTFOUND,
                            "matches no entity");
 }
 
@@ -215,19 +176,19 @@ static void test_retract_with_lookup_ref_value(void **state) {
           DT_OK, 0);
     /* a lookup ref in entity position that matches nothing is an error,
      * even for a retraction */
-    assert_fails_unchanged(c, "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
+    tu_assert_fails_unchanged(c, "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
                               " [:db/retract [:user/email \"c@x\"] :user/age 1]]",
                            DT_NOTFOUND, "matches no entity");
     /* one in value position that matches nothing retracts nothing */
     dt_report *r = tu_tx(c, "[[:db/retract 3 :user/follows [:user/email \"c@x\"]]]", DT_OK, 1);
-    assert_report(r, "");
+    tu_assert_report(r, "");
     dt_report_free(r);
     r = tu_tx(c, "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
                  " [:db/retract 3 :user/friend [:user/email \"a@x\"]]]",
               DT_OK, 1);
-    assert_report(r, "[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
+    tu_assert_report(r, "[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
     dt_report_free(r);
-    assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[3 :user/follows 2]");
+    tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[3 :user/follows 2]");
 }
 
 /* }====== */
@@ -240,13 +201,13 @@ static void test_retract_entity_referenced_through_cardinality_many(void **state
              " {:db/id 3 :user/follows [1]} {:db/id 4 :user/name \"D\" :user/friend 1}]",
           DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
-    assert_report(r, "[1 :user/name \"A\" false]\n[2 :user/follows 1 false]\n"
+    tu_assert_report(r, "[1 :user/name \"A\" false]\n[2 :user/follows 1 false]\n"
                      "[3 :user/follows 1 false]\n[4 :user/friend 1 false]");
     dt_report_free(r);
-    assert_dump(c, "[2 :user/follows 3]\n[2 :user/follows 4]\n[4 :user/name \"D\"]");
+    tu_assert_dump(c, "[2 :user/follows 3]\n[2 :user/follows 4]\n[4 :user/name \"D\"]");
     /* retracting it again, or an entity that never existed, is a no-op */
     r = tu_tx(c, "[[:db/retractEntity 1] [:db/retractEntity 77]]", DT_OK, 1);
-    assert_report(r, "");
+    tu_assert_report(r, "");
     dt_report_free(r);
 }
 
@@ -258,16 +219,16 @@ static void test_retract_entity_cascades_through_component_chain(void **state) {
              " {:db/id 5 :user/pet 6} {:db/id 6 :pet/name \"Other\"}]",
           DT_OK, 0);
     /* :user/name is not unique: not a lookup ref */
-    assert_fails_unchanged(c, "[[:db/retractEntity [:user/name \"O\"]]]", DT_INVALID, "not :db/unique");
+    tu_assert_fails_unchanged(c, "[[:db/retractEntity [:user/name \"O\"]]]", DT_INVALID, "not :db/unique");
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
-    assert_report(r, "[1 :user/name \"O\" false]\n[1 :user/pet 2 false]\n"
+    tu_assert_report(r, "[1 :user/name \"O\" false]\n[1 :user/pet 2 false]\n"
                      "[2 :pet/name \"Rex\" false]\n[2 :pet/toy 3 false]\n"
                      "[3 :toy/name \"Ball\" false]\n"
                      "[4 :user/follows 1 false]\n[4 :user/follows 3 false]\n"
                      "[4 :user/friend 2 false]");
     dt_report_free(r);
     /* the unrelated component pair is untouched */
-    assert_dump(c, "[5 :user/pet 6]\n[6 :pet/name \"Other\"]");
+    tu_assert_dump(c, "[5 :user/pet 6]\n[6 :pet/name \"Other\"]");
 }
 
 /* }====== */
@@ -280,15 +241,15 @@ static void test_cas_on_ref_attribute_with_lookup_refs(void **state) {
           DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] [:user/email \"b@x\"]]]",
                          DT_OK, 1);
-    assert_report(r, "[3 :user/friend 1 false]\n[3 :user/friend 2 true]");
+    tu_assert_report(r, "[3 :user/friend 1 false]\n[3 :user/friend 2 true]");
     dt_report_free(r);
     /* the old value no longer matches */
-    assert_fails_unchanged(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] 1]]", DT_CONFLICT,
+    tu_assert_fails_unchanged(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] 1]]", DT_CONFLICT,
                            ":db/cas failed");
     /* plain ids and lookup refs mix; the lookup ref of the entity too */
     tu_tx(c, "[[:db/cas [:user/email \"b@x\"] :user/friend nil 1] [:db/cas 3 :user/friend 2 3]]", DT_OK,
           0);
-    assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[2 :user/friend 1]\n"
+    tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[2 :user/friend 1]\n"
                    "[3 :user/friend 3]");
     /* an expected value given by a lookup ref that matches nothing */
     char *before = tu_dump(c, 1);
@@ -303,15 +264,15 @@ static void test_cas_on_ref_attribute_with_lookup_refs(void **state) {
 static void test_cas_with_wrong_arity_is_invalid(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[[:db/add 1 :acct/bal 10]]", DT_OK, 0);
-    assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10]]", DT_INVALID, "takes 4 arguments");
-    assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10 20 30]]", DT_INVALID, "takes 4 arguments");
-    assert_fails_unchanged(c, "[[:db.fn/cas 1 :acct/bal]]", DT_INVALID, "takes 4 arguments");
-    assert_fails_unchanged(c, "[[:db/cas]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[[:db/retractEntity]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[[:db/retractEntity 1 2]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[[:db.fn/retractAttribute 1]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[[:db/add]]", DT_INVALID, NULL);
-    assert_dump(c, "[1 :acct/bal 10]");
+    tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10]]", DT_INVALID, "takes 4 arguments");
+    tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10 20 30]]", DT_INVALID, "takes 4 arguments");
+    tu_assert_fails_unchanged(c, "[[:db.fn/cas 1 :acct/bal]]", DT_INVALID, "takes 4 arguments");
+    tu_assert_fails_unchanged(c, "[[:db/cas]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/retractEntity]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/retractEntity 1 2]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db.fn/retractAttribute 1]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/add]]", DT_INVALID, NULL);
+    tu_assert_dump(c, "[1 :acct/bal 10]");
 }
 
 static void test_retract_attribute_function(void **state) {
@@ -323,10 +284,10 @@ static void test_retract_attribute_function(void **state) {
                             " [:db.fn/retractAttribute 1 :user/friend]"
                             " [:db.fn/retractAttribute 1 :user/age]]",
                          DT_OK, 1);
-    assert_report(r, "[1 :user/friend 2 false]\n[1 :user/tags :a false]\n[1 :user/tags :b false]\n"
+    tu_assert_report(r, "[1 :user/friend 2 false]\n[1 :user/tags :a false]\n[1 :user/tags :b false]\n"
                      "[1 :user/tags :c false]");
     dt_report_free(r);
-    assert_dump(c, "[1 :user/name \"N\"]\n[2 :user/tags :a]");
+    tu_assert_dump(c, "[1 :user/name \"N\"]\n[2 :user/tags :a]");
 }
 
 /* }====== */
@@ -375,7 +336,7 @@ static void test_current_tx_tempids_name_the_transaction(void **state) {
     /* an old transaction id is not the current one */
     char buf[128];
     snprintf(buf, sizeof buf, "[[:db/add %lld :user/name \"late\"]]", (long long)tx);
-    assert_fails_unchanged(c, buf, DT_INVALID, "out of range");
+    tu_assert_fails_unchanged(c, buf, DT_INVALID, "out of range");
 }
 
 /* }====== */
@@ -493,48 +454,48 @@ static void test_long_to_bigint_and_double_to_float_conversions(void **state) {
     dt_report *r = tu_tx(c, "[[:db/add 2 :t/bigint 42] [:db/add 2 :t/float 0.25]"
                             " [:db/add 3 :t/bigint -9223372036854775808]]",
                          DT_OK, 1);
-    assert_report(r, "[2 :t/bigint 42N true]\n[2 :t/float 0.25 true]\n"
+    tu_assert_report(r, "[2 :t/bigint 42N true]\n[2 :t/float 0.25 true]\n"
                      "[3 :t/bigint -9223372036854775808N true]");
     dt_report_free(r);
     /* 42 and 42N are one value: re-asserting either is a no-op */
     r = tu_tx(c, "[[:db/add 2 :t/bigint 42N] [:db/add 2 :t/bigint 42]]", DT_OK, 1);
-    assert_report(r, "");
+    tu_assert_report(r, "");
     dt_report_free(r);
     /* cas and retract convert the same way */
     tu_tx(c, "[[:db/cas 2 :t/bigint 42 43N]]", DT_OK, 0);
     r = tu_tx(c, "[[:db/retract 2 :t/bigint 43] [:db/retract 2 :t/float 0.25]]", DT_OK, 1);
-    assert_report(r, "[2 :t/bigint 43N false]\n[2 :t/float 0.25 false]");
+    tu_assert_report(r, "[2 :t/bigint 43N false]\n[2 :t/float 0.25 false]");
     dt_report_free(r);
     /* no other conversions */
-    assert_fails_unchanged(c, "[[:db/add 2 :t/double 3]]", DT_INVALID, "expects double");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/long 3.0]]", DT_INVALID, "expects long");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/bigint 1.5]]", DT_INVALID, "expects bigint");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/long 1N]]", DT_INVALID, "expects long");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/inst 5]]", DT_INVALID, "expects instant");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/kw \"a\"]]", DT_INVALID, "expects keyword");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/sym :a]]", DT_INVALID, "expects symbol");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/bytes \"AAE=\"]]", DT_INVALID, "expects bytes");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/uuid \"550e8400-e29b-41d4-a716-446655440000\"]]",
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/double 3]]", DT_INVALID, "expects double");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/long 3.0]]", DT_INVALID, "expects long");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/bigint 1.5]]", DT_INVALID, "expects bigint");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/long 1N]]", DT_INVALID, "expects long");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/inst 5]]", DT_INVALID, "expects instant");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/kw \"a\"]]", DT_INVALID, "expects keyword");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/sym :a]]", DT_INVALID, "expects symbol");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/bytes \"AAE=\"]]", DT_INVALID, "expects bytes");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/uuid \"550e8400-e29b-41d4-a716-446655440000\"]]",
                            DT_INVALID, "expects uuid");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/bool 1]]", DT_INVALID, "expects boolean");
-    assert_fails_unchanged(c, "[[:db/add 2 :t/ref \"x\" 1]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[[:db/add 2 :t/ref 1.5]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/bool 1]]", DT_INVALID, "expects boolean");
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/ref \"x\" 1]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/add 2 :t/ref 1.5]]", DT_INVALID, NULL);
     tu_db_close(d);
 }
 
 static void test_wrong_type_in_nested_map_writes_nothing(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/name \"keep\"}]", DT_OK, 0);
-    assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\" :user/pet {:pet/name 5}}]", DT_INVALID,
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\" :user/pet {:pet/name 5}}]", DT_INVALID,
                            "expects string");
-    assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\""
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\""
                               "  :user/pet {:pet/name \"P\" :pet/toy {:toy/name :not-a-string}}}]",
                            DT_INVALID, ":toy/name");
-    assert_fails_unchanged(c, "[{:db/id 2 :user/friend {:user/email \"e@x\" :user/age \"old\"}}]",
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/friend {:user/email \"e@x\" :user/age \"old\"}}]",
                            DT_INVALID, ":user/age");
     /* the id counter did not move either */
     dt_report *r = tu_tx(c, "[{:db/id \"n\" :user/name \"N\"}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "n"), 2);
+    assert_int_equal(tu_tempid(r, "n"), 2);
     dt_report_free(r);
 }
 
@@ -556,9 +517,9 @@ static void test_twenty_thousand_entity_maps_in_one_transaction(void **state) {
     if (rc != DT_OK) fail_msg("people20k: %s", dt_errmsg(d->conn));
     /* 20,000 tempids, allocated 1..20000 in file order */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2 * 20000);
-    assert_int_equal(tempid(r, "-7775"), 1);
-    assert_int_equal(tempid(r, "-5586"), 2);
-    assert_int_equal(tempid(r, "-9696"), 20000);
+    assert_int_equal(tu_tempid(r, "-7775"), 1);
+    assert_int_equal(tu_tempid(r, "-5586"), 2);
+    assert_int_equal(tu_tempid(r, "-9696"), 20000);
     /* 6 attributes per person plus the distinct aliases (counted
      * independently from the file): 191,654 datoms, and the txInstant */
     assert_int_equal(dt_report_count(r), 191654 + 1);

@@ -35,74 +35,37 @@ static int teardown(void **state) {
 
 static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
 
-static void assert_dump(dt_conn *c, const char *want) {
-    char *got = tu_dump(c, 0);
-    if (strcmp(got, want) != 0) fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
-    free(got);
-}
-
-static void assert_report(dt_report *r, const char *want) {
-    char *got = tu_report_datoms(r);
-    if (strcmp(got, want) != 0)
-        fail_msg("report differs.\n--- got:\n%s\n--- wanted:\n%s", got, want);
-    free(got);
-}
-
-static int64_t tempid(dt_report *r, const char *s) {
-    dt_value k;
-    int64_t id = 0;
-    if (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) dt_value_long(atoll(s), &k);
-    else assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
-    int rc = dt_report_tempid(r, &k, &id);
-    dt_value_clear(&k);
-    assert_int_equal(rc, DT_OK);
-    return id;
-}
-
-/* Asserts the transaction fails with rc, its message contains `needle`,
- * and the database is exactly as before. */
-static void assert_fails_unchanged(dt_conn *c, const char *edn, int rc, const char *needle) {
-    char *before = tu_dump(c, 1);
-    tu_tx(c, edn, rc, 0);
-    if (needle && !strstr(dt_errmsg(c), needle))
-        fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(c), needle);
-    char *after = tu_dump(c, 1);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
-}
-
 /* {====== Map forms and tempids ====== */
 
 static void test_map_with_string_tempid_creates_entity(void **state) {
     dt_conn *c = C(state);
     dt_report *r = tu_tx(c, "[{:db/id \"ivan\" :user/name \"Ivan\" :user/age 30}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "ivan"), 1);
+    assert_int_equal(tu_tempid(r, "ivan"), 1);
     assert_true(dt_report_tx(r) > DT_TX0);
-    assert_report(r, "[1 :user/age 30 true]\n[1 :user/name \"Ivan\" true]");
+    tu_assert_report(r, "[1 :user/age 30 true]\n[1 :user/name \"Ivan\" true]");
     assert_non_null(dt_report_db_before(r));
     assert_non_null(dt_report_db_after(r));
     dt_report_free(r);
-    assert_dump(c, "[1 :user/age 30]\n[1 :user/name \"Ivan\"]");
+    tu_assert_dump(c, "[1 :user/age 30]\n[1 :user/name \"Ivan\"]");
 }
 
 static void test_maps_without_id_and_negative_tempids(void **state) {
     dt_conn *c = C(state);
     dt_report *r = tu_tx(c, "[{:user/name \"A\"} {:db/id -7 :user/name \"B\"} [:db/add -7 :user/age 5]]",
                          DT_OK, 1);
-    assert_int_equal(tempid(r, "-7"), 2);
+    assert_int_equal(tu_tempid(r, "-7"), 2);
     /* generated tempids are not reported */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
     dt_report_free(r);
-    assert_dump(c, "[1 :user/name \"A\"]\n[2 :user/age 5]\n[2 :user/name \"B\"]");
+    tu_assert_dump(c, "[1 :user/name \"A\"]\n[2 :user/age 5]\n[2 :user/name \"B\"]");
 }
 
 static void test_tempids_allocate_after_max_existing_id_in_order(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 10 :user/name \"ten\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/add \"b\" :user/name \"B\"] [:db/add \"a\" :user/name \"A\"]]", DT_OK, 1);
-    assert_int_equal(tempid(r, "b"), 11);
-    assert_int_equal(tempid(r, "a"), 12);
+    assert_int_equal(tu_tempid(r, "b"), 11);
+    assert_int_equal(tu_tempid(r, "a"), 12);
     dt_report_free(r);
 }
 
@@ -110,30 +73,30 @@ static void test_cardinality_many_collections_and_redundant_adds(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/tags [:a :b]}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id 1 :user/tags #{:b :c}} [:db/add 1 :user/tags :a]]", DT_OK, 1);
-    assert_report(r, "[1 :user/tags :c true]");
+    tu_assert_report(r, "[1 :user/tags :c true]");
     dt_report_free(r);
-    assert_dump(c, "[1 :user/tags :a]\n[1 :user/tags :b]\n[1 :user/tags :c]");
+    tu_assert_dump(c, "[1 :user/tags :a]\n[1 :user/tags :b]\n[1 :user/tags :c]");
 }
 
 static void test_cardinality_one_replaces_and_reports_retraction(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[[:db/add 1 :user/age 25]]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/add 1 :user/age 99]]", DT_OK, 1);
-    assert_report(r, "[1 :user/age 25 false]\n[1 :user/age 99 true]");
+    tu_assert_report(r, "[1 :user/age 25 false]\n[1 :user/age 99 true]");
     dt_report_free(r);
     r = tu_tx(c, "[[:db/add 1 :user/age 99]]", DT_OK, 1);
-    assert_report(r, ""); /* redundant: a no-op */
+    tu_assert_report(r, ""); /* redundant: a no-op */
     dt_report_free(r);
-    assert_dump(c, "[1 :user/age 99]");
+    tu_assert_dump(c, "[1 :user/age 99]");
 }
 
 static void test_nested_maps_components_and_reverse_attributes(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/name \"Owner\" :user/pet {:pet/name \"Rex\"}}]", DT_OK, 0);
-    assert_dump(c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]");
+    tu_assert_dump(c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]");
     dt_report *r = tu_tx(c, "[{:db/id -1 :user/name \"Kid\" :user/_follows [1]}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "-1"), 3);
-    assert_report(r, "[1 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
+    assert_int_equal(tu_tempid(r, "-1"), 3);
+    tu_assert_report(r, "[1 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
     dt_report_free(r);
 }
 
@@ -141,7 +104,7 @@ static void test_nested_map_upserts_unique_identity_target(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\" :user/name \"A\"}]", DT_OK, 0);
     tu_tx(c, "[{:db/id 2 :user/name \"B\" :user/friend {:user/email \"a@x\" :user/age 7}}]", DT_OK, 0);
-    assert_dump(c, "[1 :user/age 7]\n[1 :user/email \"a@x\"]\n[1 :user/name \"A\"]\n"
+    tu_assert_dump(c, "[1 :user/age 7]\n[1 :user/email \"a@x\"]\n[1 :user/name \"A\"]\n"
                    "[2 :user/friend 1]\n[2 :user/name \"B\"]");
 }
 
@@ -153,8 +116,8 @@ static void test_upsert_through_unique_identity(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\" :user/name \"A\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id \"t\" :user/email \"a@x\" :user/age 3}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "t"), 1);
-    assert_report(r, "[1 :user/age 3 true]");
+    assert_int_equal(tu_tempid(r, "t"), 1);
+    tu_assert_report(r, "[1 :user/age 3 true]");
     dt_report_free(r);
 }
 
@@ -163,9 +126,9 @@ static void test_two_tempids_with_same_new_unique_value_become_one(void **state)
     tu_tx(c, "[{:db/id 23 :user/name \"x\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id -1 :user/email \"new@x\" :user/name \"N\"}"
                             " {:db/id -2 :user/email \"new@x\" :user/age 5}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "-1"), 24);
-    assert_int_equal(tempid(r, "-2"), 24);
-    assert_report(r, "[24 :user/age 5 true]\n[24 :user/email \"new@x\" true]\n[24 :user/name \"N\" true]");
+    assert_int_equal(tu_tempid(r, "-1"), 24);
+    assert_int_equal(tu_tempid(r, "-2"), 24);
+    tu_assert_report(r, "[24 :user/age 5 true]\n[24 :user/email \"new@x\" true]\n[24 :user/name \"N\" true]");
     dt_report_free(r);
 }
 
@@ -173,7 +136,7 @@ static void test_conflicting_upserts_fail(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
     tu_tx(c, "[{:db/id 1 :user/ssn \"s1\"}]", DT_OK, 0);
-    assert_fails_unchanged(c, "[{:db/id \"t\" :user/email \"a@x\"} [:db/add \"t\" :user/email \"b@x\"]]",
+    tu_assert_fails_unchanged(c, "[{:db/id \"t\" :user/email \"a@x\"} [:db/add \"t\" :user/email \"b@x\"]]",
                            DT_CONFLICT, "conflicting upserts");
 }
 
@@ -182,25 +145,25 @@ static void test_lookup_refs_as_entity_and_value(void **state) {
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
     tu_tx(c, "[[:db/add [:user/email \"a@x\"] :user/friend [:user/email \"b@x\"]]"
              " {:db/id [:user/email \"b@x\"] :user/age 9}]", DT_OK, 0);
-    assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/friend 2]\n[2 :user/age 9]\n[2 :user/email \"b@x\"]");
-    assert_fails_unchanged(c, "[[:db/add [:user/email \"nobody\"] :user/age 1]]", DT_NOTFOUND,
+    tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/friend 2]\n[2 :user/age 9]\n[2 :user/email \"b@x\"]");
+    tu_assert_fails_unchanged(c, "[[:db/add [:user/email \"nobody\"] :user/age 1]]", DT_NOTFOUND,
                            "matches no entity");
-    assert_fails_unchanged(c, "[[:db/add [:user/name \"x\"] :user/age 1]]", DT_INVALID,
+    tu_assert_fails_unchanged(c, "[[:db/add [:user/name \"x\"] :user/age 1]]", DT_INVALID,
                            "not :db/unique");
 }
 
 static void test_explicit_id_taking_unique_value_conflicts(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/ssn \"s\"}]", DT_OK, 0);
-    assert_fails_unchanged(c, "[{:db/id 2 :user/email \"a@x\"}]", DT_CONFLICT, "unique conflict");
-    assert_fails_unchanged(c, "[{:db/id 3 :user/ssn \"s\"}]", DT_CONFLICT, ":user/ssn \"s\"");
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/email \"a@x\"}]", DT_CONFLICT, "unique conflict");
+    tu_assert_fails_unchanged(c, "[{:db/id 3 :user/ssn \"s\"}]", DT_CONFLICT, ":user/ssn \"s\"");
 }
 
 static void test_idents_name_entities(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/ident :color/red} [:db/add 5 :user/friend :color/red]]", DT_OK, 0);
     /* the explicit id 5 counts as taken, so the new entity is 6 */
-    assert_dump(c, "[5 :user/friend 6]\n[6 :db/ident :color/red]");
+    tu_assert_dump(c, "[5 :user/friend 6]\n[6 :db/ident :color/red]");
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     dt_value kw;
@@ -220,12 +183,12 @@ static void test_retract_value_attribute_and_missing(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/tags [:a :b :c] :user/name \"N\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/retract 1 :user/tags :b] [:db/retract 1 :user/name \"other\"]]", DT_OK, 1);
-    assert_report(r, "[1 :user/tags :b false]");
+    tu_assert_report(r, "[1 :user/tags :b false]");
     dt_report_free(r);
     r = tu_tx(c, "[[:db/retract 1 :user/tags]]", DT_OK, 1);
-    assert_report(r, "[1 :user/tags :a false]\n[1 :user/tags :c false]");
+    tu_assert_report(r, "[1 :user/tags :a false]\n[1 :user/tags :c false]");
     dt_report_free(r);
-    assert_dump(c, "[1 :user/name \"N\"]");
+    tu_assert_dump(c, "[1 :user/name \"N\"]");
 }
 
 static void test_retract_entity_cascades_components_and_refs(void **state) {
@@ -233,10 +196,10 @@ static void test_retract_entity_cascades_components_and_refs(void **state) {
     tu_tx(c, "[{:db/id 1 :user/name \"A\" :user/pet {:db/id 2 :pet/name \"Rex\"} :user/friend 3}"
              " {:db/id 3 :user/name \"C\" :user/friend 1 :user/follows [1 3]}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
-    assert_report(r, "[1 :user/friend 3 false]\n[1 :user/name \"A\" false]\n[1 :user/pet 2 false]\n"
+    tu_assert_report(r, "[1 :user/friend 3 false]\n[1 :user/name \"A\" false]\n[1 :user/pet 2 false]\n"
                      "[2 :pet/name \"Rex\" false]\n[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
     dt_report_free(r);
-    assert_dump(c, "[3 :user/follows 3]\n[3 :user/name \"C\"]");
+    tu_assert_dump(c, "[3 :user/follows 3]\n[3 :user/name \"C\"]");
 }
 
 /* }====== */
@@ -247,11 +210,11 @@ static void test_cas_succeeds_and_fails_atomically(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[[:db/cas 1 :acct/bal nil 10]]", DT_OK, 0); /* nil: absent */
     tu_tx(c, "[[:db/cas 1 :acct/bal 10 20]]", DT_OK, 0);
-    assert_dump(c, "[1 :acct/bal 20]");
-    assert_fails_unchanged(c, "[[:db/add 1 :user/name \"x\"] [:db/cas 1 :acct/bal 10 30]]",
+    tu_assert_dump(c, "[1 :acct/bal 20]");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/name \"x\"] [:db/cas 1 :acct/bal 10 30]]",
                            DT_CONFLICT, "expected 10, found 20");
-    assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal nil 5]]", DT_CONFLICT, ":acct/bal");
-    assert_fails_unchanged(c, "[[:db/cas 1 :user/tags :a :b]]", DT_INVALID, "cardinality-one");
+    tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal nil 5]]", DT_CONFLICT, ":acct/bal");
+    tu_assert_fails_unchanged(c, "[[:db/cas 1 :user/tags :a :b]]", DT_INVALID, "cardinality-one");
 }
 
 /* }====== */
@@ -260,32 +223,32 @@ static void test_cas_succeeds_and_fails_atomically(void **state) {
 
 static void test_value_types_are_checked(void **state) {
     dt_conn *c = C(state);
-    assert_fails_unchanged(c, "[[:db/add 1 :user/age \"x\"]]", DT_INVALID,
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/age \"x\"]]", DT_INVALID,
                            "attribute :user/age expects long, got string \"x\"");
-    assert_fails_unchanged(c, "[{:db/id 1 :user/name 12}]", DT_INVALID, "form 1");
-    assert_fails_unchanged(c, "[[:db/add 1 :user/name nil]]", DT_INVALID, "nil");
-    assert_fails_unchanged(c, "[[:db/add 1 :user/friend \"never-an-entity\" 3]]", DT_INVALID, NULL);
-    assert_fails_unchanged(c, "[{:db/id 1 :user/name {:a 1}}]", DT_INVALID, "nested map");
+    tu_assert_fails_unchanged(c, "[{:db/id 1 :user/name 12}]", DT_INVALID, "form 1");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/name nil]]", DT_INVALID, "nil");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/friend \"never-an-entity\" 3]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[{:db/id 1 :user/name {:a 1}}]", DT_INVALID, "nested map");
 }
 
 static void test_malformed_tx_data_is_rejected(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/name \"keep\"}]", DT_OK, 0);
-    assert_fails_unchanged(c, "[{:db/id 1 :user/name \"x\"", DT_INVALID, "1:");
-    assert_fails_unchanged(c, "{:a 1}", DT_INVALID, "vector of forms");
-    assert_fails_unchanged(c, "[[:db/frob 1 :a 2]]", DT_INVALID, "unknown operation :db/frob");
-    assert_fails_unchanged(c, "[[:db/add 1 :user/name]]", DT_INVALID, "takes e a v");
-    assert_fails_unchanged(c, "[42]", DT_INVALID, "expected an entity map");
-    assert_fails_unchanged(c, "[[:db/add 0 :user/name \"x\"]]", DT_INVALID, "0");
-    assert_fails_unchanged(c, "[[:db/add 1 \"name\" \"x\"]]", DT_INVALID, "attribute keyword");
-    assert_fails_unchanged(c, "[{:db/id 1 :_name 5}]", DT_INVALID, "reverse attribute");
-    assert_dump(c, "[1 :user/name \"keep\"]");
+    tu_assert_fails_unchanged(c, "[{:db/id 1 :user/name \"x\"", DT_INVALID, "1:");
+    tu_assert_fails_unchanged(c, "{:a 1}", DT_INVALID, "vector of forms");
+    tu_assert_fails_unchanged(c, "[[:db/frob 1 :a 2]]", DT_INVALID, "unknown operation :db/frob");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/name]]", DT_INVALID, "takes e a v");
+    tu_assert_fails_unchanged(c, "[42]", DT_INVALID, "expected an entity map");
+    tu_assert_fails_unchanged(c, "[[:db/add 0 :user/name \"x\"]]", DT_INVALID, "0");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 \"name\" \"x\"]]", DT_INVALID, "attribute keyword");
+    tu_assert_fails_unchanged(c, "[{:db/id 1 :_name 5}]", DT_INVALID, "reverse attribute");
+    tu_assert_dump(c, "[1 :user/name \"keep\"]");
 }
 
 static void test_undeclared_attributes_are_typed_by_value(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :height 1.8 :nick \"N\" :score 7 :pair [1 \"a\"]}]", DT_OK, 0);
-    assert_dump(c, "[1 :height 1.8]\n[1 :nick \"N\"]\n[1 :pair [1 \"a\"]]\n[1 :score 7]");
+    tu_assert_dump(c, "[1 :height 1.8]\n[1 :nick \"N\"]\n[1 :pair [1 \"a\"]]\n[1 :score 7]");
     char *schema = NULL;
     assert_int_equal(dt_conn_schema(c, &schema), DT_OK);
     assert_non_null(strstr(schema, ":height"));
@@ -358,8 +321,8 @@ static void test_reopen_keeps_everything(void **state) {
     /* ids continue, schema (declared and implicit) survives */
     dt_report *r = tu_tx(d->conn, "[{:db/id \"y\" :user/email \"a@x\" :free 2.5} {:db/id \"z\" :free 3.5}]",
                          DT_OK, 1);
-    assert_int_equal(tempid(r, "y"), 1);
-    assert_int_equal(tempid(r, "z"), 2);
+    assert_int_equal(tu_tempid(r, "y"), 1);
+    assert_int_equal(tu_tempid(r, "z"), 2);
     dt_report_free(r);
     free(before);
     free(after);
@@ -396,9 +359,9 @@ static void test_attribute_entities_install_schema(void **state) {
           DT_OK, 0);
     tu_tx(c, "[{:book/isbn \"1\" :user/name \"B\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id \"b\" :book/isbn \"1\" :user/age 3}]", DT_OK, 1);
-    assert_int_equal(tempid(r, "b"), 1); /* upserted through the new identity */
+    assert_int_equal(tu_tempid(r, "b"), 1); /* upserted through the new identity */
     dt_report_free(r);
-    assert_fails_unchanged(c, "[[:db/add 1 :book/isbn 5]]", DT_INVALID, "expects string");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :book/isbn 5]]", DT_INVALID, "expects string");
 }
 
 static void test_closed_schema_rejects_unknown_attributes(void **state) {
@@ -409,7 +372,7 @@ static void test_closed_schema_rejects_unknown_attributes(void **state) {
     dt_conn *c = NULL;
     assert_int_equal(dt_conn_open(dir, "{:a {:db/valueType :db.type/long}}", &o, &c), DT_OK);
     tu_tx(c, "[[:db/add 1 :a 1]]", DT_OK, 0);
-    assert_fails_unchanged(c, "[[:db/add 1 :b 1]]", DT_SCHEMA, "unknown attribute :b");
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :b 1]]", DT_SCHEMA, "unknown attribute :b");
     assert_int_equal(dt_conn_close(c), DT_OK);
     tu_rmdir_free(dir);
 }
@@ -601,7 +564,7 @@ static void test_import_error_keeps_earlier_batches_and_names_form(void **state)
     assert_int_equal(dt_import_edn(c, tx, strlen(tx), 2, &ntx), DT_INVALID);
     assert_int_equal(ntx, 1);
     assert_non_null(strstr(dt_errmsg(c), "form 3"));
-    assert_dump(c, "[1 :user/name \"A\"]\n[2 :user/name \"B\"]");
+    tu_assert_dump(c, "[1 :user/name \"A\"]\n[2 :user/name \"B\"]");
     assert_int_equal(dt_import_edn(c, "{:a 1}", 6, 0, &ntx), DT_INVALID);
     assert_int_equal(dt_import_edn(c, "[{:a", 4, 0, &ntx), DT_INVALID);
 }

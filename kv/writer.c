@@ -342,8 +342,16 @@ static const kv_writer_ops kv_async_ops = {
     NULL, NULL, NULL, kv_job_run, kv_job_undo, NULL, NULL, kv_job_complete,
 };
 
+/* The environment's async writer when called on its thread, else NULL.
+ * Lock-free on purpose: dt_kv_close holds the environment's async lock
+ * while it drains the writer, and callbacks run during that drain. */
+static kv_writer *own_async_writer(const dt_kv *kv) {
+    const kv_writer *w = tl_writer_thread;
+    return w && w->kv == kv && w->ops == &kv_async_ops ? (kv_writer *)w : NULL;
+}
+
 static int kv_would_deadlock(const void *owner) {
-    return kv_thread_writes(owner) || kv_writer_on_thread(kv_async_writer((dt_kv *)owner));
+    return kv_thread_writes(owner) || own_async_writer(owner) != NULL;
 }
 
 int dt_kv_transact_async(dt_kv *kv, const dt_kv_op *ops, size_t n, dt_kv_callback cb,
@@ -375,8 +383,10 @@ int dt_kv_transact_async(dt_kv *kv, const dt_kv_op *ops, size_t n, dt_kv_callbac
     j->n = n;
     j->cb = cb;
     j->userdata = userdata;
-    kv_writer *w = NULL;
-    int rc = kv_async_writer_get(kv, &kv_async_ops, &w);
+    /* from a callback, submit to the writer running it (it may be
+     * stopping: then DT_MISUSE) without the lock dt_kv_close holds */
+    kv_writer *w = own_async_writer(kv);
+    int rc = w ? DT_OK : kv_async_writer_get(kv, &kv_async_ops, &w);
     if (rc == DT_OK && out) {
         j->fut = kv_future_new(kv, kv_would_deadlock);
         if (!j->fut) rc = dt__seterr(kv, DT_NOMEM, "kv transact_async: out of memory");

@@ -134,9 +134,15 @@ static int get_writer(dt_conn *conn, kv_writer **out) {
 void txn_async_stop(dt_conn *conn) {
     pthread_mutex_lock(&conn->amu);
     kv_writer *w = conn->writer;
+    pthread_mutex_unlock(&conn->amu);
+    /* conn->writer stays set while it drains, so that a callback which
+     * submits meanwhile reaches the stopping writer (DT_MISUSE) rather than
+     * starting a new one that would outlive the connection.  Only callbacks
+     * (on w's own thread) may submit during close, so w is still alive. */
+    kv_writer_stop(w);
+    pthread_mutex_lock(&conn->amu);
     conn->writer = NULL;
     pthread_mutex_unlock(&conn->amu);
-    kv_writer_stop(w);
 }
 
 /*

@@ -988,11 +988,12 @@ static int64_t now_ms(void) {
 /* Prefixes the current message with the form being processed. */
 static int form_error(tctx *c, int rc) {
     if (!c->forms) return rc;
+    /* keep the message first: showing the form may itself fail */
+    char inner[DT__ERRMSG_MAX];
+    snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
     char buf[120];
     const dt_value *f = &c->forms->u.seq.items[c->form];
     txn_show(f, buf, sizeof buf);
-    char inner[DT__ERRMSG_MAX];
-    snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
     return dt__seterr(NULL, rc, "transact: form %zu %s: %s", c->form_base + c->form + 1, buf,
                       inner);
 }

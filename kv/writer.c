@@ -119,6 +119,7 @@ struct kv_writer {
     pthread_cond_t cv;
     kv_job *head, *tail;
     int stopping;
+    int busy;       /* a batch is being run */
 };
 
 static _Thread_local const kv_writer *tl_writer_thread;
@@ -137,9 +138,14 @@ static void job_fail(kv_job *j, int rc, const char *msg) {
  * child per job, one commit.  Sets every job's rc. */
 static void run_batch(kv_writer *w, kv_job *batch) {
     const kv_writer_ops *ops = w->ops;
-    int nested = !kv_writemap(w->kv);
+    /* a lone job runs in the root transaction itself: a nested one would
+     * only cost time, since a failure aborts the root anyway */
+    int nested = !kv_writemap(w->kv) && batch->next != NULL;
     for (kv_job *j = batch; j; j = j->next) j->excluded = 0;
     for (int attempt = 0;; attempt++) {
+        int pending = 0;
+        for (kv_job *j = batch; j; j = j->next) pending += !j->excluded;
+        if (!pending) return; /* every job failed on its own: nothing to commit */
         int rc = ops->enter ? ops->enter(w->ctx) : DT_OK;
         if (rc != DT_OK) {
             for (kv_job *j = batch; j; j = j->next) job_fail(j, rc, dt_errmsg(NULL));
@@ -238,6 +244,7 @@ static void *writer_main(void *arg) {
         kv_job *list = w->head;
         w->head = w->tail = NULL;
         int stop = w->stopping;
+        w->busy = list != NULL;
         pthread_mutex_unlock(&w->mu);
         if (!list && stop) break;
         while (list) {
@@ -253,6 +260,9 @@ static void *writer_main(void *arg) {
                 w->ops->complete(w->ctx, j);
             }
         }
+        pthread_mutex_lock(&w->mu);
+        w->busy = 0;
+        pthread_mutex_unlock(&w->mu);
     }
     return NULL;
 }
@@ -289,6 +299,25 @@ int kv_writer_submit(kv_writer *w, kv_job *job) {
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return DT_OK;
+}
+
+void kv_writer_run_here(dt_kv *kv, const kv_writer_ops *ops, void *ctx, kv_job *job) {
+    kv_writer here;
+    memset(&here, 0, sizeof here);
+    here.kv = kv;
+    here.ops = ops;
+    here.ctx = ctx;
+    job->next = NULL;
+    run_batch(&here, job);
+    ops->complete(ctx, job);
+}
+
+int kv_writer_idle(kv_writer *w) {
+    if (!w) return 1;
+    pthread_mutex_lock(&w->mu);
+    int idle = !w->head && !w->busy && !w->stopping;
+    pthread_mutex_unlock(&w->mu);
+    return idle;
 }
 
 void kv_writer_stop(kv_writer *w) {

@@ -81,6 +81,21 @@ int kv_writer_start(dt_kv *kv, const kv_writer_ops *ops, void *ctx, kv_writer **
 /* Queues a job (ownership passes to the writer).  DT_MISUSE if stopping. */
 int kv_writer_submit(kv_writer *w, kv_job *job);
 
+/*
+ * kv_writer_idle: 1 when nothing is queued or running (NULL: no writer).
+ * A caller that then takes the writer's lock itself runs before anything
+ * submitted later, so ordering is kept.
+ */
+int kv_writer_idle(kv_writer *w);
+
+/*
+ * kv_writer_run_here: runs one job as a batch of its own on the calling
+ * thread, with the same hooks as a writer thread, and completes it.  For
+ * a synchronous caller when the writer is idle: no hand-off to another
+ * thread.
+ */
+void kv_writer_run_here(dt_kv *kv, const kv_writer_ops *ops, void *ctx, kv_job *job);
+
 /* Completes every queued job, stops the thread and frees the writer. */
 void kv_writer_stop(kv_writer *w);
 

@@ -151,7 +151,7 @@ void txn_async_stop(dt_conn *conn) {
  */
 static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *carry,
                   size_t form_base, int want_report, int want_snapshots, dt_tx_callback cb,
-                  void *userdata, dt_future **fut_out) {
+                  void *userdata, int here, dt_future **fut_out) {
     if (fut_out) *fut_out = NULL;
     tx_job *j = dt__calloc(1, sizeof *j);
     if (!j) return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
@@ -168,13 +168,14 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
     j->cb = cb;
     j->userdata = userdata;
     kv_writer *w = NULL;
-    if (rc == DT_OK) rc = get_writer(conn, &w);
+    if (rc == DT_OK && !here) rc = get_writer(conn, &w);
     if (rc == DT_OK && fut_out) {
         j->fut = kv_future_new(conn, txn_holds_writer);
         if (!j->fut) rc = dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
     }
     dt_future *fut = j->fut;
-    if (rc == DT_OK) rc = kv_writer_submit(w, &j->job);
+    if (rc == DT_OK && here) kv_writer_run_here(conn->kv, &conn_writer_ops, conn, &j->job);
+    else if (rc == DT_OK) rc = kv_writer_submit(w, &j->job);
     if (rc != DT_OK) {
         if (fut) {
             dt_future_free(fut);
@@ -193,7 +194,7 @@ int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callba
     if (out) *out = NULL;
     if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
     if (!tx_data) return dt__seterr(conn, DT_MISUSE, "transact_async: NULL tx-data");
-    int rc = submit(conn, tx_data, 0, NULL, 0, 0, 0, cb, userdata, out);
+    int rc = submit(conn, tx_data, 0, NULL, 0, 0, 0, cb, userdata, 0, out);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
     return rc;
 }
@@ -207,7 +208,7 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);
     if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
     /* the parsed value is handed over, not copied again */
-    rc = submit(conn, &tx, 0, NULL, 0, 0, 0, cb, userdata, out);
+    rc = submit(conn, &tx, 0, NULL, 0, 0, 0, cb, userdata, 0, out);
     dt_value_clear(&tx);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
     return rc;
@@ -223,8 +224,14 @@ int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry,
                           "dt_transact: this thread holds the connection's writer (an open block, "
                           "a bulk load, or a callback); it would wait for itself");
     dt_future *f = NULL;
-    /* the caller waits until completion, so tx_data can be borrowed */
-    int rc = submit(conn, tx_data, 1, carry, form_base, out != NULL, out != NULL, NULL, NULL, &f);
+    /* With nothing queued or running, run on this thread: no hand-off, and
+     * anything submitted later still commits after us.  Otherwise queue
+     * behind the others and wait.  Either way tx_data can be borrowed. */
+    pthread_mutex_lock(&conn->amu);
+    int here = kv_writer_idle(conn->writer);
+    pthread_mutex_unlock(&conn->amu);
+    int rc = submit(conn, tx_data, 1, carry, form_base, out != NULL, out != NULL, NULL, NULL, here,
+                    &f);
     if (rc != DT_OK) return dt__moveerr(NULL, conn, rc);
     rc = dt_future_wait(f);
     if (rc == DT_OK && out) {

@@ -229,6 +229,49 @@ int dt_kv_iter_next(dt_kv_iter *it, dt_kv_bytes *key, dt_kv_bytes *val) {
     return iter_next_slow(it, key, val);
 }
 
+int dt_kv_iter_next_batch(dt_kv_iter *it, dt_kv_entry *out, size_t max, size_t *n) {
+    if (n) *n = 0;
+    if (!it || it->magic != DT_MAGIC_KVITER)
+        return dt__seterr(it, DT_MISUSE, "kv: not an open dt_kv_iter handle");
+    if (!out || !n || max == 0)
+        return dt__seterr(it, DT_MISUSE, "kv iter_next_batch: NULL out/n or max 0");
+    size_t i = 0;
+    /* one check for the whole batch, then only cursor steps */
+    if (it->fast && it->cur.mc != NULL) {
+        MDB_cursor *mc = it->cur.mc;
+        MDB_cursor_op step = it->r.step;
+        for (; i < max; i++) {
+            MDB_val k, v;
+            int mrc = mdb_cursor_get(mc, &k, &v, step);
+            if (mrc != MDB_SUCCESS) {
+                it->fast = 0;
+                it->r.done = 1;
+                if (mrc == MDB_NOTFOUND) break;
+                *n = i;
+                int rc = kv_translate(mrc);
+                dt__seterr(it, rc, "kv iter_next dbi '%s': %s", it->name, mdb_strerror(mrc));
+                return kv_err(it->kv, NULL, rc, "kv iter_next dbi '%s': %s", it->name,
+                              mdb_strerror(mrc));
+            }
+            out[i].key.ptr = k.mv_data;
+            out[i].key.len = k.mv_size;
+            out[i].val.ptr = v.mv_data;
+            out[i].val.len = v.mv_size;
+        }
+    } else {
+        for (; i < max; i++) {
+            int rc = dt_kv_iter_next(it, &out[i].key, &out[i].val);
+            if (rc == DT_DONE) break;
+            if (rc != DT_ROW) {
+                *n = i;
+                return rc;
+            }
+        }
+    }
+    *n = i;
+    return i ? DT_ROW : DT_DONE;
+}
+
 void dt_kv_iter_close(dt_kv_iter *it) {
     if (!it || it->magic != DT_MAGIC_KVITER) return;
     kv_cursor_close(&it->cur);

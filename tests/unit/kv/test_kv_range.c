@@ -236,6 +236,46 @@ static void test_iterator_in_txn_sees_txn_writes_and_dies_with_it(void **state) 
     f->kv = NULL;
 }
 
+/* Keys visited by iter_next_batch with batches of `max`, comma-joined. */
+static const char *batch_keys(kvfix *f, dt_kv_dbi db, dt_kv_range r, size_t max) {
+    static char buf[4096];
+    size_t len = 0;
+    buf[0] = 0;
+    dt_kv_iter *it = NULL;
+    assert_int_equal(dt_kv_iter_open(f->kv, NULL, db, &r, &it), DT_OK);
+    dt_kv_entry e[8];
+    size_t n = 99;
+    int rc;
+    while ((rc = dt_kv_iter_next_batch(it, e, max, &n)) == DT_ROW) {
+        assert_true(n >= 1 && n <= max);
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s", len ? "," : "",
+                                    (int)e[i].key.len, (const char *)e[i].key.ptr);
+    }
+    assert_int_equal(rc, DT_DONE);
+    assert_int_equal(n, 0);
+    assert_int_equal(dt_kv_iter_next_batch(it, e, max, &n), DT_DONE); /* stays done */
+    assert_int_equal(dt_kv_iter_next_batch(it, e, 0, &n), DT_MISUSE);
+    dt_kv_iter_close(it);
+    return buf;
+}
+
+static void test_batch_iteration_matches_single_steps(void **state) {
+    kvfix *f = *state;
+    for (size_t max = 1; max <= 8; max++) {
+        assert_string_equal(batch_keys(f, f->db, rng(NULL, U, NULL, U, 0, 0), max), "b,d,dd,f,h,j");
+        assert_string_equal(batch_keys(f, f->db, rng("d", O, "h", C, 0, 0), max), "dd,f,h");
+        assert_string_equal(batch_keys(f, f->db, rng("c", C, "i", O, 1, 0), max), "h,f,dd,d");
+        assert_string_equal(batch_keys(f, f->db, rng(NULL, U, NULL, U, 0, 4), max), "b,d,dd,f");
+        assert_string_equal(batch_keys(f, f->dup, rng("b", C, "d", C, 0, 0), max), "b,b,b,d");
+        assert_string_equal(batch_keys(f, f->db, rng("x", C, NULL, U, 0, 0), max), "");
+    }
+    size_t n = 7;
+    dt_kv_entry e[1];
+    assert_int_equal(dt_kv_iter_next_batch(NULL, e, 1, &n), DT_MISUSE);
+    assert_int_equal(n, 0);
+}
+
 static void test_random_ranges_match_a_model(void **state) {
     kvfix *f = *state;
     /* 200 random 1..3-byte keys over "abcd" besides the fixture's; every
@@ -293,6 +333,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_iterator_yields_views_in_range_order, range_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_iterator_in_txn_sees_txn_writes_and_dies_with_it, range_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_random_ranges_match_a_model, range_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_iteration_matches_single_steps, range_setup, kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,11 +28,12 @@
  *                  numbered in order of appearance, :alias collections
  *                  expanded, written as msgpack; init-db of it timed.
  *
- * usage: init_bench [-r runs] [-d tmpdir] [-m budget-MiB] [-p people.edn]
- *                   [-s schema.edn] [N ...]
+ * usage: init_bench [-r runs] [-d tmpdir] [-m budget-MiB] [-c chunk-MiB|max]
+ *                   [-p people.edn] [-s schema.edn] [N ...]
  *        N in datoms (default 1000000 5000000 10000000; 0 skips the
- *        synthetic sets); -m sets dt_load_options.mem_budget (default:
- *        the library's, 256 MiB); -p /nonexistent skips people.
+ *        synthetic sets); -m sets dt_load_options.mem_budget and -c
+ *        dt_load_options.chunk_size ("max": one transaction) (default:
+ *        the library's); -p /nonexistent skips people.
  * Output: one JSON line per (dataset, implementation) with the median,
  * min and max of the runs, then a table.
  */
@@ -67,6 +68,7 @@ static const char *ATTRS[4] = {"p/age", "p/name", "p/email", "p/friend"};
 
 static char *tmproot;
 static size_t mem_budget; /* loader option; 0: the default */
+static size_t chunk_size; /* loader option; 0: the default */
 
 /* {====== Utilities ====== */
 
@@ -280,6 +282,7 @@ static int load_file(const char *db_dir, const char *schema, const char *input, 
     dt_loader *ld = NULL;
     dt_load_options lo = DT_LOAD_OPTIONS_INIT;
     lo.mem_budget = mem_budget;
+    lo.chunk_size = chunk_size;
     if (dt_loader_open(c, DT_LOAD_INIT, &lo, &ld) != DT_OK) die("loader", dt_errmsg(c));
     int fd = open(input, O_RDONLY);
     if (fd < 0) die(input, strerror(errno));
@@ -661,7 +664,10 @@ int main(int argc, char **argv) {
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-m") && i + 1 < argc)
             mem_budget = (size_t)strtoull(argv[++i], NULL, 10) << 20;
-        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+        else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+            const char *a = argv[++i];
+            chunk_size = !strcmp(a, "max") ? SIZE_MAX : (size_t)strtoull(a, NULL, 10) << 20;
+        } else if (!strcmp(argv[i], "-d") && i + 1 < argc)
             dir = argv[++i];
         else if (!strcmp(argv[i], "-p") && i + 1 < argc)
             people = argv[++i];

@@ -112,6 +112,18 @@ int dl_store_open(dt_kv *kv, dl_store *out) {
             return dt__seterr(NULL, DT_CORRUPT, "store: database \"%s\" is missing", dbis[i].name);
         if (rc != DT_OK) return rc;
     }
+    /* an init-db commits in chunks and removes this marker with its last
+     * one: if it is here, the load stopped half way */
+    void *loading = NULL;
+    size_t llen = 0;
+    rc = dt_kv_get(kv, NULL, out->meta, DL_META_LOADING, strlen(DL_META_LOADING), &loading, &llen);
+    dt_free(loading);
+    if (rc == DT_OK)
+        return dt__seterr(NULL, DT_CORRUPT,
+                          "store: an init-db into this directory was interrupted (or is still "
+                          "running in another process); the data is incomplete: delete the "
+                          "directory and load again");
+    if (rc != DT_NOTFOUND) return dt__seterr(NULL, rc, "store: %s", dt_errmsg(kv));
     return DT_OK;
 }
 

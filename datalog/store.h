@@ -50,8 +50,9 @@ typedef struct dl_store {
  * dl_store_open: opens the datom store in `kv`, creating its databases
  * and format marker when the environment is new (and `kv` is writable).
  * @retval DT_OK
- * @retval DT_CORRUPT  the environment holds data of another program, or a
- *                     Datolite database of another format version
+ * @retval DT_CORRUPT  the environment holds data of another program, a
+ *                     Datolite database of another format version, or one
+ *                     whose init-db never completed (DL_META_LOADING)
  * @retval DT_NOTFOUND read-only environment without a Datolite database
  * Messages are recorded on the NULL handle.
  */
@@ -83,6 +84,13 @@ static inline uint32_t dl_get_u32(const uint8_t *p) {
 /* }====== */
 
 /* {====== Meta values ====== */
+
+/*
+ * DL_META_LOADING: present (the load's tx id, u64) while an init-db that
+ * commits in chunks is under way; a database where it is left was being
+ * loaded when the process stopped (dl_store_open refuses it).
+ */
+#define DL_META_LOADING "loading"
 
 /* Reads/writes a u64 meta entry; a missing entry reads as `dflt`. */
 int dl_meta_get_u64(const dl_store *st, dt_kv_txn *txn, const char *key, uint64_t dflt,

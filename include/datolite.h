@@ -1170,9 +1170,18 @@ void dt_attr_stats_clear(dt_attr_stats *s);
  *   DT_LOAD_FILL  adds to an existing database; a datom already present is
  *                 skipped; a second value for a cardinality-one attribute
  *                 or a taken unique value is an error (DT_CONFLICT).
- * The whole load is one transaction: on any error nothing is written.  The
- * load gets one transaction id (with :db/txInstant); its tx-log entry
- * records the load ({:bulk-load n}), not every datom.
+ * Either way the load is all or nothing: when dt_loader_finish returns an
+ * error (or the loader is freed unfinished) nothing is written.  The load
+ * gets one transaction id (with :db/txInstant); its tx-log entry records
+ * the load ({:bulk-load n}), not every datom.
+ * DT_LOAD_FILL writes in one LMDB transaction, which keeps every page it
+ * dirties in memory up to ~512 MiB.  DT_LOAD_INIT commits in chunks
+ * (chunk_size below) to bound memory; a failure after some chunks were
+ * committed removes them again.  So readers that take snapshots during an
+ * init-db may see part of it (datoms without their statistics); no other
+ * writer of the connection runs meanwhile.  A database whose init-db was
+ * interrupted (the process died) is refused by dt_conn_open (DT_CORRUPT):
+ * delete the directory and load again.
  */
 typedef struct dt_loader dt_loader;
 
@@ -1180,22 +1189,31 @@ typedef enum dt_load_mode { DT_LOAD_INIT = 0, DT_LOAD_FILL = 1 } dt_load_mode;
 
 /*
  * Loader options (start from DT_LOAD_OPTIONS_INIT):
- *   mem_budget  bytes of sorted runs kept in memory (0: 256 MiB)
+ *   mem_budget  bytes of sorted runs kept in memory (0: 128 MiB)
  *   tmpdir      where runs spill (NULL: $TMPDIR or /tmp)
+ *   chunk_size  DT_LOAD_INIT: bytes of index entries (keys and values)
+ *               written per committed transaction (0: 64 MiB; SIZE_MAX:
+ *               the whole load in one transaction, as DT_LOAD_FILL).
+ *               Ignored by DT_LOAD_FILL.  (Since version 2.)
  */
 typedef struct dt_load_options {
     unsigned version;
     size_t mem_budget;
     const char *tmpdir;
+    size_t chunk_size;
 } dt_load_options;
 
-#define DT_LOAD_OPTIONS_VERSION 1
-#define DT_LOAD_OPTIONS_INIT {DT_LOAD_OPTIONS_VERSION, 0, NULL}
+#define DT_LOAD_OPTIONS_VERSION 2
+#define DT_LOAD_OPTIONS_INIT {DT_LOAD_OPTIONS_VERSION, 0, NULL, 0}
 
 /*
  * dt_loader_open: starts a bulk load into `conn`.  `opts` may be NULL.
  * Holds the connection's writer slot until finished or freed: other
  * writers wait.  *out is freed with dt_loader_free.
+ * DT_LOAD_INIT is atomic in its outcome (all or nothing once
+ * dt_loader_finish returns) but not towards concurrent readers: its chunks
+ * become visible to new snapshots as they commit.  Do not write to the
+ * directory from another process meanwhile.
  * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle)
  *         / DT_NOMEM
  * A loader is used by one thread.
@@ -1222,7 +1240,9 @@ int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len);
 int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len);
 
 /*
- * dt_loader_finish: sorts and writes everything in one transaction and
+ * dt_loader_finish: sorts and writes everything (DT_LOAD_FILL: in one
+ * transaction; DT_LOAD_INIT: in chunks, the last one adding the counters,
+ * statistics and tx-log; on an error the chunks committed are removed) and
  * ends the load; *out_count (may be NULL) receives the number of datoms
  * written.  The loader must still be freed.
  * @retval DT_OK / DT_CONFLICT (cardinality-one or unique violated) /

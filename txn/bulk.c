@@ -4,17 +4,27 @@
  * their EAV and AVE index keys and fed to two external sorters; finishing
  * the load replays both sorted sequences once each, checking duplicates,
  * cardinality and uniqueness on the way, and writes them in key order
- * (appending wherever the key sorts after the existing data) in one write
- * transaction, with statistics, one transaction entity and one tx-log
- * entry.  docs/bulk-load.md is the user guide.
+ * (appending wherever the key sorts after the existing data), with
+ * statistics, one transaction entity and one tx-log entry.
+ * docs/bulk-load.md is the user guide.
  *
  * Lifecycle: dt_loader_open takes the connection's writer slot and begins
- * the LMDB write transaction the load will commit; attributes created while
- * datoms are added are written into it.  dt_loader_finish writes and
- * commits; if the map fills up the transaction is aborted (the kv layer has
- * grown the map already), the sorters are rewound and the whole write phase
- * runs again.  Nothing is visible to readers before the commit.
+ * the LMDB write transaction the write will start in; attributes created
+ * while datoms are added are written into it.  dt_loader_finish writes:
+ *  - fill-db: everything in that one transaction;
+ *  - init-db: in chunks, committing whenever chunk_limit bytes of entries
+ *    were written, so that LMDB's dirty pages stay bounded.  The first
+ *    chunk also holds the new attributes, the schema version and the
+ *    meta marker DL_META_LOADING; the last writes statistics, tx-log and
+ *    counters and removes the marker.  An error after a commit empties
+ *    the indexes again (they were empty: dt_loader_open checks) and
+ *    takes back attributes, schema version and marker (undo_chunks).
+ * If the map fills up the transaction is aborted (the kv layer has grown
+ * the map already) and only it runs again: the write's progress and the
+ * sorters' read positions are saved at the start of every chunk (wprog,
+ * txn_sorter_mark).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,8 +35,9 @@
 #include "extsort.h"
 
 #define DT_MAGIC_LOADER 0x64746c64u /* "dtld" */
-#define DEFAULT_BUDGET  ((size_t)256 << 20)
-#define ACACHE_SIZE     16 /* attribute look-up cache (power of 2) */
+#define DEFAULT_BUDGET  ((size_t)128 << 20)
+#define DEFAULT_CHUNK   ((size_t)64 << 20) /* init-db: bytes of entries per commit */
+#define ACACHE_SIZE     16                 /* attribute look-up cache (power of 2) */
 #define KEYBUF          (DL_KEY_MAX + 16)
 
 /* Per-attribute flags used while writing. */
@@ -48,6 +59,8 @@ struct dt_loader {
     dl_schema *ws;  /* working schema (one reference) */
     int ws_changed;
     uint64_t schema_v;
+    int schema_v_stored;    /* the meta entry "schema_v" existed */
+    size_t chunk_limit;     /* init-db in chunks of this many bytes; 0: one txn */
     uint32_t first_new_aid; /* attributes from here on were created by the load */
     uint64_t next_eid, next_t;
     int64_t max_e;   /* largest entity id seen (entity or ref value) */
@@ -583,19 +596,39 @@ typedef struct wdbi {
     int beyond;           /* our keys now sort after every pre-existing key */
 } wdbi;
 
-/* Everything one write attempt needs. */
+/* The steps of the write phase, in order. */
+enum { PH_EAV, PH_AVE_TX, PH_AVE, PH_END, PH_DONE };
+
+/* Internal result of a pass: the chunk is full; commit it and go on. */
+#define CHUNK_FULL 1000
+
+/* The progress of the write phase: what a chunk that must be redone
+ * (map growth) goes back to, with the sorters' marks. */
+typedef struct wprog {
+    int phase;
+    uint64_t written;                  /* user datoms written (EAV pass) */
+    uint64_t written_ave;              /* the same counted by the AVE pass */
+    uint64_t *count, *distinct;        /* statistics deltas by aid */
+    dt_buf prev, prevfull, group_full; /* the previous key (and long value) */
+    int in_use, counted;               /* AVE: the current value group's state */
+    int64_t holder;
+} wprog;
+
+/* Everything the write phase needs. */
 typedef struct wctx {
     dt_loader *ld;
     const dl_store *st;
     dt_kv_txn *txn;
     int64_t tx;
     uint8_t txb[8];
+    uint8_t eavk[21], avek[21]; /* keys of the datom [tx :db/txInstant now] */
     uint8_t *aflags;            /* AF_* by aid */
-    uint64_t *count, *distinct; /* statistics deltas by aid */
     size_t naid;
-    uint64_t written;     /* user datoms written (EAV pass) */
-    uint64_t written_ave; /* the same counted by the AVE pass */
-    dt_buf prev, prevfull, group_full;
+    size_t chunk_limit; /* init-db: bytes of entries per commit; 0: one txn */
+    size_t chunk_bytes; /* written in the current chunk */
+    uint64_t nchunks;   /* chunks committed (the last one excluded) */
+    wprog p;            /* where the write is */
+    wprog ck;           /* where the current chunk began */
 } wctx;
 
 static int wdbi_open(wctx *w, wdbi *d, dt_kv_dbi dbi) {
@@ -634,6 +667,7 @@ static int wdbi_put(wctx *w, wdbi *d, const uint8_t *key, size_t klen, const voi
     int rc = kv_cursor_put(d->cur, &k, &v, flags);
     if (rc != DT_OK)
         return dt__seterr(NULL, rc, "loader: writing the index: %s", dt_errmsg(w->st->kv));
+    w->chunk_bytes += klen + vlen;
     return DT_OK;
 }
 
@@ -696,26 +730,34 @@ static int copy_buf(dt_buf *b, const void *p, size_t n) {
     return n && dt_buf_append(b, p, n) != DT_OK ? nomem() : DT_OK;
 }
 
+/* 1 when the current chunk has reached its size (never in one-txn mode). */
+static int chunk_full(const wctx *w) { return w->chunk_limit && w->chunk_bytes >= w->chunk_limit; }
+
 /*
  * The EAV pass: duplicates dropped, cardinality one checked (in the input
  * and, for fill, against the stored data), datoms already stored skipped,
- * the rest written in key order; then the transaction's own datom.
+ * the rest written in key order; then the transaction's own datom.  Goes
+ * on from where the previous chunk stopped; CHUNK_FULL when this one is
+ * full.
  */
-static int eav_pass(wctx *w, const uint8_t *tx_key, size_t tx_klen) {
+static int eav_pass(wctx *w) {
     dt_loader *ld = w->ld;
     wdbi d;
     int rc = wdbi_open(w, &d, w->st->eav);
-    if (rc == DT_OK) rc = txn_sorter_rewind(ld->eav);
     const uint8_t *k, *val;
     size_t kl, vl;
     int fill = ld->mode == DT_LOAD_FILL;
-    dt_buf *prev = &w->prev;
-    prev->len = 0;
-    while (rc == DT_OK && (rc = txn_sorter_next(ld->eav, &k, &kl, &val, &vl)) == DT_ROW) {
+    dt_buf *prev = &w->p.prev;
+    while (rc == DT_OK) {
+        if (chunk_full(w)) {
+            rc = CHUNK_FULL;
+            break;
+        }
+        if ((rc = txn_sorter_next(ld->eav, &k, &kl, &val, &vl)) != DT_ROW) break;
         rc = DT_OK;
         if (prev->len == kl && memcmp(prev->p, k, kl) == 0) {
             /* the same datom again (a long value must really be the same) */
-            if (vl && (w->prevfull.len != vl || memcmp(w->prevfull.p, val, vl) != 0))
+            if (vl && (w->p.prevfull.len != vl || memcmp(w->p.prevfull.p, val, vl) != 0))
                 rc = collision(w, dl_get_u32(k + 8), vl);
             continue;
         }
@@ -729,7 +771,8 @@ static int eav_pass(wctx *w, const uint8_t *tx_key, size_t tx_klen) {
         int same_ea = prev->len >= 12 && memcmp(prev->p, k, 12) == 0;
         if (same_ea && !(af & AF_MANY)) {
             char a[96], b[96];
-            show_vkey(prev->p + 12, prev->len - 12, w->prevfull.p, w->prevfull.len, a, sizeof a);
+            show_vkey(prev->p + 12, prev->len - 12, w->p.prevfull.p, w->p.prevfull.len, a,
+                      sizeof a);
             show_vkey(k + 12, kl - 12, val, vl, b, sizeof b);
             rc = dt__seterr(NULL, DT_CONFLICT,
                             "loader: entity %lld gets two values of the cardinality-one attribute "
@@ -738,7 +781,7 @@ static int eav_pass(wctx *w, const uint8_t *tx_key, size_t tx_klen) {
             break;
         }
         if ((rc = copy_buf(prev, k, kl)) != DT_OK) break;
-        if (vl && (rc = copy_buf(&w->prevfull, val, vl)) != DT_OK) break;
+        if (vl && (rc = copy_buf(&w->p.prevfull, val, vl)) != DT_OK) break;
         int exists = 0;
         if (fill && !(af & AF_MANY)) {
             dt_kv_bytes old;
@@ -769,17 +812,41 @@ static int eav_pass(wctx *w, const uint8_t *tx_key, size_t tx_klen) {
             continue;
         }
         if ((rc = wdbi_put(w, &d, k, kl, w->txb, 8)) != DT_OK) break;
-        w->written++;
+        w->p.written++;
     }
-    if (rc == DT_DONE) rc = wdbi_put(w, &d, tx_key, tx_klen, w->txb, 8);
+    if (rc == DT_DONE) {
+        rc = wdbi_put(w, &d, w->eavk, sizeof w->eavk, w->txb, 8);
+        if (rc == DT_OK) w->p.phase = PH_AVE_TX;
+    }
     wdbi_close(&d);
     return rc;
+}
+
+/* The AVE entry of the transaction's own datom: its aid sorts before the
+ * user aids, so it comes first. */
+static int ave_tx(wctx *w) {
+    wdbi d;
+    dt_kv_bytes old;
+    int in_use = 0;
+    int rc = wdbi_open(w, &d, w->st->ave);
+    if (rc == DT_OK) rc = wdbi_seek_prefix(w, &d, w->avek, 13, &old, &in_use);
+    if (rc == DT_OK) rc = wdbi_put(w, &d, w->avek, sizeof w->avek, w->txb, 8);
+    wdbi_close(&d);
+    if (rc != DT_OK) return rc;
+    w->p.count[DL_AID_TXINSTANT]++;
+    if (!in_use) w->p.distinct[DL_AID_TXINSTANT]++;
+    w->p.prev.len = 0;
+    w->p.in_use = w->p.counted = 0;
+    w->p.holder = 0;
+    w->p.phase = PH_AVE;
+    return DT_OK;
 }
 
 /*
  * The AVE pass: duplicates dropped, uniqueness checked (input and stored
  * data), long values written once to giants, statistics counted, datoms
- * already stored skipped, the rest written in key order.
+ * already stored skipped, the rest written in key order.  Resumes and
+ * stops like the EAV pass.
  */
 static int ave_pass(wctx *w) {
     dt_loader *ld = w->ld;
@@ -787,15 +854,16 @@ static int ave_pass(wctx *w) {
     memset(&g, 0, sizeof g);
     int rc = wdbi_open(w, &d, w->st->ave);
     if (rc == DT_OK) rc = wdbi_open(w, &g, w->st->giants);
-    if (rc == DT_OK) rc = txn_sorter_rewind(ld->ave);
     const uint8_t *k, *val;
     size_t kl, vl;
     int fill = ld->mode == DT_LOAD_FILL;
-    dt_buf *prev = &w->prev;
-    prev->len = 0;
-    int in_use = 0, counted = 0;
-    int64_t holder = 0; /* fill: the entity already holding the group's value */
-    while (rc == DT_OK && (rc = txn_sorter_next(ld->ave, &k, &kl, &val, &vl)) == DT_ROW) {
+    dt_buf *prev = &w->p.prev;
+    while (rc == DT_OK) {
+        if (chunk_full(w)) {
+            rc = CHUNK_FULL;
+            break;
+        }
+        if ((rc = txn_sorter_next(ld->ave, &k, &kl, &val, &vl)) != DT_ROW) break;
         rc = DT_OK;
         if (prev->len == kl && memcmp(prev->p, k, kl) == 0) continue; /* EAV pass checked it */
         uint32_t aid = dl_get_u32(k);
@@ -814,33 +882,35 @@ static int ave_pass(wctx *w) {
                     ident_of(w, aid), a, (long long)dl_get_u64(prev->p + kl - 8), (long long)e);
                 break;
             }
-            if (vl && (w->group_full.len != vl || memcmp(w->group_full.p, val, vl) != 0)) {
+            if (vl && (w->p.group_full.len != vl || memcmp(w->p.group_full.p, val, vl) != 0)) {
                 rc = collision(w, aid, vl);
                 break;
             }
         } else {
-            in_use = 0;
-            counted = 0;
-            holder = 0;
+            w->p.in_use = 0;
+            w->p.counted = 0;
+            w->p.holder = 0;
             if (fill) {
-                dt_kv_bytes old;
+                dt_kv_bytes old = {NULL, 0};
+                int in_use = 0;
                 if ((rc = wdbi_seek_prefix(w, &d, k, kl - 8, &old, &in_use)) != DT_OK) break;
+                w->p.in_use = in_use;
                 if (in_use) {
-                    holder = (int64_t)dl_get_u64((const uint8_t *)old.ptr + old.len - 8);
-                    if ((af & AF_UNIQUE) && holder != e) {
+                    w->p.holder = (int64_t)dl_get_u64((const uint8_t *)old.ptr + old.len - 8);
+                    if ((af & AF_UNIQUE) && w->p.holder != e) {
                         char a[96];
                         show_vkey(vkey, vklen, val, vl, a, sizeof a);
                         rc = dt__seterr(NULL, DT_CONFLICT,
                                         "loader: the unique value :%s %s already belongs to "
                                         "entity %lld (loading it for entity %lld)",
-                                        ident_of(w, aid), a, (long long)holder, (long long)e);
+                                        ident_of(w, aid), a, (long long)w->p.holder, (long long)e);
                         break;
                     }
                 }
             }
             if (vl) {
-                if ((rc = copy_buf(&w->group_full, val, vl)) != DT_OK) break;
-                if (in_use)
+                if ((rc = copy_buf(&w->p.group_full, val, vl)) != DT_OK) break;
+                if (w->p.in_use)
                     rc = check_giant(w, aid, vkey, vklen, val, vl);
                 else
                     rc = wdbi_put(w, &g, k, kl - 8, val, vl);
@@ -849,22 +919,25 @@ static int ave_pass(wctx *w) {
         }
         if ((rc = copy_buf(prev, k, kl)) != DT_OK) break;
         int exists = 0;
-        if (in_use) {
+        if (w->p.in_use) {
             if (af & AF_UNIQUE)
-                exists = holder == e;
+                exists = w->p.holder == e;
             else if ((rc = wdbi_exists(w, &d, k, kl, &exists)) != DT_OK)
                 break;
         }
         if (exists) continue;
         if ((rc = wdbi_put(w, &d, k, kl, w->txb, 8)) != DT_OK) break;
-        w->written_ave++;
-        w->count[aid]++;
-        if (!in_use && !counted) {
-            w->distinct[aid]++;
-            counted = 1;
+        w->p.written_ave++;
+        w->p.count[aid]++;
+        if (!w->p.in_use && !w->p.counted) {
+            w->p.distinct[aid]++;
+            w->p.counted = 1;
         }
     }
-    if (rc == DT_DONE) rc = DT_OK;
+    if (rc == DT_DONE) {
+        rc = DT_OK;
+        w->p.phase = PH_END;
+    }
     wdbi_close(&d);
     wdbi_close(&g);
     return rc;
@@ -873,14 +946,14 @@ static int ave_pass(wctx *w) {
 /* Adds the statistics deltas to the stored statistics. */
 static int write_stats(wctx *w) {
     for (uint32_t aid = 0; aid < w->naid; aid++) {
-        if (!w->count[aid] && !w->distinct[aid]) continue;
+        if (!w->p.count[aid] && !w->p.distinct[aid]) continue;
         dl_attr_stats s;
         int rc = dl_stats_get(w->st, w->txn, aid, &s);
         if (rc != DT_OK) return rc;
         uint8_t k[4], v[16];
         dl_put_u32(k, aid);
-        dl_put_u64(v, s.count + w->count[aid]);
-        dl_put_u64(v + 8, s.distinct + w->distinct[aid]);
+        dl_put_u64(v, s.count + w->p.count[aid]);
+        dl_put_u64(v + 8, s.distinct + w->p.distinct[aid]);
         if ((rc = dt_kv_put(w->st->kv, w->txn, w->st->stats, k, 4, v, 16, 0)) != DT_OK)
             return dt__seterr(NULL, rc, "loader: writing stats: %s", dt_errmsg(w->st->kv));
     }
@@ -895,7 +968,7 @@ static int write_txlog(wctx *w) {
     size_t n = 0;
     int rc = dt_value_text(DT_KEYWORD, "bulk-load", 9, &m.u.seq.items[0]);
     if (rc == DT_OK) {
-        dt_value_long((int64_t)w->written, &m.u.seq.items[1]);
+        dt_value_long((int64_t)w->p.written, &m.u.seq.items[1]);
         rc = dt_msgpack_encode(&m, &bytes, &n);
     }
     if (rc == DT_OK) {
@@ -910,45 +983,14 @@ static int write_txlog(wctx *w) {
     return rc;
 }
 
-/* One attempt at the whole write phase in ld->txn, committed on success.
- * May return DT_MAPFULL_RETRY (then run it again in a new txn). */
-static int write_all(wctx *w, int64_t instant) {
+/* The end of the write, in the last transaction: statistics, tx-log,
+ * counters, and (init-db in chunks) the marker removed. */
+static int write_end(wctx *w) {
     dt_loader *ld = w->ld;
     int rc;
-    w->txn = ld->txn;
-    w->written = w->written_ave = 0;
-    memset(w->count, 0, w->naid * sizeof *w->count);
-    memset(w->distinct, 0, w->naid * sizeof *w->distinct);
-    w->tx = DL_TX0 + (int64_t)ld->next_t;
-    dl_put_u64(w->txb, (uint64_t)w->tx);
-    /* the transaction's own datom [tx :db/txInstant instant] */
-    uint8_t ienc[9], eavk[21], avek[21];
-    dl_codec_put_int(DT_INSTANT, instant, ienc);
-    dl_put_u64(eavk, (uint64_t)w->tx);
-    dl_put_u32(eavk + 8, DL_AID_TXINSTANT);
-    memcpy(eavk + 12, ienc, 9);
-    dl_put_u32(avek, DL_AID_TXINSTANT);
-    memcpy(avek + 4, ienc, 9);
-    dl_put_u64(avek + 13, (uint64_t)w->tx);
-
-    if ((rc = eav_pass(w, eavk, sizeof eavk)) != DT_OK) return rc;
-    {
-        /* the tx datom's AVE entry first: its aid sorts before user aids */
-        wdbi d;
-        dt_kv_bytes old;
-        int in_use = 0;
-        rc = wdbi_open(w, &d, w->st->ave);
-        if (rc == DT_OK) rc = wdbi_seek_prefix(w, &d, avek, 13, &old, &in_use);
-        if (rc == DT_OK) rc = wdbi_put(w, &d, avek, sizeof avek, w->txb, 8);
-        wdbi_close(&d);
-        if (rc != DT_OK) return rc;
-        w->count[DL_AID_TXINSTANT]++;
-        if (!in_use) w->distinct[DL_AID_TXINSTANT]++;
-    }
-    if ((rc = ave_pass(w)) != DT_OK) return rc;
-    if (w->written != w->written_ave)
+    if (w->p.written != w->p.written_ave)
         return dt__seterr(NULL, DT_INTERNAL, "loader: the indexes disagree (%llu vs %llu datoms)",
-                          (unsigned long long)w->written, (unsigned long long)w->written_ave);
+                          (unsigned long long)w->p.written, (unsigned long long)w->p.written_ave);
     if ((rc = write_stats(w)) != DT_OK) return rc;
     if ((rc = write_txlog(w)) != DT_OK) return rc;
     uint64_t next_eid = ld->next_eid;
@@ -958,10 +1000,195 @@ static int write_all(wctx *w, int64_t instant) {
     if (ld->ws_changed &&
         (rc = dl_meta_put_u64(w->st, w->txn, "schema_v", ld->schema_v + 1)) != DT_OK)
         return rc;
+    if (w->chunk_limit) {
+        rc = dt_kv_del(w->st->kv, w->txn, w->st->meta, DL_META_LOADING, strlen(DL_META_LOADING),
+                       NULL, 0);
+        if (rc != DT_OK && rc != DT_NOTFOUND)
+            return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(w->st->kv));
+    }
+    w->p.phase = PH_DONE;
+    return DT_OK;
+}
+
+/* {------ Progress kept for redoing a chunk ------ */
+
+static int prog_init(wprog *p, size_t naid) {
+    memset(p, 0, sizeof *p);
+    p->count = dt__calloc(naid ? naid : 1, sizeof *p->count);
+    p->distinct = dt__calloc(naid ? naid : 1, sizeof *p->distinct);
+    return p->count && p->distinct ? DT_OK : nomem();
+}
+
+static void prog_release(wprog *p) {
+    dt__free(p->count);
+    dt__free(p->distinct);
+    dt_buf_release(&p->prev);
+    dt_buf_release(&p->prevfull);
+    dt_buf_release(&p->group_full);
+}
+
+static int prog_copy(wprog *to, const wprog *from, size_t naid) {
+    to->phase = from->phase;
+    to->written = from->written;
+    to->written_ave = from->written_ave;
+    to->in_use = from->in_use;
+    to->counted = from->counted;
+    to->holder = from->holder;
+    memcpy(to->count, from->count, naid * sizeof *to->count);
+    memcpy(to->distinct, from->distinct, naid * sizeof *to->distinct);
+    int rc = copy_buf(&to->prev, from->prev.p, from->prev.len);
+    if (rc == DT_OK) rc = copy_buf(&to->prevfull, from->prevfull.p, from->prevfull.len);
+    if (rc == DT_OK) rc = copy_buf(&to->group_full, from->group_full.p, from->group_full.len);
+    return rc;
+}
+
+/* The current chunk begins here. */
+static int prog_save(wctx *w) {
+    int rc = txn_sorter_mark(w->ld->eav);
+    if (rc == DT_OK) rc = txn_sorter_mark(w->ld->ave);
+    if (rc == DT_OK) rc = prog_copy(&w->ck, &w->p, w->naid);
+    return rc;
+}
+
+/* Back to where the current chunk began. */
+static int prog_restore(wctx *w) {
+    int rc = txn_sorter_to_mark(w->ld->eav);
+    if (rc == DT_OK) rc = txn_sorter_to_mark(w->ld->ave);
+    if (rc == DT_OK) rc = prog_copy(&w->p, &w->ck, w->naid);
+    return rc;
+}
+
+/* }------ */
+
+/* Begins a write transaction with nothing in it. */
+static int begin_txn(dt_loader *ld) {
+    dt_kv_txn_abort(ld->txn);
+    ld->txn = NULL;
+    int rc = dt_kv_txn_begin(ld->conn->kv, DT_KV_TXN_WRITE, &ld->txn);
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(ld->conn->kv));
+    return DT_OK;
+}
+
+/*
+ * Runs the write from where it is in ld->txn until the chunk is full or
+ * the write is done, and commits.  The first transaction also holds the
+ * attributes the load created and, for a load in chunks, the schema
+ * version and the "loading" marker.  May return DT_MAPFULL_RETRY (then
+ * redo the chunk in a new txn).
+ */
+static int run_chunk(wctx *w) {
+    dt_loader *ld = w->ld;
+    int rc = DT_OK;
+    w->txn = ld->txn;
+    w->chunk_bytes = 0;
+    if (w->chunk_limit && w->nchunks == 0) {
+        rc = dl_meta_put_u64(w->st, w->txn, DL_META_LOADING, (uint64_t)w->tx);
+        if (rc == DT_OK && ld->ws_changed)
+            rc = dl_meta_put_u64(w->st, w->txn, "schema_v", ld->schema_v + 1);
+    }
+    while (rc == DT_OK && w->p.phase != PH_DONE) {
+        switch (w->p.phase) {
+        case PH_EAV:
+            rc = eav_pass(w);
+            break;
+        case PH_AVE_TX:
+            rc = ave_tx(w);
+            break;
+        case PH_AVE:
+            rc = ave_pass(w);
+            break;
+        default:
+            rc = write_end(w);
+            break;
+        }
+    }
+    if (rc == CHUNK_FULL) rc = DT_OK;
+    if (rc != DT_OK) return rc;
     rc = dt_kv_txn_commit(ld->txn);
     ld->txn = NULL;
+    w->txn = NULL;
     if (rc != DT_OK) return dt__seterr(NULL, rc, "loader: commit failed: %s", dt_errmsg(w->st->kv));
     return DT_OK;
+}
+
+/*
+ * The write phase, in ld->txn: one transaction, or (init-db) a commit
+ * whenever chunk_limit bytes of entries were written.  When the map fills
+ * up only the current chunk runs again, from where it began.
+ */
+static int write_all(wctx *w, int64_t instant) {
+    dt_loader *ld = w->ld;
+    w->tx = DL_TX0 + (int64_t)ld->next_t;
+    dl_put_u64(w->txb, (uint64_t)w->tx);
+    /* the transaction's own datom [tx :db/txInstant instant] */
+    uint8_t ienc[9];
+    dl_codec_put_int(DT_INSTANT, instant, ienc);
+    dl_put_u64(w->eavk, (uint64_t)w->tx);
+    dl_put_u32(w->eavk + 8, DL_AID_TXINSTANT);
+    memcpy(w->eavk + 12, ienc, 9);
+    dl_put_u32(w->avek, DL_AID_TXINSTANT);
+    memcpy(w->avek + 4, ienc, 9);
+    dl_put_u64(w->avek + 13, (uint64_t)w->tx);
+    w->p.phase = PH_EAV;
+    int rc = prog_save(w);
+    while (rc == DT_OK) {
+        rc = run_chunk(w);
+        if (rc == DT_OK) {
+            if (w->p.phase == PH_DONE) break;
+            w->nchunks++;
+            if ((rc = prog_save(w)) == DT_OK) rc = begin_txn(ld);
+        } else if (rc == DT_MAPFULL_RETRY) {
+            /* the map has grown: this chunk again (the first one with the
+             * attributes created by the load) */
+            if ((rc = prog_restore(w)) == DT_OK) rc = w->nchunks ? begin_txn(ld) : restart_txn(ld);
+        }
+    }
+    return rc;
+}
+
+/*
+ * Removes what the committed chunks of a failed init-db wrote: the datom
+ * databases it filled were empty before (dt_loader_open checked), the
+ * attributes it created, the schema version, the marker.  The counters,
+ * statistics and tx-log are only written by the last transaction.
+ */
+static int undo_chunks(dt_loader *ld) {
+    const dl_store *st = &ld->conn->st;
+    dt_kv_txn_abort(ld->txn);
+    ld->txn = NULL;
+    for (;;) {
+        dt_kv_txn *t = NULL;
+        int rc = dt_kv_txn_begin(st->kv, DT_KV_TXN_WRITE, &t);
+        if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->eav);
+        if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->ave);
+        if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->giants);
+        size_t n = dl_schema_count(ld->ws);
+        for (size_t i = 0; rc == DT_OK && i < n; i++) {
+            const dl_attr *a = dl_schema_at(ld->ws, i);
+            if (a->aid < ld->first_new_aid) continue;
+            uint8_t k[4];
+            dl_put_u32(k, a->aid);
+            rc = dt_kv_del(st->kv, t, st->schema, k, 4, NULL, 0);
+            if (rc == DT_NOTFOUND) rc = DT_OK;
+        }
+        if (rc == DT_OK && ld->ws_changed) {
+            if (ld->schema_v_stored) {
+                rc = dl_meta_put_u64(st, t, "schema_v", ld->schema_v);
+            } else {
+                rc = dt_kv_del(st->kv, t, st->meta, "schema_v", 8, NULL, 0);
+                if (rc == DT_NOTFOUND) rc = DT_OK;
+            }
+        }
+        if (rc == DT_OK) {
+            rc = dt_kv_del(st->kv, t, st->meta, DL_META_LOADING, strlen(DL_META_LOADING), NULL, 0);
+            if (rc == DT_NOTFOUND) rc = DT_OK;
+        }
+        if (rc == DT_OK)
+            rc = dt_kv_txn_commit(t);
+        else
+            dt_kv_txn_abort(t);
+        if (rc != DT_MAPFULL_RETRY) return rc;
+    }
 }
 
 static void release_lock(dt_loader *ld) {
@@ -990,10 +1217,11 @@ int dt_loader_finish(dt_loader *ld, uint64_t *out_count) {
     w.ld = ld;
     w.st = &ld->conn->st;
     w.naid = dl_schema_next_aid(ld->ws);
+    w.chunk_limit = ld->chunk_limit;
     w.aflags = dt__calloc(w.naid, 1);
-    w.count = dt__calloc(w.naid, sizeof *w.count);
-    w.distinct = dt__calloc(w.naid, sizeof *w.distinct);
-    if (!w.aflags || !w.count || !w.distinct) rc = nomem();
+    if (!w.aflags) rc = nomem();
+    if (rc == DT_OK) rc = prog_init(&w.p, w.naid);
+    if (rc == DT_OK) rc = prog_init(&w.ck, w.naid);
     for (size_t i = 0; rc == DT_OK && i < dl_schema_count(ld->ws); i++) {
         const dl_attr *a = dl_schema_at(ld->ws, i);
         if (a->aid < w.naid)
@@ -1002,24 +1230,28 @@ int dt_loader_finish(dt_loader *ld, uint64_t *out_count) {
     }
     if (rc == DT_OK) rc = txn_sorter_finish(ld->eav);
     if (rc == DT_OK) rc = txn_sorter_finish(ld->ave);
-    int64_t instant = now_ms();
-    while (rc == DT_OK) {
-        rc = write_all(&w, instant);
-        if (rc != DT_MAPFULL_RETRY) break;
-        rc = restart_txn(ld); /* the map has grown: run it all again */
-    }
+    if (rc == DT_OK) rc = write_all(&w, now_ms());
     if (rc == DT_OK) {
         if (ld->ws_changed)
             txn_conn_set_schema(ld->conn, dl_schema_retain(ld->ws), ld->schema_v + 1);
-        if (out_count) *out_count = w.written;
+        if (out_count) *out_count = w.p.written;
+    } else if (w.nchunks) {
+        /* chunks were committed: take them back, keeping the first error */
+        char msg[DT__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", dt_errmsg(NULL));
+        int urc = undo_chunks(ld);
+        if (urc == DT_OK)
+            dt__seterr(NULL, rc, "%s", msg);
+        else
+            dt__seterr(NULL, rc,
+                       "%s; removing the partly written load failed too (%s): delete the "
+                       "database directory",
+                       msg, dt_errstr(urc));
     }
     release_lock(ld);
     dt__free(w.aflags);
-    dt__free(w.count);
-    dt__free(w.distinct);
-    dt_buf_release(&w.prev);
-    dt_buf_release(&w.prevfull);
-    dt_buf_release(&w.group_full);
+    prog_release(&w.p);
+    prog_release(&w.ck);
     /* the sorted runs are no longer needed */
     txn_sorter_free(ld->eav);
     txn_sorter_free(ld->ave);
@@ -1035,6 +1267,18 @@ int dt_loader_finish(dt_loader *ld, uint64_t *out_count) {
 
 /* {====== Opening and freeing ====== */
 
+/* *out 1 when dbi holds no entry (in ld->txn). */
+static int dbi_empty(dt_loader *ld, dt_kv_dbi dbi, int *out) {
+    kv_cursor *c = NULL;
+    dt_kv_bytes k, v;
+    int rc = kv_cursor_open(ld->txn, dbi, &c);
+    if (rc == DT_OK) rc = kv_cursor_get(c, &k, &v, KV_FIRST);
+    kv_cursor_close(c);
+    *out = rc == DT_NOTFOUND;
+    if (rc == DT_OK || rc == DT_NOTFOUND) return DT_OK;
+    return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(ld->conn->kv));
+}
+
 int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts, dt_loader **out) {
     if (!out) return dt__seterr(conn, DT_MISUSE, "dt_loader_open: NULL out");
     *out = NULL;
@@ -1044,11 +1288,12 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
         return dt__seterr(conn, DT_MISUSE, "dt_loader_open: unknown mode %d", (int)mode);
     dt_load_options dflt = DT_LOAD_OPTIONS_INIT;
     if (!opts) opts = &dflt;
-    if (opts->version != DT_LOAD_OPTIONS_VERSION)
+    if (opts->version < 1 || opts->version > DT_LOAD_OPTIONS_VERSION)
         return dt__seterr(conn, DT_MISUSE,
-                          "dt_loader_open: unknown options version %u (expected %u)", opts->version,
-                          DT_LOAD_OPTIONS_VERSION);
+                          "dt_loader_open: unknown options version %u (expected 1..%u)",
+                          opts->version, DT_LOAD_OPTIONS_VERSION);
     size_t budget = opts->mem_budget ? opts->mem_budget : DEFAULT_BUDGET;
+    size_t chunk = opts->version >= 2 && opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
     dt_loader *ld = dt__calloc(1, sizeof *ld);
     if (!ld) return dt__seterr(conn, DT_NOMEM, "dt_loader_open: out of memory");
     ld->magic = DT_MAGIC_LOADER;
@@ -1075,20 +1320,26 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
     if (rc != DT_OK) rc = dt__seterr(NULL, rc, "loader: %s", dt_errmsg(conn->kv));
     if (rc == DT_OK) rc = dl_meta_get_u64(&conn->st, ld->txn, "next_eid", 1, &ld->next_eid);
     if (rc == DT_OK) rc = dl_meta_get_u64(&conn->st, ld->txn, "next_t", 1, &ld->next_t);
+    if (rc == DT_OK) {
+        dt_kv_bytes v;
+        rc = dt_kv_get_view(conn->kv, ld->txn, conn->st.meta, "schema_v", 8, &v);
+        ld->schema_v_stored = rc == DT_OK;
+        if (rc == DT_NOTFOUND) rc = DT_OK;
+        if (rc != DT_OK) rc = dt__seterr(NULL, rc, "loader: %s", dt_errmsg(conn->kv));
+    }
     if (rc == DT_OK && mode == DT_LOAD_INIT) {
-        kv_cursor *c = NULL;
-        dt_kv_bytes k, v;
-        rc = kv_cursor_open(ld->txn, conn->st.eav, &c);
-        if (rc == DT_OK) rc = kv_cursor_get(c, &k, &v, KV_FIRST);
-        kv_cursor_close(c);
-        if (rc == DT_OK)
+        int empty = 0;
+        rc = dbi_empty(ld, conn->st.eav, &empty);
+        if (rc == DT_OK && !empty)
             rc = dt__seterr(NULL, DT_MISUSE,
                             "dt_loader_open: init-db needs a database without datoms; use "
                             "DT_LOAD_FILL to add to this one");
-        else if (rc == DT_NOTFOUND)
-            rc = DT_OK;
-        else
-            rc = dt__seterr(NULL, rc, "loader: %s", dt_errmsg(conn->kv));
+        /* committing in chunks relies on undoing them by emptying the
+         * indexes: only when they hold nothing at all */
+        int ave_empty = 0, giants_empty = 0;
+        if (rc == DT_OK) rc = dbi_empty(ld, conn->st.ave, &ave_empty);
+        if (rc == DT_OK) rc = dbi_empty(ld, conn->st.giants, &giants_empty);
+        if (rc == DT_OK && ave_empty && giants_empty && chunk != SIZE_MAX) ld->chunk_limit = chunk;
     }
     if (rc != DT_OK) {
         dt__moveerr(NULL, conn, rc);

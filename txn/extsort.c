@@ -14,7 +14,9 @@
  * sorted order.  The merge keeps one buffered reader per run in a binary
  * min-heap keyed by the current record (ties by run number, so equal keys
  * come out in insertion order).  A finished sorter can be read again from
- * the start (txn_sorter_rewind): runs stay on disk until it is freed.
+ * the start (txn_sorter_rewind) or from a marked position
+ * (txn_sorter_mark: the file offset of each run's next unread record):
+ * runs stay on disk until it is freed.
  */
 #include "extsort.h"
 
@@ -70,6 +72,11 @@ struct txn_sorter {
     size_t nheap;
     size_t mem_pos; /* when everything fit in memory: next offset index */
     int in_memory;
+    /* txn_sorter_mark: mem_pos, or per run the offset of its next unread
+     * record (-1: the run was exhausted) */
+    size_t mark_pos;
+    long *mark_offs;
+    int marked;
 };
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -356,8 +363,9 @@ static void heap_down(txn_sorter *s, size_t i) {
     }
 }
 
-/* Positions every run at its start and builds the merge heap. */
-static int merge_start(txn_sorter *s) {
+/* Positions every run at offs[i] (NULL: at its start; -1: exhausted) and
+ * builds the merge heap. */
+static int merge_start(txn_sorter *s, const long *offs) {
     s->nheap = 0;
     for (size_t i = 0; i < s->nruns; i++) {
         run_reader *r = &s->readers[i];
@@ -365,8 +373,13 @@ static int merge_start(txn_sorter *s) {
         r->id = i;
         r->eof = 0;
         r->rec.len = 0;
-        if (fseek(r->f, 0, SEEK_SET) != 0)
-            return dt__seterr(NULL, DT_IO, "sorter: cannot rewind a run file");
+        long off = offs ? offs[i] : 0;
+        if (off < 0) {
+            r->eof = 1;
+            continue;
+        }
+        if (fseek(r->f, off, SEEK_SET) != 0)
+            return dt__seterr(NULL, DT_IO, "sorter: cannot reposition a run file");
         int rc = reader_advance(r);
         if (rc != DT_OK) return rc;
         if (!r->eof) s->heap[s->nheap++] = i;
@@ -391,8 +404,10 @@ int txn_sorter_finish(txn_sorter *s) {
     s->noffs = s->capoffs = 0;
     s->readers = dt__calloc(s->nruns, sizeof *s->readers);
     s->heap = dt__calloc(s->nruns, sizeof *s->heap);
-    if (!s->readers || !s->heap) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-    return merge_start(s);
+    s->mark_offs = dt__calloc(s->nruns, sizeof *s->mark_offs);
+    if (!s->readers || !s->heap || !s->mark_offs)
+        return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
+    return merge_start(s, NULL);
 }
 
 int txn_sorter_rewind(txn_sorter *s) {
@@ -401,7 +416,41 @@ int txn_sorter_rewind(txn_sorter *s) {
         s->mem_pos = 0;
         return DT_OK;
     }
-    return merge_start(s);
+    return merge_start(s, NULL);
+}
+
+int txn_sorter_mark(txn_sorter *s) {
+    if (!s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: mark before finish");
+    s->marked = 1;
+    if (s->in_memory) {
+        s->mark_pos = s->mem_pos;
+        return DT_OK;
+    }
+    /* A reader holds its current record (read ahead, len > 0) unless that
+     * record was just returned (len 0): the next unread one starts
+     * rec.len bytes before the file position. */
+    for (size_t i = 0; i < s->nruns; i++) {
+        run_reader *r = &s->readers[i];
+        if (r->eof) {
+            s->mark_offs[i] = -1;
+            continue;
+        }
+        long pos = ftell(r->f);
+        if (pos < 0 || (size_t)pos < r->rec.len)
+            return dt__seterr(NULL, DT_IO, "sorter: cannot tell a run file's position");
+        s->mark_offs[i] = pos - (long)r->rec.len;
+    }
+    return DT_OK;
+}
+
+int txn_sorter_to_mark(txn_sorter *s) {
+    if (!s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: to_mark before finish");
+    if (!s->marked) return txn_sorter_rewind(s);
+    if (s->in_memory) {
+        s->mem_pos = s->mark_pos;
+        return DT_OK;
+    }
+    return merge_start(s, s->mark_offs);
 }
 
 int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint8_t **val,
@@ -447,6 +496,7 @@ void txn_sorter_free(txn_sorter *s) {
         for (size_t i = 0; i < s->nruns; i++) dt_buf_release(&s->readers[i].rec);
     dt__free(s->readers);
     dt__free(s->heap);
+    dt__free(s->mark_offs);
     dt__free(s->runs);
     dt__free(s->offs);
     dt_buf_release(&s->arena);

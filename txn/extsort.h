@@ -46,6 +46,17 @@ int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint
  */
 int txn_sorter_rewind(txn_sorter *s);
 
+/*
+ * txn_sorter_mark: remembers the current read position (after
+ * txn_sorter_finish): the next record txn_sorter_next would return.
+ * txn_sorter_to_mark: goes back to the remembered position (the first
+ * record when nothing was marked), e.g. to redo the part of a write that
+ * began there.  Pointers returned by txn_sorter_next become invalid.
+ * Both: DT_OK / DT_MISUSE (not finished) / DT_IO / DT_CORRUPT / DT_NOMEM.
+ */
+int txn_sorter_mark(txn_sorter *s);
+int txn_sorter_to_mark(txn_sorter *s);
+
 /* Number of records added, and the number of runs spilled to disk. */
 uint64_t txn_sorter_count(const txn_sorter *s);
 size_t txn_sorter_runs(const txn_sorter *s);

@@ -3,7 +3,10 @@
  * the database that transacting the same datoms leaves (both indexes,
  * counts, statistics, lookup refs), from every input form; every error
  * must leave the database as it was; spilled sorts, map growth, reopening
- * and long values must not change the result.
+ * and long values must not change the result.  An init-db committed in
+ * many small chunks must give the same database, take every chunk back on
+ * a late error, and leave a marker that dt_conn_open refuses if it never
+ * completes.
  */
 #include "dbutil.h"
 
@@ -210,17 +213,23 @@ static int teardown(void **state) {
     return 0;
 }
 
-static dt_loader *open_loader(dt_conn *c, dt_load_mode mode, size_t budget) {
+static dt_loader *open_loader_chunked(dt_conn *c, dt_load_mode mode, size_t budget, size_t chunk) {
     dt_load_options o = DT_LOAD_OPTIONS_INIT;
     o.mem_budget = budget;
+    o.chunk_size = chunk;
     dt_loader *ld = NULL;
     int rc = dt_loader_open(c, mode, &o, &ld);
     if (rc != DT_OK) fail_msg("dt_loader_open: %s", dt_errmsg(c));
     return ld;
 }
 
-static uint64_t load_dataset(dt_conn *c, dt_load_mode mode, const dataset *s, size_t budget) {
-    dt_loader *ld = open_loader(c, mode, budget);
+static dt_loader *open_loader(dt_conn *c, dt_load_mode mode, size_t budget) {
+    return open_loader_chunked(c, mode, budget, 0);
+}
+
+static uint64_t load_dataset_chunked(dt_conn *c, dt_load_mode mode, const dataset *s, size_t budget,
+                                     size_t chunk) {
+    dt_loader *ld = open_loader_chunked(c, mode, budget, chunk);
     for (size_t i = 0; i < s->n; i++) {
         int rc = dt_loader_add(ld, s->d[i].e, s->d[i].a, &s->d[i].v);
         if (rc != DT_OK) fail_msg("dt_loader_add: %s", dt_errmsg(ld));
@@ -230,6 +239,27 @@ static uint64_t load_dataset(dt_conn *c, dt_load_mode mode, const dataset *s, si
     if (rc != DT_OK) fail_msg("dt_loader_finish: %s", dt_errmsg(ld));
     dt_loader_free(ld);
     return n;
+}
+
+static uint64_t load_dataset(dt_conn *c, dt_load_mode mode, const dataset *s, size_t budget) {
+    return load_dataset_chunked(c, mode, s, budget, 0);
+}
+
+/* The number of LMDB write transactions committed so far. */
+static uint64_t commits(dt_conn *c) {
+    dt_kv_envstat es;
+    assert_int_equal(dt_kv_stat(c->kv, &es), DT_OK);
+    return es.last_txn_id;
+}
+
+/* 1 when the init-db marker is stored. */
+static int has_marker(dt_conn *c) {
+    void *p = NULL;
+    size_t n = 0;
+    int rc = dt_kv_get(c->kv, NULL, c->st.meta, DL_META_LOADING, strlen(DL_META_LOADING), &p, &n);
+    dt_free(p);
+    assert_true(rc == DT_OK || rc == DT_NOTFOUND);
+    return rc == DT_OK;
 }
 
 static void assert_strings_equal(const char *what, const char *got, const char *want) {
@@ -953,6 +983,257 @@ static void test_long_values_round_trip(void **state) {
 
 /* }====== */
 
+/* {====== Init-db in chunks ====== */
+
+static void test_chunked_init_load_equals_transacted_data(void **state) {
+    fixture *f = *state;
+    dataset s = {0};
+    make_people(&s, 400, 11);
+    transact_dataset(f->a->conn, &s);
+    uint64_t before = commits(f->b->conn);
+    uint64_t n = load_dataset_chunked(f->b->conn, DT_LOAD_INIT, &s, 0, 2048);
+    uint64_t ncommits = commits(f->b->conn) - before;
+    if (ncommits < 10) fail_msg("the load took %llu commits", (unsigned long long)ncommits);
+    assert_false(has_marker(f->b->conn));
+    assert_same_db(f->a->conn, f->b->conn);
+    assert_lookup(f->b->conn, 17);
+    dt_db *db;
+    assert_int_equal(dt_conn_db(f->b->conn, &db), DT_OK);
+    assert_int_equal(dt_db_basis_tx(db), DT_TX0 + 1); /* still one transaction id */
+    dt_db_release(db);
+    /* the same data in one LMDB transaction: one commit, the same result */
+    tu_db *one = tu_db_open(SCHEMA);
+    before = commits(one->conn);
+    assert_int_equal(load_dataset_chunked(one->conn, DT_LOAD_INIT, &s, 0, SIZE_MAX), n);
+    assert_int_equal(commits(one->conn) - before, 1);
+    assert_same_db(one->conn, f->b->conn);
+    char *d1 = tu_dump(one->conn, 1), *d2 = tu_dump(f->b->conn, 1);
+    assert_int_equal(strlen(d1), strlen(d2)); /* the tx datoms differ only by instant */
+    free(d1);
+    free(d2);
+    tu_db_close(one);
+    /* a load in chunks is an ordinary database afterwards */
+    char *dump = tu_dump(f->b->conn, 1);
+    tu_db_reopen(f->b);
+    char *again = tu_dump(f->b->conn, 1);
+    assert_string_equal(dump, again);
+    free(dump);
+    free(again);
+    ds_free(&s);
+}
+
+static void test_chunked_spilled_load_equals_one_transaction(void **state) {
+    fixture *f = *state;
+    dataset s = {0};
+    make_many(&s, 20000); /* 80,000 datoms: sorted runs on disk at 1 MiB */
+    for (int e = 50; e <= 20000; e += 50) ds_add(&s, e, "p/bio", long_text((unsigned)e));
+    uint64_t na = load_dataset_chunked(f->a->conn, DT_LOAD_INIT, &s, 0, SIZE_MAX);
+    uint64_t before = commits(f->b->conn);
+    uint64_t nb = load_dataset_chunked(f->b->conn, DT_LOAD_INIT, &s, 1u << 20, 64 * 1024);
+    assert_true(commits(f->b->conn) - before > 20);
+    assert_int_equal(na, nb);
+    assert_int_equal(na, s.n);
+    assert_same_indexes(f->a->conn, f->b->conn);
+    assert_same_stats(f->a->conn, f->b->conn);
+    ds_free(&s);
+}
+
+/* The raw state a failed init-db must leave as it found: meta counters,
+ * the number of entries in every named database, the schema, the dump. */
+typedef struct raw_state {
+    uint64_t next_eid, next_t, schema_v;
+    int has_schema_v;
+    size_t entries[8];
+    char *dump, *schema;
+} raw_state;
+
+static void raw_state_get(dt_conn *c, raw_state *r) {
+    memset(r, 0, sizeof *r);
+    assert_int_equal(dl_meta_get_u64(&c->st, NULL, "next_eid", 0, &r->next_eid), DT_OK);
+    assert_int_equal(dl_meta_get_u64(&c->st, NULL, "next_t", 0, &r->next_t), DT_OK);
+    assert_int_equal(dl_meta_get_u64(&c->st, NULL, "schema_v", 12345, &r->schema_v), DT_OK);
+    r->has_schema_v = r->schema_v != 12345;
+    dt_kv_dbi dbis[8] = {c->st.meta,    c->st.schema, c->st.eav,   c->st.ave,
+                         c->st.history, c->st.giants, c->st.txlog, c->st.stats};
+    for (int i = 0; i < 8; i++) {
+        dt_kv_dbistat ds;
+        assert_int_equal(dt_kv_dbi_stat(c->kv, NULL, dbis[i], &ds), DT_OK);
+        r->entries[i] = ds.entries;
+    }
+    r->dump = tu_dump(c, 1);
+    assert_int_equal(dt_conn_schema(c, &r->schema), DT_OK);
+}
+
+static void raw_state_assert_same(const raw_state *a, const raw_state *b) {
+    assert_int_equal(a->next_eid, b->next_eid);
+    assert_int_equal(a->next_t, b->next_t);
+    assert_int_equal(a->schema_v, b->schema_v);
+    assert_int_equal(a->has_schema_v, b->has_schema_v);
+    static const char *names[8] = {"meta",    "schema", "eav",   "ave",
+                                   "history", "giants", "txlog", "stats"};
+    for (int i = 0; i < 8; i++)
+        if (a->entries[i] != b->entries[i])
+            fail_msg("dt/%s: %zu entries, before %zu", names[i], b->entries[i], a->entries[i]);
+    assert_string_equal(a->dump, b->dump);
+    assert_string_equal(a->schema, b->schema);
+}
+
+static void raw_state_free(raw_state *r) {
+    free(r->dump);
+    dt_free(r->schema);
+}
+
+/* An init-db in small chunks that fails late (`extra` makes the conflict)
+ * must take back every chunk it committed. */
+static void check_late_error(const char *extra, const char *needle) {
+    tu_db *d = tu_db_open(SCHEMA);
+    dt_conn *c = d->conn;
+    raw_state before, after;
+    raw_state_get(c, &before);
+    uint64_t c0 = commits(c);
+    dataset s = {0};
+    make_people(&s, 300, 12); /* long values (giants) and a new attribute too */
+    dt_loader *ld = open_loader_chunked(c, DT_LOAD_INIT, 0, 1024);
+    for (size_t i = 0; i < s.n; i++)
+        assert_int_equal(dt_loader_add(ld, s.d[i].e, s.d[i].a, &s.d[i].v), DT_OK);
+    assert_int_equal(dt_loader_add_edn(ld, extra, strlen(extra)), DT_OK);
+    uint64_t n = 7;
+    assert_int_equal(dt_loader_finish(ld, &n), DT_CONFLICT);
+    assert_int_equal(n, 0);
+    if (!strstr(dt_errmsg(ld), needle))
+        fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(ld), needle);
+    assert_non_null(strstr(dt_errmsg(c), needle)); /* the first error, not the clean-up's */
+    dt_loader_free(ld);
+    /* chunks were committed, then removed */
+    uint64_t ncommits = commits(c) - c0;
+    if (ncommits < 5)
+        fail_msg("only %llu commits: the error came too early", (unsigned long long)ncommits);
+    assert_false(has_marker(c));
+    raw_state_get(c, &after);
+    raw_state_assert_same(&before, &after);
+    raw_state_free(&after);
+    /* and after reopening */
+    tu_db_reopen(d);
+    c = d->conn;
+    raw_state_get(c, &after);
+    raw_state_assert_same(&before, &after);
+    raw_state_free(&after);
+    /* still a database without datoms: init-db works */
+    uint64_t loaded = load_dataset_chunked(c, DT_LOAD_INIT, &s, 0, 1024);
+    assert_true(loaded > 0);
+    tu_db *ref = tu_db_open(SCHEMA);
+    transact_dataset(ref->conn, &s);
+    assert_same_db(ref->conn, c);
+    tu_db_close(ref);
+    raw_state_free(&before);
+    ds_free(&s);
+    tu_db_close(d);
+}
+
+static void test_late_error_takes_committed_chunks_back(void **state) {
+    (void)state;
+    /* found by the AVE pass, after the whole EAV index was committed and
+     * after long values (kept in giants) that sort before the conflict */
+    char extra[8192];
+    size_t len = 0;
+    for (int i = 0; i < 8; i++) {
+        len += (size_t)snprintf(extra + len, sizeof extra - len, "[%d :p/email \"", 100001 + i);
+        memset(extra + len, 'm', 600);
+        len += 600;
+        len += (size_t)snprintf(extra + len, sizeof extra - len, "-%d\"]\n", i);
+    }
+    snprintf(extra + len, sizeof extra - len, "[100000 :p/email \"user5@example.com\"]");
+    check_late_error(extra, "given to entities 5 and 100000");
+    /* found at the end of the EAV pass (entity 300 sorts last) */
+    check_late_error("[300 :p/age 1000]", "entity 300");
+}
+
+static void test_interrupted_init_db_is_refused_at_open(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir();
+    dt_conn *c = NULL;
+    assert_int_equal(dt_conn_open(dir, SCHEMA, NULL, &c), DT_OK);
+    /* what a process that died during an init-db in chunks leaves */
+    uint8_t tx[8];
+    dl_put_u64(tx, (uint64_t)DT_TX0 + 1);
+    assert_int_equal(
+        dt_kv_put(c->kv, NULL, c->st.meta, DL_META_LOADING, strlen(DL_META_LOADING), tx, 8, 0),
+        DT_OK);
+    assert_int_equal(dt_conn_close(c), DT_OK);
+    c = (dt_conn *)1;
+    assert_int_equal(dt_conn_open(dir, NULL, NULL, &c), DT_CORRUPT);
+    assert_null(c);
+    assert_non_null(strstr(dt_errmsg(NULL), "init-db into this directory was interrupted"));
+    assert_non_null(strstr(dt_errmsg(NULL), "delete"));
+    dt_conn_options ro = DT_CONN_OPTIONS_INIT;
+    ro.kv.flags = DT_KV_RDONLY;
+    assert_int_equal(dt_conn_open(dir, NULL, &ro, &c), DT_CORRUPT);
+    assert_null(c);
+    tu_rmdir_free(dir);
+}
+
+static void test_map_growth_in_a_chunked_load_loses_nothing(void **state) {
+    fixture *f = *state;
+    char *dir = tu_tmpdir();
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    o.kv.map_size = 64 * 1024;
+    dt_conn *c = NULL;
+    assert_int_equal(dt_conn_open(dir, SCHEMA, &o, &c), DT_OK);
+    dataset s = {0};
+    make_many(&s, 12500); /* 50,000 datoms */
+    for (int e = 25; e <= 12500; e += 25) ds_add(&s, e, "p/bio", long_text((unsigned)e));
+    ds_add(&s, 3, "x/new", long_value(1)); /* an attribute created by the load */
+    uint64_t c0 = commits(c);
+    uint64_t n = load_dataset_chunked(c, DT_LOAD_INIT, &s, 1u << 20, 16 * 1024);
+    assert_int_equal(n, s.n);
+    assert_true(commits(c) - c0 > 20);
+    assert_false(has_marker(c));
+    dt_kv_envstat es;
+    assert_int_equal(dt_kv_stat(c->kv, &es), DT_OK);
+    assert_true(es.map_size >= 4 * 1024 * 1024); /* it grew many times */
+    /* the same data in one transaction with a big map */
+    assert_int_equal(load_dataset_chunked(f->a->conn, DT_LOAD_INIT, &s, 0, SIZE_MAX), n);
+    assert_same_indexes(f->a->conn, c);
+    assert_same_stats(f->a->conn, c);
+    assert_int_equal(dt_conn_close(c), DT_OK);
+    assert_int_equal(dt_conn_open(dir, NULL, NULL, &c), DT_OK);
+    dt_db *db;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    uint64_t total = 0;
+    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, NULL, 0, &total), DT_OK);
+    assert_int_equal(total, n + 1);
+    dt_attr_stats st;
+    assert_int_equal(dt_attr_stats_get(db, "x/new", &st), DT_OK);
+    assert_int_equal(st.count, 1);
+    dt_attr_stats_clear(&st);
+    dt_db_release(db);
+    assert_int_equal(dt_conn_close(c), DT_OK);
+    ds_free(&s);
+    tu_rmdir_free(dir);
+}
+
+static void test_version_1_options_are_accepted(void **state) {
+    fixture *f = *state;
+    /* a caller built against the first version of the struct */
+    struct {
+        unsigned version;
+        size_t mem_budget;
+        const char *tmpdir;
+    } v1 = {1, 0, NULL};
+    dt_loader *ld = NULL;
+    assert_int_equal(
+        dt_loader_open(f->a->conn, DT_LOAD_INIT, (const dt_load_options *)(void *)&v1, &ld), DT_OK);
+    dt_value v = long_value(4);
+    assert_int_equal(dt_loader_add(ld, 1, "p/age", &v), DT_OK);
+    uint64_t n = 0;
+    assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
+    assert_int_equal(n, 1);
+    dt_loader_free(ld);
+    tu_assert_dump(f->a->conn, "[1 :p/age 4]");
+}
+
+/* }====== */
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -971,6 +1252,12 @@ int main(void) {
         T(test_map_growth_during_the_load_loses_nothing),
         T(test_reopen_keeps_the_load_and_new_ids_follow_it),
         T(test_long_values_round_trip),
+        T(test_chunked_init_load_equals_transacted_data),
+        T(test_chunked_spilled_load_equals_one_transaction),
+        T(test_late_error_takes_committed_chunks_back),
+        T(test_interrupted_init_db_is_refused_at_open),
+        T(test_map_growth_in_a_chunked_load_loses_nothing),
+        T(test_version_1_options_are_accepted),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,6 +120,67 @@ static void test_rewind_replays_the_sequence_from_runs(void **state) {
     rewind_and_check(150000, 1, 1);
 }
 
+/* Sorts n records, then reads the sequence in pieces, marking at every
+ * piece's start and going back to the mark once per piece: each record
+ * must come in order, exactly as if read straight through. */
+static void mark_and_check(size_t n, size_t budget, int expect_spill) {
+    uint64_t st = 0x5eedu + n;
+    rec *recs = malloc(n * sizeof *recs);
+    assert_non_null(recs);
+    txn_sorter *s = NULL;
+    assert_int_equal(txn_sorter_new(budget, NULL, &s), DT_OK);
+    assert_int_equal(txn_sorter_mark(s), DT_MISUSE); /* not finished */
+    assert_int_equal(txn_sorter_to_mark(s), DT_MISUSE);
+    for (size_t i = 0; i < n; i++) {
+        recs[i].klen = 1 + tu_rand(&st) % 24;
+        for (size_t j = 0; j < recs[i].klen; j++) recs[i].key[j] = (uint8_t)(tu_rand(&st) % 4);
+        recs[i].seq = (uint32_t)i;
+        assert_int_equal(txn_sorter_add(s, recs[i].key, recs[i].klen, &recs[i].seq, 4), DT_OK);
+    }
+    assert_int_equal(txn_sorter_finish(s), DT_OK);
+    assert_int_equal(txn_sorter_runs(s) > 1, expect_spill);
+    qsort(recs, n, sizeof *recs, rec_order);
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    /* nothing marked yet: to_mark is a rewind */
+    for (size_t i = 0; i < 10; i++) assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_ROW);
+    assert_int_equal(txn_sorter_to_mark(s), DT_OK);
+    size_t at = 0, piece = 1;
+    while (at < n) {
+        assert_int_equal(txn_sorter_mark(s), DT_OK);
+        size_t len = piece < n - at ? piece : n - at;
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = at; i < at + len; i++) {
+                assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_ROW);
+                uint32_t seq;
+                memcpy(&seq, v, 4);
+                assert_int_equal(seq, recs[i].seq);
+                assert_int_equal(kl, recs[i].klen);
+            }
+            if (pass == 0) assert_int_equal(txn_sorter_to_mark(s), DT_OK);
+        }
+        at += len;
+        piece = piece * 3 + 1;
+    }
+    assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_DONE);
+    /* a mark at the end stays at the end */
+    assert_int_equal(txn_sorter_mark(s), DT_OK);
+    assert_int_equal(txn_sorter_to_mark(s), DT_OK);
+    assert_int_equal(txn_sorter_next(s, &k, &kl, &v, &vl), DT_DONE);
+    txn_sorter_free(s);
+    free(recs);
+}
+
+static void test_mark_resumes_the_sequence_in_memory(void **state) {
+    (void)state;
+    mark_and_check(20000, 64u << 20, 0);
+}
+
+static void test_mark_resumes_the_sequence_from_runs(void **state) {
+    (void)state;
+    mark_and_check(150000, 1, 1);
+}
+
 /* Long keys sharing long prefixes exercise every radix depth and the
  * comparison fallback for ties deeper than it goes. */
 static void test_long_keys_with_long_common_prefixes_sort_exactly(void **state) {
@@ -222,6 +283,8 @@ int main(void) {
         cmocka_unit_test(test_spills_runs_and_merges_them_in_order),
         cmocka_unit_test(test_rewind_replays_the_sequence_in_memory),
         cmocka_unit_test(test_rewind_replays_the_sequence_from_runs),
+        cmocka_unit_test(test_mark_resumes_the_sequence_in_memory),
+        cmocka_unit_test(test_mark_resumes_the_sequence_from_runs),
         cmocka_unit_test(test_long_keys_with_long_common_prefixes_sort_exactly),
         cmocka_unit_test(test_empty_input_yields_done),
         cmocka_unit_test(test_misuse_is_reported),

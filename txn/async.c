@@ -145,24 +145,32 @@ void txn_async_stop(dt_conn *conn) {
     pthread_mutex_unlock(&conn->amu);
 }
 
+/* How submit holds the tx-data. */
+enum { TX_COPY = 0, TX_BORROW = 1, TX_TAKE = 2 };
+
 /*
- * submit: queues a job for tx (copied unless borrowed); with `fut_out`
- * also returns a future.  The job belongs to the writer once queued.
+ * submit: queues a job for tx (TX_COPY: copied; TX_BORROW: the caller
+ * keeps it alive until completion; TX_TAKE: ownership moves to the job,
+ * also when submit fails); with `fut_out` also returns a future.  The job
+ * belongs to the writer once queued.
  */
 static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *carry,
                   size_t form_base, int want_report, int want_snapshots, dt_tx_callback cb,
                   void *userdata, int here, dt_future **fut_out) {
     if (fut_out) *fut_out = NULL;
     tx_job *j = dt__calloc(1, sizeof *j);
-    if (!j) return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
+    if (!j) {
+        if (borrowed == TX_TAKE) dt_value_clear((dt_value *)tx);
+        return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
+    }
     int rc = DT_OK;
-    if (borrowed) j->tx = *tx;
-    else rc = dt_value_copy(tx, &j->tx);
-    j->borrowed = borrowed;
+    if (borrowed == TX_COPY) rc = dt_value_copy(tx, &j->tx);
+    else j->tx = *tx; /* borrowed, or taken over (freed with the job) */
+    j->borrowed = borrowed == TX_BORROW;
     j->conn = conn;
     j->carry = carry;
     j->form_base = form_base;
-    j->want_report = want_report || cb || fut_out;
+    j->want_report = want_report;
     j->want_snapshots = want_snapshots;
     j->job.alone = want_snapshots;
     j->cb = cb;
@@ -194,7 +202,7 @@ int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callba
     if (out) *out = NULL;
     if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
     if (!tx_data) return dt__seterr(conn, DT_MISUSE, "transact_async: NULL tx-data");
-    int rc = submit(conn, tx_data, 0, NULL, 0, 0, 0, cb, userdata, 0, out);
+    int rc = submit(conn, tx_data, TX_COPY, NULL, 0, cb || out, 0, cb, userdata, 0, out);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
     return rc;
 }
@@ -208,8 +216,7 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);
     if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
     /* the parsed value is handed over, not copied again */
-    rc = submit(conn, &tx, 0, NULL, 0, 0, 0, cb, userdata, 0, out);
-    dt_value_clear(&tx);
+    rc = submit(conn, &tx, TX_TAKE, NULL, 0, cb || out, 0, cb, userdata, 0, out);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
     return rc;
 }
@@ -230,7 +237,7 @@ int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry,
     pthread_mutex_lock(&conn->amu);
     int here = kv_writer_idle(conn->writer);
     pthread_mutex_unlock(&conn->amu);
-    int rc = submit(conn, tx_data, 1, carry, form_base, out != NULL, out != NULL, NULL, NULL, here,
+    int rc = submit(conn, tx_data, TX_BORROW, carry, form_base, out != NULL, out != NULL, NULL, NULL, here,
                     &f);
     if (rc != DT_OK) return dt__moveerr(NULL, conn, rc);
     rc = dt_future_wait(f);

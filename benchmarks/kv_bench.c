@@ -33,9 +33,9 @@ enum { OP_SEQ_PUT, OP_RAND_PUT, OP_GET, OP_SCAN, NOPS };
 static const char *op_names[NOPS] = {"seq_put", "rand_put", "point_get", "range_scan"};
 
 static size_t N;
-static unsigned char *keys;  /* N keys in sorted order */
-static unsigned char *vals;  /* N values */
-static uint32_t *perm;       /* a random permutation of 0..N-1 */
+static unsigned char *keys; /* N keys in sorted order */
+static unsigned char *vals; /* N values */
+static uint32_t *perm;      /* a random permutation of 0..N-1 */
 static volatile uint64_t sink;
 
 static uint64_t rng(uint64_t *s) {
@@ -56,7 +56,8 @@ static void make_data(void) {
     uint64_t s = 12345;
     for (size_t i = 0; i < N; i++) {
         unsigned char *k = keys + i * KLEN;
-        for (int b = 0; b < 8; b++) k[b] = (unsigned char)(i >> (56 - 8 * b)); /* big-endian: sorted */
+        for (int b = 0; b < 8; b++)
+            k[b] = (unsigned char)(i >> (56 - 8 * b)); /* big-endian: sorted */
         uint64_t h = rng(&s);
         memcpy(k + 8, &h, 8);
         for (int j = 0; j < VLEN; j += 4) {
@@ -81,7 +82,9 @@ static double now(void) {
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {
-    (void)sb; (void)fl; (void)ftw;
+    (void)sb;
+    (void)fl;
+    (void)ftw;
     return remove(p);
 }
 
@@ -108,16 +111,19 @@ static void dt_run(const char *dir, int op, double *secs) {
     o.flags = DT_KV_NOSYNC;
     int rc;
     if ((rc = dt_kv_open(dir, &o, &kv)) != DT_OK) die("dt_kv_open", rc, dt_errmsg(NULL));
-    if ((rc = dt_kv_dbi_open(kv, "bench", DT_KV_DBI_CREATE, &db)) != DT_OK) die("dbi_open", rc, dt_errmsg(kv));
+    if ((rc = dt_kv_dbi_open(kv, "bench", DT_KV_DBI_CREATE, &db)) != DT_OK)
+        die("dbi_open", rc, dt_errmsg(kv));
     int rand_order = op == OP_RAND_PUT;
     double t0 = now();
     for (size_t i = 0; i < N;) {
         dt_kv_txn *t;
-        if ((rc = dt_kv_txn_begin(kv, DT_KV_TXN_WRITE, &t)) != DT_OK) die("txn_begin", rc, dt_errmsg(kv));
+        if ((rc = dt_kv_txn_begin(kv, DT_KV_TXN_WRITE, &t)) != DT_OK)
+            die("txn_begin", rc, dt_errmsg(kv));
         size_t end = i + PER_TXN < N ? i + PER_TXN : N;
         for (; i < end; i++) {
             size_t j = rand_order ? perm[i] : i;
-            rc = dt_kv_put(kv, t, db, keys + j * KLEN, KLEN, vals + j * VLEN, VLEN, rand_order ? 0 : DT_KV_APPEND);
+            rc = dt_kv_put(kv, t, db, keys + j * KLEN, KLEN, vals + j * VLEN, VLEN,
+                           rand_order ? 0 : DT_KV_APPEND);
             if (rc != DT_OK) die("put", rc, dt_errmsg(kv));
         }
         if ((rc = dt_kv_txn_commit(t)) != DT_OK) die("commit", rc, dt_errmsg(kv));
@@ -126,42 +132,43 @@ static void dt_run(const char *dir, int op, double *secs) {
     if (op == OP_SEQ_PUT || op == OP_RAND_PUT) {
         *secs = t1 - t0;
     } else if (op == OP_GET) {
-      for (int pass = 0; pass < READ_PASSES; pass++) {
-        dt_kv_txn *t;
-        dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
-        uint64_t sum = 0;
-        t0 = now();
-        for (size_t i = 0; i < N; i++) {
-            dt_kv_bytes v;
-            size_t j = perm[i];
-            if ((rc = dt_kv_get_view(kv, t, db, keys + j * KLEN, KLEN, &v)) != DT_OK) die("get", rc, dt_errmsg(kv));
-            sum += v.len + ((const unsigned char *)v.ptr)[0];
+        for (int pass = 0; pass < READ_PASSES; pass++) {
+            dt_kv_txn *t;
+            dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
+            uint64_t sum = 0;
+            t0 = now();
+            for (size_t i = 0; i < N; i++) {
+                dt_kv_bytes v;
+                size_t j = perm[i];
+                if ((rc = dt_kv_get_view(kv, t, db, keys + j * KLEN, KLEN, &v)) != DT_OK)
+                    die("get", rc, dt_errmsg(kv));
+                sum += v.len + ((const unsigned char *)v.ptr)[0];
+            }
+            best(secs, now() - t0);
+            sink += sum;
+            dt_kv_txn_abort(t);
         }
-        best(secs, now() - t0);
-        sink += sum;
-        dt_kv_txn_abort(t);
-      }
     } else {
-      for (int pass = 0; pass < READ_PASSES; pass++) {
-        dt_kv_txn *t;
-        dt_kv_iter *it;
-        dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
-        uint64_t sum = 0, n = 0;
-        t0 = now();
-        dt_kv_iter_open(kv, t, db, NULL, &it);
-        /* the scan API: entries in batches, one handle check per batch */
-        dt_kv_entry batch[256];
-        size_t got;
-        while (dt_kv_iter_next_batch(it, batch, 256, &got) == DT_ROW) {
-            for (size_t i = 0; i < got; i++) sum += batch[i].key.len + batch[i].val.len;
-            n += got;
+        for (int pass = 0; pass < READ_PASSES; pass++) {
+            dt_kv_txn *t;
+            dt_kv_iter *it;
+            dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
+            uint64_t sum = 0, n = 0;
+            t0 = now();
+            dt_kv_iter_open(kv, t, db, NULL, &it);
+            /* the scan API: entries in batches, one handle check per batch */
+            dt_kv_entry batch[256];
+            size_t got;
+            while (dt_kv_iter_next_batch(it, batch, 256, &got) == DT_ROW) {
+                for (size_t i = 0; i < got; i++) sum += batch[i].key.len + batch[i].val.len;
+                n += got;
+            }
+            dt_kv_iter_close(it);
+            best(secs, now() - t0);
+            if (n != N) die("scan", (int)n, "wrong count");
+            sink += sum;
+            dt_kv_txn_abort(t);
         }
-        dt_kv_iter_close(it);
-        best(secs, now() - t0);
-        if (n != N) die("scan", (int)n, "wrong count");
-        sink += sum;
-        dt_kv_txn_abort(t);
-      }
     }
     if ((rc = dt_kv_close(kv)) != DT_OK) die("close", rc, dt_errmsg(kv));
 }
@@ -201,38 +208,38 @@ static void raw_run(const char *dir, int op, double *secs) {
     if (op == OP_SEQ_PUT || op == OP_RAND_PUT) {
         *secs = t1 - t0;
     } else if (op == OP_GET) {
-      for (int pass = 0; pass < READ_PASSES; pass++) {
-        chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
-        uint64_t sum = 0;
-        t0 = now();
-        for (size_t i = 0; i < N; i++) {
-            size_t j = perm[i];
-            MDB_val k = {KLEN, keys + j * KLEN}, v;
-            chk(mdb_get(t, db, &k, &v), "get");
-            sum += v.mv_size + ((const unsigned char *)v.mv_data)[0];
+        for (int pass = 0; pass < READ_PASSES; pass++) {
+            chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
+            uint64_t sum = 0;
+            t0 = now();
+            for (size_t i = 0; i < N; i++) {
+                size_t j = perm[i];
+                MDB_val k = {KLEN, keys + j * KLEN}, v;
+                chk(mdb_get(t, db, &k, &v), "get");
+                sum += v.mv_size + ((const unsigned char *)v.mv_data)[0];
+            }
+            best(secs, now() - t0);
+            sink += sum;
+            mdb_txn_abort(t);
         }
-        best(secs, now() - t0);
-        sink += sum;
-        mdb_txn_abort(t);
-      }
     } else {
-      for (int pass = 0; pass < READ_PASSES; pass++) {
-        MDB_cursor *c;
-        chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
-        uint64_t sum = 0, n = 0;
-        t0 = now();
-        chk(mdb_cursor_open(t, db, &c), "cursor_open");
-        MDB_val k, v;
-        while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-            sum += k.mv_size + v.mv_size;
-            n++;
+        for (int pass = 0; pass < READ_PASSES; pass++) {
+            MDB_cursor *c;
+            chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
+            uint64_t sum = 0, n = 0;
+            t0 = now();
+            chk(mdb_cursor_open(t, db, &c), "cursor_open");
+            MDB_val k, v;
+            while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+                sum += k.mv_size + v.mv_size;
+                n++;
+            }
+            mdb_cursor_close(c);
+            best(secs, now() - t0);
+            if (n != N) die("scan", (int)n, "wrong count");
+            sink += sum;
+            mdb_txn_abort(t);
         }
-        mdb_cursor_close(c);
-        best(secs, now() - t0);
-        if (n != N) die("scan", (int)n, "wrong count");
-        sink += sum;
-        mdb_txn_abort(t);
-      }
     }
     mdb_env_close(env);
 }
@@ -273,9 +280,13 @@ int main(int argc, char **argv) {
                 nftw(sub, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
                 mkdir(sub, 0755);
                 double secs = 0;
-                if (impl == 0) dt_run(sub, op, &secs);
-                else raw_run(sub, op, &secs);
-                if (run >= 0) rates[((size_t)op * 2 + (size_t)impl) * (size_t)runs + (size_t)run] = (double)N / secs;
+                if (impl == 0)
+                    dt_run(sub, op, &secs);
+                else
+                    raw_run(sub, op, &secs);
+                if (run >= 0)
+                    rates[((size_t)op * 2 + (size_t)impl) * (size_t)runs + (size_t)run] =
+                        (double)N / secs;
             }
         }
     }
@@ -287,16 +298,18 @@ int main(int argc, char **argv) {
             double *r = rates + ((size_t)op * 2 + (size_t)impl) * (size_t)runs;
             qsort(r, (size_t)runs, sizeof *r, cmp_double);
             med[op][impl] = runs % 2 ? r[runs / 2] : (r[runs / 2 - 1] + r[runs / 2]) / 2;
-            printf("{\"bench\":\"kv_bench\",\"op\":\"%s\",\"impl\":\"%s\",\"n\":%zu,\"key_bytes\":%d,"
-                   "\"val_bytes\":%d,\"per_txn\":%d,\"runs\":%d,\"median_ops_per_s\":%.0f,"
-                   "\"min_ops_per_s\":%.0f,\"max_ops_per_s\":%.0f}\n",
-                   op_names[op], impl ? "lmdb" : "datolite", N, KLEN, VLEN, PER_TXN, runs, med[op][impl], r[0],
-                   r[runs - 1]);
+            printf(
+                "{\"bench\":\"kv_bench\",\"op\":\"%s\",\"impl\":\"%s\",\"n\":%zu,\"key_bytes\":%d,"
+                "\"val_bytes\":%d,\"per_txn\":%d,\"runs\":%d,\"median_ops_per_s\":%.0f,"
+                "\"min_ops_per_s\":%.0f,\"max_ops_per_s\":%.0f}\n",
+                op_names[op], impl ? "lmdb" : "datolite", N, KLEN, VLEN, PER_TXN, runs,
+                med[op][impl], r[0], r[runs - 1]);
         }
     }
     printf("\n%-12s %16s %16s %8s\n", "operation", "datolite ops/s", "raw lmdb ops/s", "ratio");
     for (int op = 0; op < NOPS; op++)
-        printf("%-12s %16.0f %16.0f %8.3f\n", op_names[op], med[op][0], med[op][1], med[op][0] / med[op][1]);
+        printf("%-12s %16.0f %16.0f %8.3f\n", op_names[op], med[op][0], med[op][1],
+               med[op][0] / med[op][1]);
     free(rates);
     free(keys);
     free(vals);

@@ -223,7 +223,8 @@ static void raw_tx(raw_env *r, int n, int x) {
             aid = 2;
             id = ((uint64_t)1 << 42) + (uint64_t)x;
             val[0] = 7;
-            for (int b = 0; b < 8; b++) val[1 + b] = (uint8_t)((1700000000000ull + (uint64_t)x) >> (56 - 8 * b));
+            for (int b = 0; b < 8; b++)
+                val[1 + b] = (uint8_t)((1700000000000ull + (uint64_t)x) >> (56 - 8 * b));
             vl = 9;
         } else {
             aid = 16 + (uint32_t)(i % 3);
@@ -235,7 +236,10 @@ static void raw_tx(raw_env *r, int n, int x) {
                 vl = 9;
             } else if (i % 3 == 1) {
                 val[0] = 8;
-                vl = 1 + (size_t)sprintf((char *)val + 1, "name-%08llx", (unsigned long long)(rv >> 32)) + 1;
+                vl = 1 +
+                     (size_t)sprintf((char *)val + 1, "name-%08llx",
+                                     (unsigned long long)(rv >> 32)) +
+                     1;
             } else {
                 val[0] = 9;
                 vl = 1 + (size_t)sprintf((char *)val + 1, "k/v%x", (unsigned)(rv & 15)) + 1;
@@ -261,7 +265,8 @@ static void raw_tx(raw_env *r, int n, int x) {
         chk(mdb_put(txn, stats, &msk, &msv, 0), "mdb_put stats");
     }
     uint8_t tk[8];
-    for (int b = 0; b < 8; b++) tk[b] = (uint8_t)((((uint64_t)1 << 42) + (uint64_t)x) >> (56 - 8 * b));
+    for (int b = 0; b < 8; b++)
+        tk[b] = (uint8_t)((((uint64_t)1 << 42) + (uint64_t)x) >> (56 - 8 * b));
     MDB_val mtk = {8, tk}, mtv = {logcap, logv};
     chk(mdb_put(txn, txlog, &mtk, &mtv, 0), "mdb_put txlog");
     MDB_val m1 = {8, "next_eid"}, m2 = {6, "next_t"}, m8 = {8, v};

@@ -12,7 +12,7 @@
 
 /* Internal results of the reader, never returned to callers. */
 #define RD_TRUNC 1000 /* hit a truncation marker */
-#define RD_STOP 1001  /* cut finding: no later cut point fits */
+#define RD_STOP  1001 /* cut finding: no later cut point fits */
 
 /* Kinds of safe cut point, each with its own truncation marker. */
 enum { CUT_NONE, CUT_ELEM, CUT_TEXT, CUT_DEC_POS, CUT_DEC_NEG };
@@ -198,14 +198,24 @@ static size_t count_zeros(const uint8_t *s, size_t n) {
 
 static int enc_size(const dt_value *v, int depth, size_t *out) {
     switch (v->type) {
-    case DT_NIL: *out = 1; return DT_OK;
-    case DT_BOOL: *out = 2; return DT_OK;
+    case DT_NIL:
+        *out = 1;
+        return DT_OK;
+    case DT_BOOL:
+        *out = 2;
+        return DT_OK;
     case DT_LONG:
     case DT_INSTANT:
     case DT_REF:
-    case DT_DOUBLE: *out = 9; return DT_OK;
-    case DT_FLOAT: *out = 5; return DT_OK;
-    case DT_UUID: *out = 17; return DT_OK;
+    case DT_DOUBLE:
+        *out = 9;
+        return DT_OK;
+    case DT_FLOAT:
+        *out = 5;
+        return DT_OK;
+    case DT_UUID:
+        *out = 17;
+        return DT_OK;
     case DT_STRING:
     case DT_KEYWORD:
     case DT_SYMBOL:
@@ -240,7 +250,8 @@ static int enc_size(const dt_value *v, int depth, size_t *out) {
         return DT_OK;
     }
     default:
-        return dt__seterr(NULL, DT_INVALID, "codec: a %s is not a datom value and has no key encoding",
+        return dt__seterr(NULL, DT_INVALID,
+                          "codec: a %s is not a datom value and has no key encoding",
                           dt_type_name(v->type));
     }
 }
@@ -248,14 +259,17 @@ static int enc_size(const dt_value *v, int depth, size_t *out) {
 /* Writes v (already sized by enc_size, so valid) at dst; returns the end. */
 static uint8_t *enc_write(const dt_value *v, uint8_t *dst) {
     switch (v->type) {
-    case DT_NIL: *dst++ = DL_CODEC_TAG(DT_NIL); return dst;
+    case DT_NIL:
+        *dst++ = DL_CODEC_TAG(DT_NIL);
+        return dst;
     case DT_BOOL:
         *dst++ = DL_CODEC_TAG(DT_BOOL);
         *dst++ = v->u.b ? 1 : 0;
         return dst;
     case DT_LONG:
     case DT_INSTANT:
-    case DT_REF: return dst + dl_codec_put_int(v->type, v->u.i, dst);
+    case DT_REF:
+        return dst + dl_codec_put_int(v->type, v->u.i, dst);
     case DT_DOUBLE:
         *dst = DL_CODEC_TAG(DT_DOUBLE);
         put_be(dst + 1, dl_double_key(v->u.d), 8);
@@ -304,7 +318,8 @@ static uint8_t *enc_write(const dt_value *v, uint8_t *dst) {
         for (size_t i = 0; i < v->u.seq.n; i++) dst = enc_write(&v->u.seq.items[i], dst);
         *dst++ = DL_CODEC_END;
         return dst;
-    default: return dst; /* rejected by enc_size */
+    default:
+        return dst; /* rejected by enc_size */
     }
 }
 
@@ -357,15 +372,15 @@ static int cut_here(rd *r, int kind) {
     return DT_OK;
 }
 
-#define CUT(r, kind)                         \
-    do {                                     \
-        if ((r)->finding) {                  \
-            int c_ = cut_here((r), (kind));  \
-            if (c_ != DT_OK) return c_;      \
-        }                                    \
+#define CUT(r, kind)                                                                               \
+    do {                                                                                           \
+        if ((r)->finding) {                                                                        \
+            int c_ = cut_here((r), (kind));                                                        \
+            if (c_ != DT_OK) return c_;                                                            \
+        }                                                                                          \
     } while (0)
 
-#define NEED(r, n, tag, what) \
+#define NEED(r, n, tag, what)                                                                      \
     if ((r)->len - (r)->pos < (size_t)(n)) return corrupt((r), (r)->pos, (tag), (what))
 
 static int rd_value(rd *r, dt_value *out, int depth);
@@ -602,7 +617,8 @@ static int rd_value(rd *r, dt_value *out, int depth) {
     dt_type t = (dt_type)(tag - DL_CODEC_TAG_BASE);
     r->pos++;
     switch (t) {
-    case DT_NIL: return DT_OK;
+    case DT_NIL:
+        return DT_OK;
     case DT_BOOL: {
         NEED(r, 1, tag, "truncated input");
         uint8_t b = r->p[r->pos++];
@@ -624,7 +640,8 @@ static int rd_value(rd *r, dt_value *out, int depth) {
         NEED(r, 8, tag, "truncated input");
         uint64_t k = get_be(r->p + r->pos, 8);
         double d = dl_double_from_key(k);
-        if (isnan(d) && k != dl_double_key(NAN)) return corrupt(r, at + 1, tag, "non-canonical NaN");
+        if (isnan(d) && k != dl_double_key(NAN))
+            return corrupt(r, at + 1, tag, "non-canonical NaN");
         if (out) dt_value_double(d, out);
         r->pos += 8;
         return DT_OK;
@@ -646,11 +663,15 @@ static int rd_value(rd *r, dt_value *out, int depth) {
     case DT_STRING:
     case DT_KEYWORD:
     case DT_SYMBOL:
-    case DT_BYTES: return rd_text(r, tag, out);
+    case DT_BYTES:
+        return rd_text(r, tag, out);
     case DT_BIGINT:
-    case DT_BIGDEC: return rd_decimal(r, tag, out);
-    case DT_TUPLE: return rd_tuple(r, tag, out, depth);
-    default: return corrupt(r, at, tag, "invalid tag");
+    case DT_BIGDEC:
+        return rd_decimal(r, tag, out);
+    case DT_TUPLE:
+        return rd_tuple(r, tag, out, depth);
+    default:
+        return corrupt(r, at, tag, "invalid tag");
     }
 }
 
@@ -721,18 +742,24 @@ int dl_codec_encode_key(const dt_value *v, size_t max_len, dt_buf *out, int *tru
     rc = rd_value(&r, NULL, 0);
     if ((rc != DT_OK && rc != RD_STOP) || r.cut_kind == CUT_NONE) {
         out->len = start;
-        return dt__seterr(NULL, DT_INTERNAL, "codec: no cut point in a %zu-byte %s encoding",
-                          full, dt_type_name(v->type));
+        return dt__seterr(NULL, DT_INTERNAL, "codec: no cut point in a %zu-byte %s encoding", full,
+                          dt_type_name(v->type));
     }
     uint8_t *q = p + r.cut;
     switch (r.cut_kind) {
-    case CUT_ELEM: *q++ = DL_CODEC_TRUNC; break;
+    case CUT_ELEM:
+        *q++ = DL_CODEC_TRUNC;
+        break;
     case CUT_TEXT:
         *q++ = 0x00;
         *q++ = DL_CODEC_TRUNC;
         break;
-    case CUT_DEC_POS: *q++ = 0xFF; break;
-    default: *q++ = 0x00; break; /* CUT_DEC_NEG */
+    case CUT_DEC_POS:
+        *q++ = 0xFF;
+        break;
+    default:
+        *q++ = 0x00;
+        break; /* CUT_DEC_NEG */
     }
     put_be(q, h, DL_CODEC_HASH_LEN);
     q += DL_CODEC_HASH_LEN;
@@ -748,7 +775,8 @@ int dl_codec_encode_key(const dt_value *v, size_t max_len, dt_buf *out, int *tru
 int dt_value_encode(const dt_value *v, void **out, size_t *out_len) {
     if (out) *out = NULL;
     if (out_len) *out_len = 0;
-    if (!v || !out || !out_len) return dt__seterr(NULL, DT_MISUSE, "dt_value_encode: NULL argument");
+    if (!v || !out || !out_len)
+        return dt__seterr(NULL, DT_MISUSE, "dt_value_encode: NULL argument");
     dt_buf b = DT_BUF_INIT;
     int rc = dl_codec_encode(v, &b);
     if (rc != DT_OK) {
@@ -769,7 +797,8 @@ int dt_value_encode_to(const dt_value *v, void *buf, size_t cap, size_t *out_len
     if (rc != DT_OK) return rc;
     *out_len = n;
     if (n > cap)
-        return dt__seterr(NULL, DT_LIMIT, "dt_value_encode_to: the %s needs %zu bytes, buffer has %zu",
+        return dt__seterr(NULL, DT_LIMIT,
+                          "dt_value_encode_to: the %s needs %zu bytes, buffer has %zu",
                           dt_type_name(v->type), n, cap);
     enc_write(v, buf);
     return DT_OK;

@@ -52,18 +52,18 @@
 
 #define DL_CODEC_TAG_BASE 0x10u
 /* Tag byte of a datom value type t (DT_NIL .. DT_TUPLE). */
-#define DL_CODEC_TAG(t) ((uint8_t)(DL_CODEC_TAG_BASE + (unsigned)(t)))
+#define DL_CODEC_TAG(t)  ((uint8_t)(DL_CODEC_TAG_BASE + (unsigned)(t)))
 #define DL_CODEC_TAG_MIN DL_CODEC_TAG(DT_NIL)
 #define DL_CODEC_TAG_MAX DL_CODEC_TAG(DT_TUPLE)
 
-#define DL_CODEC_END 0x00u          /* ends a tuple; 0x00 0x00 ends text */
-#define DL_CODEC_TRUNC 0x01u        /* truncation marker at an element position */
-#define DL_CODEC_HASH_LEN 8         /* hash bytes after a truncation marker */
+#define DL_CODEC_END      0x00u /* ends a tuple; 0x00 0x00 ends text */
+#define DL_CODEC_TRUNC    0x01u /* truncation marker at an element position */
+#define DL_CODEC_HASH_LEN 8     /* hash bytes after a truncation marker */
 
 /* Decimal sign bytes (after the bigint/bigdec tag). */
-#define DL_CODEC_DEC_NEG 0x01u
+#define DL_CODEC_DEC_NEG  0x01u
 #define DL_CODEC_DEC_ZERO 0x02u
-#define DL_CODEC_DEC_POS 0x03u
+#define DL_CODEC_DEC_POS  0x03u
 
 /* Tuples nest at most this deep (a top-level tuple is depth 0). */
 #define DL_CODEC_MAX_DEPTH 32

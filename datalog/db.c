@@ -128,8 +128,7 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
     if (!found) {
         if (ref->type == DT_KEYWORD)
             return dt__seterr(NULL, DT_NOTFOUND, "no entity has :db/ident :%s", ref->u.s.ptr);
-        return dt__seterr(NULL, DT_NOTFOUND, "lookup ref [:%s ...] matches no entity",
-                          a->ident);
+        return dt__seterr(NULL, DT_NOTFOUND, "lookup ref [:%s ...] matches no entity", a->ident);
     }
     return DT_OK;
 }
@@ -137,8 +136,8 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
 /* Encodes a value given for attribute a; for ref attributes the value may
  * be any entity reference (id, ident, lookup ref), resolved in txn.
  * DT_NOTFOUND when a reference matches no entity. */
-static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s,
-                           const dl_attr *a, const dt_value *v, dt_buf *out) {
+static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a,
+                           const dt_value *v, dt_buf *out) {
     dt_value tmp = *v;
     if (a->vtype == DT_REF && v->type != DT_REF) {
         int64_t id;
@@ -167,7 +166,7 @@ struct dt_datom_iter {
     dt_db *db;
     dt_index index;
     dl_scan scan;
-    dt_value v;         /* the current datom's value */
+    dt_value v; /* the current datom's value */
     /* index_range: the end bound (an ave key prefix), inclusive */
     dt_buf end;
     int has_end;
@@ -184,13 +183,17 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
     size_t vi = index == DT_INDEX_EAV ? 2 : 1;
     if (n > ei) {
         rc = dl_resolve_eref(db->st, db->txn, s, &c[ei], &e);
-        if (rc == DT_NOTFOUND) e = -1; /* matches nothing */
-        else if (rc != DT_OK) return rc;
+        if (rc == DT_NOTFOUND)
+            e = -1; /* matches nothing */
+        else if (rc != DT_OK)
+            return rc;
     }
     if (n > ai) {
         if (c[ai].type != DT_KEYWORD)
-            return dt__seterr(NULL, DT_INVALID, "datoms: the attribute component must be a keyword, "
-                                                "got a %s", dt_type_name(c[ai].type));
+            return dt__seterr(NULL, DT_INVALID,
+                              "datoms: the attribute component must be a keyword, "
+                              "got a %s",
+                              dt_type_name(c[ai].type));
         a = dl_schema_by_ident(s, c[ai].u.s.ptr, c[ai].u.s.len);
         if (!a) return DT_NOTFOUND; /* no such attribute: no datoms */
     }
@@ -203,7 +206,10 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
     b->len = 0;
     if (index == DT_INDEX_EAV) {
         if (n == 0) goto done;
-        if (e < 0) { rc = DT_NOTFOUND; goto done; }
+        if (e < 0) {
+            rc = DT_NOTFOUND;
+            goto done;
+        }
         dl_put_u64(tmp, (uint64_t)e);
         if ((rc = dt_buf_append(b, tmp, 8)) != DT_OK) goto done;
         if (a) {
@@ -218,7 +224,10 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
         }
         if (n > vi && (rc = dl_vkey_from_enc(enc.p, enc.len, b, &truncated)) != DT_OK) goto done;
         if (n > ei) {
-            if (e < 0) { rc = DT_NOTFOUND; goto done; }
+            if (e < 0) {
+                rc = DT_NOTFOUND;
+                goto done;
+            }
             dl_put_u64(tmp, (uint64_t)e);
             rc = dt_buf_append(b, tmp, 8);
         }
@@ -329,7 +338,8 @@ done:
 }
 
 int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out) {
-    if (!it || it->magic != DT_MAGIC_DITER || !out) return dt__seterr(it, DT_MISUSE, "datoms: bad iterator");
+    if (!it || it->magic != DT_MAGIC_DITER || !out)
+        return dt__seterr(it, DT_MISUSE, "datoms: bad iterator");
     dt_value_clear(&it->v);
     dt_kv_bytes k, val;
     int rc = dl_scan_next(&it->scan, &k, &val);
@@ -341,7 +351,8 @@ int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out) {
     const uint8_t *vkey;
     size_t vklen;
     uint32_t aid;
-    if (k.len < 13 || val.len != 8) return dt__seterr(it, DT_CORRUPT, "datoms: malformed index key");
+    if (k.len < 13 || val.len != 8)
+        return dt__seterr(it, DT_CORRUPT, "datoms: malformed index key");
     if (it->index == DT_INDEX_EAV) {
         out->e = (int64_t)dl_get_u64(p);
         aid = dl_get_u32(p + 8);
@@ -389,8 +400,8 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
     if (!dl_db_ok(db)) return dt__seterr(db, DT_MISUSE, "count-datoms: not a live snapshot");
     /* whole-attribute counts come from the statistics */
     if (index == DT_INDEX_AVE && n == 1 && components && components[0].type == DT_KEYWORD) {
-        const dl_attr *a = dl_schema_by_ident(db->schema, components[0].u.s.ptr,
-                                              components[0].u.s.len);
+        const dl_attr *a =
+            dl_schema_by_ident(db->schema, components[0].u.s.ptr, components[0].u.s.len);
         if (!a) return DT_OK;
         dl_attr_stats s;
         int rc = dl_stats_get(db->st, db->txn, a->aid, &s);
@@ -423,9 +434,11 @@ static int edge_value(dt_db *db, uint32_t aid, int last, dt_value *out) {
     dt_kv_bytes k;
     rc = dl_scan_next(&sc, &k, NULL);
     if (rc == DT_ROW) {
-        if (k.len < 13) rc = dt__seterr(NULL, DT_CORRUPT, "stats: malformed ave key");
-        else rc = dl_value_decode_key(db->st, db->txn, aid, (const uint8_t *)k.ptr + 4, k.len - 12,
-                                      out);
+        if (k.len < 13)
+            rc = dt__seterr(NULL, DT_CORRUPT, "stats: malformed ave key");
+        else
+            rc = dl_value_decode_key(db->st, db->txn, aid, (const uint8_t *)k.ptr + 4, k.len - 12,
+                                     out);
     } else if (rc == DT_DONE) {
         rc = DT_OK;
     }

@@ -17,11 +17,11 @@ struct dt_db {
     uint32_t magic;
     const dl_store *st;
     dt_kv_txn *txn;
-    int owns_txn;        /* release ends the txn */
-    dl_schema *schema;   /* one reference held */
+    int owns_txn;      /* release ends the txn */
+    dl_schema *schema; /* one reference held */
     int64_t basis_tx;
     _Atomic long *open_count; /* the connection's count of live snapshots, or NULL */
-    void *owner;         /* the connection of a refreshable snapshot, or NULL */
+    void *owner;              /* the connection of a refreshable snapshot, or NULL */
 };
 
 /*

@@ -1347,7 +1347,7 @@ void dt_edn_reader_free(dt_edn_reader *r) {
 /* {====== Printer ====== */
 
 #define PRETTY_WIDTH 80
-#define TOO_LONG (-1) /* internal: a compact trial went past its width */
+#define TOO_LONG     (-1) /* internal: a compact trial went past its width */
 
 typedef struct writer {
     dt_buf *b;
@@ -1375,13 +1375,27 @@ static int write_string(writer *w, const char *s, size_t n) {
         const char *esc = NULL;
         char ubuf[8];
         switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\t': esc = "\\t"; break;
-        case '\r': esc = "\\r"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
         default:
             if (c < 0x20 || c == 0x7f) {
                 snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
@@ -1401,13 +1415,26 @@ static int write_char(writer *w, uint32_t cp) {
     char buf[16];
     const char *name = NULL;
     switch (cp) {
-    case '\n': name = "\\newline"; break;
-    case ' ': name = "\\space"; break;
-    case '\t': name = "\\tab"; break;
-    case '\r': name = "\\return"; break;
-    case '\b': name = "\\backspace"; break;
-    case '\f': name = "\\formfeed"; break;
-    default: break;
+    case '\n':
+        name = "\\newline";
+        break;
+    case ' ':
+        name = "\\space";
+        break;
+    case '\t':
+        name = "\\tab";
+        break;
+    case '\r':
+        name = "\\return";
+        break;
+    case '\b':
+        name = "\\backspace";
+        break;
+    case '\f':
+        name = "\\formfeed";
+        break;
+    default:
+        break;
     }
     if (name) return w_str(w, name);
     if (cp > 0x20 && cp < 0x7f) {
@@ -1477,12 +1504,18 @@ static int write_value(writer *w, const dt_value *v) {
     char buf[64];
     int rc;
     switch (v->type) {
-    case DT_NIL: return w_put(w, "nil", 3);
-    case DT_BOOL: return w_str(w, v->u.b ? "true" : "false");
+    case DT_NIL:
+        return w_put(w, "nil", 3);
+    case DT_BOOL:
+        return w_str(w, v->u.b ? "true" : "false");
     case DT_LONG:
-    case DT_REF: snprintf(buf, sizeof buf, "%lld", (long long)v->u.i); return w_str(w, buf);
-    case DT_DOUBLE: return w_put(w, buf, dl_edn_format_double(v->u.d, buf));
-    case DT_FLOAT: return w_put(w, buf, dl_edn_format_float(v->u.f, buf));
+    case DT_REF:
+        snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+        return w_str(w, buf);
+    case DT_DOUBLE:
+        return w_put(w, buf, dl_edn_format_double(v->u.d, buf));
+    case DT_FLOAT:
+        return w_put(w, buf, dl_edn_format_float(v->u.f, buf));
     case DT_BIGINT:
     case DT_BIGDEC:
         if ((rc = w_put(w, v->u.s.ptr, v->u.s.len)) != DT_OK) return rc;
@@ -1491,7 +1524,8 @@ static int write_value(writer *w, const dt_value *v) {
         if ((rc = w_put(w, "#inst \"", 7)) != DT_OK) return rc;
         if ((rc = dl_edn_format_instant(v->u.i, w->b)) != DT_OK) return rc;
         return w_put(w, "\"", 1);
-    case DT_STRING: return write_string(w, v->u.s.ptr, v->u.s.len);
+    case DT_STRING:
+        return write_string(w, v->u.s.ptr, v->u.s.len);
     case DT_KEYWORD:
         if (!dl_edn_symbol_ok(v->u.s.ptr, v->u.s.len, 1))
             return dt__seterr(NULL, DT_INVALID,
@@ -1515,7 +1549,8 @@ static int write_value(writer *w, const dt_value *v) {
         if ((rc = w_put(w, "#bytes \"", 8)) != DT_OK) return rc;
         if ((rc = base64_encode((const uint8_t *)v->u.s.ptr, v->u.s.len, w->b)) != DT_OK) return rc;
         return w_put(w, "\"", 1);
-    case DT_CHAR: return write_char(w, v->u.c);
+    case DT_CHAR:
+        return write_char(w, v->u.c);
     case DT_TUPLE:
     case DT_LIST:
     case DT_VECTOR:

@@ -119,11 +119,21 @@ static int encode_value(enc *e, const dt_value *v, int depth) {
     msgpack_packer *pk = &e->pk;
     uint8_t tmp[16];
     switch (v->type) {
-    case DT_NIL: PK(msgpack_pack_nil(pk)); return DT_OK;
-    case DT_BOOL: PK(v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk)); return DT_OK;
-    case DT_LONG: PK(msgpack_pack_int64(pk, v->u.i)); return DT_OK;
-    case DT_DOUBLE: PK(msgpack_pack_double(pk, v->u.d)); return DT_OK;
-    case DT_FLOAT: PK(msgpack_pack_float(pk, v->u.f)); return DT_OK;
+    case DT_NIL:
+        PK(msgpack_pack_nil(pk));
+        return DT_OK;
+    case DT_BOOL:
+        PK(v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+        return DT_OK;
+    case DT_LONG:
+        PK(msgpack_pack_int64(pk, v->u.i));
+        return DT_OK;
+    case DT_DOUBLE:
+        PK(msgpack_pack_double(pk, v->u.d));
+        return DT_OK;
+    case DT_FLOAT:
+        PK(msgpack_pack_float(pk, v->u.f));
+        return DT_OK;
     case DT_STRING:
         PK(msgpack_pack_str(pk, v->u.s.len));
         PK(msgpack_pack_str_body(pk, v->u.s.ptr, v->u.s.len));
@@ -132,11 +142,16 @@ static int encode_value(enc *e, const dt_value *v, int depth) {
         PK(msgpack_pack_bin(pk, v->u.s.len));
         PK(msgpack_pack_bin_body(pk, v->u.s.ptr, v->u.s.len));
         return DT_OK;
-    case DT_KEYWORD: return put_ext(e, DT_MSGPACK_EXT_KEYWORD, v->u.s.ptr, v->u.s.len);
-    case DT_SYMBOL: return put_ext(e, DT_MSGPACK_EXT_SYMBOL, v->u.s.ptr, v->u.s.len);
-    case DT_BIGINT: return put_ext(e, DT_MSGPACK_EXT_BIGINT, v->u.s.ptr, v->u.s.len);
-    case DT_BIGDEC: return put_ext(e, DT_MSGPACK_EXT_BIGDEC, v->u.s.ptr, v->u.s.len);
-    case DT_UUID: return put_ext(e, DT_MSGPACK_EXT_UUID, v->u.uuid, 16);
+    case DT_KEYWORD:
+        return put_ext(e, DT_MSGPACK_EXT_KEYWORD, v->u.s.ptr, v->u.s.len);
+    case DT_SYMBOL:
+        return put_ext(e, DT_MSGPACK_EXT_SYMBOL, v->u.s.ptr, v->u.s.len);
+    case DT_BIGINT:
+        return put_ext(e, DT_MSGPACK_EXT_BIGINT, v->u.s.ptr, v->u.s.len);
+    case DT_BIGDEC:
+        return put_ext(e, DT_MSGPACK_EXT_BIGDEC, v->u.s.ptr, v->u.s.len);
+    case DT_UUID:
+        return put_ext(e, DT_MSGPACK_EXT_UUID, v->u.uuid, 16);
     case DT_INSTANT:
     case DT_REF:
         be64(tmp, (uint64_t)v->u.i);
@@ -315,10 +330,14 @@ static int decode_ext(dec *d, int8_t type, size_t n, size_t at, int depth, dt_va
     NEED(d, n);
     const uint8_t *p = d->p + d->pos;
     switch (type) {
-    case DT_MSGPACK_EXT_KEYWORD: return text_value(d, DT_KEYWORD, n, out);
-    case DT_MSGPACK_EXT_SYMBOL: return text_value(d, DT_SYMBOL, n, out);
-    case DT_MSGPACK_EXT_BIGINT: return text_value(d, DT_BIGINT, n, out);
-    case DT_MSGPACK_EXT_BIGDEC: return text_value(d, DT_BIGDEC, n, out);
+    case DT_MSGPACK_EXT_KEYWORD:
+        return text_value(d, DT_KEYWORD, n, out);
+    case DT_MSGPACK_EXT_SYMBOL:
+        return text_value(d, DT_SYMBOL, n, out);
+    case DT_MSGPACK_EXT_BIGINT:
+        return text_value(d, DT_BIGINT, n, out);
+    case DT_MSGPACK_EXT_BIGDEC:
+        return text_value(d, DT_BIGDEC, n, out);
     case DT_MSGPACK_EXT_UUID:
     case DT_MSGPACK_EXT_INSTANT:
     case DT_MSGPACK_EXT_REF:
@@ -386,7 +405,8 @@ static int decode_ext(dec *d, int8_t type, size_t n, size_t at, int depth, dt_va
         d->pos += n;
         return DT_OK;
     }
-    case -1: return decode_timestamp(d, n, at, out);
+    case -1:
+        return decode_timestamp(d, n, at, out);
     default:
         return dt__seterr(NULL, DT_CORRUPT, "msgpack: unknown ext type %d at byte %zu", type,
                           d->base + at);
@@ -411,9 +431,14 @@ static int decode_value(dec *d, dt_value *out, int depth) {
     if ((c & 0xf0) == 0x90) return decode_items(d, DT_VECTOR, c & 0x0f, at, depth, out);
     if ((c & 0xe0) == 0xa0) return text_value(d, DT_STRING, c & 0x1f, out);
     switch (c) {
-    case 0xc0: return DT_OK;
-    case 0xc2: dt_value_bool(0, out); return DT_OK;
-    case 0xc3: dt_value_bool(1, out); return DT_OK;
+    case 0xc0:
+        return DT_OK;
+    case 0xc2:
+        dt_value_bool(0, out);
+        return DT_OK;
+    case 0xc3:
+        dt_value_bool(1, out);
+        return DT_OK;
     case 0xc4:
     case 0xc5:
     case 0xc6:

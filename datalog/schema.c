@@ -9,14 +9,14 @@
 #include <string.h>
 
 struct dl_schema {
-    _Atomic long refs;  /* dl_schema_retain / dl_schema_release */
-    dl_attr **by_aid;   /* index = aid; NULL holes allowed */
-    size_t cap_aid;     /* length of by_aid */
+    _Atomic long refs; /* dl_schema_retain / dl_schema_release */
+    dl_attr **by_aid;  /* index = aid; NULL holes allowed */
+    size_t cap_aid;    /* length of by_aid */
     size_t count;
     uint32_t next_aid;
     /* open-addressing hash of ident -> aid; 0 = empty */
     uint32_t *slots;
-    size_t nslots;      /* power of two */
+    size_t nslots; /* power of two */
 };
 
 /* {====== Helpers ====== */
@@ -226,12 +226,10 @@ static const struct {
     const char *kw;
     dt_type type;
 } value_types[] = {
-    {"db.type/keyword", DT_KEYWORD}, {"db.type/symbol", DT_SYMBOL},
-    {"db.type/string", DT_STRING},   {"db.type/boolean", DT_BOOL},
-    {"db.type/long", DT_LONG},       {"db.type/double", DT_DOUBLE},
-    {"db.type/float", DT_FLOAT},     {"db.type/bigint", DT_BIGINT},
-    {"db.type/bigdec", DT_BIGDEC},   {"db.type/instant", DT_INSTANT},
-    {"db.type/uuid", DT_UUID},       {"db.type/ref", DT_REF},
+    {"db.type/keyword", DT_KEYWORD}, {"db.type/symbol", DT_SYMBOL}, {"db.type/string", DT_STRING},
+    {"db.type/boolean", DT_BOOL},    {"db.type/long", DT_LONG},     {"db.type/double", DT_DOUBLE},
+    {"db.type/float", DT_FLOAT},     {"db.type/bigint", DT_BIGINT}, {"db.type/bigdec", DT_BIGDEC},
+    {"db.type/instant", DT_INSTANT}, {"db.type/uuid", DT_UUID},     {"db.type/ref", DT_REF},
     {"db.type/bytes", DT_BYTES},     {"db.type/tuple", DT_TUPLE},
 };
 
@@ -242,13 +240,14 @@ const char *dl_valuetype_keyword(dt_type t) {
 }
 
 static int bad(const char *ident, size_t n, const char *what, const dt_value *v) {
-    const char *shown = (v && (v->type == DT_KEYWORD || v->type == DT_STRING ||
-                               v->type == DT_SYMBOL)) ? v->u.s.ptr : NULL;
+    const char *shown =
+        (v && (v->type == DT_KEYWORD || v->type == DT_STRING || v->type == DT_SYMBOL)) ? v->u.s.ptr
+                                                                                       : NULL;
     if (shown)
-        return dt__seterr(NULL, DT_SCHEMA, "schema: attribute :%.*s: %s, got %s%s", (int)n,
-                          ident, what, v->type == DT_KEYWORD ? ":" : "", shown);
-    return dt__seterr(NULL, DT_SCHEMA, "schema: attribute :%.*s: %s, got a %s", (int)n, ident,
-                      what, v ? dt_type_name(v->type) : "nothing");
+        return dt__seterr(NULL, DT_SCHEMA, "schema: attribute :%.*s: %s, got %s%s", (int)n, ident,
+                          what, v->type == DT_KEYWORD ? ":" : "", shown);
+    return dt__seterr(NULL, DT_SCHEMA, "schema: attribute :%.*s: %s, got a %s", (int)n, ident, what,
+                      v ? dt_type_name(v->type) : "nothing");
 }
 
 static int flag_value(const char *ident, size_t n, const char *prop, const dt_value *v,
@@ -266,8 +265,7 @@ int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t n, const dt_
                       dl_attr *out) {
     memset(out, 0, sizeof *out);
     if (n == 0) return dt__seterr(NULL, DT_SCHEMA, "schema: empty attribute name");
-    if (!spec || spec->type != DT_MAP)
-        return bad(ident, n, "the definition must be a map", spec);
+    if (!spec || spec->type != DT_MAP) return bad(ident, n, "the definition must be a map", spec);
     int rc = DT_OK;
     dl_attr a;
     memset(&a, 0, sizeof a);
@@ -284,26 +282,32 @@ int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t n, const dt_
             for (; j < m; j++)
                 if (dl_is_kw(v, value_types[j].kw)) break;
             if (j == m) {
-                rc = bad(ident, n, ":db/valueType expects :db.type/keyword, symbol, string, "
-                                   "boolean, long, double, float, bigint, bigdec, instant, "
-                                   "uuid, ref, bytes or tuple", v);
+                rc = bad(ident, n,
+                         ":db/valueType expects :db.type/keyword, symbol, string, "
+                         "boolean, long, double, float, bigint, bigdec, instant, "
+                         "uuid, ref, bytes or tuple",
+                         v);
                 goto fail;
             }
             a.vtype = value_types[j].type;
         } else if (!strcmp(kw, "db/cardinality")) {
-            if (dl_is_kw(v, "db.cardinality/one")) a.many = 0;
-            else if (dl_is_kw(v, "db.cardinality/many")) a.many = 1;
+            if (dl_is_kw(v, "db.cardinality/one"))
+                a.many = 0;
+            else if (dl_is_kw(v, "db.cardinality/many"))
+                a.many = 1;
             else {
                 rc = bad(ident, n, ":db/cardinality expects :db.cardinality/one or many", v);
                 goto fail;
             }
         } else if (!strcmp(kw, "db/unique")) {
-            if (dl_is_kw(v, "db.unique/identity")) a.unique = DL_UNIQUE_IDENTITY;
-            else if (dl_is_kw(v, "db.unique/value")) a.unique = DL_UNIQUE_VALUE;
-            else if (v->type == DT_NIL) a.unique = DL_UNIQUE_NONE;
+            if (dl_is_kw(v, "db.unique/identity"))
+                a.unique = DL_UNIQUE_IDENTITY;
+            else if (dl_is_kw(v, "db.unique/value"))
+                a.unique = DL_UNIQUE_VALUE;
+            else if (v->type == DT_NIL)
+                a.unique = DL_UNIQUE_NONE;
             else {
-                rc = bad(ident, n, ":db/unique expects :db.unique/identity or :db.unique/value",
-                         v);
+                rc = bad(ident, n, ":db/unique expects :db.unique/identity or :db.unique/value", v);
                 goto fail;
             }
         } else if (!strcmp(kw, "db/isComponent")) {
@@ -324,8 +328,7 @@ int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t n, const dt_
             if (!(a.doc = dt__strndup(v->u.s.ptr, v->u.s.len))) goto nomem;
         } else if (!strcmp(kw, "db/tupleAttrs")) {
             if (v->type != DT_VECTOR || v->u.seq.n < 2) {
-                rc = bad(ident, n, ":db/tupleAttrs expects a vector of at least two attributes",
-                         v);
+                rc = bad(ident, n, ":db/tupleAttrs expects a vector of at least two attributes", v);
                 goto fail;
             }
             dt__free(a.tuple_attrs);
@@ -334,9 +337,8 @@ int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t n, const dt_
             a.ntuple_attrs = v->u.seq.n;
             for (size_t j = 0; j < v->u.seq.n; j++) {
                 const dt_value *t = &v->u.seq.items[j];
-                const dl_attr *ta = t->type == DT_KEYWORD
-                                        ? dl_schema_by_ident(s, t->u.s.ptr, t->u.s.len)
-                                        : NULL;
+                const dl_attr *ta =
+                    t->type == DT_KEYWORD ? dl_schema_by_ident(s, t->u.s.ptr, t->u.s.len) : NULL;
                 if (!ta) {
                     rc = bad(ident, n, ":db/tupleAttrs names an attribute that is not defined", t);
                     goto fail;
@@ -359,15 +361,15 @@ int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t n, const dt_
     if (a.ntuple_attrs) {
         if (a.vtype != DT_NIL && a.vtype != DT_TUPLE) {
             rc = dt__seterr(NULL, DT_SCHEMA,
-                            "schema: attribute :%.*s: :db/tupleAttrs needs :db.type/tuple",
-                            (int)n, ident);
+                            "schema: attribute :%.*s: :db/tupleAttrs needs :db.type/tuple", (int)n,
+                            ident);
             goto fail;
         }
         a.vtype = DT_TUPLE;
         if (a.many) {
             rc = dt__seterr(NULL, DT_SCHEMA,
-                            "schema: attribute :%.*s: a composite tuple is cardinality one",
-                            (int)n, ident);
+                            "schema: attribute :%.*s: a composite tuple is cardinality one", (int)n,
+                            ident);
             goto fail;
         }
     }

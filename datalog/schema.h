@@ -19,24 +19,24 @@ enum { DL_UNIQUE_NONE = 0, DL_UNIQUE_IDENTITY = 1, DL_UNIQUE_VALUE = 2 };
 
 /* Attribute ids below this are the built-in attributes. */
 enum {
-    DL_AID_IDENT = 1,      /* :db/ident, keyword, unique identity */
-    DL_AID_TXINSTANT = 2,  /* :db/txInstant, instant */
-    DL_AID_DOC = 3,        /* :db/doc, string */
+    DL_AID_IDENT = 1,     /* :db/ident, keyword, unique identity */
+    DL_AID_TXINSTANT = 2, /* :db/txInstant, instant */
+    DL_AID_DOC = 3,       /* :db/doc, string */
     DL_AID_FIRST_USER = 16
 };
 
 typedef struct dl_attr {
     uint32_t aid;
-    char *ident;          /* keyword text without the colon */
+    char *ident; /* keyword text without the colon */
     size_t ident_len;
-    dt_type vtype;        /* DT_NIL: not declared, typed by its values */
-    uint8_t many;         /* cardinality many */
-    uint8_t unique;       /* DL_UNIQUE_* */
-    uint8_t component;    /* :db/isComponent */
-    uint8_t indexed;      /* :db/index (informational: AVE covers all) */
-    uint8_t no_history;   /* :db/noHistory */
-    uint8_t declared;     /* given in a schema (not created implicitly) */
-    char *doc;            /* :db/doc or NULL */
+    dt_type vtype;         /* DT_NIL: not declared, typed by its values */
+    uint8_t many;          /* cardinality many */
+    uint8_t unique;        /* DL_UNIQUE_* */
+    uint8_t component;     /* :db/isComponent */
+    uint8_t indexed;       /* :db/index (informational: AVE covers all) */
+    uint8_t no_history;    /* :db/noHistory */
+    uint8_t declared;      /* given in a schema (not created implicitly) */
+    char *doc;             /* :db/doc or NULL */
     uint32_t *tuple_attrs; /* :db/tupleAttrs as aids, or NULL */
     size_t ntuple_attrs;
 } dl_attr;
@@ -60,7 +60,7 @@ int dl_schema_clone(const dl_schema *s, dl_schema **out);
 /* Look-ups; NULL when absent.  Thread-safe on a schema nobody modifies. */
 const dl_attr *dl_schema_by_ident(const dl_schema *s, const char *ident, size_t len);
 const dl_attr *dl_schema_by_aid(const dl_schema *s, uint32_t aid);
-size_t dl_schema_count(const dl_schema *s);            /* attributes incl. built-ins */
+size_t dl_schema_count(const dl_schema *s);                /* attributes incl. built-ins */
 const dl_attr *dl_schema_at(const dl_schema *s, size_t i); /* 0 <= i < count, in aid order */
 uint32_t dl_schema_next_aid(const dl_schema *s);
 
@@ -79,8 +79,8 @@ int dl_schema_put(dl_schema *s, dl_attr *a);
  * message naming the attribute and property.  The aid is left 0.
  * :db/tupleAttrs names are resolved through `s` (must exist).
  */
-int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t ident_len,
-                      const dt_value *spec, dl_attr *out);
+int dl_attr_from_spec(const dl_schema *s, const char *ident, size_t ident_len, const dt_value *spec,
+                      dl_attr *out);
 
 /* The schema map of an attribute as a value ({:db/valueType ...}).  DT_NOMEM. */
 int dl_attr_to_spec(const dl_schema *s, const dl_attr *a, dt_value *out);

@@ -12,8 +12,7 @@
 static int open_dbi(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
     int rc = dt_kv_dbi_open(kv, name, flags, out);
     if (rc != DT_OK && rc != DT_NOTFOUND)
-        return dt__seterr(NULL, rc, "store: cannot open database \"%s\": %s", name,
-                          dt_errmsg(kv));
+        return dt__seterr(NULL, rc, "store: cannot open database \"%s\": %s", name, dt_errmsg(kv));
     return rc;
 }
 
@@ -22,14 +21,14 @@ static int check_marker(dl_store *st, const char *path_hint) {
     size_t mlen = 0;
     int rc = dt_kv_get(st->kv, NULL, st->meta, "magic", 5, &magic, &mlen);
     if (rc == DT_NOTFOUND)
-        return dt__seterr(NULL, DT_CORRUPT, "store: %s is not a Datolite database (no format marker)",
-                          path_hint);
+        return dt__seterr(NULL, DT_CORRUPT,
+                          "store: %s is not a Datolite database (no format marker)", path_hint);
     if (rc != DT_OK) return dt__seterr(NULL, rc, "store: %s", dt_errmsg(st->kv));
     int ok = mlen == strlen(DL_FORMAT_MAGIC) && memcmp(magic, DL_FORMAT_MAGIC, mlen) == 0;
     dt_free(magic);
     if (!ok)
-        return dt__seterr(NULL, DT_CORRUPT, "store: %s is not a Datolite database (bad format marker)",
-                          path_hint);
+        return dt__seterr(NULL, DT_CORRUPT,
+                          "store: %s is not a Datolite database (bad format marker)", path_hint);
     uint64_t version = 0;
     if ((rc = dl_meta_get_u64(st, NULL, "format", 0, &version)) != DT_OK) return rc;
     if (version != DL_FORMAT_VERSION)
@@ -83,9 +82,9 @@ int dl_store_open(dt_kv *kv, dl_store *out) {
         const char *name;
         size_t off;
     } dbis[] = {
-        {"dt/schema", offsetof(dl_store, schema)},   {"dt/eav", offsetof(dl_store, eav)},
-        {"dt/ave", offsetof(dl_store, ave)},         {"dt/history", offsetof(dl_store, history)},
-        {"dt/giants", offsetof(dl_store, giants)},   {"dt/txlog", offsetof(dl_store, txlog)},
+        {"dt/schema", offsetof(dl_store, schema)}, {"dt/eav", offsetof(dl_store, eav)},
+        {"dt/ave", offsetof(dl_store, ave)},       {"dt/history", offsetof(dl_store, history)},
+        {"dt/giants", offsetof(dl_store, giants)}, {"dt/txlog", offsetof(dl_store, txlog)},
         {"dt/stats", offsetof(dl_store, stats)},
     };
     /* A marker-less meta database with no datoms is a creation that was
@@ -138,14 +137,18 @@ int dl_meta_get_u64(const dl_store *st, dt_kv_txn *txn, const char *key, uint64_
     if (txn) {
         dt_kv_bytes v;
         rc = dt_kv_get_view(st->kv, txn, st->meta, key, strlen(key), &v);
-        if (rc == DT_OK && v.len == 8) memcpy(buf, v.ptr, 8);
-        else if (rc == DT_OK) rc = DT_CORRUPT;
+        if (rc == DT_OK && v.len == 8)
+            memcpy(buf, v.ptr, 8);
+        else if (rc == DT_OK)
+            rc = DT_CORRUPT;
     } else {
         void *p = NULL;
         size_t n = 0;
         rc = dt_kv_get(st->kv, NULL, st->meta, key, strlen(key), &p, &n);
-        if (rc == DT_OK && n == 8) memcpy(buf, p, 8);
-        else if (rc == DT_OK) rc = DT_CORRUPT;
+        if (rc == DT_OK && n == 8)
+            memcpy(buf, p, 8);
+        else if (rc == DT_OK)
+            rc = DT_CORRUPT;
         dt_free(p);
     }
     if (rc == DT_NOTFOUND) {
@@ -153,7 +156,8 @@ int dl_meta_get_u64(const dl_store *st, dt_kv_txn *txn, const char *key, uint64_
         return DT_OK;
     }
     if (rc == DT_CORRUPT) return dt__seterr(NULL, rc, "store: meta entry \"%s\" is malformed", key);
-    if (rc != DT_OK) return dt__seterr(NULL, rc, "store: reading \"%s\": %s", key, dt_errmsg(st->kv));
+    if (rc != DT_OK)
+        return dt__seterr(NULL, rc, "store: reading \"%s\": %s", key, dt_errmsg(st->kv));
     *out = dl_get_u64(buf);
     return DT_OK;
 }
@@ -162,7 +166,8 @@ int dl_meta_put_u64(const dl_store *st, dt_kv_txn *txn, const char *key, uint64_
     uint8_t buf[8];
     dl_put_u64(buf, v);
     int rc = dt_kv_put(st->kv, txn, st->meta, key, strlen(key), buf, 8, 0);
-    if (rc != DT_OK) return dt__seterr(NULL, rc, "store: writing \"%s\": %s", key, dt_errmsg(st->kv));
+    if (rc != DT_OK)
+        return dt__seterr(NULL, rc, "store: writing \"%s\": %s", key, dt_errmsg(st->kv));
     return DT_OK;
 }
 
@@ -231,7 +236,8 @@ int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, co
         uint8_t k[4];
         dl_put_u32(k, a->aid);
         rc = dt_kv_put(st->kv, txn, st->schema, k, 4, bytes, n, 0);
-        if (rc != DT_OK) rc = dt__seterr(NULL, rc, "store: writing the schema: %s", dt_errmsg(st->kv));
+        if (rc != DT_OK)
+            rc = dt__seterr(NULL, rc, "store: writing the schema: %s", dt_errmsg(st->kv));
     }
     dt_free(bytes);
     dt_value_clear(&rec);
@@ -363,8 +369,10 @@ static int seek_last(dl_scan *s, dt_kv_bytes *k, dt_kv_bytes *v) {
         k->ptr = up;
         k->len = n;
         rc = kv_cursor_get(s->cur, k, v, KV_SET_RANGE);
-        if (rc == DT_OK) rc = kv_cursor_get(s->cur, k, v, KV_PREV);
-        else if (rc == DT_NOTFOUND) rc = kv_cursor_get(s->cur, k, v, KV_LAST);
+        if (rc == DT_OK)
+            rc = kv_cursor_get(s->cur, k, v, KV_PREV);
+        else if (rc == DT_NOTFOUND)
+            rc = kv_cursor_get(s->cur, k, v, KV_LAST);
     }
     return rc;
 }
@@ -389,12 +397,14 @@ int dl_scan_next(dl_scan *s, dt_kv_bytes *key, dt_kv_bytes *val) {
     dt_kv_bytes k = {NULL, 0}, v = {NULL, 0};
     if (s->started == 0) {
         s->started = 1;
-        if (s->backward) rc = seek_last(s, &k, &v);
+        if (s->backward)
+            rc = seek_last(s, &k, &v);
         else if (s->prefix.len) {
             k.ptr = s->prefix.p;
             k.len = s->prefix.len;
             rc = kv_cursor_get(s->cur, &k, &v, KV_SET_RANGE);
-        } else rc = kv_cursor_get(s->cur, &k, &v, KV_FIRST);
+        } else
+            rc = kv_cursor_get(s->cur, &k, &v, KV_FIRST);
     } else if (s->started == 2) {
         s->started = 1;
         rc = kv_cursor_get(s->cur, &k, &v, KV_GET_CURRENT);
@@ -537,8 +547,8 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     return record(w, e, aid, enc, enc_len, 1);
 }
 
-int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid,
-                    const uint8_t *enc, size_t enc_len, int64_t *tx, int *out) {
+int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid, const uint8_t *enc,
+                    size_t enc_len, int64_t *tx, int *out) {
     dt_buf vk = DT_BUF_INIT, key = DT_BUF_INIT;
     int truncated, rc;
     *out = 0;

@@ -29,12 +29,12 @@
 #include "kv.h"
 #include "schema.h"
 
-#define DL_FORMAT_MAGIC "datolite"
+#define DL_FORMAT_MAGIC   "datolite"
 #define DL_FORMAT_VERSION 1u
 
 /* Transaction ids are DL_TX0 + t (t = 1, 2, ...); user entity ids are
  * 1 .. DL_TX0 - 1. */
-#define DL_TX0 ((int64_t)1 << 42)
+#define DL_TX0     ((int64_t)1 << 42)
 #define DL_MAX_EID (DL_TX0 - 1)
 
 #define DL_KEY_MAX 511
@@ -187,9 +187,9 @@ typedef struct dl_wtxn {
     const dl_store *st;
     dt_kv_txn *txn;
     int64_t tx;
-    int history;          /* record retractions in history (default 1) */
+    int history; /* record retractions in history (default 1) */
     dt_buf key, key2, tmp;
-    kv_cursor *ave_cur;   /* cached, for value_in_use */
+    kv_cursor *ave_cur; /* cached, for value_in_use */
     dl_change *changes;
     size_t nchanges, capchanges;
     dt_buf encs;
@@ -215,8 +215,8 @@ int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, si
                      int *found);
 
 /* dl_datom_exists: 1 if [e aid v] is stored (tx in *tx if not NULL). */
-int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid,
-                    const uint8_t *enc, size_t enc_len, int64_t *tx, int *out);
+int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid, const uint8_t *enc,
+                    size_t enc_len, int64_t *tx, int *out);
 
 /*
  * dl_wtxn_finish: writes the statistics deltas and the tx-log entry of

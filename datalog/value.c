@@ -11,8 +11,10 @@
 
 uint64_t dl_double_key(double d) {
     uint64_t u;
-    if (isnan(d)) u = 0x7ff8000000000000ULL;
-    else memcpy(&u, &d, 8);
+    if (isnan(d))
+        u = 0x7ff8000000000000ULL;
+    else
+        memcpy(&u, &d, 8);
     return (u & 0x8000000000000000ULL) ? ~u : (u | 0x8000000000000000ULL);
 }
 
@@ -25,8 +27,10 @@ double dl_double_from_key(uint64_t k) {
 
 uint32_t dl_float_key(float f) {
     uint32_t u;
-    if (isnan(f)) u = 0x7fc00000U;
-    else memcpy(&u, &f, 4);
+    if (isnan(f))
+        u = 0x7fc00000U;
+    else
+        memcpy(&u, &f, 4);
     return (u & 0x80000000U) ? ~u : (u | 0x80000000U);
 }
 
@@ -137,7 +141,8 @@ int dl_decimal_compare(const dl_decimal *a, const dl_decimal *b) {
         /* exponent of the leading digit */
         int64_t ea = (int64_t)a->ndigits - 1 - a->scale;
         int64_t eb = (int64_t)b->ndigits - 1 - b->scale;
-        if (ea != eb) mag = ea < eb ? -1 : 1;
+        if (ea != eb)
+            mag = ea < eb ? -1 : 1;
         else {
             size_t n = a->ndigits > b->ndigits ? a->ndigits : b->ndigits;
             for (size_t i = 0; i < n && !mag; i++) {
@@ -157,13 +162,41 @@ int dl_decimal_compare(const dl_decimal *a, const dl_decimal *b) {
 /* {====== Constructors ====== */
 
 void dt_value_nil(dt_value *out) { memset(out, 0, sizeof *out); }
-void dt_value_bool(int b, dt_value *out) { dt_value_nil(out); out->type = DT_BOOL; out->u.b = !!b; }
-void dt_value_long(int64_t i, dt_value *out) { dt_value_nil(out); out->type = DT_LONG; out->u.i = i; }
-void dt_value_double(double d, dt_value *out) { dt_value_nil(out); out->type = DT_DOUBLE; out->u.d = d; }
-void dt_value_float(float f, dt_value *out) { dt_value_nil(out); out->type = DT_FLOAT; out->u.f = f; }
-void dt_value_instant(int64_t ms, dt_value *out) { dt_value_nil(out); out->type = DT_INSTANT; out->u.i = ms; }
-void dt_value_ref(int64_t eid, dt_value *out) { dt_value_nil(out); out->type = DT_REF; out->u.i = eid; }
-void dt_value_char(uint32_t c, dt_value *out) { dt_value_nil(out); out->type = DT_CHAR; out->u.c = c; }
+void dt_value_bool(int b, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_BOOL;
+    out->u.b = !!b;
+}
+void dt_value_long(int64_t i, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_LONG;
+    out->u.i = i;
+}
+void dt_value_double(double d, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_DOUBLE;
+    out->u.d = d;
+}
+void dt_value_float(float f, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_FLOAT;
+    out->u.f = f;
+}
+void dt_value_instant(int64_t ms, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_INSTANT;
+    out->u.i = ms;
+}
+void dt_value_ref(int64_t eid, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_REF;
+    out->u.i = eid;
+}
+void dt_value_char(uint32_t c, dt_value *out) {
+    dt_value_nil(out);
+    out->type = DT_CHAR;
+    out->u.c = c;
+}
 
 void dt_value_uuid(const uint8_t bytes[16], dt_value *out) {
     dt_value_nil(out);
@@ -232,7 +265,8 @@ int dt_value_seq(dt_type type, size_t n, dt_value *out) {
 
 void dt_value_clear(dt_value *v) {
     if (!v) return;
-    if (is_text_type(v->type)) dt__free(v->u.s.ptr);
+    if (is_text_type(v->type))
+        dt__free(v->u.s.ptr);
     else if (is_seq_type(v->type)) {
         for (size_t i = 0; i < v->u.seq.n; i++) dt_value_clear(&v->u.seq.items[i]);
         dt__free(v->u.seq.items);
@@ -299,11 +333,14 @@ static int cmp_decimal_values(const dt_value *a, const dt_value *b) {
 int dt_value_compare(const dt_value *a, const dt_value *b) {
     if (a->type != b->type) return a->type < b->type ? -1 : 1;
     switch (a->type) {
-    case DT_NIL: return 0;
-    case DT_BOOL: return (!!a->u.b > !!b->u.b) - (!!a->u.b < !!b->u.b);
+    case DT_NIL:
+        return 0;
+    case DT_BOOL:
+        return (!!a->u.b > !!b->u.b) - (!!a->u.b < !!b->u.b);
     case DT_LONG:
     case DT_INSTANT:
-    case DT_REF: return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    case DT_REF:
+        return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     case DT_DOUBLE: {
         uint64_t x = dl_double_key(a->u.d), y = dl_double_key(b->u.d);
         return (x > y) - (x < y);
@@ -312,13 +349,16 @@ int dt_value_compare(const dt_value *a, const dt_value *b) {
         uint32_t x = dl_float_key(a->u.f), y = dl_float_key(b->u.f);
         return (x > y) - (x < y);
     }
-    case DT_CHAR: return (a->u.c > b->u.c) - (a->u.c < b->u.c);
+    case DT_CHAR:
+        return (a->u.c > b->u.c) - (a->u.c < b->u.c);
     case DT_BIGINT:
-    case DT_BIGDEC: return cmp_decimal_values(a, b);
+    case DT_BIGDEC:
+        return cmp_decimal_values(a, b);
     case DT_STRING:
     case DT_KEYWORD:
     case DT_SYMBOL:
-    case DT_BYTES: return cmp_bytes(a->u.s.ptr, a->u.s.len, b->u.s.ptr, b->u.s.len);
+    case DT_BYTES:
+        return cmp_bytes(a->u.s.ptr, a->u.s.len, b->u.s.ptr, b->u.s.len);
     case DT_UUID: {
         int c = memcmp(a->u.uuid, b->u.uuid, 16);
         return (c > 0) - (c < 0);
@@ -344,9 +384,9 @@ int dt_value_equal(const dt_value *a, const dt_value *b) { return dt_value_compa
 
 const char *dt_type_name(dt_type type) {
     static const char *const names[DT_TYPE_COUNT] = {
-        "nil", "boolean", "long", "double", "float", "bigint", "bigdec",
-        "instant", "string", "keyword", "symbol", "uuid", "ref", "bytes",
-        "tuple", "char", "list", "vector", "set", "map", "tagged"};
+        "nil",     "boolean", "long",    "double", "float", "bigint", "bigdec",
+        "instant", "string",  "keyword", "symbol", "uuid",  "ref",    "bytes",
+        "tuple",   "char",    "list",    "vector", "set",   "map",    "tagged"};
     if ((unsigned)type >= DT_TYPE_COUNT) return "unknown";
     return names[type];
 }

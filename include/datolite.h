@@ -26,9 +26,9 @@ extern "C" {
 
 /* {====== Version ====== */
 
-#define DT_VERSION_MAJOR 0
-#define DT_VERSION_MINOR 1
-#define DT_VERSION_PATCH 0
+#define DT_VERSION_MAJOR  0
+#define DT_VERSION_MINOR  1
+#define DT_VERSION_PATCH  0
 #define DT_VERSION_STRING "0.1.0"
 
 /*
@@ -47,28 +47,28 @@ const char *dt_version(void);
  * function); anything else is an error whose message says what happened.
  */
 enum dt_result {
-    DT_OK = 0,          /* success */
-    DT_NOTFOUND = 1,    /* no such key, entity, attribute, database */
-    DT_INVALID = 2,     /* invalid input: malformed EDN, wrong value type,
-                           bad argument value, oversized value */
-    DT_SCHEMA = 3,      /* schema violation: unknown attribute in a closed
-                           schema, change forbidden by existing data */
-    DT_CONFLICT = 4,    /* :db/cas mismatch, unique constraint conflict */
-    DT_TXFN = 5,        /* a transaction function failed (error, limit) */
-    DT_MAPFULL = 6,     /* the map is full and may not grow further */
-    DT_BUSY = 7,        /* resource busy: too many readers, locked */
-    DT_MISUSE = 8,      /* API misuse: NULL, closed or wrong-kind handle,
-                           call in the wrong state */
-    DT_NOMEM = 9,       /* out of memory */
-    DT_IO = 10,         /* I/O error from the operating system */
-    DT_CORRUPT = 11,    /* corrupt file, or a file of another program or
-                           of an incompatible format version */
-    DT_LIMIT = 12,      /* a configured limit was reached (max named
-                           databases, value size, nesting depth) */
-    DT_TIMEOUT = 13,    /* a wait timed out */
-    DT_INTERNAL = 14,   /* a bug in Datolite; please report it */
-    DT_ROW = 100,       /* iteration: a row/entry is available */
-    DT_DONE = 101       /* iteration: no more rows/entries */
+    DT_OK = 0,        /* success */
+    DT_NOTFOUND = 1,  /* no such key, entity, attribute, database */
+    DT_INVALID = 2,   /* invalid input: malformed EDN, wrong value type,
+                         bad argument value, oversized value */
+    DT_SCHEMA = 3,    /* schema violation: unknown attribute in a closed
+                         schema, change forbidden by existing data */
+    DT_CONFLICT = 4,  /* :db/cas mismatch, unique constraint conflict */
+    DT_TXFN = 5,      /* a transaction function failed (error, limit) */
+    DT_MAPFULL = 6,   /* the map is full and may not grow further */
+    DT_BUSY = 7,      /* resource busy: too many readers, locked */
+    DT_MISUSE = 8,    /* API misuse: NULL, closed or wrong-kind handle,
+                         call in the wrong state */
+    DT_NOMEM = 9,     /* out of memory */
+    DT_IO = 10,       /* I/O error from the operating system */
+    DT_CORRUPT = 11,  /* corrupt file, or a file of another program or
+                         of an incompatible format version */
+    DT_LIMIT = 12,    /* a configured limit was reached (max named
+                         databases, value size, nesting depth) */
+    DT_TIMEOUT = 13,  /* a wait timed out */
+    DT_INTERNAL = 14, /* a bug in Datolite; please report it */
+    DT_ROW = 100,     /* iteration: a row/entry is available */
+    DT_DONE = 101     /* iteration: no more rows/entries */
 };
 
 /*
@@ -109,27 +109,27 @@ void dt_free(void *p);
 typedef enum dt_type {
     DT_NIL = 0,
     DT_BOOL,
-    DT_LONG,      /* int64 */
+    DT_LONG, /* int64 */
     DT_DOUBLE,
     DT_FLOAT,
-    DT_BIGINT,    /* exact integer, decimal text: "-12345678901234567890" */
-    DT_BIGDEC,    /* exact decimal, decimal text: "-12.340" (scale kept) */
-    DT_INSTANT,   /* milliseconds since the Unix epoch */
-    DT_STRING,    /* UTF-8 */
-    DT_KEYWORD,   /* text without the colon: "user/name", "name" */
-    DT_SYMBOL,    /* text: "my.ns/sym", "?e" */
-    DT_UUID,      /* 16 bytes, big-endian as written */
-    DT_REF,       /* entity id */
-    DT_BYTES,     /* raw bytes */
-    DT_TUPLE,     /* fixed vector of values (composite/heterogeneous tuple) */
+    DT_BIGINT,  /* exact integer, decimal text: "-12345678901234567890" */
+    DT_BIGDEC,  /* exact decimal, decimal text: "-12.340" (scale kept) */
+    DT_INSTANT, /* milliseconds since the Unix epoch */
+    DT_STRING,  /* UTF-8 */
+    DT_KEYWORD, /* text without the colon: "user/name", "name" */
+    DT_SYMBOL,  /* text: "my.ns/sym", "?e" */
+    DT_UUID,    /* 16 bytes, big-endian as written */
+    DT_REF,     /* entity id */
+    DT_BYTES,   /* raw bytes */
+    DT_TUPLE,   /* fixed vector of values (composite/heterogeneous tuple) */
     /* EDN-only kinds */
-    DT_CHAR,      /* a Unicode code point: \a \newline \u00e9 */
-    DT_LIST,      /* ( ... ) */
-    DT_VECTOR,    /* [ ... ] */
-    DT_SET,       /* #{ ... } */
-    DT_MAP,       /* { k v ... }: items holds 2*n values, key then value */
-    DT_TAGGED     /* #tag value for tags without a registered reader:
-                     items[0] is the tag symbol, items[1] the value */
+    DT_CHAR,   /* a Unicode code point: \a \newline \u00e9 */
+    DT_LIST,   /* ( ... ) */
+    DT_VECTOR, /* [ ... ] */
+    DT_SET,    /* #{ ... } */
+    DT_MAP,    /* { k v ... }: items holds 2*n values, key then value */
+    DT_TAGGED  /* #tag value for tags without a registered reader:
+                  items[0] is the tag symbol, items[1] the value */
 } dt_type;
 
 #define DT_TYPE_COUNT (DT_TAGGED + 1)
@@ -177,7 +177,10 @@ struct dt_value {
 };
 
 /* A nil value, for initialisation: dt_value v = DT_VALUE_NIL; */
-#define DT_VALUE_NIL {DT_NIL, {0}}
+#define DT_VALUE_NIL                                                                               \
+    {                                                                                              \
+        DT_NIL, { 0 }                                                                              \
+    }
 
 /*
  * Constructors.  Scalars cannot fail and fill *out directly.  The text and
@@ -249,7 +252,7 @@ const char *dt_type_name(dt_type type);
 
 /* Nesting depth: default and largest allowed (collections, tags, #_). */
 #define DT_EDN_DEPTH_DEFAULT 1000
-#define DT_EDN_DEPTH_MAX 4096
+#define DT_EDN_DEPTH_MAX     4096
 
 /*
  * dt_edn_tag_fn: a reader for tagged literals other than the built-in
@@ -284,7 +287,8 @@ typedef struct dt_edn_options {
 } dt_edn_options;
 
 #define DT_EDN_OPTIONS_VERSION 1
-#define DT_EDN_OPTIONS_INIT {DT_EDN_OPTIONS_VERSION, NULL, NULL, 0, 0}
+#define DT_EDN_OPTIONS_INIT                                                                        \
+    { DT_EDN_OPTIONS_VERSION, NULL, NULL, 0, 0 }
 
 /*
  * dt_edn_read: reads exactly one EDN form from text[0..len) (need not be
@@ -345,8 +349,9 @@ void dt_edn_reader_free(dt_edn_reader *r);
 
 /* dt_edn_write flags */
 #define DT_EDN_COMPACT 0 /* one line: {:a 1, :b [1 2]} */
-#define DT_EDN_PRETTY 1  /* collections longer than 80 columns broken over
-                            lines, elements aligned under the first */
+#define DT_EDN_PRETTY                                                                              \
+    1 /* collections longer than 80 columns broken over                                            \
+         lines, elements aligned under the first */
 
 /*
  * dt_edn_write: prints `v` as EDN text into *out (NUL-terminated, caller
@@ -445,8 +450,8 @@ int dt_msgpack_decode(const void *bytes, size_t len, dt_value *out, size_t *cons
  * dt_errmsg(kv) from the same thread.
  */
 
-typedef struct dt_kv dt_kv;         /* an open environment */
-typedef struct dt_kv_txn dt_kv_txn; /* a transaction on an environment */
+typedef struct dt_kv dt_kv;           /* an open environment */
+typedef struct dt_kv_txn dt_kv_txn;   /* a transaction on an environment */
 typedef struct dt_kv_iter dt_kv_iter; /* a range iterator */
 
 /*
@@ -476,22 +481,28 @@ typedef struct dt_kv_bytes {
 #define DT_MAPFULL_RETRY (DT_MAPFULL | (1 << 8))
 
 /* Environment flags (dt_kv_options.flags, dt_kv_set_flags). */
-#define DT_KV_NOSYNC 0x01u     /* no fsync at commit: a system crash may lose
-                                  recent commits or, with WRITEMAP, corrupt
-                                  the file; a process crash loses nothing.
-                                  Changeable at run time. */
-#define DT_KV_NOMETASYNC 0x02u /* fsync data but not the meta page: a system
-                                  crash may lose the last commit, never
-                                  corrupts.  Changeable at run time. */
-#define DT_KV_WRITEMAP 0x04u   /* write through a writable map (faster, but a
-                                  stray pointer write can corrupt the file;
-                                  no nested transactions).  Open time only. */
-#define DT_KV_MAPASYNC 0x08u   /* with WRITEMAP: flush asynchronously (like
-                                  NOSYNC for the data).  Changeable. */
-#define DT_KV_RDONLY 0x10u     /* open read-only; writes give DT_MISUSE.
-                                  Open time only. */
-#define DT_KV_TEMP 0x20u       /* delete the directory and its files at
-                                  dt_kv_close.  Open time only. */
+#define DT_KV_NOSYNC                                                                               \
+    0x01u /* no fsync at commit: a system crash may lose                                           \
+             recent commits or, with WRITEMAP, corrupt                                             \
+             the file; a process crash loses nothing.                                              \
+             Changeable at run time. */
+#define DT_KV_NOMETASYNC                                                                           \
+    0x02u /* fsync data but not the meta page: a system                                            \
+             crash may lose the last commit, never                                                 \
+             corrupts.  Changeable at run time. */
+#define DT_KV_WRITEMAP                                                                             \
+    0x04u /* write through a writable map (faster, but a                                           \
+             stray pointer write can corrupt the file;                                             \
+             no nested transactions).  Open time only. */
+#define DT_KV_MAPASYNC                                                                             \
+    0x08u /* with WRITEMAP: flush asynchronously (like                                             \
+             NOSYNC for the data).  Changeable. */
+#define DT_KV_RDONLY                                                                               \
+    0x10u /* open read-only; writes give DT_MISUSE.                                                \
+             Open time only. */
+#define DT_KV_TEMP                                                                                 \
+    0x20u /* delete the directory and its files at                                                 \
+             dt_kv_close.  Open time only. */
 
 /*
  * Options for dt_kv_open.  Always start from DT_KV_OPTIONS_INIT so fields
@@ -499,24 +510,25 @@ typedef struct dt_kv_bytes {
  *     dt_kv_options o = DT_KV_OPTIONS_INIT;  o.flags = DT_KV_NOSYNC;
  */
 typedef struct dt_kv_options {
-    unsigned version;          /* DT_KV_OPTIONS_VERSION */
-    uint64_t map_size;         /* initial map size in bytes (rounded up to
-                                  the OS page size); 0 = 64 MiB.  An existing
-                                  larger file keeps its size. */
-    uint64_t max_map_size;     /* automatic growth stops here (then
-                                  DT_MAPFULL); 0 = no limit but the OS's */
-    unsigned max_dbs;          /* max named dbis; 0 = 128 */
-    unsigned max_readers;      /* max concurrent read transactions of all
-                                  processes; 0 = 126 */
-    unsigned flags;            /* DT_KV_* environment flags */
-    unsigned file_mode;        /* mode of created files; 0 = 0644 */
-    unsigned grow_timeout_ms;  /* how long map growth waits for this
-                                  process's open transactions to end; 0 =
-                                  30000 (then the write gives DT_BUSY) */
+    unsigned version;         /* DT_KV_OPTIONS_VERSION */
+    uint64_t map_size;        /* initial map size in bytes (rounded up to
+                                 the OS page size); 0 = 64 MiB.  An existing
+                                 larger file keeps its size. */
+    uint64_t max_map_size;    /* automatic growth stops here (then
+                                 DT_MAPFULL); 0 = no limit but the OS's */
+    unsigned max_dbs;         /* max named dbis; 0 = 128 */
+    unsigned max_readers;     /* max concurrent read transactions of all
+                                 processes; 0 = 126 */
+    unsigned flags;           /* DT_KV_* environment flags */
+    unsigned file_mode;       /* mode of created files; 0 = 0644 */
+    unsigned grow_timeout_ms; /* how long map growth waits for this
+                                 process's open transactions to end; 0 =
+                                 30000 (then the write gives DT_BUSY) */
 } dt_kv_options;
 
 #define DT_KV_OPTIONS_VERSION 1
-#define DT_KV_OPTIONS_INIT {DT_KV_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0}
+#define DT_KV_OPTIONS_INIT                                                                         \
+    { DT_KV_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
 
 /*
  * dt_kv_open: opens (creating it if needed, unless DT_KV_RDONLY) the
@@ -575,9 +587,10 @@ int dt_kv_get_flags(dt_kv *kv, unsigned *out);
 int dt_kv_sync(dt_kv *kv, int force);
 
 /* Flags for dt_kv_dbi_open. */
-#define DT_KV_DBI_CREATE 0x01u  /* create the dbi if it does not exist */
-#define DT_KV_DBI_DUPSORT 0x02u /* a key may hold several values, kept
-                                   sorted (each at most 511 bytes) */
+#define DT_KV_DBI_CREATE 0x01u /* create the dbi if it does not exist */
+#define DT_KV_DBI_DUPSORT                                                                          \
+    0x02u /* a key may hold several values, kept                                                   \
+             sorted (each at most 511 bytes) */
 
 /*
  * dt_kv_dbi_open: opens (with DT_KV_DBI_CREATE, creates) the named
@@ -609,7 +622,7 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi);
 int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
 
 /* Flags for dt_kv_txn_begin. */
-#define DT_KV_TXN_WRITE 0x00u
+#define DT_KV_TXN_WRITE  0x00u
 #define DT_KV_TXN_RDONLY 0x01u
 
 /*
@@ -676,18 +689,20 @@ int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *u
  * @retval DT_NOMEM / DT_BUSY (no reader slot)
  * Thread-safe with txn NULL; with a txn, see dt_kv_txn_begin.
  */
-int dt_kv_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
-              void **out, size_t *out_len);
+int dt_kv_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen, void **out,
+              size_t *out_len);
 int dt_kv_get_view(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
                    dt_kv_bytes *out);
 
 /* Flags for dt_kv_put. */
 #define DT_KV_NOOVERWRITE 0x01u /* fail with DT_CONFLICT if the key exists */
-#define DT_KV_NODUPDATA 0x02u   /* DUPSORT: fail with DT_CONFLICT if the
-                                   key/value pair exists */
-#define DT_KV_APPEND 0x04u      /* the key (DUPSORT: key/value) sorts after
-                                   every existing one: fast bulk load;
-                                   DT_INVALID if it does not */
+#define DT_KV_NODUPDATA                                                                            \
+    0x02u /* DUPSORT: fail with DT_CONFLICT if the                                                 \
+             key/value pair exists */
+#define DT_KV_APPEND                                                                               \
+    0x04u /* the key (DUPSORT: key/value) sorts after                                              \
+             every existing one: fast bulk load;                                                   \
+             DT_INVALID if it does not */
 
 /*
  * dt_kv_put: stores `val` under `key` (replacing the value; in a DUPSORT
@@ -723,9 +738,9 @@ typedef enum dt_kv_op_type { DT_KV_OP_PUT = 1, DT_KV_OP_DEL = 2 } dt_kv_op_type;
 typedef struct dt_kv_op {
     dt_kv_op_type type;
     dt_kv_dbi dbi;
-    unsigned flags;    /* put flags (DT_KV_NOOVERWRITE, ...) */
+    unsigned flags; /* put flags (DT_KV_NOOVERWRITE, ...) */
     dt_kv_bytes key;
-    dt_kv_bytes val;   /* DEL: val.ptr NULL deletes the key with all values */
+    dt_kv_bytes val; /* DEL: val.ptr NULL deletes the key with all values */
 } dt_kv_op;
 
 /*
@@ -757,7 +772,8 @@ typedef struct dt_kv_range {
     int backward;
     size_t limit;
 } dt_kv_range;
-#define DT_KV_RANGE_ALL {{NULL, 0}, DT_KV_UNBOUNDED, {NULL, 0}, DT_KV_UNBOUNDED, 0, 0}
+#define DT_KV_RANGE_ALL                                                                            \
+    { {NULL, 0}, DT_KV_UNBOUNDED, {NULL, 0}, DT_KV_UNBOUNDED, 0, 0 }
 
 /*
  * dt_kv_list: entries copied out of the store by dt_kv_get_first,
@@ -773,7 +789,8 @@ typedef struct dt_kv_list {
     size_t n;
     void *mem_; /* private */
 } dt_kv_list;
-#define DT_KV_LIST_INIT {NULL, 0, NULL}
+#define DT_KV_LIST_INIT                                                                            \
+    { NULL, 0, NULL }
 
 /* dt_kv_list_free: frees what the list owns and empties it; NULL allowed. */
 void dt_kv_list_free(dt_kv_list *list);
@@ -844,23 +861,23 @@ int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact);
 
 /* Environment statistics (dt_kv_stat). */
 typedef struct dt_kv_envstat {
-    uint64_t map_size;      /* current map size in bytes */
-    uint64_t max_map_size;  /* growth limit (0: none) */
-    uint64_t page_size;     /* bytes per page */
-    uint64_t last_page;     /* number of the last page in use */
-    uint64_t used_bytes;    /* (last_page + 1) * page_size */
-    double map_use;         /* used_bytes / map_size, 0..1 */
-    uint64_t last_txn_id;   /* id of the last committed write txn */
-    unsigned max_readers;   /* reader slots */
-    unsigned num_readers;   /* reader slots in use (all processes; includes
-                               this process's pooled read transactions) */
-    unsigned num_dbis;      /* dbis open through this handle */
+    uint64_t map_size;     /* current map size in bytes */
+    uint64_t max_map_size; /* growth limit (0: none) */
+    uint64_t page_size;    /* bytes per page */
+    uint64_t last_page;    /* number of the last page in use */
+    uint64_t used_bytes;   /* (last_page + 1) * page_size */
+    double map_use;        /* used_bytes / map_size, 0..1 */
+    uint64_t last_txn_id;  /* id of the last committed write txn */
+    unsigned max_readers;  /* reader slots */
+    unsigned num_readers;  /* reader slots in use (all processes; includes
+                              this process's pooled read transactions) */
+    unsigned num_dbis;     /* dbis open through this handle */
 } dt_kv_envstat;
 
 /* Statistics of one dbi (dt_kv_dbi_stat). */
 typedef struct dt_kv_dbistat {
-    uint64_t entries;       /* key/value pairs (DUPSORT: every value) */
-    unsigned depth;         /* B-tree depth */
+    uint64_t entries; /* key/value pairs (DUPSORT: every value) */
+    unsigned depth;   /* B-tree depth */
     uint64_t branch_pages;
     uint64_t leaf_pages;
     uint64_t overflow_pages;
@@ -956,9 +973,9 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
  * ("user/name") in the C API and as keywords in EDN.
  */
 
-typedef struct dt_conn dt_conn;           /* an open database */
-typedef struct dt_db dt_db;               /* a read snapshot */
-typedef struct dt_report dt_report;       /* what a transaction did */
+typedef struct dt_conn dt_conn;     /* an open database */
+typedef struct dt_db dt_db;         /* a read snapshot */
+typedef struct dt_report dt_report; /* what a transaction did */
 typedef struct dt_datom_iter dt_datom_iter;
 
 /*
@@ -968,10 +985,10 @@ typedef struct dt_datom_iter dt_datom_iter;
  */
 typedef struct dt_datom {
     int64_t e;
-    const char *a;  /* attribute ident, keyword text without the colon */
+    const char *a; /* attribute ident, keyword text without the colon */
     dt_value v;
-    int64_t tx;     /* the transaction that asserted (or retracted) it */
-    int added;      /* 1: asserted, 0: retracted (reports only) */
+    int64_t tx; /* the transaction that asserted (or retracted) it */
+    int added;  /* 1: asserted, 0: retracted (reports only) */
 } dt_datom;
 
 /* The first transaction id; every id >= DT_TX0 is a transaction. */
@@ -993,7 +1010,8 @@ typedef struct dt_conn_options {
 } dt_conn_options;
 
 #define DT_CONN_OPTIONS_VERSION 1
-#define DT_CONN_OPTIONS_INIT {DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0}
+#define DT_CONN_OPTIONS_INIT                                                                       \
+    { DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0 }
 
 /*
  * dt_conn_open: opens the database in directory `dir`, creating it when
@@ -1126,16 +1144,14 @@ typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
  * @retval DT_OK / DT_INVALID (bad component) / DT_MISUSE / DT_NOMEM
  * Same thread rules as the snapshot.
  */
-int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-              dt_datom_iter **out);
+int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n, dt_datom_iter **out);
 int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
                    dt_datom_iter **out);
 int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
                    dt_datom_iter **out);
 int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out);
 void dt_datom_iter_free(dt_datom_iter *it);
-int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-                    uint64_t *out);
+int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n, uint64_t *out);
 
 /*
  * dt_entid: resolves an entity reference (an id, an ident keyword, or a
@@ -1204,7 +1220,8 @@ typedef struct dt_load_options {
 } dt_load_options;
 
 #define DT_LOAD_OPTIONS_VERSION 2
-#define DT_LOAD_OPTIONS_INIT {DT_LOAD_OPTIONS_VERSION, 0, NULL, 0}
+#define DT_LOAD_OPTIONS_INIT                                                                       \
+    { DT_LOAD_OPTIONS_VERSION, 0, NULL, 0 }
 
 /*
  * dt_loader_open: starts a bulk load into `conn`.  `opts` may be NULL.
@@ -1218,8 +1235,7 @@ typedef struct dt_load_options {
  *         / DT_NOMEM
  * A loader is used by one thread.
  */
-int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts,
-                   dt_loader **out);
+int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts, dt_loader **out);
 
 /*
  * dt_loader_add: adds the datom [e attr v] (attr: keyword text without the

@@ -81,7 +81,10 @@ static err_slot *slot_claim(const void *handle) {
     if (s) return s;
     s = &err_slots[0];
     for (int i = 0; i < ERR_SLOTS; i++) {
-        if (!err_slots[i].used) { s = &err_slots[i]; break; }
+        if (!err_slots[i].used) {
+            s = &err_slots[i];
+            break;
+        }
         if (err_slots[i].stamp < s->stamp) s = &err_slots[i];
     }
     s->used = 1;
@@ -129,23 +132,40 @@ const char *dt_errmsg(const void *handle) {
 
 const char *dt_errstr(int rc) {
     switch (rc) {
-    case DT_OK: return "ok";
-    case DT_NOTFOUND: return "not found";
-    case DT_INVALID: return "invalid input";
-    case DT_SCHEMA: return "schema violation";
-    case DT_CONFLICT: return "conflict";
-    case DT_TXFN: return "transaction function failed";
-    case DT_MAPFULL: return "map full";
-    case DT_BUSY: return "busy";
-    case DT_MISUSE: return "API misuse";
-    case DT_NOMEM: return "out of memory";
-    case DT_IO: return "I/O error";
-    case DT_CORRUPT: return "corrupt or incompatible file";
-    case DT_LIMIT: return "limit reached";
-    case DT_TIMEOUT: return "timed out";
-    case DT_INTERNAL: return "internal error";
-    case DT_ROW: return "row available";
-    case DT_DONE: return "no more rows";
+    case DT_OK:
+        return "ok";
+    case DT_NOTFOUND:
+        return "not found";
+    case DT_INVALID:
+        return "invalid input";
+    case DT_SCHEMA:
+        return "schema violation";
+    case DT_CONFLICT:
+        return "conflict";
+    case DT_TXFN:
+        return "transaction function failed";
+    case DT_MAPFULL:
+        return "map full";
+    case DT_BUSY:
+        return "busy";
+    case DT_MISUSE:
+        return "API misuse";
+    case DT_NOMEM:
+        return "out of memory";
+    case DT_IO:
+        return "I/O error";
+    case DT_CORRUPT:
+        return "corrupt or incompatible file";
+    case DT_LIMIT:
+        return "limit reached";
+    case DT_TIMEOUT:
+        return "timed out";
+    case DT_INTERNAL:
+        return "internal error";
+    case DT_ROW:
+        return "row available";
+    case DT_DONE:
+        return "no more rows";
     default:
         /* An extended code keeps its primary code in the low byte. */
         if (rc > 0xff) return dt_errstr(rc & 0xff);

@@ -70,9 +70,10 @@ typedef struct dt_buf {
     size_t cap;
 } dt_buf;
 
-#define DT_BUF_INIT {NULL, 0, 0}
+#define DT_BUF_INIT                                                                                \
+    { NULL, 0, 0 }
 
-int dt_buf_reserve(dt_buf *b, size_t extra);          /* DT_OK/DT_NOMEM */
+int dt_buf_reserve(dt_buf *b, size_t extra);           /* DT_OK/DT_NOMEM */
 int dt_buf_append(dt_buf *b, const void *p, size_t n); /* DT_OK/DT_NOMEM */
 int dt_buf_putc(dt_buf *b, uint8_t c);                 /* DT_OK/DT_NOMEM */
 int dt_buf_printf(dt_buf *b, const char *fmt, ...)     /* DT_OK/DT_NOMEM */
@@ -93,10 +94,10 @@ void dt_buf_release(dt_buf *b);
  * points check, so NULL, closed or wrong-kind handles give DT_MISUSE.
  * Destructors set the word to DT_MAGIC_DEAD before freeing.
  */
-#define DT_MAGIC_KV 0x6b76656eu      /* "kven" */
-#define DT_MAGIC_KVTXN 0x6b767478u   /* "kvtx" */
-#define DT_MAGIC_KVITER 0x6b766974u  /* "kvit" */
-#define DT_MAGIC_DEAD 0xdeadbeefu
+#define DT_MAGIC_KV     0x6b76656eu /* "kven" */
+#define DT_MAGIC_KVTXN  0x6b767478u /* "kvtx" */
+#define DT_MAGIC_KVITER 0x6b766974u /* "kvit" */
+#define DT_MAGIC_DEAD   0xdeadbeefu
 
 /* }====== */
 

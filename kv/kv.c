@@ -15,17 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KV_DEFAULT_MAP_SIZE ((uint64_t)64 << 20)
-#define KV_DEFAULT_MAX_DBS 128u
-#define KV_DEFAULT_MAX_READERS 126u
-#define KV_DEFAULT_MODE 0644u
+#define KV_DEFAULT_MAP_SIZE        ((uint64_t)64 << 20)
+#define KV_DEFAULT_MAX_DBS         128u
+#define KV_DEFAULT_MAX_READERS     126u
+#define KV_DEFAULT_MODE            0644u
 #define KV_DEFAULT_GROW_TIMEOUT_MS 30000u
-#define KV_POOL_MAX 32u
+#define KV_POOL_MAX                32u
 
-#define KV_OPEN_FLAGS \
+#define KV_OPEN_FLAGS                                                                              \
     (DT_KV_NOSYNC | DT_KV_NOMETASYNC | DT_KV_WRITEMAP | DT_KV_MAPASYNC | DT_KV_RDONLY | DT_KV_TEMP)
 #define KV_RUNTIME_FLAGS (DT_KV_NOSYNC | DT_KV_NOMETASYNC | DT_KV_MAPASYNC)
-#define KV_PUT_FLAGS (DT_KV_NOOVERWRITE | DT_KV_NODUPDATA | DT_KV_APPEND)
+#define KV_PUT_FLAGS     (DT_KV_NOOVERWRITE | DT_KV_NODUPDATA | DT_KV_APPEND)
 
 /* The environment on which this thread has a root write txn open, so that
  * a second write from the same thread fails instead of deadlocking on
@@ -58,32 +58,47 @@ int kv_writemap(const dt_kv *kv) { return (kv->flags & DT_KV_WRITEMAP) != 0; }
 
 int kv_translate(int mrc) {
     switch (mrc) {
-    case MDB_SUCCESS: return DT_OK;
-    case MDB_NOTFOUND: return DT_NOTFOUND;
-    case MDB_KEYEXIST: return DT_CONFLICT;
-    case MDB_MAP_FULL: return DT_MAPFULL;
-    case MDB_READERS_FULL: return DT_BUSY;
-    case MDB_MAP_RESIZED: return DT_BUSY;
+    case MDB_SUCCESS:
+        return DT_OK;
+    case MDB_NOTFOUND:
+        return DT_NOTFOUND;
+    case MDB_KEYEXIST:
+        return DT_CONFLICT;
+    case MDB_MAP_FULL:
+        return DT_MAPFULL;
+    case MDB_READERS_FULL:
+        return DT_BUSY;
+    case MDB_MAP_RESIZED:
+        return DT_BUSY;
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
     case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND: return DT_CORRUPT;
-    case MDB_PANIC: return DT_IO;
+    case MDB_PAGE_NOTFOUND:
+        return DT_CORRUPT;
+    case MDB_PANIC:
+        return DT_IO;
     case MDB_DBS_FULL:
     case MDB_TLS_FULL:
-    case MDB_TXN_FULL: return DT_LIMIT;
+    case MDB_TXN_FULL:
+        return DT_LIMIT;
     case MDB_CURSOR_FULL:
-    case MDB_PAGE_FULL: return DT_INTERNAL;
+    case MDB_PAGE_FULL:
+        return DT_INTERNAL;
     case MDB_INCOMPATIBLE:
-    case MDB_BAD_VALSIZE: return DT_INVALID;
+    case MDB_BAD_VALSIZE:
+        return DT_INVALID;
     case MDB_BAD_RSLOT:
     case MDB_BAD_TXN:
     case MDB_BAD_DBI:
-    case EINVAL: return DT_MISUSE;
-    case ENOMEM: return DT_NOMEM;
+    case EINVAL:
+        return DT_MISUSE;
+    case ENOMEM:
+        return DT_NOMEM;
     case EAGAIN:
-    case EBUSY: return DT_BUSY;
-    default: return mrc > 0 ? DT_IO : DT_INTERNAL;
+    case EBUSY:
+        return DT_BUSY;
+    default:
+        return mrc > 0 ? DT_IO : DT_INTERNAL;
     }
 }
 
@@ -242,7 +257,9 @@ static int check_kv(dt_kv *kv) {
     if (!kv || kv->magic != DT_MAGIC_KV)
         return dt__seterr(kv, DT_MISUSE, "kv: not an open dt_kv handle");
     int b = atomic_load_explicit(&kv->broken, memory_order_relaxed);
-    if (b) return dt__seterr(kv, b, "kv '%s': environment unusable after a failed map resize", kv->path);
+    if (b)
+        return dt__seterr(kv, b, "kv '%s': environment unusable after a failed map resize",
+                          kv->path);
     return DT_OK;
 }
 
@@ -278,7 +295,8 @@ static int make_path(char *buf, size_t n, const char *dir, const char *file) {
 int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     static const dt_kv_options defaults = DT_KV_OPTIONS_INIT;
     if (out) *out = NULL;
-    if (!path || !out) return dt__seterr(NULL, DT_MISUSE, "kv open: NULL %s", path ? "out" : "path");
+    if (!path || !out)
+        return dt__seterr(NULL, DT_MISUSE, "kv open: NULL %s", path ? "out" : "path");
     if (!*path) return dt__seterr(NULL, DT_INVALID, "kv open: empty path");
     if (!opts) opts = &defaults;
     if (opts->version < 1 || opts->version > DT_KV_OPTIONS_VERSION)
@@ -299,12 +317,12 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     struct stat st;
     if (stat(path, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
-            return dt__seterr(NULL, DT_CORRUPT,
-                              "kv open '%s': is a file, not a database directory", path);
+            return dt__seterr(NULL, DT_CORRUPT, "kv open '%s': is a file, not a database directory",
+                              path);
     } else if (errno == ENOENT) {
         if (rdonly)
-            return dt__seterr(NULL, DT_NOTFOUND, "kv open '%s': no such database directory (read-only open)",
-                              path);
+            return dt__seterr(NULL, DT_NOTFOUND,
+                              "kv open '%s': no such database directory (read-only open)", path);
         if (mkdir(path, 0777) != 0)
             return dt__seterr(NULL, DT_IO, "kv open '%s': cannot create the directory: %s", path,
                               strerror(errno));
@@ -322,7 +340,8 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     kv->nslots = max_dbs;
     kv->flags = opts->flags;
     kv->max_map_size = opts->max_map_size;
-    kv->grow_timeout_ms = opts->grow_timeout_ms ? opts->grow_timeout_ms : KV_DEFAULT_GROW_TIMEOUT_MS;
+    kv->grow_timeout_ms =
+        opts->grow_timeout_ms ? opts->grow_timeout_ms : KV_DEFAULT_GROW_TIMEOUT_MS;
     long ps = sysconf(_SC_PAGESIZE);
     kv->page_size = ps > 0 ? (unsigned)ps : 4096u;
     kv->pool_cap = max_readers / 2 < KV_POOL_MAX ? max_readers / 2 : KV_POOL_MAX;
@@ -354,11 +373,15 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     if (mrc != MDB_SUCCESS) {
         rc = kv_translate(mrc);
         if (mrc == MDB_INVALID)
-            dt__seterr(NULL, rc, "kv open '%s': data.mdb is not an LMDB database file (bad magic "
-                       "or truncated): %s", path, mdb_strerror(mrc));
+            dt__seterr(NULL, rc,
+                       "kv open '%s': data.mdb is not an LMDB database file (bad magic "
+                       "or truncated): %s",
+                       path, mdb_strerror(mrc));
         else if (mrc == MDB_VERSION_MISMATCH)
-            dt__seterr(NULL, rc, "kv open '%s': the database was written by an incompatible LMDB "
-                       "version: %s", path, mdb_strerror(mrc));
+            dt__seterr(NULL, rc,
+                       "kv open '%s': the database was written by an incompatible LMDB "
+                       "version: %s",
+                       path, mdb_strerror(mrc));
         else
             dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
         goto fail;
@@ -405,7 +428,8 @@ fail:
 
 int dt_kv_close(dt_kv *kv) {
     if (!kv) return DT_OK;
-    if (kv->magic != DT_MAGIC_KV) return dt__seterr(kv, DT_MISUSE, "kv close: not an open dt_kv handle");
+    if (kv->magic != DT_MAGIC_KV)
+        return dt__seterr(kv, DT_MISUSE, "kv close: not an open dt_kv handle");
     /* complete every queued async write first: nothing acknowledged is lost */
     pthread_mutex_lock(&kv->async_mu);
     kv_writer_stop(kv->async);
@@ -413,8 +437,8 @@ int dt_kv_close(dt_kv *kv) {
     pthread_mutex_unlock(&kv->async_mu);
     int n = atomic_load(&kv->handles);
     if (n > 0 || atomic_load(&kv->active) > 0)
-        return dt__seterr(kv, DT_BUSY, "kv close '%s': %d transaction(s)/iterator(s) still open", kv->path,
-                          n);
+        return dt__seterr(kv, DT_BUSY, "kv close '%s': %d transaction(s)/iterator(s) still open",
+                          kv->path, n);
     pool_drain(kv);
     mdb_env_close(kv->env);
     if (kv->flags & DT_KV_TEMP) {
@@ -535,8 +559,10 @@ void kv_cursor_link(dt_kv_txn *t, kv_cursor *c) {
 
 void kv_cursor_unlink(kv_cursor *c) {
     if (!c->txn) return;
-    if (c->prev) c->prev->next = c->next;
-    else c->txn->cursors = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->txn->cursors = c->next;
     if (c->next) c->next->prev = c->prev;
     c->txn = NULL;
     c->next = c->prev = NULL;
@@ -562,11 +588,13 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
     *out = NULL;
     if (!rdonly) {
         if (kv->flags & DT_KV_RDONLY)
-            return kv_err(kv, NULL, DT_MISUSE, "kv '%s': write in a read-only environment", kv->path);
+            return kv_err(kv, NULL, DT_MISUSE, "kv '%s': write in a read-only environment",
+                          kv->path);
         if (tl_writer == kv)
             return kv_err(kv, NULL, DT_MISUSE,
                           "kv '%s': this thread already has a write transaction open on this "
-                          "environment (a second one would deadlock)", kv->path);
+                          "environment (a second one would deadlock)",
+                          kv->path);
     }
     if (!rdonly) {
         char why[256] = "";
@@ -574,7 +602,9 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
         if (grc != DT_OK) return kv_err(kv, NULL, grc, "kv '%s': %s", kv->path, why);
     }
     dt_kv_txn *t = pool_get(kv);
-    if (!t) return kv_err(kv, NULL, DT_NOMEM, "kv '%s': out of memory beginning a transaction", kv->path);
+    if (!t)
+        return kv_err(kv, NULL, DT_NOMEM, "kv '%s': out of memory beginning a transaction",
+                      kv->path);
     int mrc;
     uint64_t seen;
     for (int tries = 0;; tries++) {
@@ -584,8 +614,10 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
         if (rdonly) {
             if (t->reset) {
                 mrc = mdb_txn_renew(t->reset);
-                if (mrc == MDB_SUCCESS) t->mdb = t->reset;
-                else mdb_txn_abort(t->reset);
+                if (mrc == MDB_SUCCESS)
+                    t->mdb = t->reset;
+                else
+                    mdb_txn_abort(t->reset);
                 t->reset = NULL;
             }
             if (mrc != MDB_SUCCESS) mrc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t->mdb);
@@ -600,8 +632,9 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
             int grc = kv_grow(kv, 0, why, sizeof why);
             if (grc == DT_OK) continue;
             pool_put(kv, t);
-            return kv_err(kv, NULL, grc, "kv '%s': adopting the map size set by another process: %s",
-                          kv->path, why);
+            return kv_err(kv, NULL, grc,
+                          "kv '%s': adopting the map size set by another process: %s", kv->path,
+                          why);
         }
         if (mrc == MDB_READERS_FULL && tries < 1) {
             pool_drain(kv);
@@ -686,8 +719,8 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
             r->failed = DT_MAPFULL_RETRY;
             return kv_err(kv, rec, DT_MAPFULL_RETRY,
                           "%s: map full at %llu bytes; it grows before the next write "
-                          "transaction: abort this one and run it again", what,
-                          (unsigned long long)seen);
+                          "transaction: abort this one and run it again",
+                          what, (unsigned long long)seen);
         }
         r->failed = grc;
         return kv_err(kv, rec, grc, "%s: %s", what, why);
@@ -701,15 +734,19 @@ int kv_txn_begin(dt_kv *kv, dt_kv_txn *parent, unsigned flags, dt_kv_txn **out) 
     int rc = kv_check(kv, parent);
     if (rc != DT_OK) return rc;
     if (!out) return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: NULL out");
-    if (flags & ~DT_KV_TXN_RDONLY) return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: unknown flags 0x%x", flags);
+    if (flags & ~DT_KV_TXN_RDONLY)
+        return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: unknown flags 0x%x", flags);
     if (!parent) return txn_begin_root(kv, (flags & DT_KV_TXN_RDONLY) != 0, 1, out);
 
     if (parent->rdonly || (flags & DT_KV_TXN_RDONLY))
-        return kv_err(kv, parent, DT_MISUSE, "kv txn_begin: nested transactions must be write transactions");
+        return kv_err(kv, parent, DT_MISUSE,
+                      "kv txn_begin: nested transactions must be write transactions");
     if (kv->flags & DT_KV_WRITEMAP)
-        return kv_err(kv, parent, DT_MISUSE, "kv txn_begin: nested transactions are not available with WRITEMAP");
+        return kv_err(kv, parent, DT_MISUSE,
+                      "kv txn_begin: nested transactions are not available with WRITEMAP");
     if (parent->nchild)
-        return kv_err(kv, parent, DT_MISUSE, "kv txn_begin: the parent already has an open nested transaction");
+        return kv_err(kv, parent, DT_MISUSE,
+                      "kv txn_begin: the parent already has an open nested transaction");
     if (parent->root->failed)
         return kv_err(kv, parent, parent->root->failed,
                       "kv txn_begin: the parent transaction failed earlier (%s); abort it",
@@ -764,7 +801,8 @@ int kv_txn_commit(dt_kv_txn *t) {
     }
     if (r->failed) {
         int f = r->failed;
-        if (t == r) root_abort_mdb(t);
+        if (t == r)
+            root_abort_mdb(t);
         else if (r->mdb) {
             drop_cursors(t, 0);
             mdb_txn_abort(t->mdb);
@@ -798,7 +836,8 @@ int kv_txn_commit(dt_kv_txn *t) {
             else
                 rc = kv_err(kv, rec, grc, "kv commit: %s", why);
         } else {
-            rc = kv_err(kv, rec, kv_translate(mrc), "kv commit '%s': %s", kv->path, mdb_strerror(mrc));
+            rc = kv_err(kv, rec, kv_translate(mrc), "kv commit '%s': %s", kv->path,
+                        mdb_strerror(mrc));
         }
     }
     txn_release(t);
@@ -907,8 +946,10 @@ kv_slot *kv_slot_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
         kv_slot *s = &kv->slots[i];
         if (gen && s->gen == gen && s->alive) return s;
     }
-    kv_err(kv, txn, DT_MISUSE, "kv: dbi handle %u is not open (never opened, dropped, or of another "
-           "environment)", (unsigned)dbi);
+    kv_err(kv, txn, DT_MISUSE,
+           "kv: dbi handle %u is not open (never opened, dropped, or of another "
+           "environment)",
+           (unsigned)dbi);
     return NULL;
 }
 
@@ -916,7 +957,8 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
     if (out) *out = DT_KV_DBI_NONE;
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
-    if (!name || !out) return kv_err(kv, NULL, DT_MISUSE, "kv dbi_open: NULL %s", name ? "out" : "name");
+    if (!name || !out)
+        return kv_err(kv, NULL, DT_MISUSE, "kv dbi_open: NULL %s", name ? "out" : "name");
     if (!*name) return kv_err(kv, NULL, DT_INVALID, "kv dbi_open: empty name");
     if (flags & ~(DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT))
         return kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': unknown flags 0x%x", name, flags);
@@ -924,7 +966,8 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
     int create = (flags & DT_KV_DBI_CREATE) && !(kv->flags & DT_KV_RDONLY);
     if (create && tl_writer == kv)
         return kv_err(kv, NULL, DT_MISUSE,
-                      "kv dbi_open '%s': this thread has a write transaction open (would deadlock)", name);
+                      "kv dbi_open '%s': this thread has a write transaction open (would deadlock)",
+                      name);
 
     pthread_mutex_lock(&kv->dbi_mu);
     unsigned free_i = kv->nslots;
@@ -932,8 +975,8 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         kv_slot *s = &kv->slots[i];
         if (s->alive && strcmp(s->name, name) == 0) {
             if (s->dupsort != want_dup) {
-                rc = kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': the dbi exists %s DUPSORT", name,
-                            s->dupsort ? "with" : "without");
+                rc = kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': the dbi exists %s DUPSORT",
+                            name, s->dupsort ? "with" : "without");
                 goto done;
             }
             *out = i | (s->gen << KV_SLOT_BITS);
@@ -942,7 +985,8 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         if (!s->alive && free_i == kv->nslots) free_i = i;
     }
     if (free_i == kv->nslots) {
-        rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) dbis already open", name, kv->nslots);
+        rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) dbis already open", name,
+                    kv->nslots);
         goto done;
     }
     char *copy = dt__strndup(name, strlen(name));
@@ -962,8 +1006,10 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         if (mrc == MDB_SUCCESS) {
             mrc = mdb_dbi_open(txn, name, mflags, &dbi);
             if (mrc == MDB_SUCCESS) mrc = mdb_dbi_flags(txn, dbi, &actual);
-            if (mrc == MDB_SUCCESS) mrc = mdb_txn_commit(txn);
-            else mdb_txn_abort(txn);
+            if (mrc == MDB_SUCCESS)
+                mrc = mdb_txn_commit(txn);
+            else
+                mdb_txn_abort(txn);
         }
         gate_leave(kv);
         if (mrc == MDB_MAP_FULL || mrc == MDB_MAP_RESIZED) {
@@ -986,9 +1032,11 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
             rc = kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': the dbi exists %s DUPSORT", name,
                         want_dup ? "without" : "with");
         else if (mrc == MDB_DBS_FULL)
-            rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) reached", name, kv->nslots);
+            rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) reached", name,
+                        kv->nslots);
         else
-            rc = kv_err(kv, NULL, kv_translate(mrc), "kv dbi_open '%s': %s", name, mdb_strerror(mrc));
+            rc = kv_err(kv, NULL, kv_translate(mrc), "kv dbi_open '%s': %s", name,
+                        mdb_strerror(mrc));
         goto done;
     }
     kv_slot *s = &kv->slots[free_i];
@@ -1064,22 +1112,25 @@ int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
 static int check_key(dt_kv *kv, dt_kv_txn *txn, const kv_slot *s, const void *key, size_t klen,
                      const char *what) {
     if (klen == 0 || !key)
-        return kv_err(kv, txn, DT_INVALID, "kv %s dbi '%s': empty key (keys are 1 to %u bytes)", what,
-                      s->name, kv->max_key);
+        return kv_err(kv, txn, DT_INVALID, "kv %s dbi '%s': empty key (keys are 1 to %u bytes)",
+                      what, s->name, kv->max_key);
     if (klen > kv->max_key)
-        return kv_err(kv, txn, DT_INVALID, "kv %s dbi '%s': key of %zu bytes exceeds the %u-byte limit",
-                      what, s->name, klen, kv->max_key);
+        return kv_err(kv, txn, DT_INVALID,
+                      "kv %s dbi '%s': key of %zu bytes exceeds the %u-byte limit", what, s->name,
+                      klen, kv->max_key);
     return DT_OK;
 }
 
 static int check_val(dt_kv *kv, dt_kv_txn *txn, const kv_slot *s, const void *val, size_t vlen,
                      const char *what) {
     if (!val && vlen)
-        return kv_err(kv, txn, DT_MISUSE, "kv %s dbi '%s': NULL value of %zu bytes", what, s->name, vlen);
+        return kv_err(kv, txn, DT_MISUSE, "kv %s dbi '%s': NULL value of %zu bytes", what, s->name,
+                      vlen);
     if (s->dupsort && vlen > kv->max_key)
-        return kv_err(kv, txn, DT_INVALID,
-                      "kv %s dbi '%s': value of %zu bytes exceeds the %u-byte limit of DUPSORT dbis",
-                      what, s->name, vlen, kv->max_key);
+        return kv_err(
+            kv, txn, DT_INVALID,
+            "kv %s dbi '%s': value of %zu bytes exceeds the %u-byte limit of DUPSORT dbis", what,
+            s->name, vlen, kv->max_key);
     return DT_OK;
 }
 
@@ -1090,7 +1141,8 @@ static int get_in(dt_kv *kv, dt_kv_txn *t, dt_kv_txn *rec, const kv_slot *s, con
     int mrc = mdb_get(t->mdb, s->dbi, &k, v);
     if (mrc == MDB_SUCCESS) return DT_OK;
     if (mrc == MDB_NOTFOUND)
-        return kv_err(kv, rec, DT_NOTFOUND, "kv get dbi '%s': no such key (%zu bytes)", s->name, klen);
+        return kv_err(kv, rec, DT_NOTFOUND, "kv get dbi '%s': no such key (%zu bytes)", s->name,
+                      klen);
     if (mrc == EINVAL)
         return kv_err(kv, rec, DT_MISUSE, "kv get dbi '%s': dbi opened after the transaction began",
                       s->name);
@@ -1114,8 +1166,8 @@ int dt_kv_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
     if (rc == DT_OK) {
         void *copy = dt__malloc(v.mv_size);
         if (!copy) {
-            rc = kv_err(kv, txn, DT_NOMEM, "kv get dbi '%s': out of memory copying %zu bytes", s->name,
-                        v.mv_size);
+            rc = kv_err(kv, txn, DT_NOMEM, "kv get dbi '%s': out of memory copying %zu bytes",
+                        s->name, v.mv_size);
         } else {
             if (v.mv_size) memcpy(copy, v.mv_data, v.mv_size);
             *out = copy;
@@ -1134,7 +1186,8 @@ int dt_kv_get_view(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, si
     }
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    if (!txn) return kv_err(kv, NULL, DT_MISUSE, "kv get_view: needs a transaction (use dt_kv_get)");
+    if (!txn)
+        return kv_err(kv, NULL, DT_MISUSE, "kv get_view: needs a transaction (use dt_kv_get)");
     kv_slot *s = kv_slot_get(kv, txn, dbi);
     if (!s) return DT_MISUSE;
     if (!out) return kv_err(kv, txn, DT_MISUSE, "kv get_view: NULL out");
@@ -1164,15 +1217,18 @@ static int put_in(dt_kv *kv, dt_kv_txn *t, const kv_slot *s, const void *key, si
     dt_kv_txn *rec = t->user ? t : NULL;
     if (mrc == MDB_KEYEXIST) {
         if (flags & DT_KV_APPEND)
-            return kv_err(kv, rec, DT_INVALID,
-                          "kv put dbi '%s': APPEND of a key of %zu bytes that does not sort after the "
-                          "last one", s->name, klen);
+            return kv_err(
+                kv, rec, DT_INVALID,
+                "kv put dbi '%s': APPEND of a key of %zu bytes that does not sort after the "
+                "last one",
+                s->name, klen);
         return kv_err(kv, rec, DT_CONFLICT, "kv put dbi '%s': the %s exists (%s)", s->name,
                       (flags & DT_KV_NODUPDATA) ? "key/value pair" : "key",
                       (flags & DT_KV_NODUPDATA) ? "NODUPDATA" : "NOOVERWRITE");
     }
     char what[300];
-    snprintf(what, sizeof what, "kv put dbi '%s' (key %zu bytes, value %zu bytes)", s->name, klen, vlen);
+    snprintf(what, sizeof what, "kv put dbi '%s' (key %zu bytes, value %zu bytes)", s->name, klen,
+             vlen);
     return txn_fail(t, mrc, what);
 }
 
@@ -1182,8 +1238,9 @@ static int del_in(dt_kv *kv, dt_kv_txn *t, const kv_slot *s, const void *key, si
     int mrc = mdb_del(t->mdb, s->dbi, &k, (val && s->dupsort) ? &v : NULL);
     if (mrc == MDB_SUCCESS) return DT_OK;
     if (mrc == MDB_NOTFOUND)
-        return kv_err(kv, t->user ? t : NULL, DT_NOTFOUND, "kv del dbi '%s': no such %s (key %zu bytes)",
-                      s->name, (val && s->dupsort) ? "key/value pair" : "key", klen);
+        return kv_err(kv, t->user ? t : NULL, DT_NOTFOUND,
+                      "kv del dbi '%s': no such %s (key %zu bytes)", s->name,
+                      (val && s->dupsort) ? "key/value pair" : "key", klen);
     char what[300];
     snprintf(what, sizeof what, "kv del dbi '%s' (key %zu bytes)", s->name, klen);
     return txn_fail(t, mrc, what);
@@ -1203,13 +1260,14 @@ static int put_body(dt_kv_txn *t, void *arg) {
     return put_in(t->kv, t, a->s, a->key, a->klen, a->val, a->vlen, a->flags);
 }
 
-int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen, const void *val,
-              size_t vlen, unsigned flags) {
+int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+              const void *val, size_t vlen, unsigned flags) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
     kv_slot *s = kv_slot_get(kv, txn, dbi);
     if (!s) return DT_MISUSE;
-    if (flags & ~KV_PUT_FLAGS) return kv_err(kv, txn, DT_INVALID, "kv put: unknown flags 0x%x", flags);
+    if (flags & ~KV_PUT_FLAGS)
+        return kv_err(kv, txn, DT_INVALID, "kv put: unknown flags 0x%x", flags);
     if ((rc = check_key(kv, txn, s, key, klen, "put")) != DT_OK) return rc;
     if ((rc = check_val(kv, txn, s, val, vlen, "put")) != DT_OK) return rc;
     if (txn) {
@@ -1220,8 +1278,8 @@ int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
     return auto_write(kv, put_body, &a, 0);
 }
 
-int dt_kv_del(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen, const void *val,
-              size_t vlen) {
+int dt_kv_del(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t klen,
+              const void *val, size_t vlen) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
     kv_slot *s = kv_slot_get(kv, txn, dbi);
@@ -1249,13 +1307,15 @@ static int batch_body(dt_kv_txn *t, void *arg) {
         const dt_kv_op *op = &a->ops[i];
         int rc;
         kv_slot *s = kv_slot_get(kv, rec, op->dbi);
-        if (!s) rc = DT_MISUSE;
+        if (!s)
+            rc = DT_MISUSE;
         else if (op->type == DT_KV_OP_PUT) {
             if (op->flags & ~KV_PUT_FLAGS)
                 rc = kv_err(kv, rec, DT_INVALID, "kv put: unknown flags 0x%x", op->flags);
             else if ((rc = check_key(kv, rec, s, op->key.ptr, op->key.len, "put")) == DT_OK &&
                      (rc = check_val(kv, rec, s, op->val.ptr, op->val.len, "put")) == DT_OK)
-                rc = put_in(kv, t, s, op->key.ptr, op->key.len, op->val.ptr, op->val.len, op->flags);
+                rc =
+                    put_in(kv, t, s, op->key.ptr, op->key.len, op->val.ptr, op->val.len, op->flags);
         } else if (op->type == DT_KV_OP_DEL) {
             if ((rc = check_key(kv, rec, s, op->key.ptr, op->key.len, "del")) == DT_OK) {
                 rc = del_in(kv, t, s, op->key.ptr, op->key.len, op->val.ptr, op->val.len);
@@ -1294,9 +1354,11 @@ int dt_kv_batch(dt_kv *kv, dt_kv_txn *txn, const dt_kv_op *ops, size_t n) {
 int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact) {
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
-    if (!dest_dir || !*dest_dir) return kv_err(kv, NULL, DT_MISUSE, "kv copy: NULL or empty destination");
+    if (!dest_dir || !*dest_dir)
+        return kv_err(kv, NULL, DT_MISUSE, "kv copy: NULL or empty destination");
     if (tl_writer == kv)
-        return kv_err(kv, NULL, DT_MISUSE, "kv copy: this thread has a write transaction open (would deadlock)");
+        return kv_err(kv, NULL, DT_MISUSE,
+                      "kv copy: this thread has a write transaction open (would deadlock)");
     if (mkdir(dest_dir, 0777) != 0 && errno != EEXIST)
         return kv_err(kv, NULL, DT_IO, "kv copy to '%s': cannot create the directory: %s", dest_dir,
                       strerror(errno));
@@ -1361,7 +1423,8 @@ int dt_kv_dbi_stat(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, dt_kv_dbistat *out)
     int mrc = mdb_stat(use->mdb, s->dbi, &st);
     kv_read_end(kv, txn, use);
     if (mrc != MDB_SUCCESS)
-        return kv_err(kv, txn, kv_translate(mrc), "kv dbi_stat '%s': %s", s->name, mdb_strerror(mrc));
+        return kv_err(kv, txn, kv_translate(mrc), "kv dbi_stat '%s': %s", s->name,
+                      mdb_strerror(mrc));
     out->entries = st.ms_entries;
     out->depth = st.ms_depth;
     out->branch_pages = st.ms_branch_pages;
@@ -1389,7 +1452,8 @@ int kv_cursor_open(dt_kv_txn *txn, dt_kv_dbi dbi, kv_cursor **out) {
     int mrc = mdb_cursor_open(txn->mdb, s->dbi, &c->mc);
     if (mrc != MDB_SUCCESS) {
         dt__free(c);
-        return kv_err(kv, txn, kv_translate(mrc), "kv cursor_open dbi '%s': %s", s->name, mdb_strerror(mrc));
+        return kv_err(kv, txn, kv_translate(mrc), "kv cursor_open dbi '%s': %s", s->name,
+                      mdb_strerror(mrc));
     }
     c->dupsort = s->dupsort;
     kv_cursor_link(txn, c);
@@ -1406,13 +1470,20 @@ void kv_cursor_close(kv_cursor *c) {
 }
 
 static const MDB_cursor_op cursor_ops[] = {
-    [KV_FIRST] = MDB_FIRST,           [KV_LAST] = MDB_LAST,
-    [KV_NEXT] = MDB_NEXT,             [KV_PREV] = MDB_PREV,
-    [KV_NEXT_NODUP] = MDB_NEXT_NODUP, [KV_PREV_NODUP] = MDB_PREV_NODUP,
-    [KV_NEXT_DUP] = MDB_NEXT_DUP,     [KV_PREV_DUP] = MDB_PREV_DUP,
-    [KV_FIRST_DUP] = MDB_FIRST_DUP,   [KV_LAST_DUP] = MDB_LAST_DUP,
-    [KV_SET] = MDB_SET_KEY,           [KV_SET_RANGE] = MDB_SET_RANGE,
-    [KV_GET_BOTH] = MDB_GET_BOTH,     [KV_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
+    [KV_FIRST] = MDB_FIRST,
+    [KV_LAST] = MDB_LAST,
+    [KV_NEXT] = MDB_NEXT,
+    [KV_PREV] = MDB_PREV,
+    [KV_NEXT_NODUP] = MDB_NEXT_NODUP,
+    [KV_PREV_NODUP] = MDB_PREV_NODUP,
+    [KV_NEXT_DUP] = MDB_NEXT_DUP,
+    [KV_PREV_DUP] = MDB_PREV_DUP,
+    [KV_FIRST_DUP] = MDB_FIRST_DUP,
+    [KV_LAST_DUP] = MDB_LAST_DUP,
+    [KV_SET] = MDB_SET_KEY,
+    [KV_SET_RANGE] = MDB_SET_RANGE,
+    [KV_GET_BOTH] = MDB_GET_BOTH,
+    [KV_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
     [KV_GET_CURRENT] = MDB_GET_CURRENT,
 };
 
@@ -1430,7 +1501,8 @@ static int cursor_err(kv_cursor *c) {
 int kv_cursor_get(kv_cursor *c, dt_kv_bytes *key, dt_kv_bytes *val, kv_cursor_op op) {
     if (!cursor_live(c)) return cursor_err(c);
     dt_kv *kv = c->txn->kv;
-    if ((unsigned)op > KV_GET_CURRENT) return kv_err(kv, c->txn, DT_INVALID, "kv cursor_get: bad op %d", (int)op);
+    if ((unsigned)op > KV_GET_CURRENT)
+        return kv_err(kv, c->txn, DT_INVALID, "kv cursor_get: bad op %d", (int)op);
     MDB_val k = {0, NULL}, v = {0, NULL};
     if (key) {
         k.mv_size = key->len;
@@ -1442,8 +1514,9 @@ int kv_cursor_get(kv_cursor *c, dt_kv_bytes *key, dt_kv_bytes *val, kv_cursor_op
     }
     if ((op == KV_SET || op == KV_SET_RANGE || op == KV_GET_BOTH || op == KV_GET_BOTH_RANGE) &&
         (k.mv_size == 0 || k.mv_size > kv->max_key))
-        return kv_err(kv, c->txn, DT_INVALID, "kv cursor_get: key of %zu bytes (keys are 1 to %u bytes)",
-                      k.mv_size, kv->max_key);
+        return kv_err(kv, c->txn, DT_INVALID,
+                      "kv cursor_get: key of %zu bytes (keys are 1 to %u bytes)", k.mv_size,
+                      kv->max_key);
     int mrc = mdb_cursor_get(c->mc, &k, &v, cursor_ops[op]);
     if (mrc == MDB_NOTFOUND) return DT_NOTFOUND;
     if (mrc != MDB_SUCCESS)
@@ -1476,8 +1549,8 @@ int kv_cursor_put(kv_cursor *c, const dt_kv_bytes *key, const dt_kv_bytes *val, 
     int mrc = mdb_cursor_put(c->mc, &k, &v, mf);
     if (mrc == MDB_SUCCESS) return DT_OK;
     if (mrc == MDB_KEYEXIST)
-        return kv_err(kv, t, (flags & DT_KV_APPEND) ? DT_INVALID : DT_CONFLICT,
-                      "kv cursor_put: %s", (flags & DT_KV_APPEND) ? "APPEND out of order" : "exists");
+        return kv_err(kv, t, (flags & DT_KV_APPEND) ? DT_INVALID : DT_CONFLICT, "kv cursor_put: %s",
+                      (flags & DT_KV_APPEND) ? "APPEND out of order" : "exists");
     return txn_fail(t, mrc, "kv cursor_put");
 }
 
@@ -1499,7 +1572,8 @@ int kv_cursor_count(kv_cursor *c, size_t *out) {
     size_t n = 0;
     int mrc = mdb_cursor_count(c->mc, &n);
     if (mrc != MDB_SUCCESS)
-        return kv_err(c->txn->kv, c->txn, kv_translate(mrc), "kv cursor_count: %s", mdb_strerror(mrc));
+        return kv_err(c->txn->kv, c->txn, kv_translate(mrc), "kv cursor_count: %s",
+                      mdb_strerror(mrc));
     *out = (size_t)n;
     return DT_OK;
 }

@@ -15,7 +15,7 @@
  * environment is open; a dropped slot may be reused with a new generation,
  * so a stale dt_kv_dbi (slot | gen << 16) is detected. */
 typedef struct kv_slot {
-    uint32_t gen;   /* 0 = never used */
+    uint32_t gen; /* 0 = never used */
     int alive;
     int dupsort;
     MDB_dbi dbi;
@@ -29,16 +29,16 @@ struct dt_kv {
     uint32_t magic;
     MDB_env *env;
     char *path;
-    unsigned flags;            /* DT_KV_* open flags */
-    unsigned max_key;          /* mdb_env_get_maxkeysize */
+    unsigned flags;   /* DT_KV_* open flags */
+    unsigned max_key; /* mdb_env_get_maxkeysize */
     uint64_t max_map_size;
     unsigned grow_timeout_ms;
-    unsigned page_size;        /* OS page size, for rounding map sizes */
-    _Atomic uint64_t map_size; /* current map size */
+    unsigned page_size;            /* OS page size, for rounding map sizes */
+    _Atomic uint64_t map_size;     /* current map size */
     _Atomic uint64_t grow_pending; /* a write txn filled a map of this size while
                                       other txns were open: grow before the next
                                       write txn begins (0: nothing pending) */
-    _Atomic int broken;        /* DT_OK, or why the env is unusable */
+    _Atomic int broken;            /* DT_OK, or why the env is unusable */
 
     /* The gate: `active` counts this process's live LMDB txns (and hot
      * copies); growing the map sets `resizing` and waits for active == 0. */
@@ -48,17 +48,17 @@ struct dt_kv {
     pthread_cond_t gate_cv;
     pthread_mutex_t resize_mu;
 
-    atomic_int handles;        /* open dt_kv_txn / dt_kv_iter handles */
+    atomic_int handles; /* open dt_kv_txn / dt_kv_iter handles */
 
-    pthread_mutex_t async_mu;  /* guards async */
-    struct kv_writer *async;   /* writer thread of dt_kv_transact_async, or NULL */
+    pthread_mutex_t async_mu; /* guards async */
+    struct kv_writer *async;  /* writer thread of dt_kv_transact_async, or NULL */
 
-    pthread_mutex_t dbi_mu;    /* serializes dbi open/drop */
+    pthread_mutex_t dbi_mu; /* serializes dbi open/drop */
     kv_slot *slots;
-    unsigned nslots;           /* capacity (max_dbs) */
-    unsigned nopen;            /* alive slots */
+    unsigned nslots; /* capacity (max_dbs) */
+    unsigned nopen;  /* alive slots */
 
-    pthread_mutex_t pool_mu;   /* the pool of idle txn structs */
+    pthread_mutex_t pool_mu; /* the pool of idle txn structs */
     dt_kv_txn *pool;
     unsigned npool, pool_cap;
 };
@@ -66,28 +66,28 @@ struct dt_kv {
 /* Something opened on a txn that must be invalidated when the txn ends. */
 typedef struct kv_dep kv_dep;
 struct kv_cursor {
-    dt_kv_txn *txn;            /* NULL once the txn has ended */
+    dt_kv_txn *txn; /* NULL once the txn has ended */
     MDB_cursor *mc;
-    kv_cursor *next, *prev;    /* in txn->cursors */
+    kv_cursor *next, *prev; /* in txn->cursors */
     int dupsort;
-    int embedded;              /* part of an iterator, not malloc'd alone */
+    int embedded; /* part of an iterator, not malloc'd alone */
 };
 
 struct dt_kv_txn {
     uint32_t magic;
     int rdonly;
-    int user;                  /* a handle the caller holds */
+    int user; /* a handle the caller holds */
     dt_kv *kv;
-    MDB_txn *mdb;              /* NULL after a failure aborted it */
-    MDB_txn *reset;            /* idle in the pool: a reset read txn */
-    dt_kv_txn *root;           /* self for a top-level txn */
+    MDB_txn *mdb;    /* NULL after a failure aborted it */
+    MDB_txn *reset;  /* idle in the pool: a reset read txn */
+    dt_kv_txn *root; /* self for a top-level txn */
     dt_kv_txn *parent;
     int nchild;
-    int failed;                /* sticky code (root only) */
-    int gated;                 /* holds the gate (root only) */
-    uint64_t seen_map;         /* map size when the root began */
-    kv_cursor *cursors;        /* open cursors on this txn */
-    dt_kv_txn *next_free;      /* pool link */
+    int failed;           /* sticky code (root only) */
+    int gated;            /* holds the gate (root only) */
+    uint64_t seen_map;    /* map size when the root began */
+    kv_cursor *cursors;   /* open cursors on this txn */
+    dt_kv_txn *next_free; /* pool link */
 };
 
 /* {====== kv.c internals shared with kv_range.c ====== */

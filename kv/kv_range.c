@@ -32,8 +32,8 @@ static int rit_init(kv_rit *r, dt_kv *kv, dt_kv_txn *rec, const dt_kv_range *ran
     if (!range) range = &all;
     memset(r, 0, sizeof *r);
     if ((unsigned)range->lo_bound > DT_KV_OPEN || (unsigned)range->hi_bound > DT_KV_OPEN)
-        return kv_err(kv, rec, DT_INVALID, "kv range: bad bound kind (lo %d, hi %d)", (int)range->lo_bound,
-                      (int)range->hi_bound);
+        return kv_err(kv, rec, DT_INVALID, "kv range: bad bound kind (lo %d, hi %d)",
+                      (int)range->lo_bound, (int)range->hi_bound);
     if ((range->lo_bound && !range->lo.ptr && range->lo.len) ||
         (range->hi_bound && !range->hi.ptr && range->hi.len))
         return kv_err(kv, rec, DT_MISUSE, "kv range: NULL bound bytes with a nonzero length");
@@ -52,8 +52,10 @@ static int rit_init(kv_rit *r, dt_kv *kv, dt_kv_txn *rec, const dt_kv_range *ran
     r->dupsort = dupsort;
     r->limit = range->limit;
     r->check_end = r->backward ? r->lok != DT_KV_UNBOUNDED : r->hik != DT_KV_UNBOUNDED;
-    if (r->backward) r->step = keys_only ? MDB_PREV_NODUP : MDB_PREV;
-    else r->step = keys_only ? MDB_NEXT_NODUP : MDB_NEXT;
+    if (r->backward)
+        r->step = keys_only ? MDB_PREV_NODUP : MDB_PREV;
+    else
+        r->step = keys_only ? MDB_NEXT_NODUP : MDB_NEXT;
     return DT_OK;
 }
 
@@ -74,7 +76,8 @@ static int rit_first(kv_rit *r, MDB_val *k, MDB_val *v) {
     if (mrc == MDB_NOTFOUND) return mdb_cursor_get(r->mc, k, v, MDB_LAST);
     if (mrc != MDB_SUCCESS) return mrc;
     int c = key_cmp(k, &r->hi);
-    if (c > 0 || (c == 0 && r->hik == DT_KV_OPEN)) return mdb_cursor_get(r->mc, k, v, MDB_PREV_NODUP);
+    if (c > 0 || (c == 0 && r->hik == DT_KV_OPEN))
+        return mdb_cursor_get(r->mc, k, v, MDB_PREV_NODUP);
     if (r->dupsort && !r->keys_only) {
         MDB_val k2 = *k;
         mrc = mdb_cursor_get(r->mc, &k2, v, MDB_LAST_DUP);
@@ -96,7 +99,8 @@ static inline int rit_next(kv_rit *r, MDB_val *k, MDB_val *v) {
     if (mrc == MDB_SUCCESS && r->check_end) {
         int c = key_cmp(k, r->backward ? &r->lo : &r->hi);
         dt_kv_bound b = r->backward ? r->lok : r->hik;
-        if (r->backward ? (b == DT_KV_CLOSED ? c < 0 : c <= 0) : (b == DT_KV_CLOSED ? c > 0 : c >= 0))
+        if (r->backward ? (b == DT_KV_CLOSED ? c < 0 : c <= 0)
+                        : (b == DT_KV_CLOSED ? c > 0 : c >= 0))
             mrc = MDB_NOTFOUND;
     }
     if (mrc == MDB_SUCCESS && r->limit && r->count++ >= r->limit) mrc = MDB_NOTFOUND;
@@ -111,7 +115,7 @@ static inline int rit_next(kv_rit *r, MDB_val *k, MDB_val *v) {
 struct dt_kv_iter {
     uint32_t magic;
     dt_kv *kv;
-    dt_kv_txn *own;   /* the iterator's own read txn, or NULL */
+    dt_kv_txn *own; /* the iterator's own read txn, or NULL */
     kv_cursor cur;
     kv_rit r;
     const char *name; /* the dbi's name, for messages */
@@ -119,7 +123,8 @@ struct dt_kv_iter {
     int fast;         /* next() may just step the cursor */
 };
 
-int dt_kv_iter_open(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range, dt_kv_iter **out) {
+int dt_kv_iter_open(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_iter **out) {
     if (out) *out = NULL;
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
@@ -151,7 +156,8 @@ int dt_kv_iter_open(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range 
     if (mrc != MDB_SUCCESS) {
         kv_read_end(kv, txn, use);
         dt__free(it);
-        return kv_err(kv, txn, kv_translate(mrc), "kv iter_open dbi '%s': %s", s->name, mdb_strerror(mrc));
+        return kv_err(kv, txn, kv_translate(mrc), "kv iter_open dbi '%s': %s", s->name,
+                      mdb_strerror(mrc));
     }
     it->cur.embedded = 1;
     it->cur.dupsort = s->dupsort;
@@ -170,7 +176,8 @@ int dt_kv_iter_open(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range 
 
 /* The general case of dt_kv_iter_next: the first step, bounds, limits,
  * nested txns, errors.  Kept out of line so the fast path stays small. */
-__attribute__((noinline)) static int iter_next_slow(dt_kv_iter *it, dt_kv_bytes *key, dt_kv_bytes *val) {
+__attribute__((noinline)) static int iter_next_slow(dt_kv_iter *it, dt_kv_bytes *key,
+                                                    dt_kv_bytes *val) {
     kv_cursor *c = &it->cur;
     MDB_val k, v;
     int mrc;
@@ -316,7 +323,8 @@ static int walk(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *ran
     int mrc = mdb_cursor_open(use->mdb, s->dbi, &r.mc);
     if (mrc != MDB_SUCCESS) {
         kv_read_end(kv, txn, use);
-        return kv_err(kv, txn, kv_translate(mrc), "kv %s dbi '%s': %s", what, s->name, mdb_strerror(mrc));
+        return kv_err(kv, txn, kv_translate(mrc), "kv %s dbi '%s': %s", what, s->name,
+                      mdb_strerror(mrc));
     }
     dt_buf data = DT_BUF_INIT, ents = DT_BUF_INIT;
     uint64_t n = 0;
@@ -343,7 +351,8 @@ static int walk(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *ran
     if (mrc != MDB_NOTFOUND) {
         dt_buf_release(&data);
         dt_buf_release(&ents);
-        return kv_err(kv, txn, kv_translate(mrc), "kv %s dbi '%s': %s", what, s->name, mdb_strerror(mrc));
+        return kv_err(kv, txn, kv_translate(mrc), "kv %s dbi '%s': %s", what, s->name,
+                      mdb_strerror(mrc));
     }
     if (count) *count = n;
     if (out && n) {
@@ -367,25 +376,30 @@ nomem:
     kv_read_end(kv, txn, use);
     dt_buf_release(&data);
     dt_buf_release(&ents);
-    return kv_err(kv, txn, DT_NOMEM, "kv %s dbi '%s': out of memory after %llu entries", what, s->name,
-                  (unsigned long long)n);
+    return kv_err(kv, txn, DT_NOMEM, "kv %s dbi '%s': out of memory after %llu entries", what,
+                  s->name, (unsigned long long)n);
 }
 
-int dt_kv_get_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range, dt_kv_list *out) {
+int dt_kv_get_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out) {
     return walk(kv, txn, dbi, range, 0, 0, out, NULL, "get_range");
 }
 
-int dt_kv_key_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range, dt_kv_list *out) {
+int dt_kv_key_range(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out) {
     return walk(kv, txn, dbi, range, 1, 0, out, NULL, "key_range");
 }
 
-int dt_kv_get_first(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range, dt_kv_list *out) {
+int dt_kv_get_first(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                    dt_kv_list *out) {
     int rc = walk(kv, txn, dbi, range, 0, 1, out, NULL, "get_first");
-    if (rc == DT_OK && out->n == 0) return kv_err(kv, txn, DT_NOTFOUND, "kv get_first: the range is empty");
+    if (rc == DT_OK && out->n == 0)
+        return kv_err(kv, txn, DT_NOTFOUND, "kv get_first: the range is empty");
     return rc;
 }
 
-int dt_kv_range_count(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range, uint64_t *out) {
+int dt_kv_range_count(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const dt_kv_range *range,
+                      uint64_t *out) {
     if (!out) {
         int rc = kv_check(kv, txn);
         return rc != DT_OK ? rc : kv_err(kv, txn, DT_MISUSE, "kv range_count: NULL out");

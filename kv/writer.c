@@ -37,8 +37,8 @@ static void future_unref(dt_future *f) {
     dt__free(f);
 }
 
-void kv_future_complete(dt_future *f, int rc, int64_t tx, void *result,
-                        void (*free_result)(void *), const char *msg) {
+void kv_future_complete(dt_future *f, int rc, int64_t tx, void *result, void (*free_result)(void *),
+                        const char *msg) {
     pthread_mutex_lock(&f->mu);
     f->rc = rc;
     f->tx = tx;
@@ -119,7 +119,7 @@ struct kv_writer {
     pthread_cond_t cv;
     kv_job *head, *tail;
     int stopping;
-    int busy;       /* a batch is being run */
+    int busy; /* a batch is being run */
 };
 
 static _Thread_local const kv_writer *tl_writer_thread;
@@ -163,8 +163,8 @@ static void run_batch(kv_writer *w, kv_job *batch) {
             if (ops->leave) ops->leave(w->ctx);
             return;
         }
-        int retry = 0;     /* the map grew: run the whole batch again */
-        int restart = 0;   /* WRITEMAP: a job failed; run again without it */
+        int retry = 0;   /* the map grew: run the whole batch again */
+        int restart = 0; /* WRITEMAP: a job failed; run again without it */
         for (kv_job *j = batch; j && !retry && !restart; j = j->next) {
             if (j->excluded) continue;
             if (nested) {
@@ -293,8 +293,10 @@ int kv_writer_submit(kv_writer *w, kv_job *job) {
         pthread_mutex_unlock(&w->mu);
         return dt__seterr(NULL, DT_MISUSE, "writer: the connection is closing");
     }
-    if (w->tail) w->tail->next = job;
-    else w->head = job;
+    if (w->tail)
+        w->tail->next = job;
+    else
+        w->head = job;
     w->tail = job;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);

@@ -24,13 +24,13 @@ struct dt_future {
     uint32_t magic;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int refs;       /* the caller's and the producer's */
+    int refs; /* the caller's and the producer's */
     int done;
     int rc;
     int64_t tx;
     void *result;
     void (*free_result)(void *);
-    const void *owner;                    /* for the deadlock check */
+    const void *owner; /* for the deadlock check */
     int (*would_deadlock)(const void *owner);
     char msg[DT__ERRMSG_MAX];
 };
@@ -42,15 +42,15 @@ dt_future *kv_future_new(const void *owner, int (*would_deadlock)(const void *ow
  * kv_future_complete: records the outcome (the future takes `result`,
  * freed with free_result) and drops the producer's reference.
  */
-void kv_future_complete(dt_future *f, int rc, int64_t tx, void *result,
-                        void (*free_result)(void *), const char *msg);
+void kv_future_complete(dt_future *f, int rc, int64_t tx, void *result, void (*free_result)(void *),
+                        const char *msg);
 
 /* One unit of work for the writer; embed it first in a larger struct. */
 typedef struct kv_job {
     struct kv_job *next;
-    int alone;      /* must run in a batch of its own */
-    int excluded;   /* (internal) dropped from a WRITEMAP batch */
-    int rc;         /* outcome, set before complete() */
+    int alone;    /* must run in a batch of its own */
+    int excluded; /* (internal) dropped from a WRITEMAP batch */
+    int rc;       /* outcome, set before complete() */
     char msg[DT__ERRMSG_MAX];
 } kv_job;
 

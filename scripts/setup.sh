@@ -13,6 +13,7 @@ PACKAGES=(
   libmsgpack-dev    # msgpack-c: wire format, tx-log values
   libcmocka-dev     # unit tests
   libedit-dev       # REPL line editing (BSD licence)
+  clang-format      # layout check (scripts/format.sh --check)
 )
 
 missing=()

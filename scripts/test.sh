@@ -20,6 +20,9 @@ run_suite() { # build-dir, cmake args...
   (cd "$dir" && ctest --output-on-failure -j "$jobs")
 }
 
+echo "== layout (clang-format)"
+bash scripts/format.sh --check
+
 mkdir -p build
 run_suite build/release -DCMAKE_BUILD_TYPE=Release
 run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DDATOLITE_SANITIZE=ON

@@ -15,7 +15,7 @@
 typedef struct tx_job {
     kv_job job;
     dt_conn *conn;
-    dt_value tx;          /* owned copy, or a borrowed view (borrowed = 1) */
+    dt_value tx; /* owned copy, or a borrowed view (borrowed = 1) */
     int borrowed;
     txn_carry *carry;
     size_t form_base;
@@ -72,8 +72,10 @@ static int w_precommit(void *ctx, dt_kv_txn *root) {
 static void w_end(void *ctx, int committed, kv_job *first) {
     dt_conn *conn = ctx;
     tx_job *j = (tx_job *)first;
-    if (committed && conn->w_changed) txn_conn_set_schema(conn, conn->w_ws, conn->w_v + 1);
-    else dl_schema_release(conn->w_ws);
+    if (committed && conn->w_changed)
+        txn_conn_set_schema(conn, conn->w_ws, conn->w_v + 1);
+    else
+        dl_schema_release(conn->w_ws);
     conn->w_ws = NULL;
     if (first->alone && j->want_snapshots) {
         if (committed) {
@@ -90,7 +92,8 @@ static void report_free_cb(void *p) { dt_report_free(p); }
 static void w_complete(void *ctx, kv_job *job) {
     (void)ctx;
     tx_job *j = (tx_job *)job;
-    if (job->rc == DT_OK && j->report) txn_report_set_snapshots(j->report, j->before, j->after);
+    if (job->rc == DT_OK && j->report)
+        txn_report_set_snapshots(j->report, j->before, j->after);
     else {
         dt_db_release(j->before);
         dt_db_release(j->after);
@@ -99,8 +102,8 @@ static void w_complete(void *ctx, kv_job *job) {
     if (j->cb) j->cb(job->rc, job->rc == DT_OK ? j->report : NULL, j->userdata);
     int64_t tx = job->rc == DT_OK && j->report ? dt_report_tx(j->report) : 0;
     if (j->fut) {
-        kv_future_complete(j->fut, job->rc, tx, job->rc == DT_OK ? j->report : NULL,
-                           report_free_cb, job->msg);
+        kv_future_complete(j->fut, job->rc, tx, job->rc == DT_OK ? j->report : NULL, report_free_cb,
+                           job->msg);
         if (job->rc == DT_OK) j->report = NULL; /* now the future's */
     }
     dt_report_free(j->report);
@@ -164,8 +167,10 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
         return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
     }
     int rc = DT_OK;
-    if (borrowed == TX_COPY) rc = dt_value_copy(tx, &j->tx);
-    else j->tx = *tx; /* borrowed, or taken over (freed with the job) */
+    if (borrowed == TX_COPY)
+        rc = dt_value_copy(tx, &j->tx);
+    else
+        j->tx = *tx; /* borrowed, or taken over (freed with the job) */
     j->borrowed = borrowed == TX_BORROW;
     j->conn = conn;
     j->carry = carry;
@@ -182,8 +187,10 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
         if (!j->fut) rc = dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
     }
     dt_future *fut = j->fut;
-    if (rc == DT_OK && here) kv_writer_run_here(conn->kv, &conn_writer_ops, conn, &j->job);
-    else if (rc == DT_OK) rc = kv_writer_submit(w, &j->job);
+    if (rc == DT_OK && here)
+        kv_writer_run_here(conn->kv, &conn_writer_ops, conn, &j->job);
+    else if (rc == DT_OK)
+        rc = kv_writer_submit(w, &j->job);
     if (rc != DT_OK) {
         if (fut) {
             dt_future_free(fut);
@@ -200,7 +207,8 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
 int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
                             void *userdata, dt_future **out) {
     if (out) *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
     if (!tx_data) return dt__seterr(conn, DT_MISUSE, "transact_async: NULL tx-data");
     int rc = submit(conn, tx_data, TX_COPY, NULL, 0, cb || out, 0, cb, userdata, 0, out);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
@@ -210,7 +218,8 @@ int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callba
 int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void *userdata,
                       dt_future **out) {
     if (out) *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
     if (!tx_edn) return dt__seterr(conn, DT_MISUSE, "transact_async: NULL tx-data");
     dt_value tx = DT_VALUE_NIL;
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);
@@ -224,7 +233,8 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
 int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
                        dt_report **out) {
     if (out) *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
     if (!tx_data) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
     if (txn_holds_writer(conn))
         return dt__seterr(conn, DT_MISUSE,
@@ -237,8 +247,8 @@ int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry,
     pthread_mutex_lock(&conn->amu);
     int here = kv_writer_idle(conn->writer);
     pthread_mutex_unlock(&conn->amu);
-    int rc = submit(conn, tx_data, TX_BORROW, carry, form_base, out != NULL, out != NULL, NULL, NULL, here,
-                    &f);
+    int rc = submit(conn, tx_data, TX_BORROW, carry, form_base, out != NULL, out != NULL, NULL,
+                    NULL, here, &f);
     if (rc != DT_OK) return dt__moveerr(NULL, conn, rc);
     rc = dt_future_wait(f);
     if (rc == DT_OK && out) {

@@ -17,7 +17,7 @@
 
 typedef struct level {
     dt_kv_txn *txn;
-    uint64_t serial;     /* savepoint identity (0 for the root) */
+    uint64_t serial;      /* savepoint identity (0 for the root) */
     dl_schema *ws_before; /* the schema when the savepoint was made */
     int changed_before;
 } level;
@@ -36,11 +36,11 @@ struct dt_tx {
     level *levels;
     size_t nlevels, caplevels;
     uint64_t serials;
-    dl_schema *ws;        /* the block's working schema (one reference) */
+    dl_schema *ws; /* the block's working schema (one reference) */
     int ws_changed;
     uint64_t schema_v;
-    int failed;           /* sticky failure (WRITEMAP, map full) */
-    _Atomic long views;   /* open dt_tx_db views */
+    int failed;         /* sticky failure (WRITEMAP, map full) */
+    _Atomic long views; /* open dt_tx_db views */
     dt_savepoint *sps;
 };
 
@@ -67,7 +67,8 @@ static void tx_free(dt_tx *tx) {
 int dt_tx_begin(dt_conn *conn, dt_tx **out) {
     if (!out) return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: NULL out");
     *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not an open connection");
     if (kv_writer_on_thread(conn->writer))
         return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not from a transaction callback");
     int rc = txn_writer_enter(conn);
@@ -172,7 +173,8 @@ int dt_tx_db(dt_tx *tx, dt_db **out) {
     if (!out) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: NULL out");
     *out = NULL;
     if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: not an open block");
-    if (tx->failed) return dt__seterr(tx, tx->failed, "dt_tx_db: the block failed earlier; abort it");
+    if (tx->failed)
+        return dt__seterr(tx, tx->failed, "dt_tx_db: the block failed earlier; abort it");
     int rc = dl_db_new(&tx->conn->st, top(tx), 0, tx->ws, &tx->views, out);
     if (rc != DT_OK) dt__moveerr(NULL, tx, rc);
     return rc;
@@ -246,10 +248,12 @@ int dt_savepoint_create(dt_tx *tx, dt_savepoint **out) {
     *out = NULL;
     int rc = check_usable(tx, "dt_savepoint_create");
     if (rc != DT_OK) return rc;
-    if (tx->failed) return dt__seterr(tx, tx->failed, "dt_savepoint_create: the block failed earlier");
+    if (tx->failed)
+        return dt__seterr(tx, tx->failed, "dt_savepoint_create: the block failed earlier");
     if (kv_writemap(tx->conn->kv))
-        return dt__seterr(tx, DT_MISUSE, "dt_savepoint_create: savepoints need nested transactions, "
-                                         "which WRITEMAP environments do not have");
+        return dt__seterr(tx, DT_MISUSE,
+                          "dt_savepoint_create: savepoints need nested transactions, "
+                          "which WRITEMAP environments do not have");
     if (tx->nlevels == tx->caplevels) {
         size_t cap = tx->caplevels * 2;
         level *l = dt__realloc(tx->levels, cap * sizeof *l);
@@ -289,8 +293,10 @@ int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp) {
     int rc = check_usable(tx, "dt_savepoint_rollback");
     if (rc != DT_OK) return rc;
     if (!sp_live(tx, sp))
-        return dt__seterr(tx, DT_MISUSE, "dt_savepoint_rollback: not a live savepoint of this block");
-    if (tx->failed) return dt__seterr(tx, tx->failed, "dt_savepoint_rollback: the block failed earlier");
+        return dt__seterr(tx, DT_MISUSE,
+                          "dt_savepoint_rollback: not a live savepoint of this block");
+    if (tx->failed)
+        return dt__seterr(tx, tx->failed, "dt_savepoint_rollback: the block failed earlier");
     unwind(tx, sp->level, 0);
     level *lv = &tx->levels[sp->level];
     /* undo the savepoint's own transaction and start it afresh */
@@ -314,8 +320,10 @@ int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp) {
     int rc = check_usable(tx, "dt_savepoint_release");
     if (rc != DT_OK) return rc;
     if (!sp_live(tx, sp))
-        return dt__seterr(tx, DT_MISUSE, "dt_savepoint_release: not a live savepoint of this block");
-    if (tx->failed) return dt__seterr(tx, tx->failed, "dt_savepoint_release: the block failed earlier");
+        return dt__seterr(tx, DT_MISUSE,
+                          "dt_savepoint_release: not a live savepoint of this block");
+    if (tx->failed)
+        return dt__seterr(tx, tx->failed, "dt_savepoint_release: the block failed earlier");
     rc = unwind(tx, sp->level - 1, 1);
     if (rc != DT_OK) {
         tx->failed = rc == DT_MAPFULL_RETRY ? DT_MAPFULL : rc;

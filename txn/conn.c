@@ -70,8 +70,10 @@ int txn_conn_snapshot(dt_conn *conn, dt_db **out) {
     }
     if (rc == DT_OK) rc = dl_db_new(&conn->st, txn, 1, s, &conn->open_dbs, out);
     dl_schema_release(s);
-    if (rc != DT_OK) dt_kv_txn_abort(txn);
-    else (*out)->owner = conn;
+    if (rc != DT_OK)
+        dt_kv_txn_abort(txn);
+    else
+        (*out)->owner = conn;
     return rc;
 }
 
@@ -79,7 +81,8 @@ int dt_db_refresh(dt_db *db) {
     if (!dl_db_ok(db) || !db->owner || !db->owns_txn)
         return dt__seterr(db, DT_MISUSE, "dt_db_refresh: not a snapshot from dt_conn_db");
     dt_conn *conn = db->owner;
-    if (!txn_conn_ok(conn)) return dt__seterr(db, DT_MISUSE, "dt_db_refresh: the connection is closed");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(db, DT_MISUSE, "dt_db_refresh: the connection is closed");
     /* end the old read transaction first: with MDB_NOTLS a thread may hold
      * several, but ending ours lets LMDB reuse its pages sooner */
     dt_kv_txn_abort(db->txn);
@@ -102,7 +105,8 @@ int dt_db_refresh(dt_db *db) {
 }
 
 int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff) {
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_set_flags: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_set_flags: not an open connection");
     int rc = dt_kv_set_flags(conn->kv, flags, onoff);
     if (rc != DT_OK) dt__moveerr(conn->kv, conn, rc);
     return rc;
@@ -120,7 +124,8 @@ dt_kv *dt_conn_kv(dt_conn *conn) { return txn_conn_ok(conn) ? conn->kv : NULL; }
 int dt_conn_db(dt_conn *conn, dt_db **out) {
     if (!out) return dt__seterr(conn, DT_MISUSE, "dt_conn_db: NULL out");
     *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_db: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_db: not an open connection");
     int rc = txn_conn_snapshot(conn, out);
     if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
     return rc;
@@ -136,8 +141,9 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     dt_conn_options defaults = DT_CONN_OPTIONS_INIT;
     if (!opts) opts = &defaults;
     if (opts->version != DT_CONN_OPTIONS_VERSION)
-        return dt__seterr(NULL, DT_INVALID, "dt_conn_open: unknown options version %u (expected %u)",
-                          opts->version, DT_CONN_OPTIONS_VERSION);
+        return dt__seterr(NULL, DT_INVALID,
+                          "dt_conn_open: unknown options version %u (expected %u)", opts->version,
+                          DT_CONN_OPTIONS_VERSION);
     dt_conn *c = dt__calloc(1, sizeof *c);
     if (!c) return dt__seterr(NULL, DT_NOMEM, "dt_conn_open: out of memory");
     int rc = dt_kv_open(dir, &opts->kv, &c->kv);
@@ -176,10 +182,12 @@ fail:
 
 int dt_conn_close(dt_conn *conn) {
     if (!conn) return DT_OK;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_close: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_close: not an open connection");
     if (txn_holds_writer(conn))
-        return dt__seterr(conn, DT_MISUSE, "dt_conn_close: called from a block or a callback of "
-                                           "this connection");
+        return dt__seterr(conn, DT_MISUSE,
+                          "dt_conn_close: called from a block or a callback of "
+                          "this connection");
     /* complete every queued transaction: nothing acknowledged is lost */
     txn_async_stop(conn);
     if (atomic_load(&conn->open_dbs) > 0)
@@ -216,7 +224,6 @@ void txn_show(const dt_value *v, char *out, size_t cap) {
     }
     dt_buf_release(&b);
 }
-
 
 int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const char *name,
                  size_t n, const dl_attr **out) {
@@ -277,7 +284,8 @@ int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out) {
     int rc = DT_OK;
     switch (a->vtype) {
     case DT_NIL: /* undeclared: typed by the value */
-        if (v->type == DT_VECTOR) tmp.type = DT_TUPLE;
+        if (v->type == DT_VECTOR)
+            tmp.type = DT_TUPLE;
         else if (v->type > DT_TUPLE) {
             char buf[96];
             txn_show(v, buf, sizeof buf);
@@ -286,12 +294,16 @@ int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out) {
         }
         break;
     case DT_FLOAT:
-        if (v->type == DT_DOUBLE) dt_value_float((float)v->u.d, &tmp);
-        else if (v->type != DT_FLOAT) return type_error(a, v);
+        if (v->type == DT_DOUBLE)
+            dt_value_float((float)v->u.d, &tmp);
+        else if (v->type != DT_FLOAT)
+            return type_error(a, v);
         break;
     case DT_DOUBLE:
-        if (v->type == DT_FLOAT) dt_value_double(v->u.f, &tmp);
-        else if (v->type != DT_DOUBLE) return type_error(a, v);
+        if (v->type == DT_FLOAT)
+            dt_value_double(v->u.f, &tmp);
+        else if (v->type != DT_DOUBLE)
+            return type_error(a, v);
         break;
     case DT_BIGINT:
         if (v->type == DT_LONG) {
@@ -304,8 +316,10 @@ int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out) {
         }
         break;
     case DT_TUPLE:
-        if (v->type == DT_VECTOR) tmp.type = DT_TUPLE;
-        else if (v->type != DT_TUPLE) return type_error(a, v);
+        if (v->type == DT_VECTOR)
+            tmp.type = DT_TUPLE;
+        else if (v->type != DT_TUPLE)
+            return type_error(a, v);
         break;
     default:
         if (v->type != a->vtype) return type_error(a, v);
@@ -387,8 +401,8 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
             if ((rc = dl_scan_open(&sc, txn, conn->st.ave, a4, 4, last)) != DT_OK) return rc;
             dt_kv_bytes k;
             rc = dl_scan_next(&sc, &k, NULL);
-            int tag_ok = rc == DT_ROW && k.len > 4 &&
-                         ((const uint8_t *)k.ptr)[4] == DL_CODEC_TAG(na->vtype);
+            int tag_ok =
+                rc == DT_ROW && k.len > 4 && ((const uint8_t *)k.ptr)[4] == DL_CODEC_TAG(na->vtype);
             uint8_t tag = rc == DT_ROW && k.len > 4 ? ((const uint8_t *)k.ptr)[4] : 0;
             dl_scan_close(&sc);
             if (rc != DT_ROW) return rc == DT_DONE ? DT_OK : rc;
@@ -472,7 +486,8 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
 int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_value *m,
                      int *changed) {
     if (!m || m->type != DT_MAP)
-        return dt__seterr(NULL, DT_SCHEMA, "schema: expected a map of attribute definitions, got a %s",
+        return dt__seterr(NULL, DT_SCHEMA,
+                          "schema: expected a map of attribute definitions, got a %s",
                           m ? dt_type_name(m->type) : "nothing");
     int rc = DT_OK;
     for (size_t i = 0; i + 1 < m->u.seq.n && rc == DT_OK; i += 2) {
@@ -538,11 +553,14 @@ static int apply_schema_value(dt_conn *conn, const dt_value *m) {
     if (rc == DT_OK) {
         rc = dt_kv_txn_commit(txn);
         txn = NULL;
-        if (rc != DT_OK) rc = dt__seterr(NULL, rc, "schema: commit failed: %s", dt_errmsg(conn->kv));
+        if (rc != DT_OK)
+            rc = dt__seterr(NULL, rc, "schema: commit failed: %s", dt_errmsg(conn->kv));
     }
     if (txn) dt_kv_txn_abort(txn);
-    if (rc == DT_OK && changed) txn_conn_set_schema(conn, ws, v + 1);
-    else dl_schema_release(ws);
+    if (rc == DT_OK && changed)
+        txn_conn_set_schema(conn, ws, v + 1);
+    else
+        dl_schema_release(ws);
     txn_writer_leave(conn);
     return rc;
 }
@@ -569,7 +587,8 @@ int dt_conn_update_schema(dt_conn *conn, const char *schema_edn) {
 int dt_conn_schema(dt_conn *conn, char **out) {
     if (!out) return dt__seterr(conn, DT_MISUSE, "dt_conn_schema: NULL out");
     *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_conn_schema: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_schema: not an open connection");
     pthread_mutex_lock(&conn->slock);
     dl_schema *s = dl_schema_retain(conn->schema);
     pthread_mutex_unlock(&conn->slock);

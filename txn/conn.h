@@ -22,14 +22,14 @@ struct dt_conn {
     dt_kv *kv;
     dl_store st;
     int closed_schema;
-    pthread_mutex_t wlock;   /* one writer at a time */
-    pthread_mutex_t slock;   /* guards schema and schema_v */
-    dl_schema *schema;       /* the current schema (one reference) */
-    uint64_t schema_v;       /* its version (meta "schema_v") */
-    _Atomic long open_dbs;   /* live snapshots and reports */
+    pthread_mutex_t wlock; /* one writer at a time */
+    pthread_mutex_t slock; /* guards schema and schema_v */
+    dl_schema *schema;     /* the current schema (one reference) */
+    uint64_t schema_v;     /* its version (meta "schema_v") */
+    _Atomic long open_dbs; /* live snapshots and reports */
     /* the async writer (started on first use) and its batch state, which
      * only the writer thread touches */
-    pthread_mutex_t amu;     /* guards writer */
+    pthread_mutex_t amu; /* guards writer */
     struct kv_writer *writer;
     dl_schema *w_ws;
     uint64_t w_v;
@@ -59,8 +59,8 @@ void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after);
  * untouched.  With `out`, a report without snapshots.  The caller bumps
  * the meta schema version and publishes the schema after commit.
  */
-int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
-            const dt_value *tx_data, txn_carry *carry, size_t form_base, dt_report **out);
+int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
+            txn_carry *carry, size_t form_base, dt_report **out);
 
 /*
  * txn_conn_snapshot: a snapshot whose schema matches its data: the

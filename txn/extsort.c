@@ -27,8 +27,8 @@
 
 #include "base.h"
 
-#define REC_HDR 6
-#define MIN_BUDGET ((size_t)1 << 20)
+#define REC_HDR     6
+#define MIN_BUDGET  ((size_t)1 << 20)
 #define RUN_BUFSIZE ((size_t)1 << 16)
 
 /*
@@ -44,7 +44,7 @@ typedef struct sort_ent {
 } sort_ent;
 
 #define ENT_OFF_MASK (((uint64_t)1 << 56) - 1)
-#define ENT_LEN(m) ((unsigned)((m) >> 56))
+#define ENT_LEN(m)   ((unsigned)((m) >> 56))
 /* Beyond this depth, ties are finished with plain record comparisons. */
 #define MAX_RADIX_DEPTH 512
 
@@ -294,7 +294,8 @@ static int spill(txn_sorter *s) {
 
 int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val, size_t vlen) {
     if (s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: add after finish");
-    if (klen > 0xffff) return dt__seterr(NULL, DT_INVALID, "sorter: key of %zu bytes too long", klen);
+    if (klen > 0xffff)
+        return dt__seterr(NULL, DT_INVALID, "sorter: key of %zu bytes too long", klen);
     if (vlen > 0xffffffffu) return dt__seterr(NULL, DT_INVALID, "sorter: value too long");
     size_t need = REC_HDR + klen + vlen;
     if (s->noffs && s->arena.len + need + (s->noffs + 1) * sizeof(sort_ent) > s->budget) {

@@ -125,10 +125,10 @@ struct txn_carry {
 
 typedef struct tctx {
     dt_conn *conn;
-    txn_carry *carry;    /* NULL, or tempids of earlier batches */
-    size_t form_base;    /* number of the first form, for messages */
+    txn_carry *carry; /* NULL, or tempids of earlier batches */
+    size_t form_base; /* number of the first form, for messages */
     dt_kv_txn *txn;
-    dl_schema *ws;       /* working schema (one reference) */
+    dl_schema *ws; /* working schema (one reference) */
     int ws_changed;
     dl_wtxn w;
     int64_t tx;
@@ -137,8 +137,8 @@ typedef struct tctx {
     size_t nops, capops;
     tempid_t *tids;
     size_t ntids, captids;
-    bmap tid_index;      /* tempid key bytes -> index */
-    size_t form;         /* current top-level form */
+    bmap tid_index; /* tempid key bytes -> index */
+    size_t form;    /* current top-level form */
     const dt_value *forms;
     int explicit_instant;
     dt_buf enc, enc2, kb;
@@ -440,7 +440,8 @@ static int expand_list(tctx *c, const dt_value *f) {
         return add_op(c, &o);
     }
     if (dl_is_kw(&it[0], "db/retractEntity") || dl_is_kw(&it[0], "db.fn/retractEntity")) {
-        if (n != 2) return dt__seterr(NULL, DT_INVALID, "[:%s e] takes 1 argument, got %zu", fn, n - 1);
+        if (n != 2)
+            return dt__seterr(NULL, DT_INVALID, "[:%s e] takes 1 argument, got %zu", fn, n - 1);
         o.kind = OP_RETRACT_ENTITY;
         if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
         return add_op(c, &o);
@@ -454,13 +455,15 @@ static int expand_list(tctx *c, const dt_value *f) {
         return add_op(c, &o);
     }
     if (dl_is_kw(&it[0], "db/cas") || dl_is_kw(&it[0], "db.fn/cas")) {
-        if (n != 5) return dt__seterr(NULL, DT_INVALID, "[:%s e a old new] takes 4 arguments, got %zu", fn, n - 1);
+        if (n != 5)
+            return dt__seterr(NULL, DT_INVALID, "[:%s e a old new] takes 4 arguments, got %zu", fn,
+                              n - 1);
         o.kind = OP_CAS;
         if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
         if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
         if (a->many)
-            return dt__seterr(NULL, DT_INVALID, ":db/cas needs a cardinality-one attribute; :%s is many",
-                              a->ident);
+            return dt__seterr(NULL, DT_INVALID,
+                              ":db/cas needs a cardinality-one attribute; :%s is many", a->ident);
         o.aid = a->aid;
         o.old = &it[3];
         o.v = &it[4];
@@ -556,7 +559,8 @@ static int resolve_upserts(tctx *c) {
             c->form = o->form;
             if (a->vtype == DT_REF) {
                 int64_t id;
-                if (o->vref.kind == ER_TEMPID && !c->tids[tid_root(c, o->vref.tempid)].eid) continue;
+                if (o->vref.kind == ER_TEMPID && !c->tids[tid_root(c, o->vref.tempid)].eid)
+                    continue;
                 if ((rc = eref_id(c, &o->vref, &id)) != DT_OK) break;
             }
             if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
@@ -586,13 +590,16 @@ static int resolve_upserts(tctx *c) {
             k->len = 0;
             uint8_t a4[4];
             dl_put_u32(a4, a->aid);
-            if (dt_buf_append(k, a4, 4) != DT_OK || dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK) {
+            if (dt_buf_append(k, a4, 4) != DT_OK ||
+                dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK) {
                 rc = nomem();
                 break;
             }
             bmap_slot *s = bmap_find(&pending, k->p, k->len);
-            if (s) rc = tid_union(c, s->val, root, &changed);
-            else if (bmap_put(&pending, k->p, k->len, root) != DT_OK) rc = nomem();
+            if (s)
+                rc = tid_union(c, s->val, root, &changed);
+            else if (bmap_put(&pending, k->p, k->len, root) != DT_OK)
+                rc = nomem();
         }
     }
     bmap_release(&pending);
@@ -645,7 +652,8 @@ static int current_values(tctx *c, int64_t e, uint32_t aid, dt_buf *list, size_t
                                     k.len - 12, &full)) != DT_OK)
             return rc;
         uint32_t n32 = (uint32_t)full.len;
-        if (dt_buf_append(list, &n32, 4) != DT_OK || dt_buf_append(list, full.ptr, full.len) != DT_OK)
+        if (dt_buf_append(list, &n32, 4) != DT_OK ||
+            dt_buf_append(list, full.ptr, full.len) != DT_OK)
             return nomem();
         (*count)++;
         rc = kv_cursor_get(c->eav_cur, &k, &v, KV_NEXT);
@@ -671,8 +679,9 @@ static int retract_enc(tctx *c, int64_t e, uint32_t aid, const uint8_t *enc, siz
 
 static int check_entity_id(tctx *c, int64_t e) {
     if (e > 0 && (e < DL_TX0 || e == c->tx)) return DT_OK;
-    return dt__seterr(NULL, DT_INVALID, "entity id %lld is out of range (1..%lld, or the current "
-                                        "transaction)",
+    return dt__seterr(NULL, DT_INVALID,
+                      "entity id %lld is out of range (1..%lld, or the current "
+                      "transaction)",
                       (long long)e, (long long)(DL_TX0 - 1));
 }
 
@@ -681,14 +690,15 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
     if (a->unique) {
         int64_t holder;
         int found;
-        if ((rc = dl_find_entity(&c->conn->st, c->txn, a->aid, enc->p, enc->len, &holder, &found)) !=
-            DT_OK)
+        if ((rc = dl_find_entity(&c->conn->st, c->txn, a->aid, enc->p, enc->len, &holder,
+                                 &found)) != DT_OK)
             return rc;
         if (found && holder != e) {
             dt_value v = DT_VALUE_NIL;
             size_t used;
             char buf[96] = "?";
-            if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK) txn_show(&v, buf, sizeof buf);
+            if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK)
+                txn_show(&v, buf, sizeof buf);
             dt_value_clear(&v);
             return dt__seterr(NULL, DT_CONFLICT,
                               "unique conflict: :%s %s already belongs to entity %lld (asserting "
@@ -710,8 +720,10 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
     rc = current_values(c, e, a->aid, &list, &count);
     const uint8_t *p;
     while (rc == DT_OK && (p = list_next(&list, &pos, &n))) {
-        if (n == enc->len && memcmp(p, enc->p, n) == 0) same = 1;
-        else rc = retract_enc(c, e, a->aid, p, n);
+        if (n == enc->len && memcmp(p, enc->p, n) == 0)
+            same = 1;
+        else
+            rc = retract_enc(c, e, a->aid, p, n);
     }
     dt_buf_release(&list);
     if (rc == DT_OK && !same) rc = dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
@@ -742,7 +754,8 @@ static int retract_entity(tctx *c, int64_t e, int depth) {
             break;
         }
         const dl_attr *a = dl_schema_by_aid(c->ws, aid);
-        if (a && a->component && full.len == 9 && ((const uint8_t *)full.ptr)[0] == DL_CODEC_TAG(DT_REF)) {
+        if (a && a->component && full.len == 9 &&
+            ((const uint8_t *)full.ptr)[0] == DL_CODEC_TAG(DT_REF)) {
             int64_t target = dl_codec_get_int(full.ptr);
             if (dt_buf_append(&comps, &target, 8)) {
                 rc = nomem();
@@ -849,7 +862,8 @@ static int apply_op(tctx *c, const op *o) {
         size_t count, pos = 0, n;
         const uint8_t *p;
         rc = current_values(c, e, a->aid, &list, &count);
-        while (rc == DT_OK && (p = list_next(&list, &pos, &n))) rc = retract_enc(c, e, a->aid, p, n);
+        while (rc == DT_OK && (p = list_next(&list, &pos, &n)))
+            rc = retract_enc(c, e, a->aid, p, n);
         dt_buf_release(&list);
         return rc;
     }
@@ -921,13 +935,9 @@ void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after) {
     r->after = after;
 }
 
-int64_t dt_report_tx(const dt_report *r) {
-    return r && r->magic == DT_MAGIC_REPORT ? r->tx : 0;
-}
+int64_t dt_report_tx(const dt_report *r) { return r && r->magic == DT_MAGIC_REPORT ? r->tx : 0; }
 
-size_t dt_report_count(const dt_report *r) {
-    return r && r->magic == DT_MAGIC_REPORT ? r->n : 0;
-}
+size_t dt_report_count(const dt_report *r) { return r && r->magic == DT_MAGIC_REPORT ? r->n : 0; }
 
 int dt_report_datom(const dt_report *r, size_t i, dt_datom *out) {
     if (!r || r->magic != DT_MAGIC_REPORT || !out)
@@ -1008,7 +1018,8 @@ static int run(tctx *c, const dt_value *tx) {
                           buf);
     }
     c->forms = tx;
-    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK) return rc;
+    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK)
+        return rc;
     if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
     c->tx = DL_TX0 + (int64_t)c->t;
     c->w.tx = c->tx;
@@ -1059,8 +1070,8 @@ static int carry_remember(tctx *c) {
     return DT_OK;
 }
 
-int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
-            const dt_value *tx_data, txn_carry *carry, size_t form_base, dt_report **out) {
+int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
+            txn_carry *carry, size_t form_base, dt_report **out) {
     if (out) *out = NULL;
     tctx c;
     memset(&c, 0, sizeof c);
@@ -1145,7 +1156,8 @@ int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
 
 int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out) {
     if (out) *out = NULL;
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
     if (!tx_edn) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
     dt_value tx = DT_VALUE_NIL;
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);

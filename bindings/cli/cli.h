@@ -13,17 +13,17 @@
 
 /* Exit codes of every command (docs/cli.md, "Exit codes"). */
 enum {
-    CLI_OK = 0,       /* success */
-    CLI_USAGE = 1,    /* bad command line: unknown command or flag, missing argument */
-    CLI_INPUT = 2,    /* bad input: malformed EDN, wrong type, not found */
-    CLI_REFUSED = 3,  /* refused by the data: conflict, constraint, schema */
-    CLI_STORAGE = 4   /* storage or system: not a database, I/O, corrupt, full */
+    CLI_OK = 0,      /* success */
+    CLI_USAGE = 1,   /* bad command line: unknown command or flag, missing argument */
+    CLI_INPUT = 2,   /* bad input: malformed EDN, wrong type, not found */
+    CLI_REFUSED = 3, /* refused by the data: conflict, constraint, schema */
+    CLI_STORAGE = 4  /* storage or system: not a database, I/O, corrupt, full */
 };
 
 /* The exit-code table as printed by every --help. */
-#define CLI_EXIT_HELP                                                                  \
-    "Exit codes: 0 ok, 1 usage, 2 input error (malformed EDN, wrong type, not\n"       \
-    "found), 3 refused (conflict, :db/cas mismatch, unique or schema constraint),\n"   \
+#define CLI_EXIT_HELP                                                                              \
+    "Exit codes: 0 ok, 1 usage, 2 input error (malformed EDN, wrong type, not\n"                   \
+    "found), 3 refused (conflict, :db/cas mismatch, unique or schema constraint),\n"               \
     "4 storage or system error (not a database, corrupt, I/O, map full).\n"
 
 /* cli_exit_code: the exit code for a Datolite result code. */
@@ -85,7 +85,7 @@ int cli_parse_count(const char *s, uint64_t *out);
 typedef struct cli_input {
     char *data;
     size_t len;
-    int mapped;      /* 1: munmap, 0: free */
+    int mapped;       /* 1: munmap, 0: free */
     const char *name; /* "<stdin>" or the path, for messages */
 } cli_input;
 

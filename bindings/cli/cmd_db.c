@@ -50,7 +50,8 @@ static int print_datom(FILE *f, const dt_datom *d, int report) {
 static void print_pretty(const char *text) {
     dt_value v = DT_VALUE_NIL;
     char *s = NULL;
-    if (dt_edn_read(text, strlen(text), &v) == DT_OK && dt_edn_write(&v, DT_EDN_PRETTY, &s, NULL) == DT_OK)
+    if (dt_edn_read(text, strlen(text), &v) == DT_OK &&
+        dt_edn_write(&v, DT_EDN_PRETTY, &s, NULL) == DT_OK)
         printf("%s\n", s);
     else
         printf("%s\n", text);
@@ -80,8 +81,7 @@ static const char *loader_msg(dt_loader *ld, dt_conn *conn) {
 
 /* {====== schema ====== */
 
-static const char schema_usage[] =
-    "usage: datolite schema DIR [FILE|-]\n";
+static const char schema_usage[] = "usage: datolite schema DIR [FILE|-]\n";
 
 static const char schema_help[] =
     "\n"
@@ -101,7 +101,8 @@ int cmd_schema(int argc, char **argv) {
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, schema_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK) goto out;
+    if ((code = cli_parse(cmd, schema_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK)
+        goto out;
     if (help) {
         printf("%s%s", schema_usage, schema_help);
         goto out;
@@ -133,8 +134,7 @@ out:
 
 /* {====== transact ====== */
 
-static const char transact_usage[] =
-    "usage: datolite transact [--tx] DIR TXDATA|-\n";
+static const char transact_usage[] = "usage: datolite transact [--tx] DIR TXDATA|-\n";
 
 static const char transact_help[] =
     "\n"
@@ -187,7 +187,9 @@ int cmd_transact(int argc, char **argv) {
     }
     if (npos != 2) {
         code = cli_usage_error(cmd, transact_usage,
-                               npos < 1 ? "missing DIR" : npos < 2 ? "missing TXDATA" : "too many arguments");
+                               npos < 1   ? "missing DIR"
+                               : npos < 2 ? "missing TXDATA"
+                                          : "too many arguments");
         goto out;
     }
     cli_input in = {0};
@@ -221,8 +223,7 @@ out:
 
 /* {====== import ====== */
 
-static const char import_usage[] =
-    "usage: datolite import [--batch N] [--quiet] DIR FILE|-\n";
+static const char import_usage[] = "usage: datolite import [--batch N] [--quiet] DIR FILE|-\n";
 
 static const char import_help[] =
     "\n"
@@ -241,7 +242,8 @@ int cmd_import(int argc, char **argv) {
     const char *cmd = "import";
     const char *batch_s = NULL;
     int quiet = 0;
-    cli_opt opts[] = {{"batch", 1, &batch_s, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
+    cli_opt opts[] = {
+        {"batch", 1, &batch_s, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -253,12 +255,15 @@ int cmd_import(int argc, char **argv) {
     }
     uint64_t batch = 0;
     if (batch_s && (cli_parse_count(batch_s, &batch) != 0 || batch == 0)) {
-        code = cli_usage_error(cmd, import_usage, "--batch needs a positive count, got '%s'", batch_s);
+        code =
+            cli_usage_error(cmd, import_usage, "--batch needs a positive count, got '%s'", batch_s);
         goto out;
     }
     if (npos != 2) {
         code = cli_usage_error(cmd, import_usage,
-                               npos < 1 ? "missing DIR" : npos < 2 ? "missing FILE" : "too many arguments");
+                               npos < 1   ? "missing DIR"
+                               : npos < 2 ? "missing FILE"
+                                          : "too many arguments");
         goto out;
     }
     cli_input in = {0};
@@ -269,8 +274,8 @@ int cmd_import(int argc, char **argv) {
         uint64_t ntx = 0;
         int rc = dt_import_edn(conn, in.data, in.len, (size_t)batch, &ntx);
         if (rc != DT_OK) {
-            code = cli_fail(cmd, rc, "%s: %s (batches before the failing one stay committed)", in.name,
-                            dt_errmsg(conn));
+            code = cli_fail(cmd, rc, "%s: %s (batches before the failing one stay committed)",
+                            in.name, dt_errmsg(conn));
         } else {
             printf("{:transactions %llu}\n", (unsigned long long)ntx);
             if (!quiet)
@@ -341,7 +346,9 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     }
     if (npos != 2) {
         code = cli_usage_error(cmd, usage,
-                               npos < 1 ? "missing DIR" : npos < 2 ? "missing FILE" : "too many arguments");
+                               npos < 1   ? "missing DIR"
+                               : npos < 2 ? "missing FILE"
+                                          : "too many arguments");
         goto out;
     }
     int msgpack = format ? !strcmp(format, "msgpack")
@@ -361,12 +368,14 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     if ((rc = dt_loader_open(conn, mode, NULL, &ld)) != DT_OK) {
         /* init-db on a database that has datoms: refused by the data */
         if (rc == DT_MISUSE && mode == DT_LOAD_INIT)
-            code = cli_fail(cmd, DT_CONFLICT, "%s (fill-db adds to a database)", loader_msg(NULL, conn));
+            code = cli_fail(cmd, DT_CONFLICT, "%s (fill-db adds to a database)",
+                            loader_msg(NULL, conn));
         else
             code = cli_fail(cmd, rc, "%s", loader_msg(NULL, conn));
         goto done;
     }
-    rc = msgpack ? dt_loader_add_msgpack(ld, in.data, in.len) : dt_loader_add_edn(ld, in.data, in.len);
+    rc = msgpack ? dt_loader_add_msgpack(ld, in.data, in.len)
+                 : dt_loader_add_edn(ld, in.data, in.len);
     if (rc != DT_OK) {
         code = cli_fail(cmd, rc, "%s: %s", in.name, loader_msg(ld, conn));
         goto done;
@@ -438,13 +447,15 @@ int cmd_datoms(int argc, char **argv) {
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, datoms_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
+    if ((code = cli_parse(cmd, datoms_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
+        goto out;
     if (help) {
         printf("%s%s", datoms_usage, datoms_help);
         goto out;
     }
     if (format && strcmp(format, "lines") != 0 && strcmp(format, "edn") != 0) {
-        code = cli_usage_error(cmd, datoms_usage, "--format must be lines or edn, got '%s'", format);
+        code =
+            cli_usage_error(cmd, datoms_usage, "--format must be lines or edn, got '%s'", format);
         goto out;
     }
     int as_vector = format && !strcmp(format, "edn");
@@ -454,7 +465,8 @@ int cmd_datoms(int argc, char **argv) {
         goto out;
     }
     if (npos < 2) {
-        code = cli_usage_error(cmd, datoms_usage, npos < 1 ? "missing DIR" : "missing index (eav or ave)");
+        code = cli_usage_error(cmd, datoms_usage,
+                               npos < 1 ? "missing DIR" : "missing index (eav or ave)");
         goto out;
     }
     dt_index index;

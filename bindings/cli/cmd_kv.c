@@ -85,7 +85,8 @@ static int kv_open(const char *cmd, const char *dir, int readonly, dt_kv **out) 
     if (readonly) o.flags |= DT_KV_RDONLY;
     int rc = dt_kv_open(dir, &o, out);
     if (rc == DT_OK) return CLI_OK;
-    if (rc == DT_NOTFOUND) return cli_fail(cmd, rc, "no KV environment in %s (%s)", dir, dt_errmsg(NULL));
+    if (rc == DT_NOTFOUND)
+        return cli_fail(cmd, rc, "no KV environment in %s (%s)", dir, dt_errmsg(NULL));
     return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
 }
 
@@ -111,7 +112,7 @@ static int kv_dbi(const char *cmd, dt_kv *kv, const char *name, int create, dt_k
 typedef struct kv_bounds {
     dt_value *from, *to; /* NULL: unbounded */
     int open_from, open_to, reverse;
-    uint64_t limit;      /* 0: none */
+    uint64_t limit; /* 0: none */
 } kv_bounds;
 
 static int op_put(const char *cmd, dt_kv *kv, const char *dbname, dt_value *k, const dt_value *v) {
@@ -215,7 +216,8 @@ static int op_range(const char *cmd, dt_kv *kv, const char *dbname, kv_bounds *b
         print_val(stdout, v.ptr, v.len);
         fputs("]\n", stdout);
     }
-    if (rc != DT_DONE) code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(kv));
+    if (rc != DT_DONE)
+        code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(kv));
 done:
     dt_kv_iter_close(it);
     dt_free(lo);
@@ -246,7 +248,8 @@ static int op_stat(const char *cmd, dt_kv *kv, const char *dbname) {
         dt_kv_dbistat s;
         int code = kv_dbi(cmd, kv, dbname, 0, &dbi);
         if (code != CLI_OK) return code;
-        if ((rc = dt_kv_dbi_stat(kv, NULL, dbi, &s)) != DT_OK) return cli_fail(cmd, rc, "%s", dt_errmsg(kv));
+        if ((rc = dt_kv_dbi_stat(kv, NULL, dbi, &s)) != DT_OK)
+            return cli_fail(cmd, rc, "%s", dt_errmsg(kv));
         if ((rc = dt_value_seq(DT_MAP, 12, &m)) != DT_OK) return cli_fail(cmd, rc, "out of memory");
         map_long(&m, &i, "entries", s.entries);
         map_long(&m, &i, "depth", s.depth);
@@ -285,8 +288,8 @@ static int op_stat(const char *cmd, dt_kv *kv, const char *dbname) {
 
 /* {====== Subcommands ====== */
 
-#define KV_HELP_KEYS                                                                   \
-    "Keys and values are EDN: \"text\", 42, :kw, #inst \"...\", [1 \"a\"] (a tuple key),\n" \
+#define KV_HELP_KEYS                                                                               \
+    "Keys and values are EDN: \"text\", 42, :kw, #inst \"...\", [1 \"a\"] (a tuple key),\n"        \
     "{:any \"value\"}.  Keys sort in value order (longs before strings, by type).\n"
 
 /* The common frame of a subcommand: parse, --help, argument count. */
@@ -318,10 +321,14 @@ static int kv_parse(kv_args *a, int argc, char **argv, const cli_opt *opts) {
 }
 
 static int kv_put(int argc, char **argv) {
-    kv_args a = {"kv put", "usage: datolite kv put DIR DBI KEY VALUE\n",
+    kv_args a = {"kv put",
+                 "usage: datolite kv put DIR DBI KEY VALUE\n",
                  "Stores VALUE under KEY in the database DBI of the environment in DIR (both\n"
                  "created if missing), replacing an earlier value.\n" KV_HELP_KEYS,
-                 4, 4, NULL, 0};
+                 4,
+                 4,
+                 NULL,
+                 0};
     int code = kv_parse(&a, argc, argv, NULL);
     if (code >= 0) goto out;
     dt_value k = DT_VALUE_NIL, v = DT_VALUE_NIL;
@@ -341,13 +348,17 @@ out:
 
 /* get and del: DIR DBI KEY */
 static int kv_key_cmd(int argc, char **argv, int del) {
-    kv_args a = {del ? "kv del" : "kv get",
-                 del ? "usage: datolite kv del DIR DBI KEY\n" : "usage: datolite kv get DIR DBI KEY\n",
-                 del ? "Deletes KEY from the database DBI of the environment in DIR.  A missing key\n"
-                       "is an error (exit 2).\n" KV_HELP_KEYS
-                     : "Prints the value of KEY in the database DBI of the environment in DIR, as\n"
-                       "EDN.  A missing key is an error (exit 2).\n" KV_HELP_KEYS,
-                 3, 3, NULL, 0};
+    kv_args a = {
+        del ? "kv del" : "kv get",
+        del ? "usage: datolite kv del DIR DBI KEY\n" : "usage: datolite kv get DIR DBI KEY\n",
+        del ? "Deletes KEY from the database DBI of the environment in DIR.  A missing key\n"
+              "is an error (exit 2).\n" KV_HELP_KEYS
+            : "Prints the value of KEY in the database DBI of the environment in DIR, as\n"
+              "EDN.  A missing key is an error (exit 2).\n" KV_HELP_KEYS,
+        3,
+        3,
+        NULL,
+        0};
     int code = kv_parse(&a, argc, argv, NULL);
     if (code >= 0) goto out;
     dt_value k = DT_VALUE_NIL;
@@ -368,22 +379,29 @@ static int kv_del(int argc, char **argv) { return kv_key_cmd(argc, argv, 1); }
 
 /* range and count: DIR DBI with bounds */
 static int kv_range_cmd(int argc, char **argv, int count) {
-    kv_args a = {count ? "kv count" : "kv range",
-                 count ? "usage: datolite kv count DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
-                         "                         [--reverse] [--limit N]\n"
-                       : "usage: datolite kv range DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
-                         "                         [--reverse] [--limit N]\n",
-                 count ? "Prints the number of entries of the database DBI in the environment in DIR\n"
-                         "whose keys lie in the range (default: all).\n"
-                       : "Prints the entries of the database DBI in the environment in DIR whose keys\n"
-                         "lie in the range (default: all), one [key value] EDN vector per line, in key\n"
-                         "order.\n",
-                 2, 2, NULL, 0};
+    kv_args a = {
+        count ? "kv count" : "kv range",
+        count ? "usage: datolite kv count DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
+                "                         [--reverse] [--limit N]\n"
+              : "usage: datolite kv range DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
+                "                         [--reverse] [--limit N]\n",
+        count ? "Prints the number of entries of the database DBI in the environment in DIR\n"
+                "whose keys lie in the range (default: all).\n"
+              : "Prints the entries of the database DBI in the environment in DIR whose keys\n"
+                "lie in the range (default: all), one [key value] EDN vector per line, in key\n"
+                "order.\n",
+        2,
+        2,
+        NULL,
+        0};
     const char *from_s = NULL, *to_s = NULL, *limit_s = NULL;
     int open_from = 0, open_to = 0, reverse = 0;
-    cli_opt opts[] = {{"from", 1, &from_s, NULL},      {"to", 1, &to_s, NULL},
-                      {"open-from", 0, NULL, &open_from}, {"open-to", 0, NULL, &open_to},
-                      {"reverse", 0, NULL, &reverse},   {"limit", 1, &limit_s, NULL},
+    cli_opt opts[] = {{"from", 1, &from_s, NULL},
+                      {"to", 1, &to_s, NULL},
+                      {"open-from", 0, NULL, &open_from},
+                      {"open-to", 0, NULL, &open_to},
+                      {"reverse", 0, NULL, &reverse},
+                      {"limit", 1, &limit_s, NULL},
                       {NULL, 0, NULL, NULL}};
     static char help_buf[2048];
     snprintf(help_buf, sizeof help_buf,
@@ -425,11 +443,15 @@ static int kv_range(int argc, char **argv) { return kv_range_cmd(argc, argv, 0);
 static int kv_count(int argc, char **argv) { return kv_range_cmd(argc, argv, 1); }
 
 static int kv_stat(int argc, char **argv) {
-    kv_args a = {"kv stat", "usage: datolite kv stat DIR [DBI]\n",
+    kv_args a = {"kv stat",
+                 "usage: datolite kv stat DIR [DBI]\n",
                  "Prints statistics of the environment in DIR (map size and use, pages,\n"
                  "readers, last transaction), or of its database DBI (entries, B-tree depth\n"
                  "and pages), as an EDN map.\n",
-                 1, 2, NULL, 0};
+                 1,
+                 2,
+                 NULL,
+                 0};
     int code = kv_parse(&a, argc, argv, NULL);
     if (code >= 0) goto out;
     dt_kv *kv = NULL;
@@ -443,14 +465,18 @@ out:
 }
 
 static int kv_copy(int argc, char **argv) {
-    kv_args a = {"kv copy", "usage: datolite kv copy [--compact] DIR DEST\n",
+    kv_args a = {"kv copy",
+                 "usage: datolite kv copy [--compact] DIR DEST\n",
                  "Copies the environment in DIR (any LMDB environment, a Datolite database too)\n"
                  "into the directory DEST, created if missing, which must not hold a data.mdb\n"
                  "yet.  The copy is consistent as of one snapshot, also while others write.\n"
                  "\n"
                  "Options:\n"
                  "  --compact   leave out free pages (smaller, slower to make)\n",
-                 2, 2, NULL, 0};
+                 2,
+                 2,
+                 NULL,
+                 0};
     int compact = 0;
     cli_opt opts[] = {{"compact", 0, NULL, &compact}, {NULL, 0, NULL, NULL}};
     int code = kv_parse(&a, argc, argv, opts);
@@ -516,14 +542,18 @@ static int load_pair(const char *cmd, dt_kv_dbi dbi, dt_value *p, const char *wh
 }
 
 static int kv_load(int argc, char **argv) {
-    kv_args a = {"kv load", "usage: datolite kv load DIR DBI [FILE|-]\n",
+    kv_args a = {"kv load",
+                 "usage: datolite kv load DIR DBI [FILE|-]\n",
                  "Stores [key value] pairs read from FILE (default and '-': stdin) in the\n"
                  "database DBI of the environment in DIR (both created if missing), all in one\n"
                  "transaction: on any error nothing is written.  The input is either one\n"
                  "vector of pairs, [[k1 v1] [k2 v2] ...], or a sequence of pairs [k1 v1]\n"
                  "[k2 v2] ...  (a lone pair must be written inside a vector).  A later pair\n"
                  "replaces an earlier one with the same key.  Prints {:loaded N}.\n" KV_HELP_KEYS,
-                 2, 3, NULL, 0};
+                 2,
+                 3,
+                 NULL,
+                 0};
     int code = kv_parse(&a, argc, argv, NULL);
     if (code >= 0) goto out;
     cli_input in = {0};
@@ -570,9 +600,10 @@ static int kv_load(int argc, char **argv) {
     char where[128];
     if (nforms == 1 && (forms[0].type == DT_VECTOR || forms[0].type == DT_LIST)) {
         for (size_t i = 0; i < forms[0].u.seq.n; i++) {
-            snprintf(where, sizeof where, "%s: pair %zu of the vector at %d:%d", in.name, i + 1, lines[0],
-                     cols[0]);
-            if ((code = load_pair(a.cmd, dbi, &forms[0].u.seq.items[i], where, &l)) != CLI_OK) goto done;
+            snprintf(where, sizeof where, "%s: pair %zu of the vector at %d:%d", in.name, i + 1,
+                     lines[0], cols[0]);
+            if ((code = load_pair(a.cmd, dbi, &forms[0].u.seq.items[i], where, &l)) != CLI_OK)
+                goto done;
         }
     } else {
         for (size_t i = 0; i < nforms; i++) {
@@ -644,7 +675,8 @@ static int shell_line(dt_kv *kv, char *line, const char *cmd, int *quit) {
     static const struct {
         const char *name;
         int min, max; /* EDN forms after DBI */
-    } cmds[] = {{"put", 2, 2}, {"get", 1, 1}, {"del", 1, 1}, {"range", 0, 2}, {"count", 0, 2}, {"stat", 0, 0}};
+    } cmds[] = {{"put", 2, 2},   {"get", 1, 1},   {"del", 1, 1},
+                {"range", 0, 2}, {"count", 0, 2}, {"stat", 0, 0}};
     size_t c = 0;
     while (c < sizeof cmds / sizeof cmds[0] && strcmp(cmds[c].name, word) != 0) c++;
     if (c == sizeof cmds / sizeof cmds[0])
@@ -669,7 +701,9 @@ static int shell_line(dt_kv *kv, char *line, const char *cmd, int *quit) {
     }
     if (nforms < cmds[c].min || nforms > cmds[c].max) {
         code = cli_fail(cmd, DT_INVALID, "%s takes %s (try help)", word,
-                        c == 0 ? "DBI KEY VALUE" : c <= 2 ? "DBI KEY" : "DBI [FROM [TO]]");
+                        c == 0   ? "DBI KEY VALUE"
+                        : c <= 2 ? "DBI KEY"
+                                 : "DBI [FROM [TO]]");
         goto done;
     }
     switch (c) {
@@ -730,8 +764,8 @@ static int kv_shell(int argc, char **argv) {
         char *hist = history_path();
         using_history();
         if (hist) read_history(hist);
-        printf("Datolite %s KV shell on %s; 'help' lists the commands, 'quit' leaves.\n", dt_version(),
-               a.pos[0]);
+        printf("Datolite %s KV shell on %s; 'help' lists the commands, 'quit' leaves.\n",
+               dt_version(), a.pos[0]);
         while (!quit) {
             char *line = readline("datolite kv> ");
             if (!line) {
@@ -785,22 +819,20 @@ static const struct kv_command {
 };
 
 static void kv_usage(FILE *f) {
-    fprintf(f,
-            "usage: datolite kv <subcommand> DIR [args]\n"
-            "\n"
-            "Works with a plain key-value environment: the directory DIR of an LMDB\n"
-            "environment with named databases (DBI).\n"
-            "\n"
-            "Subcommands:\n");
+    fprintf(f, "usage: datolite kv <subcommand> DIR [args]\n"
+               "\n"
+               "Works with a plain key-value environment: the directory DIR of an LMDB\n"
+               "environment with named databases (DBI).\n"
+               "\n"
+               "Subcommands:\n");
     for (const struct kv_command *c = kv_commands; c->name; c++)
         fprintf(f, "  %-6s %s\n", c->name, c->summary);
-    fprintf(f,
-            "\n" KV_HELP_KEYS
-            "Values are stored as msgpack.  Stored bytes that are not such a key or value\n"
-            "print as #bytes \"base64\".  A Datolite database is a KV environment too; its\n"
-            "own databases are named \"dt/...\": read them, never write them.\n"
-            "'datolite kv <subcommand> --help' describes a subcommand.\n"
-            "\n" CLI_EXIT_HELP);
+    fprintf(f, "\n" KV_HELP_KEYS
+               "Values are stored as msgpack.  Stored bytes that are not such a key or value\n"
+               "print as #bytes \"base64\".  A Datolite database is a KV environment too; its\n"
+               "own databases are named \"dt/...\": read them, never write them.\n"
+               "'datolite kv <subcommand> --help' describes a subcommand.\n"
+               "\n" CLI_EXIT_HELP);
 }
 
 int cmd_kv(int argc, char **argv) {

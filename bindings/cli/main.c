@@ -33,11 +33,10 @@ static void usage(FILE *f) {
             dt_version());
     for (const struct command *c = commands; c->name; c++)
         fprintf(f, "  %-10s %s\n", c->name, c->summary);
-    fprintf(f,
-            "\n"
-            "'datolite <command> --help' describes a command.  Inputs are EDN; '-' reads\n"
-            "stdin.  Results go to stdout, errors to stderr.\n"
-            "\n" CLI_EXIT_HELP);
+    fprintf(f, "\n"
+               "'datolite <command> --help' describes a command.  Inputs are EDN; '-' reads\n"
+               "stdin.  Results go to stdout, errors to stderr.\n"
+               "\n" CLI_EXIT_HELP);
 }
 
 /* Flushes stdout: output that could not be written (a full disk, a closed

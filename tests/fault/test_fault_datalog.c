@@ -18,7 +18,17 @@ static const char *SCHEMA =
     " :p/pet {:db/valueType :db.type/ref :db/isComponent true}"
     " :p/tags {:db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}}";
 
-#define TEN10 "0123456789" "0123456789" "0123456789" "0123456789" "0123456789" "0123456789" "0123456789" "0123456789" "0123456789" "0123456789"
+#define TEN10                                                                                      \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"                                                                                   \
+    "0123456789"
 /* a value too long for a key: stored once in full */
 #define BIG TEN10 TEN10 TEN10 TEN10 TEN10
 
@@ -100,7 +110,8 @@ static void test_transact_fails_cleanly_at_every_allocation(void **state) {
 static int op_load(dt_conn *c) {
     dt_loader *ld = NULL;
     int rc = dt_loader_open(c, DT_LOAD_INIT, NULL, &ld);
-    if (rc == DT_OK) rc = dt_loader_add_edn(ld, "[1 :p/email \"a@x\"]\n[1 :p/friend 2]\n[2 :q 1.5]", 45);
+    if (rc == DT_OK)
+        rc = dt_loader_add_edn(ld, "[1 :p/email \"a@x\"]\n[1 :p/friend 2]\n[2 :q 1.5]", 45);
     if (rc == DT_OK) rc = dt_loader_finish(ld, NULL);
     dt_loader_free(ld);
     return rc;

@@ -118,21 +118,25 @@ dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report)
 
 void tu_assert_dump(dt_conn *conn, const char *want) {
     char *got = tu_dump(conn, 0);
-    if (strcmp(got, want) != 0) fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
     free(got);
 }
 
 void tu_assert_report(dt_report *r, const char *want) {
     char *got = tu_report_datoms(r);
-    if (strcmp(got, want) != 0) fail_msg("report differs.\n--- got:\n%s\n--- wanted:\n%s", got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("report differs.\n--- got:\n%s\n--- wanted:\n%s", got, want);
     free(got);
 }
 
 int64_t tu_tempid(dt_report *r, const char *s) {
     dt_value k;
     int64_t id = 0;
-    if (s[0] == '-') dt_value_long(atoll(s), &k);
-    else assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
+    if (s[0] == '-')
+        dt_value_long(atoll(s), &k);
+    else
+        assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
     int rc = dt_report_tempid(r, &k, &id);
     dt_value_clear(&k);
     if (rc != DT_OK) fail_msg("tempid %s is not in the report", s);

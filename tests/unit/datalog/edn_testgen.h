@@ -12,7 +12,7 @@
 
 /* Which kinds a tree may contain. */
 #define GEN_EDN_EXACT 1 /* only kinds that print and read back identically */
-#define GEN_ALL 2       /* every dt_type (msgpack round-trips them all) */
+#define GEN_ALL       2 /* every dt_type (msgpack round-trips them all) */
 
 static uint64_t gen_below(uint64_t *s, uint64_t n) { return tu_rand(s) % n; }
 
@@ -34,10 +34,14 @@ static void gen_name(uint64_t *s, char *out, int allow_ns) {
 
 static int64_t gen_long(uint64_t *s) {
     switch (gen_below(s, 5)) {
-    case 0: return INT64_MIN;
-    case 1: return INT64_MAX;
-    case 2: return (int64_t)gen_below(s, 200) - 100;
-    default: return (int64_t)tu_rand(s);
+    case 0:
+        return INT64_MIN;
+    case 1:
+        return INT64_MAX;
+    case 2:
+        return (int64_t)gen_below(s, 200) - 100;
+    default:
+        return (int64_t)tu_rand(s);
     }
 }
 
@@ -45,9 +49,15 @@ static void gen_text(uint64_t *s, char *buf, size_t *len) {
     size_t n = (size_t)gen_below(s, 24);
     for (size_t i = 0; i < n; i++) {
         switch (gen_below(s, 4)) {
-        case 0: buf[i] = (char)gen_below(s, 256); break; /* any byte, even NUL */
-        case 1: buf[i] = "\"\\\n\t\r\b\f\x01\x7f"[gen_below(s, 9)]; break;
-        default: buf[i] = (char)(' ' + gen_below(s, 95)); break;
+        case 0:
+            buf[i] = (char)gen_below(s, 256);
+            break; /* any byte, even NUL */
+        case 1:
+            buf[i] = "\"\\\n\t\r\b\f\x01\x7f"[gen_below(s, 9)];
+            break;
+        default:
+            buf[i] = (char)(' ' + gen_below(s, 95));
+            break;
         }
     }
     *len = n;
@@ -60,9 +70,15 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
     size_t len;
     int kinds = mode == GEN_ALL ? 18 : 15;
     switch (gen_below(s, (uint64_t)kinds)) {
-    case 0: dt_value_nil(out); break;
-    case 1: dt_value_bool((int)gen_below(s, 2), out); break;
-    case 2: dt_value_long(gen_long(s), out); break;
+    case 0:
+        dt_value_nil(out);
+        break;
+    case 1:
+        dt_value_bool((int)gen_below(s, 2), out);
+        break;
+    case 2:
+        dt_value_long(gen_long(s), out);
+        break;
     case 3: {
         uint64_t bits = tu_rand(s);
         double d;
@@ -116,9 +132,15 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
     case 11: {
         uint32_t c;
         switch (gen_below(s, 3)) {
-        case 0: c = (uint32_t)gen_below(s, 128); break;
-        case 1: c = (uint32_t)gen_below(s, 0x10000); break;
-        default: c = (uint32_t)gen_below(s, 0x110000); break;
+        case 0:
+            c = (uint32_t)gen_below(s, 128);
+            break;
+        case 1:
+            c = (uint32_t)gen_below(s, 0x10000);
+            break;
+        default:
+            c = (uint32_t)gen_below(s, 0x110000);
+            break;
         }
         dt_value_char(c, out);
         break;
@@ -129,7 +151,9 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
         gen_text(s, buf, &len);
         assert_int_equal(dt_value_text(DT_BYTES, buf, len, out), DT_OK);
         break;
-    case 15: dt_value_ref(gen_long(s), out); break;
+    case 15:
+        dt_value_ref(gen_long(s), out);
+        break;
     case 16: {
         uint32_t bits = (uint32_t)tu_rand(s);
         float f;
@@ -137,7 +161,9 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
         dt_value_float(f, out);
         break;
     }
-    default: dt_value_long(gen_long(s), out); break;
+    default:
+        dt_value_long(gen_long(s), out);
+        break;
     }
 }
 

@@ -29,8 +29,10 @@ static void hexdump(const char *label, const uint8_t *p, size_t n) {
 
 static void show(const char *label, const dt_value *v) {
     dt_buf b = DT_BUF_INIT;
-    if (dl_codec_encode(v, &b) == DT_OK) hexdump(label, b.p, b.len);
-    else fprintf(stderr, "%s: (not encodable: %s)\n", label, dt_errmsg(NULL));
+    if (dl_codec_encode(v, &b) == DT_OK)
+        hexdump(label, b.p, b.len);
+    else
+        fprintf(stderr, "%s: (not encodable: %s)\n", label, dt_errmsg(NULL));
     dt_buf_release(&b);
 }
 
@@ -132,20 +134,27 @@ static void check_pair(const dt_value *a, const dt_value *b) {
 typedef void (*gen_fn)(uint64_t *rng, dt_value *out);
 
 static int64_t gen_i64(uint64_t *rng) {
-    static const int64_t specials[] = {INT64_MIN, INT64_MIN + 1, -256, -255, -2, -1, 0, 1, 2,
-                                       255, 256, INT64_MAX - 1, INT64_MAX};
+    static const int64_t specials[] = {
+        INT64_MIN, INT64_MIN + 1, -256, -255, -2, -1, 0, 1, 2, 255, 256, INT64_MAX - 1, INT64_MAX};
     switch (rnd(rng, 4)) {
-    case 0: return specials[rnd(rng, sizeof specials / sizeof *specials)];
-    case 1: return (int64_t)rnd(rng, 11) - 5;
-    case 2: return (int64_t)tu_rand(rng);
-    default: return (int64_t)(tu_rand(rng) >> rnd(rng, 64)) * (rnd(rng, 2) ? 1 : -1);
+    case 0:
+        return specials[rnd(rng, sizeof specials / sizeof *specials)];
+    case 1:
+        return (int64_t)rnd(rng, 11) - 5;
+    case 2:
+        return (int64_t)tu_rand(rng);
+    default:
+        return (int64_t)(tu_rand(rng) >> rnd(rng, 64)) * (rnd(rng, 2) ? 1 : -1);
     }
 }
 
 static void gen_long(uint64_t *rng, dt_value *out) { dt_value_long(gen_i64(rng), out); }
 static void gen_instant(uint64_t *rng, dt_value *out) { dt_value_instant(gen_i64(rng), out); }
 static void gen_ref(uint64_t *rng, dt_value *out) { dt_value_ref(gen_i64(rng), out); }
-static void gen_nil(uint64_t *rng, dt_value *out) { (void)rng; dt_value_nil(out); }
+static void gen_nil(uint64_t *rng, dt_value *out) {
+    (void)rng;
+    dt_value_nil(out);
+}
 static void gen_bool(uint64_t *rng, dt_value *out) { dt_value_bool((int)rnd(rng, 2), out); }
 
 static double bits_double(uint64_t u) {
@@ -171,10 +180,18 @@ static void gen_double(uint64_t *rng, dt_value *out) {
         0x7fefffffffffffffULL, 0xffefffffffffffffULL};
     double d;
     switch (rnd(rng, 5)) {
-    case 0: d = bits_double(special_bits[rnd(rng, sizeof special_bits / sizeof *special_bits)]); break;
-    case 1: d = (double)((int64_t)rnd(rng, 21) - 10); break;
-    case 2: d = ((double)(int64_t)tu_rand(rng)) / (double)(1 + rnd(rng, 1000)); break;
-    default: d = bits_double(tu_rand(rng)); break;
+    case 0:
+        d = bits_double(special_bits[rnd(rng, sizeof special_bits / sizeof *special_bits)]);
+        break;
+    case 1:
+        d = (double)((int64_t)rnd(rng, 21) - 10);
+        break;
+    case 2:
+        d = ((double)(int64_t)tu_rand(rng)) / (double)(1 + rnd(rng, 1000));
+        break;
+    default:
+        d = bits_double(tu_rand(rng));
+        break;
     }
     dt_value_double(d, out);
 }
@@ -186,10 +203,18 @@ static void gen_float(uint64_t *rng, dt_value *out) {
         0x007fffffu, 0x807fffffu, 0x00800000u, 0x7f7fffffu, 0xff7fffffu};
     float f;
     switch (rnd(rng, 5)) {
-    case 0: f = bits_float(special_bits[rnd(rng, sizeof special_bits / sizeof *special_bits)]); break;
-    case 1: f = (float)((int)rnd(rng, 21) - 10); break;
-    case 2: f = (float)((double)(int32_t)tu_rand(rng) / (double)(1 + rnd(rng, 1000))); break;
-    default: f = bits_float((uint32_t)tu_rand(rng)); break;
+    case 0:
+        f = bits_float(special_bits[rnd(rng, sizeof special_bits / sizeof *special_bits)]);
+        break;
+    case 1:
+        f = (float)((int)rnd(rng, 21) - 10);
+        break;
+    case 2:
+        f = (float)((double)(int32_t)tu_rand(rng) / (double)(1 + rnd(rng, 1000)));
+        break;
+    default:
+        f = bits_float((uint32_t)tu_rand(rng));
+        break;
     }
     dt_value_float(f, out);
 }
@@ -199,8 +224,7 @@ static size_t gen_digits(uint64_t *rng, char *dst, size_t maxn) {
     static const char alpha[] = "0019";
     size_t n = (size_t)rnd(rng, maxn + 1);
     int wide = rnd(rng, 3) == 0;
-    for (size_t i = 0; i < n; i++)
-        dst[i] = wide ? (char)('0' + rnd(rng, 10)) : alpha[rnd(rng, 4)];
+    for (size_t i = 0; i < n; i++) dst[i] = wide ? (char)('0' + rnd(rng, 10)) : alpha[rnd(rng, 4)];
     return n;
 }
 
@@ -212,9 +236,23 @@ static void make_text(dt_type t, const char *s, size_t n, dt_value *out) {
 
 static void gen_bigint(uint64_t *rng, dt_value *out) {
     static const char *const specials[] = {
-        "0", "-0", "1", "-1", "007", "-007", "9223372036854775807", "9223372036854775808",
-        "-9223372036854775808", "-9223372036854775809", "18446744073709551616", "10", "100",
-        "99", "-99", "-100", "123456789012345678901234567890123456789012345678901234567890"};
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "007",
+        "-007",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "10",
+        "100",
+        "99",
+        "-99",
+        "-100",
+        "123456789012345678901234567890123456789012345678901234567890"};
     char buf[200];
     size_t n = 0;
     if (rnd(rng, 4) == 0) {
@@ -229,9 +267,9 @@ static void gen_bigint(uint64_t *rng, dt_value *out) {
 }
 
 static void gen_bigdec(uint64_t *rng, dt_value *out) {
-    static const char *const specials[] = {"1.5", "1.50", "-1.5", "-1.50", "0", "0.00", "-0.0",
-                                           "0E5", "1e3", "1000", "1.0e3", "1000.0", "15E2",
-                                           "1500", "0.001", "1e-3", "-1e-3", "9.99", "10.0"};
+    static const char *const specials[] = {
+        "1.5",   "1.50",   "-1.5", "-1.50", "0",     "0.00", "-0.0",  "0E5",  "1e3", "1000",
+        "1.0e3", "1000.0", "15E2", "1500",  "0.001", "1e-3", "-1e-3", "9.99", "10.0"};
     char buf[200];
     size_t n = 0;
     if (rnd(rng, 4) == 0) {
@@ -281,8 +319,10 @@ static void gen_tuple_depth(uint64_t *rng, dt_value *out, int depth) {
     size_t n = (size_t)rnd(rng, 5);
     assert_int_equal(dt_value_seq(DT_TUPLE, n, out), DT_OK);
     for (size_t i = 0; i < n; i++) {
-        if (depth < 3 && rnd(rng, 5) == 0) gen_tuple_depth(rng, &out->u.seq.items[i], depth + 1);
-        else gen_any(rng, &out->u.seq.items[i]);
+        if (depth < 3 && rnd(rng, 5) == 0)
+            gen_tuple_depth(rng, &out->u.seq.items[i], depth + 1);
+        else
+            gen_any(rng, &out->u.seq.items[i]);
     }
 }
 
@@ -290,9 +330,9 @@ static void gen_tuple(uint64_t *rng, dt_value *out) { gen_tuple_depth(rng, out, 
 
 /* Scalars of every datom type, drawn from small domains. */
 static void gen_any(uint64_t *rng, dt_value *out) {
-    static const gen_fn scalars[] = {gen_nil, gen_bool, gen_long, gen_double, gen_float,
-                                     gen_bigint, gen_bigdec, gen_instant, gen_string,
-                                     gen_keyword, gen_symbol, gen_uuid, gen_ref, gen_bytes};
+    static const gen_fn scalars[] = {gen_nil,    gen_bool,   gen_long,    gen_double, gen_float,
+                                     gen_bigint, gen_bigdec, gen_instant, gen_string, gen_keyword,
+                                     gen_symbol, gen_uuid,   gen_ref,     gen_bytes};
     if (rnd(rng, 10) == 0) {
         gen_tuple_depth(rng, out, 2);
         return;
@@ -360,10 +400,14 @@ static void run_pairs(gen_fn gen, uint64_t seed) {
         dt_value a, b;
         gen(&rng, &a);
         int how = (int)rnd(&rng, 8);
-        if (how == 0) assert_int_equal(dt_value_copy(&a, &b), DT_OK);
-        else if (how <= 3 && a.type == DT_TUPLE) mutate_tuple(&rng, &a, &b);
-        else if (how <= 3 && a.type == DT_BIGDEC) rescale_bigdec(&rng, &a, &b);
-        else gen(&rng, &b);
+        if (how == 0)
+            assert_int_equal(dt_value_copy(&a, &b), DT_OK);
+        else if (how <= 3 && a.type == DT_TUPLE)
+            mutate_tuple(&rng, &a, &b);
+        else if (how <= 3 && a.type == DT_BIGDEC)
+            rescale_bigdec(&rng, &a, &b);
+        else
+            gen(&rng, &b);
         check_pair(&a, &b);
         check_pair(&b, &a);
         check_roundtrip(&a);
@@ -377,21 +421,66 @@ static void run_pairs(gen_fn gen, uint64_t seed) {
 
 /* {====== Order and round trip per type ====== */
 
-static void test_long_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_long, 1); }
-static void test_double_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_double, 2); }
-static void test_float_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_float, 3); }
-static void test_bigint_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_bigint, 4); }
-static void test_bigdec_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_bigdec, 5); }
-static void test_string_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_string, 6); }
-static void test_keyword_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_keyword, 7); }
-static void test_symbol_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_symbol, 8); }
-static void test_bytes_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_bytes, 9); }
-static void test_uuid_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_uuid, 10); }
-static void test_instant_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_instant, 11); }
-static void test_ref_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_ref, 12); }
-static void test_bool_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_bool, 13); }
-static void test_tuple_bytes_order_like_values(void **state) { (void)state; run_pairs(gen_tuple, 14); }
-static void test_mixed_types_order_by_type_then_value(void **state) { (void)state; run_pairs(gen_any, 15); }
+static void test_long_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_long, 1);
+}
+static void test_double_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_double, 2);
+}
+static void test_float_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_float, 3);
+}
+static void test_bigint_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_bigint, 4);
+}
+static void test_bigdec_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_bigdec, 5);
+}
+static void test_string_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_string, 6);
+}
+static void test_keyword_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_keyword, 7);
+}
+static void test_symbol_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_symbol, 8);
+}
+static void test_bytes_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_bytes, 9);
+}
+static void test_uuid_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_uuid, 10);
+}
+static void test_instant_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_instant, 11);
+}
+static void test_ref_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_ref, 12);
+}
+static void test_bool_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_bool, 13);
+}
+static void test_tuple_bytes_order_like_values(void **state) {
+    (void)state;
+    run_pairs(gen_tuple, 14);
+}
+static void test_mixed_types_order_by_type_then_value(void **state) {
+    (void)state;
+    run_pairs(gen_any, 15);
+}
 
 static void test_nil_encodes_as_its_tag(void **state) {
     (void)state;
@@ -407,8 +496,9 @@ static void test_nil_encodes_as_its_tag(void **state) {
 static void test_decimal_scale_ties_sort_smaller_scale_first(void **state) {
     (void)state;
     static const char *const ordered[][2] = {
-        {"1.5", "1.50"}, {"-1.5", "-1.50"}, {"0", "0.00"}, {"0E5", "0"}, {"1e3", "1000"},
-        {"15E2", "1500.0"}, {"-0.0001", "-0.00010"}, {"-1.50", "-1.4"}, {"9.99", "10.0"}};
+        {"1.5", "1.50"}, {"-1.5", "-1.50"},  {"0", "0.00"},           {"0E5", "0"},
+        {"1e3", "1000"}, {"15E2", "1500.0"}, {"-0.0001", "-0.00010"}, {"-1.50", "-1.4"},
+        {"9.99", "10.0"}};
     for (size_t i = 0; i < sizeof ordered / sizeof *ordered; i++) {
         dt_value a, b;
         make_text(DT_BIGDEC, ordered[i][0], strlen(ordered[i][0]), &a);
@@ -467,7 +557,11 @@ static void test_encodings_match_the_documented_layout(void **state) {
         const char *bytes;
         size_t nbytes;
     } cases[] = {
-        {DT_STRING, "a\0b", 3, "\x18" "a\x00\xff" "b\x00\x00", 7},
+        {DT_STRING, "a\0b", 3,
+         "\x18"
+         "a\x00\xff"
+         "b\x00\x00",
+         7},
         {DT_KEYWORD, "", 0, "\x19\x00\x00", 3},
         {DT_BIGINT, "0", 1, "\x15\x02", 2},
         {DT_BIGINT, "120", 3, "\x15\x03\x81\x02\x23\x00", 6},
@@ -527,9 +621,12 @@ static void test_concatenated_keys_order_by_first_value(void **state) {
     for (int i = 0; i < PAIRS; i++) {
         dt_value a, b, e1, e2;
         gen_any(&rng, &a);
-        if (rnd(&rng, 3) == 0) assert_int_equal(dt_value_copy(&a, &b), DT_OK);
-        else if (a.type == DT_TUPLE) mutate_tuple(&rng, &a, &b);
-        else gen_any(&rng, &b);
+        if (rnd(&rng, 3) == 0)
+            assert_int_equal(dt_value_copy(&a, &b), DT_OK);
+        else if (a.type == DT_TUPLE)
+            mutate_tuple(&rng, &a, &b);
+        else
+            gen_any(&rng, &b);
         gen_any(&rng, &e1);
         gen_any(&rng, &e2);
         dt_buf ka = DT_BUF_INIT, kb = DT_BUF_INIT;
@@ -718,8 +815,10 @@ static void test_truncated_keys_fit_delimit_and_keep_prefix_order(void **state) 
     for (int i = 0; i < 600; i++) {
         dt_value a, b;
         gen_giant(&rng, &a);
-        if (rnd(&rng, 4) == 0) assert_int_equal(dt_value_copy(&a, &b), DT_OK);
-        else gen_giant(&rng, &b);
+        if (rnd(&rng, 4) == 0)
+            assert_int_equal(dt_value_copy(&a, &b), DT_OK);
+        else
+            gen_giant(&rng, &b);
         size_t na, nb, fa, fb;
         int ta, tb;
         uint8_t *ka = key_of(&a, &na, &ta), *kb = key_of(&b, &nb, &tb);
@@ -832,12 +931,16 @@ static void test_every_proper_prefix_of_an_encoding_is_corrupt(void **state) {
     uint64_t rng = 31337;
     for (int i = 0; i < 1500; i++) {
         dt_value v;
-        if (i % 10 == 0) gen_giant(&rng, &v);
-        else gen_any(&rng, &v);
+        if (i % 10 == 0)
+            gen_giant(&rng, &v);
+        else
+            gen_any(&rng, &v);
         dt_buf b = DT_BUF_INIT;
         int trunc = 0;
-        if (i % 10 == 0) assert_int_equal(dl_codec_encode_key(&v, MAX_KEY, &b, &trunc), DT_OK);
-        else assert_int_equal(dl_codec_encode(&v, &b), DT_OK);
+        if (i % 10 == 0)
+            assert_int_equal(dl_codec_encode_key(&v, MAX_KEY, &b, &trunc), DT_OK);
+        else
+            assert_int_equal(dl_codec_encode(&v, &b), DT_OK);
         for (size_t n = 0; n < b.len; n++) {
             /* a copy of exactly n bytes, so ASan sees any overread */
             uint8_t *p = malloc(n ? n : 1);
@@ -903,8 +1006,10 @@ static void test_random_and_mutated_bytes_never_crash(void **state) {
     }
     for (int i = 0; i < 30000; i++) {
         dt_value v;
-        if (i % 8 == 0) gen_giant(&rng, &v);
-        else gen_any(&rng, &v);
+        if (i % 8 == 0)
+            gen_giant(&rng, &v);
+        else
+            gen_any(&rng, &v);
         dt_buf b = DT_BUF_INIT;
         int trunc;
         assert_int_equal(dl_codec_encode_key(&v, MAX_KEY, &b, &trunc), DT_OK);
@@ -912,10 +1017,18 @@ static void test_random_and_mutated_bytes_never_crash(void **state) {
         for (int k = 0; k < edits && b.len; k++) {
             size_t at = (size_t)rnd(&rng, b.len);
             switch (rnd(&rng, 4)) {
-            case 0: b.p[at] = (uint8_t)tu_rand(&rng); break;
-            case 1: b.p[at] ^= (uint8_t)(1u << rnd(&rng, 8)); break;
-            case 2: b.len = at; break;
-            default: b.p[at] = (uint8_t)(rnd(&rng, 2) ? 0x00 : 0xff); break;
+            case 0:
+                b.p[at] = (uint8_t)tu_rand(&rng);
+                break;
+            case 1:
+                b.p[at] ^= (uint8_t)(1u << rnd(&rng, 8));
+                break;
+            case 2:
+                b.len = at;
+                break;
+            default:
+                b.p[at] = (uint8_t)(rnd(&rng, 2) ? 0x00 : 0xff);
+                break;
             }
         }
         uint8_t *p = malloc(b.len ? b.len : 1);
@@ -932,7 +1045,10 @@ static void test_corrupt_messages_name_position_and_tag(void **state) {
     (void)state;
     dt_value d;
     size_t used;
-    assert_int_equal(dl_codec_decode((const uint8_t *)"\x18" "abc", 4, &d, &used), DT_CORRUPT);
+    assert_int_equal(dl_codec_decode((const uint8_t *)"\x18"
+                                                      "abc",
+                                     4, &d, &used),
+                     DT_CORRUPT);
     assert_non_null(strstr(dt_errmsg(NULL), "unterminated text at byte 4"));
     assert_non_null(strstr(dt_errmsg(NULL), "string"));
     assert_non_null(strstr(dt_errmsg(NULL), "0x18"));
@@ -941,7 +1057,10 @@ static void test_corrupt_messages_name_position_and_tag(void **state) {
     assert_non_null(strstr(dt_errmsg(NULL), "long"));
     assert_int_equal(dl_codec_decode((const uint8_t *)"\x05", 1, &d, &used), DT_CORRUPT);
     assert_non_null(strstr(dt_errmsg(NULL), "invalid tag 0x05 at byte 0"));
-    assert_int_equal(dl_codec_decode((const uint8_t *)"\x18" "a\x00\x07", 4, &d, &used), DT_CORRUPT);
+    assert_int_equal(dl_codec_decode((const uint8_t *)"\x18"
+                                                      "a\x00\x07",
+                                     4, &d, &used),
+                     DT_CORRUPT);
     assert_non_null(strstr(dt_errmsg(NULL), "escape"));
     /* non-canonical forms are refused, so equal values have equal bytes */
     assert_int_equal(dl_codec_decode((const uint8_t *)"\x15\x03\x81\x00\x20", 5, &d, &used),

@@ -322,8 +322,8 @@ static void test_booleans_and_integers_order_naturally(void **state) {
 
 static void test_doubles_order_with_signed_zero_and_nan_last(void **state) {
     (void)state;
-    double ds[] = {-INFINITY, -DBL_MAX, -1.0, -DBL_MIN, -4.9e-324, -0.0, 0.0, 4.9e-324,
-                   DBL_MIN, 1.0, DBL_MAX, INFINITY, NAN};
+    double ds[] = {-INFINITY, -DBL_MAX, -1.0, -DBL_MIN, -4.9e-324, -0.0, 0.0,
+                   4.9e-324,  DBL_MIN,  1.0,  DBL_MAX,  INFINITY,  NAN};
     dt_value v[13];
     for (int i = 0; i < 13; i++) dt_value_double(ds[i], &v[i]);
     assert_ascending(v, 13);
@@ -331,8 +331,8 @@ static void test_doubles_order_with_signed_zero_and_nan_last(void **state) {
     dt_value_double(NAN, &a);
     dt_value_double(-NAN, &b);
     assert_true(dt_value_equal(&a, &b)); /* all NaNs are equal */
-    float fs[] = {-INFINITY, -FLT_MAX, -1.0f, -FLT_MIN, -0.0f, 0.0f, FLT_MIN, 1.0f, FLT_MAX,
-                  INFINITY, NAN};
+    float fs[] = {-INFINITY, -FLT_MAX, -1.0f,   -FLT_MIN, -0.0f, 0.0f,
+                  FLT_MIN,   1.0f,     FLT_MAX, INFINITY, NAN};
     for (int i = 0; i < 11; i++) dt_value_float(fs[i], &v[i]);
     assert_ascending(v, 11);
 }
@@ -358,9 +358,9 @@ static void test_float_keys_invert_and_order(void **state) {
 
 static void test_bigints_order_numerically(void **state) {
     (void)state;
-    static const char *const s[] = {"-100000000000000000000", "-9223372036854775809", "-10",
-                                    "-9", "-1", "0", "1", "9", "10", "9223372036854775808",
-                                    "100000000000000000000"};
+    static const char *const s[] = {
+        "-100000000000000000000", "-9223372036854775809", "-10", "-9", "-1", "0", "1", "9", "10",
+        "9223372036854775808",    "100000000000000000000"};
     dt_value v[11];
     for (int i = 0; i < 11; i++) text(DT_BIGINT, s[i], &v[i]);
     assert_ascending(v, 11);
@@ -369,9 +369,9 @@ static void test_bigints_order_numerically(void **state) {
 
 static void test_bigdecs_order_numerically_then_smaller_scale_first(void **state) {
     (void)state;
-    static const char *const s[] = {"-10", "-1.5", "-1.50", "-1.4", "-0.001", "0E5", "0",
-                                    "0.0", "0.001", "1.5", "1.50", "1.51", "1E3", "1000",
-                                    "1000.0", "1e100"};
+    static const char *const s[] = {"-10", "-1.5", "-1.50",  "-1.4", "-0.001", "0E5",
+                                    "0",   "0.0",  "0.001",  "1.5",  "1.50",   "1.51",
+                                    "1E3", "1000", "1000.0", "1e100"};
     dt_value v[16];
     for (int i = 0; i < 16; i++) text(DT_BIGDEC, s[i], &v[i]);
     assert_ascending(v, 16);
@@ -382,12 +382,13 @@ static void test_text_and_bytes_order_bytewise_shorter_first(void **state) {
     (void)state;
     static const dt_type types[] = {DT_STRING, DT_KEYWORD, DT_SYMBOL, DT_BYTES};
     /* "z" < "é" because UTF-8 byte order is code point order */
-    static const char *const s[] = {"", "\x00", "\x00\x00", "\x01", "a", "a\x00", "ab", "b",
-                                    "z", "\xc3\xa9", "\xff"};
+    static const char *const s[] = {"",   "\x00", "\x00\x00", "\x01",     "a",   "a\x00",
+                                    "ab", "b",    "z",        "\xc3\xa9", "\xff"};
     static const size_t n[] = {0, 1, 2, 1, 1, 2, 2, 1, 1, 2, 1};
     for (size_t t = 0; t < 4; t++) {
         dt_value v[11];
-        for (int i = 0; i < 11; i++) assert_int_equal(dt_value_text(types[t], s[i], n[i], &v[i]), DT_OK);
+        for (int i = 0; i < 11; i++)
+            assert_int_equal(dt_value_text(types[t], s[i], n[i], &v[i]), DT_OK);
         assert_ascending(v, 11);
         clear_all(v, 11);
     }

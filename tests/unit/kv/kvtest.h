@@ -21,7 +21,8 @@ typedef struct kvfix {
 static inline int kvfix_open(kvfix *f, const dt_kv_options *o) {
     if (dt_kv_open(f->dir, o, &f->kv) != DT_OK) return -1;
     if (dt_kv_dbi_open(f->kv, "main", DT_KV_DBI_CREATE, &f->db) != DT_OK) return -1;
-    if (dt_kv_dbi_open(f->kv, "dup", DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT, &f->dup) != DT_OK) return -1;
+    if (dt_kv_dbi_open(f->kv, "dup", DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT, &f->dup) != DT_OK)
+        return -1;
     return 0;
 }
 
@@ -57,17 +58,17 @@ static inline char *gets_copy(kvfix *f, dt_kv_txn *t, dt_kv_dbi dbi, const char 
 }
 
 /* Asserts that the value of k is v (or absent if v is NULL). */
-#define ASSERT_VAL(f, t, dbi, k, v)                                          \
-    do {                                                                     \
-        int rc_;                                                             \
-        char *got_ = gets_copy(f, t, dbi, k, &rc_);                          \
-        if ((v) == NULL) {                                                   \
-            assert_int_equal(rc_, DT_NOTFOUND);                              \
-        } else {                                                             \
-            assert_int_equal(rc_, DT_OK);                                    \
-            assert_string_equal(got_, (v));                                  \
-        }                                                                    \
-        free(got_);                                                          \
+#define ASSERT_VAL(f, t, dbi, k, v)                                                                \
+    do {                                                                                           \
+        int rc_;                                                                                   \
+        char *got_ = gets_copy(f, t, dbi, k, &rc_);                                                \
+        if ((v) == NULL) {                                                                         \
+            assert_int_equal(rc_, DT_NOTFOUND);                                                    \
+        } else {                                                                                   \
+            assert_int_equal(rc_, DT_OK);                                                          \
+            assert_string_equal(got_, (v));                                                        \
+        }                                                                                          \
+        free(got_);                                                                                \
     } while (0)
 
 #endif

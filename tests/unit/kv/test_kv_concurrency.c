@@ -46,7 +46,8 @@ static void *reader(void *arg) {
         }
         dt_kv_iter_close(it);
         if (t) {
-            if (dt_kv_get_view(s->kv, t, s->acct, "a00", 3, &v) != DT_OK) atomic_fetch_add(&s->errors, 1);
+            if (dt_kv_get_view(s->kv, t, s->acct, "a00", 3, &v) != DT_OK)
+                atomic_fetch_add(&s->errors, 1);
             dt_kv_txn_abort(t);
         }
         if (rc != DT_DONE || n != ACCOUNTS || sum != (int64_t)ACCOUNTS * START) {
@@ -82,7 +83,8 @@ static int xfer_fn(dt_kv_txn *t, void *ud) {
     char fk[16], fv[700];
     memset(fv, 'f', sizeof fv);
     snprintf(fk, sizeof fk, "f%08d", x->seq);
-    if ((rc = dt_kv_put(x->s->kv, t, x->s->filler, fk, strlen(fk), fv, sizeof fv, 0)) != DT_OK) return rc;
+    if ((rc = dt_kv_put(x->s->kv, t, x->s->filler, fk, strlen(fk), fv, sizeof fv, 0)) != DT_OK)
+        return rc;
     return dt_kv_put(x->s->kv, t, x->s->acct, kt, 3, &bt, 8, 0);
 }
 
@@ -127,8 +129,8 @@ static void test_readers_see_consistent_snapshots_while_writer_commits(void **st
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_readers_see_consistent_snapshots_while_writer_commits, kv_setup,
-                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_readers_see_consistent_snapshots_while_writer_commits,
+                                        kv_setup, kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,7 +226,8 @@ static void test_stats_report_entries_pages_and_map(void **state) {
     memset(val, 'x', sizeof val);
     for (int i = 0; i < 1000; i++) {
         snprintf(key, sizeof key, "k%05d", i);
-        assert_int_equal(dt_kv_put(f->kv, NULL, f->db, key, strlen(key), val, sizeof val, 0), DT_OK);
+        assert_int_equal(dt_kv_put(f->kv, NULL, f->db, key, strlen(key), val, sizeof val, 0),
+                         DT_OK);
     }
     char big[10000];
     memset(big, 'b', sizeof big);
@@ -310,8 +311,10 @@ static void test_copy_and_compact_copy_open_with_same_data(void **state) {
         dt_kv_envstat s1, s2;
         assert_int_equal(dt_kv_stat(f->kv, &s1), DT_OK);
         assert_int_equal(dt_kv_stat(kv2, &s2), DT_OK);
-        if (compact) assert_true(s2.last_page < s1.last_page);
-        else assert_int_equal(s2.last_page, s1.last_page);
+        if (compact)
+            assert_true(s2.last_page < s1.last_page);
+        else
+            assert_int_equal(s2.last_page, s1.last_page);
         assert_int_equal(dt_kv_close(kv2), DT_OK);
         free(dest);
     }
@@ -329,8 +332,10 @@ static void test_open_survives_failing_allocations(void **state) {
         if (rc == DT_OK) rc = dt_kv_dbi_open(kv, "x", DT_KV_DBI_CREATE, &db);
         if (rc == DT_OK) rc = dt_kv_put(kv, NULL, db, "k", 1, "v", 1, 0);
         dt__alloc_fail_at(-1);
-        if (rc == DT_OK) ok = 1;
-        else assert_int_equal(rc, DT_NOMEM);
+        if (rc == DT_OK)
+            ok = 1;
+        else
+            assert_int_equal(rc, DT_NOMEM);
         if (kv) assert_int_equal(dt_kv_close(kv), DT_OK);
     }
     assert_true(ok);
@@ -339,18 +344,27 @@ static void test_open_survives_failing_allocations(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_directory_and_reopens_with_data, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_open_garbage_data_file_is_corrupt, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_open_plain_file_path_is_corrupt, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_open_creates_directory_and_reopens_with_data, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_open_garbage_data_file_is_corrupt, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_open_plain_file_path_is_corrupt, kv_setup,
+                                        kv_teardown),
         cmocka_unit_test_setup_teardown(test_open_bad_arguments, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_readonly_environment_rejects_writes, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_environment_rejects_writes, kv_setup,
+                                        kv_teardown),
         cmocka_unit_test_setup_teardown(test_temp_option_removes_directory, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_flags_change_at_run_time, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_writemap_mapasync_environment_works, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_misuse_of_null_closed_and_wrong_handles, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_stats_report_entries_pages_and_map, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_copy_and_compact_copy_open_with_same_data, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_open_survives_failing_allocations, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_writemap_mapasync_environment_works, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_misuse_of_null_closed_and_wrong_handles, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_stats_report_entries_pages_and_map, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_copy_and_compact_copy_open_with_same_data, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_open_survives_failing_allocations, kv_setup,
+                                        kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

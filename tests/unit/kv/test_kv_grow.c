@@ -43,7 +43,8 @@ static void test_autocommit_puts_grow_the_map(void **state) {
     for (int i = 0; i < 2000; i++) {
         snprintf(key, sizeof key, "k%08d", i);
         fill_val(val, sizeof val, i);
-        assert_int_equal(dt_kv_put(f->kv, NULL, f->db, key, strlen(key), val, sizeof val, 0), DT_OK);
+        assert_int_equal(dt_kv_put(f->kv, NULL, f->db, key, strlen(key), val, sizeof val, 0),
+                         DT_OK);
     }
     dt_kv_envstat st;
     assert_int_equal(dt_kv_stat(f->kv, &st), DT_OK);
@@ -60,7 +61,8 @@ static void test_batch_grows_and_applies_once(void **state) {
     for (int i = 0; i < N; i++) {
         snprintf(keys[i], sizeof keys[i], "k%08d", i);
         fill_val(vals[i], 512, i);
-        ops[i] = (dt_kv_op){DT_KV_OP_PUT, f->db, DT_KV_NOOVERWRITE, {keys[i], strlen(keys[i])}, {vals[i], 512}};
+        ops[i] = (dt_kv_op){
+            DT_KV_OP_PUT, f->db, DT_KV_NOOVERWRITE, {keys[i], strlen(keys[i])}, {vals[i], 512}};
     }
     /* NOOVERWRITE proves the replay starts from scratch: a half-applied
      * first attempt would make the retry conflict */
@@ -81,7 +83,8 @@ static int fill_fn(dt_kv_txn *t, void *ud) {
     for (int i = c->from; i < c->from + c->n; i++) {
         snprintf(key, sizeof key, "k%08d", i);
         fill_val(val, sizeof val, i);
-        int rc = dt_kv_put(c->f->kv, t, c->f->db, key, strlen(key), val, sizeof val, DT_KV_NOOVERWRITE);
+        int rc =
+            dt_kv_put(c->f->kv, t, c->f->db, key, strlen(key), val, sizeof val, DT_KV_NOOVERWRITE);
         if (rc != DT_OK) return rc;
     }
     return DT_OK;
@@ -196,11 +199,16 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_autocommit_puts_grow_the_map, grow_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_batch_grows_and_applies_once, grow_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_with_txn_replays_the_callback, grow_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_explicit_txn_gets_mapfull_retry, grow_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_nested_txn_mapfull_fails_the_tree, grow_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_capped_growth_gives_mapfull_and_keeps_data, grow_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_growth_waits_for_open_readers_then_gives_busy, grow_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_with_txn_replays_the_callback, grow_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_txn_gets_mapfull_retry, grow_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_nested_txn_mapfull_fails_the_tree, grow_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_capped_growth_gives_mapfull_and_keeps_data, grow_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_growth_waits_for_open_readers_then_gives_busy,
+                                        grow_setup, kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,8 +70,10 @@ static void test_dupsort_values_and_pair_delete(void **state) {
     const char *vals[] = {"m", "a", "z", "c"};
     for (int i = 0; i < 4; i++)
         assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "key", 3, vals[i], 1, 0), DT_OK);
-    assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "key", 3, "a", 1, DT_KV_NODUPDATA), DT_CONFLICT);
-    assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "key", 3, "a", 1, 0), DT_OK); /* no duplicate pair */
+    assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "key", 3, "a", 1, DT_KV_NODUPDATA),
+                     DT_CONFLICT);
+    assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "key", 3, "a", 1, 0),
+                     DT_OK);                 /* no duplicate pair */
     ASSERT_VAL(f, NULL, f->dup, "key", "a"); /* first value in order */
     dt_kv_list l = DT_KV_LIST_INIT;
     assert_int_equal(dt_kv_get_range(f->kv, NULL, f->dup, NULL, &l), DT_OK);
@@ -90,7 +92,8 @@ static void test_dupsort_values_and_pair_delete(void **state) {
     assert_int_equal(l.n, 0);
     dt_kv_list_free(&l);
     /* kv cursor count of dups */
-    for (int i = 0; i < 4; i++) assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "q", 1, vals[i], 1, 0), DT_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(dt_kv_put(f->kv, NULL, f->dup, "q", 1, vals[i], 1, 0), DT_OK);
     dt_kv_txn *t;
     kv_cursor *c;
     assert_int_equal(dt_kv_txn_begin(f->kv, DT_KV_TXN_RDONLY, &t), DT_OK);
@@ -137,7 +140,8 @@ static void test_dbi_open_drop_clear(void **state) {
     assert_int_equal(dt_kv_dbi_drop(f->kv, other), DT_MISUSE);
     assert_int_equal(dt_kv_dbi_open(f->kv, "other", 0, &x), DT_NOTFOUND);
     /* recreated: empty, new handle, old one still dead */
-    assert_int_equal(dt_kv_dbi_open(f->kv, "other", DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT, &x), DT_OK);
+    assert_int_equal(dt_kv_dbi_open(f->kv, "other", DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT, &x),
+                     DT_OK);
     assert_int_not_equal(x, other);
     ASSERT_VAL(f, NULL, x, "c", NULL);
     assert_int_equal(PUTS(f, other, "d", "4"), DT_MISUSE);
@@ -197,7 +201,7 @@ static void test_abort_leaves_nothing_and_commit_keeps_all(void **state) {
     assert_int_equal(dt_kv_txn_begin(f->kv, DT_KV_TXN_WRITE, &t), DT_OK);
     assert_int_equal(dt_kv_put(f->kv, t, f->db, "a", 1, "1", 1, 0), DT_OK);
     assert_int_equal(dt_kv_put(f->kv, t, f->dup, "b", 1, "2", 1, 0), DT_OK);
-    ASSERT_VAL(f, t, f->db, "a", "1");   /* the txn sees its writes */
+    ASSERT_VAL(f, t, f->db, "a", "1");     /* the txn sees its writes */
     ASSERT_VAL(f, NULL, f->db, "a", NULL); /* others do not */
     dt_kv_txn_abort(t);
     ASSERT_VAL(f, NULL, f->db, "a", NULL);
@@ -372,8 +376,10 @@ static void test_writes_survive_failing_allocations(void **state) {
         rc = dt_kv_get_range(f->kv, NULL, f->db, NULL, &l);
         dt__alloc_fail_at(-1);
         assert_true(rc == DT_OK || rc == DT_NOMEM);
-        if (rc == DT_OK) ok_range++;
-        else assert_int_equal(l.n, 0);
+        if (rc == DT_OK)
+            ok_range++;
+        else
+            assert_int_equal(l.n, 0);
         dt_kv_list_free(&l);
         dt_kv_iter *it = NULL;
         dt__alloc_fail_at(n);
@@ -399,18 +405,23 @@ static void test_writes_survive_failing_allocations(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_overwrite_and_delete, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_key_size_limits_give_invalid_with_length, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_key_size_limits_give_invalid_with_length, kv_setup,
+                                        kv_teardown),
         cmocka_unit_test_setup_teardown(test_nooverwrite_and_append_flags, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_dupsort_values_and_pair_delete, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_dbi_open_drop_clear, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_max_dbs_limit, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_batch_is_atomic, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_abort_leaves_nothing_and_commit_keeps_all, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_read_txn_is_a_snapshot_and_rejects_writes, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_with_txn_reads_own_writes_and_aborts_on_error, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_abort_leaves_nothing_and_commit_keeps_all, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_read_txn_is_a_snapshot_and_rejects_writes, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_with_txn_reads_own_writes_and_aborts_on_error,
+                                        kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_nested_txns_are_savepoints, kv_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_cursors_walk_put_and_delete, kv_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_writes_survive_failing_allocations, kv_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_writes_survive_failing_allocations, kv_setup,
+                                        kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,8 @@ static char *list_str(const dt_kv_list *l, int with_vals) {
     size_t n = 0;
     buf[0] = 0;
     for (size_t i = 0; i < l->n; i++) {
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.*s", i ? "," : "", (int)l->items[i].key.len,
-                              (const char *)l->items[i].key.ptr);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.*s", i ? "," : "",
+                              (int)l->items[i].key.len, (const char *)l->items[i].key.ptr);
         if (with_vals)
             n += (size_t)snprintf(buf + n, sizeof buf - n, "=%.*s", (int)l->items[i].val.len,
                                   (const char *)l->items[i].val.ptr);
@@ -17,10 +17,17 @@ static char *list_str(const dt_kv_list *l, int with_vals) {
     return buf;
 }
 
-static dt_kv_range rng(const char *lo, dt_kv_bound lb, const char *hi, dt_kv_bound hb, int back, size_t limit) {
+static dt_kv_range rng(const char *lo, dt_kv_bound lb, const char *hi, dt_kv_bound hb, int back,
+                       size_t limit) {
     dt_kv_range r = DT_KV_RANGE_ALL;
-    if (lo) { r.lo.ptr = lo; r.lo.len = strlen(lo); }
-    if (hi) { r.hi.ptr = hi; r.hi.len = strlen(hi); }
+    if (lo) {
+        r.lo.ptr = lo;
+        r.lo.len = strlen(lo);
+    }
+    if (hi) {
+        r.hi.ptr = hi;
+        r.hi.len = strlen(hi);
+    }
     r.lo_bound = lb;
     r.hi_bound = hb;
     r.backward = back;
@@ -289,8 +296,10 @@ static void test_random_ranges_match_a_model(void **state) {
     }
     for (int t = 0; t < 300; t++) {
         char lo[4] = {0}, hi[4] = {0};
-        for (int j = 0; j < 1 + (int)(tu_rand(&seed) % 3); j++) lo[j] = (char)('a' + tu_rand(&seed) % 5);
-        for (int j = 0; j < 1 + (int)(tu_rand(&seed) % 3); j++) hi[j] = (char)('a' + tu_rand(&seed) % 5);
+        for (int j = 0; j < 1 + (int)(tu_rand(&seed) % 3); j++)
+            lo[j] = (char)('a' + tu_rand(&seed) % 5);
+        for (int j = 0; j < 1 + (int)(tu_rand(&seed) % 3); j++)
+            hi[j] = (char)('a' + tu_rand(&seed) % 5);
         dt_kv_bound lb = (dt_kv_bound)(tu_rand(&seed) % 3), hb = (dt_kv_bound)(tu_rand(&seed) % 3);
         int back = (int)(tu_rand(&seed) % 2);
         size_t limit = tu_rand(&seed) % 4 == 0 ? 1 + tu_rand(&seed) % 5 : 0;
@@ -325,15 +334,22 @@ static void test_random_ranges_match_a_model(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_forward_ranges_with_every_bound_kind, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_backward_ranges_with_every_bound_kind, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_dupsort_ranges_visit_values_in_order, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_get_first_in_both_directions, range_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_forward_ranges_with_every_bound_kind, range_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_backward_ranges_with_every_bound_kind, range_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_dupsort_ranges_visit_values_in_order, range_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_get_first_in_both_directions, range_setup,
+                                        kv_teardown),
         cmocka_unit_test_setup_teardown(test_bad_ranges_are_rejected, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_iterator_yields_views_in_range_order, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_iterator_in_txn_sees_txn_writes_and_dies_with_it, range_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_iterator_yields_views_in_range_order, range_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_iterator_in_txn_sees_txn_writes_and_dies_with_it,
+                                        range_setup, kv_teardown),
         cmocka_unit_test_setup_teardown(test_random_ranges_match_a_model, range_setup, kv_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_iteration_matches_single_steps, range_setup, kv_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_iteration_matches_single_steps, range_setup,
+                                        kv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

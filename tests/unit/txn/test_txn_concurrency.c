@@ -120,8 +120,10 @@ static int64_t balance_of(shared *s, dt_db *db, int e) {
         return INT64_MIN;
     }
     dt_datom d;
-    if (dt_datom_iter_next(it, &d) == DT_ROW && d.v.type == DT_LONG) v = d.v.u.i;
-    else thread_fail(s, "account %d has no balance", e);
+    if (dt_datom_iter_next(it, &d) == DT_ROW && d.v.type == DT_LONG)
+        v = d.v.u.i;
+    else
+        thread_fail(s, "account %d has no balance", e);
     dt_datom_iter_free(it);
     return v;
 }
@@ -166,7 +168,8 @@ static void *reader_main(void *p) {
         dt_db_release(db);
         if (rc != 0) break;
         if (sum != TOTAL) {
-            thread_fail(s, "reader %d saw a total of %lld, not %d", ra->index, (long long)sum, TOTAL);
+            thread_fail(s, "reader %d saw a total of %lld, not %d", ra->index, (long long)sum,
+                        TOTAL);
             break;
         }
         atomic_fetch_add(&s->reads, 1);
@@ -231,7 +234,8 @@ static void *writer_main(void *p) {
             int rc = dt_transact(s->conn, tx, NULL);
             if (rc == DT_OK) break;
             if (rc != DT_CONFLICT) {
-                thread_fail(s, "writer %d: transact %s: %d %s", wa->index, tx, rc, dt_errmsg(s->conn));
+                thread_fail(s, "writer %d: transact %s: %d %s", wa->index, tx, rc,
+                            dt_errmsg(s->conn));
                 goto out;
             }
             atomic_fetch_add(&s->conflicts, 1);

@@ -65,9 +65,12 @@ static int is_num_type(dt_type t) { return is_int_type(t) || t == DT_DOUBLE || t
 
 static double num_of(const dt_value *v) {
     switch (v->type) {
-    case DT_DOUBLE: return v->u.d;
-    case DT_FLOAT: return v->u.f;
-    default: return (double)v->u.i;
+    case DT_DOUBLE:
+        return v->u.d;
+    case DT_FLOAT:
+        return v->u.f;
+    default:
+        return (double)v->u.i;
     }
 }
 
@@ -132,7 +135,8 @@ static int cdatom_match(const cdatom *want, const cdatom *got) {
 
 static void cdatom_show(sbuf *b, const char *sign, const cdatom *d) {
     char *v = show(&d->v);
-    if (d->added < 0) sb_printf(b, "      %s [%lld :%s %s]\n", sign, (long long)d->e, d->a, v);
+    if (d->added < 0)
+        sb_printf(b, "      %s [%lld :%s %s]\n", sign, (long long)d->e, d->a, v);
     else
         sb_printf(b, "      %s [%lld :%s %s %s]\n", sign, (long long)d->e, d->a, v,
                   d->added ? "true" : "false");
@@ -322,8 +326,8 @@ static int run_case(const dt_value *cs, sbuf *msg) {
             failed = 1;
             char *after = tu_dump(c, 1);
             if (strcmp(before, after) != 0) {
-                sb_printf(&local, "    tx %zu failed (%d: %s) but changed the database\n", i + 1, rc,
-                          dt_errmsg(c));
+                sb_printf(&local, "    tx %zu failed (%d: %s) but changed the database\n", i + 1,
+                          rc, dt_errmsg(c));
                 ok = 0;
             }
             if (!want_error && !error_allowed) {
@@ -408,7 +412,8 @@ static void test_every_tx_case_conforms(void **state) {
     if (msg.p) print_error("%s", msg.p);
     free(msg.p);
     assert_int_equal(run, EXPECTED_TX_CASES);
-    if (passed != run) fail_msg("%zu of %zu :op :tx cases do not conform (see above)", run - passed, run);
+    if (passed != run)
+        fail_msg("%zu of %zu :op :tx cases do not conform (see above)", run - passed, run);
 }
 
 int main(void) {

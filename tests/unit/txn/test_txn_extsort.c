@@ -41,8 +41,10 @@ static void sort_and_check(size_t n, size_t budget, int expect_spill) {
         assert_int_equal(txn_sorter_add(s, recs[i].key, recs[i].klen, &recs[i].seq, 4), DT_OK);
     }
     assert_int_equal(txn_sorter_finish(s), DT_OK);
-    if (expect_spill) assert_true(txn_sorter_runs(s) > 1);
-    else assert_int_equal(txn_sorter_runs(s), 0);
+    if (expect_spill)
+        assert_true(txn_sorter_runs(s) > 1);
+    else
+        assert_int_equal(txn_sorter_runs(s), 0);
     assert_int_equal(txn_sorter_count(s), n);
     qsort(recs, n, sizeof *recs, rec_order);
     check_sequence(s, recs, n);

@@ -86,7 +86,8 @@ static char *iter_lines(dt_datom_iter *it) { return iter_lines_opt(it, 0); }
 static char *sorted_lines(dt_datom_iter *it) { return iter_lines_opt(it, 1); }
 
 static void assert_lines(char *got, const char *want) {
-    if (strcmp(got, want) != 0) fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("datoms differ.\n--- got:\n%s\n--- wanted:\n%s", got, want);
     free(got);
 }
 
@@ -94,18 +95,20 @@ static void assert_lines(char *got, const char *want) {
 
 static void test_tempid_shared_by_forms_and_used_as_ref_value(void **state) {
     dt_conn *c = C(state);
-    dt_report *r = tu_tx(c, "[{:db/id \"b\" :user/friend \"a\" :user/follows [\"a\" \"b\"]}"
-                            " {:db/id \"a\" :user/name \"A\"}"
-                            " [:db/add \"a\" :user/age 3]"
-                            " [:db/add -1 :user/friend \"b\"]"
-                            " {:db/id -1 :user/follows \"a\"}]",
+    dt_report *r = tu_tx(c,
+                         "[{:db/id \"b\" :user/friend \"a\" :user/follows [\"a\" \"b\"]}"
+                         " {:db/id \"a\" :user/name \"A\"}"
+                         " [:db/add \"a\" :user/age 3]"
+                         " [:db/add -1 :user/friend \"b\"]"
+                         " {:db/id -1 :user/follows \"a\"}]",
                          DT_OK, 1);
     /* ids in order of first appearance: "b", then "a" (as a value), then -1 */
     assert_int_equal(tu_tempid(r, "b"), 1);
     assert_int_equal(tu_tempid(r, "a"), 2);
     assert_int_equal(tu_tempid(r, "-1"), 3);
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 6);
-    tu_assert_report(r, "[1 :user/follows 1 true]\n[1 :user/follows 2 true]\n[1 :user/friend 2 true]\n"
+    tu_assert_report(r,
+                     "[1 :user/follows 1 true]\n[1 :user/follows 2 true]\n[1 :user/friend 2 true]\n"
                      "[2 :user/age 3 true]\n[2 :user/name \"A\" true]\n"
                      "[3 :user/follows 2 true]\n[3 :user/friend 1 true]");
     dt_report_free(r);
@@ -113,39 +116,44 @@ static void test_tempid_shared_by_forms_and_used_as_ref_value(void **state) {
 
 static void test_nested_maps_two_levels_deep(void **state) {
     dt_conn *c = C(state);
-    dt_report *r = tu_tx(c, "[{:db/id \"o\" :user/name \"Owner\""
-                            "  :user/pet {:pet/name \"Rex\" :pet/toy {:toy/name \"Ball\"}}}]",
+    dt_report *r = tu_tx(c,
+                         "[{:db/id \"o\" :user/name \"Owner\""
+                         "  :user/pet {:pet/name \"Rex\" :pet/toy {:toy/name \"Ball\"}}}]",
                          DT_OK, 1);
     assert_int_equal(tu_tempid(r, "o"), 1);
     /* the nested entities are generated tempids: not listed */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
     dt_report_free(r);
-    tu_assert_dump(c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]\n[2 :pet/toy 3]\n"
-                   "[3 :toy/name \"Ball\"]");
+    tu_assert_dump(
+        c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]\n[2 :pet/toy 3]\n"
+           "[3 :toy/name \"Ball\"]");
     /* a nested map naming an existing entity by :db/id and by lookup ref */
-    tu_tx(c, "[{:db/id 1 :user/email \"o@x\"}"
-             " {:db/id 4 :user/friend {:db/id [:user/email \"o@x\"] :user/age 50}}"
-             " {:db/id 5 :user/friend {:db/id 2 :pet/name \"Rex II\"}}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/email \"o@x\"}"
+          " {:db/id 4 :user/friend {:db/id [:user/email \"o@x\"] :user/age 50}}"
+          " {:db/id 5 :user/friend {:db/id 2 :pet/name \"Rex II\"}}]",
           DT_OK, 0);
     tu_assert_dump(c, "[1 :user/age 50]\n[1 :user/email \"o@x\"]\n[1 :user/name \"Owner\"]\n"
-                   "[1 :user/pet 2]\n[2 :pet/name \"Rex II\"]\n[2 :pet/toy 3]\n"
-                   "[3 :toy/name \"Ball\"]\n[4 :user/friend 1]\n[5 :user/friend 2]");
+                      "[1 :user/pet 2]\n[2 :pet/name \"Rex II\"]\n[2 :pet/toy 3]\n"
+                      "[3 :toy/name \"Ball\"]\n[4 :user/friend 1]\n[5 :user/friend 2]");
 }
 
 static void test_reverse_attribute_with_single_values(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/name \"B\"}]", DT_OK, 0);
-    dt_report *r = tu_tx(c, "[{:db/id \"k\" :user/name \"Kid\" :user/_follows 2"
-                            "  :user/_friend [:user/email \"a@x\"]}]",
+    dt_report *r = tu_tx(c,
+                         "[{:db/id \"k\" :user/name \"Kid\" :user/_follows 2"
+                         "  :user/_friend [:user/email \"a@x\"]}]",
                          DT_OK, 1);
     assert_int_equal(tu_tempid(r, "k"), 3);
-    tu_assert_report(r, "[1 :user/friend 3 true]\n[2 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
+    tu_assert_report(
+        r, "[1 :user/friend 3 true]\n[2 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
     dt_report_free(r);
     /* and a collection mixing an id and a lookup ref */
     tu_tx(c, "[{:db/id 3 :user/_follows [1 [:user/email \"a@x\"] 3]}]", DT_OK, 0);
     tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/follows 3]\n[1 :user/friend 3]\n"
-                   "[2 :user/follows 3]\n[2 :user/name \"B\"]\n[3 :user/follows 3]\n"
-                   "[3 :user/name \"Kid\"]");
+                      "[2 :user/follows 3]\n[2 :user/name \"B\"]\n[3 :user/follows 3]\n"
+                      "[3 :user/name \"Kid\"]");
 }
 
 static void test_cardinality_many_ref_lookup_ref_as_single_value(void **state) {
@@ -155,36 +163,41 @@ static void test_cardinality_many_ref_lookup_ref_as_single_value(void **state) {
     tu_assert_report(r, "[3 :user/follows 1 true]");
     dt_report_free(r);
     /* a vector of lookup refs is a collection of two references */
-    r = tu_tx(c, "[{:db/id 4 :user/follows [[:user/email \"a@x\"] [:user/email \"b@x\"]]}"
-                 " [:db/add 5 :user/follows [:user/email \"b@x\"]]]",
+    r = tu_tx(c,
+              "[{:db/id 4 :user/follows [[:user/email \"a@x\"] [:user/email \"b@x\"]]}"
+              " [:db/add 5 :user/follows [:user/email \"b@x\"]]]",
               DT_OK, 1);
-    tu_assert_report(r, "[4 :user/follows 1 true]\n[4 :user/follows 2 true]\n[5 :user/follows 2 true]");
+    tu_assert_report(
+        r, "[4 :user/follows 1 true]\n[4 :user/follows 2 true]\n[5 :user/follows 2 true]");
     dt_report_free(r);
     /* a set of lookup refs and ids, one of them already there */
     r = tu_tx(c, "[{:db/id 4 :user/follows #{[:user/email \"a@x\"] 3}}]", DT_OK, 1);
     tu_assert_report(r, "[4 :user/follows 3 true]");
     dt_report_free(r);
     /* a lookup ref that matches nothing, inside a collection, fails all */
-    tu_assert_fails_unchanged(c, "[{:db/id 4 :user/follows [[:user/email \"nobody\"] 5]}]", DT_NOTFOUND,
-                           "matches no entity");
+    tu_assert_fails_unchanged(c, "[{:db/id 4 :user/follows [[:user/email \"nobody\"] 5]}]",
+                              DT_NOTFOUND, "matches no entity");
 }
 
 static void test_retract_with_lookup_ref_value(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}"
-             " {:db/id 3 :user/follows [1 2] :user/friend 1}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}"
+          " {:db/id 3 :user/follows [1 2] :user/friend 1}]",
           DT_OK, 0);
     /* a lookup ref in entity position that matches nothing is an error,
      * even for a retraction */
-    tu_assert_fails_unchanged(c, "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
+    tu_assert_fails_unchanged(c,
+                              "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
                               " [:db/retract [:user/email \"c@x\"] :user/age 1]]",
-                           DT_NOTFOUND, "matches no entity");
+                              DT_NOTFOUND, "matches no entity");
     /* one in value position that matches nothing retracts nothing */
     dt_report *r = tu_tx(c, "[[:db/retract 3 :user/follows [:user/email \"c@x\"]]]", DT_OK, 1);
     tu_assert_report(r, "");
     dt_report_free(r);
-    r = tu_tx(c, "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
-                 " [:db/retract 3 :user/friend [:user/email \"a@x\"]]]",
+    r = tu_tx(c,
+              "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
+              " [:db/retract 3 :user/friend [:user/email \"a@x\"]]]",
               DT_OK, 1);
     tu_assert_report(r, "[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
     dt_report_free(r);
@@ -197,12 +210,13 @@ static void test_retract_with_lookup_ref_value(void **state) {
 
 static void test_retract_entity_referenced_through_cardinality_many(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/name \"A\"} {:db/id 2 :user/follows [1 3 4]}"
-             " {:db/id 3 :user/follows [1]} {:db/id 4 :user/name \"D\" :user/friend 1}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/name \"A\"} {:db/id 2 :user/follows [1 3 4]}"
+          " {:db/id 3 :user/follows [1]} {:db/id 4 :user/name \"D\" :user/friend 1}]",
           DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/name \"A\" false]\n[2 :user/follows 1 false]\n"
-                     "[3 :user/follows 1 false]\n[4 :user/friend 1 false]");
+                        "[3 :user/follows 1 false]\n[4 :user/friend 1 false]");
     dt_report_free(r);
     tu_assert_dump(c, "[2 :user/follows 3]\n[2 :user/follows 4]\n[4 :user/name \"D\"]");
     /* retracting it again, or an entity that never existed, is a no-op */
@@ -213,19 +227,21 @@ static void test_retract_entity_referenced_through_cardinality_many(void **state
 
 static void test_retract_entity_cascades_through_component_chain(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/name \"O\" :user/pet {:db/id 2 :pet/name \"Rex\""
-             "   :pet/toy {:db/id 3 :toy/name \"Ball\"}}}"
-             " {:db/id 4 :user/friend 2 :user/follows [3 1]}"
-             " {:db/id 5 :user/pet 6} {:db/id 6 :pet/name \"Other\"}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/name \"O\" :user/pet {:db/id 2 :pet/name \"Rex\""
+          "   :pet/toy {:db/id 3 :toy/name \"Ball\"}}}"
+          " {:db/id 4 :user/friend 2 :user/follows [3 1]}"
+          " {:db/id 5 :user/pet 6} {:db/id 6 :pet/name \"Other\"}]",
           DT_OK, 0);
     /* :user/name is not unique: not a lookup ref */
-    tu_assert_fails_unchanged(c, "[[:db/retractEntity [:user/name \"O\"]]]", DT_INVALID, "not :db/unique");
+    tu_assert_fails_unchanged(c, "[[:db/retractEntity [:user/name \"O\"]]]", DT_INVALID,
+                              "not :db/unique");
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/name \"O\" false]\n[1 :user/pet 2 false]\n"
-                     "[2 :pet/name \"Rex\" false]\n[2 :pet/toy 3 false]\n"
-                     "[3 :toy/name \"Ball\" false]\n"
-                     "[4 :user/follows 1 false]\n[4 :user/follows 3 false]\n"
-                     "[4 :user/friend 2 false]");
+                        "[2 :pet/name \"Rex\" false]\n[2 :pet/toy 3 false]\n"
+                        "[3 :toy/name \"Ball\" false]\n"
+                        "[4 :user/follows 1 false]\n[4 :user/follows 3 false]\n"
+                        "[4 :user/friend 2 false]");
     dt_report_free(r);
     /* the unrelated component pair is untouched */
     tu_assert_dump(c, "[5 :user/pet 6]\n[6 :pet/name \"Other\"]");
@@ -237,20 +253,22 @@ static void test_retract_entity_cascades_through_component_chain(void **state) {
 
 static void test_cas_on_ref_attribute_with_lookup_refs(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"} {:db/id 3 :user/friend 1}]",
-          DT_OK, 0);
-    dt_report *r = tu_tx(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] [:user/email \"b@x\"]]]",
-                         DT_OK, 1);
+    tu_tx(
+        c,
+        "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"} {:db/id 3 :user/friend 1}]",
+        DT_OK, 0);
+    dt_report *r = tu_tx(
+        c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] [:user/email \"b@x\"]]]", DT_OK, 1);
     tu_assert_report(r, "[3 :user/friend 1 false]\n[3 :user/friend 2 true]");
     dt_report_free(r);
     /* the old value no longer matches */
     tu_assert_fails_unchanged(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] 1]]", DT_CONFLICT,
-                           ":db/cas failed");
+                              ":db/cas failed");
     /* plain ids and lookup refs mix; the lookup ref of the entity too */
-    tu_tx(c, "[[:db/cas [:user/email \"b@x\"] :user/friend nil 1] [:db/cas 3 :user/friend 2 3]]", DT_OK,
-          0);
+    tu_tx(c, "[[:db/cas [:user/email \"b@x\"] :user/friend nil 1] [:db/cas 3 :user/friend 2 3]]",
+          DT_OK, 0);
     tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[2 :user/friend 1]\n"
-                   "[3 :user/friend 3]");
+                      "[3 :user/friend 3]");
     /* an expected value given by a lookup ref that matches nothing */
     char *before = tu_dump(c, 1);
     int rc = dt_transact(c, "[[:db/cas 3 :user/friend [:user/email \"z@x\"] 1]]", NULL);
@@ -265,7 +283,8 @@ static void test_cas_with_wrong_arity_is_invalid(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[[:db/add 1 :acct/bal 10]]", DT_OK, 0);
     tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10]]", DT_INVALID, "takes 4 arguments");
-    tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10 20 30]]", DT_INVALID, "takes 4 arguments");
+    tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal 10 20 30]]", DT_INVALID,
+                              "takes 4 arguments");
     tu_assert_fails_unchanged(c, "[[:db.fn/cas 1 :acct/bal]]", DT_INVALID, "takes 4 arguments");
     tu_assert_fails_unchanged(c, "[[:db/cas]]", DT_INVALID, NULL);
     tu_assert_fails_unchanged(c, "[[:db/retractEntity]]", DT_INVALID, NULL);
@@ -277,14 +296,17 @@ static void test_cas_with_wrong_arity_is_invalid(void **state) {
 
 static void test_retract_attribute_function(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/tags [:a :b :c] :user/name \"N\" :user/friend 2}"
-             " {:db/id 2 :user/tags [:a]}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/tags [:a :b :c] :user/name \"N\" :user/friend 2}"
+          " {:db/id 2 :user/tags [:a]}]",
           DT_OK, 0);
-    dt_report *r = tu_tx(c, "[[:db.fn/retractAttribute 1 :user/tags]"
-                            " [:db.fn/retractAttribute 1 :user/friend]"
-                            " [:db.fn/retractAttribute 1 :user/age]]",
+    dt_report *r = tu_tx(c,
+                         "[[:db.fn/retractAttribute 1 :user/tags]"
+                         " [:db.fn/retractAttribute 1 :user/friend]"
+                         " [:db.fn/retractAttribute 1 :user/age]]",
                          DT_OK, 1);
-    tu_assert_report(r, "[1 :user/friend 2 false]\n[1 :user/tags :a false]\n[1 :user/tags :b false]\n"
+    tu_assert_report(r,
+                     "[1 :user/friend 2 false]\n[1 :user/tags :a false]\n[1 :user/tags :b false]\n"
                      "[1 :user/tags :c false]");
     dt_report_free(r);
     tu_assert_dump(c, "[1 :user/name \"N\"]\n[2 :user/tags :a]");
@@ -296,9 +318,10 @@ static void test_retract_attribute_function(void **state) {
 
 static void test_current_tx_tempids_name_the_transaction(void **state) {
     dt_conn *c = C(state);
-    dt_report *r = tu_tx(c, "[[:db/add \"datomic.tx\" :user/name \"batch-1\"]"
-                            " {:db/id :db/current-tx :user/tags [:import :nightly]}"
-                            " {:db/id 1 :user/friend \"datomic.tx\"}]",
+    dt_report *r = tu_tx(c,
+                         "[[:db/add \"datomic.tx\" :user/name \"batch-1\"]"
+                         " {:db/id :db/current-tx :user/tags [:import :nightly]}"
+                         " {:db/id 1 :user/friend \"datomic.tx\"}]",
                          DT_OK, 1);
     int64_t tx = dt_report_tx(r);
     assert_true(tx > DT_TX0);
@@ -379,7 +402,8 @@ static void check_typed_values(dt_conn *c) {
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         dt_value comps[2];
         dt_value_long(1, &comps[0]);
-        assert_int_equal(dt_value_text(DT_KEYWORD, want[i].attr, strlen(want[i].attr), &comps[1]), DT_OK);
+        assert_int_equal(dt_value_text(DT_KEYWORD, want[i].attr, strlen(want[i].attr), &comps[1]),
+                         DT_OK);
         dt_datom_iter *it;
         assert_int_equal(dt_datoms(db, DT_INDEX_EAV, comps, 2, &it), DT_OK);
         dt_datom d;
@@ -451,11 +475,12 @@ static void test_long_to_bigint_and_double_to_float_conversions(void **state) {
     (void)state;
     tu_db *d = tu_db_open(TYPES_SCHEMA);
     dt_conn *c = d->conn;
-    dt_report *r = tu_tx(c, "[[:db/add 2 :t/bigint 42] [:db/add 2 :t/float 0.25]"
-                            " [:db/add 3 :t/bigint -9223372036854775808]]",
+    dt_report *r = tu_tx(c,
+                         "[[:db/add 2 :t/bigint 42] [:db/add 2 :t/float 0.25]"
+                         " [:db/add 3 :t/bigint -9223372036854775808]]",
                          DT_OK, 1);
     tu_assert_report(r, "[2 :t/bigint 42N true]\n[2 :t/float 0.25 true]\n"
-                     "[3 :t/bigint -9223372036854775808N true]");
+                        "[3 :t/bigint -9223372036854775808N true]");
     dt_report_free(r);
     /* 42 and 42N are one value: re-asserting either is a no-op */
     r = tu_tx(c, "[[:db/add 2 :t/bigint 42N] [:db/add 2 :t/bigint 42]]", DT_OK, 1);
@@ -476,7 +501,7 @@ static void test_long_to_bigint_and_double_to_float_conversions(void **state) {
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/sym :a]]", DT_INVALID, "expects symbol");
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/bytes \"AAE=\"]]", DT_INVALID, "expects bytes");
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/uuid \"550e8400-e29b-41d4-a716-446655440000\"]]",
-                           DT_INVALID, "expects uuid");
+                              DT_INVALID, "expects uuid");
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/bool 1]]", DT_INVALID, "expects boolean");
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/ref \"x\" 1]]", DT_INVALID, NULL);
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/ref 1.5]]", DT_INVALID, NULL);
@@ -486,13 +511,15 @@ static void test_long_to_bigint_and_double_to_float_conversions(void **state) {
 static void test_wrong_type_in_nested_map_writes_nothing(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/name \"keep\"}]", DT_OK, 0);
-    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\" :user/pet {:pet/name 5}}]", DT_INVALID,
-                           "expects string");
-    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\""
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/name \"B\" :user/pet {:pet/name 5}}]",
+                              DT_INVALID, "expects string");
+    tu_assert_fails_unchanged(c,
+                              "[{:db/id 2 :user/name \"B\""
                               "  :user/pet {:pet/name \"P\" :pet/toy {:toy/name :not-a-string}}}]",
-                           DT_INVALID, ":toy/name");
-    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/friend {:user/email \"e@x\" :user/age \"old\"}}]",
-                           DT_INVALID, ":user/age");
+                              DT_INVALID, ":toy/name");
+    tu_assert_fails_unchanged(c,
+                              "[{:db/id 2 :user/friend {:user/email \"e@x\" :user/age \"old\"}}]",
+                              DT_INVALID, ":user/age");
     /* the id counter did not move either */
     dt_report *r = tu_tx(c, "[{:db/id \"n\" :user/name \"N\"}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "n"), 2);
@@ -573,8 +600,9 @@ static void test_twenty_thousand_entity_maps_in_one_transaction(void **state) {
 static void test_report_snapshots_see_before_and_after(void **state) {
     dt_conn *c = C(state);
     dt_report *r0 = tu_tx(c, "[[:db/add 1 :user/age 1] [:db/add 1 :user/name \"A\"]]", DT_OK, 1);
-    dt_report *r = tu_tx(c, "[[:db/add 1 :user/age 2] [:db/retract 1 :user/name \"A\"]"
-                            " [:db/add 2 :user/age 3]]",
+    dt_report *r = tu_tx(c,
+                         "[[:db/add 1 :user/age 2] [:db/retract 1 :user/name \"A\"]"
+                         " [:db/add 2 :user/age 3]]",
                          DT_OK, 1);
     /* a later write sees neither snapshot change */
     tu_tx(c, "[[:db/add 9 :user/age 9]]", DT_OK, 0);
@@ -610,8 +638,9 @@ static void test_report_snapshots_see_before_and_after(void **state) {
  * in a later transaction, the undeclared :z/w (so its id sorts after). */
 static tu_db *range_db(void) {
     tu_db *d = tu_db_open("{:n/v {:db/valueType :db.type/long}}");
-    tu_tx(d->conn, "[[:db/add 1 :n/v 10] [:db/add 2 :n/v 20] [:db/add 3 :n/v 30]"
-                   " [:db/add 4 :n/v 40] [:db/add 5 :n/v 50]]",
+    tu_tx(d->conn,
+          "[[:db/add 1 :n/v 10] [:db/add 2 :n/v 20] [:db/add 3 :n/v 30]"
+          " [:db/add 4 :n/v 40] [:db/add 5 :n/v 50]]",
           DT_OK, 0);
     tu_tx(d->conn, "[[:db/add 2 :z/w \"b\"] [:db/add 6 :z/w \"a\"]]", DT_OK, 0);
     return d;
@@ -623,7 +652,8 @@ static dt_datom_iter *range(dt_db *db, const char *attr, const char *lo, const c
     if (hi) h = edn(hi);
     dt_datom_iter *it = NULL;
     int rc = dt_index_range(db, attr, lo ? &l : NULL, hi ? &h : NULL, &it);
-    if (rc != DT_OK) fail_msg("index_range %s %s: %s", lo ? lo : "nil", hi ? hi : "nil", dt_errmsg(db));
+    if (rc != DT_OK)
+        fail_msg("index_range %s %s: %s", lo ? lo : "nil", hi ? hi : "nil", dt_errmsg(db));
     dt_value_clear(&l);
     dt_value_clear(&h);
     return it;
@@ -663,7 +693,8 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     c[1] = edn("30");
     dt_datom_iter *it;
     assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
-    assert_lines(iter_lines(it), "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
+    assert_lines(iter_lines(it),
+                 "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     /* a value between stored ones starts at the next */
     dt_value_clear(&c[1]);
     c[1] = edn("41");
@@ -678,7 +709,8 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     dt_value_clear(&c[2]);
     c[2] = edn("3");
     assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
-    assert_lines(iter_lines(it), "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
+    assert_lines(iter_lines(it),
+                 "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     dt_value_clear(&c[0]);
     dt_value_clear(&c[1]);
     dt_value_clear(&c[2]);
@@ -742,17 +774,19 @@ static uint64_t count(dt_db *db, dt_index idx, const char *comps_edn) {
     uint64_t m = 0;
     while (dt_datom_iter_next(it, &d) == DT_ROW) m++;
     dt_datom_iter_free(it);
-    if (m != n) fail_msg("count %s: dt_count_datoms %llu, dt_datoms %llu", comps_edn,
-                         (unsigned long long)n, (unsigned long long)m);
+    if (m != n)
+        fail_msg("count %s: dt_count_datoms %llu, dt_datoms %llu", comps_edn, (unsigned long long)n,
+                 (unsigned long long)m);
     dt_value_clear(&v);
     return n;
 }
 
 static void test_count_datoms_variants(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/email \"a@x\" :user/tags [:a :b :c] :user/age 30}"
-             " {:db/id 2 :user/email \"b@x\" :user/tags [:a] :user/age 30 :user/friend 1}"
-             " {:db/id 3 :user/follows [1 2] :user/age 40}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/email \"a@x\" :user/tags [:a :b :c] :user/age 30}"
+          " {:db/id 2 :user/email \"b@x\" :user/tags [:a] :user/age 30 :user/friend 1}"
+          " {:db/id 3 :user/follows [1 2] :user/age 40}]",
           DT_OK, 0);
     tu_tx(c, "[[:db/retract 1 :user/tags :c] [:db/add 3 :user/age 41]]", DT_OK, 0);
     dt_db *db;
@@ -787,8 +821,9 @@ static void test_count_datoms_variants(void **state) {
  */
 static void test_ref_value_components_accept_lookup_refs_and_idents(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/friend 1 :user/follows [1 3]}"
-             " {:db/id 3 :db/ident :thing/three} {:db/id 4 :user/friend 3}]",
+    tu_tx(c,
+          "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/friend 1 :user/follows [1 3]}"
+          " {:db/id 3 :db/ident :thing/three} {:db/id 4 :user/friend 3}]",
           DT_OK, 0);
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
@@ -819,10 +854,11 @@ static void test_ref_value_components_accept_lookup_refs_and_idents(void **state
     dt_datom_iter *it = NULL;
     int rc = dt_index_range(db, "user/friend", &lo, &hi, &it);
     char *got = NULL;
-    if (rc == DT_OK) got = iter_lines(it);
+    if (rc == DT_OK)
+        got = iter_lines(it);
     else
-        snprintf(errs + elen, sizeof errs - elen, "index_range by lookup ref and ident: rc %d (%s)\n",
-                 rc, dt_errmsg(db));
+        snprintf(errs + elen, sizeof errs - elen,
+                 "index_range by lookup ref and ident: rc %d (%s)\n", rc, dt_errmsg(db));
     dt_value_clear(&lo);
     dt_value_clear(&hi);
     dt_db_release(db);
@@ -835,8 +871,8 @@ static void test_ref_value_components_accept_lookup_refs_and_idents(void **state
 
 static void test_entid_resolves_ids_idents_and_lookup_refs(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 4 :user/email \"a@x\" :user/name \"A\"} {:db/id 5 :db/ident :thing/five}]", DT_OK,
-          0);
+    tu_tx(c, "[{:db/id 4 :user/email \"a@x\" :user/name \"A\"} {:db/id 5 :db/ident :thing/five}]",
+          DT_OK, 0);
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     static const struct {
@@ -863,7 +899,8 @@ static void test_entid_resolves_ids_idents_and_lookup_refs(void **state) {
         int64_t id = -99;
         int rc = dt_entid(db, &v, &id);
         if (rc != cases[i].rc)
-            fail_msg("entid %s: got %d (%s), wanted %d", cases[i].ref, rc, dt_errmsg(db), cases[i].rc);
+            fail_msg("entid %s: got %d (%s), wanted %d", cases[i].ref, rc, dt_errmsg(db),
+                     cases[i].rc);
         if (rc == DT_OK && id != cases[i].id)
             fail_msg("entid %s: got %lld, wanted %lld", cases[i].ref, (long long)id,
                      (long long)cases[i].id);

@@ -51,8 +51,8 @@ static void test_map_with_string_tempid_creates_entity(void **state) {
 
 static void test_maps_without_id_and_negative_tempids(void **state) {
     dt_conn *c = C(state);
-    dt_report *r = tu_tx(c, "[{:user/name \"A\"} {:db/id -7 :user/name \"B\"} [:db/add -7 :user/age 5]]",
-                         DT_OK, 1);
+    dt_report *r = tu_tx(
+        c, "[{:user/name \"A\"} {:db/id -7 :user/name \"B\"} [:db/add -7 :user/age 5]]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "-7"), 2);
     /* generated tempids are not reported */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
@@ -63,7 +63,8 @@ static void test_maps_without_id_and_negative_tempids(void **state) {
 static void test_tempids_allocate_after_max_existing_id_in_order(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 10 :user/name \"ten\"}]", DT_OK, 0);
-    dt_report *r = tu_tx(c, "[[:db/add \"b\" :user/name \"B\"] [:db/add \"a\" :user/name \"A\"]]", DT_OK, 1);
+    dt_report *r =
+        tu_tx(c, "[[:db/add \"b\" :user/name \"B\"] [:db/add \"a\" :user/name \"A\"]]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "b"), 11);
     assert_int_equal(tu_tempid(r, "a"), 12);
     dt_report_free(r);
@@ -103,9 +104,10 @@ static void test_nested_maps_components_and_reverse_attributes(void **state) {
 static void test_nested_map_upserts_unique_identity_target(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\" :user/name \"A\"}]", DT_OK, 0);
-    tu_tx(c, "[{:db/id 2 :user/name \"B\" :user/friend {:user/email \"a@x\" :user/age 7}}]", DT_OK, 0);
+    tu_tx(c, "[{:db/id 2 :user/name \"B\" :user/friend {:user/email \"a@x\" :user/age 7}}]", DT_OK,
+          0);
     tu_assert_dump(c, "[1 :user/age 7]\n[1 :user/email \"a@x\"]\n[1 :user/name \"A\"]\n"
-                   "[2 :user/friend 1]\n[2 :user/name \"B\"]");
+                      "[2 :user/friend 1]\n[2 :user/name \"B\"]");
 }
 
 /* }====== */
@@ -124,11 +126,14 @@ static void test_upsert_through_unique_identity(void **state) {
 static void test_two_tempids_with_same_new_unique_value_become_one(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 23 :user/name \"x\"}]", DT_OK, 0);
-    dt_report *r = tu_tx(c, "[{:db/id -1 :user/email \"new@x\" :user/name \"N\"}"
-                            " {:db/id -2 :user/email \"new@x\" :user/age 5}]", DT_OK, 1);
+    dt_report *r = tu_tx(c,
+                         "[{:db/id -1 :user/email \"new@x\" :user/name \"N\"}"
+                         " {:db/id -2 :user/email \"new@x\" :user/age 5}]",
+                         DT_OK, 1);
     assert_int_equal(tu_tempid(r, "-1"), 24);
     assert_int_equal(tu_tempid(r, "-2"), 24);
-    tu_assert_report(r, "[24 :user/age 5 true]\n[24 :user/email \"new@x\" true]\n[24 :user/name \"N\" true]");
+    tu_assert_report(
+        r, "[24 :user/age 5 true]\n[24 :user/email \"new@x\" true]\n[24 :user/name \"N\" true]");
     dt_report_free(r);
 }
 
@@ -136,26 +141,31 @@ static void test_conflicting_upserts_fail(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
     tu_tx(c, "[{:db/id 1 :user/ssn \"s1\"}]", DT_OK, 0);
-    tu_assert_fails_unchanged(c, "[{:db/id \"t\" :user/email \"a@x\"} [:db/add \"t\" :user/email \"b@x\"]]",
-                           DT_CONFLICT, "conflicting upserts");
+    tu_assert_fails_unchanged(
+        c, "[{:db/id \"t\" :user/email \"a@x\"} [:db/add \"t\" :user/email \"b@x\"]]", DT_CONFLICT,
+        "conflicting upserts");
 }
 
 static void test_lookup_refs_as_entity_and_value(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
-    tu_tx(c, "[[:db/add [:user/email \"a@x\"] :user/friend [:user/email \"b@x\"]]"
-             " {:db/id [:user/email \"b@x\"] :user/age 9}]", DT_OK, 0);
-    tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/friend 2]\n[2 :user/age 9]\n[2 :user/email \"b@x\"]");
+    tu_tx(c,
+          "[[:db/add [:user/email \"a@x\"] :user/friend [:user/email \"b@x\"]]"
+          " {:db/id [:user/email \"b@x\"] :user/age 9}]",
+          DT_OK, 0);
+    tu_assert_dump(
+        c, "[1 :user/email \"a@x\"]\n[1 :user/friend 2]\n[2 :user/age 9]\n[2 :user/email \"b@x\"]");
     tu_assert_fails_unchanged(c, "[[:db/add [:user/email \"nobody\"] :user/age 1]]", DT_NOTFOUND,
-                           "matches no entity");
+                              "matches no entity");
     tu_assert_fails_unchanged(c, "[[:db/add [:user/name \"x\"] :user/age 1]]", DT_INVALID,
-                           "not :db/unique");
+                              "not :db/unique");
 }
 
 static void test_explicit_id_taking_unique_value_conflicts(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/ssn \"s\"}]", DT_OK, 0);
-    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/email \"a@x\"}]", DT_CONFLICT, "unique conflict");
+    tu_assert_fails_unchanged(c, "[{:db/id 2 :user/email \"a@x\"}]", DT_CONFLICT,
+                              "unique conflict");
     tu_assert_fails_unchanged(c, "[{:db/id 3 :user/ssn \"s\"}]", DT_CONFLICT, ":user/ssn \"s\"");
 }
 
@@ -182,7 +192,8 @@ static void test_idents_name_entities(void **state) {
 static void test_retract_value_attribute_and_missing(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/tags [:a :b :c] :user/name \"N\"}]", DT_OK, 0);
-    dt_report *r = tu_tx(c, "[[:db/retract 1 :user/tags :b] [:db/retract 1 :user/name \"other\"]]", DT_OK, 1);
+    dt_report *r =
+        tu_tx(c, "[[:db/retract 1 :user/tags :b] [:db/retract 1 :user/name \"other\"]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/tags :b false]");
     dt_report_free(r);
     r = tu_tx(c, "[[:db/retract 1 :user/tags]]", DT_OK, 1);
@@ -193,11 +204,14 @@ static void test_retract_value_attribute_and_missing(void **state) {
 
 static void test_retract_entity_cascades_components_and_refs(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/name \"A\" :user/pet {:db/id 2 :pet/name \"Rex\"} :user/friend 3}"
-             " {:db/id 3 :user/name \"C\" :user/friend 1 :user/follows [1 3]}]", DT_OK, 0);
+    tu_tx(c,
+          "[{:db/id 1 :user/name \"A\" :user/pet {:db/id 2 :pet/name \"Rex\"} :user/friend 3}"
+          " {:db/id 3 :user/name \"C\" :user/friend 1 :user/follows [1 3]}]",
+          DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
-    tu_assert_report(r, "[1 :user/friend 3 false]\n[1 :user/name \"A\" false]\n[1 :user/pet 2 false]\n"
-                     "[2 :pet/name \"Rex\" false]\n[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
+    tu_assert_report(
+        r, "[1 :user/friend 3 false]\n[1 :user/name \"A\" false]\n[1 :user/pet 2 false]\n"
+           "[2 :pet/name \"Rex\" false]\n[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
     dt_report_free(r);
     tu_assert_dump(c, "[3 :user/follows 3]\n[3 :user/name \"C\"]");
 }
@@ -212,7 +226,7 @@ static void test_cas_succeeds_and_fails_atomically(void **state) {
     tu_tx(c, "[[:db/cas 1 :acct/bal 10 20]]", DT_OK, 0);
     tu_assert_dump(c, "[1 :acct/bal 20]");
     tu_assert_fails_unchanged(c, "[[:db/add 1 :user/name \"x\"] [:db/cas 1 :acct/bal 10 30]]",
-                           DT_CONFLICT, "expected 10, found 20");
+                              DT_CONFLICT, "expected 10, found 20");
     tu_assert_fails_unchanged(c, "[[:db/cas 1 :acct/bal nil 5]]", DT_CONFLICT, ":acct/bal");
     tu_assert_fails_unchanged(c, "[[:db/cas 1 :user/tags :a :b]]", DT_INVALID, "cardinality-one");
 }
@@ -224,10 +238,11 @@ static void test_cas_succeeds_and_fails_atomically(void **state) {
 static void test_value_types_are_checked(void **state) {
     dt_conn *c = C(state);
     tu_assert_fails_unchanged(c, "[[:db/add 1 :user/age \"x\"]]", DT_INVALID,
-                           "attribute :user/age expects long, got string \"x\"");
+                              "attribute :user/age expects long, got string \"x\"");
     tu_assert_fails_unchanged(c, "[{:db/id 1 :user/name 12}]", DT_INVALID, "form 1");
     tu_assert_fails_unchanged(c, "[[:db/add 1 :user/name nil]]", DT_INVALID, "nil");
-    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/friend \"never-an-entity\" 3]]", DT_INVALID, NULL);
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :user/friend \"never-an-entity\" 3]]", DT_INVALID,
+                              NULL);
     tu_assert_fails_unchanged(c, "[{:db/id 1 :user/name {:a 1}}]", DT_INVALID, "nested map");
 }
 
@@ -261,8 +276,11 @@ static void test_undeclared_attributes_are_typed_by_value(void **state) {
 
 static void test_tx_instant_and_metadata_on_current_tx(void **state) {
     dt_conn *c = C(state);
-    dt_report *r = tu_tx(c, "[{:db/id 1 :user/name \"A\"} {:db/id :db/current-tx :user/name \"import\"}"
-                            " [:db/add \"datomic.tx\" :user/age 1]]", DT_OK, 1);
+    dt_report *r =
+        tu_tx(c,
+              "[{:db/id 1 :user/name \"A\"} {:db/id :db/current-tx :user/name \"import\"}"
+              " [:db/add \"datomic.tx\" :user/age 1]]",
+              DT_OK, 1);
     int64_t tx = dt_report_tx(r);
     dt_db *db = dt_report_db_after(r);
     dt_value comps[2];
@@ -319,8 +337,9 @@ static void test_reopen_keeps_everything(void **state) {
     char *after = tu_dump(d->conn, 1);
     assert_string_equal(before, after);
     /* ids continue, schema (declared and implicit) survives */
-    dt_report *r = tu_tx(d->conn, "[{:db/id \"y\" :user/email \"a@x\" :free 2.5} {:db/id \"z\" :free 3.5}]",
-                         DT_OK, 1);
+    dt_report *r =
+        tu_tx(d->conn, "[{:db/id \"y\" :user/email \"a@x\" :free 2.5} {:db/id \"z\" :free 3.5}]",
+              DT_OK, 1);
     assert_int_equal(tu_tempid(r, "y"), 1);
     assert_int_equal(tu_tempid(r, "z"), 2);
     dt_report_free(r);
@@ -330,19 +349,24 @@ static void test_reopen_keeps_everything(void **state) {
 
 static void test_schema_updates_checked_against_data(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id 1 :user/name \"same\" :user/tags [:a :b]} {:db/id 2 :user/name \"same\"}]", DT_OK, 0);
-    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/unique :db.unique/value}}"), DT_SCHEMA);
+    tu_tx(c, "[{:db/id 1 :user/name \"same\" :user/tags [:a :b]} {:db/id 2 :user/name \"same\"}]",
+          DT_OK, 0);
+    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/unique :db.unique/value}}"),
+                     DT_SCHEMA);
     assert_non_null(strstr(dt_errmsg(c), "\"same\""));
-    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/valueType :db.type/long}}"), DT_SCHEMA);
+    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/valueType :db.type/long}}"),
+                     DT_SCHEMA);
     assert_non_null(strstr(dt_errmsg(c), "cannot change its type"));
     assert_int_equal(dt_conn_update_schema(c, "{:user/tags {:db/cardinality :db.cardinality/one}}"),
                      DT_SCHEMA);
     assert_non_null(strstr(dt_errmsg(c), "entity 1 has several values"));
-    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/valueType :db.type/frob}}"), DT_SCHEMA);
+    assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/valueType :db.type/frob}}"),
+                     DT_SCHEMA);
     assert_int_equal(dt_conn_update_schema(c, "{:user/name {:db/valueType"), DT_INVALID);
     /* allowed: a new attribute, and unique where values are distinct */
     assert_int_equal(dt_conn_update_schema(c, "{:user/nick {:db/valueType :db.type/string}"
-                                              " :user/age {:db/unique :db.unique/identity}}"), DT_OK);
+                                              " :user/age {:db/unique :db.unique/identity}}"),
+                     DT_OK);
     char *s = NULL;
     assert_int_equal(dt_conn_schema(c, &s), DT_OK);
     assert_non_null(strstr(s, ":user/nick"));
@@ -350,12 +374,14 @@ static void test_schema_updates_checked_against_data(void **state) {
     /* implicit attribute gains a type matching its values */
     tu_tx(c, "[[:db/add 3 :score 5]]", DT_OK, 0);
     assert_int_equal(dt_conn_update_schema(c, "{:score {:db/valueType :db.type/long}}"), DT_OK);
-    assert_int_equal(dt_conn_update_schema(c, "{:score {:db/valueType :db.type/string}}"), DT_SCHEMA);
+    assert_int_equal(dt_conn_update_schema(c, "{:score {:db/valueType :db.type/string}}"),
+                     DT_SCHEMA);
 }
 
 static void test_attribute_entities_install_schema(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/ident :book/isbn :db/valueType :db.type/string :db/unique :db.unique/identity}]",
+    tu_tx(c,
+          "[{:db/ident :book/isbn :db/valueType :db.type/string :db/unique :db.unique/identity}]",
           DT_OK, 0);
     tu_tx(c, "[{:book/isbn \"1\" :user/name \"B\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id \"b\" :book/isbn \"1\" :user/age 3}]", DT_OK, 1);
@@ -423,7 +449,8 @@ static void test_long_values_are_stored_once_and_exact(void **state) {
 
 static void test_attr_stats_follow_writes(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[[:db/add 1 :user/age 30] [:db/add 2 :user/age 30] [:db/add 3 :user/age 40]]", DT_OK, 0);
+    tu_tx(c, "[[:db/add 1 :user/age 30] [:db/add 2 :user/age 30] [:db/add 3 :user/age 40]]", DT_OK,
+          0);
     tu_tx(c, "[[:db/add 3 :user/age 20]]", DT_OK, 0);
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
@@ -459,8 +486,10 @@ static void test_transact_grows_a_full_map_and_loses_nothing(void **state) {
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
     o.kv.map_size = 64 << 10; /* 64 KiB: the first big transaction fills it */
     dt_conn *c = NULL;
-    assert_int_equal(dt_conn_open(dir, "{:n {:db/valueType :db.type/long :db/unique :db.unique/identity}}",
-                                  &o, &c), DT_OK);
+    assert_int_equal(
+        dt_conn_open(dir, "{:n {:db/valueType :db.type/long :db/unique :db.unique/identity}}", &o,
+                     &c),
+        DT_OK);
     size_t cap = 1 << 20;
     char *tx = malloc(cap);
     for (int round = 0; round < 4; round++) {

@@ -196,7 +196,7 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
             dt_future_free(fut);
             dt_future_free(fut);
         }
-        if (!borrowed) dt_value_clear(&j->tx);
+        if (borrowed != TX_BORROW) dt_value_clear(&j->tx);
         dt__free(j);
         return rc;
     }

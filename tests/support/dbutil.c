@@ -38,12 +38,7 @@ char *tu_edn(const dt_value *v) {
     return copy;
 }
 
-typedef struct lines {
-    char **v;
-    size_t n, cap;
-} lines;
-
-static void lines_add(lines *l, char *s) {
+void tu_lines_add(tu_lines *l, char *s) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         l->v = realloc(l->v, l->cap * sizeof *l->v);
@@ -56,7 +51,7 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *lines_join(lines *l) {
+char *tu_lines_join(tu_lines *l) {
     if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_str);
     size_t total = 1;
     for (size_t i = 0; i < l->n; i++) total += strlen(l->v[i]) + 1;
@@ -82,30 +77,35 @@ static char *datom_line(const dt_datom *d, int with_added) {
     return s;
 }
 
-char *tu_dump(dt_conn *conn, int with_tx) {
-    dt_db *db = NULL;
-    assert_int_equal(dt_conn_db(conn, &db), DT_OK);
+char *tu_dump_db(dt_db *db, int with_tx) {
     dt_datom_iter *it = NULL;
     assert_int_equal(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
-    lines l = {0};
+    tu_lines l = {0};
     dt_datom d;
     int rc;
     while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW)
-        if (with_tx || d.e < DT_TX0) lines_add(&l, datom_line(&d, 0));
+        if (with_tx || d.e < DT_TX0) tu_lines_add(&l, datom_line(&d, 0));
     assert_int_equal(rc, DT_DONE);
     dt_datom_iter_free(it);
+    return tu_lines_join(&l);
+}
+
+char *tu_dump(dt_conn *conn, int with_tx) {
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(conn, &db), DT_OK);
+    char *s = tu_dump_db(db, with_tx);
     dt_db_release(db);
-    return lines_join(&l);
+    return s;
 }
 
 char *tu_report_datoms(dt_report *r) {
-    lines l = {0};
+    tu_lines l = {0};
     for (size_t i = 0; i < dt_report_count(r); i++) {
         dt_datom d;
         assert_int_equal(dt_report_datom(r, i, &d), DT_OK);
-        if (d.e < DT_TX0) lines_add(&l, datom_line(&d, 1));
+        if (d.e < DT_TX0) tu_lines_add(&l, datom_line(&d, 1));
     }
-    return lines_join(&l);
+    return tu_lines_join(&l);
 }
 
 dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report) {

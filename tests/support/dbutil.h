@@ -25,6 +25,18 @@ void tu_db_close(tu_db *d);
  */
 char *tu_dump(dt_conn *conn, int with_tx);
 
+/* tu_dump for a snapshot (or a block's view). */
+char *tu_dump_db(dt_db *db, int with_tx);
+
+/* A list of malloc'd strings, joined sorted with '\n' by tu_lines_join
+ * (which frees the parts and the list; the result is malloc'd). */
+typedef struct tu_lines {
+    char **v;
+    size_t n, cap;
+} tu_lines;
+void tu_lines_add(tu_lines *l, char *s);
+char *tu_lines_join(tu_lines *l);
+
 /* Transacts EDN, asserting the result code; returns the report when
  * want_report (else NULL). */
 dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report);

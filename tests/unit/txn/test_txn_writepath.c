@@ -77,59 +77,8 @@ static fx *F(void **state) { return *state; }
 
 /* {====== Helpers ====== */
 
-typedef struct strs {
-    char **v;
-    size_t n, cap;
-} strs;
-
-static void strs_add(strs *l, char *s) {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->v = realloc(l->v, l->cap * sizeof *l->v);
-        assert_non_null(l->v);
-    }
-    l->v[l->n++] = s;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted, '\n'-joined, malloc'd; frees the parts. */
-static char *strs_join(strs *l) {
-    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_str);
-    size_t total = 1;
-    for (size_t i = 0; i < l->n; i++) total += strlen(l->v[i]) + 1;
-    char *out = malloc(total), *p = out;
-    *p = '\0';
-    for (size_t i = 0; i < l->n; i++) {
-        p += sprintf(p, "%s%s", i ? "\n" : "", l->v[i]);
-        free(l->v[i]);
-    }
-    free(l->v);
-    return out;
-}
-
 /* The user datoms of `db` in tu_dump's format (so the two compare). */
-static char *dump_db(dt_db *db) {
-    dt_datom_iter *it = NULL;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
-    strs l = {0};
-    dt_datom d;
-    int rc;
-    while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
-        if (d.e >= DT_TX0) continue;
-        char *v = tu_edn(&d.v);
-        size_t n = strlen(v) + strlen(d.a) + 64;
-        char *s = malloc(n);
-        snprintf(s, n, "[%lld :%s %s]", (long long)d.e, d.a, v);
-        free(v);
-        strs_add(&l, s);
-    }
-    assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
-    return strs_join(&l);
-}
+static char *dump_db(dt_db *db) { return tu_dump_db(db, 0); }
 
 /* The block's current datoms (through a dt_tx_db view, released). */
 static char *dump_tx(dt_tx *tx) {
@@ -144,16 +93,16 @@ static char *dump_tx(dt_tx *tx) {
 static char *dump_kv(fx *f, dt_kv_txn *txn) {
     dt_kv_list list = DT_KV_LIST_INIT;
     assert_int_equal(dt_kv_get_range(dt_conn_kv(f->conn), txn, f->dbi, NULL, &list), DT_OK);
-    strs l = {0};
+    tu_lines l = {0};
     for (size_t i = 0; i < list.n; i++) {
         size_t n = list.items[i].key.len + list.items[i].val.len + 2;
         char *s = malloc(n);
         snprintf(s, n, "%.*s=%.*s", (int)list.items[i].key.len, (const char *)list.items[i].key.ptr,
                  (int)list.items[i].val.len, (const char *)list.items[i].val.ptr);
-        strs_add(&l, s);
+        tu_lines_add(&l, s);
     }
     dt_kv_list_free(&list);
-    return strs_join(&l);
+    return tu_lines_join(&l);
 }
 
 static void assert_str(char *got, const char *want, const char *what) {

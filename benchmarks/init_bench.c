@@ -40,6 +40,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "bench_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -72,19 +73,6 @@ static size_t chunk_size; /* loader option; 0: the default */
 
 /* {====== Utilities ====== */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void die(const char *what, const char *msg) {
     fprintf(stderr, "init_bench: %s: %s\n", what, msg);
     exit(1);
@@ -101,15 +89,6 @@ static long vm_hwm_kb(void) {
     return kb;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *path) { nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
-
 static char *path_in(const char *dir, const char *name) {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *p = malloc(n);
@@ -124,11 +103,6 @@ static double file_mb(const char *dir) {
     double mb = stat(p, &st) == 0 ? (double)st.st_blocks * 512.0 / 1048576.0 : 0;
     free(p);
     return mb;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* }====== */
@@ -159,7 +133,7 @@ static void datom_at(uint64_t i, uint64_t nent, uint64_t seed, gen_datom *d) {
     d->e = (int64_t)((ent * 2654435761ull) % nent) + 1; /* scattered, a permutation */
     d->a = (int)(i % 4);
     uint64_t s = seed ^ (i * 0x9E3779B97F4A7C15ull);
-    uint64_t r = rng(&s);
+    uint64_t r = bench_rng(&s);
     d->str = NULL;
     switch (d->a) {
     case 0:
@@ -274,7 +248,7 @@ typedef struct result {
 
 static int load_file(const char *db_dir, const char *schema, const char *input, int edn,
                      result *out) {
-    double t0 = now();
+    double t0 = bench_now();
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
     o.kv.map_size = MAP_SIZE;
     dt_conn *c = NULL;
@@ -318,7 +292,7 @@ static int load_file(const char *db_dir, const char *schema, const char *input, 
     if (dt_loader_finish(ld, &n) != DT_OK) die("finish", dt_errmsg(ld));
     dt_loader_free(ld);
     if (dt_conn_close(c) != DT_OK) die("close", dt_errmsg(c));
-    out->secs = now() - t0;
+    out->secs = bench_now() - t0;
     out->count = n;
     out->rss_kb = vm_hwm_kb();
     out->db_mb = file_mb(db_dir);
@@ -377,7 +351,7 @@ static int raw_lmdb(const char *db_dir, uint64_t n, uint64_t seed, result *out) 
      * that only index work is timed */
     gen_datom *ds = malloc(n * sizeof *ds);
     for (uint64_t i = 0; i < n; i++) datom_at(i, nent, seed, &ds[i]);
-    double t0 = now();
+    double t0 = bench_now();
     uint8_t *arena_e = malloc(n * 64), *arena_a = malloc(n * 64);
     uint8_t **ke = malloc(n * sizeof *ke), **ka = malloc(n * sizeof *ka);
     if (!ds || !arena_e || !arena_a || !ke || !ka) die("raw", "out of memory");
@@ -413,14 +387,14 @@ static int raw_lmdb(const char *db_dir, uint64_t n, uint64_t seed, result *out) 
         ka[i] = k;
         pa += 13 + elen;
     }
-    double t1 = now();
+    double t1 = bench_now();
     qsort(ke, n, sizeof *ke, cmp_key);
     qsort(ka, n, sizeof *ka, cmp_key);
-    double t2 = now();
+    double t2 = bench_now();
     write_sorted(env, "eav", ke, n);
     write_sorted(env, "ave", ka, n);
     mdb_env_close(env);
-    double t3 = now();
+    double t3 = bench_now();
     out->secs = t3 - t0;
     out->count = n;
     out->extra[0] = t1 - t0;
@@ -455,7 +429,7 @@ static result run_child(const job *j) {
     int fds[2];
     if (pipe(fds) != 0) die("pipe", strerror(errno));
     char *db_dir = path_in(tmproot, "db");
-    rm_rf(db_dir);
+    bench_rm_rf(db_dir);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) die("fork", strerror(errno));
@@ -479,7 +453,7 @@ static result run_child(const job *j) {
     waitpid(pid, &status, 0);
     if (got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         die(IMPL_NAMES[j->impl], "the child failed");
-    rm_rf(db_dir);
+    bench_rm_rf(db_dir);
     free(db_dir);
     return r;
 }
@@ -508,7 +482,7 @@ static summary *measure(const char *dataset, const job *j, int runs) {
         count = r.count;
         for (int k = 0; k < 3; k++) extra[k] += r.extra[k] / runs;
     }
-    qsort(secs, (size_t)runs, sizeof secs[0], cmp_double);
+    qsort(secs, (size_t)runs, sizeof secs[0], bench_cmp_double);
     summary *s = &summaries[nsum++];
     s->dataset = dataset;
     s->impl = IMPL_NAMES[j->impl];
@@ -723,7 +697,7 @@ int main(int argc, char **argv) {
                 people_schema);
     }
     free(schema);
-    rm_rf(tmproot);
+    bench_rm_rf(tmproot);
 
     printf("\n%-20s %-15s %10s %9s %12s %7s %9s %8s\n", "dataset", "impl", "datoms", "median s",
            "datoms/s", "vs raw", "peak MB", "db MB");

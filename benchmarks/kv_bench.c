@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "bench_util.h"
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,13 +39,6 @@ static unsigned char *vals; /* N values */
 static uint32_t *perm;      /* a random permutation of 0..N-1 */
 static volatile uint64_t sink;
 
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void make_data(void) {
     keys = malloc(N * KLEN);
     vals = malloc(N * VLEN);
@@ -58,34 +52,21 @@ static void make_data(void) {
         unsigned char *k = keys + i * KLEN;
         for (int b = 0; b < 8; b++)
             k[b] = (unsigned char)(i >> (56 - 8 * b)); /* big-endian: sorted */
-        uint64_t h = rng(&s);
+        uint64_t h = bench_rng(&s);
         memcpy(k + 8, &h, 8);
         for (int j = 0; j < VLEN; j += 4) {
-            uint64_t x = rng(&s);
+            uint64_t x = bench_rng(&s);
             memcpy(vals + i * VLEN + j, &x, 4);
         }
         perm[i] = (uint32_t)i;
     }
     s = 777;
     for (size_t i = N - 1; i > 0; i--) {
-        size_t j = rng(&s) % (i + 1);
+        size_t j = bench_rng(&s) % (i + 1);
         uint32_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {
-    (void)sb;
-    (void)fl;
-    (void)ftw;
-    return remove(p);
 }
 
 /* Read operations run READ_PASSES times per run and keep the fastest pass
@@ -114,7 +95,7 @@ static void dt_run(const char *dir, int op, double *secs) {
     if ((rc = dt_kv_dbi_open(kv, "bench", DT_KV_DBI_CREATE, &db)) != DT_OK)
         die("dbi_open", rc, dt_errmsg(kv));
     int rand_order = op == OP_RAND_PUT;
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < N;) {
         dt_kv_txn *t;
         if ((rc = dt_kv_txn_begin(kv, DT_KV_TXN_WRITE, &t)) != DT_OK)
@@ -128,7 +109,7 @@ static void dt_run(const char *dir, int op, double *secs) {
         }
         if ((rc = dt_kv_txn_commit(t)) != DT_OK) die("commit", rc, dt_errmsg(kv));
     }
-    double t1 = now();
+    double t1 = bench_now();
     if (op == OP_SEQ_PUT || op == OP_RAND_PUT) {
         *secs = t1 - t0;
     } else if (op == OP_GET) {
@@ -136,7 +117,7 @@ static void dt_run(const char *dir, int op, double *secs) {
             dt_kv_txn *t;
             dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
             uint64_t sum = 0;
-            t0 = now();
+            t0 = bench_now();
             for (size_t i = 0; i < N; i++) {
                 dt_kv_bytes v;
                 size_t j = perm[i];
@@ -144,7 +125,7 @@ static void dt_run(const char *dir, int op, double *secs) {
                     die("get", rc, dt_errmsg(kv));
                 sum += v.len + ((const unsigned char *)v.ptr)[0];
             }
-            best(secs, now() - t0);
+            best(secs, bench_now() - t0);
             sink += sum;
             dt_kv_txn_abort(t);
         }
@@ -154,7 +135,7 @@ static void dt_run(const char *dir, int op, double *secs) {
             dt_kv_iter *it;
             dt_kv_txn_begin(kv, DT_KV_TXN_RDONLY, &t);
             uint64_t sum = 0, n = 0;
-            t0 = now();
+            t0 = bench_now();
             dt_kv_iter_open(kv, t, db, NULL, &it);
             /* the scan API: entries in batches, one handle check per batch */
             dt_kv_entry batch[256];
@@ -164,7 +145,7 @@ static void dt_run(const char *dir, int op, double *secs) {
                 n += got;
             }
             dt_kv_iter_close(it);
-            best(secs, now() - t0);
+            best(secs, bench_now() - t0);
             if (n != N) die("scan", (int)n, "wrong count");
             sink += sum;
             dt_kv_txn_abort(t);
@@ -193,7 +174,7 @@ static void raw_run(const char *dir, int op, double *secs) {
     chk(mdb_dbi_open(t, "bench", MDB_CREATE, &db), "dbi_open");
     chk(mdb_txn_commit(t), "commit");
     int rand_order = op == OP_RAND_PUT;
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < N;) {
         chk(mdb_txn_begin(env, NULL, 0, &t), "txn_begin");
         size_t end = i + PER_TXN < N ? i + PER_TXN : N;
@@ -204,21 +185,21 @@ static void raw_run(const char *dir, int op, double *secs) {
         }
         chk(mdb_txn_commit(t), "commit");
     }
-    double t1 = now();
+    double t1 = bench_now();
     if (op == OP_SEQ_PUT || op == OP_RAND_PUT) {
         *secs = t1 - t0;
     } else if (op == OP_GET) {
         for (int pass = 0; pass < READ_PASSES; pass++) {
             chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
             uint64_t sum = 0;
-            t0 = now();
+            t0 = bench_now();
             for (size_t i = 0; i < N; i++) {
                 size_t j = perm[i];
                 MDB_val k = {KLEN, keys + j * KLEN}, v;
                 chk(mdb_get(t, db, &k, &v), "get");
                 sum += v.mv_size + ((const unsigned char *)v.mv_data)[0];
             }
-            best(secs, now() - t0);
+            best(secs, bench_now() - t0);
             sink += sum;
             mdb_txn_abort(t);
         }
@@ -227,7 +208,7 @@ static void raw_run(const char *dir, int op, double *secs) {
             MDB_cursor *c;
             chk(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "txn_begin");
             uint64_t sum = 0, n = 0;
-            t0 = now();
+            t0 = bench_now();
             chk(mdb_cursor_open(t, db, &c), "cursor_open");
             MDB_val k, v;
             while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
@@ -235,7 +216,7 @@ static void raw_run(const char *dir, int op, double *secs) {
                 n++;
             }
             mdb_cursor_close(c);
-            best(secs, now() - t0);
+            best(secs, bench_now() - t0);
             if (n != N) die("scan", (int)n, "wrong count");
             sink += sum;
             mdb_txn_abort(t);
@@ -245,11 +226,6 @@ static void raw_run(const char *dir, int op, double *secs) {
 }
 
 /* }====== */
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     N = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
@@ -277,7 +253,7 @@ int main(int argc, char **argv) {
             for (int k = 0; k < 2; k++) {
                 /* alternate which side goes first */
                 int impl = (run + op + k) % 2;
-                nftw(sub, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                bench_rm_rf(sub);
                 mkdir(sub, 0755);
                 double secs = 0;
                 if (impl == 0)
@@ -290,13 +266,13 @@ int main(int argc, char **argv) {
             }
         }
     }
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_rf(dir);
 
     double med[NOPS][2];
     for (int op = 0; op < NOPS; op++) {
         for (int impl = 0; impl < 2; impl++) {
             double *r = rates + ((size_t)op * 2 + (size_t)impl) * (size_t)runs;
-            qsort(r, (size_t)runs, sizeof *r, cmp_double);
+            qsort(r, (size_t)runs, sizeof *r, bench_cmp_double);
             med[op][impl] = runs % 2 ? r[runs / 2] : (r[runs / 2 - 1] + r[runs / 2]) / 2;
             printf(
                 "{\"bench\":\"kv_bench\",\"op\":\"%s\",\"impl\":\"%s\",\"n\":%zu,\"key_bytes\":%d,"

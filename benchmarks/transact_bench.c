@@ -37,6 +37,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "bench_util.h"
 #include <ftw.h>
 #include <lmdb.h>
 #include <stdint.h>
@@ -66,29 +67,9 @@ static int runs;
 
 /* {====== Utilities ====== */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void die(const char *what, int rc, const char *msg) {
     fprintf(stderr, "transact_bench: %s failed: %d %s\n", what, rc, msg ? msg : "");
     exit(1);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {
-    (void)sb;
-    (void)fl;
-    (void)ftw;
-    return remove(p);
 }
 
 static char *fresh_dir(const char *tag) {
@@ -96,24 +77,19 @@ static char *fresh_dir(const char *tag) {
     char *p = malloc(strlen(base_dir) + 64);
     if (!p) die("malloc", 0, NULL);
     sprintf(p, "%s/dt-tbench-%ld-%s-%u", base_dir, (long)getpid(), tag, seq++);
-    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_rf(p);
     if (mkdir(p, 0755) != 0) die("mkdir", 0, p);
     return p;
 }
 
 static void remove_dir(char *p) {
-    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_rf(p);
     free(p);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The q-quantile (0..1) of v[0..n) (sorts v); nearest rank. */
 static double quantile(double *v, size_t n, double q) {
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, bench_cmp_double);
     size_t i = (size_t)(q * (double)n + 0.999999);
     if (i == 0) i = 1;
     if (i > n) i = n;
@@ -121,7 +97,7 @@ static double quantile(double *v, size_t n, double q) {
 }
 
 static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -145,7 +121,7 @@ static char **make_txs(int n, int ntx, uint64_t seed) {
         if (!p) die("malloc", 0, NULL);
         *q++ = '[';
         for (int k = 0; k < n; k++, i++) {
-            uint64_t r = rng(&s);
+            uint64_t r = bench_rng(&s);
             q += sprintf(q, "{:e/n %ld :e/s \"name-%08llx\" :e/k :k/v%d}", i,
                          (unsigned long long)(r >> 32), (int)(r & 15));
         }
@@ -229,7 +205,7 @@ static void raw_tx(raw_env *r, int n, int x) {
         } else {
             aid = 16 + (uint32_t)(i % 3);
             id = e + (uint64_t)i / 3 + 1;
-            uint64_t rv = rng(&s);
+            uint64_t rv = bench_rng(&s);
             if (i % 3 == 0) {
                 val[0] = 2;
                 for (int b = 0; b < 8; b++) val[1 + b] = (uint8_t)(id >> (56 - 8 * b));
@@ -342,13 +318,13 @@ static void one_run(int n, int ntx, char **txs, run_result out[NIMPL]) {
         if (!lat[k]) die("malloc", 0, NULL);
     }
     for (int x = 0; x < ntx; x++) {
-        double t0 = now();
+        double t0 = bench_now();
         raw_tx(&raw, n, x);
-        double t1 = now();
+        double t1 = bench_now();
         bench_db_tx(&dt, txs[x], n, 0);
-        double t2 = now();
+        double t2 = bench_now();
         bench_db_tx(&dtr, txs[x], n, 1);
-        double t3 = now();
+        double t3 = bench_now();
         lat[IMPL_RAW][x] = t1 - t0;
         lat[IMPL_DT][x] = t2 - t1;
         lat[IMPL_DT_REPORT][x] = t3 - t2;
@@ -436,7 +412,7 @@ static double people_once(const char *schema, const char *text, size_t len, int 
     dt_conn *c = NULL;
     int rc = dt_conn_open(dir, schema, &o, &c);
     if (rc != DT_OK) die("dt_conn_open", rc, dt_errmsg(NULL));
-    double t0 = now();
+    double t0 = bench_now();
     if (import) {
         uint64_t ntx = 0;
         rc = dt_import_edn(c, text, len, 1000, &ntx);
@@ -444,7 +420,7 @@ static double people_once(const char *schema, const char *text, size_t len, int 
     } else {
         rc = dt_transact(c, text, NULL);
     }
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     if (rc != DT_OK) die(import ? "dt_import_edn" : "dt_transact people20k", rc, dt_errmsg(c));
     dt_db *db;
     uint64_t count = 0;

@@ -44,6 +44,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "bench_util.h"
 #include <ftw.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -68,54 +69,29 @@
 
 static const char *base_dir;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void die(const char *what, int rc, const char *msg) {
     fprintf(stderr, "write_bench: %s: %d %s\n", what, rc, msg ? msg : "");
     exit(1);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {
-    (void)sb;
-    (void)fl;
-    (void)ftw;
-    return remove(p);
 }
 
 static char *fresh_dir(const char *tag) {
     static int seq;
     char *p = malloc(4096);
     snprintf(p, 4096, "%s/write_bench_%d_%s_%d", base_dir, (int)getpid(), tag, seq++);
-    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_rf(p);
     if (mkdir(p, 0755) != 0) die("mkdir", 0, p);
     return p;
 }
 
 static void remove_dir(char *p) {
-    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_rf(p);
     free(p);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The q-quantile of v[0..n) (sorts v). */
 static double quantile(double *v, size_t n, double q) {
     if (!n) return 0;
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, bench_cmp_double);
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
 }
@@ -181,18 +157,18 @@ static result raw_lmdb(const mode *m, int ntx) {
     if (rc) die("lmdb open", rc, mdb_strerror(rc));
     double *lat = malloc((size_t)ntx * sizeof *lat);
     uint64_t seed = 42;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < ntx; i++) {
-        double s = now();
-        uint64_t k = __builtin_bswap64((uint64_t)i), v[2] = {rng(&seed), rng(&seed)};
+        double s = bench_now();
+        uint64_t k = __builtin_bswap64((uint64_t)i), v[2] = {bench_rng(&seed), bench_rng(&seed)};
         MDB_val key = {sizeof k, &k}, val = {sizeof v, v};
         rc = mdb_txn_begin(env, NULL, 0, &txn);
         if (!rc) rc = mdb_put(txn, dbi, &key, &val, 0);
         if (!rc) rc = mdb_txn_commit(txn);
         if (rc) die("lmdb put", rc, mdb_strerror(rc));
-        lat[i] = now() - s;
+        lat[i] = bench_now() - s;
     }
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     mdb_env_close(env);
     remove_dir(dir);
     result r = {m->name,
@@ -232,13 +208,13 @@ static result raw_lmdb_like_datolite(const mode *m, int ntx) {
     if (rc) die("lmdb open", rc, mdb_strerror(rc));
     double *lat = malloc((size_t)ntx * sizeof *lat);
     uint64_t seed = 42;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < ntx; i++) {
-        double s = now();
+        double s = bench_now();
         uint64_t e = __builtin_bswap64((uint64_t)i + 1),
                  tx = __builtin_bswap64(((uint64_t)1 << 42) + i);
         uint8_t k1[24], k2[24], v8[16];
-        uint64_t r = rng(&seed);
+        uint64_t r = bench_rng(&seed);
         memcpy(v8, &r, 8);
         memcpy(v8 + 8, &r, 8);
         rc = mdb_txn_begin(env, NULL, 0, &txn);
@@ -262,9 +238,9 @@ static result raw_lmdb_like_datolite(const mode *m, int ntx) {
         if (!rc) rc = mdb_put(txn, dbi[4], &m2, &mv, 0);
         if (!rc) rc = mdb_txn_commit(txn);
         if (rc) die("lmdb put", rc, mdb_strerror(rc));
-        lat[i] = now() - s;
+        lat[i] = bench_now() - s;
     }
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     mdb_env_close(env);
     remove_dir(dir);
     result res = {m->name,
@@ -320,7 +296,7 @@ static void tx_done(int rc, const dt_report *r, void *ud) {
     (void)r;
     slot *s = ud;
     producer *p = s->p;
-    p->lat[s->i] = now() - s->t0;
+    p->lat[s->i] = bench_now() - s->t0;
     pthread_mutex_lock(&p->mu);
     if (rc != DT_OK) p->failed = rc;
     p->inflight--;
@@ -335,9 +311,9 @@ static void *producer_main(void *arg) {
     for (int i = 0; i < p->count; i++) {
         make_tx(buf, cap, p->datoms, p->first + i);
         if (!p->async) {
-            double s = now();
+            double s = bench_now();
             int rc = dt_transact(p->conn, buf, NULL);
-            p->lat[i] = now() - s;
+            p->lat[i] = bench_now() - s;
             if (rc != DT_OK) die("dt_transact", rc, dt_errmsg(p->conn));
             continue;
         }
@@ -345,7 +321,7 @@ static void *producer_main(void *arg) {
         while (p->inflight >= WINDOW) pthread_cond_wait(&p->cv, &p->mu);
         p->inflight++;
         pthread_mutex_unlock(&p->mu);
-        p->slots[i] = (slot){p, now(), i};
+        p->slots[i] = (slot){p, bench_now(), i};
         int rc = dt_transact_async(p->conn, buf, tx_done, &p->slots[i], NULL);
         if (rc != DT_OK) die("dt_transact_async", rc, dt_errmsg(p->conn));
     }
@@ -383,11 +359,11 @@ static result transact_cell(const mode *m, int async, int datoms, int producers,
         pthread_mutex_init(&p->mu, NULL);
         pthread_cond_init(&p->cv, NULL);
     }
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < producers; i++)
         if (pthread_create(&th[i], NULL, producer_main, &ps[i]) != 0) die("pthread_create", 0, "");
     for (int i = 0; i < producers; i++) pthread_join(th[i], NULL);
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     for (int i = 0; i < producers; i++) {
         pthread_mutex_destroy(&ps[i].mu);
         pthread_cond_destroy(&ps[i].cv);
@@ -425,10 +401,10 @@ static result block_cell(const mode *m, int datoms, int ntx) {
     double *lat = malloc((size_t)ntx * sizeof *lat);
     size_t cap = (size_t)datoms * 32 + 16;
     char *buf = malloc(cap);
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < ntx; i++) {
         make_tx(buf, cap, datoms, i);
-        double s = now();
+        double s = bench_now();
         dt_tx *tx = NULL;
         rc = dt_tx_begin(conn, &tx);
         if (rc == DT_OK) rc = dt_tx_transact(tx, buf, NULL);
@@ -437,9 +413,9 @@ static result block_cell(const mode *m, int datoms, int ntx) {
         else
             dt_tx_abort(tx);
         if (rc != DT_OK) die("block", rc, dt_errmsg(conn));
-        lat[i] = now() - s;
+        lat[i] = bench_now() - s;
     }
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     if ((rc = dt_conn_close(conn)) != DT_OK) die("dt_conn_close", rc, dt_errmsg(conn));
     remove_dir(dir);
     result r = {m->name,
@@ -486,7 +462,7 @@ struct kv_worker {
 static void kv_done(int rc, void *ud) {
     kv_slot *s = ud;
     kv_worker *w = s->w;
-    w->lat[s->i] = now() - s->t0;
+    w->lat[s->i] = bench_now() - s->t0;
     pthread_mutex_lock(&w->mu);
     if (rc != DT_OK) w->failed = rc;
     w->inflight--;
@@ -504,24 +480,24 @@ static void *kv_worker_main(void *arg) {
     kv_worker *w = arg;
     uint8_t key[16], val[KV_VAL];
     for (long i = 0; i < w->count; i++) {
-        uint64_t r = rng(&w->seed);
+        uint64_t r = bench_rng(&w->seed);
         kv_key(key, r % KV_KEYS);
         int write = (int)((r >> 32) % 100) >= w->read_pct;
-        double s = now();
+        double s = bench_now();
         int rc;
         if (!write) {
             void *v = NULL;
             size_t len = 0;
             rc = dt_kv_get(w->kv, NULL, w->dbi, key, sizeof key, &v, &len);
             dt_free(v);
-            w->lat[i] = now() - s;
+            w->lat[i] = bench_now() - s;
             if (rc != DT_OK) die("dt_kv_get", rc, dt_errmsg(w->kv));
             continue;
         }
         memset(val, (int)(r & 0xff), sizeof val);
         if (!w->async) {
             rc = dt_kv_put(w->kv, NULL, w->dbi, key, sizeof key, val, sizeof val, 0);
-            w->lat[i] = now() - s;
+            w->lat[i] = bench_now() - s;
             if (rc != DT_OK) die("dt_kv_put", rc, dt_errmsg(w->kv));
             continue;
         }
@@ -583,11 +559,11 @@ static result kv_cell(const mode *m, const char *kind, int read_pct, int async, 
                             0,
                             0};
     }
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < KV_THREADS; i++)
         if (pthread_create(&th[i], NULL, kv_worker_main, &ws[i]) != 0) die("pthread_create", 0, "");
     for (int i = 0; i < KV_THREADS; i++) pthread_join(th[i], NULL);
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     if ((rc = dt_kv_close(kv)) != DT_OK) die("dt_kv_close", rc, dt_errmsg(kv));
     remove_dir(dir);
     result r = {m->name,

@@ -1,0 +1,48 @@
+/*
+ * bench_util.h -- small helpers shared by the benchmark programs: a
+ * monotonic clock, a fixed-seed generator, a comparator for sorting
+ * timings, and removal of a directory tree.
+ */
+#ifndef DT_BENCH_UTIL_H
+#define DT_BENCH_UTIL_H
+
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Seconds on the monotonic clock. */
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* splitmix64: deterministic for a given seed state. */
+static inline uint64_t bench_rng(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* qsort comparator for doubles, ascending. */
+static inline int bench_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static inline int bench_rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {
+    (void)sb;
+    (void)fl;
+    (void)ftw;
+    return remove(p);
+}
+
+/* Removes path and everything below it (missing is fine). */
+static inline void bench_rm_rf(const char *path) {
+    nftw(path, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#endif

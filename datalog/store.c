@@ -248,12 +248,6 @@ int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, co
 
 /* {====== Values in keys ====== */
 
-size_t dl_vkey_len(const uint8_t *p, size_t len) {
-    dl_codec_info info;
-    if (dl_codec_scan(p, len, &info) != DT_OK) return 0;
-    return info.len;
-}
-
 int dl_vkey_from_enc(const uint8_t *enc, size_t len, dt_buf *out, int *truncated) {
     *truncated = 0;
     if (len <= DL_VKEY_MAX) return dt_buf_append(out, enc, len);

@@ -131,9 +131,6 @@ int dl_value_full_enc(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const ui
 int dl_value_decode_key(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
                         size_t vklen, dt_value *out);
 
-/* Length of the vkey at the start of p[0..len) (codec scan); 0 if malformed. */
-size_t dl_vkey_len(const uint8_t *p, size_t len);
-
 /* }====== */
 
 /* {====== Prefix scans ====== */

@@ -28,7 +28,8 @@ struct dt_conn {
     uint64_t schema_v;     /* its version (meta "schema_v") */
     _Atomic long open_dbs; /* live snapshots and reports */
     /* the async writer (started on first use) and its batch state, which
-     * only the writer thread touches */
+     * only the thread holding the writer slot (wlock) touches: the writer
+     * thread, or a synchronous caller running its transaction in place */
     pthread_mutex_t amu; /* guards writer */
     struct kv_writer *writer;
     dl_schema *w_ws;

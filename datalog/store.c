@@ -185,7 +185,7 @@ int dl_store_load_schema(const dl_store *st, dt_kv_txn *txn, dl_schema **out) {
         dl_schema_free(s);
         return rc;
     }
-    dt_kv_bytes k, v;
+    dt_kv_bytes k = {NULL, 0}, v = {NULL, 0};
     while ((rc = dl_scan_next(&sc, &k, &v)) == DT_ROW) {
         dt_value rec = DT_VALUE_NIL;
         size_t used = 0;

@@ -24,6 +24,13 @@
 extern "C" {
 #endif
 
+/* Everything declared in this header, and nothing else, is exported from
+ * the shared library: the library is built with hidden visibility and
+ * these declarations give the public functions default visibility. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility push(default)
+#endif
+
 /* {====== Version ====== */
 
 #define DT_VERSION_MAJOR  0
@@ -1453,6 +1460,10 @@ dt_kv *dt_conn_kv(dt_conn *conn);
 int dt_db_refresh(dt_db *db);
 
 /* }====== */
+
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

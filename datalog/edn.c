@@ -1219,10 +1219,8 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
 static int check_opts(const dt_edn_options *opts, int *max_depth) {
     *max_depth = DT_EDN_DEPTH_DEFAULT;
     if (!opts) return DT_OK;
-    if (opts->version != DT_EDN_OPTIONS_VERSION)
-        return dt__seterr(NULL, DT_MISUSE,
-                          "edn: unknown options version %u (use DT_EDN_OPTIONS_INIT)",
-                          opts->version);
+    if (dt__check_version(NULL, "edn: dt_edn_options", opts->version, DT_EDN_OPTIONS_VERSION))
+        return DT_INVALID;
     if (opts->max_depth < 0 || opts->max_depth > DT_EDN_DEPTH_MAX)
         return dt__seterr(NULL, DT_MISUSE, "edn: max_depth %d out of range 0..%d", opts->max_depth,
                           DT_EDN_DEPTH_MAX);
@@ -1593,8 +1591,10 @@ int dt_edn_write(const dt_value *v, int flags, char **out, size_t *out_len) {
     if (out) *out = NULL;
     if (out_len) *out_len = 0;
     if (!v || !out) return dt__seterr(NULL, DT_MISUSE, "dt_edn_write: NULL argument");
-    if (flags & ~DT_EDN_PRETTY)
-        return dt__seterr(NULL, DT_MISUSE, "dt_edn_write: unknown flags %#x", flags);
+    if ((unsigned)flags & ~(unsigned)DT_EDN_PRETTY)
+        return dt__seterr(NULL, DT_INVALID, "dt_edn_write: flags 0x%x are not EDN write flags: %s",
+                          (unsigned)flags & ~(unsigned)DT_EDN_PRETTY,
+                          dt__flags_group((unsigned)flags & ~(unsigned)DT_EDN_PRETTY));
     dt_buf b = DT_BUF_INIT;
     int rc = dl_edn_write_buf(v, flags, &b);
     if (rc == DT_OK && (rc = dt_buf_terminate(&b)) != DT_OK)

@@ -12,7 +12,14 @@
  *  - on error a one-line message with context is kept for the calling
  *    thread and the handle involved: read it with dt_errmsg(handle);
  *  - memory the library hands to the caller is freed with the matching
- *    dt_*_free / dt_*_close or, for plain buffers and strings, dt_free.
+ *    dt_*_free / dt_*_close or, for plain buffers and strings, dt_free;
+ *  - option structs start with `unsigned version`: start from the
+ *    struct's _INIT macro.  Versions 1 up to the library's own are
+ *    accepted (fields newer than the caller's version take their
+ *    defaults); 0 or a newer version is DT_INVALID, "options version N
+ *    unknown (library knows 1..M)";
+ *  - flags come in groups with bit ranges of their own ("Flag groups"
+ *    below); a flag of another group is DT_INVALID.
  */
 #ifndef DATOLITE_H
 #define DATOLITE_H
@@ -62,7 +69,8 @@ enum dt_result {
                          schema, change forbidden by existing data */
     DT_CONFLICT = 4,  /* :db/cas mismatch, unique constraint conflict */
     DT_TXFN = 5,      /* a transaction function failed (error, limit) */
-    DT_MAPFULL = 6,   /* the map is full and may not grow further */
+    DT_MAPFULL = 6,   /* a write did not fit in the map and may not
+                         grow it further (see DT_MAPFULL_RETRY) */
     DT_BUSY = 7,      /* resource busy: too many readers, locked */
     DT_MISUSE = 8,    /* API misuse: NULL, closed or wrong-kind handle,
                          call in the wrong state */
@@ -308,7 +316,9 @@ typedef struct dt_edn_options {
  *                    unknown tag, a duplicate map key or set element
  * @retval DT_LIMIT   nesting deeper than the depth limit
  * @retval DT_NOMEM   out of memory
- * @retval DT_MISUSE  NULL out, NULL text with len > 0, bad options
+ * @retval DT_INVALID (also) an unknown options version
+ * @retval DT_MISUSE  NULL out, NULL text with len > 0, max_depth out of
+ *                    range
  * On error *out is nil and dt_errmsg(NULL) has the message.  Thread-safe.
  */
 int dt_edn_read(const char *text, size_t len, dt_value *out);
@@ -321,9 +331,9 @@ typedef struct dt_edn_reader dt_edn_reader;
  * dt_edn_reader_new: a reader over text[0..len).  The text is borrowed:
  * it must stay valid and unchanged until dt_edn_reader_free.  `opts` is
  * copied (NULL = defaults).  *out is freed with dt_edn_reader_free.
- * @retval DT_OK, DT_NOMEM, DT_MISUSE (NULL out, NULL text with len > 0,
- *         unknown options version, max_depth out of range; message on
- *         dt_errmsg(NULL)).
+ * @retval DT_OK, DT_NOMEM, DT_INVALID (unknown options version),
+ *         DT_MISUSE (NULL out, NULL text with len > 0, max_depth out of
+ *         range); messages on dt_errmsg(NULL).
  * A reader is used by one thread at a time.
  */
 int dt_edn_reader_new(const char *text, size_t len, const dt_edn_options *opts,
@@ -354,11 +364,11 @@ int dt_edn_reader_pos(const dt_edn_reader *r, int *line, int *col, size_t *offse
 /* dt_edn_reader_free: frees the reader (not the text).  NULL is allowed. */
 void dt_edn_reader_free(dt_edn_reader *r);
 
-/* dt_edn_write flags */
+/* dt_edn_write flags (bits 0x00f00000; see "Flag groups" in the KV store) */
 #define DT_EDN_COMPACT 0 /* one line: {:a 1, :b [1 2]} */
 #define DT_EDN_PRETTY                                                                              \
-    1 /* collections longer than 80 columns broken over                                            \
-         lines, elements aligned under the first */
+    0x00100000 /* collections longer than 80 columns broken over                                   \
+                  lines, elements aligned under the first */
 
 /*
  * dt_edn_write: prints `v` as EDN text into *out (NUL-terminated, caller
@@ -374,7 +384,9 @@ void dt_edn_reader_free(dt_edn_reader *r);
  *                    that would not read back, a char above U+10FFFF, a
  *                    malformed compound (odd map, tagged without symbol)
  * @retval DT_LIMIT   nesting deeper than DT_EDN_DEPTH_MAX
- * @retval DT_NOMEM, DT_MISUSE (NULL v or out, unknown flags)
+ * @retval DT_INVALID flags other than DT_EDN_PRETTY (message names the
+ *                    flag's group)
+ * @retval DT_NOMEM, DT_MISUSE (NULL v or out)
  * On error *out is NULL; message on dt_errmsg(NULL).  Thread-safe.
  */
 int dt_edn_write(const dt_value *v, int flags, char **out, size_t *out_len);
@@ -477,15 +489,40 @@ typedef struct dt_kv_bytes {
 } dt_kv_bytes;
 
 /*
- * Extended result code (primary code DT_MAPFULL in the low byte): a write
- * in an explicit transaction hit the end of the map; the transaction has
- * failed and must be aborted, and the map has already been grown, so
- * running the whole transaction again will get further.  Autocommit
- * writes, dt_kv_batch and dt_kv_with_txn retry on their own and never
- * return it.  Plain DT_MAPFULL means the map may not grow any further
- * (max_map_size reached, or the OS refused a larger mapping).
+ * DT_MAPFULL has one meaning everywhere: a write did not fit in the map,
+ * and nothing of the transaction it was part of is written.
+ *  - Plain DT_MAPFULL: the map may not grow any further (max_map_size
+ *    reached, or the OS refused a larger mapping); running the write again
+ *    fails again until space is freed or the limit raised.
+ *  - DT_MAPFULL_RETRY, an extended code with DT_MAPFULL in its low byte
+ *    (so (rc & 0xff) == DT_MAPFULL catches both): the map has already been
+ *    grown; the transaction has failed and must be aborted, and running it
+ *    again from the start will get further.
+ * DT_MAPFULL_RETRY is returned only where the caller holds the
+ * transaction: writes in an explicit dt_kv_txn (dt_kv_put, dt_kv_del,
+ * dt_kv_batch and dt_kv_dbi_clear with a txn, dt_kv_txn_commit) and in a
+ * write block (dt_tx_transact, dt_tx_transact_value, dt_savepoint_release,
+ * dt_tx_commit, and KV writes in dt_tx_kv_txn).  Functions that own their
+ * transaction run it again themselves and return only plain DT_MAPFULL:
+ * autocommit KV writes, dt_kv_batch without a txn, dt_kv_with_txn,
+ * dt_with_tx, dt_transact and dt_transact_value, async transacts,
+ * dt_conn_update_schema, dt_import_edn and bulk loads.
  */
 #define DT_MAPFULL_RETRY (DT_MAPFULL | (1 << 8))
+
+/*
+ * Flag groups.  Each group of flags has a bit range of its own, so a flag
+ * given to a function of another group is an error (DT_INVALID, the
+ * message names the group it belongs to), never silently read as another
+ * flag:
+ *   0x000000ff  environment flags  dt_kv_options.flags, dt_kv_set_flags,
+ *                                  dt_conn_set_flags
+ *   0x00000f00  dbi flags          dt_kv_dbi_open
+ *   0x0000f000  transaction flags  dt_kv_txn_begin
+ *   0x000f0000  put flags          dt_kv_put, dt_kv_op.flags
+ *   0x00f00000  EDN write flags    dt_edn_write
+ * Bits outside every group are rejected the same way.
+ */
 
 /* Environment flags (dt_kv_options.flags, dt_kv_set_flags). */
 #define DT_KV_NOSYNC                                                                               \
@@ -594,10 +631,10 @@ int dt_kv_get_flags(dt_kv *kv, unsigned *out);
 int dt_kv_sync(dt_kv *kv, int force);
 
 /* Flags for dt_kv_dbi_open. */
-#define DT_KV_DBI_CREATE 0x01u /* create the dbi if it does not exist */
+#define DT_KV_DBI_CREATE 0x0100u /* create the dbi if it does not exist */
 #define DT_KV_DBI_DUPSORT                                                                          \
-    0x02u /* a key may hold several values, kept                                                   \
-             sorted (each at most 511 bytes) */
+    0x0200u /* a key may hold several values, kept                                                 \
+               sorted (each at most 511 bytes) */
 
 /*
  * dt_kv_dbi_open: opens (with DT_KV_DBI_CREATE, creates) the named
@@ -607,7 +644,8 @@ int dt_kv_sync(dt_kv *kv, int force);
  * @retval DT_OK
  * @retval DT_NOTFOUND no such dbi and DT_KV_DBI_CREATE not given (or the
  *                     environment is read-only, where CREATE is ignored)
- * @retval DT_INVALID  empty name, or the dbi exists with other flags
+ * @retval DT_INVALID  empty name, flags that are not dbi flags, or the
+ *                     dbi exists with other flags
  *                     (DUPSORT or not)
  * @retval DT_LIMIT    max_dbs dbis are already open
  * @retval DT_MISUSE   bad handle, NULL name/out, or CREATE by a thread that
@@ -629,8 +667,8 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi);
 int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
 
 /* Flags for dt_kv_txn_begin. */
-#define DT_KV_TXN_WRITE  0x00u
-#define DT_KV_TXN_RDONLY 0x01u
+#define DT_KV_TXN_WRITE  0x0000u
+#define DT_KV_TXN_RDONLY 0x1000u
 
 /*
  * dt_kv_txn_begin: begins a read-only (DT_KV_TXN_RDONLY: a snapshot; cheap,
@@ -638,7 +676,8 @@ int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
  * (waits while another thread or process holds the write lock).
  * @retval DT_OK
  * @retval DT_BUSY    no free reader slot (max_readers)
- * @retval DT_MISUSE  bad handle/flags, write in a read-only environment, or
+ * @retval DT_INVALID flags other than DT_KV_TXN_RDONLY
+ * @retval DT_MISUSE  bad handle, write in a read-only environment, or
  *                    a second write transaction in the same thread
  * @retval DT_NOMEM / DT_IO
  * A read transaction may be used by any thread, one at a time.  A write
@@ -702,14 +741,14 @@ int dt_kv_get_view(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, si
                    dt_kv_bytes *out);
 
 /* Flags for dt_kv_put. */
-#define DT_KV_NOOVERWRITE 0x01u /* fail with DT_CONFLICT if the key exists */
+#define DT_KV_NOOVERWRITE 0x10000u /* fail with DT_CONFLICT if the key exists */
 #define DT_KV_NODUPDATA                                                                            \
-    0x02u /* DUPSORT: fail with DT_CONFLICT if the                                                 \
-             key/value pair exists */
+    0x20000u /* DUPSORT: fail with DT_CONFLICT if the                                              \
+                key/value pair exists */
 #define DT_KV_APPEND                                                                               \
-    0x04u /* the key (DUPSORT: key/value) sorts after                                              \
-             every existing one: fast bulk load;                                                   \
-             DT_INVALID if it does not */
+    0x40000u /* the key (DUPSORT: key/value) sorts after                                           \
+                every existing one: fast bulk load;                                                \
+                DT_INVALID if it does not */
 
 /*
  * dt_kv_put: stores `val` under `key` (replacing the value; in a DUPSORT
@@ -718,7 +757,8 @@ int dt_kv_get_view(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, si
  * @retval DT_OK
  * @retval DT_CONFLICT      NOOVERWRITE/NODUPDATA and the key/pair exists
  * @retval DT_INVALID       key of 0 or > 511 bytes, DUPSORT value > 511
- *                          bytes, APPEND out of order, unknown flag
+ *                          bytes, APPEND out of order, a flag that is
+ *                          not a put flag
  * @retval DT_MAPFULL_RETRY (explicit txn only) see its definition
  * @retval DT_MAPFULL / DT_BUSY  the map could not grow
  * @retval DT_MISUSE        bad handle, read-only txn or env, a txn that
@@ -1029,7 +1069,8 @@ typedef struct dt_conn_options {
  * @retval DT_OK
  * @retval DT_CORRUPT  the directory holds another program's file, or a
  *                     Datolite database of another format version
- * @retval DT_INVALID  the schema text is not valid EDN
+ * @retval DT_INVALID  the schema text is not valid EDN, an unknown
+ *                     options version (of dt_conn_options or its kv)
  * @retval DT_SCHEMA   the schema is invalid or conflicts with the data
  * @retval DT_IO / DT_NOMEM / DT_BUSY / DT_MISUSE
  * Messages: dt_errmsg(NULL).  *out is the connection (NULL on error);
@@ -1238,8 +1279,8 @@ typedef struct dt_load_options {
  * dt_loader_finish returns) but not towards concurrent readers: its chunks
  * become visible to new snapshots as they commit.  Do not write to the
  * directory from another process meanwhile.
- * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle)
- *         / DT_NOMEM
+ * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle,
+ *         unknown mode) / DT_INVALID (unknown options version) / DT_NOMEM
  * A loader is used by one thread.
  */
 int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts, dt_loader **out);
@@ -1342,11 +1383,39 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
 int dt_tx_db(dt_tx *tx, dt_db **out);
 
 /*
- * dt_tx_kv_txn: the block's current KV transaction, for dt_kv_* reads and
- * writes on dt_conn_kv(conn) inside the same atomic transaction (open the
- * dbis before the block: dbi creation inside it is refused).  Borrowed;
- * valid until the next savepoint operation, commit or abort.
+ * dt_tx_kv: the KV environment of the block's connection (*out_kv) and the
+ * block's current KV transaction (*out_txn), for dt_kv_* reads and writes
+ * inside the block's atomic transaction: they commit with the block's
+ * datoms, and dt_tx_abort (or a failed dt_tx_commit) drops both.
+ *     dt_kv *kv; dt_kv_txn *txn;
+ *     if ((rc = dt_tx_kv(tx, &kv, &txn)) == DT_OK)
+ *         rc = dt_kv_put(kv, txn, dbi, "k", 1, "v", 1, 0);
+ * Open the dbis before the block (dbi creation inside it is refused).
+ * dt_tx_kv_txn(tx) gives the same transaction (NULL for a bad or failed
+ * block) for callers that have the connection.
+ * Lifetimes (both accessors):
+ *  - *out_kv is borrowed from the connection and lives as long as it;
+ *  - the transaction is borrowed from the block: it stays the same across
+ *    dt_tx_transact / dt_tx_transact_value (they run in a nested
+ *    transaction that merges into it) and dt_tx_db, and ends at the next
+ *    savepoint operation (dt_savepoint_create, _rollback, _release),
+ *    dt_tx_commit or dt_tx_abort: call dt_tx_kv again after a savepoint
+ *    operation (the transaction from before dt_savepoint_create is the
+ *    savepoint's parent: using it gives DT_MISUSE until that savepoint is
+ *    released; one from after it is gone once the savepoint is rolled
+ *    back or released);
+ *  - dt_kv_bytes views read in it are valid until the next write in the
+ *    block: a dt_kv_put/dt_kv_del/dt_kv_batch in it, a dt_tx_transact, or
+ *    the end of the transaction above; copy what you keep;
+ *  - close dt_kv_iter iterators opened in it before the next
+ *    dt_tx_transact, savepoint operation, commit or abort.
+ * @retval DT_OK
+ * @retval DT_MISUSE  bad or ended block, NULL out_kv or out_txn
+ * @retval (the block's sticky code) an earlier write in the block failed
+ *         (e.g. DT_MAPFULL_RETRY); the block can only be aborted
+ * Same thread rules as the block.
  */
+int dt_tx_kv(dt_tx *tx, dt_kv **out_kv, dt_kv_txn **out_txn);
 dt_kv_txn *dt_tx_kv_txn(dt_tx *tx);
 
 /*
@@ -1354,9 +1423,10 @@ dt_kv_txn *dt_tx_kv_txn(dt_tx *tx);
  * dt_tx_abort: discards everything the block did and frees it; NULL is
  * allowed.
  * @retval DT_OK / DT_MISUSE (views still open: nothing is done, the block
- *         stays open) / DT_MAPFULL (the map filled up: nothing was
- *         written; it has grown, so running the block again succeeds) /
- *         DT_IO
+ *         stays open) / DT_MAPFULL_RETRY (the block's writes or its commit
+ *         filled the map: nothing was written; the map has grown, so
+ *         running the block again gets further) / DT_MAPFULL (the map
+ *         filled up and may not grow: nothing was written) / DT_IO
  */
 int dt_tx_commit(dt_tx *tx);
 void dt_tx_abort(dt_tx *tx);
@@ -1367,6 +1437,9 @@ void dt_tx_abort(dt_tx *tx);
  * block is aborted, the map grown and fn run again from the start, so fn
  * must be re-runnable (no side effects outside the block it cannot
  * repeat).  fn must not end the block itself.
+ * @retval DT_OK / fn's code / DT_MAPFULL (the map may not grow, or filled
+ *         up again after growing 64 times; nothing written) / the codes
+ *         of dt_tx_begin and dt_tx_commit but DT_MAPFULL_RETRY
  */
 int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userdata);
 

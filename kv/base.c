@@ -116,6 +116,22 @@ void dt__clearerr(const void *handle) {
     if (s) s->used = 0;
 }
 
+const char *dt__flags_group(unsigned stray) {
+    unsigned bit = stray & (~stray + 1u);
+    if (bit & DT__FLAGS_ENV) return "an environment flag (dt_kv_open, dt_kv_set_flags)";
+    if (bit & DT__FLAGS_DBI) return "a dbi flag (dt_kv_dbi_open)";
+    if (bit & DT__FLAGS_TXN) return "a transaction flag (dt_kv_txn_begin)";
+    if (bit & DT__FLAGS_PUT) return "a put flag (dt_kv_put, dt_kv_op)";
+    if (bit & DT__FLAGS_EDN) return "an EDN write flag (dt_edn_write)";
+    return "not a Datolite flag";
+}
+
+int dt__check_version(const void *handle, const char *what, unsigned version, unsigned known) {
+    if (version >= 1 && version <= known) return DT_OK;
+    return dt__seterr(handle, DT_INVALID, "%s: options version %u unknown (library knows 1..%u)",
+                      what, version, known);
+}
+
 int dt__moveerr(const void *from, const void *to, int rc) {
     err_slot *s = slot_find(from);
     if (!s) return rc;

@@ -60,6 +60,33 @@ void dt__clearerr(const void *handle);
  */
 int dt__moveerr(const void *from, const void *to, int rc);
 
+/*
+ * Flag groups.  Each group of public flags has a bit range of its own
+ * (datolite.h), so a flag handed to a function of another group is caught
+ * instead of being read as that function's flag with the same bit.
+ */
+#define DT__FLAGS_ENV 0x000000ffu /* dt_kv_options.flags, dt_kv_set_flags */
+#define DT__FLAGS_DBI 0x00000f00u /* dt_kv_dbi_open */
+#define DT__FLAGS_TXN 0x0000f000u /* dt_kv_txn_begin */
+#define DT__FLAGS_PUT 0x000f0000u /* dt_kv_put, dt_kv_op.flags */
+#define DT__FLAGS_EDN 0x00f00000u /* dt_edn_write */
+
+/*
+ * dt__flags_group: names the group of the lowest set bit of `stray` for a
+ * message: "an environment flag (dt_kv_open, dt_kv_set_flags)", ..., or
+ * "not a Datolite flag".  Static string.
+ */
+const char *dt__flags_group(unsigned stray);
+
+/*
+ * dt__check_version: the one rule for the `version` field of option
+ * structs: 1 .. `known` (the newest this library has) is accepted, fields
+ * added after the caller's version taking their defaults; anything else
+ * is DT_INVALID with "WHAT: options version N unknown (library knows
+ * 1..M)" recorded on `handle`.  Returns DT_OK or DT_INVALID.
+ */
+int dt__check_version(const void *handle, const char *what, unsigned version, unsigned known);
+
 /* }====== */
 
 /* {====== Growable byte buffer ====== */

@@ -26,6 +26,7 @@
     (DT_KV_NOSYNC | DT_KV_NOMETASYNC | DT_KV_WRITEMAP | DT_KV_MAPASYNC | DT_KV_RDONLY | DT_KV_TEMP)
 #define KV_RUNTIME_FLAGS (DT_KV_NOSYNC | DT_KV_NOMETASYNC | DT_KV_MAPASYNC)
 #define KV_PUT_FLAGS     (DT_KV_NOOVERWRITE | DT_KV_NODUPDATA | DT_KV_APPEND)
+#define KV_DBI_FLAGS     (DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT)
 
 /* The environment on which this thread has a root write txn open, so that
  * a second write from the same thread fails instead of deadlocking on
@@ -299,12 +300,12 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
         return dt__seterr(NULL, DT_MISUSE, "kv open: NULL %s", path ? "out" : "path");
     if (!*path) return dt__seterr(NULL, DT_INVALID, "kv open: empty path");
     if (!opts) opts = &defaults;
-    if (opts->version < 1 || opts->version > DT_KV_OPTIONS_VERSION)
-        return dt__seterr(NULL, DT_INVALID, "kv open '%s': unknown dt_kv_options version %u", path,
-                          opts->version);
+    if (dt__check_version(NULL, "kv open: dt_kv_options", opts->version, DT_KV_OPTIONS_VERSION))
+        return DT_INVALID;
     if (opts->flags & ~KV_OPEN_FLAGS)
-        return dt__seterr(NULL, DT_INVALID, "kv open '%s': unknown flags 0x%x", path,
-                          opts->flags & ~KV_OPEN_FLAGS);
+        return dt__seterr(
+            NULL, DT_INVALID, "kv open '%s': flags 0x%x are not environment flags: %s", path,
+            opts->flags & ~KV_OPEN_FLAGS, dt__flags_group(opts->flags & ~KV_OPEN_FLAGS));
     unsigned max_dbs = opts->max_dbs ? opts->max_dbs : KV_DEFAULT_MAX_DBS;
     if (max_dbs > KV_SLOT_MASK)
         return dt__seterr(NULL, DT_INVALID, "kv open '%s': max_dbs %u exceeds %u", path, max_dbs,
@@ -462,6 +463,10 @@ int dt_kv_close(dt_kv *kv) {
 int dt_kv_set_flags(dt_kv *kv, unsigned flags, int onoff) {
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
+    if (flags & ~KV_OPEN_FLAGS)
+        return kv_err(kv, NULL, DT_INVALID,
+                      "kv set_flags: flags 0x%x are not environment flags: %s",
+                      flags & ~KV_OPEN_FLAGS, dt__flags_group(flags & ~KV_OPEN_FLAGS));
     if (flags & ~KV_RUNTIME_FLAGS)
         return kv_err(kv, NULL, DT_INVALID, "kv set_flags: flags 0x%x cannot change at run time",
                       flags & ~KV_RUNTIME_FLAGS);
@@ -735,7 +740,9 @@ int kv_txn_begin(dt_kv *kv, dt_kv_txn *parent, unsigned flags, dt_kv_txn **out) 
     if (rc != DT_OK) return rc;
     if (!out) return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: NULL out");
     if (flags & ~DT_KV_TXN_RDONLY)
-        return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: unknown flags 0x%x", flags);
+        return kv_err(kv, NULL, DT_INVALID,
+                      "kv txn_begin: flags 0x%x are not transaction flags: %s",
+                      flags & ~DT_KV_TXN_RDONLY, dt__flags_group(flags & ~DT_KV_TXN_RDONLY));
     if (!parent) return txn_begin_root(kv, (flags & DT_KV_TXN_RDONLY) != 0, 1, out);
 
     if (parent->rdonly || (flags & DT_KV_TXN_RDONLY))
@@ -960,8 +967,9 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
     if (!name || !out)
         return kv_err(kv, NULL, DT_MISUSE, "kv dbi_open: NULL %s", name ? "out" : "name");
     if (!*name) return kv_err(kv, NULL, DT_INVALID, "kv dbi_open: empty name");
-    if (flags & ~(DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT))
-        return kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': unknown flags 0x%x", name, flags);
+    if (flags & ~KV_DBI_FLAGS)
+        return kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': flags 0x%x are not dbi flags: %s",
+                      name, flags & ~KV_DBI_FLAGS, dt__flags_group(flags & ~KV_DBI_FLAGS));
     int want_dup = (flags & DT_KV_DBI_DUPSORT) != 0;
     int create = (flags & DT_KV_DBI_CREATE) && !(kv->flags & DT_KV_RDONLY);
     if (create && tl_writer == kv)
@@ -1267,7 +1275,8 @@ int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
     kv_slot *s = kv_slot_get(kv, txn, dbi);
     if (!s) return DT_MISUSE;
     if (flags & ~KV_PUT_FLAGS)
-        return kv_err(kv, txn, DT_INVALID, "kv put: unknown flags 0x%x", flags);
+        return kv_err(kv, txn, DT_INVALID, "kv put: flags 0x%x are not put flags: %s",
+                      flags & ~KV_PUT_FLAGS, dt__flags_group(flags & ~KV_PUT_FLAGS));
     if ((rc = check_key(kv, txn, s, key, klen, "put")) != DT_OK) return rc;
     if ((rc = check_val(kv, txn, s, val, vlen, "put")) != DT_OK) return rc;
     if (txn) {
@@ -1311,7 +1320,8 @@ static int batch_body(dt_kv_txn *t, void *arg) {
             rc = DT_MISUSE;
         else if (op->type == DT_KV_OP_PUT) {
             if (op->flags & ~KV_PUT_FLAGS)
-                rc = kv_err(kv, rec, DT_INVALID, "kv put: unknown flags 0x%x", op->flags);
+                rc = kv_err(kv, rec, DT_INVALID, "kv put: flags 0x%x are not put flags: %s",
+                            op->flags & ~KV_PUT_FLAGS, dt__flags_group(op->flags & ~KV_PUT_FLAGS));
             else if ((rc = check_key(kv, rec, s, op->key.ptr, op->key.len, "put")) == DT_OK &&
                      (rc = check_val(kv, rec, s, op->val.ptr, op->val.len, "put")) == DT_OK)
                 rc =

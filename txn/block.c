@@ -136,7 +136,7 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out) {
     if (kv_writemap(conn->kv)) {
         /* no nested transactions: a failure spoils the block */
         rc = txn_run(conn, top(tx), &tx->ws, &tx->ws_changed, tx_data, NULL, 0, out);
-        if (rc != DT_OK) tx->failed = rc == DT_MAPFULL_RETRY ? DT_MAPFULL : rc;
+        if (rc != DT_OK) tx->failed = rc;
         return dt__moveerr(NULL, tx, rc);
     }
     dt_kv_txn *child = NULL;
@@ -153,7 +153,7 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out) {
     } else {
         kv_txn_abort(child);
     }
-    if (rc == DT_MAPFULL_RETRY) tx->failed = DT_MAPFULL; /* the whole tree is gone */
+    if (rc == DT_MAPFULL_RETRY) tx->failed = rc; /* the whole tree is gone */
     if (rc != DT_OK) dt__moveerr(NULL, tx, rc);
     return rc;
 }
@@ -182,6 +182,20 @@ int dt_tx_db(dt_tx *tx, dt_db **out) {
 
 dt_kv_txn *dt_tx_kv_txn(dt_tx *tx) { return tx_ok(tx) && !tx->failed ? top(tx) : NULL; }
 
+int dt_tx_kv(dt_tx *tx, dt_kv **out_kv, dt_kv_txn **out_txn) {
+    if (out_kv) *out_kv = NULL;
+    if (out_txn) *out_txn = NULL;
+    if (!out_kv || !out_txn) return dt__seterr(tx, DT_MISUSE, "dt_tx_kv: NULL out");
+    if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_tx_kv: not an open block");
+    int failed = tx->failed ? tx->failed : kv_txn_failed(top(tx));
+    if (failed)
+        return dt__seterr(tx, failed, "dt_tx_kv: the block failed earlier (%s); abort it",
+                          dt_errstr(failed));
+    *out_kv = tx->conn->kv;
+    *out_txn = top(tx);
+    return DT_OK;
+}
+
 int dt_tx_commit(dt_tx *tx) {
     int rc = check_usable(tx, "dt_tx_commit");
     if (rc != DT_OK) return rc;
@@ -206,7 +220,6 @@ int dt_tx_commit(dt_tx *tx) {
     }
     if (rc == DT_OK && tx->ws_changed)
         txn_conn_set_schema(conn, dl_schema_retain(tx->ws), tx->schema_v + 1);
-    if (rc == DT_MAPFULL_RETRY) rc = DT_MAPFULL;
     if (rc != DT_OK) dt__seterr(conn, rc, "dt_tx_commit: %s", dt_errmsg(NULL));
     tx_free(tx);
     return rc;
@@ -229,15 +242,22 @@ int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userda
         int rc = dt_tx_begin(conn, &tx);
         if (rc != DT_OK) return rc;
         rc = fn(tx, userdata);
-        int grew = tx->failed == DT_MAPFULL || rc == DT_MAPFULL_RETRY;
+        /* DT_MAPFULL_RETRY: the map has grown, so running fn again can
+         * succeed; plain DT_MAPFULL: it cannot grow, so it would not */
+        int grew = tx->failed == DT_MAPFULL_RETRY || rc == DT_MAPFULL_RETRY;
         if (rc == DT_OK) {
             rc = dt_tx_commit(tx);
-            grew = rc == DT_MAPFULL;
+            grew = rc == DT_MAPFULL_RETRY;
         } else {
+            if (grew) rc = DT_MAPFULL_RETRY;
             if (dt_errmsg(tx)[0]) dt__moveerr(tx, conn, rc);
             dt_tx_abort(tx);
         }
-        if (!grew || attempt >= MAX_GROW_RETRIES) return rc;
+        if (!grew) return rc;
+        if (attempt >= MAX_GROW_RETRIES)
+            return dt__seterr(conn, DT_MAPFULL,
+                              "dt_with_tx: the map filled up again after growing %d times",
+                              MAX_GROW_RETRIES);
     }
 }
 
@@ -326,7 +346,7 @@ int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp) {
         return dt__seterr(tx, tx->failed, "dt_savepoint_release: the block failed earlier");
     rc = unwind(tx, sp->level - 1, 1);
     if (rc != DT_OK) {
-        tx->failed = rc == DT_MAPFULL_RETRY ? DT_MAPFULL : rc;
+        tx->failed = rc;
         unwind(tx, 0, 0);
     }
     return rc;

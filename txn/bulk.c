@@ -1288,10 +1288,9 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
         return dt__seterr(conn, DT_MISUSE, "dt_loader_open: unknown mode %d", (int)mode);
     dt_load_options dflt = DT_LOAD_OPTIONS_INIT;
     if (!opts) opts = &dflt;
-    if (opts->version < 1 || opts->version > DT_LOAD_OPTIONS_VERSION)
-        return dt__seterr(conn, DT_MISUSE,
-                          "dt_loader_open: unknown options version %u (expected 1..%u)",
-                          opts->version, DT_LOAD_OPTIONS_VERSION);
+    if (dt__check_version(conn, "dt_loader_open: dt_load_options", opts->version,
+                          DT_LOAD_OPTIONS_VERSION))
+        return DT_INVALID;
     size_t budget = opts->mem_budget ? opts->mem_budget : DEFAULT_BUDGET;
     size_t chunk = opts->version >= 2 && opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
     dt_loader *ld = dt__calloc(1, sizeof *ld);

@@ -140,10 +140,9 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     if (!dir) return dt__seterr(NULL, DT_MISUSE, "dt_conn_open: NULL directory");
     dt_conn_options defaults = DT_CONN_OPTIONS_INIT;
     if (!opts) opts = &defaults;
-    if (opts->version != DT_CONN_OPTIONS_VERSION)
-        return dt__seterr(NULL, DT_INVALID,
-                          "dt_conn_open: unknown options version %u (expected %u)", opts->version,
-                          DT_CONN_OPTIONS_VERSION);
+    if (dt__check_version(NULL, "dt_conn_open: dt_conn_options", opts->version,
+                          DT_CONN_OPTIONS_VERSION))
+        return DT_INVALID;
     dt_conn *c = dt__calloc(1, sizeof *c);
     if (!c) return dt__seterr(NULL, DT_NOMEM, "dt_conn_open: out of memory");
     int rc = dt_kv_open(dir, &opts->kv, &c->kv);
@@ -536,10 +535,10 @@ int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_val
     return rc;
 }
 
-/* Applies an EDN schema map in a write transaction of its own. */
-static int apply_schema_value(dt_conn *conn, const dt_value *m) {
-    int rc = txn_writer_enter(conn);
-    if (rc != DT_OK) return dt__moveerr(conn, NULL, rc);
+/* Applies an EDN schema map in a write transaction of its own; may return
+ * DT_MAPFULL_RETRY (nothing written, the map has grown). */
+static int apply_schema_once(dt_conn *conn, const dt_value *m) {
+    int rc;
     pthread_mutex_lock(&conn->slock);
     dl_schema *ws = dl_schema_retain(conn->schema);
     uint64_t v = conn->schema_v;
@@ -561,6 +560,23 @@ static int apply_schema_value(dt_conn *conn, const dt_value *m) {
         txn_conn_set_schema(conn, ws, v + 1);
     else
         dl_schema_release(ws);
+    return rc;
+}
+
+/* The most times a schema change runs again after the map grew. */
+#define SCHEMA_GROW_RETRIES 64
+
+/* Applies an EDN schema map in a write transaction of its own, running it
+ * again when the map had to grow (the caller does not hold the txn). */
+static int apply_schema_value(dt_conn *conn, const dt_value *m) {
+    int rc = txn_writer_enter(conn);
+    if (rc != DT_OK) return dt__moveerr(conn, NULL, rc);
+    for (int attempt = 0; (rc = apply_schema_once(conn, m)) == DT_MAPFULL_RETRY; attempt++) {
+        if (attempt >= SCHEMA_GROW_RETRIES) {
+            rc = dt__seterr(NULL, DT_MAPFULL, "schema: the map filled up again after growing");
+            break;
+        }
+    }
     txn_writer_leave(conn);
     return rc;
 }

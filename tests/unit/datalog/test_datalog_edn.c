@@ -99,8 +99,9 @@ static void expect_prints(const char *text, const char *want) {
 static void roundtrip(const dt_value *v) {
     dt_edn_options o = DT_EDN_OPTIONS_INIT;
     o.keep_unknown_tags = 1;
-    for (int flags = 0; flags <= DT_EDN_PRETTY; flags++) {
-        char *s = write_str(v, flags);
+    static const int styles[] = {DT_EDN_COMPACT, DT_EDN_PRETTY};
+    for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++) {
+        char *s = write_str(v, styles[i]);
         dt_value back;
         int rc = dt_edn_read_opts(s, strlen(s), &o, &back);
         if (rc != DT_OK) fail_msg("re-reading <%s>: %s", s, dt_errmsg(NULL));
@@ -696,10 +697,10 @@ static void test_misuse_is_reported(void **state) {
     assert_int_equal(dt_edn_read(NULL, 0, &v), DT_INVALID); /* empty input */
     dt_edn_options o = DT_EDN_OPTIONS_INIT;
     o.version = 99;
-    assert_int_equal(dt_edn_read_opts("1", 1, &o, &v), DT_MISUSE);
-    assert_non_null(strstr(dt_errmsg(NULL), "unknown options version 99"));
+    assert_int_equal(dt_edn_read_opts("1", 1, &o, &v), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(NULL), "options version 99 unknown (library knows 1..1)"));
     dt_edn_reader *r = (dt_edn_reader *)&o;
-    assert_int_equal(dt_edn_reader_new("1", 1, &o, &r), DT_MISUSE);
+    assert_int_equal(dt_edn_reader_new("1", 1, &o, &r), DT_INVALID);
     assert_null(r);
     assert_int_equal(dt_edn_reader_new("1", 1, NULL, NULL), DT_MISUSE);
     assert_int_equal(dt_edn_reader_next(NULL, &v), DT_MISUSE);
@@ -712,7 +713,7 @@ static void test_misuse_is_reported(void **state) {
     assert_int_equal(dt_edn_write(NULL, 0, &s, NULL), DT_MISUSE);
     dt_value_long(1, &v);
     assert_int_equal(dt_edn_write(&v, 0, NULL, NULL), DT_MISUSE);
-    assert_int_equal(dt_edn_write(&v, 8, &s, NULL), DT_MISUSE);
+    assert_int_equal(dt_edn_write(&v, 8, &s, NULL), DT_INVALID);
 }
 
 /* Fails the Nth allocation for every N until reading succeeds: no leak, no crash. */

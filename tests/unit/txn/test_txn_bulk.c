@@ -715,7 +715,7 @@ static void test_misuse_is_reported(void **state) {
     assert_int_equal(dt_loader_open(f->a->conn, (dt_load_mode)7, NULL, &ld), DT_MISUSE);
     dt_load_options bad = DT_LOAD_OPTIONS_INIT;
     bad.version = 99;
-    assert_int_equal(dt_loader_open(f->a->conn, DT_LOAD_INIT, &bad, &ld), DT_MISUSE);
+    assert_int_equal(dt_loader_open(f->a->conn, DT_LOAD_INIT, &bad, &ld), DT_INVALID);
     assert_int_equal(dt_loader_add(NULL, 1, "p/age", &v), DT_MISUSE);
     assert_int_equal(dt_loader_add((dt_loader *)f->a->conn, 1, "p/age", &v), DT_MISUSE);
     assert_int_equal(dt_loader_add_edn(NULL, "", 0), DT_MISUSE);

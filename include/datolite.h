@@ -200,12 +200,24 @@ struct dt_value {
 /*
  * Constructors.  Scalars cannot fail and fill *out directly.  The text and
  * bytes constructors copy their input (len bytes; the input need not be
- * NUL-terminated) and return DT_OK, DT_NOMEM, or DT_INVALID (bigint/bigdec
- * text that is not a valid number: "[-]digits" for bigint,
- * "[-]digits[.digits][e[+-]digits]" for bigdec, canonicalised on the way
- * in).  dt_value_seq makes an empty-items compound of `n` nil values the
- * caller then fills (items are owned by the compound).  All are
- * thread-safe on distinct values.
+ * NUL-terminated).  dt_value_seq makes an empty-items compound of `n` nil
+ * values the caller then fills (items are owned by the compound).  All are
+ * thread-safe on distinct values.  *out is nil on error; messages on
+ * dt_errmsg(NULL).
+ * dt_value_text:
+ * @retval DT_OK
+ * @retval DT_INVALID bigint/bigdec text that is not a valid number
+ *                    ("[-]digits" for bigint, "[-]digits[.digits][e[+-]
+ *                    digits]" for bigdec, canonicalised on the way in), or
+ *                    an exponent out of range
+ * @retval DT_MISUSE  `type` is not a text type (DT_STRING, DT_KEYWORD,
+ *                    DT_SYMBOL, DT_BIGINT, DT_BIGDEC, DT_BYTES), NULL text
+ *                    with len > 0
+ * @retval DT_NOMEM   out of memory
+ * dt_value_seq:
+ * @retval DT_OK
+ * @retval DT_MISUSE  `type` is not a compound type, or DT_MAP with an odd n
+ * @retval DT_NOMEM   out of memory
  */
 void dt_value_nil(dt_value *out);
 void dt_value_bool(int b, dt_value *out);
@@ -227,7 +239,11 @@ void dt_value_clear(dt_value *v);
 
 /*
  * dt_value_copy: deep copy of `src` into *out (caller owns, clear with
- * dt_value_clear).  Returns DT_OK or DT_NOMEM (then *out is nil).
+ * dt_value_clear).
+ * @retval DT_OK
+ * @retval DT_NOMEM  out of memory (*out is nil)
+ * @retval DT_MISUSE NULL src
+ * Thread-safe on distinct values.
  */
 int dt_value_copy(const dt_value *src, dt_value *out);
 
@@ -660,7 +676,12 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out);
  * dt_kv_dbi_clear: deletes every entry, keeping the dbi; in `txn` if given.
  * @retval DT_OK
  * @retval DT_MISUSE bad handle, read-only txn/env, or (drop) a thread that
- *                   has a write transaction open on `kv`
+ *                   has a write transaction open on `kv`; with `txn`: a
+ *                   txn that already failed (its sticky code instead)
+ * @retval DT_MAPFULL_RETRY (clear in an explicit txn only) see its
+ *                   definition
+ * @retval DT_MAPFULL / DT_BUSY  the map could not grow
+ * @retval DT_IO / DT_NOMEM
  * Thread-safe, but no other thread may be using the dbi while it is dropped.
  */
 int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi);
@@ -1097,7 +1118,14 @@ int dt_conn_close(dt_conn *conn);
  * attribute that has datoms of another type, :db/unique on an attribute
  * with duplicate values, cardinality one on an attribute with several
  * values for an entity, :db/isComponent on a non-ref attribute.
- * @retval DT_OK / DT_INVALID (bad EDN) / DT_SCHEMA / DT_MISUSE / DT_IO
+ * @retval DT_OK
+ * @retval DT_INVALID bad EDN, or not a map of attribute definitions
+ * @retval DT_SCHEMA  an invalid definition, or a change the data forbids
+ * @retval DT_MISUSE  not an open connection, NULL text, or a thread that
+ *                    holds the connection's writer (an open block)
+ * @retval DT_MAPFULL the map filled up and may not grow (growing maps are
+ *                    handled: the change runs again)
+ * @retval DT_BUSY / DT_IO / DT_NOMEM
  * Messages on `conn`.  Thread-safe.
  */
 int dt_conn_update_schema(dt_conn *conn, const char *schema_edn);
@@ -1149,7 +1177,12 @@ int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
  *  dt_report_tempid      the entity id of one tempid (DT_NOTFOUND)
  *  dt_report_db_before / dt_report_db_after
  *                        snapshots before and after the transaction
- *                        (borrowed; release nothing)
+ *                        (borrowed; release nothing); NULL for reports of
+ *                        blocks and async transactions
+ * Result codes: dt_report_datom and dt_report_tempid return DT_OK,
+ * DT_NOTFOUND (past the end / no such tempid; no message) or DT_MISUSE
+ * (not a report, NULL tempid or out).  The others cannot fail: given a
+ * bad report they return 0 / NULL.
  */
 int64_t dt_report_tx(const dt_report *r);
 size_t dt_report_count(const dt_report *r);
@@ -1189,8 +1222,20 @@ typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
  * dt_count_datoms: the number of datoms dt_datoms would yield.
  * The iterator (*out, free with dt_datom_iter_free before releasing `db`)
  * yields DT_ROW with *out filled (borrowed, see dt_datom), then DT_DONE.
- * @retval DT_OK / DT_INVALID (bad component) / DT_MISUSE / DT_NOMEM
- * Same thread rules as the snapshot.
+ * dt_datoms, dt_seek_datoms, dt_index_range, dt_count_datoms:
+ * @retval DT_OK
+ * @retval DT_INVALID a component of the wrong type (message names it)
+ * @retval DT_MISUSE  not a live snapshot, NULL out, NULL components with
+ *                    n > 0
+ * @retval DT_NOMEM   out of memory
+ * dt_datom_iter_next:
+ * @retval DT_ROW     *out holds the next datom
+ * @retval DT_DONE    no more datoms
+ * @retval DT_MISUSE  not an iterator, NULL out
+ * @retval DT_CORRUPT a malformed index entry (message on the iterator)
+ * @retval DT_NOMEM   out of memory
+ * Messages on `db` (on the iterator for dt_datom_iter_next).  Same thread
+ * rules as the snapshot.
  */
 int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n, dt_datom_iter **out);
 int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
@@ -1205,7 +1250,9 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
  * dt_entid: resolves an entity reference (an id, an ident keyword, or a
  * lookup ref [:unique-attr value]) to an entity id.
  * @retval DT_OK / DT_NOTFOUND (nothing matches) / DT_INVALID (not a
- *         reference, or the lookup attribute is not unique)
+ *         reference, or the lookup attribute is not unique) / DT_MISUSE
+ *         (not a live snapshot, NULL ref or out) / DT_NOMEM
+ * Messages on `db`.  Same thread rules as the snapshot.
  */
 int dt_entid(dt_db *db, const dt_value *ref, int64_t *out);
 
@@ -1221,6 +1268,17 @@ typedef struct dt_attr_stats {
     dt_value max;
 } dt_attr_stats;
 
+/*
+ * dt_attr_stats_get: the statistics of `attr` (keyword text without the
+ * colon) as the snapshot sees them, into *out (caller owns; clear with
+ * dt_attr_stats_clear).  dt_attr_stats_clear frees min and max; NULL is
+ * allowed.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND no such attribute
+ * @retval DT_MISUSE   not a live snapshot, NULL attr or out
+ * @retval DT_CORRUPT / DT_NOMEM  reading the edge values failed
+ * Messages on `db`.  Same thread rules as the snapshot.
+ */
 int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out);
 void dt_attr_stats_clear(dt_attr_stats *s);
 
@@ -1296,8 +1354,10 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
  * @retval DT_INVALID  malformed input (message with line:column or byte
  *                     offset), wrong value type, bad entity id
  * @retval DT_SCHEMA   unknown attribute with a closed schema
+ * @retval DT_MISUSE   not a loader, NULL arguments, a finished load
  * @retval DT_IO / DT_NOMEM
- * After an error the loader accepts nothing more; free it.
+ * Messages on the loader.  After an error the loader accepts nothing more
+ * (later calls return the same code); free it.
  */
 int dt_loader_add(dt_loader *ld, int64_t e, const char *attr, const dt_value *v);
 int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len);
@@ -1310,7 +1370,10 @@ int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len);
  * ends the load; *out_count (may be NULL) receives the number of datoms
  * written.  The loader must still be freed.
  * @retval DT_OK / DT_CONFLICT (cardinality-one or unique violated) /
- *         DT_MAPFULL / DT_IO / DT_NOMEM
+ *         DT_MAPFULL (the map may not grow; growing maps are handled) /
+ *         DT_IO / DT_NOMEM / DT_MISUSE (not a loader, finished already) /
+ *         the code of an earlier failed call
+ * Messages on the loader.
  */
 int dt_loader_finish(dt_loader *ld, uint64_t *out_count);
 
@@ -1324,7 +1387,8 @@ void dt_loader_free(dt_loader *ld);
  * tempid used in two batches names one entity.  *out_tx_count (may be
  * NULL) receives the number of transactions.  On an error the batches
  * before it stay committed; the message names the form.
- * @retval as dt_transact
+ * @retval as dt_transact (DT_INVALID also for text that is not a vector
+ *         of forms, before anything is written)
  */
 int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
                   uint64_t *out_tx_count);
@@ -1370,6 +1434,18 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out);
  * (dt_report_db_before/after return NULL).  With DT_KV_WRITEMAP there are
  * no nested transactions: a failing transact then fails the block, which
  * can only be aborted.
+ * @retval DT_OK / DT_INVALID / DT_SCHEMA / DT_NOTFOUND / DT_CONFLICT /
+ *         DT_LIMIT  as dt_transact (the block stays usable)
+ * @retval DT_MAPFULL_RETRY the map filled up: the block has failed (abort
+ *         it; dt_tx_commit writes nothing); the map has grown, so running
+ *         the block again gets further
+ * @retval DT_MAPFULL the map filled up and may not grow: the block has
+ *         failed
+ * @retval DT_MISUSE  not an open block, NULL tx-data, dt_tx_db views
+ *         still open, or the block failed earlier (its sticky code is
+ *         returned instead)
+ * @retval DT_IO / DT_NOMEM
+ * Messages on `tx`.
  */
 int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out);
 int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
@@ -1377,8 +1453,12 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
 /*
  * dt_tx_db: a view of the block's current state (its own writes
  * included) for the datoms API.  Release it with dt_db_release before the
- * next savepoint operation, commit or abort (those return DT_MISUSE while
- * views are open).
+ * next dt_tx_transact, savepoint operation, commit or abort (those return
+ * DT_MISUSE while views are open).
+ * @retval DT_OK
+ * @retval DT_MISUSE not an open block, NULL out
+ * @retval (the block's sticky code) the block failed earlier
+ * @retval DT_NOMEM
  */
 int dt_tx_db(dt_tx *tx, dt_db **out);
 
@@ -1452,6 +1532,14 @@ int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userda
  * touched by rolling back to it.  Handles belong to the block (no free);
  * a forgotten or stale handle gives DT_MISUSE.  Not available with
  * DT_KV_WRITEMAP (DT_MISUSE).
+ * @retval DT_OK
+ * @retval DT_MISUSE not an open block, NULL out, not a live savepoint of
+ *         this block, dt_tx_db views still open, a WRITEMAP environment
+ * @retval (the block's sticky code) the block failed earlier
+ * @retval DT_MAPFULL_RETRY / DT_MAPFULL (release: merging into the parent
+ *         filled the map; the block has failed) / DT_NOMEM / DT_IO
+ * After a failing dt_savepoint_rollback the savepoint is gone but the
+ * block stays usable below it.
  */
 int dt_savepoint_create(dt_tx *tx, dt_savepoint **out);
 int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp);
@@ -1487,6 +1575,12 @@ int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callba
  * atomically (as dt_kv_batch), batched with other pending ones into one
  * commit by the environment's writer thread.  The ops' bytes are copied.
  * The future's tx is 0.
+ * @retval DT_OK      queued; the outcome (the codes of dt_kv_batch, never
+ *                    DT_MAPFULL_RETRY) comes through cb and the future
+ * @retval DT_MISUSE  not an open dt_kv, NULL ops with n > 0, the
+ *                    environment is closing
+ * @retval DT_NOMEM   nothing queued
+ * Messages on `kv`.  Thread-safe.
  */
 typedef void (*dt_kv_callback)(int rc, void *userdata);
 int dt_kv_transact_async(dt_kv *kv, const dt_kv_op *ops, size_t n, dt_kv_callback cb,
@@ -1504,6 +1598,14 @@ int dt_kv_transact_async(dt_kv *kv, const dt_kv_op *ops, size_t n, dt_kv_callbac
  * that holds the connection's writer (an open block, or a callback)
  * gives DT_MISUSE.  A future may be waited on from any thread; free it
  * once.
+ * dt_future_wait / dt_future_wait_timeout:
+ * @retval (the transaction's code) DT_OK or what the transaction failed
+ *         with (the codes of dt_transact, or of dt_kv_batch for KV ops)
+ * @retval DT_TIMEOUT (wait_timeout) not done after `ms`; wait again later
+ * @retval DT_MISUSE  not a live future, or waiting on the writer's own
+ *         thread
+ * The accessors cannot fail: given a bad or unfinished future they
+ * return 0, 0, NULL and "".  Messages of DT_TIMEOUT and DT_MISUSE on `f`.
  */
 int dt_future_wait(dt_future *f);
 int dt_future_wait_timeout(dt_future *f, unsigned ms);
@@ -1519,6 +1621,16 @@ void dt_future_free(dt_future *f);
  * is in docs/writes.md); dt_sync flushes to disk now (force: even when the
  * flags say asynchronous).  dt_conn_kv gives the connection's KV
  * environment (borrowed; do not close it) for KV data next to the datoms.
+ * dt_conn_set_flags:
+ * @retval DT_OK
+ * @retval DT_INVALID a flag that is not a run-time environment flag (the
+ *                    message names the flag's group)
+ * @retval DT_MISUSE  not an open connection
+ * dt_sync:
+ * @retval DT_OK / DT_IO (the flush failed) / DT_MISUSE (not an open
+ *         connection)
+ * dt_conn_kv: NULL for a bad connection.
+ * Messages on `conn`.  Thread-safe.
  */
 int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff);
 int dt_sync(dt_conn *conn, int force);

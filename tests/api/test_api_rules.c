@@ -60,8 +60,8 @@ static uint64_t kv_count(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
 
 /* {====== Flag groups ====== */
 
-static const unsigned env_flags[] = {DT_KV_NOSYNC, DT_KV_NOMETASYNC, DT_KV_WRITEMAP,
-                                     DT_KV_MAPASYNC, DT_KV_RDONLY,   DT_KV_TEMP};
+static const unsigned env_flags[] = {DT_KV_NOSYNC,   DT_KV_NOMETASYNC, DT_KV_WRITEMAP,
+                                     DT_KV_MAPASYNC, DT_KV_RDONLY,     DT_KV_TEMP};
 static const unsigned dbi_flags[] = {DT_KV_DBI_CREATE, DT_KV_DBI_DUPSORT};
 static const unsigned txn_flags[] = {DT_KV_TXN_RDONLY};
 static const unsigned put_flags[] = {DT_KV_NOOVERWRITE, DT_KV_NODUPDATA, DT_KV_APPEND};
@@ -73,7 +73,8 @@ typedef struct group {
     unsigned range;
 } group;
 
-#define GROUP(a, r) {a, sizeof a / sizeof a[0], r}
+#define GROUP(a, r)                                                                                \
+    { a, sizeof a / sizeof a[0], r }
 
 static void test_flag_groups_have_bits_of_their_own(void **state) {
     (void)state;
@@ -267,7 +268,7 @@ static void test_unknown_option_versions_are_invalid(void **state) {
     snprintf(want, sizeof want, "options version %u unknown (library knows 1..%u)",
              DT_LOAD_OPTIONS_VERSION + 1, DT_LOAD_OPTIONS_VERSION);
     assert_msg_has(conn, want);
-    lo.version = 1; /* before chunk_size existed */
+    lo.version = 1;    /* before chunk_size existed */
     lo.chunk_size = 1; /* ignored: not a field of version 1 */
     assert_int_equal(dt_loader_open(conn, DT_LOAD_INIT, &lo, &ld), DT_OK);
     dt_value_long(7, &v);
@@ -294,8 +295,8 @@ static char *big_tx(int first, int n) {
     memset(pad, 'x', 1000);
     pad[1000] = '\0';
     for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(s + len, cap - len, "{:big/id %d :big/text \"%s\"}", first + i,
-                                pad);
+        len +=
+            (size_t)snprintf(s + len, cap - len, "{:big/id %d :big/text \"%s\"}", first + i, pad);
     snprintf(s + len, cap - len, "]");
     return s;
 }
@@ -353,7 +354,8 @@ static void test_block_that_fills_a_growable_map_says_retry(void **state) {
     for (int attempt = 0; attempt < 8; attempt++) {
         assert_int_equal(dt_tx_begin(conn, &tx), DT_OK);
         rc = fill_block(tx, 30);
-        if (rc == DT_OK) rc = dt_tx_commit(tx);
+        if (rc == DT_OK)
+            rc = dt_tx_commit(tx);
         else
             assert_int_equal(dt_tx_commit(tx), DT_MAPFULL_RETRY);
         if (rc != DT_MAPFULL_RETRY) break;
@@ -434,9 +436,8 @@ typedef struct dbfx {
 static int db_setup(void **state) {
     dbfx *f = calloc(1, sizeof *f);
     f->dir = tu_tmpdir();
-    assert_int_equal(dt_conn_open(f->dir, "{:p/name {:db/valueType :db.type/string}}", NULL,
-                                  &f->conn),
-                     DT_OK);
+    assert_int_equal(
+        dt_conn_open(f->dir, "{:p/name {:db/valueType :db.type/string}}", NULL, &f->conn), DT_OK);
     f->kv = dt_conn_kv(f->conn);
     assert_int_equal(dt_kv_dbi_open(f->kv, "app", DT_KV_DBI_CREATE, &f->dbi), DT_OK);
     *state = f;
@@ -599,8 +600,8 @@ int main(void) {
                                         db_teardown),
         cmocka_unit_test_setup_teardown(test_block_abort_drops_kv_and_datoms, db_setup,
                                         db_teardown),
-        cmocka_unit_test_setup_teardown(test_with_tx_callback_writes_kv_through_the_block,
-                                        db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_with_tx_callback_writes_kv_through_the_block, db_setup,
+                                        db_teardown),
         cmocka_unit_test_setup_teardown(test_kv_transaction_across_savepoints, db_setup,
                                         db_teardown),
         cmocka_unit_test_setup_teardown(test_tx_kv_misuse, db_setup, db_teardown),

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "coerce.h"
 #include "conn.h"
 #include "edn.h"
 
@@ -535,7 +536,7 @@ static int encode_value(tctx *c, const dl_attr *a, const dt_value *v, const eref
         out->len = dl_codec_put_int(DT_REF, id, out->p);
         return DT_OK;
     }
-    return txn_encode_value(a, v, out);
+    return dl_coerce(a, v, out);
 }
 
 /* }====== */

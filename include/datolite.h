@@ -1095,10 +1095,15 @@ int dt_conn_schema(dt_conn *conn, char **out);
  * @retval DT_NOTFOUND a lookup ref or ident that matches nothing
  * @retval DT_CONFLICT :db/cas mismatch, unique value taken, conflicting
  *                     upserts
- * @retval DT_MISUSE / DT_IO / DT_NOMEM / DT_MAPFULL / DT_LIMIT
+ * @retval DT_LIMIT    tx-data nested deeper than DT_TX_MAX_DEPTH
+ * @retval DT_MISUSE / DT_IO / DT_NOMEM / DT_MAPFULL
  * Messages on `conn` (name the form, attribute, expected and given).
  * Thread-safe: transactions are serialized.
+ * Tx-data nests at most DT_TX_MAX_DEPTH levels deep: a top-level form is
+ * one level, each nested entity map (and each form a transaction function
+ * returns) one more; deeper is DT_LIMIT.
  */
+#define DT_TX_MAX_DEPTH 64
 int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out);
 int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
 

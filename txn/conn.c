@@ -11,6 +11,7 @@
 #include "codec.h"
 #include "coerce.h"
 #include "edn.h"
+#include "txfn.h"
 
 /* {====== Connection ====== */
 
@@ -198,6 +199,7 @@ int dt_conn_close(dt_conn *conn) {
     if (rc != DT_OK) return dt__moveerr(conn->kv, conn, rc);
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
+    txn_fns_free(conn);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);
     pthread_mutex_destroy(&conn->amu);

@@ -35,6 +35,9 @@ struct dt_conn {
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;
+    /* transaction functions (txfn.h); changed only with the writer slot */
+    struct txn_fn_entry *fns;
+    size_t nfns;
 };
 
 /* 1 when conn is a live connection handle. */

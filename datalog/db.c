@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "coerce.h"
+
 /* {====== Snapshots ====== */
 
 int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schema,
@@ -56,6 +58,9 @@ int64_t dt_db_basis_tx(const dt_db *db) { return dl_db_ok(db) ? db->basis_tx : 0
 
 /* {====== Entity references ====== */
 
+/* An attribute name for messages: without its leading colon, if any. */
+static const char *bare(const char *name) { return name[0] == ':' ? name + 1 : name; }
+
 int dl_find_entity(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *enc,
                    size_t enc_len, int64_t *e, int *found) {
     dt_buf pre = DT_BUF_INIT;
@@ -87,6 +92,9 @@ done:
     return rc;
 }
 
+static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a,
+                           const dt_value *v, dt_buf *out);
+
 int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dt_value *ref,
                     int64_t *out) {
     if (ref->type == DT_LONG || ref->type == DT_REF) {
@@ -106,8 +114,8 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
         const dt_value *an = &ref->u.seq.items[0];
         a = dl_schema_by_ident(s, an->u.s.ptr, an->u.s.len);
         if (!a)
-            return dt__seterr(NULL, DT_NOTFOUND, "lookup ref [:%s ...]: no attribute :%s",
-                              an->u.s.ptr, an->u.s.ptr);
+            return dt__seterr(NULL, DT_INVALID, "lookup ref [:%s ...]: unknown attribute :%s",
+                              bare(an->u.s.ptr), bare(an->u.s.ptr));
         if (!a->unique)
             return dt__seterr(NULL, DT_INVALID,
                               "lookup ref [:%s ...]: the attribute is not :db/unique", an->u.s.ptr);
@@ -118,9 +126,7 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
                           dt_type_name(ref->type));
     }
     dt_buf enc = DT_BUF_INIT;
-    dt_value tmp = *val;
-    if (a->vtype == DT_REF && val->type == DT_LONG) tmp.type = DT_REF; /* same payload */
-    int rc = dl_codec_encode(&tmp, &enc);
+    int rc = encode_for_attr(st, txn, s, a, val, &enc);
     int found = 0;
     if (rc == DT_OK) rc = dl_find_entity(st, txn, a->aid, enc.p, enc.len, out, &found);
     dt_buf_release(&enc);
@@ -133,19 +139,21 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
     return DT_OK;
 }
 
-/* Encodes a value given for attribute a; for ref attributes the value may
- * be any entity reference (id, ident, lookup ref), resolved in txn.
- * DT_NOTFOUND when a reference matches no entity. */
+/* Encodes a value given for attribute a (dl_coerce); for ref attributes
+ * the value may be any entity reference (id, ident, lookup ref), resolved
+ * in txn.  DT_NOTFOUND when a reference matches no entity; DT_INVALID
+ * (with a message) when the value cannot be one of a. */
 static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a,
                            const dt_value *v, dt_buf *out) {
     dt_value tmp = *v;
-    if (a->vtype == DT_REF && v->type != DT_REF) {
+    if (a->vtype == DT_REF &&
+        (v->type == DT_KEYWORD || v->type == DT_VECTOR || v->type == DT_LIST)) {
         int64_t id;
         int rc = dl_resolve_eref(st, txn, s, v, &id);
         if (rc != DT_OK) return rc;
         dt_value_ref(id, &tmp);
     }
-    return dl_codec_encode(&tmp, out);
+    return dl_coerce(a, &tmp, out);
 }
 
 int dt_entid(dt_db *db, const dt_value *ref, int64_t *out) {
@@ -195,7 +203,9 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
                               "got a %s",
                               dt_type_name(c[ai].type));
         a = dl_schema_by_ident(s, c[ai].u.s.ptr, c[ai].u.s.len);
-        if (!a) return DT_NOTFOUND; /* no such attribute: no datoms */
+        if (!a)
+            return dt__seterr(NULL, DT_INVALID, "datoms: unknown attribute :%s",
+                              bare(c[ai].u.s.ptr));
     }
     dt_buf enc = DT_BUF_INIT;
     int truncated = 0;
@@ -286,17 +296,20 @@ static int open_components(dt_db *db, dt_index index, const dt_value *c, size_t 
 int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
               dt_datom_iter **out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "datoms: NULL out");
+    *out = NULL;
     return open_components(db, index, components, n, 0, out);
 }
 
 int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
                    dt_datom_iter **out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "seek-datoms: NULL out");
+    *out = NULL;
     return open_components(db, index, components, n, 1, out);
 }
 
 int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
                    dt_datom_iter **out) {
+    if (out) *out = NULL;
     if (!out || !attr) return dt__seterr(db, DT_MISUSE, "index-range: NULL argument");
     dt_datom_iter *it;
     int rc = iter_new(db, DT_INDEX_AVE, &it);
@@ -306,8 +319,7 @@ int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_
     dt_buf lo = DT_BUF_INIT, enc = DT_BUF_INIT;
     int truncated;
     if (!a) {
-        rc = dl_scan_open(&it->scan, db->txn, db->st->ave, "\xff\xff\xff\xff", 4, 0);
-        it->scan.done = 1;
+        rc = dt__seterr(NULL, DT_INVALID, "index-range: unknown attribute :%s", bare(attr));
         goto done;
     }
     dl_put_u32(a4, a->aid);
@@ -402,7 +414,9 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
     if (index == DT_INDEX_AVE && n == 1 && components && components[0].type == DT_KEYWORD) {
         const dl_attr *a =
             dl_schema_by_ident(db->schema, components[0].u.s.ptr, components[0].u.s.len);
-        if (!a) return DT_OK;
+        if (!a)
+            return dt__seterr(db, DT_INVALID, "count-datoms: unknown attribute :%s",
+                              bare(components[0].u.s.ptr));
         dl_attr_stats s;
         int rc = dl_stats_get(db->st, db->txn, a->aid, &s);
         if (rc != DT_OK) return dt__moveerr(NULL, db, rc);
@@ -451,7 +465,7 @@ int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out) {
     memset(out, 0, sizeof *out);
     if (!dl_db_ok(db) || !attr) return dt__seterr(db, DT_MISUSE, "attr-stats: bad arguments");
     const dl_attr *a = dl_schema_by_ident(db->schema, attr, strlen(attr));
-    if (!a) return dt__seterr(db, DT_NOTFOUND, "attr-stats: no attribute :%s", attr);
+    if (!a) return dt__seterr(db, DT_INVALID, "attr-stats: unknown attribute :%s", bare(attr));
     dl_attr_stats s;
     int rc = dl_stats_get(db->st, db->txn, a->aid, &s);
     if (rc == DT_OK) rc = edge_value(db, a->aid, 0, &out->min);

@@ -63,6 +63,7 @@ static int rehash(dl_schema *s, size_t nslots) {
 }
 
 const dl_attr *dl_schema_by_ident(const dl_schema *s, const char *ident, size_t len) {
+    dl_ident_bare(&ident, &len);
     if (!s->nslots) return NULL;
     size_t i = hash_text(ident, len) & (s->nslots - 1);
     while (s->slots[i]) {

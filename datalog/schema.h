@@ -57,7 +57,20 @@ void dl_schema_release(dl_schema *s);
 /* Deep copy (for copy-on-write updates).  DT_OK / DT_NOMEM. */
 int dl_schema_clone(const dl_schema *s, dl_schema **out);
 
-/* Look-ups; NULL when absent.  Thread-safe on a schema nobody modifies. */
+/*
+ * dl_ident_bare: drops one leading ':' from an attribute name, so that
+ * "p/age" and ":p/age" name the same attribute (the rule of every function
+ * that takes an attribute name; idents are stored without the colon).
+ */
+static inline void dl_ident_bare(const char **name, size_t *len) {
+    if (*len && (*name)[0] == ':') {
+        (*name)++;
+        (*len)--;
+    }
+}
+
+/* Look-ups; NULL when absent.  dl_schema_by_ident accepts the name with or
+ * without its leading colon.  Thread-safe on a schema nobody modifies. */
 const dl_attr *dl_schema_by_ident(const dl_schema *s, const char *ident, size_t len);
 const dl_attr *dl_schema_by_aid(const dl_schema *s, uint32_t aid);
 size_t dl_schema_count(const dl_schema *s);                /* attributes incl. built-ins */

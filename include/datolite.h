@@ -1037,8 +1037,22 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
  * user guide, docs/format.md the file format.
  *
  * Entity ids are 1 .. 2^42-1; transaction ids are 2^42 + t for the t-th
- * transaction.  Attributes are named by keyword text without the colon
- * ("user/name") in the C API and as keywords in EDN.
+ * transaction.  Attributes are named by keyword text in the C API and as
+ * keywords in EDN.  Every function that takes an attribute name as C text
+ * (dt_index_range, dt_attr_stats_get, dt_loader_add) accepts it with or
+ * without the leading colon: "user/name" and ":user/name" are the same
+ * attribute (so is a keyword value built with the colon).  Names returned
+ * (dt_datom.a) have no colon.  Reads refuse an attribute the schema does
+ * not know with DT_INVALID.
+ *
+ * Values given for an attribute, whether written (transact, import, bulk
+ * load) or looked for (datoms, counts, ranges, lookup refs), go through
+ * one coercion: a value of the attribute's type, or a long for bigint or
+ * bigdec, a bigint for bigdec, a double for float (within float range), a
+ * float for double, a vector for tuple.  Anything else, and nil, is
+ * DT_INVALID with a message naming the attribute, the expected and the
+ * given type, for writes and reads alike (docs/datalog.md, "Value types
+ * and coercion").
  */
 
 typedef struct dt_conn dt_conn;     /* an open database */
@@ -1157,10 +1171,15 @@ int dt_conn_schema(dt_conn *conn, char **out);
  * @retval DT_NOTFOUND a lookup ref or ident that matches nothing
  * @retval DT_CONFLICT :db/cas mismatch, unique value taken, conflicting
  *                     upserts
- * @retval DT_MISUSE / DT_IO / DT_NOMEM / DT_MAPFULL / DT_LIMIT
+ * @retval DT_LIMIT    tx-data nested deeper than DT_TX_MAX_DEPTH
+ * @retval DT_MISUSE / DT_IO / DT_NOMEM / DT_MAPFULL
  * Messages on `conn` (name the form, attribute, expected and given).
  * Thread-safe: transactions are serialized.
+ * Tx-data nests at most DT_TX_MAX_DEPTH levels deep: a top-level form is
+ * one level, each nested entity map (and each form a transaction function
+ * returns) one more; deeper is DT_LIMIT.
  */
+#define DT_TX_MAX_DEPTH 64
 int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out);
 int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
 
@@ -1213,21 +1232,28 @@ typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
  * dt_datoms: iterates the datoms of `index` whose leading components equal
  * components[0..n) (EAV: e, attribute, value; AVE: attribute, value, e).
  * e is a DT_LONG or DT_REF entity id, an ident keyword or a lookup ref
- * vector; the attribute a DT_KEYWORD; a value must have the attribute's
- * type.  n = 0 iterates the whole index.
+ * vector (one that matches nothing matches no datoms); the attribute a
+ * DT_KEYWORD naming a known attribute; a value is coerced as for writes
+ * (see above).  n = 0 iterates the whole index.
  * dt_seek_datoms: iterates from the first datom >= the components to the
  * end of the index.
- * dt_index_range: the AVE datoms of `attr` with start <= v <= end in value
- * order; start or end may be NULL (unbounded).
+ * dt_index_range: the AVE datoms of `attr` (with or without the colon)
+ * with start <= v <= end in value order; start or end may be NULL or nil
+ * (unbounded).
  * dt_count_datoms: the number of datoms dt_datoms would yield.
  * The iterator (*out, free with dt_datom_iter_free before releasing `db`)
  * yields DT_ROW with *out filled (borrowed, see dt_datom), then DT_DONE.
  * dt_datoms, dt_seek_datoms, dt_index_range, dt_count_datoms:
  * @retval DT_OK
- * @retval DT_INVALID a component of the wrong type (message names it)
+ * @retval DT_INVALID more than 3 components; an entity component that is
+ *                    not an entity reference; an attribute component that
+ *                    is not a keyword, or an attribute the schema does not
+ *                    know; a value that cannot be coerced to the
+ *                    attribute's type (the message says which)
  * @retval DT_MISUSE  not a live snapshot, NULL out, NULL components with
  *                    n > 0
  * @retval DT_NOMEM   out of memory
+ * On error *out is NULL (0 for counts).
  * dt_datom_iter_next:
  * @retval DT_ROW     *out holds the next datom
  * @retval DT_DONE    no more datoms
@@ -1250,7 +1276,8 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
  * dt_entid: resolves an entity reference (an id, an ident keyword, or a
  * lookup ref [:unique-attr value]) to an entity id.
  * @retval DT_OK / DT_NOTFOUND (nothing matches) / DT_INVALID (not a
- *         reference, or the lookup attribute is not unique) / DT_MISUSE
+ *         reference, the lookup attribute is unknown or not unique, or the
+ *         lookup value cannot be coerced to its type) / DT_MISUSE
  *         (not a live snapshot, NULL ref or out) / DT_NOMEM
  * Messages on `db`.  Same thread rules as the snapshot.
  */
@@ -1260,6 +1287,8 @@ int dt_entid(dt_db *db, const dt_value *ref, int64_t *out);
  * Statistics of one attribute, kept up to date by every write: datom
  * count, number of distinct values, smallest and largest value (nil when
  * the attribute has no datoms; owned, clear with dt_attr_stats_clear).
+ * dt_attr_stats_get: `attr` with or without the colon.
+ * @retval DT_OK / DT_INVALID (unknown attribute) / DT_MISUSE / DT_NOMEM
  */
 typedef struct dt_attr_stats {
     uint64_t count;
@@ -1344,8 +1373,9 @@ typedef struct dt_load_options {
 int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts, dt_loader **out);
 
 /*
- * dt_loader_add: adds the datom [e attr v] (attr: keyword text without the
- * colon; v a datom value; ref values are entity ids).
+ * dt_loader_add: adds the datom [e attr v] (attr: keyword text, with or
+ * without the colon; v a datom value, coerced as by transact; ref values
+ * are entity ids).
  * dt_loader_add_edn: adds the datoms in EDN text: [e :attr v] vectors, one
  * after another (typically one per line) or inside one enclosing vector.
  * dt_loader_add_msgpack: adds the datoms in msgpack bytes: a sequence of

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "coerce.h"
 #include "conn.h"
 #include "edn.h"
 #include "extsort.h"
@@ -151,6 +152,7 @@ static int restart_txn(dt_loader *ld) {
 /* The attribute named name[0..n), created (in the load's txn) when the
  * schema allows it.  A small cache avoids the schema hash on hot paths. */
 static int lookup_attr(dt_loader *ld, const char *name, size_t n, const dl_attr **out) {
+    dl_ident_bare(&name, &n);
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)name[i]) * 1099511628211ULL;
     acache_ent *ce = &ld->cache[h & (ACACHE_SIZE - 1)];
@@ -195,7 +197,7 @@ static int add_datom(dt_loader *ld, int64_t e, const char *attr, size_t alen, co
     const dl_attr *a = NULL;
     int rc = lookup_attr(ld, attr, alen, &a);
     if (rc != DT_OK) return rc;
-    if ((rc = txn_encode_value(a, v, &ld->enc)) != DT_OK) return rc;
+    if ((rc = dl_coerce(a, v, &ld->enc)) != DT_OK) return rc;
     const uint8_t *enc = ld->enc.p, *vkey = enc;
     size_t elen = ld->enc.len, vklen = elen;
     const void *full = NULL;

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "codec.h"
+#include "coerce.h"
 #include "edn.h"
+#include "txfn.h"
 
 /* {====== Connection ====== */
 
@@ -196,6 +198,7 @@ int dt_conn_close(dt_conn *conn) {
     if (rc != DT_OK) return dt__moveerr(conn->kv, conn, rc);
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
+    txn_fns_free(conn);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);
     pthread_mutex_destroy(&conn->amu);
@@ -209,23 +212,11 @@ int dt_conn_close(dt_conn *conn) {
 /* {====== Attributes and values for writers ====== */
 
 /* Prints v as EDN into a static-size buffer for messages. */
-void txn_show(const dt_value *v, char *out, size_t cap) {
-    dt_buf b = DT_BUF_INIT;
-    if (v && dl_edn_write_buf(v, 0, &b) == DT_OK && dt_buf_terminate(&b) == DT_OK) {
-        if (b.len >= cap && cap > 4) {
-            memcpy(out, b.p, cap - 4);
-            memcpy(out + cap - 4, "...", 4);
-        } else {
-            memcpy(out, b.p, b.len + 1);
-        }
-    } else {
-        snprintf(out, cap, "%s", v ? "?" : "nil");
-    }
-    dt_buf_release(&b);
-}
+void txn_show(const dt_value *v, char *out, size_t cap) { dl_show(v, out, cap); }
 
 int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const char *name,
                  size_t n, const dl_attr **out) {
+    dl_ident_bare(&name, &n);
     const dl_attr *a = dl_schema_by_ident(*ws, name, n);
     if (a) {
         *out = a;
@@ -257,81 +248,6 @@ int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed,
     int rc = dl_store_put_attr(&conn->st, txn, *ws, a);
     if (rc != DT_OK) return rc;
     *out = a;
-    return DT_OK;
-}
-
-static int type_error(const dl_attr *a, const dt_value *v) {
-    char buf[96];
-    txn_show(v, buf, sizeof buf);
-    return dt__seterr(NULL, DT_INVALID, "attribute :%s expects %s, got %s %s", a->ident,
-                      dt_type_name(a->vtype), dt_type_name(v->type), buf);
-}
-
-int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out) {
-    out->len = 0;
-    if (a->vtype == DT_REF) {
-        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) return type_error(a, v);
-        if (dt_buf_reserve(out, 9) != DT_OK) return dt__seterr(NULL, DT_NOMEM, "out of memory");
-        out->len = dl_codec_put_int(DT_REF, v->u.i, out->p);
-        return DT_OK;
-    }
-    if (v->type == DT_NIL)
-        return dt__seterr(NULL, DT_INVALID, "attribute :%s: nil is not a value (retract instead)",
-                          a->ident);
-    dt_value tmp = *v;
-    dt_value conv = DT_VALUE_NIL;
-    int rc = DT_OK;
-    switch (a->vtype) {
-    case DT_NIL: /* undeclared: typed by the value */
-        if (v->type == DT_VECTOR)
-            tmp.type = DT_TUPLE;
-        else if (v->type > DT_TUPLE) {
-            char buf[96];
-            txn_show(v, buf, sizeof buf);
-            return dt__seterr(NULL, DT_INVALID, "attribute :%s: a %s cannot be stored: %s",
-                              a->ident, dt_type_name(v->type), buf);
-        }
-        break;
-    case DT_FLOAT:
-        if (v->type == DT_DOUBLE)
-            dt_value_float((float)v->u.d, &tmp);
-        else if (v->type != DT_FLOAT)
-            return type_error(a, v);
-        break;
-    case DT_DOUBLE:
-        if (v->type == DT_FLOAT)
-            dt_value_double(v->u.f, &tmp);
-        else if (v->type != DT_DOUBLE)
-            return type_error(a, v);
-        break;
-    case DT_BIGINT:
-        if (v->type == DT_LONG) {
-            char num[32];
-            int n = snprintf(num, sizeof num, "%lld", (long long)v->u.i);
-            if ((rc = dt_value_text(DT_BIGINT, num, (size_t)n, &conv)) != DT_OK) return rc;
-            tmp = conv;
-        } else if (v->type != DT_BIGINT) {
-            return type_error(a, v);
-        }
-        break;
-    case DT_TUPLE:
-        if (v->type == DT_VECTOR)
-            tmp.type = DT_TUPLE;
-        else if (v->type != DT_TUPLE)
-            return type_error(a, v);
-        break;
-    default:
-        if (v->type != a->vtype) return type_error(a, v);
-        break;
-    }
-    rc = dl_codec_encode(&tmp, out);
-    dt_value_clear(&conv);
-    if (rc != DT_OK) {
-        char buf[96];
-        txn_show(v, buf, sizeof buf);
-        return dt__seterr(NULL, rc, "attribute :%s: cannot store %s: %s", a->ident, buf,
-                          dt_errmsg(NULL));
-    }
     return DT_OK;
 }
 

@@ -35,6 +35,9 @@ struct dt_conn {
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;
+    /* transaction functions (txfn.h); changed only with the writer slot */
+    struct txn_fn_entry *fns;
+    size_t nfns;
 };
 
 /* 1 when conn is a live connection handle. */
@@ -91,15 +94,6 @@ int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_val
  */
 int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const char *name,
                  size_t n, const dl_attr **out);
-
-/*
- * txn_encode_value: the full codec encoding of v as a value of attribute
- * a into out (reset first), checking and converting to the attribute's
- * type (long to bigint, double to float, vector to tuple; a ref must be a
- * positive entity id here).  DT_OK, DT_INVALID with a message naming the
- * attribute, expected and given type, DT_NOMEM.
- */
-int txn_encode_value(const dl_attr *a, const dt_value *v, dt_buf *out);
 
 /*
  * Tempids shared by consecutive transactions (dt_import_edn): a tempid

@@ -6,7 +6,11 @@
  * A transaction runs in three phases inside one LMDB write transaction:
  *  1. expand: every form becomes simple ops (add, retract, retract
  *     attribute, retract entity, cas) on entity references that may be
- *     tempids; implicit attributes are created;
+ *     tempids; implicit attributes are created.  A list form's keyword is
+ *     looked up in the table of built-in operations (BUILTIN_OPS), then
+ *     among the connection's transaction functions (txfn.h), whose tx-data
+ *     the transaction owns (produced_adopt) and expands one level deeper,
+ *     up to DT_TX_MAX_DEPTH levels;
  *  2. resolve: tempids upsert through :db.unique/identity values (two
  *     tempids asserting the same new unique value become one entity), the
  *     rest get new ids in order of first appearance;
@@ -19,8 +23,10 @@
 #include <time.h>
 
 #include "codec.h"
+#include "coerce.h"
 #include "conn.h"
 #include "edn.h"
+#include "txfn.h"
 
 /* {====== Byte-keyed hash map ====== */
 
@@ -143,6 +149,9 @@ typedef struct tctx {
     int explicit_instant;
     dt_buf enc, enc2, kb;
     kv_cursor *eav_cur;
+    size_t depth;        /* current nesting of forms and entity maps */
+    dt_value **produced; /* tx-data produced during the transaction */
+    size_t nproduced, capproduced;
 } tctx;
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
@@ -158,6 +167,36 @@ static int add_op(tctx *c, const op *o) {
     c->ops[c->nops] = *o;
     c->ops[c->nops].form = c->form;
     c->nops++;
+    return DT_OK;
+}
+
+/*
+ * produced_adopt: the transaction takes over tx-data made while it runs
+ * (what a transaction function returns).  *v is moved to the heap and set
+ * to nil; *out points at the adopted value, which stays valid (and at the
+ * same address) until the transaction ends: ops, tempids and the report
+ * may point into it.  ctx_release frees it.  On DT_NOMEM *v is freed.
+ */
+static int produced_adopt(tctx *c, dt_value *v, const dt_value **out) {
+    if (c->nproduced == c->capproduced) {
+        size_t cap = c->capproduced ? c->capproduced * 2 : 8;
+        dt_value **p = dt__realloc(c->produced, cap * sizeof *p);
+        if (!p) {
+            dt_value_clear(v);
+            return nomem();
+        }
+        c->produced = p;
+        c->capproduced = cap;
+    }
+    dt_value *heap = dt__malloc(sizeof *heap);
+    if (!heap) {
+        dt_value_clear(v);
+        return nomem();
+    }
+    *heap = *v;
+    dt_value_nil(v);
+    c->produced[c->nproduced++] = heap;
+    *out = heap;
     return DT_OK;
 }
 
@@ -329,6 +368,18 @@ static int is_lookup_ref(const dt_value *v) {
            v->u.seq.items[0].type == DT_KEYWORD;
 }
 
+/* Enters one more level of tx-data nesting (a form, a nested entity map);
+ * DT_LIMIT past DT_TX_MAX_DEPTH.  Leave with c->depth--. */
+static int deeper(tctx *c) {
+    if (c->depth >= DT_TX_MAX_DEPTH)
+        return dt__seterr(NULL, DT_LIMIT,
+                          "tx-data nests deeper than %d levels (nested entity maps and forms "
+                          "returned by transaction functions each add one)",
+                          DT_TX_MAX_DEPTH);
+    c->depth++;
+    return DT_OK;
+}
+
 static int expand_map(tctx *c, const dt_value *m, eref *self);
 
 /* Adds the op for one value of attribute a on entity self. */
@@ -346,7 +397,10 @@ static int add_value(tctx *c, eref *self, const dl_attr *a, int reverse, const d
     o.e = *self;
     if (a->vtype == DT_REF) {
         if (v->type == DT_MAP) {
-            if ((rc = expand_map(c, v, &o.vref)) != DT_OK) return rc;
+            if ((rc = deeper(c)) != DT_OK) return rc;
+            rc = expand_map(c, v, &o.vref);
+            c->depth--;
+            if (rc != DT_OK) return rc;
         } else if ((rc = parse_eref(c, v, &o.vref)) != DT_OK) {
             return rc;
         }
@@ -413,7 +467,14 @@ static int expand_map(tctx *c, const dt_value *m, eref *self) {
     return DT_OK;
 }
 
-static int expand_list(tctx *c, const dt_value *f) {
+/*
+ * Built-in operations, one expander each.  An expander gets the whole
+ * list form f ([:db/add e a v], ...), whose first item is its keyword,
+ * and adds ops (add_op) or fails with a message.
+ */
+typedef int (*op_expander)(tctx *c, const dt_value *f);
+
+static int expand_add_retract(tctx *c, const dt_value *f, int add) {
     const dt_value *it = f->u.seq.items;
     size_t n = f->u.seq.n;
     const char *fn = it[0].u.s.ptr;
@@ -421,77 +482,166 @@ static int expand_list(tctx *c, const dt_value *f) {
     memset(&o, 0, sizeof o);
     int rc, reverse;
     const dl_attr *a = NULL;
-    if (dl_is_kw(&it[0], "db/add") || dl_is_kw(&it[0], "db/retract")) {
-        int add = dl_is_kw(&it[0], "db/add");
-        if (n != 4 && !(n == 3 && !add))
-            return dt__seterr(NULL, DT_INVALID, "[:%s ...] takes %s, got %zu arguments", fn,
-                              add ? "e a v" : "e a [v]", n - 1);
-        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
-        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
-        if (a->aid == DL_AID_TXINSTANT && add) c->explicit_instant = 1;
-        o.aid = a->aid;
-        if (n == 3) {
-            o.kind = OP_RETRACT_ATTR;
-            return add_op(c, &o);
-        }
-        o.kind = add ? OP_ADD : OP_RETRACT;
-        o.v = &it[3];
-        if (a->vtype == DT_REF && (rc = parse_eref(c, &it[3], &o.vref)) != DT_OK) return rc;
-        return add_op(c, &o);
-    }
-    if (dl_is_kw(&it[0], "db/retractEntity") || dl_is_kw(&it[0], "db.fn/retractEntity")) {
-        if (n != 2)
-            return dt__seterr(NULL, DT_INVALID, "[:%s e] takes 1 argument, got %zu", fn, n - 1);
-        o.kind = OP_RETRACT_ENTITY;
-        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
-        return add_op(c, &o);
-    }
-    if (dl_is_kw(&it[0], "db.fn/retractAttribute")) {
-        if (n != 3) return dt__seterr(NULL, DT_INVALID, "[:%s e a] takes 2 arguments", fn);
+    if (n != 4 && !(n == 3 && !add))
+        return dt__seterr(NULL, DT_INVALID, "[:%s ...] takes %s, got %zu arguments", fn,
+                          add ? "e a v" : "e a [v]", n - 1);
+    if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+    if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+    if (a->aid == DL_AID_TXINSTANT && add) c->explicit_instant = 1;
+    o.aid = a->aid;
+    if (n == 3) {
         o.kind = OP_RETRACT_ATTR;
-        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
-        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
-        o.aid = a->aid;
         return add_op(c, &o);
     }
-    if (dl_is_kw(&it[0], "db/cas") || dl_is_kw(&it[0], "db.fn/cas")) {
-        if (n != 5)
-            return dt__seterr(NULL, DT_INVALID, "[:%s e a old new] takes 4 arguments, got %zu", fn,
-                              n - 1);
-        o.kind = OP_CAS;
-        if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
-        if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
-        if (a->many)
-            return dt__seterr(NULL, DT_INVALID,
-                              ":db/cas needs a cardinality-one attribute; :%s is many", a->ident);
-        o.aid = a->aid;
-        o.old = &it[3];
-        o.v = &it[4];
-        if (a->vtype == DT_REF) {
-            if (it[3].type != DT_NIL && (rc = parse_eref(c, &it[3], &o.oldref)) != DT_OK) return rc;
-            if ((rc = parse_eref(c, &it[4], &o.vref)) != DT_OK) return rc;
-        }
-        return add_op(c, &o);
+    o.kind = add ? OP_ADD : OP_RETRACT;
+    o.v = &it[3];
+    if (a->vtype == DT_REF && (rc = parse_eref(c, &it[3], &o.vref)) != DT_OK) return rc;
+    return add_op(c, &o);
+}
+
+static int expand_add(tctx *c, const dt_value *f) { return expand_add_retract(c, f, 1); }
+
+static int expand_retract(tctx *c, const dt_value *f) { return expand_add_retract(c, f, 0); }
+
+static int expand_retract_entity(tctx *c, const dt_value *f) {
+    const dt_value *it = f->u.seq.items;
+    size_t n = f->u.seq.n;
+    op o;
+    memset(&o, 0, sizeof o);
+    if (n != 2)
+        return dt__seterr(NULL, DT_INVALID, "[:%s e] takes 1 argument, got %zu", it[0].u.s.ptr,
+                          n - 1);
+    o.kind = OP_RETRACT_ENTITY;
+    int rc = parse_eref(c, &it[1], &o.e);
+    if (rc != DT_OK) return rc;
+    return add_op(c, &o);
+}
+
+static int expand_retract_attribute(tctx *c, const dt_value *f) {
+    const dt_value *it = f->u.seq.items;
+    op o;
+    memset(&o, 0, sizeof o);
+    int rc, reverse;
+    const dl_attr *a = NULL;
+    if (f->u.seq.n != 3)
+        return dt__seterr(NULL, DT_INVALID, "[:%s e a] takes 2 arguments", it[0].u.s.ptr);
+    o.kind = OP_RETRACT_ATTR;
+    if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+    if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+    o.aid = a->aid;
+    return add_op(c, &o);
+}
+
+static int expand_cas(tctx *c, const dt_value *f) {
+    const dt_value *it = f->u.seq.items;
+    size_t n = f->u.seq.n;
+    op o;
+    memset(&o, 0, sizeof o);
+    int rc, reverse;
+    const dl_attr *a = NULL;
+    if (n != 5)
+        return dt__seterr(NULL, DT_INVALID, "[:%s e a old new] takes 4 arguments, got %zu",
+                          it[0].u.s.ptr, n - 1);
+    o.kind = OP_CAS;
+    if ((rc = parse_eref(c, &it[1], &o.e)) != DT_OK) return rc;
+    if ((rc = form_attr(c, &it[2], 0, &a, &reverse)) != DT_OK) return rc;
+    if (a->many)
+        return dt__seterr(NULL, DT_INVALID,
+                          ":db/cas needs a cardinality-one attribute; :%s is many", a->ident);
+    o.aid = a->aid;
+    o.old = &it[3];
+    o.v = &it[4];
+    if (a->vtype == DT_REF) {
+        if (it[3].type != DT_NIL && (rc = parse_eref(c, &it[3], &o.oldref)) != DT_OK) return rc;
+        if ((rc = parse_eref(c, &it[4], &o.vref)) != DT_OK) return rc;
     }
+    return add_op(c, &o);
+}
+
+/* The built-in operations by keyword.  A list form's keyword is looked up
+ * here first, then among the connection's transaction functions. */
+static const struct builtin_op {
+    const char *ident; /* keyword text */
+    op_expander expand;
+} BUILTIN_OPS[] = {
+    {"db/add", expand_add},
+    {"db/retract", expand_retract},
+    {"db/retractEntity", expand_retract_entity},
+    {"db.fn/retractEntity", expand_retract_entity},
+    {"db.fn/retractAttribute", expand_retract_attribute},
+    {"db/cas", expand_cas},
+    {"db.fn/cas", expand_cas},
+};
+
+static op_expander builtin_op(const dt_value *kw) {
+    for (size_t i = 0; i < sizeof BUILTIN_OPS / sizeof BUILTIN_OPS[0]; i++)
+        if (dl_is_kw(kw, BUILTIN_OPS[i].ident)) return BUILTIN_OPS[i].expand;
+    return NULL;
+}
+
+static int expand_form(tctx *c, const dt_value *f);
+
+/*
+ * Runs the transaction function fn on the list form f and expands the
+ * tx-data it returns one level deeper.  The transaction owns that tx-data
+ * from then on (produced_adopt).
+ */
+static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *f) {
+    dt_value out = DT_VALUE_NIL;
+    dt_db *db = NULL;
+    int rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db);
+    if (rc != DT_OK) return rc;
+    rc = fn->fn(db, f->u.seq.items + 1, f->u.seq.n - 1, fn->userdata, &out);
+    dt_db_release(db);
+    if (rc != DT_OK) {
+        dt_value_clear(&out);
+        char inner[DT__ERRMSG_MAX];
+        snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
+        return dt__seterr(NULL, rc, ":%s failed: %s", fn->ident, inner);
+    }
+    const dt_value *forms = NULL;
+    if ((rc = produced_adopt(c, &out, &forms)) != DT_OK) return rc;
+    if (forms->type != DT_VECTOR && forms->type != DT_LIST) {
+        char buf[96];
+        txn_show(forms, buf, sizeof buf);
+        return dt__seterr(NULL, DT_INVALID,
+                          ":%s must return tx-data (a vector or list of forms), returned %s",
+                          fn->ident, buf);
+    }
+    for (size_t i = 0; i < forms->u.seq.n; i++)
+        if ((rc = expand_form(c, &forms->u.seq.items[i])) != DT_OK) return rc;
+    return DT_OK;
+}
+
+static int expand_list(tctx *c, const dt_value *f) {
+    const dt_value *k = &f->u.seq.items[0];
+    op_expander builtin = builtin_op(k);
+    if (builtin) return builtin(c, f);
+    const txn_fn_entry *fn = txn_fn_find(c->conn, k->u.s.ptr, k->u.s.len);
+    if (fn) return call_fn(c, fn, f);
     return dt__seterr(NULL, DT_INVALID,
                       "unknown operation :%s (expected :db/add, :db/retract, :db/retractEntity, "
-                      ":db/cas)",
-                      fn);
+                      ":db/cas or a transaction function)",
+                      k->u.s.ptr);
 }
 
 static int expand_form(tctx *c, const dt_value *f) {
+    int rc = deeper(c);
+    if (rc != DT_OK) return rc;
     if (f->type == DT_MAP) {
-        if (is_schema_map(f)) return install_attribute(c, f);
         eref self;
-        return expand_map(c, f, &self);
+        rc = is_schema_map(f) ? install_attribute(c, f) : expand_map(c, f, &self);
+    } else if ((f->type == DT_VECTOR || f->type == DT_LIST) && f->u.seq.n >= 1 &&
+               f->u.seq.items[0].type == DT_KEYWORD) {
+        rc = expand_list(c, f);
+    } else {
+        char buf[96];
+        txn_show(f, buf, sizeof buf);
+        rc = dt__seterr(NULL, DT_INVALID,
+                        "expected an entity map or a list form like [:db/add e a v], got %s", buf);
     }
-    if ((f->type == DT_VECTOR || f->type == DT_LIST) && f->u.seq.n >= 1 &&
-        f->u.seq.items[0].type == DT_KEYWORD)
-        return expand_list(c, f);
-    char buf[96];
-    txn_show(f, buf, sizeof buf);
-    return dt__seterr(NULL, DT_INVALID,
-                      "expected an entity map or a list form like [:db/add e a v], got %s", buf);
+    c->depth--;
+    return rc;
 }
 
 /* }====== */
@@ -535,73 +685,119 @@ static int encode_value(tctx *c, const dl_attr *a, const dt_value *v, const eref
         out->len = dl_codec_put_int(DT_REF, id, out->p);
         return DT_OK;
     }
-    return txn_encode_value(a, v, out);
+    return dl_coerce(a, v, out);
 }
 
 /* }====== */
 
 /* {====== Resolution ====== */
 
-/* Upserts tempids through unique identity values; merges tempids that
- * assert the same new unique value. */
+/*
+ * upsert_one: resolves the tempid of op o ([tempid a v], a unique
+ * identity) through its value, which is known (encoded in c->enc): the
+ * entity holding v already becomes the tempid's entity (DT_CONFLICT if it
+ * has another one); a value nobody holds yet is recorded in `pending`, and
+ * tempids asserting the same new value become one entity.
+ */
+static int upsert_one(tctx *c, const op *o, const dl_attr *a, bmap *pending) {
+    size_t root = tid_root(c, o->e.tempid);
+    int64_t existing = 0;
+    int found = 0, changed = 0;
+    int rc = dl_find_entity(&c->conn->st, c->txn, a->aid, c->enc.p, c->enc.len, &existing, &found);
+    if (rc != DT_OK) return rc;
+    if (found) {
+        if (!c->tids[root].eid) {
+            c->tids[root].eid = existing;
+        } else if (c->tids[root].eid != existing) {
+            char buf[96];
+            txn_show(o->v, buf, sizeof buf);
+            return dt__seterr(NULL, DT_CONFLICT,
+                              "conflicting upserts: :%s %s is entity %lld, but the tempid "
+                              "already resolved to %lld",
+                              a->ident, buf, (long long)existing, (long long)c->tids[root].eid);
+        }
+        return DT_OK;
+    }
+    dt_buf *k = &c->kb;
+    k->len = 0;
+    uint8_t a4[4];
+    dl_put_u32(a4, a->aid);
+    if (dt_buf_append(k, a4, 4) != DT_OK || dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK)
+        return nomem();
+    bmap_slot *slot = bmap_find(pending, k->p, k->len);
+    if (slot) return tid_union(c, slot->val, root, &changed);
+    return bmap_put(pending, k->p, k->len, root) != DT_OK ? nomem() : DT_OK;
+}
+
+/*
+ * resolve_upserts: gives tempids their entities through :db.unique/identity
+ * values, to a fixpoint.
+ *
+ * Every op [tempid a v] with a unique identity attribute a is handled once
+ * by upsert_one, as soon as its value is known: at once, unless v is a
+ * reference to a tempid whose entity is not known yet; such ops wait in
+ * `waiting` and are handled in later passes over that list, once their
+ * value's tempid got its entity (through an upsert handled meanwhile).
+ *
+ * Why once is enough: resolution reads the database but never writes it,
+ * so whether an existing entity holds a known value never changes; and
+ * upsert_one only ever sets an entity that was unset or merges two tempids
+ * (union-find), never undoes either, and checks both for conflicts when
+ * they happen (tid_union compares the two entities).  Handling the op
+ * again would repeat the same look-up and the same merge.
+ *
+ * Termination: the passes repeat while a pass handled at least one waiting
+ * op.  Each pass but the last removes at least one op from `waiting` and
+ * nothing is ever added, so there are at most |waiting| + 1 passes (each
+ * over the ops still waiting); no round limit exists to hit.  Passes go
+ * alternately forwards and backwards so that a chain of upserts written in
+ * either order resolves in one or two passes.  The ops still waiting at the
+ * fixpoint reference tempids that no upsert resolves: those become new
+ * entities, and so their values are new.
+ */
 static int resolve_upserts(tctx *c) {
     bmap pending;
     memset(&pending, 0, sizeof pending);
-    int rc = DT_OK, changed = 1;
-    for (int round = 0; changed && rc == DT_OK && round < 64; round++) {
-        changed = 0;
-        bmap_release(&pending);
-        for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
-            op *o = &c->ops[i];
-            if (o->kind != OP_ADD || o->e.kind != ER_TEMPID) continue;
-            const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
-            if (a->unique != DL_UNIQUE_IDENTITY) continue;
-            c->form = o->form;
-            if (a->vtype == DT_REF) {
-                int64_t id;
-                if (o->vref.kind == ER_TEMPID && !c->tids[tid_root(c, o->vref.tempid)].eid)
-                    continue;
-                if ((rc = eref_id(c, &o->vref, &id)) != DT_OK) break;
-            }
-            if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
-            size_t root = tid_root(c, o->e.tempid);
-            int64_t existing = 0;
-            int found = 0;
-            rc = dl_find_entity(&c->conn->st, c->txn, a->aid, c->enc.p, c->enc.len, &existing,
-                                &found);
-            if (rc != DT_OK) break;
-            if (found) {
-                if (!c->tids[root].eid) {
-                    c->tids[root].eid = existing;
-                    changed = 1;
-                } else if (c->tids[root].eid != existing) {
-                    char buf[96];
-                    txn_show(o->v, buf, sizeof buf);
-                    rc = dt__seterr(NULL, DT_CONFLICT,
-                                    "conflicting upserts: :%s %s is entity %lld, but the tempid "
-                                    "already resolved to %lld",
-                                    a->ident, buf, (long long)existing,
-                                    (long long)c->tids[root].eid);
-                }
-                continue;
-            }
-            /* a new unique value: tempids asserting it are one entity */
-            dt_buf *k = &c->kb;
-            k->len = 0;
-            uint8_t a4[4];
-            dl_put_u32(a4, a->aid);
-            if (dt_buf_append(k, a4, 4) != DT_OK ||
-                dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK) {
+    size_t *waiting = NULL, nwait = 0;
+    int rc = DT_OK;
+    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
+        op *o = &c->ops[i];
+        if (o->kind != OP_ADD || o->e.kind != ER_TEMPID) continue;
+        const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+        if (a->unique != DL_UNIQUE_IDENTITY) continue;
+        c->form = o->form;
+        if (a->vtype == DT_REF && o->vref.kind == ER_TEMPID &&
+            !c->tids[tid_root(c, o->vref.tempid)].eid) {
+            if (!waiting && !(waiting = dt__malloc(c->nops * sizeof *waiting))) {
                 rc = nomem();
                 break;
             }
-            bmap_slot *s = bmap_find(&pending, k->p, k->len);
-            if (s)
-                rc = tid_union(c, s->val, root, &changed);
-            else if (bmap_put(&pending, k->p, k->len, root) != DT_OK)
-                rc = nomem();
+            waiting[nwait++] = i;
+            continue;
         }
+        if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
+        rc = upsert_one(c, o, a, &pending);
     }
+    for (int progress = 1, backwards = 1; rc == DT_OK && progress && nwait;
+         backwards = !backwards) {
+        progress = 0;
+        for (size_t j = 0; j < nwait && rc == DT_OK; j++) {
+            size_t *w = &waiting[backwards ? nwait - 1 - j : j];
+            op *o = &c->ops[*w];
+            if (!c->tids[tid_root(c, o->vref.tempid)].eid) continue;
+            const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+            c->form = o->form;
+            if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
+            rc = upsert_one(c, o, a, &pending);
+            *w = SIZE_MAX; /* handled */
+            progress = 1;
+        }
+        size_t kept = 0;
+        for (size_t j = 0; j < nwait; j++)
+            if (waiting[j] != SIZE_MAX) waiting[kept++] = waiting[j];
+        nwait = kept;
+    }
+    dt__free(waiting);
     bmap_release(&pending);
     return rc;
 }
@@ -1046,6 +1242,11 @@ static int run(tctx *c, const dt_value *tx) {
 }
 
 static void ctx_release(tctx *c) {
+    for (size_t i = 0; i < c->nproduced; i++) {
+        dt_value_clear(c->produced[i]);
+        dt__free(c->produced[i]);
+    }
+    dt__free(c->produced);
     kv_cursor_close(c->eav_cur);
     dl_wtxn_release(&c->w);
     dt__free(c->ops);

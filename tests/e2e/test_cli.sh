@@ -99,6 +99,11 @@ expect "datoms eav of an entity" 0 '[1 :name "Ivan" 4398046511105]
 [1 :age 26 4398046511106]' "$BIN" datoms "$D" eav 1
 expect "datoms eav e a" 0 '[2 :age 30 4398046511107]' "$BIN" datoms "$D" eav 2 :age
 expect "datoms ave a v" 0 '[2 :name "Petr" 4398046511105]' "$BIN" datoms "$D" ave :name '"Petr"'
+check "datoms with an unknown attribute is an input error" 2 "$BIN" datoms "$D" eav 1 :no/such
+contains "datoms names the unknown attribute" "unknown attribute :no/such" \
+  "$BIN" datoms "$D" ave :no/such
+contains "datoms refuses a value that is never stored" "attribute :age expects a datom value, got set" \
+  "$BIN" datoms "$D" ave :age '#{1}'
 expect "datoms --format edn is one vector" 0 '[[1 :name "Ivan" 4398046511105]
  [1 :age 26 4398046511106]]' "$BIN" datoms --format edn "$D" eav 1
 expect "datoms --format edn of nothing" 0 '[]' "$BIN" datoms --format edn "$D" eav 99

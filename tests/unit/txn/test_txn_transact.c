@@ -461,7 +461,7 @@ static void test_attr_stats_follow_writes(void **state) {
     assert_int_equal(s.min.u.i, 20);
     assert_int_equal(s.max.u.i, 30);
     dt_attr_stats_clear(&s);
-    assert_int_equal(dt_attr_stats_get(db, "nope", &s), DT_NOTFOUND);
+    assert_int_equal(dt_attr_stats_get(db, "nope", &s), DT_INVALID);
     dt_db_release(db);
 }
 

@@ -4,7 +4,7 @@
  * that does not read as EDN is skipped (fuzz_edn covers the reader).  A
  * transaction either commits exactly one transaction, or fails with an
  * input error and leaves the database as it was (same basis and the same
- * number of datoms).  The database starts again every 5000 inputs so that
+ * number of datoms).  The database starts again every 1000 inputs so that
  * a long run stays small.
  */
 #include <ftw.h>
@@ -82,7 +82,7 @@ static void state(int64_t *basis, long *datoms) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dt_value tx;
     if (dt_edn_read((const char *)data, size, &tx) != DT_OK) return 0;
-    if (++runs % 5000 == 0) {
+    if (++runs % 1000 == 0) {
         close_db();
         open_db();
     }

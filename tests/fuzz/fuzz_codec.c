@@ -37,6 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(src == DT_OK && info.len == used && info.type == v.type,
                "scan (%d, %zu bytes) disagrees with decode (%zu bytes)", src, info.len, used);
     FUZZ_CHECK(used > 0 && used <= size, "consumed %zu of %zu bytes", used, size);
+    /* a few bytes of exponent may stand for 16 million digits: decoding
+     * them is the check; the round trip would only spend the time budget */
+    if ((v.type == DT_BIGINT || v.type == DT_BIGDEC) && v.u.s.len > (1u << 20)) {
+        dt_value_clear(&v);
+        return 0;
+    }
     dt_buf enc = DT_BUF_INIT;
     rc = dl_codec_encode(&v, &enc);
     FUZZ_CHECK(rc == DT_OK, "encoding a decoded value: %d %s", rc, dt_errmsg(NULL));

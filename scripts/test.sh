@@ -40,6 +40,7 @@ echo "== build build/tsan (${tsan_tests[*]})"
 cmake --build build/tsan -j "$jobs" --target "${tsan_tests[@]}" >/dev/null
 echo "== test build/tsan"
 (cd build/tsan && DT_STRESS_SCALE=0.05 ctest --output-on-failure -j "$jobs" -L threads)
+
 # Fuzzing: each libFuzzer target for FUZZ_SECONDS from the committed
 # corpus and regression inputs (clang; docs/fuzzing.md).
 echo "== configure build/fuzz (clang, libFuzzer + ASan + UBSan)"

@@ -532,8 +532,11 @@ static int rd_decimal(rd *r, uint8_t tag, dt_value *out) {
     if (!k) {
         if (dt_buf_putc(&digits, '0') != DT_OK) goto nomem;
     } else {
-        for (int64_t z = (int64_t)k; z < ndigits; z++)
-            if (dt_buf_putc(&digits, '0') != DT_OK) goto nomem;
+        /* up to DL_CODEC_DEC_LIMIT trailing zeros: one fill, not a call per digit */
+        size_t zeros = (size_t)(ndigits - (int64_t)k);
+        if (dt_buf_reserve(&digits, zeros) != DT_OK) goto nomem;
+        memset(digits.p + digits.len, '0', zeros);
+        digits.len += zeros;
     }
     dl_decimal d;
     d.neg = sign == DL_CODEC_DEC_NEG;

@@ -1015,7 +1015,8 @@ static int qualify_keys(dt_edn_reader *r, const frame *f, dt_value *items, size_
 static int close_frame(dt_edn_reader *r, dt_value *out) {
     frame *f = &r->frames[r->nframes - 1];
     size_t n = r->nvals - f->base;
-    dt_value *items = &r->vals[f->base];
+    /* no values yet: r->vals may still be NULL, and NULL + 0 is undefined */
+    dt_value *items = n ? &r->vals[f->base] : NULL;
     char shown[80];
     if (f->kind == F_MAP && n % 2)
         return rerr(r, DT_INVALID, f->start, "map literal needs an even number of forms, has %zu",

@@ -55,7 +55,8 @@ static int future_ok(const dt_future *f) { return f && f->magic == DT_MAGIC_FUTU
 
 int dt_future_wait_timeout(dt_future *f, unsigned ms) {
     if (!future_ok(f)) return dt__seterr(f, DT_MISUSE, "future: not a live dt_future");
-    if (!f->done && f->would_deadlock && f->would_deadlock(f->owner))
+    /* done is the writer's to set, under the lock: read it the same way */
+    if (!dt_future_ready(f) && f->would_deadlock && f->would_deadlock(f->owner))
         return dt__seterr(f, DT_MISUSE,
                           "future: this thread holds the writer that must complete it (an open "
                           "block or a callback); waiting would never end");

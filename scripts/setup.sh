@@ -14,6 +14,8 @@ PACKAGES=(
   libcmocka-dev     # unit tests
   libedit-dev       # REPL line editing (BSD licence)
   clang-format      # layout check (scripts/format.sh --check)
+  clang             # fuzz targets (libFuzzer needs clang)
+  libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
 )
 
 missing=()

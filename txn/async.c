@@ -122,7 +122,11 @@ static const kv_writer_ops conn_writer_ops = {
 int txn_holds_writer(const void *conn) {
     const dt_conn *c = conn;
     if (txn_writer_held_by_thread(c)) return 1;
-    return kv_writer_on_thread(c->writer);
+    /* get_writer sets c->writer under amu, maybe on another thread */
+    pthread_mutex_lock((pthread_mutex_t *)&c->amu);
+    int on = kv_writer_on_thread(c->writer);
+    pthread_mutex_unlock((pthread_mutex_t *)&c->amu);
+    return on;
 }
 
 static int get_writer(dt_conn *conn, kv_writer **out) {

@@ -69,7 +69,10 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out) {
     *out = NULL;
     if (!txn_conn_ok(conn))
         return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not an open connection");
-    if (kv_writer_on_thread(conn->writer))
+    pthread_mutex_lock(&conn->amu); /* conn->writer is set under it */
+    int on_writer = kv_writer_on_thread(conn->writer);
+    pthread_mutex_unlock(&conn->amu);
+    if (on_writer)
         return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not from a transaction callback");
     int rc = txn_writer_enter(conn);
     if (rc != DT_OK) return rc;

@@ -1132,6 +1132,30 @@ static void test_public_api_reports_misuse_and_truncated_keys(void **state) {
 
 /* }====== */
 
+/* Found by fuzz_codec (tests/fuzz/regressions/codec): 13 bytes whose
+ * exponent says 15,460,868 digits.  A valid bigint; it decodes (the zeros
+ * in one fill, not a call per digit) and encodes back to the same bytes. */
+static void test_short_key_with_a_huge_exponent(void **state) {
+    (void)state;
+    static const uint8_t key[] = {0x15, 0x03, 0x83, 0xeb, 0xea, 0x03, 0x83,
+                                  0x16, 0x45, 0x67, 0x23, 0x89, 0x00};
+    dt_value v;
+    size_t used = 0;
+    assert_int_equal(dl_codec_decode(key, sizeof key, &v, &used), DT_OK);
+    assert_int_equal(used, sizeof key);
+    assert_int_equal(v.type, DT_BIGINT);
+    assert_int_equal(v.u.s.len, 15460868);
+    assert_memory_equal(v.u.s.ptr, "720534561278", 12);
+    for (size_t i = 12; i < v.u.s.len; i++)
+        if (v.u.s.ptr[i] != '0') fail_msg("digit %zu is '%c'", i, v.u.s.ptr[i]);
+    dt_buf enc = DT_BUF_INIT;
+    assert_int_equal(dl_codec_encode(&v, &enc), DT_OK);
+    assert_int_equal(enc.len, sizeof key);
+    assert_memory_equal(enc.p, key, sizeof key);
+    dt_buf_release(&enc);
+    dt_value_clear(&v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_bytes_order_like_values),
@@ -1165,6 +1189,7 @@ int main(void) {
         cmocka_unit_test(test_corrupt_messages_name_position_and_tag),
         cmocka_unit_test(test_public_encode_decode_round_trip),
         cmocka_unit_test(test_public_api_reports_misuse_and_truncated_keys),
+        cmocka_unit_test(test_short_key_with_a_huge_exponent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -535,6 +535,20 @@ static void test_every_truncated_prefix_is_an_error(void **state) {
     dt_value_clear(&full);
 }
 
+/* Found by fuzzing: closing an empty collection before any value was
+ * kept computed NULL + 0 (undefined behaviour; clang's UBSan reports it,
+ * tests/fuzz/regressions/edn replays the input in the fuzz build). */
+static void test_empty_collection_before_any_value(void **state) {
+    (void)state;
+    expect_error("() 2(1 ", DT_INVALID, "expected end of input after the form, got '2' at 1:4");
+    const char *empty[] = {"()", "[]", "{}", "#{}", "(())", "[[] {} #{} ()]"};
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        dt_value v = read_ok(empty[i]);
+        roundtrip(&v);
+        dt_value_clear(&v);
+    }
+}
+
 /* Random edits of a valid document: any result, but no crash, leak or over-read. */
 static void test_random_mutations_never_crash(void **state) {
     (void)state;
@@ -1085,6 +1099,7 @@ int main(void) {
         cmocka_unit_test(test_error_messages_carry_line_and_column),
         cmocka_unit_test(test_every_truncated_prefix_is_an_error),
         cmocka_unit_test(test_random_mutations_never_crash),
+        cmocka_unit_test(test_empty_collection_before_any_value),
         cmocka_unit_test(test_nesting_depth_limit),
         cmocka_unit_test(test_streaming_reader_reports_positions),
         cmocka_unit_test(test_misuse_is_reported),

@@ -378,10 +378,9 @@ static void *scan_main(void *p) {
     return NULL;
 }
 
-/* n transactions changing existing documents and adding new ones; the
- * rate in tx/s. */
-static double write_burst(dt_conn *conn, int n, int docs, int round) {
-    double t0 = now_s();
+/* n transactions changing existing documents and adding new ones (how
+ * fast a scan lets them run is measured by benchmarks/scan_bench.c). */
+static void write_burst(dt_conn *conn, int n, int docs, int round) {
     for (int i = 0; i < n; i++) {
         char edn[200];
         int e = 1 + (i * 7) % docs;
@@ -390,7 +389,6 @@ static double write_burst(dt_conn *conn, int n, int docs, int round) {
         int rc = dt_transact(conn, edn, NULL);
         if (rc != DT_OK) fail_msg("transact %s: %d %s", edn, rc, dt_errmsg(conn));
     }
-    return n / (now_s() - t0);
 }
 
 static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state) {
@@ -412,8 +410,8 @@ static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state)
     tu_tx(conn, tx, DT_OK, 0);
     free(tx);
 
-    /* the writes alone */
-    double alone = write_burst(conn, n, DOCS, 1);
+    /* a first round of writes, before the snapshot */
+    write_burst(conn, n, DOCS, 1);
 
     /* the same writes while the scan runs on a snapshot taken before them */
     scan_arg s;
@@ -425,14 +423,13 @@ static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state)
     double t0 = now_s();
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, scan_main, &s), 0);
-    double during = write_burst(conn, n, DOCS, 2);
+    write_burst(conn, n, DOCS, 2);
     atomic_store(&s.stop, 1);
     pthread_join(th, NULL);
     double scan_secs = now_s() - t0;
     check_threads_ok();
-    print_message(
-        "scan: %d passes in %.2f s; %d writes: %.0f tx/s alone, %.0f tx/s during the scan\n",
-        atomic_load(&s.passes), scan_secs, n, alone, during);
+    print_message("scan: %d passes in %.2f s while %d transactions committed\n",
+                  atomic_load(&s.passes), scan_secs, n);
     assert_true(atomic_load(&s.passes) >= 3);
     /* the scan's snapshot still shows its start; the latest state moved */
     char *after = scan_all(s.snap);
@@ -451,8 +448,6 @@ static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state)
     assert_int_equal(get_long(db, 8, "doc/n"), 200001);
     assert_int_equal(get_long(db, 1 + (7 * (n - 1)) % DOCS, "doc/n"), 200000 + n - 1);
     dt_db_release(db);
-    /* loose: the scan must not slow the writers down by more than 3x */
-    assert_true(during * 3 >= alone);
     assert_int_equal(dt_conn_close(conn), DT_OK);
     tu_rmdir_free(dir);
 }

@@ -75,18 +75,12 @@ const dq_builtin dq_builtins[DQ_FN_COUNT_] = {
 };
 
 const dq_aggregate dq_aggregates[DQ_AGG_COUNT_] = {
-    {"count", DQ_AGG_COUNT, 1, 1},
-    {"count-distinct", DQ_AGG_COUNT_DISTINCT, 1, 1},
-    {"sum", DQ_AGG_SUM, 1, 1},
-    {"avg", DQ_AGG_AVG, 1, 1},
-    {"median", DQ_AGG_MEDIAN, 1, 1},
-    {"variance", DQ_AGG_VARIANCE, 1, 1},
-    {"stddev", DQ_AGG_STDDEV, 1, 1},
-    {"min", DQ_AGG_MIN, 1, 2},
-    {"max", DQ_AGG_MAX, 1, 2},
-    {"distinct", DQ_AGG_DISTINCT, 1, 1},
-    {"rand", DQ_AGG_RAND, 1, 2},
-    {"sample", DQ_AGG_SAMPLE, 2, 2},
+    {"count", DQ_AGG_COUNT, 1, 1},   {"count-distinct", DQ_AGG_COUNT_DISTINCT, 1, 1},
+    {"sum", DQ_AGG_SUM, 1, 1},       {"avg", DQ_AGG_AVG, 1, 1},
+    {"median", DQ_AGG_MEDIAN, 1, 1}, {"variance", DQ_AGG_VARIANCE, 1, 1},
+    {"stddev", DQ_AGG_STDDEV, 1, 1}, {"min", DQ_AGG_MIN, 1, 2},
+    {"max", DQ_AGG_MAX, 1, 2},       {"distinct", DQ_AGG_DISTINCT, 1, 1},
+    {"rand", DQ_AGG_RAND, 1, 2},     {"sample", DQ_AGG_SAMPLE, 2, 2},
 };
 
 const dq_builtin *dq_builtin_find(const char *name, size_t len) {

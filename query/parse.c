@@ -96,10 +96,10 @@ typedef struct pctx {
     size_t len[2];
     posent *pos;
     size_t npos;
-    ablk *scratch;  /* variable sets while checking; freed after the parse */
-    dq_vars *vars;  /* the variable table of the scope being parsed */
-    int32_t dsrc;   /* the default source where we are */
-    int in_rules;   /* parsing a rule body */
+    ablk *scratch;    /* variable sets while checking; freed after the parse */
+    dq_vars *vars;    /* the variable table of the scope being parsed */
+    int32_t dsrc;     /* the default source where we are */
+    int in_rules;     /* parsing a rule body */
     int has_rules_in; /* :in has % */
     int rules_given;
     const dt_value *with_key; /* the :with keyword, for messages */
@@ -240,8 +240,7 @@ static int resolve_src(pctx *c, const dt_value *sym, const dt_value *form, int32
         return DT_OK;
     }
     int32_t s = find_src(c->q, sym);
-    if (s < 0)
-        return perr(c, DT_INVALID, form, "source %s is not declared in :in", sym->u.s.ptr);
+    if (s < 0) return perr(c, DT_INVALID, form, "source %s is not declared in :in", sym->u.s.ptr);
     *out = s;
     return DT_OK;
 }
@@ -249,8 +248,9 @@ static int resolve_src(pctx *c, const dt_value *sym, const dt_value *form, int32
 /* The default source for a clause that names none. */
 static int default_src(pctx *c, const dt_value *form, int32_t *out) {
     if (c->dsrc == DSRC_UNDECLARED)
-        return perr(c, DT_INVALID, form, "the clause reads the default source $, which :in does "
-                                         "not declare");
+        return perr(c, DT_INVALID, form,
+                    "the clause reads the default source $, which :in does "
+                    "not declare");
     *out = c->dsrc;
     return DT_OK;
 }
@@ -311,8 +311,7 @@ static int parse_binding(pctx *c, const dt_value *v, dq_binding *b) {
         return DT_OK;
     }
     if (v->type != DT_VECTOR)
-        return perr(c, DT_INVALID, v,
-                    "expected a binding: ?x, [?a ?b], [?x ...] or [[?a ?b]]");
+        return perr(c, DT_INVALID, v, "expected a binding: ?x, [?a ?b], [?x ...] or [[?a ?b]]");
     size_t n = v->u.seq.n;
     const dt_value *it = v->u.seq.items;
     if (n == 0) return perr(c, DT_INVALID, v, "empty binding");
@@ -320,7 +319,8 @@ static int parse_binding(pctx *c, const dt_value *v, dq_binding *b) {
     if (n == 2 && sym_eq(&it[1], "...")) {
         b->kind = DQ_BIND_COLL;
         n = 1;
-        if (is_blank(&it[0])) return perr(c, DT_INVALID, v, "a collection binding needs a variable");
+        if (is_blank(&it[0]))
+            return perr(c, DT_INVALID, v, "a collection binding needs a variable");
     } else if (n == 1 && it[0].type == DT_VECTOR) {
         b->kind = DQ_BIND_REL;
         elems = it[0].u.seq.items;
@@ -372,8 +372,7 @@ static int parse_rule_vars(pctx *c, const dt_value *items, size_t n, int allow_r
             if (rc != DT_OK) return rc;
             for (size_t j = 0; j < k; j++)
                 if (vs[j] == id)
-                    return perr(c, DT_INVALID, form, "variable %s is listed twice",
-                                src[i].u.s.ptr);
+                    return perr(c, DT_INVALID, form, "variable %s is listed twice", src[i].u.s.ptr);
             vs[k++] = id;
         }
         if (pass == 0) *nreq = k;
@@ -408,7 +407,9 @@ static void ext_vars(const dq_clause *cl, uint8_t *set) {
     switch (cl->kind) {
     case DQ_CL_PATTERN:
     case DQ_CL_PRED:
-    case DQ_CL_RULE: terms_into(cl->terms, cl->nterms, set); break;
+    case DQ_CL_RULE:
+        terms_into(cl->terms, cl->nterms, set);
+        break;
     case DQ_CL_FN:
         terms_into(cl->terms, cl->nterms, set);
         binding_into(&cl->bind, set);
@@ -447,11 +448,16 @@ static void set_show(const pctx *c, const uint8_t *set, size_t n, char *out, siz
 static int binds_into(pctx *c, const dq_clause *cl, uint8_t *set) {
     size_t nv = c->vars->n;
     switch (cl->kind) {
-    case DQ_CL_PATTERN: terms_into(cl->terms, cl->nterms, set); break;
+    case DQ_CL_PATTERN:
+        terms_into(cl->terms, cl->nterms, set);
+        break;
     case DQ_CL_PRED:
     case DQ_CL_NOT:
-    case DQ_CL_NOT_JOIN: break;
-    case DQ_CL_FN: binding_into(&cl->bind, set); break;
+    case DQ_CL_NOT_JOIN:
+        break;
+    case DQ_CL_FN:
+        binding_into(&cl->bind, set);
+        break;
     case DQ_CL_RULE: {
         size_t nreq = c->q->rules[cl->rule].nreq;
         for (size_t i = nreq; i < cl->nterms; i++)
@@ -526,7 +532,9 @@ static int parse_pattern(pctx *c, const dt_value *form, dq_clause *cl) {
         if (cl->terms[k].kind != DQ_TERM_CONST) continue;
         char shown[128];
         switch (k) {
-        case 0: rc = check_entity_const(c, v, form, "entity"); break;
+        case 0:
+            rc = check_entity_const(c, v, form, "entity");
+            break;
         case 1:
             if (v->type != DT_KEYWORD && v->type != DT_LONG && v->type != DT_REF) {
                 show(v, shown);
@@ -541,7 +549,9 @@ static int parse_pattern(pctx *c, const dt_value *form, dq_clause *cl) {
                 rc = perr(c, DT_INVALID, form,
                           "nil cannot be matched in a data pattern (use missing?)");
             break;
-        case 3: rc = check_entity_const(c, v, form, "tx"); break;
+        case 3:
+            rc = check_entity_const(c, v, form, "tx");
+            break;
         case 4:
             if (v->type != DT_BOOL) {
                 show(v, shown);
@@ -631,14 +641,13 @@ static int parse_rule_call(pctx *c, const dt_value *form, size_t i, dq_clause *c
                     : !c->rules_given ? " (no rules were given for %)"
                                       : "");
     if (nargs != r->arity)
-        return perr(c, DT_INVALID, form, "rule %s takes %zu argument%s, got %zu", r->name,
-                    r->arity, r->arity == 1 ? "" : "s", nargs);
+        return perr(c, DT_INVALID, form, "rule %s takes %zu argument%s, got %zu", r->name, r->arity,
+                    r->arity == 1 ? "" : "s", nargs);
     if (!cl->explicit_src && (rc = default_src(c, form, &cl->src)) != DT_OK) return rc;
     cl->nterms = nargs;
     if (!(cl->terms = ANEW(c, dq_term, nargs))) return nomem(c);
     for (size_t k = 0; k < nargs; k++)
-        if ((rc = parse_term(c, &it[i + 1 + k], T_BLANK, form, &cl->terms[k])) != DT_OK)
-            return rc;
+        if ((rc = parse_term(c, &it[i + 1 + k], T_BLANK, form, &cl->terms[k])) != DT_OK) return rc;
     return DT_OK;
 }
 
@@ -807,9 +816,12 @@ static int check_clause(pctx *c, dq_clause *cl, const uint8_t *bound, const uint
     int rc = DT_OK;
     switch (cl->kind) {
     case DQ_CL_PATTERN:
-    case DQ_CL_AND: break;
+    case DQ_CL_AND:
+        break;
     case DQ_CL_PRED:
-    case DQ_CL_FN: rc = need_bound(c, cl, 0, bound, "(a function cannot bind its arguments)"); break;
+    case DQ_CL_FN:
+        rc = need_bound(c, cl, 0, bound, "(a function cannot bind its arguments)");
+        break;
     case DQ_CL_RULE: {
         const dq_rule *r = &c->q->rules[cl->rule];
         for (size_t i = 0; i < r->nreq; i++)
@@ -956,14 +968,15 @@ static int split_sections(pctx *c, const dt_value *qv, section *sec) {
     size_t n = qv->u.seq.n;
     int rc;
     if (qv->type == DT_MAP) {
+        if (n % 2) return perr(c, DT_INVALID, qv, "malformed map");
         for (size_t i = 0; i < n; i += 2) {
             if (it[i].type != DT_KEYWORD)
                 return perr(c, DT_INVALID, &it[i], "a query map's keys are keywords");
             if (!is_seq(&it[i + 1]))
                 return perr(c, DT_INVALID, &it[i + 1], "the value of :%s must be a vector",
                             it[i].u.s.ptr);
-            if ((rc = add_section(c, sec, &it[i], it[i + 1].u.seq.items, it[i + 1].u.seq.n,
-                                  qv)) != DT_OK)
+            if ((rc = add_section(c, sec, &it[i], it[i + 1].u.seq.items, it[i + 1].u.seq.n, qv)) !=
+                DT_OK)
                 return rc;
         }
     } else if (qv->type == DT_VECTOR || qv->type == DT_LIST) {
@@ -1168,8 +1181,9 @@ static int parse_ret(pctx *c, const section *sec) {
         return perr(c, DT_INVALID, s->key, ":%s needs a relation or tuple :find",
                     section_names[which]);
     if (s->n != q->nfind)
-        return perr(c, DT_INVALID, s->key, ":%s has %zu names but :find has %zu elements",
-                    section_names[which], s->n, q->nfind);
+        return perr(c, DT_INVALID, s->key, ":%s has %zu name%s but :find has %zu element%s",
+                    section_names[which], s->n, s->n == 1 ? "" : "s", q->nfind,
+                    q->nfind == 1 ? "" : "s");
     if (!(q->ret_names = ANEW(c, const char *, s->n))) return nomem(c);
     for (size_t i = 0; i < s->n; i++) {
         if (!is_sym(&s->items[i]) || is_var(&s->items[i]))
@@ -1191,7 +1205,8 @@ static int parse_with(pctx *c, const section *s) {
     q->nwith = s->n;
     if (!(q->with = ANEW(c, dq_var, s->n))) return nomem(c);
     for (size_t i = 0; i < s->n; i++) {
-        if (!is_var(&s->items[i])) return perr(c, DT_INVALID, &s->items[i], ":with takes variables");
+        if (!is_var(&s->items[i]))
+            return perr(c, DT_INVALID, &s->items[i], ":with takes variables");
         int rc = intern_var(c, c->vars, &s->items[i], &q->with[i]);
         if (rc != DT_OK) return rc;
     }
@@ -1281,8 +1296,7 @@ static int parse_rules(pctx *c, const dt_value *rv) {
         c->vars = &b->vars;
         dq_var *hv;
         size_t nh, nreq;
-        rc = parse_rule_vars(c, &head->u.seq.items[1], head->u.seq.n - 1, 1, form, &hv, &nh,
-                             &nreq);
+        rc = parse_rule_vars(c, &head->u.seq.items[1], head->u.seq.n - 1, 1, form, &hv, &nh, &nreq);
         if (rc != DT_OK) break;
         size_t nb = form->u.seq.n - 1;
         if ((rc = parse_clauses(c, &form->u.seq.items[1], nb, 0, &b->clauses)) != DT_OK) break;
@@ -1318,7 +1332,8 @@ static int depth_ok(const dt_value *v, int depth) {
         for (size_t i = 0; i < v->u.seq.n; i++)
             if (!depth_ok(&v->u.seq.items[i], depth + 1)) return 0;
         return 1;
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -1326,7 +1341,8 @@ static int depth_ok(const dt_value *v, int depth) {
 static void map_walk(const dt_value *v, posent *out, size_t *k, const dl_edn_span *sp, size_t nsp,
                      int which) {
     if (v->type == DT_LIST || v->type == DT_VECTOR || v->type == DT_SET || v->type == DT_MAP)
-        for (size_t i = 0; i < v->u.seq.n; i++) map_walk(&v->u.seq.items[i], out, k, sp, nsp, which);
+        for (size_t i = 0; i < v->u.seq.n; i++)
+            map_walk(&v->u.seq.items[i], out, k, sp, nsp, which);
     if (*k < nsp) {
         out[*k].v = v;
         out[*k].off = sp[*k].start;
@@ -1343,7 +1359,13 @@ static int load_form(pctx *c, const dq_input_form *f, int which, dt_value *dst) 
     if (f->value) {
         if (!depth_ok(f->value, 1))
             return perr(c, DT_LIMIT, NULL, "the %s nest deeper than %d", what, DQ_MAX_DEPTH);
-        if (dt_value_copy(f->value, dst) != DT_OK) return nomem(c);
+        int rc = dt_value_copy(f->value, dst);
+        if (rc == DT_NOMEM) return nomem(c);
+        if (rc != DT_OK) {
+            char msg[DT__ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", dt_errmsg(NULL));
+            return perr(c, DT_INVALID, NULL, "malformed %s value (%s)", what, msg);
+        }
         return DT_OK;
     }
     dt_edn_options o = DT_EDN_OPTIONS_INIT;

@@ -40,9 +40,9 @@ typedef enum dq_fn_kind {
 
 /* Built-in function ids: the index of the function in dq_builtins. */
 typedef enum dq_fn_id {
-    DQ_FN_EQ = 0, /* = */
-    DQ_FN_NUM_EQ, /* == */
-    DQ_FN_NOT_EQ, /* not= */
+    DQ_FN_EQ = 0,  /* = */
+    DQ_FN_NUM_EQ,  /* == */
+    DQ_FN_NOT_EQ,  /* not= */
     DQ_FN_BANG_EQ, /* != */
     DQ_FN_LT,
     DQ_FN_GT,

@@ -31,10 +31,18 @@ static void put_src(pr *p, int32_t src) {
 
 static void put_term(pr *p, const dq_term *t) {
     switch (t->kind) {
-    case DQ_TERM_VAR: put_var(p, t->id); break;
-    case DQ_TERM_CONST: put_value(p, t->value); break;
-    case DQ_TERM_BLANK: put(p, "_"); break;
-    case DQ_TERM_SRC: put_src(p, t->id); break;
+    case DQ_TERM_VAR:
+        put_var(p, t->id);
+        break;
+    case DQ_TERM_CONST:
+        put_value(p, t->value);
+        break;
+    case DQ_TERM_BLANK:
+        put(p, "_");
+        break;
+    case DQ_TERM_SRC:
+        put_src(p, t->id);
+        break;
     }
 }
 
@@ -47,8 +55,12 @@ static void put_terms(pr *p, const dq_term *t, size_t n) {
 
 static void put_binding(pr *p, const dq_binding *b) {
     switch (b->kind) {
-    case DQ_BIND_VAR: put_var(p, b->var); return;
-    case DQ_BIND_BLANK: put(p, "_"); return;
+    case DQ_BIND_VAR:
+        put_var(p, b->var);
+        return;
+    case DQ_BIND_BLANK:
+        put(p, "_");
+        return;
     case DQ_BIND_COLL:
         put(p, "[");
         put_binding(p, &b->items[0]);
@@ -134,7 +146,8 @@ static void put_clause(pr *p, const dq_clause *cl) {
     case DQ_CL_OR_JOIN:
     case DQ_CL_NOT:
     case DQ_CL_NOT_JOIN: {
-        static const char *const ops[] = {"", "", "", "", "and", "or", "or-join", "not", "not-join"};
+        static const char *const ops[] = {"",   "",        "",    "",        "and",
+                                          "or", "or-join", "not", "not-join"};
         put(p, "(");
         if (cl->explicit_src) {
             put_src(p, cl->src);
@@ -154,7 +167,9 @@ static void put_clause(pr *p, const dq_clause *cl) {
 
 static void put_find_elem(pr *p, const dq_find_elem *fe) {
     switch (fe->kind) {
-    case DQ_ELEM_VAR: put_var(p, fe->var); return;
+    case DQ_ELEM_VAR:
+        put_var(p, fe->var);
+        return;
     case DQ_ELEM_AGG:
         put(p, "(");
         put(p, dq_aggregates[fe->agg].name);
@@ -213,10 +228,18 @@ int dq_query_print(const dq_query *q, dt_buf *b) {
             const dq_input *in = &q->in[i];
             put(&p, " ");
             switch (in->kind) {
-            case DQ_IN_SRC: put_src(&p, in->src); break;
-            case DQ_IN_RULES: put(&p, "%"); break;
-            case DQ_IN_PATTERN: put(&p, in->name); break;
-            case DQ_IN_BINDING: put_binding(&p, &in->bind); break;
+            case DQ_IN_SRC:
+                put_src(&p, in->src);
+                break;
+            case DQ_IN_RULES:
+                put(&p, "%");
+                break;
+            case DQ_IN_PATTERN:
+                put(&p, in->name);
+                break;
+            case DQ_IN_BINDING:
+                put_binding(&p, &in->bind);
+                break;
             }
         }
     }

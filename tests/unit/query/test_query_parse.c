@@ -12,6 +12,7 @@
 
 #include "testutil.h"
 #include "base.h"
+#include "edn.h"
 #include "parse.h"
 
 /* {====== Helpers ====== */
@@ -67,8 +68,7 @@ static void err_rules(const char *text, const char *rules, int rc, const char *w
     dq_errpos pos;
     int got = dq_parse_text(text, rules, &q, &pos);
     const char *msg = dt_errmsg(NULL);
-    if (got != rc)
-        fail_msg("%s: expected rc %d, got %d (%s)", text, rc, got, got ? msg : "parsed");
+    if (got != rc) fail_msg("%s: expected rc %d, got %d (%s)", text, rc, got, got ? msg : "parsed");
     assert_null(q);
     if (!strstr(msg, what)) fail_msg("%s: message '%s' lacks '%s'", text, msg, what);
     if (line > 0) {
@@ -320,8 +320,9 @@ static void test_predicates(void **state) {
     assert_int_equal(q->where[4].terms[0].kind, DQ_TERM_SRC);
     assert_int_equal(q->where[4].terms[0].id, 0);
     dq_query_free(q);
-    roundtrip("[:find ?e :where [?e :age ?a] [(< 18 ?a 65)] [(!= ?a 30)] [(missing? $ ?e :email)]]",
-              "[:find ?e :where [?e :age ?a] [(< 18 ?a 65)] [(!= ?a 30)] [(missing? $ ?e :email)]]");
+    roundtrip(
+        "[:find ?e :where [?e :age ?a] [(< 18 ?a 65)] [(!= ?a 30)] [(missing? $ ?e :email)]]",
+        "[:find ?e :where [?e :age ?a] [(< 18 ?a 65)] [(!= ?a 30)] [(missing? $ ?e :email)]]");
 }
 
 static void test_function_bindings(void **state) {
@@ -352,8 +353,8 @@ static const char *FOLLOWS = "[[(follows ?x ?y) [?x :follows ?y]]"
 
 static void test_rules(void **state) {
     (void)state;
-    dq_query *q = ok_rules("[:find ?x ?y :in $ $b % :where (follows ?x ?y) ($b follows ?y 3)]",
-                           FOLLOWS);
+    dq_query *q =
+        ok_rules("[:find ?x ?y :in $ $b % :where (follows ?x ?y) ($b follows ?y 3)]", FOLLOWS);
     assert_int_equal(q->nrules, 1);
     const dq_rule *r = &q->rules[0];
     assert_string_equal(r->name, "follows");
@@ -560,12 +561,11 @@ static void test_error_join_var_lists(void **state) {
         "or-join needs a vector of variables after it", 1, 26);
     err("[:find ?e :where [?e :a] (or-join [?e 1] [?e :b 1])]", "expected a variable, got 1", 1,
         26);
-    err("[:find ?e :where [?e :a] (or-join [?e ?e] [?e :b 1])]", "variable ?e is listed twice",
-        1, 26);
+    err("[:find ?e :where [?e :a] (or-join [?e ?e] [?e :b 1])]", "variable ?e is listed twice", 1,
+        26);
     err("[:find ?e :where [?e :a] (not-join [[?e]] [?e :b 1])]",
         "required variables [[?a] ...] are not allowed here", 1, 26);
-    err("[:find ?e :where [?e :a] (not-join [] [?e :b 1])]", "needs at least one variable", 1,
-        26);
+    err("[:find ?e :where [?e :a] (not-join [] [?e :b 1])]", "needs at least one variable", 1, 26);
     err("[:find ?e :where [?e :a] (or-join [[?e] ?x] [?x :b 1])]",
         "or-join variable ?e is not used in its clauses", 1, 26);
     err("[:find ?e :where [?x :a] (or-join [[?e] ?x] [?e :b ?x])]",
@@ -575,8 +575,8 @@ static void test_error_join_var_lists(void **state) {
 
 static void test_error_rule_heads(void **state) {
     (void)state;
-    err_rules("[:find ?x :in $ % :where (r ?x ?y)]",
-              "[[(r ?a ?b) [?a :x ?b]] [(r ?a) [?a :y 1]]]", DT_INVALID,
+    err_rules("[:find ?x :in $ % :where (r ?x ?y)]", "[[(r ?a ?b) [?a :x ?b]] [(r ?a) [?a :y 1]]]",
+              DT_INVALID,
               "rule r has 1 argument (0 required) here but 2 (0 required) in an earlier body", 1,
               25);
     err_rules("[:find ?x :in $ % :where (r ?x ?y)]",
@@ -600,8 +600,8 @@ static void test_error_unknown_rule(void **state) {
     (void)state;
     err_rules("[:find ?x :in $ % :where (folows ?x ?y)]", FOLLOWS, DT_INVALID,
               "unknown rule folows in (folows ?x ?y)", 1, 26);
-    err("[:find ?x :in $ % :where (follows ?x ?y)]", "unknown rule follows (no rules were given for %)",
-        1, 26);
+    err("[:find ?x :in $ % :where (follows ?x ?y)]",
+        "unknown rule follows (no rules were given for %)", 1, 26);
     err("[:find ?x :where (follows ?x ?y)]", "unknown rule follows (:in has no %)", 1, 18);
     err_rules("[:find ?x :where [?x :a]]", FOLLOWS, DT_INVALID, "rules were given but :in has no %",
               0, 0);
@@ -643,11 +643,11 @@ static void test_error_malformed(void **state) {
     err("[:find ?e :where [?e :a] [(inc $) ?x]]",
         "a source can only be the first argument of get-else", 1, 26);
     err("[:find ?e :where [?e :a] #{1}]", "a clause is a vector", 1, 26);
-    err("[:find ?e :where [?e :a] (?x 1)]", "expected or, or-join, and, not, not-join or a rule name",
-        1, 26);
+    err("[:find ?e :where [?e :a] (?x 1)]",
+        "expected or, or-join, and, not, not-join or a rule name", 1, 26);
     err("[:find ?e :where [?e :a] ($)]", "a source must be followed by a clause", 1, 26);
-    err("[:find ?e :in ?x :where [?e :a ?x]]", "reads the default source $, which :in does not",
-        1, 25);
+    err("[:find ?e :in ?x :where [?e :a ?x]]", "reads the default source $, which :in does not", 1,
+        25);
     err("[:find ?e :where [$b ?e :a]]", "source $b is not declared in :in", 1, 18);
     err("{:find ?e :where [[?e :a]]}", "the value of :find must be a vector", 1, 8);
     err("{\"find\" [?e]}", "a query map's keys are keywords", 1, 2);
@@ -671,11 +671,11 @@ static void test_error_duplicate_in(void **state) {
 static void test_error_return_map_count(void **state) {
     (void)state;
     err("[:find ?n ?a :keys name :where [?e :name ?n] [?e :age ?a]]",
-        ":keys has 1 names but :find has 2 elements", 1, 14);
+        ":keys has 1 name but :find has 2 elements", 1, 14);
     err("[:find ?n . :keys name :where [?e :name ?n]]", ":keys needs a relation or tuple :find", 1,
         13);
-    err("[:find ?n ?a :strs a a :where [?e :name ?n] [?e :age ?a]]", "duplicate name in :strs",
-        1, 22);
+    err("[:find ?n ?a :strs a a :where [?e :name ?n] [?e :age ?a]]", "duplicate name in :strs", 1,
+        22);
     err("[:find ?n :syms ?n :where [?e :name ?n]]", ":syms takes plain symbols", 1, 17);
 }
 
@@ -703,6 +703,26 @@ static void test_error_from_value_has_no_position(void **state) {
     free(p);
     dq_query_free(q);
     dt_value_clear(&v);
+    /* values no reader makes: a map with an odd number of items, an empty symbol */
+    dt_value odd;
+    assert_int_equal(dt_value_seq(DT_VECTOR, 3, &odd), DT_OK);
+    odd.type = DT_MAP; /* by hand: dt_value_seq refuses an odd map */
+    assert_int_equal(dt_value_text(DT_KEYWORD, "find", 4, &odd.u.seq.items[0]), DT_OK);
+    dq_input_form of = {NULL, 0, &odd};
+    assert_int_equal(dq_parse(&of, NULL, &q, NULL), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(NULL), "query: malformed query value"));
+    dt_value_clear(&odd);
+    dt_value weird;
+    assert_int_equal(dt_edn_read("[:find ?e :where [?e :a x]]", 27, &weird), DT_OK);
+    dt_value *sym = &weird.u.seq.items[3].u.seq.items[2];
+    dt_value_clear(sym);
+    sym->type = DT_SYMBOL; /* built by hand: the constructors refuse it */
+    sym->u.s.ptr = dt__strndup("", 0);
+    sym->u.s.len = 0;
+    dq_input_form wf = {NULL, 0, &weird};
+    assert_int_equal(dq_parse(&wf, NULL, &q, NULL), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(NULL), "unexpected symbol"));
+    dt_value_clear(&weird);
     /* misuse */
     assert_int_equal(dq_parse(NULL, NULL, &q, NULL), DT_MISUSE);
     dq_input_form both = {"[:find ?x :in ?x]", 17, &good};
@@ -716,14 +736,60 @@ static void test_error_from_value_has_no_position(void **state) {
 
 static void test_builtin_table(void **state) {
     (void)state;
-    static const char *const names[] = {
-        "=", "==", "not=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "quot", "rem", "mod",
-        "inc", "dec", "min", "max", "zero?", "pos?", "neg?", "even?", "odd?", "str", "subs",
-        "count", "ground", "identity", "vector", "list", "hash-map", "keyword", "name",
-        "namespace", "re-find", "re-matches", "re-seq", "re-pattern",
-        "clojure.string/starts-with?", "clojure.string/ends-with?", "clojure.string/includes?",
-        "clojure.string/blank?", "clojure.string/lower-case", "clojure.string/upper-case", "nil?",
-        "some?", "true?", "false?", "tuple", "untuple", "get-else", "get-some", "missing?"};
+    static const char *const names[] = {"=",
+                                        "==",
+                                        "not=",
+                                        "!=",
+                                        "<",
+                                        ">",
+                                        "<=",
+                                        ">=",
+                                        "+",
+                                        "-",
+                                        "*",
+                                        "/",
+                                        "quot",
+                                        "rem",
+                                        "mod",
+                                        "inc",
+                                        "dec",
+                                        "min",
+                                        "max",
+                                        "zero?",
+                                        "pos?",
+                                        "neg?",
+                                        "even?",
+                                        "odd?",
+                                        "str",
+                                        "subs",
+                                        "count",
+                                        "ground",
+                                        "identity",
+                                        "vector",
+                                        "list",
+                                        "hash-map",
+                                        "keyword",
+                                        "name",
+                                        "namespace",
+                                        "re-find",
+                                        "re-matches",
+                                        "re-seq",
+                                        "re-pattern",
+                                        "clojure.string/starts-with?",
+                                        "clojure.string/ends-with?",
+                                        "clojure.string/includes?",
+                                        "clojure.string/blank?",
+                                        "clojure.string/lower-case",
+                                        "clojure.string/upper-case",
+                                        "nil?",
+                                        "some?",
+                                        "true?",
+                                        "false?",
+                                        "tuple",
+                                        "untuple",
+                                        "get-else",
+                                        "get-some",
+                                        "missing?"};
     for (size_t i = 0; i < DQ_FN_COUNT_; i++) assert_int_equal(dq_builtins[i].id, (dq_fn_id)i);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const dq_builtin *b = dq_builtin_find(names[i], strlen(names[i]));
@@ -845,7 +911,8 @@ static char *bracketed(const char *s) {
         }
         if (*p == '"') in_str = 1;
         if (*p == '[' || *p == '(' || *p == '{') depth++;
-        if ((*p == ']' || *p == ')' || *p == '}') && --depth == 0) return strndup(s, (size_t)(p - s + 1));
+        if ((*p == ']' || *p == ')' || *p == '}') && --depth == 0)
+            return strndup(s, (size_t)(p - s + 1));
     }
     return NULL;
 }
@@ -902,6 +969,37 @@ static void test_movies_queries(void **state) {
 
 /* {====== Robustness ====== */
 
+/* The reader's spans (datalog/edn.h), which error positions rest on. */
+static void test_edn_spans_of_every_value(void **state) {
+    (void)state;
+    const char *text = "[#_ [1 2] #inst \"2020-01-01\" {:a [x]} #{7} #:ns{:k 1} \"s\"]";
+    dt_value v;
+    dl_edn_span *sp = NULL;
+    size_t n = 0;
+    assert_int_equal(dl_edn_read_spans(text, strlen(text), NULL, &v, &sp, &n), DT_OK);
+    /* post-order: inst, :a, x, [x], map, 7, set, :ns/k, 1, ns-map, "s", top */
+    static const struct {
+        size_t start, end;
+    } want[] = {{10, 28}, {30, 32}, {34, 35}, {33, 36}, {29, 37}, {40, 41},
+                {38, 42}, {48, 50}, {51, 52}, {43, 53}, {54, 57}, {0, 58}};
+    assert_int_equal(n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(sp[i].start, want[i].start);
+        assert_int_equal(sp[i].end, want[i].end);
+    }
+    dt__free(sp);
+    dt_value_clear(&v);
+    /* no spans on error */
+    sp = (dl_edn_span *)1;
+    assert_int_equal(dl_edn_read_spans("[1", 2, NULL, &v, &sp, &n), DT_INVALID);
+    assert_null(sp);
+    assert_int_equal(dl_edn_read_spans("[1]", 3, NULL, &v, NULL, &n), DT_MISUSE);
+    int line, col;
+    dl_edn_line_col("ab\n\xc3\xa9x", 6, 5, &line, &col);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 2);
+}
+
 /* Mutations of valid queries never crash (and never leak under ASan). */
 static void test_mutated_queries_never_crash(void **state) {
     (void)state;
@@ -944,10 +1042,18 @@ static void test_mutated_queries_never_crash(void **state) {
         dq_errpos pos;
         int rc = dq_parse_text(buf, iter % 2 == 0 ? rules : NULL, &q, &pos);
         if (rc == DT_OK) {
+            /* what parses prints to text that parses to the same print */
             okc++;
             char *p = printed(q, 0);
+            dq_query *q2 = NULL;
+            if (dq_parse_text(p, iter % 2 == 0 ? rules : NULL, &q2, NULL) != DT_OK)
+                fail_msg("%s printed as %s, which fails: %s", buf, p, dt_errmsg(NULL));
+            char *p2 = printed(q2, 0);
+            assert_string_equal(p, p2);
             dq_query_free(q);
+            dq_query_free(q2);
             free(p);
+            free(p2);
         } else {
             assert_null(q);
             assert_true(rc == DT_INVALID || rc == DT_LIMIT);
@@ -1051,6 +1157,7 @@ int main(void) {
         cmocka_unit_test(test_conformance_queries),
         cmocka_unit_test(test_bench_readme_queries),
         cmocka_unit_test(test_movies_queries),
+        cmocka_unit_test(test_edn_spans_of_every_value),
         cmocka_unit_test(test_mutated_queries_never_crash),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_allocation_failures),

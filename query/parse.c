@@ -946,8 +946,7 @@ static int section_of(const dt_value *kw) {
     return -1;
 }
 
-static int add_section(pctx *c, section *sec, const dt_value *kw, const dt_value *items, size_t n,
-                       const dt_value *form) {
+static int add_section(pctx *c, section *sec, const dt_value *kw, const dt_value *items, size_t n) {
     int s = section_of(kw);
     if (s < 0)
         return perr(c, DT_INVALID, kw,
@@ -958,7 +957,6 @@ static int add_section(pctx *c, section *sec, const dt_value *kw, const dt_value
     sec[s].key = kw;
     sec[s].items = items;
     sec[s].n = n;
-    (void)form;
     return DT_OK;
 }
 
@@ -975,7 +973,7 @@ static int split_sections(pctx *c, const dt_value *qv, section *sec) {
             if (!is_seq(&it[i + 1]))
                 return perr(c, DT_INVALID, &it[i + 1], "the value of :%s must be a vector",
                             it[i].u.s.ptr);
-            if ((rc = add_section(c, sec, &it[i], it[i + 1].u.seq.items, it[i + 1].u.seq.n, qv)) !=
+            if ((rc = add_section(c, sec, &it[i], it[i + 1].u.seq.items, it[i + 1].u.seq.n)) !=
                 DT_OK)
                 return rc;
         }
@@ -986,7 +984,7 @@ static int split_sections(pctx *c, const dt_value *qv, section *sec) {
         while (i < n) {
             size_t j = i + 1;
             while (j < n && it[j].type != DT_KEYWORD) j++;
-            if ((rc = add_section(c, sec, &it[i], &it[i + 1], j - i - 1, qv)) != DT_OK) return rc;
+            if ((rc = add_section(c, sec, &it[i], &it[i + 1], j - i - 1)) != DT_OK) return rc;
             i = j;
         }
     } else {

@@ -399,6 +399,11 @@ typedef struct dq_errpos {
  * On error *out is NULL and dt_errmsg(NULL) says what and where ("query:
  * unknown function foo in [(foo ?a)] at 1:29"); *pos (if not NULL) gets
  * the position.  Never crashes on any input.  Thread-safe.
+ *
+ * Fuzzing: any bytes are a valid argument.  A libFuzzer target splits its
+ * input at the first NUL into query and rules texts, calls dq_parse, and
+ * on DT_OK checks that dq_query_print's text parses again to the same
+ * print, then frees both trees.
  */
 int dq_parse(const dq_input_form *query, const dq_input_form *rules, dq_query **out,
              dq_errpos *pos);

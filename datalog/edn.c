@@ -443,6 +443,9 @@ struct dt_edn_reader {
     size_t ndiscard; /* F_DISCARD frames on the stack: tags under them are not applied */
     dt_value *vals;
     size_t nvals, capvals;
+    int want_spans; /* dl_edn_read_spans: record where each kept value sits */
+    dl_edn_span *spans;
+    size_t nspans, capspans;
 };
 
 /* Line and column (1-based, columns in code points) of byte offset `off`. */
@@ -546,6 +549,22 @@ static int push_val(dt_edn_reader *r, dt_value *v) {
     }
     r->vals[r->nvals++] = *v;
     dt_value_nil(v);
+    return DT_OK;
+}
+
+/* Records the span of a value that stays in the result (post-order). */
+static int push_span(dt_edn_reader *r, size_t start) {
+    if (!r->want_spans || r->ndiscard) return DT_OK;
+    if (r->nspans == r->capspans) {
+        size_t cap = r->capspans ? r->capspans * 2 : 64;
+        dl_edn_span *ns = dt__realloc(r->spans, cap * sizeof *ns);
+        if (!ns) return nomem(r);
+        r->spans = ns;
+        r->capspans = cap;
+    }
+    r->spans[r->nspans].start = start;
+    r->spans[r->nspans].end = r->pos;
+    r->nspans++;
     return DT_OK;
 }
 
@@ -1080,6 +1099,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
         char c = t[start];
         dt_value v = DT_VALUE_NIL;
         int rc = DT_OK;
+        size_t vstart = start; /* where the value completed below starts */
         switch (c) {
         case '(':
         case '[':
@@ -1102,6 +1122,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
                        : f->kind == F_TAG || f->kind == F_DISCARD ? 0
                                                                   : '}';
             if (c != want) return err_unfinished(r, start);
+            vstart = f->start;
             if ((rc = close_frame(r, &v)) != DT_OK) return rc;
             r->pos++;
             break;
@@ -1191,6 +1212,10 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
         /* A value is complete: hand it to the enclosing frames. */
         for (;;) {
             if (r->nframes == 0) {
+                if ((rc = push_span(r, vstart)) != DT_OK) {
+                    dt_value_clear(&v);
+                    return rc;
+                }
                 *out = v;
                 return DT_OK;
             }
@@ -1208,8 +1233,13 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
                     dt_value_clear(&v);
                     return rc;
                 }
+                vstart = f->start;
                 r->nframes--;
                 continue;
+            }
+            if ((rc = push_span(r, vstart)) != DT_OK) {
+                dt_value_clear(&v);
+                return rc;
             }
             if ((rc = push_val(r, &v)) != DT_OK) return rc;
             break;
@@ -1251,8 +1281,10 @@ static void reader_release(dt_edn_reader *r) {
     reader_reset_stacks(r);
     dt__free(r->frames);
     dt__free(r->vals);
+    dt__free(r->spans);
     r->frames = NULL;
     r->vals = NULL;
+    r->spans = NULL;
 }
 
 static int reader_next(dt_edn_reader *r, dt_value *out) {
@@ -1267,7 +1299,9 @@ static int reader_next(dt_edn_reader *r, dt_value *out) {
     return rc;
 }
 
-int dt_edn_read_opts(const char *text, size_t len, const dt_edn_options *opts, dt_value *out) {
+/* One form from text; with spans != NULL also where each value sits. */
+static int read_one(const char *text, size_t len, const dt_edn_options *opts, dt_value *out,
+                    dl_edn_span **spans, size_t *nspans) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_edn_read: NULL out");
     dt_value_nil(out);
     if (!text && len) return dt__seterr(NULL, DT_MISUSE, "dt_edn_read: NULL text");
@@ -1276,6 +1310,7 @@ int dt_edn_read_opts(const char *text, size_t len, const dt_edn_options *opts, d
     dt_edn_reader r;
     reader_init(&r, text, len, opts, max_depth);
     r.errh = NULL;
+    r.want_spans = spans != NULL;
     rc = reader_next(&r, out);
     if (rc == DT_DONE)
         rc = rerr(&r, DT_INVALID, len, "expected a form, got end of input");
@@ -1291,8 +1326,31 @@ int dt_edn_read_opts(const char *text, size_t len, const dt_edn_options *opts, d
             rc = rc2;
         if (rc != DT_OK) dt_value_clear(out);
     }
+    if (rc == DT_OK && spans) {
+        *spans = r.spans;
+        *nspans = r.nspans;
+        r.spans = NULL;
+    }
     reader_release(&r);
     return rc;
+}
+
+int dt_edn_read_opts(const char *text, size_t len, const dt_edn_options *opts, dt_value *out) {
+    return read_one(text, len, opts, out, NULL, NULL);
+}
+
+int dl_edn_read_spans(const char *text, size_t len, const dt_edn_options *opts, dt_value *out,
+                      dl_edn_span **spans, size_t *nspans) {
+    if (!spans || !nspans) return dt__seterr(NULL, DT_MISUSE, "dl_edn_read_spans: NULL spans");
+    *spans = NULL;
+    *nspans = 0;
+    return read_one(text, len, opts, out, spans, nspans);
+}
+
+void dl_edn_line_col(const char *text, size_t len, size_t off, int *line, int *col) {
+    dt_edn_reader r;
+    reader_init(&r, text, len, NULL, 1);
+    line_col(&r, off, line, col);
 }
 
 int dt_edn_read(const char *text, size_t len, dt_value *out) {

@@ -64,6 +64,30 @@ void dl_edn_format_uuid(const uint8_t u[16], char out[37]);
 size_t dl_edn_format_double(double d, char out[32]);
 size_t dl_edn_format_float(float f, char out[32]);
 
+/*
+ * dl_edn_read_spans: dt_edn_read_opts that also says where each value of
+ * the result sits in the text.  (*spans)[i] holds the byte offsets
+ * [start, end) of the i-th value in post-order: a collection's items left
+ * to right (each after its own items), then the collection; the
+ * top-level form is last, so *nspans counts every value of the tree.  A
+ * value from a tag (#inst "...") spans the tag and its form; the items of
+ * a DT_TAGGED value (keep_unknown_tags) have no span of their own.
+ * *spans is allocated with dt__malloc (caller frees with dt__free) and is
+ * NULL on error.  Results and messages as dt_edn_read_opts, plus
+ * DT_MISUSE for NULL spans/nspans.
+ */
+typedef struct dl_edn_span {
+    size_t start, end;
+} dl_edn_span;
+int dl_edn_read_spans(const char *text, size_t len, const dt_edn_options *opts, dt_value *out,
+                      dl_edn_span **spans, size_t *nspans);
+
+/*
+ * dl_edn_line_col: the 1-based line and column (columns count code
+ * points, as the reader's messages do) of byte offset `off` in text.
+ */
+void dl_edn_line_col(const char *text, size_t len, size_t off, int *line, int *col);
+
 /* dl_edn_strtod: strtod in the "C" locale whatever the process locale is. */
 double dl_edn_strtod(const char *s, char **end);
 

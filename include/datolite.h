@@ -630,7 +630,11 @@ int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
  * taken from a pool of reset read transactions) or a write transaction
  * (waits while another thread or process holds the write lock).
  * @retval DT_OK
- * @retval DT_BUSY    no free reader slot (max_readers)
+ * @retval DT_BUSY    no free reader slot (max_readers); or, for a write
+ *                    transaction, an init-db in chunks holds the
+ *                    environment (every write of any handle, including
+ *                    dt_kv_put and dt_kv_dbi_open creating a dbi, fails
+ *                    so until its last commit; docs/bulk-load.md)
  * @retval DT_MISUSE  bad handle/flags, write in a read-only environment, or
  *                    a second write transaction in the same thread
  * @retval DT_NOMEM / DT_IO
@@ -1229,8 +1233,9 @@ typedef struct dt_load_options {
  * writers wait.  *out is freed with dt_loader_free.
  * DT_LOAD_INIT is atomic in its outcome (all or nothing once
  * dt_loader_finish returns) but not towards concurrent readers: its chunks
- * become visible to new snapshots as they commit.  Do not write to the
- * directory from another process meanwhile.
+ * become visible to new snapshots as they commit.  From its first commit
+ * to its last, every other write of the directory (any connection or KV
+ * handle, in this process or another) fails with DT_BUSY.
  * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle)
  *         / DT_NOMEM
  * A loader is used by one thread.

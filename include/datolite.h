@@ -973,7 +973,15 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
  * user guide, docs/format.md the file format.
  *
  * Entity ids are 1 .. 2^42-1; transaction ids are 2^42 + t for the t-th
- * transaction.  Attributes are named by keyword text without the colon
+ * transaction.  An entity position takes a user entity id (or the current
+ * transaction); a ref value takes a user entity id or the id of an earlier
+ * or the current transaction.  Any other number (0, 2^42, beyond the
+ * latest transaction, 2^43 and up) is refused with DT_INVALID by
+ * transact, import, the bulk loader and the reads that take entity ids
+ * (dt_entid, dt_datoms components).  Tempids get one more than the
+ * largest id ever used; once an explicit id has taken that to the top,
+ * they get free ids (docs/datalog.md, "Entity ids").  Attributes are named by keyword text without
+ * the colon
  * ("user/name") in the C API and as keywords in EDN.
  */
 

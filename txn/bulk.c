@@ -204,6 +204,14 @@ static int add_datom(dt_loader *ld, int64_t e, const char *attr, size_t alen, co
     int rc = lookup_attr(ld, attr, alen, &a);
     if (rc != DT_OK) return rc;
     if ((rc = txn_encode_value(a, v, &ld->enc)) != DT_OK) return rc;
+    /* a transaction id: the load's own or an earlier one */
+    int64_t load_tx = DL_TX0 + (int64_t)ld->next_t;
+    if (a->vtype == DT_REF && (!dl_ref_ok(v->u.i) || (v->u.i > DL_MAX_EID && v->u.i > load_tx)))
+        return dt__seterr(NULL, DT_INVALID,
+                          "attribute :%s: ref value %lld is not an entity id (1..%lld, or a "
+                          "transaction id %lld..%lld)",
+                          a->ident, (long long)v->u.i, (long long)DL_MAX_EID, (long long)DL_TX0 + 1,
+                          (long long)load_tx);
     const uint8_t *enc = ld->enc.p, *vkey = enc;
     size_t elen = ld->enc.len, vklen = elen;
     const void *full = NULL;

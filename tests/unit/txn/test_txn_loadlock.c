@@ -32,8 +32,8 @@ static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string}"
 
 /* The writes the child tries, in order. */
 enum { W_TRANSACT, W_IMPORT, W_SCHEMA, W_BLOCK, W_ASYNC, W_FILL, W_KV_PUT, W_KV_CREATE, NWRITES };
-static const char *WRITE_NAMES[NWRITES] = {"transact", "import",   "schema",    "block",
-                                           "async",    "fill-db", "kv put",    "kv dbi create"};
+static const char *WRITE_NAMES[NWRITES] = {"transact", "import",  "schema", "block",
+                                           "async",    "fill-db", "kv put", "kv dbi create"};
 
 typedef struct result {
     int rc;

@@ -1467,6 +1467,54 @@ int dt_db_refresh(dt_db *db);
 
 /* }====== */
 
+/* {====== Integrity check ====== */
+
+/*
+ * What dt_check found.  `text` lists the findings, one per line ending in
+ * '\n' ("" when there are none; at most 1000 are listed, then a line
+ * with the number left out); `findings` counts them all.  `datoms` and
+ * `entries` count what the walk read (EAV datoms; entries of every
+ * database).  Free with dt_check_result_clear.
+ */
+typedef struct dt_check_result {
+    uint64_t findings;
+    uint64_t datoms;
+    uint64_t entries;
+    char *text;
+} dt_check_result;
+
+/*
+ * dt_check: verifies the Datolite database in directory `dir`, read-only
+ * (docs/reliability.md): the file size against LMDB's last used page, the
+ * format marker, then a walk of every datom database in key order
+ * (dt/meta, dt/schema, dt/eav, dt/ave, dt/giants, dt/history, dt/txlog,
+ * dt/stats) checking key order, key and value layout, entity ids and
+ * attribute ids, value types, cardinality one and uniqueness, that every
+ * EAV entry has its AVE twin and back (same transaction), that truncated
+ * values have their dt/giants entry, the statistics against the counted
+ * datoms and distinct values, and the counters next_eid and next_t
+ * against the ids in use.
+ * The walk runs in a child process (fork(); the child only reads, with
+ * its own read-only LMDB handle, and ends with _exit).  If reading a
+ * damaged page crashes it, the caller does not crash: the finding is
+ * "database damaged: walk crashed with SIGSEGV at dt/eav" (the signal and
+ * the database being walked).  A connection of the caller to the same
+ * directory may stay open.
+ * @retval DT_OK       no problem found (out->text is "")
+ * @retval DT_CORRUPT  problems found: out->text lists them
+ * @retval DT_NOTFOUND no such directory, or no Datolite database in it
+ * @retval DT_IO / DT_NOMEM / DT_MISUSE (NULL dir or out)
+ * On DT_OK and DT_CORRUPT the caller owns *out (dt_check_result_clear);
+ * otherwise *out is zeroed.  Messages: dt_errmsg(NULL).  Thread-safe, but
+ * fork() in a multithreaded program copies only the calling thread: do not
+ * call it while another thread holds a lock the walk needs (malloc's are
+ * reset by the C library).
+ */
+int dt_check(const char *dir, dt_check_result *out);
+void dt_check_result_clear(dt_check_result *r);
+
+/* }====== */
+
 #ifdef __cplusplus
 }
 #endif

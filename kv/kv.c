@@ -293,6 +293,30 @@ static int make_path(char *buf, size_t n, const char *dir, const char *file) {
     return w > 0 && (size_t)w < n;
 }
 
+/*
+ * check_file_size: a data file shorter than the last page LMDB's meta page
+ * says is in use was truncated (or is being cut by another program);
+ * reading the missing pages through the map would raise SIGBUS, so such a
+ * file is refused at open with DT_CORRUPT.
+ */
+static int check_file_size(MDB_env *env, const char *path) {
+    MDB_envinfo ei;
+    MDB_stat es;
+    char p[4096];
+    struct stat fst;
+    if (mdb_env_info(env, &ei) != MDB_SUCCESS || mdb_env_stat(env, &es) != MDB_SUCCESS)
+        return DT_OK; /* nothing to compare with: LMDB reports its own errors later */
+    if (!make_path(p, sizeof p, path, "data.mdb") || stat(p, &fst) != 0) return DT_OK;
+    uint64_t need = ((uint64_t)ei.me_last_pgno + 1) * (uint64_t)es.ms_psize;
+    if ((uint64_t)fst.st_size >= need) return DT_OK;
+    return dt__seterr(NULL, DT_CORRUPT,
+                      "kv open '%s': data.mdb is damaged: it has %llu bytes, but LMDB's last "
+                      "used page (%llu, of %u bytes) ends at %llu: the file was truncated; "
+                      "restore it from a copy",
+                      path, (unsigned long long)fst.st_size, (unsigned long long)ei.me_last_pgno,
+                      es.ms_psize, (unsigned long long)need);
+}
+
 int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     static const dt_kv_options defaults = DT_KV_OPTIONS_INIT;
     if (out) *out = NULL;
@@ -387,6 +411,7 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
             dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
         goto fail;
     }
+    if ((rc = check_file_size(kv->env, path)) != DT_OK) goto fail;
     int dead = 0;
     mdb_reader_check(kv->env, &dead);
     MDB_envinfo info;

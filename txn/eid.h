@@ -29,7 +29,8 @@ typedef struct txn_eidgap {
     size_t nset, cap; /* entries, capacity (a power of 2 or 0) */
 } txn_eidgap;
 
-#define TXN_EIDGAP_INIT {0, 0, 0, NULL, 0, 0}
+#define TXN_EIDGAP_INIT                                                                            \
+    { 0, 0, 0, NULL, 0, 0 }
 
 /* txn_eidgap_reserve: id is named by the transaction (not to be given
  * out).  DT_OK / DT_NOMEM. */

@@ -50,7 +50,8 @@ static void test_top_entity_id_does_not_exhaust_tempids(void **state) {
     tu_tx(c, "[[:db/add " TOP " :p/n 1]]", DT_OK, 0);
     /* from now on: free ids, from the bottom */
     assert_int_equal(new_entity(c, "two"), 2);
-    dt_report *r = tu_tx(c, "[{:db/id \"a\" :p/name \"a\"} {:db/id \"b\" :p/name \"b\"}]", DT_OK, 1);
+    dt_report *r =
+        tu_tx(c, "[{:db/id \"a\" :p/name \"a\"} {:db/id \"b\" :p/name \"b\"}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "a"), 3);
     assert_int_equal(tu_tempid(r, "b"), 4);
     dt_report_free(r);
@@ -94,8 +95,8 @@ static void test_free_ids_skip_used_ones(void **state) {
 /* The probe wraps around from the top to 1. */
 static void test_free_ids_wrap_around(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[[:db/add 1 :p/n 1] [:db/add 4398046511102 :p/n 2] [:db/add " TOP " :p/n 3]]",
-          DT_OK, 0);
+    tu_tx(c, "[[:db/add 1 :p/n 1] [:db/add 4398046511102 :p/n 2] [:db/add " TOP " :p/n 3]]", DT_OK,
+          0);
     dt_kv_txn *t = NULL;
     assert_int_equal(dt_kv_txn_begin(c->kv, DT_KV_TXN_WRITE, &t), DT_OK);
     assert_int_equal(dl_meta_put_u64(&c->st, t, "eid_gap", (uint64_t)DL_MAX_EID - 1), DT_OK);

@@ -92,6 +92,8 @@ static void read_at(const char *dir, long off, void *bytes, size_t n) {
  * transactions after it.  Closed; the directory is returned. */
 static char *healthy_db(void) {
     tu_db *d = tu_db_open(SCHEMA);
+    /* durability does not matter here: no fsync per commit */
+    assert_int_equal(dt_conn_set_flags(d->conn, DT_KV_NOSYNC, 1), DT_OK);
     dt_loader *ld = NULL;
     assert_int_equal(dt_loader_open(d->conn, DT_LOAD_INIT, NULL, &ld), DT_OK);
     for (int i = 1; i <= 1500; i++) {
@@ -127,9 +129,9 @@ static char *healthy_db(void) {
           DT_OK, 0);
     tu_tx(d->conn, "[{:db/id \"n\" :p/name \"new\" :p/email \"new@x\" :p/friend 1}]", DT_OK, 0);
     tu_tx(d->conn, "[[:db/retract 2 :p/bio]]", DT_OK, 0); /* a long value into history */
-    char *dir = strdup(d->dir);
+    char *dir = d->dir; /* the directory stays, for the caller */
     assert_int_equal(dt_conn_close(d->conn), DT_OK);
-    free(d); /* the directory stays */
+    free(d);
     return dir;
 }
 
@@ -267,7 +269,7 @@ static void test_truncated_file_is_refused_at_open(void **state) {
 }
 
 /*
- * Every page zeroed in turn (the two meta pages included): dt_check must
+ * Every third page zeroed in turn (the two meta pages included): dt_check must
  * return, with DT_OK (a free page) or DT_CORRUPT and findings; pages in
  * use are found, some of them by a walk that crashed and was reported.
  */
@@ -278,7 +280,9 @@ static void test_zeroed_pages_never_crash_the_caller(void **state) {
     long psize = 4096, pages = size / psize;
     int found = 0, crashed = 0;
     static uint8_t zero[4096];
-    for (long pg = 0; pg < pages; pg++) {
+    int tried = 0;
+    for (long pg = 0; pg < pages; pg += pg < 2 ? 1 : 3) {
+        tried++;
         char *copy = copy_db(dir);
         write_at(copy, pg * psize, zero, sizeof zero);
         dt_check_result r;
@@ -294,8 +298,8 @@ static void test_zeroed_pages_never_crash_the_caller(void **state) {
         dt_check_result_clear(&r);
         tu_rmdir_free(copy);
     }
-    print_message("zeroed pages: %d of %ld found, %d by a crashed walk\n", found, pages, crashed);
-    assert_true(found > pages / 2);
+    print_message("zeroed pages: %d of %d found, %d by a crashed walk\n", found, tried, crashed);
+    assert_true(found > tried / 2);
     assert_true(crashed > 0);
     tu_rmdir_free(dir);
 }
@@ -307,7 +311,7 @@ static void test_bit_flips_never_crash_the_caller(void **state) {
     long size = file_size(dir);
     uint64_t seed = 0x5eed1234abcdULL;
     int found = 0;
-    const int rounds = 120;
+    const int rounds = 40;
     for (int round = 0; round < rounds; round++) {
         char *copy = copy_db(dir);
         for (int f = 0; f < 16; f++) {

@@ -32,10 +32,10 @@
 #include "schema.h"
 #include "store.h"
 
-#define MAX_FINDINGS    1000 /* kept in the text; the count goes on */
-#define MAX_ORDER_ERRS  10   /* a database's walk stops after this many */
-#define MAX_PER_PHASE   200  /* findings sent per database */
-#define SHOW_MAX        120  /* characters of a value shown in a finding */
+#define MAX_FINDINGS   1000 /* kept in the text; the count goes on */
+#define MAX_ORDER_ERRS 10   /* a database's walk stops after this many */
+#define MAX_PER_PHASE  200  /* findings sent per database */
+#define SHOW_MAX       120  /* characters of a value shown in a finding */
 
 /* {====== The walk (child side) ====== */
 
@@ -208,8 +208,7 @@ static int lookup(ck *c, dt_kv_dbi dbi, const uint8_t *key, size_t kn, dt_kv_byt
 }
 
 /* Checks the value part of an index key; *ok 0 when it is malformed. */
-static void check_vkey(ck *c, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e,
-                       int *ok) {
+static void check_vkey(ck *c, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e, int *ok) {
     dl_codec_info info;
     char nm[96];
     *ok = 0;
@@ -428,7 +427,8 @@ static void visit_schema(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, s
     dt_value m = DT_VALUE_NIL;
     size_t used = 0;
     if (dt_msgpack_decode(v, vn, &m, &used) != DT_OK || used != vn)
-        finding(c, "the definition of attribute id %u does not decode", kn == 4 ? dl_get_u32(k) : 0);
+        finding(c, "the definition of attribute id %u does not decode",
+                kn == 4 ? dl_get_u32(k) : 0);
     dt_value_clear(&m);
 }
 
@@ -463,8 +463,8 @@ static void compare_counters(ck *c) {
         finding(c, "next_eid is %llu, but entity id %lld is in use",
                 (unsigned long long)c->next_eid, (long long)c->max_user_e);
     if (c->top_tx > c->max_tx)
-        finding(c, "next_t is %llu, but transaction %lld is in use",
-                (unsigned long long)c->next_t, (long long)c->top_tx);
+        finding(c, "next_t is %llu, but transaction %lld is in use", (unsigned long long)c->next_t,
+                (long long)c->top_tx);
 }
 
 /* The check proper, in the child. */
@@ -581,13 +581,20 @@ static int append(dt_buf *b, const char *p, size_t n) {
 
 static const char *signal_name(int sig) {
     switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGABRT: return "SIGABRT";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    default: return "a signal";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGKILL:
+        return "SIGKILL";
+    default:
+        return "a signal";
     }
 }
 

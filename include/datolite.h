@@ -540,7 +540,9 @@ typedef struct dt_kv_options {
  * @retval DT_OK
  * @retval DT_CORRUPT  the directory holds a file that is not an LMDB
  *                     database (or of an incompatible version), or `path`
- *                     is a file rather than a directory
+ *                     is a file rather than a directory, or data.mdb is
+ *                     shorter than LMDB's last used page (truncated:
+ *                     docs/reliability.md)
  * @retval DT_NOTFOUND read-only open of a missing directory
  * @retval DT_IO       the OS refused (permissions, missing parent, ...)
  * @retval DT_INVALID  bad options (unknown version or flag)
@@ -1033,7 +1035,8 @@ typedef struct dt_conn_options {
  * `opts` may be NULL.
  * @retval DT_OK
  * @retval DT_CORRUPT  the directory holds another program's file, or a
- *                     Datolite database of another format version
+ *                     Datolite database of another format version, or a
+ *                     truncated data.mdb
  * @retval DT_INVALID  the schema text is not valid EDN
  * @retval DT_SCHEMA   the schema is invalid or conflicts with the data
  * @retval DT_IO / DT_NOMEM / DT_BUSY / DT_MISUSE

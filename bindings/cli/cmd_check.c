@@ -45,8 +45,8 @@ int cmd_check(int argc, char **argv) {
     }
     fputs(r.text, stdout);
     if (rc == DT_OK)
-        printf("%s: ok (%llu datoms, %llu entries checked)\n", pos[0],
-               (unsigned long long)r.datoms, (unsigned long long)r.entries);
+        printf("%s: ok (%llu datoms, %llu entries checked)\n", pos[0], (unsigned long long)r.datoms,
+               (unsigned long long)r.entries);
     else
         printf("%s: %llu problem%s found\n", pos[0], (unsigned long long)r.findings,
                r.findings == 1 ? "" : "s");

@@ -124,12 +124,13 @@ static char *healthy_db(void) {
              bio, bio);
     tu_tx(d->conn, tx, DT_OK, 0);
     free(tx);
-    tu_tx(d->conn, "[[:db/retract 3 :p/friend 2] [:db/add 1 :p/name \"renamed\"]"
-                   " [:db/retract 1 :p/tags :b] [:db/retractEntity 7]]",
+    tu_tx(d->conn,
+          "[[:db/retract 3 :p/friend 2] [:db/add 1 :p/name \"renamed\"]"
+          " [:db/retract 1 :p/tags :b] [:db/retractEntity 7]]",
           DT_OK, 0);
     tu_tx(d->conn, "[{:db/id \"n\" :p/name \"new\" :p/email \"new@x\" :p/friend 1}]", DT_OK, 0);
     tu_tx(d->conn, "[[:db/retract 2 :p/bio]]", DT_OK, 0); /* a long value into history */
-    char *dir = d->dir; /* the directory stays, for the caller */
+    char *dir = d->dir;                                   /* the directory stays, for the caller */
     assert_int_equal(dt_conn_close(d->conn), DT_OK);
     free(d);
     return dir;
@@ -215,7 +216,8 @@ static void test_inconsistencies_are_reported(void **state) {
 
     char *text = check_corrupt(dir);
     assert_has(text, "dt/ave: [5 :p/name \"person 5\"] has no dt/eav entry");
-    assert_has(text, "dt/eav: entity 6 has several values of the cardinality-one attribute :p/name");
+    assert_has(text,
+               "dt/eav: entity 6 has several values of the cardinality-one attribute :p/name");
     assert_has(text, "dt/eav: [6 :p/name \"person X\"]: dt/ave names another transaction");
     assert_has(text, "dt/stats: :p/name: the statistics say");
     assert_has(text, "which is no transaction");

@@ -31,9 +31,21 @@ static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string}"
 #define NPEOPLE 600
 
 /* The writes the child tries, in order. */
-enum { W_TRANSACT, W_IMPORT, W_SCHEMA, W_BLOCK, W_ASYNC, W_FILL, W_KV_PUT, W_KV_CREATE, NWRITES };
-static const char *WRITE_NAMES[NWRITES] = {"transact", "import",  "schema", "block",
-                                           "async",    "fill-db", "kv put", "kv dbi create"};
+enum {
+    W_TRANSACT,
+    W_IMPORT,
+    W_SCHEMA,
+    W_BLOCK,
+    W_ASYNC,
+    W_FILL,
+    W_KV_PUT,
+    W_KV_CREATE,
+    W_KV_ASYNC,
+    NWRITES
+};
+static const char *WRITE_NAMES[NWRITES] = {"transact", "import",        "schema",
+                                           "block",    "async",         "fill-db",
+                                           "kv put",   "kv dbi create", "kv async"};
 
 typedef struct result {
     int rc;
@@ -136,6 +148,14 @@ static void child_main(const char *dir, int ready_fd, int go_fd) {
     record(&res[W_KV_PUT], dt_kv_put(kv, NULL, mine, "k", 1, "v", 1, 0), kv);
     dt_kv_dbi other;
     record(&res[W_KV_CREATE], dt_kv_dbi_open(kv, "app/other", DT_KV_DBI_CREATE, &other), kv);
+    dt_kv_op op = {DT_KV_OP_PUT, mine, 0, {"a", 1}, {"b", 1}};
+    f = NULL;
+    rc = dt_kv_transact_async(kv, &op, 1, NULL, NULL, &f);
+    if (rc == DT_OK) rc = dt_future_wait(f);
+    record(&res[W_KV_ASYNC], rc, kv);
+    if (rc != DT_OK && f)
+        snprintf(res[W_KV_ASYNC].msg, sizeof res[W_KV_ASYNC].msg, "%s", dt_future_errmsg(f));
+    dt_future_free(f);
     write_all(ready_fd, res, sizeof res);
     dt_conn_close(c);
     _exit(0);
@@ -274,10 +294,64 @@ static void test_failed_chunked_load_releases_writers(void **state) {
     tu_db_close(d);
 }
 
+/* The loading process dies after its first chunk: the database is refused
+ * as half loaded, and a KV writer is told that the load was interrupted. */
+static void die_now(void *arg) {
+    (void)arg;
+    _exit(7);
+}
+
+static void test_interrupted_load_keeps_writers_out(void **state) {
+    (void)state;
+    tu_db *d = tu_db_open(SCHEMA);
+    assert_int_equal(dt_conn_close(d->conn), DT_OK);
+    d->conn = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dt_conn *c = NULL;
+        if (dt_conn_open(d->dir, NULL, NULL, &c) != DT_OK) _exit(2);
+        txn_load_chunk_hook = die_now;
+        dt_load_options o = DT_LOAD_OPTIONS_INIT;
+        o.chunk_size = 4096;
+        dt_loader *ld = NULL;
+        if (dt_loader_open(c, DT_LOAD_INIT, &o, &ld) != DT_OK) _exit(3);
+        load_people(ld);
+        dt_loader_finish(ld, NULL);
+        _exit(4); /* not reached: the hook ends the process */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 7);
+    dt_conn *c = NULL;
+    assert_int_equal(dt_conn_open(d->dir, NULL, NULL, &c), DT_CORRUPT);
+    assert_non_null(strstr(dt_errmsg(NULL), "init-db"));
+    dt_kv *kv = NULL;
+    assert_int_equal(dt_kv_open(d->dir, NULL, &kv), DT_OK);
+    dt_kv_dbi x;
+    assert_int_equal(dt_kv_dbi_open(kv, "app/x", DT_KV_DBI_CREATE, &x), DT_BUSY);
+    assert_non_null(strstr(dt_errmsg(kv), "was interrupted"));
+    dt_kv_dbi meta;
+    assert_int_equal(dt_kv_dbi_open(kv, "dt/meta", 0, &meta), DT_OK);
+    assert_int_equal(dt_kv_put(kv, NULL, meta, "k", 1, "v", 1, 0), DT_BUSY);
+    assert_non_null(strstr(dt_errmsg(kv), "init-db by process"));
+    /* reading still works */
+    void *p = NULL;
+    size_t n = 0;
+    assert_int_equal(dt_kv_get(kv, NULL, meta, "next_t", 6, &p, &n), DT_OK);
+    assert_int_equal(n, 8);
+    dt_free(p);
+    assert_int_equal(dt_kv_close(kv), DT_OK);
+    tu_rmdir_free(d->dir);
+    free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writers_are_refused_between_chunks),
         cmocka_unit_test(test_failed_chunked_load_releases_writers),
+        cmocka_unit_test(test_interrupted_load_keeps_writers_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

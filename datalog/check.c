@@ -546,6 +546,11 @@ static void run_walk(ck *c, const char *dir) {
     compare_stats(c);
     phase(c, "counters");
     compare_counters(c);
+    /* end cleanly: the reader slot is given back */
+    dt_kv_txn_abort(c->txn);
+    c->txn = NULL;
+    dt_kv_close(c->kv);
+    c->kv = NULL;
 }
 
 /* The child: never returns. */
@@ -595,6 +600,29 @@ static const char *signal_name(int sig) {
         return "SIGKILL";
     default:
         return "a signal";
+    }
+}
+
+/*
+ * A walk that crashed left its LMDB reader slot behind, which would keep
+ * old pages from being reused by the writers of the database.  Opening
+ * the environment clears the slots of dead processes (mdb_reader_check,
+ * done by dt_kv_open): that is done in another short child, since this
+ * process may have the environment open already.
+ */
+static void reap_readers(const char *dir) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        dt_kv_options ko = DT_KV_OPTIONS_INIT;
+        ko.flags = DT_KV_RDONLY;
+        dt_kv *kv = NULL;
+        if (dt_kv_open(dir, &ko, &kv) == DT_OK) dt_kv_close(kv);
+        _exit(0);
+    }
+    if (pid > 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
     }
 }
 
@@ -711,6 +739,7 @@ int dt_check(const char *dir, dt_check_result *out) {
             snprintf(line, sizeof line, "database damaged: walk ended early at %s\n", phase_name);
         nfind++;
         rc = append(&text, line, strlen(line));
+        reap_readers(dir);
     }
     if (rc == DT_OK && nfind > MAX_FINDINGS) {
         char line[96];

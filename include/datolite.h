@@ -1212,7 +1212,8 @@ void dt_attr_stats_clear(dt_attr_stats *s);
  * init-db may see part of it (datoms without their statistics); no other
  * writer of the connection runs meanwhile.  A database whose init-db was
  * interrupted (the process died) is refused by dt_conn_open (DT_CORRUPT):
- * delete the directory and load again.
+ * delete the directory and load again; while the load still runs, other
+ * processes' dt_conn_open gets DT_BUSY.
  */
 typedef struct dt_loader dt_loader;
 

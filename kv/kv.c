@@ -773,8 +773,9 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
 #define KV_EXCL_KEY  "dt.kv.exclusive"
 #define KV_EXCL_KLEN (sizeof KV_EXCL_KEY - 1)
 
-/* Formats the refusal for a marker value into buf. */
-static void excl_describe(dt_kv *kv, const MDB_val *v, char *buf, size_t cap) {
+/* Formats the refusal for a marker value into buf; 1 when its process is
+ * gone. */
+static int excl_describe(dt_kv *kv, const MDB_val *v, char *buf, size_t cap) {
     int32_t pid = 0;
     char what[64] = "an exclusive write";
     if (v->mv_size >= 12) {
@@ -796,6 +797,7 @@ static void excl_describe(dt_kv *kv, const MDB_val *v, char *buf, size_t cap) {
                  "kv '%s': writes are refused while %s (process %d) holds the database; "
                  "try again when it has finished",
                  kv->path, what, (int)pid);
+    return gone;
 }
 
 /*
@@ -849,6 +851,25 @@ int kv_exclusive_set(dt_kv_txn *t, const char *what) {
     MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, v = {12 + wn, buf};
     int mrc = mdb_put(t->mdb, KV_MAIN_DBI, &k, &v, 0);
     return mrc == MDB_SUCCESS ? DT_OK : txn_fail(t, mrc, "kv_exclusive_set");
+}
+
+int kv_exclusive_holder(dt_kv *kv, int *alive, char *buf, size_t cap) {
+    dt_kv_txn *t = NULL;
+    int rc = kv_read_begin(kv, NULL, &t);
+    if (rc != DT_OK) return rc;
+    MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, v;
+    int mrc = mdb_get(t->mdb, KV_MAIN_DBI, &k, &v);
+    if (mrc == MDB_SUCCESS) {
+        *alive = !excl_describe(kv, &v, buf, cap);
+        rc = DT_OK;
+    } else if (mrc == MDB_NOTFOUND) {
+        rc = DT_NOTFOUND;
+    } else {
+        rc = kv_err(kv, NULL, kv_translate(mrc), "kv '%s': reading the write marker: %s", kv->path,
+                    mdb_strerror(mrc));
+    }
+    kv_read_end(kv, NULL, t);
+    return rc;
 }
 
 int kv_exclusive_clear(dt_kv_txn *t) {

@@ -82,6 +82,13 @@ int kv_writemap(const dt_kv *kv);
 int kv_exclusive_set(dt_kv_txn *txn, const char *what);
 int kv_exclusive_clear(dt_kv_txn *txn);
 
+/*
+ * kv_exclusive_holder: whether the marker is set (in the latest committed
+ * state): DT_OK with *alive (1: its process still runs) and a message for
+ * refused writers in buf; DT_NOTFOUND when it is not set; else an error.
+ */
+int kv_exclusive_holder(dt_kv *kv, int *alive, char *buf, size_t cap);
+
 /* }====== */
 
 /* {====== Cursors ====== */

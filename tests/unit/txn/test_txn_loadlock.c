@@ -170,6 +170,8 @@ typedef struct hook_state {
     result child[NWRITES];
     int child_ok;
     result own_kv_put, own_kv_create;
+    const char *dir;
+    int late_open_status; /* exit status of a process opening during the load */
 } hook_state;
 
 /* Between the first two chunks: the child writes; the loading process
@@ -186,6 +188,15 @@ static void hook(void *arg) {
     if (rc == DT_OK) rc = dt_kv_put(kv, NULL, d, "own", 3, "v", 1, 0);
     record(&h->own_kv_put, rc, kv);
     record(&h->own_kv_create, dt_kv_dbi_open(kv, "app/own", DT_KV_DBI_CREATE, &d), kv);
+    /* a process that opens the database now is told that it is loading */
+    pid_t pid = fork();
+    if (pid == 0) {
+        dt_conn *c = NULL;
+        int orc = dt_conn_open(h->dir, NULL, NULL, &c);
+        _exit(orc == DT_BUSY && strstr(dt_errmsg(NULL), "init-db is loading") ? 0 : 1);
+    }
+    h->late_open_status = -1;
+    if (pid > 0) waitpid(pid, &h->late_open_status, 0);
 }
 
 static void test_writers_are_refused_between_chunks(void **state) {
@@ -219,6 +230,7 @@ static void test_writers_are_refused_between_chunks(void **state) {
     h.go_fd = go[1];
     h.res_fd = ready[0];
     h.conn = d->conn;
+    h.dir = dir;
     txn_load_chunk_hook = hook;
     txn_load_chunk_hook_arg = &h;
     uint64_t n = init_db(d->conn, 8 * 1024);
@@ -241,6 +253,8 @@ static void test_writers_are_refused_between_chunks(void **state) {
     assert_int_equal(h.own_kv_put.rc, DT_BUSY);
     assert_non_null(strstr(h.own_kv_put.msg, "init-db"));
     assert_int_equal(h.own_kv_create.rc, DT_BUSY);
+    assert_true(WIFEXITED(h.late_open_status));
+    assert_int_equal(WEXITSTATUS(h.late_open_status), 0);
 
     /* the load is exactly the one-transaction load, in one transaction */
     assert_int_equal(n, 3 * NPEOPLE);

@@ -200,6 +200,16 @@ static void walk(ck *c, dt_kv_dbi dbi, visit_fn fn) {
     if (rc != DT_OK && rc != DT_NOTFOUND)
         finding(c, "reading entry %llu failed: %s", (unsigned long long)n + 1, dt_errmsg(c->kv));
     kv_cursor_close(cur);
+    if (rc != DT_OK && rc != DT_NOTFOUND) {
+        /* LMDB fails the whole read txn on a damaged page: the other
+         * databases are read in a new one */
+        dt_kv_txn_abort(c->txn);
+        c->txn = NULL;
+        if (dt_kv_txn_begin(c->kv, DT_KV_TXN_RDONLY, &c->txn) != DT_OK) {
+            finding(c, "cannot begin a read transaction: %s", dt_errmsg(c->kv));
+            _exit(5);
+        }
+    }
 }
 
 /* Looks up key in dbi through c->look; DT_OK with the value, DT_NOTFOUND. */

@@ -646,11 +646,12 @@ static int allocate_ids(tctx *c) {
         int64_t id = c->tids[tid_root(c, i)].eid;
         if (id > 0 && id < DL_TX0 && (uint64_t)id >= c->next_eid) c->next_eid = (uint64_t)id + 1;
     }
-    int rc = DT_OK;
-    if (c->next_eid > (uint64_t)DL_MAX_EID) rc = reserve_named_ids(c);
+    int rc = DT_OK, reserved = 0;
     for (size_t i = 0; i < c->ntids && rc == DT_OK; i++) {
         size_t r = tid_root(c, i);
         if (c->tids[r].eid) continue;
+        /* at the top (maybe reached by this loop): free ids from now on */
+        if (c->next_eid > (uint64_t)DL_MAX_EID && !reserved++ && (rc = reserve_named_ids(c))) break;
         if (c->next_eid > (uint64_t)DL_MAX_EID)
             rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->tids[r].eid);
         else

@@ -92,6 +92,25 @@ static void test_free_ids_skip_used_ones(void **state) {
     assert_int_equal(new_entity(c, "c"), 8);
 }
 
+/* The counter reaches the top inside one transaction: the ids the
+ * transaction names, and those it gave already, are not free. */
+static void test_top_reached_within_a_transaction(void **state) {
+    dt_conn *c = C(state);
+    tu_tx(c, "[[:db/add 1 :p/n 1] [:db/add 4398046511100 :p/n 0]]", DT_OK, 0);
+    dt_report *r = tu_tx(c,
+                         "[{:db/id \"a\" :p/n 10} {:db/id \"b\" :p/n 11} {:db/id \"c\" :p/n 12}"
+                         " {:db/id \"d\" :p/n 13} [:db/add 2 :p/n 2]]",
+                         DT_OK, 1);
+    assert_int_equal(tu_tempid(r, "a"), 4398046511101LL);
+    assert_int_equal(tu_tempid(r, "b"), 4398046511102LL);
+    assert_int_equal(tu_tempid(r, "c"), 4398046511103LL);
+    assert_int_equal(tu_tempid(r, "d"), 3);
+    dt_report_free(r);
+    tu_assert_dump(c, "[1 :p/n 1]\n[2 :p/n 2]\n[3 :p/n 13]\n[4398046511100 :p/n 0]\n"
+                      "[4398046511101 :p/n 10]\n[4398046511102 :p/n 11]\n"
+                      "[4398046511103 :p/n 12]");
+}
+
 /* The probe wraps around from the top to 1. */
 static void test_free_ids_wrap_around(void **state) {
     dt_conn *c = C(state);
@@ -215,6 +234,7 @@ int main(void) {
         T(test_top_id_as_ref_value),
         T(test_free_ids_skip_used_ones),
         T(test_free_ids_wrap_around),
+        T(test_top_reached_within_a_transaction),
         T(test_entity_positions_out_of_range_are_refused),
         T(test_ref_values_out_of_range_are_refused),
         T(test_import_after_top_id),

@@ -412,6 +412,24 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
         goto fail;
     }
     if ((rc = check_file_size(kv->env, path)) != DT_OK) goto fail;
+    {
+        /* LMDB sets the main database's key order when a dbi is first
+         * opened; the write-marker check (excl_check) reads the main
+         * database, maybe before that: set it now, once, before any other
+         * thread can use the environment */
+        MDB_txn *t0 = NULL;
+        MDB_dbi main_dbi;
+        mrc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t0);
+        if (mrc == MDB_SUCCESS) {
+            mrc = mdb_dbi_open(t0, NULL, 0, &main_dbi);
+            mdb_txn_abort(t0);
+        }
+        if (mrc != MDB_SUCCESS) {
+            rc = kv_translate(mrc);
+            dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
+            goto fail;
+        }
+    }
     int dead = 0;
     mdb_reader_check(kv->env, &dead);
     MDB_envinfo info;

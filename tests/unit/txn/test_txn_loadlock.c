@@ -361,11 +361,32 @@ static void test_interrupted_load_keeps_writers_out(void **state) {
     free(d);
 }
 
+/* Every write transaction reads the marker from LMDB's main database,
+ * also the first one of a fresh handle on an existing database, before any
+ * named database was opened through it (the main database's key order is
+ * set at open for that). */
+static void test_first_write_of_a_fresh_kv_handle(void **state) {
+    (void)state;
+    tu_db *d = tu_db_open(SCHEMA);
+    tu_tx(d->conn, "[[:db/add 1 :p/age 3]]", DT_OK, 0);
+    assert_int_equal(dt_conn_close(d->conn), DT_OK);
+    d->conn = NULL;
+    dt_kv *kv = NULL;
+    assert_int_equal(dt_kv_open(d->dir, NULL, &kv), DT_OK);
+    dt_kv_txn *t = NULL;
+    assert_int_equal(dt_kv_txn_begin(kv, DT_KV_TXN_WRITE, &t), DT_OK);
+    assert_int_equal(dt_kv_txn_commit(t), DT_OK);
+    assert_int_equal(dt_kv_close(kv), DT_OK);
+    tu_rmdir_free(d->dir);
+    free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writers_are_refused_between_chunks),
         cmocka_unit_test(test_failed_chunked_load_releases_writers),
         cmocka_unit_test(test_interrupted_load_keeps_writers_out),
+        cmocka_unit_test(test_first_write_of_a_fresh_kv_handle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,6 +101,12 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
         if (ref->u.i <= 0)
             return dt__seterr(NULL, DT_INVALID, "entity id %lld is not positive",
                               (long long)ref->u.i);
+        if (!dl_ref_ok(ref->u.i))
+            return dt__seterr(NULL, DT_INVALID,
+                              "entity id %lld is out of range (1..%lld, or a transaction id "
+                              "%lld..%lld)",
+                              (long long)ref->u.i, (long long)DL_MAX_EID, (long long)DL_TX0 + 1,
+                              (long long)DL_MAX_TX);
         *out = ref->u.i;
         return DT_OK;
     }

@@ -56,6 +56,12 @@ static int write_marker(dl_store *st) {
     return DT_OK;
 }
 
+/* 1 when the kv layer's exclusive-write marker is set (*alive: its
+ * process runs; holder: who holds it). */
+static int dl_store_loading_alive(dt_kv *kv, int *alive, char *holder, size_t cap) {
+    return kv_exclusive_holder(kv, alive, holder, cap) == DT_OK;
+}
+
 int dl_store_open(dt_kv *kv, dl_store *out) {
     memset(out, 0, sizeof *out);
     out->kv = kv;
@@ -117,11 +123,20 @@ int dl_store_open(dt_kv *kv, dl_store *out) {
     size_t llen = 0;
     rc = dt_kv_get(kv, NULL, out->meta, DL_META_LOADING, strlen(DL_META_LOADING), &loading, &llen);
     dt_free(loading);
-    if (rc == DT_OK)
+    if (rc == DT_OK) {
+        /* a load that is still running holds the kv layer's marker */
+        char holder[DT__ERRMSG_MAX];
+        int alive = 0;
+        if (dl_store_loading_alive(kv, &alive, holder, sizeof holder) && alive)
+            return dt__seterr(NULL, DT_BUSY,
+                              "store: an init-db is loading this directory (%s); open it when "
+                              "the load has finished",
+                              holder);
         return dt__seterr(NULL, DT_CORRUPT,
                           "store: an init-db into this directory was interrupted (or is still "
                           "running in another process); the data is incomplete: delete the "
                           "directory and load again");
+    }
     if (rc != DT_NOTFOUND) return dt__seterr(NULL, rc, "store: %s", dt_errmsg(kv));
     return DT_OK;
 }

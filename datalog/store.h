@@ -32,10 +32,22 @@
 #define DL_FORMAT_MAGIC   "datolite"
 #define DL_FORMAT_VERSION 1u
 
-/* Transaction ids are DL_TX0 + t (t = 1, 2, ...); user entity ids are
- * 1 .. DL_TX0 - 1. */
+/*
+ * Entity ids.  User entity ids are 1 .. DL_MAX_EID (2^42 - 1);
+ * transaction ids are DL_TX0 + t for t = 1 .. DL_MAX_EID, i.e. 2^42 + 1 ..
+ * DL_MAX_TX (2^43 - 1).  0, negative numbers (tempids in tx-data) and
+ * everything from 2^43 up are no entity.  An entity position takes a user
+ * id (or the current transaction); a ref value takes a user id or a
+ * transaction id up to the current one (the writers check that bound).
+ */
 #define DL_TX0     ((int64_t)1 << 42)
 #define DL_MAX_EID (DL_TX0 - 1)
+#define DL_MAX_TX  (DL_TX0 + DL_MAX_EID)
+
+/* 1 when e is a user entity id. */
+static inline int dl_eid_ok(int64_t e) { return e >= 1 && e <= DL_MAX_EID; }
+/* 1 when r may be a ref value: a user entity id or a transaction id. */
+static inline int dl_ref_ok(int64_t r) { return dl_eid_ok(r) || (r > DL_TX0 && r <= DL_MAX_TX); }
 
 #define DL_KEY_MAX 511
 /* Longest value part of a key: the history key carries e, aid and rtx. */

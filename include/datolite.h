@@ -600,7 +600,9 @@ typedef struct dt_kv_options {
  * @retval DT_OK
  * @retval DT_CORRUPT  the directory holds a file that is not an LMDB
  *                     database (or of an incompatible version), or `path`
- *                     is a file rather than a directory
+ *                     is a file rather than a directory, or data.mdb is
+ *                     shorter than LMDB's last used page (truncated:
+ *                     docs/reliability.md)
  * @retval DT_NOTFOUND read-only open of a missing directory
  * @retval DT_IO       the OS refused (permissions, missing parent, ...)
  * @retval DT_INVALID  bad options (unknown version or flag)
@@ -696,7 +698,11 @@ int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi);
  * taken from a pool of reset read transactions) or a write transaction
  * (waits while another thread or process holds the write lock).
  * @retval DT_OK
- * @retval DT_BUSY    no free reader slot (max_readers)
+ * @retval DT_BUSY    no free reader slot (max_readers); or, for a write
+ *                    transaction, an init-db in chunks holds the
+ *                    environment (every write of any handle, including
+ *                    dt_kv_put and dt_kv_dbi_open creating a dbi, fails
+ *                    so until its last commit; docs/bulk-load.md)
  * @retval DT_INVALID flags other than DT_KV_TXN_RDONLY
  * @retval DT_MISUSE  bad handle, write in a read-only environment, or
  *                    a second write transaction in the same thread
@@ -1037,7 +1043,16 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
  * user guide, docs/format.md the file format.
  *
  * Entity ids are 1 .. 2^42-1; transaction ids are 2^42 + t for the t-th
- * transaction.  Attributes are named by keyword text in the C API and as
+ * transaction.  An entity position takes a user entity id (or the current
+ * transaction); a ref value takes a user entity id or the id of an earlier
+ * or the current transaction.  Any other number (0, 2^42, beyond the
+ * latest transaction, 2^43 and up) is refused with DT_INVALID by
+ * transact, import, the bulk loader and the reads that take entity ids
+ * (dt_entid, dt_datoms components).  Tempids get one more than the
+ * largest id ever used; once an explicit id has taken that to the top,
+ * they get free ids (docs/datalog.md, "Entity ids").
+ *
+ * Attributes are named by keyword text in the C API and as
  * keywords in EDN.  Every function that takes an attribute name as C text
  * (dt_index_range, dt_attr_stats_get, dt_loader_add) accepts it with or
  * without the leading colon: "user/name" and ":user/name" are the same
@@ -1103,7 +1118,8 @@ typedef struct dt_conn_options {
  * `opts` may be NULL.
  * @retval DT_OK
  * @retval DT_CORRUPT  the directory holds another program's file, or a
- *                     Datolite database of another format version
+ *                     Datolite database of another format version, or a
+ *                     truncated data.mdb
  * @retval DT_INVALID  the schema text is not valid EDN, an unknown
  *                     options version (of dt_conn_options or its kv)
  * @retval DT_SCHEMA   the schema is invalid or conflicts with the data
@@ -1332,7 +1348,8 @@ void dt_attr_stats_clear(dt_attr_stats *s);
  * init-db may see part of it (datoms without their statistics); no other
  * writer of the connection runs meanwhile.  A database whose init-db was
  * interrupted (the process died) is refused by dt_conn_open (DT_CORRUPT):
- * delete the directory and load again.
+ * delete the directory and load again; while the load still runs, other
+ * processes' dt_conn_open gets DT_BUSY.
  */
 typedef struct dt_loader dt_loader;
 
@@ -1364,8 +1381,9 @@ typedef struct dt_load_options {
  * writers wait.  *out is freed with dt_loader_free.
  * DT_LOAD_INIT is atomic in its outcome (all or nothing once
  * dt_loader_finish returns) but not towards concurrent readers: its chunks
- * become visible to new snapshots as they commit.  Do not write to the
- * directory from another process meanwhile.
+ * become visible to new snapshots as they commit.  From its first commit
+ * to its last, every other write of the directory (any connection or KV
+ * handle, in this process or another) fails with DT_BUSY.
  * @retval DT_OK / DT_MISUSE (init on a non-empty database, bad handle,
  *         unknown mode) / DT_INVALID (unknown options version) / DT_NOMEM
  * A loader is used by one thread.
@@ -1673,6 +1691,54 @@ dt_kv *dt_conn_kv(dt_conn *conn);
  * connection snapshot) / DT_BUSY
  */
 int dt_db_refresh(dt_db *db);
+
+/* }====== */
+
+/* {====== Integrity check ====== */
+
+/*
+ * What dt_check found.  `text` lists the findings, one per line ending in
+ * '\n' ("" when there are none; at most 1000 are listed, then a line
+ * with the number left out); `findings` counts them all.  `datoms` and
+ * `entries` count what the walk read (EAV datoms; entries of every
+ * database).  Free with dt_check_result_clear.
+ */
+typedef struct dt_check_result {
+    uint64_t findings;
+    uint64_t datoms;
+    uint64_t entries;
+    char *text;
+} dt_check_result;
+
+/*
+ * dt_check: verifies the Datolite database in directory `dir`, read-only
+ * (docs/reliability.md): the file size against LMDB's last used page, the
+ * format marker, then a walk of every datom database in key order
+ * (dt/meta, dt/schema, dt/eav, dt/ave, dt/giants, dt/history, dt/txlog,
+ * dt/stats) checking key order, key and value layout, entity ids and
+ * attribute ids, value types, cardinality one and uniqueness, that every
+ * EAV entry has its AVE twin and back (same transaction), that truncated
+ * values have their dt/giants entry, the statistics against the counted
+ * datoms and distinct values, and the counters next_eid and next_t
+ * against the ids in use.
+ * The walk runs in a child process (fork(); the child only reads, with
+ * its own read-only LMDB handle, and ends with _exit).  If reading a
+ * damaged page crashes it, the caller does not crash: the finding is
+ * "database damaged: walk crashed with SIGSEGV at dt/eav" (the signal and
+ * the database being walked).  A connection of the caller to the same
+ * directory may stay open.
+ * @retval DT_OK       no problem found (out->text is "")
+ * @retval DT_CORRUPT  problems found: out->text lists them
+ * @retval DT_NOTFOUND no such directory, or no Datolite database in it
+ * @retval DT_IO / DT_NOMEM / DT_MISUSE (NULL dir or out)
+ * On DT_OK and DT_CORRUPT the caller owns *out (dt_check_result_clear);
+ * otherwise *out is zeroed.  Messages: dt_errmsg(NULL).  Thread-safe, but
+ * fork() in a multithreaded program copies only the calling thread: do not
+ * call it while another thread holds a lock the walk needs (malloc's are
+ * reset by the C library).
+ */
+int dt_check(const char *dir, dt_check_result *out);
+void dt_check_result_clear(dt_check_result *r);
 
 /* }====== */
 

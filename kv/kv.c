@@ -8,6 +8,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,30 @@ static int make_path(char *buf, size_t n, const char *dir, const char *file) {
     return w > 0 && (size_t)w < n;
 }
 
+/*
+ * check_file_size: a data file shorter than the last page LMDB's meta page
+ * says is in use was truncated (or is being cut by another program);
+ * reading the missing pages through the map would raise SIGBUS, so such a
+ * file is refused at open with DT_CORRUPT.
+ */
+static int check_file_size(MDB_env *env, const char *path) {
+    MDB_envinfo ei;
+    MDB_stat es;
+    char p[4096];
+    struct stat fst;
+    if (mdb_env_info(env, &ei) != MDB_SUCCESS || mdb_env_stat(env, &es) != MDB_SUCCESS)
+        return DT_OK; /* nothing to compare with: LMDB reports its own errors later */
+    if (!make_path(p, sizeof p, path, "data.mdb") || stat(p, &fst) != 0) return DT_OK;
+    uint64_t need = ((uint64_t)ei.me_last_pgno + 1) * (uint64_t)es.ms_psize;
+    if ((uint64_t)fst.st_size >= need) return DT_OK;
+    return dt__seterr(NULL, DT_CORRUPT,
+                      "kv open '%s': data.mdb is damaged: it has %llu bytes, but LMDB's last "
+                      "used page (%llu, of %u bytes) ends at %llu: the file was truncated; "
+                      "restore it from a copy",
+                      path, (unsigned long long)fst.st_size, (unsigned long long)ei.me_last_pgno,
+                      es.ms_psize, (unsigned long long)need);
+}
+
 int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     static const dt_kv_options defaults = DT_KV_OPTIONS_INIT;
     if (out) *out = NULL;
@@ -387,6 +412,25 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
             dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
         goto fail;
     }
+    if ((rc = check_file_size(kv->env, path)) != DT_OK) goto fail;
+    {
+        /* LMDB sets the main database's key order when a dbi is first
+         * opened; the write-marker check (excl_check) reads the main
+         * database, maybe before that: set it now, once, before any other
+         * thread can use the environment */
+        MDB_txn *t0 = NULL;
+        MDB_dbi main_dbi;
+        mrc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t0);
+        if (mrc == MDB_SUCCESS) {
+            mrc = mdb_dbi_open(t0, NULL, 0, &main_dbi);
+            mdb_txn_abort(t0);
+        }
+        if (mrc != MDB_SUCCESS) {
+            rc = kv_translate(mrc);
+            dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
+            goto fail;
+        }
+    }
     int dead = 0;
     mdb_reader_check(kv->env, &dead);
     MDB_envinfo info;
@@ -409,6 +453,16 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     pthread_mutex_init(&kv->dbi_mu, NULL);
     pthread_mutex_init(&kv->pool_mu, NULL);
     pthread_mutex_init(&kv->async_mu, NULL);
+    {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t x = (uint64_t)getpid() << 32 ^ (uint64_t)now.tv_nsec ^ (uint64_t)now.tv_sec << 20 ^
+                     (uint64_t)(uintptr_t)kv;
+        x ^= x >> 33; /* a mix (splitmix64's finaliser) so tokens differ widely */
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        kv->excl_token = x ? x : 1;
+    }
     kv->magic = DT_MAGIC_KV;
     *out = kv;
     return DT_OK;
@@ -734,16 +788,138 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
     return kv_err(kv, rec, rc, "%s: %s", what, mdb_strerror(mrc));
 }
 
+/* {====== Exclusive writes ====== */
+
+/* The marker: an entry of LMDB's main database (dbi 1 in every LMDB
+ * file), value token(8) | pid(4, both little-endian as written) | what. */
+#define KV_MAIN_DBI  ((MDB_dbi)1)
+#define KV_EXCL_KEY  "dt.kv.exclusive"
+#define KV_EXCL_KLEN (sizeof KV_EXCL_KEY - 1)
+
+/* Formats the refusal for a marker value into buf; 1 when its process is
+ * gone. */
+static int excl_describe(dt_kv *kv, const MDB_val *v, char *buf, size_t cap) {
+    int32_t pid = 0;
+    char what[64] = "an exclusive write";
+    if (v->mv_size >= 12) {
+        memcpy(&pid, (const char *)v->mv_data + 8, 4);
+        size_t n = v->mv_size - 12 < sizeof what - 1 ? v->mv_size - 12 : sizeof what - 1;
+        if (n) {
+            memcpy(what, (const char *)v->mv_data + 12, n);
+            what[n] = '\0';
+        }
+    }
+    int gone = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (gone)
+        snprintf(buf, cap,
+                 "kv '%s': writes are refused: %s by process %d was interrupted (that process "
+                 "is gone) and left the database incomplete",
+                 kv->path, what, (int)pid);
+    else
+        snprintf(buf, cap,
+                 "kv '%s': writes are refused while %s (process %d) holds the database; "
+                 "try again when it has finished",
+                 kv->path, what, (int)pid);
+    return gone;
+}
+
+/*
+ * excl_check: the check every new root write txn `t` makes: if the marker
+ * is there and `holder` is not its owner, t is ended and DT_BUSY returned.
+ */
+static int excl_check(dt_kv *kv, dt_kv_txn *t, int holder) {
+    MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, v;
+    int mrc = mdb_get(t->mdb, KV_MAIN_DBI, &k, &v);
+    if (mrc == MDB_NOTFOUND) return DT_OK;
+    if (mrc != MDB_SUCCESS) {
+        kv_txn_abort(t);
+        return kv_err(kv, NULL, kv_translate(mrc), "kv '%s': reading the write marker: %s",
+                      kv->path, mdb_strerror(mrc));
+    }
+    uint64_t token = 0;
+    if (v.mv_size >= 8) memcpy(&token, v.mv_data, 8);
+    if (holder && token == kv->excl_token) return DT_OK;
+    char msg[DT__ERRMSG_MAX];
+    excl_describe(kv, &v, msg, sizeof msg);
+    kv_txn_abort(t);
+    return kv_err(kv, NULL, DT_BUSY, "%s", msg);
+}
+
+/* Begins a root txn, checking the marker for write txns. */
+static int root_begin_checked(dt_kv *kv, int rdonly, int user, int holder, dt_kv_txn **out) {
+    int rc = txn_begin_root(kv, rdonly, user, out);
+    if (rc != DT_OK || rdonly) return rc;
+    if ((rc = excl_check(kv, *out, holder)) != DT_OK) *out = NULL;
+    return rc;
+}
+
+static int excl_txn_ok(dt_kv_txn *t, const char *fn) {
+    if (!t || t->magic != DT_MAGIC_KVTXN)
+        return dt__seterr(t, DT_MISUSE, "%s: not an open dt_kv_txn handle", fn);
+    if (t->rdonly || t->root != t || !t->mdb)
+        return kv_err(t->kv, t, DT_MISUSE, "%s: needs a live top-level write transaction", fn);
+    return DT_OK;
+}
+
+int kv_exclusive_set(dt_kv_txn *t, const char *what) {
+    int rc = excl_txn_ok(t, "kv_exclusive_set");
+    if (rc != DT_OK) return rc;
+    char buf[12 + 63];
+    size_t wn = what ? strlen(what) : 0;
+    if (wn > 63) wn = 63;
+    int32_t pid = (int32_t)getpid();
+    memcpy(buf, &t->kv->excl_token, 8);
+    memcpy(buf + 8, &pid, 4);
+    if (wn) memcpy(buf + 12, what, wn);
+    MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, v = {12 + wn, buf};
+    int mrc = mdb_put(t->mdb, KV_MAIN_DBI, &k, &v, 0);
+    return mrc == MDB_SUCCESS ? DT_OK : txn_fail(t, mrc, "kv_exclusive_set");
+}
+
+int kv_exclusive_holder(dt_kv *kv, int *alive, char *buf, size_t cap) {
+    dt_kv_txn *t = NULL;
+    int rc = kv_read_begin(kv, NULL, &t);
+    if (rc != DT_OK) return rc;
+    MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, v;
+    int mrc = mdb_get(t->mdb, KV_MAIN_DBI, &k, &v);
+    if (mrc == MDB_SUCCESS) {
+        *alive = !excl_describe(kv, &v, buf, cap);
+        rc = DT_OK;
+    } else if (mrc == MDB_NOTFOUND) {
+        rc = DT_NOTFOUND;
+    } else {
+        rc = kv_err(kv, NULL, kv_translate(mrc), "kv '%s': reading the write marker: %s", kv->path,
+                    mdb_strerror(mrc));
+    }
+    kv_read_end(kv, NULL, t);
+    return rc;
+}
+
+int kv_exclusive_clear(dt_kv_txn *t) {
+    int rc = excl_txn_ok(t, "kv_exclusive_clear");
+    if (rc != DT_OK) return rc;
+    MDB_val k = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY};
+    int mrc = mdb_del(t->mdb, KV_MAIN_DBI, &k, NULL);
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND ? DT_OK
+                                                     : txn_fail(t, mrc, "kv_exclusive_clear");
+}
+
+/* }====== */
+
 int kv_txn_begin(dt_kv *kv, dt_kv_txn *parent, unsigned flags, dt_kv_txn **out) {
     if (out) *out = NULL;
     int rc = kv_check(kv, parent);
     if (rc != DT_OK) return rc;
     if (!out) return kv_err(kv, NULL, DT_MISUSE, "kv txn_begin: NULL out");
-    if (flags & ~DT_KV_TXN_RDONLY)
+    if (flags & ~(DT_KV_TXN_RDONLY | KV_TXN_EXCLUSIVE)) {
+        unsigned stray = flags & ~(DT_KV_TXN_RDONLY | KV_TXN_EXCLUSIVE);
         return kv_err(kv, NULL, DT_INVALID,
-                      "kv txn_begin: flags 0x%x are not transaction flags: %s",
-                      flags & ~DT_KV_TXN_RDONLY, dt__flags_group(flags & ~DT_KV_TXN_RDONLY));
-    if (!parent) return txn_begin_root(kv, (flags & DT_KV_TXN_RDONLY) != 0, 1, out);
+                      "kv txn_begin: flags 0x%x are not transaction flags: %s", stray,
+                      dt__flags_group(stray));
+    }
+    if (!parent)
+        return root_begin_checked(kv, (flags & DT_KV_TXN_RDONLY) != 0, 1,
+                                  (flags & KV_TXN_EXCLUSIVE) != 0, out);
 
     if (parent->rdonly || (flags & DT_KV_TXN_RDONLY))
         return kv_err(kv, parent, DT_MISUSE,
@@ -784,6 +960,12 @@ int kv_txn_begin(dt_kv *kv, dt_kv_txn *parent, unsigned flags, dt_kv_txn **out) 
 }
 
 int dt_kv_txn_begin(dt_kv *kv, unsigned flags, dt_kv_txn **out) {
+    if (flags & KV_TXN_EXCLUSIVE) {
+        if (out) *out = NULL;
+        return kv_err(kv, NULL, DT_INVALID,
+                      "kv txn_begin: flags 0x%x are not transaction flags: %s", KV_TXN_EXCLUSIVE,
+                      dt__flags_group(KV_TXN_EXCLUSIVE));
+    }
     return kv_txn_begin(kv, NULL, flags, out);
 }
 
@@ -909,7 +1091,7 @@ void kv_read_end(dt_kv *kv, dt_kv_txn *txn, dt_kv_txn *use) {
 static int auto_write(dt_kv *kv, int (*body)(dt_kv_txn *t, void *arg), void *arg, int user) {
     for (;;) {
         dt_kv_txn *t;
-        int rc = txn_begin_root(kv, 0, user, &t);
+        int rc = root_begin_checked(kv, 0, user, 0, &t);
         if (rc != DT_OK) return rc;
         rc = body(t, arg);
         if (rc == DT_OK) {
@@ -1006,13 +1188,29 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
     MDB_dbi dbi = 0;
     unsigned actual = 0;
     int mrc;
+    char busy[DT__ERRMSG_MAX];
     for (;;) {
         MDB_txn *txn = NULL;
         gate_enter(kv);
         uint64_t seen = atomic_load(&kv->map_size);
         mrc = mdb_txn_begin(kv->env, NULL, create ? 0 : MDB_RDONLY, &txn);
         if (mrc == MDB_SUCCESS) {
-            mrc = mdb_dbi_open(txn, name, mflags, &dbi);
+            if (create) {
+                /* creating a dbi is a write: not while another holds the
+                 * exclusive marker (opening an existing one is not) */
+                MDB_val ek = {KV_EXCL_KLEN, (void *)KV_EXCL_KEY}, ev;
+                mrc = mdb_dbi_open(txn, name, mflags & ~MDB_CREATE, &dbi);
+                if (mrc == MDB_NOTFOUND && mdb_get(txn, KV_MAIN_DBI, &ek, &ev) == MDB_SUCCESS) {
+                    excl_describe(kv, &ev, busy, sizeof busy);
+                    mdb_txn_abort(txn);
+                    gate_leave(kv);
+                    dt__free(copy);
+                    rc = kv_err(kv, NULL, DT_BUSY, "kv dbi_open '%s': %s", name, busy);
+                    goto done;
+                }
+                if (mrc == MDB_NOTFOUND) mrc = MDB_SUCCESS;
+            }
+            if (mrc == MDB_SUCCESS) mrc = mdb_dbi_open(txn, name, mflags, &dbi);
             if (mrc == MDB_SUCCESS) mrc = mdb_dbi_flags(txn, dbi, &actual);
             if (mrc == MDB_SUCCESS)
                 mrc = mdb_txn_commit(txn);

@@ -54,6 +54,43 @@ int kv_writemap(const dt_kv *kv);
 
 /* }====== */
 
+/* {====== Exclusive writes ====== */
+
+/*
+ * A write that spans several commits (init-db in chunks) makes itself the
+ * only writer of the environment with a marker stored in the environment
+ * (an entry of LMDB's main database, so every process sees it): from the
+ * commit that sets it to the one that clears it, every root write txn of
+ * any handle and any process, and every creation of a named dbi, checks
+ * the marker inside its own LMDB write txn (which holds LMDB's writer
+ * lock) and fails with DT_BUSY and a message naming the process that
+ * holds it (or saying that it died: the marker then stays until the
+ * database is deleted or the holder's own recovery clears it).
+ *
+ * KV_TXN_EXCLUSIVE: a kv_txn_begin flag for the holder's own txns; they
+ * pass the check when the marker carries this handle's token.
+ */
+#define KV_TXN_EXCLUSIVE 0x2000u
+
+/*
+ * kv_exclusive_set: writes the marker into root write txn `txn`, begun
+ * with KV_TXN_EXCLUSIVE; `what` (e.g. "init-db") names the holder in the
+ * messages of refused writers.  It takes effect when `txn` commits.
+ * kv_exclusive_clear: removes it (the holder's last txn, or its undo).
+ * @retval DT_OK / DT_MISUSE (not such a txn) / DT_MAPFULL_RETRY / DT_IO
+ */
+int kv_exclusive_set(dt_kv_txn *txn, const char *what);
+int kv_exclusive_clear(dt_kv_txn *txn);
+
+/*
+ * kv_exclusive_holder: whether the marker is set (in the latest committed
+ * state): DT_OK with *alive (1: its process still runs) and a message for
+ * refused writers in buf; DT_NOTFOUND when it is not set; else an error.
+ */
+int kv_exclusive_holder(dt_kv *kv, int *alive, char *buf, size_t cap);
+
+/* }====== */
+
 /* {====== Cursors ====== */
 
 typedef struct kv_cursor kv_cursor;

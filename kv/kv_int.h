@@ -58,6 +58,8 @@ struct dt_kv {
     unsigned nslots; /* capacity (max_dbs) */
     unsigned nopen;  /* alive slots */
 
+    uint64_t excl_token; /* names this handle in the exclusive-write marker */
+
     pthread_mutex_t pool_mu; /* the pool of idle txn structs */
     dt_kv_txn *pool;
     unsigned npool, pool_cap;

@@ -34,12 +34,17 @@
 #include "conn.h"
 #include "edn.h"
 #include "extsort.h"
+#include "loadhook.h"
 
 #define DT_MAGIC_LOADER 0x64746c64u /* "dtld" */
 #define DEFAULT_BUDGET  ((size_t)128 << 20)
 #define DEFAULT_CHUNK   ((size_t)64 << 20) /* init-db: bytes of entries per commit */
 #define ACACHE_SIZE     16                 /* attribute look-up cache (power of 2) */
 #define KEYBUF          (DL_KEY_MAX + 16)
+/* The load's write transactions: an init-db in chunks holds the kv
+ * layer's exclusive marker from its first commit to its last, so that no
+ * other writer (any connection, any process) runs between its chunks. */
+#define LOAD_TXN (DT_KV_TXN_WRITE | KV_TXN_EXCLUSIVE)
 
 /* Per-attribute flags used while writing. */
 enum { AF_MANY = 1, AF_UNIQUE = 2, AF_KNOWN = 4 };
@@ -70,6 +75,9 @@ struct dt_loader {
     dt_buf enc, vk;
     acache_ent cache[ACACHE_SIZE];
 };
+
+void (*txn_load_chunk_hook)(void *arg);
+void *txn_load_chunk_hook_arg;
 
 /* {====== Errors and small helpers ====== */
 
@@ -142,7 +150,7 @@ static int restart_txn(dt_loader *ld) {
     for (;;) {
         dt_kv_txn_abort(ld->txn);
         ld->txn = NULL;
-        int rc = dt_kv_txn_begin(ld->conn->kv, DT_KV_TXN_WRITE, &ld->txn);
+        int rc = kv_txn_begin(ld->conn->kv, NULL, LOAD_TXN, &ld->txn);
         if (rc != DT_OK) return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(ld->conn->kv));
         rc = put_new_attrs(ld);
         if (rc != DT_MAPFULL_RETRY) return rc;
@@ -198,6 +206,14 @@ static int add_datom(dt_loader *ld, int64_t e, const char *attr, size_t alen, co
     int rc = lookup_attr(ld, attr, alen, &a);
     if (rc != DT_OK) return rc;
     if ((rc = dl_coerce(a, v, &ld->enc)) != DT_OK) return rc;
+    /* a transaction id: the load's own or an earlier one */
+    int64_t load_tx = DL_TX0 + (int64_t)ld->next_t;
+    if (a->vtype == DT_REF && (!dl_ref_ok(v->u.i) || (v->u.i > DL_MAX_EID && v->u.i > load_tx)))
+        return dt__seterr(NULL, DT_INVALID,
+                          "attribute :%s: ref value %lld is not an entity id (1..%lld, or a "
+                          "transaction id %lld..%lld)",
+                          a->ident, (long long)v->u.i, (long long)DL_MAX_EID, (long long)DL_TX0 + 1,
+                          (long long)load_tx);
     const uint8_t *enc = ld->enc.p, *vkey = enc;
     size_t elen = ld->enc.len, vklen = elen;
     const void *full = NULL;
@@ -1005,8 +1021,9 @@ static int write_end(wctx *w) {
     if (w->chunk_limit) {
         rc = dt_kv_del(w->st->kv, w->txn, w->st->meta, DL_META_LOADING, strlen(DL_META_LOADING),
                        NULL, 0);
-        if (rc != DT_OK && rc != DT_NOTFOUND)
-            return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(w->st->kv));
+        if (rc == DT_NOTFOUND) rc = DT_OK;
+        if (rc == DT_OK) rc = kv_exclusive_clear(w->txn);
+        if (rc != DT_OK) return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(w->st->kv));
     }
     w->p.phase = PH_DONE;
     return DT_OK;
@@ -1066,7 +1083,7 @@ static int prog_restore(wctx *w) {
 static int begin_txn(dt_loader *ld) {
     dt_kv_txn_abort(ld->txn);
     ld->txn = NULL;
-    int rc = dt_kv_txn_begin(ld->conn->kv, DT_KV_TXN_WRITE, &ld->txn);
+    int rc = kv_txn_begin(ld->conn->kv, NULL, LOAD_TXN, &ld->txn);
     if (rc != DT_OK) return dt__seterr(NULL, rc, "loader: %s", dt_errmsg(ld->conn->kv));
     return DT_OK;
 }
@@ -1085,6 +1102,8 @@ static int run_chunk(wctx *w) {
     w->chunk_bytes = 0;
     if (w->chunk_limit && w->nchunks == 0) {
         rc = dl_meta_put_u64(w->st, w->txn, DL_META_LOADING, (uint64_t)w->tx);
+        if (rc == DT_OK && (rc = kv_exclusive_set(w->txn, "init-db")) != DT_OK)
+            rc = dt__seterr(NULL, rc, "loader: %s", dt_errmsg(w->st->kv));
         if (rc == DT_OK && ld->ws_changed)
             rc = dl_meta_put_u64(w->st, w->txn, "schema_v", ld->schema_v + 1);
     }
@@ -1138,6 +1157,7 @@ static int write_all(wctx *w, int64_t instant) {
         if (rc == DT_OK) {
             if (w->p.phase == PH_DONE) break;
             w->nchunks++;
+            if (txn_load_chunk_hook) txn_load_chunk_hook(txn_load_chunk_hook_arg);
             if ((rc = prog_save(w)) == DT_OK) rc = begin_txn(ld);
         } else if (rc == DT_MAPFULL_RETRY) {
             /* the map has grown: this chunk again (the first one with the
@@ -1160,7 +1180,7 @@ static int undo_chunks(dt_loader *ld) {
     ld->txn = NULL;
     for (;;) {
         dt_kv_txn *t = NULL;
-        int rc = dt_kv_txn_begin(st->kv, DT_KV_TXN_WRITE, &t);
+        int rc = kv_txn_begin(st->kv, NULL, LOAD_TXN, &t);
         if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->eav);
         if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->ave);
         if (rc == DT_OK) rc = dt_kv_dbi_clear(st->kv, t, st->giants);
@@ -1184,6 +1204,7 @@ static int undo_chunks(dt_loader *ld) {
         if (rc == DT_OK) {
             rc = dt_kv_del(st->kv, t, st->meta, DL_META_LOADING, strlen(DL_META_LOADING), NULL, 0);
             if (rc == DT_NOTFOUND) rc = DT_OK;
+            if (rc == DT_OK) rc = kv_exclusive_clear(t);
         }
         if (rc == DT_OK)
             rc = dt_kv_txn_commit(t);
@@ -1317,7 +1338,7 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
     ld->schema_v = conn->schema_v;
     pthread_mutex_unlock(&conn->slock);
     ld->first_new_aid = dl_schema_next_aid(ld->ws);
-    rc = dt_kv_txn_begin(conn->kv, DT_KV_TXN_WRITE, &ld->txn);
+    rc = kv_txn_begin(conn->kv, NULL, LOAD_TXN, &ld->txn);
     if (rc != DT_OK) rc = dt__seterr(NULL, rc, "loader: %s", dt_errmsg(conn->kv));
     if (rc == DT_OK) rc = dl_meta_get_u64(&conn->st, ld->txn, "next_eid", 1, &ld->next_eid);
     if (rc == DT_OK) rc = dl_meta_get_u64(&conn->st, ld->txn, "next_t", 1, &ld->next_t);

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "edn.h"
 #include "txfn.h"
+#include "eid.h"
 
 /* {====== Byte-keyed hash map ====== */
 
@@ -152,6 +153,7 @@ typedef struct tctx {
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
+    txn_eidgap gap; /* tempid ids once next_eid reached the top (eid.h) */
 } tctx;
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
@@ -667,6 +669,15 @@ static int eref_id(tctx *c, const eref *r, int64_t *out) {
     }
 }
 
+/* A ref value that names no possible entity. */
+static int bad_ref(const dl_attr *a, int64_t id, int64_t tx) {
+    return dt__seterr(NULL, DT_INVALID,
+                      "attribute :%s: ref value %lld is not an entity id (1..%lld, or a "
+                      "transaction id %lld..%lld)",
+                      a->ident, (long long)id, (long long)DL_MAX_EID, (long long)DL_TX0 + 1,
+                      (long long)tx);
+}
+
 /*
  * encode_value: the full encoding of op value v for attribute a into out
  * (reset first), with the checks and conversions of the attribute's type.
@@ -681,6 +692,8 @@ static int encode_value(tctx *c, const dl_attr *a, const dt_value *v, const eref
         if (rc == DT_NOTFOUND && ref->kind == ER_TEMPID)
             return dt__seterr(NULL, DT_INTERNAL, "transact: unresolved tempid");
         if (rc != DT_OK) return rc;
+        /* a transaction id: this one or an earlier one */
+        if (!dl_ref_ok(id) || (id > DL_MAX_EID && id > c->tx)) return bad_ref(a, id, c->tx);
         if (dt_buf_reserve(out, 9) != DT_OK) return nomem();
         out->len = dl_codec_put_int(DT_REF, id, out->p);
         return DT_OK;
@@ -802,6 +815,19 @@ static int resolve_upserts(tctx *c) {
     return rc;
 }
 
+/* Once ids come from gaps: the ids the transaction names are not free. */
+static int reserve_named_ids(tctx *c) {
+    int rc = DT_OK;
+    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
+        const eref *rs[3] = {&c->ops[i].e, &c->ops[i].vref, &c->ops[i].oldref};
+        for (int j = 0; j < 3 && rc == DT_OK; j++)
+            if (rs[j]->kind == ER_ID) rc = txn_eidgap_reserve(&c->gap, rs[j]->id);
+    }
+    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++)
+        rc = txn_eidgap_reserve(&c->gap, c->tids[tid_root(c, i)].eid);
+    return rc;
+}
+
 /* Gives every unresolved tempid a new id, in order of first appearance. */
 static int allocate_ids(tctx *c) {
     /* explicit ids in this transaction count as existing */
@@ -816,14 +842,18 @@ static int allocate_ids(tctx *c) {
         int64_t id = c->tids[tid_root(c, i)].eid;
         if (id > 0 && id < DL_TX0 && (uint64_t)id >= c->next_eid) c->next_eid = (uint64_t)id + 1;
     }
-    for (size_t i = 0; i < c->ntids; i++) {
+    int rc = DT_OK, reserved = 0;
+    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++) {
         size_t r = tid_root(c, i);
         if (c->tids[r].eid) continue;
-        if (c->next_eid >= (uint64_t)DL_TX0)
-            return dt__seterr(NULL, DT_LIMIT, "transact: entity ids exhausted");
-        c->tids[r].eid = (int64_t)c->next_eid++;
+        /* at the top (maybe reached by this loop): free ids from now on */
+        if (c->next_eid > (uint64_t)DL_MAX_EID && !reserved++ && (rc = reserve_named_ids(c))) break;
+        if (c->next_eid > (uint64_t)DL_MAX_EID)
+            rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->tids[r].eid);
+        else
+            c->tids[r].eid = (int64_t)c->next_eid++;
     }
-    return DT_OK;
+    return rc;
 }
 
 /* }====== */
@@ -1237,6 +1267,7 @@ static int run(tctx *c, const dt_value *tx) {
     }
     if ((rc = dl_wtxn_finish(&c->w, c->ws)) != DT_OK) return rc;
     if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
+    if ((rc = txn_eidgap_save(&c->gap, &c->conn->st, c->txn)) != DT_OK) return rc;
     if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_t", c->t + 1)) != DT_OK) return rc;
     return DT_OK;
 }
@@ -1249,6 +1280,7 @@ static void ctx_release(tctx *c) {
     dt__free(c->produced);
     kv_cursor_close(c->eav_cur);
     dl_wtxn_release(&c->w);
+    txn_eidgap_release(&c->gap);
     dt__free(c->ops);
     dt__free(c->tids);
     bmap_release(&c->tid_index);

@@ -294,8 +294,9 @@ out:
 
 /* {====== init-db, fill-db ====== */
 
-static const char init_usage[] =
-    "usage: datolite init-db [--format edn|msgpack] [--schema FILE] [--quiet] DIR FILE|-\n";
+static const char init_usage[] = "usage: datolite init-db [--format edn|msgpack] [--schema FILE] "
+                                 "[--chunk-size BYTES] [--quiet]\n"
+                                 "                        DIR FILE|-\n";
 static const char fill_usage[] =
     "usage: datolite fill-db [--format edn|msgpack] [--schema FILE] [--quiet] DIR FILE|-\n";
 
@@ -317,6 +318,9 @@ static const char load_help[] =
     "  --format F    edn or msgpack; default: msgpack for *.msgpack and *.mp files,\n"
     "                else edn\n"
     "  --schema FILE an EDN schema map applied first (its own transaction)\n"
+    "  --chunk-size BYTES  init-db: commit after this many bytes of index entries\n"
+    "                (default 64 MiB; other writers of the database are refused\n"
+    "                until the last chunk)\n"
     "  --quiet       no timing line\n"
     "\n" CLI_EXIT_HELP;
 
@@ -326,10 +330,11 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
-    const char *format = NULL, *schema = NULL;
+    const char *format = NULL, *schema = NULL, *chunk_s = NULL;
     int quiet = 0;
     cli_opt opts[] = {{"format", 1, &format, NULL},
                       {"schema", 1, &schema, NULL},
+                      {"chunk-size", 1, &chunk_s, NULL},
                       {"quiet", 0, NULL, &quiet},
                       {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -344,6 +349,14 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
         code = cli_usage_error(cmd, usage, "--format must be edn or msgpack, got '%s'", format);
         goto out;
     }
+    dt_load_options lo = DT_LOAD_OPTIONS_INIT;
+    uint64_t chunk = 0;
+    if (chunk_s && (cli_parse_count(chunk_s, &chunk) != 0 || chunk == 0 || chunk > SIZE_MAX)) {
+        code = cli_usage_error(cmd, usage, "--chunk-size needs a positive byte count, got '%s'",
+                               chunk_s);
+        goto out;
+    }
+    lo.chunk_size = (size_t)chunk;
     if (npos != 2) {
         code = cli_usage_error(cmd, usage,
                                npos < 1   ? "missing DIR"
@@ -365,7 +378,7 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
         goto done;
     }
     double t0 = cli_now();
-    if ((rc = dt_loader_open(conn, mode, NULL, &ld)) != DT_OK) {
+    if ((rc = dt_loader_open(conn, mode, &lo, &ld)) != DT_OK) {
         /* init-db on a database that has datoms: refused by the data */
         if (rc == DT_MISUSE && mode == DT_LOAD_INIT)
             code = cli_fail(cmd, DT_CONFLICT, "%s (fill-db adds to a database)",

@@ -10,7 +10,7 @@
 /* {====== Opening ====== */
 
 static int open_dbi(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
-    int rc = dt_kv_dbi_open(kv, name, flags, out);
+    int rc = kv_dbi_open_reserved(kv, name, flags, out);
     if (rc != DT_OK && rc != DT_NOTFOUND)
         return dt__seterr(NULL, rc, "store: cannot open database \"%s\": %s", name, dt_errmsg(kv));
     return rc;

@@ -12,7 +12,13 @@
  *  - on error a one-line message with context is kept for the calling
  *    thread and the handle involved: read it with dt_errmsg(handle);
  *  - memory the library hands to the caller is freed with the matching
- *    dt_*_free / dt_*_close or, for plain buffers and strings, dt_free.
+ *    dt_*_free / dt_*_close or, for plain buffers and strings, dt_free;
+ *  - a handle ends with its destructor (dt_conn_close or dt_kv_close
+ *    returning DT_OK, dt_db_release, dt_*_free, dt_kv_txn_commit/abort,
+ *    dt_tx_commit/abort, ...).  Using it afterwards, destructors included,
+ *    is undefined behaviour, as with SQLite's closed handles: it is freed
+ *    memory.  The DT_MISUSE checks of a handle's kind catch NULL and
+ *    wrong-kind handles; they cannot promise to catch ended ones.
  */
 #ifndef DATOLITE_H
 #define DATOLITE_H
@@ -57,8 +63,9 @@ enum dt_result {
     DT_TXFN = 5,      /* a transaction function failed (error, limit) */
     DT_MAPFULL = 6,   /* the map is full and may not grow further */
     DT_BUSY = 7,      /* resource busy: too many readers, locked */
-    DT_MISUSE = 8,    /* API misuse: NULL, closed or wrong-kind handle,
-                         call in the wrong state */
+    DT_MISUSE = 8,    /* API misuse: NULL or wrong-kind handle, call in
+                         the wrong state (a write that would wait for
+                         the calling thread itself, ...) */
     DT_NOMEM = 9,     /* out of memory */
     DT_IO = 10,       /* I/O error from the operating system */
     DT_CORRUPT = 11,  /* corrupt file, or a file of another program or
@@ -331,7 +338,7 @@ int dt_edn_reader_new(const char *text, size_t len, const dt_edn_options *opts,
  * @retval DT_INVALID, DT_LIMIT, DT_NOMEM  as for dt_edn_read; the message
  *                    is on dt_errmsg(r).  Errors are sticky: later calls
  *                    return the same code.
- * @retval DT_MISUSE  NULL or freed reader, NULL out
+ * @retval DT_MISUSE  NULL reader, NULL out
  */
 int dt_edn_reader_next(dt_edn_reader *r, dt_value *out);
 
@@ -558,7 +565,9 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out);
  * @retval DT_OK
  * @retval DT_BUSY    transactions or iterators are still open: nothing is
  *                    closed, end them first
- * @retval DT_MISUSE  not a dt_kv handle (or already closed)
+ * @retval DT_MISUSE  not a dt_kv handle; the environment of a connection
+ *                    (dt_conn_kv: close the connection instead); a write
+ *                    transaction of the calling thread is open on it
  * Not thread-safe: no other thread may use `kv` during or after the call.
  */
 int dt_kv_close(dt_kv *kv);
@@ -596,10 +605,13 @@ int dt_kv_sync(dt_kv *kv, int force);
  * dt_kv_dbi_open: opens (with DT_KV_DBI_CREATE, creates) the named
  * sub-database `name` and returns its handle.  Opening an already open
  * name returns the same handle.  Creation commits a write transaction of
- * its own.
+ * its own.  Names starting with "dt/" are reserved for a Datolite
+ * database's own data: such a dbi may be opened and read, but not created,
+ * and writes to it (put, del, batch, clear, drop, async) give DT_MISUSE.
  * @retval DT_OK
  * @retval DT_NOTFOUND no such dbi and DT_KV_DBI_CREATE not given (or the
- *                     environment is read-only, where CREATE is ignored)
+ *                     environment is read-only, where CREATE is ignored,
+ *                     or the name is reserved)
  * @retval DT_INVALID  empty name, or the dbi exists with other flags
  *                     (DUPSORT or not)
  * @retval DT_LIMIT    max_dbs dbis are already open

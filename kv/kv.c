@@ -27,12 +27,16 @@
 #define KV_RUNTIME_FLAGS (DT_KV_NOSYNC | DT_KV_NOMETASYNC | DT_KV_MAPASYNC)
 #define KV_PUT_FLAGS     (DT_KV_NOOVERWRITE | DT_KV_NODUPDATA | DT_KV_APPEND)
 
-/* The environment on which this thread has a root write txn open, so that
- * a second write from the same thread fails instead of deadlocking on
- * LMDB's writer lock. */
-static _Thread_local dt_kv *tl_writer;
+/* Its address names the calling thread.  Each environment records which
+ * thread holds its root write txn (kv->writer_thread), so a second write
+ * from that thread fails instead of deadlocking on LMDB's writer lock,
+ * however many environments the thread has write txns open on. */
+static _Thread_local char tl_self;
+#define THIS_THREAD ((const void *)&tl_self)
 
-int kv_thread_writes(const dt_kv *kv) { return tl_writer == kv; }
+int kv_thread_writes(const dt_kv *kv) { return atomic_load(&kv->writer_thread) == THIS_THREAD; }
+
+void kv_set_owner(dt_kv *kv, const void *owner) { kv->owner = owner; }
 
 int kv_live(const dt_kv *kv) { return kv && kv->magic == DT_MAGIC_KV && !atomic_load(&kv->broken); }
 
@@ -397,6 +401,7 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     atomic_init(&kv->active, 0);
     atomic_init(&kv->resizing, 0);
     atomic_init(&kv->handles, 0);
+    atomic_init(&kv->writer_thread, NULL);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -430,6 +435,15 @@ int dt_kv_close(dt_kv *kv) {
     if (!kv) return DT_OK;
     if (kv->magic != DT_MAGIC_KV)
         return dt__seterr(kv, DT_MISUSE, "kv close: not an open dt_kv handle");
+    if (kv->owner)
+        return dt__seterr(kv, DT_MISUSE,
+                          "kv close '%s': the environment belongs to a connection (dt_conn_kv); "
+                          "close the connection instead",
+                          kv->path);
+    if (kv_thread_writes(kv))
+        return dt__seterr(kv, DT_MISUSE,
+                          "kv close '%s': this thread has a write transaction open on it",
+                          kv->path);
     /* complete every queued async write first: nothing acknowledged is lost */
     pthread_mutex_lock(&kv->async_mu);
     kv_writer_stop(kv->async);
@@ -590,7 +604,7 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
         if (kv->flags & DT_KV_RDONLY)
             return kv_err(kv, NULL, DT_MISUSE, "kv '%s': write in a read-only environment",
                           kv->path);
-        if (tl_writer == kv)
+        if (kv_thread_writes(kv))
             return kv_err(kv, NULL, DT_MISUSE,
                           "kv '%s': this thread already has a write transaction open on this "
                           "environment (a second one would deadlock)",
@@ -655,7 +669,7 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
     t->seen_map = seen;
     t->cursors = NULL;
     t->next_free = NULL;
-    if (!rdonly) tl_writer = kv;
+    if (!rdonly) atomic_store(&kv->writer_thread, THIS_THREAD);
     if (user) atomic_fetch_add(&kv->handles, 1);
     t->user = user;
     *out = t;
@@ -672,7 +686,7 @@ static void root_abort_mdb(dt_kv_txn *r) {
         r->reset = r->mdb;
     } else {
         mdb_txn_abort(r->mdb);
-        tl_writer = NULL;
+        atomic_store(&r->kv->writer_thread, NULL);
     }
     r->mdb = NULL;
     if (r->gated) {
@@ -821,7 +835,7 @@ int kv_txn_commit(dt_kv_txn *t) {
         txn_release(t);
         return rc;
     }
-    tl_writer = NULL;
+    atomic_store(&kv->writer_thread, NULL);
     t->gated = 0;
     gate_leave(kv);
     if (mrc != MDB_SUCCESS) {
@@ -941,7 +955,7 @@ int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *u
 /* {====== Named dbis ====== */
 
 kv_slot *kv_slot_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
-    uint32_t i = dbi & KV_SLOT_MASK, gen = dbi >> KV_SLOT_BITS;
+    uint32_t i = dbi & KV_SLOT_MASK, gen = (dbi >> KV_SLOT_BITS) & KV_GEN_MAX;
     if (i < kv->nslots) {
         kv_slot *s = &kv->slots[i];
         if (gen && s->gen == gen && s->alive) return s;
@@ -953,7 +967,37 @@ kv_slot *kv_slot_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
     return NULL;
 }
 
+/* 1 for a name reserved for Datolite's own dbis ("dt/..."). */
+static int reserved_name(const char *name) { return strncmp(name, "dt/", 3) == 0; }
+
+/*
+ * slot_for_write: kv_slot_get for a write through handle `dbi`: a
+ * reserved dbi (a Datolite database's own data) is written only through
+ * the privileged handles the datalog layer holds (kv_dbi_open_reserved).
+ */
+static kv_slot *slot_for_write(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const char *what) {
+    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    if (s && s->reserved && !(dbi & KV_DBI_PRIV)) {
+        kv_err(kv, txn, DT_MISUSE,
+               "kv %s dbi '%s': dbis named \"dt/...\" hold a Datolite database's own data and "
+               "are read-only through the KV API",
+               what, s->name);
+        return NULL;
+    }
+    return s;
+}
+
+static int dbi_open(dt_kv *kv, const char *name, unsigned flags, int priv, dt_kv_dbi *out);
+
 int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
+    return dbi_open(kv, name, flags, 0, out);
+}
+
+int kv_dbi_open_reserved(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
+    return dbi_open(kv, name, flags, 1, out);
+}
+
+static int dbi_open(dt_kv *kv, const char *name, unsigned flags, int priv, dt_kv_dbi *out) {
     if (out) *out = DT_KV_DBI_NONE;
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
@@ -964,7 +1008,7 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         return kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': unknown flags 0x%x", name, flags);
     int want_dup = (flags & DT_KV_DBI_DUPSORT) != 0;
     int create = (flags & DT_KV_DBI_CREATE) && !(kv->flags & DT_KV_RDONLY);
-    if (create && tl_writer == kv)
+    if (create && kv_thread_writes(kv))
         return kv_err(kv, NULL, DT_MISUSE,
                       "kv dbi_open '%s': this thread has a write transaction open (would deadlock)",
                       name);
@@ -979,7 +1023,7 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
                             name, s->dupsort ? "with" : "without");
                 goto done;
             }
-            *out = i | (s->gen << KV_SLOT_BITS);
+            *out = i | (s->gen << KV_SLOT_BITS) | (priv && s->reserved ? KV_DBI_PRIV : 0);
             goto done;
         }
         if (!s->alive && free_i == kv->nslots) free_i = i;
@@ -988,6 +1032,11 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) dbis already open", name,
                     kv->nslots);
         goto done;
+    }
+    if (create && !priv && reserved_name(name)) {
+        /* an existing one may be opened (to read it), a new one not made */
+        create = 0;
+        flags &= ~DT_KV_DBI_CREATE;
     }
     char *copy = dt__strndup(name, strlen(name));
     if (!copy) {
@@ -1027,7 +1076,10 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         dt__free(copy);
         if (mrc == MDB_NOTFOUND)
             rc = kv_err(kv, NULL, DT_NOTFOUND, "kv dbi_open '%s': no such dbi%s", name,
-                        (flags & DT_KV_DBI_CREATE) ? " (read-only environment)" : "");
+                        (flags & DT_KV_DBI_CREATE) ? " (read-only environment)"
+                        : !priv && reserved_name(name)
+                            ? " (names starting with \"dt/\" are reserved for Datolite)"
+                            : "");
         else if (mrc == MDB_INCOMPATIBLE)
             rc = kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': the dbi exists %s DUPSORT", name,
                         want_dup ? "without" : "with");
@@ -1040,14 +1092,15 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         goto done;
     }
     kv_slot *s = &kv->slots[free_i];
-    s->gen = s->gen + 1 > 0xffffu ? 1 : s->gen + 1;
+    s->gen = s->gen + 1 > KV_GEN_MAX ? 1 : s->gen + 1;
     s->dbi = dbi;
     s->dupsort = want_dup;
+    s->reserved = reserved_name(name);
     dt__free(s->name);
     s->name = copy;
     s->alive = 1;
     kv->nopen++;
-    *out = free_i | (s->gen << KV_SLOT_BITS);
+    *out = free_i | (s->gen << KV_SLOT_BITS) | (priv && s->reserved ? KV_DBI_PRIV : 0);
 done:
     pthread_mutex_unlock(&kv->dbi_mu);
     return rc;
@@ -1075,7 +1128,7 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi) {
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
     pthread_mutex_lock(&kv->dbi_mu);
-    kv_slot *s = kv_slot_get(kv, NULL, dbi);
+    kv_slot *s = slot_for_write(kv, NULL, dbi, "drop");
     if (!s) {
         rc = DT_MISUSE;
     } else {
@@ -1095,7 +1148,7 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi) {
 int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "clear");
     if (!s) return DT_MISUSE;
     drop_args a = {s, 0};
     if (txn) {
@@ -1264,7 +1317,7 @@ int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
               const void *val, size_t vlen, unsigned flags) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "put");
     if (!s) return DT_MISUSE;
     if (flags & ~KV_PUT_FLAGS)
         return kv_err(kv, txn, DT_INVALID, "kv put: unknown flags 0x%x", flags);
@@ -1282,7 +1335,7 @@ int dt_kv_del(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
               const void *val, size_t vlen) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "del");
     if (!s) return DT_MISUSE;
     if ((rc = check_key(kv, txn, s, key, klen, "del")) != DT_OK) return rc;
     if (val && (rc = check_val(kv, txn, s, val, vlen, "del")) != DT_OK) return rc;
@@ -1306,7 +1359,7 @@ static int batch_body(dt_kv_txn *t, void *arg) {
     for (size_t i = 0; i < a->n; i++) {
         const dt_kv_op *op = &a->ops[i];
         int rc;
-        kv_slot *s = kv_slot_get(kv, rec, op->dbi);
+        kv_slot *s = slot_for_write(kv, rec, op->dbi, "batch");
         if (!s)
             rc = DT_MISUSE;
         else if (op->type == DT_KV_OP_PUT) {
@@ -1356,7 +1409,7 @@ int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact) {
     if (rc != DT_OK) return rc;
     if (!dest_dir || !*dest_dir)
         return kv_err(kv, NULL, DT_MISUSE, "kv copy: NULL or empty destination");
-    if (tl_writer == kv)
+    if (kv_thread_writes(kv))
         return kv_err(kv, NULL, DT_MISUSE,
                       "kv copy: this thread has a write transaction open (would deadlock)");
     if (mkdir(dest_dir, 0777) != 0 && errno != EEXIST)

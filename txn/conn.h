@@ -35,6 +35,8 @@ struct dt_conn {
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;
+    /* the thread holding wlock (the address of a thread-local), or NULL */
+    _Atomic(const void *) w_thread;
 };
 
 /* 1 when conn is a live connection handle. */

@@ -305,7 +305,10 @@ typedef struct dt_edn_options {
  * defaults).
  * @retval DT_OK      *out holds the value
  * @retval DT_INVALID malformed EDN, no form at all, trailing forms, an
- *                    unknown tag, a duplicate map key or set element
+ *                    unknown tag, a duplicate map key or set element; a
+ *                    NUL byte or malformed UTF-8 anywhere in text[0..len)
+ *                    (the text is read whole or refused: the message
+ *                    gives the byte offset and line:column)
  * @retval DT_LIMIT   nesting deeper than the depth limit
  * @retval DT_NOMEM   out of memory
  * @retval DT_MISUSE  NULL out, NULL text with len > 0, bad options
@@ -1067,6 +1070,14 @@ int dt_conn_close(dt_conn *conn);
 int dt_conn_update_schema(dt_conn *conn, const char *schema_edn);
 
 /*
+ * dt_conn_update_schema_text: dt_conn_update_schema of the EDN text
+ * text[0..len) (need not be NUL-terminated).  All of it is read: a NUL
+ * byte or malformed UTF-8 anywhere in it is DT_INVALID with the byte
+ * offset and line:column, and nothing changes.  Same results otherwise.
+ */
+int dt_conn_update_schema_text(dt_conn *conn, const char *text, size_t len);
+
+/*
  * dt_conn_schema: the current schema as EDN text (a map from attribute
  * keyword to definition, implicit attributes included, built-ins not),
  * in *out (free with dt_free).  @retval DT_OK / DT_NOMEM / DT_MISUSE.
@@ -1099,6 +1110,16 @@ int dt_conn_schema(dt_conn *conn, char **out);
  */
 int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out);
 int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
+
+/*
+ * dt_transact_text: dt_transact of the EDN text text[0..len) (need not be
+ * NUL-terminated): the way to transact text of a known length, such as a
+ * file's contents.  All of it is read: a NUL byte or malformed UTF-8
+ * anywhere in it is DT_INVALID with the byte offset and line:column in
+ * the message, and nothing is written.  (The functions taking a C string
+ * read up to its first NUL, by definition.)  Same results otherwise.
+ */
+int dt_transact_text(dt_conn *conn, const char *text, size_t len, dt_report **out);
 
 /*
  * Report accessors; all borrow from the report and are valid until
@@ -1337,6 +1358,9 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out);
  */
 int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out);
 int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
+/* dt_tx_transact_text: the same for text[0..len), read whole (see
+ * dt_transact_text). */
+int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out);
 
 /*
  * dt_tx_db: a view of the block's current state (its own writes
@@ -1413,6 +1437,10 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
                       dt_future **out);
 int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
                             void *userdata, dt_future **out);
+/* dt_transact_async_text: the same for text[0..len), read whole (see
+ * dt_transact_text); bad text is refused before anything is queued. */
+int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_tx_callback cb,
+                           void *userdata, dt_future **out);
 
 /*
  * dt_kv_transact_async: the same for the KV store: the ops are applied

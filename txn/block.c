@@ -169,6 +169,18 @@ int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out) {
     return rc;
 }
 
+int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out) {
+    if (out) *out = NULL;
+    if (!tx_ok(tx) || (!text && len))
+        return dt__seterr(tx, DT_MISUSE, "dt_tx_transact: bad arguments");
+    dt_value v = DT_VALUE_NIL;
+    int rc = dt_edn_read(text, len, &v);
+    if (rc != DT_OK) return dt__seterr(tx, rc, "transact: %s", dt_errmsg(NULL));
+    rc = dt_tx_transact_value(tx, &v, out);
+    dt_value_clear(&v);
+    return rc;
+}
+
 int dt_tx_db(dt_tx *tx, dt_db **out) {
     if (!out) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: NULL out");
     *out = NULL;

@@ -136,7 +136,7 @@ int dt_conn_db(dt_conn *conn, dt_db **out) {
     return rc;
 }
 
-static int apply_schema_text(dt_conn *conn, const char *edn, void *errh);
+static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *errh);
 
 int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options *opts,
                  dt_conn **out) {
@@ -172,7 +172,8 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     if (rc == DT_OK) rc = dl_meta_get_u64(&c->st, txn, "schema_v", 0, &c->schema_v);
     dt_kv_txn_abort(txn);
     if (rc != DT_OK) goto fail;
-    if (schema_edn && (rc = apply_schema_text(c, schema_edn, NULL)) != DT_OK) goto fail;
+    if (schema_edn && (rc = apply_schema_text(c, schema_edn, strlen(schema_edn), NULL)) != DT_OK)
+        goto fail;
     *out = c;
     return DT_OK;
 fail:
@@ -576,9 +577,9 @@ static int apply_schema_value(dt_conn *conn, const dt_value *m) {
     return rc;
 }
 
-static int apply_schema_text(dt_conn *conn, const char *edn, void *errh) {
+static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *errh) {
     dt_value m = DT_VALUE_NIL;
-    int rc = dt_edn_read(edn, strlen(edn), &m);
+    int rc = dt_edn_read(edn, len, &m);
     if (rc != DT_OK) {
         rc = dt__seterr(NULL, rc, "schema: %s", dt_errmsg(NULL));
     } else {
@@ -592,7 +593,13 @@ static int apply_schema_text(dt_conn *conn, const char *edn, void *errh) {
 int dt_conn_update_schema(dt_conn *conn, const char *schema_edn) {
     if (!txn_conn_ok(conn) || !schema_edn)
         return dt__seterr(conn, DT_MISUSE, "dt_conn_update_schema: bad arguments");
-    return apply_schema_text(conn, schema_edn, conn);
+    return apply_schema_text(conn, schema_edn, strlen(schema_edn), conn);
+}
+
+int dt_conn_update_schema_text(dt_conn *conn, const char *text, size_t len) {
+    if (!txn_conn_ok(conn) || (!text && len))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_update_schema: bad arguments");
+    return apply_schema_text(conn, text, len, conn);
 }
 
 int dt_conn_schema(dt_conn *conn, char **out) {

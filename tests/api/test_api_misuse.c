@@ -54,7 +54,8 @@ static void *blocks_on_two_connections(void *arg) {
      * would wait for ourselves */
     int rc = dt_transact(d->a->conn, "[[:db/add 1 :a/x 1]]", NULL);
     if (rc != DT_MISUSE) return sfail("dt_transact(A) gave %d, wanted DT_MISUSE", rc);
-    if (!strstr(dt_errmsg(d->a->conn), "writer")) return sfail("message: %s", dt_errmsg(d->a->conn));
+    if (!strstr(dt_errmsg(d->a->conn), "writer"))
+        return sfail("message: %s", dt_errmsg(d->a->conn));
     dt_future *f = NULL;
     rc = dt_transact_async(d->a->conn, "[[:db/add 1 :a/x 2]]", NULL, NULL, &f);
     if (rc != DT_OK) return sfail("async submit: %d", rc);
@@ -166,8 +167,8 @@ static void test_reserved_dbis_are_read_only_through_the_kv_api(void **state) {
     tu_tx(d->conn, "[{:db/id 1 :p/email \"a@x\"}]", DT_OK, 0);
     char *before = tu_dump(d->conn, 1);
     dt_kv *kv = dt_conn_kv(d->conn);
-    static const char *names[] = {"dt/eav", "dt/ave", "dt/meta", "dt/schema", "dt/stats",
-                                  "dt/txlog"};
+    static const char *names[] = {"dt/eav",    "dt/ave",   "dt/meta",
+                                  "dt/schema", "dt/stats", "dt/txlog"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         dt_kv_dbi dbi = DT_KV_DBI_NONE;
         assert_int_equal(dt_kv_dbi_open(kv, names[i], DT_KV_DBI_CREATE, &dbi), DT_OK);

@@ -79,8 +79,35 @@ enum dt_result {
 };
 
 /*
+ * Result codes for applications: a function the library calls back (the
+ * block function of dt_with_tx, the fn of dt_kv_with_txn) may fail with
+ * any code from DT_USER_FIRST to DT_USER_LAST; the library passes it back
+ * unchanged and never returns such a code itself.  Set its message with
+ * dt_errmsg_set on the block (dt_tx) or environment (dt_kv) handle:
+ *     return dt_errmsg_set(tx, DT_USER_FIRST + 3, "order %d: no stock", id);
+ * dt_with_tx then shows it on dt_errmsg(conn).  (Library codes, extended
+ * codes included, stay below 0x10000.)
+ */
+#define DT_USER_FIRST 0x10000
+#define DT_USER_LAST  0x1ffff
+
+/*
+ * dt_errmsg_set: records `rc` and the printf-style message (one line, cut
+ * at 511 bytes) as the calling thread's message for `handle` (NULL: the
+ * handle-less slot), as a failing library call would, and returns rc, so
+ * that application callbacks can fail with a message of their own.
+ * Thread-safe (messages are per thread).
+ */
+int dt_errmsg_set(const void *handle, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
  * dt_errstr: a short static English description of a result code, e.g.
- * "not found".  Unknown codes give "unknown result code".  Thread-safe.
+ * "not found"; "application error" for DT_USER_FIRST..DT_USER_LAST.
+ * Unknown codes give "unknown result code".  Thread-safe.
  */
 const char *dt_errstr(int rc);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +116,29 @@ int kv_err(dt_kv *kv, dt_kv_txn *txn, int rc, const char *fmt, ...) {
     dt__seterr(kv, rc, "%s", msg);
     if (txn) dt__seterr(txn, rc, "%s", msg);
     return rc;
+}
+
+/*
+ * io_reason: the text for an LMDB/errno failure of a write to the files in
+ * directory `path`: "disk full ..." for ENOSPC, and for the EIO LMDB
+ * reports after a short write when the file system has (next to) no room
+ * left; else mdb_strerror's text.  buf holds the result if needed.
+ */
+static const char *io_reason(const char *path, int mrc, char *buf, size_t n) {
+    if (mrc == ENOSPC || mrc == EDQUOT) {
+        snprintf(buf, n, "disk full (%s)", mdb_strerror(mrc));
+        return buf;
+    }
+    struct statvfs fs;
+    if (mrc == EIO && path && statvfs(path, &fs) == 0) {
+        uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+        if (avail < ((uint64_t)1 << 20)) {
+            snprintf(buf, n, "disk full (%llu bytes left on the file system; %s)",
+                     (unsigned long long)avail, mdb_strerror(mrc));
+            return buf;
+        }
+    }
+    return mdb_strerror(mrc);
 }
 
 int kv_cursor_dead(dt_kv *kv) {
@@ -387,7 +411,8 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
                        "version: %s",
                        path, mdb_strerror(mrc));
         else
-            dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
+            dt__seterr(NULL, rc, "kv open '%s': %s", path,
+                       io_reason(path, mrc, (char[160]){0}, 160));
         goto fail;
     }
     int dead = 0;
@@ -511,7 +536,8 @@ int dt_kv_sync(dt_kv *kv, int force) {
     int mrc = mdb_env_sync(kv->env, force ? 1 : 0);
     gate_leave(kv);
     if (mrc != MDB_SUCCESS)
-        return kv_err(kv, NULL, kv_translate(mrc), "kv sync '%s': %s", kv->path, mdb_strerror(mrc));
+        return kv_err(kv, NULL, kv_translate(mrc), "kv sync '%s': %s", kv->path,
+                      io_reason(kv->path, mrc, (char[160]){0}, 160));
     return DT_OK;
 }
 
@@ -740,7 +766,7 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
         return kv_err(kv, rec, grc, "%s: %s", what, why);
     }
     r->failed = rc;
-    return kv_err(kv, rec, rc, "%s: %s", what, mdb_strerror(mrc));
+    return kv_err(kv, rec, rc, "%s: %s", what, io_reason(kv->path, mrc, (char[160]){0}, 160));
 }
 
 int kv_txn_begin(dt_kv *kv, dt_kv_txn *parent, unsigned flags, dt_kv_txn **out) {
@@ -851,7 +877,7 @@ int kv_txn_commit(dt_kv_txn *t) {
                 rc = kv_err(kv, rec, grc, "kv commit: %s", why);
         } else {
             rc = kv_err(kv, rec, kv_translate(mrc), "kv commit '%s': %s", kv->path,
-                        mdb_strerror(mrc));
+                        io_reason(kv->path, mrc, (char[160]){0}, 160));
         }
     }
     txn_release(t);
@@ -947,7 +973,11 @@ int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *u
     if (rc != DT_OK) return rc;
     if (!fn) return kv_err(kv, NULL, DT_MISUSE, "kv with_txn: NULL fn");
     with_args a = {fn, userdata};
-    return auto_write(kv, with_body, &a, 1);
+    unsigned long stamp = dt__errstamp(kv);
+    rc = auto_write(kv, with_body, &a, 1);
+    if (rc != DT_OK && dt__errstamp(kv) == stamp) /* fn failed without a message */
+        kv_err(kv, NULL, rc, "kv with_txn: the function failed with %d (%s)", rc, dt_errstr(rc));
+    return rc;
 }
 
 /* }====== */
@@ -1422,7 +1452,7 @@ int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact) {
         rc = kv_translate(mrc);
         if (rc != DT_NOMEM) rc = DT_IO;
         return kv_err(kv, NULL, rc, "kv copy '%s' to '%s'%s: %s", kv->path, dest_dir,
-                      compact ? " (compact)" : "", mdb_strerror(mrc));
+                      compact ? " (compact)" : "", io_reason(dest_dir, mrc, (char[160]){0}, 160));
     }
     return DT_OK;
 }

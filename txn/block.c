@@ -246,7 +246,11 @@ int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userda
             rc = dt_tx_commit(tx);
             grew = rc == DT_MAPFULL;
         } else {
-            if (dt_errmsg(tx)[0]) dt__moveerr(tx, conn, rc);
+            if (dt_errmsg(tx)[0])
+                dt__moveerr(tx, conn, rc);
+            else /* no message of its own: say so, never show an older one */
+                dt__seterr(conn, rc, "dt_with_tx: the block function failed with %d (%s)", rc,
+                           dt_errstr(rc));
             dt_tx_abort(tx);
         }
         if (!grew || attempt >= MAX_GROW_RETRIES) return rc;

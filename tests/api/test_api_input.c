@@ -30,8 +30,7 @@ static void test_transact_text_reads_all_of_it(void **state) {
     char *before = tu_dump(d->conn, 1);
     assert_int_equal(dt_transact_text(d->conn, NUL_TX, NUL_TX_LEN, NULL), DT_INVALID);
     assert_msg(d->conn, "NUL byte at byte offset 20 at 1:21");
-    assert_int_equal(dt_transact_text(d->conn, BAD_UTF8_TX, strlen(BAD_UTF8_TX), NULL),
-                     DT_INVALID);
+    assert_int_equal(dt_transact_text(d->conn, BAD_UTF8_TX, strlen(BAD_UTF8_TX), NULL), DT_INVALID);
     assert_msg(d->conn, "malformed UTF-8 (byte 0xC3) at byte offset 19 at 1:20");
     assert_unchanged(d->conn, before);
     /* the length, not a terminator, ends the text */
@@ -136,7 +135,8 @@ static void test_edn_reader_refuses_nul_and_malformed_utf8(void **state) {
 static void test_a_tempid_only_in_value_position_is_an_error(void **state) {
     (void)state;
     tu_db *d = tu_db_open("{:p/friend {:db/valueType :db.type/ref :db/cardinality "
-                          ":db.cardinality/many} :p/best {:db/valueType :db.type/ref} :p/email {:db/valueType :db.type/string "
+                          ":db.cardinality/many} :p/best {:db/valueType :db.type/ref} :p/email "
+                          "{:db/valueType :db.type/string "
                           ":db/unique :db.unique/identity}}");
     tu_tx(d->conn, "[{:db/id 1 :p/email \"a@x\"}]", DT_OK, 0);
     tu_assert_fails_unchanged(d->conn, "[[:db/add 1 :p/friend \"ghost\"]]", DT_INVALID,

@@ -349,7 +349,9 @@ typedef struct dt_edn_reader dt_edn_reader;
 
 /*
  * dt_edn_reader_new: a reader over text[0..len).  The text is borrowed:
- * it must stay valid and unchanged until dt_edn_reader_free.  `opts` is
+ * it must stay valid and unchanged until dt_edn_reader_free.  A text with
+ * a NUL byte or malformed UTF-8 anywhere is refused whole: the first
+ * dt_edn_reader_next returns DT_INVALID with its position.  `opts` is
  * copied (NULL = defaults).  *out is freed with dt_edn_reader_free.
  * @retval DT_OK, DT_NOMEM, DT_MISUSE (NULL out, NULL text with len > 0,
  *         unknown options version, max_depth out of range; message on

@@ -92,23 +92,26 @@ static void bmap_release(bmap *m) {
 
 typedef enum { ER_NONE, ER_ID, ER_TEMPID, ER_LOOKUP, ER_TX } er_kind;
 
+/* 16 bytes: a transaction keeps one op, with three of these, per datom */
 typedef struct eref {
     er_kind kind;
-    int64_t id;          /* ER_ID */
-    size_t tempid;       /* ER_TEMPID */
-    const dt_value *src; /* ER_LOOKUP: ident keyword or lookup ref */
+    union {
+        int64_t id;          /* ER_ID */
+        size_t tempid;       /* ER_TEMPID */
+        const dt_value *src; /* ER_LOOKUP: ident keyword or lookup ref */
+    };
 } eref;
 
 typedef enum { OP_ADD, OP_RETRACT, OP_RETRACT_ATTR, OP_RETRACT_ENTITY, OP_CAS } op_kind;
 
 typedef struct op {
     op_kind kind;
-    eref e;
     uint32_t aid;
-    const dt_value *v;   /* add/retract/cas: the (new) value */
+    eref e;
     eref vref;           /* ref attributes: the value as a reference */
+    eref oldref;         /* cas of a ref attribute: the expected value */
+    const dt_value *v;   /* add/retract/cas: the (new) value */
     const dt_value *old; /* cas: expected value (nil: absent) */
-    eref oldref;
     size_t form;
 } op;
 

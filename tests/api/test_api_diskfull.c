@@ -103,8 +103,7 @@ static void test_transact_on_a_full_disk_says_disk_full(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kv_put_on_a_full_disk_says_disk_full, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_kv_put_on_a_full_disk_says_disk_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transact_on_a_full_disk_says_disk_full, setup,
                                         teardown),
     };

@@ -1263,6 +1263,20 @@ static size_t first_bad_byte(const char *t, size_t n) {
     return n;
 }
 
+size_t dl_utf8_bad_at(const char *t, size_t n) {
+    const unsigned char *s = (const unsigned char *)t;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        if (utf8_decode(t, n, &j) < 0) return i;
+        i = j;
+    }
+    return n;
+}
+
 static void reader_init(dt_edn_reader *r, const char *text, size_t len, const dt_edn_options *opts,
                         int max_depth) {
     pthread_once(&cls_once, cls_init);

@@ -29,6 +29,10 @@ int dl_edn_write_buf(const dt_value *v, int flags, dt_buf *b);
  * partial encoding.
  */
 int dl_msgpack_append(const dt_value *v, dt_buf *b);
+
+/* dl_utf8_bad_at: the offset of the first byte of s[0..n) that is not
+ * part of well-formed UTF-8, or n (NUL bytes are well-formed here). */
+size_t dl_utf8_bad_at(const char *s, size_t n);
 int dl_msgpack_append_array(size_t n, dt_buf *b);
 
 /*

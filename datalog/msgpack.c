@@ -268,6 +268,13 @@ static int decode_value(dec *d, dt_value *out, int depth);
 
 static int text_value(dec *d, dt_type type, size_t n, dt_value *out) {
     NEED(d, n);
+    if (type == DT_STRING || type == DT_KEYWORD || type == DT_SYMBOL) {
+        size_t bad = dl_utf8_bad_at((const char *)d->p + d->pos, n);
+        if (bad < n)
+            return dt__seterr(NULL, DT_CORRUPT,
+                              "msgpack: malformed UTF-8 (byte 0x%02X) in a %s at byte %zu",
+                              d->p[d->pos + bad], dt_type_name(type), d->base + d->pos + bad);
+    }
     int rc = dt_value_text(type, (const char *)d->p + d->pos, n, out);
     if (rc == DT_NOMEM) return dt__seterr(NULL, DT_NOMEM, "msgpack: out of memory");
     if (rc != DT_OK)

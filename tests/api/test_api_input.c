@@ -132,6 +132,27 @@ static void test_edn_reader_refuses_nul_and_malformed_utf8(void **state) {
     dt_edn_reader_free(r);
 }
 
+static void test_msgpack_text_must_be_utf8(void **state) {
+    (void)state;
+    dt_value v = DT_VALUE_NIL;
+    static const unsigned char bad[] = {0xa3, 'a', 0xff, 'b'}; /* str of 3 bytes */
+    assert_int_equal(dt_msgpack_decode(bad, sizeof bad, &v, NULL), DT_CORRUPT);
+    assert_msg(NULL, "malformed UTF-8 (byte 0xFF) in a string at byte 2");
+    static const unsigned char nul[] = {0xa3, 'a', 0x00, 'b'}; /* "a\0b" is a fine string */
+    assert_int_equal(dt_msgpack_decode(nul, sizeof nul, &v, NULL), DT_OK);
+    assert_int_equal(v.u.s.len, 3);
+    dt_value_clear(&v);
+    /* fill-db of a msgpack datom [1 "p/s" "a\xffb"] */
+    tu_db *d = tu_db_open(NULL);
+    static const unsigned char datom[] = {0x93, 0x01, 0xa3, 'p', '/', 's', 0xa3, 'a', 0xff, 'b'};
+    dt_loader *ld = NULL;
+    assert_int_equal(dt_loader_open(d->conn, DT_LOAD_FILL, NULL, &ld), DT_OK);
+    assert_int_not_equal(dt_loader_add_msgpack(ld, datom, sizeof datom), DT_OK);
+    dt_loader_free(ld);
+    tu_assert_dump(d->conn, "");
+    tu_db_close(d);
+}
+
 static void test_a_tempid_only_in_value_position_is_an_error(void **state) {
     (void)state;
     tu_db *d = tu_db_open("{:p/friend {:db/valueType :db.type/ref :db/cardinality "
@@ -177,6 +198,7 @@ int main(void) {
         cmocka_unit_test(test_transact_text_reads_all_of_it),
         cmocka_unit_test(test_every_text_entry_point_refuses_a_nul_byte),
         cmocka_unit_test(test_edn_reader_refuses_nul_and_malformed_utf8),
+        cmocka_unit_test(test_msgpack_text_must_be_utf8),
         cmocka_unit_test(test_a_tempid_only_in_value_position_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

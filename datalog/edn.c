@@ -446,6 +446,7 @@ struct dt_edn_reader {
     int want_spans; /* dl_edn_read_spans: record where each kept value sits */
     dl_edn_span *spans;
     size_t nspans, capspans;
+    size_t bad_at; /* offset of the first NUL byte or invalid UTF-8, or len */
 };
 
 /* Line and column (1-based, columns in code points) of byte offset `off`. */
@@ -1259,6 +1260,52 @@ static int check_opts(const dt_edn_options *opts, int *max_depth) {
     return DT_OK;
 }
 
+/*
+ * first_bad_byte: the offset of the first byte of t[0..n) that makes it
+ * unacceptable as EDN text -- a NUL byte (which would silently cut the
+ * text short wherever it is handled as a C string) or a byte that is not
+ * part of well-formed UTF-8 -- or n when there is none.  ASCII runs are
+ * checked eight bytes at a time.
+ */
+static size_t first_bad_byte(const char *t, size_t n) {
+    const unsigned char *s = (const unsigned char *)t;
+    size_t i = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            uint64_t zero = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+            if (!zero && !(x & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (s[i] == 0) return i;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        if (utf8_decode(t, n, &j) < 0) return i;
+        i = j;
+    }
+    return n;
+}
+
+size_t dl_utf8_bad_at(const char *t, size_t n) {
+    const unsigned char *s = (const unsigned char *)t;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        if (utf8_decode(t, n, &j) < 0) return i;
+        i = j;
+    }
+    return n;
+}
+
 static void reader_init(dt_edn_reader *r, const char *text, size_t len, const dt_edn_options *opts,
                         int max_depth) {
     pthread_once(&cls_once, cls_init);
@@ -1275,6 +1322,7 @@ static void reader_init(dt_edn_reader *r, const char *text, size_t len, const dt
     r->max_depth = max_depth;
     r->lc_line = 1;
     r->lc_col = 1;
+    r->bad_at = first_bad_byte(r->text, len);
 }
 
 static void reader_release(dt_edn_reader *r) {
@@ -1290,6 +1338,15 @@ static void reader_release(dt_edn_reader *r) {
 static int reader_next(dt_edn_reader *r, dt_value *out) {
     dt_value_nil(out);
     if (r->sticky) return r->sticky;
+    if (r->bad_at < r->len) {
+        /* the text is refused whole, not read up to the bad byte */
+        const unsigned char b = (unsigned char)r->text[r->bad_at];
+        r->sticky = b == 0
+                        ? rerr(r, DT_INVALID, r->bad_at, "NUL byte at byte offset %zu", r->bad_at)
+                        : rerr(r, DT_INVALID, r->bad_at,
+                               "malformed UTF-8 (byte 0x%02X) at byte offset %zu", b, r->bad_at);
+        return r->sticky;
+    }
     int rc = read_form(r, out);
     if (rc != DT_OK && rc != DT_DONE) {
         reader_reset_stacks(r);

@@ -21,6 +21,21 @@
 int dl_edn_write_buf(const dt_value *v, int flags, dt_buf *b);
 
 /*
+ * dl_msgpack_append: appends the msgpack encoding of `v` (as
+ * dt_msgpack_encode makes it) to `b`; dl_msgpack_append_array: appends
+ * the header of an array of n items, so that a long array can be written
+ * item by item without building it as one dt_value first.  DT_OK, or as
+ * dt_msgpack_encode (message on dt_errmsg(NULL)); on error `b` may hold a
+ * partial encoding.
+ */
+int dl_msgpack_append(const dt_value *v, dt_buf *b);
+
+/* dl_utf8_bad_at: the offset of the first byte of s[0..n) that is not
+ * part of well-formed UTF-8, or n (NUL bytes are well-formed here). */
+size_t dl_utf8_bad_at(const char *s, size_t n);
+int dl_msgpack_append_array(size_t n, dt_buf *b);
+
+/*
  * dl_edn_symbol_ok: non-zero when s[0..n) reads back as a symbol
  * (keyword == 0; "nil", "true", "false" are not symbols) or, after a ':',
  * as a keyword (keyword != 0; may start with a digit, as in :1).

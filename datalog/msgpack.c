@@ -195,6 +195,25 @@ static int encode_value(enc *e, const dt_value *v, int depth) {
     return dt__seterr(NULL, DT_INVALID, "msgpack: unknown value type %d", (int)v->type);
 }
 
+int dl_msgpack_append(const dt_value *v, dt_buf *b) {
+    enc e;
+    e.b = b;
+    msgpack_packer_init(&e.pk, b, buf_write);
+    int rc = encode_value(&e, v, 0);
+    if (rc == DT_NOMEM) rc = dt__seterr(NULL, DT_NOMEM, "msgpack: out of memory");
+    return rc;
+}
+
+int dl_msgpack_append_array(size_t n, dt_buf *b) {
+    if (n > 0xffffffffu)
+        return dt__seterr(NULL, DT_LIMIT, "msgpack: array of %zu items is too long", n);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, buf_write);
+    if (msgpack_pack_array(&pk, n) != 0)
+        return dt__seterr(NULL, DT_NOMEM, "msgpack: out of memory");
+    return DT_OK;
+}
+
 int dt_msgpack_encode(const dt_value *v, void **out, size_t *out_len) {
     if (out) *out = NULL;
     if (out_len) *out_len = 0;
@@ -249,6 +268,13 @@ static int decode_value(dec *d, dt_value *out, int depth);
 
 static int text_value(dec *d, dt_type type, size_t n, dt_value *out) {
     NEED(d, n);
+    if (type == DT_STRING || type == DT_KEYWORD || type == DT_SYMBOL) {
+        size_t bad = dl_utf8_bad_at((const char *)d->p + d->pos, n);
+        if (bad < n)
+            return dt__seterr(NULL, DT_CORRUPT,
+                              "msgpack: malformed UTF-8 (byte 0x%02X) in a %s at byte %zu",
+                              d->p[d->pos + bad], dt_type_name(type), d->base + d->pos + bad);
+    }
     int rc = dt_value_text(type, (const char *)d->p + d->pos, n, out);
     if (rc == DT_NOMEM) return dt__seterr(NULL, DT_NOMEM, "msgpack: out of memory");
     if (rc != DT_OK)

@@ -4,13 +4,14 @@
  * scans (datalog layer).  See store.h for the key layout.
  */
 #include "store.h"
+#include "edn.h"
 
 #include <string.h>
 
 /* {====== Opening ====== */
 
 static int open_dbi(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
-    int rc = dt_kv_dbi_open(kv, name, flags, out);
+    int rc = kv_dbi_open_reserved(kv, name, flags, out);
     if (rc != DT_OK && rc != DT_NOTFOUND)
         return dt__seterr(NULL, rc, "store: cannot open database \"%s\": %s", name, dt_errmsg(kv));
     return rc;
@@ -663,39 +664,41 @@ static int write_stats(dl_wtxn *w) {
     return DT_OK;
 }
 
+/*
+ * write_txlog: the tx-log entry of the transaction, msgpack
+ * [[e ident v added] ...].  Written one change at a time into one buffer
+ * rather than built as one dt_value tree and then encoded: the tree of a
+ * million-datom transaction took a few hundred bytes per datom.
+ */
 static int write_txlog(dl_wtxn *w, const dl_schema *s) {
     if (w->nchanges == 0) return DT_OK;
-    dt_value log;
-    int rc = dt_value_seq(DT_VECTOR, w->nchanges, &log);
-    if (rc != DT_OK) return rc;
-    void *bytes = NULL;
-    size_t n = 0;
+    dt_buf b = DT_BUF_INIT;
+    int rc = dl_msgpack_append_array(w->nchanges, &b);
     for (size_t i = 0; i < w->nchanges && rc == DT_OK; i++) {
         const dl_change *c = &w->changes[i];
-        dt_value *d = &log.u.seq.items[i];
-        if ((rc = dt_value_seq(DT_VECTOR, 4, d)) != DT_OK) break;
-        dt_value_long(c->e, &d->u.seq.items[0]);
         const dl_attr *a = dl_schema_by_aid(s, c->aid);
         if (!a) {
             rc = dt__seterr(NULL, DT_INTERNAL, "store: change of unknown attribute %u", c->aid);
             break;
         }
-        if ((rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d->u.seq.items[1])) != DT_OK)
-            break;
+        dt_value d;
+        if ((rc = dt_value_seq(DT_VECTOR, 4, &d)) != DT_OK) break;
+        dt_value_long(c->e, &d.u.seq.items[0]);
         size_t used;
-        rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d->u.seq.items[2], &used);
-        if (rc != DT_OK) break;
-        dt_value_bool(c->added, &d->u.seq.items[3]);
+        rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d.u.seq.items[1]);
+        if (rc == DT_OK)
+            rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
+        dt_value_bool(c->added, &d.u.seq.items[3]);
+        if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
+        dt_value_clear(&d);
     }
-    if (rc == DT_OK) rc = dt_msgpack_encode(&log, &bytes, &n);
     if (rc == DT_OK) {
         uint8_t k[8];
         dl_put_u64(k, (uint64_t)w->tx);
-        rc = dt_kv_put(w->st->kv, w->txn, w->st->txlog, k, 8, bytes, n, 0);
+        rc = dt_kv_put(w->st->kv, w->txn, w->st->txlog, k, 8, b.p, b.len, 0);
         if (rc != DT_OK) rc = kv_fail(w, rc, "writing the tx-log");
     }
-    dt_free(bytes);
-    dt_value_clear(&log);
+    dt_buf_release(&b);
     return rc;
 }
 

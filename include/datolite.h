@@ -19,7 +19,13 @@
  *    defaults); 0 or a newer version is DT_INVALID, "options version N
  *    unknown (library knows 1..M)";
  *  - flags come in groups with bit ranges of their own ("Flag groups"
- *    below); a flag of another group is DT_INVALID.
+ *    below); a flag of another group is DT_INVALID;
+ *  - a handle ends with its destructor (dt_conn_close or dt_kv_close
+ *    returning DT_OK, dt_db_release, dt_*_free, dt_kv_txn_commit/abort,
+ *    dt_tx_commit/abort, ...).  Using it afterwards, destructors included,
+ *    is undefined behaviour, as with SQLite's closed handles: it is freed
+ *    memory.  The DT_MISUSE checks of a handle's kind catch NULL and
+ *    wrong-kind handles; they cannot promise to catch ended ones.
  */
 #ifndef DATOLITE_H
 #define DATOLITE_H
@@ -72,8 +78,9 @@ enum dt_result {
     DT_MAPFULL = 6,   /* a write did not fit in the map and may not
                          grow it further (see DT_MAPFULL_RETRY) */
     DT_BUSY = 7,      /* resource busy: too many readers, locked */
-    DT_MISUSE = 8,    /* API misuse: NULL, closed or wrong-kind handle,
-                         call in the wrong state */
+    DT_MISUSE = 8,    /* API misuse: NULL or wrong-kind handle, call in
+                         the wrong state (a write that would wait for
+                         the calling thread itself, ...) */
     DT_NOMEM = 9,     /* out of memory */
     DT_IO = 10,       /* I/O error from the operating system */
     DT_CORRUPT = 11,  /* corrupt file, or a file of another program or
@@ -87,8 +94,35 @@ enum dt_result {
 };
 
 /*
+ * Result codes for applications: a function the library calls back (the
+ * block function of dt_with_tx, the fn of dt_kv_with_txn) may fail with
+ * any code from DT_USER_FIRST to DT_USER_LAST; the library passes it back
+ * unchanged and never returns such a code itself.  Set its message with
+ * dt_errmsg_set on the block (dt_tx) or environment (dt_kv) handle:
+ *     return dt_errmsg_set(tx, DT_USER_FIRST + 3, "order %d: no stock", id);
+ * dt_with_tx then shows it on dt_errmsg(conn).  (Library codes, extended
+ * codes included, stay below 0x10000.)
+ */
+#define DT_USER_FIRST 0x10000
+#define DT_USER_LAST  0x1ffff
+
+/*
+ * dt_errmsg_set: records `rc` and the printf-style message (one line, cut
+ * at 511 bytes) as the calling thread's message for `handle` (NULL: the
+ * handle-less slot), as a failing library call would, and returns rc, so
+ * that application callbacks can fail with a message of their own.
+ * Thread-safe (messages are per thread).
+ */
+int dt_errmsg_set(const void *handle, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
  * dt_errstr: a short static English description of a result code, e.g.
- * "not found".  Unknown codes give "unknown result code".  Thread-safe.
+ * "not found"; "application error" for DT_USER_FIRST..DT_USER_LAST.
+ * Unknown codes give "unknown result code".  Thread-safe.
  */
 const char *dt_errstr(int rc);
 
@@ -329,7 +363,10 @@ typedef struct dt_edn_options {
  * defaults).
  * @retval DT_OK      *out holds the value
  * @retval DT_INVALID malformed EDN, no form at all, trailing forms, an
- *                    unknown tag, a duplicate map key or set element
+ *                    unknown tag, a duplicate map key or set element; a
+ *                    NUL byte or malformed UTF-8 anywhere in text[0..len)
+ *                    (the text is read whole or refused: the message
+ *                    gives the byte offset and line:column)
  * @retval DT_LIMIT   nesting deeper than the depth limit
  * @retval DT_NOMEM   out of memory
  * @retval DT_INVALID (also) an unknown options version
@@ -345,7 +382,9 @@ typedef struct dt_edn_reader dt_edn_reader;
 
 /*
  * dt_edn_reader_new: a reader over text[0..len).  The text is borrowed:
- * it must stay valid and unchanged until dt_edn_reader_free.  `opts` is
+ * it must stay valid and unchanged until dt_edn_reader_free.  A text with
+ * a NUL byte or malformed UTF-8 anywhere is refused whole: the first
+ * dt_edn_reader_next returns DT_INVALID with its position.  `opts` is
  * copied (NULL = defaults).  *out is freed with dt_edn_reader_free.
  * @retval DT_OK, DT_NOMEM, DT_INVALID (unknown options version),
  *         DT_MISUSE (NULL out, NULL text with len > 0, max_depth out of
@@ -364,7 +403,7 @@ int dt_edn_reader_new(const char *text, size_t len, const dt_edn_options *opts,
  * @retval DT_INVALID, DT_LIMIT, DT_NOMEM  as for dt_edn_read; the message
  *                    is on dt_errmsg(r).  Errors are sticky: later calls
  *                    return the same code.
- * @retval DT_MISUSE  NULL or freed reader, NULL out
+ * @retval DT_MISUSE  NULL reader, NULL out
  */
 int dt_edn_reader_next(dt_edn_reader *r, dt_value *out);
 
@@ -620,7 +659,9 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out);
  * @retval DT_OK
  * @retval DT_BUSY    transactions or iterators are still open: nothing is
  *                    closed, end them first
- * @retval DT_MISUSE  not a dt_kv handle (or already closed)
+ * @retval DT_MISUSE  not a dt_kv handle; the environment of a connection
+ *                    (dt_conn_kv: close the connection instead); a write
+ *                    transaction of the calling thread is open on it
  * Not thread-safe: no other thread may use `kv` during or after the call.
  */
 int dt_kv_close(dt_kv *kv);
@@ -658,10 +699,13 @@ int dt_kv_sync(dt_kv *kv, int force);
  * dt_kv_dbi_open: opens (with DT_KV_DBI_CREATE, creates) the named
  * sub-database `name` and returns its handle.  Opening an already open
  * name returns the same handle.  Creation commits a write transaction of
- * its own.
+ * its own.  Names starting with "dt/" are reserved for a Datolite
+ * database's own data: such a dbi may be opened and read, but not created,
+ * and writes to it (put, del, batch, clear, drop, async) give DT_MISUSE.
  * @retval DT_OK
  * @retval DT_NOTFOUND no such dbi and DT_KV_DBI_CREATE not given (or the
- *                     environment is read-only, where CREATE is ignored)
+ *                     environment is read-only, where CREATE is ignored,
+ *                     or the name is reserved)
  * @retval DT_INVALID  empty name, flags that are not dbi flags, or the
  *                     dbi exists with other flags
  *                     (DUPSORT or not)
@@ -1161,6 +1205,14 @@ int dt_conn_close(dt_conn *conn);
 int dt_conn_update_schema(dt_conn *conn, const char *schema_edn);
 
 /*
+ * dt_conn_update_schema_text: dt_conn_update_schema of the EDN text
+ * text[0..len) (need not be NUL-terminated).  All of it is read: a NUL
+ * byte or malformed UTF-8 anywhere in it is DT_INVALID with the byte
+ * offset and line:column, and nothing changes.  Same results otherwise.
+ */
+int dt_conn_update_schema_text(dt_conn *conn, const char *text, size_t len);
+
+/*
  * dt_conn_schema: the current schema as EDN text (a map from attribute
  * keyword to definition, implicit attributes included, built-ins not),
  * in *out (free with dt_free).  @retval DT_OK / DT_NOMEM / DT_MISUSE.
@@ -1198,6 +1250,16 @@ int dt_conn_schema(dt_conn *conn, char **out);
 #define DT_TX_MAX_DEPTH 64
 int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out);
 int dt_transact_value(dt_conn *conn, const dt_value *tx_data, dt_report **out);
+
+/*
+ * dt_transact_text: dt_transact of the EDN text text[0..len) (need not be
+ * NUL-terminated): the way to transact text of a known length, such as a
+ * file's contents.  All of it is read: a NUL byte or malformed UTF-8
+ * anywhere in it is DT_INVALID with the byte offset and line:column in
+ * the message, and nothing is written.  (The functions taking a C string
+ * read up to its first NUL, by definition.)  Same results otherwise.
+ */
+int dt_transact_text(dt_conn *conn, const char *text, size_t len, dt_report **out);
 
 /*
  * Report accessors; all borrow from the report and are valid until
@@ -1497,6 +1559,9 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out);
  */
 int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out);
 int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
+/* dt_tx_transact_text: the same for text[0..len), read whole (see
+ * dt_transact_text). */
+int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out);
 
 /*
  * dt_tx_db: a view of the block's current state (its own writes
@@ -1617,6 +1682,10 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
                       dt_future **out);
 int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
                             void *userdata, dt_future **out);
+/* dt_transact_async_text: the same for text[0..len), read whole (see
+ * dt_transact_text); bad text is refused before anything is queued. */
+int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_tx_callback cb,
+                           void *userdata, dt_future **out);
 
 /*
  * dt_kv_transact_async: the same for the KV store: the ops are applied

@@ -21,20 +21,30 @@ static int alloc_should_fail(void) {
 
 void dt__alloc_fail_at(long n) { alloc_fail_countdown = n; }
 
+/* A failed allocation leaves "out of memory" on the handle-less slot, so
+ * that a caller passing DT_NOMEM up without a message of its own (and
+ * moving the NULL slot's message to its handle) never shows an older,
+ * unrelated message. */
+static void *nomem_note(size_t n) {
+    dt__seterr(NULL, DT_NOMEM, "out of memory (allocating %zu bytes)", n);
+    return NULL;
+}
+
 void *dt__malloc(size_t n) {
-    if (alloc_should_fail()) return NULL;
-    return malloc(n ? n : 1);
+    void *p = alloc_should_fail() ? NULL : malloc(n ? n : 1);
+    return p ? p : nomem_note(n);
 }
 
 void *dt__calloc(size_t count, size_t size) {
-    if (alloc_should_fail()) return NULL;
-    if (count == 0 || size == 0) return calloc(1, 1);
-    return calloc(count, size);
+    void *p = alloc_should_fail()         ? NULL
+              : (count == 0 || size == 0) ? calloc(1, 1)
+                                          : calloc(count, size);
+    return p ? p : nomem_note(count * size);
 }
 
 void *dt__realloc(void *p, size_t n) {
-    if (alloc_should_fail()) return NULL;
-    return realloc(p, n ? n : 1);
+    void *q = alloc_should_fail() ? NULL : realloc(p, n ? n : 1);
+    return q ? q : nomem_note(n);
 }
 
 void dt__free(void *p) { free(p); }
@@ -111,6 +121,11 @@ int dt__seterr(const void *handle, int rc, const char *fmt, ...) {
     return rc;
 }
 
+unsigned long dt__errstamp(const void *handle) {
+    err_slot *s = slot_find(handle);
+    return s ? s->stamp : 0;
+}
+
 void dt__clearerr(const void *handle) {
     err_slot *s = slot_find(handle);
     if (s) s->used = 0;
@@ -146,7 +161,19 @@ const char *dt_errmsg(const void *handle) {
     return s ? s->msg : "";
 }
 
+int dt_errmsg_set(const void *handle, int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        dt__vseterr(handle, rc, fmt, ap);
+    else
+        dt__seterr(handle, rc, "%s", "");
+    va_end(ap);
+    return rc;
+}
+
 const char *dt_errstr(int rc) {
+    if (rc >= DT_USER_FIRST && rc <= DT_USER_LAST) return "application error";
     switch (rc) {
     case DT_OK:
         return "ok";
@@ -184,7 +211,8 @@ const char *dt_errstr(int rc) {
         return "no more rows";
     default:
         /* An extended code keeps its primary code in the low byte. */
-        if (rc > 0xff) return dt_errstr(rc & 0xff);
+        if (rc > 0xff && rc < DT_USER_FIRST && (rc & 0xff) > DT_OK && (rc & 0xff) <= DT_INTERNAL)
+            return dt_errstr(rc & 0xff);
         return "unknown result code";
     }
 }

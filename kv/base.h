@@ -50,6 +50,13 @@ int dt__seterr(const void *handle, int rc, const char *fmt, ...)
     ;
 int dt__vseterr(const void *handle, int rc, const char *fmt, va_list ap);
 
+/*
+ * dt__errstamp: a number that changes whenever a message is recorded for
+ * `handle` in this thread (0: none), so a caller can tell whether a
+ * callback it ran set one.
+ */
+unsigned long dt__errstamp(const void *handle);
+
 /* Forget this thread's message for `handle` (used by destructors). */
 void dt__clearerr(const void *handle);
 

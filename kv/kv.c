@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,12 +30,16 @@
 #define KV_PUT_FLAGS     (DT_KV_NOOVERWRITE | DT_KV_NODUPDATA | DT_KV_APPEND)
 #define KV_DBI_FLAGS     (DT_KV_DBI_CREATE | DT_KV_DBI_DUPSORT)
 
-/* The environment on which this thread has a root write txn open, so that
- * a second write from the same thread fails instead of deadlocking on
- * LMDB's writer lock. */
-static _Thread_local dt_kv *tl_writer;
+/* Its address names the calling thread.  Each environment records which
+ * thread holds its root write txn (kv->writer_thread), so a second write
+ * from that thread fails instead of deadlocking on LMDB's writer lock,
+ * however many environments the thread has write txns open on. */
+static _Thread_local char tl_self;
+#define THIS_THREAD ((const void *)&tl_self)
 
-int kv_thread_writes(const dt_kv *kv) { return tl_writer == kv; }
+int kv_thread_writes(const dt_kv *kv) { return atomic_load(&kv->writer_thread) == THIS_THREAD; }
+
+void kv_set_owner(dt_kv *kv, const void *owner) { kv->owner = owner; }
 
 int kv_live(const dt_kv *kv) { return kv && kv->magic == DT_MAGIC_KV && !atomic_load(&kv->broken); }
 
@@ -113,6 +118,29 @@ int kv_err(dt_kv *kv, dt_kv_txn *txn, int rc, const char *fmt, ...) {
     dt__seterr(kv, rc, "%s", msg);
     if (txn) dt__seterr(txn, rc, "%s", msg);
     return rc;
+}
+
+/*
+ * io_reason: the text for an LMDB/errno failure of a write to the files in
+ * directory `path`: "disk full ..." for ENOSPC, and for the EIO LMDB
+ * reports after a short write when the file system has (next to) no room
+ * left; else mdb_strerror's text.  buf holds the result if needed.
+ */
+static const char *io_reason(const char *path, int mrc, char *buf, size_t n) {
+    if (mrc == ENOSPC || mrc == EDQUOT) {
+        snprintf(buf, n, "disk full (%s)", mdb_strerror(mrc));
+        return buf;
+    }
+    struct statvfs fs;
+    if (mrc == EIO && path && statvfs(path, &fs) == 0) {
+        uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+        if (avail < ((uint64_t)1 << 20)) {
+            snprintf(buf, n, "disk full (%llu bytes left on the file system; %s)",
+                     (unsigned long long)avail, mdb_strerror(mrc));
+            return buf;
+        }
+    }
+    return mdb_strerror(mrc);
 }
 
 int kv_cursor_dead(dt_kv *kv) {
@@ -409,7 +437,8 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
                        "version: %s",
                        path, mdb_strerror(mrc));
         else
-            dt__seterr(NULL, rc, "kv open '%s': %s", path, mdb_strerror(mrc));
+            dt__seterr(NULL, rc, "kv open '%s': %s", path,
+                       io_reason(path, mrc, (char[160]){0}, 160));
         goto fail;
     }
     if ((rc = check_file_size(kv->env, path)) != DT_OK) goto fail;
@@ -442,6 +471,7 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     atomic_init(&kv->active, 0);
     atomic_init(&kv->resizing, 0);
     atomic_init(&kv->handles, 0);
+    atomic_init(&kv->writer_thread, NULL);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -485,6 +515,15 @@ int dt_kv_close(dt_kv *kv) {
     if (!kv) return DT_OK;
     if (kv->magic != DT_MAGIC_KV)
         return dt__seterr(kv, DT_MISUSE, "kv close: not an open dt_kv handle");
+    if (kv->owner)
+        return dt__seterr(kv, DT_MISUSE,
+                          "kv close '%s': the environment belongs to a connection (dt_conn_kv); "
+                          "close the connection instead",
+                          kv->path);
+    if (kv_thread_writes(kv))
+        return dt__seterr(kv, DT_MISUSE,
+                          "kv close '%s': this thread has a write transaction open on it",
+                          kv->path);
     /* complete every queued async write first: nothing acknowledged is lost */
     pthread_mutex_lock(&kv->async_mu);
     kv_writer_stop(kv->async);
@@ -556,7 +595,8 @@ int dt_kv_sync(dt_kv *kv, int force) {
     int mrc = mdb_env_sync(kv->env, force ? 1 : 0);
     gate_leave(kv);
     if (mrc != MDB_SUCCESS)
-        return kv_err(kv, NULL, kv_translate(mrc), "kv sync '%s': %s", kv->path, mdb_strerror(mrc));
+        return kv_err(kv, NULL, kv_translate(mrc), "kv sync '%s': %s", kv->path,
+                      io_reason(kv->path, mrc, (char[160]){0}, 160));
     return DT_OK;
 }
 
@@ -649,7 +689,7 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
         if (kv->flags & DT_KV_RDONLY)
             return kv_err(kv, NULL, DT_MISUSE, "kv '%s': write in a read-only environment",
                           kv->path);
-        if (tl_writer == kv)
+        if (kv_thread_writes(kv))
             return kv_err(kv, NULL, DT_MISUSE,
                           "kv '%s': this thread already has a write transaction open on this "
                           "environment (a second one would deadlock)",
@@ -714,7 +754,7 @@ static int txn_begin_root(dt_kv *kv, int rdonly, int user, dt_kv_txn **out) {
     t->seen_map = seen;
     t->cursors = NULL;
     t->next_free = NULL;
-    if (!rdonly) tl_writer = kv;
+    if (!rdonly) atomic_store(&kv->writer_thread, THIS_THREAD);
     if (user) atomic_fetch_add(&kv->handles, 1);
     t->user = user;
     *out = t;
@@ -731,7 +771,7 @@ static void root_abort_mdb(dt_kv_txn *r) {
         r->reset = r->mdb;
     } else {
         mdb_txn_abort(r->mdb);
-        tl_writer = NULL;
+        atomic_store(&r->kv->writer_thread, NULL);
     }
     r->mdb = NULL;
     if (r->gated) {
@@ -785,7 +825,7 @@ static int txn_fail(dt_kv_txn *t, int mrc, const char *what) {
         return kv_err(kv, rec, grc, "%s: %s", what, why);
     }
     r->failed = rc;
-    return kv_err(kv, rec, rc, "%s: %s", what, mdb_strerror(mrc));
+    return kv_err(kv, rec, rc, "%s: %s", what, io_reason(kv->path, mrc, (char[160]){0}, 160));
 }
 
 /* {====== Exclusive writes ====== */
@@ -1010,7 +1050,7 @@ int kv_txn_commit(dt_kv_txn *t) {
         txn_release(t);
         return rc;
     }
-    tl_writer = NULL;
+    atomic_store(&kv->writer_thread, NULL);
     t->gated = 0;
     gate_leave(kv);
     if (mrc != MDB_SUCCESS) {
@@ -1026,7 +1066,7 @@ int kv_txn_commit(dt_kv_txn *t) {
                 rc = kv_err(kv, rec, grc, "kv commit: %s", why);
         } else {
             rc = kv_err(kv, rec, kv_translate(mrc), "kv commit '%s': %s", kv->path,
-                        mdb_strerror(mrc));
+                        io_reason(kv->path, mrc, (char[160]){0}, 160));
         }
     }
     txn_release(t);
@@ -1122,7 +1162,11 @@ int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *u
     if (rc != DT_OK) return rc;
     if (!fn) return kv_err(kv, NULL, DT_MISUSE, "kv with_txn: NULL fn");
     with_args a = {fn, userdata};
-    return auto_write(kv, with_body, &a, 1);
+    unsigned long stamp = dt__errstamp(kv);
+    rc = auto_write(kv, with_body, &a, 1);
+    if (rc != DT_OK && dt__errstamp(kv) == stamp) /* fn failed without a message */
+        kv_err(kv, NULL, rc, "kv with_txn: the function failed with %d (%s)", rc, dt_errstr(rc));
+    return rc;
 }
 
 /* }====== */
@@ -1130,7 +1174,7 @@ int dt_kv_with_txn(dt_kv *kv, int (*fn)(dt_kv_txn *txn, void *userdata), void *u
 /* {====== Named dbis ====== */
 
 kv_slot *kv_slot_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
-    uint32_t i = dbi & KV_SLOT_MASK, gen = dbi >> KV_SLOT_BITS;
+    uint32_t i = dbi & KV_SLOT_MASK, gen = (dbi >> KV_SLOT_BITS) & KV_GEN_MAX;
     if (i < kv->nslots) {
         kv_slot *s = &kv->slots[i];
         if (gen && s->gen == gen && s->alive) return s;
@@ -1142,7 +1186,37 @@ kv_slot *kv_slot_get(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
     return NULL;
 }
 
+/* 1 for a name reserved for Datolite's own dbis ("dt/..."). */
+static int reserved_name(const char *name) { return strncmp(name, "dt/", 3) == 0; }
+
+/*
+ * slot_for_write: kv_slot_get for a write through handle `dbi`: a
+ * reserved dbi (a Datolite database's own data) is written only through
+ * the privileged handles the datalog layer holds (kv_dbi_open_reserved).
+ */
+static kv_slot *slot_for_write(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const char *what) {
+    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    if (s && s->reserved && !(dbi & KV_DBI_PRIV)) {
+        kv_err(kv, txn, DT_MISUSE,
+               "kv %s dbi '%s': dbis named \"dt/...\" hold a Datolite database's own data and "
+               "are read-only through the KV API",
+               what, s->name);
+        return NULL;
+    }
+    return s;
+}
+
+static int dbi_open(dt_kv *kv, const char *name, unsigned flags, int priv, dt_kv_dbi *out);
+
 int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
+    return dbi_open(kv, name, flags, 0, out);
+}
+
+int kv_dbi_open_reserved(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) {
+    return dbi_open(kv, name, flags, 1, out);
+}
+
+static int dbi_open(dt_kv *kv, const char *name, unsigned flags, int priv, dt_kv_dbi *out) {
     if (out) *out = DT_KV_DBI_NONE;
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
@@ -1154,7 +1228,7 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
                       name, flags & ~KV_DBI_FLAGS, dt__flags_group(flags & ~KV_DBI_FLAGS));
     int want_dup = (flags & DT_KV_DBI_DUPSORT) != 0;
     int create = (flags & DT_KV_DBI_CREATE) && !(kv->flags & DT_KV_RDONLY);
-    if (create && tl_writer == kv)
+    if (create && kv_thread_writes(kv))
         return kv_err(kv, NULL, DT_MISUSE,
                       "kv dbi_open '%s': this thread has a write transaction open (would deadlock)",
                       name);
@@ -1169,7 +1243,7 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
                             name, s->dupsort ? "with" : "without");
                 goto done;
             }
-            *out = i | (s->gen << KV_SLOT_BITS);
+            *out = i | (s->gen << KV_SLOT_BITS) | (priv && s->reserved ? KV_DBI_PRIV : 0);
             goto done;
         }
         if (!s->alive && free_i == kv->nslots) free_i = i;
@@ -1178,6 +1252,11 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         rc = kv_err(kv, NULL, DT_LIMIT, "kv dbi_open '%s': max_dbs (%u) dbis already open", name,
                     kv->nslots);
         goto done;
+    }
+    if (create && !priv && reserved_name(name)) {
+        /* an existing one may be opened (to read it), a new one not made */
+        create = 0;
+        flags &= ~DT_KV_DBI_CREATE;
     }
     char *copy = dt__strndup(name, strlen(name));
     if (!copy) {
@@ -1233,7 +1312,10 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         dt__free(copy);
         if (mrc == MDB_NOTFOUND)
             rc = kv_err(kv, NULL, DT_NOTFOUND, "kv dbi_open '%s': no such dbi%s", name,
-                        (flags & DT_KV_DBI_CREATE) ? " (read-only environment)" : "");
+                        (flags & DT_KV_DBI_CREATE) ? " (read-only environment)"
+                        : !priv && reserved_name(name)
+                            ? " (names starting with \"dt/\" are reserved for Datolite)"
+                            : "");
         else if (mrc == MDB_INCOMPATIBLE)
             rc = kv_err(kv, NULL, DT_INVALID, "kv dbi_open '%s': the dbi exists %s DUPSORT", name,
                         want_dup ? "without" : "with");
@@ -1246,14 +1328,15 @@ int dt_kv_dbi_open(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out) 
         goto done;
     }
     kv_slot *s = &kv->slots[free_i];
-    s->gen = s->gen + 1 > 0xffffu ? 1 : s->gen + 1;
+    s->gen = s->gen + 1 > KV_GEN_MAX ? 1 : s->gen + 1;
     s->dbi = dbi;
     s->dupsort = want_dup;
+    s->reserved = reserved_name(name);
     dt__free(s->name);
     s->name = copy;
     s->alive = 1;
     kv->nopen++;
-    *out = free_i | (s->gen << KV_SLOT_BITS);
+    *out = free_i | (s->gen << KV_SLOT_BITS) | (priv && s->reserved ? KV_DBI_PRIV : 0);
 done:
     pthread_mutex_unlock(&kv->dbi_mu);
     return rc;
@@ -1281,7 +1364,7 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi) {
     int rc = check_kv(kv);
     if (rc != DT_OK) return rc;
     pthread_mutex_lock(&kv->dbi_mu);
-    kv_slot *s = kv_slot_get(kv, NULL, dbi);
+    kv_slot *s = slot_for_write(kv, NULL, dbi, "drop");
     if (!s) {
         rc = DT_MISUSE;
     } else {
@@ -1301,7 +1384,7 @@ int dt_kv_dbi_drop(dt_kv *kv, dt_kv_dbi dbi) {
 int dt_kv_dbi_clear(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "clear");
     if (!s) return DT_MISUSE;
     drop_args a = {s, 0};
     if (txn) {
@@ -1470,7 +1553,7 @@ int dt_kv_put(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
               const void *val, size_t vlen, unsigned flags) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "put");
     if (!s) return DT_MISUSE;
     if (flags & ~KV_PUT_FLAGS)
         return kv_err(kv, txn, DT_INVALID, "kv put: flags 0x%x are not put flags: %s",
@@ -1489,7 +1572,7 @@ int dt_kv_del(dt_kv *kv, dt_kv_txn *txn, dt_kv_dbi dbi, const void *key, size_t 
               const void *val, size_t vlen) {
     int rc = kv_check(kv, txn);
     if (rc != DT_OK) return rc;
-    kv_slot *s = kv_slot_get(kv, txn, dbi);
+    kv_slot *s = slot_for_write(kv, txn, dbi, "del");
     if (!s) return DT_MISUSE;
     if ((rc = check_key(kv, txn, s, key, klen, "del")) != DT_OK) return rc;
     if (val && (rc = check_val(kv, txn, s, val, vlen, "del")) != DT_OK) return rc;
@@ -1513,7 +1596,7 @@ static int batch_body(dt_kv_txn *t, void *arg) {
     for (size_t i = 0; i < a->n; i++) {
         const dt_kv_op *op = &a->ops[i];
         int rc;
-        kv_slot *s = kv_slot_get(kv, rec, op->dbi);
+        kv_slot *s = slot_for_write(kv, rec, op->dbi, "batch");
         if (!s)
             rc = DT_MISUSE;
         else if (op->type == DT_KV_OP_PUT) {
@@ -1564,7 +1647,7 @@ int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact) {
     if (rc != DT_OK) return rc;
     if (!dest_dir || !*dest_dir)
         return kv_err(kv, NULL, DT_MISUSE, "kv copy: NULL or empty destination");
-    if (tl_writer == kv)
+    if (kv_thread_writes(kv))
         return kv_err(kv, NULL, DT_MISUSE,
                       "kv copy: this thread has a write transaction open (would deadlock)");
     if (mkdir(dest_dir, 0777) != 0 && errno != EEXIST)
@@ -1577,7 +1660,7 @@ int dt_kv_copy(dt_kv *kv, const char *dest_dir, int compact) {
         rc = kv_translate(mrc);
         if (rc != DT_NOMEM) rc = DT_IO;
         return kv_err(kv, NULL, rc, "kv copy '%s' to '%s'%s: %s", kv->path, dest_dir,
-                      compact ? " (compact)" : "", mdb_strerror(mrc));
+                      compact ? " (compact)" : "", io_reason(dest_dir, mrc, (char[160]){0}, 160));
     }
     return DT_OK;
 }

@@ -52,6 +52,20 @@ int kv_thread_writes(const dt_kv *kv);
 /* kv_writemap: 1 when kv was opened with DT_KV_WRITEMAP (no nesting). */
 int kv_writemap(const dt_kv *kv);
 
+/*
+ * kv_dbi_open_reserved: dt_kv_dbi_open for the datalog layer's own dbis
+ * ("dt/..." names): the handle it returns may write them (and create
+ * them), which handles from dt_kv_dbi_open may not (DT_MISUSE).
+ */
+int kv_dbi_open_reserved(dt_kv *kv, const char *name, unsigned flags, dt_kv_dbi *out);
+
+/*
+ * kv_set_owner: marks kv as owned by a connection (owner non-NULL):
+ * dt_kv_close then refuses it (DT_MISUSE).  The connection clears the
+ * mark (owner NULL) before closing the environment itself.
+ */
+void kv_set_owner(dt_kv *kv, const void *owner);
+
 /* }====== */
 
 /* {====== Exclusive writes ====== */

@@ -18,12 +18,15 @@ typedef struct kv_slot {
     uint32_t gen; /* 0 = never used */
     int alive;
     int dupsort;
+    int reserved; /* a "dt/..." name: written only through privileged handles */
     MDB_dbi dbi;
     char *name;
 } kv_slot;
 
 #define KV_SLOT_BITS 16
 #define KV_SLOT_MASK 0xffffu
+#define KV_GEN_MAX   0x7fffu     /* generations use bits 16..30 of a handle */
+#define KV_DBI_PRIV  0x80000000u /* bit 31: a handle that may write a reserved dbi */
 
 struct dt_kv {
     uint32_t magic;
@@ -39,6 +42,11 @@ struct dt_kv {
                                       other txns were open: grow before the next
                                       write txn begins (0: nothing pending) */
     _Atomic int broken;            /* DT_OK, or why the env is unusable */
+    /* the thread holding this environment's root write txn (the address
+     * of a thread-local of that thread), NULL when none: a second write
+     * from that thread would wait for itself */
+    _Atomic(const void *) writer_thread;
+    const void *owner; /* the connection that owns the environment, or NULL */
 
     /* The gate: `active` counts this process's live LMDB txns (and hot
      * copies); growing the map sets `resizing` and waits for active == 0. */

@@ -234,6 +234,33 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
     return rc;
 }
 
+int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_tx_callback cb,
+                           void *userdata, dt_future **out) {
+    if (out) *out = NULL;
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "transact_async: not an open connection");
+    if (!text && len) return dt__seterr(conn, DT_MISUSE, "transact_async: NULL tx-data");
+    dt_value tx = DT_VALUE_NIL;
+    int rc = dt_edn_read(text, len, &tx);
+    if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
+    rc = submit(conn, &tx, TX_TAKE, NULL, 0, cb || out, 0, cb, userdata, 0, out);
+    if (rc != DT_OK) dt__moveerr(NULL, conn, rc);
+    return rc;
+}
+
+int dt_transact_text(dt_conn *conn, const char *text, size_t len, dt_report **out) {
+    if (out) *out = NULL;
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_transact: not an open connection");
+    if (!text && len) return dt__seterr(conn, DT_MISUSE, "dt_transact: NULL tx-data");
+    dt_value tx = DT_VALUE_NIL;
+    int rc = dt_edn_read(text, len, &tx);
+    if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
+    rc = dt_transact_value(conn, &tx, out);
+    dt_value_clear(&tx);
+    return rc;
+}
+
 int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry, size_t form_base,
                        dt_report **out) {
     if (out) *out = NULL;

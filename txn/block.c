@@ -172,6 +172,18 @@ int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out) {
     return rc;
 }
 
+int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out) {
+    if (out) *out = NULL;
+    if (!tx_ok(tx) || (!text && len))
+        return dt__seterr(tx, DT_MISUSE, "dt_tx_transact: bad arguments");
+    dt_value v = DT_VALUE_NIL;
+    int rc = dt_edn_read(text, len, &v);
+    if (rc != DT_OK) return dt__seterr(tx, rc, "transact: %s", dt_errmsg(NULL));
+    rc = dt_tx_transact_value(tx, &v, out);
+    dt_value_clear(&v);
+    return rc;
+}
+
 int dt_tx_db(dt_tx *tx, dt_db **out) {
     if (!out) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: NULL out");
     *out = NULL;
@@ -253,7 +265,11 @@ int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userda
             grew = rc == DT_MAPFULL_RETRY;
         } else {
             if (grew) rc = DT_MAPFULL_RETRY;
-            if (dt_errmsg(tx)[0]) dt__moveerr(tx, conn, rc);
+            if (dt_errmsg(tx)[0])
+                dt__moveerr(tx, conn, rc);
+            else /* no message of its own: say so, never show an older one */
+                dt__seterr(conn, rc, "dt_with_tx: the block function failed with %d (%s)", rc,
+                           dt_errstr(rc));
             dt_tx_abort(tx);
         }
         if (!grew) return rc;

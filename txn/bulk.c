@@ -500,6 +500,11 @@ static int mp_value(mpin *m, dt_value *v, int *owned) {
     if (rc == MP_TRUNC) return rc;
     if (rc == 0) {
         if (type == -128 || type == DT_MSGPACK_EXT_KEYWORD) {
+            size_t bad = dl_utf8_bad_at((const char *)p, n);
+            if (bad < n)
+                return dt__seterr(NULL, DT_CORRUPT,
+                                  "msgpack: malformed UTF-8 (byte 0x%02X) at byte %zu", p[bad],
+                                  (size_t)(p - m->p) + bad);
             v->type = type == -128 ? DT_STRING : DT_KEYWORD;
             v->u.s.ptr = (char *)p;
             v->u.s.len = n;

@@ -17,23 +17,28 @@
 
 int txn_conn_ok(const dt_conn *conn) { return conn && conn->magic == DT_MAGIC_CONN; }
 
-/* The connection whose writer slot this thread holds, if any. */
-static _Thread_local const dt_conn *tl_writer;
+/* Its address names the calling thread: conn->w_thread records which
+ * thread holds the writer slot, so the guard holds however many
+ * connections a thread has blocks open on. */
+static _Thread_local char tl_self;
+#define THIS_THREAD ((const void *)&tl_self)
 
 int txn_writer_enter(dt_conn *conn) {
-    if (tl_writer == conn)
+    if (atomic_load(&conn->w_thread) == THIS_THREAD)
         return dt__seterr(conn, DT_MISUSE,
                           "this thread already holds the connection's writer (an open transaction "
                           "block or bulk load): write through it, or end it first");
     pthread_mutex_lock(&conn->wlock);
-    tl_writer = conn;
+    atomic_store(&conn->w_thread, THIS_THREAD);
     return DT_OK;
 }
 
-int txn_writer_held_by_thread(const dt_conn *conn) { return tl_writer == conn; }
+int txn_writer_held_by_thread(const dt_conn *conn) {
+    return atomic_load(&conn->w_thread) == THIS_THREAD;
+}
 
 void txn_writer_leave(dt_conn *conn) {
-    tl_writer = NULL;
+    atomic_store(&conn->w_thread, NULL);
     pthread_mutex_unlock(&conn->wlock);
 }
 
@@ -133,7 +138,7 @@ int dt_conn_db(dt_conn *conn, dt_db **out) {
     return rc;
 }
 
-static int apply_schema_text(dt_conn *conn, const char *edn, void *errh);
+static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *errh);
 
 int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options *opts,
                  dt_conn **out) {
@@ -152,6 +157,7 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
         dt__free(c);
         return rc; /* message already on the NULL handle */
     }
+    kv_set_owner(c->kv, c);
     c->closed_schema = opts->closed_schema;
     pthread_mutex_init(&c->wlock, NULL);
     pthread_mutex_init(&c->slock, NULL);
@@ -167,12 +173,14 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     if (rc == DT_OK) rc = dl_meta_get_u64(&c->st, txn, "schema_v", 0, &c->schema_v);
     dt_kv_txn_abort(txn);
     if (rc != DT_OK) goto fail;
-    if (schema_edn && (rc = apply_schema_text(c, schema_edn, NULL)) != DT_OK) goto fail;
+    if (schema_edn && (rc = apply_schema_text(c, schema_edn, strlen(schema_edn), NULL)) != DT_OK)
+        goto fail;
     *out = c;
     return DT_OK;
 fail:
     c->magic = DT_MAGIC_DEAD;
     dl_schema_release(c->schema);
+    kv_set_owner(c->kv, NULL);
     dt_kv_close(c->kv);
     pthread_mutex_destroy(&c->wlock);
     pthread_mutex_destroy(&c->slock);
@@ -194,8 +202,12 @@ int dt_conn_close(dt_conn *conn) {
     if (atomic_load(&conn->open_dbs) > 0)
         return dt__seterr(conn, DT_BUSY, "dt_conn_close: %ld snapshots or reports are still open",
                           (long)atomic_load(&conn->open_dbs));
+    kv_set_owner(conn->kv, NULL);
     int rc = dt_kv_close(conn->kv);
-    if (rc != DT_OK) return dt__moveerr(conn->kv, conn, rc);
+    if (rc != DT_OK) {
+        kv_set_owner(conn->kv, conn);
+        return dt__moveerr(conn->kv, conn, rc);
+    }
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
     txn_fns_free(conn);
@@ -497,9 +509,9 @@ static int apply_schema_value(dt_conn *conn, const dt_value *m) {
     return rc;
 }
 
-static int apply_schema_text(dt_conn *conn, const char *edn, void *errh) {
+static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *errh) {
     dt_value m = DT_VALUE_NIL;
-    int rc = dt_edn_read(edn, strlen(edn), &m);
+    int rc = dt_edn_read(edn, len, &m);
     if (rc != DT_OK) {
         rc = dt__seterr(NULL, rc, "schema: %s", dt_errmsg(NULL));
     } else {
@@ -513,7 +525,13 @@ static int apply_schema_text(dt_conn *conn, const char *edn, void *errh) {
 int dt_conn_update_schema(dt_conn *conn, const char *schema_edn) {
     if (!txn_conn_ok(conn) || !schema_edn)
         return dt__seterr(conn, DT_MISUSE, "dt_conn_update_schema: bad arguments");
-    return apply_schema_text(conn, schema_edn, conn);
+    return apply_schema_text(conn, schema_edn, strlen(schema_edn), conn);
+}
+
+int dt_conn_update_schema_text(dt_conn *conn, const char *text, size_t len) {
+    if (!txn_conn_ok(conn) || (!text && len))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_update_schema: bad arguments");
+    return apply_schema_text(conn, text, len, conn);
 }
 
 int dt_conn_schema(dt_conn *conn, char **out) {

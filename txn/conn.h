@@ -38,6 +38,8 @@ struct dt_conn {
     /* transaction functions (txfn.h); changed only with the writer slot */
     struct txn_fn_entry *fns;
     size_t nfns;
+    /* the thread holding wlock (the address of a thread-local), or NULL */
+    _Atomic(const void *) w_thread;
 };
 
 /* 1 when conn is a live connection handle. */

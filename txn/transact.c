@@ -99,23 +99,26 @@ static void bmap_release(bmap *m) {
 
 typedef enum { ER_NONE, ER_ID, ER_TEMPID, ER_LOOKUP, ER_TX } er_kind;
 
+/* 16 bytes: a transaction keeps one op, with three of these, per datom */
 typedef struct eref {
     er_kind kind;
-    int64_t id;          /* ER_ID */
-    size_t tempid;       /* ER_TEMPID */
-    const dt_value *src; /* ER_LOOKUP: ident keyword or lookup ref */
+    union {
+        int64_t id;          /* ER_ID */
+        size_t tempid;       /* ER_TEMPID */
+        const dt_value *src; /* ER_LOOKUP: ident keyword or lookup ref */
+    };
 } eref;
 
 typedef enum { OP_ADD, OP_RETRACT, OP_RETRACT_ATTR, OP_RETRACT_ENTITY, OP_CAS } op_kind;
 
 typedef struct op {
     op_kind kind;
-    eref e;
     uint32_t aid;
-    const dt_value *v;   /* add/retract/cas: the (new) value */
+    eref e;
     eref vref;           /* ref attributes: the value as a reference */
+    eref oldref;         /* cas of a ref attribute: the expected value */
+    const dt_value *v;   /* add/retract/cas: the (new) value */
     const dt_value *old; /* cas: expected value (nil: absent) */
-    eref oldref;
     size_t form;
 } op;
 
@@ -828,6 +831,41 @@ static int reserve_named_ids(tctx *c) {
     return rc;
 }
 
+/*
+ * check_value_tempids: a tempid must name an entity the transaction says
+ * something about (Datomic's "tempid used only as value" error, as in
+ * DataScript): one that appears only as a ref value would become a new
+ * entity with no datoms, a dangling reference.  Not checked for the
+ * batches of an import (dt_import_edn), whose tempids span batches: a
+ * later batch may name the entity.  On error c->form is the form that
+ * used it.
+ */
+static int check_value_tempids(tctx *c) {
+    if (c->ntids == 0 || c->carry) return DT_OK; /* import: a later batch may name it */
+    uint8_t *as_entity = dt__calloc(c->ntids, 1);
+    if (!as_entity) return nomem();
+    for (size_t i = 0; i < c->nops; i++)
+        if (c->ops[i].e.kind == ER_TEMPID) as_entity[c->ops[i].e.tempid] = 1;
+    int rc = DT_OK;
+    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
+        const eref *rs[2] = {&c->ops[i].vref, &c->ops[i].oldref};
+        for (int j = 0; j < 2 && rc == DT_OK; j++) {
+            if (rs[j]->kind != ER_TEMPID) continue;
+            const tempid_t *t = &c->tids[rs[j]->tempid];
+            if (as_entity[rs[j]->tempid] || t->eid || !t->key) continue;
+            char buf[96];
+            txn_show(t->key, buf, sizeof buf);
+            c->form = c->ops[i].form;
+            rc = dt__seterr(NULL, DT_INVALID,
+                            "tempid %s is used only as a value: a tempid must name an entity the "
+                            "transaction asserts something about",
+                            buf);
+        }
+    }
+    dt__free(as_entity);
+    return rc;
+}
+
 /* Gives every unresolved tempid a new id, in order of first appearance. */
 static int allocate_ids(tctx *c) {
     /* explicit ids in this transaction count as existing */
@@ -1253,6 +1291,7 @@ static int run(tctx *c, const dt_value *tx) {
         c->form = i;
         if ((rc = expand_form(c, &tx->u.seq.items[i])) != DT_OK) return form_error(c, rc);
     }
+    if ((rc = check_value_tempids(c)) != DT_OK) return form_error(c, rc);
     if ((rc = resolve_upserts(c)) != DT_OK) return form_error(c, rc);
     if ((rc = allocate_ids(c)) != DT_OK) return rc;
     for (size_t i = 0; i < c->nops; i++) {

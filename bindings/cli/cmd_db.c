@@ -10,6 +10,9 @@
 
 /* {====== Shared ====== */
 
+/* --closed-schema of the writing commands: open with closed_schema set. */
+static int closed_schema_flag;
+
 /*
  * Opens the database in `dir`.  Read-only opens never create anything, so
  * looking at a missing directory is "not found" (exit 2) rather than a new
@@ -18,6 +21,7 @@
 static int open_db(const char *cmd, const char *dir, int readonly, dt_conn **out) {
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
     if (readonly) o.kv.flags |= DT_KV_RDONLY;
+    o.closed_schema = closed_schema_flag;
     int rc = dt_conn_open(dir, NULL, &o, out);
     if (rc == DT_OK) return CLI_OK;
     if (rc == DT_NOTFOUND && readonly)
@@ -119,7 +123,7 @@ int cmd_schema(int argc, char **argv) {
         goto out;
     }
     if (npos == 2) {
-        int rc = dt_conn_update_schema(conn, in.data);
+        int rc = dt_conn_update_schema_text(conn, in.data, in.len);
         if (rc != DT_OK) code = cli_fail(cmd, rc, "%s: %s", in.name, dt_errmsg(conn));
     }
     if (code == CLI_OK) code = print_schema(cmd, conn);
@@ -134,7 +138,8 @@ out:
 
 /* {====== transact ====== */
 
-static const char transact_usage[] = "usage: datolite transact [--tx] DIR TXDATA|-\n";
+static const char transact_usage[] =
+    "usage: datolite transact [--tx] [--closed-schema] DIR TXDATA|-\n";
 
 static const char transact_help[] =
     "\n"
@@ -149,7 +154,9 @@ static const char transact_help[] =
     "the report compares directly with DataScript's; --tx includes them.\n"
     "\n"
     "Options:\n"
-    "  --tx    include the datoms of transaction entities\n"
+    "  --tx              include the datoms of transaction entities\n"
+    "  --closed-schema   an attribute the schema does not declare is an error (exit\n"
+    "                    3) instead of being created, typed by its first value\n"
     "\n" CLI_EXIT_HELP;
 
 /* Prints the report of a transaction. */
@@ -175,7 +182,9 @@ static int print_report(const char *cmd, dt_report *rep, int with_tx) {
 int cmd_transact(int argc, char **argv) {
     const char *cmd = "transact";
     int with_tx = 0;
-    cli_opt opts[] = {{"tx", 0, NULL, &with_tx}, {NULL, 0, NULL, NULL}};
+    cli_opt opts[] = {{"tx", 0, NULL, &with_tx},
+                      {"closed-schema", 0, NULL, &closed_schema_flag},
+                      {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -194,15 +203,17 @@ int cmd_transact(int argc, char **argv) {
     }
     cli_input in = {0};
     const char *text = pos[1], *where = "";
+    size_t text_len = strlen(text);
     if (!strcmp(pos[1], "-")) {
         if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) goto out;
         text = in.data;
+        text_len = in.len; /* all of it: a NUL byte is an error, not the end */
         where = "<stdin>: ";
     }
     dt_conn *conn = NULL;
     if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
         dt_report *rep = NULL;
-        int rc = dt_transact(conn, text, &rep);
+        int rc = dt_transact_text(conn, text, text_len, &rep);
         if (rc != DT_OK)
             code = cli_fail(cmd, rc, "%s%s%s", where, dt_errmsg(conn),
                             (*where == '\0' && access(pos[1], R_OK) == 0)
@@ -223,7 +234,8 @@ out:
 
 /* {====== import ====== */
 
-static const char import_usage[] = "usage: datolite import [--batch N] [--quiet] DIR FILE|-\n";
+static const char import_usage[] =
+    "usage: datolite import [--batch N] [--closed-schema] [--quiet] DIR FILE|-\n";
 
 static const char import_help[] =
     "\n"
@@ -234,16 +246,19 @@ static const char import_help[] =
     "Prints {:transactions N} on stdout and a timing line on stderr.\n"
     "\n"
     "Options:\n"
-    "  --batch N   forms per transaction (default 10000)\n"
-    "  --quiet     no timing line\n"
+    "  --batch N         forms per transaction (default 10000)\n"
+    "  --closed-schema   an undeclared attribute is an error (exit 3)\n"
+    "  --quiet           no timing line\n"
     "\n" CLI_EXIT_HELP;
 
 int cmd_import(int argc, char **argv) {
     const char *cmd = "import";
     const char *batch_s = NULL;
     int quiet = 0;
-    cli_opt opts[] = {
-        {"batch", 1, &batch_s, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
+    cli_opt opts[] = {{"batch", 1, &batch_s, NULL},
+                      {"quiet", 0, NULL, &quiet},
+                      {"closed-schema", 0, NULL, &closed_schema_flag},
+                      {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -294,11 +309,12 @@ out:
 
 /* {====== init-db, fill-db ====== */
 
-static const char init_usage[] = "usage: datolite init-db [--format edn|msgpack] [--schema FILE] "
-                                 "[--chunk-size BYTES] [--quiet]\n"
-                                 "                        DIR FILE|-\n";
+static const char init_usage[] =
+    "usage: datolite init-db [--format edn|msgpack] [--schema FILE] [--closed-schema]\n"
+    "                        [--chunk-size BYTES] [--quiet] DIR FILE|-\n";
 static const char fill_usage[] =
-    "usage: datolite fill-db [--format edn|msgpack] [--schema FILE] [--quiet] DIR FILE|-\n";
+    "usage: datolite fill-db [--format edn|msgpack] [--schema FILE] [--closed-schema] [--quiet]\n"
+    "                        DIR FILE|-\n";
 
 static const char load_help[] =
     "\n"
@@ -321,6 +337,8 @@ static const char load_help[] =
     "  --chunk-size BYTES  init-db: commit after this many bytes of index entries\n"
     "                (default 64 MiB; other writers of the database are refused\n"
     "                until the last chunk)\n"
+    "  --closed-schema  an attribute the schema does not declare is an error\n"
+    "                (exit 3) instead of being created, typed by its values\n"
     "  --quiet       no timing line\n"
     "\n" CLI_EXIT_HELP;
 
@@ -335,6 +353,7 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     cli_opt opts[] = {{"format", 1, &format, NULL},
                       {"schema", 1, &schema, NULL},
                       {"chunk-size", 1, &chunk_s, NULL},
+                      {"closed-schema", 0, NULL, &closed_schema_flag},
                       {"quiet", 0, NULL, &quiet},
                       {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -373,7 +392,7 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) goto done;
     if ((code = open_db(cmd, pos[0], 0, &conn)) != CLI_OK) goto done;
     int rc;
-    if (schema && (rc = dt_conn_update_schema(conn, sch.data)) != DT_OK) {
+    if (schema && (rc = dt_conn_update_schema_text(conn, sch.data, sch.len)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s: %s", sch.name, dt_errmsg(conn));
         goto done;
     }
@@ -531,7 +550,8 @@ int cmd_datoms(int argc, char **argv) {
         shown++;
     }
     if (as_vector) fputs("]\n", stdout);
-    if (rc != DT_ROW && rc != DT_DONE)
+    /* DT_OK: stopped by --limit after printing a datom */
+    if (rc != DT_ROW && rc != DT_DONE && rc != DT_OK)
         code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(db));
 done:
     dt_datom_iter_free(it);

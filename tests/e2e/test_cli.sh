@@ -324,6 +324,59 @@ check "kv shell on empty input" 0 "$BIN" kv shell "$T/shell" </dev/null
 contains "kv range over a Datolite database shows bytes" "#bytes" "$BIN" kv range "$D" dt/eav --limit 1
 # }======
 
+# {====== input is read whole or refused ======
+W="$T/whole"
+"$BIN" transact "$W" '[{:db/id "a" :p/name "A"}]' >/dev/null
+printf '{:p/friend {:db/valueType :db.type/ref}}' | "$BIN" schema "$W" - >/dev/null
+"$BIN" datoms --tx "$W" eav >"$T/w-before"
+"$BIN" schema "$W" >"$T/w-schema-before"
+printf '[[:db/add 1 :a 1]]\0[[:db/add 1 :b 2' >"$T/nul.edn"
+printf '[[:db/add 1 :p/name "\xff\xfe"]]' >"$T/utf8.edn"
+printf '{:p/x {:db/valueType :db.type/long}}\0{:p/y 1}' >"$T/nul-schema.edn"
+printf '[1 :p/n 1]\0[2 :p/n 2]' >"$T/nul-datoms.edn"
+printf '[1 :p/n "\xc3"]' >"$T/utf8-datoms.edn"
+check "transact: a NUL byte in stdin exits 2" 2 "$BIN" transact "$W" - <"$T/nul.edn"
+contains "transact: the NUL byte's position" "NUL byte at byte offset 18 at 1:19" \
+  "$BIN" transact "$W" - <"$T/nul.edn"
+check "transact: malformed UTF-8 exits 2" 2 "$BIN" transact "$W" - <"$T/utf8.edn"
+contains "transact: the malformed byte's position" "malformed UTF-8 (byte 0xFF) at byte offset 21 at 1:22" \
+  "$BIN" transact "$W" - <"$T/utf8.edn"
+check "transact: malformed UTF-8 in an argument exits 2" 2 "$BIN" transact "$W" "$(cat "$T/utf8.edn")"
+check "schema: a NUL byte exits 2" 2 "$BIN" schema "$W" "$T/nul-schema.edn"
+contains "schema: the NUL byte's position" "NUL byte at byte offset 36 at 1:37" "$BIN" schema "$W" - <"$T/nul-schema.edn"
+check "import: a NUL byte exits 2" 2 "$BIN" import --quiet "$W" "$T/nul.edn"
+check "fill-db: a NUL byte exits 2" 2 "$BIN" fill-db --quiet "$W" "$T/nul-datoms.edn"
+check "fill-db: malformed UTF-8 exits 2" 2 "$BIN" fill-db --quiet "$W" "$T/utf8-datoms.edn"
+check "init-db: a NUL byte exits 2" 2 "$BIN" init-db --quiet "$T/whole-init" - <"$T/nul-datoms.edn"
+check "init-db --schema: a NUL byte exits 2" 2 \
+  "$BIN" init-db --quiet --schema "$T/nul-schema.edn" "$T/whole-init2" - <<<'[1 :p/n 1]'
+check "a tempid only in value position exits 2" 2 \
+  "$BIN" transact "$W" '[[:db/add 1 :p/friend "ghost"]]'
+contains "a tempid only in value position: the message" 'tempid "ghost" is used only as a value' \
+  "$BIN" transact "$W" '[[:db/add 1 :p/friend "ghost"]]'
+check "a negative tempid only in value position exits 2" 2 \
+  "$BIN" transact "$W" '[{:db/id 1 :p/friend -7}]'
+"$BIN" datoms --tx "$W" eav >"$T/w-after"
+"$BIN" schema "$W" >"$T/w-schema-after"
+same_files "refused inputs change no datom" "$T/w-before" "$T/w-after"
+same_files "refused inputs change no schema" "$T/w-schema-before" "$T/w-schema-after"
+check "a tempid named as an entity too is fine" 0 \
+  "$BIN" transact "$W" '[[:db/add 1 :p/friend "g"] {:db/id "g" :p/name "G"}]'
+check "the kv put of a Datolite database's own dbi is refused" 4 \
+  "$BIN" kv put "$W" dt/eav k v
+check "datoms --limit exits 0" 0 "$BIN" datoms --limit 1 "$W" eav
+"$BIN" datoms --limit 1 "$W" eav 2>"$T/limit-err" >/dev/null
+if [ ! -s "$T/limit-err" ]; then ok; else bad "datoms --limit prints on stderr: $(cat "$T/limit-err")"; fi
+check "--closed-schema refuses an undeclared attribute (exit 3)" 3 \
+  "$BIN" transact --closed-schema "$W" '[[:db/add 1 :p/undeclared 1]]'
+contains "--closed-schema names the attribute" "unknown attribute :p/undeclared" \
+  "$BIN" transact --closed-schema "$W" '[[:db/add 1 :p/undeclared 1]]'
+check "--closed-schema accepts a declared attribute" 0 \
+  "$BIN" transact --closed-schema "$W" '[[:db/add 1 :p/name "B"]]'
+check "import --closed-schema (exit 3)" 3 "$BIN" import --quiet --closed-schema "$W" - <<<'[[:db/add 1 :p/u 1]]'
+check "fill-db --closed-schema (exit 3)" 3 "$BIN" fill-db --quiet --closed-schema "$W" - <<<'[1 :p/u 1]'
+# }======
+
 # {====== not a database ======
 G="$T/garbage"
 mkdir -p "$G"

@@ -37,10 +37,22 @@ static const char *TX =
     " {:db/id \"b\" :p/email \"b@x\" :p/tags #{:x :y} :p/big \"" BIG "\"}"
     " [:db/cas 1 :p/n nil 5] [:db/retractEntity 3]]";
 
-/* Runs op with allocation n failing, for n = 0.. until it succeeds. */
+/* The handle whose message an op's failure is reported on (NULL: the
+ * connection). */
+static const void *msg_handle;
+
+/* An unrelated earlier error, planted before each run: a failure that
+ * sets no message of its own would show it. */
+#define POISON "poison: an earlier, unrelated error"
+
+/* Runs op with allocation n failing, for n = 0.. until it succeeds.  Each
+ * failure must be DT_NOMEM with a message of its own that says so. */
 static void until_success(tu_db *d, int (*op)(dt_conn *), const char *what) {
     for (long n = 0; n < 100000; n++) {
         char *before = tu_dump(d->conn, 1);
+        msg_handle = NULL;
+        dt_errmsg_set(d->conn, DT_CONFLICT, POISON);
+        dt_errmsg_set(NULL, DT_CONFLICT, POISON);
         dt__alloc_fail_at(n);
         int rc = op(d->conn);
         dt__alloc_fail_at(-1);
@@ -48,9 +60,13 @@ static void until_success(tu_db *d, int (*op)(dt_conn *), const char *what) {
             free(before);
             return;
         }
+        const char *msg = dt_errmsg(msg_handle ? msg_handle : d->conn);
         if (rc != DT_NOMEM)
             fail_msg("%s with allocation %ld failing: rc %d (%s), wanted DT_NOMEM", what, n, rc,
-                     dt_errmsg(d->conn));
+                     msg);
+        if (!strstr(msg, "out of memory") || strstr(msg, "poison"))
+            fail_msg("%s with allocation %ld failing: DT_NOMEM with the message \"%s\"", what, n,
+                     msg);
         char *after = tu_dump(d->conn, 1);
         if (strcmp(before, after) != 0)
             fail_msg("%s with allocation %ld failing changed the database", what, n);
@@ -61,6 +77,78 @@ static void until_success(tu_db *d, int (*op)(dt_conn *), const char *what) {
 }
 
 static int op_transact(dt_conn *c) { return dt_transact(c, TX, NULL); }
+
+static int op_transact_async(dt_conn *c) {
+    dt_future *f = NULL;
+    int rc = dt_transact_async(c, "[{:db/id \"q\" :p/email \"q@x\" :p/tags [:z]}]", NULL, NULL, &f);
+    if (rc != DT_OK) return rc;
+    rc = dt_future_wait(f);
+    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_future_errmsg(f));
+    dt_future_free(f);
+    return rc;
+}
+
+static int op_block(dt_conn *c) {
+    dt_tx *tx = NULL;
+    int rc = dt_tx_begin(c, &tx);
+    if (rc != DT_OK) return rc;
+    dt_savepoint *sp = NULL;
+    rc = dt_tx_transact(tx, "[{:db/id \"w\" :p/email \"w@x\"}]", NULL);
+    if (rc == DT_OK) rc = dt_savepoint_create(tx, &sp);
+    if (rc == DT_OK) rc = dt_tx_transact(tx, "[[:db/add 1 :p/tags :w]]", NULL);
+    if (rc == DT_OK) rc = dt_savepoint_release(tx, sp);
+    dt_db *view = NULL;
+    if (rc == DT_OK) rc = dt_tx_db(tx, &view);
+    dt_db_release(view);
+    if (rc != DT_OK) {
+        dt_errmsg_set(c, rc, "%s", dt_errmsg(tx));
+        dt_tx_abort(tx);
+        return rc;
+    }
+    return dt_tx_commit(tx);
+}
+
+static int op_import(dt_conn *c) {
+    static const char text[] = "[{:db/id \"i\" :p/email \"i@x\"} [:db/add \"i\" :p/tags :i]]";
+    return dt_import_edn(c, text, sizeof text - 1, 0, NULL); /* one batch: all or nothing */
+}
+
+static int op_kv(dt_conn *c) {
+    dt_kv *kv = dt_conn_kv(c);
+    msg_handle = kv;
+    dt_kv_dbi d;
+    int rc = dt_kv_dbi_open(kv, "app", DT_KV_DBI_CREATE, &d);
+    if (rc == DT_OK) rc = dt_kv_put(kv, NULL, d, "k", 1, "v", 1, 0);
+    void *v = NULL;
+    size_t n = 0;
+    if (rc == DT_OK) rc = dt_kv_get(kv, NULL, d, "k", 1, &v, &n);
+    dt_free(v);
+    dt_kv_list l = DT_KV_LIST_INIT;
+    if (rc == DT_OK) rc = dt_kv_get_range(kv, NULL, d, NULL, &l);
+    dt_kv_list_free(&l);
+    return rc;
+}
+
+static int op_schema_read(dt_conn *c) {
+    char *s = NULL;
+    int rc = dt_conn_schema(c, &s);
+    dt_free(s);
+    return rc;
+}
+
+static int op_edn(dt_conn *c) {
+    (void)c;
+    msg_handle = &msg_handle; /* the NULL slot's message is copied here */
+    dt_value v = DT_VALUE_NIL;
+    static const char text[] = "{:a [1 2.5 \"s\" #{:k} #inst \"2020-01-01\"] :b (x y)}";
+    int rc = dt_edn_read(text, sizeof text - 1, &v);
+    char *out = NULL;
+    if (rc == DT_OK) rc = dt_edn_write(&v, DT_EDN_PRETTY, &out, NULL);
+    dt_free(out);
+    dt_value_clear(&v);
+    if (rc != DT_OK) dt_errmsg_set(&msg_handle, rc, "%s", dt_errmsg(NULL));
+    return rc;
+}
 
 static int op_transact_report(dt_conn *c) {
     dt_report *r = NULL;
@@ -75,9 +163,11 @@ static int op_read(dt_conn *c) {
     if (rc != DT_OK) return rc;
     dt_datom_iter *it = NULL;
     rc = dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it);
+    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(db)); /* reported on the snapshot */
     dt_datom d;
     while (rc == DT_OK && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) rc = DT_OK;
     if (rc == DT_DONE) rc = DT_OK;
+    if (rc != DT_OK && it) dt_errmsg_set(c, rc, "%s", dt_errmsg(it)); /* on the iterator */
     dt_datom_iter_free(it);
     dt_db_release(db);
     return rc;
@@ -95,12 +185,20 @@ static void test_transact_fails_cleanly_at_every_allocation(void **state) {
     until_success(d, op_transact_report, "transact with report");
     until_success(d, op_schema, "schema update");
     until_success(d, op_read, "snapshot read");
+    until_success(d, op_transact_async, "async transact");
+    until_success(d, op_block, "block with a savepoint");
+    until_success(d, op_import, "import");
+    until_success(d, op_kv, "kv on the connection's environment");
+    until_success(d, op_schema_read, "schema read");
+    until_success(d, op_edn, "EDN read and write");
     /* explicit id 3 makes the tempids start at 4; entity 3 was retracted */
     char *want = malloc(2048);
     snprintf(want, 2048,
-             "[1 :p/n 5]\n[1 :p/name \"A2\"]\n[4 :p/email \"a@x\"]\n[4 :p/friend 5]\n"
+             "[1 :p/n 5]\n[1 :p/name \"A2\"]\n[1 :p/tags :w]\n[10 :p/email \"i@x\"]\n"
+             "[10 :p/tags :i]\n[4 :p/email \"a@x\"]\n[4 :p/friend 5]\n"
              "[4 :p/name \"A\"]\n[4 :p/pet 6]\n[5 :p/big \"%s\"]\n[5 :p/email \"b@x\"]\n"
-             "[5 :p/tags :x]\n[5 :p/tags :y]\n[6 :pet/name \"Rex\"]\n[7 :p/email \"n@x\"]",
+             "[5 :p/tags :x]\n[5 :p/tags :y]\n[6 :pet/name \"Rex\"]\n[7 :p/email \"n@x\"]\n"
+             "[8 :p/email \"q@x\"]\n[8 :p/tags :z]\n[9 :p/email \"w@x\"]",
              BIG);
     tu_assert_dump(d->conn, want);
     free(want);
@@ -113,6 +211,7 @@ static int op_load(dt_conn *c) {
     if (rc == DT_OK)
         rc = dt_loader_add_edn(ld, "[1 :p/email \"a@x\"]\n[1 :p/friend 2]\n[2 :q 1.5]", 45);
     if (rc == DT_OK) rc = dt_loader_finish(ld, NULL);
+    if (rc != DT_OK && ld) dt_errmsg_set(c, rc, "%s", dt_errmsg(ld)); /* reported on the loader */
     dt_loader_free(ld);
     return rc;
 }

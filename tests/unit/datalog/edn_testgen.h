@@ -45,22 +45,30 @@ static int64_t gen_long(uint64_t *s) {
     }
 }
 
-static void gen_text(uint64_t *s, char *buf, size_t *len) {
-    size_t n = (size_t)gen_below(s, 24);
-    for (size_t i = 0; i < n; i++) {
+/* Random text of up to 24 characters into buf (room for 48 bytes).  With
+ * `utf8` (strings, which EDN reads back only when they are UTF-8) a byte
+ * above 0x7F stands for that code point, encoded; else it is raw. */
+static void gen_text(uint64_t *s, int utf8, char *buf, size_t *len) {
+    size_t n = (size_t)gen_below(s, 24), k = 0;
+    for (size_t i = 0; i < n; i++, k++) {
         switch (gen_below(s, 4)) {
         case 0:
-            buf[i] = (char)gen_below(s, 256);
-            break; /* any byte, even NUL */
+            buf[k] = (char)gen_below(s, 256); /* any byte, even NUL */
+            if (utf8 && (unsigned char)buf[k] >= 0x80) {
+                unsigned c = (unsigned char)buf[k];
+                buf[k++] = (char)(0xC0 | c >> 6);
+                buf[k] = (char)(0x80 | (c & 0x3F));
+            }
+            break;
         case 1:
-            buf[i] = "\"\\\n\t\r\b\f\x01\x7f"[gen_below(s, 9)];
+            buf[k] = "\"\\\n\t\r\b\f\x01\x7f"[gen_below(s, 9)];
             break;
         default:
-            buf[i] = (char)(' ' + gen_below(s, 95));
+            buf[k] = (char)(' ' + gen_below(s, 95));
             break;
         }
     }
-    *len = n;
+    *len = k;
 }
 
 static void gen_value(uint64_t *s, int mode, int depth, dt_value *out);
@@ -112,7 +120,7 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
                          out);
         break;
     case 7:
-        gen_text(s, buf, &len);
+        gen_text(s, 1, buf, &len);
         assert_int_equal(dt_value_text(DT_STRING, buf, len, out), DT_OK);
         break;
     case 8:
@@ -148,7 +156,7 @@ static void gen_scalar(uint64_t *s, int mode, dt_value *out) {
     case 12:
     case 13:
     case 14:
-        gen_text(s, buf, &len);
+        gen_text(s, 0, buf, &len);
         assert_int_equal(dt_value_text(DT_BYTES, buf, len, out), DT_OK);
         break;
     case 15:

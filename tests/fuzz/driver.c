@@ -54,7 +54,7 @@ static int run_dir(const char *dir) {
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str); /* names is NULL when n is 0 */
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];

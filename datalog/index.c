@@ -356,7 +356,8 @@ int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     size_t sklen;
     if ((rc = key_of(c, &c->from, from->n, match <= vp, sk, &sklen, &was_cut)) != DT_OK) return rc;
     dt_kv_bytes k = {sk, sklen}, v;
-    rc = sklen ? kv_cursor_get(c->kc, &k, &v, KV_SET_RANGE) : kv_cursor_get(c->kc, &k, &v, KV_FIRST);
+    rc =
+        sklen ? kv_cursor_get(c->kc, &k, &v, KV_SET_RANGE) : kv_cursor_get(c->kc, &k, &v, KV_FIRST);
     c->skip = from->n > 0;
     if (rc == DT_NOTFOUND) return DT_OK;
     if (rc != DT_OK) return kv_error(c, rc);

@@ -224,11 +224,8 @@ done:
 
 /* {====== The datom cursor ====== */
 
-enum {
-    CS_DONE,    /* nothing more until the next seek */
-    CS_PENDING, /* the kv cursor is on pk/pv, not yet considered */
-    CS_STEP     /* the kv cursor is on an entry already considered */
-};
+#define CS_DONE   DL__CS_DONE
+#define CS_ACTIVE DL__CS_ACTIVE
 
 static inline size_t voff(const dl_cursor *c) {
     return c->index == DL_INDEX_EAV ? EAV_VOFF : AVE_VOFF;
@@ -240,6 +237,7 @@ int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index in
     c->txn = txn;
     c->index = index;
     c->state = CS_DONE;
+    c->slow = 1;
     if (index != DL_INDEX_EAV && index != DL_INDEX_AVE)
         return dt__seterr(NULL, DT_MISUSE, "index: unknown index %d", (int)index);
     int rc = kv_cursor_open(txn, index == DL_INDEX_EAV ? st->eav : st->ave, &c->kc);
@@ -258,6 +256,8 @@ void dl_cursor_close(dl_cursor *c) {
     c->run = NULL;
     c->nrun = c->caprun = c->irun = 0;
     c->state = CS_DONE;
+    c->slow = 1;
+    c->nb = c->ib = 0;
     c->has_cur = 0;
 }
 
@@ -322,13 +322,43 @@ static int key_of(dl_cursor *c, const dl_ikey *k, unsigned n, int cut, uint8_t *
     return DT_OK;
 }
 
+static inline int in_prefix(const dl_cursor *c, const dt_kv_bytes *k) {
+    return dl__in_prefix(c, k->ptr, k->len);
+}
+
+/* Sets the word form of the match prefix (after mpre/mlen change). */
+static void prefix_words(dl_cursor *c) {
+    uint8_t w[16] = {0}, m[16] = {0};
+    size_t n = c->mlen < 16 ? c->mlen : 16;
+    memcpy(w, c->mpre, n);
+    memset(m, 0xff, n);
+    memcpy(c->mw, w, 16);
+    memcpy(c->mm, m, 16);
+}
+
+/* Ends the iteration: no more raw entries (a buffered run still goes). */
+static void set_done(dl_cursor *c) {
+    c->state = CS_DONE;
+    c->nb = c->ib = 0;
+}
+
+/* Recomputes whether the inline path may take the next entry. */
+static inline void update_slow(dl_cursor *c) {
+    c->slow = c->skip | c->has_until | (c->irun < c->nrun) | (c->state != CS_ACTIVE);
+}
+
 static void reset_pos(dl_cursor *c) {
     c->state = CS_DONE;
+    c->slow = 1;
+    c->nb = c->ib = 0;
+    c->want = 1;
+    c->kv_end = 0;
     c->nrun = c->irun = 0;
     c->has_cur = 0;
     c->skip = 0;
     c->has_until = 0;
     c->mlen = 0;
+    c->mm[0] = c->mm[1] = 0;
 }
 
 int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until) {
@@ -349,6 +379,7 @@ int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     }
     int was_cut;
     if ((rc = key_of(c, &c->from, match, 0, c->mpre, &c->mlen, &was_cut)) != DT_OK) return rc;
+    prefix_words(c);
     /* the seek key: exact when the match covers the value (all matching
      * keys hold that very vkey), else cut where a run of long values may
      * begin (dl_cursor_next skips what lies below `from` in it) */
@@ -361,35 +392,51 @@ int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     c->skip = from->n > 0;
     if (rc == DT_NOTFOUND) return DT_OK;
     if (rc != DT_OK) return kv_error(c, rc);
-    c->pk = k;
-    c->pv = v;
-    c->state = CS_PENDING;
+    /* the entry found is the first of the batch */
+    c->batch[0].key = k;
+    c->batch[0].val = v;
+    c->nb = 1;
+    c->ib = 0;
+    c->state = CS_ACTIVE;
+    update_slow(c);
     return DT_OK;
 }
+
+/* The next raw entry (no prefix check) into k and v: from the batch, or
+ * a new batch from the KV cursor.  DT_OK, DT_NOTFOUND or an error (the
+ * state is then DONE). */
+static inline int fetch(dl_cursor *c, dt_kv_bytes *k, dt_kv_bytes *v) {
+    if (c->ib == c->nb) {
+        if (c->kv_end || c->state == CS_DONE) return DT_NOTFOUND;
+        int rc = kv_cursor_next_batch(c->kc, c->batch, c->want, &c->nb);
+        c->ib = 0;
+        if (c->want < DL_CURSOR_BATCH) c->want *= 2;
+        if (rc == DT_NOTFOUND) {
+            c->kv_end = 1;
+            return DT_NOTFOUND;
+        }
+        if (rc != DT_OK) {
+            set_done(c);
+            return kv_error(c, rc);
+        }
+    }
+    *k = c->batch[c->ib].key;
+    *v = c->batch[c->ib].val;
+    c->ib++;
+    return DT_OK;
+}
+
+/* Puts back the entry fetch gave last (it is still in the batch). */
+static inline void unfetch(dl_cursor *c) { c->ib--; }
 
 /* The next raw entry within the match prefix into pk/pv; DT_OK,
  * DT_NOTFOUND (the iteration is over: state is DONE) or an error. */
 static inline int raw_next(dl_cursor *c) {
-    if (c->state == CS_PENDING) {
-        c->state = CS_STEP;
-    } else if (c->state == CS_STEP) {
-        int rc = kv_cursor_get(c->kc, &c->pk, &c->pv, KV_NEXT);
-        if (rc == DT_NOTFOUND) {
-            c->state = CS_DONE;
-            return DT_NOTFOUND;
-        }
-        if (rc != DT_OK) {
-            c->state = CS_DONE;
-            return kv_error(c, rc);
-        }
-    } else {
-        return DT_NOTFOUND;
-    }
-    if (c->pk.len < c->mlen || (c->mlen && memcmp(c->pk.ptr, c->mpre, c->mlen) != 0)) {
-        c->state = CS_DONE;
-        return DT_NOTFOUND;
-    }
-    return DT_OK;
+    if (c->state == CS_DONE) return DT_NOTFOUND;
+    int rc = fetch(c, &c->pk, &c->pv);
+    if (rc == DT_OK && in_prefix(c, &c->pk)) return DT_OK;
+    set_done(c);
+    return rc == DT_OK ? DT_NOTFOUND : rc;
 }
 
 static int run_push(dl_cursor *c, const dt_kv_bytes *k, const dt_kv_bytes *v) {
@@ -455,32 +502,31 @@ static int run_sort(dl_cursor *c) {
     return DT_OK;
 }
 
-/* Reads the run that starts at the entry pk/pv (already taken) forward. */
+/* Reads the run that starts at the entry pk/pv (already taken) forward;
+ * the entry after it is put back. */
 static int run_collect(dl_cursor *c) {
     c->nrun = c->irun = 0;
     const uint8_t *head = c->pk.ptr;
     size_t rp = voff(c) + DL_INDEX_STABLE;
     int rc = run_push(c, &c->pk, &c->pv);
     while (rc == DT_OK) {
-        rc = kv_cursor_get(c->kc, &c->pk, &c->pv, KV_NEXT);
+        dt_kv_bytes k = {NULL, 0}, v = {NULL, 0};
+        rc = fetch(c, &k, &v);
         if (rc == DT_NOTFOUND) {
-            c->state = CS_DONE;
+            set_done(c);
             rc = DT_OK;
             break;
         }
-        if (rc != DT_OK) {
-            c->state = CS_DONE;
-            return kv_error(c, rc);
-        }
-        if (c->pk.len < c->mlen || (c->mlen && memcmp(c->pk.ptr, c->mpre, c->mlen) != 0)) {
-            c->state = CS_DONE;
+        if (rc != DT_OK) return rc;
+        if (!in_prefix(c, &k)) {
+            set_done(c);
             break;
         }
-        if (c->pk.len < rp + 8 || memcmp(c->pk.ptr, head, rp) != 0) {
-            c->state = CS_PENDING;
+        if (k.len < rp + 8 || memcmp(k.ptr, head, rp) != 0) {
+            unfetch(c);
             break;
         }
-        rc = run_push(c, &c->pk, &c->pv);
+        rc = run_push(c, &k, &v);
     }
     if (rc != DT_OK) return rc;
     return run_sort(c);
@@ -513,23 +559,26 @@ static int cmp_ikey(dl_cursor *c, const dl_datom *d, const dl_ikey *k, int *out)
 }
 
 static void end_iteration(dl_cursor *c) {
-    c->state = CS_DONE;
+    set_done(c);
     c->nrun = c->irun = 0;
 }
 
-int dl_cursor_next(dl_cursor *c, dl_datom *out) {
+/* dl_cursor_next for everything but the common case (index.h). */
+static int next_slow(dl_cursor *c, dl_datom *out) {
     int rc;
     for (;;) {
-        dl_datom *d = &c->cur;
+        /* written in place: a copy of a just-written struct stalls */
+        dl_datom *d = out;
         if (c->irun < c->nrun) {
             const dl_run_ent *r = &c->run[c->irun++];
             if (parse_fast(c->index, r->key, r->klen, d) != DT_OK) return corrupt_key(c);
             d->truncated = r->truncated;
             c->cur_full = r->full;
             c->cur_flen = r->flen;
-            if (!r->full && !r->truncated) {
-                c->cur_full = d->v;
-                c->cur_flen = d->vlen;
+            if (!r->full) { /* a truncated value fetched on demand */
+                c->cur_aid = d->aid;
+                c->cur_v = d->v;
+                c->cur_vlen = d->vlen;
             }
             c->has_cur = 1;
             d->tx = (int64_t)dl_get_u64(r->val); /* run entries were checked for 8 bytes */
@@ -563,15 +612,20 @@ int dl_cursor_next(dl_cursor *c, dl_datom *out) {
                 return DT_DONE;
             }
         }
-        *out = *d;
         return DT_ROW;
     }
+}
+
+int dl__cursor_next_slow(dl_cursor *c, dl_datom *out) {
+    int rc = next_slow(c, out);
+    update_slow(c);
+    return rc;
 }
 
 int dl_cursor_value(dl_cursor *c, dt_kv_bytes *out) {
     if (!c->has_cur) return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
     if (!c->cur_full) {
-        int rc = dl_value_full_enc(c->st, c->txn, c->cur.aid, c->cur.v, c->cur.vlen, out);
+        int rc = dl_value_full_enc(c->st, c->txn, c->cur_aid, c->cur_v, c->cur_vlen, out);
         if (rc != DT_OK) return rc;
         c->cur_full = out->ptr;
         c->cur_flen = out->len;
@@ -596,6 +650,7 @@ int dl_cursor_count(dl_cursor *c, uint64_t *out) {
     c->has_cur = 0;
     int rc;
     while ((rc = raw_next(c)) == DT_OK) n++;
+    update_slow(c);
     if (rc != DT_NOTFOUND) return rc;
     *out += n;
     return DT_OK;
@@ -607,6 +662,7 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
     int was_cut, rc;
     if ((rc = key_of(c, prefix, prefix->n, 0, c->mpre, &c->mlen, &was_cut)) != DT_OK) return rc;
+    prefix_words(c);
     /* the last key with the prefix: before the smallest key above them */
     uint8_t up[DL_KEY_MAX + 8];
     size_t n = c->mlen;
@@ -628,7 +684,7 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     if (rc == DT_NOTFOUND) return DT_DONE;
     if (rc != DT_OK) return kv_error(c, rc);
     if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) return DT_DONE;
-    dl_datom *d = &c->cur;
+    dl_datom *d = out;
     if (parse_fast(c->index, k.ptr, k.len, d) != DT_OK) return corrupt_key(c);
     /* a long value: its run, read backward, sorted; the largest is last */
     if (may_be_truncated(d->vlen)) {
@@ -647,8 +703,11 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
         const dl_run_ent *r = &c->run[c->nrun - 1];
         if (parse_fast(c->index, r->key, r->klen, d) != DT_OK) return corrupt_key(c);
         d->truncated = r->truncated;
-        c->cur_full = r->full ? r->full : r->truncated ? NULL : d->v;
-        c->cur_flen = r->full ? r->flen : d->vlen;
+        c->cur_full = r->full;
+        c->cur_flen = r->flen;
+        c->cur_aid = d->aid;
+        c->cur_v = d->v;
+        c->cur_vlen = d->vlen;
         v.ptr = r->val;
         v.len = 8;
         c->nrun = 0;
@@ -658,7 +717,6 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     }
     d->tx = (int64_t)dl_get_u64(v.ptr);
     c->has_cur = 1;
-    *out = *d;
     return DT_ROW;
 }
 

@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base.h"
 #include "codec.h"
@@ -187,24 +188,35 @@ typedef struct dl_run_ent {
     int truncated;
 } dl_run_ent;
 
+/* Entries a cursor reads from the KV layer at once (at most; it starts
+ * with one after a seek and doubles, so short prefixes read no more). */
+#define DL_CURSOR_BATCH 64
+
 /* The cursor; embed it, treat every field as private. */
 typedef struct dl_cursor {
     const dl_store *st;
     dt_kv_txn *txn;
     dl_index index;
     kv_cursor *kc;
-    int state;                    /* CS_* in index.c */
-    dt_kv_bytes pk, pv;           /* an entry read but not yet yielded */
+    int slow;           /* the next datom needs dl__cursor_next_slow */
+    int state;          /* DL__CS_* */
+    dt_kv_bytes pk, pv; /* the raw entry being considered (slow path) */
+    dt_kv_entry batch[DL_CURSOR_BATCH];
+    size_t nb, ib, want;          /* batch[ib..nb) are next; the next refill reads want */
+    int kv_end;                   /* the KV cursor has no next entry */
     uint8_t mpre[DL_KEY_MAX + 8]; /* match prefix: keys must start with it */
     size_t mlen;
-    dl_ikey from, until; /* from: the skip bound inside the first run */
+    uint64_t mw[2], mm[2]; /* its first 16 bytes as words, and their masks */
+    dl_ikey from, until;   /* from: the skip bound inside the first run */
     dt_buf fromv, untilv;
     int skip, has_until;
     dl_run_ent *run;
     size_t nrun, caprun, irun;
     const uint8_t *cur_full; /* full value of the current datom (NULL: fetch) */
     size_t cur_flen;
-    dl_datom cur;
+    uint32_t cur_aid; /* ... fetched from giants for this key form */
+    const uint8_t *cur_v;
+    size_t cur_vlen;
     int has_cur;
     dt_buf tmp;
 } dl_cursor;
@@ -235,11 +247,15 @@ void dl_cursor_close(dl_cursor *c);
 int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until);
 
 /*
- * dl_cursor_next: the next datom into *out (views, see Lifetime).
+ * dl_cursor_next: the next datom into *out (views, see Lifetime; *out may
+ * be written also when the result is not DT_ROW).
  * Returns DT_ROW, DT_DONE (and again DT_DONE until the next seek) or an
  * error (DT_CORRUPT with a message for a malformed index).
+ * Inline: the common case (the next key is buffered, holds a short value
+ * and no bound needs checking) costs a few loads and compares in the
+ * caller's loop; everything else is dl__cursor_next_slow.
  */
-int dl_cursor_next(dl_cursor *c, dl_datom *out);
+static inline int dl_cursor_next(dl_cursor *c, dl_datom *out);
 
 /*
  * dl_cursor_value: the full encoding of the last datom dl_cursor_next or
@@ -263,6 +279,80 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out);
  * bound it counts keys without parsing or sorting them.  DT_OK or an error.
  */
 int dl_cursor_count(dl_cursor *c, uint64_t *out);
+
+/* {------ The inline part of dl_cursor_next (private to the module) ------ */
+
+#define DL__CS_DONE   0 /* nothing more until the next seek */
+#define DL__CS_ACTIVE 1 /* entries come from the batch, then the KV cursor */
+#define DL__IDS_LEN   12
+
+int dl__cursor_next_slow(dl_cursor *c, dl_datom *out);
+
+/* Big-endian loads (one instruction each where the compiler can). */
+static inline uint64_t dl__ld64(const uint8_t *p) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+#else
+    return dl_get_u64(p);
+#endif
+}
+
+static inline uint32_t dl__ld32(const uint8_t *p) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+#else
+    return dl_get_u32(p);
+#endif
+}
+
+/* 1 when key k[0..kl) starts with the match prefix: a prefix of up to 16
+ * bytes is two masked word compares when the key has 16 bytes. */
+static inline int dl__in_prefix(const dl_cursor *c, const uint8_t *k, size_t kl) {
+    size_t n = c->mlen;
+    if (kl < n) return 0;
+    if (n <= 16 && kl >= 16) {
+        uint64_t w0, w1;
+        memcpy(&w0, k, 8);
+        memcpy(&w1, k + 8, 8);
+        return (((w0 ^ c->mw[0]) & c->mm[0]) | ((w1 ^ c->mw[1]) & c->mm[1])) == 0;
+    }
+    return memcmp(k, c->mpre, n) == 0;
+}
+
+static inline int dl_cursor_next(dl_cursor *c, dl_datom *out) {
+    if (!c->slow && c->ib < c->nb) {
+        const dt_kv_entry *en = &c->batch[c->ib];
+        const uint8_t *k = (const uint8_t *)en->key.ptr;
+        size_t kl = en->key.len;
+        if (kl > DL__IDS_LEN && kl - DL__IDS_LEN < DL_INDEX_STABLE && en->val.len == 8 &&
+            dl__in_prefix(c, k, kl)) {
+            c->ib++;
+            if (c->index == DL_INDEX_EAV) {
+                out->e = (int64_t)dl__ld64(k);
+                out->aid = dl__ld32(k + 8);
+                out->v = k + 12;
+            } else {
+                out->aid = dl__ld32(k);
+                out->v = k + 4;
+                out->e = (int64_t)dl__ld64(k + kl - 8);
+            }
+            out->vlen = kl - DL__IDS_LEN;
+            out->truncated = 0;
+            out->tx = (int64_t)dl__ld64((const uint8_t *)en->val.ptr);
+            c->cur_full = out->v;
+            c->cur_flen = out->vlen;
+            c->has_cur = 1;
+            return DT_ROW;
+        }
+    }
+    return dl__cursor_next_slow(c, out);
+}
+
+/* }------ */
 
 /* }====== */
 

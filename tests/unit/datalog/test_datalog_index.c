@@ -422,8 +422,9 @@ static int cfix_setup(void **state) {
     for (int i = 0; i < 3; i++) assert_int_equal(dl_codec_encode(&f->longv[i], &f->enc[i]), DT_OK);
     mdatom in[] = {{1, &f->longv[0]}, {1, &f->longv[2]}, {2, &f->longv[1]}, {3, &f->longv[0]}};
     add_all(f->d->conn, "t/s", in, 4);
-    tu_tx(f->d->conn, "[[:db/add 1 :t/n 10] [:db/add 2 :t/n 20] [:db/add 3 :t/n 30]"
-                      " [:db/add 2 :t/s \"a\"]]",
+    tu_tx(f->d->conn,
+          "[[:db/add 1 :t/n 10] [:db/add 2 :t/n 20] [:db/add 3 :t/n 30]"
+          " [:db/add 2 :t/s \"a\"]]",
           DT_OK, 0);
     assert_int_equal(dt_conn_db(f->d->conn, &f->db), DT_OK);
     const dl_schema *sc = dl_db_schema(f->db);

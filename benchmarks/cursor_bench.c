@@ -98,7 +98,8 @@ static double cursor_run(const char *dir, int op) {
     if ((rc = dt_conn_db(c, &db)) != DT_OK) die("dt_conn_db", rc, dt_errmsg(c));
     uint32_t aid = dl_schema_by_ident(dl_db_schema(db), "b/v", 3)->aid;
     dl_cursor cur;
-    rc = dl_cursor_open(&cur, dl_db_store(db), dl_db_txn(db), op == OP_SCAN ? DL_INDEX_AVE : DL_INDEX_EAV);
+    rc = dl_cursor_open(&cur, dl_db_store(db), dl_db_txn(db),
+                        op == OP_SCAN ? DL_INDEX_AVE : DL_INDEX_EAV);
     if (rc != DT_OK) die("dl_cursor_open", rc, dt_errmsg(NULL));
     double best = 0;
     for (int pass = 0; pass < (op == OP_SCAN ? SCAN_PASSES : SEEK_PASSES); pass++) {
@@ -127,7 +128,8 @@ static double cursor_run(const char *dir, int op) {
             }
         }
         double t = bench_cpu_now() - t0;
-        if (n != (op == OP_SCAN ? SCAN_REPS * N : NSEEK)) die("count", (int)n, "wrong number of datoms");
+        if (n != (op == OP_SCAN ? SCAN_REPS * N : NSEEK))
+            die("count", (int)n, "wrong number of datoms");
         sink += sum;
         if (best == 0 || t < best) best = t;
     }
@@ -169,8 +171,8 @@ static double raw_run(const char *dir, int op, uint32_t aid) {
                 int rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
                 while (rc == 0 && k.mv_size > 12 && memcmp(k.mv_data, pre, 4) == 0) {
                     const uint8_t *p = k.mv_data;
-                    sum += be64(p + k.mv_size - 8) + be32(p) + (k.mv_size - 12) +
-                           be64(v.mv_data) + p[4];
+                    sum += be64(p + k.mv_size - 8) + be32(p) + (k.mv_size - 12) + be64(v.mv_data) +
+                           p[4];
                     n++;
                     rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
                 }
@@ -194,7 +196,8 @@ static double raw_run(const char *dir, int op, uint32_t aid) {
             }
         }
         double tt = bench_cpu_now() - t0;
-        if (n != (op == OP_SCAN ? SCAN_REPS * N : NSEEK)) die("count", (int)n, "wrong number of datoms");
+        if (n != (op == OP_SCAN ? SCAN_REPS * N : NSEEK))
+            die("count", (int)n, "wrong number of datoms");
         sink += sum;
         if (best == 0 || tt < best) best = tt;
     }
@@ -271,12 +274,13 @@ int main(int argc, char **argv) {
                "\"raw_ops\":%.0f,\"ratio_median\":%.3f,\"ratio_min\":%.3f,\"ratio_max\":%.3f}\n",
                op_names[op], work, runs, med[op][0], med[op][1], med[op][2], lo[op], hi[op]);
     }
-    printf("\n| operation | cursor ops/s | raw LMDB ops/s | ratio median | ratio min | ratio max |\n"
-           "|---|---:|---:|---:|---:|---:|\n");
+    printf(
+        "\n| operation | cursor ops/s | raw LMDB ops/s | ratio median | ratio min | ratio max |\n"
+        "|---|---:|---:|---:|---:|---:|\n");
     for (int op = 0; op < NOPS; op++)
         if (!only || strcmp(only, op_names[op]) == 0)
-            printf("| %s | %.0f | %.0f | %.2f | %.2f | %.2f |\n", op_names[op], med[op][0], med[op][1],
-               med[op][2], lo[op], hi[op]);
+            printf("| %s | %.0f | %.0f | %.2f | %.2f | %.2f |\n", op_names[op], med[op][0],
+                   med[op][1], med[op][2], lo[op], hi[op]);
     if (!getenv("CURSOR_BENCH_KEEP")) bench_rm_rf(dir);
     free(ratio);
     free(rc_ops);

@@ -373,7 +373,7 @@ int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     int rc = keep_ikey(from, &c->fromv, &c->from);
     if (rc != DT_OK) return rc;
     if (from->n <= vp) c->from.vlen = 0;
-    if (until) {
+    if (until && until->n > match) { /* else the match prefix bounds already */
         if ((rc = keep_ikey(until, &c->untilv, &c->until)) != DT_OK) return rc;
         c->has_until = 1;
     }

@@ -239,7 +239,9 @@ void dl_cursor_close(dl_cursor *c);
  * from's (match <= from->n; 0: to the end of the index) and, when until is
  * not NULL, whose first until->n components are <= until's (inclusive
  * bound; until->n must be >= match and until must agree with from on the
- * first `match` components).  from's and until's value bytes are copied.
+ * first `match` components; until->n == match adds nothing).  from's and
+ * until's value bytes are copied.  A value given in from or until is a
+ * full encoding (any length; the cursor cuts it where keys do).
  * Seeking again discards the previous position, also after DT_DONE.
  * Returns DT_OK, DT_NOMEM, DT_MISUSE (bad n/match), DT_CORRUPT
  * (a value that is not an encoding) or a KV error.

@@ -240,6 +240,24 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
             assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
             snprintf(what, sizeof what, "seek [:%s v %lld] round %d", attr, (long long)e, r);
             expect_iter(it, attr, m + first, n - first, what);
+            /* EAV from [e attr v]: e's values >= v, then the later
+             * entities' values (each entity's in value order) */
+            {
+                mdatom ev[POOL];
+                size_t ne = 0;
+                for (int64_t x = e; x <= 6; x++)
+                    for (size_t i = 0; i < n; i++)
+                        if (m[i].e == x && (x > e || dt_value_compare(m[i].v, lo) >= 0))
+                            ev[ne++] = m[i];
+                dt_value ec[3];
+                dt_value_long(e, &ec[0]);
+                ec[1] = a;
+                ec[2] = *lo;
+                assert_int_equal(dt_seek_datoms(db, DT_INDEX_EAV, ec, 3, &it), DT_OK);
+                snprintf(what, sizeof what, "seek EAV [%lld :%s v] round %d", (long long)e, attr,
+                         r);
+                expect_iter(it, attr, ev, ne, what);
+            }
             /* datoms and count of exactly that value */
             mdatom eq[POOL];
             k = 0;

@@ -829,8 +829,8 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
             return kv_fail(w, rc, "reading a long value");
         }
     }
-    uint8_t txb[8];
-    dl_put_u64(txb, (uint64_t)w->tx);
+    uint8_t txb[DL_INDEX_VAL_LEN];
+    dl_index_val(txb, w->tx);
     if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
     if ((rc = dt_kv_put(st->kv, w->txn, st->eav, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
         return kv_fail(w, rc, "writing eav");

@@ -58,6 +58,12 @@
  */
 #define DL_INDEX_STABLE (DL_VKEY_MAX - 32)
 
+/* The value of an eav or ave entry: the asserting tx, 8 bytes. */
+#define DL_INDEX_VAL_LEN 8
+static inline void dl_index_val(uint8_t dst[DL_INDEX_VAL_LEN], int64_t tx) {
+    dl_put_u64(dst, (uint64_t)tx);
+}
+
 /* The two datom indexes (values as dt_index). */
 typedef enum dl_index { DL_INDEX_EAV = 0, DL_INDEX_AVE = 1 } dl_index;
 

@@ -244,6 +244,16 @@ int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, co
     return rc;
 }
 
+int dl_store_del_attr(const dl_store *st, dt_kv_txn *txn, uint32_t aid) {
+    uint8_t k[4];
+    dl_put_u32(k, aid);
+    int rc = dt_kv_del(st->kv, txn, st->schema, k, 4, NULL, 0);
+    if (rc == DT_NOTFOUND) return DT_OK;
+    if (rc != DT_OK)
+        return dt__seterr(NULL, rc, "store: removing from the schema: %s", dt_errmsg(st->kv));
+    return DT_OK;
+}
+
 /* }====== */
 
 /* {====== Prefix scans ====== */

@@ -101,6 +101,10 @@ int dl_store_load_schema(const dl_store *st, dt_kv_txn *txn, dl_schema **out);
 /* dl_store_put_attr: writes one attribute's definition. */
 int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a);
 
+/* dl_store_del_attr: removes the stored definition of aid (none is fine).
+ * DT_OK or a KV error with a message. */
+int dl_store_del_attr(const dl_store *st, dt_kv_txn *txn, uint32_t aid);
+
 /* }====== */
 
 /* {====== Prefix scans ====== */

@@ -616,7 +616,7 @@ typedef struct wctx {
     const dl_store *st;
     dt_kv_txn *txn;
     int64_t tx;
-    uint8_t txb[8];
+    uint8_t txb[DL_INDEX_VAL_LEN];
     uint8_t eavk[KEYBUF], avek[KEYBUF]; /* keys of the datom [tx :db/txInstant now] */
     size_t eavkl, avekl;
     uint8_t *aflags; /* AF_* by aid */
@@ -1126,7 +1126,7 @@ static int run_chunk(wctx *w) {
 static int write_all(wctx *w, int64_t instant) {
     dt_loader *ld = w->ld;
     w->tx = DL_TX0 + (int64_t)ld->next_t;
-    dl_put_u64(w->txb, (uint64_t)w->tx);
+    dl_index_val(w->txb, w->tx);
     /* the transaction's own datom [tx :db/txInstant instant] */
     uint8_t ienc[9];
     dl_codec_put_int(DT_INSTANT, instant, ienc);
@@ -1169,10 +1169,7 @@ static int undo_chunks(dt_loader *ld) {
         for (size_t i = 0; rc == DT_OK && i < n; i++) {
             const dl_attr *a = dl_schema_at(ld->ws, i);
             if (a->aid < ld->first_new_aid) continue;
-            uint8_t k[4];
-            dl_put_u32(k, a->aid);
-            rc = dt_kv_del(st->kv, t, st->schema, k, 4, NULL, 0);
-            if (rc == DT_NOTFOUND) rc = DT_OK;
+            rc = dl_store_del_attr(st, t, a->aid);
         }
         if (rc == DT_OK && ld->ws_changed) {
             if (ld->schema_v_stored) {

@@ -271,19 +271,23 @@ static int corrupt_key(dl_cursor *c) {
                       c->index == DL_INDEX_EAV ? "eav" : "ave");
 }
 
-/* Copies the value of k (if among its n components) into b; *dst gets k
- * with v pointing into b. */
-static int keep_ikey(const dl_ikey *k, dt_buf *b, dl_ikey *dst) {
+/* The position of the value among the components of `index`. */
+static inline unsigned value_pos(dl_index index) { return index == DL_INDEX_EAV ? 2 : 1; }
+
+/* Copies k into *dst, and its value (when among its n components) into b;
+ * a value that is not among them is not read. */
+static int keep_ikey(dl_index index, const dl_ikey *k, dt_buf *b, dl_ikey *dst) {
     *dst = *k;
     b->len = 0;
+    dst->v = NULL;
+    dst->vlen = 0;
+    if (k->n <= value_pos(index)) return DT_OK;
     if (k->vlen && dt_buf_append(b, k->v, k->vlen) != DT_OK)
         return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
     dst->v = b->p;
+    dst->vlen = k->vlen;
     return DT_OK;
 }
-
-/* 1 when component i (in index order) of `index` is the value. */
-static inline unsigned value_pos(dl_index index) { return index == DL_INDEX_EAV ? 2 : 1; }
 
 /*
  * Builds into dst the key bytes of the first n components of k.  `cut`:
@@ -370,11 +374,10 @@ int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
         return dt__seterr(NULL, DT_MISUSE, "index: bad seek (%u components, match %u)", from->n,
                           match);
     unsigned vp = value_pos(c->index);
-    int rc = keep_ikey(from, &c->fromv, &c->from);
+    int rc = keep_ikey(c->index, from, &c->fromv, &c->from);
     if (rc != DT_OK) return rc;
-    if (from->n <= vp) c->from.vlen = 0;
     if (until && until->n > match) { /* else the match prefix bounds already */
-        if ((rc = keep_ikey(until, &c->untilv, &c->until)) != DT_OK) return rc;
+        if ((rc = keep_ikey(c->index, until, &c->untilv, &c->until)) != DT_OK) return rc;
         c->has_until = 1;
     }
     int was_cut;

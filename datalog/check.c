@@ -31,6 +31,7 @@
 #include "codec.h"
 #include "schema.h"
 #include "store.h"
+#include "index.h"
 
 #define MAX_FINDINGS   1000 /* kept in the text; the count goes on */
 #define MAX_ORDER_ERRS 10   /* a database's walk stops after this many */

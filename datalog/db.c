@@ -13,6 +13,17 @@
 
 /* {====== Snapshots ====== */
 
+struct dt_db {
+    uint32_t magic;
+    const dl_store *st;
+    dt_kv_txn *txn;
+    int owns_txn;      /* release ends the txn */
+    dl_schema *schema; /* one reference held */
+    int64_t basis_tx;
+    _Atomic long *open_count; /* the connection's count of live snapshots, or NULL */
+    void *owner;              /* the connection of a refreshable snapshot, or NULL */
+};
+
 int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schema,
               _Atomic long *open_count, dt_db **out) {
     *out = NULL;
@@ -35,6 +46,30 @@ int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schem
 }
 
 int dl_db_ok(const dt_db *db) { return db && db->magic == DT_MAGIC_DB; }
+
+const dl_store *dl_db_store(const dt_db *db) { return db->st; }
+dt_kv_txn *dl_db_txn(const dt_db *db) { return db->txn; }
+const dl_schema *dl_db_schema(const dt_db *db) { return db->schema; }
+void dl_db_set_owner(dt_db *db, void *owner) { db->owner = owner; }
+void *dl_db_owner(const dt_db *db) { return db->owner; }
+int dl_db_owns_txn(const dt_db *db) { return db->owns_txn; }
+
+void dl_db_end_txn(dt_db *db) {
+    if (db->owns_txn) dt_kv_txn_abort(db->txn);
+    db->txn = NULL;
+}
+
+void dl_db_adopt(dt_db *db, dt_db *fresh) {
+    dl_db_end_txn(db);
+    dl_schema_release(db->schema);
+    db->txn = fresh->txn;
+    db->schema = fresh->schema;
+    db->basis_tx = fresh->basis_tx;
+    /* free the shell without ending what was taken over */
+    fresh->owns_txn = 0;
+    fresh->schema = dl_schema_retain(db->schema);
+    dt_db_release(fresh);
+}
 
 int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out) {
     uint64_t next_t = 1;
@@ -63,37 +98,6 @@ int64_t dt_db_basis_tx(const dt_db *db) { return dl_db_ok(db) ? db->basis_tx : 0
 /* An attribute name for messages: without its leading colon, if any. */
 static const char *bare(const char *name) { return name[0] == ':' ? name + 1 : name; }
 
-int dl_find_entity(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *enc,
-                   size_t enc_len, int64_t *e, int *found) {
-    dt_buf pre = DT_BUF_INIT;
-    int truncated = 0, rc;
-    *found = 0;
-    uint8_t a4[4];
-    dl_put_u32(a4, aid);
-    if ((rc = dt_buf_append(&pre, a4, 4)) != DT_OK) goto done;
-    if ((rc = dl_vkey_from_enc(enc, enc_len, &pre, &truncated)) != DT_OK) goto done;
-    dl_scan sc;
-    if ((rc = dl_scan_open(&sc, txn, st->ave, pre.p, pre.len, 0)) != DT_OK) goto done;
-    dt_kv_bytes k;
-    while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW) {
-        if (k.len != pre.len + 8) continue; /* a longer value with this prefix? not possible */
-        if (truncated) {
-            dt_kv_bytes full;
-            if ((rc = dl_value_full_enc(st, txn, aid, pre.p + 4, pre.len - 4, &full)) != DT_OK)
-                break;
-            if (full.len != enc_len || memcmp(full.ptr, enc, enc_len) != 0) continue;
-        }
-        *e = (int64_t)dl_get_u64((const uint8_t *)k.ptr + pre.len);
-        *found = 1;
-        break;
-    }
-    dl_scan_close(&sc);
-    if (rc == DT_ROW || rc == DT_DONE) rc = DT_OK;
-done:
-    dt_buf_release(&pre);
-    return rc;
-}
-
 static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a,
                            const dt_value *v, dt_buf *out);
 /* v as EDN for messages, cut to cap bytes with "...". */
@@ -109,7 +113,6 @@ static void show_value(const dt_value *v, char *out, size_t cap) {
     }
     dt_buf_release(&b);
 }
-
 int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dt_value *ref,
                     int64_t *out) {
     if (ref->type == DT_LONG || ref->type == DT_REF) {
@@ -197,15 +200,17 @@ struct dt_datom_iter {
     uint32_t magic;
     dt_db *db;
     dt_index index;
-    dl_scan scan;
+    dl_cursor cur;
     dt_value v; /* the current datom's value */
-    /* index_range: the end bound (an ave key prefix), inclusive */
-    dt_buf end;
-    int has_end;
 };
 
-/* Builds the key prefix of components for `index` into b. */
-static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_t n, dt_buf *b) {
+/*
+ * Reads the components for `index` into *k (in index order; the value's
+ * full encoding into enc).  DT_NOTFOUND: they match no datom (an entity
+ * reference or attribute that does not exist).
+ */
+static int components_key(dt_db *db, dt_index index, const dt_value *c, size_t n, dl_ikey *k,
+                          dt_buf *enc) {
     const dl_schema *s = db->schema;
     int rc = DT_OK;
     if (n > 3) return dt__seterr(NULL, DT_INVALID, "datoms: at most 3 components, got %zu", n);
@@ -231,44 +236,16 @@ static int components_prefix(dt_db *db, dt_index index, const dt_value *c, size_
             return dt__seterr(NULL, DT_INVALID, "datoms: unknown attribute :%s",
                               bare(c[ai].u.s.ptr));
     }
-    dt_buf enc = DT_BUF_INIT;
-    int truncated = 0;
     if (n > vi) {
-        if ((rc = encode_for_attr(db->st, db->txn, s, a, &c[vi], &enc)) != DT_OK) goto done;
+        if ((rc = encode_for_attr(db->st, db->txn, s, a, &c[vi], enc)) != DT_OK) return rc;
     }
-    uint8_t tmp[12];
-    b->len = 0;
-    if (index == DT_INDEX_EAV) {
-        if (n == 0) goto done;
-        if (e < 0) {
-            rc = DT_NOTFOUND;
-            goto done;
-        }
-        dl_put_u64(tmp, (uint64_t)e);
-        if ((rc = dt_buf_append(b, tmp, 8)) != DT_OK) goto done;
-        if (a) {
-            dl_put_u32(tmp, a->aid);
-            if ((rc = dt_buf_append(b, tmp, 4)) != DT_OK) goto done;
-        }
-        if (n > vi) rc = dl_vkey_from_enc(enc.p, enc.len, b, &truncated);
-    } else {
-        if (a) {
-            dl_put_u32(tmp, a->aid);
-            if ((rc = dt_buf_append(b, tmp, 4)) != DT_OK) goto done;
-        }
-        if (n > vi && (rc = dl_vkey_from_enc(enc.p, enc.len, b, &truncated)) != DT_OK) goto done;
-        if (n > ei) {
-            if (e < 0) {
-                rc = DT_NOTFOUND;
-                goto done;
-            }
-            dl_put_u64(tmp, (uint64_t)e);
-            rc = dt_buf_append(b, tmp, 8);
-        }
-    }
-done:
-    dt_buf_release(&enc);
-    return rc;
+    if (n > ei && e < 0) return DT_NOTFOUND;
+    k->n = (unsigned)n;
+    k->e = e;
+    k->aid = a ? a->aid : 0;
+    k->v = enc->p;
+    k->vlen = enc->len;
+    return DT_OK;
 }
 
 static int iter_new(dt_db *db, dt_index index, dt_datom_iter **out) {
@@ -278,6 +255,11 @@ static int iter_new(dt_db *db, dt_index index, dt_datom_iter **out) {
         return dt__seterr(db, DT_INVALID, "datoms: unknown index %d", (int)index);
     dt_datom_iter *it = dt__calloc(1, sizeof *it);
     if (!it) return dt__seterr(db, DT_NOMEM, "datoms: out of memory");
+    int rc = dl_cursor_open(&it->cur, db->st, db->txn, (dl_index)index);
+    if (rc != DT_OK) {
+        dt__free(it);
+        return dt__moveerr(NULL, db, rc);
+    }
     it->magic = DT_MAGIC_DITER;
     it->db = db;
     it->index = index;
@@ -285,32 +267,25 @@ static int iter_new(dt_db *db, dt_index index, dt_datom_iter **out) {
     return DT_OK;
 }
 
+static void iter_discard(dt_datom_iter *it) {
+    dl_cursor_close(&it->cur);
+    dt__free(it);
+}
+
 static int open_components(dt_db *db, dt_index index, const dt_value *c, size_t n, int seek,
                            dt_datom_iter **out) {
+    if (n && !c) return dt__seterr(db, DT_MISUSE, "datoms: NULL components");
     dt_datom_iter *it;
     int rc = iter_new(db, index, &it);
     if (rc != DT_OK) return rc;
-    if (n && !c) {
-        dt__free(it);
-        return dt__seterr(db, DT_MISUSE, "datoms: NULL components");
-    }
-    dt_buf pre = DT_BUF_INIT;
-    rc = components_prefix(db, index, c, n, &pre);
-    int empty = rc == DT_NOTFOUND;
-    if (rc == DT_NOTFOUND) rc = DT_OK;
-    dt_kv_dbi dbi = index == DT_INDEX_EAV ? db->st->eav : db->st->ave;
-    if (rc == DT_OK) {
-        if (seek) {
-            rc = dl_scan_open(&it->scan, db->txn, dbi, NULL, 0, 0);
-            if (rc == DT_OK && pre.len) rc = dl_scan_seek(&it->scan, pre.p, pre.len);
-        } else {
-            rc = dl_scan_open(&it->scan, db->txn, dbi, pre.p, pre.len, 0);
-        }
-        if (rc == DT_OK && empty && !seek) it->scan.done = 1;
-    }
-    dt_buf_release(&pre);
+    dt_buf enc = DT_BUF_INIT;
+    dl_ikey k = {0, 0, 0, NULL, 0};
+    rc = components_key(db, index, c, n, &k, &enc);
+    if (rc == DT_OK) rc = dl_cursor_seek(&it->cur, &k, seek ? 0 : k.n, NULL);
+    if (rc == DT_NOTFOUND) rc = DT_OK; /* matches nothing: the cursor stays at its end */
+    dt_buf_release(&enc);
     if (rc != DT_OK) {
-        dt__free(it);
+        iter_discard(it);
         return dt__moveerr(NULL, db, rc);
     }
     *out = it;
@@ -339,34 +314,31 @@ int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_
     int rc = iter_new(db, DT_INDEX_AVE, &it);
     if (rc != DT_OK) return rc;
     const dl_attr *a = dl_schema_by_ident(db->schema, attr, strlen(attr));
-    uint8_t a4[4];
-    dt_buf lo = DT_BUF_INIT, enc = DT_BUF_INIT;
-    int truncated;
+    dt_buf lo = DT_BUF_INIT, hi = DT_BUF_INIT;
     if (!a) {
         rc = dt__seterr(NULL, DT_INVALID, "index-range: unknown attribute :%s", bare(attr));
         goto done;
     }
-    dl_put_u32(a4, a->aid);
-    if ((rc = dl_scan_open(&it->scan, db->txn, db->st->ave, a4, 4, 0)) != DT_OK) goto done;
+    dl_ikey from = {1, 0, a->aid, NULL, 0}, until = {1, 0, a->aid, NULL, 0};
     if (start && start->type != DT_NIL) {
-        if ((rc = dt_buf_append(&lo, a4, 4)) != DT_OK) goto done;
-        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, start, &enc)) != DT_OK) goto done;
-        if ((rc = dl_vkey_from_enc(enc.p, enc.len, &lo, &truncated)) != DT_OK) goto done;
-        if ((rc = dl_scan_seek(&it->scan, lo.p, lo.len)) != DT_OK) goto done;
+        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, start, &lo)) != DT_OK) goto done;
+        from.n = 2;
+        from.v = lo.p;
+        from.vlen = lo.len;
     }
     if (end && end->type != DT_NIL) {
-        enc.len = 0;
-        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, end, &enc)) != DT_OK) goto done;
-        if ((rc = dl_vkey_from_enc(enc.p, enc.len, &it->end, &truncated)) != DT_OK) goto done;
-        it->has_end = 1;
+        if ((rc = encode_for_attr(db->st, db->txn, db->schema, a, end, &hi)) != DT_OK) goto done;
+        until.n = 2;
+        until.v = hi.p;
+        until.vlen = hi.len;
     }
+    /* bounds compare full values (dl_cursor), so long values range exactly */
+    rc = dl_cursor_seek(&it->cur, &from, 1, &until);
 done:
     dt_buf_release(&lo);
-    dt_buf_release(&enc);
+    dt_buf_release(&hi);
     if (rc != DT_OK) {
-        dl_scan_close(&it->scan);
-        dt_buf_release(&it->end);
-        dt__free(it);
+        iter_discard(it);
         return dt__moveerr(NULL, db, rc);
     }
     *out = it;
@@ -377,53 +349,32 @@ int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out) {
     if (!it || it->magic != DT_MAGIC_DITER || !out)
         return dt__seterr(it, DT_MISUSE, "datoms: bad iterator");
     dt_value_clear(&it->v);
-    dt_kv_bytes k, val;
-    int rc = dl_scan_next(&it->scan, &k, &val);
+    dl_datom d;
+    int rc = dl_cursor_next(&it->cur, &d);
     if (rc != DT_ROW) {
         if (rc != DT_DONE) dt__seterr(it, rc, "datoms: %s", dt_errmsg(NULL));
         return rc;
     }
-    const uint8_t *p = k.ptr;
-    const uint8_t *vkey;
-    size_t vklen;
-    uint32_t aid;
-    if (k.len < 13 || val.len != 8)
-        return dt__seterr(it, DT_CORRUPT, "datoms: malformed index key");
-    if (it->index == DT_INDEX_EAV) {
-        out->e = (int64_t)dl_get_u64(p);
-        aid = dl_get_u32(p + 8);
-        vkey = p + 12;
-        vklen = k.len - 12;
-    } else {
-        aid = dl_get_u32(p);
-        vkey = p + 4;
-        vklen = k.len - 12;
-        out->e = (int64_t)dl_get_u64(p + k.len - 8);
-        if (it->has_end) {
-            size_t n = vklen < it->end.len ? vklen : it->end.len;
-            int c = memcmp(vkey, it->end.p, n);
-            if (c > 0 || (c == 0 && vklen > it->end.len)) {
-                it->scan.done = 1;
-                return DT_DONE;
-            }
-        }
-    }
-    const dl_attr *a = dl_schema_by_aid(it->db->schema, aid);
-    if (!a) return dt__seterr(it, DT_CORRUPT, "datoms: unknown attribute id %u", aid);
-    rc = dl_value_decode_key(it->db->st, it->db->txn, aid, vkey, vklen, &it->v);
+    const dl_attr *a = dl_schema_by_aid(it->db->schema, d.aid);
+    if (!a) return dt__seterr(it, DT_CORRUPT, "datoms: unknown attribute id %u", d.aid);
+    dt_kv_bytes full;
+    size_t used;
+    rc = dl_cursor_value(&it->cur, &full);
+    if (rc == DT_OK) rc = dl_codec_decode(full.ptr, full.len, &it->v, &used);
+    if (rc == DT_NOTFOUND) rc = dt__seterr(NULL, DT_CORRUPT, "datoms: a stored long value is cut");
     if (rc != DT_OK) return dt__moveerr(NULL, it, rc);
+    out->e = d.e;
     out->a = a->ident;
     out->v = it->v;
-    out->tx = (int64_t)dl_get_u64(val.ptr);
+    out->tx = d.tx;
     out->added = 1;
     return DT_ROW;
 }
 
 void dt_datom_iter_free(dt_datom_iter *it) {
     if (!it || it->magic != DT_MAGIC_DITER) return;
-    dl_scan_close(&it->scan);
+    dl_cursor_close(&it->cur);
     dt_value_clear(&it->v);
-    dt_buf_release(&it->end);
     dt__clearerr(it);
     it->magic = DT_MAGIC_DEAD;
     dt__free(it);
@@ -451,10 +402,9 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
     int rc = dt_datoms(db, index, components, n, &it);
     if (rc != DT_OK) return rc;
     uint64_t count = 0;
-    dt_kv_bytes k;
-    while ((rc = dl_scan_next(&it->scan, &k, NULL)) == DT_ROW) count++;
+    rc = dl_cursor_count(&it->cur, &count);
     dt_datom_iter_free(it);
-    if (rc != DT_DONE) return dt__seterr(db, rc, "count-datoms: %s", dt_errmsg(NULL));
+    if (rc != DT_OK) return dt__seterr(db, rc, "count-datoms: %s", dt_errmsg(NULL));
     *out = count;
     return DT_OK;
 }
@@ -463,24 +413,26 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
 
 /* {====== Statistics ====== */
 
+/* The smallest (last = 0) or largest value of attribute aid, by value. */
 static int edge_value(dt_db *db, uint32_t aid, int last, dt_value *out) {
-    uint8_t a4[4];
-    dl_put_u32(a4, aid);
-    dl_scan sc;
-    int rc = dl_scan_open(&sc, db->txn, db->st->ave, a4, 4, last);
-    if (rc != DT_OK) return rc;
-    dt_kv_bytes k;
-    rc = dl_scan_next(&sc, &k, NULL);
+    dl_cursor c;
+    int rc = dl_cursor_open(&c, db->st, db->txn, DL_INDEX_AVE);
+    dl_ikey k = {1, 0, aid, NULL, 0};
+    dl_datom d;
+    if (rc == DT_OK && last) rc = dl_cursor_last(&c, &k, &d);
+    if (rc == DT_OK && !last) rc = dl_cursor_seek(&c, &k, 1, NULL);
+    if (rc == DT_OK) rc = dl_cursor_next(&c, &d);
     if (rc == DT_ROW) {
-        if (k.len < 13)
-            rc = dt__seterr(NULL, DT_CORRUPT, "stats: malformed ave key");
-        else
-            rc = dl_value_decode_key(db->st, db->txn, aid, (const uint8_t *)k.ptr + 4, k.len - 12,
-                                     out);
+        dt_kv_bytes full;
+        size_t used;
+        rc = dl_cursor_value(&c, &full);
+        if (rc == DT_OK) rc = dl_codec_decode(full.ptr, full.len, out, &used);
+        if (rc == DT_NOTFOUND)
+            rc = dt__seterr(NULL, DT_CORRUPT, "stats: a stored long value is cut");
     } else if (rc == DT_DONE) {
         rc = DT_OK;
     }
-    dl_scan_close(&sc);
+    dl_cursor_close(&c);
     return rc;
 }
 

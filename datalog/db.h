@@ -8,21 +8,13 @@
 #define DL_DB_H
 
 #include "datolite.h"
+#include "index.h"
 #include "schema.h"
 #include "store.h"
 
 #define DT_MAGIC_DB 0x64746462u /* "dtdb" */
 
-struct dt_db {
-    uint32_t magic;
-    const dl_store *st;
-    dt_kv_txn *txn;
-    int owns_txn;      /* release ends the txn */
-    dl_schema *schema; /* one reference held */
-    int64_t basis_tx;
-    _Atomic long *open_count; /* the connection's count of live snapshots, or NULL */
-    void *owner;              /* the connection of a refreshable snapshot, or NULL */
-};
+/* struct dt_db is private to db.c; other modules use the functions below. */
 
 /*
  * dl_db_new: wraps txn (owned when owns_txn) and a new reference to
@@ -35,6 +27,27 @@ int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schem
 /* 1 if db is a live snapshot handle. */
 int dl_db_ok(const dt_db *db);
 
+/* The snapshot's store, transaction (NULL after a failed refresh) and
+ * schema (borrowed). */
+const dl_store *dl_db_store(const dt_db *db);
+dt_kv_txn *dl_db_txn(const dt_db *db);
+const dl_schema *dl_db_schema(const dt_db *db);
+
+/* The connection of a refreshable snapshot (set by its creator), or NULL;
+ * dl_db_owns_txn: 1 when releasing db ends its transaction. */
+void dl_db_set_owner(dt_db *db, void *owner);
+void *dl_db_owner(const dt_db *db);
+int dl_db_owns_txn(const dt_db *db);
+
+/* dl_db_end_txn: ends the snapshot's own transaction now (db then reads
+ * nothing until dl_db_adopt gives it another). */
+void dl_db_end_txn(dt_db *db);
+
+/* dl_db_adopt: moves the transaction, schema and basis of `fresh` (a
+ * snapshot that owns its txn) into db, ending db's own transaction first,
+ * and frees `fresh`. */
+void dl_db_adopt(dt_db *db, dt_db *fresh);
+
 /* dl_db_basis: the last tx id visible in txn (from the meta counter). */
 int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out);
 
@@ -45,12 +58,5 @@ int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out);
  */
 int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dt_value *ref,
                     int64_t *out);
-
-/*
- * dl_find_entity: the entity holding value enc (full encoding) for
- * attribute aid (the first one in AVE order), *found 0 if none.
- */
-int dl_find_entity(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *enc,
-                   size_t enc_len, int64_t *e, int *found);
 
 #endif

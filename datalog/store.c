@@ -260,83 +260,13 @@ int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, co
     return rc;
 }
 
-/* }====== */
-
-/* {====== Values in keys ====== */
-
-int dl_vkey_from_enc(const uint8_t *enc, size_t len, dt_buf *out, int *truncated) {
-    *truncated = 0;
-    if (len <= DL_VKEY_MAX) return dt_buf_append(out, enc, len);
-    /* Re-encode bounded: decode and encode_key keeps the codec the single
-     * authority on where a prefix may be cut. */
-    dt_value v = DT_VALUE_NIL;
-    size_t used = 0;
-    int rc = dl_codec_decode(enc, len, &v, &used);
-    if (rc != DT_OK) return rc;
-    rc = dl_codec_encode_key(&v, DL_VKEY_MAX, out, truncated);
-    dt_value_clear(&v);
-    return rc;
-}
-
-static int giant_key(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen) {
-    b->len = 0;
-    if (dt_buf_reserve(b, 4 + vklen) != DT_OK) return DT_NOMEM;
-    dl_put_u32(b->p, aid);
-    memcpy(b->p + 4, vkey, vklen);
-    b->len = 4 + vklen;
-    return DT_OK;
-}
-
-int dl_value_full_enc(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
-                      size_t vklen, dt_kv_bytes *out) {
-    if (!dl_codec_is_truncated(vkey, vklen)) {
-        out->ptr = vkey;
-        out->len = vklen;
-        return DT_OK;
-    }
-    uint8_t kb[4 + DL_KEY_MAX];
-    if (vklen > DL_KEY_MAX - 4) return dt__seterr(NULL, DT_CORRUPT, "store: value key too long");
-    dl_put_u32(kb, aid);
-    memcpy(kb + 4, vkey, vklen);
-    int rc = dt_kv_get_view(st->kv, txn, st->giants, kb, 4 + vklen, out);
-    if (rc == DT_NOTFOUND)
-        return dt__seterr(NULL, DT_CORRUPT, "store: a long value is missing from dt/giants");
-    if (rc != DT_OK) return dt__seterr(NULL, rc, "store: %s", dt_errmsg(st->kv));
-    return DT_OK;
-}
-
-int dl_value_decode_key(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
-                        size_t vklen, dt_value *out) {
-    dt_kv_bytes full;
-    int rc = dl_value_full_enc(st, txn, aid, vkey, vklen, &full);
-    if (rc != DT_OK) return rc;
-    size_t used = 0;
-    rc = dl_codec_decode(full.ptr, full.len, out, &used);
-    if (rc == DT_NOTFOUND) rc = dt__seterr(NULL, DT_CORRUPT, "store: a stored long value is cut");
-    return rc;
-}
-
-/* }====== */
-
-/* {====== Keys ====== */
-
-int dl_key_eav(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen) {
-    b->len = 0;
-    if (dt_buf_reserve(b, 12 + vklen) != DT_OK) return DT_NOMEM;
-    dl_put_u64(b->p, (uint64_t)e);
-    dl_put_u32(b->p + 8, aid);
-    if (vklen) memcpy(b->p + 12, vkey, vklen);
-    b->len = 12 + vklen;
-    return DT_OK;
-}
-
-int dl_key_ave(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e) {
-    b->len = 0;
-    if (dt_buf_reserve(b, 12 + vklen) != DT_OK) return DT_NOMEM;
-    dl_put_u32(b->p, aid);
-    if (vklen) memcpy(b->p + 4, vkey, vklen);
-    dl_put_u64(b->p + 4 + vklen, (uint64_t)e);
-    b->len = 12 + vklen;
+int dl_store_del_attr(const dl_store *st, dt_kv_txn *txn, uint32_t aid) {
+    uint8_t k[4];
+    dl_put_u32(k, aid);
+    int rc = dt_kv_del(st->kv, txn, st->schema, k, 4, NULL, 0);
+    if (rc == DT_NOTFOUND) return DT_OK;
+    if (rc != DT_OK)
+        return dt__seterr(NULL, rc, "store: removing from the schema: %s", dt_errmsg(st->kv));
     return DT_OK;
 }
 
@@ -439,197 +369,6 @@ void dl_scan_close(dl_scan *s) {
 
 /* }====== */
 
-/* {====== Writing datoms ====== */
-
-void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
-    memset(w, 0, sizeof *w);
-    w->st = st;
-    w->txn = txn;
-    w->tx = tx;
-    w->history = 1;
-}
-
-void dl_wtxn_release(dl_wtxn *w) {
-    kv_cursor_close(w->ave_cur);
-    dt_buf_release(&w->key);
-    dt_buf_release(&w->key2);
-    dt_buf_release(&w->tmp);
-    dt_buf_release(&w->encs);
-    dt__free(w->changes);
-    dt__free(w->deltas);
-    memset(w, 0, sizeof *w);
-}
-
-static int delta(dl_wtxn *w, uint32_t aid, int64_t dcount, int64_t ddistinct) {
-    if (aid >= w->ndeltas) {
-        size_t n = w->ndeltas ? w->ndeltas : 64;
-        while (n <= aid) n *= 2;
-        dl_stat_delta *d = dt__realloc(w->deltas, n * sizeof *d);
-        if (!d) return DT_NOMEM;
-        memset(d + w->ndeltas, 0, (n - w->ndeltas) * sizeof *d);
-        w->deltas = d;
-        w->ndeltas = n;
-    }
-    w->deltas[aid].count += dcount;
-    w->deltas[aid].distinct += ddistinct;
-    return DT_OK;
-}
-
-static int record(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t n, int added) {
-    if (w->nchanges == w->capchanges) {
-        size_t cap = w->capchanges ? w->capchanges * 2 : 32;
-        dl_change *c = dt__realloc(w->changes, cap * sizeof *c);
-        if (!c) return DT_NOMEM;
-        w->changes = c;
-        w->capchanges = cap;
-    }
-    dl_change *c = &w->changes[w->nchanges];
-    c->e = e;
-    c->aid = aid;
-    c->enc_off = w->encs.len;
-    c->enc_len = n;
-    c->tx = w->tx;
-    c->added = added;
-    if (dt_buf_append(&w->encs, enc, n) != DT_OK) return DT_NOMEM;
-    w->nchanges++;
-    return DT_OK;
-}
-
-/* 1 when some ave entry has the prefix aid | vkey (a cached cursor: this
- * runs for every datom written). */
-static int value_in_use(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vklen, int *out) {
-    dt_buf *b = &w->key2;
-    b->len = 0;
-    if (dt_buf_reserve(b, 4 + vklen) != DT_OK) return DT_NOMEM;
-    dl_put_u32(b->p, aid);
-    memcpy(b->p + 4, vkey, vklen);
-    b->len = 4 + vklen;
-    int rc;
-    if (!w->ave_cur && (rc = kv_cursor_open(w->txn, w->st->ave, &w->ave_cur)) != DT_OK) return rc;
-    dt_kv_bytes k = {b->p, b->len}, v;
-    rc = kv_cursor_get(w->ave_cur, &k, &v, KV_SET_RANGE);
-    if (rc == DT_NOTFOUND) {
-        *out = 0;
-        return DT_OK;
-    }
-    if (rc != DT_OK) return rc;
-    *out = k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0;
-    return DT_OK;
-}
-
-static int kv_fail(dl_wtxn *w, int rc, const char *what) {
-    return dt__seterr(NULL, rc, "store: %s: %s", what, dt_errmsg(w->st->kv));
-}
-
-int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len) {
-    const dl_store *st = w->st;
-    int truncated = 0, rc;
-    dt_buf *vk = &w->tmp;
-    vk->len = 0;
-    if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
-    int used = 0;
-    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
-    if (truncated && !used) {
-        if ((rc = giant_key(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
-        dt_kv_bytes old;
-        rc = dt_kv_get_view(st->kv, w->txn, st->giants, w->key.p, w->key.len, &old);
-        if (rc == DT_OK && (old.len != enc_len || memcmp(old.ptr, enc, enc_len) != 0))
-            return dt__seterr(NULL, DT_LIMIT,
-                              "store: two different values of %zu bytes share a key prefix and "
-                              "hash; cannot store both",
-                              enc_len);
-        if (rc == DT_NOTFOUND) {
-            rc = dt_kv_put(st->kv, w->txn, st->giants, w->key.p, w->key.len, enc, enc_len, 0);
-            if (rc != DT_OK) return kv_fail(w, rc, "writing a long value");
-        } else if (rc != DT_OK) {
-            return kv_fail(w, rc, "reading a long value");
-        }
-    }
-    uint8_t txb[8];
-    dl_put_u64(txb, (uint64_t)w->tx);
-    if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
-    if ((rc = dt_kv_put(st->kv, w->txn, st->eav, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
-        return kv_fail(w, rc, "writing eav");
-    if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
-    if ((rc = dt_kv_put(st->kv, w->txn, st->ave, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
-        return kv_fail(w, rc, "writing ave");
-    if ((rc = delta(w, aid, 1, used ? 0 : 1)) != DT_OK) return rc;
-    return record(w, e, aid, enc, enc_len, 1);
-}
-
-int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid, const uint8_t *enc,
-                    size_t enc_len, int64_t *tx, int *out) {
-    dt_buf vk = DT_BUF_INIT, key = DT_BUF_INIT;
-    int truncated, rc;
-    *out = 0;
-    if ((rc = dl_vkey_from_enc(enc, enc_len, &vk, &truncated)) != DT_OK) goto done;
-    if ((rc = dl_key_eav(&key, e, aid, vk.p, vk.len)) != DT_OK) goto done;
-    dt_kv_bytes v;
-    rc = dt_kv_get_view(st->kv, txn, st->eav, key.p, key.len, &v);
-    if (rc == DT_NOTFOUND) {
-        rc = DT_OK;
-        goto done;
-    }
-    if (rc != DT_OK) {
-        rc = dt__seterr(NULL, rc, "store: reading eav: %s", dt_errmsg(st->kv));
-        goto done;
-    }
-    if (truncated) { /* the prefix and hash matched: compare full values */
-        dt_kv_bytes full;
-        if ((rc = dl_value_full_enc(st, txn, aid, vk.p, vk.len, &full)) != DT_OK) goto done;
-        if (full.len != enc_len || memcmp(full.ptr, enc, enc_len) != 0) goto done;
-    }
-    if (v.len != 8) {
-        rc = dt__seterr(NULL, DT_CORRUPT, "store: malformed eav entry");
-        goto done;
-    }
-    if (tx) *tx = (int64_t)dl_get_u64(v.ptr);
-    *out = 1;
-done:
-    dt_buf_release(&vk);
-    dt_buf_release(&key);
-    return rc;
-}
-
-int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len,
-                     int *found) {
-    const dl_store *st = w->st;
-    int64_t asserted = 0;
-    int rc = dl_datom_exists(st, w->txn, e, aid, enc, enc_len, &asserted, found);
-    if (rc != DT_OK || !*found) return rc;
-    int truncated = 0;
-    dt_buf *vk = &w->tmp;
-    vk->len = 0;
-    if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
-    if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
-    if ((rc = dt_kv_del(st->kv, w->txn, st->eav, w->key.p, w->key.len, NULL, 0)) != DT_OK)
-        return kv_fail(w, rc, "deleting from eav");
-    if (w->history) {
-        /* history key: the eav key followed by the retracting tx */
-        uint8_t b8[8];
-        dl_put_u64(b8, (uint64_t)w->tx);
-        if (dt_buf_append(&w->key, b8, 8) != DT_OK) return DT_NOMEM;
-        dl_put_u64(b8, (uint64_t)asserted);
-        if ((rc = dt_kv_put(st->kv, w->txn, st->history, w->key.p, w->key.len, b8, 8, 0)) != DT_OK)
-            return kv_fail(w, rc, "writing history");
-    }
-    if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
-    if ((rc = dt_kv_del(st->kv, w->txn, st->ave, w->key.p, w->key.len, NULL, 0)) != DT_OK)
-        return kv_fail(w, rc, "deleting from ave");
-    int used = 0;
-    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
-    /* the long value stays while history may refer to it */
-    if (truncated && !used && !w->history) {
-        if ((rc = giant_key(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
-        rc = dt_kv_del(st->kv, w->txn, st->giants, w->key.p, w->key.len, NULL, 0);
-        if (rc != DT_OK && rc != DT_NOTFOUND) return kv_fail(w, rc, "deleting a long value");
-    }
-    if ((rc = delta(w, aid, -1, used ? 0 : -1)) != DT_OK) return rc;
-    return record(w, e, aid, enc, enc_len, 0);
-}
-
-/* }====== */
-
 /* {====== Statistics and tx-log ====== */
 
 int dl_stats_get(const dl_store *st, dt_kv_txn *txn, uint32_t aid, dl_attr_stats *out) {
@@ -646,65 +385,35 @@ int dl_stats_get(const dl_store *st, dt_kv_txn *txn, uint32_t aid, dl_attr_stats
     return DT_OK;
 }
 
-static int write_stats(dl_wtxn *w) {
-    for (uint32_t aid = 0; aid < w->ndeltas; aid++) {
-        dl_stat_delta *d = &w->deltas[aid];
-        if (!d->count && !d->distinct) continue;
-        dl_attr_stats s;
-        int rc = dl_stats_get(w->st, w->txn, aid, &s);
-        if (rc != DT_OK) return rc;
-        uint8_t k[4], v[16];
-        dl_put_u32(k, aid);
-        dl_put_u64(v, (uint64_t)((int64_t)s.count + d->count));
-        dl_put_u64(v + 8, (uint64_t)((int64_t)s.distinct + d->distinct));
-        if ((rc = dt_kv_put(w->st->kv, w->txn, w->st->stats, k, 4, v, 16, 0)) != DT_OK)
-            return kv_fail(w, rc, "writing stats");
-        d->count = d->distinct = 0;
-    }
+int dl_stats_add(const dl_store *st, dt_kv_txn *txn, uint32_t aid, int64_t dcount,
+                 int64_t ddistinct) {
+    dl_attr_stats s;
+    int rc = dl_stats_get(st, txn, aid, &s);
+    if (rc != DT_OK) return rc;
+    uint8_t k[4], v[16];
+    dl_put_u32(k, aid);
+    dl_put_u64(v, (uint64_t)((int64_t)s.count + dcount));
+    dl_put_u64(v + 8, (uint64_t)((int64_t)s.distinct + ddistinct));
+    if ((rc = dt_kv_put(st->kv, txn, st->stats, k, 4, v, 16, 0)) != DT_OK)
+        return dt__seterr(NULL, rc, "store: writing stats: %s", dt_errmsg(st->kv));
     return DT_OK;
 }
 
-/*
- * write_txlog: the tx-log entry of the transaction, msgpack
- * [[e ident v added] ...].  Written one change at a time into one buffer
- * rather than built as one dt_value tree and then encoded: the tree of a
- * million-datom transaction took a few hundred bytes per datom.
- */
-static int write_txlog(dl_wtxn *w, const dl_schema *s) {
-    if (w->nchanges == 0) return DT_OK;
-    dt_buf b = DT_BUF_INIT;
-    int rc = dl_msgpack_append_array(w->nchanges, &b);
-    for (size_t i = 0; i < w->nchanges && rc == DT_OK; i++) {
-        const dl_change *c = &w->changes[i];
-        const dl_attr *a = dl_schema_by_aid(s, c->aid);
-        if (!a) {
-            rc = dt__seterr(NULL, DT_INTERNAL, "store: change of unknown attribute %u", c->aid);
-            break;
-        }
-        dt_value d;
-        if ((rc = dt_value_seq(DT_VECTOR, 4, &d)) != DT_OK) break;
-        dt_value_long(c->e, &d.u.seq.items[0]);
-        size_t used;
-        rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d.u.seq.items[1]);
-        if (rc == DT_OK)
-            rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
-        dt_value_bool(c->added, &d.u.seq.items[3]);
-        if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
-        dt_value_clear(&d);
-    }
-    if (rc == DT_OK) {
-        uint8_t k[8];
-        dl_put_u64(k, (uint64_t)w->tx);
-        rc = dt_kv_put(w->st->kv, w->txn, w->st->txlog, k, 8, b.p, b.len, 0);
-        if (rc != DT_OK) rc = kv_fail(w, rc, "writing the tx-log");
-    }
-    dt_buf_release(&b);
+int dl_txlog_put_bytes(const dl_store *st, dt_kv_txn *txn, int64_t tx, const void *bytes,
+                       size_t n) {
+    uint8_t k[8];
+    dl_put_u64(k, (uint64_t)tx);
+    int rc = dt_kv_put(st->kv, txn, st->txlog, k, 8, bytes, n, 0);
+    if (rc != DT_OK) rc = dt__seterr(NULL, rc, "store: writing the tx-log: %s", dt_errmsg(st->kv));
     return rc;
 }
 
-int dl_wtxn_finish(dl_wtxn *w, const dl_schema *s) {
-    int rc = write_stats(w);
-    if (rc == DT_OK) rc = write_txlog(w, s);
+int dl_txlog_put(const dl_store *st, dt_kv_txn *txn, int64_t tx, const dt_value *entry) {
+    void *bytes = NULL;
+    size_t n = 0;
+    int rc = dt_msgpack_encode(entry, &bytes, &n);
+    if (rc == DT_OK) rc = dl_txlog_put_bytes(st, txn, tx, bytes, n);
+    dt_free(bytes);
     return rc;
 }
 

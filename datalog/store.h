@@ -1,21 +1,15 @@
 /*
  * store.h -- the datom store on the KV layer (datalog layer): the named
- * databases of a Datolite database, the format marker, datom keys, the
- * primitive datom writes (with history, tx-log, statistics and the storage
- * of oversized values) and prefix scans.  docs/format.md describes the
- * bytes.
+ * databases of a Datolite database, the format marker, meta values, the
+ * schema records, statistics, the tx-log and prefix scans.  The datom
+ * indexes (eav, ave, history, giants) and their keys belong to index.h.
+ * docs/format.md describes the bytes.
  *
  * Keys (all integers big-endian):
- *   eav      e(8) | aid(4) | vkey            -> tx(8)
- *   ave      aid(4) | vkey | e(8)            -> tx(8)
- *   history  e(8) | aid(4) | vkey | rtx(8)   -> asserted tx(8)
- *   giants   aid(4) | vkey (truncated)       -> full value encoding
  *   txlog    tx(8)                           -> msgpack [[e ident v added]...]
  *   stats    aid(4)                          -> count(8) distinct(8)
  *   schema   aid(4)                          -> msgpack [ident spec declared]
  *   meta     text key                        -> value
- * vkey is the codec encoding of the value, truncated (prefix + hash) when
- * longer than DL_VKEY_MAX; the full encoding is then kept once in giants.
  */
 #ifndef DL_STORE_H
 #define DL_STORE_H
@@ -49,9 +43,8 @@ static inline int dl_eid_ok(int64_t e) { return e >= 1 && e <= DL_MAX_EID; }
 /* 1 when r may be a ref value: a user entity id or a transaction id. */
 static inline int dl_ref_ok(int64_t r) { return dl_eid_ok(r) || (r > DL_TX0 && r <= DL_MAX_TX); }
 
+/* The longest LMDB key. */
 #define DL_KEY_MAX 511
-/* Longest value part of a key: the history key carries e, aid and rtx. */
-#define DL_VKEY_MAX (DL_KEY_MAX - 8 - 4 - 8)
 
 typedef struct dl_store {
     dt_kv *kv;
@@ -120,28 +113,9 @@ int dl_store_load_schema(const dl_store *st, dt_kv_txn *txn, dl_schema **out);
 /* dl_store_put_attr: writes one attribute's definition. */
 int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a);
 
-/* }====== */
-
-/* {====== Values in keys ====== */
-
-/*
- * dl_vkey: appends the key form of the value whose full encoding is
- * enc[0..len) to `out`: the encoding itself, or a truncated key when it
- * is longer than DL_VKEY_MAX (*truncated set).  DT_OK / DT_NOMEM.
- */
-int dl_vkey_from_enc(const uint8_t *enc, size_t len, dt_buf *out, int *truncated);
-
-/*
- * dl_value_full_enc: the full encoding of the value whose key form is
- * vkey (for attribute aid): vkey itself, or the encoding kept in giants
- * (a view valid as a dt_kv_get_view result).  DT_OK / DT_CORRUPT.
- */
-int dl_value_full_enc(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
-                      size_t vklen, dt_kv_bytes *out);
-
-/* dl_value_decode_key: decodes the value of a key form into *out (owned). */
-int dl_value_decode_key(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
-                        size_t vklen, dt_value *out);
+/* dl_store_del_attr: removes the stored definition of aid (none is fine).
+ * DT_OK or a KV error with a message. */
+int dl_store_del_attr(const dl_store *st, dt_kv_txn *txn, uint32_t aid);
 
 /* }====== */
 
@@ -170,72 +144,6 @@ void dl_scan_close(dl_scan *s);
 
 /* }====== */
 
-/* {====== Writing datoms ====== */
-
-/* One datom change recorded by a write context. */
-typedef struct dl_change {
-    int64_t e;
-    uint32_t aid;
-    size_t enc_off, enc_len; /* full value encoding in dl_wtxn.encs */
-    int64_t tx;              /* the transaction that made the change */
-    int added;
-} dl_change;
-
-/* Per-attribute statistics deltas. */
-typedef struct dl_stat_delta {
-    int64_t count;
-    int64_t distinct;
-} dl_stat_delta;
-
-/*
- * A write context: the datom writes of one logical transaction inside a
- * write txn.  It records every change (for the report and the tx-log) and
- * the statistics deltas, written by dl_wtxn_finish.
- */
-typedef struct dl_wtxn {
-    const dl_store *st;
-    dt_kv_txn *txn;
-    int64_t tx;
-    int history; /* record retractions in history (default 1) */
-    dt_buf key, key2, tmp;
-    kv_cursor *ave_cur; /* cached, for value_in_use */
-    dl_change *changes;
-    size_t nchanges, capchanges;
-    dt_buf encs;
-    dl_stat_delta *deltas; /* indexed by aid */
-    size_t ndeltas;
-} dl_wtxn;
-
-void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx);
-void dl_wtxn_release(dl_wtxn *w);
-
-/*
- * dl_datom_add: adds [e aid v tx] where enc is v's full encoding; the
- * caller has checked that the datom does not exist.  Writes eav, ave and
- * (for long values) giants; records the change and statistics.
- */
-int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len);
-
-/*
- * dl_datom_retract: removes the datom [e aid v] (full encoding enc) if it
- * exists (*found tells), recording it in history and the change list.
- */
-int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len,
-                     int *found);
-
-/* dl_datom_exists: 1 if [e aid v] is stored (tx in *tx if not NULL). */
-int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid, const uint8_t *enc,
-                    size_t enc_len, int64_t *tx, int *out);
-
-/*
- * dl_wtxn_finish: writes the statistics deltas and the tx-log entry of
- * the recorded changes (idents from schema `s`).  Call once, before
- * commit.
- */
-int dl_wtxn_finish(dl_wtxn *w, const dl_schema *s);
-
-/* }====== */
-
 /* {====== Statistics ====== */
 
 typedef struct dl_attr_stats {
@@ -243,15 +151,26 @@ typedef struct dl_attr_stats {
     uint64_t distinct;
 } dl_attr_stats;
 
+/* dl_stats_get: the statistics of aid (zeros when none are stored).
+ * DT_OK / DT_CORRUPT / a KV error, with a message. */
 int dl_stats_get(const dl_store *st, dt_kv_txn *txn, uint32_t aid, dl_attr_stats *out);
+
+/* dl_stats_add: adds the deltas to the stored statistics of aid.  The
+ * only writer of dt/stats (transactions and bulk loads).  DT_OK or an
+ * error with a message. */
+int dl_stats_add(const dl_store *st, dt_kv_txn *txn, uint32_t aid, int64_t dcount,
+                 int64_t ddistinct);
 
 /* }====== */
 
-/* {====== Keys ====== */
+/* {====== Tx-log ====== */
 
-/* Builds an eav/ave key prefix into b (b is reset first). */
-int dl_key_eav(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen);
-int dl_key_ave(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e);
+/* dl_txlog_put: writes `entry` (msgpack-encoded) as the tx-log record of
+ * tx; dl_txlog_put_bytes: the same with the entry already encoded.  These
+ * two are the only writers of dt/txlog.  DT_OK or an error with a message. */
+int dl_txlog_put_bytes(const dl_store *st, dt_kv_txn *txn, int64_t tx, const void *bytes,
+                       size_t n);
+int dl_txlog_put(const dl_store *st, dt_kv_txn *txn, int64_t tx, const dt_value *entry);
 
 /* }====== */
 

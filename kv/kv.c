@@ -1823,6 +1823,30 @@ int kv_cursor_get(kv_cursor *c, dt_kv_bytes *key, dt_kv_bytes *val, kv_cursor_op
     return DT_OK;
 }
 
+int kv_cursor_next_batch(kv_cursor *c, dt_kv_entry *out, size_t max, size_t *n) {
+    *n = 0;
+    if (!cursor_live(c)) return cursor_err(c);
+    if (max == 0) return kv_err(c->txn->kv, c->txn, DT_MISUSE, "kv cursor_next_batch: max 0");
+    MDB_cursor *mc = c->mc;
+    size_t i = 0;
+    for (; i < max; i++) {
+        MDB_val k, v;
+        int mrc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+        if (mrc == MDB_NOTFOUND) break;
+        if (mrc != MDB_SUCCESS) {
+            *n = i;
+            return kv_err(c->txn->kv, c->txn, kv_translate(mrc), "kv cursor_next_batch: %s",
+                          mdb_strerror(mrc));
+        }
+        out[i].key.ptr = k.mv_data;
+        out[i].key.len = k.mv_size;
+        out[i].val.ptr = v.mv_data;
+        out[i].val.len = v.mv_size;
+    }
+    *n = i;
+    return i ? DT_OK : DT_NOTFOUND;
+}
+
 int kv_cursor_put(kv_cursor *c, const dt_kv_bytes *key, const dt_kv_bytes *val, unsigned flags) {
     if (!cursor_live(c)) return cursor_err(c);
     dt_kv_txn *t = c->txn;

@@ -145,6 +145,17 @@ void kv_cursor_close(kv_cursor *c);
  */
 int kv_cursor_get(kv_cursor *c, dt_kv_bytes *key, dt_kv_bytes *val, kv_cursor_op op);
 
+/*
+ * kv_cursor_next_batch: steps the cursor forward (KV_NEXT) up to `max`
+ * times and stores the entries reached in out[0..*n) (views, as for
+ * kv_cursor_get); the cursor stays on the last one.  One liveness check
+ * for the batch, so scans pay LMDB's step and little else.
+ * @retval DT_OK (*n >= 1) / DT_NOTFOUND (*n == 0: no next entry) /
+ *         DT_MISUSE (txn ended, max 0) / another code for an LMDB error
+ *         (entries before it are in out[0..*n))
+ */
+int kv_cursor_next_batch(kv_cursor *c, dt_kv_entry *out, size_t max, size_t *n);
+
 /* kv_cursor_put: put through the cursor (DT_KV_* put flags, DT_KV_APPEND
  * for bulk loads in key order).  Results as dt_kv_put. */
 int kv_cursor_put(kv_cursor *c, const dt_kv_bytes *key, const dt_kv_bytes *val, unsigned flags);

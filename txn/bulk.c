@@ -232,14 +232,10 @@ static int add_datom(dt_loader *ld, int64_t e, const char *attr, size_t alen, co
     if (a->vtype == DT_REF && v->u.i > ld->max_e && v->u.i < DL_TX0) ld->max_e = v->u.i;
     if (e > ld->max_e) ld->max_e = e;
     uint8_t kb[KEYBUF];
-    dl_put_u64(kb, (uint64_t)e);
-    dl_put_u32(kb + 8, a->aid);
-    memcpy(kb + 12, vkey, vklen);
-    if ((rc = txn_sorter_add(ld->eav, kb, 12 + vklen, full, nfull)) != DT_OK) return rc;
-    dl_put_u32(kb, a->aid);
-    memcpy(kb + 4, vkey, vklen);
-    dl_put_u64(kb + 4 + vklen, (uint64_t)e);
-    if ((rc = txn_sorter_add(ld->ave, kb, 12 + vklen, full, nfull)) != DT_OK) return rc;
+    size_t kl = dl_key_eav_to(kb, e, a->aid, vkey, vklen);
+    if ((rc = txn_sorter_add(ld->eav, kb, kl, full, nfull)) != DT_OK) return rc;
+    kl = dl_key_ave_to(kb, a->aid, vkey, vklen, e);
+    if ((rc = txn_sorter_add(ld->ave, kb, kl, full, nfull)) != DT_OK) return rc;
     ld->nadded++;
     return DT_OK;
 }
@@ -643,9 +639,10 @@ typedef struct wctx {
     const dl_store *st;
     dt_kv_txn *txn;
     int64_t tx;
-    uint8_t txb[8];
-    uint8_t eavk[21], avek[21]; /* keys of the datom [tx :db/txInstant now] */
-    uint8_t *aflags;            /* AF_* by aid */
+    uint8_t txb[DL_INDEX_VAL_LEN];
+    uint8_t eavk[KEYBUF], avek[KEYBUF]; /* keys of the datom [tx :db/txInstant now] */
+    size_t eavkl, avekl;
+    uint8_t *aflags; /* AF_* by aid */
     size_t naid;
     size_t chunk_limit; /* init-db: bytes of entries per commit; 0: one txn */
     size_t chunk_bytes; /* written in the current chunk */
@@ -778,25 +775,34 @@ static int eav_pass(wctx *w) {
         }
         if ((rc = txn_sorter_next(ld->eav, &k, &kl, &val, &vl)) != DT_ROW) break;
         rc = DT_OK;
+        dl_datom kd;
+        if (dl_key_parse(DL_INDEX_EAV, k, kl, &kd) != DT_OK) {
+            rc = dt__seterr(NULL, DT_INTERNAL, "loader: malformed sorted eav key");
+            break;
+        }
         if (prev->len == kl && memcmp(prev->p, k, kl) == 0) {
             /* the same datom again (a long value must really be the same) */
             if (vl && (w->p.prevfull.len != vl || memcmp(w->p.prevfull.p, val, vl) != 0))
-                rc = collision(w, dl_get_u32(k + 8), vl);
+                rc = collision(w, kd.aid, vl);
             continue;
         }
-        uint32_t aid = dl_get_u32(k + 8);
+        uint32_t aid = kd.aid;
         uint8_t af = aid < w->naid ? w->aflags[aid] : 0;
         if (!(af & AF_KNOWN)) {
             rc = dt__seterr(NULL, DT_INTERNAL, "loader: datom of unknown attribute %u", aid);
             break;
         }
-        int64_t e = (int64_t)dl_get_u64(k);
-        int same_ea = prev->len >= 12 && memcmp(prev->p, k, 12) == 0;
+        int64_t e = kd.e;
+        size_t ea = dl_key_lead_len(DL_INDEX_EAV, 2, kl); /* e | aid */
+        int same_ea = prev->len >= ea && memcmp(prev->p, k, ea) == 0;
         if (same_ea && !(af & AF_MANY)) {
             char a[96], b[96];
-            show_vkey(prev->p + 12, prev->len - 12, w->p.prevfull.p, w->p.prevfull.len, a,
-                      sizeof a);
-            show_vkey(k + 12, kl - 12, val, vl, b, sizeof b);
+            dl_datom pd;
+            if (dl_key_parse(DL_INDEX_EAV, prev->p, prev->len, &pd) == DT_OK)
+                show_vkey(pd.v, pd.vlen, w->p.prevfull.p, w->p.prevfull.len, a, sizeof a);
+            else
+                snprintf(a, sizeof a, "?");
+            show_vkey(kd.v, kd.vlen, val, vl, b, sizeof b);
             rc = dt__seterr(NULL, DT_CONFLICT,
                             "loader: entity %lld gets two values of the cardinality-one attribute "
                             ":%s: %s and %s",
@@ -809,17 +815,18 @@ static int eav_pass(wctx *w) {
         if (fill && !(af & AF_MANY)) {
             dt_kv_bytes old;
             int found;
-            if ((rc = wdbi_seek_prefix(w, &d, k, 12, &old, &found)) != DT_OK) break;
+            if ((rc = wdbi_seek_prefix(w, &d, k, ea, &old, &found)) != DT_OK) break;
             if (found && (old.len != kl || memcmp(old.ptr, k, kl) != 0)) {
                 char a[96], b[96];
                 dt_value ov = DT_VALUE_NIL;
-                if (dl_value_decode_key(w->st, w->txn, aid, (const uint8_t *)old.ptr + 12,
-                                        old.len - 12, &ov) == DT_OK)
+                dl_datom od;
+                if (dl_key_parse(DL_INDEX_EAV, old.ptr, old.len, &od) == DT_OK &&
+                    dl_value_decode_key(w->st, w->txn, aid, od.v, od.vlen, &ov) == DT_OK)
                     txn_show(&ov, a, sizeof a);
                 else
                     snprintf(a, sizeof a, "?");
                 dt_value_clear(&ov);
-                show_vkey(k + 12, kl - 12, val, vl, b, sizeof b);
+                show_vkey(kd.v, kd.vlen, val, vl, b, sizeof b);
                 rc = dt__seterr(NULL, DT_CONFLICT,
                                 "loader: entity %lld already has %s for the cardinality-one "
                                 "attribute :%s; cannot load %s",
@@ -831,14 +838,14 @@ static int eav_pass(wctx *w) {
             if ((rc = wdbi_exists(w, &d, k, kl, &exists)) != DT_OK) break;
         }
         if (exists) {
-            if (vl && (rc = check_giant(w, aid, k + 12, kl - 12, val, vl)) != DT_OK) break;
+            if (vl && (rc = check_giant(w, aid, kd.v, kd.vlen, val, vl)) != DT_OK) break;
             continue;
         }
         if ((rc = wdbi_put(w, &d, k, kl, w->txb, 8)) != DT_OK) break;
         w->p.written++;
     }
     if (rc == DT_DONE) {
-        rc = wdbi_put(w, &d, w->eavk, sizeof w->eavk, w->txb, 8);
+        rc = wdbi_put(w, &d, w->eavk, w->eavkl, w->txb, 8);
         if (rc == DT_OK) w->p.phase = PH_AVE_TX;
     }
     wdbi_close(&d);
@@ -852,8 +859,10 @@ static int ave_tx(wctx *w) {
     dt_kv_bytes old;
     int in_use = 0;
     int rc = wdbi_open(w, &d, w->st->ave);
-    if (rc == DT_OK) rc = wdbi_seek_prefix(w, &d, w->avek, 13, &old, &in_use);
-    if (rc == DT_OK) rc = wdbi_put(w, &d, w->avek, sizeof w->avek, w->txb, 8);
+    if (rc == DT_OK)
+        rc = wdbi_seek_prefix(w, &d, w->avek, dl_key_lead_len(DL_INDEX_AVE, 2, w->avekl), &old,
+                              &in_use);
+    if (rc == DT_OK) rc = wdbi_put(w, &d, w->avek, w->avekl, w->txb, 8);
     wdbi_close(&d);
     if (rc != DT_OK) return rc;
     w->p.count[DL_AID_TXINSTANT]++;
@@ -889,20 +898,29 @@ static int ave_pass(wctx *w) {
         if ((rc = txn_sorter_next(ld->ave, &k, &kl, &val, &vl)) != DT_ROW) break;
         rc = DT_OK;
         if (prev->len == kl && memcmp(prev->p, k, kl) == 0) continue; /* EAV pass checked it */
-        uint32_t aid = dl_get_u32(k);
+        dl_datom kd;
+        if (dl_key_parse(DL_INDEX_AVE, k, kl, &kd) != DT_OK) {
+            rc = dt__seterr(NULL, DT_INTERNAL, "loader: malformed sorted ave key");
+            break;
+        }
+        uint32_t aid = kd.aid;
         uint8_t af = aid < w->naid ? w->aflags[aid] : 0;
-        int64_t e = (int64_t)dl_get_u64(k + kl - 8);
-        const uint8_t *vkey = k + 4;
-        size_t vklen = kl - 12;
-        int new_group = !(prev->len == kl && memcmp(prev->p, k, kl - 8) == 0);
+        int64_t e = kd.e;
+        const uint8_t *vkey = kd.v;
+        size_t vklen = kd.vlen;
+        /* aid | vkey: the value group, and the giants key of a long value */
+        size_t av = dl_key_lead_len(DL_INDEX_AVE, 2, kl);
+        int new_group = !(prev->len == kl && memcmp(prev->p, k, av) == 0);
         if (!new_group) {
             if (af & AF_UNIQUE) {
                 char a[96];
+                dl_datom pd = {0, 0, NULL, 0, 0, 0};
+                (void)dl_key_parse(DL_INDEX_AVE, prev->p, prev->len, &pd);
                 show_vkey(vkey, vklen, val, vl, a, sizeof a);
-                rc = dt__seterr(
-                    NULL, DT_CONFLICT,
-                    "loader: the unique value :%s %s is given to entities %lld and %lld",
-                    ident_of(w, aid), a, (long long)dl_get_u64(prev->p + kl - 8), (long long)e);
+                rc =
+                    dt__seterr(NULL, DT_CONFLICT,
+                               "loader: the unique value :%s %s is given to entities %lld and %lld",
+                               ident_of(w, aid), a, (long long)pd.e, (long long)e);
                 break;
             }
             if (vl && (w->p.group_full.len != vl || memcmp(w->p.group_full.p, val, vl) != 0)) {
@@ -916,10 +934,15 @@ static int ave_pass(wctx *w) {
             if (fill) {
                 dt_kv_bytes old = {NULL, 0};
                 int in_use = 0;
-                if ((rc = wdbi_seek_prefix(w, &d, k, kl - 8, &old, &in_use)) != DT_OK) break;
+                if ((rc = wdbi_seek_prefix(w, &d, k, av, &old, &in_use)) != DT_OK) break;
                 w->p.in_use = in_use;
                 if (in_use) {
-                    w->p.holder = (int64_t)dl_get_u64((const uint8_t *)old.ptr + old.len - 8);
+                    dl_datom hd;
+                    if (dl_key_parse(DL_INDEX_AVE, old.ptr, old.len, &hd) != DT_OK) {
+                        rc = dt__seterr(NULL, DT_CORRUPT, "loader: malformed ave entry");
+                        break;
+                    }
+                    w->p.holder = hd.e;
                     if ((af & AF_UNIQUE) && w->p.holder != e) {
                         char a[96];
                         show_vkey(vkey, vklen, val, vl, a, sizeof a);
@@ -936,7 +959,7 @@ static int ave_pass(wctx *w) {
                 if (w->p.in_use)
                     rc = check_giant(w, aid, vkey, vklen, val, vl);
                 else
-                    rc = wdbi_put(w, &g, k, kl - 8, val, vl);
+                    rc = wdbi_put(w, &g, k, av, val, vl);
                 if (rc != DT_OK) break;
             }
         }
@@ -970,15 +993,9 @@ static int ave_pass(wctx *w) {
 static int write_stats(wctx *w) {
     for (uint32_t aid = 0; aid < w->naid; aid++) {
         if (!w->p.count[aid] && !w->p.distinct[aid]) continue;
-        dl_attr_stats s;
-        int rc = dl_stats_get(w->st, w->txn, aid, &s);
+        int rc =
+            dl_stats_add(w->st, w->txn, aid, (int64_t)w->p.count[aid], (int64_t)w->p.distinct[aid]);
         if (rc != DT_OK) return rc;
-        uint8_t k[4], v[16];
-        dl_put_u32(k, aid);
-        dl_put_u64(v, s.count + w->p.count[aid]);
-        dl_put_u64(v + 8, s.distinct + w->p.distinct[aid]);
-        if ((rc = dt_kv_put(w->st->kv, w->txn, w->st->stats, k, 4, v, 16, 0)) != DT_OK)
-            return dt__seterr(NULL, rc, "loader: writing stats: %s", dt_errmsg(w->st->kv));
     }
     return DT_OK;
 }
@@ -987,21 +1004,11 @@ static int write_stats(wctx *w) {
 static int write_txlog(wctx *w) {
     dt_value m;
     if (dt_value_seq(DT_MAP, 2, &m) != DT_OK) return nomem();
-    void *bytes = NULL;
-    size_t n = 0;
     int rc = dt_value_text(DT_KEYWORD, "bulk-load", 9, &m.u.seq.items[0]);
     if (rc == DT_OK) {
         dt_value_long((int64_t)w->p.written, &m.u.seq.items[1]);
-        rc = dt_msgpack_encode(&m, &bytes, &n);
+        rc = dl_txlog_put(w->st, w->txn, w->tx, &m);
     }
-    if (rc == DT_OK) {
-        uint8_t k[8];
-        dl_put_u64(k, (uint64_t)w->tx);
-        rc = dt_kv_put(w->st->kv, w->txn, w->st->txlog, k, 8, bytes, n, 0);
-        if (rc != DT_OK)
-            rc = dt__seterr(NULL, rc, "loader: writing the tx-log: %s", dt_errmsg(w->st->kv));
-    }
-    dt_free(bytes);
     dt_value_clear(&m);
     return rc;
 }
@@ -1145,16 +1152,12 @@ static int run_chunk(wctx *w) {
 static int write_all(wctx *w, int64_t instant) {
     dt_loader *ld = w->ld;
     w->tx = DL_TX0 + (int64_t)ld->next_t;
-    dl_put_u64(w->txb, (uint64_t)w->tx);
+    dl_index_val(w->txb, w->tx);
     /* the transaction's own datom [tx :db/txInstant instant] */
     uint8_t ienc[9];
     dl_codec_put_int(DT_INSTANT, instant, ienc);
-    dl_put_u64(w->eavk, (uint64_t)w->tx);
-    dl_put_u32(w->eavk + 8, DL_AID_TXINSTANT);
-    memcpy(w->eavk + 12, ienc, 9);
-    dl_put_u32(w->avek, DL_AID_TXINSTANT);
-    memcpy(w->avek + 4, ienc, 9);
-    dl_put_u64(w->avek + 13, (uint64_t)w->tx);
+    w->eavkl = dl_key_eav_to(w->eavk, w->tx, DL_AID_TXINSTANT, ienc, 9);
+    w->avekl = dl_key_ave_to(w->avek, DL_AID_TXINSTANT, ienc, 9, w->tx);
     w->p.phase = PH_EAV;
     int rc = prog_save(w);
     while (rc == DT_OK) {
@@ -1193,10 +1196,7 @@ static int undo_chunks(dt_loader *ld) {
         for (size_t i = 0; rc == DT_OK && i < n; i++) {
             const dl_attr *a = dl_schema_at(ld->ws, i);
             if (a->aid < ld->first_new_aid) continue;
-            uint8_t k[4];
-            dl_put_u32(k, a->aid);
-            rc = dt_kv_del(st->kv, t, st->schema, k, 4, NULL, 0);
-            if (rc == DT_NOTFOUND) rc = DT_OK;
+            rc = dl_store_del_attr(st, t, a->aid);
         }
         if (rc == DT_OK && ld->ws_changed) {
             if (ld->schema_v_stored) {

@@ -80,34 +80,26 @@ int txn_conn_snapshot(dt_conn *conn, dt_db **out) {
     if (rc != DT_OK)
         dt_kv_txn_abort(txn);
     else
-        (*out)->owner = conn;
+        dl_db_set_owner(*out, conn);
     return rc;
 }
 
 int dt_db_refresh(dt_db *db) {
-    if (!dl_db_ok(db) || !db->owner || !db->owns_txn)
+    if (!dl_db_ok(db) || !dl_db_owner(db) || !dl_db_owns_txn(db))
         return dt__seterr(db, DT_MISUSE, "dt_db_refresh: not a snapshot from dt_conn_db");
-    dt_conn *conn = db->owner;
+    dt_conn *conn = dl_db_owner(db);
     if (!txn_conn_ok(conn))
         return dt__seterr(db, DT_MISUSE, "dt_db_refresh: the connection is closed");
     /* end the old read transaction first: with MDB_NOTLS a thread may hold
      * several, but ending ours lets LMDB reuse its pages sooner */
-    dt_kv_txn_abort(db->txn);
-    db->txn = NULL;
+    dl_db_end_txn(db);
     dt_db *fresh = NULL;
     int rc = txn_conn_snapshot(conn, &fresh);
     if (rc != DT_OK) {
         /* leave a snapshot that fails cleanly: no txn, nothing to read */
         return dt__moveerr(NULL, db, rc);
     }
-    dl_schema_release(db->schema);
-    db->txn = fresh->txn;
-    db->schema = fresh->schema;
-    db->basis_tx = fresh->basis_tx;
-    /* free the shell without ending what we took over */
-    fresh->owns_txn = 0;
-    fresh->schema = dl_schema_retain(db->schema);
-    dt_db_release(fresh);
+    dl_db_adopt(db, fresh);
     return DT_OK;
 }
 
@@ -318,21 +310,22 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
     dl_attr_stats st;
     int rc = dl_stats_get(&conn->st, txn, old->aid, &st);
     if (rc != DT_OK || st.count == 0) return rc;
-    uint8_t a4[4];
-    dl_put_u32(a4, old->aid);
+    dl_ikey ak = {1, 0, old->aid, NULL, 0};
     if (na->vtype != old->vtype && na->vtype != DT_NIL) {
         /* every stored value must already have the new type: types sort by
          * their tag, so the first and last values tell */
         for (int last = 0; last < 2; last++) {
-            dl_scan sc;
-            if ((rc = dl_scan_open(&sc, txn, conn->st.ave, a4, 4, last)) != DT_OK) return rc;
-            dt_kv_bytes k;
-            rc = dl_scan_next(&sc, &k, NULL);
-            int tag_ok =
-                rc == DT_ROW && k.len > 4 && ((const uint8_t *)k.ptr)[4] == DL_CODEC_TAG(na->vtype);
-            uint8_t tag = rc == DT_ROW && k.len > 4 ? ((const uint8_t *)k.ptr)[4] : 0;
-            dl_scan_close(&sc);
+            dl_cursor cur;
+            dl_datom d;
+            if ((rc = dl_cursor_open(&cur, &conn->st, txn, DL_INDEX_AVE)) != DT_OK) return rc;
+            if (last)
+                rc = dl_cursor_last(&cur, &ak, &d);
+            else if ((rc = dl_cursor_seek(&cur, &ak, 1, NULL)) == DT_OK)
+                rc = dl_cursor_next(&cur, &d);
+            dl_cursor_close(&cur);
             if (rc != DT_ROW) return rc == DT_DONE ? DT_OK : rc;
+            int tag_ok = d.v[0] == DL_CODEC_TAG(na->vtype);
+            uint8_t tag = d.v[0];
             if (!tag_ok) {
                 int t = tag >= DL_CODEC_TAG_MIN && tag <= DL_CODEC_TAG_MAX
                             ? (int)(tag - DL_CODEC_TAG_BASE)
@@ -348,21 +341,24 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
     int need_unique = na->unique && !old->unique;
     int need_one = !na->many && old->many;
     if (!need_unique && !need_one) return DT_OK;
-    /* one pass over the attribute's AVE entries */
-    dl_scan sc;
-    if ((rc = dl_scan_open(&sc, txn, conn->st.ave, a4, 4, 0)) != DT_OK) return rc;
+    /* one pass over the attribute's AVE entries (equal values are
+     * adjacent, and equal value keys mean equal values) */
+    dl_cursor cur;
+    if ((rc = dl_cursor_open(&cur, &conn->st, txn, DL_INDEX_AVE)) != DT_OK) return rc;
+    if ((rc = dl_cursor_seek(&cur, &ak, 1, NULL)) != DT_OK) {
+        dl_cursor_close(&cur);
+        return rc;
+    }
     int64_t *ents = NULL;
     size_t ne = 0, cap = 0;
     dt_buf prev = DT_BUF_INIT;
-    dt_kv_bytes k;
-    while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW) {
-        const uint8_t *p = k.ptr;
-        size_t vkl = k.len - 12;
+    dl_datom d;
+    while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
         if (need_unique) {
-            if (prev.len == vkl && memcmp(prev.p, p + 4, vkl) == 0) {
+            if (prev.len == d.vlen && memcmp(prev.p, d.v, d.vlen) == 0) {
                 dt_value v = DT_VALUE_NIL;
                 dt_buf txt = DT_BUF_INIT;
-                dl_value_decode_key(&conn->st, txn, old->aid, p + 4, vkl, &v);
+                dl_value_decode_key(&conn->st, txn, old->aid, d.v, d.vlen, &v);
                 dl_edn_write_buf(&v, 0, &txt);
                 dt_buf_terminate(&txt);
                 rc = dt__seterr(NULL, DT_SCHEMA,
@@ -374,7 +370,7 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
                 break;
             }
             prev.len = 0;
-            if (dt_buf_append(&prev, p + 4, vkl) != DT_OK) {
+            if (dt_buf_append(&prev, d.v, d.vlen) != DT_OK) {
                 rc = DT_NOMEM;
                 break;
             }
@@ -389,10 +385,10 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
                 }
                 ents = t;
             }
-            ents[ne++] = (int64_t)dl_get_u64(p + k.len - 8);
+            ents[ne++] = d.e;
         }
     }
-    dl_scan_close(&sc);
+    dl_cursor_close(&cur);
     dt_buf_release(&prev);
     if (rc == DT_DONE) rc = DT_OK;
     if (rc == DT_OK && need_one) {

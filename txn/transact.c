@@ -152,7 +152,8 @@ typedef struct tctx {
     const dt_value *forms;
     int explicit_instant;
     dt_buf enc, enc2, kb;
-    kv_cursor *eav_cur;
+    dl_cursor eav_cur; /* opened on first use (eav_open) */
+    int eav_open;
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
@@ -902,27 +903,25 @@ static int allocate_ids(tctx *c) {
 static int current_values(tctx *c, int64_t e, uint32_t aid, dt_buf *list, size_t *count) {
     list->len = 0;
     *count = 0;
-    uint8_t pre[12];
-    dl_put_u64(pre, (uint64_t)e);
-    dl_put_u32(pre + 8, aid);
     int rc;
-    if (!c->eav_cur && (rc = kv_cursor_open(c->txn, c->conn->st.eav, &c->eav_cur)) != DT_OK)
-        return rc;
-    dt_kv_bytes k = {pre, 12}, v;
-    rc = kv_cursor_get(c->eav_cur, &k, &v, KV_SET_RANGE);
-    while (rc == DT_OK && k.len > 12 && memcmp(k.ptr, pre, 12) == 0) {
-        dt_kv_bytes full;
-        if ((rc = dl_value_full_enc(&c->conn->st, c->txn, aid, (const uint8_t *)k.ptr + 12,
-                                    k.len - 12, &full)) != DT_OK)
+    if (!c->eav_open) {
+        if ((rc = dl_cursor_open(&c->eav_cur, &c->conn->st, c->txn, DL_INDEX_EAV)) != DT_OK)
             return rc;
+        c->eav_open = 1;
+    }
+    dl_ikey ea = {2, e, aid, NULL, 0};
+    if ((rc = dl_cursor_seek(&c->eav_cur, &ea, 2, NULL)) != DT_OK) return rc;
+    dl_datom d;
+    while ((rc = dl_cursor_next(&c->eav_cur, &d)) == DT_ROW) {
+        dt_kv_bytes full;
+        if ((rc = dl_cursor_value(&c->eav_cur, &full)) != DT_OK) return rc;
         uint32_t n32 = (uint32_t)full.len;
         if (dt_buf_append(list, &n32, 4) != DT_OK ||
             dt_buf_append(list, full.ptr, full.len) != DT_OK)
             return nomem();
         (*count)++;
-        rc = kv_cursor_get(c->eav_cur, &k, &v, KV_NEXT);
     }
-    return rc == DT_NOTFOUND || rc == DT_OK ? DT_OK : rc;
+    return rc == DT_DONE ? DT_OK : rc;
 }
 
 /* Iterates a list made by current_values. */
@@ -1000,17 +999,18 @@ static int retract_entity(tctx *c, int64_t e, int depth) {
     int rc;
     /* collect e's datoms: aid(4) len(4) enc */
     dt_buf all = DT_BUF_INIT, comps = DT_BUF_INIT;
-    uint8_t pre[8];
-    dl_put_u64(pre, (uint64_t)e);
-    dl_scan sc;
-    if ((rc = dl_scan_open(&sc, c->txn, c->conn->st.eav, pre, 8, 0)) != DT_OK) return rc;
-    dt_kv_bytes k;
-    while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW) {
-        uint32_t aid = dl_get_u32((const uint8_t *)k.ptr + 8);
+    dl_cursor sc;
+    dl_ikey ek = {1, e, 0, NULL, 0};
+    if ((rc = dl_cursor_open(&sc, &c->conn->st, c->txn, DL_INDEX_EAV)) != DT_OK) return rc;
+    if ((rc = dl_cursor_seek(&sc, &ek, 1, NULL)) != DT_OK) {
+        dl_cursor_close(&sc);
+        return rc;
+    }
+    dl_datom d;
+    while ((rc = dl_cursor_next(&sc, &d)) == DT_ROW) {
+        uint32_t aid = d.aid;
         dt_kv_bytes full;
-        if ((rc = dl_value_full_enc(&c->conn->st, c->txn, aid, (const uint8_t *)k.ptr + 12,
-                                    k.len - 12, &full)) != DT_OK)
-            break;
+        if ((rc = dl_cursor_value(&sc, &full)) != DT_OK) break;
         uint32_t n32 = (uint32_t)full.len;
         if (dt_buf_append(&all, &aid, 4) || dt_buf_append(&all, &n32, 4) ||
             dt_buf_append(&all, full.ptr, full.len)) {
@@ -1027,7 +1027,7 @@ static int retract_entity(tctx *c, int64_t e, int depth) {
             }
         }
     }
-    dl_scan_close(&sc);
+    dl_cursor_close(&sc);
     if (rc != DT_DONE) goto done;
     rc = DT_OK;
     for (size_t pos = 0; pos < all.len && rc == DT_OK;) {
@@ -1044,21 +1044,23 @@ static int retract_entity(tctx *c, int64_t e, int depth) {
     for (size_t i = 0; i < na && rc == DT_OK; i++) {
         const dl_attr *a = dl_schema_at(c->ws, i);
         if (a->vtype != DT_REF) continue;
-        uint8_t p2[13];
-        dl_put_u32(p2, a->aid);
-        memcpy(p2 + 4, ref, 9);
         all.len = 0;
-        if ((rc = dl_scan_open(&sc, c->txn, c->conn->st.ave, p2, 13, 0)) != DT_OK) break;
-        while ((rc = dl_scan_next(&sc, &k, NULL)) == DT_ROW)
-            if (k.len == 21 && dt_buf_append(&all, (const uint8_t *)k.ptr + 13, 8)) {
-                rc = nomem();
-                break;
-            }
-        dl_scan_close(&sc);
+        dl_ikey av = {2, 0, a->aid, ref, 9};
+        if ((rc = dl_cursor_open(&sc, &c->conn->st, c->txn, DL_INDEX_AVE)) != DT_OK) break;
+        if ((rc = dl_cursor_seek(&sc, &av, 2, NULL)) == DT_OK)
+            while ((rc = dl_cursor_next(&sc, &d)) == DT_ROW)
+                if (dt_buf_append(&all, &d.e, 8)) {
+                    rc = nomem();
+                    break;
+                }
+        dl_cursor_close(&sc);
         if (rc != DT_DONE) break;
         rc = DT_OK;
-        for (size_t pos = 0; pos < all.len && rc == DT_OK; pos += 8)
-            rc = retract_enc(c, (int64_t)dl_get_u64(all.p + pos), a->aid, ref, 9);
+        for (size_t pos = 0; pos < all.len && rc == DT_OK; pos += 8) {
+            int64_t holder;
+            memcpy(&holder, all.p + pos, 8);
+            rc = retract_enc(c, holder, a->aid, ref, 9);
+        }
     }
     for (size_t pos = 0; pos < comps.len && rc == DT_OK; pos += 8) {
         int64_t target;
@@ -1317,7 +1319,7 @@ static void ctx_release(tctx *c) {
         dt__free(c->produced[i]);
     }
     dt__free(c->produced);
-    kv_cursor_close(c->eav_cur);
+    dl_cursor_close(&c->eav_cur);
     dl_wtxn_release(&c->w);
     txn_eidgap_release(&c->gap);
     dt__free(c->ops);
@@ -1357,10 +1359,8 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
     dl_wtxn_init(&c.w, &conn->st, txn, 0);
     int rc = run(&c, tx_data);
     /* cursors must be closed before the txn ends */
-    kv_cursor_close(c.eav_cur);
-    c.eav_cur = NULL;
-    kv_cursor_close(c.w.ave_cur);
-    c.w.ave_cur = NULL;
+    dl_cursor_close(&c.eav_cur);
+    dl_wtxn_close_cursors(&c.w);
     if (rc == DT_OK && out) rc = build_report(&c, out);
     if (rc == DT_OK && carry) rc = carry_remember(&c);
     if (rc == DT_OK && c.ws_changed) {

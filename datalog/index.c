@@ -1,0 +1,927 @@
+/*
+ * index.c -- the datom indexes (datalog layer): key layout, long values,
+ * point look-ups, the datom cursor and the datom writes.  index.h
+ * describes the layout and the order the cursor guarantees.
+ */
+#include "index.h"
+#include "edn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Offset of the vkey in a key, and bytes after it. */
+#define EAV_VOFF 12
+#define AVE_VOFF 4
+#define IDS_LEN  12 /* e + aid */
+
+/* {====== Keys ====== */
+
+size_t dl_key_eav_to(uint8_t *dst, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+    dl_put_u64(dst, (uint64_t)e);
+    dl_put_u32(dst + 8, aid);
+    if (vklen) memcpy(dst + EAV_VOFF, vkey, vklen);
+    return IDS_LEN + vklen;
+}
+
+size_t dl_key_ave_to(uint8_t *dst, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e) {
+    dl_put_u32(dst, aid);
+    if (vklen) memcpy(dst + AVE_VOFF, vkey, vklen);
+    dl_put_u64(dst + AVE_VOFF + vklen, (uint64_t)e);
+    return IDS_LEN + vklen;
+}
+
+int dl_key_eav(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+    b->len = 0;
+    if (dt_buf_reserve(b, IDS_LEN + vklen) != DT_OK) return DT_NOMEM;
+    b->len = dl_key_eav_to(b->p, e, aid, vkey, vklen);
+    return DT_OK;
+}
+
+int dl_key_ave(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen, int64_t e) {
+    b->len = 0;
+    if (dt_buf_reserve(b, IDS_LEN + vklen) != DT_OK) return DT_NOMEM;
+    b->len = dl_key_ave_to(b->p, aid, vkey, vklen, e);
+    return DT_OK;
+}
+
+/* The history key: the eav key followed by the retracting tx. */
+static int key_history(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen,
+                       int64_t rtx) {
+    b->len = 0;
+    if (dt_buf_reserve(b, IDS_LEN + vklen + 8) != DT_OK) return DT_NOMEM;
+    size_t n = dl_key_eav_to(b->p, e, aid, vkey, vklen);
+    dl_put_u64(b->p + n, (uint64_t)rtx);
+    b->len = n + 8;
+    return DT_OK;
+}
+
+/* The giants key of a long value: aid | vkey (the AVE key without e). */
+static size_t key_giant_to(uint8_t *dst, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+    dl_put_u32(dst, aid);
+    memcpy(dst + 4, vkey, vklen);
+    return 4 + vklen;
+}
+
+static int key_giant(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+    b->len = 0;
+    if (dt_buf_reserve(b, 4 + vklen) != DT_OK) return DT_NOMEM;
+    b->len = key_giant_to(b->p, aid, vkey, vklen);
+    return DT_OK;
+}
+
+/* Splits a key without computing the truncated flag. */
+static inline int parse_fast(dl_index index, const uint8_t *k, size_t klen, dl_datom *out) {
+    if (klen <= IDS_LEN) return DT_CORRUPT;
+    if (index == DL_INDEX_EAV) {
+        out->e = (int64_t)dl_get_u64(k);
+        out->aid = dl_get_u32(k + 8);
+        out->v = k + EAV_VOFF;
+    } else {
+        out->aid = dl_get_u32(k);
+        out->v = k + AVE_VOFF;
+        out->e = (int64_t)dl_get_u64(k + klen - 8);
+    }
+    out->vlen = klen - IDS_LEN;
+    out->truncated = 0;
+    out->tx = 0;
+    return DT_OK;
+}
+
+/* 1 when a vkey of this length may be a truncated key. */
+static inline int may_be_truncated(size_t vklen) { return vklen >= DL_INDEX_STABLE; }
+
+int dl_key_parse(dl_index index, const uint8_t *key, size_t klen, dl_datom *out) {
+    int rc = parse_fast(index, key, klen, out);
+    if (rc == DT_OK && may_be_truncated(out->vlen))
+        out->truncated = dl_codec_is_truncated(out->v, out->vlen);
+    return rc;
+}
+
+size_t dl_key_lead_len(dl_index index, unsigned n, size_t klen) {
+    if (n >= 3) return klen;
+    if (index == DL_INDEX_EAV) return n == 0 ? 0 : n == 1 ? 8 : IDS_LEN;
+    return n == 0 ? 0 : n == 1 ? 4 : klen - 8;
+}
+
+/* }====== */
+
+/* {====== Values in keys ====== */
+
+int dl_vkey_from_enc(const uint8_t *enc, size_t len, dt_buf *out, int *truncated) {
+    *truncated = 0;
+    if (len <= DL_VKEY_MAX) return dt_buf_append(out, enc, len);
+    /* Re-encode bounded: decode and encode_key keeps the codec the single
+     * authority on where a prefix may be cut. */
+    dt_value v = DT_VALUE_NIL;
+    size_t used = 0;
+    int rc = dl_codec_decode(enc, len, &v, &used);
+    if (rc != DT_OK) return rc;
+    rc = dl_codec_encode_key(&v, DL_VKEY_MAX, out, truncated);
+    dt_value_clear(&v);
+    return rc;
+}
+
+int dl_value_full_enc(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
+                      size_t vklen, dt_kv_bytes *out) {
+    if (!may_be_truncated(vklen) || !dl_codec_is_truncated(vkey, vklen)) {
+        out->ptr = vkey;
+        out->len = vklen;
+        return DT_OK;
+    }
+    uint8_t kb[4 + DL_KEY_MAX];
+    if (vklen > DL_KEY_MAX - 4) return dt__seterr(NULL, DT_CORRUPT, "store: value key too long");
+    size_t n = key_giant_to(kb, aid, vkey, vklen);
+    int rc = dt_kv_get_view(st->kv, txn, st->giants, kb, n, out);
+    if (rc == DT_NOTFOUND)
+        return dt__seterr(NULL, DT_CORRUPT, "store: a long value is missing from dt/giants");
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "store: %s", dt_errmsg(st->kv));
+    return DT_OK;
+}
+
+int dl_value_decode_key(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *vkey,
+                        size_t vklen, dt_value *out) {
+    dt_kv_bytes full;
+    int rc = dl_value_full_enc(st, txn, aid, vkey, vklen, &full);
+    if (rc != DT_OK) return rc;
+    size_t used = 0;
+    rc = dl_codec_decode(full.ptr, full.len, out, &used);
+    if (rc == DT_NOTFOUND) rc = dt__seterr(NULL, DT_CORRUPT, "store: a stored long value is cut");
+    return rc;
+}
+
+/* }====== */
+
+/* {====== Point look-ups ====== */
+
+int dl_datom_exists(const dl_store *st, dt_kv_txn *txn, int64_t e, uint32_t aid, const uint8_t *enc,
+                    size_t enc_len, int64_t *tx, int *out) {
+    dt_buf vk = DT_BUF_INIT, key = DT_BUF_INIT;
+    int truncated, rc;
+    *out = 0;
+    if ((rc = dl_vkey_from_enc(enc, enc_len, &vk, &truncated)) != DT_OK) goto done;
+    if ((rc = dl_key_eav(&key, e, aid, vk.p, vk.len)) != DT_OK) goto done;
+    dt_kv_bytes v;
+    rc = dt_kv_get_view(st->kv, txn, st->eav, key.p, key.len, &v);
+    if (rc == DT_NOTFOUND) {
+        rc = DT_OK;
+        goto done;
+    }
+    if (rc != DT_OK) {
+        rc = dt__seterr(NULL, rc, "store: reading eav: %s", dt_errmsg(st->kv));
+        goto done;
+    }
+    if (truncated) { /* the prefix and hash matched: compare full values */
+        dt_kv_bytes full;
+        if ((rc = dl_value_full_enc(st, txn, aid, vk.p, vk.len, &full)) != DT_OK) goto done;
+        if (full.len != enc_len || memcmp(full.ptr, enc, enc_len) != 0) goto done;
+    }
+    if (v.len != 8) {
+        rc = dt__seterr(NULL, DT_CORRUPT, "store: malformed eav entry");
+        goto done;
+    }
+    if (tx) *tx = (int64_t)dl_get_u64(v.ptr);
+    *out = 1;
+done:
+    dt_buf_release(&vk);
+    dt_buf_release(&key);
+    return rc;
+}
+
+int dl_find_entity(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8_t *enc,
+                   size_t enc_len, int64_t *e, int *found) {
+    dt_buf pre = DT_BUF_INIT;
+    int truncated = 0, rc;
+    kv_cursor *kc = NULL;
+    *found = 0;
+    uint8_t a4[4];
+    dl_put_u32(a4, aid);
+    if ((rc = dt_buf_append(&pre, a4, 4)) != DT_OK) goto done;
+    if ((rc = dl_vkey_from_enc(enc, enc_len, &pre, &truncated)) != DT_OK) goto done;
+    if ((rc = kv_cursor_open(txn, st->ave, &kc)) != DT_OK) goto done;
+    /* keys aid | vkey | e: the first with the prefix has the smallest e */
+    dt_kv_bytes k = {pre.p, pre.len}, v;
+    rc = kv_cursor_get(kc, &k, &v, KV_SET_RANGE);
+    if (rc == DT_NOTFOUND) {
+        rc = DT_OK;
+        goto done;
+    }
+    if (rc != DT_OK) goto done;
+    if (k.len != pre.len + 8 || memcmp(k.ptr, pre.p, pre.len) != 0) goto done;
+    if (truncated) {
+        dt_kv_bytes full;
+        if ((rc = dl_value_full_enc(st, txn, aid, pre.p + 4, pre.len - 4, &full)) != DT_OK)
+            goto done;
+        if (full.len != enc_len || memcmp(full.ptr, enc, enc_len) != 0) goto done;
+    }
+    *e = (int64_t)dl_get_u64((const uint8_t *)k.ptr + pre.len);
+    *found = 1;
+done:
+    kv_cursor_close(kc);
+    dt_buf_release(&pre);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== The datom cursor ====== */
+
+#define CS_DONE   DL__CS_DONE
+#define CS_ACTIVE DL__CS_ACTIVE
+
+static inline size_t voff(const dl_cursor *c) {
+    return c->index == DL_INDEX_EAV ? EAV_VOFF : AVE_VOFF;
+}
+
+int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index index) {
+    memset(c, 0, sizeof *c);
+    c->st = st;
+    c->txn = txn;
+    c->index = index;
+    c->state = CS_DONE;
+    c->slow = 1;
+    if (index != DL_INDEX_EAV && index != DL_INDEX_AVE)
+        return dt__seterr(NULL, DT_MISUSE, "index: unknown index %d", (int)index);
+    int rc = kv_cursor_open(txn, index == DL_INDEX_EAV ? st->eav : st->ave, &c->kc);
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "index: cannot open a cursor: %s", dt_errmsg(txn));
+    return DT_OK;
+}
+
+void dl_cursor_close(dl_cursor *c) {
+    if (!c) return;
+    kv_cursor_close(c->kc);
+    c->kc = NULL;
+    dt_buf_release(&c->fromv);
+    dt_buf_release(&c->untilv);
+    dt_buf_release(&c->tmp);
+    dt__free(c->run);
+    c->run = NULL;
+    c->nrun = c->caprun = c->irun = 0;
+    c->state = CS_DONE;
+    c->slow = 1;
+    c->nb = c->ib = 0;
+    c->has_cur = 0;
+}
+
+static int kv_error(dl_cursor *c, int rc) {
+    return dt__seterr(NULL, rc, "index: reading %s: %s", c->index == DL_INDEX_EAV ? "eav" : "ave",
+                      dt_errmsg(c->txn));
+}
+
+static int corrupt_key(dl_cursor *c) {
+    return dt__seterr(NULL, DT_CORRUPT, "index: malformed %s entry",
+                      c->index == DL_INDEX_EAV ? "eav" : "ave");
+}
+
+/* The position of the value among the components of `index`. */
+static inline unsigned value_pos(dl_index index) { return index == DL_INDEX_EAV ? 2 : 1; }
+
+/* Copies k into *dst, and its value (when among its n components) into b;
+ * a value that is not among them is not read. */
+static int keep_ikey(dl_index index, const dl_ikey *k, dt_buf *b, dl_ikey *dst) {
+    *dst = *k;
+    b->len = 0;
+    dst->v = NULL;
+    dst->vlen = 0;
+    if (k->n <= value_pos(index)) return DT_OK;
+    if (k->vlen && dt_buf_append(b, k->v, k->vlen) != DT_OK)
+        return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
+    dst->v = b->p;
+    dst->vlen = k->vlen;
+    return DT_OK;
+}
+
+/*
+ * Builds into dst the key bytes of the first n components of k.  `cut`:
+ * a long value is given by its first DL_INDEX_STABLE bytes only (where a
+ * run may start) and nothing follows it; else by its vkey (truncated when
+ * long).  Returns the length in *len and whether a cut happened.
+ */
+static int key_of(dl_cursor *c, const dl_ikey *k, unsigned n, int cut, uint8_t *dst, size_t *len,
+                  int *was_cut) {
+    size_t p = 0;
+    *was_cut = 0;
+    for (unsigned i = 0; i < n; i++) {
+        int comp = c->index == DL_INDEX_EAV ? (int)i : (i == 0 ? 1 : i == 1 ? 2 : 0);
+        if (comp == 0) {
+            dl_put_u64(dst + p, (uint64_t)k->e);
+            p += 8;
+        } else if (comp == 1) {
+            dl_put_u32(dst + p, k->aid);
+            p += 4;
+        } else {
+            if (cut && k->vlen >= DL_INDEX_STABLE) {
+                memcpy(dst + p, k->v, DL_INDEX_STABLE);
+                p += DL_INDEX_STABLE;
+                *was_cut = 1;
+                break;
+            }
+            int truncated = 0;
+            c->tmp.len = 0;
+            int rc = dl_vkey_from_enc(k->v, k->vlen, &c->tmp, &truncated);
+            if (rc != DT_OK) return rc;
+            memcpy(dst + p, c->tmp.p, c->tmp.len);
+            p += c->tmp.len;
+        }
+    }
+    *len = p;
+    return DT_OK;
+}
+
+static inline int in_prefix(const dl_cursor *c, const dt_kv_bytes *k) {
+    return dl__in_prefix(c, k->ptr, k->len);
+}
+
+/* Sets the word form of the match prefix (after mpre/mlen change). */
+static void prefix_words(dl_cursor *c) {
+    uint8_t w[16] = {0}, m[16] = {0};
+    size_t n = c->mlen < 16 ? c->mlen : 16;
+    memcpy(w, c->mpre, n);
+    memset(m, 0xff, n);
+    memcpy(c->mw, w, 16);
+    memcpy(c->mm, m, 16);
+}
+
+/* Ends the iteration: no more raw entries (a buffered run still goes). */
+static void set_done(dl_cursor *c) {
+    c->state = CS_DONE;
+    c->nb = c->ib = 0;
+}
+
+/* Recomputes whether the inline path may take the next entry. */
+static inline void update_slow(dl_cursor *c) {
+    c->slow = c->skip | c->has_until | (c->irun < c->nrun) | (c->state != CS_ACTIVE);
+}
+
+static void reset_pos(dl_cursor *c) {
+    c->state = CS_DONE;
+    c->slow = 1;
+    c->nb = c->ib = 0;
+    c->want = 1;
+    c->kv_end = 0;
+    c->nrun = c->irun = 0;
+    c->has_cur = 0;
+    c->skip = 0;
+    c->has_until = 0;
+    c->mlen = 0;
+    c->mm[0] = c->mm[1] = 0;
+}
+
+int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until) {
+    static const dl_ikey none = {0, 0, 0, NULL, 0};
+    if (!from) from = &none;
+    reset_pos(c);
+    if (!c->kc) return dt__seterr(NULL, DT_MISUSE, "index: cursor not open");
+    if (from->n > 3 || match > from->n || (until && (until->n > 3 || until->n < match)))
+        return dt__seterr(NULL, DT_MISUSE, "index: bad seek (%u components, match %u)", from->n,
+                          match);
+    unsigned vp = value_pos(c->index);
+    int rc = keep_ikey(c->index, from, &c->fromv, &c->from);
+    if (rc != DT_OK) return rc;
+    if (until && until->n > match) { /* else the match prefix bounds already */
+        if ((rc = keep_ikey(c->index, until, &c->untilv, &c->until)) != DT_OK) return rc;
+        c->has_until = 1;
+    }
+    int was_cut;
+    if ((rc = key_of(c, &c->from, match, 0, c->mpre, &c->mlen, &was_cut)) != DT_OK) return rc;
+    prefix_words(c);
+    /* the seek key: exact when the match covers the value (all matching
+     * keys hold that very vkey), else cut where a run of long values may
+     * begin (dl_cursor_next skips what lies below `from` in it) */
+    uint8_t sk[DL_KEY_MAX + 8];
+    size_t sklen;
+    if ((rc = key_of(c, &c->from, from->n, match <= vp, sk, &sklen, &was_cut)) != DT_OK) return rc;
+    dt_kv_bytes k = {sk, sklen}, v;
+    rc =
+        sklen ? kv_cursor_get(c->kc, &k, &v, KV_SET_RANGE) : kv_cursor_get(c->kc, &k, &v, KV_FIRST);
+    c->skip = from->n > 0;
+    if (rc == DT_NOTFOUND) return DT_OK;
+    if (rc != DT_OK) return kv_error(c, rc);
+    /* the entry found is the first of the batch */
+    c->batch[0].key = k;
+    c->batch[0].val = v;
+    c->nb = 1;
+    c->ib = 0;
+    c->state = CS_ACTIVE;
+    update_slow(c);
+    return DT_OK;
+}
+
+/* The next raw entry (no prefix check) into k and v: from the batch, or
+ * a new batch from the KV cursor.  DT_OK, DT_NOTFOUND or an error (the
+ * state is then DONE). */
+static inline int fetch(dl_cursor *c, dt_kv_bytes *k, dt_kv_bytes *v) {
+    if (c->ib == c->nb) {
+        if (c->kv_end || c->state == CS_DONE) return DT_NOTFOUND;
+        int rc = kv_cursor_next_batch(c->kc, c->batch, c->want, &c->nb);
+        c->ib = 0;
+        if (c->want < DL_CURSOR_BATCH) c->want *= 2;
+        if (rc == DT_NOTFOUND) {
+            c->kv_end = 1;
+            return DT_NOTFOUND;
+        }
+        if (rc != DT_OK) {
+            set_done(c);
+            return kv_error(c, rc);
+        }
+    }
+    *k = c->batch[c->ib].key;
+    *v = c->batch[c->ib].val;
+    c->ib++;
+    return DT_OK;
+}
+
+/* Puts back the entry fetch gave last (it is still in the batch). */
+static inline void unfetch(dl_cursor *c) { c->ib--; }
+
+/* The next raw entry within the match prefix into pk/pv; DT_OK,
+ * DT_NOTFOUND (the iteration is over: state is DONE) or an error. */
+static inline int raw_next(dl_cursor *c) {
+    if (c->state == CS_DONE) return DT_NOTFOUND;
+    int rc = fetch(c, &c->pk, &c->pv);
+    if (rc == DT_OK && in_prefix(c, &c->pk)) return DT_OK;
+    set_done(c);
+    return rc == DT_OK ? DT_NOTFOUND : rc;
+}
+
+static int run_push(dl_cursor *c, const dt_kv_bytes *k, const dt_kv_bytes *v) {
+    if (v->len != 8 || k->len <= IDS_LEN) return corrupt_key(c);
+    if (c->nrun == c->caprun) {
+        size_t cap = c->caprun ? c->caprun * 2 : 16;
+        dl_run_ent *r = dt__realloc(c->run, cap * sizeof *r);
+        if (!r) return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
+        c->run = r;
+        c->caprun = cap;
+    }
+    dl_run_ent *r = &c->run[c->nrun++];
+    r->key = k->ptr;
+    r->klen = k->len;
+    r->val = v->ptr;
+    r->full = NULL;
+    r->flen = 0;
+    r->truncated = 0;
+    return DT_OK;
+}
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    int d = memcmp(a, b, an < bn ? an : bn);
+    return d ? d : (an > bn) - (an < bn);
+}
+
+/* Run order: full value, then the whole key (for AVE that is e). */
+static int run_cmp(const void *x, const void *y) {
+    const dl_run_ent *a = x, *b = y;
+    int d = cmp_bytes(a->full, a->flen, b->full, b->flen);
+    return d ? d : cmp_bytes(a->key, a->klen, b->key, b->klen);
+}
+
+/* Marks the truncated entries of the run, fetches their full values and
+ * sorts the run by full value when it needs it. */
+static int run_sort(dl_cursor *c) {
+    size_t vo = voff(c);
+    int any = 0;
+    for (size_t i = 0; i < c->nrun; i++) {
+        dl_run_ent *r = &c->run[i];
+        if (r->klen <= IDS_LEN) return corrupt_key(c);
+        const uint8_t *vk = r->key + vo;
+        size_t vkl = r->klen - IDS_LEN;
+        dl_codec_info info;
+        if (dl_codec_scan(vk, vkl, &info) != DT_OK || info.len != vkl) return corrupt_key(c);
+        r->full = vk;
+        r->flen = vkl;
+        if (!info.truncated) continue;
+        if (info.prefix_len < DL_INDEX_STABLE)
+            return dt__seterr(NULL, DT_CORRUPT, "index: a long value's key prefix is too short");
+        r->truncated = 1;
+        any = 1;
+        if (c->nrun == 1) break; /* fetched on demand */
+        dt_kv_bytes full;
+        uint32_t aid = dl_get_u32(c->index == DL_INDEX_EAV ? r->key + 8 : r->key);
+        int rc = dl_value_full_enc(c->st, c->txn, aid, vk, vkl, &full);
+        if (rc != DT_OK) return rc;
+        r->full = full.ptr;
+        r->flen = full.len;
+    }
+    if (c->nrun == 1 && any) c->run[0].full = NULL;
+    if (any && c->nrun > 1) qsort(c->run, c->nrun, sizeof *c->run, run_cmp);
+    return DT_OK;
+}
+
+/* Reads the run that starts at the entry pk/pv (already taken) forward;
+ * the entry after it is put back. */
+static int run_collect(dl_cursor *c) {
+    c->nrun = c->irun = 0;
+    const uint8_t *head = c->pk.ptr;
+    size_t rp = voff(c) + DL_INDEX_STABLE;
+    int rc = run_push(c, &c->pk, &c->pv);
+    while (rc == DT_OK) {
+        dt_kv_bytes k = {NULL, 0}, v = {NULL, 0};
+        rc = fetch(c, &k, &v);
+        if (rc == DT_NOTFOUND) {
+            set_done(c);
+            rc = DT_OK;
+            break;
+        }
+        if (rc != DT_OK) return rc;
+        if (!in_prefix(c, &k)) {
+            set_done(c);
+            break;
+        }
+        if (k.len < rp + 8 || memcmp(k.ptr, head, rp) != 0) {
+            unfetch(c);
+            break;
+        }
+        rc = run_push(c, &k, &v);
+    }
+    if (rc != DT_OK) return rc;
+    return run_sort(c);
+}
+
+/* Component-wise comparison of the current datom with the first k->n
+ * components of k (values by full encoding). */
+static int cmp_ikey(dl_cursor *c, const dl_datom *d, const dl_ikey *k, int *out) {
+    for (unsigned i = 0; i < k->n; i++) {
+        int comp = c->index == DL_INDEX_EAV ? (int)i : (i == 0 ? 1 : i == 1 ? 2 : 0);
+        int r;
+        if (comp == 0) {
+            uint64_t a = (uint64_t)d->e, b = (uint64_t)k->e;
+            r = (a > b) - (a < b);
+        } else if (comp == 1) {
+            r = (d->aid > k->aid) - (d->aid < k->aid);
+        } else {
+            dt_kv_bytes full;
+            int rc = dl_cursor_value(c, &full);
+            if (rc != DT_OK) return rc;
+            r = cmp_bytes(full.ptr, full.len, k->v, k->vlen);
+        }
+        if (r) {
+            *out = r;
+            return DT_OK;
+        }
+    }
+    *out = 0;
+    return DT_OK;
+}
+
+static void end_iteration(dl_cursor *c) {
+    set_done(c);
+    c->nrun = c->irun = 0;
+}
+
+/* dl_cursor_next for everything but the common case (index.h). */
+static int next_slow(dl_cursor *c, dl_datom *out) {
+    int rc;
+    for (;;) {
+        /* written in place: a copy of a just-written struct stalls */
+        dl_datom *d = out;
+        if (c->irun < c->nrun) {
+            const dl_run_ent *r = &c->run[c->irun++];
+            if (parse_fast(c->index, r->key, r->klen, d) != DT_OK) return corrupt_key(c);
+            d->truncated = r->truncated;
+            c->cur_full = r->full;
+            c->cur_flen = r->flen;
+            if (!r->full) { /* a truncated value fetched on demand */
+                c->cur_aid = d->aid;
+                c->cur_v = d->v;
+                c->cur_vlen = d->vlen;
+            }
+            c->has_cur = 1;
+            d->tx = (int64_t)dl_get_u64(r->val); /* run entries were checked for 8 bytes */
+        } else {
+            if ((rc = raw_next(c)) != DT_OK) {
+                c->has_cur = 0;
+                return rc == DT_NOTFOUND ? DT_DONE : rc;
+            }
+            if (parse_fast(c->index, c->pk.ptr, c->pk.len, d) != DT_OK) return corrupt_key(c);
+            if (may_be_truncated(d->vlen)) {
+                if ((rc = run_collect(c)) != DT_OK) return rc;
+                continue;
+            }
+            if (c->pv.len != 8) return corrupt_key(c);
+            d->tx = (int64_t)dl_get_u64(c->pv.ptr);
+            c->cur_full = d->v;
+            c->cur_flen = d->vlen;
+            c->has_cur = 1;
+        }
+        int r;
+        if (c->skip) {
+            if ((rc = cmp_ikey(c, d, &c->from, &r)) != DT_OK) return rc;
+            if (r < 0) continue;
+            c->skip = 0;
+        }
+        if (c->has_until) {
+            if ((rc = cmp_ikey(c, d, &c->until, &r)) != DT_OK) return rc;
+            if (r > 0) {
+                end_iteration(c);
+                c->has_cur = 0;
+                return DT_DONE;
+            }
+        }
+        return DT_ROW;
+    }
+}
+
+int dl__cursor_next_slow(dl_cursor *c, dl_datom *out) {
+    int rc = next_slow(c, out);
+    update_slow(c);
+    return rc;
+}
+
+int dl_cursor_value(dl_cursor *c, dt_kv_bytes *out) {
+    if (!c->has_cur) return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
+    if (!c->cur_full) {
+        int rc = dl_value_full_enc(c->st, c->txn, c->cur_aid, c->cur_v, c->cur_vlen, out);
+        if (rc != DT_OK) return rc;
+        c->cur_full = out->ptr;
+        c->cur_flen = out->len;
+    }
+    out->ptr = c->cur_full;
+    out->len = c->cur_flen;
+    return DT_OK;
+}
+
+int dl_cursor_count(dl_cursor *c, uint64_t *out) {
+    int cut = c->skip && c->from.n > value_pos(c->index) && c->from.vlen >= DL_INDEX_STABLE &&
+              c->mlen < voff(c) + DL_INDEX_STABLE;
+    if (c->has_until || cut) {
+        dl_datom d;
+        int rc;
+        while ((rc = dl_cursor_next(c, &d)) == DT_ROW) (*out)++;
+        return rc == DT_DONE ? DT_OK : rc;
+    }
+    /* the set of datoms is the set of keys from here on with the prefix */
+    uint64_t n = c->nrun - c->irun;
+    c->nrun = c->irun = 0;
+    c->has_cur = 0;
+    int rc;
+    while ((rc = raw_next(c)) == DT_OK) n++;
+    update_slow(c);
+    if (rc != DT_NOTFOUND) return rc;
+    *out += n;
+    return DT_OK;
+}
+
+int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+    reset_pos(c);
+    if (!c->kc) return dt__seterr(NULL, DT_MISUSE, "index: cursor not open");
+    if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
+    int was_cut, rc;
+    if ((rc = key_of(c, prefix, prefix->n, 0, c->mpre, &c->mlen, &was_cut)) != DT_OK) return rc;
+    prefix_words(c);
+    /* the last key with the prefix: before the smallest key above them */
+    uint8_t up[DL_KEY_MAX + 8];
+    size_t n = c->mlen;
+    memcpy(up, c->mpre, n);
+    while (n > 0 && up[n - 1] == 0xff) n--;
+    dt_kv_bytes k = {NULL, 0}, v = {NULL, 0};
+    if (n == 0) {
+        rc = kv_cursor_get(c->kc, &k, &v, KV_LAST);
+    } else {
+        up[n - 1]++;
+        k.ptr = up;
+        k.len = n;
+        rc = kv_cursor_get(c->kc, &k, &v, KV_SET_RANGE);
+        if (rc == DT_OK)
+            rc = kv_cursor_get(c->kc, &k, &v, KV_PREV);
+        else if (rc == DT_NOTFOUND)
+            rc = kv_cursor_get(c->kc, &k, &v, KV_LAST);
+    }
+    if (rc == DT_NOTFOUND) return DT_DONE;
+    if (rc != DT_OK) return kv_error(c, rc);
+    if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) return DT_DONE;
+    dl_datom *d = out;
+    if (parse_fast(c->index, k.ptr, k.len, d) != DT_OK) return corrupt_key(c);
+    /* a long value: its run, read backward, sorted; the largest is last */
+    if (may_be_truncated(d->vlen)) {
+        const uint8_t *head = k.ptr;
+        size_t rp = voff(c) + DL_INDEX_STABLE;
+        if ((rc = run_push(c, &k, &v)) != DT_OK) return rc;
+        for (;;) {
+            rc = kv_cursor_get(c->kc, &k, &v, KV_PREV);
+            if (rc == DT_NOTFOUND) break;
+            if (rc != DT_OK) return kv_error(c, rc);
+            if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) break;
+            if (k.len < rp + 8 || memcmp(k.ptr, head, rp) != 0) break;
+            if ((rc = run_push(c, &k, &v)) != DT_OK) return rc;
+        }
+        if ((rc = run_sort(c)) != DT_OK) return rc;
+        const dl_run_ent *r = &c->run[c->nrun - 1];
+        if (parse_fast(c->index, r->key, r->klen, d) != DT_OK) return corrupt_key(c);
+        d->truncated = r->truncated;
+        c->cur_full = r->full;
+        c->cur_flen = r->flen;
+        c->cur_aid = d->aid;
+        c->cur_v = d->v;
+        c->cur_vlen = d->vlen;
+        v.ptr = r->val;
+        v.len = 8;
+        c->nrun = 0;
+    } else {
+        c->cur_full = d->v;
+        c->cur_flen = d->vlen;
+    }
+    d->tx = (int64_t)dl_get_u64(v.ptr);
+    c->has_cur = 1;
+    return DT_ROW;
+}
+
+/* }====== */
+
+/* {====== Writing datoms ====== */
+
+void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
+    memset(w, 0, sizeof *w);
+    w->st = st;
+    w->txn = txn;
+    w->tx = tx;
+    w->history = 1;
+}
+
+void dl_wtxn_close_cursors(dl_wtxn *w) {
+    kv_cursor_close(w->ave_cur);
+    w->ave_cur = NULL;
+}
+
+void dl_wtxn_release(dl_wtxn *w) {
+    dl_wtxn_close_cursors(w);
+    dt_buf_release(&w->key);
+    dt_buf_release(&w->key2);
+    dt_buf_release(&w->tmp);
+    dt_buf_release(&w->encs);
+    dt__free(w->changes);
+    dt__free(w->deltas);
+    memset(w, 0, sizeof *w);
+}
+
+static int delta(dl_wtxn *w, uint32_t aid, int64_t dcount, int64_t ddistinct) {
+    if (aid >= w->ndeltas) {
+        size_t n = w->ndeltas ? w->ndeltas : 64;
+        while (n <= aid) n *= 2;
+        dl_stat_delta *d = dt__realloc(w->deltas, n * sizeof *d);
+        if (!d) return DT_NOMEM;
+        memset(d + w->ndeltas, 0, (n - w->ndeltas) * sizeof *d);
+        w->deltas = d;
+        w->ndeltas = n;
+    }
+    w->deltas[aid].count += dcount;
+    w->deltas[aid].distinct += ddistinct;
+    return DT_OK;
+}
+
+static int record(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t n, int added) {
+    if (w->nchanges == w->capchanges) {
+        size_t cap = w->capchanges ? w->capchanges * 2 : 32;
+        dl_change *c = dt__realloc(w->changes, cap * sizeof *c);
+        if (!c) return DT_NOMEM;
+        w->changes = c;
+        w->capchanges = cap;
+    }
+    dl_change *c = &w->changes[w->nchanges];
+    c->e = e;
+    c->aid = aid;
+    c->enc_off = w->encs.len;
+    c->enc_len = n;
+    c->tx = w->tx;
+    c->added = added;
+    if (dt_buf_append(&w->encs, enc, n) != DT_OK) return DT_NOMEM;
+    w->nchanges++;
+    return DT_OK;
+}
+
+/* 1 when some ave entry has the prefix aid | vkey (a cached cursor: this
+ * runs for every datom written). */
+static int value_in_use(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vklen, int *out) {
+    dt_buf *b = &w->key2;
+    int rc = key_giant(b, aid, vkey, vklen); /* aid | vkey: the ave prefix */
+    if (rc != DT_OK) return rc;
+    if (!w->ave_cur && (rc = kv_cursor_open(w->txn, w->st->ave, &w->ave_cur)) != DT_OK) return rc;
+    dt_kv_bytes k = {b->p, b->len}, v;
+    rc = kv_cursor_get(w->ave_cur, &k, &v, KV_SET_RANGE);
+    if (rc == DT_NOTFOUND) {
+        *out = 0;
+        return DT_OK;
+    }
+    if (rc != DT_OK) return rc;
+    *out = k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0;
+    return DT_OK;
+}
+
+static int kv_fail(dl_wtxn *w, int rc, const char *what) {
+    return dt__seterr(NULL, rc, "store: %s: %s", what, dt_errmsg(w->st->kv));
+}
+
+int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len) {
+    const dl_store *st = w->st;
+    int truncated = 0, rc;
+    dt_buf *vk = &w->tmp;
+    vk->len = 0;
+    if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
+    int used = 0;
+    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
+    if (truncated && !used) {
+        if ((rc = key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
+        dt_kv_bytes old;
+        rc = dt_kv_get_view(st->kv, w->txn, st->giants, w->key.p, w->key.len, &old);
+        if (rc == DT_OK && (old.len != enc_len || memcmp(old.ptr, enc, enc_len) != 0))
+            return dt__seterr(NULL, DT_LIMIT,
+                              "store: two different values of %zu bytes share a key prefix and "
+                              "hash; cannot store both",
+                              enc_len);
+        if (rc == DT_NOTFOUND) {
+            rc = dt_kv_put(st->kv, w->txn, st->giants, w->key.p, w->key.len, enc, enc_len, 0);
+            if (rc != DT_OK) return kv_fail(w, rc, "writing a long value");
+        } else if (rc != DT_OK) {
+            return kv_fail(w, rc, "reading a long value");
+        }
+    }
+    uint8_t txb[DL_INDEX_VAL_LEN];
+    dl_index_val(txb, w->tx);
+    if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
+    if ((rc = dt_kv_put(st->kv, w->txn, st->eav, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
+        return kv_fail(w, rc, "writing eav");
+    if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
+    if ((rc = dt_kv_put(st->kv, w->txn, st->ave, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
+        return kv_fail(w, rc, "writing ave");
+    if ((rc = delta(w, aid, 1, used ? 0 : 1)) != DT_OK) return rc;
+    return record(w, e, aid, enc, enc_len, 1);
+}
+
+int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len,
+                     int *found) {
+    const dl_store *st = w->st;
+    int64_t asserted = 0;
+    int rc = dl_datom_exists(st, w->txn, e, aid, enc, enc_len, &asserted, found);
+    if (rc != DT_OK || !*found) return rc;
+    int truncated = 0;
+    dt_buf *vk = &w->tmp;
+    vk->len = 0;
+    if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
+    if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
+    if ((rc = dt_kv_del(st->kv, w->txn, st->eav, w->key.p, w->key.len, NULL, 0)) != DT_OK)
+        return kv_fail(w, rc, "deleting from eav");
+    if (w->history) {
+        uint8_t b8[8];
+        if ((rc = key_history(&w->key, e, aid, vk->p, vk->len, w->tx)) != DT_OK) return rc;
+        dl_put_u64(b8, (uint64_t)asserted);
+        if ((rc = dt_kv_put(st->kv, w->txn, st->history, w->key.p, w->key.len, b8, 8, 0)) != DT_OK)
+            return kv_fail(w, rc, "writing history");
+    }
+    if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
+    if ((rc = dt_kv_del(st->kv, w->txn, st->ave, w->key.p, w->key.len, NULL, 0)) != DT_OK)
+        return kv_fail(w, rc, "deleting from ave");
+    int used = 0;
+    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
+    /* the long value stays while history may refer to it */
+    if (truncated && !used && !w->history) {
+        if ((rc = key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
+        rc = dt_kv_del(st->kv, w->txn, st->giants, w->key.p, w->key.len, NULL, 0);
+        if (rc != DT_OK && rc != DT_NOTFOUND) return kv_fail(w, rc, "deleting a long value");
+    }
+    if ((rc = delta(w, aid, -1, used ? 0 : -1)) != DT_OK) return rc;
+    return record(w, e, aid, enc, enc_len, 0);
+}
+
+/*
+ * write_txlog: the tx-log entry of the recorded changes, msgpack
+ * [[e :attr v added] ...].  Written one change at a time into one buffer
+ * rather than built as one dt_value tree and then encoded: the tree of a
+ * million-datom transaction took a few hundred bytes per datom.
+ */
+static int write_txlog(dl_wtxn *w, const dl_schema *s) {
+    if (w->nchanges == 0) return DT_OK;
+    dt_buf b = DT_BUF_INIT;
+    int rc = dl_msgpack_append_array(w->nchanges, &b);
+    for (size_t i = 0; i < w->nchanges && rc == DT_OK; i++) {
+        const dl_change *c = &w->changes[i];
+        const dl_attr *a = dl_schema_by_aid(s, c->aid);
+        if (!a) {
+            rc = dt__seterr(NULL, DT_INTERNAL, "store: change of unknown attribute %u", c->aid);
+            break;
+        }
+        dt_value d;
+        if ((rc = dt_value_seq(DT_VECTOR, 4, &d)) != DT_OK) break;
+        dt_value_long(c->e, &d.u.seq.items[0]);
+        size_t used;
+        rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d.u.seq.items[1]);
+        if (rc == DT_OK)
+            rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
+        dt_value_bool(c->added, &d.u.seq.items[3]);
+        if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
+        dt_value_clear(&d);
+    }
+    if (rc == DT_OK) rc = dl_txlog_put_bytes(w->st, w->txn, w->tx, b.p, b.len);
+    dt_buf_release(&b);
+    return rc;
+}
+
+int dl_wtxn_finish(dl_wtxn *w, const dl_schema *s) {
+    for (uint32_t aid = 0; aid < w->ndeltas; aid++) {
+        dl_stat_delta *d = &w->deltas[aid];
+        if (!d->count && !d->distinct) continue;
+        int rc = dl_stats_add(w->st, w->txn, aid, d->count, d->distinct);
+        if (rc != DT_OK) return rc;
+        d->count = d->distinct = 0;
+    }
+    return write_txlog(w, s);
+}
+
+/* }====== */

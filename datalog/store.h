@@ -168,8 +168,7 @@ int dl_stats_add(const dl_store *st, dt_kv_txn *txn, uint32_t aid, int64_t dcoun
 /* dl_txlog_put: writes `entry` (msgpack-encoded) as the tx-log record of
  * tx; dl_txlog_put_bytes: the same with the entry already encoded.  These
  * two are the only writers of dt/txlog.  DT_OK or an error with a message. */
-int dl_txlog_put_bytes(const dl_store *st, dt_kv_txn *txn, int64_t tx, const void *bytes,
-                       size_t n);
+int dl_txlog_put_bytes(const dl_store *st, dt_kv_txn *txn, int64_t tx, const void *bytes, size_t n);
 int dl_txlog_put(const dl_store *st, dt_kv_txn *txn, int64_t tx, const dt_value *entry);
 
 /* }====== */

@@ -350,12 +350,10 @@ static int ends_with(const char *s, const char *suffix) {
 static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
     const char *format = NULL, *schema = NULL, *chunk_s = NULL;
     int quiet = 0;
-    cli_opt opts[] = {{"format", 1, &format, NULL},
-                      {"schema", 1, &schema, NULL},
-                      {"chunk-size", 1, &chunk_s, NULL},
-                      {"closed-schema", 0, NULL, &closed_schema_flag},
-                      {"quiet", 0, NULL, &quiet},
-                      {NULL, 0, NULL, NULL}};
+    cli_opt opts[] = {
+        {"format", 1, &format, NULL},      {"schema", 1, &schema, NULL},
+        {"chunk-size", 1, &chunk_s, NULL}, {"closed-schema", 0, NULL, &closed_schema_flag},
+        {"quiet", 0, NULL, &quiet},        {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");

@@ -81,10 +81,10 @@ static void build(const char *dir) {
         int n = snprintf(name, sizeof name, "name-%llx", (unsigned long long)bench_rng(&s));
         dt_value_text(DT_STRING, name, (size_t)n, &v);
         if ((rc = dt_loader_add(ld, e, "b/s", &v)) != DT_OK) die("add", rc, dt_errmsg(ld));
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     if ((rc = dt_loader_finish(ld, NULL)) != DT_OK) die("finish", rc, dt_errmsg(ld));
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     if ((rc = dt_conn_close(c)) != DT_OK) die("close", rc, "");
 }
 
@@ -134,7 +134,7 @@ static double cursor_run(const char *dir, int op) {
         if (best == 0 || t < best) best = t;
     }
     dl_cursor_close(&cur);
-    dt_db_release(db);
+    dt_db_close(db);
     dt_conn_close(c);
     return best;
 }
@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
         if (dt_conn_open(dir, NULL, NULL, &c) != DT_OK || dt_conn_db(c, &db) != DT_OK)
             die("open", 0, dt_errmsg(NULL));
         aid = dl_schema_by_ident(dl_db_schema(db), "b/v", 3)->aid;
-        dt_db_release(db);
+        dt_db_close(db);
         dt_conn_close(c);
     }
     /* warm-up: one run of each side */

@@ -290,7 +290,7 @@ static int load_file(const char *db_dir, const char *schema, const char *input, 
     free(buf);
     uint64_t n = 0;
     if (dt_loader_finish(ld, &n) != DT_OK) die("finish", dt_errmsg(ld));
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     if (dt_conn_close(c) != DT_OK) die("close", dt_errmsg(c));
     out->secs = bench_now() - t0;
     out->count = n;
@@ -556,7 +556,7 @@ static void mp_write_datom(FILE *f, int64_t e, const dt_value *attr, const dt_va
     dt_free(b);
     dt_value_nil(&rec.u.seq.items[1]);
     dt_value_nil(&rec.u.seq.items[2]);
-    dt_value_clear(&rec);
+    dt_value_free(&rec);
 }
 
 /* Converts the people tx-data into prepared datoms; returns their count. */
@@ -597,7 +597,7 @@ static uint64_t prepare_people(const char *edn_path, const char *mp_path) {
         }
     }
     fclose(out);
-    dt_value_clear(&tx);
+    dt_value_free(&tx);
     free(ids.keys);
     free(ids.vals);
     return count;

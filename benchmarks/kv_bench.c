@@ -140,7 +140,7 @@ static void dt_run(const char *dir, int op, double *secs) {
             /* the scan API: entries in batches, one handle check per batch */
             dt_kv_entry batch[256];
             size_t got;
-            while (dt_kv_iter_next_batch(it, batch, 256, &got) == DT_ROW) {
+            while (dt_kv_iter_next_batch(it, 256, batch, &got) == DT_ROW) {
                 for (size_t i = 0; i < got; i++) sum += batch[i].key.len + batch[i].val.len;
                 n += got;
             }

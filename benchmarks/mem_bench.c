@@ -81,7 +81,7 @@ static void child(const char *dir, int kind, long n, size_t bytes, int report, i
         r.rc = dt_transact_text(conn, text, len, report ? &rep : NULL);
         r.peak_kb = status_kb("VmHWM");
         if (r.rc != DT_OK) fprintf(stderr, "transact: %s\n", dt_errmsg(conn));
-        dt_report_free(rep);
+        dt_report_close(rep);
         dt_conn_close(conn);
     }
     free(text);

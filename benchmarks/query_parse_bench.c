@@ -10,7 +10,7 @@
  * beside the checkout).
  *
  *  parse     dq_parse_text of the query (and its rules), then dq_query_free
- *  edn-read  dt_edn_read of the query (and of the rules), then dt_value_clear
+ *  edn-read  dt_edn_read of the query (and of the rules), then dt_value_free
  * Each run times K iterations (argv[1], default 20000) after a warm-up of
  * K/10; the figure is the median over R runs (argv[2], default 5) in
  * microseconds per query, with min and max in the JSON.
@@ -65,10 +65,10 @@ static double run(const bq *q, int parse, long iters) {
         } else {
             dt_value v, r;
             if (dt_edn_read(q->query, strlen(q->query), &v) != DT_OK) exit(1);
-            dt_value_clear(&v);
+            dt_value_free(&v);
             if (q->rules) {
                 if (dt_edn_read(q->rules, strlen(q->rules), &r) != DT_OK) exit(1);
-                dt_value_clear(&r);
+                dt_value_free(&r);
             }
         }
     }
@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
         qs[n].query = strdup(map_str(&mv.u.seq.items[i], "query"));
         qs[n].rules = NULL;
     }
-    dt_value_clear(&mv);
+    dt_value_free(&mv);
     free(text);
 
     double med[16][2];

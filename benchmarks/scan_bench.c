@@ -38,11 +38,11 @@ static void *scan_main(void *p) {
     scan_arg *s = p;
     while (!atomic_load(&s->stop)) {
         dt_datom_iter *it = NULL;
-        if (dt_datoms(s->snap, DT_INDEX_EAV, NULL, 0, &it) != DT_OK) die("scan", NULL);
+        if (dt_db_datoms(s->snap, DT_INDEX_EAV, NULL, 0, &it) != DT_OK) die("scan", NULL);
         dt_datom d;
         while (dt_datom_iter_next(it, &d) == DT_ROW) {
         }
-        dt_datom_iter_free(it);
+        dt_datom_iter_close(it);
         s->passes++;
     }
     return NULL;
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
         during[r] = burst(conn, n, 2);
         atomic_store(&s.stop, 1);
         pthread_join(th, NULL);
-        dt_db_release(s.snap);
+        dt_db_close(s.snap);
         dt_conn_close(conn);
         bench_rm_rf(dir);
         ratio[r] = during[r] / alone[r];

@@ -277,7 +277,7 @@ static void bench_db_tx(bench_db *d, const char *tx, int n, int with_report) {
     int rc = dt_transact(d->c, tx, with_report ? &r : NULL);
     if (rc != DT_OK) die("dt_transact", rc, dt_errmsg(d->c));
     if (with_report && dt_report_count(r) != (size_t)(3 * n + 1)) die("report count", 0, NULL);
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void bench_db_close(bench_db *d) {
@@ -424,9 +424,10 @@ static double people_once(const char *schema, const char *text, size_t len, int 
     if (rc != DT_OK) die(import ? "dt_import_edn" : "dt_transact people20k", rc, dt_errmsg(c));
     dt_db *db;
     uint64_t count = 0;
-    if (dt_conn_db(c, &db) != DT_OK || dt_count_datoms(db, DT_INDEX_EAV, NULL, 0, &count) != DT_OK)
+    if (dt_conn_db(c, &db) != DT_OK ||
+        dt_db_count_datoms(db, DT_INDEX_EAV, NULL, 0, &count) != DT_OK)
         die("count", 0, dt_errmsg(c));
-    dt_db_release(db);
+    dt_db_close(db);
     /* 191,654 datoms + one :db/txInstant per transaction */
     if (count != 191654 + (import ? 20u : 1u)) die("people20k datom count", (int)count, NULL);
     dt_conn_close(c);

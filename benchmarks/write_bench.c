@@ -388,7 +388,7 @@ static result transact_cell(const mode *m, int async, int datoms, int producers,
 }
 
 /* The same as a sync cell with one producer, through a block on the
- * calling thread (dt_tx_begin, dt_tx_transact, dt_tx_commit): no hand-off
+ * calling thread (dt_txn_begin, dt_txn_transact, dt_txn_commit): no hand-off
  * to the writer thread.  A diagnostic for the targets. */
 static result block_cell(const mode *m, int datoms, int ntx) {
     char *dir = fresh_dir("blk");
@@ -405,13 +405,13 @@ static result block_cell(const mode *m, int datoms, int ntx) {
     for (int i = 0; i < ntx; i++) {
         make_tx(buf, cap, datoms, i);
         double s = bench_now();
-        dt_tx *tx = NULL;
-        rc = dt_tx_begin(conn, &tx);
-        if (rc == DT_OK) rc = dt_tx_transact(tx, buf, NULL);
+        dt_txn *tx = NULL;
+        rc = dt_txn_begin(conn, &tx);
+        if (rc == DT_OK) rc = dt_txn_transact(tx, buf, NULL);
         if (rc == DT_OK)
-            rc = dt_tx_commit(tx);
+            rc = dt_txn_commit(tx);
         else
-            dt_tx_abort(tx);
+            dt_txn_abort(tx);
         if (rc != DT_OK) die("block", rc, dt_errmsg(conn));
         lat[i] = bench_now() - s;
     }

@@ -124,7 +124,7 @@ static void show_vkey(ck *c, uint32_t aid, const uint8_t *vkey, size_t vklen, ch
         snprintf(out, cap, "(undecodable value)");
     }
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static const char *ident_of(ck *c, uint32_t aid, char *buf, size_t cap) {
@@ -415,7 +415,7 @@ static void visit_txlog(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, si
     int rc = dt_msgpack_decode(v, vn, &m, &used);
     if (rc != DT_OK || used != vn)
         finding(c, "the entry of transaction %lld does not decode", (long long)tx);
-    dt_value_clear(&m);
+    dt_value_free(&m);
 }
 
 static void visit_stats(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
@@ -440,7 +440,7 @@ static void visit_schema(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, s
     if (dt_msgpack_decode(v, vn, &m, &used) != DT_OK || used != vn)
         finding(c, "the definition of attribute id %u does not decode",
                 kn == 4 ? dl_get_u32(k) : 0);
-    dt_value_clear(&m);
+    dt_value_free(&m);
 }
 
 static void visit_meta(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
@@ -637,7 +637,7 @@ static void reap_readers(const char *dir) {
     }
 }
 
-void dt_check_result_clear(dt_check_result *r) {
+void dt_check_result_free(dt_check_result *r) {
     if (!r) return;
     dt_free(r->text);
     memset(r, 0, sizeof *r);
@@ -769,7 +769,7 @@ int dt_check(const char *dir, dt_check_result *out) {
         return dt__seterr(NULL, err_code, "check '%s': %s", dir, err_text);
     }
     out->findings = nfind;
-    out->text = (char *)text.p; /* handed over: freed by dt_check_result_clear */
+    out->text = (char *)text.p; /* handed over: freed by dt_check_result_free */
     if (!nfind) return DT_OK;
     return dt__seterr(NULL, DT_CORRUPT, "check '%s': %llu problem%s found", dir,
                       (unsigned long long)nfind, nfind == 1 ? "" : "s");

@@ -603,7 +603,7 @@ static int rd_tuple(rd *r, uint8_t tag, dt_value *out, int depth) {
     }
     return DT_OK;
 fail:
-    for (size_t i = 0; items && i < n; i++) dt_value_clear(&items[i]);
+    for (size_t i = 0; items && i < n; i++) dt_value_free(&items[i]);
     dt__free(items);
     return rc;
 }

@@ -137,7 +137,7 @@ static inline int64_t dl_codec_get_int(const uint8_t *src) {
 /*
  * dl_codec_decode: decodes the encoding at the start of bytes[0..len)
  * (trailing bytes are allowed and ignored) into *out (caller owns it,
- * dt_value_clear) and sets *consumed to its length.
+ * dt_value_free) and sets *consumed to its length.
  * @retval DT_OK        a full value.
  * @retval DT_NOTFOUND  a truncated key: *out is nil, *consumed is the
  *                      key's length; fetch the full value elsewhere

@@ -61,7 +61,7 @@ static int tuple_copy(const dt_value *v, dt_value *out, int depth) {
         else
             rc = dt_value_copy(x, &out->u.seq.items[i]);
     }
-    if (rc != DT_OK) dt_value_clear(out);
+    if (rc != DT_OK) dt_value_free(out);
     return rc;
 }
 
@@ -141,7 +141,7 @@ int dl_coerce(const dl_attr *a, const dt_value *v, dt_buf *out) {
         }
     }
     rc = dl_codec_encode(&tmp, out);
-    dt_value_clear(&conv);
+    dt_value_free(&conv);
     if (rc != DT_OK) {
         char inner[DT__ERRMSG_MAX], buf[96];
         snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));

@@ -68,7 +68,7 @@ void dl_db_adopt(dt_db *db, dt_db *fresh) {
     /* free the shell without ending what was taken over */
     fresh->owns_txn = 0;
     fresh->schema = dl_schema_retain(db->schema);
-    dt_db_release(fresh);
+    dt_db_close(fresh);
 }
 
 int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out) {
@@ -79,7 +79,7 @@ int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out) {
     return DT_OK;
 }
 
-void dt_db_release(dt_db *db) {
+void dt_db_close(dt_db *db) {
     if (!dl_db_ok(db)) return;
     if (db->owns_txn) dt_kv_txn_abort(db->txn);
     dl_schema_release(db->schema);
@@ -183,8 +183,9 @@ static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *
     return dl_coerce(a, &tmp, out);
 }
 
-int dt_entid(dt_db *db, const dt_value *ref, int64_t *out) {
-    if (!dl_db_ok(db) || !ref || !out) return dt__seterr(db, DT_MISUSE, "dt_entid: bad arguments");
+int dt_db_entid(dt_db *db, const dt_value *ref, int64_t *out) {
+    if (!dl_db_ok(db) || !ref || !out)
+        return dt__seterr(db, DT_MISUSE, "dt_db_entid: bad arguments");
     int rc = dl_resolve_eref(db->st, db->txn, db->schema, ref, out);
     if (rc != DT_OK) dt__moveerr(NULL, db, rc);
     return rc;
@@ -292,22 +293,22 @@ static int open_components(dt_db *db, dt_index index, const dt_value *c, size_t 
     return DT_OK;
 }
 
-int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-              dt_datom_iter **out) {
+int dt_db_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                 dt_datom_iter **out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "datoms: NULL out");
     *out = NULL;
     return open_components(db, index, components, n, 0, out);
 }
 
-int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-                   dt_datom_iter **out) {
+int dt_db_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                      dt_datom_iter **out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "seek-datoms: NULL out");
     *out = NULL;
     return open_components(db, index, components, n, 1, out);
 }
 
-int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
-                   dt_datom_iter **out) {
+int dt_db_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
+                      dt_datom_iter **out) {
     if (out) *out = NULL;
     if (!out || !attr) return dt__seterr(db, DT_MISUSE, "index-range: NULL argument");
     dt_datom_iter *it;
@@ -348,7 +349,7 @@ done:
 int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out) {
     if (!it || it->magic != DT_MAGIC_DITER || !out)
         return dt__seterr(it, DT_MISUSE, "datoms: bad iterator");
-    dt_value_clear(&it->v);
+    dt_value_free(&it->v);
     dl_datom d;
     int rc = dl_cursor_next(&it->cur, &d);
     if (rc != DT_ROW) {
@@ -371,17 +372,17 @@ int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out) {
     return DT_ROW;
 }
 
-void dt_datom_iter_free(dt_datom_iter *it) {
+void dt_datom_iter_close(dt_datom_iter *it) {
     if (!it || it->magic != DT_MAGIC_DITER) return;
     dl_cursor_close(&it->cur);
-    dt_value_clear(&it->v);
+    dt_value_free(&it->v);
     dt__clearerr(it);
     it->magic = DT_MAGIC_DEAD;
     dt__free(it);
 }
 
-int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-                    uint64_t *out) {
+int dt_db_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                       uint64_t *out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "count-datoms: NULL out");
     *out = 0;
     if (!dl_db_ok(db)) return dt__seterr(db, DT_MISUSE, "count-datoms: not a live snapshot");
@@ -399,11 +400,11 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
         return DT_OK;
     }
     dt_datom_iter *it;
-    int rc = dt_datoms(db, index, components, n, &it);
+    int rc = dt_db_datoms(db, index, components, n, &it);
     if (rc != DT_OK) return rc;
     uint64_t count = 0;
     rc = dl_cursor_count(&it->cur, &count);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (rc != DT_OK) return dt__seterr(db, rc, "count-datoms: %s", dt_errmsg(NULL));
     *out = count;
     return DT_OK;
@@ -436,7 +437,7 @@ static int edge_value(dt_db *db, uint32_t aid, int last, dt_value *out) {
     return rc;
 }
 
-int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out) {
+int dt_db_attr_stats(dt_db *db, const char *attr, dt_attr_stats *out) {
     if (!out) return dt__seterr(db, DT_MISUSE, "attr-stats: NULL out");
     memset(out, 0, sizeof *out);
     if (!dl_db_ok(db) || !attr) return dt__seterr(db, DT_MISUSE, "attr-stats: bad arguments");
@@ -447,7 +448,7 @@ int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out) {
     if (rc == DT_OK) rc = edge_value(db, a->aid, 0, &out->min);
     if (rc == DT_OK) rc = edge_value(db, a->aid, 1, &out->max);
     if (rc != DT_OK) {
-        dt_attr_stats_clear(out);
+        dt_attr_stats_free(out);
         return dt__moveerr(NULL, db, rc);
     }
     out->count = s.count;
@@ -455,10 +456,10 @@ int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out) {
     return DT_OK;
 }
 
-void dt_attr_stats_clear(dt_attr_stats *s) {
+void dt_attr_stats_free(dt_attr_stats *s) {
     if (!s) return;
-    dt_value_clear(&s->min);
-    dt_value_clear(&s->max);
+    dt_value_free(&s->min);
+    dt_value_free(&s->max);
     s->count = s->distinct = 0;
 }
 

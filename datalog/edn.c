@@ -511,7 +511,7 @@ static int rerr(dt_edn_reader *r, int rc, size_t at, const char *fmt, ...) {
 static int nomem(dt_edn_reader *r) { return dt__seterr(r->errh, DT_NOMEM, "edn: out of memory"); }
 
 static void reader_reset_stacks(dt_edn_reader *r) {
-    for (size_t i = 0; i < r->nvals; i++) dt_value_clear(&r->vals[i]);
+    for (size_t i = 0; i < r->nvals; i++) dt_value_free(&r->vals[i]);
     r->nvals = 0;
     r->nframes = 0;
     r->ndiscard = 0;
@@ -542,7 +542,7 @@ static int push_val(dt_edn_reader *r, dt_value *v) {
         size_t cap = r->capvals ? r->capvals * 2 : 64;
         dt_value *nv = dt__realloc(r->vals, cap * sizeof *nv);
         if (!nv) {
-            dt_value_clear(v);
+            dt_value_free(v);
             return nomem(r);
         }
         r->vals = nv;
@@ -966,7 +966,7 @@ static int apply_tag(dt_edn_reader *r, const frame *f, dt_value *v) {
             return rerr(r, DT_INVALID, f->start, "#%.*s expects %s, got a %s", (int)tl, tag,
                         want[builtin], dt_type_name(v->type));
         }
-        dt_value_clear(v);
+        dt_value_free(v);
         *v = nv;
         return DT_OK;
     }
@@ -979,11 +979,11 @@ static int apply_tag(dt_edn_reader *r, const frame *f, dt_value *v) {
         int rc = r->opts.tag_handler(name, tl, v, &res, r->opts.tag_userdata);
         if (name != small) dt__free(name);
         if (rc == DT_OK) {
-            dt_value_clear(v);
+            dt_value_free(v);
             *v = res;
             return DT_OK;
         }
-        dt_value_clear(&res);
+        dt_value_free(&res);
         if (rc != DT_NOTFOUND) {
             if (rc < 0 || rc == DT_ROW || rc == DT_DONE) rc = DT_INVALID;
             return rerr(r, rc, f->start, "reader for tag #%.*s failed (%s)", (int)tl, tag,
@@ -994,7 +994,7 @@ static int apply_tag(dt_edn_reader *r, const frame *f, dt_value *v) {
         dt_value tv;
         int rc = dt_value_seq(DT_TAGGED, 2, &tv);
         if (rc == DT_OK && (rc = dt_value_text(DT_SYMBOL, tag, tl, &tv.u.seq.items[0])) != DT_OK)
-            dt_value_clear(&tv);
+            dt_value_free(&tv);
         if (rc != DT_OK) return nomem(r);
         tv.u.seq.items[1] = *v;
         *v = tv;
@@ -1214,7 +1214,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
         for (;;) {
             if (r->nframes == 0) {
                 if ((rc = push_span(r, vstart)) != DT_OK) {
-                    dt_value_clear(&v);
+                    dt_value_free(&v);
                     return rc;
                 }
                 *out = v;
@@ -1222,7 +1222,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
             }
             frame *f = &r->frames[r->nframes - 1];
             if (f->kind == F_DISCARD) {
-                dt_value_clear(&v);
+                dt_value_free(&v);
                 r->nframes--;
                 r->ndiscard--;
                 break;
@@ -1231,7 +1231,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
                 /* inside #_ no tag reader runs (the EDN spec asks for this) */
                 rc = r->ndiscard ? DT_OK : apply_tag(r, f, &v);
                 if (rc != DT_OK) {
-                    dt_value_clear(&v);
+                    dt_value_free(&v);
                     return rc;
                 }
                 vstart = f->start;
@@ -1239,7 +1239,7 @@ static int read_form(dt_edn_reader *r, dt_value *out) {
                 continue;
             }
             if ((rc = push_span(r, vstart)) != DT_OK) {
-                dt_value_clear(&v);
+                dt_value_free(&v);
                 return rc;
             }
             if ((rc = push_val(r, &v)) != DT_OK) return rc;
@@ -1375,13 +1375,13 @@ static int read_one(const char *text, size_t len, const dt_edn_options *opts, dt
         dt_value extra;
         int rc2 = reader_next(&r, &extra);
         if (rc2 == DT_OK) {
-            dt_value_clear(&extra);
+            dt_value_free(&extra);
             char d[48];
             rc = rerr(&r, DT_INVALID, r.form_start, "expected end of input after the form, got %s",
                       describe(&r, r.form_start, d));
         } else if (rc2 != DT_DONE)
             rc = rc2;
-        if (rc != DT_OK) dt_value_clear(out);
+        if (rc != DT_OK) dt_value_free(out);
     }
     if (rc == DT_OK && spans) {
         *spans = r.spans;
@@ -1433,7 +1433,8 @@ int dt_edn_reader_next(dt_edn_reader *r, dt_value *out) {
     if (!r || r->magic != EDN_MAGIC)
         return dt__seterr(NULL, DT_MISUSE, "dt_edn_reader_next: NULL or freed reader");
     if (!out) return dt__seterr(r, DT_MISUSE, "dt_edn_reader_next: NULL out");
-    return reader_next(r, out);
+    int rc = reader_next(r, out);
+    return rc == DT_OK ? DT_ROW : rc;
 }
 
 int dt_edn_reader_pos(const dt_edn_reader *r, int *line, int *col, size_t *offset) {

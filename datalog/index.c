@@ -117,7 +117,7 @@ int dl_vkey_from_enc(const uint8_t *enc, size_t len, dt_buf *out, int *truncated
     int rc = dl_codec_decode(enc, len, &v, &used);
     if (rc != DT_OK) return rc;
     rc = dl_codec_encode_key(&v, DL_VKEY_MAX, out, truncated);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     return rc;
 }
 
@@ -906,7 +906,7 @@ static int write_txlog(dl_wtxn *w, const dl_schema *s) {
             rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
         dt_value_bool(c->added, &d.u.seq.items[3]);
         if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
-        dt_value_clear(&d);
+        dt_value_free(&d);
     }
     if (rc == DT_OK) rc = dl_txlog_put_bytes(w->st, w->txn, w->tx, b.p, b.len);
     dt_buf_release(&b);

@@ -311,14 +311,14 @@ static int decode_items(dec *d, dt_type type, uint64_t n, size_t at, int depth, 
     for (size_t i = 0; i < count; i++) {
         int rc = decode_value(d, &v.u.seq.items[i], depth + 1);
         if (rc != DT_OK) {
-            dt_value_clear(&v);
+            dt_value_free(&v);
             return rc;
         }
     }
     if (type == DT_MAP) {
         int rc = check_unique(d, &v, at);
         if (rc != DT_OK) {
-            dt_value_clear(&v);
+            dt_value_free(&v);
             return rc;
         }
     }
@@ -404,14 +404,14 @@ static int decode_ext(dec *d, int8_t type, size_t n, size_t at, int depth, dt_va
         int rc = decode_value(&sub, &v, depth);
         if (rc != DT_OK) return rc;
         if (sub.pos != n) {
-            dt_value_clear(&v);
+            dt_value_free(&v);
             return dt__seterr(NULL, DT_CORRUPT,
                               "msgpack: %zu stray bytes in ext type %d at byte %zu", n - sub.pos,
                               type, d->base + at);
         }
         if (type == DT_MSGPACK_EXT_TAGGED) {
             if (v.u.seq.n != 2 || v.u.seq.items[0].type != DT_STRING) {
-                dt_value_clear(&v);
+                dt_value_free(&v);
                 return dt__seterr(NULL, DT_CORRUPT,
                                   "msgpack: a tagged value must be [tag-string value], at byte %zu",
                                   d->base + at);
@@ -423,7 +423,7 @@ static int decode_ext(dec *d, int8_t type, size_t n, size_t at, int depth, dt_va
                      : type == DT_MSGPACK_EXT_SET ? DT_SET
                                                   : DT_TUPLE;
             if (v.type == DT_SET && (rc = check_unique(d, &v, at)) != DT_OK) {
-                dt_value_clear(&v);
+                dt_value_free(&v);
                 return rc;
             }
         }
@@ -569,7 +569,7 @@ int dt_msgpack_decode(const void *bytes, size_t len, dt_value *out, size_t *cons
     dec d = {bytes, bytes ? len : 0, 0, 0};
     int rc = decode_value(&d, out, 0);
     if (rc == DT_OK && !consumed && d.pos != len) {
-        dt_value_clear(out);
+        dt_value_free(out);
         rc = dt__seterr(NULL, DT_CORRUPT, "msgpack: %zu trailing bytes after the value at byte %zu",
                         len - d.pos, d.pos);
     }

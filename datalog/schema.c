@@ -448,9 +448,9 @@ int dl_attr_to_spec(const dl_schema *s, const dl_attr *a, dt_value *out) {
     *out = m;
     return DT_OK;
 fail_v:
-    dt_value_clear(&v);
+    dt_value_free(&v);
 fail:
-    dt_value_clear(&m);
+    dt_value_free(&m);
     return rc;
 }
 

@@ -208,7 +208,7 @@ int dl_store_load_schema(const dl_store *st, dt_kv_txn *txn, dl_schema **out) {
         if (k.len != 4 || dt_msgpack_decode(v.ptr, v.len, &rec, &used) != DT_OK ||
             rec.type != DT_VECTOR || rec.u.seq.n != 3 || rec.u.seq.items[0].type != DT_KEYWORD ||
             rec.u.seq.items[2].type != DT_BOOL) {
-            dt_value_clear(&rec);
+            dt_value_free(&rec);
             rc = dt__seterr(NULL, DT_CORRUPT, "store: malformed schema record");
             break;
         }
@@ -224,7 +224,7 @@ int dl_store_load_schema(const dl_store *st, dt_kv_txn *txn, dl_schema **out) {
             rc = dt__seterr(NULL, DT_CORRUPT, "store: stored schema of :%s is invalid: %s",
                             id->u.s.ptr, dt_errmsg(NULL));
         }
-        dt_value_clear(&rec);
+        dt_value_free(&rec);
         if (rc != DT_OK) break;
     }
     dl_scan_close(&sc);
@@ -256,7 +256,7 @@ int dl_store_put_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, co
             rc = dt__seterr(NULL, rc, "store: writing the schema: %s", dt_errmsg(st->kv));
     }
     dt_free(bytes);
-    dt_value_clear(&rec);
+    dt_value_free(&rec);
     return rc;
 }
 

@@ -263,12 +263,12 @@ int dt_value_seq(dt_type type, size_t n, dt_value *out) {
     return DT_OK;
 }
 
-void dt_value_clear(dt_value *v) {
+void dt_value_free(dt_value *v) {
     if (!v) return;
     if (is_text_type(v->type))
         dt__free(v->u.s.ptr);
     else if (is_seq_type(v->type)) {
-        for (size_t i = 0; i < v->u.seq.n; i++) dt_value_clear(&v->u.seq.items[i]);
+        for (size_t i = 0; i < v->u.seq.n; i++) dt_value_free(&v->u.seq.items[i]);
         dt__free(v->u.seq.items);
     }
     dt_value_nil(v);
@@ -291,7 +291,7 @@ int dt_value_copy(const dt_value *src, dt_value *out) {
         if (rc != DT_OK) return rc;
         for (size_t i = 0; i < src->u.seq.n; i++) {
             if ((rc = dt_value_copy(&src->u.seq.items[i], &tmp.u.seq.items[i])) != DT_OK) {
-                dt_value_clear(&tmp);
+                dt_value_free(&tmp);
                 return rc;
             }
         }

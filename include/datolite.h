@@ -21,8 +21,8 @@
  *  - flags come in groups with bit ranges of their own ("Flag groups"
  *    below); a flag of another group is DT_INVALID;
  *  - a handle ends with its destructor (dt_conn_close or dt_kv_close
- *    returning DT_OK, dt_db_release, dt_*_free, dt_kv_txn_commit/abort,
- *    dt_tx_commit/abort, ...).  Using it afterwards, destructors included,
+ *    returning DT_OK, dt_db_close, dt_*_free, dt_kv_txn_commit/abort,
+ *    dt_txn_commit/abort, ...).  Using it afterwards, destructors included,
  *    is undefined behaviour, as with SQLite's closed handles: it is freed
  *    memory.  The DT_MISUSE checks of a handle's kind catch NULL and
  *    wrong-kind handles; they cannot promise to catch ended ones.
@@ -95,12 +95,12 @@ enum dt_result {
 
 /*
  * Result codes for applications: a function the library calls back (the
- * block function of dt_with_tx, the fn of dt_kv_with_txn) may fail with
+ * block function of dt_with_txn, the fn of dt_kv_with_txn) may fail with
  * any code from DT_USER_FIRST to DT_USER_LAST; the library passes it back
  * unchanged and never returns such a code itself.  Set its message with
- * dt_errmsg_set on the block (dt_tx) or environment (dt_kv) handle:
+ * dt_errmsg_set on the block (dt_txn) or environment (dt_kv) handle:
  *     return dt_errmsg_set(tx, DT_USER_FIRST + 3, "order %d: no stock", id);
- * dt_with_tx then shows it on dt_errmsg(conn).  (Library codes, extended
+ * dt_with_txn then shows it on dt_errmsg(conn).  (Library codes, extended
  * codes included, stay below 0x10000.)
  */
 #define DT_USER_FIRST 0x10000
@@ -186,7 +186,7 @@ typedef enum dt_type {
 /*
  * dt_value: a value tree.  A dt_value is a small struct passed by address;
  * what it points to (text, bytes, items) is owned by the value and freed by
- * dt_value_clear().  Values the library returns through an out-parameter are
+ * dt_value_free().  Values the library returns through an out-parameter are
  * owned by the caller.
  *
  *   DT_BOOL            u.b (0 or 1)
@@ -266,14 +266,14 @@ int dt_value_text(dt_type type, const char *text, size_t len, dt_value *out);
 int dt_value_seq(dt_type type, size_t n, dt_value *out);
 
 /*
- * dt_value_clear: frees everything `v` owns and sets it to nil.  NULL is
+ * dt_value_free: frees everything `v` owns and sets it to nil.  NULL is
  * allowed.  Not thread-safe on the same value.
  */
-void dt_value_clear(dt_value *v);
+void dt_value_free(dt_value *v);
 
 /*
  * dt_value_copy: deep copy of `src` into *out (caller owns, clear with
- * dt_value_clear).
+ * dt_value_free).
  * @retval DT_OK
  * @retval DT_NOMEM  out of memory (*out is nil)
  * @retval DT_MISUSE NULL src
@@ -357,7 +357,7 @@ typedef struct dt_edn_options {
 
 /*
  * dt_edn_read: reads exactly one EDN form from text[0..len) (need not be
- * NUL-terminated) into *out (caller owns; dt_value_clear).  Whitespace,
+ * NUL-terminated) into *out (caller owns; dt_value_free).  Whitespace,
  * comments and #_ discards may surround the form; anything else after it
  * is an error.  dt_edn_read_opts does the same with options (NULL =
  * defaults).
@@ -397,7 +397,7 @@ int dt_edn_reader_new(const char *text, size_t len, const dt_edn_options *opts,
 /*
  * dt_edn_reader_next: reads the next top-level form into *out (caller
  * owns).
- * @retval DT_OK      *out holds the form
+ * @retval DT_ROW     *out holds the form
  * @retval DT_DONE    no more forms (only whitespace, comments, discards
  *                    were left); *out is nil
  * @retval DT_INVALID, DT_LIMIT, DT_NOMEM  as for dt_edn_read; the message
@@ -556,11 +556,11 @@ typedef struct dt_kv_bytes {
  * DT_MAPFULL_RETRY is returned only where the caller holds the
  * transaction: writes in an explicit dt_kv_txn (dt_kv_put, dt_kv_del,
  * dt_kv_batch and dt_kv_dbi_clear with a txn, dt_kv_txn_commit) and in a
- * write block (dt_tx_transact, dt_tx_transact_value, dt_savepoint_release,
- * dt_tx_commit, and KV writes in dt_tx_kv_txn).  Functions that own their
+ * write block (dt_txn_transact, dt_txn_transact_value, dt_savepoint_release,
+ * dt_txn_commit, and KV writes in dt_txn_kv_txn).  Functions that own their
  * transaction run it again themselves and return only plain DT_MAPFULL:
  * autocommit KV writes, dt_kv_batch without a txn, dt_kv_with_txn,
- * dt_with_tx, dt_transact and dt_transact_value, async transacts,
+ * dt_with_txn, dt_transact and dt_transact_value, async transacts,
  * dt_conn_update_schema, dt_import_edn and bulk loads.
  */
 #define DT_MAPFULL_RETRY (DT_MAPFULL | (1 << 8))
@@ -965,7 +965,7 @@ void dt_kv_iter_close(dt_kv_iter *it);
  *         other codes as dt_kv_iter_next (*n entries were filled before)
  * Same thread rules as dt_kv_iter_next.
  */
-int dt_kv_iter_next_batch(dt_kv_iter *it, dt_kv_entry *out, size_t max, size_t *n);
+int dt_kv_iter_next_batch(dt_kv_iter *it, size_t max, dt_kv_entry *out, size_t *n);
 
 /*
  * dt_kv_copy: hot backup of the environment into directory `dest_dir`
@@ -1058,7 +1058,7 @@ int dt_value_encode_to(const dt_value *v, void *buf, size_t cap, size_t *out_len
 
 /*
  * dt_value_decode: decodes the encoded value at the start of
- * bytes[0..len) into *out (caller owns it, clear with dt_value_clear) and
+ * bytes[0..len) into *out (caller owns it, clear with dt_value_free) and
  * sets *consumed (may be NULL) to the bytes it took; bytes after it (the
  * rest of a composite key) are ignored.  Never reads beyond len.
  * Thread-safe on distinct values.
@@ -1092,13 +1092,13 @@ int dt_value_decode(const void *bytes, size_t len, dt_value *out, size_t *consum
  * or the current transaction.  Any other number (0, 2^42, beyond the
  * latest transaction, 2^43 and up) is refused with DT_INVALID by
  * transact, import, the bulk loader and the reads that take entity ids
- * (dt_entid, dt_datoms components).  Tempids get one more than the
+ * (dt_db_entid, dt_db_datoms components).  Tempids get one more than the
  * largest id ever used; once an explicit id has taken that to the top,
  * they get free ids (docs/datalog.md, "Entity ids").
  *
  * Attributes are named by keyword text in the C API and as
  * keywords in EDN.  Every function that takes an attribute name as C text
- * (dt_index_range, dt_attr_stats_get, dt_loader_add) accepts it with or
+ * (dt_db_index_range, dt_db_attr_stats, dt_loader_add) accepts it with or
  * without the leading colon: "user/name" and ":user/name" are the same
  * attribute (so is a keyword value built with the colon).  Names returned
  * (dt_datom.a) have no colon.  Reads refuse an attribute the schema does
@@ -1232,7 +1232,7 @@ int dt_conn_schema(dt_conn *conn, char **out);
  * for cardinality-many attributes; [:db/add e a v], [:db/retract e a v],
  * [:db/retract e a], [:db/retractEntity e], [:db/cas e a old new].
  * docs/datalog.md lists the rules.
- * @param out  NULL, or receives the report (free with dt_report_free)
+ * @param out  NULL, or receives the report (free with dt_report_close)
  * @retval DT_OK
  * @retval DT_INVALID  malformed tx-data, wrong value type, unknown form
  * @retval DT_SCHEMA   unknown attribute with a closed schema
@@ -1263,7 +1263,7 @@ int dt_transact_text(dt_conn *conn, const char *text, size_t len, dt_report **ou
 
 /*
  * Report accessors; all borrow from the report and are valid until
- * dt_report_free.  Not thread-safe on one report.
+ * dt_report_close.  Not thread-safe on one report.
  *  dt_report_tx          the transaction id
  *  dt_report_count       the number of datoms added and retracted
  *  dt_report_datom       the i-th (0-based) of them, in the order they
@@ -1288,17 +1288,17 @@ const dt_value *dt_report_tempids(const dt_report *r);
 int dt_report_tempid(const dt_report *r, const dt_value *tempid, int64_t *out);
 dt_db *dt_report_db_before(dt_report *r);
 dt_db *dt_report_db_after(dt_report *r);
-void dt_report_free(dt_report *r);
+void dt_report_close(dt_report *r);
 
 /*
  * dt_conn_db: a snapshot of the database as of now (*out; release with
- * dt_db_release).  It never changes and never blocks writers; but while it
+ * dt_db_close).  It never changes and never blocks writers; but while it
  * lives LMDB cannot reuse pages freed after it, so release it when done.
  * @retval DT_OK / DT_BUSY (no reader slot) / DT_MISUSE / DT_NOMEM
  * Thread-safe.  A dt_db may be used by one thread at a time (any thread).
  */
 int dt_conn_db(dt_conn *conn, dt_db **out);
-void dt_db_release(dt_db *db);
+void dt_db_close(dt_db *db);
 
 /* dt_db_basis_tx: the id of the last transaction the snapshot sees (0 if
  * none). */
@@ -1307,21 +1307,21 @@ int64_t dt_db_basis_tx(const dt_db *db);
 typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
 
 /*
- * dt_datoms: iterates the datoms of `index` whose leading components equal
+ * dt_db_datoms: iterates the datoms of `index` whose leading components equal
  * components[0..n) (EAV: e, attribute, value; AVE: attribute, value, e).
  * e is a DT_LONG or DT_REF entity id, an ident keyword or a lookup ref
  * vector (one that matches nothing matches no datoms); the attribute a
  * DT_KEYWORD naming a known attribute; a value is coerced as for writes
  * (see above).  n = 0 iterates the whole index.
- * dt_seek_datoms: iterates from the first datom >= the components to the
+ * dt_db_seek_datoms: iterates from the first datom >= the components to the
  * end of the index.
- * dt_index_range: the AVE datoms of `attr` (with or without the colon)
+ * dt_db_index_range: the AVE datoms of `attr` (with or without the colon)
  * with start <= v <= end in value order; start or end may be NULL or nil
  * (unbounded).
- * dt_count_datoms: the number of datoms dt_datoms would yield.
- * The iterator (*out, free with dt_datom_iter_free before releasing `db`)
+ * dt_db_count_datoms: the number of datoms dt_db_datoms would yield.
+ * The iterator (*out, free with dt_datom_iter_close before releasing `db`)
  * yields DT_ROW with *out filled (borrowed, see dt_datom), then DT_DONE.
- * dt_datoms, dt_seek_datoms, dt_index_range, dt_count_datoms:
+ * dt_db_datoms, dt_db_seek_datoms, dt_db_index_range, dt_db_count_datoms:
  * @retval DT_OK
  * @retval DT_INVALID more than 3 components; an entity component that is
  *                    not an entity reference; an attribute component that
@@ -1341,17 +1341,19 @@ typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
  * Messages on `db` (on the iterator for dt_datom_iter_next).  Same thread
  * rules as the snapshot.
  */
-int dt_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n, dt_datom_iter **out);
-int dt_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
-                   dt_datom_iter **out);
-int dt_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
-                   dt_datom_iter **out);
+int dt_db_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                 dt_datom_iter **out);
+int dt_db_seek_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                      dt_datom_iter **out);
+int dt_db_index_range(dt_db *db, const char *attr, const dt_value *start, const dt_value *end,
+                      dt_datom_iter **out);
 int dt_datom_iter_next(dt_datom_iter *it, dt_datom *out);
-void dt_datom_iter_free(dt_datom_iter *it);
-int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n, uint64_t *out);
+void dt_datom_iter_close(dt_datom_iter *it);
+int dt_db_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_t n,
+                       uint64_t *out);
 
 /*
- * dt_entid: resolves an entity reference (an id, an ident keyword, or a
+ * dt_db_entid: resolves an entity reference (an id, an ident keyword, or a
  * lookup ref [:unique-attr value]) to an entity id.
  * @retval DT_OK / DT_NOTFOUND (nothing matches) / DT_INVALID (not a
  *         reference, the lookup attribute is unknown or not unique, or the
@@ -1359,13 +1361,13 @@ int dt_count_datoms(dt_db *db, dt_index index, const dt_value *components, size_
  *         (not a live snapshot, NULL ref or out) / DT_NOMEM
  * Messages on `db`.  Same thread rules as the snapshot.
  */
-int dt_entid(dt_db *db, const dt_value *ref, int64_t *out);
+int dt_db_entid(dt_db *db, const dt_value *ref, int64_t *out);
 
 /*
  * Statistics of one attribute, kept up to date by every write: datom
  * count, number of distinct values, smallest and largest value (nil when
- * the attribute has no datoms; owned, clear with dt_attr_stats_clear).
- * dt_attr_stats_get: `attr` with or without the colon.
+ * the attribute has no datoms; owned, clear with dt_attr_stats_free).
+ * dt_db_attr_stats: `attr` with or without the colon.
  * @retval DT_OK / DT_INVALID (unknown attribute) / DT_MISUSE / DT_NOMEM
  */
 typedef struct dt_attr_stats {
@@ -1376,9 +1378,9 @@ typedef struct dt_attr_stats {
 } dt_attr_stats;
 
 /*
- * dt_attr_stats_get: the statistics of `attr` (keyword text without the
+ * dt_db_attr_stats: the statistics of `attr` (keyword text without the
  * colon) as the snapshot sees them, into *out (caller owns; clear with
- * dt_attr_stats_clear).  dt_attr_stats_clear frees min and max; NULL is
+ * dt_attr_stats_free).  dt_attr_stats_free frees min and max; NULL is
  * allowed.
  * @retval DT_OK
  * @retval DT_NOTFOUND no such attribute
@@ -1386,8 +1388,8 @@ typedef struct dt_attr_stats {
  * @retval DT_CORRUPT / DT_NOMEM  reading the edge values failed
  * Messages on `db`.  Same thread rules as the snapshot.
  */
-int dt_attr_stats_get(dt_db *db, const char *attr, dt_attr_stats *out);
-void dt_attr_stats_clear(dt_attr_stats *s);
+int dt_db_attr_stats(dt_db *db, const char *attr, dt_attr_stats *out);
+void dt_attr_stats_free(dt_attr_stats *s);
 
 /*
  * Bulk loading (init-db / fill-db), as in Datalevin: prepared datoms with
@@ -1440,7 +1442,7 @@ typedef struct dt_load_options {
 /*
  * dt_loader_open: starts a bulk load into `conn`.  `opts` may be NULL.
  * Holds the connection's writer slot until finished or freed: other
- * writers wait.  *out is freed with dt_loader_free.
+ * writers wait.  *out is freed with dt_loader_close.
  * DT_LOAD_INIT is atomic in its outcome (all or nothing once
  * dt_loader_finish returns) but not towards concurrent readers: its chunks
  * become visible to new snapshots as they commit.  From its first commit
@@ -1487,8 +1489,8 @@ int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len);
  */
 int dt_loader_finish(dt_loader *ld, uint64_t *out_count);
 
-/* dt_loader_free: frees the loader; an unfinished load writes nothing. */
-void dt_loader_free(dt_loader *ld);
+/* dt_loader_close: frees the loader; an unfinished load writes nothing. */
+void dt_loader_close(dt_loader *ld);
 
 /*
  * dt_import_edn: transacts a large EDN tx-data text (a vector of forms,
@@ -1520,24 +1522,24 @@ int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
  *    that transact concurrently share fsyncs automatically.
  */
 
-typedef struct dt_tx dt_tx;               /* an open write block */
+typedef struct dt_txn dt_txn;             /* an open write block */
 typedef struct dt_savepoint dt_savepoint; /* a savepoint in a block */
 typedef struct dt_future dt_future;       /* the outcome of an async write */
 
 /*
- * dt_tx_begin: opens a write block on `conn` (waits while another block,
+ * dt_txn_begin: opens a write block on `conn` (waits while another block,
  * bulk load or the async writer holds the writer).  Reads in the block
- * (dt_tx_db) see its own uncommitted writes.  The block belongs to the
+ * (dt_txn_db) see its own uncommitted writes.  The block belongs to the
  * calling thread: use and end it there.  While it is open, a dt_transact
  * on the same connection from this thread returns DT_MISUSE (it would
- * wait for itself); use dt_tx_transact.
+ * wait for itself); use dt_txn_transact.
  * @retval DT_OK / DT_MISUSE (bad handle, block already open in this
  *         thread) / DT_BUSY / DT_IO / DT_NOMEM
  */
-int dt_tx_begin(dt_conn *conn, dt_tx **out);
+int dt_txn_begin(dt_conn *conn, dt_txn **out);
 
 /*
- * dt_tx_transact / dt_tx_transact_value: runs tx-data inside the block,
+ * dt_txn_transact / dt_txn_transact_value: runs tx-data inside the block,
  * as dt_transact would (same forms, rules and result codes), in a nested
  * transaction: if it fails, the block is as before the call and stays
  * usable.  `out` (may be NULL) receives a report without snapshots
@@ -1547,73 +1549,73 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out);
  * @retval DT_OK / DT_INVALID / DT_SCHEMA / DT_NOTFOUND / DT_CONFLICT /
  *         DT_LIMIT  as dt_transact (the block stays usable)
  * @retval DT_MAPFULL_RETRY the map filled up: the block has failed (abort
- *         it; dt_tx_commit writes nothing); the map has grown, so running
+ *         it; dt_txn_commit writes nothing); the map has grown, so running
  *         the block again gets further
  * @retval DT_MAPFULL the map filled up and may not grow: the block has
  *         failed
- * @retval DT_MISUSE  not an open block, NULL tx-data, dt_tx_db views
+ * @retval DT_MISUSE  not an open block, NULL tx-data, dt_txn_db views
  *         still open, or the block failed earlier (its sticky code is
  *         returned instead)
  * @retval DT_IO / DT_NOMEM
  * Messages on `tx`.
  */
-int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out);
-int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out);
-/* dt_tx_transact_text: the same for text[0..len), read whole (see
+int dt_txn_transact(dt_txn *tx, const char *tx_edn, dt_report **out);
+int dt_txn_transact_value(dt_txn *tx, const dt_value *tx_data, dt_report **out);
+/* dt_txn_transact_text: the same for text[0..len), read whole (see
  * dt_transact_text). */
-int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out);
+int dt_txn_transact_text(dt_txn *tx, const char *text, size_t len, dt_report **out);
 
 /*
- * dt_tx_db: a view of the block's current state (its own writes
- * included) for the datoms API.  Release it with dt_db_release before the
- * next dt_tx_transact, savepoint operation, commit or abort (those return
+ * dt_txn_db: a view of the block's current state (its own writes
+ * included) for the datoms API.  Release it with dt_db_close before the
+ * next dt_txn_transact, savepoint operation, commit or abort (those return
  * DT_MISUSE while views are open).
  * @retval DT_OK
  * @retval DT_MISUSE not an open block, NULL out
  * @retval (the block's sticky code) the block failed earlier
  * @retval DT_NOMEM
  */
-int dt_tx_db(dt_tx *tx, dt_db **out);
+int dt_txn_db(dt_txn *tx, dt_db **out);
 
 /*
- * dt_tx_kv: the KV environment of the block's connection (*out_kv) and the
+ * dt_txn_kv: the KV environment of the block's connection (*out_kv) and the
  * block's current KV transaction (*out_txn), for dt_kv_* reads and writes
  * inside the block's atomic transaction: they commit with the block's
- * datoms, and dt_tx_abort (or a failed dt_tx_commit) drops both.
+ * datoms, and dt_txn_abort (or a failed dt_txn_commit) drops both.
  *     dt_kv *kv; dt_kv_txn *txn;
- *     if ((rc = dt_tx_kv(tx, &kv, &txn)) == DT_OK)
+ *     if ((rc = dt_txn_kv(tx, &kv, &txn)) == DT_OK)
  *         rc = dt_kv_put(kv, txn, dbi, "k", 1, "v", 1, 0);
  * Open the dbis before the block (dbi creation inside it is refused).
- * dt_tx_kv_txn(tx) gives the same transaction (NULL for a bad or failed
+ * dt_txn_kv_txn(tx) gives the same transaction (NULL for a bad or failed
  * block) for callers that have the connection.
  * Lifetimes (both accessors):
  *  - *out_kv is borrowed from the connection and lives as long as it;
  *  - the transaction is borrowed from the block: it stays the same across
- *    dt_tx_transact / dt_tx_transact_value (they run in a nested
- *    transaction that merges into it) and dt_tx_db, and ends at the next
+ *    dt_txn_transact / dt_txn_transact_value (they run in a nested
+ *    transaction that merges into it) and dt_txn_db, and ends at the next
  *    savepoint operation (dt_savepoint_create, _rollback, _release),
- *    dt_tx_commit or dt_tx_abort: call dt_tx_kv again after a savepoint
+ *    dt_txn_commit or dt_txn_abort: call dt_txn_kv again after a savepoint
  *    operation (the transaction from before dt_savepoint_create is the
  *    savepoint's parent: using it gives DT_MISUSE until that savepoint is
  *    released; one from after it is gone once the savepoint is rolled
  *    back or released);
  *  - dt_kv_bytes views read in it are valid until the next write in the
- *    block: a dt_kv_put/dt_kv_del/dt_kv_batch in it, a dt_tx_transact, or
+ *    block: a dt_kv_put/dt_kv_del/dt_kv_batch in it, a dt_txn_transact, or
  *    the end of the transaction above; copy what you keep;
  *  - close dt_kv_iter iterators opened in it before the next
- *    dt_tx_transact, savepoint operation, commit or abort.
+ *    dt_txn_transact, savepoint operation, commit or abort.
  * @retval DT_OK
  * @retval DT_MISUSE  bad or ended block, NULL out_kv or out_txn
  * @retval (the block's sticky code) an earlier write in the block failed
  *         (e.g. DT_MAPFULL_RETRY); the block can only be aborted
  * Same thread rules as the block.
  */
-int dt_tx_kv(dt_tx *tx, dt_kv **out_kv, dt_kv_txn **out_txn);
-dt_kv_txn *dt_tx_kv_txn(dt_tx *tx);
+int dt_txn_kv(dt_txn *tx, dt_kv **out_kv, dt_kv_txn **out_txn);
+dt_kv_txn *dt_txn_kv_txn(dt_txn *tx);
 
 /*
- * dt_tx_commit: commits the block durably and frees it (also on error).
- * dt_tx_abort: discards everything the block did and frees it; NULL is
+ * dt_txn_commit: commits the block durably and frees it (also on error).
+ * dt_txn_abort: discards everything the block did and frees it; NULL is
  * allowed.
  * @retval DT_OK / DT_MISUSE (views still open: nothing is done, the block
  *         stays open) / DT_MAPFULL_RETRY (the block's writes or its commit
@@ -1621,20 +1623,20 @@ dt_kv_txn *dt_tx_kv_txn(dt_tx *tx);
  *         running the block again gets further) / DT_MAPFULL (the map
  *         filled up and may not grow: nothing was written) / DT_IO
  */
-int dt_tx_commit(dt_tx *tx);
-void dt_tx_abort(dt_tx *tx);
+int dt_txn_commit(dt_txn *tx);
+void dt_txn_abort(dt_txn *tx);
 
 /*
- * dt_with_tx: runs fn(tx, userdata) in a block: commits when fn returns
+ * dt_with_txn: runs fn(tx, userdata) in a block: commits when fn returns
  * DT_OK, else aborts and returns fn's code.  When the map fills up, the
  * block is aborted, the map grown and fn run again from the start, so fn
  * must be re-runnable (no side effects outside the block it cannot
  * repeat).  fn must not end the block itself.
  * @retval DT_OK / fn's code / DT_MAPFULL (the map may not grow, or filled
  *         up again after growing 64 times; nothing written) / the codes
- *         of dt_tx_begin and dt_tx_commit but DT_MAPFULL_RETRY
+ *         of dt_txn_begin and dt_txn_commit but DT_MAPFULL_RETRY
  */
-int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userdata);
+int dt_with_txn(dt_conn *conn, int (*fn)(dt_txn *tx, void *userdata), void *userdata);
 
 /*
  * Savepoints.  dt_savepoint_create marks the block's current state;
@@ -1647,16 +1649,16 @@ int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userda
  * DT_KV_WRITEMAP (DT_MISUSE).
  * @retval DT_OK
  * @retval DT_MISUSE not an open block, NULL out, not a live savepoint of
- *         this block, dt_tx_db views still open, a WRITEMAP environment
+ *         this block, dt_txn_db views still open, a WRITEMAP environment
  * @retval (the block's sticky code) the block failed earlier
  * @retval DT_MAPFULL_RETRY / DT_MAPFULL (release: merging into the parent
  *         filled the map; the block has failed) / DT_NOMEM / DT_IO
  * After a failing dt_savepoint_rollback the savepoint is gone but the
  * block stays usable below it.
  */
-int dt_savepoint_create(dt_tx *tx, dt_savepoint **out);
-int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp);
-int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp);
+int dt_savepoint_create(dt_txn *tx, dt_savepoint **out);
+int dt_savepoint_rollback(dt_txn *tx, dt_savepoint *sp);
+int dt_savepoint_release(dt_txn *tx, dt_savepoint *sp);
 
 /*
  * Called on the writer thread once the transaction is durable (or has
@@ -1665,7 +1667,7 @@ int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp);
  * and must not call dt_transact or wait for a future of the same
  * connection (DT_MISUSE); it may submit further async transactions.
  */
-typedef void (*dt_tx_callback)(int rc, const dt_report *report, void *userdata);
+typedef void (*dt_transact_callback)(int rc, const dt_report *report, void *userdata);
 
 /*
  * dt_transact_async / dt_transact_async_value: queues tx-data (the text
@@ -1678,13 +1680,13 @@ typedef void (*dt_tx_callback)(int rc, const dt_report *report, void *userdata);
  *         DT_INVALID (text is not EDN: nothing queued) / DT_NOMEM
  * Thread-safe.
  */
-int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void *userdata,
+int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_transact_callback cb, void *userdata,
                       dt_future **out);
-int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
+int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_transact_callback cb,
                             void *userdata, dt_future **out);
 /* dt_transact_async_text: the same for text[0..len), read whole (see
  * dt_transact_text); bad text is refused before anything is queued. */
-int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_tx_callback cb,
+int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_transact_callback cb,
                            void *userdata, dt_future **out);
 
 /*
@@ -1735,7 +1737,7 @@ void dt_future_free(dt_future *f);
 /*
  * Durability.  dt_conn_set_flags turns DT_KV_NOSYNC, DT_KV_NOMETASYNC or
  * DT_KV_MAPASYNC on or off at run time (what a crash can lose with each
- * is in docs/writes.md); dt_sync flushes to disk now (force: even when the
+ * is in docs/writes.md); dt_conn_sync flushes to disk now (force: even when the
  * flags say asynchronous).  dt_conn_kv gives the connection's KV
  * environment (borrowed; do not close it) for KV data next to the datoms.
  * dt_conn_set_flags:
@@ -1743,14 +1745,14 @@ void dt_future_free(dt_future *f);
  * @retval DT_INVALID a flag that is not a run-time environment flag (the
  *                    message names the flag's group)
  * @retval DT_MISUSE  not an open connection
- * dt_sync:
+ * dt_conn_sync:
  * @retval DT_OK / DT_IO (the flush failed) / DT_MISUSE (not an open
  *         connection)
  * dt_conn_kv: NULL for a bad connection.
  * Messages on `conn`.  Thread-safe.
  */
 int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff);
-int dt_sync(dt_conn *conn, int force);
+int dt_conn_sync(dt_conn *conn, int force);
 dt_kv *dt_conn_kv(dt_conn *conn);
 
 /*
@@ -1770,7 +1772,7 @@ int dt_db_refresh(dt_db *db);
  * '\n' ("" when there are none; at most 1000 are listed, then a line
  * with the number left out); `findings` counts them all.  `datoms` and
  * `entries` count what the walk read (EAV datoms; entries of every
- * database).  Free with dt_check_result_clear.
+ * database).  Free with dt_check_result_free.
  */
 typedef struct dt_check_result {
     uint64_t findings;
@@ -1800,14 +1802,14 @@ typedef struct dt_check_result {
  * @retval DT_CORRUPT  problems found: out->text lists them
  * @retval DT_NOTFOUND no such directory, or no Datolite database in it
  * @retval DT_IO / DT_NOMEM / DT_MISUSE (NULL dir or out)
- * On DT_OK and DT_CORRUPT the caller owns *out (dt_check_result_clear);
+ * On DT_OK and DT_CORRUPT the caller owns *out (dt_check_result_free);
  * otherwise *out is zeroed.  Messages: dt_errmsg(NULL).  Thread-safe, but
  * fork() in a multithreaded program copies only the calling thread: do not
  * call it while another thread holds a lock the walk needs (malloc's are
  * reset by the C library).
  */
 int dt_check(const char *dir, dt_check_result *out);
-void dt_check_result_clear(dt_check_result *r);
+void dt_check_result_free(dt_check_result *r);
 
 /* }====== */
 

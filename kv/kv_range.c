@@ -236,7 +236,7 @@ int dt_kv_iter_next(dt_kv_iter *it, dt_kv_bytes *key, dt_kv_bytes *val) {
     return iter_next_slow(it, key, val);
 }
 
-int dt_kv_iter_next_batch(dt_kv_iter *it, dt_kv_entry *out, size_t max, size_t *n) {
+int dt_kv_iter_next_batch(dt_kv_iter *it, size_t max, dt_kv_entry *out, size_t *n) {
     if (n) *n = 0;
     if (!it || it->magic != DT_MAGIC_KVITER)
         return dt__seterr(it, DT_MISUSE, "kv: not an open dt_kv_iter handle");

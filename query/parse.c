@@ -70,8 +70,8 @@ void dq_query_free(dq_query *q) {
     dt__free(q->srcs);
     if (q->priv) {
         arena_free(q->priv->blocks);
-        dt_value_clear(&q->priv->qv);
-        dt_value_clear(&q->priv->rv);
+        dt_value_free(&q->priv->qv);
+        dt_value_free(&q->priv->rv);
         dt__free(q->priv);
     }
     dt__free(q);
@@ -1381,8 +1381,8 @@ static int load_form(pctx *c, const dq_input_form *f, int which, dt_value *dst) 
                 dt_value tmp = DT_VALUE_NIL;
                 for (int k = 0; k < 2; k++) {
                     int rk = dt_edn_reader_next(r, &tmp);
-                    dt_value_clear(&tmp);
-                    if (rk != DT_OK) break;
+                    dt_value_free(&tmp);
+                    if (rk != DT_ROW) break;
                 }
                 dt_edn_reader_pos(r, &c->errpos->line, &c->errpos->col, &c->errpos->offset);
                 c->errpos->in_rules = which;

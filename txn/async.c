@@ -23,7 +23,7 @@ typedef struct tx_job {
     int want_snapshots;
     dt_report *report;
     dt_db *before, *after;
-    dt_tx_callback cb;
+    dt_transact_callback cb;
     void *userdata;
     dt_future *fut;
 } tx_job;
@@ -59,7 +59,7 @@ static int w_run(void *ctx, kv_job *job, dt_kv_txn *txn) {
 static void w_undo(void *ctx, kv_job *job) {
     (void)ctx;
     tx_job *j = (tx_job *)job;
-    dt_report_free(j->report);
+    dt_report_close(j->report);
     j->report = NULL;
 }
 
@@ -81,13 +81,13 @@ static void w_end(void *ctx, int committed, kv_job *first) {
         if (committed) {
             if (txn_conn_snapshot(conn, &j->after) != DT_OK) j->after = NULL;
         } else {
-            dt_db_release(j->before);
+            dt_db_close(j->before);
             j->before = NULL;
         }
     }
 }
 
-static void report_free_cb(void *p) { dt_report_free(p); }
+static void report_free_cb(void *p) { dt_report_close(p); }
 
 static void w_complete(void *ctx, kv_job *job) {
     (void)ctx;
@@ -95,8 +95,8 @@ static void w_complete(void *ctx, kv_job *job) {
     if (job->rc == DT_OK && j->report)
         txn_report_set_snapshots(j->report, j->before, j->after);
     else {
-        dt_db_release(j->before);
-        dt_db_release(j->after);
+        dt_db_close(j->before);
+        dt_db_close(j->after);
     }
     j->before = j->after = NULL;
     if (j->cb) j->cb(job->rc, job->rc == DT_OK ? j->report : NULL, j->userdata);
@@ -106,8 +106,8 @@ static void w_complete(void *ctx, kv_job *job) {
                            job->msg);
         if (job->rc == DT_OK) j->report = NULL; /* now the future's */
     }
-    dt_report_free(j->report);
-    if (!j->borrowed) dt_value_clear(&j->tx);
+    dt_report_close(j->report);
+    if (!j->borrowed) dt_value_free(&j->tx);
     dt__free(j);
 }
 
@@ -162,12 +162,12 @@ enum { TX_COPY = 0, TX_BORROW = 1, TX_TAKE = 2 };
  * belongs to the writer once queued.
  */
 static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *carry,
-                  size_t form_base, int want_report, int want_snapshots, dt_tx_callback cb,
+                  size_t form_base, int want_report, int want_snapshots, dt_transact_callback cb,
                   void *userdata, int here, dt_future **fut_out) {
     if (fut_out) *fut_out = NULL;
     tx_job *j = dt__calloc(1, sizeof *j);
     if (!j) {
-        if (borrowed == TX_TAKE) dt_value_clear((dt_value *)tx);
+        if (borrowed == TX_TAKE) dt_value_free((dt_value *)tx);
         return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");
     }
     int rc = DT_OK;
@@ -200,7 +200,7 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
             dt_future_free(fut);
             dt_future_free(fut);
         }
-        if (borrowed != TX_BORROW) dt_value_clear(&j->tx);
+        if (borrowed != TX_BORROW) dt_value_free(&j->tx);
         dt__free(j);
         return rc;
     }
@@ -208,7 +208,7 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
     return DT_OK;
 }
 
-int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callback cb,
+int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_transact_callback cb,
                             void *userdata, dt_future **out) {
     if (out) *out = NULL;
     if (!txn_conn_ok(conn))
@@ -219,7 +219,7 @@ int dt_transact_async_value(dt_conn *conn, const dt_value *tx_data, dt_tx_callba
     return rc;
 }
 
-int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void *userdata,
+int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_transact_callback cb, void *userdata,
                       dt_future **out) {
     if (out) *out = NULL;
     if (!txn_conn_ok(conn))
@@ -234,7 +234,7 @@ int dt_transact_async(dt_conn *conn, const char *tx_edn, dt_tx_callback cb, void
     return rc;
 }
 
-int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_tx_callback cb,
+int dt_transact_async_text(dt_conn *conn, const char *text, size_t len, dt_transact_callback cb,
                            void *userdata, dt_future **out) {
     if (out) *out = NULL;
     if (!txn_conn_ok(conn))
@@ -257,7 +257,7 @@ int dt_transact_text(dt_conn *conn, const char *text, size_t len, dt_report **ou
     int rc = dt_edn_read(text, len, &tx);
     if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
     rc = dt_transact_value(conn, &tx, out);
-    dt_value_clear(&tx);
+    dt_value_free(&tx);
     return rc;
 }
 

@@ -24,13 +24,13 @@ typedef struct level {
 
 struct dt_savepoint {
     uint32_t magic;
-    dt_tx *tx;
+    dt_txn *tx;
     size_t level;
     uint64_t serial;
     dt_savepoint *next_alloc; /* every handle of the block, freed at its end */
 };
 
-struct dt_tx {
+struct dt_txn {
     uint32_t magic;
     dt_conn *conn;
     level *levels;
@@ -40,16 +40,16 @@ struct dt_tx {
     int ws_changed;
     uint64_t schema_v;
     int failed;         /* sticky failure (WRITEMAP, map full) */
-    _Atomic long views; /* open dt_tx_db views */
+    _Atomic long views; /* open dt_txn_db views */
     dt_savepoint *sps;
 };
 
-static int tx_ok(const dt_tx *tx) { return tx && tx->magic == DT_MAGIC_TX; }
+static int tx_ok(const dt_txn *tx) { return tx && tx->magic == DT_MAGIC_TX; }
 
-static dt_kv_txn *top(dt_tx *tx) { return tx->levels[tx->nlevels - 1].txn; }
+static dt_kv_txn *top(dt_txn *tx) { return tx->levels[tx->nlevels - 1].txn; }
 
 /* Frees the block after its root transaction ended. */
-static void tx_free(dt_tx *tx) {
+static void tx_free(dt_txn *tx) {
     for (size_t i = 0; i < tx->nlevels; i++) dl_schema_release(tx->levels[i].ws_before);
     dt__free(tx->levels);
     for (dt_savepoint *sp = tx->sps, *n; sp; sp = n) {
@@ -64,25 +64,25 @@ static void tx_free(dt_tx *tx) {
     dt__free(tx);
 }
 
-int dt_tx_begin(dt_conn *conn, dt_tx **out) {
-    if (!out) return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: NULL out");
+int dt_txn_begin(dt_conn *conn, dt_txn **out) {
+    if (!out) return dt__seterr(conn, DT_MISUSE, "dt_txn_begin: NULL out");
     *out = NULL;
     if (!txn_conn_ok(conn))
-        return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not an open connection");
+        return dt__seterr(conn, DT_MISUSE, "dt_txn_begin: not an open connection");
     pthread_mutex_lock(&conn->amu); /* conn->writer is set under it */
     int on_writer = kv_writer_on_thread(conn->writer);
     pthread_mutex_unlock(&conn->amu);
     if (on_writer)
-        return dt__seterr(conn, DT_MISUSE, "dt_tx_begin: not from a transaction callback");
+        return dt__seterr(conn, DT_MISUSE, "dt_txn_begin: not from a transaction callback");
     int rc = txn_writer_enter(conn);
     if (rc != DT_OK) return rc;
-    dt_tx *tx = dt__calloc(1, sizeof *tx);
+    dt_txn *tx = dt__calloc(1, sizeof *tx);
     level *lv = dt__calloc(4, sizeof *lv);
     if (!tx || !lv) {
         dt__free(tx);
         dt__free(lv);
         txn_writer_leave(conn);
-        return dt__seterr(conn, DT_NOMEM, "dt_tx_begin: out of memory");
+        return dt__seterr(conn, DT_NOMEM, "dt_txn_begin: out of memory");
     }
     tx->magic = DT_MAGIC_TX;
     tx->conn = conn;
@@ -105,7 +105,7 @@ int dt_tx_begin(dt_conn *conn, dt_tx **out) {
 }
 
 /* Ends the nested transactions above level `keep` (commit or abort). */
-static int unwind(dt_tx *tx, size_t keep, int commit) {
+static int unwind(dt_txn *tx, size_t keep, int commit) {
     int rc = DT_OK;
     while (tx->nlevels > keep + 1) {
         level *lv = &tx->levels[--tx->nlevels];
@@ -121,20 +121,20 @@ static int unwind(dt_tx *tx, size_t keep, int commit) {
     return rc;
 }
 
-static int check_usable(dt_tx *tx, const char *what) {
+static int check_usable(dt_txn *tx, const char *what) {
     if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "%s: not an open block", what);
     if (atomic_load(&tx->views) > 0)
-        return dt__seterr(tx, DT_MISUSE, "%s: release the block's dt_tx_db views first", what);
+        return dt__seterr(tx, DT_MISUSE, "%s: release the block's dt_txn_db views first", what);
     return DT_OK;
 }
 
-int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out) {
+int dt_txn_transact_value(dt_txn *tx, const dt_value *tx_data, dt_report **out) {
     if (out) *out = NULL;
-    int rc = check_usable(tx, "dt_tx_transact");
+    int rc = check_usable(tx, "dt_txn_transact");
     if (rc != DT_OK) return rc;
-    if (!tx_data) return dt__seterr(tx, DT_MISUSE, "dt_tx_transact: NULL tx-data");
+    if (!tx_data) return dt__seterr(tx, DT_MISUSE, "dt_txn_transact: NULL tx-data");
     if (tx->failed)
-        return dt__seterr(tx, tx->failed, "dt_tx_transact: the block failed earlier; abort it");
+        return dt__seterr(tx, tx->failed, "dt_txn_transact: the block failed earlier; abort it");
     dt_conn *conn = tx->conn;
     if (kv_writemap(conn->kv)) {
         /* no nested transactions: a failure spoils the block */
@@ -150,7 +150,7 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out) {
         rc = kv_txn_commit(child);
         if (rc != DT_OK) {
             dt__moveerr(conn->kv, NULL, rc);
-            dt_report_free(out ? *out : NULL);
+            dt_report_close(out ? *out : NULL);
             if (out) *out = NULL;
         }
     } else {
@@ -161,62 +161,62 @@ int dt_tx_transact_value(dt_tx *tx, const dt_value *tx_data, dt_report **out) {
     return rc;
 }
 
-int dt_tx_transact(dt_tx *tx, const char *tx_edn, dt_report **out) {
+int dt_txn_transact(dt_txn *tx, const char *tx_edn, dt_report **out) {
     if (out) *out = NULL;
-    if (!tx_ok(tx) || !tx_edn) return dt__seterr(tx, DT_MISUSE, "dt_tx_transact: bad arguments");
+    if (!tx_ok(tx) || !tx_edn) return dt__seterr(tx, DT_MISUSE, "dt_txn_transact: bad arguments");
     dt_value v = DT_VALUE_NIL;
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &v);
     if (rc != DT_OK) return dt__seterr(tx, rc, "transact: %s", dt_errmsg(NULL));
-    rc = dt_tx_transact_value(tx, &v, out);
-    dt_value_clear(&v);
+    rc = dt_txn_transact_value(tx, &v, out);
+    dt_value_free(&v);
     return rc;
 }
 
-int dt_tx_transact_text(dt_tx *tx, const char *text, size_t len, dt_report **out) {
+int dt_txn_transact_text(dt_txn *tx, const char *text, size_t len, dt_report **out) {
     if (out) *out = NULL;
     if (!tx_ok(tx) || (!text && len))
-        return dt__seterr(tx, DT_MISUSE, "dt_tx_transact: bad arguments");
+        return dt__seterr(tx, DT_MISUSE, "dt_txn_transact: bad arguments");
     dt_value v = DT_VALUE_NIL;
     int rc = dt_edn_read(text, len, &v);
     if (rc != DT_OK) return dt__seterr(tx, rc, "transact: %s", dt_errmsg(NULL));
-    rc = dt_tx_transact_value(tx, &v, out);
-    dt_value_clear(&v);
+    rc = dt_txn_transact_value(tx, &v, out);
+    dt_value_free(&v);
     return rc;
 }
 
-int dt_tx_db(dt_tx *tx, dt_db **out) {
-    if (!out) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: NULL out");
+int dt_txn_db(dt_txn *tx, dt_db **out) {
+    if (!out) return dt__seterr(tx, DT_MISUSE, "dt_txn_db: NULL out");
     *out = NULL;
-    if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_tx_db: not an open block");
+    if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_txn_db: not an open block");
     if (tx->failed)
-        return dt__seterr(tx, tx->failed, "dt_tx_db: the block failed earlier; abort it");
+        return dt__seterr(tx, tx->failed, "dt_txn_db: the block failed earlier; abort it");
     int rc = dl_db_new(&tx->conn->st, top(tx), 0, tx->ws, &tx->views, out);
     if (rc != DT_OK) dt__moveerr(NULL, tx, rc);
     return rc;
 }
 
-dt_kv_txn *dt_tx_kv_txn(dt_tx *tx) { return tx_ok(tx) && !tx->failed ? top(tx) : NULL; }
+dt_kv_txn *dt_txn_kv_txn(dt_txn *tx) { return tx_ok(tx) && !tx->failed ? top(tx) : NULL; }
 
-int dt_tx_kv(dt_tx *tx, dt_kv **out_kv, dt_kv_txn **out_txn) {
+int dt_txn_kv(dt_txn *tx, dt_kv **out_kv, dt_kv_txn **out_txn) {
     if (out_kv) *out_kv = NULL;
     if (out_txn) *out_txn = NULL;
-    if (!out_kv || !out_txn) return dt__seterr(tx, DT_MISUSE, "dt_tx_kv: NULL out");
-    if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_tx_kv: not an open block");
+    if (!out_kv || !out_txn) return dt__seterr(tx, DT_MISUSE, "dt_txn_kv: NULL out");
+    if (!tx_ok(tx)) return dt__seterr(tx, DT_MISUSE, "dt_txn_kv: not an open block");
     int failed = tx->failed ? tx->failed : kv_txn_failed(top(tx));
     if (failed)
-        return dt__seterr(tx, failed, "dt_tx_kv: the block failed earlier (%s); abort it",
+        return dt__seterr(tx, failed, "dt_txn_kv: the block failed earlier (%s); abort it",
                           dt_errstr(failed));
     *out_kv = tx->conn->kv;
     *out_txn = top(tx);
     return DT_OK;
 }
 
-int dt_tx_commit(dt_tx *tx) {
-    int rc = check_usable(tx, "dt_tx_commit");
+int dt_txn_commit(dt_txn *tx) {
+    int rc = check_usable(tx, "dt_txn_commit");
     if (rc != DT_OK) return rc;
     dt_conn *conn = tx->conn;
     if (tx->failed) {
-        rc = dt__seterr(tx, tx->failed, "dt_tx_commit: the block failed earlier; nothing written");
+        rc = dt__seterr(tx, tx->failed, "dt_txn_commit: the block failed earlier; nothing written");
         dt__moveerr(tx, conn, rc);
         unwind(tx, 0, 0);
         kv_txn_abort(tx->levels[0].txn);
@@ -235,54 +235,54 @@ int dt_tx_commit(dt_tx *tx) {
     }
     if (rc == DT_OK && tx->ws_changed)
         txn_conn_set_schema(conn, dl_schema_retain(tx->ws), tx->schema_v + 1);
-    if (rc != DT_OK) dt__seterr(conn, rc, "dt_tx_commit: %s", dt_errmsg(NULL));
+    if (rc != DT_OK) dt__seterr(conn, rc, "dt_txn_commit: %s", dt_errmsg(NULL));
     tx_free(tx);
     return rc;
 }
 
-void dt_tx_abort(dt_tx *tx) {
+void dt_txn_abort(dt_txn *tx) {
     if (!tx_ok(tx)) return;
     unwind(tx, 0, 0);
     kv_txn_abort(tx->levels[0].txn);
     tx_free(tx);
 }
 
-/* The most times dt_with_tx runs the block again after the map grew. */
+/* The most times dt_with_txn runs the block again after the map grew. */
 #define MAX_GROW_RETRIES 64
 
-int dt_with_tx(dt_conn *conn, int (*fn)(dt_tx *tx, void *userdata), void *userdata) {
-    if (!fn) return dt__seterr(conn, DT_MISUSE, "dt_with_tx: NULL function");
+int dt_with_txn(dt_conn *conn, int (*fn)(dt_txn *tx, void *userdata), void *userdata) {
+    if (!fn) return dt__seterr(conn, DT_MISUSE, "dt_with_txn: NULL function");
     for (int attempt = 0;; attempt++) {
-        dt_tx *tx = NULL;
-        int rc = dt_tx_begin(conn, &tx);
+        dt_txn *tx = NULL;
+        int rc = dt_txn_begin(conn, &tx);
         if (rc != DT_OK) return rc;
         rc = fn(tx, userdata);
         /* DT_MAPFULL_RETRY: the map has grown, so running fn again can
          * succeed; plain DT_MAPFULL: it cannot grow, so it would not */
         int grew = tx->failed == DT_MAPFULL_RETRY || rc == DT_MAPFULL_RETRY;
         if (rc == DT_OK) {
-            rc = dt_tx_commit(tx);
+            rc = dt_txn_commit(tx);
             grew = rc == DT_MAPFULL_RETRY;
         } else {
             if (grew) rc = DT_MAPFULL_RETRY;
             if (dt_errmsg(tx)[0])
                 dt__moveerr(tx, conn, rc);
             else /* no message of its own: say so, never show an older one */
-                dt__seterr(conn, rc, "dt_with_tx: the block function failed with %d (%s)", rc,
+                dt__seterr(conn, rc, "dt_with_txn: the block function failed with %d (%s)", rc,
                            dt_errstr(rc));
-            dt_tx_abort(tx);
+            dt_txn_abort(tx);
         }
         if (!grew) return rc;
         if (attempt >= MAX_GROW_RETRIES)
             return dt__seterr(conn, DT_MAPFULL,
-                              "dt_with_tx: the map filled up again after growing %d times",
+                              "dt_with_txn: the map filled up again after growing %d times",
                               MAX_GROW_RETRIES);
     }
 }
 
 /* {====== Savepoints ====== */
 
-int dt_savepoint_create(dt_tx *tx, dt_savepoint **out) {
+int dt_savepoint_create(dt_txn *tx, dt_savepoint **out) {
     if (!out) return dt__seterr(tx, DT_MISUSE, "dt_savepoint_create: NULL out");
     *out = NULL;
     int rc = check_usable(tx, "dt_savepoint_create");
@@ -323,12 +323,12 @@ int dt_savepoint_create(dt_tx *tx, dt_savepoint **out) {
 }
 
 /* 1 when sp is a live savepoint of tx. */
-static int sp_live(const dt_tx *tx, const dt_savepoint *sp) {
+static int sp_live(const dt_txn *tx, const dt_savepoint *sp) {
     return sp && sp->magic == DT_MAGIC_SP && sp->tx == tx && sp->level < tx->nlevels &&
            sp->level > 0 && tx->levels[sp->level].serial == sp->serial;
 }
 
-int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp) {
+int dt_savepoint_rollback(dt_txn *tx, dt_savepoint *sp) {
     int rc = check_usable(tx, "dt_savepoint_rollback");
     if (rc != DT_OK) return rc;
     if (!sp_live(tx, sp))
@@ -355,7 +355,7 @@ int dt_savepoint_rollback(dt_tx *tx, dt_savepoint *sp) {
     return DT_OK;
 }
 
-int dt_savepoint_release(dt_tx *tx, dt_savepoint *sp) {
+int dt_savepoint_release(dt_txn *tx, dt_savepoint *sp) {
     int rc = check_usable(tx, "dt_savepoint_release");
     if (rc != DT_OK) return rc;
     if (!sp_live(tx, sp))

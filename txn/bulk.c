@@ -125,7 +125,7 @@ static void show_vkey(const uint8_t *vkey, size_t vklen, const uint8_t *full, si
         txn_show(&v, out, cap);
     else
         snprintf(out, cap, "%s", rc == DT_NOTFOUND ? "(a long value)" : "?");
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* }====== */
@@ -339,7 +339,8 @@ int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len) {
     }
     dt_value f = DT_VALUE_NIL;
     int datom_failed = 0;
-    while ((rc = dt_edn_reader_next(r, &f)) == DT_OK) {
+    while ((rc = dt_edn_reader_next(r, &f)) == DT_ROW) {
+        rc = DT_OK;
         /* a lone enclosing vector the fast path did not take (say, a
          * trailing comment after it): its items are the datoms */
         int outer = !copy && f.type == DT_VECTOR && f.u.seq.n > 0 &&
@@ -350,7 +351,7 @@ int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len) {
         } else {
             rc = add_edn_form(ld, &f);
         }
-        dt_value_clear(&f);
+        dt_value_free(&f);
         if (rc != DT_OK) {
             int line = 0, col = 0;
             dt_edn_reader_pos(r, &line, &col, NULL);
@@ -574,7 +575,7 @@ static int add_mp_datom(dt_loader *ld, mpin *m) {
     if (rc == DT_CORRUPT) rc = DT_INVALID; /* the decoder's message stands */
     if (rc != 0) return rc;
     rc = add_datom(ld, e, (const char *)attr, alen, &v);
-    if (owned) dt_value_clear(&v);
+    if (owned) dt_value_free(&v);
     return rc;
 }
 
@@ -825,7 +826,7 @@ static int eav_pass(wctx *w) {
                     txn_show(&ov, a, sizeof a);
                 else
                     snprintf(a, sizeof a, "?");
-                dt_value_clear(&ov);
+                dt_value_free(&ov);
                 show_vkey(kd.v, kd.vlen, val, vl, b, sizeof b);
                 rc = dt__seterr(NULL, DT_CONFLICT,
                                 "loader: entity %lld already has %s for the cardinality-one "
@@ -1009,7 +1010,7 @@ static int write_txlog(wctx *w) {
         dt_value_long((int64_t)w->p.written, &m.u.seq.items[1]);
         rc = dl_txlog_put(w->st, w->txn, w->tx, &m);
     }
-    dt_value_clear(&m);
+    dt_value_free(&m);
     return rc;
 }
 
@@ -1330,11 +1331,11 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
     if (rc == DT_OK) rc = txn_sorter_new(budget / 2, opts->tmpdir, &ld->ave);
     if (rc != DT_OK) {
         dt__moveerr(NULL, conn, rc);
-        dt_loader_free(ld);
+        dt_loader_close(ld);
         return rc;
     }
     if ((rc = txn_writer_enter(conn)) != DT_OK) { /* message on conn */
-        dt_loader_free(ld);
+        dt_loader_close(ld);
         return rc;
     }
     ld->locked = 1;
@@ -1370,14 +1371,14 @@ int dt_loader_open(dt_conn *conn, dt_load_mode mode, const dt_load_options *opts
     }
     if (rc != DT_OK) {
         dt__moveerr(NULL, conn, rc);
-        dt_loader_free(ld);
+        dt_loader_close(ld);
         return rc;
     }
     *out = ld;
     return DT_OK;
 }
 
-void dt_loader_free(dt_loader *ld) {
+void dt_loader_close(dt_loader *ld) {
     if (!ld || ld->magic != DT_MAGIC_LOADER) return;
     release_lock(ld);
     txn_sorter_free(ld->eav);

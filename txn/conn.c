@@ -111,8 +111,9 @@ int dt_conn_set_flags(dt_conn *conn, unsigned flags, int onoff) {
     return rc;
 }
 
-int dt_sync(dt_conn *conn, int force) {
-    if (!txn_conn_ok(conn)) return dt__seterr(conn, DT_MISUSE, "dt_sync: not an open connection");
+int dt_conn_sync(dt_conn *conn, int force) {
+    if (!txn_conn_ok(conn))
+        return dt__seterr(conn, DT_MISUSE, "dt_conn_sync: not an open connection");
     int rc = dt_kv_sync(conn->kv, force);
     if (rc != DT_OK) dt__moveerr(conn->kv, conn, rc);
     return rc;
@@ -266,13 +267,13 @@ static int merged_spec(const dl_schema *s, const dl_attr *old, const dt_value *s
     int rc = dl_attr_to_spec(s, old, &base);
     if (rc != DT_OK) return rc;
     if (spec->type != DT_MAP) {
-        dt_value_clear(&base);
+        dt_value_free(&base);
         return dt_value_copy(spec, out); /* let the parser report it */
     }
     size_t n = base.u.seq.n + spec->u.seq.n;
     dt_value m;
     if ((rc = dt_value_seq(DT_MAP, n, &m)) != DT_OK) {
-        dt_value_clear(&base);
+        dt_value_free(&base);
         return rc;
     }
     size_t k = 0;
@@ -290,9 +291,9 @@ static int merged_spec(const dl_schema *s, const dl_attr *old, const dt_value *s
     for (size_t j = 0; j < spec->u.seq.n && rc == DT_OK; j++)
         rc = dt_value_copy(&spec->u.seq.items[j], &m.u.seq.items[k++]);
     m.u.seq.n = k;
-    dt_value_clear(&base);
+    dt_value_free(&base);
     if (rc != DT_OK) {
-        dt_value_clear(&m);
+        dt_value_free(&m);
         return rc;
     }
     *out = m;
@@ -366,7 +367,7 @@ static int check_against_data(dt_conn *conn, dt_kv_txn *txn, const dl_attr *old,
                                 "entities",
                                 old->ident, txt.p ? (char *)txt.p : "?");
                 dt_buf_release(&txt);
-                dt_value_clear(&v);
+                dt_value_free(&v);
                 break;
             }
             prev.len = 0;
@@ -426,7 +427,7 @@ int txn_schema_apply(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, const dt_val
             dt_value merged;
             if ((rc = merged_spec(*ws, old, spec, &merged)) != DT_OK) return rc;
             rc = dl_attr_from_spec(*ws, k->u.s.ptr, k->u.s.len, &merged, &na);
-            dt_value_clear(&merged);
+            dt_value_free(&merged);
             if (rc != DT_OK) return rc;
             na.aid = old->aid;
             if ((rc = check_against_data(conn, txn, old, &na)) != DT_OK) {
@@ -513,7 +514,7 @@ static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *e
     } else {
         rc = apply_schema_value(conn, &m);
     }
-    dt_value_clear(&m);
+    dt_value_free(&m);
     if (rc != DT_OK && errh) dt__moveerr(NULL, errh, rc);
     return rc;
 }
@@ -553,7 +554,7 @@ int dt_conn_schema(dt_conn *conn, char **out) {
         size_t len;
         rc = dt_edn_write(&m, DT_EDN_PRETTY, out, &len);
     }
-    dt_value_clear(&m);
+    dt_value_free(&m);
     dl_schema_release(s);
     if (rc != DT_OK) dt__seterr(conn, rc, "dt_conn_schema: out of memory");
     return rc;

@@ -188,7 +188,7 @@ static int produced_adopt(tctx *c, dt_value *v, const dt_value **out) {
         size_t cap = c->capproduced ? c->capproduced * 2 : 8;
         dt_value **p = dt__realloc(c->produced, cap * sizeof *p);
         if (!p) {
-            dt_value_clear(v);
+            dt_value_free(v);
             return nomem();
         }
         c->produced = p;
@@ -196,7 +196,7 @@ static int produced_adopt(tctx *c, dt_value *v, const dt_value **out) {
     }
     dt_value *heap = dt__malloc(sizeof *heap);
     if (!heap) {
-        dt_value_clear(v);
+        dt_value_free(v);
         return nomem();
     }
     *heap = *v;
@@ -441,7 +441,7 @@ static int install_attribute(tctx *c, const dt_value *m) {
     c->ws_changed = changed;
     dt_value_nil(&sm.u.seq.items[0]);
     dt_value_nil(&sm.u.seq.items[1]);
-    dt_value_clear(&sm);
+    dt_value_free(&sm);
     return rc;
 }
 
@@ -598,9 +598,9 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *f) {
     int rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db);
     if (rc != DT_OK) return rc;
     rc = fn->fn(db, f->u.seq.items + 1, f->u.seq.n - 1, fn->userdata, &out);
-    dt_db_release(db);
+    dt_db_close(db);
     if (rc != DT_OK) {
-        dt_value_clear(&out);
+        dt_value_free(&out);
         char inner[DT__ERRMSG_MAX];
         snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
         return dt__seterr(NULL, rc, ":%s failed: %s", fn->ident, inner);
@@ -962,7 +962,7 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
             char buf[96] = "?";
             if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK)
                 txn_show(&v, buf, sizeof buf);
-            dt_value_clear(&v);
+            dt_value_free(&v);
             return dt__seterr(NULL, DT_CONFLICT,
                               "unique conflict: :%s %s already belongs to entity %lld (asserting "
                               "it on entity %lld)",
@@ -1095,7 +1095,7 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
             dt_value v = DT_VALUE_NIL;
             size_t used;
             if (dl_codec_decode(p, n, &v, &used) == DT_OK) txn_show(&v, got, sizeof got);
-            dt_value_clear(&v);
+            dt_value_free(&v);
         }
         rc = dt__seterr(NULL, DT_CONFLICT,
                         ":db/cas failed on entity %lld :%s: expected %s, found %s", (long long)e,
@@ -1189,7 +1189,7 @@ static int build_report(tctx *c, dt_report **out) {
         k += 2;
     }
     if (rc != DT_OK) {
-        dt_report_free(r);
+        dt_report_close(r);
         return rc;
     }
     *out = r;
@@ -1236,16 +1236,16 @@ dt_db *dt_report_db_after(dt_report *r) {
     return r && r->magic == DT_MAGIC_REPORT ? r->after : NULL;
 }
 
-void dt_report_free(dt_report *r) {
+void dt_report_close(dt_report *r) {
     if (!r || r->magic != DT_MAGIC_REPORT) return;
     for (size_t i = 0; i < r->n; i++)
-        if (r->values) dt_value_clear(&r->values[i]);
+        if (r->values) dt_value_free(&r->values[i]);
     dt__free(r->values);
     dt__free(r->datoms);
-    dt_value_clear(&r->tempids);
+    dt_value_free(&r->tempids);
     dl_schema_release(r->schema);
-    dt_db_release(r->before);
-    dt_db_release(r->after);
+    dt_db_close(r->before);
+    dt_db_close(r->after);
     dt__clearerr(r);
     r->magic = DT_MAGIC_DEAD;
     dt__free(r);
@@ -1315,7 +1315,7 @@ static int run(tctx *c, const dt_value *tx) {
 
 static void ctx_release(tctx *c) {
     for (size_t i = 0; i < c->nproduced; i++) {
-        dt_value_clear(c->produced[i]);
+        dt_value_free(c->produced[i]);
         dt__free(c->produced[i]);
     }
     dt__free(c->produced);
@@ -1369,7 +1369,7 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
         *ws_changed = 1;
     }
     if (rc != DT_OK && out && *out) {
-        dt_report_free(*out);
+        dt_report_close(*out);
         *out = NULL;
     }
     ctx_release(&c);
@@ -1401,13 +1401,13 @@ int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
     int rc = dt_edn_read(text, len, &all);
     if (rc != DT_OK) return dt__seterr(conn, rc, "import: %s", dt_errmsg(NULL));
     if (all.type != DT_VECTOR && all.type != DT_LIST) {
-        dt_value_clear(&all);
+        dt_value_free(&all);
         return dt__seterr(conn, DT_INVALID, "import: tx-data must be a vector of forms, got a %s",
                           dt_type_name(all.type));
     }
     txn_carry *carry = NULL;
     if ((rc = txn_carry_new(&carry)) != DT_OK) {
-        dt_value_clear(&all);
+        dt_value_free(&all);
         return dt__moveerr(NULL, conn, rc);
     }
     uint64_t ntx = 0;
@@ -1421,7 +1421,7 @@ int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
         if (rc == DT_OK) ntx++;
     }
     txn_carry_free(carry);
-    dt_value_clear(&all);
+    dt_value_free(&all);
     if (out_tx_count) *out_tx_count = ntx;
     return rc;
 }
@@ -1435,7 +1435,7 @@ int dt_transact(dt_conn *conn, const char *tx_edn, dt_report **out) {
     int rc = dt_edn_read(tx_edn, strlen(tx_edn), &tx);
     if (rc != DT_OK) return dt__seterr(conn, rc, "transact: %s", dt_errmsg(NULL));
     rc = dt_transact_value(conn, &tx, out);
-    dt_value_clear(&tx);
+    dt_value_free(&tx);
     return rc;
 }
 

@@ -50,7 +50,7 @@ int cmd_check(int argc, char **argv) {
     else
         printf("%s: %llu problem%s found\n", pos[0], (unsigned long long)r.findings,
                r.findings == 1 ? "" : "s");
-    dt_check_result_clear(&r);
+    dt_check_result_free(&r);
     code = cli_exit_code(rc);
 out:
     free(pos);

@@ -60,7 +60,7 @@ static void print_pretty(const char *text) {
     else
         printf("%s\n", text);
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static int print_schema(const char *cmd, dt_conn *conn) {
@@ -221,7 +221,7 @@ int cmd_transact(int argc, char **argv) {
                                 : "");
         else
             code = print_report(cmd, rep, with_tx);
-        dt_report_free(rep);
+        dt_report_close(rep);
         code = close_db(cmd, conn, code);
     }
     cli_input_free(&in);
@@ -420,7 +420,7 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
         fprintf(stderr, "%s: %s: %llu datom%s in %.3f s\n", cmd, in.name, (unsigned long long)count,
                 count == 1 ? "" : "s", cli_now() - t0);
 done:
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     if (conn) code = close_db(cmd, conn, code);
     cli_input_free(&in);
     cli_input_free(&sch);
@@ -530,7 +530,7 @@ int cmd_datoms(int argc, char **argv) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
         goto done;
     }
-    if ((rc = dt_datoms(db, index, comps, ncomp, &it)) != DT_OK) {
+    if ((rc = dt_db_datoms(db, index, comps, ncomp, &it)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
         goto done;
     }
@@ -552,10 +552,10 @@ int cmd_datoms(int argc, char **argv) {
     if (rc != DT_ROW && rc != DT_DONE && rc != DT_OK)
         code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(db));
 done:
-    dt_datom_iter_free(it);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
     if (conn) code = close_db(cmd, conn, code);
-    for (size_t i = 0; i < 3; i++) dt_value_clear(&comps[i]);
+    for (size_t i = 0; i < 3; i++) dt_value_free(&comps[i]);
 out:
     free(pos);
     return code;

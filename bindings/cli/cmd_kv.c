@@ -49,7 +49,7 @@ static int encode_val(const char *cmd, const dt_value *v, void **out, size_t *ou
 static void print_bytes(FILE *f, const void *p, size_t n) {
     dt_value b = DT_VALUE_NIL;
     if (dt_value_text(DT_BYTES, p, n, &b) == DT_OK) cli_print_value(f, &b);
-    dt_value_clear(&b);
+    dt_value_free(&b);
 }
 
 /* Prints a stored key: its value if it is exactly one encoded value, else
@@ -58,10 +58,10 @@ static void print_key(FILE *f, const void *p, size_t n) {
     dt_value v = DT_VALUE_NIL;
     size_t used = 0;
     if (dt_value_decode(p, n, &v, &used) == DT_OK && used == n && cli_print_value(f, &v) == DT_OK) {
-        dt_value_clear(&v);
+        dt_value_free(&v);
         return;
     }
-    dt_value_clear(&v);
+    dt_value_free(&v);
     print_bytes(f, p, n);
 }
 
@@ -69,10 +69,10 @@ static void print_key(FILE *f, const void *p, size_t n) {
 static void print_val(FILE *f, const void *p, size_t n) {
     dt_value v = DT_VALUE_NIL;
     if (dt_msgpack_decode(p, n, &v, NULL) == DT_OK && cli_print_value(f, &v) == DT_OK) {
-        dt_value_clear(&v);
+        dt_value_free(&v);
         return;
     }
-    dt_value_clear(&v);
+    dt_value_free(&v);
     print_bytes(f, p, n);
 }
 
@@ -275,12 +275,12 @@ static int op_stat(const char *cmd, dt_kv *kv, const char *dbname) {
     }
     char *text = NULL;
     if ((rc = dt_edn_write(&m, DT_EDN_PRETTY, &text, NULL)) != DT_OK) {
-        dt_value_clear(&m);
+        dt_value_free(&m);
         return cli_fail(cmd, rc, "%s", dt_errmsg(NULL));
     }
     printf("%s\n", text);
     dt_free(text);
-    dt_value_clear(&m);
+    dt_value_free(&m);
     return CLI_OK;
 }
 
@@ -339,8 +339,8 @@ static int kv_put(int argc, char **argv) {
         code = op_put(a.cmd, kv, a.pos[1], &k, &v);
         code = kv_close(a.cmd, kv, code);
     }
-    dt_value_clear(&k);
-    dt_value_clear(&v);
+    dt_value_free(&k);
+    dt_value_free(&v);
 out:
     free(a.pos);
     return code;
@@ -368,7 +368,7 @@ static int kv_key_cmd(int argc, char **argv, int del) {
         code = del ? op_del(a.cmd, kv, a.pos[1], &k) : op_get(a.cmd, kv, a.pos[1], &k);
         code = kv_close(a.cmd, kv, code);
     }
-    dt_value_clear(&k);
+    dt_value_free(&k);
 out:
     free(a.pos);
     return code;
@@ -432,8 +432,8 @@ static int kv_range_cmd(int argc, char **argv, int count) {
         code = op_range(a.cmd, kv, a.pos[1], &b, count);
         code = kv_close(a.cmd, kv, code);
     }
-    dt_value_clear(&from);
-    dt_value_clear(&to);
+    dt_value_free(&from);
+    dt_value_free(&to);
 out:
     free(a.pos);
     return code;
@@ -590,7 +590,7 @@ static int kv_load(int argc, char **argv) {
         dt_value_nil(&forms[nforms]);
         rc = dt_edn_reader_next(r, &forms[nforms]);
         if (rc == DT_DONE) break;
-        if (rc != DT_OK) {
+        if (rc != DT_ROW) {
             code = cli_fail(a.cmd, rc, "%s: %s", in.name, dt_errmsg(r));
             goto done;
         }
@@ -618,7 +618,7 @@ static int kv_load(int argc, char **argv) {
     printf("{:loaded %zu}\n", l.n);
 done:
     load_ops_free(&l);
-    for (size_t i = 0; i < nforms; i++) dt_value_clear(&forms[i]);
+    for (size_t i = 0; i < nforms; i++) dt_value_free(&forms[i]);
     free(forms);
     free(lines);
     free(cols);
@@ -694,8 +694,8 @@ static int shell_line(dt_kv *kv, char *line, const char *cmd, int *quit) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(NULL));
         goto done;
     }
-    while (nforms < 3 && (rc = dt_edn_reader_next(r, &forms[nforms])) == DT_OK) nforms++;
-    if (rc != DT_OK && rc != DT_DONE) {
+    while (nforms < 3 && (rc = dt_edn_reader_next(r, &forms[nforms])) == DT_ROW) nforms++;
+    if (rc != DT_ROW && rc != DT_DONE) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(r));
         goto done;
     }
@@ -724,7 +724,7 @@ static int shell_line(dt_kv *kv, char *line, const char *cmd, int *quit) {
     }
 done:
     dt_edn_reader_free(r);
-    for (int i = 0; i < 3; i++) dt_value_clear(&forms[i]);
+    for (int i = 0; i < 3; i++) dt_value_free(&forms[i]);
     return code;
 }
 

@@ -95,9 +95,9 @@ static void test_transact_on_a_full_disk_says_disk_full(void **state) {
     dt_value e;
     dt_value_long(1, &e);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, &e, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, &e, 1, &n), DT_OK);
     assert_int_equal(n, 1);
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(conn), DT_OK);
 }
 

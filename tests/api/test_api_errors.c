@@ -53,13 +53,13 @@ static void test_errmsg_is_per_thread(void **state) {
 
 /* {====== Application codes and messages ====== */
 
-static int block_fails_with_message(dt_tx *tx, void *ud) {
+static int block_fails_with_message(dt_txn *tx, void *ud) {
     (void)ud;
-    if (dt_tx_transact(tx, "[[:db/add 1 :o/n 2]]", NULL) != DT_OK) return DT_INTERNAL;
+    if (dt_txn_transact(tx, "[[:db/add 1 :o/n 2]]", NULL) != DT_OK) return DT_INTERNAL;
     return dt_errmsg_set(tx, DT_USER_FIRST + 3, "order %d: no stock", 42);
 }
 
-static int block_fails_silently(dt_tx *tx, void *ud) {
+static int block_fails_silently(dt_txn *tx, void *ud) {
     (void)tx;
     (void)ud;
     return DT_USER_LAST;
@@ -73,12 +73,12 @@ static void test_block_functions_fail_with_application_codes(void **state) {
     assert_true(DT_USER_FIRST > (DT_MAPFULL | (0xff << 8))); /* above every library code */
     tu_db *d = tu_db_open(NULL);
     tu_tx(d->conn, "[[:db/add 1 :o/n 1]]", DT_OK, 0);
-    assert_int_equal(dt_with_tx(d->conn, block_fails_with_message, NULL), DT_USER_FIRST + 3);
+    assert_int_equal(dt_with_txn(d->conn, block_fails_with_message, NULL), DT_USER_FIRST + 3);
     assert_string_equal(dt_errmsg(d->conn), "order 42: no stock");
     tu_assert_dump(d->conn, "[1 :o/n 1]"); /* aborted */
     /* a function failing without a message never shows an older one */
     dt_errmsg_set(d->conn, DT_CONFLICT, "poison");
-    assert_int_equal(dt_with_tx(d->conn, block_fails_silently, NULL), DT_USER_LAST);
+    assert_int_equal(dt_with_txn(d->conn, block_fails_silently, NULL), DT_USER_LAST);
     assert_non_null(strstr(dt_errmsg(d->conn), "failed with 131071 (application error)"));
     tu_db_close(d);
 }

@@ -60,11 +60,11 @@ static void test_every_text_entry_point_refuses_a_nul_byte(void **state) {
     assert_null(f);
     assert_msg(d->conn, "NUL byte");
 
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(d->conn, &tx), DT_OK);
-    assert_int_equal(dt_tx_transact_text(tx, NUL_TX, NUL_TX_LEN, NULL), DT_INVALID);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(d->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_transact_text(tx, NUL_TX, NUL_TX_LEN, NULL), DT_INVALID);
     assert_msg(tx, "NUL byte at byte offset 20");
-    dt_tx_abort(tx);
+    dt_txn_abort(tx);
 
     /* import: refused whole, so not even the first batch is committed */
     assert_int_equal(dt_import_edn(d->conn, "[[:db/add 1 :p/a 7]\0]", 21, 1, NULL), DT_INVALID);
@@ -74,7 +74,7 @@ static void test_every_text_entry_point_refuses_a_nul_byte(void **state) {
     assert_int_equal(dt_loader_open(d->conn, DT_LOAD_FILL, NULL, &ld), DT_OK);
     static const char datoms[] = "[2 :p/a 1]\n[3 :p/a \"\xe2\x82\"]";
     assert_int_equal(dt_loader_add_edn(ld, datoms, sizeof datoms - 1), DT_INVALID);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
 
     assert_unchanged(d->conn, before);
     char *schema_after = NULL;
@@ -117,7 +117,7 @@ static void test_edn_reader_refuses_nul_and_malformed_utf8(void **state) {
     static const char ok[] = "\"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"";
     assert_int_equal(dt_edn_read(ok, sizeof ok - 1, &v), DT_OK);
     assert_int_equal(v.u.s.len, 10);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* a streaming reader refuses the text whole: no form comes before the
      * error, which is sticky and positioned */
     dt_edn_reader *r = NULL;
@@ -141,14 +141,14 @@ static void test_msgpack_text_must_be_utf8(void **state) {
     static const unsigned char nul[] = {0xa3, 'a', 0x00, 'b'}; /* "a\0b" is a fine string */
     assert_int_equal(dt_msgpack_decode(nul, sizeof nul, &v, NULL), DT_OK);
     assert_int_equal(v.u.s.len, 3);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* fill-db of a msgpack datom [1 "p/s" "a\xffb"] */
     tu_db *d = tu_db_open(NULL);
     static const unsigned char datom[] = {0x93, 0x01, 0xa3, 'p', '/', 's', 0xa3, 'a', 0xff, 'b'};
     dt_loader *ld = NULL;
     assert_int_equal(dt_loader_open(d->conn, DT_LOAD_FILL, NULL, &ld), DT_OK);
     assert_int_not_equal(dt_loader_add_msgpack(ld, datom, sizeof datom), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     tu_assert_dump(d->conn, "");
     tu_db_close(d);
 }
@@ -176,7 +176,7 @@ static void test_a_tempid_only_in_value_position_is_an_error(void **state) {
                          DT_OK, 1);
     assert_true(tu_tempid(r, "b") > 1);
     assert_true(tu_tempid(r, "d") > 1);
-    dt_report_free(r);
+    dt_report_close(r);
     /* 1 has three friends now: b, the nested map's entity, and d */
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
@@ -184,10 +184,10 @@ static void test_a_tempid_only_in_value_position_is_an_error(void **state) {
     dt_value_long(1, &comps[0]);
     assert_int_equal(dt_value_text(DT_KEYWORD, "p/friend", 8, &comps[1]), DT_OK);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, comps, 2, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, comps, 2, &n), DT_OK);
     assert_int_equal(n, 3);
-    dt_value_clear(&comps[1]);
-    dt_db_release(db);
+    dt_value_free(&comps[1]);
+    dt_db_close(db);
     /* an upserted tempid used as a value is an entity too */
     tu_tx(d->conn, "[{:db/id \"u\" :p/email \"a@x\"} [:db/add 1 :p/friend \"u\"]]", DT_OK, 0);
     tu_db_close(d);

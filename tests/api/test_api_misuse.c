@@ -45,11 +45,11 @@ typedef struct two_dbs {
 
 static void *blocks_on_two_connections(void *arg) {
     two_dbs *d = arg;
-    dt_tx *ta = NULL, *tb = NULL;
-    if (dt_tx_begin(d->a->conn, &ta) != DT_OK) return sfail("begin A: %s", dt_errmsg(d->a->conn));
-    if (dt_tx_begin(d->b->conn, &tb) != DT_OK) return sfail("begin B: %s", dt_errmsg(d->b->conn));
-    if (dt_tx_transact(tb, "[[:db/add 1 :b/x 1]]", NULL) != DT_OK) return sfail("transact in B");
-    if (dt_tx_commit(tb) != DT_OK) return sfail("commit B");
+    dt_txn *ta = NULL, *tb = NULL;
+    if (dt_txn_begin(d->a->conn, &ta) != DT_OK) return sfail("begin A: %s", dt_errmsg(d->a->conn));
+    if (dt_txn_begin(d->b->conn, &tb) != DT_OK) return sfail("begin B: %s", dt_errmsg(d->b->conn));
+    if (dt_txn_transact(tb, "[[:db/add 1 :b/x 1]]", NULL) != DT_OK) return sfail("transact in B");
+    if (dt_txn_commit(tb) != DT_OK) return sfail("commit B");
     /* B is over, A is still open in this thread: waiting for A's writer
      * would wait for ourselves */
     int rc = dt_transact(d->a->conn, "[[:db/add 1 :a/x 1]]", NULL);
@@ -62,14 +62,14 @@ static void *blocks_on_two_connections(void *arg) {
     rc = dt_future_wait(f);
     dt_future_free(f);
     if (rc != DT_MISUSE) return sfail("waiting for A's future gave %d, wanted DT_MISUSE", rc);
-    dt_tx *again = NULL;
-    if ((rc = dt_tx_begin(d->a->conn, &again)) != DT_MISUSE)
+    dt_txn *again = NULL;
+    if ((rc = dt_txn_begin(d->a->conn, &again)) != DT_MISUSE)
         return sfail("a second block on A gave %d", rc);
     if (dt_conn_update_schema(d->a->conn, "{:a/y {:db/valueType :db.type/long}}") != DT_MISUSE)
         return sfail("schema update on A inside A's block");
     /* the block itself still works and commits */
-    if (dt_tx_transact(ta, "[[:db/add 1 :a/x 3]]", NULL) != DT_OK) return sfail("transact in A");
-    if (dt_tx_commit(ta) != DT_OK) return sfail("commit A");
+    if (dt_txn_transact(ta, "[[:db/add 1 :a/x 3]]", NULL) != DT_OK) return sfail("transact in A");
+    if (dt_txn_commit(ta) != DT_OK) return sfail("commit A");
     /* and the async one queued meanwhile commits after the block */
     return NULL;
 }
@@ -190,11 +190,11 @@ static void test_reserved_dbis_are_read_only_through_the_kv_api(void **state) {
         assert_int_equal(dt_future_wait(f), DT_MISUSE);
         dt_future_free(f);
         /* inside a block too */
-        dt_tx *tx = NULL;
-        assert_int_equal(dt_tx_begin(d->conn, &tx), DT_OK);
-        assert_int_equal(dt_kv_del(kv, dt_tx_kv_txn(tx), dbi, key.ptr, key.len, NULL, 0),
+        dt_txn *tx = NULL;
+        assert_int_equal(dt_txn_begin(d->conn, &tx), DT_OK);
+        assert_int_equal(dt_kv_del(kv, dt_txn_kv_txn(tx), dbi, key.ptr, key.len, NULL, 0),
                          DT_MISUSE);
-        assert_int_equal(dt_tx_commit(tx), DT_OK);
+        assert_int_equal(dt_txn_commit(tx), DT_OK);
         dt_kv_list_free(&first);
     }
     /* a new reserved name cannot be made */

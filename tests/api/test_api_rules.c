@@ -276,7 +276,7 @@ static void test_unknown_option_versions_are_invalid(void **state) {
     uint64_t n = 0;
     assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
     assert_int_equal(n, 1);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     assert_int_equal(dt_conn_close(conn), DT_OK);
     tu_rmdir_free(dir);
 }
@@ -317,18 +317,18 @@ static uint64_t count_attr(dt_conn *conn, const char *attr) {
     dt_value a;
     assert_int_equal(dt_value_text(DT_KEYWORD, attr, strlen(attr), &a), DT_OK);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
-    dt_value_clear(&a);
-    dt_db_release(db);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
+    dt_value_free(&a);
+    dt_db_close(db);
     return n;
 }
 
 /* Transacts 100 KiB pieces in the block until one fails; returns its code. */
-static int fill_block(dt_tx *tx, int pieces) {
+static int fill_block(dt_txn *tx, int pieces) {
     int rc = DT_OK;
     for (int p = 0; p < pieces && rc == DT_OK; p++) {
         char *s = big_tx(p * 100, 100);
-        rc = dt_tx_transact(tx, s, NULL);
+        rc = dt_txn_transact(tx, s, NULL);
         free(s);
     }
     return rc;
@@ -338,26 +338,26 @@ static void test_block_that_fills_a_growable_map_says_retry(void **state) {
     (void)state;
     char *dir = tu_tmpdir();
     dt_conn *conn = small_map_conn(dir, 0);
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(conn, &tx), DT_OK);
     int rc = fill_block(tx, 30); /* 3 MiB into a 1 MiB map */
     assert_int_equal(rc, DT_MAPFULL_RETRY);
     assert_int_equal(rc & 0xff, DT_MAPFULL);
     /* the block has failed: only abort or commit (which writes nothing) */
     dt_kv *kv = NULL;
     dt_kv_txn *kt = NULL;
-    assert_int_equal(dt_tx_kv(tx, &kv, &kt), DT_MAPFULL_RETRY);
-    assert_int_equal(dt_tx_commit(tx), DT_MAPFULL_RETRY);
-    assert_msg_has(conn, "dt_tx_commit");
+    assert_int_equal(dt_txn_kv(tx, &kv, &kt), DT_MAPFULL_RETRY);
+    assert_int_equal(dt_txn_commit(tx), DT_MAPFULL_RETRY);
+    assert_msg_has(conn, "dt_txn_commit");
     assert_int_equal(count_attr(conn, "big/id"), 0);
     /* the map has grown: the same block gets further, and then through */
     for (int attempt = 0; attempt < 8; attempt++) {
-        assert_int_equal(dt_tx_begin(conn, &tx), DT_OK);
+        assert_int_equal(dt_txn_begin(conn, &tx), DT_OK);
         rc = fill_block(tx, 30);
         if (rc == DT_OK)
-            rc = dt_tx_commit(tx);
+            rc = dt_txn_commit(tx);
         else
-            assert_int_equal(dt_tx_commit(tx), DT_MAPFULL_RETRY);
+            assert_int_equal(dt_txn_commit(tx), DT_MAPFULL_RETRY);
         if (rc != DT_MAPFULL_RETRY) break;
     }
     assert_int_equal(rc, DT_OK);
@@ -371,7 +371,7 @@ typedef struct fill_arg {
     int ran;
 } fill_arg;
 
-static int fill_fn(dt_tx *tx, void *ud) {
+static int fill_fn(dt_txn *tx, void *ud) {
     fill_arg *a = ud;
     a->ran++;
     return fill_block(tx, a->pieces);
@@ -382,7 +382,7 @@ static void test_owned_transactions_grow_and_run_again(void **state) {
     char *dir = tu_tmpdir();
     dt_conn *conn = small_map_conn(dir, 0);
     fill_arg a = {30, 0};
-    assert_int_equal(dt_with_tx(conn, fill_fn, &a), DT_OK);
+    assert_int_equal(dt_with_txn(conn, fill_fn, &a), DT_OK);
     assert_true(a.ran > 1);
     assert_int_equal(count_attr(conn, "big/id"), 3000);
     /* dt_transact too: one transaction bigger than the map is */
@@ -402,17 +402,17 @@ static void test_map_that_may_not_grow_is_plain_mapfull_everywhere(void **state)
     assert_int_equal(dt_transact(conn, s, NULL), DT_MAPFULL);
     free(s);
     assert_int_equal(count_attr(conn, "big/id"), 0);
-    /* dt_with_tx does not run fn again when growing is impossible */
+    /* dt_with_txn does not run fn again when growing is impossible */
     fill_arg a = {30, 0};
-    assert_int_equal(dt_with_tx(conn, fill_fn, &a), DT_MAPFULL);
+    assert_int_equal(dt_with_txn(conn, fill_fn, &a), DT_MAPFULL);
     assert_int_equal(a.ran, 1);
     assert_int_equal(count_attr(conn, "big/id"), 0);
     /* a block gets plain DT_MAPFULL as well */
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(conn, &tx), DT_OK);
     int rc = fill_block(tx, 30);
     assert_int_equal(rc, DT_MAPFULL);
-    dt_tx_abort(tx);
+    dt_txn_abort(tx);
     /* what fits still goes in */
     s = big_tx(0, 10);
     assert_int_equal(dt_transact(conn, s, NULL), DT_OK);
@@ -468,28 +468,28 @@ static const char *kv_val(dbfx *f, dt_kv_txn *txn, const char *k) {
 
 static void test_block_writes_kv_and_datoms_atomically(void **state) {
     dbfx *f = *state;
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     dt_kv *kv = NULL;
     dt_kv_txn *t = NULL;
-    assert_int_equal(dt_tx_kv(tx, &kv, &t), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &t), DT_OK);
     assert_ptr_equal(kv, f->kv);
-    assert_ptr_equal(t, dt_tx_kv_txn(tx));
+    assert_ptr_equal(t, dt_txn_kv_txn(tx));
     assert_int_equal(dt_kv_put(kv, t, f->dbi, "k1", 2, "v1", 2, 0), DT_OK);
-    assert_int_equal(dt_tx_transact(tx, "[{:p/name \"Ada\"}]", NULL), DT_OK);
-    /* the transaction stays the same across dt_tx_transact */
+    assert_int_equal(dt_txn_transact(tx, "[{:p/name \"Ada\"}]", NULL), DT_OK);
+    /* the transaction stays the same across dt_txn_transact */
     dt_kv_txn *t2 = NULL;
-    assert_int_equal(dt_tx_kv(tx, &kv, &t2), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &t2), DT_OK);
     assert_ptr_equal(t2, t);
     assert_int_equal(dt_kv_put(kv, t, f->dbi, "k2", 2, "v2", 2, 0), DT_OK);
     assert_string_equal(kv_val(f, t, "k1"), "v1");
     /* a failing transact leaves the block, KV writes included, as it was */
-    assert_int_equal(dt_tx_transact(tx, "[{:p/name 5}]", NULL), DT_INVALID);
+    assert_int_equal(dt_txn_transact(tx, "[{:p/name 5}]", NULL), DT_INVALID);
     assert_string_equal(kv_val(f, t, "k2"), "v2");
     /* nothing is visible outside before the commit */
     assert_string_equal(kv_val(f, NULL, "k1"), "-");
     assert_int_equal(count_attr(f->conn, "p/name"), 0);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_string_equal(kv_val(f, NULL, "k1"), "v1");
     assert_string_equal(kv_val(f, NULL, "k2"), "v2");
     assert_int_equal(count_attr(f->conn, "p/name"), 1);
@@ -497,14 +497,14 @@ static void test_block_writes_kv_and_datoms_atomically(void **state) {
 
 static void test_block_abort_drops_kv_and_datoms(void **state) {
     dbfx *f = *state;
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     dt_kv *kv = NULL;
     dt_kv_txn *t = NULL;
-    assert_int_equal(dt_tx_kv(tx, &kv, &t), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &t), DT_OK);
     assert_int_equal(dt_kv_put(kv, t, f->dbi, "gone", 4, "x", 1, 0), DT_OK);
-    assert_int_equal(dt_tx_transact(tx, "[{:p/name \"Bob\"}]", NULL), DT_OK);
-    dt_tx_abort(tx);
+    assert_int_equal(dt_txn_transact(tx, "[{:p/name \"Bob\"}]", NULL), DT_OK);
+    dt_txn_abort(tx);
     assert_string_equal(kv_val(f, NULL, "gone"), "-");
     assert_int_equal(count_attr(f->conn, "p/name"), 0);
     assert_int_equal(kv_count(f->kv, NULL, f->dbi), 0);
@@ -515,53 +515,53 @@ typedef struct cb_arg {
     int fail;
 } cb_arg;
 
-/* A dt_with_tx callback: reaches the KV store from the block alone. */
-static int kv_and_datoms_fn(dt_tx *tx, void *ud) {
+/* A dt_with_txn callback: reaches the KV store from the block alone. */
+static int kv_and_datoms_fn(dt_txn *tx, void *ud) {
     cb_arg *a = ud;
     dt_kv *kv = NULL;
     dt_kv_txn *t = NULL;
-    int rc = dt_tx_kv(tx, &kv, &t);
+    int rc = dt_txn_kv(tx, &kv, &t);
     if (rc == DT_OK) rc = dt_kv_put(kv, t, a->f->dbi, "cb", 2, "yes", 3, 0);
-    if (rc == DT_OK) rc = dt_tx_transact(tx, "[{:p/name \"Cy\"}]", NULL);
+    if (rc == DT_OK) rc = dt_txn_transact(tx, "[{:p/name \"Cy\"}]", NULL);
     return rc == DT_OK && a->fail ? DT_CONFLICT : rc;
 }
 
 static void test_with_tx_callback_writes_kv_through_the_block(void **state) {
     dbfx *f = *state;
     cb_arg a = {f, 1};
-    assert_int_equal(dt_with_tx(f->conn, kv_and_datoms_fn, &a), DT_CONFLICT);
+    assert_int_equal(dt_with_txn(f->conn, kv_and_datoms_fn, &a), DT_CONFLICT);
     assert_string_equal(kv_val(f, NULL, "cb"), "-");
     assert_int_equal(count_attr(f->conn, "p/name"), 0);
     a.fail = 0;
-    assert_int_equal(dt_with_tx(f->conn, kv_and_datoms_fn, &a), DT_OK);
+    assert_int_equal(dt_with_txn(f->conn, kv_and_datoms_fn, &a), DT_OK);
     assert_string_equal(kv_val(f, NULL, "cb"), "yes");
     assert_int_equal(count_attr(f->conn, "p/name"), 1);
 }
 
 static void test_kv_transaction_across_savepoints(void **state) {
     dbfx *f = *state;
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     dt_kv *kv = NULL;
     dt_kv_txn *outer = NULL, *inner = NULL;
-    assert_int_equal(dt_tx_kv(tx, &kv, &outer), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &outer), DT_OK);
     assert_int_equal(dt_kv_put(kv, outer, f->dbi, "a", 1, "1", 1, 0), DT_OK);
     dt_savepoint *sp = NULL;
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_OK);
     /* the transaction from before the savepoint is its parent now */
     assert_int_equal(dt_kv_put(kv, outer, f->dbi, "x", 1, "x", 1, 0), DT_MISUSE);
-    assert_int_equal(dt_tx_kv(tx, &kv, &inner), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &inner), DT_OK);
     assert_ptr_not_equal(inner, outer);
     assert_int_equal(dt_kv_put(kv, inner, f->dbi, "b", 1, "2", 1, 0), DT_OK);
     assert_string_equal(kv_val(f, inner, "a"), "1");
     assert_int_equal(dt_savepoint_rollback(tx, sp), DT_OK);
-    assert_int_equal(dt_tx_kv(tx, &kv, &inner), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &inner), DT_OK);
     assert_string_equal(kv_val(f, inner, "b"), "-");
     assert_int_equal(dt_kv_put(kv, inner, f->dbi, "c", 1, "3", 1, 0), DT_OK);
     assert_int_equal(dt_savepoint_release(tx, sp), DT_OK);
-    assert_int_equal(dt_tx_kv(tx, &kv, &inner), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, &kv, &inner), DT_OK);
     assert_ptr_equal(inner, outer);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_string_equal(kv_val(f, NULL, "a"), "1");
     assert_string_equal(kv_val(f, NULL, "b"), "-");
     assert_string_equal(kv_val(f, NULL, "c"), "3");
@@ -571,17 +571,17 @@ static void test_tx_kv_misuse(void **state) {
     dbfx *f = *state;
     dt_kv *kv = (dt_kv *)f;
     dt_kv_txn *t = (dt_kv_txn *)f;
-    assert_int_equal(dt_tx_kv(NULL, &kv, &t), DT_MISUSE);
+    assert_int_equal(dt_txn_kv(NULL, &kv, &t), DT_MISUSE);
     assert_null(kv);
     assert_null(t);
-    assert_int_equal(dt_tx_kv((dt_tx *)f->conn, &kv, &t), DT_MISUSE); /* wrong kind */
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
-    assert_int_equal(dt_tx_kv(tx, NULL, &t), DT_MISUSE);
-    assert_int_equal(dt_tx_kv(tx, &kv, NULL), DT_MISUSE);
+    assert_int_equal(dt_txn_kv((dt_txn *)f->conn, &kv, &t), DT_MISUSE); /* wrong kind */
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_kv(tx, NULL, &t), DT_MISUSE);
+    assert_int_equal(dt_txn_kv(tx, &kv, NULL), DT_MISUSE);
     assert_null(kv);
-    assert_msg_has(tx, "dt_tx_kv: NULL out");
-    dt_tx_abort(tx);
+    assert_msg_has(tx, "dt_txn_kv: NULL out");
+    dt_txn_abort(tx);
 }
 
 /* }====== */

@@ -89,23 +89,23 @@ static int op_transact_async(dt_conn *c) {
 }
 
 static int op_block(dt_conn *c) {
-    dt_tx *tx = NULL;
-    int rc = dt_tx_begin(c, &tx);
+    dt_txn *tx = NULL;
+    int rc = dt_txn_begin(c, &tx);
     if (rc != DT_OK) return rc;
     dt_savepoint *sp = NULL;
-    rc = dt_tx_transact(tx, "[{:db/id \"w\" :p/email \"w@x\"}]", NULL);
+    rc = dt_txn_transact(tx, "[{:db/id \"w\" :p/email \"w@x\"}]", NULL);
     if (rc == DT_OK) rc = dt_savepoint_create(tx, &sp);
-    if (rc == DT_OK) rc = dt_tx_transact(tx, "[[:db/add 1 :p/tags :w]]", NULL);
+    if (rc == DT_OK) rc = dt_txn_transact(tx, "[[:db/add 1 :p/tags :w]]", NULL);
     if (rc == DT_OK) rc = dt_savepoint_release(tx, sp);
     dt_db *view = NULL;
-    if (rc == DT_OK) rc = dt_tx_db(tx, &view);
-    dt_db_release(view);
+    if (rc == DT_OK) rc = dt_txn_db(tx, &view);
+    dt_db_close(view);
     if (rc != DT_OK) {
         dt_errmsg_set(c, rc, "%s", dt_errmsg(tx));
-        dt_tx_abort(tx);
+        dt_txn_abort(tx);
         return rc;
     }
-    return dt_tx_commit(tx);
+    return dt_txn_commit(tx);
 }
 
 static int op_import(dt_conn *c) {
@@ -145,7 +145,7 @@ static int op_edn(dt_conn *c) {
     char *out = NULL;
     if (rc == DT_OK) rc = dt_edn_write(&v, DT_EDN_PRETTY, &out, NULL);
     dt_free(out);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     if (rc != DT_OK) dt_errmsg_set(&msg_handle, rc, "%s", dt_errmsg(NULL));
     return rc;
 }
@@ -153,7 +153,7 @@ static int op_edn(dt_conn *c) {
 static int op_transact_report(dt_conn *c) {
     dt_report *r = NULL;
     int rc = dt_transact(c, "[{:db/id \"n\" :p/email \"n@x\"} [:db/add 1 :p/name \"A2\"]]", &r);
-    dt_report_free(r);
+    dt_report_close(r);
     return rc;
 }
 
@@ -162,14 +162,14 @@ static int op_read(dt_conn *c) {
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
     dt_datom_iter *it = NULL;
-    rc = dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it);
+    rc = dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it);
     if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(db)); /* reported on the snapshot */
     dt_datom d;
     while (rc == DT_OK && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) rc = DT_OK;
     if (rc == DT_DONE) rc = DT_OK;
     if (rc != DT_OK && it) dt_errmsg_set(c, rc, "%s", dt_errmsg(it)); /* on the iterator */
-    dt_datom_iter_free(it);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
     return rc;
 }
 
@@ -212,7 +212,7 @@ static int op_load(dt_conn *c) {
         rc = dt_loader_add_edn(ld, "[1 :p/email \"a@x\"]\n[1 :p/friend 2]\n[2 :q 1.5]", 45);
     if (rc == DT_OK) rc = dt_loader_finish(ld, NULL);
     if (rc != DT_OK && ld) dt_errmsg_set(c, rc, "%s", dt_errmsg(ld)); /* reported on the loader */
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     return rc;
 }
 

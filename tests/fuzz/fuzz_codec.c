@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* a few bytes of exponent may stand for 16 million digits: decoding
      * them is the check; the round trip would only spend the time budget */
     if ((v.type == DT_BIGINT || v.type == DT_BIGDEC) && v.u.s.len > (1u << 20)) {
-        dt_value_clear(&v);
+        dt_value_free(&v);
         return 0;
     }
     dt_buf enc = DT_BUF_INIT;
@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(enc2.len == enc.len && memcmp(enc.p, enc2.p, enc.len) == 0,
                "two encodings of one value differ");
     dt_buf_release(&enc2);
-    dt_value_clear(&back);
+    dt_value_free(&back);
     dt_buf_release(&enc);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     return 0;
 }

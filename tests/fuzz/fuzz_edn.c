@@ -31,7 +31,7 @@ static void roundtrip(const dt_value *v, const dt_edn_options *o) {
         FUZZ_CHECK(again_len == len && memcmp(text, again, len) == 0,
                    "printing the re-read value gave other text: <%s> then <%s>", text, again);
         dt_free(again);
-        dt_value_clear(&back);
+        dt_value_free(&back);
         dt_free(text);
     }
 }
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             continue;
         }
         roundtrip(&v, &keep);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     return 0;
 }

@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(enc2_len == enc_len && memcmp(enc, enc2, enc_len) == 0,
                "two encodings of one value differ");
     dt_free(enc2);
-    dt_value_clear(&back);
+    dt_value_free(&back);
     dt_free(enc);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     return 0;
 }

@@ -130,13 +130,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dt_db *db = NULL;
     if (dt_conn_db(c, &db) == DT_OK) {
         dt_datom_iter *it = NULL;
-        if (dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it) == DT_OK) {
+        if (dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it) == DT_OK) {
             dt_datom d;
             long rows = 0;
             while (dt_datom_iter_next(it, &d) == DT_ROW && rows < 100000) rows++;
-            dt_datom_iter_free(it);
+            dt_datom_iter_close(it);
         }
-        dt_db_release(db);
+        dt_db_close(db);
     }
     dt_conn_close(c);
     return 0;

@@ -68,14 +68,14 @@ static void state(int64_t *basis, long *datoms) {
     FUZZ_CHECK(dt_conn_db(conn, &db) == DT_OK, "snapshot: %s", dt_errmsg(conn));
     *basis = dt_db_basis_tx(db);
     dt_datom_iter *it = NULL;
-    FUZZ_CHECK(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it) == DT_OK, "datoms: %s", dt_errmsg(db));
+    FUZZ_CHECK(dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it) == DT_OK, "datoms: %s", dt_errmsg(db));
     long n = 0;
     dt_datom d;
     int rc;
     while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW) n++;
     FUZZ_CHECK(rc == DT_DONE, "iterating the datoms: %d", rc);
-    dt_datom_iter_free(it);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
     *datoms = n;
 }
 
@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    rc, dt_errmsg(conn), (long long)basis0, (long long)basis1, n0, n1);
         FUZZ_CHECK(dt_errmsg(conn)[0] != '\0', "a failed transact set no message");
     }
-    dt_report_free(r);
-    dt_value_clear(&tx);
+    dt_report_close(r);
+    dt_value_free(&tx);
     return 0;
 }

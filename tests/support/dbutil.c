@@ -79,14 +79,14 @@ static char *datom_line(const dt_datom *d, int with_added) {
 
 char *tu_dump_db(dt_db *db, int with_tx) {
     dt_datom_iter *it = NULL;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
     tu_lines l = {0};
     dt_datom d;
     int rc;
     while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW)
         if (with_tx || d.e < DT_TX0) tu_lines_add(&l, datom_line(&d, 0));
     assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     return tu_lines_join(&l);
 }
 
@@ -94,7 +94,7 @@ char *tu_dump(dt_conn *conn, int with_tx) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(conn, &db), DT_OK);
     char *s = tu_dump_db(db, with_tx);
-    dt_db_release(db);
+    dt_db_close(db);
     return s;
 }
 
@@ -138,7 +138,7 @@ int64_t tu_tempid(dt_report *r, const char *s) {
     else
         assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &k), DT_OK);
     int rc = dt_report_tempid(r, &k, &id);
-    dt_value_clear(&k);
+    dt_value_free(&k);
     if (rc != DT_OK) fail_msg("tempid %s is not in the report", s);
     return id;
 }

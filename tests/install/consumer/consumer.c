@@ -47,7 +47,7 @@ int main(void) {
     dt_value tempid;
     if ((rc = dt_value_text(DT_STRING, "ada", 3, &tempid)) != DT_OK) goto done;
     rc = dt_report_tempid(rep, &tempid, &e);
-    dt_value_clear(&tempid);
+    dt_value_free(&tempid);
     if (rc != DT_OK) {
         fail("dt_report_tempid", rc, NULL);
         goto done;
@@ -59,10 +59,10 @@ int main(void) {
     dt_value comp[2];
     dt_value_ref(e, &comp[0]);
     if ((rc = dt_value_text(DT_KEYWORD, "person/name", 11, &comp[1])) != DT_OK) goto done;
-    rc = dt_datoms(db, DT_INDEX_EAV, comp, 2, &it);
-    dt_value_clear(&comp[1]);
+    rc = dt_db_datoms(db, DT_INDEX_EAV, comp, 2, &it);
+    dt_value_free(&comp[1]);
     if (rc != DT_OK) {
-        fail("dt_datoms", rc, db);
+        fail("dt_db_datoms", rc, db);
         goto done;
     }
     dt_datom d;
@@ -79,9 +79,9 @@ int main(void) {
     }
     status = 0;
 done:
-    dt_datom_iter_free(it);
-    dt_db_release(db);
-    dt_report_free(rep);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
+    dt_report_close(rep);
     rc = dt_conn_close(conn);
     if (rc != DT_OK) return fail("dt_conn_close", rc, NULL);
     return status;

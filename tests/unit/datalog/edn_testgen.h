@@ -206,7 +206,7 @@ static void gen_value(uint64_t *s, int mode, int depth, dt_value *out) {
         dt_value v;
         gen_value(s, mode, depth - 1, &v);
         if ((t == DT_SET || t == DT_MAP) && gen_contains(out->u.seq.items, k, stride, &v)) {
-            dt_value_clear(&v);
+            dt_value_free(&v);
             continue;
         }
         out->u.seq.items[k * stride] = v;

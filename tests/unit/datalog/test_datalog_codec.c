@@ -98,9 +98,9 @@ static void check_roundtrip(const dt_value *v) {
             assert_int_equal(dt_value_text(v->type, v->u.s.ptr, v->u.s.len, &canon), DT_OK);
             assert_int_equal(d.u.s.len, canon.u.s.len);
             assert_memory_equal(d.u.s.ptr, canon.u.s.ptr, canon.u.s.len);
-            dt_value_clear(&canon);
+            dt_value_free(&canon);
         }
-        dt_value_clear(&d);
+        dt_value_free(&d);
     }
     size_t len2 = 0;
     assert_int_equal(dl_codec_encoded_len(v, &len2), DT_OK);
@@ -357,10 +357,10 @@ static void mutate_tuple(uint64_t *rng, const dt_value *a, dt_value *out) {
         if (last->type == DT_TUPLE && rnd(rng, 2)) {
             dt_value inner;
             mutate_tuple(rng, last, &inner);
-            dt_value_clear(last);
+            dt_value_free(last);
             *last = inner;
         } else {
-            dt_value_clear(last);
+            dt_value_free(last);
             gen_any(rng, last);
         }
     }
@@ -412,8 +412,8 @@ static void run_pairs(gen_fn gen, uint64_t seed) {
         check_pair(&b, &a);
         check_roundtrip(&a);
         check_roundtrip(&b);
-        dt_value_clear(&a);
-        dt_value_clear(&b);
+        dt_value_free(&a);
+        dt_value_free(&b);
     }
 }
 
@@ -507,8 +507,8 @@ static void test_decimal_scale_ties_sort_smaller_scale_first(void **state) {
         check_pair(&a, &b);
         check_roundtrip(&a);
         check_roundtrip(&b);
-        dt_value_clear(&a);
-        dt_value_clear(&b);
+        dt_value_free(&a);
+        dt_value_free(&b);
     }
     dt_value v;
     make_text(DT_BIGDEC, "1.50", 4, &v);
@@ -518,8 +518,8 @@ static void test_decimal_scale_ties_sort_smaller_scale_first(void **state) {
     size_t used;
     assert_int_equal(dl_codec_decode(e, n, &d, &used), DT_OK);
     assert_string_equal(d.u.s.ptr, "1.50");
-    dt_value_clear(&d);
-    dt_value_clear(&v);
+    dt_value_free(&d);
+    dt_value_free(&v);
     free(e);
 }
 
@@ -581,7 +581,7 @@ static void test_encodings_match_the_documented_layout(void **state) {
             fail_msg("case %zu", i);
         }
         free(e);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     uint8_t b[DL_CODEC_SCALAR_MAX];
     assert_int_equal(dl_codec_put_int(DT_REF, 1, b), 9);
@@ -608,7 +608,7 @@ static void test_encodings_match_the_documented_layout(void **state) {
     e = enc(&v, &n);
     assert_memory_equal(e, "\x1e\x12\x80\x00\x00\x00\x00\x00\x00\x00\x10\x00", 12);
     free(e);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* }====== */
@@ -644,13 +644,13 @@ static void test_concatenated_keys_order_by_first_value(void **state) {
         assert_int_equal(dl_codec_decode(ka.p, ka.len, &d, &used), DT_OK);
         assert_int_equal(used, alen);
         assert_true(same_bits(&d, &a));
-        dt_value_clear(&d);
+        dt_value_free(&d);
         dt_buf_release(&ka);
         dt_buf_release(&kb);
-        dt_value_clear(&a);
-        dt_value_clear(&b);
-        dt_value_clear(&e1);
-        dt_value_clear(&e2);
+        dt_value_free(&a);
+        dt_value_free(&b);
+        dt_value_free(&e1);
+        dt_value_free(&e2);
     }
 }
 
@@ -698,7 +698,7 @@ static void check_key_delimits(const uint8_t *k, size_t n, int truncated) {
         size_t marker = n - info.prefix_len - DL_CODEC_HASH_LEN;
         assert_true(marker == 1 || marker == 2);
     }
-    dt_value_clear(&d);
+    dt_value_free(&d);
     assert_int_equal(dl_codec_get_int(ext + n), 42);
     free(ext);
 }
@@ -725,8 +725,8 @@ static void test_equal_long_strings_give_equal_truncated_keys(void **state) {
     free(full);
     free(ka);
     free(kb);
-    dt_value_clear(&a);
-    dt_value_clear(&b);
+    dt_value_free(&a);
+    dt_value_free(&b);
 }
 
 static void test_long_strings_sharing_a_prefix_give_different_keys(void **state) {
@@ -760,10 +760,10 @@ static void test_long_strings_sharing_a_prefix_give_different_keys(void **state)
         free(kb);
         free(kc);
         free(ks);
-        dt_value_clear(&a);
-        dt_value_clear(&b);
-        dt_value_clear(&c);
-        dt_value_clear(&s);
+        dt_value_free(&a);
+        dt_value_free(&b);
+        dt_value_free(&c);
+        dt_value_free(&s);
     }
 }
 
@@ -841,8 +841,8 @@ static void test_truncated_keys_fit_delimit_and_keep_prefix_order(void **state) 
         free(kb);
         free(ea);
         free(eb);
-        dt_value_clear(&a);
-        dt_value_clear(&b);
+        dt_value_free(&a);
+        dt_value_free(&b);
     }
     assert_true(truncations > 300);
 }
@@ -867,7 +867,7 @@ static void test_encode_key_refuses_tiny_limits(void **state) {
         assert_true(b.len <= DL_CODEC_MIN_KEY);
         check_key_delimits(b.p, b.len, t);
         b.len = 0;
-        dt_value_clear(&g);
+        dt_value_free(&g);
     }
     dt_buf_release(&b);
 }
@@ -889,7 +889,7 @@ static void test_edn_only_kinds_are_refused_with_their_name(void **state) {
         assert_int_equal(dt_value_seq(kinds[i], 0, &v), DT_OK);
         assert_int_equal(dl_codec_encode(&v, &b), DT_INVALID);
         assert_non_null(strstr(dt_errmsg(NULL), dt_type_name(kinds[i])));
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     /* inside a tuple too, and nothing is left in the buffer */
     assert_int_equal(dt_value_seq(DT_TUPLE, 2, &v), DT_OK);
@@ -898,7 +898,7 @@ static void test_edn_only_kinds_are_refused_with_their_name(void **state) {
     assert_int_equal(dl_codec_encode(&v, &b), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "set"));
     assert_int_equal(b.len, 0);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     dt_buf_release(&b);
 }
 
@@ -917,7 +917,7 @@ static void test_tuples_nested_too_deep_are_refused(void **state) {
     assert_int_equal(dl_codec_encode(inner, &b), DT_OK);
     check_roundtrip(inner);
     dt_buf_release(&b);
-    dt_value_clear(&root);
+    dt_value_free(&root);
     /* a decoder facing deep nesting refuses it */
     uint8_t deep[200];
     memset(deep, DL_CODEC_TAG(DT_TUPLE), sizeof deep);
@@ -959,7 +959,7 @@ static void test_every_proper_prefix_of_an_encoding_is_corrupt(void **state) {
             free(p);
         }
         dt_buf_release(&b);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -988,7 +988,7 @@ static void check_arbitrary_bytes(const uint8_t *p, size_t n) {
             fail_msg("decoded bytes are not canonical");
         }
         free(e);
-        dt_value_clear(&d);
+        dt_value_free(&d);
     }
 }
 
@@ -1037,7 +1037,7 @@ static void test_random_and_mutated_bytes_never_crash(void **state) {
         check_arbitrary_bytes(p, b.len);
         free(p);
         dt_buf_release(&b);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -1093,12 +1093,12 @@ static void test_public_encode_decode_round_trip(void **state) {
         assert_int_equal(dt_value_decode(q, n, &d, &used), DT_OK);
         assert_int_equal(used, n);
         assert_true(same_bits(&v, &d));
-        dt_value_clear(&d);
+        dt_value_free(&d);
         assert_int_equal(dt_value_decode(q, n, &d, NULL), DT_OK);
-        dt_value_clear(&d);
+        dt_value_free(&d);
         dt_free(p);
         free(q);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -1127,7 +1127,7 @@ static void test_public_api_reports_misuse_and_truncated_keys(void **state) {
     assert_int_equal(d.type, DT_NIL);
     assert_non_null(strstr(dt_errmsg(NULL), "truncated"));
     dt_buf_release(&b);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* }====== */
@@ -1153,7 +1153,7 @@ static void test_short_key_with_a_huge_exponent(void **state) {
     assert_int_equal(enc.len, sizeof key);
     assert_memory_equal(enc.p, key, sizeof key);
     dt_buf_release(&enc);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 int main(void) {

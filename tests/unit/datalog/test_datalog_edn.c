@@ -61,7 +61,7 @@ static void expect_text(const char *text, dt_type type, const char *want, size_t
     assert_int_equal(v.u.s.len, want_len);
     assert_memory_equal(v.u.s.ptr, want, want_len);
     assert_int_equal(v.u.s.ptr[want_len], '\0');
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void expect_char(const char *text, uint32_t cp) {
@@ -92,7 +92,7 @@ static void expect_prints(const char *text, const char *want) {
     char *s = write_str(&v, DT_EDN_COMPACT);
     if (strcmp(s, want)) fail_msg("<%s> printed <%s>, want <%s>", text, s, want);
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* print (both styles), read back with unknown tags kept, compare */
@@ -106,7 +106,7 @@ static void roundtrip(const dt_value *v) {
         int rc = dt_edn_read_opts(s, strlen(s), &o, &back);
         if (rc != DT_OK) fail_msg("re-reading <%s>: %s", s, dt_errmsg(NULL));
         if (!dt_value_equal(v, &back)) fail_msg("round trip changed the value: <%s>", s);
-        dt_value_clear(&back);
+        dt_value_free(&back);
         dt_free(s);
     }
 }
@@ -224,7 +224,7 @@ static void test_reads_characters(void **state) {
     dt_value v = read_ok("[\\a\\b \\c]");
     assert_int_equal(v.u.seq.n, 3);
     assert_int_equal(v.u.seq.items[1].u.c, 'b');
-    dt_value_clear(&v);
+    dt_value_free(&v);
     expect_error("\\ab", DT_INVALID, "unsupported character '\\ab' at 1:1");
     expect_error("\\o400", DT_INVALID, "unsupported character '\\o400'");
     expect_error("\\u12", DT_INVALID, "unsupported character '\\u12'");
@@ -292,11 +292,11 @@ static void test_reads_nested_collections(void **state) {
     assert_true(it[3].type == DT_MAP && it[3].u.seq.n == 0);
     assert_int_equal(it[4].type, DT_NIL);
     assert_true(it[5].type == DT_LIST && it[5].u.seq.n == 0);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* keys compare by value and type: 1 and 1.0 and "1" are different keys */
     v = read_ok("{1 :a 1.0 :b \"1\" :c :1 :d}");
     assert_int_equal(v.u.seq.n, 8);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     expect_error("{:a 1 :b 2 :a 3}", DT_INVALID, "duplicate key :a in map literal at 1:1");
     expect_error("[#{[1 2] [1 2]}]", DT_INVALID, "duplicate element [1 2] in set literal at 1:2");
     expect_error("{:a}", DT_INVALID, "map literal needs an even number of forms, has 1 at 1:1");
@@ -308,7 +308,7 @@ static void test_reads_nested_collections(void **state) {
     snprintf(big + k, sizeof big - k, "}");
     v = read_ok(big);
     assert_int_equal(v.u.seq.n, 300);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     snprintf(big + k, sizeof big - k, "693}");
     expect_error(big, DT_INVALID, "duplicate element 693");
 }
@@ -320,12 +320,12 @@ static void test_comments_commas_and_discard(void **state) {
     assert_int_equal(v.u.seq.n, 5);
     int64_t want[] = {1, 2, 3, 5, 8};
     for (int i = 0; i < 5; i++) assert_int_equal(v.u.seq.items[i].u.i, want[i]);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     v = read_ok("#_ x #_ #_ y z 42 #_ w");
     assert_true(v.type == DT_LONG && v.u.i == 42);
     v = read_ok("{:a #_ :ignored 1}");
     assert_int_equal(v.u.seq.n, 2);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     v = read_ok("#!shebang line\n7");
     assert_int_equal(v.u.i, 7);
     v = read_ok("#_ #foo 1 #_ #inst \"bad\" 2"); /* no tag reader runs inside #_ */
@@ -439,7 +439,7 @@ static void test_tag_handler_and_unknown_tags(void **state) {
     assert_int_equal(v.u.seq.items[0].type, DT_MAP);
     assert_int_equal(v.u.seq.items[0].u.seq.items[3].u.i, 2);
     assert_int_equal(v.u.seq.items[1].u.i, 1);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* the handler's value is read back by the same rules as any other */
     assert_int_equal(rd_opts("#{#my/point [1 2] {:x 1 :y 2}}", &o, &v), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "duplicate element {:x 1, :y 2}"));
@@ -469,7 +469,7 @@ static void test_tag_handler_and_unknown_tags(void **state) {
     char *s = write_str(&v, DT_EDN_COMPACT);
     assert_string_equal(s, "#other/x #another {:a 1}");
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void test_namespaced_maps(void **state) {
@@ -505,7 +505,7 @@ static void test_error_messages_carry_line_and_column(void **state) {
     expect_error("\r\n\t[x\r\n y", DT_INVALID, "opened at 2:2, got end of input at 3:3");
     dt_value v;
     assert_int_equal(dt_edn_read("[1 ]]", 4, &v), DT_OK); /* len bounds the input */
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* Every proper prefix of a document that is one form must fail cleanly. */
@@ -532,7 +532,7 @@ static void test_every_truncated_prefix_is_an_error(void **state) {
         free(copy);
     }
     roundtrip(&full);
-    dt_value_clear(&full);
+    dt_value_free(&full);
 }
 
 /* Found by fuzzing: closing an empty collection before any value was
@@ -545,7 +545,7 @@ static void test_empty_collection_before_any_value(void **state) {
     for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
         dt_value v = read_ok(empty[i]);
         roundtrip(&v);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -576,7 +576,7 @@ static void test_random_mutations_never_crash(void **state) {
         if (rc == DT_OK) {
             ok++;
             roundtrip(&v);
-            dt_value_clear(&v);
+            dt_value_free(&v);
         } else
             bad++;
         free(copy);
@@ -594,14 +594,14 @@ static void test_nesting_depth_limit(void **state) {
     }
     dt_value v;
     assert_int_equal(dt_edn_read(deep + n - 1000, 2000, &v), DT_OK); /* exactly 1000 deep */
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_edn_read(deep + n - 1001, 2002, &v), DT_LIMIT);
     assert_non_null(strstr(dt_errmsg(NULL), "edn: nesting deeper than 1000 at 1:1001"));
     assert_int_equal(dt_edn_read(deep, 2 * n, &v), DT_LIMIT);
     dt_edn_options o = DT_EDN_OPTIONS_INIT;
     o.max_depth = 3;
     assert_int_equal(rd_opts("[[[1]]]", &o, &v), DT_OK);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(rd_opts("[[[[1]]]]", &o, &v), DT_LIMIT);
     assert_non_null(strstr(dt_errmsg(NULL), "nesting deeper than 3 at 1:4"));
     assert_int_equal(rd_opts("[[#_ [1] 2]]", &o, &v), DT_LIMIT);
@@ -623,7 +623,7 @@ static void test_nesting_depth_limit(void **state) {
     assert_int_equal(dt_edn_write(&outer, 0, &bad, NULL), DT_LIMIT);
     assert_null(bad);
     assert_non_null(strstr(dt_errmsg(NULL), "nested deeper than 4096"));
-    dt_value_clear(&outer);
+    dt_value_free(&outer);
     o.max_depth = DT_EDN_DEPTH_MAX + 1;
     assert_int_equal(rd_opts("1", &o, &v), DT_MISUSE);
     o.max_depth = -1;
@@ -651,12 +651,12 @@ static void test_streaming_reader_reports_positions(void **state) {
                 {DT_MAP, 4, 10, 33}};
     dt_value v;
     for (size_t i = 0; i < 5; i++) {
-        assert_int_equal(dt_edn_reader_next(r, &v), DT_OK);
+        assert_int_equal(dt_edn_reader_next(r, &v), DT_ROW);
         assert_int_equal(v.type, want[i].type);
         assert_int_equal(dt_edn_reader_pos(r, &line, &col, &off), DT_OK);
         if (line != want[i].line || col != want[i].col || off != want[i].off)
             fail_msg("form %zu at %d:%d (+%zu)", i, line, col, off);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     assert_int_equal(dt_edn_reader_next(r, &v), DT_DONE);
     assert_int_equal(dt_edn_reader_next(r, &v), DT_DONE);
@@ -668,8 +668,8 @@ static void test_streaming_reader_reports_positions(void **state) {
     /* errors go to the reader handle, are sticky, and leave earlier forms intact */
     text = "[1] {:a 1 :a 2} [3]";
     assert_int_equal(dt_edn_reader_new(text, strlen(text), NULL, &r), DT_OK);
-    assert_int_equal(dt_edn_reader_next(r, &v), DT_OK);
-    dt_value_clear(&v);
+    assert_int_equal(dt_edn_reader_next(r, &v), DT_ROW);
+    dt_value_free(&v);
     dt_value other;
     assert_int_equal(dt_edn_read("]", 1, &other), DT_INVALID); /* a handle-less error meanwhile */
     assert_int_equal(dt_edn_reader_next(r, &v), DT_INVALID);
@@ -687,11 +687,11 @@ static void test_streaming_reader_reports_positions(void **state) {
     for (size_t i = 0; i < n; i++) memcpy(many + 4 * i, ":k\n ", 4);
     assert_int_equal(dt_edn_reader_new(many, n * 4, NULL, &r), DT_OK);
     size_t count = 0;
-    while (dt_edn_reader_next(r, &v) == DT_OK) {
+    while (dt_edn_reader_next(r, &v) == DT_ROW) {
         count++;
         assert_int_equal(dt_edn_reader_pos(r, &line, &col, NULL), DT_OK);
         assert_true(line == (int)count && col == (count == 1 ? 1 : 2));
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     assert_int_equal(count, n);
     dt_edn_reader_free(r);
@@ -757,7 +757,7 @@ static void test_out_of_memory_at_every_allocation(void **state) {
     }
     assert_int_equal(rc, DT_OK);
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* }====== */
@@ -819,8 +819,8 @@ static void test_printer_documented_non_identity_mappings(void **state) {
     assert_int_equal(back.type, DT_VECTOR);
     v.type = DT_VECTOR;
     assert_true(dt_value_equal(&v, &back));
-    dt_value_clear(&back);
-    dt_value_clear(&v);
+    dt_value_free(&back);
+    dt_value_free(&v);
     dt_free(s);
 
     const float floats[] = {1.1f, 0.1f, 3.4028235e38f, 1e-45f, -2.5f, 16777216.0f, 0.0f};
@@ -859,7 +859,7 @@ static void test_printer_documented_non_identity_mappings(void **state) {
     assert_string_equal(s, "#bytes \"AAEC/w==\"");
     dt_free(s);
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void test_printer_rejects_unprintable_values(void **state) {
@@ -876,7 +876,7 @@ static void test_printer_rejects_unprintable_values(void **state) {
         assert_int_equal(dt_edn_write(&v, 0, &s, NULL), DT_INVALID);
         assert_null(s);
         assert_non_null(strstr(dt_errmsg(NULL), "cannot be printed as EDN"));
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     dt_value_char(0x110000, &v);
     assert_int_equal(dt_edn_write(&v, 0, &s, NULL), DT_INVALID);
@@ -885,12 +885,12 @@ static void test_printer_rejects_unprintable_values(void **state) {
     v.u.seq.n = 1; /* a malformed map, built by hand */
     assert_int_equal(dt_edn_write(&v, 0, &s, NULL), DT_INVALID);
     v.u.seq.n = 2;
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_seq(DT_TAGGED, 2, &v), DT_OK);
     assert_int_equal(dt_value_text(DT_SYMBOL, "_x", 2, &v.u.seq.items[0]), DT_OK);
     assert_int_equal(dt_edn_write(&v, 0, &s, NULL), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "symbol tag starting with a letter"));
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void test_pretty_printer_breaks_long_collections(void **state) {
@@ -909,12 +909,12 @@ static void test_pretty_printer_breaks_long_collections(void **state) {
     s = write_str(&v, DT_EDN_COMPACT);
     assert_null(strchr(s, '\n'));
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     v = read_ok("[1 2 3]");
     s = write_str(&v, DT_EDN_PRETTY);
     assert_string_equal(s, "[1 2 3]");
     dt_free(s);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void test_roundtrip_corpus(void **state) {
@@ -953,7 +953,7 @@ static void test_roundtrip_corpus(void **state) {
         dt_value v;
         if (rd_opts(corpus[i], &o, &v) != DT_OK) fail_msg("<%s>: %s", corpus[i], dt_errmsg(NULL));
         roundtrip(&v);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -964,7 +964,7 @@ static void test_roundtrip_random_trees(void **state) {
         dt_value v;
         gen_value(&seed, GEN_EDN_EXACT, 1 + i % 5, &v);
         roundtrip(&v);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -1005,12 +1005,12 @@ static void test_reads_conformance_cases(void **state) {
                 dt_value q;
                 if (dt_edn_read(val->u.s.ptr, val->u.s.len, &q) != DT_OK)
                     fail_msg("case %zu query: %s", i, dt_errmsg(NULL));
-                dt_value_clear(&q);
+                dt_value_free(&q);
             }
         }
     }
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     free(text);
     free(path);
 
@@ -1029,7 +1029,7 @@ static void test_reads_conformance_cases(void **state) {
         assert_non_null(text);
         if (dt_edn_read(text, len, &v) != DT_OK) fail_msg("%s: %s", full, dt_errmsg(NULL));
         assert_true(v.type == DT_VECTOR || v.type == DT_MAP);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         free(text);
         files++;
     }
@@ -1067,15 +1067,15 @@ static void test_reads_people20k_bench_data(void **state) {
     dt_edn_reader *r;
     assert_int_equal(dt_edn_reader_new(text, len, NULL, &r), DT_OK);
     dt_value w;
-    assert_int_equal(dt_edn_reader_next(r, &w), DT_OK);
+    assert_int_equal(dt_edn_reader_next(r, &w), DT_ROW);
     int line, col;
     dt_edn_reader_pos(r, &line, &col, NULL);
     assert_int_equal(line, 3); /* after two comment lines */
     assert_true(dt_value_equal(&v, &w));
-    dt_value_clear(&w);
+    dt_value_free(&w);
     assert_int_equal(dt_edn_reader_next(r, &w), DT_DONE);
     dt_edn_reader_free(r);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     free(text);
     free(path);
 }

@@ -58,7 +58,7 @@ static void add_all(dt_conn *c, const char *attr, const mdatom *d, size_t n) {
     }
     int rc = dt_transact_value(c, &tx, NULL);
     if (rc != DT_OK) fail_msg("transact: %s", dt_errmsg(c));
-    dt_value_clear(&tx);
+    dt_value_free(&tx);
 }
 
 static char *show(const dt_value *v) {
@@ -84,7 +84,7 @@ static void expect_iter(dt_datom_iter *it, const char *attr, const mdatom *want,
         i++;
     }
     if (rc != DT_ROW && rc != DT_DONE) fail_msg("%s: %s", what, dt_errmsg(it));
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (i != n) fail_msg("%s: %zu datoms, wanted %zu", what, i, n);
 }
 
@@ -186,7 +186,7 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
     dt_value a = kw(attr);
     dt_datom_iter *it;
     /* AVE order of the whole attribute */
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     snprintf(what, sizeof what, "AVE [:%s]", attr);
     expect_iter(it, attr, m, n, what);
     /* EAV order per entity */
@@ -198,11 +198,11 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
         dt_value c[2];
         dt_value_long(e, &c[0]);
         c[1] = a;
-        assert_int_equal(dt_datoms(db, DT_INDEX_EAV, c, 2, &it), DT_OK);
+        assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, c, 2, &it), DT_OK);
         snprintf(what, sizeof what, "EAV [%lld :%s]", (long long)e, attr);
         expect_iter(it, attr, sub, k, what);
         uint64_t cnt = 0;
-        assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, c, 2, &cnt), DT_OK);
+        assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, c, 2, &cnt), DT_OK);
         assert_int_equal(cnt, k);
     }
     /* bounds: stored values and other values with the same prefixes,
@@ -221,7 +221,7 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
             if ((!lo || dt_value_compare(m[i].v, lo) >= 0) &&
                 (!hi || dt_value_compare(m[i].v, hi) <= 0))
                 want[k++] = m[i];
-        assert_int_equal(dt_index_range(db, attr, lo, hi, &it), DT_OK);
+        assert_int_equal(dt_db_index_range(db, attr, lo, hi, &it), DT_OK);
         snprintf(what, sizeof what, "index_range :%s round %d", attr, r);
         expect_iter(it, attr, want, k, what);
         /* seek from a value (and from a value and an entity) */
@@ -231,13 +231,13 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
             dt_value c[3];
             c[0] = a;
             c[1] = *lo;
-            assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
+            assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
             snprintf(what, sizeof what, "seek [:%s v] round %d", attr, r);
             expect_iter(it, attr, m + first, n - first, what);
             int64_t e = 1 + (int64_t)(tu_rand(rs) % 6);
             dt_value_long(e, &c[2]);
             while (first < n && dt_value_compare(m[first].v, lo) == 0 && m[first].e < e) first++;
-            assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
+            assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
             snprintf(what, sizeof what, "seek [:%s v %lld] round %d", attr, (long long)e, r);
             expect_iter(it, attr, m + first, n - first, what);
             /* EAV from [e attr v]: e's values >= v, then the later
@@ -253,7 +253,7 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
                 dt_value_long(e, &ec[0]);
                 ec[1] = a;
                 ec[2] = *lo;
-                assert_int_equal(dt_seek_datoms(db, DT_INDEX_EAV, ec, 3, &it), DT_OK);
+                assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_EAV, ec, 3, &it), DT_OK);
                 snprintf(what, sizeof what, "seek EAV [%lld :%s v] round %d", (long long)e, attr,
                          r);
                 expect_iter(it, attr, ev, ne, what);
@@ -264,9 +264,9 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
             for (size_t i = 0; i < n; i++)
                 if (dt_value_equal(m[i].v, lo)) eq[k++] = m[i];
             uint64_t cnt = 0;
-            assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, c, 2, &cnt), DT_OK);
+            assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, c, 2, &cnt), DT_OK);
             assert_int_equal(cnt, k);
-            assert_int_equal(dt_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
+            assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
             snprintf(what, sizeof what, "AVE [:%s v] round %d", attr, r);
             expect_iter(it, attr, eq, k, what);
         }
@@ -274,11 +274,11 @@ static void check_attr(dt_db *db, const char *attr, const dt_value *pool, const 
     /* min and max */
     dt_attr_stats st;
     memset(&st, 0, sizeof st);
-    assert_int_equal(dt_attr_stats_get(db, attr, &st), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, attr, &st), DT_OK);
     assert_int_equal(dt_value_compare(&st.min, m[0].v), 0);
     assert_int_equal(dt_value_compare(&st.max, m[n - 1].v), 0);
-    dt_attr_stats_clear(&st);
-    dt_value_clear(&a);
+    dt_attr_stats_free(&st);
+    dt_value_free(&a);
 }
 
 static void run_property(dt_type t, const char *attr, uint64_t seed) {
@@ -299,7 +299,7 @@ static void run_property(dt_type t, const char *attr, uint64_t seed) {
     dt_db *db;
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
     check_attr(db, attr, pool, probe, m, n, &rs);
-    dt_db_release(db);
+    dt_db_close(db);
     /* and by the bulk loader */
     tu_db *b = tu_db_open(SCHEMA);
     dt_loader *ld;
@@ -307,15 +307,15 @@ static void run_property(dt_type t, const char *attr, uint64_t seed) {
     for (size_t i = 0; i < POOL; i++)
         assert_int_equal(dt_loader_add(ld, ents[i], attr, &pool[i]), DT_OK);
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     assert_int_equal(dt_conn_db(b->conn, &db), DT_OK);
     check_attr(db, attr, pool, probe, m, n, &rs);
-    dt_db_release(db);
+    dt_db_close(db);
     tu_db_close(b);
     tu_db_close(d);
     for (size_t i = 0; i < POOL; i++) {
-        dt_value_clear(&pool[i]);
-        dt_value_clear(&probe[i]);
+        dt_value_free(&pool[i]);
+        dt_value_free(&probe[i]);
     }
 }
 
@@ -367,48 +367,48 @@ static void test_five_strings_with_a_600_byte_prefix(void **state) {
     mdatom want[5] = {{4, &v[3]}, {2, &v[1]}, {5, &v[4]}, {3, &v[2]}, {1, &v[0]}};
     dt_value a = kw("t/s");
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     expect_iter(it, "t/s", want, 5, "AVE order");
     /* [b, d] holds b, c, d */
-    assert_int_equal(dt_index_range(db, "t/s", &v[1], &v[2], &it), DT_OK);
+    assert_int_equal(dt_db_index_range(db, "t/s", &v[1], &v[2], &it), DT_OK);
     expect_iter(it, "t/s", want + 1, 3, "range b..d");
     /* [b, b] holds b; (a "c" past the prefix) ... e holds d and e */
-    assert_int_equal(dt_index_range(db, "t/s", &v[1], &v[1], &it), DT_OK);
+    assert_int_equal(dt_db_index_range(db, "t/s", &v[1], &v[1], &it), DT_OK);
     expect_iter(it, "t/s", want + 1, 1, "range b..b");
     char s[700];
     snprintf(s, sizeof s, "%scz", prefix);
     dt_value cz;
     assert_int_equal(dt_value_text(DT_STRING, s, strlen(s), &cz), DT_OK);
-    assert_int_equal(dt_index_range(db, "t/s", &cz, NULL, &it), DT_OK);
+    assert_int_equal(dt_db_index_range(db, "t/s", &cz, NULL, &it), DT_OK);
     expect_iter(it, "t/s", want + 3, 2, "range cz..");
     dt_attr_stats st;
     memset(&st, 0, sizeof st);
-    assert_int_equal(dt_attr_stats_get(db, "t/s", &st), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "t/s", &st), DT_OK);
     assert_true(dt_value_equal(&st.min, &v[3]));
     assert_true(dt_value_equal(&st.max, &v[0]));
-    dt_attr_stats_clear(&st);
-    dt_db_release(db);
+    dt_attr_stats_free(&st);
+    dt_db_close(db);
     /* the same inside a write block, before and after more writes */
-    dt_tx *tx;
-    assert_int_equal(dt_tx_begin(d->conn, &tx), DT_OK);
+    dt_txn *tx;
+    assert_int_equal(dt_txn_begin(d->conn, &tx), DT_OK);
     snprintf(s, sizeof s, "[[:db/add 6 :t/s \"%sbb\"]]", prefix);
-    assert_int_equal(dt_tx_transact(tx, s, NULL), DT_OK);
-    assert_int_equal(dt_tx_db(tx, &db), DT_OK);
-    assert_int_equal(dt_index_range(db, "t/s", &v[1], &v[4], &it), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, s, NULL), DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
+    assert_int_equal(dt_db_index_range(db, "t/s", &v[1], &v[4], &it), DT_OK);
     dt_datom dd;
     int64_t got[4];
     size_t n = 0;
     while (dt_datom_iter_next(it, &dd) == DT_ROW && n < 4) got[n++] = dd.e;
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     assert_int_equal(n, 3);
     assert_int_equal(got[0], 2); /* ...b */
     assert_int_equal(got[1], 6); /* ...bb */
     assert_int_equal(got[2], 5); /* ...c */
-    dt_db_release(db);
-    dt_tx_abort(tx);
-    dt_value_clear(&cz);
-    dt_value_clear(&a);
-    for (int i = 0; i < 5; i++) dt_value_clear(&v[i]);
+    dt_db_close(db);
+    dt_txn_abort(tx);
+    dt_value_free(&cz);
+    dt_value_free(&a);
+    for (int i = 0; i < 5; i++) dt_value_free(&v[i]);
     tu_db_close(d);
 }
 
@@ -457,10 +457,10 @@ static int cfix_setup(void **state) {
 static int cfix_teardown(void **state) {
     cfix *f = *state;
     dl_cursor_close(&f->c);
-    dt_db_release(f->db);
+    dt_db_close(f->db);
     tu_db_close(f->d);
     for (int i = 0; i < 3; i++) {
-        dt_value_clear(&f->longv[i]);
+        dt_value_free(&f->longv[i]);
         dt_buf_release(&f->enc[i]);
     }
     free(f);
@@ -673,7 +673,7 @@ static void test_truncated_prefixes_are_at_least_the_stable_length(void **state)
                 fail_msg("a %s cut at %zu bytes", dt_type_name(v.type), info.prefix_len);
         }
         dt_buf_release(&b);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     assert_true(shortest != (size_t)-1);
 }

@@ -44,7 +44,7 @@ static void roundtrip(const dt_value *v) {
         dt_edn_write(v, 0, &s, NULL);
         fail_msg("msgpack round trip changed %s", s ? s : "?");
     }
-    dt_value_clear(&back);
+    dt_value_free(&back);
     dt_free(bytes);
 }
 
@@ -66,7 +66,7 @@ static void expect_bytes(const dt_value *v, const char *hex) {
 static void expect_edn_bytes(const char *text, const char *hex) {
     dt_value v = edn(text);
     expect_bytes(&v, hex);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 /* Parses "c0 91 ..." into buf; returns the length. */
@@ -127,7 +127,7 @@ static void test_encodes_stable_bytes_for_every_type(void **state) {
     assert_int_equal(dt_value_seq(DT_TUPLE, 2, &v), DT_OK);
     dt_value_long(1, &v.u.seq.items[0]);
     expect_bytes(&v, "c7 03 0b 92 01 c0");
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* a long wrapped payload takes the smallest ext header that fits */
     assert_int_equal(dt_value_seq(DT_LIST, 300, &v), DT_OK);
     void *bytes;
@@ -138,7 +138,7 @@ static void test_encodes_stable_bytes_for_every_type(void **state) {
     assert_memory_equal(bytes, head, sizeof head);
     dt_free(bytes);
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* the enum values are the wire numbers */
     assert_int_equal(DT_MSGPACK_EXT_KEYWORD, 1);
     assert_int_equal(DT_MSGPACK_EXT_TAGGED, 12);
@@ -177,7 +177,7 @@ static void test_roundtrips_every_type(void **state) {
     for (size_t i = 0; i < sizeof corpus / sizeof corpus[0]; i++) {
         dt_value v = edn(corpus[i]);
         roundtrip(&v);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     dt_value v;
     dt_value_ref(INT64_MIN, &v);
@@ -193,13 +193,13 @@ static void test_roundtrips_every_type(void **state) {
     memset(big, 'x', 70000);
     assert_int_equal(dt_value_text(DT_STRING, big, 70000, &v), DT_OK);
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_text(DT_BYTES, big, 300, &v), DT_OK);
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_text(DT_KEYWORD, big, 70000, &v), DT_OK);
     roundtrip(&v);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     free(big);
 }
 
@@ -210,7 +210,7 @@ static void test_roundtrips_random_trees(void **state) {
         dt_value v;
         gen_value(&seed, GEN_ALL, 1 + i % 6, &v);
         roundtrip(&v);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
 }
 
@@ -234,7 +234,7 @@ static void test_every_truncated_prefix_is_corrupt(void **state) {
             assert_true(strncmp(dt_errmsg(NULL), "msgpack: ", 9) == 0);
         }
         dt_free(bytes);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     expect_corrupt("", "msgpack: truncated input at byte 0 (1 more bytes needed)");
     expect_corrupt("92 01", "msgpack: truncated input at byte 1 (1 more bytes needed)");
@@ -261,11 +261,11 @@ static void test_random_mutations_never_crash(void **state) {
         if (rc == DT_OK) {
             ok++;
             assert_true(used <= len);
-            dt_value_clear(&back);
+            dt_value_free(&back);
         } else
             corrupt++;
         dt_free(bytes);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     assert_true(ok > 0 && corrupt > 0);
     for (int i = 0; i < 3000; i++) {
@@ -273,7 +273,7 @@ static void test_random_mutations_never_crash(void **state) {
         size_t n = (size_t)(tu_rand(&seed) % sizeof junk);
         for (size_t k = 0; k < n; k++) junk[k] = (uint8_t)tu_rand(&seed);
         dt_value back;
-        if (decode(junk, n, &back, NULL) == DT_OK) dt_value_clear(&back);
+        if (decode(junk, n, &back, NULL) == DT_OK) dt_value_free(&back);
     }
 }
 
@@ -337,8 +337,8 @@ static void test_decodes_foreign_encodings(void **state) {
         if (decode(buf, n, &v, NULL) != DT_OK) fail_msg("<%s>: %s", cases[i].hex, dt_errmsg(NULL));
         dt_value want = edn(cases[i].edn);
         if (!dt_value_equal(&v, &want)) fail_msg("<%s> is not %s", cases[i].hex, cases[i].edn);
-        dt_value_clear(&v);
-        dt_value_clear(&want);
+        dt_value_free(&v);
+        dt_value_free(&want);
     }
 }
 
@@ -354,7 +354,7 @@ static void test_consumed_allows_a_stream_of_values(void **state) {
         assert_true(used > 0);
         at += used;
         count++;
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     assert_int_equal(count, 4);
     assert_int_equal(decode(buf, n, &v, NULL), DT_CORRUPT);
@@ -382,7 +382,7 @@ static void test_depth_limit_and_misuse(void **state) {
     bytes = (void *)1;
     assert_int_equal(dt_msgpack_encode(&outer, &bytes, &len), DT_LIMIT);
     assert_null(bytes);
-    dt_value_clear(&outer);
+    dt_value_free(&outer);
     free(deep);
 
     assert_int_equal(dt_msgpack_encode(NULL, &bytes, &len), DT_MISUSE);
@@ -394,7 +394,7 @@ static void test_depth_limit_and_misuse(void **state) {
     v.u.seq.n = 1;
     assert_int_equal(dt_msgpack_encode(&v, &bytes, &len), DT_INVALID);
     v.u.seq.n = 2;
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void test_out_of_memory_at_every_allocation(void **state) {
@@ -418,8 +418,8 @@ static void test_out_of_memory_at_every_allocation(void **state) {
     }
     assert_int_equal(rc, DT_OK);
     assert_true(dt_value_equal(&v, &back));
-    dt_value_clear(&back);
-    dt_value_clear(&v);
+    dt_value_free(&back);
+    dt_value_free(&v);
     dt_free(bytes);
 }
 

@@ -24,7 +24,7 @@ static void assert_canonical(dt_type t, const char *in, const char *want) {
     text(t, in, &v);
     if (strcmp(v.u.s.ptr, want) != 0 || v.u.s.len != strlen(want))
         fail_msg("%s \"%s\" became \"%s\", expected \"%s\"", dt_type_name(t), in, v.u.s.ptr, want);
-    dt_value_clear(&v);
+    dt_value_free(&v);
 }
 
 static void assert_refused(dt_type t, const char *in) {
@@ -48,7 +48,7 @@ static void assert_ascending(const dt_value *values, size_t n) {
 }
 
 static void clear_all(dt_value *values, size_t n) {
-    for (size_t i = 0; i < n; i++) dt_value_clear(&values[i]);
+    for (size_t i = 0; i < n; i++) dt_value_free(&values[i]);
 }
 
 /* }====== */
@@ -101,15 +101,15 @@ static void test_text_constructors_copy_len_bytes_and_terminate(void **state) {
     assert_int_equal(v.u.s.ptr[4], '\0');
     src[0] = 'z'; /* a copy, not a view */
     assert_int_equal(v.u.s.ptr[0], 'a');
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(v.type, DT_NIL);
     assert_int_equal(dt_value_text(DT_STRING, NULL, 0, &v), DT_OK);
     assert_int_equal(v.u.s.len, 0);
     assert_string_equal(v.u.s.ptr, "");
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_text(DT_KEYWORD, "user/name", 9, &v), DT_OK);
     assert_string_equal(v.u.s.ptr, "user/name");
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_text(DT_LONG, "1", 1, &v), DT_MISUSE);
     assert_int_equal(v.type, DT_NIL);
     assert_int_equal(dt_value_text(DT_STRING, NULL, 3, &v), DT_MISUSE);
@@ -122,10 +122,10 @@ static void test_seq_constructor_makes_nil_items(void **state) {
     assert_int_equal(v.type, DT_TUPLE);
     assert_int_equal(v.u.seq.n, 3);
     for (int i = 0; i < 3; i++) assert_int_equal(v.u.seq.items[i].type, DT_NIL);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_seq(DT_VECTOR, 0, &v), DT_OK);
     assert_int_equal(v.u.seq.n, 0);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_value_seq(DT_MAP, 3, &v), DT_MISUSE);
     assert_int_equal(dt_value_seq(DT_STRING, 1, &v), DT_MISUSE);
     assert_int_equal(v.type, DT_NIL);
@@ -154,11 +154,11 @@ static void test_copy_is_deep_and_clear_frees_everything(void **state) {
     b.u.seq.items[1].u.s.ptr[0] = 'T';
     assert_string_equal(a.u.seq.items[1].u.s.ptr, "two");
     assert_true(dt_value_compare(&a, &b) > 0); /* "two" > "Two" */
-    dt_value_clear(&a);
-    dt_value_clear(&b);
+    dt_value_free(&a);
+    dt_value_free(&b);
     assert_int_equal(a.type, DT_NIL);
-    dt_value_clear(NULL);
-    dt_value_clear(&a); /* clearing nil twice is harmless */
+    dt_value_free(NULL);
+    dt_value_free(&a); /* clearing nil twice is harmless */
     assert_int_equal(dt_value_copy(NULL, &a), DT_MISUSE);
 }
 
@@ -173,7 +173,7 @@ static void test_copy_out_of_memory_leaves_nil_and_leaks_nothing(void **state) {
         dt__alloc_fail_at(-1);
         if (rc == DT_OK) {
             assert_true(dt_value_equal(&a, &b));
-            dt_value_clear(&b);
+            dt_value_free(&b);
             assert_true(n > 3);
             break;
         }
@@ -187,13 +187,13 @@ static void test_copy_out_of_memory_leaves_nil_and_leaks_nothing(void **state) {
         dt__alloc_fail_at(-1);
         if (rc == DT_OK) {
             assert_string_equal(b.u.s.ptr, "-125.0");
-            dt_value_clear(&b);
+            dt_value_free(&b);
             break;
         }
         assert_int_equal(rc, DT_NOMEM);
         assert_int_equal(b.type, DT_NIL);
     }
-    dt_value_clear(&a);
+    dt_value_free(&a);
 }
 
 /* }====== */
@@ -432,11 +432,11 @@ static void test_compounds_order_item_by_item_shorter_first(void **state) {
     assert_int_equal(dt_value_seq(DT_VECTOR, 1, &a), DT_OK);
     assert_int_equal(dt_value_seq(DT_VECTOR, 2, &b), DT_OK);
     assert_true(dt_value_compare(&a, &b) < 0);
-    dt_value_clear(&b);
+    dt_value_free(&b);
     assert_int_equal(dt_value_seq(DT_LIST, 0, &b), DT_OK);
     assert_true(dt_value_compare(&a, &b) > 0); /* vector after list: by dt_type */
-    dt_value_clear(&a);
-    dt_value_clear(&b);
+    dt_value_free(&a);
+    dt_value_free(&b);
 }
 
 static void test_type_names(void **state) {

@@ -253,7 +253,7 @@ static const char *batch_keys(kvfix *f, dt_kv_dbi db, dt_kv_range r, size_t max)
     dt_kv_entry e[8];
     size_t n = 99;
     int rc;
-    while ((rc = dt_kv_iter_next_batch(it, e, max, &n)) == DT_ROW) {
+    while ((rc = dt_kv_iter_next_batch(it, max, e, &n)) == DT_ROW) {
         assert_true(n >= 1 && n <= max);
         for (size_t i = 0; i < n; i++)
             len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s", len ? "," : "",
@@ -261,8 +261,8 @@ static const char *batch_keys(kvfix *f, dt_kv_dbi db, dt_kv_range r, size_t max)
     }
     assert_int_equal(rc, DT_DONE);
     assert_int_equal(n, 0);
-    assert_int_equal(dt_kv_iter_next_batch(it, e, max, &n), DT_DONE); /* stays done */
-    assert_int_equal(dt_kv_iter_next_batch(it, e, 0, &n), DT_MISUSE);
+    assert_int_equal(dt_kv_iter_next_batch(it, max, e, &n), DT_DONE); /* stays done */
+    assert_int_equal(dt_kv_iter_next_batch(it, 0, e, &n), DT_MISUSE);
     dt_kv_iter_close(it);
     return buf;
 }
@@ -279,7 +279,7 @@ static void test_batch_iteration_matches_single_steps(void **state) {
     }
     size_t n = 7;
     dt_kv_entry e[1];
-    assert_int_equal(dt_kv_iter_next_batch(NULL, e, 1, &n), DT_MISUSE);
+    assert_int_equal(dt_kv_iter_next_batch(NULL, 1, e, &n), DT_MISUSE);
     assert_int_equal(n, 0);
 }
 

@@ -697,12 +697,12 @@ static void test_error_from_value_has_no_position(void **state) {
     assert_int_equal(dt_edn_read(good_text, strlen(good_text), &good), DT_OK);
     dq_input_form g = {NULL, 0, &good};
     assert_int_equal(dq_parse(&g, NULL, &q, NULL), DT_OK);
-    dt_value_clear(&good);
+    dt_value_free(&good);
     char *p = printed(q, 0);
     assert_string_equal(p, "[:find ?n :where [?e :name ?n]]");
     free(p);
     dq_query_free(q);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* values no reader makes: a map with an odd number of items, an empty symbol */
     dt_value odd;
     assert_int_equal(dt_value_seq(DT_VECTOR, 3, &odd), DT_OK);
@@ -711,18 +711,18 @@ static void test_error_from_value_has_no_position(void **state) {
     dq_input_form of = {NULL, 0, &odd};
     assert_int_equal(dq_parse(&of, NULL, &q, NULL), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "query: malformed query value"));
-    dt_value_clear(&odd);
+    dt_value_free(&odd);
     dt_value weird;
     assert_int_equal(dt_edn_read("[:find ?e :where [?e :a x]]", 27, &weird), DT_OK);
     dt_value *sym = &weird.u.seq.items[3].u.seq.items[2];
-    dt_value_clear(sym);
+    dt_value_free(sym);
     sym->type = DT_SYMBOL; /* built by hand: the constructors refuse it */
     sym->u.s.ptr = dt__strndup("", 0);
     sym->u.s.len = 0;
     dq_input_form wf = {NULL, 0, &weird};
     assert_int_equal(dq_parse(&wf, NULL, &q, NULL), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "unexpected symbol"));
-    dt_value_clear(&weird);
+    dt_value_free(&weird);
     /* misuse */
     assert_int_equal(dq_parse(NULL, NULL, &q, NULL), DT_MISUSE);
     dq_input_form both = {"[:find ?x :in ?x]", 17, &good};
@@ -849,7 +849,7 @@ static long rules_input(const char *query) {
         k++;
         if (x->type == DT_SYMBOL && !strcmp(x->u.s.ptr, "%")) at = k;
     }
-    dt_value_clear(&v);
+    dt_value_free(&v);
     return at;
 }
 
@@ -891,7 +891,7 @@ static void test_conformance_queries(void **state) {
         roundtrip_rules(query, rules, NULL);
         parsed++;
     }
-    dt_value_clear(&cases);
+    dt_value_free(&cases);
     free(text);
     assert_int_equal(total, CONFORMANCE_Q_CASES);
     assert_int_equal(errors, CONFORMANCE_PARSE_ERRORS);
@@ -961,7 +961,7 @@ static void test_movies_queries(void **state) {
         n++;
     }
     assert_int_equal(n, 8);
-    dt_value_clear(&qs);
+    dt_value_free(&qs);
     free(text);
 }
 
@@ -988,7 +988,7 @@ static void test_edn_spans_of_every_value(void **state) {
         assert_int_equal(sp[i].end, want[i].end);
     }
     dt__free(sp);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     /* no spans on error */
     sp = (dl_edn_span *)1;
     assert_int_equal(dl_edn_read_spans("[1", 2, NULL, &v, &sp, &n), DT_INVALID);
@@ -1083,7 +1083,7 @@ static void test_depth_limit(void **state) {
     dq_query *q = NULL;
     assert_int_equal(dq_parse(&f, NULL, &q, NULL), DT_LIMIT);
     assert_null(q);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     free(text);
     /* nested clauses at the limit still parse */
     char *deep = malloc(8 * DQ_MAX_DEPTH + 64);

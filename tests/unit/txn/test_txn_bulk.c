@@ -52,7 +52,7 @@ static void ds_add(dataset *s, int64_t e, const char *a, dt_value v) {
 }
 
 static void ds_free(dataset *s) {
-    for (size_t i = 0; i < s->n; i++) dt_value_clear(&s->d[i].v);
+    for (size_t i = 0; i < s->n; i++) dt_value_free(&s->d[i].v);
     free(s->d);
     memset(s, 0, sizeof *s);
 }
@@ -183,7 +183,7 @@ static void *as_msgpack(const dataset *s, size_t *out_len) {
         memcpy(out + len, b, n);
         len += n;
         dt_free(b);
-        dt_value_clear(&rec);
+        dt_value_free(&rec);
     }
     *out_len = len;
     return out;
@@ -237,7 +237,7 @@ static uint64_t load_dataset_chunked(dt_conn *c, dt_load_mode mode, const datase
     uint64_t n = 0;
     int rc = dt_loader_finish(ld, &n);
     if (rc != DT_OK) fail_msg("dt_loader_finish: %s", dt_errmsg(ld));
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     return n;
 }
 
@@ -276,8 +276,8 @@ static void assert_same_indexes(dt_conn *x, dt_conn *y) {
         assert_int_equal(dt_conn_db(x, &dx), DT_OK);
         assert_int_equal(dt_conn_db(y, &dy), DT_OK);
         dt_datom_iter *ix, *iy;
-        assert_int_equal(dt_datoms(dx, (dt_index)idx, NULL, 0, &ix), DT_OK);
-        assert_int_equal(dt_datoms(dy, (dt_index)idx, NULL, 0, &iy), DT_OK);
+        assert_int_equal(dt_db_datoms(dx, (dt_index)idx, NULL, 0, &ix), DT_OK);
+        assert_int_equal(dt_db_datoms(dy, (dt_index)idx, NULL, 0, &iy), DT_OK);
         dt_datom a, b;
         int ra, rb;
         size_t pos = 0;
@@ -296,10 +296,10 @@ static void assert_same_indexes(dt_conn *x, dt_conn *y) {
             pos++;
         }
         assert_int_equal(ra, DT_DONE);
-        dt_datom_iter_free(ix);
-        dt_datom_iter_free(iy);
-        dt_db_release(dx);
-        dt_db_release(dy);
+        dt_datom_iter_close(ix);
+        dt_datom_iter_close(iy);
+        dt_db_close(dx);
+        dt_db_close(dy);
     }
 }
 
@@ -310,8 +310,8 @@ static void assert_same_stats(dt_conn *x, dt_conn *y) {
     assert_int_equal(dt_conn_db(y, &dy), DT_OK);
     for (size_t i = 0; i < NUSER_ATTRS; i++) {
         dt_attr_stats sx, sy;
-        int rx = dt_attr_stats_get(dx, USER_ATTRS[i], &sx);
-        int ry = dt_attr_stats_get(dy, USER_ATTRS[i], &sy);
+        int rx = dt_db_attr_stats(dx, USER_ATTRS[i], &sx);
+        int ry = dt_db_attr_stats(dy, USER_ATTRS[i], &sy);
         assert_int_equal(rx, ry);
         if (rx != DT_OK) continue;
         if (sx.count != sy.count || sx.distinct != sy.distinct)
@@ -322,21 +322,21 @@ static void assert_same_stats(dt_conn *x, dt_conn *y) {
         assert_true(dt_value_equal(&sx.max, &sy.max));
         dt_value kw = kw_value(USER_ATTRS[i]);
         uint64_t cx = 0, cy = 0;
-        assert_int_equal(dt_count_datoms(dx, DT_INDEX_AVE, &kw, 1, &cx), DT_OK);
-        assert_int_equal(dt_count_datoms(dy, DT_INDEX_AVE, &kw, 1, &cy), DT_OK);
+        assert_int_equal(dt_db_count_datoms(dx, DT_INDEX_AVE, &kw, 1, &cx), DT_OK);
+        assert_int_equal(dt_db_count_datoms(dy, DT_INDEX_AVE, &kw, 1, &cy), DT_OK);
         assert_int_equal(cx, cy);
         assert_int_equal(cx, sx.count);
-        dt_value_clear(&kw);
-        dt_attr_stats_clear(&sx);
-        dt_attr_stats_clear(&sy);
+        dt_value_free(&kw);
+        dt_attr_stats_free(&sx);
+        dt_attr_stats_free(&sy);
     }
     uint64_t cx = 0, cy = 0;
     dt_value e = long_value(10);
-    assert_int_equal(dt_count_datoms(dx, DT_INDEX_EAV, &e, 1, &cx), DT_OK);
-    assert_int_equal(dt_count_datoms(dy, DT_INDEX_EAV, &e, 1, &cy), DT_OK);
+    assert_int_equal(dt_db_count_datoms(dx, DT_INDEX_EAV, &e, 1, &cx), DT_OK);
+    assert_int_equal(dt_db_count_datoms(dy, DT_INDEX_EAV, &e, 1, &cy), DT_OK);
     assert_int_equal(cx, cy);
-    dt_db_release(dx);
-    dt_db_release(dy);
+    dt_db_close(dx);
+    dt_db_close(dy);
 }
 
 /* [:p/email "user<e>@example.com"] resolves to e in both. */
@@ -350,10 +350,10 @@ static void assert_lookup(dt_conn *c, int64_t e) {
     ref.u.seq.items[0] = kw_value("p/email");
     ref.u.seq.items[1] = str_value(email);
     int64_t got = 0;
-    assert_int_equal(dt_entid(db, &ref, &got), DT_OK);
+    assert_int_equal(dt_db_entid(db, &ref, &got), DT_OK);
     assert_int_equal(got, e);
-    dt_value_clear(&ref);
-    dt_db_release(db);
+    dt_value_free(&ref);
+    dt_db_close(db);
 }
 
 static void assert_same_db(dt_conn *x, dt_conn *y) {
@@ -391,7 +391,7 @@ static void assert_load_fails_unchanged(dt_conn *c, dt_load_mode mode, load_step
         assert_int_equal(dt_loader_add(ld, 1, "p/age", &v), want);
         assert_int_equal(dt_loader_finish(ld, NULL), want);
     }
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *after = tu_dump(c, 1);
     assert_string_equal(before, after);
     assert_int_equal(dt_conn_schema(c, &schema_after), DT_OK);
@@ -419,11 +419,11 @@ static void test_init_load_answers_like_transact(void **state) {
     assert_int_equal(dt_conn_db(f->a->conn, &db), DT_OK);
     for (size_t i = 0; i < NUSER_ATTRS; i++) {
         dt_attr_stats st;
-        assert_int_equal(dt_attr_stats_get(db, USER_ATTRS[i], &st), DT_OK);
+        assert_int_equal(dt_db_attr_stats(db, USER_ATTRS[i], &st), DT_OK);
         total += st.count;
-        dt_attr_stats_clear(&st);
+        dt_attr_stats_free(&st);
     }
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(n, total); /* duplicates are not counted */
     assert_true(n < s.n);
     assert_same_db(f->a->conn, f->b->conn);
@@ -444,18 +444,18 @@ static void test_load_creates_one_transaction_with_instant_and_log(void **state)
     assert_int_equal(tx, DT_TX0 + 1);
     dt_value e = long_value(tx);
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
     dt_datom d;
     assert_int_equal(dt_datom_iter_next(it, &d), DT_ROW);
     assert_string_equal(d.a, "db/txInstant");
     assert_int_equal(d.v.type, DT_INSTANT);
     assert_int_equal(dt_datom_iter_next(it, &d), DT_DONE);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     /* every user datom carries the load's tx */
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, NULL, 0, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, NULL, 0, &it), DT_OK);
     while (dt_datom_iter_next(it, &d) == DT_ROW) assert_int_equal(d.tx, tx);
-    dt_datom_iter_free(it);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
     /* the tx-log entry is {:bulk-load n} */
     uint8_t k[8];
     dl_put_u64(k, (uint64_t)tx);
@@ -469,7 +469,7 @@ static void test_load_creates_one_transaction_with_instant_and_log(void **state)
     snprintf(want, sizeof want, "{:bulk-load %llu}", (unsigned long long)n);
     assert_string_equal(text, want);
     free(text);
-    dt_value_clear(&log);
+    dt_value_free(&log);
     dt_free(bytes);
     ds_free(&s);
 }
@@ -495,7 +495,7 @@ static void test_edn_lines_and_enclosing_vector_load_the_same(void **state) {
         uint64_t n = 0;
         assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
         assert_true(n > 0);
-        dt_loader_free(ld);
+        dt_loader_close(ld);
         assert_same_db(f->a->conn, d->conn);
         free(edn);
         tu_db_close(d);
@@ -509,7 +509,7 @@ static void test_edn_lines_and_enclosing_vector_load_the_same(void **state) {
     uint64_t n = 0;
     assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
     assert_int_equal(n, 2);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *dump = tu_dump(d->conn, 0);
     assert_string_equal(dump, "[1 :p/age 5]\n[2 :p/age 6]");
     free(dump);
@@ -531,7 +531,7 @@ static void test_msgpack_stream_loads_the_same(void **state) {
         dt_value v;
         size_t used = 0;
         assert_int_equal(dt_msgpack_decode(mp + pos, len - pos, &v, &used), DT_OK);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         pos += used;
         half = pos;
     }
@@ -539,7 +539,7 @@ static void test_msgpack_stream_loads_the_same(void **state) {
     if (rc != DT_OK) fail_msg("%s", dt_errmsg(ld));
     assert_int_equal(dt_loader_add_msgpack(ld, mp + half, len - half), DT_OK);
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     assert_same_db(f->a->conn, f->b->conn);
     free(mp);
     ds_free(&s);
@@ -574,14 +574,14 @@ static void test_msgpack_accepts_every_value_type(void **state) {
         memcpy(buf + len, b, n);
         len += n;
         dt_free(b);
-        dt_value_clear(&rec);
+        dt_value_free(&rec);
     }
-    dt_value_clear(&txv);
+    dt_value_free(&txv);
     dt_loader *ld = open_loader(f->b->conn, DT_LOAD_INIT, 0);
     int rc = dt_loader_add_msgpack(ld, buf, len);
     if (rc != DT_OK) fail_msg("%s", dt_errmsg(ld));
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *da = tu_dump(f->a->conn, 0), *db = tu_dump(f->b->conn, 0);
     assert_strings_equal("dumps", db, da);
     free(da);
@@ -685,7 +685,7 @@ static void test_closed_schema_rejects_unknown_attributes(void **state) {
     assert_non_null(strstr(dt_errmsg(ld), ":q/unknown"));
     assert_int_equal(dt_loader_finish(ld, NULL), DT_SCHEMA);
     assert_non_null(strstr(dt_errmsg(c), ":q/unknown")); /* also on the connection */
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *after = tu_dump(c, 1);
     assert_string_equal(before, after);
     free(before);
@@ -721,7 +721,7 @@ static void test_misuse_is_reported(void **state) {
     assert_int_equal(dt_loader_add_edn(NULL, "", 0), DT_MISUSE);
     assert_int_equal(dt_loader_add_msgpack(NULL, "", 0), DT_MISUSE);
     assert_int_equal(dt_loader_finish(NULL, NULL), DT_MISUSE);
-    dt_loader_free(NULL);
+    dt_loader_close(NULL);
     ld = open_loader(f->a->conn, DT_LOAD_INIT, 0);
     /* the loading thread holds the writer: its own writes are misuse, not
      * a deadlock */
@@ -738,12 +738,12 @@ static void test_misuse_is_reported(void **state) {
     assert_int_equal(n, 1);
     assert_int_equal(dt_loader_finish(ld, &n), DT_MISUSE);
     assert_int_equal(dt_loader_add(ld, 2, "p/age", &v), DT_MISUSE);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     /* an unfinished load writes nothing */
     char *before = tu_dump(f->a->conn, 1);
     ld = open_loader(f->a->conn, DT_LOAD_FILL, 0);
     assert_int_equal(dt_loader_add(ld, 3, "p/age", &v), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *after = tu_dump(f->a->conn, 1);
     assert_string_equal(before, after);
     free(before);
@@ -819,7 +819,7 @@ static void test_fill_conflicts_with_stored_data(void **state) {
     uint64_t n = 0;
     assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
     assert_int_equal(n, 2);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *dump = tu_dump(c, 0);
     assert_string_equal(dump, "[1 :p/age 10]\n[1 :p/email \"one@x\"]\n[1 :p/name \"same\"]\n"
                               "[1 :p/tags :a]\n[2 :p/age 3]");
@@ -827,11 +827,11 @@ static void test_fill_conflicts_with_stored_data(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     dt_attr_stats st;
-    assert_int_equal(dt_attr_stats_get(db, "p/age", &st), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "p/age", &st), DT_OK);
     assert_int_equal(st.count, 2);
     assert_int_equal(st.distinct, 2);
-    dt_attr_stats_clear(&st);
-    dt_db_release(db);
+    dt_attr_stats_free(&st);
+    dt_db_close(db);
 }
 
 /* }====== */
@@ -890,7 +890,7 @@ static void test_map_growth_during_the_load_loses_nothing(void **state) {
         assert_int_equal(dt_loader_add(ld, s.d[i].e, s.d[i].a, &s.d[i].v), DT_OK);
     uint64_t n = 0;
     assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     assert_int_equal(n, s.n + attrs.n);
     dt_kv_envstat es;
     assert_int_equal(dt_kv_stat(c->kv, &es), DT_OK);
@@ -900,17 +900,17 @@ static void test_map_growth_during_the_load_loses_nothing(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     uint64_t total = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, NULL, 0, &total), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, NULL, 0, &total), DT_OK);
     assert_int_equal(total, n + 1); /* + the transaction's datom */
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, NULL, 0, &total), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, NULL, 0, &total), DT_OK);
     assert_int_equal(total, n + 1);
     for (size_t i = 0; i < attrs.n; i += 97) {
         dt_attr_stats st;
-        assert_int_equal(dt_attr_stats_get(db, attrs.d[i].a, &st), DT_OK);
+        assert_int_equal(dt_db_attr_stats(db, attrs.d[i].a, &st), DT_OK);
         assert_int_equal(st.count, 1);
-        dt_attr_stats_clear(&st);
+        dt_attr_stats_free(&st);
     }
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(c), DT_OK);
     for (size_t i = 0; i < attrs.n; i++) free((char *)attrs.d[i].a);
     ds_free(&attrs);
@@ -941,8 +941,8 @@ static void test_reopen_keeps_the_load_and_new_ids_follow_it(void **state) {
     assert_int_equal(dt_report_tempid(r, &k, &id), DT_OK);
     assert_int_equal(id, 6001);
     assert_int_equal(dt_report_tx(r), DT_TX0 + 2);
-    dt_value_clear(&k);
-    dt_report_free(r);
+    dt_value_free(&k);
+    dt_report_close(r);
     ds_free(&s);
 }
 
@@ -962,11 +962,11 @@ static void test_long_values_round_trip(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(f->b->conn, &db), DT_OK);
     dt_attr_stats st;
-    assert_int_equal(dt_attr_stats_get(db, "p/bio", &st), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "p/bio", &st), DT_OK);
     assert_int_equal(st.count, 30);
     assert_int_equal(st.distinct, 7);
     assert_true(st.min.type == DT_STRING && st.min.u.s.len > 500);
-    dt_attr_stats_clear(&st);
+    dt_attr_stats_free(&st);
     /* a lookup ref on a long unique value */
     dt_value ref;
     assert_int_equal(dt_value_seq(DT_VECTOR, 2, &ref), DT_OK);
@@ -974,10 +974,10 @@ static void test_long_values_round_trip(void **state) {
     ref.u.seq.items[1] = long_value(0);
     dt_value_copy(&s.d[2 * 12 + 1].v, &ref.u.seq.items[1]);
     int64_t got = 0;
-    assert_int_equal(dt_entid(db, &ref, &got), DT_OK);
+    assert_int_equal(dt_db_entid(db, &ref, &got), DT_OK);
     assert_int_equal(got, 13);
-    dt_value_clear(&ref);
-    dt_db_release(db);
+    dt_value_free(&ref);
+    dt_db_close(db);
     ds_free(&s);
 }
 
@@ -1000,7 +1000,7 @@ static void test_chunked_init_load_equals_transacted_data(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(f->b->conn, &db), DT_OK);
     assert_int_equal(dt_db_basis_tx(db), DT_TX0 + 1); /* still one transaction id */
-    dt_db_release(db);
+    dt_db_close(db);
     /* the same data in one LMDB transaction: one commit, the same result */
     tu_db *one = tu_db_open(SCHEMA);
     before = commits(one->conn);
@@ -1103,7 +1103,7 @@ static void check_late_error(const char *extra, const char *needle) {
     if (!strstr(dt_errmsg(ld), needle))
         fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(ld), needle);
     assert_non_null(strstr(dt_errmsg(c), needle)); /* the first error, not the clean-up's */
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     /* chunks were committed, then removed */
     uint64_t ncommits = commits(c) - c0;
     if (ncommits < 5)
@@ -1200,13 +1200,13 @@ static void test_map_growth_in_a_chunked_load_loses_nothing(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     uint64_t total = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, NULL, 0, &total), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, NULL, 0, &total), DT_OK);
     assert_int_equal(total, n + 1);
     dt_attr_stats st;
-    assert_int_equal(dt_attr_stats_get(db, "x/new", &st), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "x/new", &st), DT_OK);
     assert_int_equal(st.count, 1);
-    dt_attr_stats_clear(&st);
-    dt_db_release(db);
+    dt_attr_stats_free(&st);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(c), DT_OK);
     ds_free(&s);
     tu_rmdir_free(dir);
@@ -1228,7 +1228,7 @@ static void test_version_1_options_are_accepted(void **state) {
     uint64_t n = 0;
     assert_int_equal(dt_loader_finish(ld, &n), DT_OK);
     assert_int_equal(n, 1);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     tu_assert_dump(f->a->conn, "[1 :p/age 4]");
 }
 

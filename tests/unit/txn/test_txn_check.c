@@ -102,18 +102,18 @@ static char *healthy_db(void) {
         dt_value v;
         assert_int_equal(dt_value_text(DT_STRING, buf, strlen(buf), &v), DT_OK);
         assert_int_equal(dt_loader_add(ld, i, "p/name", &v), DT_OK);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         snprintf(buf, sizeof buf, "p%d@example.org", i);
         assert_int_equal(dt_value_text(DT_STRING, buf, strlen(buf), &v), DT_OK);
         assert_int_equal(dt_loader_add(ld, i, "p/email", &v), DT_OK);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         if (i > 1) {
             dt_value_ref(i - 1, &v);
             assert_int_equal(dt_loader_add(ld, i, "p/friend", &v), DT_OK);
         }
     }
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char bio[1200];
     for (size_t i = 0; i < sizeof bio - 1; i++) bio[i] = (char)('a' + i % 26);
     bio[sizeof bio - 1] = '\0';
@@ -144,7 +144,7 @@ static void assert_clean(const char *dir) {
     assert_string_equal(r.text, "");
     assert_true(r.datoms > 4000);
     assert_true(r.entries > 2 * r.datoms);
-    dt_check_result_clear(&r);
+    dt_check_result_free(&r);
 }
 
 static void test_healthy_database_checks_clean(void **state) {
@@ -169,7 +169,7 @@ static char *check_corrupt(const char *dir) {
     assert_true(r.findings > 0);
     assert_non_null(strstr(dt_errmsg(NULL), "problem"));
     char *t = strdup(r.text);
-    dt_check_result_clear(&r);
+    dt_check_result_free(&r);
     return t;
 }
 
@@ -310,7 +310,7 @@ static void test_zeroed_pages_never_crash_the_caller(void **state) {
             if (strstr(r.text, "database damaged: walk crashed with SIG")) crashed++;
         }
         if (pg < 2 && rc != DT_CORRUPT) fail_msg("meta page %ld zeroed: not found", pg);
-        dt_check_result_clear(&r);
+        dt_check_result_free(&r);
         tu_rmdir_free(copy);
     }
     print_message("zeroed pages: %d of %d found, %d by a crashed walk\n", found, tried, crashed);
@@ -341,7 +341,7 @@ static void test_bit_flips_never_crash_the_caller(void **state) {
         if (rc != DT_OK && rc != DT_CORRUPT)
             fail_msg("round %d: dt_check rc %d: %s", round, rc, dt_errmsg(NULL));
         if (rc == DT_CORRUPT) found++;
-        dt_check_result_clear(&r);
+        dt_check_result_free(&r);
         tu_rmdir_free(copy);
     }
     print_message("bit flips: %d of %d damaged copies found\n", found, rounds);
@@ -359,7 +359,7 @@ static void test_check_errors(void **state) {
     assert_int_equal(dt_check(empty, &r), DT_NOTFOUND);
     assert_non_null(strstr(dt_errmsg(NULL), "no Datolite database"));
     tu_rmdir_free(empty);
-    dt_check_result_clear(NULL);
+    dt_check_result_free(NULL);
 }
 
 /* }====== */

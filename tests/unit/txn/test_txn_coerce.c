@@ -67,7 +67,7 @@ static size_t drain(dt_datom_iter *it, int64_t *first_e) {
         n++;
     }
     assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     return n;
 }
 
@@ -121,35 +121,35 @@ static void check_found(dt_conn *c, const char *attr, const char *lit, int64_t e
     int rc;
     /* EAV [e a v] */
     what = "datoms eav";
-    if ((rc = dt_datoms(db, DT_INDEX_EAV, comp, 3, &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_datoms(db, DT_INDEX_EAV, comp, 3, &it)) != DT_OK) goto fail;
     if (drain(it, &fe) != 1 || fe != e) goto fail;
     /* AVE [a v] and [a v e] */
     what = "datoms ave";
-    if ((rc = dt_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it)) != DT_OK) goto fail;
     if (drain(it, &fe) != 1 || fe != e) goto fail;
     dt_value avee[3] = {comp[1], comp[2], comp[0]};
-    if ((rc = dt_datoms(db, DT_INDEX_AVE, avee, 3, &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_datoms(db, DT_INDEX_AVE, avee, 3, &it)) != DT_OK) goto fail;
     if (drain(it, &fe) != 1 || fe != e) goto fail;
     /* seek: the first datom from [a v] is ours */
     what = "seek-datoms";
-    if ((rc = dt_seek_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_seek_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it)) != DT_OK) goto fail;
     dt_datom d;
     if (dt_datom_iter_next(it, &d) != DT_ROW || d.e != e || strcmp(d.a, attr) != 0) {
-        dt_datom_iter_free(it);
+        dt_datom_iter_close(it);
         goto fail;
     }
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     /* counts */
     what = "count-datoms";
     uint64_t n = 0;
-    if ((rc = dt_count_datoms(db, DT_INDEX_EAV, comp, 3, &n)) != DT_OK || n != 1) goto fail;
-    if ((rc = dt_count_datoms(db, DT_INDEX_AVE, comp + 1, 2, &n)) != DT_OK || n != 1) goto fail;
+    if ((rc = dt_db_count_datoms(db, DT_INDEX_EAV, comp, 3, &n)) != DT_OK || n != 1) goto fail;
+    if ((rc = dt_db_count_datoms(db, DT_INDEX_AVE, comp + 1, 2, &n)) != DT_OK || n != 1) goto fail;
     /* index range [v, v], both name forms */
     what = "index-range";
-    if ((rc = dt_index_range(db, attr, &comp[2], &comp[2], &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_index_range(db, attr, &comp[2], &comp[2], &it)) != DT_OK) goto fail;
     if (drain(it, &fe) != 1 || fe != e) goto fail;
     snprintf(buf, sizeof buf, ":%s", attr);
-    if ((rc = dt_index_range(db, buf, &comp[2], &comp[2], &it)) != DT_OK) goto fail;
+    if ((rc = dt_db_index_range(db, buf, &comp[2], &comp[2], &it)) != DT_OK) goto fail;
     if (drain(it, &fe) != 1 || fe != e) goto fail;
     /* lookup ref [:a v] (every t/ attribute is unique) */
     if (!strncmp(attr, "t/", 2)) {
@@ -159,16 +159,16 @@ static void check_found(dt_conn *c, const char *attr, const char *lit, int64_t e
         assert_int_equal(dt_value_copy(&comp[1], &lr.u.seq.items[0]), DT_OK);
         assert_int_equal(dt_value_copy(&comp[2], &lr.u.seq.items[1]), DT_OK);
         int64_t id = 0;
-        rc = dt_entid(db, &lr, &id);
-        dt_value_clear(&lr);
+        rc = dt_db_entid(db, &lr, &id);
+        dt_value_free(&lr);
         if (rc != DT_OK || id != e) goto fail;
         /* and in tx-data */
         snprintf(buf, sizeof buf, "[[:db/add [:%s %s] :t/note \"via lookup\"]]", attr, lit);
         what = buf;
         tu_tx(c, buf, DT_OK, 0);
     }
-    for (int i = 0; i < 3; i++) dt_value_clear(&comp[i]);
-    dt_db_release(db);
+    for (int i = 0; i < 3; i++) dt_value_free(&comp[i]);
+    dt_db_close(db);
     return;
 fail:
     fail_msg("%s %s %s (entity %lld): rc %d %s", what, attr, lit, (long long)e, rc, dt_errmsg(db));
@@ -187,7 +187,7 @@ static void test_every_read_finds_what_was_written_with_the_same_literal(void **
         snprintf(tx, sizeof tx, "[[:db/retract %lld :%s %s]]", (long long)e, k->attr, k->read);
         dt_report *r = tu_tx(c, tx, DT_OK, 1);
         assert_int_equal(dt_report_count(r), 2); /* the retraction and :db/txInstant */
-        dt_report_free(r);
+        dt_report_close(r);
     }
 }
 
@@ -201,15 +201,15 @@ static void test_float_and_double_values_built_in_c_coerce_both_ways(void **stat
     comp[0] = kw("t/double");
     dt_value_float(2.5f, &comp[1]);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, comp, 2, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, comp, 2, &n), DT_OK);
     assert_int_equal(n, 1);
-    dt_value_clear(&comp[0]);
+    dt_value_free(&comp[0]);
     comp[0] = kw("t/float");
     dt_value_double(3.5, &comp[1]);
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, comp, 2, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, comp, 2, &n), DT_OK);
     assert_int_equal(n, 1);
-    dt_value_clear(&comp[0]);
-    dt_db_release(db);
+    dt_value_free(&comp[0]);
+    dt_db_close(db);
 }
 
 /* }====== */
@@ -262,15 +262,15 @@ static void test_what_cannot_be_coerced_is_refused_by_writes_and_reads_alike(voi
         comp[2] = edn(k->lit);
         dt_datom_iter *it = (dt_datom_iter *)&it; /* must be reset to NULL */
         uint64_t n = 77;
-        expect_refused(db, dt_datoms(db, DT_INDEX_EAV, comp, 3, &it), "datoms eav", k);
+        expect_refused(db, dt_db_datoms(db, DT_INDEX_EAV, comp, 3, &it), "datoms eav", k);
         assert_null(it);
-        expect_refused(db, dt_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it), "datoms ave", k);
-        expect_refused(db, dt_seek_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it), "seek", k);
-        expect_refused(db, dt_count_datoms(db, DT_INDEX_EAV, comp, 3, &n), "count", k);
+        expect_refused(db, dt_db_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it), "datoms ave", k);
+        expect_refused(db, dt_db_seek_datoms(db, DT_INDEX_AVE, comp + 1, 2, &it), "seek", k);
+        expect_refused(db, dt_db_count_datoms(db, DT_INDEX_EAV, comp, 3, &n), "count", k);
         assert_int_equal(n, 0);
         if (comp[2].type != DT_NIL) { /* nil bounds mean "unbounded" */
-            expect_refused(db, dt_index_range(db, k->attr, &comp[2], NULL, &it), "range", k);
-            expect_refused(db, dt_index_range(db, k->attr, NULL, &comp[2], &it), "range", k);
+            expect_refused(db, dt_db_index_range(db, k->attr, &comp[2], NULL, &it), "range", k);
+            expect_refused(db, dt_db_index_range(db, k->attr, NULL, &comp[2], &it), "range", k);
         }
         if (!strncmp(k->attr, "t/", 2)) {
             dt_value lr;
@@ -278,15 +278,15 @@ static void test_what_cannot_be_coerced_is_refused_by_writes_and_reads_alike(voi
             lr.u.seq.items[0] = comp[1];
             lr.u.seq.items[1] = comp[2];
             int64_t id;
-            expect_refused(db, dt_entid(db, &lr, &id), "entid", k);
+            expect_refused(db, dt_db_entid(db, &lr, &id), "entid", k);
             dt_value_nil(&lr.u.seq.items[0]);
             dt_value_nil(&lr.u.seq.items[1]);
-            dt_value_clear(&lr);
+            dt_value_free(&lr);
             snprintf(tx, sizeof tx, "[[:db/add [:%s %s] :t/note \"n\"]]", k->attr, k->lit);
             tu_assert_fails_unchanged(c, tx, DT_INVALID, k->msg);
         }
-        for (int j = 0; j < 3; j++) dt_value_clear(&comp[j]);
-        dt_db_release(db);
+        for (int j = 0; j < 3; j++) dt_value_free(&comp[j]);
+        dt_db_close(db);
     }
 }
 
@@ -298,7 +298,7 @@ static void test_bulk_load_coerces_like_transact(void **state) {
     const char *data = "[1 :t/bigint 5] [1 :t/float 0.1] [1 :t/tuple [1 2]]";
     assert_int_equal(dt_loader_add_edn(ld, data, strlen(data)), DT_OK);
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     check_found(c, "t/bigint", "5N", 1);
     check_found(c, "t/float", "0.1", 1);
     check_found(c, "t/tuple", "[1 2]", 1);
@@ -306,8 +306,8 @@ static void test_bulk_load_coerces_like_transact(void **state) {
     dt_value v = edn("\"x\"");
     assert_int_equal(dt_loader_add(ld, 2, "t/long", &v), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(ld), "attribute :t/long expects long, got string \"x\""));
-    dt_value_clear(&v);
-    dt_loader_free(ld);
+    dt_value_free(&v);
+    dt_loader_close(ld);
 }
 
 /* }====== */
@@ -331,45 +331,45 @@ static void test_unknown_attributes_and_wrong_components_are_invalid(void **stat
     dt_value_long(1, &e1);
     const char *U = "unknown attribute :p/agee";
     dt_value eav[2] = {e1, unk}, ave[1] = {unk};
-    expect_invalid(db, dt_datoms(db, DT_INDEX_EAV, eav, 2, &it), "datoms eav", U);
-    expect_invalid(db, dt_datoms(db, DT_INDEX_AVE, ave, 1, &it), "datoms ave", U);
-    expect_invalid(db, dt_seek_datoms(db, DT_INDEX_AVE, ave, 1, &it), "seek ave", U);
-    expect_invalid(db, dt_seek_datoms(db, DT_INDEX_EAV, eav, 2, &it), "seek eav", U);
-    expect_invalid(db, dt_count_datoms(db, DT_INDEX_AVE, ave, 1, &n), "count ave", U);
-    expect_invalid(db, dt_count_datoms(db, DT_INDEX_EAV, eav, 2, &n), "count eav", U);
-    expect_invalid(db, dt_index_range(db, "p/agee", NULL, NULL, &it), "range", U);
-    expect_invalid(db, dt_index_range(db, ":p/agee", NULL, NULL, &it), "range :", U);
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_EAV, eav, 2, &it), "datoms eav", U);
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_AVE, ave, 1, &it), "datoms ave", U);
+    expect_invalid(db, dt_db_seek_datoms(db, DT_INDEX_AVE, ave, 1, &it), "seek ave", U);
+    expect_invalid(db, dt_db_seek_datoms(db, DT_INDEX_EAV, eav, 2, &it), "seek eav", U);
+    expect_invalid(db, dt_db_count_datoms(db, DT_INDEX_AVE, ave, 1, &n), "count ave", U);
+    expect_invalid(db, dt_db_count_datoms(db, DT_INDEX_EAV, eav, 2, &n), "count eav", U);
+    expect_invalid(db, dt_db_index_range(db, "p/agee", NULL, NULL, &it), "range", U);
+    expect_invalid(db, dt_db_index_range(db, ":p/agee", NULL, NULL, &it), "range :", U);
     dt_attr_stats st;
-    expect_invalid(db, dt_attr_stats_get(db, "p/agee", &st), "stats", U);
-    expect_invalid(db, dt_attr_stats_get(db, ":p/agee", &st), "stats :", U);
+    expect_invalid(db, dt_db_attr_stats(db, "p/agee", &st), "stats", U);
+    expect_invalid(db, dt_db_attr_stats(db, ":p/agee", &st), "stats :", U);
     dt_value lr;
     assert_int_equal(dt_value_seq(DT_VECTOR, 2, &lr), DT_OK);
     lr.u.seq.items[0] = kw("p/agee");
     dt_value_long(3, &lr.u.seq.items[1]);
     int64_t id;
-    expect_invalid(db, dt_entid(db, &lr, &id), "entid", U);
+    expect_invalid(db, dt_db_entid(db, &lr, &id), "entid", U);
     dt_value lr_eav[1] = {lr};
-    expect_invalid(db, dt_datoms(db, DT_INDEX_EAV, lr_eav, 1, &it), "datoms lookup e", U);
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_EAV, lr_eav, 1, &it), "datoms lookup e", U);
     /* the attribute component must be a keyword */
     dt_value eav_s[2] = {e1, str};
-    expect_invalid(db, dt_datoms(db, DT_INDEX_EAV, eav_s, 2, &it), "string attribute",
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_EAV, eav_s, 2, &it), "string attribute",
                    "must be a keyword");
-    expect_invalid(db, dt_count_datoms(db, DT_INDEX_AVE, &str, 1, &n), "count string attribute",
+    expect_invalid(db, dt_db_count_datoms(db, DT_INDEX_AVE, &str, 1, &n), "count string attribute",
                    "must be a keyword");
     /* the entity component must be a reference */
     dt_value eav_d[1] = {dbl};
-    expect_invalid(db, dt_datoms(db, DT_INDEX_EAV, eav_d, 1, &it), "double entity",
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_EAV, eav_d, 1, &it), "double entity",
                    "expected an entity reference");
     dt_value ave_e[3] = {kw("p/age"), edn("30"), str};
-    expect_invalid(db, dt_datoms(db, DT_INDEX_AVE, ave_e, 3, &it), "string entity",
+    expect_invalid(db, dt_db_datoms(db, DT_INDEX_AVE, ave_e, 3, &it), "string entity",
                    "expected an entity reference");
-    dt_value_clear(&ave_e[0]);
-    dt_value_clear(&ave_e[1]);
-    dt_value_clear(&lr);
-    dt_value_clear(&unk);
-    dt_value_clear(&str);
-    dt_value_clear(&dbl);
-    dt_db_release(db);
+    dt_value_free(&ave_e[0]);
+    dt_value_free(&ave_e[1]);
+    dt_value_free(&lr);
+    dt_value_free(&unk);
+    dt_value_free(&str);
+    dt_value_free(&dbl);
+    dt_db_close(db);
 }
 
 static void test_attribute_names_with_and_without_colon_are_the_same(void **state) {
@@ -384,7 +384,7 @@ static void test_attribute_names_with_and_without_colon_are_the_same(void **stat
     dt_value_long(60, &v);
     assert_int_equal(dt_loader_add(ld, 4, "p/age", &v), DT_OK);
     assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     char *schema = NULL;
     assert_int_equal(dt_conn_schema(c, &schema), DT_OK);
     assert_null(strstr(schema, "::p/age"));
@@ -397,36 +397,36 @@ static void test_attribute_names_with_and_without_colon_are_the_same(void **stat
         dt_value lo = edn("35"), hi = edn("55"), a = kw(names[i]);
         dt_datom_iter *it;
         int64_t fe;
-        assert_int_equal(dt_index_range(db, names[i], &lo, &hi, &it), DT_OK);
+        assert_int_equal(dt_db_index_range(db, names[i], &lo, &hi, &it), DT_OK);
         assert_int_equal(drain(it, &fe), 2);
         assert_int_equal(fe, 2);
         dt_attr_stats st;
-        assert_int_equal(dt_attr_stats_get(db, names[i], &st), DT_OK);
+        assert_int_equal(dt_db_attr_stats(db, names[i], &st), DT_OK);
         assert_int_equal(st.count, 4);
         assert_int_equal(st.min.u.i, 30);
-        dt_attr_stats_clear(&st);
+        dt_attr_stats_free(&st);
         /* a keyword built with the colon names the same attribute */
         uint64_t n = 0;
-        assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
+        assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
         assert_int_equal(n, 4);
         dt_value comps[2] = {a, lo};
-        assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, comps, 2, &it), DT_OK);
+        assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, comps, 2, &it), DT_OK);
         dt_datom d;
         assert_int_equal(dt_datom_iter_next(it, &d), DT_ROW);
         assert_int_equal(d.e, 2);
         assert_string_equal(d.a, "p/age");
-        dt_datom_iter_free(it);
+        dt_datom_iter_close(it);
         dt_value eav[2];
         dt_value_long(3, &eav[0]);
         eav[1] = a;
-        assert_int_equal(dt_datoms(db, DT_INDEX_EAV, eav, 2, &it), DT_OK);
+        assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, eav, 2, &it), DT_OK);
         assert_int_equal(drain(it, &fe), 1);
         assert_int_equal(fe, 3);
-        dt_value_clear(&lo);
-        dt_value_clear(&hi);
-        dt_value_clear(&a);
+        dt_value_free(&lo);
+        dt_value_free(&hi);
+        dt_value_free(&a);
     }
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 /* }====== */

@@ -74,10 +74,10 @@ static int read_balances(shared *s, dt_db *db, int64_t *bal, int64_t *sum) {
         return -1;
     }
     dt_datom_iter *it = NULL;
-    int rc = dt_datoms(db, DT_INDEX_AVE, &a, 1, &it);
-    dt_value_clear(&a);
+    int rc = dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it);
+    dt_value_free(&a);
     if (rc != DT_OK) {
-        thread_fail(s, "dt_datoms: %d %s", rc, dt_errmsg(db));
+        thread_fail(s, "dt_db_datoms: %d %s", rc, dt_errmsg(db));
         return -1;
     }
     int seen = 0;
@@ -87,14 +87,14 @@ static int read_balances(shared *s, dt_db *db, int64_t *bal, int64_t *sum) {
     while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
         if (d.e < 1 || d.e > ACCOUNTS || d.v.type != DT_LONG || bal[d.e] != INT64_MIN) {
             thread_fail(s, "unexpected :acct/bal datom on entity %lld", (long long)d.e);
-            dt_datom_iter_free(it);
+            dt_datom_iter_close(it);
             return -1;
         }
         bal[d.e] = d.v.u.i;
         *sum += d.v.u.i;
         seen++;
     }
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (rc != DT_DONE) {
         thread_fail(s, "iterating: %d", rc);
         return -1;
@@ -113,10 +113,10 @@ static int64_t balance_of(shared *s, dt_db *db, int e) {
     if (dt_value_text(DT_KEYWORD, "acct/bal", 8, &c[1]) != DT_OK) return INT64_MIN;
     dt_datom_iter *it = NULL;
     int64_t v = INT64_MIN;
-    int rc = dt_datoms(db, DT_INDEX_EAV, c, 2, &it);
-    dt_value_clear(&c[1]);
+    int rc = dt_db_datoms(db, DT_INDEX_EAV, c, 2, &it);
+    dt_value_free(&c[1]);
     if (rc != DT_OK) {
-        thread_fail(s, "dt_datoms EAV: %s", dt_errmsg(db));
+        thread_fail(s, "dt_db_datoms EAV: %s", dt_errmsg(db));
         return INT64_MIN;
     }
     dt_datom d;
@@ -124,7 +124,7 @@ static int64_t balance_of(shared *s, dt_db *db, int e) {
         v = d.v.u.i;
     else
         thread_fail(s, "account %d has no balance", e);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     return v;
 }
 
@@ -165,7 +165,7 @@ static void *reader_main(void *p) {
             break;
         }
         rc = read_balances(s, db, bal, &sum);
-        dt_db_release(db);
+        dt_db_close(db);
         if (rc != 0) break;
         if (sum != TOTAL) {
             thread_fail(s, "reader %d saw a total of %lld, not %d", ra->index, (long long)sum,
@@ -183,7 +183,7 @@ static void *reader_main(void *p) {
         if (last_round) break;
     }
 out:
-    dt_db_release(held);
+    dt_db_close(held);
     return NULL;
 }
 
@@ -224,7 +224,7 @@ static void *writer_main(void *p) {
                 goto out;
             }
             int64_t bf = balance_of(s, db, from), bt = balance_of(s, db, to);
-            dt_db_release(db);
+            dt_db_close(db);
             if (bf == INT64_MIN || bt == INT64_MIN) goto out;
             char tx[256];
             snprintf(tx, sizeof tx,
@@ -314,13 +314,13 @@ static void test_readers_see_consistent_totals_while_writers_transfer(void **sta
                      (long long)want[i]);
     /* exactly one transaction per transfer, plus the initial one */
     assert_int_equal(dt_db_basis_tx(db), DT_TX0 + 1 + WRITERS * TRANSFERS_PER_WRITER);
-    dt_db_release(db);
+    dt_db_close(db);
 
     /* the snapshot taken before any transfer still shows the start */
     assert_int_equal(read_balances(&s, initial, got, &sum), 0);
     for (int i = 1; i <= ACCOUNTS; i++) assert_int_equal(got[i], START_BAL);
     assert_int_equal(dt_db_basis_tx(initial), DT_TX0 + 1);
-    dt_db_release(initial);
+    dt_db_close(initial);
 
     assert_int_equal(dt_conn_close(s.conn), DT_OK);
     pthread_mutex_destroy(&s.mu);

@@ -122,7 +122,7 @@ static void dset_add(dset *s, int64_t e, const char *a, size_t alen, const dt_va
 static void dset_free(dset *s) {
     for (size_t i = 0; i < s->n; i++) {
         free(s->d[i].a);
-        dt_value_clear(&s->d[i].v);
+        dt_value_free(&s->d[i].v);
     }
     free(s->d);
     memset(s, 0, sizeof *s);
@@ -198,14 +198,14 @@ static void dset_from_db(dset *s, dt_conn *c) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     dt_datom_iter *it = NULL;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it), DT_OK);
     dt_datom d;
     int rc;
     while ((rc = dt_datom_iter_next(it, &d)) == DT_ROW)
         if (d.e < DT_TX0) dset_add(s, d.e, d.a, strlen(d.a), &d.v, -1);
     assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_db_close(db);
 }
 
 /* The report's datoms, transaction-entity datoms excluded. */
@@ -382,7 +382,7 @@ static int run_case(const dt_value *cs, sbuf *msg) {
                   notes && notes->type == DT_STRING ? notes->u.s.ptr : "", local.p ? local.p : "");
     }
     free(local.p);
-    for (size_t i = 0; i < txs->u.seq.n; i++) dt_report_free(reports[i]);
+    for (size_t i = 0; i < txs->u.seq.n; i++) dt_report_close(reports[i]);
     free(reports);
     assert_int_equal(dt_conn_close(c), DT_OK);
     tu_rmdir_free(dir);
@@ -407,7 +407,7 @@ static void test_every_tx_case_conforms(void **state) {
         run++;
         if (run_case(cs, &msg)) passed++;
     }
-    dt_value_clear(&cases);
+    dt_value_free(&cases);
     print_message("conformance: %zu :op :tx cases run, %zu conform\n", run, passed);
     if (msg.p) print_error("%s", msg.p);
     free(msg.p);

@@ -40,7 +40,7 @@ static int64_t new_entity(dt_conn *c, const char *name) {
     snprintf(edn, sizeof edn, "[{:db/id \"t\" :p/name \"%s\"}]", name);
     dt_report *r = tu_tx(c, edn, DT_OK, 1);
     int64_t id = tu_tempid(r, "t");
-    dt_report_free(r);
+    dt_report_close(r);
     return id;
 }
 
@@ -54,7 +54,7 @@ static void test_top_entity_id_does_not_exhaust_tempids(void **state) {
         tu_tx(c, "[{:db/id \"a\" :p/name \"a\"} {:db/id \"b\" :p/name \"b\"}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "a"), 3);
     assert_int_equal(tu_tempid(r, "b"), 4);
-    dt_report_free(r);
+    dt_report_close(r);
     /* retracting the top entity does not matter either, and the position
      * is kept across reopening */
     tu_tx(c, "[[:db/retract " TOP " :p/n 1]]", DT_OK, 0);
@@ -69,7 +69,7 @@ static void test_top_id_as_ref_value(void **state) {
     dt_conn *c = C(state);
     dt_report *r = tu_tx(c, "[{:db/id \"a\" :p/friend " TOP "}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "a"), 1);
-    dt_report_free(r);
+    dt_report_close(r);
     assert_int_equal(new_entity(c, "x"), 2);
     tu_assert_dump(c, "[1 :p/friend " TOP "]\n[2 :p/name \"x\"]");
 }
@@ -88,7 +88,7 @@ static void test_free_ids_skip_used_ones(void **state) {
                          DT_OK, 1);
     assert_int_equal(tu_tempid(r, "a"), 2);
     assert_int_equal(tu_tempid(r, "b"), 7);
-    dt_report_free(r);
+    dt_report_close(r);
     assert_int_equal(new_entity(c, "c"), 8);
 }
 
@@ -105,7 +105,7 @@ static void test_top_reached_within_a_transaction(void **state) {
     assert_int_equal(tu_tempid(r, "b"), 4398046511102LL);
     assert_int_equal(tu_tempid(r, "c"), 4398046511103LL);
     assert_int_equal(tu_tempid(r, "d"), 3);
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :p/n 1]\n[2 :p/n 2]\n[3 :p/n 13]\n[4398046511100 :p/n 0]\n"
                       "[4398046511101 :p/n 10]\n[4398046511102 :p/n 11]\n"
                       "[4398046511103 :p/n 12]");
@@ -179,7 +179,7 @@ static int load(dt_conn *c, dt_load_mode mode, int64_t e, const char *attr, cons
     if (rc == DT_OK) rc = dt_loader_add(ld, e, attr, v);
     if (rc == DT_OK) rc = dt_loader_finish(ld, NULL);
     snprintf(msg, cap, "%s", rc == DT_OK ? "" : ld ? dt_errmsg(ld) : dt_errmsg(c));
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     return rc;
 }
 
@@ -216,15 +216,15 @@ static void test_reads_refuse_ids_out_of_range(void **state) {
     dt_value e;
     int64_t out = 0;
     dt_value_long(8796093022208LL, &e);
-    assert_int_equal(dt_entid(db, &e, &out), DT_INVALID);
+    assert_int_equal(dt_db_entid(db, &e, &out), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(db), "out of range"));
     dt_datom_iter *it = NULL;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_INVALID);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_INVALID);
     assert_null(it);
     dt_value_long(1, &e);
-    assert_int_equal(dt_entid(db, &e, &out), DT_OK);
+    assert_int_equal(dt_db_entid(db, &e, &out), DT_OK);
     assert_int_equal(out, 1);
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 int main(void) {

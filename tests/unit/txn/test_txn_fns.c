@@ -90,13 +90,13 @@ static int fn_inc(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_va
     comp[0] = args[0];
     assert_int_equal(dt_value_text(DT_KEYWORD, "p/age", 5, &comp[1]), DT_OK);
     dt_datom_iter *it;
-    int rc = dt_datoms(db, DT_INDEX_EAV, comp, 2, &it);
-    dt_value_clear(&comp[1]);
+    int rc = dt_db_datoms(db, DT_INDEX_EAV, comp, 2, &it);
+    dt_value_free(&comp[1]);
     if (rc != DT_OK) return dt__seterr(NULL, rc, "%s", dt_errmsg(db));
     dt_datom d;
     int64_t age = 0;
     if (dt_datom_iter_next(it, &d) == DT_ROW) age = d.v.u.i;
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     char text[128];
     snprintf(text, sizeof text, "[[:db/add %lld :p/age %lld]]", (long long)args[0].u.i,
              (long long)age + 1);
@@ -123,13 +123,13 @@ static void test_function_tx_data_is_owned_by_the_transaction(void **state) {
      * the ids outlive the function's call */
     dt_report *r = tu_tx(c, "[[:t/make \"x\" \"Xi\"] [:db/add \"x\" :n/note \"top\"]]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "x"), 1);
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :n/note \"top\"]\n[1 :p/age 3]\n[1 :p/name \"Xi\"]");
     /* functions returning calls of functions */
     r = tu_tx(c, "[[:t/twice]]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "a"), 2);
     assert_int_equal(tu_tempid(r, "b"), 3);
-    dt_report_free(r);
+    dt_report_close(r);
     assert_int_equal(calls, 3);
     tu_assert_dump(c, "[1 :n/note \"top\"]\n[1 :p/age 3]\n[1 :p/name \"Xi\"]\n[2 :p/age 3]\n"
                       "[2 :p/name \"Ann\"]\n[3 :p/age 3]\n[3 :p/name \"Bob\"]");
@@ -198,7 +198,7 @@ static void test_nested_entity_maps_deeper_than_the_limit_are_refused(void **sta
     dt_report *r = tu_tx(c, ok, DT_OK, 1);
     /* every level made an entity with a note, and all but the last a child ref */
     assert_int_equal(dt_report_count(r), 2 * DT_TX_MAX_DEPTH - 1 + 1);
-    dt_report_free(r);
+    dt_report_close(r);
     char want[64];
     snprintf(want, sizeof want, "nests deeper than %d levels", DT_TX_MAX_DEPTH);
     tu_assert_fails_unchanged(c, deep, DT_LIMIT, want);
@@ -244,7 +244,7 @@ static void upsert_chain(dt_conn *c, int n, int leaf_first) {
     }
     /* the notes, and the transaction's :db/txInstant: no new entity */
     assert_int_equal(dt_report_count(r), (size_t)n - 1 + 1);
-    dt_report_free(r);
+    dt_report_close(r);
     free(tx);
 }
 

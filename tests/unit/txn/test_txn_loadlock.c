@@ -60,10 +60,10 @@ static void load_people(dt_loader *ld) {
         dt_value v;
         assert_int_equal(dt_value_text(DT_STRING, name, strlen(name), &v), DT_OK);
         assert_int_equal(dt_loader_add(ld, i, "p/name", &v), DT_OK);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         assert_int_equal(dt_value_text(DT_STRING, email, strlen(email), &v), DT_OK);
         assert_int_equal(dt_loader_add(ld, i, "p/email", &v), DT_OK);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         dt_value_long(i % 90, &v);
         assert_int_equal(dt_loader_add(ld, i, "p/age", &v), DT_OK);
     }
@@ -78,7 +78,7 @@ static uint64_t init_db(dt_conn *c, size_t chunk) {
     load_people(ld);
     uint64_t n = 0;
     if (dt_loader_finish(ld, &n) != DT_OK) fail_msg("dt_loader_finish: %s", dt_errmsg(ld));
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     return n;
 }
 
@@ -110,9 +110,9 @@ static void record(result *r, int rc, const void *handle) {
     snprintf(r->msg, sizeof r->msg, "%s", rc == DT_OK ? "" : dt_errmsg(handle));
 }
 
-static int block_fn(dt_tx *tx, void *ud) {
+static int block_fn(dt_txn *tx, void *ud) {
     (void)ud;
-    return dt_tx_transact(tx, "[[:db/add 1 :p/age 99]]", NULL);
+    return dt_txn_transact(tx, "[[:db/add 1 :p/age 99]]", NULL);
 }
 
 /* The child: opens the database, says so, waits for "go", tries every
@@ -134,7 +134,7 @@ static void child_main(const char *dir, int ready_fd, int go_fd) {
     const char *imp = "[[:db/add \"a\" :p/name \"imported\"]]";
     record(&res[W_IMPORT], dt_import_edn(c, imp, strlen(imp), 0, NULL), c);
     record(&res[W_SCHEMA], dt_conn_update_schema(c, "{:q/new {:db/valueType :db.type/long}}"), c);
-    record(&res[W_BLOCK], dt_with_tx(c, block_fn, NULL), c);
+    record(&res[W_BLOCK], dt_with_txn(c, block_fn, NULL), c);
     dt_future *f = NULL;
     int rc = dt_transact_async(c, "[[:db/add 2 :p/age 98]]", NULL, NULL, &f);
     if (rc == DT_OK) rc = dt_future_wait(f);
@@ -144,7 +144,7 @@ static void child_main(const char *dir, int ready_fd, int go_fd) {
     dt_loader *ld = NULL;
     rc = dt_loader_open(c, DT_LOAD_FILL, NULL, &ld);
     record(&res[W_FILL], rc, c);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     record(&res[W_KV_PUT], dt_kv_put(kv, NULL, mine, "k", 1, "v", 1, 0), kv);
     dt_kv_dbi other;
     record(&res[W_KV_CREATE], dt_kv_dbi_open(kv, "app/other", DT_KV_DBI_CREATE, &other), kv);
@@ -268,10 +268,10 @@ static void test_writers_are_refused_between_chunks(void **state) {
     dt_value_long(DL_TX0 + 1, &comp[0]);
     assert_int_equal(dt_value_text(DT_KEYWORD, "db/txInstant", 12, &comp[1]), DT_OK);
     uint64_t ninst = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, comp, 2, &ninst), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, comp, 2, &ninst), DT_OK);
     assert_int_equal(ninst, 1);
-    dt_value_clear(&comp[1]);
-    dt_db_release(db);
+    dt_value_free(&comp[1]);
+    dt_db_close(db);
 
     /* afterwards writing works again, from this process and reopened */
     tu_tx(d->conn, "[{:db/id \"z\" :p/name \"after\"}]", DT_OK, 0);
@@ -298,9 +298,9 @@ static void test_failed_chunked_load_releases_writers(void **state) {
     dt_value v;
     assert_int_equal(dt_value_text(DT_STRING, "p0001@example.org", 17, &v), DT_OK);
     assert_int_equal(dt_loader_add(ld, NPEOPLE + 1, "p/email", &v), DT_OK);
-    dt_value_clear(&v);
+    dt_value_free(&v);
     assert_int_equal(dt_loader_finish(ld, NULL), DT_CONFLICT);
-    dt_loader_free(ld);
+    dt_loader_close(ld);
     tu_assert_dump(d->conn, "");
     tu_tx(d->conn, "[[:db/add 1 :p/age 1]]", DT_OK, 0);
     dt_kv_dbi x;

@@ -69,7 +69,7 @@ static char *iter_lines_opt(dt_datom_iter *it, int sorted) {
         total += strlen(line) + 1;
     }
     assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (sorted && n > 1) qsort(v, n, sizeof *v, cmp_line);
     char *out = malloc(total), *p = out;
     assert_non_null(out);
@@ -111,7 +111,7 @@ static void test_tempid_shared_by_forms_and_used_as_ref_value(void **state) {
                      "[1 :user/follows 1 true]\n[1 :user/follows 2 true]\n[1 :user/friend 2 true]\n"
                      "[2 :user/age 3 true]\n[2 :user/name \"A\" true]\n"
                      "[3 :user/follows 2 true]\n[3 :user/friend 1 true]");
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_nested_maps_two_levels_deep(void **state) {
@@ -123,7 +123,7 @@ static void test_nested_maps_two_levels_deep(void **state) {
     assert_int_equal(tu_tempid(r, "o"), 1);
     /* the nested entities are generated tempids: not listed */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(
         c, "[1 :user/name \"Owner\"]\n[1 :user/pet 2]\n[2 :pet/name \"Rex\"]\n[2 :pet/toy 3]\n"
            "[3 :toy/name \"Ball\"]");
@@ -148,7 +148,7 @@ static void test_reverse_attribute_with_single_values(void **state) {
     assert_int_equal(tu_tempid(r, "k"), 3);
     tu_assert_report(
         r, "[1 :user/friend 3 true]\n[2 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* and a collection mixing an id and a lookup ref */
     tu_tx(c, "[{:db/id 3 :user/_follows [1 [:user/email \"a@x\"] 3]}]", DT_OK, 0);
     tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[1 :user/follows 3]\n[1 :user/friend 3]\n"
@@ -161,7 +161,7 @@ static void test_cardinality_many_ref_lookup_ref_as_single_value(void **state) {
     tu_tx(c, "[{:db/id 1 :user/email \"a@x\"} {:db/id 2 :user/email \"b@x\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id 3 :user/follows [:user/email \"a@x\"]}]", DT_OK, 1);
     tu_assert_report(r, "[3 :user/follows 1 true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* a vector of lookup refs is a collection of two references */
     r = tu_tx(c,
               "[{:db/id 4 :user/follows [[:user/email \"a@x\"] [:user/email \"b@x\"]]}"
@@ -169,11 +169,11 @@ static void test_cardinality_many_ref_lookup_ref_as_single_value(void **state) {
               DT_OK, 1);
     tu_assert_report(
         r, "[4 :user/follows 1 true]\n[4 :user/follows 2 true]\n[5 :user/follows 2 true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* a set of lookup refs and ids, one of them already there */
     r = tu_tx(c, "[{:db/id 4 :user/follows #{[:user/email \"a@x\"] 3}}]", DT_OK, 1);
     tu_assert_report(r, "[4 :user/follows 3 true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* a lookup ref that matches nothing, inside a collection, fails all */
     tu_assert_fails_unchanged(c, "[{:db/id 4 :user/follows [[:user/email \"nobody\"] 5]}]",
                               DT_NOTFOUND, "matches no entity");
@@ -194,13 +194,13 @@ static void test_retract_with_lookup_ref_value(void **state) {
     /* one in value position that matches nothing retracts nothing */
     dt_report *r = tu_tx(c, "[[:db/retract 3 :user/follows [:user/email \"c@x\"]]]", DT_OK, 1);
     tu_assert_report(r, "");
-    dt_report_free(r);
+    dt_report_close(r);
     r = tu_tx(c,
               "[[:db/retract 3 :user/follows [:user/email \"a@x\"]]"
               " [:db/retract 3 :user/friend [:user/email \"a@x\"]]]",
               DT_OK, 1);
     tu_assert_report(r, "[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/email \"a@x\"]\n[2 :user/email \"b@x\"]\n[3 :user/follows 2]");
 }
 
@@ -217,12 +217,12 @@ static void test_retract_entity_referenced_through_cardinality_many(void **state
     dt_report *r = tu_tx(c, "[[:db/retractEntity 1]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/name \"A\" false]\n[2 :user/follows 1 false]\n"
                         "[3 :user/follows 1 false]\n[4 :user/friend 1 false]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[2 :user/follows 3]\n[2 :user/follows 4]\n[4 :user/name \"D\"]");
     /* retracting it again, or an entity that never existed, is a no-op */
     r = tu_tx(c, "[[:db/retractEntity 1] [:db/retractEntity 77]]", DT_OK, 1);
     tu_assert_report(r, "");
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_retract_entity_cascades_through_component_chain(void **state) {
@@ -242,7 +242,7 @@ static void test_retract_entity_cascades_through_component_chain(void **state) {
                         "[3 :toy/name \"Ball\" false]\n"
                         "[4 :user/follows 1 false]\n[4 :user/follows 3 false]\n"
                         "[4 :user/friend 2 false]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* the unrelated component pair is untouched */
     tu_assert_dump(c, "[5 :user/pet 6]\n[6 :pet/name \"Other\"]");
 }
@@ -260,7 +260,7 @@ static void test_cas_on_ref_attribute_with_lookup_refs(void **state) {
     dt_report *r = tu_tx(
         c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] [:user/email \"b@x\"]]]", DT_OK, 1);
     tu_assert_report(r, "[3 :user/friend 1 false]\n[3 :user/friend 2 true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* the old value no longer matches */
     tu_assert_fails_unchanged(c, "[[:db/cas 3 :user/friend [:user/email \"a@x\"] 1]]", DT_CONFLICT,
                               ":db/cas failed");
@@ -308,7 +308,7 @@ static void test_retract_attribute_function(void **state) {
     tu_assert_report(r,
                      "[1 :user/friend 2 false]\n[1 :user/tags :a false]\n[1 :user/tags :b false]\n"
                      "[1 :user/tags :c false]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/name \"N\"]\n[2 :user/tags :a]");
 }
 
@@ -348,14 +348,14 @@ static void test_current_tx_tempids_name_the_transaction(void **state) {
     dt_value comps[2];
     dt_value_long(tx, &comps[0]);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(dt_report_db_after(r), DT_INDEX_EAV, comps, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(dt_report_db_after(r), DT_INDEX_EAV, comps, 1, &n), DT_OK);
     assert_int_equal(n, 4);
     assert_int_equal(dt_db_basis_tx(dt_report_db_after(r)), tx);
-    dt_report_free(r);
+    dt_report_close(r);
     /* a second transaction gets the next id */
     r = tu_tx(c, "[[:db/add \"datomic.tx\" :user/name \"batch-2\"]]", DT_OK, 1);
     assert_int_equal(dt_report_tx(r), tx + 1);
-    dt_report_free(r);
+    dt_report_close(r);
     /* an old transaction id is not the current one */
     char buf[128];
     snprintf(buf, sizeof buf, "[[:db/add %lld :user/name \"late\"]]", (long long)tx);
@@ -405,7 +405,7 @@ static void check_typed_values(dt_conn *c) {
         assert_int_equal(dt_value_text(DT_KEYWORD, want[i].attr, strlen(want[i].attr), &comps[1]),
                          DT_OK);
         dt_datom_iter *it;
-        assert_int_equal(dt_datoms(db, DT_INDEX_EAV, comps, 2, &it), DT_OK);
+        assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, comps, 2, &it), DT_OK);
         dt_datom d;
         if (dt_datom_iter_next(it, &d) != DT_ROW) fail_msg("no value for :%s", want[i].attr);
         if (d.v.type != want[i].type)
@@ -422,21 +422,21 @@ static void check_typed_values(dt_conn *c) {
                 char *g = tu_edn(&d.v);
                 fail_msg(":%s: got %s, wanted %s", want[i].attr, g, want[i].edn);
             }
-            dt_value_clear(&w);
+            dt_value_free(&w);
         }
         /* the same value finds the datom through AVE */
         dt_value ave[2];
         ave[0] = comps[1];
         assert_int_equal(dt_value_copy(&d.v, &ave[1]), DT_OK);
         uint64_t n = 0;
-        assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, ave, 2, &n), DT_OK);
+        assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, ave, 2, &n), DT_OK);
         assert_int_equal(n, 1);
-        dt_value_clear(&ave[1]);
+        dt_value_free(&ave[1]);
         assert_int_equal(dt_datom_iter_next(it, &d), DT_DONE);
-        dt_datom_iter_free(it);
-        dt_value_clear(&comps[1]);
+        dt_datom_iter_close(it);
+        dt_value_free(&comps[1]);
     }
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 static void test_every_declared_type_round_trips(void **state) {
@@ -459,12 +459,12 @@ static void test_every_declared_type_round_trips(void **state) {
     assert_int_equal(dt_value_text(DT_KEYWORD, "t/inst", 6, &comps[1]), DT_OK);
     dt_datom_iter *it;
     dt_datom dd;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, comps, 2, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, comps, 2, &it), DT_OK);
     assert_int_equal(dt_datom_iter_next(it, &dd), DT_ROW);
     assert_int_equal(dd.v.u.i, 1577934245006LL);
-    dt_datom_iter_free(it);
-    dt_value_clear(&comps[1]);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_value_free(&comps[1]);
+    dt_db_close(db);
     /* and everything survives a reopen */
     tu_db_reopen(d);
     check_typed_values(d->conn);
@@ -481,16 +481,16 @@ static void test_long_to_bigint_and_double_to_float_conversions(void **state) {
                          DT_OK, 1);
     tu_assert_report(r, "[2 :t/bigint 42N true]\n[2 :t/float 0.25 true]\n"
                         "[3 :t/bigint -9223372036854775808N true]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* 42 and 42N are one value: re-asserting either is a no-op */
     r = tu_tx(c, "[[:db/add 2 :t/bigint 42N] [:db/add 2 :t/bigint 42]]", DT_OK, 1);
     tu_assert_report(r, "");
-    dt_report_free(r);
+    dt_report_close(r);
     /* cas and retract convert the same way */
     tu_tx(c, "[[:db/cas 2 :t/bigint 42 43N]]", DT_OK, 0);
     r = tu_tx(c, "[[:db/retract 2 :t/bigint 43] [:db/retract 2 :t/float 0.25]]", DT_OK, 1);
     tu_assert_report(r, "[2 :t/bigint 43N false]\n[2 :t/float 0.25 false]");
-    dt_report_free(r);
+    dt_report_close(r);
     /* no other conversions */
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/double 3]]", DT_INVALID, "expects double");
     tu_assert_fails_unchanged(c, "[[:db/add 2 :t/long 3.0]]", DT_INVALID, "expects long");
@@ -523,7 +523,7 @@ static void test_wrong_type_in_nested_map_writes_nothing(void **state) {
     /* the id counter did not move either */
     dt_report *r = tu_tx(c, "[{:db/id \"n\" :user/name \"N\"}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "n"), 2);
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 /* }====== */
@@ -550,42 +550,42 @@ static void test_twenty_thousand_entity_maps_in_one_transaction(void **state) {
     /* 6 attributes per person plus the distinct aliases (counted
      * independently from the file): 191,654 datoms, and the txInstant */
     assert_int_equal(dt_report_count(r), 191654 + 1);
-    dt_report_free(r);
+    dt_report_close(r);
     dt_db *db;
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, NULL, 0, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, NULL, 0, &n), DT_OK);
     assert_int_equal(n, 191654 + 1);
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, NULL, 0, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, NULL, 0, &n), DT_OK);
     assert_int_equal(n, 191654 + 1);
     dt_value c2[2];
     assert_int_equal(dt_value_text(DT_KEYWORD, "name", 4, &c2[0]), DT_OK);
     assert_int_equal(dt_value_text(DT_STRING, "Ivan", 4, &c2[1]), DT_OK);
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, c2, 2, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, c2, 2, &n), DT_OK);
     assert_int_equal(n, 2579); /* q1 of the benchmark README */
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, c2, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, c2, 1, &n), DT_OK);
     assert_int_equal(n, 20000);
-    dt_value_clear(&c2[0]);
-    dt_value_clear(&c2[1]);
+    dt_value_free(&c2[0]);
+    dt_value_free(&c2[1]);
     /* a few entities, exactly */
     dt_value e;
     dt_value_long(2, &e);
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
     assert_lines(sorted_lines(it),
                  "[2 :age 89]\n[2 :alias \"A. C. Q. W.\"]\n[2 :alias \"A. J. Finn\"]\n"
                  "[2 :alias \"Aapeli\"]\n[2 :alias \"Abram Tertz\"]\n[2 :alias \"Acton Bell\"]\n"
                  "[2 :full-name \"Petr Voronoi\"]\n[2 :last-name \"Voronoi\"]\n[2 :name \"Petr\"]\n"
                  "[2 :salary 64319]\n[2 :sex :female]");
     dt_value_long(20000, &e);
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, &e, 1, &it), DT_OK);
     assert_lines(sorted_lines(it), "[20000 :age 7]\n[20000 :full-name \"Petr Kovalev\"]\n"
                                    "[20000 :last-name \"Kovalev\"]\n[20000 :name \"Petr\"]\n"
                                    "[20000 :salary 95821]\n[20000 :sex :female]");
     dt_value_long(20001, &e);
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, &e, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, &e, 1, &n), DT_OK);
     assert_int_equal(n, 0);
-    dt_db_release(db);
+    dt_db_close(db);
     tu_db_close(d);
     free(text);
     free(path);
@@ -613,25 +613,25 @@ static void test_report_snapshots_see_before_and_after(void **state) {
     dt_value a;
     assert_int_equal(dt_value_text(DT_KEYWORD, "user/age", 8, &a), DT_OK);
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(before, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(before, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     assert_lines(iter_lines(it), "[1 :user/age 1]");
-    assert_int_equal(dt_datoms(after, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(after, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     assert_lines(iter_lines(it), "[1 :user/age 2]\n[2 :user/age 3]");
     dt_value e;
     dt_value_long(1, &e);
-    assert_int_equal(dt_datoms(before, DT_INDEX_EAV, &e, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(before, DT_INDEX_EAV, &e, 1, &it), DT_OK);
     assert_lines(sorted_lines(it), "[1 :user/age 1]\n[1 :user/name \"A\"]");
-    assert_int_equal(dt_datoms(after, DT_INDEX_EAV, &e, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(after, DT_INDEX_EAV, &e, 1, &it), DT_OK);
     assert_lines(iter_lines(it), "[1 :user/age 2]");
     /* the first report's snapshots: empty before, its own datoms after */
     uint64_t n = 99;
-    assert_int_equal(dt_count_datoms(dt_report_db_before(r0), DT_INDEX_EAV, NULL, 0, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(dt_report_db_before(r0), DT_INDEX_EAV, NULL, 0, &n), DT_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(dt_count_datoms(dt_report_db_after(r0), DT_INDEX_EAV, &e, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(dt_report_db_after(r0), DT_INDEX_EAV, &e, 1, &n), DT_OK);
     assert_int_equal(n, 2);
-    dt_value_clear(&a);
-    dt_report_free(r);
-    dt_report_free(r0);
+    dt_value_free(&a);
+    dt_report_close(r);
+    dt_report_close(r0);
 }
 
 /* A database with :n/v (declared, long) for entities 1..5 = 10..50 and,
@@ -651,11 +651,11 @@ static dt_datom_iter *range(dt_db *db, const char *attr, const char *lo, const c
     if (lo) l = edn(lo);
     if (hi) h = edn(hi);
     dt_datom_iter *it = NULL;
-    int rc = dt_index_range(db, attr, lo ? &l : NULL, hi ? &h : NULL, &it);
+    int rc = dt_db_index_range(db, attr, lo ? &l : NULL, hi ? &h : NULL, &it);
     if (rc != DT_OK)
         fail_msg("index_range %s %s: %s", lo ? lo : "nil", hi ? hi : "nil", dt_errmsg(db));
-    dt_value_clear(&l);
-    dt_value_clear(&h);
+    dt_value_free(&l);
+    dt_value_free(&h);
     return it;
 }
 
@@ -679,10 +679,10 @@ static void test_index_range_bounds_are_inclusive_and_optional(void **state) {
     assert_lines(iter_lines(range(db, "z/w", "\"b\"", NULL)), "[2 :z/w \"b\"]");
     /* an unknown attribute is an error, not an empty range */
     dt_datom_iter *bad = NULL;
-    assert_int_equal(dt_index_range(db, "no/such", NULL, NULL, &bad), DT_INVALID);
+    assert_int_equal(dt_db_index_range(db, "no/such", NULL, NULL, &bad), DT_INVALID);
     assert_null(bad);
     assert_non_null(strstr(dt_errmsg(db), "unknown attribute :no/such"));
-    dt_db_release(db);
+    dt_db_close(db);
     tu_db_close(d);
 }
 
@@ -696,31 +696,31 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     c[0] = edn(":n/v");
     c[1] = edn("30");
     dt_datom_iter *it;
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
     assert_lines(iter_lines(it),
                  "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     /* a value between stored ones starts at the next */
-    dt_value_clear(&c[1]);
+    dt_value_free(&c[1]);
     c[1] = edn("41");
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
     assert_lines(iter_lines(it), "[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     /* with an entity: [:n/v 30 4] starts after [3 :n/v 30] */
-    dt_value_clear(&c[1]);
+    dt_value_free(&c[1]);
     c[1] = edn("30");
     c[2] = edn("4");
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
     assert_lines(iter_lines(it), "[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
-    dt_value_clear(&c[2]);
+    dt_value_free(&c[2]);
     c[2] = edn("3");
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
     assert_lines(iter_lines(it),
                  "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
-    dt_value_clear(&c[0]);
-    dt_value_clear(&c[1]);
-    dt_value_clear(&c[2]);
+    dt_value_free(&c[0]);
+    dt_value_free(&c[1]);
+    dt_value_free(&c[2]);
     /* EAV from entity 4: entities 4, 5, 6, then the two transactions */
     c[0] = edn("4");
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_EAV, c, 1, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_EAV, c, 1, &it), DT_OK);
     dt_datom dd;
     const char *want[] = {"[4 :n/v 40]", "[5 :n/v 50]", "[6 :z/w \"a\"]"};
     size_t i = 0, ntx = 0;
@@ -742,46 +742,46 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     assert_int_equal(rc, DT_DONE);
     assert_int_equal(i, 3);
     assert_int_equal(ntx, 2);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     /* EAV from [2 :z/w]: skips [2 :n/v 20] */
-    dt_value_clear(&c[0]);
+    dt_value_free(&c[0]);
     c[0] = edn("2");
     c[1] = edn(":z/w");
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_EAV, c, 2, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_EAV, c, 2, &it), DT_OK);
     assert_int_equal(dt_datom_iter_next(it, &dd), DT_ROW);
     assert_int_equal(dd.e, 2);
     assert_string_equal(dd.a, "z/w");
     assert_int_equal(dt_datom_iter_next(it, &dd), DT_ROW);
     assert_int_equal(dd.e, 3);
-    dt_datom_iter_free(it);
-    dt_value_clear(&c[0]);
-    dt_value_clear(&c[1]);
+    dt_datom_iter_close(it);
+    dt_value_free(&c[0]);
+    dt_value_free(&c[1]);
     /* no components: the whole index */
-    assert_int_equal(dt_seek_datoms(db, DT_INDEX_AVE, NULL, 0, &it), DT_OK);
+    assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, NULL, 0, &it), DT_OK);
     size_t total = 0;
     while (dt_datom_iter_next(it, &dd) == DT_ROW) total++;
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     assert_int_equal(total, 5 + 2 + 2); /* 5 :n/v, 2 :z/w, 2 txInstant */
-    dt_db_release(db);
+    dt_db_close(db);
     tu_db_close(d);
 }
 
 static uint64_t count(dt_db *db, dt_index idx, const char *comps_edn) {
     dt_value v = edn(comps_edn); /* a vector of components */
     uint64_t n = 12345;
-    int rc = dt_count_datoms(db, idx, v.u.seq.items, v.u.seq.n, &n);
+    int rc = dt_db_count_datoms(db, idx, v.u.seq.items, v.u.seq.n, &n);
     if (rc != DT_OK) fail_msg("count %s: %d %s", comps_edn, rc, dt_errmsg(db));
-    /* it agrees with iterating dt_datoms */
+    /* it agrees with iterating dt_db_datoms */
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(db, idx, v.u.seq.items, v.u.seq.n, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, idx, v.u.seq.items, v.u.seq.n, &it), DT_OK);
     dt_datom d;
     uint64_t m = 0;
     while (dt_datom_iter_next(it, &d) == DT_ROW) m++;
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (m != n)
-        fail_msg("count %s: dt_count_datoms %llu, dt_datoms %llu", comps_edn, (unsigned long long)n,
-                 (unsigned long long)m);
-    dt_value_clear(&v);
+        fail_msg("count %s: dt_db_count_datoms %llu, dt_db_datoms %llu", comps_edn,
+                 (unsigned long long)n, (unsigned long long)m);
+    dt_value_free(&v);
     return n;
 }
 
@@ -813,7 +813,7 @@ static void test_count_datoms_variants(void **state) {
     assert_int_equal(count(db, DT_INDEX_AVE, "[:db/txInstant]"), 2);
     /* a lookup ref that matches nothing counts nothing */
     assert_int_equal(count(db, DT_INDEX_EAV, "[[:user/email \"zz\"]]"), 0);
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 /*
@@ -844,26 +844,26 @@ static void test_ref_value_components_accept_lookup_refs_and_idents(void **state
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dt_value v = edn(cases[i].comps);
         uint64_t n = 0;
-        int rc = dt_count_datoms(db, cases[i].idx, v.u.seq.items, v.u.seq.n, &n);
+        int rc = dt_db_count_datoms(db, cases[i].idx, v.u.seq.items, v.u.seq.n, &n);
         if (rc != DT_OK || n != 1)
             elen += (size_t)snprintf(errs + elen, sizeof errs - elen,
                                      "count %s: rc %d (%s), n %llu, wanted 1\n", cases[i].comps, rc,
                                      dt_errmsg(db), (unsigned long long)n);
-        dt_value_clear(&v);
+        dt_value_free(&v);
         if (elen >= sizeof errs) elen = sizeof errs - 1;
     }
     dt_value lo = edn("[:user/email \"a@x\"]"), hi = edn(":thing/three");
     dt_datom_iter *it = NULL;
-    int rc = dt_index_range(db, "user/friend", &lo, &hi, &it);
+    int rc = dt_db_index_range(db, "user/friend", &lo, &hi, &it);
     char *got = NULL;
     if (rc == DT_OK)
         got = iter_lines(it);
     else
         snprintf(errs + elen, sizeof errs - elen,
                  "index_range by lookup ref and ident: rc %d (%s)\n", rc, dt_errmsg(db));
-    dt_value_clear(&lo);
-    dt_value_clear(&hi);
-    dt_db_release(db);
+    dt_value_free(&lo);
+    dt_value_free(&hi);
+    dt_db_close(db);
     if (errs[0]) {
         free(got);
         fail_msg("%s", errs);
@@ -899,22 +899,22 @@ static void test_entid_resolves_ids_idents_and_lookup_refs(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dt_value v = edn(cases[i].ref);
         int64_t id = -99;
-        int rc = dt_entid(db, &v, &id);
+        int rc = dt_db_entid(db, &v, &id);
         if (rc != cases[i].rc)
             fail_msg("entid %s: got %d (%s), wanted %d", cases[i].ref, rc, dt_errmsg(db),
                      cases[i].rc);
         if (rc == DT_OK && id != cases[i].id)
             fail_msg("entid %s: got %lld, wanted %lld", cases[i].ref, (long long)id,
                      (long long)cases[i].id);
-        dt_value_clear(&v);
+        dt_value_free(&v);
     }
     dt_value v = edn("4");
     int64_t id;
-    assert_int_equal(dt_entid(NULL, &v, &id), DT_MISUSE);
-    assert_int_equal(dt_entid(db, NULL, &id), DT_MISUSE);
-    assert_int_equal(dt_entid(db, &v, NULL), DT_MISUSE);
-    dt_value_clear(&v);
-    dt_db_release(db);
+    assert_int_equal(dt_db_entid(NULL, &v, &id), DT_MISUSE);
+    assert_int_equal(dt_db_entid(db, NULL, &id), DT_MISUSE);
+    assert_int_equal(dt_db_entid(db, &v, NULL), DT_MISUSE);
+    dt_value_free(&v);
+    dt_db_close(db);
 }
 
 /* }====== */

@@ -75,10 +75,10 @@ static int64_t get_long(dt_db *db, int64_t e, const char *attr) {
     if (dt_value_text(DT_KEYWORD, attr, strlen(attr), &c[1]) != DT_OK) return INT64_MIN;
     dt_datom_iter *it = NULL;
     int64_t v = INT64_MIN;
-    int rc = dt_datoms(db, DT_INDEX_EAV, c, 2, &it);
-    dt_value_clear(&c[1]);
+    int rc = dt_db_datoms(db, DT_INDEX_EAV, c, 2, &it);
+    dt_value_free(&c[1]);
     if (rc != DT_OK) {
-        thread_fail("dt_datoms: %d %s", rc, dt_errmsg(db));
+        thread_fail("dt_db_datoms: %d %s", rc, dt_errmsg(db));
         return INT64_MIN;
     }
     dt_datom d;
@@ -86,7 +86,7 @@ static int64_t get_long(dt_db *db, int64_t e, const char *attr) {
         v = d.v.u.i;
     else
         thread_fail("entity %lld has no %s", (long long)e, attr);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     return v;
 }
 
@@ -96,10 +96,10 @@ static long sum_attr(dt_db *db, const char *attr, int64_t *sum) {
     dt_value a;
     if (dt_value_text(DT_KEYWORD, attr, strlen(attr), &a) != DT_OK) return -1;
     dt_datom_iter *it = NULL;
-    int rc = dt_datoms(db, DT_INDEX_AVE, &a, 1, &it);
-    dt_value_clear(&a);
+    int rc = dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it);
+    dt_value_free(&a);
     if (rc != DT_OK) {
-        thread_fail("dt_datoms AVE: %d %s", rc, dt_errmsg(db));
+        thread_fail("dt_db_datoms AVE: %d %s", rc, dt_errmsg(db));
         return -1;
     }
     long n = 0;
@@ -109,7 +109,7 @@ static long sum_attr(dt_db *db, const char *attr, int64_t *sum) {
         *sum += d.v.u.i;
         n++;
     }
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (rc != DT_DONE) {
         thread_fail("iterating: %d", rc);
         return -1;
@@ -150,19 +150,19 @@ typedef struct bank_arg {
 
 /* A transfer inside a block: read both balances on the block's view,
  * write the new ones.  Atomic because the block holds the writer. */
-static int transfer_fn(dt_tx *tx, void *ud) {
+static int transfer_fn(dt_txn *tx, void *ud) {
     bank_arg *a = ud;
     dt_db *db = NULL;
-    int rc = dt_tx_db(tx, &db);
+    int rc = dt_txn_db(tx, &db);
     if (rc != DT_OK) return rc;
     int64_t bf = get_long(db, a->cur.from, "acct/bal"), bt = get_long(db, a->cur.to, "acct/bal");
-    dt_db_release(db);
+    dt_db_close(db);
     if (bf == INT64_MIN || bt == INT64_MIN) return DT_INTERNAL;
     char edn[160];
     snprintf(edn, sizeof edn, "[[:db/add %d :acct/bal %lld] [:db/add %d :acct/bal %lld]]",
              a->cur.from, (long long)(bf - a->cur.amount), a->cur.to,
              (long long)(bt + a->cur.amount));
-    return dt_tx_transact(tx, edn, NULL);
+    return dt_txn_transact(tx, edn, NULL);
 }
 
 /* An async transfer: read a snapshot, submit two :db/cas, wait; retried
@@ -175,7 +175,7 @@ static int async_transfer(bank_arg *a) {
         if (rc != DT_OK) return rc;
         int64_t bf = get_long(db, a->cur.from, "acct/bal"),
                 bt = get_long(db, a->cur.to, "acct/bal");
-        dt_db_release(db);
+        dt_db_close(db);
         if (bf == INT64_MIN || bt == INT64_MIN) return DT_INTERNAL;
         char edn[200];
         snprintf(edn, sizeof edn,
@@ -206,7 +206,7 @@ static void *bank_writer(void *p) {
         a->cur.amount = 1 + (int64_t)(tu_rand(&rs) % 50);
         int rc;
         if (a->index % 2 == 0) { /* half through blocks */
-            rc = dt_with_tx(b->conn, transfer_fn, a);
+            rc = dt_with_txn(b->conn, transfer_fn, a);
             if (rc != DT_OK)
                 thread_fail("block transfer: %d %s", rc, dt_errmsg(b->conn));
             else
@@ -236,7 +236,7 @@ static void *bank_reader(void *p) {
         /* the same snapshot read again gives the same sum */
         int64_t again = 0;
         long n2 = sum_attr(db, "acct/bal", &again);
-        dt_db_release(db);
+        dt_db_close(db);
         if (n < 0 || n2 < 0) break;
         if (n != ACCOUNTS || sum != (int64_t)ACCOUNTS * START_BAL || again != sum) {
             thread_fail("a snapshot shows %ld balances summing to %lld (then %lld), not %d", n,
@@ -312,7 +312,7 @@ static void test_bank_transfers_through_blocks_and_async_cas(void **state) {
     /* one transaction per transfer plus the initial one: no retry of a
      * conflicting cas committed anything */
     assert_int_equal(dt_db_basis_tx(db), DT_TX0 + 1 + BANK_WRITERS * b.per_writer);
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(b.conn), DT_OK);
     tu_rmdir_free(dir);
 }
@@ -327,7 +327,7 @@ static const char *SCAN_SCHEMA = "{:doc/n {:db/valueType :db.type/long}"
 /* Every user datom of db as one string (EAV order). NULL after a failure. */
 static char *scan_all(dt_db *db) {
     dt_datom_iter *it = NULL;
-    if (dt_datoms(db, DT_INDEX_EAV, NULL, 0, &it) != DT_OK) {
+    if (dt_db_datoms(db, DT_INDEX_EAV, NULL, 0, &it) != DT_OK) {
         thread_fail("scan: %s", dt_errmsg(db));
         return NULL;
     }
@@ -347,7 +347,7 @@ static char *scan_all(dt_db *db) {
         len += (size_t)n;
     }
     out[len] = '\0';
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     if (rc != DT_DONE) {
         thread_fail("scan: iterating gave %d", rc);
         free(out);
@@ -439,7 +439,7 @@ static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state)
     after = scan_all(s.snap);
     assert_string_not_equal(after, expect);
     free(after);
-    dt_db_release(s.snap);
+    dt_db_close(s.snap);
     free(expect);
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(conn, &db), DT_OK);
@@ -447,7 +447,7 @@ static void test_long_scan_on_a_snapshot_while_transactions_commit(void **state)
     assert_int_equal(get_long(db, 1, "doc/n"), 200000);
     assert_int_equal(get_long(db, 8, "doc/n"), 200001);
     assert_int_equal(get_long(db, 1 + (7 * (n - 1)) % DOCS, "doc/n"), 200000 + n - 1);
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(conn), DT_OK);
     tu_rmdir_free(dir);
 }
@@ -566,8 +566,8 @@ static void test_async_ordering_and_durability_from_eight_threads(void **state) 
     dt_value a;
     assert_int_equal(dt_value_text(DT_KEYWORD, "ord/key", 7, &a), DT_OK);
     dt_datom_iter *it = NULL;
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
-    dt_value_clear(&a);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    dt_value_free(&a);
     unsigned char *seen = calloc((size_t)total, 1);
     dt_datom d;
     int rc, n = 0;
@@ -579,13 +579,13 @@ static void test_async_ordering_and_durability_from_eight_threads(void **state) 
         n++;
     }
     assert_int_equal(rc, DT_DONE);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     for (int k = 0; k < total; k++)
         if (acked[k] && !seen[k])
             fail_msg("acknowledged transaction %d is missing after reopen", k);
     assert_int_equal(n, total);
     assert_int_equal(dt_db_basis_tx(db), DT_TX0 + total);
-    dt_db_release(db);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(conn), DT_OK);
     free(seen);
     free(acked);

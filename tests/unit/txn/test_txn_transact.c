@@ -45,7 +45,7 @@ static void test_map_with_string_tempid_creates_entity(void **state) {
     tu_assert_report(r, "[1 :user/age 30 true]\n[1 :user/name \"Ivan\" true]");
     assert_non_null(dt_report_db_before(r));
     assert_non_null(dt_report_db_after(r));
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/age 30]\n[1 :user/name \"Ivan\"]");
 }
 
@@ -56,7 +56,7 @@ static void test_maps_without_id_and_negative_tempids(void **state) {
     assert_int_equal(tu_tempid(r, "-7"), 2);
     /* generated tempids are not reported */
     assert_int_equal(dt_report_tempids(r)->u.seq.n, 2);
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/name \"A\"]\n[2 :user/age 5]\n[2 :user/name \"B\"]");
 }
 
@@ -67,7 +67,7 @@ static void test_tempids_allocate_after_max_existing_id_in_order(void **state) {
         tu_tx(c, "[[:db/add \"b\" :user/name \"B\"] [:db/add \"a\" :user/name \"A\"]]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "b"), 11);
     assert_int_equal(tu_tempid(r, "a"), 12);
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_cardinality_many_collections_and_redundant_adds(void **state) {
@@ -75,7 +75,7 @@ static void test_cardinality_many_collections_and_redundant_adds(void **state) {
     tu_tx(c, "[{:db/id 1 :user/tags [:a :b]}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id 1 :user/tags #{:b :c}} [:db/add 1 :user/tags :a]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/tags :c true]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/tags :a]\n[1 :user/tags :b]\n[1 :user/tags :c]");
 }
 
@@ -84,10 +84,10 @@ static void test_cardinality_one_replaces_and_reports_retraction(void **state) {
     tu_tx(c, "[[:db/add 1 :user/age 25]]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[[:db/add 1 :user/age 99]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/age 25 false]\n[1 :user/age 99 true]");
-    dt_report_free(r);
+    dt_report_close(r);
     r = tu_tx(c, "[[:db/add 1 :user/age 99]]", DT_OK, 1);
     tu_assert_report(r, ""); /* redundant: a no-op */
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/age 99]");
 }
 
@@ -98,7 +98,7 @@ static void test_nested_maps_components_and_reverse_attributes(void **state) {
     dt_report *r = tu_tx(c, "[{:db/id -1 :user/name \"Kid\" :user/_follows [1]}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "-1"), 3);
     tu_assert_report(r, "[1 :user/follows 3 true]\n[3 :user/name \"Kid\" true]");
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_nested_map_upserts_unique_identity_target(void **state) {
@@ -120,7 +120,7 @@ static void test_upsert_through_unique_identity(void **state) {
     dt_report *r = tu_tx(c, "[{:db/id \"t\" :user/email \"a@x\" :user/age 3}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "t"), 1);
     tu_assert_report(r, "[1 :user/age 3 true]");
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_two_tempids_with_same_new_unique_value_become_one(void **state) {
@@ -134,7 +134,7 @@ static void test_two_tempids_with_same_new_unique_value_become_one(void **state)
     assert_int_equal(tu_tempid(r, "-2"), 24);
     tu_assert_report(
         r, "[24 :user/age 5 true]\n[24 :user/email \"new@x\" true]\n[24 :user/name \"N\" true]");
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 static void test_conflicting_upserts_fail(void **state) {
@@ -179,10 +179,10 @@ static void test_idents_name_entities(void **state) {
     dt_value kw;
     assert_int_equal(dt_value_text(DT_KEYWORD, "color/red", 9, &kw), DT_OK);
     int64_t id = 0;
-    assert_int_equal(dt_entid(db, &kw, &id), DT_OK);
+    assert_int_equal(dt_db_entid(db, &kw, &id), DT_OK);
     assert_int_equal(id, 6);
-    dt_value_clear(&kw);
-    dt_db_release(db);
+    dt_value_free(&kw);
+    dt_db_close(db);
 }
 
 /* }====== */
@@ -195,10 +195,10 @@ static void test_retract_value_attribute_and_missing(void **state) {
     dt_report *r =
         tu_tx(c, "[[:db/retract 1 :user/tags :b] [:db/retract 1 :user/name \"other\"]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/tags :b false]");
-    dt_report_free(r);
+    dt_report_close(r);
     r = tu_tx(c, "[[:db/retract 1 :user/tags]]", DT_OK, 1);
     tu_assert_report(r, "[1 :user/tags :a false]\n[1 :user/tags :c false]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[1 :user/name \"N\"]");
 }
 
@@ -212,7 +212,7 @@ static void test_retract_entity_cascades_components_and_refs(void **state) {
     tu_assert_report(
         r, "[1 :user/friend 3 false]\n[1 :user/name \"A\" false]\n[1 :user/pet 2 false]\n"
            "[2 :pet/name \"Rex\" false]\n[3 :user/follows 1 false]\n[3 :user/friend 1 false]");
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_dump(c, "[3 :user/follows 3]\n[3 :user/name \"C\"]");
 }
 
@@ -286,7 +286,7 @@ static void test_tx_instant_and_metadata_on_current_tx(void **state) {
     dt_value comps[2];
     dt_value_long(tx, &comps[0]);
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(db, DT_INDEX_EAV, comps, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_EAV, comps, 1, &it), DT_OK);
     dt_datom d;
     int n = 0, saw_instant = 0, saw_meta = 0;
     while (dt_datom_iter_next(it, &d) == DT_ROW) {
@@ -296,10 +296,10 @@ static void test_tx_instant_and_metadata_on_current_tx(void **state) {
         if (!strcmp(d.a, "user/name") && !strcmp(d.v.u.s.ptr, "import")) saw_meta = 1;
         assert_int_equal(d.tx, tx);
     }
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     assert_int_equal(n, 3);
     assert_true(saw_instant && saw_meta);
-    dt_report_free(r);
+    dt_report_close(r);
 }
 
 /* }====== */
@@ -315,18 +315,18 @@ static void test_snapshot_before_write_does_not_see_it(void **state) {
     uint64_t n = 0;
     dt_value a;
     assert_int_equal(dt_value_text(DT_KEYWORD, "user/age", 8, &a), DT_OK);
-    assert_int_equal(dt_count_datoms(old, DT_INDEX_AVE, &a, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(old, DT_INDEX_AVE, &a, 1, &n), DT_OK);
     assert_int_equal(n, 1);
     dt_datom_iter *it;
     dt_datom d;
-    assert_int_equal(dt_datoms(old, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(old, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     assert_int_equal(dt_datom_iter_next(it, &d), DT_ROW);
     assert_int_equal(d.v.u.i, 1);
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     /* close refuses while a snapshot lives */
     assert_int_equal(dt_conn_close(c), DT_BUSY);
-    dt_db_release(old);
-    dt_value_clear(&a);
+    dt_db_close(old);
+    dt_value_free(&a);
 }
 
 static void test_reopen_keeps_everything(void **state) {
@@ -342,7 +342,7 @@ static void test_reopen_keeps_everything(void **state) {
               DT_OK, 1);
     assert_int_equal(tu_tempid(r, "y"), 1);
     assert_int_equal(tu_tempid(r, "z"), 2);
-    dt_report_free(r);
+    dt_report_close(r);
     free(before);
     free(after);
 }
@@ -386,7 +386,7 @@ static void test_attribute_entities_install_schema(void **state) {
     tu_tx(c, "[{:book/isbn \"1\" :user/name \"B\"}]", DT_OK, 0);
     dt_report *r = tu_tx(c, "[{:db/id \"b\" :book/isbn \"1\" :user/age 3}]", DT_OK, 1);
     assert_int_equal(tu_tempid(r, "b"), 1); /* upserted through the new identity */
-    dt_report_free(r);
+    dt_report_close(r);
     tu_assert_fails_unchanged(c, "[[:db/add 1 :book/isbn 5]]", DT_INVALID, "expects string");
 }
 
@@ -423,7 +423,7 @@ static void test_long_values_are_stored_once_and_exact(void **state) {
     assert_int_equal(dt_value_text(DT_KEYWORD, "doc/body", 8, &a), DT_OK);
     dt_datom_iter *it;
     dt_datom d;
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     int count = 0;
     while (dt_datom_iter_next(it, &d) == DT_ROW) {
         count++;
@@ -431,9 +431,9 @@ static void test_long_values_are_stored_once_and_exact(void **state) {
         assert_memory_equal(d.v.u.s.ptr, (d.e == 1 ? big : big2) + p, n);
     }
     assert_int_equal(count, 2);
-    dt_datom_iter_free(it);
-    dt_value_clear(&a);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_value_free(&a);
+    dt_db_close(db);
     /* a retraction of the exact long value finds it */
     char *rt = malloc(n + 64);
     snprintf(rt, n + 64, "[[:db/retract%s", big + strlen("[[:db/add"));
@@ -455,14 +455,14 @@ static void test_attr_stats_follow_writes(void **state) {
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     dt_attr_stats s;
-    assert_int_equal(dt_attr_stats_get(db, "user/age", &s), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "user/age", &s), DT_OK);
     assert_int_equal(s.count, 3);
     assert_int_equal(s.distinct, 2);
     assert_int_equal(s.min.u.i, 20);
     assert_int_equal(s.max.u.i, 30);
-    dt_attr_stats_clear(&s);
-    assert_int_equal(dt_attr_stats_get(db, "nope", &s), DT_INVALID);
-    dt_db_release(db);
+    dt_attr_stats_free(&s);
+    assert_int_equal(dt_db_attr_stats(db, "nope", &s), DT_INVALID);
+    dt_db_close(db);
 }
 
 static void test_misuse_is_reported(void **state) {
@@ -472,10 +472,10 @@ static void test_misuse_is_reported(void **state) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(NULL, &db), DT_MISUSE);
     dt_datom_iter *it;
-    assert_int_equal(dt_datoms(NULL, DT_INDEX_EAV, NULL, 0, &it), DT_MISUSE);
-    dt_db_release(NULL);
-    dt_report_free(NULL);
-    dt_datom_iter_free(NULL);
+    assert_int_equal(dt_db_datoms(NULL, DT_INDEX_EAV, NULL, 0, &it), DT_MISUSE);
+    dt_db_close(NULL);
+    dt_report_close(NULL);
+    dt_datom_iter_close(NULL);
 }
 
 /* {====== Map growth ====== */
@@ -504,7 +504,7 @@ static void test_transact_grows_a_full_map_and_loses_nothing(void **state) {
         int rc = dt_transact(c, tx, &r);
         if (rc != DT_OK) fail_msg("round %d: %s", round, dt_errmsg(c));
         assert_int_equal(dt_report_tempids(r)->u.seq.n, 0);
-        dt_report_free(r);
+        dt_report_close(r);
     }
     free(tx);
     dt_db *db;
@@ -512,21 +512,21 @@ static void test_transact_grows_a_full_map_and_loses_nothing(void **state) {
     dt_value a;
     assert_int_equal(dt_value_text(DT_KEYWORD, "n", 1, &a), DT_OK);
     uint64_t n = 0;
-    assert_int_equal(dt_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
+    assert_int_equal(dt_db_count_datoms(db, DT_INDEX_AVE, &a, 1, &n), DT_OK);
     assert_int_equal(n, 8000);
     dt_datom_iter *it;
     dt_datom d;
     int64_t expect = 0;
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &a, 1, &it), DT_OK);
     while (dt_datom_iter_next(it, &d) == DT_ROW) {
         assert_int_equal(d.v.u.i, expect); /* each value once: nothing duplicated */
         assert_int_equal(d.e, expect + 1);
         expect++;
     }
     assert_int_equal(expect, 8000);
-    dt_datom_iter_free(it);
-    dt_value_clear(&a);
-    dt_db_release(db);
+    dt_datom_iter_close(it);
+    dt_value_free(&a);
+    dt_db_close(db);
     assert_int_equal(dt_conn_close(c), DT_OK);
     tu_rmdir_free(dir);
 }
@@ -560,21 +560,21 @@ static void test_import_shares_tempids_across_batches(void **state) {
     dt_datom_iter *it;
     dt_datom d;
     int edges = 0;
-    assert_int_equal(dt_datoms(db, DT_INDEX_AVE, &attr, 1, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, DT_INDEX_AVE, &attr, 1, &it), DT_OK);
     while (dt_datom_iter_next(it, &d) == DT_ROW) {
         dt_value comps[2];
         dt_value_long(d.v.u.i, &comps[0]);
         assert_int_equal(dt_value_text(DT_KEYWORD, "name", 4, &comps[1]), DT_OK);
         uint64_t n = 0;
-        assert_int_equal(dt_count_datoms(db, DT_INDEX_EAV, comps, 2, &n), DT_OK);
+        assert_int_equal(dt_db_count_datoms(db, DT_INDEX_EAV, comps, 2, &n), DT_OK);
         assert_int_equal(n, 1);
-        dt_value_clear(&comps[1]);
+        dt_value_free(&comps[1]);
         edges++;
     }
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     assert_int_equal(edges, 3 + 9 + 27); /* a 3x3 tree below the root */
-    dt_value_clear(&attr);
-    dt_db_release(db);
+    dt_value_free(&attr);
+    dt_db_close(db);
     free(a);
     free(b);
     tu_db_close(one);

@@ -80,12 +80,12 @@ static fx *F(void **state) { return *state; }
 /* The user datoms of `db` in tu_dump's format (so the two compare). */
 static char *dump_db(dt_db *db) { return tu_dump_db(db, 0); }
 
-/* The block's current datoms (through a dt_tx_db view, released). */
-static char *dump_tx(dt_tx *tx) {
+/* The block's current datoms (through a dt_txn_db view, released). */
+static char *dump_tx(dt_txn *tx) {
     dt_db *db = NULL;
-    assert_int_equal(dt_tx_db(tx, &db), DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
     char *s = dump_db(db);
-    dt_db_release(db);
+    dt_db_close(db);
     return s;
 }
 
@@ -125,21 +125,21 @@ static int64_t get_long(dt_db *db, int64_t e, const char *attr) {
     dt_value_long(e, &c[0]);
     assert_int_equal(dt_value_text(DT_KEYWORD, attr, strlen(attr), &c[1]), DT_OK);
     dt_datom_iter *it = NULL;
-    int rc = dt_datoms(db, DT_INDEX_EAV, c, 2, &it);
-    dt_value_clear(&c[1]);
+    int rc = dt_db_datoms(db, DT_INDEX_EAV, c, 2, &it);
+    dt_value_free(&c[1]);
     if (rc != DT_OK) return INT64_MIN;
     dt_datom d;
     int64_t v = INT64_MIN;
     if (dt_datom_iter_next(it, &d) == DT_ROW && d.v.type == DT_LONG) v = d.v.u.i;
-    dt_datom_iter_free(it);
+    dt_datom_iter_close(it);
     return v;
 }
 
-static int64_t tx_long(dt_tx *tx, int64_t e, const char *attr) {
+static int64_t tx_long(dt_txn *tx, int64_t e, const char *attr) {
     dt_db *db = NULL;
-    assert_int_equal(dt_tx_db(tx, &db), DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
     int64_t v = get_long(db, e, attr);
-    dt_db_release(db);
+    dt_db_close(db);
     return v;
 }
 
@@ -147,7 +147,7 @@ static int64_t conn_long(dt_conn *c, int64_t e, const char *attr) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     int64_t v = get_long(db, e, attr);
-    dt_db_release(db);
+    dt_db_close(db);
     return v;
 }
 
@@ -162,9 +162,9 @@ static void sleep_ms(unsigned ms) {
     nanosleep(&ts, NULL);
 }
 
-static void tx_ok(dt_tx *tx, const char *edn) {
-    int rc = dt_tx_transact(tx, edn, NULL);
-    if (rc != DT_OK) fail_msg("dt_tx_transact %s: %d %s", edn, rc, dt_errmsg(tx));
+static void tx_ok(dt_txn *tx, const char *edn) {
+    int rc = dt_txn_transact(tx, edn, NULL);
+    if (rc != DT_OK) fail_msg("dt_txn_transact %s: %d %s", edn, rc, dt_errmsg(tx));
 }
 
 /*
@@ -181,15 +181,15 @@ typedef struct blocker {
 
 static void *blocker_main(void *p) {
     blocker *b = p;
-    dt_tx *tx = NULL;
-    b->rc = dt_tx_begin(b->conn, &tx);
+    dt_txn *tx = NULL;
+    b->rc = dt_txn_begin(b->conn, &tx);
     atomic_store(&b->state, 1);
     while (atomic_load(&b->state) != 2) sleep_ms(1);
-    if (b->rc == DT_OK) b->rc = dt_tx_transact(tx, "[{:item/name \"blocker\"}]", NULL);
+    if (b->rc == DT_OK) b->rc = dt_txn_transact(tx, "[{:item/name \"blocker\"}]", NULL);
     if (b->rc == DT_OK)
-        b->rc = dt_tx_commit(tx);
+        b->rc = dt_txn_commit(tx);
     else
-        dt_tx_abort(tx);
+        dt_txn_abort(tx);
     atomic_store(&b->state, 3);
     return NULL;
 }
@@ -214,18 +214,18 @@ static void blocker_finish(blocker *b) {
 
 static void test_block_handle_form_writes_datoms_and_kv_in_one_transaction(void **state) {
     fx *f = F(state);
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 100}]");
     tx_ok(tx, "[{:db/id 2 :acct/id 2 :acct/bal 50}]");
     dt_report *r = NULL;
-    assert_int_equal(dt_tx_transact(tx, "[[:db/add 1 :acct/bal 90]]", &r), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add 1 :acct/bal 90]]", &r), DT_OK);
     assert_non_null(r);
     assert_true(dt_report_tx(r) > DT_TX0);
     assert_null(dt_report_db_before(r));
     assert_null(dt_report_db_after(r));
-    dt_report_free(r);
-    dt_kv_txn *kt = dt_tx_kv_txn(tx);
+    dt_report_close(r);
+    dt_kv_txn *kt = dt_txn_kv_txn(tx);
     assert_non_null(kt);
     assert_int_equal(kv_put_s(f, kt, "k1", "v1"), DT_OK);
     assert_int_equal(kv_put_s(f, kt, "k2", "v2"), DT_OK);
@@ -236,7 +236,7 @@ static void test_block_handle_form_writes_datoms_and_kv_in_one_transaction(void 
     /* nobody else does, before the commit */
     assert_datoms(f->conn, "");
     assert_kv(f, NULL, "");
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, "[1 :acct/bal 90]\n[1 :acct/id 1]\n[2 :acct/bal 50]\n[2 :acct/id 2]");
     assert_kv(f, NULL, "k1=v1\nk2=v2");
     fx_reopen(f);
@@ -251,23 +251,23 @@ typedef struct block_arg {
     int64_t seen_bal;
 } block_arg;
 
-static int block_fn(dt_tx *tx, void *ud) {
+static int block_fn(dt_txn *tx, void *ud) {
     block_arg *a = ud;
     a->ran++;
-    int rc = dt_tx_transact(tx, "[{:db/id 3 :acct/id 3 :acct/bal 7} {:item/name \"x\"}]", NULL);
+    int rc = dt_txn_transact(tx, "[{:db/id 3 :acct/id 3 :acct/bal 7} {:item/name \"x\"}]", NULL);
     if (rc != DT_OK) return rc;
-    if ((rc = kv_put_s(a->f, dt_tx_kv_txn(tx), "cb", "yes")) != DT_OK) return rc;
+    if ((rc = kv_put_s(a->f, dt_txn_kv_txn(tx), "cb", "yes")) != DT_OK) return rc;
     dt_db *db = NULL;
-    if ((rc = dt_tx_db(tx, &db)) != DT_OK) return rc;
+    if ((rc = dt_txn_db(tx, &db)) != DT_OK) return rc;
     a->seen_bal = get_long(db, 3, "acct/bal");
-    dt_db_release(db);
+    dt_db_close(db);
     return a->fail_with;
 }
 
 static void test_with_tx_commits_when_the_callback_succeeds(void **state) {
     fx *f = F(state);
     block_arg a = {f, DT_OK, 0, 0};
-    assert_int_equal(dt_with_tx(f->conn, block_fn, &a), DT_OK);
+    assert_int_equal(dt_with_txn(f->conn, block_fn, &a), DT_OK);
     assert_int_equal(a.ran, 1);
     assert_int_equal(a.seen_bal, 7); /* read its own write */
     assert_int_equal(conn_long(f->conn, 3, "acct/bal"), 7);
@@ -283,23 +283,23 @@ static void test_with_tx_error_and_abort_leave_nothing_behind(void **state) {
 
     /* an error returned by the callback aborts, and is returned */
     block_arg a = {f, DT_CONFLICT, 0, 0};
-    assert_int_equal(dt_with_tx(f->conn, block_fn, &a), DT_CONFLICT);
+    assert_int_equal(dt_with_txn(f->conn, block_fn, &a), DT_CONFLICT);
     assert_int_equal(a.ran, 1);
     assert_int_equal(a.seen_bal, 7);
     a.fail_with = 12345; /* any nonzero code, not only ours */
-    assert_int_equal(dt_with_tx(f->conn, block_fn, &a), 12345);
+    assert_int_equal(dt_with_txn(f->conn, block_fn, &a), 12345);
 
     /* the handle form's abort */
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[[:db/retractEntity 1] {:db/id 9 :acct/id 9 :acct/bal 1}]");
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "base", "2"), DT_OK);
-    assert_int_equal(dt_kv_del(dt_conn_kv(f->conn), dt_tx_kv_txn(tx), f->dbi, "base", 4, NULL, 0),
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "base", "2"), DT_OK);
+    assert_int_equal(dt_kv_del(dt_conn_kv(f->conn), dt_txn_kv_txn(tx), f->dbi, "base", 4, NULL, 0),
                      DT_OK);
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "new", "3"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "new", "3"), DT_OK);
     assert_tx_datoms(tx, "[9 :acct/bal 1]\n[9 :acct/id 9]");
-    dt_tx_abort(tx);
-    dt_tx_abort(NULL);
+    dt_txn_abort(tx);
+    dt_txn_abort(NULL);
 
     assert_str(tu_dump(f->conn, 1), dump0, "datoms with tx entities");
     assert_kv(f, NULL, kv0);
@@ -314,41 +314,43 @@ static void test_with_tx_error_and_abort_leave_nothing_behind(void **state) {
 static void test_cas_in_a_block_sees_the_block_state(void **state) {
     fx *f = F(state);
     tu_tx(f->conn, "[{:db/id 1 :acct/id 1 :acct/bal 10}]", DT_OK, 0);
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[[:db/add 1 :acct/bal 20]]");
     /* the committed value is 10, but the block's is 20 */
-    assert_int_equal(dt_tx_transact(tx, "[[:db/cas 1 :acct/bal 10 30]]", NULL), DT_CONFLICT);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/cas 1 :acct/bal 10 30]]", NULL), DT_CONFLICT);
     assert_true(strlen(dt_errmsg(tx)) > 0);
     tx_ok(tx, "[[:db/cas 1 :acct/bal 20 30]]");
     assert_int_equal(tx_long(tx, 1, "acct/bal"), 30);
     assert_int_equal(conn_long(f->conn, 1, "acct/bal"), 10);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_int_equal(conn_long(f->conn, 1, "acct/bal"), 30);
 }
 
 static void test_failing_transact_leaves_the_block_usable_and_unchanged(void **state) {
     fx *f = F(state);
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 10}]");
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "a", "1"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "a", "1"), DT_OK);
     const char *before = "[1 :acct/bal 10]\n[1 :acct/id 1]";
     /* the first form would apply, the second fails: none of it stays */
     assert_int_equal(
-        dt_tx_transact(tx, "[{:db/id 5 :acct/id 5 :acct/bal 1} [:db/cas 1 :acct/bal 99 0]]", NULL),
+        dt_txn_transact(tx, "[{:db/id 5 :acct/id 5 :acct/bal 1} [:db/cas 1 :acct/bal 99 0]]", NULL),
         DT_CONFLICT);
     assert_tx_datoms(tx, before);
-    assert_int_equal(dt_tx_transact(tx, "[{:db/id 6 :acct/bal \"not a long\"}]", NULL), DT_INVALID);
-    assert_int_equal(dt_tx_transact(tx, "[{:db/id 7 :acct/id 1}]", NULL), DT_CONFLICT); /* unique */
-    assert_int_equal(dt_tx_transact(tx, "[[:db/add", NULL), DT_INVALID); /* not EDN */
-    assert_int_equal(dt_tx_transact(tx, "[[:db/frobnicate 1]]", NULL), DT_INVALID);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 6 :acct/bal \"not a long\"}]", NULL),
+                     DT_INVALID);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 7 :acct/id 1}]", NULL),
+                     DT_CONFLICT);                                        /* unique */
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add", NULL), DT_INVALID); /* not EDN */
+    assert_int_equal(dt_txn_transact(tx, "[[:db/frobnicate 1]]", NULL), DT_INVALID);
     assert_tx_datoms(tx, before);
-    assert_kv(f, dt_tx_kv_txn(tx), "a=1");
+    assert_kv(f, dt_txn_kv_txn(tx), "a=1");
     /* still usable */
     tx_ok(tx, "[{:db/id 2 :acct/id 2 :acct/bal 20}]");
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "b", "2"), DT_OK);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "b", "2"), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, "[1 :acct/bal 10]\n[1 :acct/id 1]\n[2 :acct/bal 20]\n[2 :acct/id 2]");
     assert_kv(f, NULL, "a=1\nb=2");
 }
@@ -364,23 +366,23 @@ typedef struct counter_arg {
 
 /* Read-modify-write without :db/cas: correct only if blocks exclude each
  * other for their whole length. */
-static int incr_fn(dt_tx *tx, void *ud) {
+static int incr_fn(dt_txn *tx, void *ud) {
     (void)ud;
     dt_db *db = NULL;
-    int rc = dt_tx_db(tx, &db);
+    int rc = dt_txn_db(tx, &db);
     if (rc != DT_OK) return rc;
     int64_t v = get_long(db, 1, "acct/bal");
-    dt_db_release(db);
+    dt_db_close(db);
     sched_yield(); /* widen the window a lost update would need */
     char edn[96];
     snprintf(edn, sizeof edn, "[[:db/add 1 :acct/bal %lld]]", (long long)v + 1);
-    return dt_tx_transact(tx, edn, NULL);
+    return dt_txn_transact(tx, edn, NULL);
 }
 
 static void *counter_main(void *p) {
     counter_arg *a = p;
     for (int i = 0; i < COUNTER_INCS; i++) {
-        int rc = dt_with_tx(a->conn, incr_fn, NULL);
+        int rc = dt_with_txn(a->conn, incr_fn, NULL);
         if (rc != DT_OK) {
             a->first_rc = rc;
             atomic_fetch_add(&a->errors, 1);
@@ -405,13 +407,13 @@ static void test_blocks_make_read_check_write_atomic_across_threads(void **state
 static void test_transact_and_wait_inside_own_block_are_misuse(void **state) {
     fx *f = F(state);
     dt_kv *kv = dt_conn_kv(f->conn);
-    dt_tx *tx = NULL, *tx2 = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL, *tx2 = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 1}]");
     /* would wait for itself: an error, not a hang */
     assert_int_equal(dt_transact(f->conn, "[{:db/id 2 :acct/id 2}]", NULL), DT_MISUSE);
     assert_true(strlen(dt_errmsg(f->conn)) > 0);
-    assert_int_equal(dt_tx_begin(f->conn, &tx2), DT_MISUSE);
+    assert_int_equal(dt_txn_begin(f->conn, &tx2), DT_MISUSE);
     assert_null(tx2);
     assert_int_equal(dt_import_edn(f->conn, "[{:db/id 3 :acct/id 3}]", 23, 0, NULL), DT_MISUSE);
     /* async submission is fine; waiting for it here is not */
@@ -427,7 +429,7 @@ static void test_transact_and_wait_inside_own_block_are_misuse(void **state) {
     assert_int_equal(kv_put_s(f, NULL, "x", "y"), DT_MISUSE);
     /* the block itself is intact */
     assert_tx_datoms(tx, "[1 :acct/bal 1]\n[1 :acct/id 1]");
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_int_equal(dt_future_wait(fu), DT_OK);
     assert_int_equal(dt_future_wait(kfu), DT_OK);
     dt_future_free(fu);
@@ -438,24 +440,24 @@ static void test_transact_and_wait_inside_own_block_are_misuse(void **state) {
 
 static void test_views_must_be_released_before_commit(void **state) {
     fx *f = F(state);
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 1}]");
     dt_db *v1 = NULL, *v2 = NULL;
-    assert_int_equal(dt_tx_db(tx, &v1), DT_OK);
-    assert_int_equal(dt_tx_db(tx, &v2), DT_OK);
-    assert_int_equal(dt_tx_commit(tx), DT_MISUSE);
+    assert_int_equal(dt_txn_db(tx, &v1), DT_OK);
+    assert_int_equal(dt_txn_db(tx, &v2), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_MISUSE);
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_MISUSE);
-    assert_int_equal(dt_tx_transact(tx, "[{:db/id 2 :acct/id 2}]", NULL), DT_MISUSE);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 2 :acct/id 2}]", NULL), DT_MISUSE);
     /* refresh is for connection snapshots only */
     assert_int_equal(dt_db_refresh(v1), DT_MISUSE);
     /* the block is still open and its views still read */
     assert_int_equal(get_long(v1, 1, "acct/bal"), 1);
-    dt_db_release(v1);
-    assert_int_equal(dt_tx_commit(tx), DT_MISUSE);
-    dt_db_release(v2);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    dt_db_close(v1);
+    assert_int_equal(dt_txn_commit(tx), DT_MISUSE);
+    dt_db_close(v2);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, "[1 :acct/bal 1]\n[1 :acct/id 1]");
 }
 
@@ -521,25 +523,25 @@ static void test_kv_store_blocks_read_own_writes_and_abort_cleanly(void **state)
 static void test_savepoint_rollback_undoes_later_work_only(void **state) {
     fx *f = F(state);
     tu_tx(f->conn, "[{:db/id 1 :acct/id 1 :acct/bal 1}]", DT_OK, 0);
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp1 = NULL, *sp2 = NULL, *sp3 = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 2 :acct/id 2 :acct/bal 2}]"); /* A */
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "A", "a"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "A", "a"), DT_OK);
     const char *at_sp1 = "[1 :acct/bal 1]\n[1 :acct/id 1]\n[2 :acct/bal 2]\n[2 :acct/id 2]";
     assert_int_equal(dt_savepoint_create(tx, &sp1), DT_OK);
     tx_ok(tx, "[{:db/id 3 :acct/id 3 :acct/bal 3} [:db/add 2 :acct/bal 22]]"); /* B */
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "B", "b"), DT_OK);
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "A", "changed"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "B", "b"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "A", "changed"), DT_OK);
     assert_int_equal(dt_savepoint_create(tx, &sp2), DT_OK);
     tx_ok(tx, "[[:db/retractEntity 1]]"); /* C */
     assert_int_equal(dt_savepoint_create(tx, &sp3), DT_OK);
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "C", "c"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "C", "c"), DT_OK);
     assert_tx_datoms(tx, "[2 :acct/bal 22]\n[2 :acct/id 2]\n[3 :acct/bal 3]\n[3 :acct/id 3]");
 
     assert_int_equal(dt_savepoint_rollback(tx, sp1), DT_OK);
     assert_tx_datoms(tx, at_sp1);
-    assert_kv(f, dt_tx_kv_txn(tx), "A=a");
+    assert_kv(f, dt_txn_kv_txn(tx), "A=a");
     /* the nested savepoints went with it */
     assert_int_equal(dt_savepoint_rollback(tx, sp2), DT_MISUSE);
     assert_int_equal(dt_savepoint_release(tx, sp3), DT_MISUSE);
@@ -550,7 +552,7 @@ static void test_savepoint_rollback_undoes_later_work_only(void **state) {
     assert_int_equal(dt_savepoint_rollback(tx, sp1), DT_OK);
     assert_tx_datoms(tx, at_sp1);
     tx_ok(tx, "[{:db/id 5 :acct/id 5 :acct/bal 5}]"); /* E */
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "E", "e"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "E", "e"), DT_OK);
     /* a new savepoint at sp2's old depth does not revive sp2 */
     dt_savepoint *sp4 = NULL;
     assert_int_equal(dt_savepoint_create(tx, &sp4), DT_OK);
@@ -563,21 +565,21 @@ static void test_savepoint_rollback_undoes_later_work_only(void **state) {
     const char *final = "[1 :acct/bal 1]\n[1 :acct/id 1]\n[2 :acct/bal 2]\n[2 :acct/id 2]\n"
                         "[5 :acct/bal 5]\n[5 :acct/id 5]\n[6 :acct/id 6]";
     assert_tx_datoms(tx, final);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, final);
     assert_kv(f, NULL, "A=a\nE=e");
 }
 
 static void test_savepoint_rollback_of_the_outer_level_and_failing_transact(void **state) {
     fx *f = F(state);
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp = NULL, *inner = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_OK); /* nothing before it */
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 1}]");
     assert_int_equal(dt_savepoint_create(tx, &inner), DT_OK);
     /* a failing transact inside a savepoint undoes only itself */
-    assert_int_equal(dt_tx_transact(tx, "[[:db/cas 1 :acct/bal 5 6]]", NULL), DT_CONFLICT);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/cas 1 :acct/bal 5 6]]", NULL), DT_CONFLICT);
     assert_tx_datoms(tx, "[1 :acct/bal 1]\n[1 :acct/id 1]");
     tx_ok(tx, "[[:db/add 1 :acct/bal 2]]");
     assert_int_equal(dt_savepoint_rollback(tx, inner), DT_OK);
@@ -585,23 +587,23 @@ static void test_savepoint_rollback_of_the_outer_level_and_failing_transact(void
     assert_int_equal(dt_savepoint_release(tx, inner), DT_OK);
     assert_int_equal(dt_savepoint_rollback(tx, sp), DT_OK);
     assert_tx_datoms(tx, "");
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, "");
 }
 
 /* The number of datoms of attribute `attr` the block sees (from the
  * attribute's statistics), or -1 when the block's schema has no `attr`. */
-static int64_t attr_count(dt_tx *tx, const char *attr) {
+static int64_t attr_count(dt_txn *tx, const char *attr) {
     dt_db *db = NULL;
-    assert_int_equal(dt_tx_db(tx, &db), DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
     dt_attr_stats st;
-    int rc = dt_attr_stats_get(db, attr, &st);
+    int rc = dt_db_attr_stats(db, attr, &st);
     int64_t n = rc == DT_OK ? (int64_t)st.count : -1;
     if (rc == DT_OK)
-        dt_attr_stats_clear(&st);
+        dt_attr_stats_free(&st);
     else
         assert_int_equal(rc, DT_INVALID); /* unknown attribute */
-    dt_db_release(db);
+    dt_db_close(db);
     return n;
 }
 
@@ -610,9 +612,9 @@ static void test_savepoint_rollback_undoes_implicit_attributes(void **state) {
     char *schema0 = NULL;
     assert_int_equal(dt_conn_schema(f->conn, &schema0), DT_OK);
     assert_null(strstr(schema0, "new/attr"));
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1}]");
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_OK);
     /* creates the undeclared attribute :new/attr */
@@ -629,7 +631,7 @@ static void test_savepoint_rollback_undoes_implicit_attributes(void **state) {
     assert_int_equal(dt_savepoint_rollback(tx, sp), DT_OK);
     assert_int_equal(attr_count(tx, "new/other"), -1);
     assert_int_equal(attr_count(tx, "acct/id"), 1);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     char *schema1 = NULL;
     assert_int_equal(dt_conn_schema(f->conn, &schema1), DT_OK);
     assert_string_equal(schema1, schema0);
@@ -646,9 +648,9 @@ static void test_savepoint_rollback_undoes_implicit_attributes(void **state) {
 
 static void test_savepoint_rollback_keeps_schema_changes_made_before_it(void **state) {
     fx *f = F(state);
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :early/attr 1}]");
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_OK);
     tx_ok(tx, "[{:db/id 1 :late/attr 2}]");
@@ -656,7 +658,7 @@ static void test_savepoint_rollback_keeps_schema_changes_made_before_it(void **s
     assert_int_equal(attr_count(tx, "late/attr"), -1);
     assert_int_equal(attr_count(tx, "early/attr"), 1);
     tx_ok(tx, "[{:db/id 2 :early/attr 3}]");
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     char *schema = NULL;
     assert_int_equal(dt_conn_schema(f->conn, &schema), DT_OK);
     assert_non_null(strstr(schema, "early/attr"));
@@ -748,7 +750,7 @@ static void log_cb(int rc, const dt_report *report, void *ud) {
         dt_db *db = NULL;
         if (dt_conn_db(l->conn, &db) == DT_OK) {
             l->visible[k] = dt_db_basis_tx(db) >= l->tx[k];
-            dt_db_release(db);
+            dt_db_close(db);
         }
     }
     atomic_store(&l->n, k + 1);
@@ -828,7 +830,7 @@ static void check_batch_with_failures(fx *f) {
             assert_int_equal(get_long(db, 100 + i, "acct/bal"), i);
         }
     }
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 static void test_async_batch_with_failing_transactions_commits_the_others(void **state) {
@@ -971,7 +973,7 @@ static void test_close_completes_every_pending_async_transaction(void **state) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(f->conn, &db), DT_OK);
     for (int i = 0; i < N; i++) assert_int_equal(get_long(db, 1 + i, "acct/bal"), i);
-    dt_db_release(db);
+    dt_db_close(db);
     uint64_t n = 0;
     assert_int_equal(dt_kv_range_count(dt_conn_kv(f->conn), NULL, f->dbi, NULL, &n), DT_OK);
     assert_int_equal(n, K);
@@ -984,7 +986,7 @@ typedef struct chain {
     atomic_int done; /* callbacks that ran */
     atomic_int submit_fail;
     int transact_rc; /* what dt_transact returned inside a callback */
-    int begin_rc;    /* what dt_tx_begin returned inside a callback */
+    int begin_rc;    /* what dt_txn_begin returned inside a callback */
     int wait_rc;     /* waiting in a callback for a not yet done future */
     int close_rc;
 } chain;
@@ -996,9 +998,9 @@ static void chain_cb(int rc, const dt_report *r, void *ud) {
     if (rc != DT_OK) atomic_fetch_add(&c->submit_fail, 1);
     if (k == 1) {
         c->transact_rc = dt_transact(c->conn, "[{:db/id 999 :acct/id 999}]", NULL);
-        dt_tx *tx = NULL;
-        c->begin_rc = dt_tx_begin(c->conn, &tx);
-        if (tx) dt_tx_abort(tx);
+        dt_txn *tx = NULL;
+        c->begin_rc = dt_txn_begin(c->conn, &tx);
+        if (tx) dt_txn_abort(tx);
         c->close_rc = dt_conn_close(c->conn);
         dt_future *fu = NULL;
         if (dt_transact_async(c->conn, "[{:db/id 998 :acct/id 998}]", NULL, NULL, &fu) == DT_OK) {
@@ -1033,7 +1035,7 @@ static void test_callbacks_may_submit_but_not_transact_or_wait(void **state) {
     for (int i = 1; i <= c.len; i++) assert_int_equal(get_long(db, i, "acct/id"), i);
     assert_int_equal(get_long(db, 998, "acct/id"), 998); /* queued, then run */
     assert_true(get_long(db, 999, "acct/id") == INT64_MIN);
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 /* A chain still running when the connection closes: close neither hangs
@@ -1077,7 +1079,7 @@ static void test_close_while_callbacks_keep_submitting(void **state) {
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(f->conn, &db), DT_OK);
     for (int i = 1; i <= acked; i++) assert_int_equal(get_long(db, i, "acct/id"), i);
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 /* The same for the KV store's async writes: a callback that submits the
@@ -1155,8 +1157,8 @@ static void test_durability_flags_change_at_run_time(void **state) {
         assert_int_equal(dt_transact_async(f->conn, edn, NULL, NULL, &fu), DT_OK);
         assert_int_equal(dt_future_wait(fu), DT_OK);
         dt_future_free(fu);
-        assert_int_equal(dt_sync(f->conn, 0), DT_OK);
-        assert_int_equal(dt_sync(f->conn, 1), DT_OK);
+        assert_int_equal(dt_conn_sync(f->conn, 0), DT_OK);
+        assert_int_equal(dt_conn_sync(f->conn, 1), DT_OK);
         assert_int_equal(dt_conn_set_flags(f->conn, modes[m], 0), DT_OK);
         assert_int_equal(dt_kv_get_flags(kv, &fl), DT_OK);
         assert_int_equal(fl & (DT_KV_NOSYNC | DT_KV_NOMETASYNC), 0);
@@ -1167,13 +1169,13 @@ static void test_durability_flags_change_at_run_time(void **state) {
     /* WRITEMAP is chosen at open only */
     assert_int_equal(dt_conn_set_flags(f->conn, DT_KV_WRITEMAP, 1), DT_INVALID);
     assert_int_equal(dt_conn_set_flags(NULL, DT_KV_NOSYNC, 1), DT_MISUSE);
-    assert_int_equal(dt_sync(NULL, 1), DT_MISUSE);
+    assert_int_equal(dt_conn_sync(NULL, 1), DT_MISUSE);
     assert_null(dt_conn_kv(NULL));
     fx_reopen(f);
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(f->conn, &db), DT_OK);
     for (int i = 1; i < e; i++) assert_int_equal(get_long(db, i, "acct/id"), i);
-    dt_db_release(db);
+    dt_db_close(db);
 }
 
 static void test_writemap_blocks_work_and_savepoints_are_misuse(void **state) {
@@ -1181,21 +1183,21 @@ static void test_writemap_blocks_work_and_savepoints_are_misuse(void **state) {
     unsigned fl = 0;
     assert_int_equal(dt_kv_get_flags(dt_conn_kv(f->conn), &fl), DT_OK);
     assert_int_equal(fl & (DT_KV_WRITEMAP | DT_KV_MAPASYNC), DT_KV_WRITEMAP | DT_KV_MAPASYNC);
-    dt_tx *tx = NULL;
+    dt_txn *tx = NULL;
     dt_savepoint *sp = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 1 :acct/id 1 :acct/bal 1}]");
-    assert_int_equal(kv_put_s(f, dt_tx_kv_txn(tx), "w", "1"), DT_OK);
+    assert_int_equal(kv_put_s(f, dt_txn_kv_txn(tx), "w", "1"), DT_OK);
     assert_int_equal(dt_savepoint_create(tx, &sp), DT_MISUSE);
     assert_null(sp);
     assert_int_equal(tx_long(tx, 1, "acct/bal"), 1);
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     /* without nested transactions a failing transact spoils the block */
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[{:db/id 2 :acct/id 2}]");
-    assert_int_equal(dt_tx_transact(tx, "[[:db/cas 1 :acct/bal 5 6]]", NULL), DT_CONFLICT);
-    assert_int_not_equal(dt_tx_transact(tx, "[{:db/id 3 :acct/id 3}]", NULL), DT_OK);
-    assert_int_not_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/cas 1 :acct/bal 5 6]]", NULL), DT_CONFLICT);
+    assert_int_not_equal(dt_txn_transact(tx, "[{:db/id 3 :acct/id 3}]", NULL), DT_OK);
+    assert_int_not_equal(dt_txn_commit(tx), DT_OK);
     assert_datoms(f->conn, "[1 :acct/bal 1]\n[1 :acct/id 1]");
     /* sync transacts, async, flags and sync */
     tu_tx(f->conn, "[{:db/id 4 :acct/id 4}]", DT_OK, 0);
@@ -1203,7 +1205,7 @@ static void test_writemap_blocks_work_and_savepoints_are_misuse(void **state) {
     assert_int_equal(dt_conn_set_flags(f->conn, DT_KV_MAPASYNC, 0), DT_OK);
     tu_tx(f->conn, "[{:db/id 5 :acct/id 5}]", DT_OK, 0);
     assert_int_equal(dt_conn_set_flags(f->conn, DT_KV_MAPASYNC, 1), DT_OK);
-    assert_int_equal(dt_sync(f->conn, 1), DT_OK);
+    assert_int_equal(dt_conn_sync(f->conn, 1), DT_OK);
     fx_reopen(f);
     assert_datoms(f->conn, "[1 :acct/bal 1]\n[1 :acct/id 1]\n[4 :acct/id 4]\n[5 :acct/id 5]");
     assert_kv(f, NULL, "w=1");
@@ -1222,10 +1224,10 @@ static void test_snapshots_repeat_reads_and_refresh_moves_forward(void **state) 
     char *first = dump_db(snap);
     tu_tx(f->conn, "[[:db/add 1 :acct/bal 2] {:db/id 2 :acct/id 2}]", DT_OK, 0);
     /* a block commits too, and another thread writes */
-    dt_tx *tx = NULL;
-    assert_int_equal(dt_tx_begin(f->conn, &tx), DT_OK);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(f->conn, &tx), DT_OK);
     tx_ok(tx, "[[:db/retractEntity 1]]");
-    assert_int_equal(dt_tx_commit(tx), DT_OK);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
     blocker b;
     blocker_start(&b, f->conn);
     blocker_finish(&b);
@@ -1237,7 +1239,7 @@ static void test_snapshots_repeat_reads_and_refresh_moves_forward(void **state) 
     assert_str(dump_db(snap), "[2 :acct/id 2]\n[3 :item/name \"blocker\"]", "refreshed");
     assert_str(tu_dump(f->conn, 0), "[2 :acct/id 2]\n[3 :item/name \"blocker\"]", "latest");
     assert_int_equal(dt_db_refresh(NULL), DT_MISUSE);
-    dt_db_release(snap);
+    dt_db_close(snap);
     free(first);
 }
 

@@ -235,10 +235,8 @@ static void check_vkey(ck *c, uint32_t aid, const uint8_t *vkey, size_t vklen, i
     }
     if (info.truncated) {
         dt_kv_bytes full;
-        if (dt_buf_reserve(&c->kb, 4 + vklen) != DT_OK) _exit(4);
-        dl_put_u32(c->kb.p, aid);
-        memcpy(c->kb.p + 4, vkey, vklen);
-        if (lookup(c, c->st.giants, c->kb.p, 4 + vklen, &full) != DT_OK) {
+        if (dl_key_giant(&c->kb, aid, vkey, vklen) != DT_OK) _exit(4);
+        if (lookup(c, c->st.giants, c->kb.p, c->kb.len, &full) != DT_OK) {
             finding(c, "entity %lld %s: a long value is missing from dt/giants", (long long)e,
                     ident_of(c, aid, nm, sizeof nm));
             return;
@@ -258,14 +256,15 @@ static void check_vkey(ck *c, uint32_t aid, const uint8_t *vkey, size_t vklen, i
 
 static void visit_eav(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
     char nm[96], val[SHOW_MAX + 8];
-    if (kn < 13) {
+    dl_datom d;
+    if (dl_key_parse(DL_INDEX_EAV, k, kn, &d) != DT_OK) {
         finding(c, "a key of %zu bytes (at least 13 expected)", kn);
         return;
     }
-    int64_t e = (int64_t)dl_get_u64(k);
-    uint32_t aid = dl_get_u32(k + 8);
-    const uint8_t *vkey = k + 12;
-    size_t vklen = kn - 12;
+    int64_t e = d.e;
+    uint32_t aid = d.aid;
+    const uint8_t *vkey = d.v;
+    size_t vklen = d.vlen;
     c->datoms++;
     if (!entity_ok(c, e)) finding(c, "entity id %lld is out of range", (long long)e);
     if (e > DL_TX0) note_tx(c, e);
@@ -278,21 +277,22 @@ static void visit_eav(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
     if (!ok) return;
     show_vkey(c, aid, vkey, vklen, val, sizeof val);
     int64_t tx = 0;
-    if (vn != 8) {
-        finding(c, "[%lld %s %s]: the value is %zu bytes (a tx id of 8 expected)", (long long)e,
-                ident_of(c, aid, nm, sizeof nm), val, vn);
+    int val_ok = dl_index_val_parse(v, vn, &tx) == DT_OK;
+    if (!val_ok) {
+        finding(c, "[%lld %s %s]: the value is %zu bytes (a tx id of %d expected)", (long long)e,
+                ident_of(c, aid, nm, sizeof nm), val, vn, DL_INDEX_VAL_LEN);
     } else {
-        tx = (int64_t)dl_get_u64(v);
         note_tx(c, tx);
         if (!tx_ok(c, tx))
             finding(c, "[%lld %s %s]: asserted by %lld, which is no transaction", (long long)e,
                     ident_of(c, aid, nm, sizeof nm), val, (long long)tx);
     }
     /* cardinality one: one value per entity and attribute */
-    if (a && !a->many && c->group.len == 12 && memcmp(c->group.p, k, 12) == 0)
+    size_t ea = dl_key_lead_len(DL_INDEX_EAV, 2, kn); /* e | aid */
+    if (a && !a->many && c->group.len == ea && memcmp(c->group.p, k, ea) == 0)
         finding(c, "entity %lld has several values of the cardinality-one attribute %s",
                 (long long)e, ident_of(c, aid, nm, sizeof nm));
-    if (copy_to(&c->group, k, 12) != DT_OK) _exit(4);
+    if (copy_to(&c->group, k, ea) != DT_OK) _exit(4);
     /* its AVE twin */
     if (dl_key_ave(&c->kb, aid, vkey, vklen, e) != DT_OK) _exit(4);
     dt_kv_bytes twin;
@@ -303,7 +303,7 @@ static void visit_eav(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
     else if (rc != DT_OK)
         finding(c, "[%lld %s %s]: looking up dt/ave failed: %s", (long long)e,
                 ident_of(c, aid, nm, sizeof nm), val, dt_errmsg(c->kv));
-    else if (vn == 8 && (twin.len != 8 || memcmp(twin.ptr, v, 8) != 0))
+    else if (val_ok && (twin.len != vn || memcmp(twin.ptr, v, vn) != 0))
         finding(c, "[%lld %s %s]: dt/ave names another transaction", (long long)e,
                 ident_of(c, aid, nm, sizeof nm), val);
 }
@@ -314,14 +314,15 @@ static void visit_eav(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
 
 static void visit_ave(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
     char nm[96], val[SHOW_MAX + 8];
-    if (kn < 13) {
+    dl_datom d;
+    if (dl_key_parse(DL_INDEX_AVE, k, kn, &d) != DT_OK) {
         finding(c, "a key of %zu bytes (at least 13 expected)", kn);
         return;
     }
-    uint32_t aid = dl_get_u32(k);
-    const uint8_t *vkey = k + 4;
-    size_t vklen = kn - 12;
-    int64_t e = (int64_t)dl_get_u64(k + kn - 8);
+    uint32_t aid = d.aid;
+    const uint8_t *vkey = d.v;
+    size_t vklen = d.vlen;
+    int64_t e = d.e;
     if (!entity_ok(c, e)) finding(c, "entity id %lld is out of range", (long long)e);
     const dl_attr *a = dl_schema_by_aid(c->s, aid);
     if (!a) finding(c, "entity %lld: unknown attribute id %u", (long long)e, aid);
@@ -329,16 +330,18 @@ static void visit_ave(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
     check_vkey(c, aid, vkey, vklen, e, &ok);
     if (!ok) return;
     /* a new value of the attribute, or the same on another entity */
-    int same = c->group.len == 4 + vklen && memcmp(c->group.p, k, 4 + vklen) == 0;
+    size_t av = dl_key_lead_len(DL_INDEX_AVE, 2, kn); /* aid | vkey */
+    int same = c->group.len == av && memcmp(c->group.p, k, av) == 0;
     if (!same && aid < c->naid) c->distinct[aid]++;
     if (same && a && a->unique) {
         show_vkey(c, aid, vkey, vklen, val, sizeof val);
         finding(c, "the unique value %s of %s belongs to several entities (%lld and others)", val,
                 ident_of(c, aid, nm, sizeof nm), (long long)e);
     }
-    if (copy_to(&c->group, k, 4 + vklen) != DT_OK) _exit(4);
+    if (copy_to(&c->group, k, av) != DT_OK) _exit(4);
     if (dl_key_eav(&c->kb, e, aid, vkey, vklen) != DT_OK) _exit(4);
     dt_kv_bytes twin;
+    int64_t tx;
     int rc = lookup(c, c->st.eav, c->kb.p, c->kb.len, &twin);
     if (rc == DT_NOTFOUND) {
         show_vkey(c, aid, vkey, vklen, val, sizeof val);
@@ -347,7 +350,8 @@ static void visit_ave(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
     } else if (rc != DT_OK) {
         finding(c, "entity %lld %s: looking up dt/eav failed: %s", (long long)e,
                 ident_of(c, aid, nm, sizeof nm), dt_errmsg(c->kv));
-    } else if (vn != 8 || twin.len != 8 || memcmp(twin.ptr, v, 8) != 0) {
+    } else if (dl_index_val_parse(v, vn, &tx) != DT_OK || twin.len != vn ||
+               memcmp(twin.ptr, v, vn) != 0) {
         show_vkey(c, aid, vkey, vklen, val, sizeof val);
         finding(c, "[%lld %s %s]: dt/eav names another transaction", (long long)e,
                 ident_of(c, aid, nm, sizeof nm), val);
@@ -360,15 +364,16 @@ static void visit_ave(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size
 
 static void visit_giants(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
     char nm[96];
-    if (kn < 5 || !dl_codec_is_truncated(k + 4, kn - 4)) {
+    dl_datom d;
+    if (dl_key_parse_giant(k, kn, &d) != DT_OK) {
         finding(c, "a key that is not an attribute id and a truncated value (%zu bytes)", kn);
         return;
     }
-    uint32_t aid = dl_get_u32(k);
+    uint32_t aid = d.aid;
     dt_buf re = DT_BUF_INIT;
     int truncated = 0;
     int rc = dl_vkey_from_enc(v, vn, &re, &truncated);
-    if (rc != DT_OK || !truncated || re.len != kn - 4 || memcmp(re.p, k + 4, kn - 4) != 0)
+    if (rc != DT_OK || !truncated || re.len != d.vlen || memcmp(re.p, d.v, d.vlen) != 0)
         finding(c, "a long value of %s does not match its key (%s)",
                 ident_of(c, aid, nm, sizeof nm),
                 rc != DT_OK ? "it does not decode" : "another value");
@@ -376,27 +381,29 @@ static void visit_giants(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, s
 }
 
 static void visit_history(ck *c, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
-    if (kn < 21) {
+    dl_datom d;
+    int64_t rtx;
+    if (dl_key_parse_history(k, kn, &d, &rtx) != DT_OK) {
         finding(c, "a key of %zu bytes (at least 21 expected)", kn);
         return;
     }
-    int64_t e = (int64_t)dl_get_u64(k);
-    uint32_t aid = dl_get_u32(k + 8);
-    int64_t rtx = (int64_t)dl_get_u64(k + kn - 8);
+    int64_t e = d.e;
+    uint32_t aid = d.aid;
     if (!entity_ok(c, e)) finding(c, "entity id %lld is out of range", (long long)e);
     if (!dl_schema_by_aid(c->s, aid))
         finding(c, "entity %lld: unknown attribute id %u", (long long)e, aid);
     int ok = 0;
-    check_vkey(c, aid, k + 12, kn - 20, e, &ok);
+    check_vkey(c, aid, d.v, d.vlen, e, &ok);
     note_tx(c, rtx);
     if (!tx_ok(c, rtx))
         finding(c, "entity %lld: retracted by %lld, which is no transaction", (long long)e,
                 (long long)rtx);
-    if (vn != 8) {
-        finding(c, "entity %lld: the value is %zu bytes (a tx id of 8 expected)", (long long)e, vn);
+    int64_t tx;
+    if (dl_index_val_parse(v, vn, &tx) != DT_OK) {
+        finding(c, "entity %lld: the value is %zu bytes (a tx id of %d expected)", (long long)e, vn,
+                DL_INDEX_VAL_LEN);
         return;
     }
-    int64_t tx = (int64_t)dl_get_u64(v);
     if (!tx_ok(c, tx) || tx > rtx)
         finding(c, "entity %lld: asserted by %lld, retracted by %lld", (long long)e, (long long)tx,
                 (long long)rtx);

@@ -44,9 +44,8 @@ int dl_key_ave(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen, int64
     return DT_OK;
 }
 
-/* The history key: the eav key followed by the retracting tx. */
-static int key_history(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen,
-                       int64_t rtx) {
+int dl_key_history(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen,
+                   int64_t rtx) {
     b->len = 0;
     if (dt_buf_reserve(b, IDS_LEN + vklen + 8) != DT_OK) return DT_NOMEM;
     size_t n = dl_key_eav_to(b->p, e, aid, vkey, vklen);
@@ -55,17 +54,27 @@ static int key_history(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, 
     return DT_OK;
 }
 
-/* The giants key of a long value: aid | vkey (the AVE key without e). */
-static size_t key_giant_to(uint8_t *dst, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+size_t dl_key_giant_to(uint8_t *dst, uint32_t aid, const uint8_t *vkey, size_t vklen) {
     dl_put_u32(dst, aid);
-    memcpy(dst + 4, vkey, vklen);
-    return 4 + vklen;
+    if (vklen) memcpy(dst + AVE_VOFF, vkey, vklen);
+    return AVE_VOFF + vklen;
 }
 
-static int key_giant(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen) {
+int dl_key_giant(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen) {
     b->len = 0;
-    if (dt_buf_reserve(b, 4 + vklen) != DT_OK) return DT_NOMEM;
-    b->len = key_giant_to(b->p, aid, vkey, vklen);
+    if (dt_buf_reserve(b, AVE_VOFF + vklen) != DT_OK) return DT_NOMEM;
+    b->len = dl_key_giant_to(b->p, aid, vkey, vklen);
+    return DT_OK;
+}
+
+int dl_key_parse_giant(const uint8_t *key, size_t klen, dl_datom *out) {
+    memset(out, 0, sizeof *out);
+    if (klen <= AVE_VOFF || !dl_codec_is_truncated(key + AVE_VOFF, klen - AVE_VOFF))
+        return DT_CORRUPT;
+    out->aid = dl_get_u32(key);
+    out->v = key + AVE_VOFF;
+    out->vlen = klen - AVE_VOFF;
+    out->truncated = 1;
     return DT_OK;
 }
 
@@ -94,6 +103,17 @@ int dl_key_parse(dl_index index, const uint8_t *key, size_t klen, dl_datom *out)
     int rc = parse_fast(index, key, klen, out);
     if (rc == DT_OK && may_be_truncated(out->vlen))
         out->truncated = dl_codec_is_truncated(out->v, out->vlen);
+    return rc;
+}
+
+int dl_key_parse_history(const uint8_t *key, size_t klen, dl_datom *out, int64_t *rtx) {
+    *rtx = 0;
+    if (klen <= IDS_LEN + 8) {
+        memset(out, 0, sizeof *out);
+        return DT_CORRUPT;
+    }
+    int rc = dl_key_parse(DL_INDEX_EAV, key, klen - 8, out);
+    if (rc == DT_OK) *rtx = (int64_t)dl_get_u64(key + klen - 8);
     return rc;
 }
 
@@ -130,7 +150,7 @@ int dl_value_full_enc(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const ui
     }
     uint8_t kb[4 + DL_KEY_MAX];
     if (vklen > DL_KEY_MAX - 4) return dt__seterr(NULL, DT_CORRUPT, "store: value key too long");
-    size_t n = key_giant_to(kb, aid, vkey, vklen);
+    size_t n = dl_key_giant_to(kb, aid, vkey, vklen);
     int rc = dt_kv_get_view(st->kv, txn, st->giants, kb, n, out);
     if (rc == DT_NOTFOUND)
         return dt__seterr(NULL, DT_CORRUPT, "store: a long value is missing from dt/giants");
@@ -791,7 +811,7 @@ static int record(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_
  * runs for every datom written). */
 static int value_in_use(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vklen, int *out) {
     dt_buf *b = &w->key2;
-    int rc = key_giant(b, aid, vkey, vklen); /* aid | vkey: the ave prefix */
+    int rc = dl_key_giant(b, aid, vkey, vklen); /* aid | vkey: the ave prefix */
     if (rc != DT_OK) return rc;
     if (!w->ave_cur && (rc = kv_cursor_open(w->txn, w->st->ave, &w->ave_cur)) != DT_OK) return rc;
     dt_kv_bytes k = {b->p, b->len}, v;
@@ -818,7 +838,7 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     int used = 0;
     if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     if (truncated && !used) {
-        if ((rc = key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
+        if ((rc = dl_key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
         dt_kv_bytes old;
         rc = dt_kv_get_view(st->kv, w->txn, st->giants, w->key.p, w->key.len, &old);
         if (rc == DT_OK && (old.len != enc_len || memcmp(old.ptr, enc, enc_len) != 0))
@@ -860,7 +880,7 @@ int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, si
         return kv_fail(w, rc, "deleting from eav");
     if (w->history) {
         uint8_t b8[8];
-        if ((rc = key_history(&w->key, e, aid, vk->p, vk->len, w->tx)) != DT_OK) return rc;
+        if ((rc = dl_key_history(&w->key, e, aid, vk->p, vk->len, w->tx)) != DT_OK) return rc;
         dl_put_u64(b8, (uint64_t)asserted);
         if ((rc = dt_kv_put(st->kv, w->txn, st->history, w->key.p, w->key.len, b8, 8, 0)) != DT_OK)
             return kv_fail(w, rc, "writing history");
@@ -872,7 +892,7 @@ int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, si
     if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     /* the long value stays while history may refer to it */
     if (truncated && !used && !w->history) {
-        if ((rc = key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
+        if ((rc = dl_key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
         rc = dt_kv_del(st->kv, w->txn, st->giants, w->key.p, w->key.len, NULL, 0);
         if (rc != DT_OK && rc != DT_NOTFOUND) return kv_fail(w, rc, "deleting a long value");
     }

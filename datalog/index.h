@@ -58,10 +58,20 @@
  */
 #define DL_INDEX_STABLE (DL_VKEY_MAX - 32)
 
-/* The value of an eav or ave entry: the asserting tx, 8 bytes. */
+/* The value of an eav, ave or history entry: the asserting tx, 8 bytes. */
 #define DL_INDEX_VAL_LEN 8
 static inline void dl_index_val(uint8_t dst[DL_INDEX_VAL_LEN], int64_t tx) {
     dl_put_u64(dst, (uint64_t)tx);
+}
+
+/* dl_index_val_parse: the asserting tx of an eav, ave or history entry's
+ * value v[0..vlen) into *tx.  DT_OK, or DT_CORRUPT (not DL_INDEX_VAL_LEN
+ * bytes; *tx is then 0; no message, callers add context). */
+static inline int dl_index_val_parse(const void *v, size_t vlen, int64_t *tx) {
+    *tx = 0;
+    if (vlen != DL_INDEX_VAL_LEN) return DT_CORRUPT;
+    *tx = (int64_t)dl_get_u64((const uint8_t *)v);
+    return DT_OK;
 }
 
 /* The two datom indexes (values as dt_index). */
@@ -103,6 +113,42 @@ int dl_key_parse(dl_index index, const uint8_t *key, size_t klen, dl_datom *out)
  * is also the giants key of its value.
  */
 size_t dl_key_lead_len(dl_index index, unsigned n, size_t klen);
+
+/*
+ * dl_key_history: builds into b (reset first) the history key of the
+ * datom [e aid vkey] retracted by rtx: its eav key followed by rtx, so
+ * dl_key_lead_len(DL_INDEX_EAV, 1 or 2, ...) also gives the e and e|aid
+ * prefixes of a history key.  DT_OK / DT_NOMEM.
+ */
+int dl_key_history(dt_buf *b, int64_t e, uint32_t aid, const uint8_t *vkey, size_t vklen,
+                   int64_t rtx);
+
+/*
+ * dl_key_parse_history: splits a history key into e, aid and vkey (a view
+ * into key, `truncated` set as by dl_key_parse; `tx` of *out left 0: the
+ * asserting tx is the entry's value) and the retracting tx *rtx.  Returns
+ * DT_OK or DT_CORRUPT (key too short to hold e, aid, a value byte and
+ * rtx; no message, callers add context).
+ */
+int dl_key_parse_history(const uint8_t *key, size_t klen, dl_datom *out, int64_t *rtx);
+
+/*
+ * dl_key_giant: builds into b (reset first) the giants key of a long
+ * value of attribute aid whose truncated key is vkey: aid | vkey, which is
+ * also the 2-component prefix of its AVE keys.  DT_OK / DT_NOMEM.
+ * dl_key_giant_to writes it into dst (room for 4 + vklen bytes) and
+ * returns its length.
+ */
+int dl_key_giant(dt_buf *b, uint32_t aid, const uint8_t *vkey, size_t vklen);
+size_t dl_key_giant_to(uint8_t *dst, uint32_t aid, const uint8_t *vkey, size_t vklen);
+
+/*
+ * dl_key_parse_giant: splits a giants key into aid and vkey (out->aid,
+ * out->v, out->vlen, a view into key; out->truncated 1, e and tx 0).
+ * Returns DT_OK or DT_CORRUPT (no attribute id and value byte, or the
+ * value part is not a truncated value key; no message).
+ */
+int dl_key_parse_giant(const uint8_t *key, size_t klen, dl_datom *out);
 
 /* }====== */
 

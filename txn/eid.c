@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "index.h"
 
 #define META_GAP "eid_gap"
 
@@ -67,18 +68,23 @@ typedef struct probe {
 
 /* *used 1 when id is an entity of a datom or of history, or a ref value. */
 static int id_used(probe *p, int64_t id, int *used) {
-    uint8_t k[4 + 9];
-    dl_put_u64(k, (uint64_t)id);
-    int rc = has_prefix(p->eav, k, 8, used);
+    uint8_t k[12 + 9], ref[9];
+    /* an eav key and a history key of entity id both start with its
+     * 1-component eav prefix */
+    size_t kl = dl_key_eav_to(k, id, 0, NULL, 0);
+    size_t e_len = dl_key_lead_len(DL_INDEX_EAV, 1, kl);
+    int rc = has_prefix(p->eav, k, e_len, used);
     if (rc != DT_OK || *used) return rc;
-    if ((rc = has_prefix(p->hist, k, 8, used)) != DT_OK || *used) return rc;
+    if ((rc = has_prefix(p->hist, k, e_len, used)) != DT_OK || *used) return rc;
+    size_t rlen = dl_codec_put_int(DT_REF, id, ref);
     size_t n = dl_schema_count(p->s);
     for (size_t i = 0; i < n; i++) {
         const dl_attr *a = dl_schema_at(p->s, i);
         if (a->vtype != DT_REF) continue;
-        dl_put_u32(k, a->aid);
-        size_t len = dl_codec_put_int(DT_REF, id, k + 4);
-        if ((rc = has_prefix(p->ave, k, 4 + len, used)) != DT_OK || *used) return rc;
+        kl = dl_key_ave_to(k, a->aid, ref, rlen, 0);
+        if ((rc = has_prefix(p->ave, k, dl_key_lead_len(DL_INDEX_AVE, 2, kl), used)) != DT_OK ||
+            *used)
+            return rc;
     }
     return DT_OK;
 }

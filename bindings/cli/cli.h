@@ -26,6 +26,18 @@ enum {
     "found), 3 refused (conflict, :db/cas mismatch, unique or schema constraint),\n"               \
     "4 storage or system error (not a database, corrupt, I/O, map full).\n"
 
+/*
+ * cli_crash_dir: names the database directory a command is about to open,
+ * for the message of the crash guard (main.c): a SIGSEGV, SIGBUS, SIGABRT
+ * or SIGFPE while reading a damaged file ends the command with
+ * "datolite: fatal signal SIGSEGV while reading DIR: the database may be
+ * damaged; run 'datolite check DIR'" and exit code CLI_STORAGE instead of
+ * a core dump (unless DATOLITE_CRASH=1; docs/cli.md).  dir is copied
+ * (truncated to 1 KiB); NULL forgets it.  Not thread-safe: call from the
+ * main thread before the database is opened.
+ */
+void cli_crash_dir(const char *dir);
+
 /* cli_exit_code: the exit code for a Datolite result code. */
 int cli_exit_code(int rc);
 

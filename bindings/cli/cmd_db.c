@@ -22,6 +22,7 @@ static int open_db(const char *cmd, const char *dir, int readonly, dt_conn **out
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
     if (readonly) o.kv.flags |= DT_KV_RDONLY;
     o.closed_schema = closed_schema_flag;
+    cli_crash_dir(dir);
     int rc = dt_conn_open(dir, NULL, &o, out);
     if (rc == DT_OK) return CLI_OK;
     if (rc == DT_NOTFOUND && readonly)

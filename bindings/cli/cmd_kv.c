@@ -83,6 +83,7 @@ static void print_val(FILE *f, const void *p, size_t n) {
 static int kv_open(const char *cmd, const char *dir, int readonly, dt_kv **out) {
     dt_kv_options o = DT_KV_OPTIONS_INIT;
     if (readonly) o.flags |= DT_KV_RDONLY;
+    cli_crash_dir(dir);
     int rc = dt_kv_open(dir, &o, out);
     if (rc == DT_OK) return CLI_OK;
     if (rc == DT_NOTFOUND)

@@ -3,10 +3,94 @@
  * dispatch (bindings layer: uses only include/datolite.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* {====== The crash guard ======
+ *
+ * LMDB keeps no page checksums: reading a zeroed or bit-flipped page of a
+ * damaged file may fault, or fail one of LMDB's assertions.  The handlers
+ * below turn such a crash into a message and exit code CLI_STORAGE (only
+ * `datolite check` isolates its walk in a child process).  They use
+ * write(2) and _exit only (async-signal-safe); the directory is copied
+ * into a static buffer before the database is opened.
+ * DATOLITE_CRASH=1 leaves the default actions (core dumps, debuggers).
+ */
+
+static char crash_dir[1024];
+static volatile sig_atomic_t crash_dir_len;
+
+void cli_crash_dir(const char *dir) {
+    crash_dir_len = 0;
+    if (!dir) return;
+    size_t n = strlen(dir);
+    if (n >= sizeof crash_dir) n = sizeof crash_dir - 1;
+    memcpy(crash_dir, dir, n);
+    crash_dir[n] = '\0';
+    crash_dir_len = (sig_atomic_t)n;
+}
+
+static void put(const char *s, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void puts_safe(const char *s) { put(s, strlen(s)); }
+
+static void on_crash(int sig) {
+    const char *name = sig == SIGSEGV   ? "SIGSEGV"
+                       : sig == SIGBUS  ? "SIGBUS"
+                       : sig == SIGABRT ? "SIGABRT"
+                       : sig == SIGFPE  ? "SIGFPE"
+                                        : "a signal";
+    size_t n = (size_t)crash_dir_len;
+    puts_safe("datolite: fatal signal ");
+    puts_safe(name);
+    if (n) {
+        puts_safe(" while reading ");
+        put(crash_dir, n);
+        puts_safe(": the database may be damaged; run 'datolite check ");
+        put(crash_dir, n);
+        puts_safe("'\n");
+    } else {
+        puts_safe(": the database may be damaged; run 'datolite check' on it\n");
+    }
+    _exit(CLI_STORAGE);
+}
+
+/* Installs on_crash for the crash signals, on an alternate stack (a
+ * fault from a stack overflow has no stack left to run on). */
+static void crash_guard(void) {
+    const char *env = getenv("DATOLITE_CRASH");
+    if (env && !strcmp(env, "1")) return;
+    static char alt[1 << 16];
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = alt;
+    ss.ss_size = sizeof alt;
+    int onstack = sigaltstack(&ss, NULL) == 0;
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_crash;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND | (onstack ? SA_ONSTACK : 0);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* }====== */
 
 static const struct command {
     const char *name;
@@ -51,6 +135,7 @@ static int finish(const char *name, int code) {
 }
 
 int main(int argc, char **argv) {
+    crash_guard();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of damaged files and concurrent writers: a truncated
 # data.mdb is a clear error (exit 4, no signal) for every command, read-only
-# ones included; `check` reports damage without crashing; a write from
+# ones included; `check` reports damage without crashing; read commands on
+# zeroed pages and bit flips end with an error, never a signal; a write from
 # another process during a chunked init-db is refused, and the load stays
 # exact.  Usage: test_cli_damage.sh path/to/datolite
 set -u
@@ -93,6 +94,70 @@ for p in $(seq 2 20 $((pages - 1))); do
 done
 [ "$found" -gt 0 ] && ok || bad "no zeroed page was found by check"
 echo "zeroed pages (every 20th): $found found, $crashes walks crashed and were reported"
+# }======
+
+# {====== Damaged pages: read commands end with an error, never a signal ======
+# LMDB may fault or abort on a damaged page; the CLI's crash guard turns
+# that into exit 4 and "datolite: fatal signal SIG... while reading DIR:
+# the database may be damaged; run 'datolite check DIR'".
+# flip DIR N: flips one bit in each of N bytes of pages 2.. of DIR/data.mdb
+flip() {
+  local f="$1/data.mdb" i off b
+  for i in $(seq 1 "$2"); do
+    off=$(( (RANDOM * 32768 + RANDOM) % (size - 8192) + 8192 ))
+    b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+    printf "$(printf '\\%03o' $(( b ^ (1 << (RANDOM % 8)) )))" |
+      dd of="$f" bs=1 seek="$off" count=1 conv=notrunc 2>/dev/null
+  done
+}
+# read DIR: every read command on DIR ends with 0, an error (2 or 4) with a
+# message, or the crash guard's message and 4
+guarded=0
+read_cmds() {
+  local d="$1" what="$2" rc out
+  local -a cmds=(
+    "datoms|$d|eav" "datoms|$d|ave|:p/name" "datoms|$d|eav|7" "schema|$d"
+    "kv|range|$d|dt/eav" "kv|range|$d|dt/ave" "kv|count|$d|dt/history"
+    "kv|get|$d|dt/meta|\"next_t\"" "kv|stat|$d")
+  for c in "${cmds[@]}"; do
+    IFS='|' read -r -a argv <<<"$c"
+    out=$("$BIN" "${argv[@]}" 2>&1 >/dev/null </dev/null); rc=$?
+    case "$out" in
+    *"fatal signal"*)
+      if [ "$rc" -eq 4 ] && case "$out" in *"datolite: fatal signal SIG"*" while reading $d: the database may be damaged; run 'datolite check $d'"*) true;; *) false;; esac; then
+        ok; guarded=$((guarded + 1))
+      else
+        bad "$what: ${argv[*]}: exit $rc: $out"
+      fi;;
+    *)
+      if [ "$rc" -eq 0 ] || { { [ "$rc" -eq 2 ] || [ "$rc" -eq 4 ]; } && [ -n "$out" ] && sane "$out"; }; then
+        ok
+      else
+        bad "$what: ${argv[*]}: exit $rc (0, or 2/4 with a message wanted): $out"
+      fi;;
+    esac
+  done
+}
+for p in $(seq 3 37 $((pages - 1))); do
+  rm -rf "$T/z"; cp -r "$T/db" "$T/z"
+  dd if=/dev/zero of="$T/z/data.mdb" bs=4096 seek="$p" count=1 conv=notrunc 2>/dev/null
+  read_cmds "$T/z" "zeroed page $p"
+done
+RANDOM=7
+for i in 1 2 3; do
+  rm -rf "$T/z"; cp -r "$T/db" "$T/z"
+  flip "$T/z" 16
+  read_cmds "$T/z" "bit flips $i"
+done
+[ "$guarded" -gt 0 ] && ok || bad "no read command crashed on a damaged copy: the guard is untested"
+echo "damaged copies: $guarded read commands crashed and were ended by the guard"
+# DATOLITE_CRASH=1 keeps the default action (a signal, for core dumps);
+# page 30 is a dt/eav page here: reading it aborts in LMDB
+rm -rf "$T/z"; cp -r "$T/db" "$T/z"
+dd if=/dev/zero of="$T/z/data.mdb" bs=4096 seek=30 count=1 conv=notrunc 2>/dev/null
+rc=$(ulimit -c 0; DATOLITE_CRASH=1 "$BIN" kv count "$T/z" dt/eav >/dev/null 2>&1; echo $?)
+[ "$rc" -gt 128 ] && ok || bad "DATOLITE_CRASH=1: kv count exited $rc, a signal expected"
+want "the guard on the same copy" 4 "run 'datolite check $T/z'" "$BIN" kv count "$T/z" dt/eav
 # }======
 
 # {====== A write from another process during a chunked init-db ======

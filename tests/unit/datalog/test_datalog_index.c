@@ -579,6 +579,71 @@ static void test_cursor_reports_truncated_values_and_gives_full_ones(void **stat
     assert_int_equal(dl_key_lead_len(DL_INDEX_EAV, 2, kl), 12);
 }
 
+/* The history and giants key parsers give back what the builders put in
+ * and refuse keys too short or not of their form. */
+static void test_history_and_giants_keys_round_trip_and_refuse_malformed(void **state) {
+    cfix *f = *state;
+    dl_ikey ks = {1, 0, f->aid_s, NULL, 0};
+    assert_int_equal(dl_cursor_seek(&f->c, &ks, 1, NULL), DT_OK);
+    dl_datom d, p;
+    assert_int_equal(dl_cursor_next(&f->c, &d), DT_ROW); /* "a": short */
+    assert_int_equal(d.truncated, 0);
+    dt_buf sv = DT_BUF_INIT, b = DT_BUF_INIT;
+    assert_int_equal(dt_buf_append(&sv, d.v, d.vlen), DT_OK);
+    int64_t se = d.e;
+    assert_int_equal(dl_cursor_next(&f->c, &d), DT_ROW); /* a long one */
+    assert_int_equal(d.truncated, 1);
+
+    /* history: eav key | rtx */
+    int64_t rtx = 0;
+    assert_int_equal(dl_key_history(&b, se, f->aid_s, sv.p, sv.len, DL_TX0 + 7), DT_OK);
+    assert_int_equal(b.len, 12 + sv.len + 8);
+    assert_int_equal(dl_key_parse_history(b.p, b.len, &p, &rtx), DT_OK);
+    assert_int_equal(p.e, se);
+    assert_int_equal(p.aid, f->aid_s);
+    assert_int_equal(p.vlen, sv.len);
+    assert_memory_equal(p.v, sv.p, sv.len);
+    assert_int_equal(p.truncated, 0);
+    assert_int_equal(rtx, DL_TX0 + 7);
+    assert_int_equal(dl_key_lead_len(DL_INDEX_EAV, 1, b.len), 8);
+    assert_int_equal(dl_key_parse_history(b.p, 21, &p, &rtx), DT_OK); /* 1 value byte */
+    assert_int_equal(p.vlen, 1);
+    assert_int_equal(dl_key_parse_history(b.p, 20, &p, &rtx), DT_CORRUPT);
+    assert_int_equal(rtx, 0);
+    assert_int_equal(dl_key_history(&b, d.e, d.aid, d.v, d.vlen, DL_TX0 + 9), DT_OK);
+    assert_int_equal(dl_key_parse_history(b.p, b.len, &p, &rtx), DT_OK);
+    assert_int_equal(p.truncated, 1);
+    assert_int_equal(p.vlen, d.vlen);
+
+    /* giants: aid | truncated vkey, the AVE key's 2-component prefix */
+    assert_int_equal(dl_key_giant(&b, d.aid, d.v, d.vlen), DT_OK);
+    uint8_t ave[DL_KEY_MAX];
+    size_t al = dl_key_ave_to(ave, d.aid, d.v, d.vlen, d.e);
+    assert_int_equal(b.len, dl_key_lead_len(DL_INDEX_AVE, 2, al));
+    assert_memory_equal(b.p, ave, b.len);
+    assert_int_equal(dl_key_parse_giant(b.p, b.len, &p), DT_OK);
+    assert_int_equal(p.aid, d.aid);
+    assert_int_equal(p.vlen, d.vlen);
+    assert_true(p.v == b.p + 4);
+    assert_int_equal(p.truncated, 1);
+    assert_int_equal(dl_key_parse_giant(b.p, 4, &p), DT_CORRUPT);
+    assert_int_equal(dl_key_parse_giant(b.p, b.len - 1, &p), DT_CORRUPT); /* hash cut */
+    assert_int_equal(dl_key_giant(&b, f->aid_s, sv.p, sv.len), DT_OK);
+    assert_int_equal(dl_key_parse_giant(b.p, b.len, &p), DT_CORRUPT); /* not truncated */
+
+    /* entry values: the asserting tx, 8 bytes */
+    uint8_t v8[DL_INDEX_VAL_LEN + 1] = {0};
+    int64_t tx = 1;
+    dl_index_val(v8, DL_TX0 + 3);
+    assert_int_equal(dl_index_val_parse(v8, DL_INDEX_VAL_LEN, &tx), DT_OK);
+    assert_int_equal(tx, DL_TX0 + 3);
+    assert_int_equal(dl_index_val_parse(v8, 7, &tx), DT_CORRUPT);
+    assert_int_equal(tx, 0);
+    assert_int_equal(dl_index_val_parse(v8, 9, &tx), DT_CORRUPT);
+    dt_buf_release(&sv);
+    dt_buf_release(&b);
+}
+
 static void test_cursor_last_and_eav(void **state) {
     cfix *f = *state;
     dl_datom d;
@@ -693,6 +758,9 @@ int main(void) {
                                         cfix_teardown),
         cmocka_unit_test_setup_teardown(test_cursor_reports_truncated_values_and_gives_full_ones,
                                         cfix_setup, cfix_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_history_and_giants_keys_round_trip_and_refuse_malformed, cfix_setup,
+            cfix_teardown),
         cmocka_unit_test_setup_teardown(test_cursor_last_and_eav, cfix_setup, cfix_teardown),
         cmocka_unit_test(test_truncated_prefixes_are_at_least_the_stable_length),
     };

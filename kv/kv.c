@@ -8,6 +8,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,81 @@ static int check_file_size(MDB_env *env, const char *path) {
                       es.ms_psize, (unsigned long long)need);
 }
 
+/*
+ * check_meta_pages: LMDB trusts some fields of its two meta pages without
+ * a check when it opens a file: a page size of 0 divides by zero, a last
+ * page past the end of the file or a tree root past the last page is a
+ * SIGBUS or a wild read later.  Before LMDB maps data.mdb, read both meta
+ * pages (the on-disk layout of LMDB 0.9 on a 64-bit machine) and refuse a
+ * file whose metas are damaged in those fields.  A meta without LMDB's
+ * magic number or of another version is left to LMDB, which refuses it
+ * itself.  A writer of another process may be rewriting a meta page while
+ * it is read: a failed check is read again before it counts.
+ */
+#define META_HDR      16 /* page header: pgno(8) pad(2) flags(2) lower/upper(4) */
+#define META_MAGIC    0xBEEFC0DEu
+#define META_PSIZE    40  /* mm_dbs[FREE_DBI].md_pad holds the page size */
+#define META_ROOT0    80  /* mm_dbs[FREE_DBI].md_root */
+#define META_ROOT1    128 /* mm_dbs[MAIN_DBI].md_root */
+#define META_LAST_PG  136 /* mm_last_pg */
+#define META_READ_LEN 152
+
+static int meta_damage(int fd, uint64_t fsize, char *why, size_t cap) {
+    uint8_t m[META_READ_LEN];
+    uint64_t off = 0;
+    for (int i = 0; i < 2; i++) {
+        if (off + META_READ_LEN > fsize) return 0; /* LMDB says what is wrong */
+        if (pread(fd, m, META_READ_LEN, (off_t)off) != META_READ_LEN) return 0;
+        uint32_t magic, version, psize;
+        uint64_t last, root[2];
+        memcpy(&magic, m + META_HDR, 4);
+        memcpy(&version, m + META_HDR + 4, 4);
+        memcpy(&psize, m + META_PSIZE, 4);
+        memcpy(&root[0], m + META_ROOT0, 8);
+        memcpy(&root[1], m + META_ROOT1, 8);
+        memcpy(&last, m + META_LAST_PG, 8);
+        if (magic != META_MAGIC || version != 1) return 0;
+        if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
+            snprintf(why, cap, "meta page %d gives a page size of %u bytes", i, psize);
+            return 1;
+        }
+        if (last < 1 || last > fsize / psize - 1) {
+            snprintf(why, cap, "meta page %d says page %llu is in use, but the file has %llu pages",
+                     i, (unsigned long long)last, (unsigned long long)(fsize / psize));
+            return 1;
+        }
+        for (int r = 0; r < 2; r++)
+            if (root[r] != UINT64_MAX && (root[r] < 2 || root[r] > last)) {
+                snprintf(why, cap,
+                         "meta page %d puts the root of tree %d at page %llu (last: %llu)", i, r,
+                         (unsigned long long)root[r], (unsigned long long)last);
+                return 1;
+            }
+        off = psize; /* the second meta page follows the first */
+    }
+    return 0;
+}
+
+static int check_meta_pages(const char *path) {
+    char p[4096];
+    if (sizeof(size_t) != 8 || !make_path(p, sizeof p, path, "data.mdb")) return DT_OK;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return DT_OK; /* a new database, or LMDB will say why */
+    char why[160] = "";
+    int damaged = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct stat fst;
+        if (fstat(fd, &fst) != 0) break;
+        damaged = meta_damage(fd, (uint64_t)fst.st_size, why, sizeof why);
+        if (!damaged) break;
+        usleep(2000);
+    }
+    close(fd);
+    if (!damaged) return DT_OK;
+    return dt__seterr(NULL, DT_CORRUPT,
+                      "kv open '%s': data.mdb is damaged: %s; restore it from a copy", path, why);
+}
+
 int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
     static const dt_kv_options defaults = DT_KV_OPTIONS_INIT;
     if (out) *out = NULL;
@@ -423,6 +499,7 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
         dt__seterr(NULL, rc, "kv open '%s': bad option: %s", path, mdb_strerror(mrc));
         goto fail;
     }
+    if ((rc = check_meta_pages(path)) != DT_OK) goto fail;
     mrc = mdb_env_open(kv->env, path, mflags, opts->file_mode ? opts->file_mode : KV_DEFAULT_MODE);
     if (mrc != MDB_SUCCESS) {
         rc = kv_translate(mrc);

@@ -60,6 +60,60 @@ static void test_open_garbage_data_file_is_corrupt(void **state) {
     free(dir);
 }
 
+/* Patches `len` bytes at `off` of dir/data.mdb; the old bytes go to `old`. */
+static void patch_data_file(const char *dir, long off, const void *bytes, size_t len, void *old) {
+    char *data = join(dir, "data.mdb");
+    FILE *fp = fopen(data, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    if (old) assert_int_equal(fread(old, 1, len, fp), len);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    assert_int_equal(fwrite(bytes, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+    free(data);
+}
+
+/* Damaged meta pages (fields LMDB itself trusts) are refused before LMDB
+ * maps the file: a zero page size used to divide by zero inside LMDB. */
+static void test_open_damaged_meta_pages_is_corrupt(void **state) {
+    kvfix *f = *state;
+    for (int i = 0; i < 50; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%03d", i);
+        assert_int_equal(PUTS(f, f->db, k, "value"), DT_OK);
+    }
+    assert_int_equal(dt_kv_close(f->kv), DT_OK);
+    f->kv = NULL;
+    static const struct {
+        long off;
+        size_t len;
+        uint64_t v;
+        const char *says;
+    } cases[] = {
+        {40, 4, 0, "page size of 0 bytes"},                     /* meta 0: page size */
+        {4096 + 40, 4, 12345, "page size of 12345 bytes"},      /* meta 1: page size */
+        {136, 8, 1u << 30, "is in use, but the file has"},      /* meta 0: last page */
+        {128, 8, 1u << 20, "puts the root of tree 1 at"},       /* meta 0: main root */
+        {4096 + 80, 8, 1, "puts the root of tree 0 at page 1"}, /* meta 1: free root */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t old[8];
+        patch_data_file(f->dir, cases[i].off, &cases[i].v, cases[i].len, old);
+        dt_kv *kv = (dt_kv *)1;
+        assert_int_equal(dt_kv_open(f->dir, NULL, &kv), DT_CORRUPT);
+        assert_null(kv);
+        assert_non_null(strstr(dt_errmsg(NULL), "data.mdb is damaged"));
+        assert_non_null(strstr(dt_errmsg(NULL), cases[i].says));
+        dt_kv_options ro = DT_KV_OPTIONS_INIT;
+        ro.flags = DT_KV_RDONLY;
+        assert_int_equal(dt_kv_open(f->dir, &ro, &kv), DT_CORRUPT);
+        patch_data_file(f->dir, cases[i].off, old, cases[i].len, NULL);
+    }
+    /* restored: it opens with its data */
+    assert_int_equal(kvfix_open(f, NULL), 0);
+    ASSERT_VAL(f, NULL, f->db, "k049", "value");
+}
+
 static void test_open_plain_file_path_is_corrupt(void **state) {
     kvfix *f = *state;
     char *file = join(f->dir, "afile");
@@ -360,6 +414,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stats_report_entries_pages_and_map, kv_setup,
                                         kv_teardown),
         cmocka_unit_test_setup_teardown(test_copy_and_compact_copy_open_with_same_data, kv_setup,
+                                        kv_teardown),
+        cmocka_unit_test_setup_teardown(test_open_damaged_meta_pages_is_corrupt, kv_setup,
                                         kv_teardown),
         cmocka_unit_test_setup_teardown(test_open_survives_failing_allocations, kv_setup,
                                         kv_teardown),

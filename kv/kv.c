@@ -386,7 +386,9 @@ static int meta_damage(int fd, uint64_t fsize, char *why, size_t cap) {
             return 1;
         }
         if (last < 1 || last > fsize / psize - 1) {
-            snprintf(why, cap, "meta page %d says page %llu is in use, but the file has %llu pages",
+            snprintf(why, cap,
+                     "meta page %d says page %llu is in use, but the file has %llu pages: "
+                     "the file was truncated",
                      i, (unsigned long long)last, (unsigned long long)(fsize / psize));
             return 1;
         }

@@ -215,7 +215,8 @@ int dl_find_entity(const dl_store *st, dt_kv_txn *txn, uint32_t aid, const uint8
  * batches (one after a seek, doubling up to DL_CURSOR_BATCH), and a key
  * whose vkey is shorter than DL_INDEX_STABLE (all but long values) costs
  * an LMDB cursor step, a masked compare with the match prefix and the
- * parse, inline in the caller (cursor_bench: 0.93-0.94x raw LMDB).  A run
+ * parse, inline in the caller (cursor_bench on a quiet machine: 0.8x raw
+ * LMDB for scans, 0.92-0.95x for seeks; benchmarks/README.md).  A run
  * costs one giants look-up per truncated key and a sort; its buffer
  * grows once and is reused.  A seek costs one LMDB SET_RANGE (plus a
  * re-encoding of a value longer than DL_VKEY_MAX).

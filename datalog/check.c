@@ -485,33 +485,29 @@ static void compare_counters(ck *c) {
                 (long long)c->top_tx);
 }
 
+/* An open that failed: a damaged file is a finding, anything else an
+ * error for the parent.  Returns 1 when rc is not DT_OK. */
+static int open_failed(ck *c, int rc) {
+    if (rc == DT_OK) return 0;
+    if (rc == DT_CORRUPT) {
+        finding(c, "%s", dt_errmsg(NULL));
+    } else {
+        char line[DT__ERRMSG_MAX + 16];
+        snprintf(line, sizeof line, "%d %s", rc, dt_errmsg(NULL));
+        send_line(c, 'E', line);
+    }
+    return 1;
+}
+
 /* The check proper, in the child. */
 static void run_walk(ck *c, const char *dir) {
     phase(c, "open");
     dt_kv_options ko = DT_KV_OPTIONS_INIT;
     ko.flags = DT_KV_RDONLY;
     int rc = dt_kv_open(dir, &ko, &c->kv);
-    if (rc == DT_CORRUPT) {
-        finding(c, "%s", dt_errmsg(NULL));
-        return;
-    }
-    if (rc != DT_OK) {
-        char line[DT__ERRMSG_MAX + 16];
-        snprintf(line, sizeof line, "%d %s", rc, dt_errmsg(NULL));
-        send_line(c, 'E', line);
-        return;
-    }
+    if (open_failed(c, rc)) return;
     rc = dl_store_open(c->kv, &c->st);
-    if (rc == DT_CORRUPT) {
-        finding(c, "%s", dt_errmsg(NULL));
-        return;
-    }
-    if (rc != DT_OK) {
-        char line[DT__ERRMSG_MAX + 16];
-        snprintf(line, sizeof line, "%d %s", rc, dt_errmsg(NULL));
-        send_line(c, 'E', line);
-        return;
-    }
+    if (open_failed(c, rc)) return;
     if ((rc = dt_kv_txn_begin(c->kv, DT_KV_TXN_RDONLY, &c->txn)) != DT_OK) {
         finding(c, "cannot begin a read transaction: %s", dt_errmsg(c->kv));
         return;

@@ -3,10 +3,8 @@
  * statistics (datalog layer): the read side of the public Datalog API.
  */
 #include "db.h"
-#include "edn.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "coerce.h"
@@ -100,19 +98,6 @@ static const char *bare(const char *name) { return name[0] == ':' ? name + 1 : n
 
 static int encode_for_attr(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dl_attr *a,
                            const dt_value *v, dt_buf *out);
-/* v as EDN for messages, cut to cap bytes with "...". */
-static void show_value(const dt_value *v, char *out, size_t cap) {
-    dt_buf b = DT_BUF_INIT;
-    if (dl_edn_write_buf(v, 0, &b) == DT_OK) {
-        if (b.len >= cap && cap > 4)
-            snprintf(out, cap, "%.*s...", (int)(cap - 4), (const char *)b.p);
-        else
-            snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.p);
-    } else {
-        snprintf(out, cap, "a %s", dt_type_name(v->type));
-    }
-    dt_buf_release(&b);
-}
 int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, const dt_value *ref,
                     int64_t *out) {
     if (ref->type == DT_LONG || ref->type == DT_REF) {
@@ -159,7 +144,7 @@ int dl_resolve_eref(const dl_store *st, dt_kv_txn *txn, const dl_schema *s, cons
         if (ref->type == DT_KEYWORD)
             return dt__seterr(NULL, DT_NOTFOUND, "no entity has :db/ident :%s", ref->u.s.ptr);
         char shown[160];
-        show_value(val, shown, sizeof shown);
+        dl_show(val, shown, sizeof shown);
         return dt__seterr(NULL, DT_NOTFOUND, "lookup ref [:%s %s] matches no entity", a->ident,
                           shown);
     }

@@ -155,3 +155,9 @@ void tu_assert_fails_unchanged(dt_conn *conn, const char *edn, int rc, const cha
     free(before);
     free(after);
 }
+
+dt_value tu_read(const char *text) {
+    dt_value v = DT_VALUE_NIL;
+    if (dt_edn_read(text, strlen(text), &v) != DT_OK) fail_msg("edn %s: %s", text, dt_errmsg(NULL));
+    return v;
+}

@@ -48,6 +48,26 @@ char *tu_report_datoms(dt_report *r);
 /* EDN text of a value (malloc'd). */
 char *tu_edn(const dt_value *v);
 
+/* Reads one EDN value (the caller frees it with dt_value_free); fails the
+ * test on malformed text. */
+dt_value tu_read(const char *text);
+
+/*
+ * TU_DB_FIXTURE(schema): the fixture most Datalog tests share.  Defines
+ * the cmocka `setup` (a fresh database with `schema` per test), `teardown`,
+ * and C(state), the test's connection.
+ */
+#define TU_DB_FIXTURE(schema)                                                                      \
+    static int setup(void **state) {                                                               \
+        *state = tu_db_open(schema);                                                               \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static int teardown(void **state) {                                                            \
+        tu_db_close(*state);                                                                       \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
+
 /* Asserts tu_dump(conn, 0) equals `want`, showing both when not. */
 void tu_assert_dump(dt_conn *conn, const char *want);
 

@@ -31,23 +31,7 @@ static const char *SCHEMA =
     " :t/note {:db/valueType :db.type/string}"
     " :p/age {:db/valueType :db.type/long}}";
 
-static int setup(void **state) {
-    *state = tu_db_open(SCHEMA);
-    return 0;
-}
-
-static int teardown(void **state) {
-    tu_db_close(*state);
-    return 0;
-}
-
-static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
-
-static dt_value edn(const char *text) {
-    dt_value v = DT_VALUE_NIL;
-    if (dt_edn_read(text, strlen(text), &v) != DT_OK) fail_msg("edn %s: %s", text, dt_errmsg(NULL));
-    return v;
-}
+TU_DB_FIXTURE(SCHEMA)
 
 static dt_value kw(const char *text) {
     dt_value v = DT_VALUE_NIL;
@@ -114,7 +98,7 @@ static void check_found(dt_conn *c, const char *attr, const char *lit, int64_t e
     dt_value comp[3];
     dt_value_long(e, &comp[0]);
     comp[1] = kw(attr);
-    comp[2] = edn(lit);
+    comp[2] = tu_read(lit);
     dt_datom_iter *it = NULL;
     int64_t fe;
     const char *what = "";
@@ -259,7 +243,7 @@ static void test_what_cannot_be_coerced_is_refused_by_writes_and_reads_alike(voi
         dt_value comp[3];
         dt_value_long(1, &comp[0]);
         comp[1] = kw(k->attr);
-        comp[2] = edn(k->lit);
+        comp[2] = tu_read(k->lit);
         dt_datom_iter *it = (dt_datom_iter *)&it; /* must be reset to NULL */
         uint64_t n = 77;
         expect_refused(db, dt_db_datoms(db, DT_INDEX_EAV, comp, 3, &it), "datoms eav", k);
@@ -303,7 +287,7 @@ static void test_bulk_load_coerces_like_transact(void **state) {
     check_found(c, "t/float", "0.1", 1);
     check_found(c, "t/tuple", "[1 2]", 1);
     assert_int_equal(dt_loader_open(c, DT_LOAD_FILL, NULL, &ld), DT_OK);
-    dt_value v = edn("\"x\"");
+    dt_value v = tu_read("\"x\"");
     assert_int_equal(dt_loader_add(ld, 2, "t/long", &v), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(ld), "attribute :t/long expects long, got string \"x\""));
     dt_value_free(&v);
@@ -327,7 +311,7 @@ static void test_unknown_attributes_and_wrong_components_are_invalid(void **stat
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     dt_datom_iter *it;
     uint64_t n;
-    dt_value e1, unk = kw("p/agee"), str = edn("\"p/age\""), dbl = edn("1.5");
+    dt_value e1, unk = kw("p/agee"), str = tu_read("\"p/age\""), dbl = tu_read("1.5");
     dt_value_long(1, &e1);
     const char *U = "unknown attribute :p/agee";
     dt_value eav[2] = {e1, unk}, ave[1] = {unk};
@@ -360,7 +344,7 @@ static void test_unknown_attributes_and_wrong_components_are_invalid(void **stat
     dt_value eav_d[1] = {dbl};
     expect_invalid(db, dt_db_datoms(db, DT_INDEX_EAV, eav_d, 1, &it), "double entity",
                    "expected an entity reference");
-    dt_value ave_e[3] = {kw("p/age"), edn("30"), str};
+    dt_value ave_e[3] = {kw("p/age"), tu_read("30"), str};
     expect_invalid(db, dt_db_datoms(db, DT_INDEX_AVE, ave_e, 3, &it), "string entity",
                    "expected an entity reference");
     dt_value_free(&ave_e[0]);
@@ -394,7 +378,7 @@ static void test_attribute_names_with_and_without_colon_are_the_same(void **stat
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     const char *names[2] = {"p/age", ":p/age"};
     for (int i = 0; i < 2; i++) {
-        dt_value lo = edn("35"), hi = edn("55"), a = kw(names[i]);
+        dt_value lo = tu_read("35"), hi = tu_read("55"), a = kw(names[i]);
         dt_datom_iter *it;
         int64_t fe;
         assert_int_equal(dt_db_index_range(db, names[i], &lo, &hi, &it), DT_OK);

@@ -22,17 +22,7 @@ static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string}"
 
 #define TOP "4398046511103" /* 2^42 - 1 */
 
-static int setup(void **state) {
-    *state = tu_db_open(SCHEMA);
-    return 0;
-}
-
-static int teardown(void **state) {
-    tu_db_close(*state);
-    return 0;
-}
-
-static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
+TU_DB_FIXTURE(SCHEMA)
 
 /* The id the tempid "t" gets in a new entity. */
 static int64_t new_entity(dt_conn *c, const char *name) {

@@ -21,23 +21,7 @@ static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string}"
                             " :n/child {:db/valueType :db.type/ref}"
                             " :n/note {:db/valueType :db.type/string}}";
 
-static int setup(void **state) {
-    *state = tu_db_open(SCHEMA);
-    return 0;
-}
-
-static int teardown(void **state) {
-    tu_db_close(*state);
-    return 0;
-}
-
-static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
-
-static dt_value edn(const char *text) {
-    dt_value v = DT_VALUE_NIL;
-    if (dt_edn_read(text, strlen(text), &v) != DT_OK) fail_msg("edn %s: %s", text, dt_errmsg(NULL));
-    return v;
-}
+TU_DB_FIXTURE(SCHEMA)
 
 /* {====== Transaction functions used by the tests ====== */
 
@@ -56,7 +40,7 @@ static int fn_make(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_v
 /* [:t/twice]: two calls of :t/make, one level deeper each. */
 static int fn_twice(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_value *out) {
     (void)db, (void)args, (void)nargs, (void)ud;
-    *out = edn("[[:t/make \"a\" \"Ann\"] [:t/make \"b\" \"Bob\"]]");
+    *out = tu_read("[[:t/make \"a\" \"Ann\"] [:t/make \"b\" \"Bob\"]]");
     return DT_OK;
 }
 
@@ -64,14 +48,14 @@ static int fn_twice(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_
 static int fn_loop(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_value *out) {
     (void)db, (void)args, (void)nargs;
     (*(int *)ud)++;
-    *out = edn("[[:db/add 1 :p/age 1] [:t/loop]]");
+    *out = tu_read("[[:db/add 1 :p/age 1] [:t/loop]]");
     return DT_OK;
 }
 
 /* [:t/fail]: fails after building some tx-data (which must not leak). */
 static int fn_fail(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_value *out) {
     (void)db, (void)args, (void)nargs, (void)ud;
-    *out = edn("[[:db/add 1 :p/age 1]]");
+    *out = tu_read("[[:db/add 1 :p/age 1]]");
     return dt__seterr(NULL, DT_CONFLICT, "the balance is too low");
 }
 

@@ -25,24 +25,7 @@ static const char *SCHEMA =
     " :toy/name {:db/valueType :db.type/string}"
     " :acct/bal {:db/valueType :db.type/long}}";
 
-static int setup(void **state) {
-    *state = tu_db_open(SCHEMA);
-    return 0;
-}
-
-static int teardown(void **state) {
-    tu_db_close(*state);
-    return 0;
-}
-
-static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
-
-/* Reads one EDN value (asserts). */
-static dt_value edn(const char *text) {
-    dt_value v = DT_VALUE_NIL;
-    if (dt_edn_read(text, strlen(text), &v) != DT_OK) fail_msg("edn %s: %s", text, dt_errmsg(NULL));
-    return v;
-}
+TU_DB_FIXTURE(SCHEMA)
 
 static int cmp_line(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -416,7 +399,7 @@ static void check_typed_values(dt_conn *c) {
         } else if (want[i].type == DT_REF) {
             assert_int_equal(d.v.u.i, 1);
         } else {
-            dt_value w = edn(want[i].edn);
+            dt_value w = tu_read(want[i].edn);
             if (w.type == DT_LONG && want[i].type == DT_INSTANT) w.type = DT_INSTANT;
             if (!dt_value_equal(&w, &d.v)) {
                 char *g = tu_edn(&d.v);
@@ -648,8 +631,8 @@ static tu_db *range_db(void) {
 
 static dt_datom_iter *range(dt_db *db, const char *attr, const char *lo, const char *hi) {
     dt_value l = DT_VALUE_NIL, h = DT_VALUE_NIL;
-    if (lo) l = edn(lo);
-    if (hi) h = edn(hi);
+    if (lo) l = tu_read(lo);
+    if (hi) h = tu_read(hi);
     dt_datom_iter *it = NULL;
     int rc = dt_db_index_range(db, attr, lo ? &l : NULL, hi ? &h : NULL, &it);
     if (rc != DT_OK)
@@ -693,25 +676,25 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
     dt_value c[3];
     /* AVE from [:n/v 30]: the rest of :n/v, then every :z/w datom */
-    c[0] = edn(":n/v");
-    c[1] = edn("30");
+    c[0] = tu_read(":n/v");
+    c[1] = tu_read("30");
     dt_datom_iter *it;
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
     assert_lines(iter_lines(it),
                  "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     /* a value between stored ones starts at the next */
     dt_value_free(&c[1]);
-    c[1] = edn("41");
+    c[1] = tu_read("41");
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 2, &it), DT_OK);
     assert_lines(iter_lines(it), "[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     /* with an entity: [:n/v 30 4] starts after [3 :n/v 30] */
     dt_value_free(&c[1]);
-    c[1] = edn("30");
-    c[2] = edn("4");
+    c[1] = tu_read("30");
+    c[2] = tu_read("4");
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
     assert_lines(iter_lines(it), "[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
     dt_value_free(&c[2]);
-    c[2] = edn("3");
+    c[2] = tu_read("3");
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_AVE, c, 3, &it), DT_OK);
     assert_lines(iter_lines(it),
                  "[3 :n/v 30]\n[4 :n/v 40]\n[5 :n/v 50]\n[6 :z/w \"a\"]\n[2 :z/w \"b\"]");
@@ -719,7 +702,7 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     dt_value_free(&c[1]);
     dt_value_free(&c[2]);
     /* EAV from entity 4: entities 4, 5, 6, then the two transactions */
-    c[0] = edn("4");
+    c[0] = tu_read("4");
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_EAV, c, 1, &it), DT_OK);
     dt_datom dd;
     const char *want[] = {"[4 :n/v 40]", "[5 :n/v 50]", "[6 :z/w \"a\"]"};
@@ -745,8 +728,8 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
     dt_datom_iter_close(it);
     /* EAV from [2 :z/w]: skips [2 :n/v 20] */
     dt_value_free(&c[0]);
-    c[0] = edn("2");
-    c[1] = edn(":z/w");
+    c[0] = tu_read("2");
+    c[1] = tu_read(":z/w");
     assert_int_equal(dt_db_seek_datoms(db, DT_INDEX_EAV, c, 2, &it), DT_OK);
     assert_int_equal(dt_datom_iter_next(it, &dd), DT_ROW);
     assert_int_equal(dd.e, 2);
@@ -767,7 +750,7 @@ static void test_seek_datoms_runs_to_the_end_of_the_index(void **state) {
 }
 
 static uint64_t count(dt_db *db, dt_index idx, const char *comps_edn) {
-    dt_value v = edn(comps_edn); /* a vector of components */
+    dt_value v = tu_read(comps_edn); /* a vector of components */
     uint64_t n = 12345;
     int rc = dt_db_count_datoms(db, idx, v.u.seq.items, v.u.seq.n, &n);
     if (rc != DT_OK) fail_msg("count %s: %d %s", comps_edn, rc, dt_errmsg(db));
@@ -842,7 +825,7 @@ static void test_ref_value_components_accept_lookup_refs_and_idents(void **state
     char errs[1024] = "";
     size_t elen = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        dt_value v = edn(cases[i].comps);
+        dt_value v = tu_read(cases[i].comps);
         uint64_t n = 0;
         int rc = dt_db_count_datoms(db, cases[i].idx, v.u.seq.items, v.u.seq.n, &n);
         if (rc != DT_OK || n != 1)
@@ -852,7 +835,7 @@ static void test_ref_value_components_accept_lookup_refs_and_idents(void **state
         dt_value_free(&v);
         if (elen >= sizeof errs) elen = sizeof errs - 1;
     }
-    dt_value lo = edn("[:user/email \"a@x\"]"), hi = edn(":thing/three");
+    dt_value lo = tu_read("[:user/email \"a@x\"]"), hi = tu_read(":thing/three");
     dt_datom_iter *it = NULL;
     int rc = dt_db_index_range(db, "user/friend", &lo, &hi, &it);
     char *got = NULL;
@@ -897,7 +880,7 @@ static void test_entid_resolves_ids_idents_and_lookup_refs(void **state) {
         {"1.5", DT_INVALID, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        dt_value v = edn(cases[i].ref);
+        dt_value v = tu_read(cases[i].ref);
         int64_t id = -99;
         int rc = dt_db_entid(db, &v, &id);
         if (rc != cases[i].rc)
@@ -908,7 +891,7 @@ static void test_entid_resolves_ids_idents_and_lookup_refs(void **state) {
                      (long long)cases[i].id);
         dt_value_free(&v);
     }
-    dt_value v = edn("4");
+    dt_value v = tu_read("4");
     int64_t id;
     assert_int_equal(dt_db_entid(NULL, &v, &id), DT_MISUSE);
     assert_int_equal(dt_db_entid(db, NULL, &id), DT_MISUSE);

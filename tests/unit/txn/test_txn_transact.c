@@ -23,17 +23,7 @@ static const char *SCHEMA =
     " :acct/bal {:db/valueType :db.type/long}"
     " :doc/body {:db/valueType :db.type/string}}";
 
-static int setup(void **state) {
-    *state = tu_db_open(SCHEMA);
-    return 0;
-}
-
-static int teardown(void **state) {
-    tu_db_close(*state);
-    return 0;
-}
-
-static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
+TU_DB_FIXTURE(SCHEMA)
 
 /* {====== Map forms and tempids ====== */
 

@@ -324,36 +324,12 @@ static int make_path(char *buf, size_t n, const char *dir, const char *file) {
 }
 
 /*
- * check_file_size: a data file shorter than the last page LMDB's meta page
- * says is in use was truncated (or is being cut by another program);
- * reading the missing pages through the map would raise SIGBUS, so such a
- * file is refused at open with DT_CORRUPT.
- */
-static int check_file_size(MDB_env *env, const char *path) {
-    MDB_envinfo ei;
-    MDB_stat es;
-    char p[4096];
-    struct stat fst;
-    if (mdb_env_info(env, &ei) != MDB_SUCCESS || mdb_env_stat(env, &es) != MDB_SUCCESS)
-        return DT_OK; /* nothing to compare with: LMDB reports its own errors later */
-    if (!make_path(p, sizeof p, path, "data.mdb") || stat(p, &fst) != 0) return DT_OK;
-    uint64_t need = ((uint64_t)ei.me_last_pgno + 1) * (uint64_t)es.ms_psize;
-    if ((uint64_t)fst.st_size >= need) return DT_OK;
-    return dt__seterr(NULL, DT_CORRUPT,
-                      "kv open '%s': data.mdb is damaged: it has %llu bytes, but LMDB's last "
-                      "used page (%llu, of %u bytes) ends at %llu: the file was truncated; "
-                      "restore it from a copy",
-                      path, (unsigned long long)fst.st_size, (unsigned long long)ei.me_last_pgno,
-                      es.ms_psize, (unsigned long long)need);
-}
-
-/*
  * check_meta_pages: LMDB trusts some fields of its two meta pages without
  * a check when it opens a file: a page size of 0 divides by zero, a last
  * page past the end of the file or a tree root past the last page is a
- * SIGBUS or a wild read later.  Before LMDB maps data.mdb, read both meta
- * pages (the on-disk layout of LMDB 0.9 on a 64-bit machine) and refuse a
- * file whose metas are damaged in those fields.  A meta without LMDB's
+ * SIGBUS or a wild read later (a truncated file shows as a last page past
+ * its end).  Before LMDB maps data.mdb, read both meta pages (the on-disk layout of LMDB 0.9 on a
+ * 64-bit machine) and refuse a file whose metas are damaged in those fields.  A meta without LMDB's
  * magic number or of another version is left to LMDB, which refuses it
  * itself.  A writer of another process may be rewriting a meta page while
  * it is read: a failed check is read again before it counts.
@@ -520,7 +496,6 @@ int dt_kv_open(const char *path, const dt_kv_options *opts, dt_kv **out) {
                        io_reason(path, mrc, (char[160]){0}, 160));
         goto fail;
     }
-    if ((rc = check_file_size(kv->env, path)) != DT_OK) goto fail;
     {
         /* LMDB sets the main database's key order when a dbi is first
          * opened; the write-marker check (excl_check) reads the main

@@ -122,7 +122,7 @@ static void show_vkey(const uint8_t *vkey, size_t vklen, const uint8_t *full, si
     int rc = dl_codec_decode(vkey, vklen, &v, &used);
     if (rc == DT_NOTFOUND && nfull) rc = dl_codec_decode(full, nfull, &v, &used);
     if (rc == DT_OK)
-        txn_show(&v, out, cap);
+        dl_show(&v, out, cap);
     else
         snprintf(out, cap, "%s", rc == DT_NOTFOUND ? "(a long value)" : "?");
     dt_value_free(&v);
@@ -261,18 +261,18 @@ int dt_loader_add(dt_loader *ld, int64_t e, const char *attr, const dt_value *v)
 static int add_edn_form(dt_loader *ld, const dt_value *f) {
     if ((f->type != DT_VECTOR && f->type != DT_LIST) || f->u.seq.n != 3) {
         char buf[96];
-        txn_show(f, buf, sizeof buf);
+        dl_show(f, buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID, "expected a datom [e :attr value], got %s", buf);
     }
     const dt_value *it = f->u.seq.items;
     if (it[0].type != DT_LONG && it[0].type != DT_REF) {
         char buf[96];
-        txn_show(&it[0], buf, sizeof buf);
+        dl_show(&it[0], buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID, "expected an entity id, got %s", buf);
     }
     if (it[1].type != DT_KEYWORD) {
         char buf[96];
-        txn_show(&it[1], buf, sizeof buf);
+        dl_show(&it[1], buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID, "expected an attribute keyword, got %s", buf);
     }
     return add_datom(ld, it[0].u.i, it[1].u.s.ptr, it[1].u.s.len, &it[2]);
@@ -823,7 +823,7 @@ static int eav_pass(wctx *w) {
                 dl_datom od;
                 if (dl_key_parse(DL_INDEX_EAV, old.ptr, old.len, &od) == DT_OK &&
                     dl_value_decode_key(w->st, w->txn, aid, od.v, od.vlen, &ov) == DT_OK)
-                    txn_show(&ov, a, sizeof a);
+                    dl_show(&ov, a, sizeof a);
                 else
                     snprintf(a, sizeof a, "?");
                 dt_value_free(&ov);

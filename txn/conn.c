@@ -217,7 +217,6 @@ int dt_conn_close(dt_conn *conn) {
 /* {====== Attributes and values for writers ====== */
 
 /* Prints v as EDN into a static-size buffer for messages. */
-void txn_show(const dt_value *v, char *out, size_t cap) { dl_show(v, out, cap); }
 
 int txn_attr_get(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const char *name,
                  size_t n, const dl_attr **out) {

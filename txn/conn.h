@@ -117,7 +117,4 @@ void txn_async_stop(dt_conn *conn);
  * the writer thread): waiting for the writer would never end. */
 int txn_holds_writer(const void *conn);
 
-/* txn_show: v as EDN for messages, cut to cap bytes with "...". */
-void txn_show(const dt_value *v, char *out, size_t cap);
-
 #endif

@@ -320,7 +320,7 @@ static int parse_eref(tctx *c, const dt_value *v, eref *out) {
         break;
     }
     char buf[96];
-    txn_show(v, buf, sizeof buf);
+    dl_show(v, buf, sizeof buf);
     return dt__seterr(NULL, DT_INVALID,
                       "expected an entity id, tempid, ident or lookup ref, got %s", buf);
 }
@@ -339,7 +339,7 @@ static int form_attr(tctx *c, const dt_value *k, int allow_reverse, const dl_att
     *reverse = 0;
     if (k->type != DT_KEYWORD) {
         char buf[96];
-        txn_show(k, buf, sizeof buf);
+        dl_show(k, buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID, "expected an attribute keyword, got %s", buf);
     }
     const char *s = k->u.s.ptr;
@@ -609,7 +609,7 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *f) {
     if ((rc = produced_adopt(c, &out, &forms)) != DT_OK) return rc;
     if (forms->type != DT_VECTOR && forms->type != DT_LIST) {
         char buf[96];
-        txn_show(forms, buf, sizeof buf);
+        dl_show(forms, buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID,
                           ":%s must return tx-data (a vector or list of forms), returned %s",
                           fn->ident, buf);
@@ -642,7 +642,7 @@ static int expand_form(tctx *c, const dt_value *f) {
         rc = expand_list(c, f);
     } else {
         char buf[96];
-        txn_show(f, buf, sizeof buf);
+        dl_show(f, buf, sizeof buf);
         rc = dt__seterr(NULL, DT_INVALID,
                         "expected an entity map or a list form like [:db/add e a v], got %s", buf);
     }
@@ -727,7 +727,7 @@ static int upsert_one(tctx *c, const op *o, const dl_attr *a, bmap *pending) {
             c->tids[root].eid = existing;
         } else if (c->tids[root].eid != existing) {
             char buf[96];
-            txn_show(o->v, buf, sizeof buf);
+            dl_show(o->v, buf, sizeof buf);
             return dt__seterr(NULL, DT_CONFLICT,
                               "conflicting upserts: :%s %s is entity %lld, but the tempid "
                               "already resolved to %lld",
@@ -855,7 +855,7 @@ static int check_value_tempids(tctx *c) {
             const tempid_t *t = &c->tids[rs[j]->tempid];
             if (as_entity[rs[j]->tempid] || t->eid || !t->key) continue;
             char buf[96];
-            txn_show(t->key, buf, sizeof buf);
+            dl_show(t->key, buf, sizeof buf);
             c->form = c->ops[i].form;
             rc = dt__seterr(NULL, DT_INVALID,
                             "tempid %s is used only as a value: a tempid must name an entity the "
@@ -960,8 +960,7 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
             dt_value v = DT_VALUE_NIL;
             size_t used;
             char buf[96] = "?";
-            if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK)
-                txn_show(&v, buf, sizeof buf);
+            if (dl_codec_decode(enc->p, enc->len, &v, &used) == DT_OK) dl_show(&v, buf, sizeof buf);
             dt_value_free(&v);
             return dt__seterr(NULL, DT_CONFLICT,
                               "unique conflict: :%s %s already belongs to entity %lld (asserting "
@@ -1088,13 +1087,13 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
     }
     if (rc == DT_OK && !ok) {
         char want[96], got[96] = "nil";
-        txn_show(o->old, want, sizeof want);
+        dl_show(o->old, want, sizeof want);
         pos = 0;
         const uint8_t *p = list_next(&list, &pos, &n);
         if (p) {
             dt_value v = DT_VALUE_NIL;
             size_t used;
-            if (dl_codec_decode(p, n, &v, &used) == DT_OK) txn_show(&v, got, sizeof got);
+            if (dl_codec_decode(p, n, &v, &used) == DT_OK) dl_show(&v, got, sizeof got);
             dt_value_free(&v);
         }
         rc = dt__seterr(NULL, DT_CONFLICT,
@@ -1269,7 +1268,7 @@ static int form_error(tctx *c, int rc) {
     snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
     char buf[120];
     const dt_value *f = &c->forms->u.seq.items[c->form];
-    txn_show(f, buf, sizeof buf);
+    dl_show(f, buf, sizeof buf);
     return dt__seterr(NULL, rc, "transact: form %zu %s: %s", c->form_base + c->form + 1, buf,
                       inner);
 }
@@ -1279,7 +1278,7 @@ static int run(tctx *c, const dt_value *tx) {
     int rc;
     if (tx->type != DT_VECTOR && tx->type != DT_LIST) {
         char buf[96];
-        txn_show(tx, buf, sizeof buf);
+        dl_show(tx, buf, sizeof buf);
         return dt__seterr(NULL, DT_INVALID, "transact: tx-data must be a vector of forms, got %s",
                           buf);
     }

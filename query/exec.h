@@ -1,0 +1,194 @@
+/*
+ * exec.h -- the contract inside the query layer between the parts of one
+ * query execution:
+ *
+ *   parse.h      text -> dq_query (exists)
+ *   exec.c       the public API: inputs -> dq_exec, limits, result stage
+ *   naive.c      dq_eval_naive: the reference evaluator (written order,
+ *                nested loops, no pushdown); option :plan :naive
+ *   plan.c ...   dq_eval: the planned evaluator (statistics, pushdown,
+ *                join order, hash joins, semi-naive rules, explain)
+ *   fn.c         dq_call / dq_aggregate: built-in functions and aggregates
+ *   pull.c       dq_pull_*: pull patterns (dt_pull and pull in :find)
+ *
+ * Both evaluators read the same dq_exec and fill the same dq_table: the
+ * bindings of the :find variables (then the :with variables) as a
+ * multiset of rows.  The result stage (dedup, aggregates, pull, find
+ * shape, :keys) is shared, so the two evaluators differ only in how they
+ * find the rows, and a differential test compares exactly that.
+ *
+ * Values in tables are dt_values whose text, bytes and items are
+ * *borrowed*: they point into the execution's arena or into the snapshot
+ * (valid while the query runs).  Never dt_value_free a table cell; copy
+ * (dt_value_copy) what must outlive the execution.
+ */
+#ifndef DQ_EXEC_H
+#define DQ_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "datolite.h"
+#include "parse.h"
+
+/* {====== Arena ====== */
+
+/* A bump allocator for the memory of one execution; freed as a whole. */
+typedef struct dq_arena_block dq_arena_block;
+typedef struct dq_arena {
+    dq_arena_block *head;
+    size_t used, cap; /* in the head block */
+} dq_arena;
+
+#define DQ_ARENA_INIT                                                                              \
+    { NULL, 0, 0 }
+
+/* dq_arena_alloc: n bytes aligned to 16, or NULL (out of memory). */
+void *dq_arena_alloc(dq_arena *a, size_t n);
+/* dq_arena_copy_value: a deep copy of v whose memory lives in the arena
+ * (*out borrows it).  DT_OK / DT_NOMEM. */
+int dq_arena_copy_value(dq_arena *a, const dt_value *v, dt_value *out);
+void dq_arena_release(dq_arena *a);
+
+/* }====== */
+
+/* {====== Tables ====== */
+
+/* Rows over a list of variables; cells row-major, borrowed (see top). */
+typedef struct dq_table {
+    size_t ncols;
+    dq_var *cols; /* the variable of each column (owned by the table) */
+    size_t nrows, cap;
+    dt_value *cells; /* nrows * ncols (owned array, borrowed contents) */
+} dq_table;
+
+#define DQ_TABLE_INIT                                                                              \
+    { 0, NULL, 0, 0, NULL }
+
+/* dq_table_init: an empty table over cols[0..ncols) (copied). */
+int dq_table_init(dq_table *t, const dq_var *cols, size_t ncols);
+/* dq_table_add_row: appends a row of ncols cells (the cells are copied
+ * shallowly: what they point to must live as long as the table's use). */
+int dq_table_add_row(dq_table *t, const dt_value *row);
+void dq_table_release(dq_table *t);
+
+/* }====== */
+
+/* {====== One execution ====== */
+
+typedef struct dq_fnctx dq_fnctx; /* fn.c: per-execution state of built-ins */
+
+/*
+ * Everything an evaluator needs.  Built by exec.c from a prepared query
+ * and the caller's inputs:
+ *   q        the parsed query (rules included)
+ *   srcs     q->nsrcs databases, by source id (srcs[q->default_src] is $)
+ *   in       q->nin tables: for an :in entry of kind DQ_IN_BINDING, the
+ *            rows its binding form gives (scalar: 1 row; tuple: 1 row;
+ *            collection: one row per element; relation: one row per
+ *            tuple) over the variables of the form (blanks dropped);
+ *            other kinds: an empty table with ncols 0
+ *   fn       state for dq_call / dq_aggregate
+ *   arena    memory for cells the evaluator makes
+ *   limits   see dq_exec_check
+ *   explain  NULL, or a buffer the planned evaluator appends its plan to
+ *            (an EDN vector of steps with estimated and actual rows)
+ */
+typedef struct dq_exec {
+    const dq_query *q;
+    dt_db **srcs;
+    dq_table *in;
+    dq_fnctx *fn;
+    dq_arena arena;
+    int64_t deadline_ns;        /* CLOCK_MONOTONIC; 0: none */
+    uint64_t max_rows;          /* cap on rows of any intermediate table; 0: none */
+    const dt_cancel *cancel;    /* NULL: none */
+    uint64_t ticks;             /* for dq_exec_check's sampling */
+    dt_buf *explain;
+} dq_exec;
+
+/*
+ * dq_exec_check: call often from loops (cheap: looks at the clock every
+ * 1024 calls).  DT_OK, or the error with its message on the NULL handle:
+ * DT_TIMEOUT ("query: deadline of N ms passed"), DT_INTERRUPT ("query:
+ * cancelled"); dq_exec_rows(x, n) gives DT_LIMIT ("query: more than N
+ * rows in an intermediate result") when n exceeds max_rows.
+ */
+int dq_exec_check(dq_exec *x);
+int dq_exec_rows(dq_exec *x, uint64_t n);
+
+/*
+ * dq_eval_naive / dq_eval: fill `out` (initialised here) with the rows of
+ * the query's :where over columns = the variables the :find elements use
+ * (in :find order; an aggregate's variable and the variable of a
+ * parametrised aggregate argument, a pull's entity variable and pattern
+ * variable) followed by the :with variables, without duplicate columns.
+ * Rows are a multiset: duplicates are allowed (the result stage makes the
+ * set).  Errors as dq_exec_check, plus DT_INVALID for errors found while
+ * running (a lookup ref that matches nothing, a function applied to values
+ * of the wrong type), DT_NOMEM.  The message names the clause.
+ */
+int dq_eval_naive(dq_exec *x, dq_table *out);
+int dq_eval(dq_exec *x, dq_table *out);
+
+/* dq_find_columns: the column list both evaluators must produce (above);
+ * *cols is malloc'd (dt__free). */
+int dq_find_columns(const dq_query *q, dq_var **cols, size_t *ncols);
+
+/* }====== */
+
+/* {====== Built-in functions and aggregates (fn.c) ====== */
+
+int dq_fnctx_new(dq_fnctx **out);
+void dq_fnctx_free(dq_fnctx *ctx);
+
+/*
+ * dq_call: applies built-in `fn` (not a DQ_FNK_SOURCE one) to
+ * args[0..nargs) and sets *out to its result, which the caller owns
+ * (dt_value_free); predicates give DT_BOOL.  Argument cells are borrowed
+ * table cells: never rely on the NUL after text.  DT_OK, DT_INVALID (wrong
+ * type or count; the message names the function and the offending value,
+ * "query: (> \"a\" 1): cannot compare string and long"), DT_NOMEM.
+ * dq_call_source: the same for DQ_FNK_SOURCE functions (get-else,
+ * get-some, missing?), args excluding the source, read from db.
+ */
+int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out);
+int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,
+                   dt_value *out);
+
+/* dq_truthy: Clojure truth (everything but nil and false). */
+static inline int dq_truthy(const dt_value *v) {
+    return !(v->type == DT_NIL || (v->type == DT_BOOL && !v->u.b));
+}
+
+/*
+ * dq_aggregate: aggregate `agg` over vals[0..n) (the multiset of one
+ * group, after the result stage applied set semantics over the find and
+ * :with variables) with params[0..nparams) (the n of (max n ?x));
+ * *out is owned by the caller.  n == 0 only for count (0).  DT_OK,
+ * DT_INVALID (sum of a string, ...), DT_NOMEM.
+ */
+int dq_aggregate(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t nparams,
+                 const dt_value *vals, size_t n, dt_value *out);
+
+/* }====== */
+
+/* {====== Pull (pull.c) ====== */
+
+typedef struct dq_pull dq_pull;
+
+/*
+ * dq_pull_compile: checks and compiles a pull pattern (a vector value)
+ * against db's schema.  DT_OK, DT_INVALID (malformed pattern; the message
+ * shows the offending part), DT_NOMEM.
+ * dq_pull_run: pulls entity eid; *out (caller owns) is the map, or nil
+ * when the pattern selects nothing of it (as Datomic).
+ */
+int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out);
+int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out);
+void dq_pull_free(dq_pull *p);
+
+/* }====== */
+
+#endif

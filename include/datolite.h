@@ -67,30 +67,31 @@ const char *dt_version(void);
  * function); anything else is an error whose message says what happened.
  */
 enum dt_result {
-    DT_OK = 0,        /* success */
-    DT_NOTFOUND = 1,  /* no such key, entity, attribute, database */
-    DT_INVALID = 2,   /* invalid input: malformed EDN, wrong value type,
-                         bad argument value, oversized value */
-    DT_SCHEMA = 3,    /* schema violation: unknown attribute in a closed
-                         schema, change forbidden by existing data */
-    DT_CONFLICT = 4,  /* :db/cas mismatch, unique constraint conflict */
-    DT_TXFN = 5,      /* a transaction function failed (error, limit) */
-    DT_MAPFULL = 6,   /* a write did not fit in the map and may not
-                         grow it further (see DT_MAPFULL_RETRY) */
-    DT_BUSY = 7,      /* resource busy: too many readers, locked */
-    DT_MISUSE = 8,    /* API misuse: NULL or wrong-kind handle, call in
-                         the wrong state (a write that would wait for
-                         the calling thread itself, ...) */
-    DT_NOMEM = 9,     /* out of memory */
-    DT_IO = 10,       /* I/O error from the operating system */
-    DT_CORRUPT = 11,  /* corrupt file, or a file of another program or
-                         of an incompatible format version */
-    DT_LIMIT = 12,    /* a configured limit was reached (max named
-                         databases, value size, nesting depth) */
-    DT_TIMEOUT = 13,  /* a wait timed out */
-    DT_INTERNAL = 14, /* a bug in Datolite; please report it */
-    DT_ROW = 100,     /* iteration: a row/entry is available */
-    DT_DONE = 101     /* iteration: no more rows/entries */
+    DT_OK = 0,         /* success */
+    DT_NOTFOUND = 1,   /* no such key, entity, attribute, database */
+    DT_INVALID = 2,    /* invalid input: malformed EDN, wrong value type,
+                          bad argument value, oversized value */
+    DT_SCHEMA = 3,     /* schema violation: unknown attribute in a closed
+                          schema, change forbidden by existing data */
+    DT_CONFLICT = 4,   /* :db/cas mismatch, unique constraint conflict */
+    DT_TXFN = 5,       /* a transaction function failed (error, limit) */
+    DT_MAPFULL = 6,    /* a write did not fit in the map and may not
+                          grow it further (see DT_MAPFULL_RETRY) */
+    DT_BUSY = 7,       /* resource busy: too many readers, locked */
+    DT_MISUSE = 8,     /* API misuse: NULL or wrong-kind handle, call in
+                          the wrong state (a write that would wait for
+                          the calling thread itself, ...) */
+    DT_NOMEM = 9,      /* out of memory */
+    DT_IO = 10,        /* I/O error from the operating system */
+    DT_CORRUPT = 11,   /* corrupt file, or a file of another program or
+                          of an incompatible format version */
+    DT_LIMIT = 12,     /* a configured limit was reached (max named
+                          databases, value size, nesting depth) */
+    DT_TIMEOUT = 13,   /* a wait timed out */
+    DT_INTERNAL = 14,  /* a bug in Datolite; please report it */
+    DT_INTERRUPT = 15, /* cancelled on request (dt_cancel_trigger) */
+    DT_ROW = 100,      /* iteration: a row/entry is available */
+    DT_DONE = 101      /* iteration: no more rows/entries */
 };
 
 /*
@@ -1504,6 +1505,27 @@ void dt_loader_close(dt_loader *ld);
  */
 int dt_import_edn(dt_conn *conn, const char *text, size_t len, size_t batch,
                   uint64_t *out_tx_count);
+
+/* }====== */
+
+/* {====== Queries ====== */
+
+/*
+ * dt_cancel: a cancellation token.  Give it to long operations (queries,
+ * through dt_query_options.cancel); any thread may trigger it, and the
+ * operation then stops soon with DT_INTERRUPT.  A triggered token stays
+ * triggered until dt_cancel_reset.
+ * dt_cancel_new: @retval DT_OK / DT_NOMEM / DT_MISUSE (NULL out).
+ * dt_cancel_trigger, dt_cancel_reset: NULL is ignored; thread-safe (an
+ * atomic flag).  dt_cancel_triggered: 1 when triggered.
+ * dt_cancel_free: NULL is allowed; no operation may still use the token.
+ */
+typedef struct dt_cancel dt_cancel;
+int dt_cancel_new(dt_cancel **out);
+void dt_cancel_trigger(dt_cancel *c);
+void dt_cancel_reset(dt_cancel *c);
+int dt_cancel_triggered(const dt_cancel *c);
+void dt_cancel_free(dt_cancel *c);
 
 /* }====== */
 

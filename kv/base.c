@@ -205,13 +205,15 @@ const char *dt_errstr(int rc) {
         return "timed out";
     case DT_INTERNAL:
         return "internal error";
+    case DT_INTERRUPT:
+        return "interrupted";
     case DT_ROW:
         return "row available";
     case DT_DONE:
         return "no more rows";
     default:
         /* An extended code keeps its primary code in the low byte. */
-        if (rc > 0xff && rc < DT_USER_FIRST && (rc & 0xff) > DT_OK && (rc & 0xff) <= DT_INTERNAL)
+        if (rc > 0xff && rc < DT_USER_FIRST && (rc & 0xff) > DT_OK && (rc & 0xff) <= DT_INTERRUPT)
             return dt_errstr(rc & 0xff);
         return "unknown result code";
     }

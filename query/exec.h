@@ -8,7 +8,7 @@
  *                nested loops, no pushdown); option :plan :naive
  *   plan.c ...   dq_eval: the planned evaluator (statistics, pushdown,
  *                join order, hash joins, semi-naive rules, explain)
- *   fn.c         dq_call / dq_aggregate: built-in functions and aggregates
+ *   fn.c         dq_call / dq_agg_apply: built-in functions and aggregates
  *   pull.c       dq_pull_*: pull patterns (dt_pull and pull in :find)
  *
  * Both evaluators read the same dq_exec and fill the same dq_table: the
@@ -89,7 +89,7 @@ typedef struct dq_fnctx dq_fnctx; /* fn.c: per-execution state of built-ins */
  *            collection: one row per element; relation: one row per
  *            tuple) over the variables of the form (blanks dropped);
  *            other kinds: an empty table with ncols 0
- *   fn       state for dq_call / dq_aggregate
+ *   fn       state for dq_call / dq_agg_apply
  *   arena    memory for cells the evaluator makes
  *   limits   see dq_exec_check
  *   explain  NULL, or a buffer the planned evaluator appends its plan to
@@ -101,10 +101,10 @@ typedef struct dq_exec {
     dq_table *in;
     dq_fnctx *fn;
     dq_arena arena;
-    int64_t deadline_ns;        /* CLOCK_MONOTONIC; 0: none */
-    uint64_t max_rows;          /* cap on rows of any intermediate table; 0: none */
-    const dt_cancel *cancel;    /* NULL: none */
-    uint64_t ticks;             /* for dq_exec_check's sampling */
+    int64_t deadline_ns;     /* CLOCK_MONOTONIC; 0: none */
+    uint64_t max_rows;       /* cap on rows of any intermediate table; 0: none */
+    const dt_cancel *cancel; /* NULL: none */
+    uint64_t ticks;          /* for dq_exec_check's sampling */
     dt_buf *explain;
 } dq_exec;
 
@@ -163,13 +163,13 @@ static inline int dq_truthy(const dt_value *v) {
 }
 
 /*
- * dq_aggregate: aggregate `agg` over vals[0..n) (the multiset of one
+ * dq_agg_apply: aggregate `agg` over vals[0..n) (the multiset of one
  * group, after the result stage applied set semantics over the find and
  * :with variables) with params[0..nparams) (the n of (max n ?x));
  * *out is owned by the caller.  n == 0 only for count (0).  DT_OK,
  * DT_INVALID (sum of a string, ...), DT_NOMEM.
  */
-int dq_aggregate(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t nparams,
+int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t nparams,
                  const dt_value *vals, size_t n, dt_value *out);
 
 /* }====== */

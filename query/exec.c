@@ -1,0 +1,234 @@
+/*
+ * exec.c -- the shared machinery of one query execution (query layer):
+ * the arena, binding tables, limits (deadline, row cap, cancellation) and
+ * the column list both evaluators produce.  See exec.h.
+ */
+#include "exec.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+/* {====== Cancellation tokens ====== */
+
+#define DT_MAGIC_CANCEL 0x6463616eu /* "dcan" */
+
+struct dt_cancel {
+    uint32_t magic;
+    atomic_int flag;
+};
+
+int dt_cancel_new(dt_cancel **out) {
+    if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_cancel_new: NULL out");
+    dt_cancel *c = dt__calloc(1, sizeof *c);
+    *out = c;
+    if (!c) return dt__seterr(NULL, DT_NOMEM, "dt_cancel_new: out of memory");
+    c->magic = DT_MAGIC_CANCEL;
+    atomic_init(&c->flag, 0);
+    return DT_OK;
+}
+
+void dt_cancel_trigger(dt_cancel *c) {
+    if (c && c->magic == DT_MAGIC_CANCEL) atomic_store(&c->flag, 1);
+}
+
+void dt_cancel_reset(dt_cancel *c) {
+    if (c && c->magic == DT_MAGIC_CANCEL) atomic_store(&c->flag, 0);
+}
+
+int dt_cancel_triggered(const dt_cancel *c) {
+    return c && c->magic == DT_MAGIC_CANCEL && atomic_load(&((dt_cancel *)c)->flag) != 0;
+}
+
+void dt_cancel_free(dt_cancel *c) {
+    if (!c || c->magic != DT_MAGIC_CANCEL) return;
+    c->magic = DT_MAGIC_DEAD;
+    dt__free(c);
+}
+
+/* }====== */
+
+/* {====== Arena ====== */
+
+struct dq_arena_block {
+    dq_arena_block *next;
+    size_t cap;
+    _Alignas(16) unsigned char data[];
+};
+
+#define DQ_ARENA_MIN 8192
+
+void *dq_arena_alloc(dq_arena *a, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (!a->head || a->cap - a->used < n) {
+        size_t cap = a->cap ? a->cap * 2 : DQ_ARENA_MIN;
+        if (cap > (1u << 20)) cap = 1u << 20;
+        if (cap < n) cap = n;
+        dq_arena_block *b = dt__malloc(sizeof *b + cap);
+        if (!b) return NULL;
+        b->next = a->head;
+        b->cap = cap;
+        a->head = b;
+        a->cap = cap;
+        a->used = 0;
+    }
+    void *p = a->head->data + a->used;
+    a->used += n;
+    return p;
+}
+
+int dq_arena_copy_value(dq_arena *a, const dt_value *v, dt_value *out) {
+    *out = *v;
+    switch (v->type) {
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+    case DT_BYTES: {
+        char *p = dq_arena_alloc(a, v->u.s.len + 1);
+        if (!p) return DT_NOMEM;
+        if (v->u.s.len) memcpy(p, v->u.s.ptr, v->u.s.len);
+        p[v->u.s.len] = '\0';
+        out->u.s.ptr = p;
+        return DT_OK;
+    }
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+    case DT_MAP:
+    case DT_TAGGED: {
+        if (v->u.seq.n == 0) {
+            out->u.seq.items = NULL;
+            return DT_OK;
+        }
+        dt_value *items = dq_arena_alloc(a, v->u.seq.n * sizeof *items);
+        if (!items) return DT_NOMEM;
+        for (size_t i = 0; i < v->u.seq.n; i++) {
+            int rc = dq_arena_copy_value(a, &v->u.seq.items[i], &items[i]);
+            if (rc != DT_OK) return rc;
+        }
+        out->u.seq.items = items;
+        return DT_OK;
+    }
+    default:
+        return DT_OK;
+    }
+}
+
+void dq_arena_release(dq_arena *a) {
+    dq_arena_block *b = a->head;
+    while (b) {
+        dq_arena_block *next = b->next;
+        dt__free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->used = a->cap = 0;
+}
+
+/* }====== */
+
+/* {====== Tables ====== */
+
+int dq_table_init(dq_table *t, const dq_var *cols, size_t ncols) {
+    memset(t, 0, sizeof *t);
+    if (ncols) {
+        t->cols = dt__malloc(ncols * sizeof *cols);
+        if (!t->cols) return DT_NOMEM;
+        memcpy(t->cols, cols, ncols * sizeof *cols);
+    }
+    t->ncols = ncols;
+    return DT_OK;
+}
+
+int dq_table_add_row(dq_table *t, const dt_value *row) {
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        size_t w = t->ncols ? t->ncols : 1;
+        dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+        if (!cells) return DT_NOMEM;
+        t->cells = cells;
+        t->cap = cap;
+    }
+    if (t->ncols) memcpy(t->cells + t->nrows * t->ncols, row, t->ncols * sizeof *row);
+    t->nrows++;
+    return DT_OK;
+}
+
+void dq_table_release(dq_table *t) {
+    dt__free(t->cols);
+    dt__free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+/* }====== */
+
+/* {====== Limits ====== */
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int dq_exec_check(dq_exec *x) {
+    if ((++x->ticks & 1023) != 0) return DT_OK;
+    if (x->cancel && dt_cancel_triggered(x->cancel))
+        return dt__seterr(NULL, DT_INTERRUPT, "query: cancelled");
+    if (x->deadline_ns && now_ns() > x->deadline_ns)
+        return dt__seterr(NULL, DT_TIMEOUT, "query: deadline passed (timeout)");
+    return DT_OK;
+}
+
+int dq_exec_rows(dq_exec *x, uint64_t n) {
+    if (x->max_rows && n > x->max_rows)
+        return dt__seterr(NULL, DT_LIMIT,
+                          "query: more than %llu rows in an intermediate result (row cap)",
+                          (unsigned long long)x->max_rows);
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Columns ====== */
+
+static int add_col(dq_var **cols, size_t *n, size_t *cap, dq_var v) {
+    if (v == DQ_NOVAR) return DT_OK;
+    for (size_t i = 0; i < *n; i++)
+        if ((*cols)[i] == v) return DT_OK;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        dq_var *p = dt__realloc(*cols, nc * sizeof *p);
+        if (!p) return DT_NOMEM;
+        *cols = p;
+        *cap = nc;
+    }
+    (*cols)[(*n)++] = v;
+    return DT_OK;
+}
+
+int dq_find_columns(const dq_query *q, dq_var **cols, size_t *ncols) {
+    dq_var *c = NULL;
+    size_t n = 0, cap = 0;
+    int rc = DT_OK;
+    for (size_t i = 0; i < q->nfind && rc == DT_OK; i++) {
+        const dq_find_elem *f = &q->find[i];
+        if (f->kind == DQ_ELEM_AGG)
+            for (size_t k = 0; k < f->nargs && rc == DT_OK; k++)
+                if (f->args[k].kind == DQ_TERM_VAR) rc = add_col(&c, &n, &cap, f->args[k].id);
+        if (rc == DT_OK) rc = add_col(&c, &n, &cap, f->var);
+        if (rc == DT_OK && f->kind == DQ_ELEM_PULL) rc = add_col(&c, &n, &cap, f->pattern_var);
+    }
+    for (size_t i = 0; i < q->nwith && rc == DT_OK; i++) rc = add_col(&c, &n, &cap, q->with[i]);
+    if (rc != DT_OK) {
+        dt__free(c);
+        return dt__seterr(NULL, DT_NOMEM, "query: out of memory");
+    }
+    *cols = c;
+    *ncols = n;
+    return DT_OK;
+}
+
+/* }====== */

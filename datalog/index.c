@@ -279,7 +279,7 @@ void dl_cursor_close(dl_cursor *c) {
     c->state = CS_DONE;
     c->slow = 1;
     c->nb = c->ib = 0;
-    c->has_cur = 0;
+    c->cur = 0;
 }
 
 static int kv_error(dl_cursor *c, int rc) {
@@ -379,7 +379,7 @@ static void reset_pos(dl_cursor *c) {
     c->want = 1;
     c->kv_end = 0;
     c->nrun = c->irun = 0;
-    c->has_cur = 0;
+    c->cur = 0;
     c->skip = 0;
     c->has_until = 0;
     c->mlen = 0;
@@ -604,11 +604,11 @@ static int next_slow(dl_cursor *c, dl_datom *out) {
                 c->cur_v = d->v;
                 c->cur_vlen = d->vlen;
             }
-            c->has_cur = 1;
+            c->cur = 2;
             d->tx = (int64_t)dl_get_u64(r->val); /* run entries were checked for 8 bytes */
         } else {
             if ((rc = raw_next(c)) != DT_OK) {
-                c->has_cur = 0;
+                c->cur = 0;
                 return rc == DT_NOTFOUND ? DT_DONE : rc;
             }
             if (parse_fast(c->index, c->pk.ptr, c->pk.len, d) != DT_OK) return corrupt_key(c);
@@ -620,7 +620,7 @@ static int next_slow(dl_cursor *c, dl_datom *out) {
             d->tx = (int64_t)dl_get_u64(c->pv.ptr);
             c->cur_full = d->v;
             c->cur_flen = d->vlen;
-            c->has_cur = 1;
+            c->cur = 2;
         }
         int r;
         if (c->skip) {
@@ -632,7 +632,7 @@ static int next_slow(dl_cursor *c, dl_datom *out) {
             if ((rc = cmp_ikey(c, d, &c->until, &r)) != DT_OK) return rc;
             if (r > 0) {
                 end_iteration(c);
-                c->has_cur = 0;
+                c->cur = 0;
                 return DT_DONE;
             }
         }
@@ -647,7 +647,14 @@ int dl__cursor_next_slow(dl_cursor *c, dl_datom *out) {
 }
 
 int dl_cursor_value(dl_cursor *c, dt_kv_bytes *out) {
-    if (!c->has_cur) return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
+    if (!c->cur) return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
+    if (c->cur == 1) { /* the inline path's datom: a key with its whole value */
+        const dt_kv_entry *en = &c->batch[c->ib - 1];
+        size_t off = c->index == DL_INDEX_EAV ? 12 : 4;
+        out->ptr = (const uint8_t *)en->key.ptr + off;
+        out->len = en->key.len - DL__IDS_LEN;
+        return DT_OK;
+    }
     if (!c->cur_full) {
         int rc = dl_value_full_enc(c->st, c->txn, c->cur_aid, c->cur_v, c->cur_vlen, out);
         if (rc != DT_OK) return rc;
@@ -671,7 +678,7 @@ int dl_cursor_count(dl_cursor *c, uint64_t *out) {
     /* the set of datoms is the set of keys from here on with the prefix */
     uint64_t n = c->nrun - c->irun;
     c->nrun = c->irun = 0;
-    c->has_cur = 0;
+    c->cur = 0;
     int rc;
     while ((rc = raw_next(c)) == DT_OK) n++;
     update_slow(c);
@@ -740,7 +747,7 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
         c->cur_flen = d->vlen;
     }
     d->tx = (int64_t)dl_get_u64(v.ptr);
-    c->has_cur = 1;
+    c->cur = 2;
     return DT_ROW;
 }
 

@@ -249,7 +249,7 @@ typedef struct dl_run_ent {
 
 /* Entries a cursor reads from the KV layer at once (at most; it starts
  * with one after a seek and doubles, so short prefixes read no more). */
-#define DL_CURSOR_BATCH 64
+#define DL_CURSOR_BATCH 256
 
 /* The cursor; embed it, treat every field as private. */
 typedef struct dl_cursor {
@@ -271,12 +271,12 @@ typedef struct dl_cursor {
     int skip, has_until;
     dl_run_ent *run;
     size_t nrun, caprun, irun;
-    const uint8_t *cur_full; /* full value of the current datom (NULL: fetch) */
+    const uint8_t *cur_full; /* cur == 2: full value of the current datom (NULL: fetch) */
     size_t cur_flen;
     uint32_t cur_aid; /* ... fetched from giants for this key form */
     const uint8_t *cur_v;
     size_t cur_vlen;
-    int has_cur;
+    int cur; /* current datom: 0 none, 1 batch[ib - 1] (inline path), 2 cur_* fields */
     dt_buf tmp;
 } dl_cursor;
 
@@ -404,9 +404,7 @@ static inline int dl_cursor_next(dl_cursor *c, dl_datom *out) {
             out->vlen = kl - DL__IDS_LEN;
             out->truncated = 0;
             out->tx = (int64_t)dl__ld64((const uint8_t *)en->val.ptr);
-            c->cur_full = out->v;
-            c->cur_flen = out->vlen;
-            c->has_cur = 1;
+            c->cur = 1;
             return DT_ROW;
         }
     }

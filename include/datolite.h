@@ -1477,6 +1477,19 @@ int dt_loader_add_edn(dt_loader *ld, const char *text, size_t len);
 int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len);
 
 /*
+ * dt_loader_add_msgpack_part: dt_loader_add_msgpack for a stream read in
+ * pieces (a large file read block by block, with bounded memory): adds the
+ * complete datoms at the start of bytes[0..len) and sets *consumed to
+ * their length; a datom cut off at the end is left for the next call, to
+ * be passed again with the bytes that follow it.  Pass the last piece of
+ * the stream (what is left at its end) to dt_loader_add_msgpack, which
+ * reports a cut-off datom as an error.  Error messages give the byte
+ * offset in the whole stream.  Results and thread rules as
+ * dt_loader_add_msgpack; DT_MISUSE also for a NULL consumed.
+ */
+int dt_loader_add_msgpack_part(dt_loader *ld, const void *bytes, size_t len, size_t *consumed);
+
+/*
  * dt_loader_finish: sorts and writes everything (DT_LOAD_FILL: in one
  * transaction; DT_LOAD_INIT: in chunks, the last one adding the counters,
  * statistics and tx-log; on an error the chunks committed are removed) and

@@ -71,6 +71,7 @@ struct dt_loader {
     uint64_t next_eid, next_t;
     int64_t max_e;   /* largest entity id seen (entity or ref value) */
     uint64_t nadded; /* datoms given to the loader */
+    size_t mp_base;  /* stream offset of the next dt_loader_add_msgpack_part bytes */
     txn_sorter *eav, *ave;
     dt_buf enc, vk;
     acache_ent cache[ACACHE_SIZE];
@@ -579,13 +580,140 @@ static int add_mp_datom(dt_loader *ld, mpin *m) {
     return rc;
 }
 
-int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len) {
-    int rc = usable(ld, "dt_loader_add_msgpack");
-    if (rc != DT_OK) return rc;
-    if (!bytes && len) return dt__seterr(ld, DT_MISUSE, "dt_loader_add_msgpack: NULL bytes");
+/*
+ * The length of the complete msgpack object at p[0..len), 0 when it is
+ * cut off by the end of the bytes, or SIZE_MAX when a byte is not valid
+ * msgpack (the parser then says what is wrong).  Walks the headers only.
+ */
+static size_t mp_complete(const uint8_t *p, size_t len) {
+    uint64_t need = 1;
+    size_t pos = 0;
+    while (need > 0) {
+        if (pos >= len) return 0;
+        uint8_t c = p[pos];
+        size_t h = 1;   /* header bytes */
+        uint64_t s = 0; /* payload bytes */
+        uint64_t k = 0; /* child objects */
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        } else if (c >= 0x80 && c <= 0x8f) {
+            k = 2u * (c & 0x0f);
+        } else if (c >= 0x90 && c <= 0x9f) {
+            k = c & 0x0f;
+        } else if (c >= 0xa0 && c <= 0xbf) {
+            s = c & 0x1f;
+        } else {
+            int w = 0; /* width of a length field */
+            switch (c) {
+            case 0xc4:
+            case 0xd9:
+                w = 1;
+                break; /* bin8, str8 */
+            case 0xc5:
+            case 0xda:
+                w = 2;
+                break;
+            case 0xc6:
+            case 0xdb:
+                w = 4;
+                break;
+            case 0xc7:
+                w = 1;
+                s = 1;
+                break; /* ext8: length, type */
+            case 0xc8:
+                w = 2;
+                s = 1;
+                break;
+            case 0xc9:
+                w = 4;
+                s = 1;
+                break;
+            case 0xca:
+                s = 4;
+                break;
+            case 0xcb:
+                s = 8;
+                break;
+            case 0xcc:
+            case 0xd0:
+                s = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                s = 2;
+                break;
+            case 0xce:
+            case 0xd2:
+                s = 4;
+                break;
+            case 0xcf:
+            case 0xd3:
+                s = 8;
+                break;
+            case 0xd4:
+                s = 2;
+                break; /* fixext: type + data */
+            case 0xd5:
+                s = 3;
+                break;
+            case 0xd6:
+                s = 5;
+                break;
+            case 0xd7:
+                s = 9;
+                break;
+            case 0xd8:
+                s = 17;
+                break;
+            case 0xdc:
+                w = 2;
+                k = 1;
+                break; /* array16: k is scaled below */
+            case 0xdd:
+                w = 4;
+                k = 1;
+                break;
+            case 0xde:
+                w = 2;
+                k = 2;
+                break; /* map16 */
+            case 0xdf:
+                w = 4;
+                k = 2;
+                break;
+            default:
+                return SIZE_MAX; /* 0xc1 */
+            }
+            if (w) {
+                if (len - pos < 1 + (size_t)w) return 0;
+                uint64_t n = be(p + pos + 1, w);
+                h += (size_t)w;
+                if (k)
+                    k *= n;
+                else
+                    s += n;
+            }
+        }
+        size_t rest = len - pos;
+        if (h > rest || s > rest - h) return 0;
+        pos += h + (size_t)s;
+        need += k;
+        need--;
+    }
+    return pos;
+}
+
+/* Adds the datoms of bytes[0..len); with `part`, a datom cut off at the
+ * end is left (*consumed: the bytes used). */
+static int add_msgpack(dt_loader *ld, const void *bytes, size_t len, int part, size_t *consumed) {
     mpin m = {bytes, len, 0};
+    int rc = DT_OK;
     while (m.pos < m.len) {
         size_t at = m.pos;
+        if (part) {
+            size_t n = mp_complete(m.p + at, m.len - at);
+            if (n == 0) break;
+        }
         rc = add_mp_datom(ld, &m);
         if (rc == DT_OK) continue;
         if (rc == MP_TRUNC) {
@@ -594,10 +722,30 @@ int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len) {
         }
         char inner[DT__ERRMSG_MAX];
         snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
-        dt__seterr(NULL, rc, "loader: datom at byte %zu: %s", at, inner);
+        dt__seterr(NULL, rc, "loader: datom at byte %zu: %s", ld->mp_base + at, inner);
         return fail(ld, rc);
     }
+    if (consumed) *consumed = m.pos;
+    ld->mp_base += m.pos;
     return DT_OK;
+}
+
+int dt_loader_add_msgpack(dt_loader *ld, const void *bytes, size_t len) {
+    int rc = usable(ld, "dt_loader_add_msgpack");
+    if (rc != DT_OK) return rc;
+    if (!bytes && len) return dt__seterr(ld, DT_MISUSE, "dt_loader_add_msgpack: NULL bytes");
+    rc = add_msgpack(ld, bytes, len, 0, NULL);
+    ld->mp_base = 0;
+    return rc;
+}
+
+int dt_loader_add_msgpack_part(dt_loader *ld, const void *bytes, size_t len, size_t *consumed) {
+    if (consumed) *consumed = 0;
+    int rc = usable(ld, "dt_loader_add_msgpack_part");
+    if (rc != DT_OK) return rc;
+    if ((!bytes && len) || !consumed)
+        return dt__seterr(ld, DT_MISUSE, "dt_loader_add_msgpack_part: NULL bytes or consumed");
+    return add_msgpack(ld, bytes, len, 1, consumed);
 }
 
 /* }------ */
@@ -1257,8 +1405,7 @@ int dt_loader_finish(dt_loader *ld, uint64_t *out_count) {
             w.aflags[a->aid] =
                 (uint8_t)(AF_KNOWN | (a->many ? AF_MANY : 0) | (a->unique ? AF_UNIQUE : 0));
     }
-    if (rc == DT_OK) rc = txn_sorter_finish(ld->eav);
-    if (rc == DT_OK) rc = txn_sorter_finish(ld->ave);
+    if (rc == DT_OK) rc = txn_sorter_finish2(ld->eav, ld->ave);
     if (rc == DT_OK) rc = write_all(&w, now_ms());
     if (rc == DT_OK) {
         if (ld->ws_changed)

@@ -17,9 +17,17 @@
  * the start (txn_sorter_rewind) or from a marked position
  * (txn_sorter_mark: the file offset of each run's next unread record):
  * runs stay on disk until it is freed.
+ *
+ * Two cores: while the caller fills one buffer, a worker thread sorts the
+ * previous full one and writes it as a run (each buffer holds half the
+ * budget), so parsing and sorting overlap.  Run files are written and read
+ * in blocks with plain write/pread (no stdio locking per record); a merge
+ * reader points into its block, so most records are never copied.
  */
 #include "extsort.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +35,10 @@
 
 #include "base.h"
 
-#define REC_HDR     6
-#define MIN_BUDGET  ((size_t)1 << 20)
-#define RUN_BUFSIZE ((size_t)1 << 16)
+#define REC_HDR       6
+#define MIN_BUDGET    ((size_t)1 << 20)
+#define RUN_WRITE_BUF ((size_t)1 << 20) /* bytes a run is written in */
+#define RUN_BLOCK     ((size_t)1 << 17) /* bytes a merge reader reads at once */
 
 /*
  * A sort entry: `chunk` is key bytes [depth, depth+8) big-endian, zero
@@ -48,24 +57,44 @@ typedef struct sort_ent {
 /* Beyond this depth, ties are finished with plain record comparisons. */
 #define MAX_RADIX_DEPTH 512
 
+/* A merge reader: blk[pos..len) are read-ahead bytes of the run whose
+ * file offset is boff + pos; `cur` is the current record (in blk). */
 typedef struct run_reader {
-    FILE *f;
-    dt_buf rec; /* the current record, header included */
+    int fd;
+    uint8_t *blk;
+    size_t cap, len, pos;
+    long long boff;
+    const uint8_t *cur;
+    size_t curlen;
+    long long curoff; /* file offset of cur */
+    int has;          /* cur is read ahead and not yet returned */
     int eof;
     size_t id;
 } run_reader;
 
-struct txn_sorter {
-    size_t budget;
-    char *tmpdir;
+/* One in-memory buffer: records back to back in `arena`, sort entries. */
+typedef struct sort_buf {
     dt_buf arena;
     sort_ent *offs;
     size_t noffs, capoffs;
+} sort_buf;
+
+struct txn_sorter {
+    size_t budget; /* per buffer: half the caller's budget */
+    char *tmpdir;
+    sort_buf b;     /* the buffer being filled */
+    sort_buf spare; /* the buffer the worker sorts and writes */
     uint64_t count;
     int finished;
-    /* runs */
-    FILE **runs;
+    /* runs: file descriptors, in the order they were started */
+    int *runs;
     size_t nruns, caprun;
+    /* the spill worker */
+    pthread_t worker;
+    int worker_on;
+    int wfd;
+    int wrc;
+    char werr[DT__ERRMSG_MAX];
     /* merge state */
     run_reader *readers;
     size_t *heap;
@@ -75,7 +104,7 @@ struct txn_sorter {
     /* txn_sorter_mark: mem_pos, or per run the offset of its next unread
      * record (-1: the run was exhausted) */
     size_t mark_pos;
-    long *mark_offs;
+    long long *mark_offs;
     int marked;
 };
 
@@ -96,7 +125,7 @@ int txn_sorter_new(size_t mem_budget, const char *tmpdir, txn_sorter **out) {
     *out = NULL;
     txn_sorter *s = dt__calloc(1, sizeof *s);
     if (!s) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-    s->budget = mem_budget < MIN_BUDGET ? MIN_BUDGET : mem_budget;
+    s->budget = (mem_budget < MIN_BUDGET ? MIN_BUDGET : mem_budget) / 2;
     if (!tmpdir || !*tmpdir) tmpdir = getenv("TMPDIR");
     if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
     s->tmpdir = dt__strndup(tmpdir, strlen(tmpdir));
@@ -239,20 +268,63 @@ static void refine(const uint8_t *base, sort_ent *v, size_t n, size_t depth) {
     }
 }
 
-static void sort_memory(txn_sorter *s) {
-    if (s->noffs < 2) return;
-    sort_ents(s->offs, s->noffs);
-    refine(s->arena.p, s->offs, s->noffs, 0);
+static void sort_buffer(sort_buf *b) {
+    if (b->noffs < 2) return;
+    sort_ents(b->offs, b->noffs);
+    refine(b->arena.p, b->offs, b->noffs, 0);
 }
 
 static size_t rec_size(const uint8_t *r) { return REC_HDR + rd16(r) + rd32(r + 2); }
 
-static int spill(txn_sorter *s) {
-    if (s->noffs == 0) return DT_OK;
-    sort_memory(s);
+static int write_all(int fd, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return DT_IO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return DT_OK;
+}
+
+/* Sorts b and writes it to fd in blocks; empties b.  DT_OK / DT_IO /
+ * DT_NOMEM with a message (on the calling thread). */
+static int write_run(sort_buf *b, int fd) {
+    sort_buffer(b);
+    uint8_t *out = dt__malloc(RUN_WRITE_BUF);
+    if (!out) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
+    size_t n = 0;
+    int rc = DT_OK;
+    for (size_t i = 0; i < b->noffs && rc == DT_OK; i++) {
+        const uint8_t *r = b->arena.p + (b->offs[i].meta & ENT_OFF_MASK);
+        size_t sz = rec_size(r);
+        if (n + sz > RUN_WRITE_BUF) {
+            rc = write_all(fd, out, n);
+            n = 0;
+        }
+        if (rc != DT_OK) break;
+        if (sz > RUN_WRITE_BUF)
+            rc = write_all(fd, r, sz);
+        else {
+            memcpy(out + n, r, sz);
+            n += sz;
+        }
+    }
+    if (rc == DT_OK && n) rc = write_all(fd, out, n);
+    dt__free(out);
+    b->arena.len = 0;
+    b->noffs = 0;
+    if (rc != DT_OK)
+        return dt__seterr(NULL, DT_IO, "sorter: writing a run file failed (%s)",
+                          errno == ENOSPC ? "disk full" : strerror(errno));
+    return DT_OK;
+}
+
+/* Creates an unlinked temporary file for the next run and records it. */
+static int new_run(txn_sorter *s, int *fd_out) {
     if (s->nruns == s->caprun) {
         size_t cap = s->caprun ? s->caprun * 2 : 8;
-        FILE **r = dt__realloc(s->runs, cap * sizeof *r);
+        int *r = dt__realloc(s->runs, cap * sizeof *r);
         if (!r) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
         s->runs = r;
         s->caprun = cap;
@@ -269,27 +341,52 @@ static int spill(txn_sorter *s) {
     }
     unlink(path); /* the open descriptor keeps it alive; nothing left behind */
     dt__free(path);
-    FILE *f = fdopen(fd, "w+b");
-    if (!f) {
-        close(fd);
-        return dt__seterr(NULL, DT_IO, "sorter: cannot open a run file");
-    }
-    setvbuf(f, NULL, _IOFBF, RUN_BUFSIZE);
-    for (size_t i = 0; i < s->noffs; i++) {
-        const uint8_t *r = s->arena.p + (s->offs[i].meta & ENT_OFF_MASK);
-        if (fwrite(r, 1, rec_size(r), f) != rec_size(r)) {
-            fclose(f);
-            return dt__seterr(NULL, DT_IO, "sorter: writing a run file failed (disk full?)");
-        }
-    }
-    if (fflush(f) != 0) {
-        fclose(f);
-        return dt__seterr(NULL, DT_IO, "sorter: writing a run file failed (disk full?)");
-    }
-    s->runs[s->nruns++] = f;
-    s->arena.len = 0;
-    s->noffs = 0;
+    s->runs[s->nruns++] = fd;
+    *fd_out = fd;
     return DT_OK;
+}
+
+static void *spill_worker(void *arg) {
+    txn_sorter *s = arg;
+    s->wrc = write_run(&s->spare, s->wfd);
+    if (s->wrc != DT_OK) snprintf(s->werr, sizeof s->werr, "%s", dt_errmsg(NULL));
+    return NULL;
+}
+
+/* Waits for the worker; its error, if any, becomes the caller's. */
+static int join_worker(txn_sorter *s) {
+    if (!s->worker_on) return DT_OK;
+    pthread_join(s->worker, NULL);
+    s->worker_on = 0;
+    if (s->wrc != DT_OK) return dt__seterr(NULL, s->wrc, "%s", s->werr);
+    return DT_OK;
+}
+
+static void swap_bufs(txn_sorter *s) {
+    sort_buf t = s->b;
+    s->b = s->spare;
+    s->spare = t;
+}
+
+/* Writes the filling buffer as a run: by the worker thread while the
+ * caller fills the other buffer (sync: in this thread). */
+static int spill(txn_sorter *s, int sync) {
+    if (s->b.noffs == 0) return DT_OK;
+    int rc = join_worker(s);
+    int fd = -1;
+    if (rc == DT_OK) rc = new_run(s, &fd);
+    if (rc != DT_OK) return rc;
+    if (!sync) {
+        swap_bufs(s);
+        s->wfd = fd;
+        s->wrc = DT_OK;
+        if (pthread_create(&s->worker, NULL, spill_worker, s) == 0) {
+            s->worker_on = 1;
+            return DT_OK;
+        }
+        swap_bufs(s); /* no thread: write it here */
+    }
+    return write_run(&s->b, fd);
 }
 
 int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val, size_t vlen) {
@@ -298,20 +395,21 @@ int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val,
         return dt__seterr(NULL, DT_INVALID, "sorter: key of %zu bytes too long", klen);
     if (vlen > 0xffffffffu) return dt__seterr(NULL, DT_INVALID, "sorter: value too long");
     size_t need = REC_HDR + klen + vlen;
-    if (s->noffs && s->arena.len + need + (s->noffs + 1) * sizeof(sort_ent) > s->budget) {
-        int rc = spill(s);
+    sort_buf *b = &s->b;
+    if (b->noffs && b->arena.len + need + (b->noffs + 1) * sizeof(sort_ent) > s->budget) {
+        int rc = spill(s, 0);
         if (rc != DT_OK) return rc;
     }
-    if (s->noffs == s->capoffs) {
-        size_t cap = s->capoffs ? s->capoffs * 2 : 1024;
-        sort_ent *o = dt__realloc(s->offs, cap * sizeof *o);
+    if (b->noffs == b->capoffs) {
+        size_t cap = b->capoffs ? b->capoffs * 2 : 1024;
+        sort_ent *o = dt__realloc(b->offs, cap * sizeof *o);
         if (!o) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-        s->offs = o;
-        s->capoffs = cap;
+        b->offs = o;
+        b->capoffs = cap;
     }
-    if (dt_buf_reserve(&s->arena, need) != DT_OK)
+    if (dt_buf_reserve(&b->arena, need) != DT_OK)
         return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-    uint8_t *p = s->arena.p + s->arena.len;
+    uint8_t *p = b->arena.p + b->arena.len;
     p[0] = (uint8_t)(klen >> 8);
     p[1] = (uint8_t)klen;
     p[2] = (uint8_t)(vlen >> 24);
@@ -320,34 +418,61 @@ int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val,
     p[5] = (uint8_t)vlen;
     if (klen) memcpy(p + REC_HDR, key, klen);
     if (vlen) memcpy(p + REC_HDR + klen, val, vlen);
-    load_chunk(p + REC_HDR, klen, 0, &s->offs[s->noffs++], s->arena.len);
-    s->arena.len += need;
+    load_chunk(p + REC_HDR, klen, 0, &b->offs[b->noffs++], b->arena.len);
+    b->arena.len += need;
     s->count++;
     return DT_OK;
 }
 
-/* Reads the next record of a run into its buffer; sets eof at the end. */
+/* Reads the next record of a run (into cur, pointing into the block);
+ * sets eof at the end. */
 static int reader_advance(run_reader *r) {
-    uint8_t hdr[REC_HDR];
-    size_t got = fread(hdr, 1, REC_HDR, r->f);
-    if (got == 0 && feof(r->f)) {
-        r->eof = 1;
-        return DT_OK;
+    r->curoff += (long long)r->curlen;
+    r->curlen = 0;
+    r->has = 0;
+    for (;;) {
+        size_t avail = r->len - r->pos;
+        if (avail >= REC_HDR) {
+            size_t sz = rec_size(r->blk + r->pos);
+            if (avail >= sz) {
+                r->cur = r->blk + r->pos;
+                r->curlen = sz;
+                r->pos += sz;
+                r->has = 1;
+                return DT_OK;
+            }
+            if (sz > r->cap) { /* a record larger than a block */
+                uint8_t *nb = dt__realloc(r->blk, sz);
+                if (!nb) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
+                r->blk = nb;
+                r->cap = sz;
+            }
+        }
+        /* keep the partial record, read more after it */
+        if (r->pos) {
+            memmove(r->blk, r->blk + r->pos, avail);
+            r->boff += (long long)r->pos;
+            r->len = avail;
+            r->pos = 0;
+        }
+        ssize_t got =
+            pread(r->fd, r->blk + r->len, r->cap - r->len, (off_t)(r->boff + (long long)r->len));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0)
+            return dt__seterr(NULL, DT_IO, "sorter: reading a run file: %s", strerror(errno));
+        if (got == 0) {
+            if (avail == 0) {
+                r->eof = 1;
+                return DT_OK;
+            }
+            return dt__seterr(NULL, DT_CORRUPT, "sorter: run file truncated");
+        }
+        r->len += (size_t)got;
     }
-    if (got != REC_HDR) return dt__seterr(NULL, DT_CORRUPT, "sorter: run file truncated");
-    size_t body = (size_t)rd16(hdr) + rd32(hdr + 2);
-    r->rec.len = 0;
-    if (dt_buf_reserve(&r->rec, REC_HDR + body) != DT_OK)
-        return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
-    memcpy(r->rec.p, hdr, REC_HDR);
-    if (body && fread(r->rec.p + REC_HDR, 1, body, r->f) != body)
-        return dt__seterr(NULL, DT_CORRUPT, "sorter: run file truncated");
-    r->rec.len = REC_HDR + body;
-    return DT_OK;
 }
 
 static int heap_less(txn_sorter *s, size_t a, size_t b) {
-    int c = rec_cmp(s->readers[a].rec.p, s->readers[b].rec.p);
+    int c = rec_cmp(s->readers[a].cur, s->readers[b].cur);
     return c ? c < 0 : a < b;
 }
 
@@ -366,21 +491,27 @@ static void heap_down(txn_sorter *s, size_t i) {
 
 /* Positions every run at offs[i] (NULL: at its start; -1: exhausted) and
  * builds the merge heap. */
-static int merge_start(txn_sorter *s, const long *offs) {
+static int merge_start(txn_sorter *s, const long long *offs) {
     s->nheap = 0;
     for (size_t i = 0; i < s->nruns; i++) {
         run_reader *r = &s->readers[i];
-        r->f = s->runs[i];
+        r->fd = s->runs[i];
         r->id = i;
         r->eof = 0;
-        r->rec.len = 0;
-        long off = offs ? offs[i] : 0;
+        r->has = 0;
+        r->len = r->pos = 0;
+        r->curlen = 0;
+        long long off = offs ? offs[i] : 0;
         if (off < 0) {
             r->eof = 1;
             continue;
         }
-        if (fseek(r->f, off, SEEK_SET) != 0)
-            return dt__seterr(NULL, DT_IO, "sorter: cannot reposition a run file");
+        r->boff = r->curoff = off;
+        if (!r->blk) {
+            r->blk = dt__malloc(RUN_BLOCK);
+            if (!r->blk) return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
+            r->cap = RUN_BLOCK;
+        }
         int rc = reader_advance(r);
         if (rc != DT_OK) return rc;
         if (!r->eof) s->heap[s->nheap++] = i;
@@ -389,26 +520,59 @@ static int merge_start(txn_sorter *s, const long *offs) {
     return DT_OK;
 }
 
+static void buf_release(sort_buf *b) {
+    dt_buf_release(&b->arena);
+    dt__free(b->offs);
+    b->offs = NULL;
+    b->noffs = b->capoffs = 0;
+}
+
 int txn_sorter_finish(txn_sorter *s) {
     if (s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: finished twice");
     s->finished = 1;
+    int rc = join_worker(s);
+    if (rc != DT_OK) return rc;
+    buf_release(&s->spare);
     if (s->nruns == 0) {
-        sort_memory(s);
+        sort_buffer(&s->b);
         s->in_memory = 1;
         return DT_OK;
     }
-    int rc = spill(s);
-    if (rc != DT_OK) return rc;
-    dt_buf_release(&s->arena);
-    dt__free(s->offs);
-    s->offs = NULL;
-    s->noffs = s->capoffs = 0;
+    if ((rc = spill(s, 1)) != DT_OK) return rc;
+    buf_release(&s->b);
     s->readers = dt__calloc(s->nruns, sizeof *s->readers);
     s->heap = dt__calloc(s->nruns, sizeof *s->heap);
     s->mark_offs = dt__calloc(s->nruns, sizeof *s->mark_offs);
     if (!s->readers || !s->heap || !s->mark_offs)
         return dt__seterr(NULL, DT_NOMEM, "sorter: out of memory");
     return merge_start(s, NULL);
+}
+
+typedef struct finish_arg {
+    txn_sorter *s;
+    int rc;
+    char err[DT__ERRMSG_MAX];
+} finish_arg;
+
+static void *finish_thread(void *arg) {
+    finish_arg *f = arg;
+    f->rc = txn_sorter_finish(f->s);
+    if (f->rc != DT_OK) snprintf(f->err, sizeof f->err, "%s", dt_errmsg(NULL));
+    return NULL;
+}
+
+int txn_sorter_finish2(txn_sorter *a, txn_sorter *b) {
+    finish_arg fb = {b, DT_OK, ""};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, finish_thread, &fb) == 0;
+    if (!threaded) finish_thread(&fb);
+    int rc = txn_sorter_finish(a);
+    char err[DT__ERRMSG_MAX];
+    if (rc != DT_OK) snprintf(err, sizeof err, "%s", dt_errmsg(NULL));
+    if (threaded) pthread_join(t, NULL);
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "%s", err);
+    if (fb.rc != DT_OK) return dt__seterr(NULL, fb.rc, "%s", fb.err);
+    return DT_OK;
 }
 
 int txn_sorter_rewind(txn_sorter *s) {
@@ -427,19 +591,15 @@ int txn_sorter_mark(txn_sorter *s) {
         s->mark_pos = s->mem_pos;
         return DT_OK;
     }
-    /* A reader holds its current record (read ahead, len > 0) unless that
-     * record was just returned (len 0): the next unread one starts
-     * rec.len bytes before the file position. */
+    /* A reader holds its current record read ahead (has) unless it was
+     * just returned: the next unread one is that record or the one after. */
     for (size_t i = 0; i < s->nruns; i++) {
         run_reader *r = &s->readers[i];
         if (r->eof) {
             s->mark_offs[i] = -1;
             continue;
         }
-        long pos = ftell(r->f);
-        if (pos < 0 || (size_t)pos < r->rec.len)
-            return dt__seterr(NULL, DT_IO, "sorter: cannot tell a run file's position");
-        s->mark_offs[i] = pos - (long)r->rec.len;
+        s->mark_offs[i] = r->has ? r->curoff : r->curoff + (long long)r->curlen;
     }
     return DT_OK;
 }
@@ -459,13 +619,13 @@ int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint
     if (!s->finished) return dt__seterr(NULL, DT_MISUSE, "sorter: next before finish");
     const uint8_t *r;
     if (s->in_memory) {
-        if (s->mem_pos >= s->noffs) return DT_DONE;
-        r = s->arena.p + (s->offs[s->mem_pos++].meta & ENT_OFF_MASK);
+        if (s->mem_pos >= s->b.noffs) return DT_DONE;
+        r = s->b.arena.p + (s->b.offs[s->mem_pos++].meta & ENT_OFF_MASK);
     } else {
         /* The previous top was consumed: advance it and restore the heap. */
         if (s->nheap == 0) return DT_DONE;
         run_reader *top = &s->readers[s->heap[0]];
-        if (top->rec.len == 0) { /* consumed last time */
+        if (!top->has) { /* consumed last time */
             int rc = reader_advance(top);
             if (rc != DT_OK) return rc;
             if (top->eof) {
@@ -475,9 +635,9 @@ int txn_sorter_next(txn_sorter *s, const uint8_t **key, size_t *klen, const uint
             heap_down(s, 0);
             top = &s->readers[s->heap[0]];
         }
-        r = top->rec.p;
+        r = top->cur;
         /* mark consumed; the bytes stay valid until the next call */
-        top->rec.len = 0;
+        top->has = 0;
     }
     *klen = rd16(r);
     *vlen = rd32(r + 2);
@@ -491,16 +651,19 @@ size_t txn_sorter_runs(const txn_sorter *s) { return s->nruns; }
 
 void txn_sorter_free(txn_sorter *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->nruns; i++)
-        if (s->runs[i]) fclose(s->runs[i]);
+    if (s->worker_on) {
+        pthread_join(s->worker, NULL);
+        s->worker_on = 0;
+    }
+    for (size_t i = 0; i < s->nruns; i++) close(s->runs[i]);
     if (s->readers)
-        for (size_t i = 0; i < s->nruns; i++) dt_buf_release(&s->readers[i].rec);
+        for (size_t i = 0; i < s->nruns; i++) dt__free(s->readers[i].blk);
     dt__free(s->readers);
     dt__free(s->heap);
     dt__free(s->mark_offs);
     dt__free(s->runs);
-    dt__free(s->offs);
-    dt_buf_release(&s->arena);
+    buf_release(&s->b);
+    buf_release(&s->spare);
     dt__free(s->tmpdir);
     dt__free(s);
 }

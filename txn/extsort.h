@@ -3,7 +3,9 @@
  * (txn layer, used by bulk load).  Records are buffered up to a memory
  * budget, sorted by key (memcmp order, shorter prefix first; ties keep
  * insertion order), spilled to temporary run files, and merged on read,
- * so sorting any number of records needs bounded memory.
+ * so sorting any number of records needs bounded memory.  A sorter is
+ * used by one thread at a time; internally a worker thread sorts and
+ * writes a full buffer while the caller fills the next one.
  */
 #ifndef TXN_EXTSORT_H
 #define TXN_EXTSORT_H
@@ -29,6 +31,11 @@ int txn_sorter_add(txn_sorter *s, const void *key, size_t klen, const void *val,
 
 /* Ends input and prepares the merge.  DT_OK / DT_IO / DT_NOMEM. */
 int txn_sorter_finish(txn_sorter *s);
+
+/* txn_sorter_finish of two sorters at once, b in a second thread (the
+ * final sort of each is the larger part of the work).  The first error
+ * (a's before b's) is returned with its message. */
+int txn_sorter_finish2(txn_sorter *a, txn_sorter *b);
 
 /*
  * txn_sorter_next: the next record in key order.  Returns DT_ROW with

@@ -2,6 +2,8 @@
  * cmd_db.c -- the Datalog database commands of the `datolite` tool
  * (bindings layer): schema, transact, import, init-db, fill-db, datoms.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -348,6 +350,57 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/*
+ * Feeds a msgpack file ("-": stdin) to the loader block by block, so the
+ * process holds one block and a cut-off datom, never the whole file.
+ * DT_OK, the loader's code, or DT_IO (message in *why).
+ */
+#define LOAD_BLOCK ((size_t)8 << 20)
+
+static int load_msgpack_stream(dt_loader *ld, const char *path, const char **why) {
+    int fd = strcmp(path, "-") ? open(path, O_RDONLY) : STDIN_FILENO;
+    *why = NULL;
+    if (fd < 0) {
+        *why = strerror(errno);
+        return DT_IO;
+    }
+    size_t cap = LOAD_BLOCK, len = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? DT_OK : DT_NOMEM;
+    while (rc == DT_OK) {
+        if (len == cap) { /* one datom larger than the buffer */
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = DT_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            *why = strerror(errno);
+            rc = DT_IO;
+            break;
+        }
+        if (got == 0) { /* the end: what is left must be complete */
+            rc = dt_loader_add_msgpack(ld, buf, len);
+            break;
+        }
+        len += (size_t)got;
+        size_t used = 0;
+        rc = dt_loader_add_msgpack_part(ld, buf, len, &used);
+        if (rc == DT_OK && used) {
+            memmove(buf, buf + used, len - used);
+            len -= used;
+        }
+    }
+    free(buf);
+    if (fd != STDIN_FILENO) close(fd);
+    return rc;
+}
+
 static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
     const char *format = NULL, *schema = NULL, *chunk_s = NULL;
     int quiet = 0;
@@ -388,7 +441,16 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     dt_conn *conn = NULL;
     dt_loader *ld = NULL;
     if (schema && (code = cli_input_read(cmd, schema, 1, &sch)) != CLI_OK) goto done;
-    if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) goto done;
+    if (msgpack) { /* streamed below; only check that it can be read */
+        in.name = strcmp(pos[1], "-") ? pos[1] : "<stdin>";
+        if (strcmp(pos[1], "-") && access(pos[1], R_OK) != 0) {
+            int e = errno;
+            code = cli_fail(cmd, e == ENOENT ? DT_NOTFOUND : DT_IO, "%s: %s", pos[1], strerror(e));
+            goto done;
+        }
+    } else if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) {
+        goto done;
+    }
     if ((code = open_db(cmd, pos[0], 0, &conn)) != CLI_OK) goto done;
     int rc;
     if (schema && (rc = dt_conn_update_schema_text(conn, sch.data, sch.len)) != DT_OK) {
@@ -405,10 +467,10 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
             code = cli_fail(cmd, rc, "%s", loader_msg(NULL, conn));
         goto done;
     }
-    rc = msgpack ? dt_loader_add_msgpack(ld, in.data, in.len)
-                 : dt_loader_add_edn(ld, in.data, in.len);
+    const char *why = NULL;
+    rc = msgpack ? load_msgpack_stream(ld, pos[1], &why) : dt_loader_add_edn(ld, in.data, in.len);
     if (rc != DT_OK) {
-        code = cli_fail(cmd, rc, "%s: %s", in.name, loader_msg(ld, conn));
+        code = cli_fail(cmd, rc, "%s: %s", in.name, why ? why : loader_msg(ld, conn));
         goto done;
     }
     uint64_t count = 0;

@@ -545,6 +545,71 @@ static void test_msgpack_stream_loads_the_same(void **state) {
     ds_free(&s);
 }
 
+/* A stream fed in pieces that cut datoms anywhere (here: every piece
+ * size from 1 to 97 bytes in turn) loads what one call loads. */
+static void test_msgpack_parts_cut_anywhere_load_the_same(void **state) {
+    fixture *f = *state;
+    dataset s = {0};
+    make_people(&s, 200, 4);
+    transact_dataset(f->a->conn, &s);
+    size_t len = 0;
+    uint8_t *mp = as_msgpack(&s, &len);
+    dt_loader *ld = open_loader(f->b->conn, DT_LOAD_INIT, 0);
+    size_t start = 0, end = 0, step = 1, calls = 0, partial = 0;
+    while (end < len) {
+        end = end + step > len ? len : end + step;
+        step = step % 97 + 1;
+        size_t used = 12345;
+        int rc = dt_loader_add_msgpack_part(ld, mp + start, end - start, &used);
+        if (rc != DT_OK) fail_msg("%s", dt_errmsg(ld));
+        assert_true(used <= end - start);
+        if (used < end - start) partial++;
+        start += used;
+        calls++;
+    }
+    assert_true(partial > 0); /* some pieces did end inside a datom */
+    assert_true(calls > 10);
+    assert_int_equal(dt_loader_add_msgpack(ld, mp + start, len - start), DT_OK);
+    assert_int_equal(dt_loader_finish(ld, NULL), DT_OK);
+    dt_loader_close(ld);
+    assert_same_db(f->a->conn, f->b->conn);
+    free(mp);
+    ds_free(&s);
+}
+
+/* The part API leaves a cut-off datom for later, reports malformed bytes
+ * at once with their offset in the whole stream, and the final call
+ * reports what stays cut off. */
+static void test_msgpack_parts_report_errors_with_stream_offsets(void **state) {
+    (void)state;
+    tu_db *d = tu_db_open(SCHEMA);
+    /* [1 "p/age" 7] (9 bytes) then the first 4 bytes of [2 "p/age" 8] */
+    static const uint8_t a[] = {0x93, 0x01, 0xa5, 'p',  '/',  'a', 'g',
+                                'e',  0x07, 0x93, 0x02, 0xa5, 'p'};
+    dt_loader *ld = open_loader(d->conn, DT_LOAD_INIT, 0);
+    size_t used = 0;
+    assert_int_equal(dt_loader_add_msgpack_part(ld, a, sizeof a, &used), DT_OK);
+    assert_int_equal(used, 9);
+    assert_int_equal(dt_loader_add_msgpack_part(ld, a + 9, 4, &used), DT_OK);
+    assert_int_equal(used, 0);
+    assert_int_equal(dt_loader_add_msgpack(ld, a + 9, 4), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(ld), "byte 9"));
+    dt_loader_close(ld);
+    /* 0xc1 is never valid msgpack: an error now, at byte 9 of the stream */
+    static const uint8_t b[] = {0x93, 0x01, 0xa5, 'p', '/', 'a', 'g', 'e', 0x07, 0xc1};
+    ld = open_loader(d->conn, DT_LOAD_INIT, 0);
+    assert_int_equal(dt_loader_add_msgpack_part(ld, b, 9, &used), DT_OK);
+    assert_int_equal(dt_loader_add_msgpack_part(ld, b + 9, 1, &used), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(ld), "byte 9"));
+    assert_int_equal(dt_loader_add_msgpack_part(ld, b, 1, NULL), DT_INVALID); /* sticky */
+    dt_loader_close(ld);
+    assert_int_equal(dt_loader_add_msgpack_part(NULL, b, 1, &used), DT_MISUSE);
+    char *dump = tu_dump(d->conn, 0);
+    assert_string_equal(dump, "");
+    free(dump);
+    tu_db_close(d);
+}
+
 static void test_msgpack_accepts_every_value_type(void **state) {
     fixture *f = *state;
     const char *tx =
@@ -1241,6 +1306,8 @@ int main(void) {
         T(test_load_creates_one_transaction_with_instant_and_log),
         T(test_edn_lines_and_enclosing_vector_load_the_same),
         T(test_msgpack_stream_loads_the_same),
+        T(test_msgpack_parts_cut_anywhere_load_the_same),
+        T(test_msgpack_parts_report_errors_with_stream_offsets),
         T(test_msgpack_accepts_every_value_type),
         T(test_errors_leave_the_database_unchanged),
         T(test_closed_schema_rejects_unknown_attributes),

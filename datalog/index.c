@@ -766,6 +766,8 @@ void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
 void dl_wtxn_close_cursors(dl_wtxn *w) {
     kv_cursor_close(w->ave_cur);
     w->ave_cur = NULL;
+    kv_cursor_close(w->eav_cur);
+    w->eav_cur = NULL;
 }
 
 void dl_wtxn_release(dl_wtxn *w) {
@@ -862,11 +864,21 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     }
     uint8_t txb[DL_INDEX_VAL_LEN];
     dl_index_val(txb, w->tx);
+    /* Puts through cursors: LMDB inserts on the cursor's current leaf page
+     * without a descent from the root when the key belongs there, which
+     * is the common case (the ave cursor was just positioned at this
+     * value by value_in_use; the eav cursor at the entity's last datom). */
+    dt_kv_bytes txv = {txb, DL_INDEX_VAL_LEN};
     if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
-    if ((rc = dt_kv_put(st->kv, w->txn, st->eav, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
+    if (!w->eav_cur && (rc = kv_cursor_open(w->txn, st->eav, &w->eav_cur)) != DT_OK)
+        return kv_fail(w, rc, "writing eav");
+    dt_kv_bytes k = {w->key.p, w->key.len};
+    if ((rc = kv_cursor_put(w->eav_cur, &k, &txv, 0)) != DT_OK)
         return kv_fail(w, rc, "writing eav");
     if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
-    if ((rc = dt_kv_put(st->kv, w->txn, st->ave, w->key.p, w->key.len, txb, 8, 0)) != DT_OK)
+    k.ptr = w->key.p;
+    k.len = w->key.len;
+    if ((rc = kv_cursor_put(w->ave_cur, &k, &txv, 0)) != DT_OK)
         return kv_fail(w, rc, "writing ave");
     if ((rc = delta(w, aid, 1, used ? 0 : 1)) != DT_OK) return rc;
     return record(w, e, aid, enc, enc_len, 1);

@@ -444,7 +444,8 @@ typedef struct dl_wtxn {
     int64_t tx;
     int history; /* record retractions in history (default 1) */
     dt_buf key, key2, tmp;
-    kv_cursor *ave_cur; /* cached, for value_in_use */
+    kv_cursor *ave_cur; /* cached: value_in_use's seek, then the ave put near it */
+    kv_cursor *eav_cur; /* cached: eav puts (a datom's neighbours are on its page) */
     dl_change *changes;
     size_t nchanges, capchanges;
     dt_buf encs;

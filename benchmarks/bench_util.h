@@ -8,6 +8,7 @@
 
 #include <ftw.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -40,6 +41,22 @@ static inline uint64_t bench_rng(uint64_t *s) {
 static inline int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* bench_ratio_stats: sorts v[0..n) (per-run ratios) and gives their
+ * median, min and max (the spread a reader needs to trust a median). */
+typedef struct bench_spread {
+    double median, min, max;
+} bench_spread;
+
+static inline bench_spread bench_ratio_stats(double *v, size_t n) {
+    bench_spread s = {0, 0, 0};
+    if (n == 0) return s;
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.min = v[0];
+    s.max = v[n - 1];
+    return s;
 }
 
 static inline int bench_rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *ftw) {

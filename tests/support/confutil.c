@@ -127,8 +127,8 @@ int tu_values_match(const dt_value *want, const dt_value *got) {
     return dt_value_equal(want, got);
 }
 
-int tu_multiset_match(const dt_value *want, size_t nw, const dt_value *got, size_t ng,
-                      tu_sbuf *msg, const char *indent) {
+int tu_multiset_match(const dt_value *want, size_t nw, const dt_value *got, size_t ng, tu_sbuf *msg,
+                      const char *indent) {
     char *used = calloc(ng + 1, 1), *found = calloc(nw + 1, 1);
     assert_true(used && found);
     for (size_t i = 0; i < nw; i++)
@@ -195,8 +195,7 @@ dt_conn *tu_conf_dataset(const char *name, const dt_value *schema) {
     char rel[256];
     snprintf(rel, sizeof rel, "conformance/datasets/%s.edn", name);
     char *text = tu_read_shared(rel);
-    if (dt_transact(c, text, NULL) != DT_OK)
-        fail_msg("loading dataset %s: %s", rel, dt_errmsg(c));
+    if (dt_transact(c, text, NULL) != DT_OK) fail_msg("loading dataset %s: %s", rel, dt_errmsg(c));
     free(text);
     loaded_v = realloc(loaded_v, (loaded_n + 1) * sizeof *loaded_v);
     assert_non_null(loaded_v);

@@ -65,8 +65,8 @@ int tu_values_match(const dt_value *want, const dt_value *got);
  * got item).  When not, and msg is not NULL, appends "missing" and
  * "unexpected" lines, indented by `indent`.
  */
-int tu_multiset_match(const dt_value *want, size_t nw, const dt_value *got, size_t ng,
-                      tu_sbuf *msg, const char *indent);
+int tu_multiset_match(const dt_value *want, size_t nw, const dt_value *got, size_t ng, tu_sbuf *msg,
+                      const char *indent);
 
 /* }====== */
 

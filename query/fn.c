@@ -167,6 +167,9 @@ static const char *tname(const dt_value *v) {
 
 /* {====== Small helpers ====== */
 
+static int not_yet(const char *name) {
+    return dt__seterr(NULL, DT_INVALID, "query: function %s is not available yet", name);
+}
 
 static int is_regex(const dt_value *v) {
     return v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
@@ -186,8 +189,10 @@ static int is_num(const dt_value *v) {
     case DT_DOUBLE:
     case DT_FLOAT:
     case DT_BIGINT:
-    case DT_BIGDEC: return 1;
-    default: return 0;
+    case DT_BIGDEC:
+        return 1;
+    default:
+        return 0;
     }
 }
 static int is_int(const dt_value *v) { return v->type == DT_LONG || v->type == DT_REF; }
@@ -524,11 +529,21 @@ static int clj_equal(const dt_value *a, const dt_value *b, int *out) {
     }
     if (a->type != b->type) return DT_OK;
     switch (a->type) {
-    case DT_NIL: *out = 1; return DT_OK;
-    case DT_BOOL: *out = !a->u.b == !b->u.b; return DT_OK;
-    case DT_INSTANT: *out = a->u.i == b->u.i; return DT_OK;
-    case DT_CHAR: *out = a->u.c == b->u.c; return DT_OK;
-    case DT_UUID: *out = memcmp(a->u.uuid, b->u.uuid, 16) == 0; return DT_OK;
+    case DT_NIL:
+        *out = 1;
+        return DT_OK;
+    case DT_BOOL:
+        *out = !a->u.b == !b->u.b;
+        return DT_OK;
+    case DT_INSTANT:
+        *out = a->u.i == b->u.i;
+        return DT_OK;
+    case DT_CHAR:
+        *out = a->u.c == b->u.c;
+        return DT_OK;
+    case DT_UUID:
+        *out = memcmp(a->u.uuid, b->u.uuid, 16) == 0;
+        return DT_OK;
     case DT_STRING:
     case DT_KEYWORD:
     case DT_SYMBOL:
@@ -566,7 +581,9 @@ static int clj_equal(const dt_value *a, const dt_value *b, int *out) {
             if (rc != DT_OK || !*out) return rc;
             return clj_equal(&a->u.seq.items[1], &b->u.seq.items[1], out);
         }
-    default: *out = dt_value_equal(a, b); return DT_OK;
+    default:
+        *out = dt_value_equal(a, b);
+        return DT_OK;
     }
 }
 
@@ -602,9 +619,15 @@ static int clj_compare(const dt_value *a, const dt_value *b, int *out, const dt_
     }
     if (a->type != b->type) goto bad;
     switch (a->type) {
-    case DT_BOOL: *out = (!!a->u.b) - (!!b->u.b); return DT_OK;
-    case DT_INSTANT: *out = a->u.i < b->u.i ? -1 : a->u.i > b->u.i; return DT_OK;
-    case DT_CHAR: *out = (int)a->u.c - (int)b->u.c; return DT_OK;
+    case DT_BOOL:
+        *out = (!!a->u.b) - (!!b->u.b);
+        return DT_OK;
+    case DT_INSTANT:
+        *out = a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+        return DT_OK;
+    case DT_CHAR:
+        *out = (int)a->u.c - (int)b->u.c;
+        return DT_OK;
     case DT_STRING:
         *out = text_compare(a->u.s.ptr, a->u.s.len, b->u.s.ptr, b->u.s.len);
         return DT_OK;
@@ -645,7 +668,8 @@ static int clj_compare(const dt_value *a, const dt_value *b, int *out, const dt_
         }
         return DT_OK;
     }
-    default: break;
+    default:
+        break;
     }
 bad:
     *bad1 = a;
@@ -709,10 +733,18 @@ static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args,
         }
         int r;
         switch (fn) {
-        case DQ_FN_LT: r = c < 0; break;
-        case DQ_FN_GT: r = c > 0; break;
-        case DQ_FN_LE: r = c <= 0; break;
-        default: r = c >= 0; break;
+        case DQ_FN_LT:
+            r = c < 0;
+            break;
+        case DQ_FN_GT:
+            r = c > 0;
+            break;
+        case DQ_FN_LE:
+            r = c <= 0;
+            break;
+        default:
+            r = c >= 0;
+            break;
         }
         if (unordered) r = 0;
         ok = ok && r;
@@ -728,11 +760,9 @@ static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args,
 /* Checks that every argument is a number we compute with. */
 static int need_nums(const char *name, const dt_value *args, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        if (!is_num(&args[i]))
-            return call_err(name, args, n, "not a number: %s", tname(&args[i]));
+        if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
         if (is_big(&args[i]))
-            return call_err(name, args, n, "arithmetic on %s is not supported",
-                            tname(&args[i]));
+            return call_err(name, args, n, "arithmetic on %s is not supported", tname(&args[i]));
     }
     return DT_OK;
 }
@@ -741,8 +771,7 @@ static int overflow(const char *name, const dt_value *args, size_t n) {
     return call_err(name, args, n, "long overflow");
 }
 
-static int fn_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
-                    dt_value *out) {
+static int fn_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
     int rc = need_nums(name, args, n);
     if (rc != DT_OK) return rc;
     int anyd = 0;
@@ -840,8 +869,7 @@ static int fn_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
     }
     double x = num_double(a), y = num_double(b);
     if (y == 0.0) return call_err(name, args, n, "divide by zero");
-    if (!isfinite(x) || isnan(y))
-        return call_err(name, args, n, "not a finite number");
+    if (!isfinite(x) || isnan(y)) return call_err(name, args, n, "not a finite number");
     double q = trunc(x / y);
     double r;
     if (fn == DQ_FN_QUOT)
@@ -854,8 +882,7 @@ static int fn_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
     return DT_OK;
 }
 
-static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
-                     dt_value *out) {
+static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
     int rc = need_nums(name, args, n);
     if (rc != DT_OK) return rc;
     int64_t d = fn == DQ_FN_INC ? 1 : -1;
@@ -870,8 +897,7 @@ static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t
 }
 
 /* min / max of numbers: the winning argument as it is; NaN wins. */
-static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
-                     dt_value *out) {
+static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
     for (size_t i = 0; i < n; i++)
         if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
     size_t best = 0;
@@ -925,14 +951,684 @@ static int fn_numpred(dq_fn_id fn, const char *name, const dt_value *args, size_
 
 /* }====== */
 
-/* {====== Dispatch ====== */
+/* {====== Strings ====== */
 
-static int not_yet(const char *name) {
-    return dt__seterr(NULL, DT_INVALID, "query: function %s is not available yet", name);
+/*
+ * Java's Double.toString / Float.toString: the shortest decimal that
+ * reads back, plain between 10^-3 and 10^7 ("1.0", "0.001"), otherwise
+ * computerized scientific notation ("1.0E7", "1.5E-4"); "NaN",
+ * "Infinity", "-Infinity".
+ */
+static int fmt_double(dt_buf *b, double d, int is_float) {
+    if (isnan(d)) return dt_buf_append(b, "NaN", 3);
+    if (isinf(d)) return d < 0 ? dt_buf_append(b, "-Infinity", 9) : dt_buf_append(b, "Infinity", 8);
+    if (d == 0) return signbit(d) ? dt_buf_append(b, "-0.0", 4) : dt_buf_append(b, "0.0", 3);
+    char t[64];
+    int prec;
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*e", prec - 1, d);
+        double back = strtod(t, NULL);
+        if (is_float ? (float)back == (float)d : back == d) break;
+    }
+    /* t = [-]D[.DDD]e[+-]XX: the digits and the decimal exponent */
+    char digits[32];
+    size_t nd = 0;
+    const char *p = t;
+    int neg = 0;
+    if (*p == '-') neg = 1, p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[nd++] = *p;
+    int exp10 = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    int rc = DT_OK;
+    if (neg) rc |= dt_buf_putc(b, '-');
+    if (exp10 >= -3 && exp10 < 7) {
+        if (exp10 < 0) {
+            rc |= dt_buf_append(b, "0.", 2);
+            for (int k = -1; k > exp10; k--) rc |= dt_buf_putc(b, '0');
+            rc |= dt_buf_append(b, digits, nd);
+        } else {
+            size_t intd = (size_t)exp10 + 1;
+            for (size_t k = 0; k < intd; k++)
+                rc |= dt_buf_putc(b, k < nd ? (uint8_t)digits[k] : '0');
+            rc |= dt_buf_putc(b, '.');
+            if (nd > intd)
+                rc |= dt_buf_append(b, digits + intd, nd - intd);
+            else
+                rc |= dt_buf_putc(b, '0');
+        }
+    } else {
+        rc |= dt_buf_putc(b, (uint8_t)digits[0]);
+        rc |= dt_buf_putc(b, '.');
+        if (nd > 1)
+            rc |= dt_buf_append(b, digits + 1, nd - 1);
+        else
+            rc |= dt_buf_putc(b, '0');
+        rc |= dt_buf_printf(b, "E%d", exp10);
+    }
+    return rc ? DT_NOMEM : DT_OK;
 }
 
+/* Appends Clojure's (str v) of one value. */
+static int str_of(dt_buf *b, const dt_value *v) {
+    switch (v->type) {
+    case DT_NIL:
+        return DT_OK;
+    case DT_BOOL:
+        return v->u.b ? dt_buf_append(b, "true", 4) : dt_buf_append(b, "false", 5);
+    case DT_LONG:
+    case DT_REF:
+        return dt_buf_printf(b, "%lld", (long long)v->u.i);
+    case DT_DOUBLE:
+        return fmt_double(b, v->u.d, 0);
+    case DT_FLOAT:
+        return fmt_double(b, (double)v->u.f, 1);
+    case DT_STRING:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+        return dt_buf_append(b, v->u.s.ptr, v->u.s.len);
+    case DT_KEYWORD:
+        return dt_buf_putc(b, ':') | dt_buf_append(b, v->u.s.ptr, v->u.s.len);
+    case DT_CHAR:
+        return put_utf8(b, v->u.c);
+    case DT_UUID: {
+        for (int k = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10)
+                if (dt_buf_putc(b, '-') != DT_OK) return DT_NOMEM;
+            if (dt_buf_printf(b, "%02x", v->u.uuid[k]) != DT_OK) return DT_NOMEM;
+        }
+        return DT_OK;
+    }
+    default:
+        break;
+    }
+    if (is_regex(v)) return dt_buf_append(b, v->u.seq.items[1].u.s.ptr, v->u.seq.items[1].u.s.len);
+    /* instants and collections: their EDN text (an instant without its
+     * #inst tag) */
+    char *s = NULL;
+    size_t n = 0;
+    int rc = dt_edn_write(v, DT_EDN_COMPACT, &s, &n);
+    if (rc == DT_NOMEM) return DT_NOMEM;
+    if (rc != DT_OK) return dt_buf_printf(b, "#<%s>", tname(v));
+    if (v->type == DT_INSTANT && n > 8 && s[n - 1] == '"') {
+        const char *q = memchr(s, '"', n);
+        rc = dt_buf_append(b, q + 1, (size_t)(s + n - 1 - (q + 1)));
+    } else
+        rc = dt_buf_append(b, s, n);
+    dt_free(s);
+    return rc;
+}
+
+static int fn_str(const dt_value *args, size_t n, dt_value *out) {
+    dt_buf b = DT_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        if (str_of(&b, &args[i]) != DT_OK) {
+            dt_buf_release(&b);
+            return nomem();
+        }
+    int rc = mk_string(b.p ? (const char *)b.p : "", b.len, out);
+    dt_buf_release(&b);
+    return rc;
+}
+
+/* Byte offset of UTF-16 unit index u in s[0..n); -1 when u falls inside
+ * a surrogate pair; n when u is the length. */
+static long unit_offset(const char *s, size_t n, int64_t u) {
+    size_t i = 0;
+    int64_t k = 0;
+    while (k < u && i < n) {
+        uint32_t c = utf8_next((const unsigned char *)s, n, &i);
+        k += (int64_t)utf16_units(c);
+    }
+    return k == u ? (long)i : -1;
+}
+
+static int fn_subs(const char *name, const dt_value *args, size_t n, dt_value *out) {
+    const dt_value *s = &args[0];
+    if (s->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(s));
+    for (size_t i = 1; i < n; i++)
+        if (!is_int(&args[i]))
+            return call_err(name, args, n, "index is not a long: %s", tname(&args[i]));
+    int64_t len = (int64_t)text_units(s->u.s.ptr, s->u.s.len);
+    int64_t from = args[1].u.i, to = n == 3 ? args[2].u.i : len;
+    if (from < 0 || to > len || from > to)
+        return call_err(name, args, n,
+                        "string index out of range: begin %lld, end %lld, length %lld",
+                        (long long)from, (long long)to, (long long)len);
+    long a = unit_offset(s->u.s.ptr, s->u.s.len, from);
+    long z = unit_offset(s->u.s.ptr, s->u.s.len, to);
+    if (a < 0 || z < 0) return call_err(name, args, n, "index splits a surrogate pair");
+    return mk_string(s->u.s.ptr + a, (size_t)(z - a), out);
+}
+
+static int fn_count(const char *name, const dt_value *args, size_t n, dt_value *out) {
+    const dt_value *v = &args[0];
+    switch (v->type) {
+    case DT_NIL:
+        dt_value_long(0, out);
+        return DT_OK;
+    case DT_STRING:
+        dt_value_long((int64_t)text_units(v->u.s.ptr, v->u.s.len), out);
+        return DT_OK;
+    case DT_BYTES:
+        dt_value_long((int64_t)v->u.s.len, out);
+        return DT_OK;
+    case DT_VECTOR:
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_SET:
+        dt_value_long((int64_t)v->u.seq.n, out);
+        return DT_OK;
+    case DT_MAP:
+        dt_value_long((int64_t)(v->u.seq.n / 2), out);
+        return DT_OK;
+    default:
+        return call_err(name, args, n, "count not supported on %s", tname(v));
+    }
+}
+
+/* keyword, name, namespace */
+static int fn_names(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
+    if (fn == DQ_FN_KEYWORD) {
+        if (n == 1) {
+            const dt_value *v = &args[0];
+            if (v->type == DT_KEYWORD) return dt_value_copy(v, out) == DT_OK ? DT_OK : nomem();
+            if (v->type == DT_NIL) return DT_OK;
+            if (v->type != DT_STRING && v->type != DT_SYMBOL)
+                return call_err(name, args, n, "cannot make a keyword of %s", tname(v));
+            if (v->u.s.len == 0) return call_err(name, args, n, "empty keyword");
+            int rc = dt_value_text(DT_KEYWORD, v->u.s.ptr, v->u.s.len, out);
+            return rc == DT_OK      ? DT_OK
+                   : rc == DT_NOMEM ? nomem()
+                                    : call_err(name, args, n, "bad keyword");
+        }
+        const dt_value *ns = &args[0], *nm = &args[1];
+        if (ns->type != DT_NIL && ns->type != DT_STRING)
+            return call_err(name, args, n, "namespace is not a string: %s", tname(ns));
+        if (nm->type != DT_STRING)
+            return call_err(name, args, n, "name is not a string: %s", tname(nm));
+        if (nm->u.s.len == 0) return call_err(name, args, n, "empty keyword name");
+        dt_buf b = DT_BUF_INIT;
+        int rc = DT_OK;
+        if (ns->type == DT_STRING)
+            rc |= dt_buf_append(&b, ns->u.s.ptr, ns->u.s.len) | dt_buf_putc(&b, '/');
+        rc |= dt_buf_append(&b, nm->u.s.ptr, nm->u.s.len);
+        if (rc == DT_OK) rc = dt_value_text(DT_KEYWORD, (const char *)b.p, b.len, out);
+        dt_buf_release(&b);
+        return rc == DT_OK ? DT_OK : nomem();
+    }
+    const dt_value *v = &args[0];
+    if (fn == DQ_FN_NAME && v->type == DT_STRING)
+        return dt_value_copy(v, out) == DT_OK ? DT_OK : nomem();
+    if (v->type != DT_KEYWORD && v->type != DT_SYMBOL)
+        return call_err(name, args, n, "not a keyword or symbol: %s", tname(v));
+    const char *ns, *nm;
+    size_t nsl, nml;
+    split_name(v, &ns, &nsl, &nm, &nml);
+    if (fn == DQ_FN_NAME) return mk_string(nm, nml, out);
+    if (!ns) return DT_OK;
+    return mk_string(ns, nsl, out);
+}
+
+/* Java's Character.isWhitespace for a code point. */
+static int is_space_cp(uint32_t c) {
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+    if (c == 0x00a0 || c == 0x2007 || c == 0x202f) return 0; /* no-break spaces */
+    return c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+           c == 0x205f || c == 0x3000;
+}
+
+/* The locale whose case tables lower-case/upper-case use (C.UTF-8: the
+ * Unicode simple case mappings), or 0 when the system lacks it (then
+ * only ASCII letters change case). */
+static locale_t case_locale(void) {
+    static locale_t loc;
+    static int tried;
+    if (!__atomic_load_n(&tried, __ATOMIC_ACQUIRE)) {
+        locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        locale_t none = (locale_t)0;
+        if (l &&
+            !__atomic_compare_exchange_n(&loc, &none, l, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            freelocale(l);
+        __atomic_store_n(&tried, 1, __ATOMIC_RELEASE);
+    }
+    return __atomic_load_n(&loc, __ATOMIC_ACQUIRE);
+}
+
+static int fn_strings(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
+                      dt_value *out) {
+    const dt_value *s = &args[0];
+    if (fn == DQ_FN_BLANK_P) {
+        if (s->type == DT_NIL) {
+            dt_value_bool(1, out);
+            return DT_OK;
+        }
+        if (s->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(s));
+        size_t i = 0;
+        int blank = 1;
+        while (i < s->u.s.len && blank)
+            blank = is_space_cp(utf8_next((const unsigned char *)s->u.s.ptr, s->u.s.len, &i));
+        dt_value_bool(blank, out);
+        return DT_OK;
+    }
+    if (s->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(s));
+    if (fn == DQ_FN_LOWER_CASE || fn == DQ_FN_UPPER_CASE) {
+        locale_t loc = case_locale();
+        dt_buf b = DT_BUF_INIT;
+        int rc = dt_buf_reserve(&b, s->u.s.len + 1);
+        size_t i = 0;
+        while (i < s->u.s.len && rc == DT_OK) {
+            uint32_t c = utf8_next((const unsigned char *)s->u.s.ptr, s->u.s.len, &i);
+            uint32_t m = c;
+            if (loc)
+                m = (uint32_t)(fn == DQ_FN_LOWER_CASE ? towlower_l((wint_t)c, loc)
+                                                      : towupper_l((wint_t)c, loc));
+            else if (c < 0x80)
+                m = fn == DQ_FN_LOWER_CASE ? (c >= 'A' && c <= 'Z' ? c + 32 : c)
+                                           : (c >= 'a' && c <= 'z' ? c - 32 : c);
+            rc = put_utf8(&b, m);
+        }
+        if (rc == DT_OK)
+            rc = mk_string(b.p ? (const char *)b.p : "", b.len, out);
+        else
+            rc = nomem();
+        dt_buf_release(&b);
+        return rc;
+    }
+    const dt_value *t = &args[1];
+    if (t->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(t));
+    const char *a = s->u.s.ptr, *x = t->u.s.ptr;
+    size_t na = s->u.s.len, nx = t->u.s.len;
+    int r = 0;
+    if (fn == DQ_FN_STARTS_WITH)
+        r = nx <= na && memcmp(a, x, nx) == 0;
+    else if (fn == DQ_FN_ENDS_WITH)
+        r = nx <= na && memcmp(a + na - nx, x, nx) == 0;
+    else if (nx == 0)
+        r = 1;
+    else
+        for (size_t i = 0; i + nx <= na && !r; i++) r = memcmp(a + i, x, nx) == 0;
+    dt_value_bool(r, out);
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Regexes ====== */
+
+/* The compiled pattern of a regex or string argument, from the cache or
+ * compiled now.  *e gets the cache entry. */
+static int regex_get(dq_fnctx *c, const char *name, const dt_value *args, size_t n,
+                     const dt_value *p, re_ent **e) {
+    const dt_value *s = is_regex(p) ? &p->u.seq.items[1] : p;
+    if (s->type != DT_STRING) return call_err(name, args, n, "not a regex: %s", tname(p));
+    for (size_t i = 0; i < c->nre; i++)
+        if (c->re[i].len == s->u.s.len && memcmp(c->re[i].pat, s->u.s.ptr, s->u.s.len) == 0) {
+            *e = &c->re[i];
+            return DT_OK;
+        }
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)(s->u.s.len ? s->u.s.ptr : ""), s->u.s.len,
+                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
+    if (!code) {
+        PCRE2_UCHAR msg[160];
+        if (pcre2_get_error_message(err, msg, sizeof msg) < 0) strcpy((char *)msg, "error");
+        if (err == PCRE2_ERROR_NOMEMORY) return nomem();
+        return call_err(name, args, n, "invalid regex: %s at offset %zu", (const char *)msg,
+                        (size_t)off);
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+    char *pat = dt__strndup(s->u.s.len ? s->u.s.ptr : "", s->u.s.len);
+    if (!c->mctx) {
+        c->mctx = pcre2_match_context_create(NULL);
+        if (c->mctx) pcre2_set_match_limit(c->mctx, 5000000);
+    }
+    if (!md || !pat || !c->mctx) {
+        pcre2_match_data_free(md);
+        pcre2_code_free(code);
+        dt__free(pat);
+        return nomem();
+    }
+    size_t slot;
+    if (c->nre < RE_CACHE)
+        slot = c->nre++;
+    else {
+        slot = c->next;
+        c->next = (c->next + 1) % RE_CACHE;
+        dt__free(c->re[slot].pat);
+        pcre2_match_data_free(c->re[slot].md);
+        pcre2_code_free(c->re[slot].code);
+    }
+    c->re[slot] = (re_ent){pat, s->u.s.len, code, md};
+    *e = &c->re[slot];
+    return DT_OK;
+}
+
+/* The match in md as re-find gives it: the text, or with groups a vector
+ * [whole g1 g2 ...] (nil for a group that did not take part). */
+static int match_value(pcre2_code *code, pcre2_match_data *md, const char *subj, dt_value *out) {
+    uint32_t ng = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ng);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    if (ng == 0) return mk_string(subj + ov[0], ov[1] - ov[0], out);
+    if (dt_value_seq(DT_VECTOR, (size_t)ng + 1, out) != DT_OK) return nomem();
+    for (uint32_t g = 0; g <= ng; g++) {
+        if (ov[2 * g] == PCRE2_UNSET) continue;
+        if (mk_string(subj + ov[2 * g], ov[2 * g + 1] - ov[2 * g], &out->u.seq.items[g]) != DT_OK) {
+            dt_value_free(out);
+            return nomem();
+        }
+    }
+    return DT_OK;
+}
+
+/* One match attempt from `start`: 1 matched, 0 not, or an error (< 0 as
+ * -rc). */
+static int re_run(dq_fnctx *c, re_ent *e, const char *name, const dt_value *args, size_t n,
+                  const dt_value *s, size_t start, uint32_t opts, int *rcp) {
+    *rcp = DT_OK;
+    int r = pcre2_match(e->code, (PCRE2_SPTR)(s->u.s.len ? s->u.s.ptr : ""), s->u.s.len, start,
+                        opts, e->md, c->mctx);
+    if (r >= 0) return 1;
+    if (r == PCRE2_ERROR_NOMATCH) return 0;
+    if (r == PCRE2_ERROR_NOMEMORY) {
+        *rcp = nomem();
+        return 0;
+    }
+    PCRE2_UCHAR msg[160];
+    if (pcre2_get_error_message(r, msg, sizeof msg) < 0) strcpy((char *)msg, "error");
+    *rcp = call_err(name, args, n, "regex match failed: %s", (const char *)msg);
+    return 0;
+}
+
+static int fn_regex(dq_fnctx *c, dq_fn_id fn, const char *name, const dt_value *args, size_t n,
+                    dt_value *out) {
+    if (fn == DQ_FN_RE_PATTERN) {
+        const dt_value *p = &args[0];
+        if (is_regex(p)) return dt_value_copy(p, out) == DT_OK ? DT_OK : nomem();
+        if (p->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(p));
+        re_ent *e;
+        int rc = regex_get(c, name, args, n, p, &e); /* reject invalid patterns now */
+        if (rc != DT_OK) return rc;
+        if (dt_value_seq(DT_TAGGED, 2, out) != DT_OK) return nomem();
+        if (dt_value_text(DT_SYMBOL, "regex", 5, &out->u.seq.items[0]) != DT_OK ||
+            dt_value_copy(p, &out->u.seq.items[1]) != DT_OK) {
+            dt_value_free(out);
+            return nomem();
+        }
+        return DT_OK;
+    }
+    const dt_value *s = &args[1];
+    if (s->type != DT_STRING) return call_err(name, args, n, "not a string: %s", tname(s));
+    re_ent *e;
+    int rc = regex_get(c, name, args, n, &args[0], &e);
+    if (rc != DT_OK) return rc;
+    const char *subj = s->u.s.len ? s->u.s.ptr : "";
+    if (fn != DQ_FN_RE_SEQ) {
+        uint32_t opts = fn == DQ_FN_RE_MATCHES ? PCRE2_ANCHORED | PCRE2_ENDANCHORED : 0;
+        if (!re_run(c, e, name, args, n, s, 0, opts, &rc)) return rc;
+        return match_value(e->code, e->md, subj, out);
+    }
+    /* re-seq: every match, as Java's Matcher.find: after an empty match the
+     * next search starts one character further */
+    dt_buf items = DT_BUF_INIT; /* dt_values */
+    size_t start = 0, count = 0;
+    while (start <= s->u.s.len) {
+        if (!re_run(c, e, name, args, n, s, start, 0, &rc)) break;
+        dt_value m;
+        if ((rc = match_value(e->code, e->md, subj, &m)) != DT_OK) break;
+        if (dt_buf_append(&items, &m, sizeof m) != DT_OK) {
+            dt_value_free(&m);
+            rc = nomem();
+            break;
+        }
+        count++;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
+        if (ov[1] > ov[0])
+            start = ov[1];
+        else {
+            start = ov[1];
+            if (start >= s->u.s.len) break;
+            utf8_next((const unsigned char *)subj, s->u.s.len, &start);
+        }
+    }
+    dt_value *iv = (dt_value *)items.p;
+    if (rc == DT_OK && count) {
+        if (dt_value_seq(DT_LIST, count, out) != DT_OK)
+            rc = nomem();
+        else
+            for (size_t i = 0; i < count; i++) out->u.seq.items[i] = iv[i], iv[i].type = DT_NIL;
+    }
+    for (size_t i = 0; i < count; i++) dt_value_free(&iv[i]);
+    dt_buf_release(&items);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== Collections ====== */
+
+/* A set of copies of items[0..n) without `=` duplicates (first kept). */
+static int mk_set(const dt_value *items, size_t n, dt_value *out) {
+    if (dt_value_seq(DT_SET, n, out) != DT_OK) return nomem();
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        out->u.seq.n = k;
+        long at = set_find(out, &items[i], &rc);
+        out->u.seq.n = n;
+        if (rc != DT_OK) {
+            dt_value_free(out);
+            return rc == DT_NOMEM ? nomem() : rc;
+        }
+        if (at >= 0) continue;
+        if (dt_value_copy(&items[i], &out->u.seq.items[k]) != DT_OK) {
+            dt_value_free(out);
+            return nomem();
+        }
+        k++;
+    }
+    out->u.seq.n = k; /* the nil slots beyond k own nothing */
+    return DT_OK;
+}
+
+static int fn_hash_map(const dt_value *args, size_t n, dt_value *out) {
+    if (dt_value_seq(DT_MAP, n, out) != DT_OK) return nomem();
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int rc;
+        out->u.seq.n = k;
+        long at = map_find(out, &args[i], &rc);
+        out->u.seq.n = n;
+        if (rc != DT_OK) {
+            dt_value_free(out);
+            return rc == DT_NOMEM ? nomem() : rc;
+        }
+        size_t slot = at >= 0 ? (size_t)at : k;
+        dt_value_free(&out->u.seq.items[slot + 1]);
+        if ((at < 0 && dt_value_copy(&args[i], &out->u.seq.items[slot]) != DT_OK) ||
+            dt_value_copy(&args[i + 1], &out->u.seq.items[slot + 1]) != DT_OK) {
+            dt_value_free(out);
+            return nomem();
+        }
+        if (at < 0) k += 2;
+    }
+    out->u.seq.n = k;
+    return DT_OK;
+}
+
+/* The largest collection range and the collection functions build. */
+#define DQ_RANGE_MAX 100000000
+
+static int fn_range(const char *name, const dt_value *args, size_t n, dt_value *out) {
+    int rc = need_nums(name, args, n);
+    if (rc != DT_OK) return rc;
+    int anyd = 0;
+    for (size_t i = 0; i < n; i++) anyd |= is_flo(&args[i]);
+    if (!anyd) {
+        int64_t start = n == 1 ? 0 : args[0].u.i, end = n == 1 ? args[0].u.i : args[1].u.i;
+        int64_t step = n == 3 ? args[2].u.i : 1;
+        if (step == 0 && start != end)
+            return call_err(name, args, n, "a step of 0 gives an infinite sequence");
+        uint64_t cnt = 0;
+        if (step > 0 && start < end)
+            cnt = ((uint64_t)end - (uint64_t)start - 1) / (uint64_t)step + 1;
+        else if (step < 0 && start > end)
+            cnt = ((uint64_t)start - (uint64_t)end - 1) / (uint64_t)(-(step + 1) + 1ull) + 1;
+        if (cnt > DQ_RANGE_MAX)
+            return call_err(name, args, n, "more than %d elements", DQ_RANGE_MAX);
+        if (dt_value_seq(DT_LIST, (size_t)cnt, out) != DT_OK) return nomem();
+        for (uint64_t i = 0; i < cnt; i++)
+            dt_value_long((int64_t)((uint64_t)start + i * (uint64_t)step), &out->u.seq.items[i]);
+        return DT_OK;
+    }
+    double start = n == 1 ? 0 : num_double(&args[0]),
+           end = n == 1 ? num_double(&args[0]) : num_double(&args[1]);
+    double step = n == 3 ? num_double(&args[2]) : 1;
+    if (isnan(start) || isnan(end) || isnan(step)) return call_err(name, args, n, "NaN bound");
+    if (step == 0 && start != end)
+        return call_err(name, args, n, "a step of 0 gives an infinite sequence");
+    double cntd = 0;
+    if ((step > 0 && start < end) || (step < 0 && start > end)) cntd = ceil((end - start) / step);
+    if (!(cntd <= DQ_RANGE_MAX))
+        return call_err(name, args, n, "more than %d elements", DQ_RANGE_MAX);
+    size_t cnt = (size_t)cntd;
+    if (dt_value_seq(DT_LIST, cnt, out) != DT_OK) return nomem();
+    /* Clojure adds the step repeatedly */
+    double x = start;
+    size_t k = 0;
+    for (; k < cnt && (step > 0 ? x < end : x > end); k++, x += step)
+        dt_value_double(x, &out->u.seq.items[k]);
+    out->u.seq.n = k;
+    return DT_OK;
+}
+
+static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
+    const dt_value *c = &args[0];
+    switch (fn) {
+    case DQ_FN_CONTAINS_P:
+    case DQ_FN_GET: {
+        const dt_value *k = &args[1];
+        const dt_value *found = NULL;
+        dt_value ch = DT_VALUE_NIL;
+        int has = 0, rc = DT_OK;
+        if (c->type == DT_MAP) {
+            long at = map_find(c, k, &rc);
+            if (at >= 0) has = 1, found = &c->u.seq.items[at + 1];
+        } else if (c->type == DT_SET) {
+            long at = set_find(c, k, &rc);
+            if (at >= 0) has = 1, found = &c->u.seq.items[at];
+        } else if (is_vecish(c) || c->type == DT_STRING) {
+            if (is_int(k)) {
+                int64_t len = c->type == DT_STRING ? (int64_t)text_units(c->u.s.ptr, c->u.s.len)
+                                                   : (int64_t)c->u.seq.n;
+                if (k->u.i >= 0 && k->u.i < len) {
+                    has = 1;
+                    if (c->type != DT_STRING)
+                        found = &c->u.seq.items[k->u.i];
+                    else {
+                        /* the UTF-16 unit at that index, as a char */
+                        size_t i = 0;
+                        int64_t u = 0;
+                        for (;;) {
+                            uint32_t cp =
+                                utf8_next((const unsigned char *)c->u.s.ptr, c->u.s.len, &i);
+                            if (cp >= 0x10000 && u + 1 == k->u.i) {
+                                dt_value_char(0xdc00 | ((cp - 0x10000) & 0x3ff), &ch);
+                                break;
+                            }
+                            if (u == k->u.i) {
+                                dt_value_char(cp >= 0x10000 ? 0xd800 | ((cp - 0x10000) >> 10) : cp,
+                                              &ch);
+                                break;
+                            }
+                            u += (int64_t)utf16_units(cp);
+                        }
+                        found = &ch;
+                    }
+                }
+            }
+        } else if (c->type != DT_NIL && fn == DQ_FN_CONTAINS_P)
+            return call_err(name, args, n, "contains? not supported on %s", tname(c));
+        if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : rc;
+        if (fn == DQ_FN_CONTAINS_P) {
+            dt_value_bool(has, out);
+            return DT_OK;
+        }
+        if (!has) found = n == 3 ? &args[2] : NULL;
+        if (!found) return DT_OK;
+        return dt_value_copy(found, out) == DT_OK ? DT_OK : nomem();
+    }
+    case DQ_FN_EMPTY_P:
+        switch (c->type) {
+        case DT_NIL:
+            dt_value_bool(1, out);
+            return DT_OK;
+        case DT_STRING:
+        case DT_BYTES:
+            dt_value_bool(c->u.s.len == 0, out);
+            return DT_OK;
+        case DT_VECTOR:
+        case DT_TUPLE:
+        case DT_LIST:
+        case DT_SET:
+        case DT_MAP:
+            dt_value_bool(c->u.seq.n == 0, out);
+            return DT_OK;
+        default:
+            return call_err(name, args, n, "empty? not supported on %s", tname(c));
+        }
+    case DQ_FN_SET:
+        switch (c->type) {
+        case DT_NIL:
+            return mk_set(NULL, 0, out);
+        case DT_VECTOR:
+        case DT_TUPLE:
+        case DT_LIST:
+        case DT_SET:
+            return mk_set(c->u.seq.items, c->u.seq.n, out);
+        case DT_MAP: {
+            /* the entries as [k v] vectors */
+            size_t m = c->u.seq.n / 2;
+            dt_value *ents = dt__calloc(m ? m : 1, sizeof *ents);
+            if (!ents) return nomem();
+            int rc = DT_OK;
+            for (size_t i = 0; i < m && rc == DT_OK; i++)
+                rc = mk_seq(DT_VECTOR, &c->u.seq.items[2 * i], 2, &ents[i]);
+            if (rc == DT_OK) rc = mk_set(ents, m, out);
+            for (size_t i = 0; i < m; i++) dt_value_free(&ents[i]);
+            dt__free(ents);
+            return rc;
+        }
+        case DT_STRING: {
+            size_t i = 0, k = 0;
+            dt_value *chars = dt__calloc(c->u.s.len ? c->u.s.len : 1, sizeof *chars);
+            if (!chars) return nomem();
+            while (i < c->u.s.len)
+                dt_value_char(utf8_next((const unsigned char *)c->u.s.ptr, c->u.s.len, &i),
+                              &chars[k++]);
+            int rc = mk_set(chars, k, out);
+            dt__free(chars);
+            return rc;
+        }
+        default:
+            return call_err(name, args, n, "cannot make a set of %s", tname(c));
+        }
+    case DQ_FN_UNTUPLE:
+        if (!is_seqish(c)) return call_err(name, args, n, "not a tuple: %s", tname(c));
+        return dt_value_copy(c, out) == DT_OK ? DT_OK : nomem();
+    default:
+        return not_yet(name);
+    }
+}
+
+/* }====== */
+
+/* {====== Dispatch ====== */
+
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out) {
-    (void)ctx;
     dt_value_nil(out);
     if ((unsigned)fn >= DQ_FN_COUNT_)
         return dt__seterr(NULL, DT_INVALID, "query: unknown function id %d", (int)fn);
@@ -951,62 +1647,251 @@ int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_v
     case DQ_FN_LT:
     case DQ_FN_GT:
     case DQ_FN_LE:
-    case DQ_FN_GE: return fn_compare_chain(fn, name, args, nargs, out);
+    case DQ_FN_GE:
+        return fn_compare_chain(fn, name, args, nargs, out);
     case DQ_FN_ADD:
     case DQ_FN_SUB:
     case DQ_FN_MUL:
-    case DQ_FN_DIV: return fn_arith(fn, name, args, nargs, out);
+    case DQ_FN_DIV:
+        return fn_arith(fn, name, args, nargs, out);
     case DQ_FN_QUOT:
     case DQ_FN_REM:
-    case DQ_FN_MOD: return fn_qrm(fn, name, args, nargs, out);
+    case DQ_FN_MOD:
+        return fn_qrm(fn, name, args, nargs, out);
     case DQ_FN_INC:
-    case DQ_FN_DEC: return fn_incdec(fn, name, args, nargs, out);
+    case DQ_FN_DEC:
+        return fn_incdec(fn, name, args, nargs, out);
     case DQ_FN_MIN:
-    case DQ_FN_MAX: return fn_minmax(fn, name, args, nargs, out);
+    case DQ_FN_MAX:
+        return fn_minmax(fn, name, args, nargs, out);
     case DQ_FN_ZERO_P:
     case DQ_FN_POS_P:
     case DQ_FN_NEG_P:
     case DQ_FN_EVEN_P:
-    case DQ_FN_ODD_P: return fn_numpred(fn, name, args, nargs, out);
-    default: return not_yet(name);
+    case DQ_FN_ODD_P:
+        return fn_numpred(fn, name, args, nargs, out);
+    case DQ_FN_STR:
+        return fn_str(args, nargs, out);
+    case DQ_FN_SUBS:
+        return fn_subs(name, args, nargs, out);
+    case DQ_FN_COUNT:
+        return fn_count(name, args, nargs, out);
+    case DQ_FN_GROUND:
+    case DQ_FN_IDENTITY:
+        return dt_value_copy(&args[0], out) == DT_OK ? DT_OK : nomem();
+    case DQ_FN_VECTOR:
+        return mk_seq(DT_VECTOR, args, nargs, out);
+    case DQ_FN_LIST:
+        return mk_seq(DT_LIST, args, nargs, out);
+    case DQ_FN_TUPLE:
+        return mk_seq(DT_TUPLE, args, nargs, out);
+    case DQ_FN_HASH_MAP:
+        return fn_hash_map(args, nargs, out);
+    case DQ_FN_KEYWORD:
+    case DQ_FN_NAME:
+    case DQ_FN_NAMESPACE:
+        return fn_names(fn, name, args, nargs, out);
+    case DQ_FN_RE_FIND:
+    case DQ_FN_RE_MATCHES:
+    case DQ_FN_RE_SEQ:
+    case DQ_FN_RE_PATTERN:
+        return fn_regex(ctx, fn, name, args, nargs, out);
+    case DQ_FN_STARTS_WITH:
+    case DQ_FN_ENDS_WITH:
+    case DQ_FN_INCLUDES:
+    case DQ_FN_BLANK_P:
+    case DQ_FN_LOWER_CASE:
+    case DQ_FN_UPPER_CASE:
+        return fn_strings(fn, name, args, nargs, out);
+    case DQ_FN_NIL_P:
+        dt_value_bool(args[0].type == DT_NIL, out);
+        return DT_OK;
+    case DQ_FN_SOME_P:
+        dt_value_bool(args[0].type != DT_NIL, out);
+        return DT_OK;
+    case DQ_FN_TRUE_P:
+        dt_value_bool(args[0].type == DT_BOOL && args[0].u.b, out);
+        return DT_OK;
+    case DQ_FN_FALSE_P:
+        dt_value_bool(args[0].type == DT_BOOL && !args[0].u.b, out);
+        return DT_OK;
+    case DQ_FN_NOT:
+        dt_value_bool(!dq_truthy(&args[0]), out);
+        return DT_OK;
+    case DQ_FN_RANGE:
+        return fn_range(name, args, nargs, out);
+    case DQ_FN_COMPARE: {
+        int c;
+        int rc = compare_for(name, args, nargs, &args[0], &args[1], &c);
+        if (rc != DT_OK) return rc;
+        dt_value_long(c, out);
+        return DT_OK;
     }
+    case DQ_FN_CONTAINS_P:
+    case DQ_FN_GET:
+    case DQ_FN_EMPTY_P:
+    case DQ_FN_SET:
+    case DQ_FN_UNTUPLE:
+        return fn_coll(fn, name, args, nargs, out);
+    default:
+        return not_yet(name);
+    }
+}
+
+/* {====== Functions that read a database ====== */
+
+/* The entity an argument names: an id, or an ident or lookup ref resolved
+ * in db (one that matches nothing is an error, as in Datomic). */
+static int src_entity(const char *name, const dt_value *args, size_t n, dt_db *db,
+                      const dt_value *e, int64_t *eid) {
+    if (is_int(e)) {
+        *eid = e->u.i;
+        return DT_OK;
+    }
+    if (e->type != DT_KEYWORD && !is_seqish(e))
+        return call_err(name, args, n, "not an entity: %s", tname(e));
+    /* a copy: text NUL-terminated, a tuple cell read as a vector */
+    dt_value ref;
+    if (dt_value_copy(e, &ref) != DT_OK) return nomem();
+    if (ref.type == DT_TUPLE) ref.type = DT_VECTOR;
+    int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), &ref, eid);
+    dt_value_free(&ref);
+    if (rc == DT_NOMEM) return nomem();
+    if (rc == DT_NOTFOUND) return call_err(name, args, n, "no entity matches %s", "the reference");
+    if (rc != DT_OK) {
+        char why[DT__ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", dt_errmsg(NULL));
+        return call_err(name, args, n, "%s", why);
+    }
+    return DT_OK;
+}
+
+/*
+ * The first value (in index order) of attribute `a` (a keyword) of
+ * entity eid into *out (owned); *found 0 when there is none.  An
+ * attribute the schema does not know has no values.
+ */
+static int src_first(const char *name, const dt_value *args, size_t n, dt_db *db, int64_t eid,
+                     const dt_value *a, dt_value *out, int *found) {
+    *found = 0;
+    dt_value_nil(out);
+    if (a->type != DT_KEYWORD)
+        return call_err(name, args, n, "attribute is not a keyword: %s", tname(a));
+    const dl_attr *at = dl_schema_by_ident(dl_db_schema(db), a->u.s.ptr, a->u.s.len);
+    if (!at) return DT_OK;
+    dt_kv_txn *txn = dl_db_txn(db);
+    if (!txn) return call_err(name, args, n, "the database snapshot is closed");
+    dl_cursor c;
+    int rc = dl_cursor_open(&c, dl_db_store(db), txn, DL_INDEX_EAV);
+    if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : rc;
+    dl_ikey from = {.n = 2, .e = eid, .aid = at->aid, .v = NULL, .vlen = 0};
+    rc = dl_cursor_seek(&c, &from, 2, NULL);
+    dl_datom d;
+    if (rc == DT_OK) rc = dl_cursor_next(&c, &d);
+    if (rc == DT_ROW) {
+        dt_kv_bytes full;
+        size_t used;
+        rc = dl_cursor_value(&c, &full);
+        if (rc == DT_OK) rc = dl_codec_decode(full.ptr, full.len, out, &used);
+        if (rc == DT_OK) *found = 1;
+    } else if (rc == DT_DONE)
+        rc = DT_OK;
+    dl_cursor_close(&c);
+    return rc == DT_NOMEM ? nomem() : rc;
 }
 
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,
                    dt_value *out) {
     (void)ctx;
-    (void)db;
-    (void)args;
-    (void)nargs;
     dt_value_nil(out);
     if ((unsigned)fn >= DQ_FN_COUNT_)
         return dt__seterr(NULL, DT_INVALID, "query: unknown function id %d", (int)fn);
-    return not_yet(dq_builtins[fn].name);
+    const dq_builtin *bi = &dq_builtins[fn];
+    const char *name = bi->name;
+    if (bi->kind != DQ_FNK_SOURCE) return call_err(name, args, nargs, "takes no database");
+    if ((int)nargs + 1 < bi->min_args || (bi->max_args >= 0 && (int)nargs + 1 > bi->max_args))
+        return call_err(name, args, nargs, "wrong number of arguments (%zu with the database)",
+                        nargs + 1);
+    if (!db || !dl_db_ok(db)) return call_err(name, args, nargs, "no database");
+    if (fn == DQ_FN_GET_ELSE && args[2].type == DT_NIL)
+        return call_err(name, args, nargs, "nil default value is not supported");
+    int64_t eid;
+    int rc = src_entity(name, args, nargs, db, &args[0], &eid);
+    if (rc != DT_OK) return rc;
+    int found = 0;
+    dt_value v;
+    switch (fn) {
+    case DQ_FN_GET_ELSE:
+        rc = src_first(name, args, nargs, db, eid, &args[1], &v, &found);
+        if (rc != DT_OK) return rc;
+        if (found) {
+            *out = v;
+            return DT_OK;
+        }
+        return dt_value_copy(&args[2], out) == DT_OK ? DT_OK : nomem();
+    case DQ_FN_MISSING_P:
+        rc = src_first(name, args, nargs, db, eid, &args[1], &v, &found);
+        dt_value_free(&v);
+        if (rc != DT_OK) return rc;
+        dt_value_bool(!found, out);
+        return DT_OK;
+    default: /* get-some: [attr value] of the first attribute with a value */
+        for (size_t i = 1; i < nargs; i++) {
+            rc = src_first(name, args, nargs, db, eid, &args[i], &v, &found);
+            if (rc != DT_OK) return rc;
+            if (!found) continue;
+            if (dt_value_seq(DT_VECTOR, 2, out) != DT_OK) {
+                dt_value_free(&v);
+                return nomem();
+            }
+            out->u.seq.items[1] = v;
+            if (dt_value_copy(&args[i], &out->u.seq.items[0]) != DT_OK) {
+                dt_value_free(out);
+                return nomem();
+            }
+            return DT_OK;
+        }
+        return DT_OK;
+    }
 }
 
 /* }====== */
 
 /* {====== Aggregates ====== */
 
-static int agg_err(dq_agg_id agg, const dt_value *bad, const char *fmt, const char *what) {
-    dt_buf b = DT_BUF_INIT;
-    if (bad) show_value(&b, bad, 60);
-    dt_buf_terminate(&b);
-    int rc = dt__seterr(NULL, DT_INVALID, "query: aggregate %s: %s%s%s", dq_aggregates[agg].name,
-                        fmt ? fmt : "", what ? what : "", b.p ? (const char *)b.p : "");
-    dt_buf_release(&b);
-    return rc;
+static int agg_err(dq_agg_id agg, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int agg_err(dq_agg_id agg, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return dt__seterr(NULL, DT_INVALID, "query: aggregate (%s ...): %s", dq_aggregates[agg].name,
+                      msg);
 }
 
-/* Sum of vals as a long (overflow: error) or, when a double takes part,
- * a double. */
-static int agg_sum(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
-    int anyd = 0;
+/* Aggregated values must be numbers we compute with. */
+static int agg_nums(dq_agg_id agg, const dt_value *vals, size_t n, int *anyd) {
+    *anyd = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_num(&vals[i]) || is_big(&vals[i]))
-            return agg_err(agg, &vals[i], "not a number: ", NULL);
-        anyd |= is_flo(&vals[i]);
+        if (!is_num(&vals[i])) return agg_err(agg, "not a number: %s", tname(&vals[i]));
+        if (is_big(&vals[i]))
+            return agg_err(agg, "arithmetic on %s is not supported", tname(&vals[i]));
+        *anyd |= is_flo(&vals[i]);
     }
+    return DT_OK;
+}
+
+/* Sum of vals: a long (overflow: error) or, when a double takes part, a
+ * double. */
+static int agg_sum(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
+    int anyd;
+    int rc = agg_nums(agg, vals, n, &anyd);
+    if (rc != DT_OK) return rc;
     if (anyd) {
         double s = 0;
         for (size_t i = 0; i < n; i++) s += num_double(&vals[i]);
@@ -1015,45 +1900,259 @@ static int agg_sum(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out)
     }
     int64_t s = 0;
     for (size_t i = 0; i < n; i++)
-        if (__builtin_add_overflow(s, vals[i].u.i, &s))
-            return agg_err(agg, NULL, "long overflow", NULL);
+        if (__builtin_add_overflow(s, vals[i].u.i, &s)) return agg_err(agg, "long overflow");
     dt_value_long(s, out);
     return DT_OK;
 }
 
-/* min/max (no n) by Clojure's compare. */
-static int agg_extreme(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
-    if (n == 0) return DT_OK;
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++) {
-        int c;
-        const dt_value *x = NULL, *y = NULL;
-        int rc = clj_compare(&vals[i], &vals[best], &c, &x, &y);
-        if (rc == DT_NOMEM) return nomem();
-        if (rc != DT_OK) return agg_err(agg, NULL, "bad number", NULL);
-        if (x) return agg_err(agg, NULL, "cannot compare ", x->type == y->type ? tname(x) : "values of different types");
-        if (agg == DQ_AGG_MIN ? c < 0 : c > 0) best = i;
+/* The mean of numbers as a double (long sums kept exact in 128 bits). */
+static double mean_of(const dt_value *vals, size_t n, int anyd) {
+    if (anyd) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += num_double(&vals[i]);
+        return s / (double)n;
     }
-    return dt_value_copy(&vals[best], out) == DT_OK ? DT_OK : nomem();
+    __int128 s = 0;
+    for (size_t i = 0; i < n; i++) s += vals[i].u.i;
+    return (double)s / (double)n;
+}
+
+/* A comparison for sorting: rc DT_OK and *out, or an error recorded. */
+typedef int (*agg_cmp_fn)(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out);
+
+/* Clojure's compare; incomparable values are an error. */
+static int cmp_clj(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out) {
+    const dt_value *x = NULL, *y = NULL;
+    int rc = clj_compare(a, b, out, &x, &y);
+    if (rc == DT_NOMEM) return nomem();
+    if (rc != DT_OK) return agg_err(agg, "malformed number");
+    if (x) {
+        if (x->type == y->type) return agg_err(agg, "cannot compare values of type %s", tname(x));
+        return agg_err(agg, "cannot compare %s and %s", tname(x), tname(y));
+    }
+    return DT_OK;
+}
+
+/* A total order in which `=` values are neighbours: entity ids with
+ * longs, then dt_value_compare. */
+static int cmp_total(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out) {
+    (void)agg;
+    if (is_int(a) && is_int(b))
+        *out = a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+    else
+        *out = dt_value_compare(a->type == DT_REF ? &(dt_value){DT_LONG, {.i = a->u.i}} : a,
+                                b->type == DT_REF ? &(dt_value){DT_LONG, {.i = b->u.i}} : b);
+    return DT_OK;
+}
+
+/* Stable merge sort of p[0..n) (pointers into the values). */
+static int msort(dq_agg_id agg, const dt_value **p, size_t n, agg_cmp_fn cmp) {
+    if (n < 2) return DT_OK;
+    const dt_value **tmp = dt__malloc(n * sizeof *tmp);
+    if (!tmp) return nomem();
+    int rc = DT_OK;
+    for (size_t w = 1; w < n && rc == DT_OK; w *= 2) {
+        for (size_t lo = 0; lo < n && rc == DT_OK; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                int c;
+                if ((rc = cmp(agg, p[j], p[i], &c)) != DT_OK) break;
+                tmp[k++] = c < 0 ? p[j++] : p[i++];
+            }
+            if (rc != DT_OK) break;
+            while (i < mid) tmp[k++] = p[i++];
+            while (j < hi) tmp[k++] = p[j++];
+            memcpy(p + lo, tmp + lo, (hi - lo) * sizeof *p);
+        }
+    }
+    dt__free(tmp);
+    return rc;
+}
+
+/* Pointers to vals[0..n), sorted by cmp; *out malloc'd. */
+static int sorted(dq_agg_id agg, const dt_value *vals, size_t n, agg_cmp_fn cmp,
+                  const dt_value ***out) {
+    const dt_value **p = dt__malloc((n ? n : 1) * sizeof *p);
+    if (!p) return nomem();
+    for (size_t i = 0; i < n; i++) p[i] = &vals[i];
+    int rc = msort(agg, p, n, cmp);
+    if (rc != DT_OK) {
+        dt__free(p);
+        return rc;
+    }
+    *out = p;
+    return DT_OK;
+}
+
+/* The distinct values (by `=`) of vals, sorted by cmp_total: pointers
+ * into vals, *k of them. */
+static int distinct_of(dq_agg_id agg, const dt_value *vals, size_t n, const dt_value ***out,
+                       size_t *k) {
+    const dt_value **p = NULL;
+    int rc = sorted(agg, vals, n, cmp_total, &p);
+    if (rc != DT_OK) return rc;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int eq = 0;
+        if (m) {
+            rc = clj_equal(p[m - 1], p[i], &eq);
+            if (rc != DT_OK) {
+                dt__free(p);
+                return rc == DT_NOMEM ? nomem() : agg_err(agg, "malformed number");
+            }
+        }
+        if (!eq) p[m++] = p[i];
+    }
+    *out = p;
+    *k = m;
+    return DT_OK;
+}
+
+/* A compound of type t of copies of *p[0..n). */
+static int mk_seq_ptr(dt_type t, const dt_value **p, size_t n, dt_value *out) {
+    if (dt_value_seq(t, n, out) != DT_OK) return nomem();
+    for (size_t i = 0; i < n; i++)
+        if (dt_value_copy(p[i], &out->u.seq.items[i]) != DT_OK) {
+            dt_value_free(out);
+            return nomem();
+        }
+    return DT_OK;
+}
+
+/* Numbers ordered numerically, NaN last. */
+static int cmp_num(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out) {
+    int u;
+    int rc = num_cmp(a, b, out, &u);
+    if (rc == DT_NOMEM) return nomem();
+    return rc == DT_OK ? DT_OK : agg_err(agg, "malformed number");
+}
+
+static int agg_median(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
+    int anyd;
+    int rc = agg_nums(agg, vals, n, &anyd);
+    if (rc != DT_OK || n == 0) return rc;
+    const dt_value **p = NULL;
+    if ((rc = sorted(agg, vals, n, cmp_num, &p)) != DT_OK) return rc;
+    const dt_value *hi = p[n / 2];
+    if (n % 2) {
+        rc = dt_value_copy(hi, out) == DT_OK ? DT_OK : nomem();
+    } else {
+        const dt_value *lo = p[n / 2 - 1];
+        if (is_int(lo) && is_int(hi)) {
+            __int128 s = (__int128)lo->u.i + hi->u.i;
+            if (s % 2 == 0)
+                dt_value_long((int64_t)(s / 2), out);
+            else
+                dt_value_double((double)s / 2.0, out);
+        } else
+            dt_value_double((num_double(lo) + num_double(hi)) / 2.0, out);
+    }
+    dt__free(p);
+    return rc;
+}
+
+/* The n of (min n ?x), (rand n ?x), (sample n ?x). */
+static int agg_count_param(dq_agg_id agg, const dt_value *params, size_t nparams, size_t *k) {
+    if (nparams != 1) return agg_err(agg, "takes one parameter, got %zu", nparams);
+    const dt_value *p = &params[0];
+    if (!is_int(p) || p->u.i < 0)
+        return agg_err(agg, "the count must be a non-negative long, got %s", tname(p));
+    *k = (size_t)(p->u.i > (int64_t)SIZE_MAX / 2 ? (int64_t)(SIZE_MAX / 2) : p->u.i);
+    return DT_OK;
 }
 
 int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t nparams,
                  const dt_value *vals, size_t n, dt_value *out) {
-    (void)ctx;
-    (void)params;
     dt_value_nil(out);
     if ((unsigned)agg >= DQ_AGG_COUNT_)
         return dt__seterr(NULL, DT_INVALID, "query: unknown aggregate id %d", (int)agg);
+    if (!vals && n) return dt__seterr(NULL, DT_MISUSE, "query: aggregate without values");
+    int rc, anyd;
+    const dt_value **p = NULL;
+    size_t k = 0, m = 0;
     switch (agg) {
-    case DQ_AGG_COUNT: dt_value_long((int64_t)n, out); return DT_OK;
-    case DQ_AGG_SUM: return agg_sum(agg, vals, n, out);
+    case DQ_AGG_COUNT:
+        dt_value_long((int64_t)n, out);
+        return DT_OK;
+    case DQ_AGG_COUNT_DISTINCT:
+        if ((rc = distinct_of(agg, vals, n, &p, &m)) != DT_OK) return rc;
+        dt__free(p);
+        dt_value_long((int64_t)m, out);
+        return DT_OK;
+    case DQ_AGG_SUM:
+        return agg_sum(agg, vals, n, out);
+    case DQ_AGG_AVG:
+    case DQ_AGG_VARIANCE:
+    case DQ_AGG_STDDEV: {
+        if ((rc = agg_nums(agg, vals, n, &anyd)) != DT_OK || n == 0) return rc;
+        double mean = mean_of(vals, n, anyd);
+        if (agg == DQ_AGG_AVG) {
+            dt_value_double(mean, out);
+            return DT_OK;
+        }
+        double s = 0;
+        for (size_t i = 0; i < n; i++) {
+            double dlt = num_double(&vals[i]) - mean;
+            s += dlt * dlt;
+        }
+        double var = s / (double)n;
+        dt_value_double(agg == DQ_AGG_VARIANCE ? var : sqrt(var), out);
+        return DT_OK;
+    }
+    case DQ_AGG_MEDIAN:
+        return agg_median(agg, vals, n, out);
     case DQ_AGG_MIN:
     case DQ_AGG_MAX:
-        if (nparams == 0) return agg_extreme(agg, vals, n, out);
-        /* fallthrough */
-    default:
-        return dt__seterr(NULL, DT_INVALID, "query: aggregate %s is not available yet",
-                          dq_aggregates[agg].name);
+        if (nparams == 0) {
+            if (n == 0) return DT_OK;
+            size_t best = 0;
+            for (size_t i = 1; i < n; i++) {
+                int c;
+                if ((rc = cmp_clj(agg, &vals[i], &vals[best], &c)) != DT_OK) return rc;
+                if (agg == DQ_AGG_MIN ? c < 0 : c > 0) best = i;
+            }
+            return dt_value_copy(&vals[best], out) == DT_OK ? DT_OK : nomem();
+        }
+        if ((rc = agg_count_param(agg, params, nparams, &k)) != DT_OK) return rc;
+        if ((rc = sorted(agg, vals, n, cmp_clj, &p)) != DT_OK) return rc;
+        if (k > n) k = n;
+        rc = mk_seq_ptr(DT_VECTOR, agg == DQ_AGG_MIN ? p : p + (n - k), k, out);
+        dt__free(p);
+        return rc;
+    case DQ_AGG_DISTINCT:
+        if ((rc = distinct_of(agg, vals, n, &p, &m)) != DT_OK) return rc;
+        rc = mk_seq_ptr(DT_SET, p, m, out);
+        dt__free(p);
+        return rc;
+    case DQ_AGG_RAND:
+        if (nparams == 0) {
+            if (n == 0) return DT_OK;
+            return dt_value_copy(&vals[rng_below(ctx, n)], out) == DT_OK ? DT_OK : nomem();
+        }
+        if ((rc = agg_count_param(agg, params, nparams, &k)) != DT_OK) return rc;
+        if (n == 0) k = 0;
+        if (k > DQ_RANGE_MAX) return agg_err(agg, "more than %d values", DQ_RANGE_MAX);
+        if (dt_value_seq(DT_VECTOR, k, out) != DT_OK) return nomem();
+        for (size_t i = 0; i < k; i++)
+            if (dt_value_copy(&vals[rng_below(ctx, n)], &out->u.seq.items[i]) != DT_OK) {
+                dt_value_free(out);
+                return nomem();
+            }
+        return DT_OK;
+    default: /* DQ_AGG_SAMPLE: up to n distinct values in random order */
+        if ((rc = agg_count_param(agg, params, nparams, &k)) != DT_OK) return rc;
+        if ((rc = distinct_of(agg, vals, n, &p, &m)) != DT_OK) return rc;
+        if (k > m) k = m;
+        for (size_t i = 0; i < k; i++) { /* partial Fisher-Yates */
+            size_t j = i + rng_below(ctx, m - i);
+            const dt_value *t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        rc = mk_seq_ptr(DT_VECTOR, p, k, out);
+        dt__free(p);
+        return rc;
     }
 }
 

@@ -167,8 +167,7 @@ static int parse_attr_name(cctx *c, const dt_value *kw, pspec *sp) {
     memset(sp, 0, sizeof *sp);
     sp->key.type = DT_NIL;
     sp->def.type = DT_NIL;
-    if (kw->type != DT_KEYWORD)
-        return perr(c, kw, "expected an attribute name (a keyword)");
+    if (kw->type != DT_KEYWORD) return perr(c, kw, "expected an attribute name (a keyword)");
     const char *name = kw->u.s.ptr;
     size_t len = kw->u.s.len;
     if (dt_value_copy(kw, &sp->key) != DT_OK) return nomem();
@@ -240,8 +239,9 @@ static int parse_attr_spec(cctx *c, const dt_value *v, pspec *sp) {
     if (is_named(&it[0], "limit") || is_named(&it[0], "default")) {
         int is_limit = is_named(&it[0], "limit");
         if (n != 3)
-            return perr(c, v, is_limit ? "expected (limit attr-name n)"
-                                       : "expected (default attr-name value)");
+            return perr(c, v,
+                        is_limit ? "expected (limit attr-name n)"
+                                 : "expected (default attr-name value)");
         if ((rc = parse_attr_spec(c, &it[1], sp)) != DT_OK) return rc;
         return is_limit ? set_limit(c, v, &it[2], sp) : set_default(&it[2], sp);
     }
@@ -312,8 +312,7 @@ static int parse_pattern(cctx *c, const dt_value *v, ppat **out);
 static int parse_map_entry(cctx *c, const dt_value *k, const dt_value *v, pspec *sp) {
     int rc = parse_attr_spec(c, k, sp);
     if (rc != DT_OK) return rc;
-    if (sp->kind != PK_ATTR || !sp->ref)
-        return perr(c, k, "a map spec needs a ref attribute");
+    if (sp->kind != PK_ATTR || !sp->ref) return perr(c, k, "a map spec needs a ref attribute");
     if (is_named(v, "...")) {
         sp->recursive = 1;
         sp->rec_id = c->p->nrec++;
@@ -380,7 +379,8 @@ static int parse_pattern(cctx *c, const dt_value *v, ppat **out) {
 int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_compile: NULL out");
     *out = NULL;
-    if (!dl_db_ok(db) || !pattern) return dt__seterr(NULL, DT_MISUSE, "dq_pull_compile: bad arguments");
+    if (!dl_db_ok(db) || !pattern)
+        return dt__seterr(NULL, DT_MISUSE, "dq_pull_compile: bad arguments");
     dq_pull *p = dt__calloc(1, sizeof *p);
     if (!p) return nomem();
     int rc = dt_value_text(DT_KEYWORD, "db/id", 5, &p->dbid_spec.key);
@@ -676,9 +676,9 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
     }
     int rc = dl_cursor_seek(&r->cur, &from, 1, pat->wildcard ? NULL : &until);
     if (rc != DT_OK) return rc;
-    size_t si = first;             /* next spec to match (not wildcard) */
-    uint32_t cur_aid = 0;          /* attribute of the datoms being counted */
-    size_t count = 0, cap = 0;     /* values read of cur_aid; cap: 0 = all */
+    size_t si = first;         /* next spec to match (not wildcard) */
+    uint32_t cur_aid = 0;      /* attribute of the datoms being counted */
+    size_t count = 0, cap = 0; /* values read of cur_aid; cap: 0 = all */
     dl_datom d;
     while ((rc = dl_cursor_next(&r->cur, &d)) == DT_ROW) {
         if (d.aid != cur_aid) {
@@ -702,8 +702,10 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
                     }
                 } else {
                     const dl_attr *a = dl_schema_by_aid(r->s, d.aid);
-                    if (a && a->many && a->vtype != DT_REF) cap = PULL_DEFAULT_LIMIT;
-                    else unlimited = 1;
+                    if (a && a->many && a->vtype != DT_REF)
+                        cap = PULL_DEFAULT_LIMIT;
+                    else
+                        unlimited = 1;
                 }
                 if (unlimited) cap = 0;
             }
@@ -715,7 +717,9 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
         dt_value v;
         size_t used;
         if ((rc = dl_codec_decode(full.ptr, full.len, &v, &used)) != DT_OK) {
-            if (rc == DT_NOTFOUND) rc = dt__seterr(NULL, DT_CORRUPT, "pull: value of entity %lld is cut short", (long long)e);
+            if (rc == DT_NOTFOUND)
+                rc = dt__seterr(NULL, DT_CORRUPT, "pull: value of entity %lld is cut short",
+                                (long long)e);
             return rc;
         }
         if ((rc = push_dent(r, d.aid, &v)) != DT_OK) return rc;
@@ -764,8 +768,10 @@ static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbu
             rc = pull_ref(r, sp, pat, r->d[i].v.u.i, &x);
             if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
         }
-        if (rc == DT_OK && acc.n) vbuf_take(&acc, DT_VECTOR, &val);
-        else vbuf_release(&acc);
+        if (rc == DT_OK && acc.n)
+            vbuf_take(&acc, DT_VECTOR, &val);
+        else
+            vbuf_release(&acc);
     }
     pop_dents(r, base);
     if (rc == DT_OK && val.type != DT_NIL) rc = put_kv(m, &sp->key, &val);
@@ -845,7 +851,8 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
         }
     }
     pop_dents(r, base);
-    for (size_t i = 0; rc == DT_OK && i < pat->nrev; i++) rc = add_reverse(r, &pat->rev[i], pat, e, &m);
+    for (size_t i = 0; rc == DT_OK && i < pat->nrev; i++)
+        rc = add_reverse(r, &pat->rev[i], pat, e, &m);
     r->depth--;
     if (rc != DT_OK || m.n == 0) {
         vbuf_release(&m);
@@ -957,7 +964,8 @@ int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eid
     int rc = compile_text(db, pattern, len, &p);
     dt_value res = DT_VALUE_NIL;
     if (rc == DT_OK && dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
-    for (size_t i = 0; rc == DT_OK && i < n; i++) rc = pull_one(db, p, &eids[i], &res.u.seq.items[i]);
+    for (size_t i = 0; rc == DT_OK && i < n; i++)
+        rc = pull_one(db, p, &eids[i], &res.u.seq.items[i]);
     dq_pull_free(p);
     if (rc != DT_OK) {
         dt_value_free(&res);

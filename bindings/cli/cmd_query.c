@@ -242,8 +242,9 @@ static int parse_timeout(const char *cmd, const char *usage, const char *s, uint
     *out = 0;
     if (!s) return CLI_OK;
     if (cli_parse_count(s, &v) != 0 || v == 0 || v > UINT32_MAX)
-        return cli_usage_error(cmd, usage, "--timeout needs a positive number of milliseconds, "
-                                           "got '%s'",
+        return cli_usage_error(cmd, usage,
+                               "--timeout needs a positive number of milliseconds, "
+                               "got '%s'",
                                s);
     *out = (uint32_t)v;
     return CLI_OK;
@@ -288,7 +289,7 @@ static const char query_help[] =
 int cmd_query(int argc, char **argv) {
     const char *cmd = "query";
     const char *format = NULL, *timeout_s = NULL, *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
-    cli_opt opts[] = {{"format", 1, &format, NULL},  {"timeout", 1, &timeout_s, NULL},
+    cli_opt opts[] = {{"format", 1, &format, NULL},   {"timeout", 1, &timeout_s, NULL},
                       {"repeat", 1, &repeat_s, NULL}, {"max-rows", 1, &rows_s, NULL},
                       {"plan", 1, &plan_s, NULL},     {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -310,8 +311,8 @@ int cmd_query(int argc, char **argv) {
     }
     if ((code = parse_timeout(cmd, query_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
     if (repeat_s && (cli_parse_count(repeat_s, &repeat) != 0 || repeat == 0 || repeat > 1000000)) {
-        code = cli_usage_error(cmd, query_usage, "--repeat needs a count from 1 to 1000000, got '%s'",
-                               repeat_s);
+        code = cli_usage_error(cmd, query_usage,
+                               "--repeat needs a count from 1 to 1000000, got '%s'", repeat_s);
         goto out;
     }
     if (rows_s && (cli_parse_count(rows_s, &qo.max_rows) != 0 || qo.max_rows == 0)) {

@@ -366,7 +366,7 @@ static int parse_pattern(cctx *c, const dt_value *v, ppat **out) {
         slist_release(&rev);
         return rc;
     }
-    qsort(fwd.v, fwd.n, sizeof *fwd.v, spec_cmp);
+    if (fwd.n > 1) qsort(fwd.v, fwd.n, sizeof *fwd.v, spec_cmp);
     pat->fwd = fwd.v;
     pat->nfwd = fwd.n;
     pat->rev = rev.v;

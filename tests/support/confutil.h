@@ -54,8 +54,10 @@ dt_value tu_conf_cases(void);
  * numbers numerically across long/ref/double/float (refs are entity ids,
  * written as plain integers in the expectations), a double on either side
  * within a relative 1e-9; vectors, lists and tuples element by element
- * (a tuple matches a vector); sets as sets; maps key by key; anything
- * else with dt_value_equal.
+ * (a tuple matches a vector); sets as sets; maps key by key, and inside
+ * a map an expected set matches a vector with the same items (pulled
+ * cardinality-many values compare as sets); anything else with
+ * dt_value_equal.
  */
 int tu_values_match(const dt_value *want, const dt_value *got);
 

@@ -10,8 +10,8 @@
  * order.  All runs must give the same result.
  *
  * The seed is printed; DT_DIFF_SEED=N reruns one sequence and
- * DT_DIFF_COUNT=N sets the number of queries (default 3000, a third of
- * that under sanitizers).  A mismatch prints the seed, the query number,
+ * DT_DIFF_COUNT=N sets the number of queries (default 5000, 2000 under
+ * sanitizers).  A mismatch prints the seed, the query number,
  * the query, its inputs and both results.
  */
 #include "confutil.h"
@@ -31,13 +31,13 @@
 #define DIFF_SANITIZED 0
 #endif
 
-#define DEFAULT_SEED 20261130u
-#define DEFAULT_COUNT (DIFF_SANITIZED ? 1000 : 3000)
+#define DEFAULT_SEED  20261130u
+#define DEFAULT_COUNT (DIFF_SANITIZED ? 2000 : 5000)
 /* New random data every this many queries. */
 #define QUERIES_PER_DB 250
 /* Entities per random database (small: the reference evaluator is nested
  * loops, and the queries may join several patterns). */
-#define NENT 36
+#define NENT             36
 #define QUERY_TIMEOUT_MS 20000
 /* A cap on intermediate rows: a random query whose reference evaluation
  * goes past it (a cross product of unconnected patterns) is skipped, since
@@ -202,15 +202,15 @@ static int value_var(const gen *g, int kind) {
 
 /* One data pattern [E :attr V]. */
 static void gen_pattern(gen *g, int first) {
-    static const char *const attrs[] = {":a/n",  ":a/m",    ":a/s",   ":a/ref",
-                                        ":a/k",  ":a/tags", ":a/link"};
+    static const char *const attrs[] = {":a/n", ":a/m",    ":a/s",   ":a/ref",
+                                        ":a/k", ":a/tags", ":a/link"};
     int a = (int)rnd(7);
     char e[48], v[48];
     vset binds = 0;
     unsigned r = rnd(100);
-    if (r < 8) {
+    if (r < 5) {
         snprintf(e, sizeof e, "%u", 1 + rnd(NENT));
-    } else if (r < 12) {
+    } else if (r < 8) {
         int k = 1 + (int)rnd(NENT);
         while (!has_key[k]) k = 1 + (int)rnd(NENT);
         snprintf(e, sizeof e, "[:a/k \"k%d\"]", k);
@@ -222,7 +222,7 @@ static void gen_pattern(gen *g, int first) {
     r = rnd(100);
     if (r < 10) {
         snprintf(v, sizeof v, "_");
-    } else if (r < 30) {
+    } else if (r < 24) {
         switch (a) {
         case 0:
             snprintf(v, sizeof v, "%u", rnd(5));
@@ -302,7 +302,7 @@ static void gen_fn(gen *g) {
     for (int i = VAR_V; i < NVARS; i++)
         if (is_long_var(i) && !(g->bound >> i & 1)) out = i;
     if (out < 0) return;
-    static const char *const fns[] = {"(+ %s 1)", "(* %s 2)", "(- %s 3)", "(mod %s 3)",
+    static const char *const fns[] = {"(+ %s 1)", "(* %s 2)", "(- %s 3)",  "(mod %s 3)",
                                       "(inc %s)", "(dec %s)", "(max %s 2)"};
     char call[64];
     snprintf(call, sizeof call, fns[rnd(7)], var_name(x));
@@ -345,8 +345,9 @@ static void gen_or(gen *g) {
                    strs[rnd(4)]);
         return;
     case 1:
-        add_clause(g, 0, 1u << e, "(or-join [%s] [%s :a/tags \"%s\"] (and [%s :a/ref ?oj] [?oj :a/n %u]))",
-                   ev, ev, tags[rnd(5)], ev, rnd(5));
+        add_clause(g, 0, 1u << e,
+                   "(or-join [%s] [%s :a/tags \"%s\"] (and [%s :a/ref ?oj] [?oj :a/n %u]))", ev, ev,
+                   tags[rnd(5)], ev, rnd(5));
         return;
     default: {
         int x = pick_bound(g, is_long_var);
@@ -375,8 +376,8 @@ static void gen_rule(gen *g) {
         return;
     case 2: {
         int f = entity_var(g, 0);
-        add_clause(g, 0, 1u << e | 1u << f, "(%s %s %s)", chance(50) ? "same-n" : "up",
-                   var_name(e), var_name(f));
+        add_clause(g, 0, 1u << e | 1u << f, "(%s %s %s)", chance(50) ? "same-n" : "up", var_name(e),
+                   var_name(f));
         return;
     }
     default:
@@ -444,9 +445,9 @@ static void gen_query(rquery *out) {
     int lv = pick_bound(&g, is_long_var);
     unsigned r = rnd(100);
     if (r < 25 && lv >= 0) {
-        static const char *const aggs[] = {"count",  "sum",      "min",          "max",
-                                           "avg",    "median",   "count-distinct", "distinct",
-                                           "min 2",  "max 3",    "variance"};
+        static const char *const aggs[] = {
+            "count",          "sum",      "min",   "max",   "avg",     "median",
+            "count-distinct", "distinct", "min 2", "max 3", "variance"};
         const char *agg = aggs[rnd(11)];
         int group = -1;
         for (int i = 0; i < nv; i++)
@@ -598,8 +599,8 @@ static void test_naive_and_planned_agree(void **state) {
                             q.uses_rule ? " and the rules below" : "", naive, autor, shuf);
             mismatches++;
         } else if (rc_n != DT_OK && rejected <= 3) {
-            print_message("  (both rejected query #%llu %s: %s)\n", (unsigned long long)i,
-                          q.text, naive);
+            print_message("  (both rejected query #%llu %s: %s)\n", (unsigned long long)i, q.text,
+                          naive);
         }
         free(naive);
         free(autor);
@@ -619,8 +620,8 @@ static void test_naive_and_planned_agree(void **state) {
     /* the generator makes valid queries: a rejection is a generator or
      * engine bug, tolerated only rarely (and listed above) */
     assert_true(rejected * 100 <= count);
-    /* and most queries must find something, or the test shows little */
-    assert_true(nonempty * 2 >= count);
+    /* and many queries must find something, or the test shows little */
+    assert_true(nonempty * 5 >= count * 2);
     assert_true(skipped * 20 <= count);
 }
 

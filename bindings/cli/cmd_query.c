@@ -213,7 +213,7 @@ static int print_result(const char *cmd, const dt_result *r) {
     if (rc != DT_OK) return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
     int code = CLI_OK;
     if ((v.type == DT_SET || v.type == DT_VECTOR) && dt_result_kind(r) != DT_FIND_TUPLE) {
-        qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
+        if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
         fputs(v.type == DT_SET ? "#{" : "[", stdout);
         const char *sep = v.type == DT_SET ? "\n  " : "\n ";
         for (size_t i = 0; i < v.u.seq.n && code == CLI_OK; i++) {

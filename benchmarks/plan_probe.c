@@ -39,9 +39,10 @@ static char *slurp(const char *path, size_t *n) {
     return b;
 }
 
+/* CPU time of the process: steadier than wall time on a loaded machine. */
 static double now_ms(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(getenv("PLAN_PROBE_WALL") ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -55,7 +56,8 @@ static void bind_rows(const dq_binding *b, const dt_value *v, dq_table *t) {
     dq_var cols[32];
     size_t n = 0;
     const dq_binding *row = b;
-    if (b->kind == DQ_BIND_COLL || b->kind == DQ_BIND_REL) row = b->kind == DQ_BIND_COLL ? &b->items[0] : NULL;
+    if (b->kind == DQ_BIND_COLL || b->kind == DQ_BIND_REL)
+        row = b->kind == DQ_BIND_COLL ? &b->items[0] : NULL;
     if (b->kind == DQ_BIND_VAR) cols[n++] = b->var;
     if (b->kind == DQ_BIND_TUPLE || b->kind == DQ_BIND_REL)
         for (size_t i = 0; i < b->n; i++) cols[n++] = b->items[i].var;
@@ -75,8 +77,9 @@ static void bind_rows(const dq_binding *b, const dt_value *v, dq_table *t) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: plan_probe DIR [--load SCHEMA DATA] QUERY [--rules R] [--in EDN]... "
-                        "[--repeat N] [--explain] [--naive]\n");
+        fprintf(stderr,
+                "usage: plan_probe DIR [--load SCHEMA DATA] QUERY [--rules R] [--in EDN]... "
+                "[--repeat N] [--explain] [--naive]\n");
         return 2;
     }
     const char *dir = argv[1];

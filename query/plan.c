@@ -180,21 +180,9 @@ static int rowset_grow(rowset *s) {
 static inline const dt_value *trow(const dq_table *t, size_t r) { return t->cells + r * t->ncols; }
 
 /* Finds a row equal to `row` (over ridx) in the set; returns the slot of
- * the first match or SIZE_MAX.  Iterate further matches with
- * rowset_next. */
+ * the first match or SIZE_MAX. */
 static size_t rowset_find(const rowset *s, const dt_value *row, const size_t *ridx, uint64_t h) {
     size_t j = h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->hashes[j] == h && row_eq(trow(s->t, s->slots[j] - 1), s->idx, row, ridx, s->w))
-            return j;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return SIZE_MAX;
-}
-
-static size_t rowset_next(const rowset *s, size_t j, const dt_value *row, const size_t *ridx,
-                          uint64_t h) {
-    j = (j + 1) & (s->cap - 1);
     while (s->slots[j]) {
         if (s->hashes[j] == h && row_eq(trow(s->t, s->slots[j] - 1), s->idx, row, ridx, s->w))
             return j;
@@ -496,8 +484,8 @@ enum { P_ABSENT = 0, P_BLANK, P_CONST, P_BOUND, P_NEW, P_REPEAT };
 typedef struct pos {
     int kind;
     dq_var var;
-    int col;   /* P_BOUND: column of the input table; P_NEW: column of the output */
-    int first; /* P_REPEAT: the position holding the first occurrence */
+    int col;             /* P_BOUND: column of the input table; P_NEW: column of the output */
+    int first;           /* P_REPEAT: the position holding the first occurrence */
     const dt_value *val; /* P_CONST: the value (after plugging in inputs) */
 } pos;
 
@@ -550,8 +538,8 @@ static int enc_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
 }
 
 /* Resolves an entity position value: 1 with *e, 0 when it names nothing
- * (a value that is no entity reference), or an error (a lookup ref or
- * ident that matches nothing). */
+ * (a value that is no entity reference), or minus an error code (a
+ * lookup ref or ident that matches nothing). */
 static int resolve_entity(pat *p, const dt_value *v, int64_t *e, int is_const) {
     if (v->type == DT_LONG || v->type == DT_REF) {
         *e = v->u.i;
@@ -564,7 +552,7 @@ static int resolve_entity(pat *p, const dt_value *v, int64_t *e, int is_const) {
         char what[160];
         snprintf(what, sizeof what, "expected an entity id, ident or lookup ref, got %s",
                  dt_type_name(v->type));
-        return clause_err(p->cl, DT_INVALID, what);
+        return -clause_err(p->cl, DT_INVALID, what);
     }
     int rc = dl_resolve_eref(p->st, p->txn, p->sch, v, e);
     if (rc == DT_OK) return 1;
@@ -573,28 +561,28 @@ static int resolve_entity(pat *p, const dt_value *v, int64_t *e, int is_const) {
         char t[120], what[200];
         dl_show(v, t, sizeof t);
         snprintf(what, sizeof what, "%s %s matches no entity", lookup ? "lookup ref" : "ident", t);
-        return clause_err(p->cl, DT_INVALID, what);
+        return -clause_err(p->cl, DT_INVALID, what);
     }
     char what[DT__ERRMSG_MAX];
     snprintf(what, sizeof what, "%s", dt_errmsg(NULL));
-    return clause_err(p->cl, rc, what);
+    return -clause_err(p->cl, rc, what);
 }
 
 /* Encodes a value for attribute a into b: 1 ok, 0 when no datom of a can
- * hold it (wrong type), or an error. */
+ * hold it (wrong type), or minus an error code. */
 static int encode_for(pat *p, const dl_attr *a, const dt_value *v, dt_buf *b, int is_const) {
     b->len = 0;
     if (a->vtype == DT_REF) {
         int64_t e;
         if (v->type == DT_LONG || v->type == DT_REF) {
             if (v->u.i <= 0) return 0;
-            if (dt_buf_reserve(b, 9) != DT_OK) return DT_NOMEM;
+            if (dt_buf_reserve(b, 9) != DT_OK) return -DT_NOMEM;
             b->len = dl_codec_put_int(DT_REF, v->u.i, b->p);
             return 1;
         }
         int rc = resolve_entity(p, v, &e, is_const);
         if (rc != 1) return rc;
-        if (dt_buf_reserve(b, 9) != DT_OK) return DT_NOMEM;
+        if (dt_buf_reserve(b, 9) != DT_OK) return -DT_NOMEM;
         b->len = dl_codec_put_int(DT_REF, e, b->p);
         return 1;
     }
@@ -602,11 +590,11 @@ static int encode_for(pat *p, const dl_attr *a, const dt_value *v, dt_buf *b, in
         dt_value l;
         dt_value_long(v->u.i, &l);
         int rc = dl_coerce(a, &l, b);
-        return rc == DT_OK ? 1 : rc == DT_NOMEM ? DT_NOMEM : 0;
+        return rc == DT_OK ? 1 : rc == DT_NOMEM ? -DT_NOMEM : 0;
     }
     int rc = dl_coerce(a, v, b);
     if (rc == DT_OK) return 1;
-    if (rc == DT_NOMEM) return DT_NOMEM;
+    if (rc == DT_NOMEM) return -DT_NOMEM;
     return 0;
 }
 
@@ -919,7 +907,8 @@ static int pat_prepare(ctx *c, const scope *sc, const dq_clause *cl, const dq_ta
         if (a->type == DT_KEYWORD) {
             p->attr = dl_schema_by_ident(p->sch, a->u.s.ptr, a->u.s.len);
         } else if (a->type == DT_LONG || a->type == DT_REF) {
-            if (a->u.i > 0 && a->u.i < UINT32_MAX) p->attr = dl_schema_by_aid(p->sch, (uint32_t)a->u.i);
+            if (a->u.i > 0 && a->u.i < UINT32_MAX)
+                p->attr = dl_schema_by_aid(p->sch, (uint32_t)a->u.i);
         }
         if (!p->attr) {
             char t[120], what[200];
@@ -930,13 +919,13 @@ static int pat_prepare(ctx *c, const scope *sc, const dq_clause *cl, const dq_ta
     }
     if (p->p[0].kind == P_CONST) {
         int rc = resolve_entity(p, p->p[0].val, &p->ce, 1);
-        if (rc < 0) return rc;
+        if (rc < 0) return -rc;
         if (rc == 0) p->none = 1;
         p->ce_ok = 1;
     }
     if (p->p[2].kind == P_CONST && p->attr) {
         int rc = encode_for(p, p->attr, p->p[2].val, &p->cv, 1);
-        if (rc < 0) return rc;
+        if (rc < 0) return -rc;
         if (rc == 0) p->none = 1;
         p->cv_ok = 1;
     }
@@ -964,11 +953,11 @@ static void bound_names(const pat *p, int e, int a, int v, char *out, size_t cap
 
 /* Builds the output row for datom d: the input row, then the new
  * variables.  Returns 1 (row added), 0 (a repeated variable did not
- * match) or an error. */
+ * match) or minus an error code. */
 static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_value *inrow,
                     size_t inw, dq_table *out) {
     dt_value *row = tab_slot(out);
-    if (!row) return DT_NOMEM;
+    if (!row) return -DT_NOMEM;
     if (inw) memcpy(row, inrow, inw * sizeof *row);
     dt_value vals[DQ_MAX_PATTERN];
     int have[DQ_MAX_PATTERN] = {0};
@@ -983,8 +972,9 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
             break;
         case 1: {
             const dl_attr *a = dl_schema_by_aid(p->sch, d->aid);
-            if (!a) return dt__seterr(NULL, DT_CORRUPT, "query: datom of unknown attribute %u",
-                                      (unsigned)d->aid);
+            if (!a)
+                return -dt__seterr(NULL, DT_CORRUPT, "query: datom of unknown attribute %u",
+                                   (unsigned)d->aid);
             v.type = DT_KEYWORD;
             v.u.s.ptr = a->ident;
             v.u.s.len = a->ident_len;
@@ -992,7 +982,7 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
         }
         case 2: {
             int rc = decode_value(c, cur, d, &v);
-            if (rc != DT_OK) return rc;
+            if (rc != DT_OK) return -rc;
             break;
         }
         case 3:
@@ -1015,7 +1005,8 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
     return 1;
 }
 
-/* Checks bound positions the seek did not cover.  1 match, 0 not, <0 err. */
+/* Checks bound positions the seek did not cover.  1 match, 0 not, 2 past the range, or minus an
+ * error code. */
 static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_value *row,
                      int seek_v, const uint8_t *venc, size_t venc_len) {
     /* tx */
@@ -1038,7 +1029,7 @@ static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt
             if (d->truncated) {
                 dt_kv_bytes full;
                 int rc = dl_cursor_value(cur, &full);
-                if (rc != DT_OK) return rc;
+                if (rc != DT_OK) return -rc;
                 f = full.ptr;
                 fn = full.len;
             }
@@ -1046,7 +1037,7 @@ static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt
         } else {
             dt_value dv;
             int rc = decode_value(c, cur, d, &dv);
-            if (rc != DT_OK) return rc;
+            if (rc != DT_OK) return -rc;
             const dt_value *want = v->kind == P_CONST ? v->val : &row[v->col];
             if (!val_eq(&dv, want)) return 0;
         }
@@ -1057,7 +1048,7 @@ static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt
         if (d->truncated) {
             dt_kv_bytes full;
             int rc = dl_cursor_value(cur, &full);
-            if (rc != DT_OK) return rc;
+            if (rc != DT_OK) return -rc;
             f = full.ptr;
             fn = full.len;
         }
@@ -1091,7 +1082,10 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             has_e = 1;
         } else if (pe->kind == P_BOUND) {
             rc = resolve_entity(p, &row[pe->col], &e, 0);
-            if (rc < 0) goto done;
+            if (rc < 0) {
+                rc = -rc;
+                goto done;
+            }
             if (rc == 0) continue;
             has_e = 1;
         }
@@ -1116,13 +1110,19 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 venc = p->cv.p, venc_len = p->cv.len;
             } else {
                 rc = encode_for(p, a, pv->val, &vb, 0);
-                if (rc < 0) goto done;
+                if (rc < 0) {
+                    rc = -rc;
+                    goto done;
+                }
                 if (rc == 0) continue;
                 venc = vb.p, venc_len = vb.len;
             }
         } else if (a && pv->kind == P_BOUND) {
             rc = encode_for(p, a, &row[pv->col], &vb, 0);
-            if (rc < 0) goto done;
+            if (rc < 0) {
+                rc = -rc;
+                goto done;
+            }
             if (rc == 0) continue;
             venc = vb.p, venc_len = vb.len;
         }
@@ -1195,14 +1195,17 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             if (!has_e && p->p[0].kind == P_BOUND) continue;
             int ok = pat_check(c, p, &cur, &d, row, seek_v, venc, venc_len);
             if (ok < 0) {
-                rc = ok;
+                rc = -ok;
                 goto done;
             }
-            if (ok == 2) break;
+            if (ok == 2) {
+                rc = DT_DONE;
+                break;
+            }
             if (ok == 0) continue;
             ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
             if (ok < 0) {
-                rc = ok;
+                rc = -ok;
                 goto done;
             }
             if (ok && (out->nrows & 1023) == 0) {
@@ -1243,7 +1246,8 @@ static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out
     size_t sa[64], sb[64], nsh = 0;
     dq_var extra[64];
     size_t ex_idx[64], nex = 0;
-    if (a->ncols > 64 || b->ncols > 64) return dt__seterr(NULL, DT_LIMIT, "query: too many variables");
+    if (a->ncols > 64 || b->ncols > 64)
+        return dt__seterr(NULL, DT_LIMIT, "query: too many variables");
     for (size_t j = 0; j < b->ncols; j++) {
         int ca = col_of(a, b->cols[j]);
         if (ca >= 0) {
@@ -1259,18 +1263,35 @@ static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out
     int build_b = b->nrows <= a->nrows;
     const dq_table *bt = build_b ? b : a, *pt = build_b ? a : b;
     const size_t *bidx = build_b ? sb : sa, *pidx = build_b ? sa : sb;
+    /* distinct keys in the set; rows of one key chained through next[] */
     rowset hs;
+    uint32_t *next = dt__malloc((bt->nrows + 1) * sizeof *next);
+    if (!next) return DT_NOMEM;
     rc = rowset_init(&hs, bt, bidx, nsh, bt->nrows);
-    if (rc != DT_OK) return rc;
-    for (size_t r = 0; r < bt->nrows; r++)
+    if (rc != DT_OK) {
+        dt__free(next);
+        return rc;
+    }
+    for (size_t r = 0; r < bt->nrows; r++) {
+        const dt_value *brow = trow(bt, r);
+        uint64_t h = row_hash(brow, bidx, nsh);
+        size_t j = rowset_find(&hs, brow, bidx, h);
+        if (j != SIZE_MAX) {
+            next[r] = hs.slots[j];
+            hs.slots[j] = (uint32_t)(r + 1);
+            continue;
+        }
+        next[r] = 0;
         if ((rc = rowset_add(&hs, r, 0, NULL)) != DT_OK) goto done;
+    }
     for (size_t r = 0; r < pt->nrows; r++) {
         if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
         const dt_value *prow = trow(pt, r);
         uint64_t h = row_hash(prow, pidx, nsh);
-        for (size_t j = rowset_find(&hs, prow, pidx, h); j != SIZE_MAX;
-             j = rowset_next(&hs, j, prow, pidx, h)) {
-            const dt_value *brow = trow(bt, hs.slots[j] - 1);
+        size_t j = rowset_find(&hs, prow, pidx, h);
+        if (j == SIZE_MAX) continue;
+        for (uint32_t br1 = hs.slots[j]; br1; br1 = next[br1 - 1]) {
+            const dt_value *brow = trow(bt, br1 - 1);
             const dt_value *ar = build_b ? prow : brow, *br = build_b ? brow : prow;
             dt_value *o = tab_slot(out);
             if (!o) {
@@ -1287,6 +1308,7 @@ static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out
     rc = dq_exec_rows(c->x, out->nrows);
 done:
     rowset_release(&hs);
+    dt__free(next);
     return rc;
 }
 
@@ -1913,8 +1935,8 @@ static int prep_with_bounds(ctx *c, const scope *sc, item *items, size_t nitems,
 
 /* Runs a pattern step: index nested loop, or (when t is large and the
  * pattern alone small) a scan of the pattern hash-joined with t. */
-static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, item *it,
-                        dq_table *t, double est) {
+static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, item *it, dq_table *t,
+                        double est) {
     pat p;
     int rc = prep_with_bounds(c, sc, items, nitems, it, t, &p);
     if (rc != DT_OK) {
@@ -2242,17 +2264,20 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, dq_table *
         case DQ_CL_FN:
             best->done = 1;
             rc = run_fn(c, sc, cl, t);
-            if (rc == DT_OK) rc = add_step(c, cl->form, "function", NULL, NULL, NULL, best_est, t->nrows);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "function", NULL, NULL, NULL, best_est, t->nrows);
             break;
         case DQ_CL_RULE:
             best->done = 1;
             rc = run_rule(c, sc, cl, t);
-            if (rc == DT_OK) rc = add_step(c, cl->form, "rule", NULL, NULL, NULL, best_est, t->nrows);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "rule", NULL, NULL, NULL, best_est, t->nrows);
             break;
         default:
             best->done = 1;
             rc = run_or(c, sc, cl, t);
-            if (rc == DT_OK) rc = add_step(c, cl->form, "union", NULL, NULL, NULL, best_est, t->nrows);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "union", NULL, NULL, NULL, best_est, t->nrows);
             break;
         }
         if (rc != DT_OK) break;
@@ -2417,11 +2442,10 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
         }
     }
     if (rc != DT_OK) goto out;
-    static const size_t ident[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
-                                     13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-                                     26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,
-                                     39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
-                                     52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    static const size_t ident[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+        44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
     for (size_t m = 0; m < nr && rc == DT_OK; m++) {
         if (!in[m]) continue;
         if (q->rules[m].arity > 64) {
@@ -2546,7 +2570,8 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
 out:
     if (rc != DT_OK && in)
         for (size_t m = 0; m < nr; m++)
-            if (in[m] && rel_of(c, (int32_t)m, src)->state == 1) rel_of(c, (int32_t)m, src)->state = 0;
+            if (in[m] && rel_of(c, (int32_t)m, src)->state == 1)
+                rel_of(c, (int32_t)m, src)->state = 0;
     for (size_t m = 0; m < nr && full; m++) {
         dq_table_release(&full[m]);
         dq_table_release(&delta[m]);
@@ -2904,8 +2929,7 @@ int dq_eval(dq_exec *x, dq_table *out) {
         t.nrows = 1;
     }
     for (size_t i = 0; i < q->nwhere; i++) items[nitems++].cl = &q->where[i];
-    scope sc = {&q->vars, q->default_src >= 0 ? q->default_src : 0,
-                (const dt_value *const *)cval};
+    scope sc = {&q->vars, q->default_src >= 0 ? q->default_src : 0, (const dt_value *const *)cval};
     rc = eval_items(&c, &sc, items, nitems, &t);
     if (rc != DT_OK) goto done;
     /* the :find and :with columns */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base.h"
+#include "edn.h"
 #include "datolite.h"
 #include "exec.h"
 #include "parse.h"
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     const char *query = NULL, *rules = NULL, *schema = NULL, *data = NULL;
     const char *ins[16];
     size_t nins = 0;
-    int repeat = 5, explain = 0, naive = 0;
+    int repeat = 5, explain = 0, naive = 0, print = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 2 < argc) {
             schema = argv[++i];
@@ -99,6 +100,8 @@ int main(int argc, char **argv) {
             repeat = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--explain")) {
             explain = 1;
+        } else if (!strcmp(argv[i], "--print")) {
+            print = 1;
         } else if (!strcmp(argv[i], "--naive")) {
             naive = 1;
         } else {
@@ -176,6 +179,17 @@ int main(int argc, char **argv) {
         }
         if (r > 0) times[r - 1] = t1 - t0;
         rows = out.nrows;
+        if (print && r == repeat) {
+            for (size_t i = 0; i < out.nrows; i++) {
+                dt_value row = {DT_VECTOR, {0}};
+                row.u.seq.items = out.cells + i * out.ncols;
+                row.u.seq.n = out.ncols;
+                dt_buf pb = DT_BUF_INIT;
+                dl_edn_write_buf(&row, 0, &pb);
+                printf("ROW %.*s\n", (int)pb.len, (const char *)pb.p);
+                dt_buf_release(&pb);
+            }
+        }
         if (eb.len) printf("%.*s\n", (int)eb.len, (const char *)eb.p);
         dt_buf_release(&eb);
         dq_table_release(&out);

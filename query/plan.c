@@ -1700,7 +1700,8 @@ typedef struct item {
     double s;   /* its rows when run alone (constants and ranges applied) */
 } item;
 
-static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, dq_table *t);
+static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
+                     dq_table *t);
 static int run_rule(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t);
 static int rule_can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound);
 static int rule_size(ctx *c, const scope *sc, const dq_clause *cl, double *size);
@@ -2003,9 +2004,16 @@ static int eval_sub(ctx *c, const scope *sc, const dq_clause *cls, size_t n, con
     dq_table seed;
     int rc = project_distinct(t, vars, nvars, &seed);
     if (rc != DT_OK) return rc;
+    uint8_t *keep = dt__calloc(sc->vars->n + 1, 1);
+    if (!keep) {
+        dq_table_release(&seed);
+        return DT_NOMEM;
+    }
+    for (size_t i = 0; i < nvars; i++) keep[vars[i]] = 1;
     c->depth++;
-    rc = eval_conj(c, sc, cls, n, &seed);
+    rc = eval_conj(c, sc, cls, n, keep, &seed);
     c->depth--;
+    dt__free(keep);
     if (rc == DT_OK) rc = project_distinct(&seed, vars, nvars, res);
     dq_table_release(&seed);
     return rc;
@@ -2136,12 +2144,43 @@ static const char *filter_op(const dq_clause *cl) {
  * relations in c) into t, choosing at each step the clause with the
  * smallest estimated result among those that can run.
  */
-static int eval_items(ctx *c, const scope *sc, item *items, size_t n, dq_table *t) {
+/* Drops the columns of t that neither `keep` nor a clause still to run
+ * uses (narrower rows are cheaper to copy at every later step). */
+static void prune(const scope *sc, const item *items, size_t n, const uint8_t *keep, dq_table *t,
+                  uint8_t *live) {
+    if (!keep || t->ncols == 0) return;
     size_t nv = sc->vars->n;
-    uint8_t *bound = dt__malloc(nv + 1);
+    memcpy(live, keep, nv);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].done) continue;
+        if (items[i].cl)
+            clause_vars(items[i].cl, live);
+        else
+            for (size_t k = 0; k < items[i].rel->ncols; k++) live[items[i].rel->cols[k]] = 1;
+    }
+    size_t idx[256], w = 0;
+    for (size_t k = 0; k < t->ncols && w < 256; k++)
+        if (t->cols[k] >= 0 && (size_t)t->cols[k] < nv && live[t->cols[k]]) idx[w++] = k;
+    if (w == t->ncols || t->ncols > 256) return;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *row = t->cells + r * t->ncols;
+        dt_value *o = t->cells + r * w;
+        for (size_t k = 0; k < w; k++) o[k] = row[idx[k]];
+    }
+    for (size_t k = 0; k < w; k++) t->cols[k] = t->cols[idx[k]];
+    t->cap = t->cap * t->ncols / (w ? w : 1);
+    t->ncols = w;
+}
+
+static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint8_t *keep,
+                      dq_table *t) {
+    size_t nv = sc->vars->n;
+    uint8_t *bound = dt__malloc(2 * nv + 2);
     if (!bound) return DT_NOMEM;
+    uint8_t *live = bound + nv + 1;
     int rc = DT_OK;
     for (;;) {
+        prune(sc, items, n, keep, t, live);
         if (t->nrows == 0) {
             /* nothing can come back; keep the columns complete */
             for (size_t i = 0; i < n; i++) items[i].done = 1;
@@ -2286,11 +2325,12 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, dq_table *
     return rc;
 }
 
-static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, dq_table *t) {
+static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
+                     dq_table *t) {
     item *items = dt__calloc(n + 1, sizeof *items);
     if (!items) return DT_NOMEM;
     for (size_t i = 0; i < n; i++) items[i].cl = &cls[i];
-    int rc = eval_items(c, sc, items, n, t);
+    int rc = eval_items(c, sc, items, n, keep, t);
     dt__free(items);
     return rc;
 }
@@ -2380,11 +2420,16 @@ static int scc_calls(const dq_clause *cls, size_t n, const uint8_t *in_scc, int 
     return DT_OK;
 }
 
-static int eval_body(ctx *c, const dq_rule_body *b, int32_t src, dq_table *t) {
+static int eval_body(ctx *c, const dq_rule_body *b, size_t arity, int32_t src, dq_table *t) {
     scope bs = {&b->vars, src, NULL};
+    uint8_t *keep = dt__calloc(b->vars.n + 1, 1);
+    if (!keep) return DT_NOMEM;
+    for (size_t i = 0; i < b->vars.n; i++) keep[i] = 0;
+    for (size_t i = 0; i < arity && i < b->vars.n; i++) keep[i] = 1;
     c->depth++;
-    int rc = eval_conj(c, &bs, b->clauses, b->nclauses, t);
+    int rc = eval_conj(c, &bs, b->clauses, b->nclauses, keep, t);
     c->depth--;
+    dt__free(keep);
     return rc;
 }
 
@@ -2474,7 +2519,7 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
             if (top) continue;
             dq_table t;
             if ((rc = tab_unit(&t)) != DT_OK) break;
-            rc = eval_body(c, &ru->bodies[b], src, &t);
+            rc = eval_body(c, &ru->bodies[b], ru->arity, src, &t);
             if (rc == DT_OK) rc = project_head(&t, ru->arity, &full[m], &fs[m], NULL);
             dq_table_release(&t);
         }
@@ -2511,7 +2556,7 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
                     c->delta_clause = cl;
                     dq_table t, got;
                     if ((rc = tab_unit(&t)) != DT_OK) break;
-                    rc = eval_body(c, body, src, &t);
+                    rc = eval_body(c, body, ru->arity, src, &t);
                     if (rc == DT_OK) rc = head_table(ru->arity, &got);
                     if (rc == DT_OK) rc = project_head(&t, ru->arity, &got, NULL, cl);
                     for (size_t r = 0; r < got.nrows && rc == DT_OK; r++) {
@@ -2618,7 +2663,7 @@ static int materialize(ctx *c, int32_t rule, int32_t src) {
     for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
         dq_table t;
         if ((rc = tab_unit(&t)) != DT_OK) break;
-        rc = eval_body(c, &ru->bodies[b], src, &t);
+        rc = eval_body(c, &ru->bodies[b], ru->arity, src, &t);
         if (rc == DT_OK) rc = project_head(&t, ru->arity, &rel, NULL, NULL);
         dq_table_release(&t);
     }
@@ -2790,7 +2835,7 @@ static int run_rule_inline(ctx *c, const scope *sc, const dq_clause *cl, int32_t
             for (size_t k = 0; k < nh; k++) o[k] = kval[k] ? *kval[k] : trow(&proj, r)[from[k]];
             seed.nrows++;
         }
-        if (rc == DT_OK) rc = eval_body(c, &ru->bodies[b], src, &seed);
+        if (rc == DT_OK) rc = eval_body(c, &ru->bodies[b], ru->arity, src, &seed);
         if (rc == DT_OK) rc = project_head(&seed, ru->arity, &res, NULL, cl);
         dq_table_release(&seed);
     }
@@ -2930,7 +2975,17 @@ int dq_eval(dq_exec *x, dq_table *out) {
     }
     for (size_t i = 0; i < q->nwhere; i++) items[nitems++].cl = &q->where[i];
     scope sc = {&q->vars, q->default_src >= 0 ? q->default_src : 0, (const dt_value *const *)cval};
-    rc = eval_items(&c, &sc, items, nitems, &t);
+    {
+        uint8_t *keep = dt__calloc(q->vars.n + 1, 1);
+        if (!keep) {
+            rc = DT_NOMEM;
+            goto done;
+        }
+        for (size_t k = 0; k < nf; k++)
+            if (fcols[k] >= 0 && (size_t)fcols[k] < q->vars.n) keep[fcols[k]] = 1;
+        rc = eval_items(&c, &sc, items, nitems, keep, &t);
+        dt__free(keep);
+    }
     if (rc != DT_OK) goto done;
     /* the :find and :with columns */
     if ((rc = dq_table_init(out, fcols, nf)) != DT_OK) goto done;

@@ -1186,7 +1186,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             open_ix = (int)ix;
         }
         *ixname = ix == DL_INDEX_EAV ? "eav" : "ave";
-        bound_names(p, has_e, a != NULL, seek_v, bname, bcap);
+        if (r == 0 || r + 1 == in->nrows) bound_names(p, has_e, a != NULL, seek_v, bname, bcap);
         rc = dl_cursor_seek(&cur, &from, match, NULL);
         if (rc != DT_OK) goto done;
         (void)range_seek;
@@ -1833,9 +1833,43 @@ static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match
  * input row, *alone = rows when run with only its constants (generator),
  * cost of a nested loop (*inl).  Uses statistics and small exact counts.
  */
-static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, double n, double *fan,
-                       double *inl) {
-    (void)sc;
+/* The exact number of datoms a lookup by value finds for the rows of a
+ * small table t (at most 64 rows; counting stops at 4096): *fan is the
+ * mean per row, or -1 when not counted. */
+static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
+    *fan = -1;
+    if (!t || t->nrows == 0 || t->nrows > 64 || !p->attr) return DT_OK;
+    dl_cursor cur;
+    int rc = dl_cursor_open(&cur, p->st, p->txn, DL_INDEX_AVE);
+    if (rc != DT_OK) return rc;
+    dt_buf vb = DT_BUF_INIT;
+    uint64_t total = 0;
+    size_t r;
+    for (r = 0; r < t->nrows && total < 4096; r++) {
+        int ok = encode_for(p, p->attr, &trow(t, r)[p->p[2].col], &vb, 0);
+        if (ok < 0) {
+            rc = -ok;
+            break;
+        }
+        if (ok == 0) continue;
+        dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = vb.p, .vlen = vb.len};
+        if ((rc = dl_cursor_seek(&cur, &from, 2, NULL)) != DT_OK) break;
+        dl_datom d;
+        int x;
+        while (total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW) total++;
+        if (total < 4096 && x != DT_DONE) {
+            rc = x;
+            break;
+        }
+    }
+    dl_cursor_close(&cur);
+    dt_buf_release(&vb);
+    if (rc == DT_OK && r) *fan = (double)total / (double)r;
+    return rc;
+}
+
+static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table *t, double n,
+                       double *fan, double *inl) {
     if (p->none) {
         *fan = 0;
         *inl = 1;
@@ -1897,6 +1931,9 @@ static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, double n, doub
         *inl = n * (COST_SEEK + f * COST_SCAN);
     } else if (vk == P_BOUND) {
         f = C / D;
+        double exact;
+        if ((rc = small_lookup_fan(p, t, &exact)) != DT_OK) return rc;
+        if (exact >= 0) f = exact;
         *inl = n * (COST_SEEK + f * COST_SCAN);
     } else {
         f = it->s;
@@ -1934,6 +1971,90 @@ static int prep_with_bounds(ctx *c, const scope *sc, item *items, size_t nitems,
     return DT_OK;
 }
 
+/* Whether every variable of predicate cl is a constant, bound in `bound`
+ * or a new variable of pattern p, with at least one new one. */
+static int pred_follows(const scope *sc, const dq_clause *cl, const uint8_t *bound, const pat *p) {
+    int uses_new = 0;
+    for (size_t i = 0; i < cl->nterms; i++) {
+        const dq_term *tm = &cl->terms[i];
+        if (tm->kind != DQ_TERM_VAR || term_const(sc, tm)) continue;
+        int is_new = 0;
+        for (size_t k = 0; k < DQ_MAX_PATTERN; k++)
+            if (p->p[k].kind == P_NEW && p->p[k].var == tm->id) is_new = 1;
+        if (is_new)
+            uses_new = 1;
+        else if (!bound || !bound[tm->id])
+            return 0;
+    }
+    return uses_new;
+}
+
+/* The fraction of a pattern's rows the predicates waiting for its new
+ * variables are guessed to keep (0.3 each; pushed ones are exact). */
+static double filter_sel(const scope *sc, const item *items, size_t n, const uint8_t *bound,
+                         const pat *p) {
+    double sel = 1;
+    for (size_t i = 0; i < n; i++) {
+        const dq_clause *cl = items[i].cl;
+        if (items[i].done || !cl || cl->kind != DQ_CL_PRED) continue;
+        int pushed = 0;
+        for (size_t k = 0; p->has_rg && k < p->rg.nused; k++)
+            if (p->rg.used[k] == cl) pushed = 1;
+        if (!pushed && pred_follows(sc, cl, bound, p)) sel *= 0.3;
+    }
+    return sel < 0.01 ? 0.01 : sel;
+}
+
+/* Runs on g (a pattern read alone, before a hash join) the predicates
+ * whose variables g binds by itself, so the join sees fewer rows. */
+static int filter_gen(ctx *c, const scope *sc, item *items, size_t n, dq_table *g) {
+    int rc = DT_OK;
+    for (size_t i = 0; i < n && rc == DT_OK; i++) {
+        const dq_clause *cl = items[i].cl;
+        if (items[i].done || !cl || cl->kind != DQ_CL_PRED) continue;
+        int ok = 1;
+        for (size_t k = 0; k < cl->nterms && ok; k++) {
+            const dq_term *tm = &cl->terms[k];
+            if (tm->kind == DQ_TERM_VAR && !term_const(sc, tm) && col_of(g, tm->id) < 0) ok = 0;
+        }
+        if (!ok) continue;
+        uint64_t before = g->nrows;
+        rc = run_pred(c, sc, cl, g);
+        items[i].done = 1;
+        if (rc == DT_OK)
+            rc = add_step(c, cl->form, "filter", NULL, NULL, NULL, (double)before * 0.3, g->nrows);
+    }
+    return rc;
+}
+
+/* Estimates an or that binds new variables: the sum over its branches
+ * of their most selective pattern (a branch without one: 4 per row). */
+static int est_or(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *t, double *out) {
+    double N = (double)t->nrows, sum = 0;
+    for (size_t b = 0; b < cl->nclauses; b++) {
+        const dq_clause *br = &cl->clauses[b];
+        const dq_clause *cs = br->kind == DQ_CL_AND ? br->clauses : br;
+        size_t nc = br->kind == DQ_CL_AND ? br->nclauses : 1;
+        double best = N * 4;
+        for (size_t k = 0; k < nc; k++) {
+            if (cs[k].kind != DQ_CL_PATTERN) continue;
+            item it;
+            memset(&it, 0, sizeof it);
+            it.cl = &cs[k];
+            pat p;
+            int rc = pat_prepare(c, sc, &cs[k], t, &p);
+            double fan = 0, inl = 0;
+            if (rc == DT_OK) rc = est_pattern(c, sc, &it, &p, t, N, &fan, &inl);
+            pat_release(&p);
+            if (rc != DT_OK) return rc;
+            if (N * fan < best) best = N * fan;
+        }
+        sum += best;
+    }
+    *out = sum;
+    return DT_OK;
+}
+
 /* Runs a pattern step: index nested loop, or (when t is large and the
  * pattern alone small) a scan of the pattern hash-joined with t. */
 static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, item *it, dq_table *t,
@@ -1945,7 +2066,7 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         return rc;
     }
     double fan = 0, inl = 0;
-    if ((rc = est_pattern(c, sc, it, &p, (double)t->nrows, &fan, &inl)) != DT_OK) goto done;
+    if ((rc = est_pattern(c, sc, it, &p, t, (double)t->nrows, &fan, &inl)) != DT_OK) goto done;
     int any_bound = 0;
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
         if (p.p[i].kind == P_BOUND) any_bound = 1;
@@ -1970,12 +2091,15 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         }
         if (rc == DT_OK) rc = pat_out_init(&g, &unit, &gen);
         if (rc == DT_OK) rc = pat_run(c, &g, &unit, &gen, &ix, bname, sizeof bname);
-        if (rc == DT_OK) rc = hash_join(c, t, &gen, &out);
         if (rc == DT_OK) {
             mark_used(items, nitems, &g.rg);
-            rc = add_step(c, it->cl->form, any_bound ? "hash-join" : "scan", ix, bname,
-                          g.has_rg ? g.rg.text : NULL, est, out.nrows);
+            rc = add_step(c, it->cl->form, "scan", ix, bname, g.has_rg ? g.rg.text : NULL, it->s,
+                          gen.nrows);
         }
+        if (rc == DT_OK) rc = filter_gen(c, sc, items, nitems, &gen);
+        if (rc == DT_OK) rc = hash_join(c, t, &gen, &out);
+        if (rc == DT_OK && t->nrows > 1)
+            rc = add_step(c, it->cl->form, "hash-join", NULL, NULL, NULL, est, out.nrows);
         pat_release(&g);
         dq_table_release(&unit);
         dq_table_release(&gen);
@@ -2235,9 +2359,9 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
                     pat p;
                     rc = prep_with_bounds(c, sc, items, n, it, t, &p);
                     double fan = 0, inl = 0;
-                    if (rc == DT_OK) rc = est_pattern(c, sc, it, &p, N, &fan, &inl);
+                    if (rc == DT_OK) rc = est_pattern(c, sc, it, &p, t, N, &fan, &inl);
+                    est = N * fan * filter_sel(sc, items, n, bound, &p);
                     pat_release(&p);
-                    est = N * fan;
                     cost = inl;
                     break;
                 }
@@ -2258,7 +2382,7 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
                     break;
                 }
                 default: /* or, or-join binding new variables */
-                    est = N * 4;
+                    rc = est_or(c, sc, cl, t, &est);
                     cost = est;
                     break;
                 }

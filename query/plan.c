@@ -34,6 +34,8 @@
 #define COST_SEEK  1.0
 #define COST_SCAN  0.05
 #define COST_PROBE 0.08
+/* One datom of a scan dropped by an id pre-filter (no decoding). */
+#define COST_FSCAN 0.02
 /* Exact counts made during planning stop here. */
 #define COUNT_CAP 1024
 
@@ -215,6 +217,47 @@ static int rowset_add(rowset *s, size_t r, int uniq, int *added) {
 }
 
 /* }====== */
+
+/* A set of entity ids (open addressing; ids are positive, 0 is empty):
+ * the pre-filter of a scan that feeds a hash join. */
+typedef struct idset {
+    int64_t *slots;
+    size_t cap;
+} idset;
+
+static int idset_build(idset *s, const dq_table *t, int col) {
+    size_t cap = 16;
+    while (cap < t->nrows * 2) cap <<= 1;
+    s->slots = dt__calloc(cap, sizeof *s->slots);
+    s->cap = cap;
+    if (!s->slots) return DT_NOMEM;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
+        s->slots[j] = v->u.i;
+    }
+    return DT_OK;
+}
+
+static inline int idset_has(const idset *s, int64_t id) {
+    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == id) return 1;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+/* 1 when every value in column col of t is an entity id. */
+static int col_all_ids(const dq_table *t, int col) {
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if (v->type != DT_LONG && v->type != DT_REF) return 0;
+    }
+    return 1;
+}
 
 /* {====== Tables ====== */
 
@@ -516,6 +559,7 @@ typedef struct pat {
     int none; /* constants show that nothing can match */
     bounds rg;
     int has_rg;
+    const idset *fe, *fv; /* pre-filters on the entity / ref value (hash join scans) */
 } pat;
 
 static void bounds_release(bounds *b) {
@@ -1193,6 +1237,10 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
         dl_datom d;
         while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
             if (!has_e && p->p[0].kind == P_BOUND) continue;
+            if (p->fe && !idset_has(p->fe, d.e)) continue;
+            if (p->fv && (d.vlen != 9 || d.v[0] != DL_CODEC_TAG(DT_REF) ||
+                          !idset_has(p->fv, dl_codec_get_int(d.v))))
+                continue;
             int ok = pat_check(c, p, &cur, &d, row, seek_v, venc, venc_len);
             if (ok < 0) {
                 rc = -ok;
@@ -2070,7 +2118,14 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     int any_bound = 0;
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
         if (p.p[i].kind == P_BOUND) any_bound = 1;
-    double hj = it->s * (COST_SCAN + COST_PROBE) + (double)t->nrows * COST_PROBE + 1;
+    /* a hash join's scan is pre-filtered by the ids the table holds for
+     * the join position (entity, or a ref value): no decoding for rows
+     * that cannot join */
+    int key_e = p.p[0].kind == P_BOUND && col_all_ids(t, p.p[0].col);
+    int key_v = !key_e && p.p[2].kind == P_BOUND && p.attr && p.attr->vtype == DT_REF &&
+                col_all_ids(t, p.p[2].col);
+    double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
+    double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
     int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
     const char *ix = NULL;
     char bname[32] = "";
@@ -2089,8 +2144,17 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
             memset(&p.rg, 0, sizeof p.rg);
             p.has_rg = 0;
         }
+        idset ids = {NULL, 0};
+        if (rc == DT_OK && (key_e || key_v)) {
+            rc = idset_build(&ids, t, key_e ? p.p[0].col : p.p[2].col);
+            if (key_e)
+                g.fe = &ids;
+            else
+                g.fv = &ids;
+        }
         if (rc == DT_OK) rc = pat_out_init(&g, &unit, &gen);
         if (rc == DT_OK) rc = pat_run(c, &g, &unit, &gen, &ix, bname, sizeof bname);
+        dt__free(ids.slots);
         if (rc == DT_OK) {
             mark_used(items, nitems, &g.rg);
             rc = add_step(c, it->cl->form, "scan", ix, bname, g.has_rg ? g.rg.text : NULL, it->s,

@@ -35,7 +35,7 @@
 #define COST_SCAN  0.05
 #define COST_PROBE 0.08
 /* One datom of a scan dropped by an id pre-filter (no decoding). */
-#define COST_FSCAN 0.02
+#define COST_FSCAN 0.04
 /* Exact counts made during planning stop here. */
 #define COUNT_CAP 1024
 

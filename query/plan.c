@@ -3105,7 +3105,7 @@ static int write_explain(ctx *c, uint64_t rows) {
 
 /* {====== dq_eval ====== */
 
-int dq_eval(dq_exec *x, dq_table *out) {
+static int eval_planned(dq_exec *x, dq_table *out) {
     const dq_query *q = x->q;
     memset(out, 0, sizeof *out);
     ctx c;
@@ -3208,10 +3208,6 @@ int dq_eval(dq_exec *x, dq_table *out) {
     }
     if (x->explain) rc = write_explain(&c, out->nrows);
 done:
-    if (rc == PL_FALLBACK || rc == PL_UNREADY)
-        rc = dt__seterr(NULL, DT_INVALID,
-                        "query: a rule shape the planned evaluator does not handle (use :plan "
-                        ":naive)");
     if (rc != DT_OK) dq_table_release(out);
     dq_table_release(&t);
     for (size_t i = 0; c.rels && i < q->nrules * nsrc; i++) dq_table_release(&c.rels[i].t);
@@ -3225,6 +3221,74 @@ done:
     dt__free(items);
     dt__free(fcols);
     return rc;
+}
+
+/*
+ * dq_eval: the planned evaluator.  A shape it does not plan (a recursive
+ * rule whose bodies need bound arguments, or that calls its own component
+ * inside or/not) runs with the reference evaluator instead, which gives
+ * the same rows; explain then says so.
+ */
+/* The plan buffer of a dt_explain running in this thread (the public
+ * API builds the dq_exec, so the buffer comes this way). */
+static _Thread_local dt_buf *explain_sink;
+
+int dq_eval(dq_exec *x, dq_table *out) {
+    if (!x->explain && explain_sink) {
+        x->explain = explain_sink;
+        explain_sink = NULL; /* the top-level query only */
+    }
+    size_t mark = x->explain ? x->explain->len : 0;
+    int rc = eval_planned(x, out);
+    if (rc != PL_FALLBACK && rc != PL_UNREADY) return rc;
+    if (x->explain) x->explain->len = mark;
+    rc = dq_eval_naive(x, out);
+    if (rc == DT_OK && x->explain)
+        rc = dt_buf_printf(x->explain, "{:rows %llu :fallback :naive :steps []}",
+                           (unsigned long long)out->nrows);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== dt_explain ====== */
+
+int dt_explain(const char *text, size_t len, const dt_input *inputs, size_t n,
+               const dt_query_options *opts, char **out, size_t *out_len) {
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL out");
+    if (!text) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL text");
+    if (!inputs && n) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL inputs");
+    dt_query_options o;
+    memset(&o, 0, sizeof o);
+    o.version = DT_QUERY_OPTIONS_VERSION;
+    if (opts) {
+        if (opts->version < 1 || opts->version > DT_QUERY_OPTIONS_VERSION)
+            return dt__seterr(NULL, DT_INVALID,
+                              "dt_explain: options version %u unknown (library knows 1..%d)",
+                              opts->version, DT_QUERY_OPTIONS_VERSION);
+        o.timeout_ms = opts->timeout_ms;
+        o.max_rows = opts->max_rows;
+        o.cancel = opts->cancel;
+    }
+    o.plan = DT_PLAN_AUTO;
+    dt_buf b = DT_BUF_INIT;
+    dt_result *res = NULL;
+    explain_sink = &b;
+    int rc = dt_q_inputs(text, len, inputs, n, &o, &res);
+    explain_sink = NULL;
+    dt_result_free(res);
+    if (rc == DT_OK && b.len == 0) rc = dt_buf_printf(&b, "{:rows 0 :steps []}");
+    if (rc == DT_OK && dt_buf_terminate(&b) != DT_OK) rc = DT_NOMEM;
+    if (rc != DT_OK) {
+        dt_buf_release(&b);
+        if (rc == DT_NOMEM) return dt__seterr(NULL, DT_NOMEM, "dt_explain: out of memory");
+        return rc;
+    }
+    *out = (char *)b.p;
+    if (out_len) *out_len = b.len;
+    return DT_OK;
 }
 
 /* }====== */

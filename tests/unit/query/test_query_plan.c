@@ -70,7 +70,8 @@ static char *rows_text(const dq_table *t) {
         dt_value row;
         dt_value_seq(DT_VECTOR, t->ncols, &row);
         for (size_t k = 0; k < t->ncols; k++)
-            assert_int_equal(dt_value_copy(&t->cells[r * t->ncols + k], &row.u.seq.items[k]), DT_OK);
+            assert_int_equal(dt_value_copy(&t->cells[r * t->ncols + k], &row.u.seq.items[k]),
+                             DT_OK);
         char *s = tu_edn(&row);
         dt_value_free(&row);
         int dup = 0;
@@ -183,12 +184,12 @@ static char *explain_of(void **state, const char *query, const char *input) {
 
 static void test_plan_star_starts_from_the_constant_clause(void **state) {
     /* written with the constant last: the plan still starts there */
-    char *plan = explain_of(state,
-                            "[:find ?e ?a ?l :where [?e :age ?a] [?e :last ?l] [?e :name \"Olga\"]]",
-                            NULL);
+    char *plan = explain_of(
+        state, "[:find ?e ?a ?l :where [?e :age ?a] [?e :last ?l] [?e :name \"Olga\"]]", NULL);
     const char *first = strstr(plan, "{:clause");
     assert_non_null(first);
-    if (strncmp(first, "{:clause [?e :name \"Olga\"] :op :scan :index :ave :bound [:a :v]", 63) != 0)
+    if (strncmp(first, "{:clause [?e :name \"Olga\"] :op :scan :index :ave :bound [:a :v]", 63) !=
+        0)
         fail_msg("plan: %s", plan);
     /* the other attributes come from EAV per entity */
     assert_non_null(strstr(plan, "[?e :age ?a] :op :lookup :index :eav :bound [:e :a]"));
@@ -277,7 +278,8 @@ static void test_range_strings_and_doubles(void **state) {
                 "[\"Anna\"]\n[\"Igor\"]");
     expect_rows(state, "[:find ?n :where [_ :name ?n] [(clojure.string/starts-with? ?n \"Ol\")]]",
                 NULL, "[\"Oleg\"]\n[\"Olga\"]");
-    expect_rows(state, "[:find ?n :where [_ :last ?n] [(clojure.string/starts-with? ?n \"Petrov\")]]",
+    expect_rows(state,
+                "[:find ?n :where [_ :last ?n] [(clojure.string/starts-with? ?n \"Petrov\")]]",
                 NULL, "[\"Petrov\"]\n[\"Petrova\"]");
     expect_rows(state, "[:find ?e :where [?e :score ?s] [(> ?s 1.5)]]", NULL, "[2]\n[3]");
     expect_rows(state, "[:find ?e :where [?e :score ?s] [(<= ?s 1.5)]]", NULL, "[1]\n[5]");
@@ -305,8 +307,8 @@ static void test_range_long_strings_sharing_prefixes(void **state) {
     expect_rows(state, q, NULL, "[100]\n[101]");
     snprintf(q, 3000, "[:find ?e :where [?e :note ?n] [(<= ?n \"%s\")]]", base);
     expect_rows(state, q, NULL, "[103]");
-    snprintf(q, 3000,
-             "[:find ?e :where [?e :note ?n] [(clojure.string/starts-with? ?n \"%s\")]]", base);
+    snprintf(q, 3000, "[:find ?e :where [?e :note ?n] [(clojure.string/starts-with? ?n \"%s\")]]",
+             base);
     expect_rows(state, q, NULL, "[100]\n[101]\n[102]\n[103]");
     snprintf(q, 3000, "[:find ?e :where [?e :note ?n] [(= ?n \"%sb\")]]", base);
     expect_rows(state, q, NULL, "[101]");
@@ -343,10 +345,10 @@ static void test_star_and_links(void **state) {
 }
 
 static void test_not_and_or(void **state) {
-    expect_rows(state, "[:find ?e :where [?e :sex :male] (not [?e :age 30])]", NULL,
-                "[2]\n[5]");
-    expect_rows(state, "[:find ?e :where [?e :name ?n] (not [(clojure.string/starts-with? ?n \"O\")])"
-                       " [?e :sex :female]]",
+    expect_rows(state, "[:find ?e :where [?e :sex :male] (not [?e :age 30])]", NULL, "[2]\n[5]");
+    expect_rows(state,
+                "[:find ?e :where [?e :name ?n] (not [(clojure.string/starts-with? ?n \"O\")])"
+                " [?e :sex :female]]",
                 NULL, "[6]");
     expect_rows(state, "[:find ?e :where [?e :age ?a] (or [(< ?a 21)] [(> ?a 50)])]", NULL,
                 "[2]\n[5]");
@@ -355,8 +357,10 @@ static void test_not_and_or(void **state) {
     expect_rows(state,
                 "[:find ?e :where [?e :name ?n] (or-join [?e] [?e :friend 3] [?e :alias \"O\"])]",
                 NULL, "[1]\n[2]\n[4]");
-    expect_rows(state, "[:find ?e :where [?e :sex :male] (not-join [?e] [?e :friend ?f] [?f :sex :female])]",
-                NULL, "[4]\n[5]");
+    expect_rows(
+        state,
+        "[:find ?e :where [?e :sex :male] (not-join [?e] [?e :friend ?f] [?f :sex :female])]", NULL,
+        "[4]\n[5]");
 }
 
 static void test_functions_and_inputs(void **state) {
@@ -436,8 +440,8 @@ static void chain(void **state, int n) {
     size_t len = 0;
     len += (size_t)snprintf(tx + len, cap - len, "[");
     for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(tx + len, cap - len, "{:db/id %d :follows [%d]}", 1000 + i,
-                                1001 + i);
+        len +=
+            (size_t)snprintf(tx + len, cap - len, "{:db/id %d :follows [%d]}", 1000 + i, 1001 + i);
     snprintf(tx + len, cap - len, "]");
     tu_tx(d->conn, tx, DT_OK, 0);
     free(tx);

@@ -490,6 +490,72 @@ static void test_limit_deadline_and_cancel_stop_a_long_rule(void **state) {
 
 /* }====== */
 
+/* {====== Through the public API ====== */
+
+static void test_explain_public_api(void **state) {
+    tu_db *d = *state;
+    dt_db *db;
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    dt_input in = {db, NULL, NULL, 0};
+    const char *q = "[:find ?e :where [?e :age ?a] [(> ?a 30)]]";
+    char *plan = NULL;
+    size_t len = 0;
+    assert_int_equal(dt_explain(q, strlen(q), &in, 1, NULL, &plan, &len), DT_OK);
+    assert_non_null(plan);
+    assert_int_equal(strlen(plan), len);
+    if (!strstr(plan, ":index :ave :bound [:a] :range \"> 30\" :est 2 :rows 2}"))
+        fail_msg("plan: %s", plan);
+    dt_free(plan);
+    /* the same rows through dt_q_inputs, planned and naive */
+    dt_query_options o = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL};
+    dt_result *r1, *r2;
+    assert_int_equal(dt_q_inputs(q, strlen(q), &in, 1, &o, &r1), DT_OK);
+    o.plan = DT_PLAN_NAIVE;
+    assert_int_equal(dt_q_inputs(q, strlen(q), &in, 1, &o, &r2), DT_OK);
+    char *t1, *t2;
+    assert_int_equal(dt_result_edn(r1, &t1, NULL), DT_OK);
+    assert_int_equal(dt_result_edn(r2, &t2, NULL), DT_OK);
+    assert_string_equal(t1, "#{[3] [5]}");
+    assert_string_equal(t1, t2);
+    dt_free(t1);
+    dt_free(t2);
+    dt_result_free(r1);
+    dt_result_free(r2);
+    /* a failing query: an error, no plan */
+    const char *bad = "[:find ?e :where [?e :nope 1]]";
+    plan = (char *)"x";
+    assert_int_equal(dt_explain(bad, strlen(bad), &in, 1, NULL, &plan, NULL), DT_INVALID);
+    assert_null(plan);
+    assert_non_null(strstr(dt_errmsg(NULL), "unknown attribute"));
+    assert_int_equal(dt_explain(NULL, 0, &in, 1, NULL, &plan, NULL), DT_MISUSE);
+    dt_db_close(db);
+}
+
+static void test_unplanned_rule_shape_runs_naive(void **state) {
+    tu_db *d = *state;
+    dt_db *db;
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    /* a recursive rule whose bodies need ?x bound by the caller */
+    const char *rules = "[[(down ?x ?y) [(dec ?x) ?y] [(>= ?y 0)]]"
+                        " [(down ?x ?y) [(dec ?x) ?t] [(>= ?t 0)] (down ?t ?y)]]";
+    const char *q = "[:find ?y :in $ % :where (down 3 ?y)]";
+    dt_input in[2] = {{db, NULL, NULL, 0}, {NULL, NULL, rules, strlen(rules)}};
+    dt_result *r;
+    assert_int_equal(dt_q_inputs(q, strlen(q), in, 2, NULL, &r), DT_OK);
+    char *t;
+    assert_int_equal(dt_result_edn(r, &t, NULL), DT_OK);
+    assert_string_equal(t, "#{[0] [1] [2]}");
+    dt_free(t);
+    dt_result_free(r);
+    char *plan;
+    assert_int_equal(dt_explain(q, strlen(q), in, 2, NULL, &plan, NULL), DT_OK);
+    assert_string_equal(plan, "{:rows 3 :fallback :naive :steps []}");
+    dt_free(plan);
+    dt_db_close(db);
+}
+
+/* }====== */
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -511,6 +577,8 @@ int main(void) {
         T(test_rules_needing_bound_arguments),
         T(test_limit_row_cap),
         T(test_limit_deadline_and_cancel_stop_a_long_rule),
+        T(test_explain_public_api),
+        T(test_unplanned_rule_shape_runs_naive),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1766,7 +1766,11 @@ static int terms_bound(const scope *sc, const dq_term *tm, size_t n, const uint8
     return 1;
 }
 
-static int can_eval(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *bound);
+static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
+                        const uint8_t *bound, uint8_t *after);
+static int can_eval(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *bound) {
+    return can_eval_out(c, sc, cls, n, bound, NULL);
+}
 
 /* Whether clause cl can run when the variables in `bound` are bound. */
 static int can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound) {
@@ -1795,11 +1799,17 @@ static int can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *
         if (cl->kind == DQ_CL_OR_JOIN)
             for (size_t i = 0; i < cl->nreq; i++)
                 if (!b[cl->vars[i]]) ok = 0;
+        /* every branch must bind every join variable not bound before */
+        uint8_t *after = ok ? dt__malloc(nv + 1) : NULL;
+        if (ok && !after) ok = 0;
         for (size_t i = 0; i < cl->nclauses && ok; i++) {
             const dq_clause *br = &cl->clauses[i];
-            ok = br->kind == DQ_CL_AND ? can_eval(c, sc, br->clauses, br->nclauses, b)
-                                       : can_eval(c, sc, br, 1, b);
+            ok = br->kind == DQ_CL_AND ? can_eval_out(c, sc, br->clauses, br->nclauses, b, after)
+                                       : can_eval_out(c, sc, br, 1, b, after);
+            for (size_t k = 0; k < cl->nvars && ok; k++)
+                if (!after[cl->vars[k]]) ok = 0;
         }
+        dt__free(after);
         dt__free(b);
         return ok;
     }
@@ -1809,8 +1819,10 @@ static int can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *
     return 0;
 }
 
-/* Whether clauses cls[0..n) can all run, in some order, from `bound`. */
-static int can_eval(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *bound) {
+/* Whether clauses cls[0..n) can all run, in some order, from `bound`;
+ * `after` (when not NULL, nvars bytes) gets the variables then bound. */
+static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
+                        const uint8_t *bound, uint8_t *after) {
     size_t nv = sc->vars->n;
     uint8_t *b = dt__malloc(nv + 1);
     uint8_t *done = dt__calloc(n + 1, 1);
@@ -1832,6 +1844,7 @@ static int can_eval(ctx *c, const scope *sc, const dq_clause *cls, size_t n, con
             clause_vars(&cls[i], b);
         }
     }
+    if (after) memcpy(after, b, nv);
     dt__free(b);
     dt__free(done);
     return left == 0;

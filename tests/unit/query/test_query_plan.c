@@ -361,6 +361,11 @@ static void test_not_and_or(void **state) {
         state,
         "[:find ?e :where [?e :sex :male] (not-join [?e] [?e :friend ?f] [?f :sex :female])]", NULL,
         "[4]\n[5]");
+    /* a branch that does not bind ?e: the or-join waits until ?e is bound */
+    expect_rows(state,
+                "[:find ?e ?a :where [?p :age ?a] (or-join [?e ?a] [(< ?a 21)] [?e :age ?a])"
+                " [?e :sex :female]]",
+                NULL, "[3 20]\n[3 40]\n[6 20]\n[6 25]");
 }
 
 static void test_functions_and_inputs(void **state) {

@@ -431,7 +431,7 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
         if (opts && opts->plan == DT_PLAN_NAIVE)
             rc = dq_eval_naive(&x, &rows);
         else
-            rc = dq_eval_naive(&x, &rows); /* until the planned evaluator lands */
+            rc = dq_eval(&x, &rows);
     }
     if (rc == DT_OK) rc = dq_result_build(&x, &rows, pats, out);
     if (rc == DT_OK && x.max_rows && dt_result_count(*out) > x.max_rows) {

@@ -176,6 +176,8 @@ check "--max-rows below the result's size exits 2" 2 "$BIN" query --max-rows 2 "
 "$BIN" explain "$D" "$Q_IN" '"Petr"' >"$T/plan" 2>"$T/plan-err"; rc=$?
 if [ "$rc" -eq 0 ] && [ -s "$T/plan" ] && sane "$(cat "$T/plan-err")"; then ok; else
   bad "explain exits 0 with a plan: exit $rc: $(cat "$T/plan" "$T/plan-err")"; fi
+if grep -q ':steps' "$T/plan" && grep -q ':est ' "$T/plan" && grep -q ':rows ' "$T/plan"; then ok; else
+  bad "the plan has :steps with :est and :rows: $(cat "$T/plan")"; fi
 check "the plan reads back as EDN" 0 "$BIN" query "$D" '[:find ?p . :in ?p :where [(some? ?p)]]' "$(cat "$T/plan")"
 check "explain of a malformed query exits 2" 2 "$BIN" explain "$D" '[:find ?e :where'
 check "explain with too few inputs exits 2" 2 "$BIN" explain "$D" '[:find ?a :in $ ?n ?m :where [?e :person/age ?a]]'

@@ -223,6 +223,8 @@ static int rowset_add(rowset *s, size_t r, int uniq, int *added) {
 typedef struct idset {
     int64_t *slots;
     size_t cap;
+    uint32_t *heads; /* idset_map: the first row (+1) of each id */
+    uint32_t *next;  /* idset_map: the next row (+1) with the same id */
 } idset;
 
 static int idset_build(idset *s, const dq_table *t, int col) {
@@ -239,6 +241,46 @@ static int idset_build(idset *s, const dq_table *t, int col) {
         s->slots[j] = v->u.i;
     }
     return DT_OK;
+}
+
+/* idset_map: the ids of column col of t, each with the chain of its rows
+ * (a hash table of the table for a scan that probes it). */
+static int idset_map(idset *s, const dq_table *t, int col) {
+    size_t cap = 16;
+    while (cap < t->nrows * 2) cap <<= 1;
+    s->slots = dt__calloc(cap, sizeof *s->slots);
+    s->heads = dt__calloc(cap, sizeof *s->heads);
+    s->next = dt__malloc((t->nrows + 1) * sizeof *s->next);
+    s->cap = cap;
+    if (!s->slots || !s->heads || !s->next) return DT_NOMEM;
+    for (size_t r = t->nrows; r-- > 0;) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        s->next[r] = 0;
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
+        s->slots[j] = v->u.i;
+        s->next[r] = s->heads[j];
+        s->heads[j] = (uint32_t)(r + 1);
+    }
+    return DT_OK;
+}
+
+static void idset_release(idset *s) {
+    dt__free(s->slots);
+    dt__free(s->heads);
+    dt__free(s->next);
+    memset(s, 0, sizeof *s);
+}
+
+/* The first row (+1) of id in an idset_map, 0 when none. */
+static inline uint32_t idset_first(const idset *s, int64_t id) {
+    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == id) return s->heads[j];
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
 }
 
 static inline int idset_has(const idset *s, int64_t id) {
@@ -560,6 +602,12 @@ typedef struct pat {
     bounds rg;
     int has_rg;
     const idset *fe, *fv; /* pre-filters on the entity / ref value (hash join scans) */
+    /* scan join: each datom is joined with the rows of jt whose id (the
+     * datom's entity, or its ref value when jv) it finds in jm */
+    const idset *jm;
+    const dq_table *jt;
+    int jv;
+    size_t col_off; /* new variables' columns start after this many */
 } pat;
 
 static void bounds_release(bounds *b) {
@@ -1043,7 +1091,7 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
         }
         vals[i] = v;
         have[i] = 1;
-        row[q->col] = v;
+        row[q->col + p->col_off] = v;
     }
     out->nrows++;
     return 1;
@@ -1251,7 +1299,24 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 break;
             }
             if (ok == 0) continue;
-            ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
+            if (p->jm) {
+                int64_t key;
+                if (!p->jv)
+                    key = d.e;
+                else if (d.vlen == 9 && d.v[0] == DL_CODEC_TAG(DT_REF))
+                    key = dl_codec_get_int(d.v);
+                else
+                    continue;
+                for (uint32_t j1 = idset_first(p->jm, key); j1; j1 = p->jm->next[j1 - 1]) {
+                    ok = pat_emit(c, p, &cur, &d, trow(p->jt, j1 - 1), p->jt->ncols, out);
+                    if (ok < 0) {
+                        rc = -ok;
+                        goto done;
+                    }
+                }
+            } else {
+                ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
+            }
             if (ok < 0) {
                 rc = -ok;
                 goto done;
@@ -2144,7 +2209,62 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     char bname[32] = "";
     dq_table out;
     memset(&out, 0, sizeof out);
-    if (use_hash) {
+    int gen_filters = 0; /* predicates the scanned side could apply alone */
+    if (use_hash && (key_e || key_v)) {
+        uint8_t *none = dt__calloc(sc->vars->n + 1, 1);
+        if (!none) {
+            rc = DT_NOMEM;
+            goto done;
+        }
+        gen_filters = filter_sel(sc, items, nitems, none, &p) < 1;
+        dt__free(none);
+        int nbound = 0;
+        for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
+            if (p.p[i].kind == P_REPEAT) gen_filters = 1; /* keep the general path */
+            if (p.p[i].kind == P_BOUND) nbound++;
+        }
+        if (nbound != 1) gen_filters = 1; /* the key must be the only shared variable */
+    }
+    if (use_hash && (key_e || key_v) && !gen_filters) {
+        /* scan join: scan the pattern once, probing t's rows by id */
+        dq_table unit;
+        idset jm;
+        memset(&jm, 0, sizeof jm);
+        if ((rc = tab_unit(&unit)) != DT_OK) goto done;
+        pat g;
+        rc = pat_prepare(c, sc, it->cl, &unit, &g);
+        int kpos = key_e ? 0 : 2;
+        if (rc == DT_OK) {
+            if (p.has_rg) {
+                g.has_rg = 1;
+                g.rg = p.rg;
+                memset(&p.rg, 0, sizeof p.rg);
+                p.has_rg = 0;
+            }
+            /* the key is t's; the other new variables follow t's columns */
+            g.p[kpos].kind = P_BLANK;
+            size_t k = 0;
+            for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
+                if (g.p[i].kind == P_NEW) g.p[i].col = (int)k++;
+            g.col_off = t->ncols;
+            rc = idset_map(&jm, t, p.p[kpos].col);
+        }
+        if (rc == DT_OK) {
+            g.jm = &jm;
+            g.jt = t;
+            g.jv = !key_e;
+            rc = pat_out_init(&g, t, &out);
+        }
+        if (rc == DT_OK) rc = pat_run(c, &g, &unit, &out, &ix, bname, sizeof bname);
+        if (rc == DT_OK) {
+            mark_used(items, nitems, &g.rg);
+            rc = add_step(c, it->cl->form, "scan-join", ix, bname, g.has_rg ? g.rg.text : NULL, est,
+                          out.nrows);
+        }
+        idset_release(&jm);
+        pat_release(&g);
+        dq_table_release(&unit);
+    } else if (use_hash) {
         dq_table unit, gen;
         memset(&gen, 0, sizeof gen);
         if ((rc = tab_unit(&unit)) != DT_OK) goto done;
@@ -2157,7 +2277,8 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
             memset(&p.rg, 0, sizeof p.rg);
             p.has_rg = 0;
         }
-        idset ids = {NULL, 0};
+        idset ids;
+        memset(&ids, 0, sizeof ids);
         if (rc == DT_OK && (key_e || key_v)) {
             rc = idset_build(&ids, t, key_e ? p.p[0].col : p.p[2].col);
             if (key_e)

@@ -225,6 +225,8 @@ typedef struct idset {
     size_t cap;
     uint32_t *heads; /* idset_map: the first row (+1) of each id */
     uint32_t *next;  /* idset_map: the next row (+1) with the same id */
+    int64_t lo;      /* dense idset_map: heads[id - lo] for lo <= id < lo + span */
+    size_t span;
 } idset;
 
 static int idset_build(idset *s, const dq_table *t, int col) {
@@ -246,13 +248,38 @@ static int idset_build(idset *s, const dq_table *t, int col) {
 /* idset_map: the ids of column col of t, each with the chain of its rows
  * (a hash table of the table for a scan that probes it). */
 static int idset_map(idset *s, const dq_table *t, int col) {
+    memset(s, 0, sizeof *s);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        if (v->u.i < lo) lo = v->u.i;
+        if (v->u.i > hi) hi = v->u.i;
+    }
+    s->next = dt__malloc((t->nrows + 1) * sizeof *s->next);
+    if (!s->next) return DT_NOMEM;
+    if (lo <= hi && (uint64_t)(hi - lo) < 16 * (uint64_t)t->nrows + 64) {
+        /* dense ids: a direct table instead of hashing */
+        s->lo = lo;
+        s->span = (size_t)(hi - lo) + 1;
+        s->heads = dt__calloc(s->span, sizeof *s->heads);
+        if (!s->heads) return DT_NOMEM;
+        for (size_t r = t->nrows; r-- > 0;) {
+            const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+            s->next[r] = 0;
+            if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+            size_t j = (size_t)(v->u.i - lo);
+            s->next[r] = s->heads[j];
+            s->heads[j] = (uint32_t)(r + 1);
+        }
+        return DT_OK;
+    }
     size_t cap = 16;
     while (cap < t->nrows * 2) cap <<= 1;
     s->slots = dt__calloc(cap, sizeof *s->slots);
     s->heads = dt__calloc(cap, sizeof *s->heads);
-    s->next = dt__malloc((t->nrows + 1) * sizeof *s->next);
     s->cap = cap;
-    if (!s->slots || !s->heads || !s->next) return DT_NOMEM;
+    if (!s->slots || !s->heads) return DT_NOMEM;
     for (size_t r = t->nrows; r-- > 0;) {
         const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
         s->next[r] = 0;
@@ -275,6 +302,7 @@ static void idset_release(idset *s) {
 
 /* The first row (+1) of id in an idset_map, 0 when none. */
 static inline uint32_t idset_first(const idset *s, int64_t id) {
+    if (s->span) return (uint64_t)(id - s->lo) < s->span ? s->heads[id - s->lo] : 0;
     size_t j = mix64((uint64_t)id) & (s->cap - 1);
     while (s->slots[j]) {
         if (s->slots[j] == id) return s->heads[j];
@@ -321,6 +349,18 @@ static dt_value *tab_slot(dq_table *t) {
         t->cap = cap;
     }
     return t->cells + t->nrows * t->ncols;
+}
+
+/* Room for n rows in all (a hint from the estimate: one allocation instead
+ * of a series of copies as the table grows). */
+static void tab_reserve(dq_table *t, double n) {
+    if (!(n > (double)t->cap) || n > (double)(1u << 20)) return;
+    size_t cap = (size_t)n + 16;
+    size_t w = t->ncols ? t->ncols : 1;
+    dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+    if (!cells) return; /* tab_slot will try again */
+    t->cells = cells;
+    t->cap = cap;
 }
 
 static int tab_init_cols(dq_table *t, const dq_var *a, size_t na, const dq_var *b, size_t nb) {
@@ -2254,6 +2294,7 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
             g.jt = t;
             g.jv = !key_e;
             rc = pat_out_init(&g, t, &out);
+            if (rc == DT_OK) tab_reserve(&out, est * 1.2);
         }
         if (rc == DT_OK) rc = pat_run(c, &g, &unit, &out, &ix, bname, sizeof bname);
         if (rc == DT_OK) {
@@ -2303,6 +2344,7 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         dq_table_release(&gen);
     } else {
         rc = pat_out_init(&p, t, &out);
+        if (rc == DT_OK) tab_reserve(&out, est * 1.2);
         if (rc == DT_OK) rc = pat_run(c, &p, t, &out, &ix, bname, sizeof bname);
         if (rc == DT_OK) {
             mark_used(items, nitems, &p.rg);

@@ -1329,6 +1329,15 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             if (p->fv && (d.vlen != 9 || d.v[0] != DL_CODEC_TAG(DT_REF) ||
                           !idset_has(p->fv, dl_codec_get_int(d.v))))
                 continue;
+            uint32_t jfirst = 0;
+            if (p->jm) {
+                /* the probe first: most datoms of a scan join match no row */
+                if (!p->jv)
+                    jfirst = idset_first(p->jm, d.e);
+                else if (d.vlen == 9 && d.v[0] == DL_CODEC_TAG(DT_REF))
+                    jfirst = idset_first(p->jm, dl_codec_get_int(d.v));
+                if (!jfirst && !(p->has_rg && p->rg.has_hi)) continue;
+            }
             int ok = pat_check(c, p, &cur, &d, row, seek_v, venc, venc_len);
             if (ok < 0) {
                 rc = -ok;
@@ -1340,14 +1349,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             }
             if (ok == 0) continue;
             if (p->jm) {
-                int64_t key;
-                if (!p->jv)
-                    key = d.e;
-                else if (d.vlen == 9 && d.v[0] == DL_CODEC_TAG(DT_REF))
-                    key = dl_codec_get_int(d.v);
-                else
-                    continue;
-                for (uint32_t j1 = idset_first(p->jm, key); j1; j1 = p->jm->next[j1 - 1]) {
+                for (uint32_t j1 = jfirst; j1; j1 = p->jm->next[j1 - 1]) {
                     ok = pat_emit(c, p, &cur, &d, trow(p->jt, j1 - 1), p->jt->ncols, out);
                     if (ok < 0) {
                         rc = -ok;

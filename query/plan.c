@@ -3113,6 +3113,7 @@ static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_tabl
     dq_table ct;
     int rc = tab_init_cols(&ct, vars, nv, NULL, 0);
     if (rc != DT_OK) return rc;
+    tab_reserve(&ct, (double)rel->nrows);
     for (size_t r = 0; r < rel->nrows; r++) {
         const dt_value *row = trow(rel, r);
         dt_value *o = tab_slot(&ct);
@@ -3135,6 +3136,11 @@ static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_tabl
             }
         }
         if (ok) ct.nrows++;
+    }
+    if (rc == DT_OK && t->nrows == 1 && t->ncols == 0) {
+        /* the first step: the call's rows are the table */
+        tab_move(t, &ct);
+        return DT_OK;
     }
     if (rc == DT_OK) {
         int all = 1;

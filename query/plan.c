@@ -2920,7 +2920,7 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
                     const dq_clause *cl = &body->clauses[k];
                     if (cl->kind != DQ_CL_RULE || !in[cl->rule] || !delta[cl->rule].nrows) continue;
                     c->delta_clause = cl;
-                    dq_table t, got;
+                    dq_table t = DQ_TABLE_INIT, got = DQ_TABLE_INIT;
                     if ((rc = tab_unit(&t)) != DT_OK) break;
                     rc = eval_body(c, body, ru->arity, src, &t);
                     if (rc == DT_OK) rc = head_table(ru->arity, &got);

@@ -13,6 +13,10 @@
  * DT_DIFF_COUNT=N sets the number of queries (default 5000, 1500 under
  * sanitizers).  A mismatch prints the seed, the query number,
  * the query, its inputs and both results.
+ *
+ * A second test stops random queries part way (row caps, a triggered
+ * cancellation token, deadlines) and checks that they fail cleanly with
+ * the right code, or give the full answer when not stopped.
  */
 #include "confutil.h"
 
@@ -495,7 +499,8 @@ static int by_value(const void *a, const void *b) { return dt_value_compare(a, b
 
 /* A run's outcome as text: the result in a canonical form (the rows of a
  * relation or collection sorted), or "error N: message". */
-static char *run(const char *text, dt_db *db, dt_plan_mode plan, int uses_rule, int *rc_out) {
+static char *run_with(const char *text, dt_db *db, dt_plan_mode plan, int uses_rule,
+                      uint64_t max_rows, const dt_cancel *cancel, int *rc_out) {
     dt_input in[2];
     memset(in, 0, sizeof in);
     in[0].db = db;
@@ -506,7 +511,8 @@ static char *run(const char *text, dt_db *db, dt_plan_mode plan, int uses_rule, 
     o.version = DT_QUERY_OPTIONS_VERSION;
     o.timeout_ms = QUERY_TIMEOUT_MS;
     o.plan = plan;
-    o.max_rows = MAX_ROWS;
+    o.max_rows = max_rows;
+    o.cancel = cancel;
     dt_result *r = NULL;
     int rc = dt_q_inputs(text, strlen(text), in, uses_rule ? 2 : 1, &o, &r);
     *rc_out = rc;
@@ -534,6 +540,10 @@ static char *run(const char *text, dt_db *db, dt_plan_mode plan, int uses_rule, 
     dt_value_free(&v);
     dt_result_free(r);
     return b.p;
+}
+
+static char *run(const char *text, dt_db *db, dt_plan_mode plan, int uses_rule, int *rc_out) {
+    return run_with(text, db, plan, uses_rule, MAX_ROWS, NULL, rc_out);
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt) {
@@ -628,9 +638,123 @@ static void test_naive_and_planned_agree(void **state) {
 
 /* }====== */
 
+/* {====== Stopped runs ====== */
+
+/*
+ * Queries stopped part way -- by a row cap (DT_LIMIT), a triggered
+ * cancellation token (DT_INTERRUPT) or a deadline (DT_TIMEOUT) -- fail
+ * with that code and a message, leak nothing and touch no freed memory
+ * (under the sanitizers), and a run that is not stopped gives the full
+ * answer.  The row caps stop the evaluators at many different points of
+ * random queries.
+ */
+static void test_stopped_runs_fail_cleanly(void **state) {
+    (void)state;
+    uint64_t seed = env_u64("DT_DIFF_SEED", DEFAULT_SEED);
+    uint64_t count = env_u64("DT_DIFF_COUNT", DEFAULT_COUNT) / 10 + 1;
+    rng = seed * 0x9E3779B97F4A7C15ULL + 7;
+    tu_db *d = tu_db_open(schema);
+    char *data = random_data();
+    assert_int_equal(dt_transact(d->conn, data, NULL), DT_OK);
+    free(data);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    static const uint64_t caps[] = {1, 3, 10, 40};
+    static const dt_plan_mode plans[] = {DT_PLAN_AUTO, DT_PLAN_NAIVE};
+    uint64_t limited = 0, bad = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        rquery q;
+        gen_query(&q);
+        int rc = 0;
+        char *full = run(q.text, db, DT_PLAN_NAIVE, q.uses_rule, &rc);
+        for (size_t c = 0; c < sizeof caps / sizeof caps[0] && rc == DT_OK; c++)
+            for (size_t p = 0; p < 2; p++) {
+                int rc2 = 0;
+                char *got = run_with(p ? q.shuffled : q.text, db, plans[p], q.uses_rule, caps[c],
+                                     NULL, &rc2);
+                if (rc2 == DT_LIMIT && strstr(got, "rows")) {
+                    limited++;
+                } else if (rc2 != DT_OK || strcmp(got, full) != 0) {
+                    if (bad++ < 5)
+                        print_error("seed %llu query #%llu, max_rows %llu, plan %s:\n  %s\n"
+                                    "  full: %s\n  got:  %s\n",
+                                    (unsigned long long)seed, (unsigned long long)i,
+                                    (unsigned long long)caps[c], p ? "naive" : "auto", q.text, full,
+                                    got);
+                }
+                free(got);
+            }
+        free(full);
+        free(q.text);
+        free(q.shuffled);
+    }
+    dt_db_close(db);
+    tu_db_close(d);
+
+    /* a closure over a chain: long enough to be stopped by a token or a
+     * deadline whatever the evaluator */
+    d = tu_db_open("{:next {:db/valueType :db.type/ref}}");
+    tu_sbuf chain = {0};
+    tu_sb_printf(&chain, "[");
+    for (int k = 1; k < 1500; k++) tu_sb_printf(&chain, "[:db/add %d :next %d]", k, k + 1);
+    tu_sb_printf(&chain, "]");
+    assert_int_equal(dt_transact(d->conn, chain.p, NULL), DT_OK);
+    free(chain.p);
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    const char *cq = "[:find (count ?x) . :in $ % :where (r ?x ?y)]";
+    const char *cr = "[[(r ?x ?y) [?x :next ?y]] [(r ?x ?y) [?x :next ?z] (r ?z ?y)]]";
+    dt_cancel *cancel = NULL;
+    assert_int_equal(dt_cancel_new(&cancel), DT_OK);
+    dt_cancel_trigger(cancel);
+    for (size_t p = 0; p < 2; p++) {
+        dt_input in[2];
+        memset(in, 0, sizeof in);
+        in[0].db = db;
+        in[1].edn = cr;
+        in[1].edn_len = strlen(cr);
+        dt_query_options o;
+        memset(&o, 0, sizeof o);
+        o.version = DT_QUERY_OPTIONS_VERSION;
+        o.plan = plans[p];
+        o.cancel = cancel;
+        dt_result *r = NULL;
+        int rc = dt_q_inputs(cq, strlen(cq), in, 2, &o, &r);
+        assert_int_equal(rc, DT_INTERRUPT);
+        assert_null(r);
+        assert_non_null(strstr(dt_errmsg(NULL), "cancel"));
+        /* deadlines of 1..8 ms stop the closure at different points */
+        o.cancel = NULL;
+        for (uint32_t ms = 1; ms <= 8; ms++) {
+            o.timeout_ms = ms;
+            rc = dt_q_inputs(cq, strlen(cq), in, 2, &o, &r);
+            if (rc == DT_OK) { /* a fast machine: then the answer is right */
+                const dt_value *v = dt_result_get(r, 0, 0);
+                assert_non_null(v);
+                assert_int_equal(v->u.i, 1499);
+                dt_result_free(r);
+                r = NULL;
+                continue;
+            }
+            assert_int_equal(rc, DT_TIMEOUT);
+            assert_null(r);
+            assert_non_null(strstr(dt_errmsg(NULL), "deadline"));
+        }
+    }
+    dt_cancel_free(cancel);
+    dt_db_close(db);
+    tu_db_close(d);
+    print_message("stopped runs: %llu stopped by a row cap, %llu wrong\n",
+                  (unsigned long long)limited, (unsigned long long)bad);
+    assert_int_equal(bad, 0);
+    assert_true(limited > 0);
+}
+
+/* }====== */
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_naive_and_planned_agree),
+        cmocka_unit_test(test_stopped_runs_fail_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

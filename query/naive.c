@@ -197,6 +197,7 @@ typedef struct nv_rindex {
 
 /* A rule's answer table for one (rule, source, bound positions, values). */
 typedef struct nv_rtab {
+    size_t id; /* index in nv_ctx.tabs */
     nv_rindex *idx;
     size_t nidx;
     int32_t rule, src;
@@ -216,6 +217,7 @@ typedef struct nv_ctx {
     size_t ntslots;
     int8_t *free_ok; /* per rule: its bodies run with no argument bound */
     int in_pass;     /* evaluating rule bodies */
+    int in_not;      /* evaluating the body of a not */
     int changed;     /* a pass added an answer or a table */
     dt_buf enc;      /* scratch encodings */
 } nv_ctx;
@@ -1075,7 +1077,9 @@ static int eval_not(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
         sub.bound[v] = env->bound[v];
         sub.val[v] = env->val[v];
     }
+    c->in_not++;
     rc = solve_clauses(c, &sub, cl->clauses, cl->nclauses, k_stop, NULL);
+    c->in_not--;
     env_free(&sub);
     if (rc == NV_STOP) return DT_OK; /* the body matched: the not fails */
     if (rc != DT_OK) return rc;
@@ -1158,6 +1162,7 @@ static int get_table(nv_ctx *c, int32_t rule, int32_t src, uint64_t mask, const 
             return nomem();
         }
     }
+    t->id = c->ntabs;
     t->rule = rule;
     t->src = src;
     t->mask = mask;
@@ -1225,20 +1230,23 @@ static int eval_table(nv_ctx *c, nv_rtab *t) {
     return rc;
 }
 
-/* Evaluates incomplete tables in passes until a pass adds nothing. */
-static int saturate(nv_ctx *c) {
+/* Evaluates the incomplete tables from the from-th on in passes until a
+ * pass adds nothing, then marks them complete. */
+static int saturate_from(nv_ctx *c, size_t from) {
     int rc = DT_OK;
     c->in_pass++;
     do {
         c->changed = 0;
-        for (size_t i = 0; i < c->ntabs && rc == DT_OK; i++)
+        for (size_t i = from; i < c->ntabs && rc == DT_OK; i++)
             if (!c->tabs[i]->complete) rc = eval_table(c, c->tabs[i]);
     } while (rc == DT_OK && c->changed);
     c->in_pass--;
     if (rc == DT_OK)
-        for (size_t i = 0; i < c->ntabs; i++) c->tabs[i]->complete = 1;
+        for (size_t i = from; i < c->ntabs; i++) c->tabs[i]->complete = 1;
     return rc;
 }
+
+static int saturate(nv_ctx *c) { return saturate_from(c, 0); }
 
 typedef struct nv_rbind {
     const dq_clause *cl;
@@ -1379,15 +1387,30 @@ static int eval_rule(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     nv_rtab *t = NULL;
     rc = get_table(c, cl->rule, src, mask, key, &t);
     if (rc == DT_OK && !c->in_pass && !t->complete) rc = saturate(c);
+    /* a not needs the whole table: saturate it (and the tables made
+     * since) now; with stratified negation it does not depend on the
+     * tables being evaluated around it */
+    if (rc == DT_OK && c->in_pass && c->in_not && !t->complete) {
+        int in_not = c->in_not;
+        c->in_not = 0; /* the negated rule's own bodies are not negated */
+        rc = saturate_from(c, t->id);
+        c->in_not = in_not;
+        c->changed = 1;
+    }
     /* the matching rows, noted first: the table may grow while we go */
     size_t *ids = NULL, nids = 0;
     if (rc == DT_OK) rc = table_match(t, known, key, &ids, &nids);
     dt__free(key);
+    /* the row is copied: solving on may add rows to t and move its cells */
+    dt_value *row = dt__malloc((rule->arity ? rule->arity : 1) * sizeof *row);
+    if (!row && rc == DT_OK) rc = nomem();
     for (size_t i = 0; i < nids && rc == DT_OK; i++) {
         if ((rc = dq_exec_check(c->x)) != DT_OK) break;
-        nv_rbind s = {cl, t->rows.cells + ids[i] * t->rows.w, 0, L};
+        memcpy(row, t->rows.cells + ids[i] * t->rows.w, rule->arity * sizeof *row);
+        nv_rbind s = {cl, row, 0, L};
         rc = k_rule_bind(c, env, &s);
     }
+    dt__free(row);
     dt__free(ids);
     return rc;
 }

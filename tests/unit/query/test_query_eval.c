@@ -445,6 +445,18 @@ static void test_rules_bodies_and_required(void **state) {
               RULES);
 }
 
+/* A rule that negates another (stratified): the negated table is
+ * complete before the not reads it. */
+static void test_rules_negation(void **state) {
+    dt_db *db = DB(state);
+    const char *rules = "[[(reach ?x ?y) [?x :follows ?y]]"
+                        " [(reach ?x ?y) [?x :follows ?t] (reach ?t ?y)]"
+                        " [(unreached ?x ?y) [?x :name] [?y :email] (not (reach ?x ?y))]]";
+    CHECK_IN(db, "[:find ?y :in $ % :where (unreached 1 ?y)]", "#{[4] [5]}", "$", rules);
+    CHECK_IN(db, "[:find ?x :in $ % :where [?x :age] (not (reach ?x 1))]", "#{[4] [5]}", "$",
+             rules);
+}
+
 /* 100k edges: 10000 chains of 10 edges; the closure has 550k pairs, and
  * the closure from one chain's head has 10. */
 static void test_rules_closure_100k(void **state) {
@@ -727,6 +739,7 @@ int main(void) {
         T(test_not),
         T(test_rules_recursive_cycle),
         T(test_rules_bodies_and_required),
+        T(test_rules_negation),
         T(test_rules_closure_100k),
         T(test_aggregates),
         T(test_pull_in_find),

@@ -63,10 +63,13 @@ static dt_db *DB(void **state) { return ((fx *)*state)->db; }
 
 static const dt_query_options NAIVE = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_NAIVE, NULL};
 
-/* Runs query with inputs given as EDN ("$" = db; NULL ends the list);
- * returns the result's EDN (malloc'd) or, when rc is not DT_OK, asserts
- * that code and returns the message. */
-static char *run_v(dt_db *db, int want_rc, const char *query, const char **ins) {
+static const dt_query_options AUTO = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL};
+
+/* Runs query with inputs given as EDN ("$" = db; NULL ends the list)
+ * under `opts`; returns the result's EDN (malloc'd) or, when rc is not
+ * DT_OK, asserts that code and returns the message. */
+static char *run_opts(dt_db *db, int want_rc, const char *query, const char **ins,
+                      const dt_query_options *opts) {
     dt_input in[8];
     size_t n = 0;
     for (; ins && ins[n]; n++) {
@@ -84,8 +87,10 @@ static char *run_v(dt_db *db, int want_rc, const char *query, const char **ins) 
         n = 1;
     }
     dt_result *r = NULL;
-    int rc = dt_q_inputs(query, strlen(query), in, n, &NAIVE, &r);
-    if (rc != want_rc) print_message("%s -> %d %s\n", query, rc, dt_errmsg(NULL));
+    int rc = dt_q_inputs(query, strlen(query), in, n, opts, &r);
+    if (rc != want_rc)
+        print_message("%s [%s] -> %d %s\n", query, opts->plan == DT_PLAN_NAIVE ? "naive" : "auto",
+                      rc, dt_errmsg(NULL));
     assert_int_equal(rc, want_rc);
     if (rc != DT_OK) {
         assert_null(r);
@@ -97,6 +102,21 @@ static char *run_v(dt_db *db, int want_rc, const char *query, const char **ins) 
     dt_free(s);
     dt_result_free(r);
     return cp;
+}
+
+/* run_opts with the reference evaluator, and the same with the planned
+ * one, which must agree on the result (or the error code; the message
+ * returned is the reference evaluator's). */
+static char *run_v(dt_db *db, int want_rc, const char *query, const char **ins) {
+    char *ref = run_opts(db, want_rc, query, ins, &NAIVE);
+    char *planned = run_opts(db, want_rc, query, ins, &AUTO);
+    if (want_rc == DT_OK) {
+        if (strcmp(ref, planned) != 0)
+            print_message("query %s\n naive %s\n auto  %s\n", query, ref, planned);
+        assert_string_equal(ref, planned);
+    }
+    free(planned);
+    return ref;
 }
 
 static void check(dt_db *db, const char *query, const char *want) {

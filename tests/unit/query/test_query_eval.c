@@ -490,6 +490,9 @@ static void test_rules_negation(void **state) {
     CHECK_IN(db, "[:find ?y :in $ % :where (unreached 1 ?y)]", "#{[4] [5]}", "$", rules);
     CHECK_IN(db, "[:find ?x :in $ % :where [?x :age] (not (reach ?x 1))]", "#{[4] [5]}", "$",
              rules);
+    /* negation through recursion has no bottom-up meaning: an error */
+    CHECK_ERR(db, DT_INVALID, "[:find ?x :in $ % :where (p ?x)]", "not stratified", "$",
+              "[[(p ?x) [?x :age] (not (q ?x))] [(q ?x) [?x :sex :male] (p ?x)]]");
 }
 
 /* 100k edges: 10000 chains of 10 edges; the closure has 550k pairs, and

@@ -1411,27 +1411,20 @@ static int fn_regex(dq_fnctx *c, dq_fn_id fn, const char *name, const dt_value *
 /* {====== Collections ====== */
 
 /* A set of copies of items[0..n) without `=` duplicates (first kept). */
+static int distinct_of(dq_agg_id agg, const dt_value *vals, size_t n, const dt_value ***out,
+                       size_t *k);
+static int mk_seq_ptr(dt_type t, const dt_value **p, size_t n, dt_value *out);
+
+/* A set of copies of the distinct (by `=`) items[0..n), in a stable
+ * order (sorting, not pairwise comparison: large inputs stay fast). */
 static int mk_set(const dt_value *items, size_t n, dt_value *out) {
-    if (dt_value_seq(DT_SET, n, out) != DT_OK) return nomem();
+    const dt_value **p = NULL;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int rc;
-        out->u.seq.n = k;
-        long at = set_find(out, &items[i], &rc);
-        out->u.seq.n = n;
-        if (rc != DT_OK) {
-            dt_value_free(out);
-            return rc == DT_NOMEM ? nomem() : rc;
-        }
-        if (at >= 0) continue;
-        if (dt_value_copy(&items[i], &out->u.seq.items[k]) != DT_OK) {
-            dt_value_free(out);
-            return nomem();
-        }
-        k++;
-    }
-    out->u.seq.n = k; /* the nil slots beyond k own nothing */
-    return DT_OK;
+    int rc = distinct_of(DQ_AGG_DISTINCT, items, n, &p, &k);
+    if (rc != DT_OK) return rc;
+    rc = mk_seq_ptr(DT_SET, p, k, out);
+    dt__free(p);
+    return rc;
 }
 
 static int fn_hash_map(const dt_value *args, size_t n, dt_value *out) {

@@ -896,7 +896,8 @@ static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t
     return DT_OK;
 }
 
-/* min / max of numbers: the winning argument as it is; NaN wins. */
+/* min / max of numbers: the winning argument as it is (of equal ones
+ * the last); NaN wins. */
 static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
     for (size_t i = 0; i < n; i++)
         if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
@@ -910,7 +911,7 @@ static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t
             continue;
         }
         if (isnan(num_double(&args[best]))) continue;
-        if (fn == DQ_FN_MIN ? c < 0 : c > 0) best = i;
+        if (fn == DQ_FN_MIN ? c <= 0 : c >= 0) best = i; /* ties: the later, as Clojure */
     }
     return dt_value_copy(&args[best], out) == DT_OK ? DT_OK : nomem();
 }

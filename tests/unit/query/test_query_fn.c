@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "dbutil.h"
 #include "exec.h"
 #include "parse.h"
@@ -352,7 +353,8 @@ static void test_inc_dec_min_max(void **state) {
     CALL("min", "[3]", "3");
     CALL("min", "[2 1.5]", "1.5");
     CALL("max", "[25 50000]", "50000");
-    CALL("max", "[1 2.0 2]", "2.0"); /* the first of equal maxima */
+    CALL("max", "[1 2.0 2]", "2"); /* the last of equal maxima, as Clojure */
+    CALL("min", "[2 1 1.0]", "1.0");
     CALL("max", "[1 ##NaN 3]", "##NaN");
     ERR("max", "[1 \"a\"]", "not a number: string");
 }
@@ -935,6 +937,83 @@ static void test_agg_rand_sample(void **state) {
     for (int i = 0; i < 4; i++) assert_true(seen[i] > 0);
 }
 
+/* Every allocation failing in turn: DT_OK or DT_NOMEM with a nil
+ * result, never a crash or a leak (ASan checks the leaks). */
+static void test_alloc_failures(void **state) {
+    (void)state;
+    static const struct {
+        const char *fn, *args;
+    } calls[] = {
+        {"str", "[\"a\" 1 1.5 :k [1 2] #inst \"2020-01-01T00:00:00Z\"]"},
+        {"subs", "[\"héllo\" 1 3]"},
+        {"vector", "[1 \"a\" [2]]"},
+        {"hash-map", "[:a 1 :b \"x\" :a 2]"},
+        {"set", "[[1 2 \"x\" 1]]"},
+        {"set", "[{:a 1 :b 2}]"},
+        {"set", "[\"abca\"]"},
+        {"re-pattern", "[\"b+\"]"},
+        {"re-find", "[\"(a)(b)?\" \"xa\"]"},
+        {"re-seq", "[\"(\\\\w)(\\\\d)\" \"a1 b2 c3\"]"},
+        {"range", "[5]"},
+        {"keyword", "[\"ns\" \"n\"]"},
+        {"clojure.string/upper-case", "[\"straße\"]"},
+        {"=", "[1.5M 1.50M]"},
+        {"<", "[1N 2 3.5M]"},
+        {"get", "[{:a [1 2]} :a]"},
+    };
+    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));
+        assert_non_null(bi);
+        dt_value a = rd(calls[c].args);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dq_fnctx *fc = NULL;
+            if (dq_fnctx_new(&fc) != DT_OK) fail_msg("fnctx");
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_call(fc, bi->id, a.u.seq.items, a.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("(%s %s) at %ld: rc %d %s", calls[c].fn, calls[c].args, k, rc,
+                         dt_errmsg(NULL));
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+            dq_fnctx_free(fc);
+        }
+        assert_true(ok);
+        dt_value_free(&a);
+    }
+    static const struct {
+        dq_agg_id agg;
+        const char *params, *vals;
+    } aggs[] = {
+        {DQ_AGG_DISTINCT, "[]", "[3 1 \"a\" 1]"}, {DQ_AGG_COUNT_DISTINCT, "[]", "[3 1 1]"},
+        {DQ_AGG_MEDIAN, "[]", "[3 1 2 2]"},       {DQ_AGG_MAX, "[2]", "[\"b\" \"a\" \"c\"]"},
+        {DQ_AGG_MIN, "[]", "[[1 2] [1 1]]"},      {DQ_AGG_SAMPLE, "[2]", "[[1] [2] [3]]"},
+        {DQ_AGG_RAND, "[2]", "[\"x\"]"},
+    };
+    for (size_t c = 0; c < sizeof aggs / sizeof aggs[0]; c++) {
+        dt_value p = rd(aggs[c].params), v = rd(aggs[c].vals);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_agg_apply(ctx, aggs[c].agg, p.u.seq.items, p.u.seq.n, v.u.seq.items,
+                                  v.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("aggregate %d at %ld: rc %d", (int)aggs[c].agg, k, rc);
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+        }
+        assert_true(ok);
+        dt_value_free(&p);
+        dt_value_free(&v);
+    }
+}
+
 /* }====== */
 
 static int group_setup(void **state) {
@@ -985,6 +1064,7 @@ int main(void) {
         cmocka_unit_test(test_agg_min_max),
         cmocka_unit_test(test_agg_distinct),
         cmocka_unit_test(test_agg_rand_sample),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1623,6 +1623,50 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
 /* {====== Dispatch ====== */
 
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out) {
+    /* the common case first: two longs (or entity ids) compared or added */
+    _Static_assert(DQ_FN_EQ == 0 && DQ_FN_NUM_EQ == 1 && DQ_FN_NOT_EQ == 2 && DQ_FN_BANG_EQ == 3 &&
+                       DQ_FN_LT == 4 && DQ_FN_GT == 5 && DQ_FN_LE == 6 && DQ_FN_GE == 7 &&
+                       DQ_FN_ADD == 8,
+                   "the fast path below relies on the order of the ids");
+    if (nargs == 2 && (unsigned)fn <= DQ_FN_BANG_EQ && fn != DQ_FN_NUM_EQ &&
+        args[0].type == args[1].type && (args[0].type == DT_STRING || args[0].type == DT_KEYWORD)) {
+        int eq = args[0].u.s.len == args[1].u.s.len &&
+                 (args[0].u.s.len == 0 ||
+                  memcmp(args[0].u.s.ptr, args[1].u.s.ptr, args[0].u.s.len) == 0);
+        out->type = DT_BOOL;
+        out->u.b = fn == DQ_FN_EQ ? eq : !eq;
+        return DT_OK;
+    }
+    if (nargs == 2 && is_int(&args[0]) && is_int(&args[1]) && (unsigned)fn <= DQ_FN_ADD) {
+        int64_t x = args[0].u.i, y = args[1].u.i;
+        out->type = DT_BOOL;
+        switch (fn) {
+        case DQ_FN_EQ:
+        case DQ_FN_NUM_EQ:
+            out->u.b = x == y;
+            return DT_OK;
+        case DQ_FN_NOT_EQ:
+        case DQ_FN_BANG_EQ:
+            out->u.b = x != y;
+            return DT_OK;
+        case DQ_FN_LT:
+            out->u.b = x < y;
+            return DT_OK;
+        case DQ_FN_GT:
+            out->u.b = x > y;
+            return DT_OK;
+        case DQ_FN_LE:
+            out->u.b = x <= y;
+            return DT_OK;
+        case DQ_FN_GE:
+            out->u.b = x >= y;
+            return DT_OK;
+        default:
+            out->type = DT_LONG;
+            if (!__builtin_add_overflow(x, y, &out->u.i)) return DT_OK;
+            break; /* the general path reports the overflow */
+        }
+    }
     dt_value_nil(out);
     if ((unsigned)fn >= DQ_FN_COUNT_)
         return dt__seterr(NULL, DT_INVALID, "query: unknown function id %d", (int)fn);
@@ -2022,10 +2066,32 @@ static int cmp_num(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out
     return rc == DT_OK ? DT_OK : agg_err(agg, "malformed number");
 }
 
+static int cmp_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int agg_median(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
     int anyd;
     int rc = agg_nums(agg, vals, n, &anyd);
     if (rc != DT_OK || n == 0) return rc;
+    if (!anyd) { /* longs only: sort the numbers themselves */
+        int64_t *x = dt__malloc(n * sizeof *x);
+        if (!x) return nomem();
+        for (size_t i = 0; i < n; i++) x[i] = vals[i].u.i;
+        qsort(x, n, sizeof *x, cmp_int64);
+        if (n % 2)
+            dt_value_long(x[n / 2], out);
+        else {
+            __int128 s = (__int128)x[n / 2 - 1] + x[n / 2];
+            if (s % 2 == 0)
+                dt_value_long((int64_t)(s / 2), out);
+            else
+                dt_value_double((double)s / 2.0, out);
+        }
+        dt__free(x);
+        return DT_OK;
+    }
     const dt_value **p = NULL;
     if ((rc = sorted(agg, vals, n, cmp_num, &p)) != DT_OK) return rc;
     const dt_value *hi = p[n / 2];

@@ -937,6 +937,87 @@ static void test_agg_rand_sample(void **state) {
     for (int i = 0; i < 4; i++) assert_true(seen[i] > 0);
 }
 
+/* Random longs (extremes included): + - * agree with 128-bit arithmetic
+ * or report the overflow; quot and rem recompose the dividend; mod has
+ * the divisor's sign; < agrees with compare, which is antisymmetric
+ * across longs and doubles. */
+static void test_properties(void **state) {
+    (void)state;
+    uint64_t seed = 7;
+    static const int64_t edge[] = {0,
+                                   1,
+                                   -1,
+                                   2,
+                                   -2,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MAX - 1,
+                                   INT64_MIN + 1,
+                                   (int64_t)1 << 32,
+                                   -((int64_t)1 << 32),
+                                   3037000499,
+                                   -3037000500};
+    for (int it = 0; it < 20000; it++) {
+        int64_t x[2];
+        for (int k = 0; k < 2; k++) {
+            uint64_t r = tu_rand(&seed);
+            switch (r % 4) {
+            case 0:
+                x[k] = edge[(r >> 8) % (sizeof edge / sizeof edge[0])];
+                break;
+            case 1:
+                x[k] = (int64_t)(r >> 2) % 1000;
+                break;
+            case 2:
+                x[k] = (int64_t)tu_rand(&seed) >> (r >> 8) % 63;
+                break;
+            default:
+                x[k] = (int64_t)tu_rand(&seed);
+                break;
+            }
+        }
+        dt_value a[2], out;
+        dt_value_long(x[0], &a[0]);
+        dt_value_long(x[1], &a[1]);
+        static const dq_fn_id ops[] = {DQ_FN_ADD, DQ_FN_SUB, DQ_FN_MUL};
+        for (int o = 0; o < 3; o++) {
+            __int128 w = o == 0   ? (__int128)x[0] + x[1]
+                         : o == 1 ? (__int128)x[0] - x[1]
+                                  : (__int128)x[0] * x[1];
+            int rc = dq_call(ctx, ops[o], a, 2, &out);
+            if (w > INT64_MAX || w < INT64_MIN)
+                assert_int_equal(rc, DT_INVALID);
+            else {
+                assert_int_equal(rc, DT_OK);
+                assert_int_equal(out.type, DT_LONG);
+                assert_true(out.u.i == (int64_t)w);
+            }
+        }
+        if (x[1] != 0 && !(x[0] == INT64_MIN && x[1] == -1)) {
+            dt_value q, r, m;
+            assert_int_equal(dq_call(ctx, DQ_FN_QUOT, a, 2, &q), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_REM, a, 2, &r), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_MOD, a, 2, &m), DT_OK);
+            assert_true((__int128)q.u.i * x[1] + r.u.i == x[0]);
+            assert_true(m.u.i == 0 || (m.u.i < 0) == (x[1] < 0));
+            assert_true(((__int128)m.u.i - r.u.i) % x[1] == 0);
+        }
+        /* the second value as a double half of the time */
+        if (tu_rand(&seed) & 1) dt_value_double((double)x[1] + 0.5, &a[1]);
+        dt_value c1, c2, lt;
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, a, 2, &c1), DT_OK);
+        dt_value b[2] = {a[1], a[0]};
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, b, 2, &c2), DT_OK);
+        assert_true(c1.u.i == -c2.u.i);
+        assert_int_equal(dq_call(ctx, DQ_FN_LT, a, 2, &lt), DT_OK);
+        assert_int_equal(lt.u.b, c1.u.i < 0);
+        if (a[1].type == DT_DOUBLE) { /* exact: the long against the double */
+            long double ex = (long double)x[0], ey = (long double)a[1].u.d;
+            assert_int_equal(c1.u.i, ex < ey ? -1 : ex > ey);
+        }
+    }
+}
+
 /* Every allocation failing in turn: DT_OK or DT_NOMEM with a nil
  * result, never a crash or a leak (ASan checks the leaks). */
 static void test_alloc_failures(void **state) {
@@ -1064,6 +1145,7 @@ int main(void) {
         cmocka_unit_test(test_agg_min_max),
         cmocka_unit_test(test_agg_distinct),
         cmocka_unit_test(test_agg_rand_sample),
+        cmocka_unit_test(test_properties),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1515,6 +1515,9 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
             long at = set_find(c, k, &rc);
             if (at >= 0) has = 1, found = &c->u.seq.items[at];
         } else if (is_vecish(c) || c->type == DT_STRING) {
+            if (c->type == DT_STRING && !is_int(k) && fn == DQ_FN_CONTAINS_P)
+                return call_err(name, args, n, "contains? on a string takes an index, not a %s",
+                                tname(k));
             if (is_int(k)) {
                 int64_t len = c->type == DT_STRING ? (int64_t)text_units(c->u.s.ptr, c->u.s.len)
                                                    : (int64_t)c->u.seq.n;
@@ -1816,7 +1819,7 @@ static int src_first(const char *name, const dt_value *args, size_t n, dt_db *db
     if (a->type != DT_KEYWORD)
         return call_err(name, args, n, "attribute is not a keyword: %s", tname(a));
     const dl_attr *at = dl_schema_by_ident(dl_db_schema(db), a->u.s.ptr, a->u.s.len);
-    if (!at) return DT_OK;
+    if (!at || eid <= 0) return DT_OK;
     dt_kv_txn *txn = dl_db_txn(db);
     if (!txn) return call_err(name, args, n, "the database snapshot is closed");
     dl_cursor c;

@@ -619,6 +619,9 @@ static void test_contains_get(void **state) {
     CALL("contains?", "[[5 6] 1]", "true"); /* vectors: by index */
     CALL("contains?", "[[5 6] 5]", "false");
     CALL("contains?", "[\"abc\" 2]", "true");
+    CALL("contains?", "[\"abc\" 3]", "false");
+    ERR("contains?", "[\"abc\" \"a\"]", "contains? on a string takes an index, not a string");
+    CALL("contains?", "[[5 6] :a]", "false");
     CALL("contains?", "[nil 1]", "false");
     ERR("contains?", "[(1 2) 1]", "contains? not supported on list");
     ERR("contains?", "[42 1]", "contains? not supported on long");
@@ -774,6 +777,8 @@ static void test_get_else(void **state) {
     check_db(db, "get-else", "[3 :active true]", "false");
     check_db(db, "get-else", "[1 :no-such-attr 7]", "7");
     check_db(db, "get-else", "[99 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-1 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-9223372036854775808 :name 0]", "0");
     ERR_DB(db, "get-else", "[1 :age nil]", "nil default value is not supported");
     ERR_DB(db, "get-else", "[[:email \"nobody@x.ru\"] :name \"\"]", "no entity matches");
     ERR_DB(db, "get-else", "[[:name \"Ivan\"] :name \"\"]", "not :db/unique");

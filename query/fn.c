@@ -100,13 +100,18 @@ static size_t rng_below(dq_fnctx *c, size_t n) {
 
 /* {====== Errors ====== */
 
+/* A regex value: #regex "pattern" (see the top of the file). */
+static int is_regex(const dt_value *v) {
+    return v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
+           v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
+           v->u.seq.items[1].type == DT_STRING;
+}
+
 /* Appends the EDN of v to b, cut to about `room` bytes. */
 static void show_value(dt_buf *b, const dt_value *v, size_t room) {
     char *s = NULL;
     size_t n = 0;
-    if (v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
-        v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
-        v->u.seq.items[1].type == DT_STRING) {
+    if (is_regex(v)) {
         dt_buf_putc(b, '#');
         show_value(b, &v->u.seq.items[1], room);
         return;
@@ -116,6 +121,7 @@ static void show_value(dt_buf *b, const dt_value *v, size_t room) {
         return;
     }
     if (n > room) {
+        while (room > 0 && ((unsigned char)s[room] & 0xc0) == 0x80) room--; /* whole characters */
         dt_buf_append(b, s, room);
         dt_buf_append(b, "...", 3);
     } else
@@ -156,7 +162,6 @@ static int call_err(const char *name, const dt_value *args, size_t nargs, const 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "query: out of memory"); }
 
 /* The name of a value's type in messages: "long", "string", "regex". */
-static int is_regex(const dt_value *v);
 static const char *tname(const dt_value *v) {
     if (v->type == DT_REF) return "long";
     if (is_regex(v)) return "regex";
@@ -167,14 +172,10 @@ static const char *tname(const dt_value *v) {
 
 /* {====== Small helpers ====== */
 
-static int not_yet(const char *name) {
-    return dt__seterr(NULL, DT_INVALID, "query: function %s is not available yet", name);
-}
-
-static int is_regex(const dt_value *v) {
-    return v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
-           v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
-           v->u.seq.items[1].type == DT_STRING;
+/* A built-in id without a case in a dispatch switch (a table entry
+ * added without its code). */
+static int no_impl(const char *name) {
+    return dt__seterr(NULL, DT_INVALID, "query: internal: no implementation of %s", name);
 }
 
 static int is_seqish(const dt_value *v) {
@@ -1617,7 +1618,7 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
         if (!is_seqish(c)) return call_err(name, args, n, "not a tuple: %s", tname(c));
         return dt_value_copy(c, out) == DT_OK ? DT_OK : nomem();
     default:
-        return not_yet(name);
+        return no_impl(name);
     }
 }
 
@@ -1775,7 +1776,7 @@ int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_v
     case DQ_FN_UNTUPLE:
         return fn_coll(fn, name, args, nargs, out);
     default:
-        return not_yet(name);
+        return no_impl(name);
     }
 }
 

@@ -830,6 +830,27 @@ static void test_get_else_long_value(void **state) {
     free(want);
 }
 
+/* Inside a write block, the view of the block sees its own writes. */
+static void test_source_in_block(void **state) {
+    dt_db *db = snapshot(state);
+    dt_db_close(db);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(C(state), &tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 2 :age 31} [:db/retract 1 :age 25]]", NULL),
+                     DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "31");
+    check_db(db, "missing?", "[1 :age]", "true");
+    check_db(db, "get-some", "[1 :age :email]", "[:email \"ivan@x.ru\"]");
+    dt_db_close(db);
+    dt_txn_abort(tx);
+    /* the snapshot after the abort: as before */
+    assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "0");
+    check_db(db, "missing?", "[1 :age]", "false");
+    dt_db_close(db);
+}
+
 /* }====== */
 
 /* {====== Aggregates ====== */
@@ -1145,6 +1166,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_get_some, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_else_long_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_in_block, setup, teardown),
         cmocka_unit_test(test_agg_count),
         cmocka_unit_test(test_agg_sum_avg),
         cmocka_unit_test(test_agg_median),

@@ -289,7 +289,29 @@ static void test_add_sub_mul(void **state) {
     ERR("+", "[9223372036854775807 1]", "query: (+ 9223372036854775807 1): long overflow");
     ERR("+", "[1 nil]", "not a number: nil");
     ERR("+", "[1 \"2\"]", "not a number: string");
-    ERR("+", "[1 2N]", "arithmetic on bigint is not supported");
+    /* bigint and bigdec: exact, as Clojure's BigInt and BigDecimal */
+    CALL("+", "[1 2N]", "3N");
+    CALL("+", "[9223372036854775807 1N]", "9223372036854775808N");
+    CALL("+", "[1.50M 1]", "2.50M");
+    CALL("+", "[0.1M 0.2M]", "0.3M");
+    CALL("+", "[1N 2.5M]", "3.5M");
+    CALL("+", "[1N 0.5]", "1.5"); /* a double makes a double */
+    CALL("-", "[5N]", "-5N");
+    CALL("-", "[1N 3 2]", "-4N");
+    CALL("-", "[1.5M 1.5M]", "0.0M");
+    CALL("-", "[-0.05M 0.05M]", "-0.10M");
+    CALL("*", "[99999999999999999999N 99999999999999999999N]",
+         "9999999999999999999800000000000000000001N");
+    CALL("*", "[1.5M 2]", "3.0M");
+    CALL("*", "[-1.5M 0.25M]", "-0.375M");
+    CALL("*", "[0N -7]", "0N");
+    CALL("+", "[1E5M 1]", "100001M");
+    CALL("inc", "[9223372036854775807N]", "9223372036854775808N");
+    CALL("dec", "[0.5M]", "-0.5M");
+    CALL("*", "[1E99999M 1E99999M 1E99999M]", "1E299997M"); /* scales add: no digits */
+    ERR("+", "[1E200000M 1]", "result of more than 100000 digits");
+    ERR("/", "[1N 2]", "bigint is not supported by /");
+    ERR("quot", "[1.5M 2]", "bigdec is not supported by quot");
     CALL("-", "[5]", "-5");
     CALL("-", "[10 1 2]", "7");
     CALL("-", "[1.5]", "-1.5");
@@ -877,6 +899,10 @@ static void test_agg_sum_avg(void **state) {
     AGG("avg", "[]", "[2 4]", "3.0");
     AGG("avg", "[]", "[9223372036854775807 9223372036854775807]", "9.223372036854776e+18");
     AGG_ERR("avg", "[]", "[:a]", "not a number: keyword");
+    AGG("sum", "[]", "[1N 2 0.5M]", "3.5M");
+    AGG("sum", "[]", "[9223372036854775807 9223372036854775807N]", "18446744073709551614N");
+    AGG("sum", "[]", "[1N 0.5]", "1.5");
+    AGG("avg", "[]", "[1N 2M]", "1.5");
 }
 
 static void test_agg_median(void **state) {
@@ -888,6 +914,8 @@ static void test_agg_median(void **state) {
     AGG("median", "[]", "[7]", "7");
     AGG("median", "[]", "[9223372036854775807 9223372036854775807]", "9223372036854775807");
     AGG_ERR("median", "[]", "[\"a\" \"b\"]", "not a number: string");
+    AGG("median", "[]", "[3N 1 2M]", "2M");
+    AGG("median", "[]", "[4N 1 3 2]", "2.5");
 }
 
 static void test_agg_variance(void **state) {
@@ -1021,6 +1049,32 @@ static void test_properties(void **state) {
                 assert_true(out.u.i == (int64_t)w);
             }
         }
+        /* the same with the first as a bigint: exact, compared with 128 bits */
+        {
+            char t[48];
+            dt_value bg[2];
+            snprintf(t, sizeof t, "%lld", (long long)x[0]);
+            assert_int_equal(dt_value_text(DT_BIGINT, t, strlen(t), &bg[0]), DT_OK);
+            bg[1] = a[1];
+            for (int o = 0; o < 3; o++) {
+                __int128 w = o == 0   ? (__int128)x[0] + x[1]
+                             : o == 1 ? (__int128)x[0] - x[1]
+                                      : (__int128)x[0] * x[1];
+                char want[64], *p = want + sizeof want;
+                *--p = 0;
+                unsigned __int128 u = w < 0 ? -(unsigned __int128)w : (unsigned __int128)w;
+                do *--p = (char)('0' + (int)(u % 10));
+                while ((u /= 10) != 0);
+                if (w < 0) *--p = '-';
+                assert_int_equal(dq_call(ctx, ops[o], bg, 2, &out), DT_OK);
+                assert_int_equal(out.type, DT_BIGINT);
+                if (strlen(p) != out.u.s.len || memcmp(p, out.u.s.ptr, out.u.s.len))
+                    fail_msg("op %d on %lld %lld: %.*s, want %s", o, (long long)x[0],
+                             (long long)x[1], (int)out.u.s.len, out.u.s.ptr, p);
+                dt_value_free(&out);
+            }
+            dt_value_free(&bg[0]);
+        }
         if (x[1] != 0 && !(x[0] == INT64_MIN && x[1] == -1)) {
             dt_value q, r, m;
             assert_int_equal(dq_call(ctx, DQ_FN_QUOT, a, 2, &q), DT_OK);
@@ -1069,6 +1123,9 @@ static void test_alloc_failures(void **state) {
         {"=", "[1.5M 1.50M]"},
         {"<", "[1N 2 3.5M]"},
         {"get", "[{:a [1 2]} :a]"},
+        {"+", "[1.5M 2N 3]"},
+        {"*", "[99999999999999999999N -3N]"},
+        {"inc", "[1.5M]"},
     };
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));
@@ -1100,7 +1157,7 @@ static void test_alloc_failures(void **state) {
         {DQ_AGG_DISTINCT, "[]", "[3 1 \"a\" 1]"}, {DQ_AGG_COUNT_DISTINCT, "[]", "[3 1 1]"},
         {DQ_AGG_MEDIAN, "[]", "[3 1 2 2]"},       {DQ_AGG_MAX, "[2]", "[\"b\" \"a\" \"c\"]"},
         {DQ_AGG_MIN, "[]", "[[1 2] [1 1]]"},      {DQ_AGG_SAMPLE, "[2]", "[[1] [2] [3]]"},
-        {DQ_AGG_RAND, "[2]", "[\"x\"]"},
+        {DQ_AGG_RAND, "[2]", "[\"x\"]"},          {DQ_AGG_SUM, "[]", "[1N 2.5M]"},
     };
     for (size_t c = 0; c < sizeof aggs / sizeof aggs[0]; c++) {
         dt_value p = rd(aggs[c].params), v = rd(aggs[c].vals);

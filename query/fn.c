@@ -9,7 +9,8 @@
  * (and an entity id, DT_REF, which is a long to every function here),
  * double and float (computed as double), bigint and bigdec (compared
  * exactly; + - * inc dec and sum compute them exactly on decimal digit
- * strings, the rest of the arithmetic refuses them).  Long arithmetic
+ * strings, quot rem mod bigints; the rest of the arithmetic refuses
+ * them).  Long arithmetic
  * that overflows is an error, never a silent wrap.
  *
  * Regexes.  A regex value is DT_TAGGED with the tag symbol `regex` and
@@ -1027,10 +1028,99 @@ static int fn_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t 
 }
 
 /* quot rem mod */
+/* The most digits of a bigint quot/rem/mod operand (schoolbook
+ * division costs digits^2). */
+#define BIG_MAX_DIV_DIGITS 4000
+
+/* quot rem mod of integers where a bigint takes part: exact, a bigint. */
+static int big_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
+    dl_decimal x, y;
+    int rc = dec_of(&args[0], &x);
+    if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : call_err(name, args, n, "bad number");
+    if ((rc = dec_of(&args[1], &y)) != DT_OK) {
+        dl_decimal_release(&x);
+        return rc == DT_NOMEM ? nomem() : call_err(name, args, n, "bad number");
+    }
+    char *q = NULL, *r = NULL;
+    size_t nq = 0, nr = 1;
+    if (y.ndigits == 1 && y.digits[0] == '0')
+        rc = call_err(name, args, n, "divide by zero");
+    else if (x.ndigits > BIG_MAX_DIV_DIGITS || y.ndigits > BIG_MAX_DIV_DIGITS)
+        rc = call_err(name, args, n, "operands of more than %d digits", BIG_MAX_DIV_DIGITS);
+    else if (!(q = dt__malloc(x.ndigits + 1)) || !(r = dt__malloc(x.ndigits + y.ndigits + 2)))
+        rc = nomem();
+    else {
+        /* schoolbook: bring down a digit, subtract the divisor while it fits */
+        r[0] = '0';
+        for (size_t i = 0; i < x.ndigits && rc == DT_OK; i++) {
+            r[nr++] = x.digits[i];
+            mag_trim(r, &nr);
+            int cnt = 0;
+            while (mag_cmp(r, nr, y.digits, y.ndigits) >= 0) {
+                size_t nd;
+                char *d = mag_addsub(r, nr, y.digits, y.ndigits, 1, &nd);
+                if (!d) {
+                    rc = nomem();
+                    break;
+                }
+                memcpy(r, d, nd + 1);
+                nr = nd;
+                dt__free(d);
+                cnt++;
+            }
+            q[nq++] = (char)('0' + cnt);
+        }
+        q[nq] = 0;
+        mag_trim(q, &nq);
+    }
+    if (rc == DT_OK) {
+        /* quot truncates; rem has the dividend's sign; mod the divisor's */
+        dl_decimal res = {0, NULL, 0, 0};
+        char *sum = NULL;
+        int rzero = nr == 1 && r[0] == '0';
+        if (fn == DQ_FN_QUOT) {
+            res.digits = q;
+            res.ndigits = nq;
+            res.neg = x.neg != y.neg && !(nq == 1 && q[0] == '0');
+        } else {
+            res.digits = r;
+            res.ndigits = nr;
+            res.neg = x.neg && !rzero;
+            if (fn == DQ_FN_MOD && !rzero && x.neg != y.neg) {
+                /* r + y with r and y of opposite signs: |y| - |r|, sign of y */
+                size_t ns;
+                sum = mag_addsub(y.digits, y.ndigits, r, nr, 1, &ns);
+                if (!sum)
+                    rc = nomem();
+                else {
+                    res.digits = sum;
+                    res.ndigits = ns;
+                    res.neg = y.neg;
+                }
+            }
+        }
+        dt_buf b = DT_BUF_INIT;
+        if (rc == DT_OK && dl_decimal_format(&res, 1, &b) != DT_OK) rc = nomem();
+        if (rc == DT_OK && dt_value_text(DT_BIGINT, (const char *)b.p, b.len, out) != DT_OK)
+            rc = nomem();
+        dt_buf_release(&b);
+        dt__free(sum);
+    }
+    dt__free(q);
+    dt__free(r);
+    dl_decimal_release(&x);
+    dl_decimal_release(&y);
+    return rc;
+}
+
 static int fn_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
-    int rc = need_nums(name, args, n);
+    int rc = need_nums_big(name, args, n, 1);
     if (rc != DT_OK) return rc;
     const dt_value *a = &args[0], *b = &args[1];
+    if (a->type == DT_BIGDEC || b->type == DT_BIGDEC)
+        return call_err(name, args, n, "bigdec is not supported by %s", name);
+    if ((a->type == DT_BIGINT && !is_flo(b)) || (b->type == DT_BIGINT && !is_flo(a)))
+        return big_qrm(fn, name, args, n, out);
     if (is_int(a) && is_int(b)) {
         int64_t x = a->u.i, y = b->u.i, r;
         if (y == 0) return call_err(name, args, n, "divide by zero");

@@ -312,6 +312,18 @@ static void test_add_sub_mul(void **state) {
     ERR("+", "[1E200000M 1]", "result of more than 100000 digits");
     ERR("/", "[1N 2]", "bigint is not supported by /");
     ERR("quot", "[1.5M 2]", "bigdec is not supported by quot");
+    CALL("quot", "[100000000000000000000N 3]", "33333333333333333333N");
+    CALL("rem", "[100000000000000000000N 3]", "1N");
+    CALL("quot", "[-7N 2]", "-3N");
+    CALL("rem", "[-7N 2]", "-1N");
+    CALL("mod", "[-7N 2]", "1N");
+    CALL("mod", "[7 -2N]", "-1N");
+    CALL("mod", "[-8N 2]", "0N");
+    CALL("quot", "[1N 7]", "0N");
+    CALL("quot", "[-9223372036854775808N -1]", "9223372036854775808N");
+    CALL("quot", "[7N 2.0]", "3.0");
+    ERR("quot", "[7N 0]", "divide by zero");
+    ERR("mod", "[7N 0N]", "divide by zero");
     CALL("-", "[5]", "-5");
     CALL("-", "[10 1 2]", "7");
     CALL("-", "[1.5]", "-1.5");
@@ -1056,17 +1068,23 @@ static void test_properties(void **state) {
             snprintf(t, sizeof t, "%lld", (long long)x[0]);
             assert_int_equal(dt_value_text(DT_BIGINT, t, strlen(t), &bg[0]), DT_OK);
             bg[1] = a[1];
-            for (int o = 0; o < 3; o++) {
-                __int128 w = o == 0   ? (__int128)x[0] + x[1]
-                             : o == 1 ? (__int128)x[0] - x[1]
-                                      : (__int128)x[0] * x[1];
+            static const dq_fn_id bops[] = {DQ_FN_ADD,  DQ_FN_SUB, DQ_FN_MUL,
+                                            DQ_FN_QUOT, DQ_FN_REM, DQ_FN_MOD};
+            for (int o = 0; o < (x[1] ? 6 : 3); o++) {
+                __int128 X = x[0], Y = x[1];
+                __int128 w = o == 0   ? X + Y
+                             : o == 1 ? X - Y
+                             : o == 2 ? X * Y
+                             : o == 3 ? X / Y
+                                      : X % Y;
+                if (o == 5 && w != 0 && ((w < 0) != (Y < 0))) w += Y;
                 char want[64], *p = want + sizeof want;
                 *--p = 0;
                 unsigned __int128 u = w < 0 ? -(unsigned __int128)w : (unsigned __int128)w;
                 do *--p = (char)('0' + (int)(u % 10));
                 while ((u /= 10) != 0);
                 if (w < 0) *--p = '-';
-                assert_int_equal(dq_call(ctx, ops[o], bg, 2, &out), DT_OK);
+                assert_int_equal(dq_call(ctx, bops[o], bg, 2, &out), DT_OK);
                 assert_int_equal(out.type, DT_BIGINT);
                 if (strlen(p) != out.u.s.len || memcmp(p, out.u.s.ptr, out.u.s.len))
                     fail_msg("op %d on %lld %lld: %.*s, want %s", o, (long long)x[0],
@@ -1126,6 +1144,7 @@ static void test_alloc_failures(void **state) {
         {"+", "[1.5M 2N 3]"},
         {"*", "[99999999999999999999N -3N]"},
         {"inc", "[1.5M]"},
+        {"mod", "[-100000000000000000000N 7]"},
     };
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));

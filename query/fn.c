@@ -1628,6 +1628,7 @@ static int re_run(dq_fnctx *c, re_ent *e, const char *name, const dt_value *args
 
 static int fn_regex(dq_fnctx *c, dq_fn_id fn, const char *name, const dt_value *args, size_t n,
                     dt_value *out) {
+    if (!c) return dt__seterr(NULL, DT_MISUSE, "query: %s needs a function context", name);
     if (fn == DQ_FN_RE_PATTERN) {
         const dt_value *p = &args[0];
         if (is_regex(p)) return dt_value_copy(p, out) == DT_OK ? DT_OK : nomem();
@@ -2475,6 +2476,7 @@ int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t np
         dt__free(p);
         return rc;
     case DQ_AGG_RAND:
+        if (!ctx) return dt__seterr(NULL, DT_MISUSE, "query: rand needs a function context");
         if (nparams == 0) {
             if (n == 0) return DT_OK;
             return dt_value_copy(&vals[rng_below(ctx, n)], out) == DT_OK ? DT_OK : nomem();
@@ -2490,6 +2492,7 @@ int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t np
             }
         return DT_OK;
     default: /* DQ_AGG_SAMPLE: up to n distinct values in random order */
+        if (!ctx) return dt__seterr(NULL, DT_MISUSE, "query: sample needs a function context");
         if ((rc = agg_count_param(agg, params, nparams, &k)) != DT_OK) return rc;
         if ((rc = distinct_of(agg, vals, n, &p, &m)) != DT_OK) return rc;
         if (k > m) k = m;

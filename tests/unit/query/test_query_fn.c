@@ -720,6 +720,16 @@ static void test_arity(void **state) {
     dt_value out;
     assert_int_equal(dq_call(ctx, (dq_fn_id)DQ_FN_COUNT_, NULL, 0, &out), DT_INVALID);
     assert_int_equal(dq_call(ctx, DQ_FN_GET_ELSE, NULL, 0, &out), DT_INVALID);
+    dt_value two[2];
+    dt_value_long(1, &two[0]);
+    dt_value_long(2, &two[1]);
+    assert_int_equal(dq_call(NULL, DQ_FN_ADD, two, 2, &out), DT_OK); /* no context needed */
+    assert_int_equal(out.u.i, 3);
+    assert_int_equal(dq_call(NULL, DQ_FN_RE_FIND, two, 2, &out), DT_MISUSE);
+    assert_int_equal(out.type, DT_NIL);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_RAND, NULL, 0, two, 2, &out), DT_MISUSE);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_MAX, NULL, 0, two, 2, &out), DT_OK);
+    assert_int_equal(out.u.i, 2);
 }
 
 /* Every value type through every function: results or clean errors,

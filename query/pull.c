@@ -74,6 +74,8 @@ struct ppat {
 };
 
 struct dq_pull {
+    dl_schema *schema; /* the schema it was compiled against (a reference) */
+    dt_value pattern;  /* a copy, to compile again for another schema */
     ppat *root;
     ppat ref_default;  /* [:db/id] */
     ppat comp_default; /* [:db/id *] */
@@ -102,6 +104,8 @@ void dq_pull_free(dq_pull *p) {
     for (size_t i = 0; i < p->npats; i++) pat_free(p->pats[i]);
     dt__free(p->pats);
     spec_release(&p->dbid_spec);
+    dt_value_free(&p->pattern);
+    if (p->schema) dl_schema_release(p->schema);
     dt__free(p);
 }
 
@@ -405,6 +409,11 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
         dq_pull_free(p);
         return rc;
     }
+    if (dt_value_copy(pattern, &p->pattern) != DT_OK) {
+        dq_pull_free(p);
+        return nomem();
+    }
+    p->schema = dl_schema_retain((dl_schema *)dl_db_schema(db));
     *out = p;
     return DT_OK;
 }
@@ -885,6 +894,15 @@ int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
     dt_value_nil(out);
     if (!p || !dl_db_ok(db)) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: bad arguments");
+    if (dl_db_schema(db) != p->schema) {
+        /* another database, or the schema changed since: attribute ids
+         * and kinds are the schema's, so compile again for this one */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run(q, db, eid, out);
+        dq_pull_free(q);
+        return rc;
+    }
     rctx r;
     memset(&r, 0, sizeof r);
     r.p = p;

@@ -218,6 +218,41 @@ static void test_components_pulled_recursively_under_wildcard(void **state) {
     PULL("[:name {:pet [:pet/name]}]", "1", "{:name \"Ivan\" :pet {:pet/name \"Rex\"}}");
 }
 
+static void test_component_cycles_end(void **state) {
+    dt_conn *c = ((fx *)*state)->d->conn;
+    tu_tx(c, "[{:db/id 70 :parts [71]} {:db/id 71 :parts [70]}]", DT_OK, 0);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    /* components follow the recursion rule: the second visit of 71 is on
+     * the path (the root 70 is not, so it is pulled once more) */
+    check_pull(db, "[*]", "70",
+               "{:db/id 70 :parts [{:db/id 71 :parts [{:db/id 70 :parts [{:db/id 71}]}]}]}");
+    dt_db_close(db);
+}
+
+static void test_compiled_pattern_on_another_schema(void **state) {
+    /* compiled on the fixture's database, run on another whose attribute
+     * ids differ: it compiles again rather than reading wrong attributes */
+    dt_value pat = tu_read("[:name {:friend [:name]}]"), got = DT_VALUE_NIL;
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    tu_db *other = tu_db_open("{:zzz {:db/cardinality :db.cardinality/many}"
+                              " :friend {:db/valueType :db.type/ref}}");
+    tu_tx(other->conn, "[{:db/id 1 :zzz [1 2] :friend 2 :name \"A\"} {:db/id 2 :name \"B\"}]",
+          DT_OK, 0);
+    dt_db *db2 = NULL;
+    assert_int_equal(dt_conn_db(other->conn, &db2), DT_OK);
+    assert_int_equal(dq_pull_run(p, db2, 1, &got), DT_OK);
+    dt_value want = tu_read("{:name \"A\" :friend {:name \"B\"}}");
+    assert_true(vmatch(&want, &got, 0));
+    dt_value_free(&got);
+    dt_value_free(&want);
+    dt_db_close(db2);
+    tu_db_close(other);
+    dq_pull_free(p);
+    dt_value_free(&pat);
+}
+
 static void test_nested_maps_for_refs(void **state) {
     PULL("[:name {:friend [:name]}]", "1", "{:name \"Ivan\" :friend {:name \"Petr\"}}");
     PULL("[:name {:follows [:name {:friend [:name]}]}]", "1",
@@ -591,6 +626,8 @@ int main(void) {
         T(test_wildcard),
         T(test_components_pulled_recursively_under_wildcard),
         T(test_nested_maps_for_refs),
+        T(test_component_cycles_end),
+        T(test_compiled_pattern_on_another_schema),
         T(test_enum_refs_give_ids),
         T(test_reverse_refs),
         T(test_as_option),

@@ -422,6 +422,24 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
 
 /* {====== Running ====== */
 
+/* dt_value_nil, inline (hot paths). */
+static inline void vnil(dt_value *v) { memset(v, 0, sizeof *v); }
+
+/* A copy of a result key: keywords and strings with one allocation. */
+static int key_copy(const dt_value *k, dt_value *out) {
+    if (k->type == DT_KEYWORD || k->type == DT_STRING) {
+        char *p = dt__malloc(k->u.s.len + 1);
+        if (!p) return DT_NOMEM;
+        memcpy(p, k->u.s.ptr, k->u.s.len);
+        p[k->u.s.len] = '\0';
+        out->type = k->type;
+        out->u.s.ptr = p;
+        out->u.s.len = k->u.s.len;
+        return DT_OK;
+    }
+    return dt_value_copy(k, out);
+}
+
 /* A set of entity ids (the entities on the current recursive path):
  * open addressing, 0 is the empty slot (ids are positive). */
 typedef struct idset {
@@ -527,7 +545,7 @@ static int vbuf_push(vbuf *b, dt_value *x) {
         b->cap = cap;
     }
     b->v[b->n++] = *x;
-    dt_value_nil(x);
+    vnil(x);
     return DT_OK;
 }
 
@@ -560,7 +578,7 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 /* Adds key (copied) -> *val (moved) to the map being built. */
 static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     dt_value k;
-    if (dt_value_copy(key, &k) != DT_OK) {
+    if (key_copy(key, &k) != DT_OK) {
         dt_value_free(val);
         return nomem();
     }
@@ -599,7 +617,7 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
     r->d[r->nd].aid = aid;
     r->d[r->nd].v = *v;
     r->nd++;
-    dt_value_nil(v);
+    vnil(v);
     return DT_OK;
 }
 
@@ -611,7 +629,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out);
 
 /* The value a ref to eid gives under spec sp of pattern pat (nil: drop). */
 static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (!sp->recursive && !sp->component) return pull_entity(r, sp->sub, eid, out);
     if (idset_has(&r->seen, eid)) return dbid_map(&r->p->dbid_spec.key, eid, out);
     int64_t old = 0;
@@ -636,13 +654,13 @@ static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_v
  */
 static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, size_t en, int last,
                          dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     int rc = DT_OK;
     if (!sp->many) {
         if (!sp->ref) {
             if (last) {
                 *out = r->d[b].v;
-                dt_value_nil(&r->d[b].v);
+                vnil(&r->d[b].v);
                 return DT_OK;
             }
             return dt_value_copy(&r->d[b].v, out) == DT_OK ? DT_OK : nomem();
@@ -661,7 +679,7 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
             if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
         } else if (last) {
             x = r->d[i].v;
-            dt_value_nil(&r->d[i].v);
+            vnil(&r->d[i].v);
             rc = vbuf_push(&acc, &x);
         } else {
             rc = dt_value_copy(&r->d[i].v, &x) == DT_OK ? vbuf_push(&acc, &x) : nomem();
@@ -819,7 +837,7 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
 }
 
 static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (r->depth >= PULL_MAX_DEPTH)
         return dt__seterr(NULL, DT_LIMIT, "pull: entities nested deeper than %d levels",
                           PULL_MAX_DEPTH);
@@ -892,7 +910,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
 
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
-    dt_value_nil(out);
+    vnil(out);
     if (!p || !dl_db_ok(db)) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: bad arguments");
     if (dl_db_schema(db) != p->schema) {
         /* another database, or the schema changed since: attribute ids

@@ -6,6 +6,7 @@
  */
 #include "dbutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,53 @@ static void test_compiled_pattern_on_another_schema(void **state) {
     dt_value_free(&want);
     dt_db_close(db2);
     tu_db_close(other);
+    dq_pull_free(p);
+    dt_value_free(&pat);
+}
+
+/* One compiled pattern run by several threads at once, each on its own
+ * snapshot: every run gives the same map. */
+typedef struct shared_run {
+    dt_conn *conn;
+    const dq_pull *p;
+    const dt_value *want;
+    int bad;
+} shared_run;
+
+static void *shared_runner(void *arg) {
+    shared_run *s = arg;
+    dt_db *db = NULL;
+    if (dt_conn_db(s->conn, &db) != DT_OK) {
+        s->bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < 300; i++) {
+        dt_value got = DT_VALUE_NIL;
+        if (dq_pull_run(s->p, db, 1, &got) != DT_OK || !vmatch(s->want, &got, 0)) s->bad++;
+        dt_value_free(&got);
+    }
+    dt_db_close(db);
+    return NULL;
+}
+
+static void test_compiled_pattern_shared_by_threads(void **state) {
+    dt_value pat = tu_read("[:name :alias {:follows ...} {:_friend [:name]} *]");
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    dt_value want = DT_VALUE_NIL;
+    assert_int_equal(dq_pull_run(p, DB(state), 1, &want), DT_OK);
+    assert_int_equal(want.type, DT_MAP);
+    shared_run runs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        runs[i] = (shared_run){((fx *)*state)->d->conn, p, &want, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, shared_runner, &runs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(runs[i].bad, 0);
+    }
+    dt_value_free(&want);
     dq_pull_free(p);
     dt_value_free(&pat);
 }
@@ -628,6 +676,7 @@ int main(void) {
         T(test_nested_maps_for_refs),
         T(test_component_cycles_end),
         T(test_compiled_pattern_on_another_schema),
+        T(test_compiled_pattern_shared_by_threads),
         T(test_enum_refs_give_ids),
         T(test_reverse_refs),
         T(test_as_option),

@@ -38,6 +38,8 @@
 
 /* Nesting of entities in one result (the C stack is the limit). */
 #define PULL_MAX_DEPTH 1000
+/* Sub-patterns nested in a pattern (as deep as EDN text can be). */
+#define PULL_MAX_PATTERN_DEPTH 128
 /* The default :limit of a cardinality-many attribute (as DataScript). */
 #define PULL_DEFAULT_LIMIT 1000
 
@@ -117,6 +119,7 @@ typedef struct cctx {
     const dl_schema *s;
     dq_pull *p;
     const dt_value *whole; /* the pattern, for messages */
+    unsigned depth;        /* patterns nested around the one being read */
 } cctx;
 
 /* Sets a DT_INVALID message "pull: <what>, got <part> in <pattern>". */
@@ -336,7 +339,13 @@ static int parse_map_entry(cctx *c, const dt_value *k, const dt_value *v, pspec 
         return perr(c, v, "expected a pattern, ... or a recursion limit after %s",
                     k->type == DT_KEYWORD ? k->u.s.ptr : "the attribute");
     ppat *sub;
-    if ((rc = parse_pattern(c, v, &sub)) != DT_OK) return rc;
+    if (c->depth >= PULL_MAX_PATTERN_DEPTH)
+        return dt__seterr(NULL, DT_LIMIT, "pull: pattern nested deeper than %d levels",
+                          PULL_MAX_PATTERN_DEPTH);
+    c->depth++;
+    rc = parse_pattern(c, v, &sub);
+    c->depth--;
+    if (rc != DT_OK) return rc;
     sp->sub = sub;
     return DT_OK;
 }
@@ -404,7 +413,7 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
     p->ref_default.has_dbid = 1;
     p->comp_default = p->ref_default;
     p->comp_default.wildcard = 1;
-    cctx c = {dl_db_schema(db), p, pattern};
+    cctx c = {dl_db_schema(db), p, pattern, 0};
     if ((rc = parse_pattern(&c, pattern, &p->root)) != DT_OK) {
         dq_pull_free(p);
         return rc;

@@ -402,6 +402,33 @@ static void test_recursion_depth(void **state) {
          "{:name \"Ivan\" :friend {:name \"Petr\" :friend {:name \"Ivan\" :friend {:db/id 2}}}}");
 }
 
+static void test_reverse_recursion(void **state) {
+    PULL("[:name {:_follows 1}]", "3",
+         "{:name \"Oleg\" :_follows [{:name \"Ivan\"} {:name \"Petr\"}]}");
+    PULL("[:name {:_friend ...}]", "1",
+         "{:name \"Ivan\" :_friend [{:name \"Petr\" :_friend [{:name \"Ivan\" :_friend"
+         " [{:db/id 2}]}]}]}");
+}
+
+static void test_deeply_nested_pattern_value_is_refused(void **state) {
+    /* a pattern value built in C may nest deeper than EDN text can */
+    dt_value pat = tu_read("[:name]");
+    for (int i = 0; i < 300; i++) {
+        dt_value map, vec;
+        assert_int_equal(dt_value_seq(DT_MAP, 2, &map), DT_OK);
+        assert_int_equal(dt_value_text(DT_KEYWORD, "friend", 6, &map.u.seq.items[0]), DT_OK);
+        map.u.seq.items[1] = pat;
+        assert_int_equal(dt_value_seq(DT_VECTOR, 1, &vec), DT_OK);
+        vec.u.seq.items[0] = map;
+        pat = vec;
+    }
+    dt_value e = tu_read("1"), got = DT_VALUE_NIL;
+    assert_int_equal(dt_pull_value(DB(state), &pat, &e, &got), DT_LIMIT);
+    assert_non_null(strstr(dt_errmsg(DB(state)), "nested deeper than 128"));
+    dt_value_free(&pat);
+    dt_value_free(&e);
+}
+
 static void test_deep_recursion_is_limited_not_crashing(void **state) {
     dt_conn *c = ((fx *)*state)->d->conn;
     dt_buf b = DT_BUF_INIT;
@@ -685,6 +712,8 @@ int main(void) {
         T(test_default_option),
         T(test_recursion_unbounded_and_cycles),
         T(test_recursion_depth),
+        T(test_reverse_recursion),
+        T(test_deeply_nested_pattern_value_is_refused),
         T(test_deep_recursion_is_limited_not_crashing),
         T(test_long_values_are_pulled_whole),
         T(test_entity_references),

@@ -652,7 +652,14 @@ static int run_pull_case(const dt_value *cs) {
     } else {
         const dt_value *want = map_get(expect, "value");
         dt_value nil = DT_VALUE_NIL;
-        ok = vmatch(want ? want : &nil, &got, 1);
+        if (many && want && want->type == DT_VECTOR) {
+            /* one result per entity, in order; inside each, vectors as sets */
+            ok = got.type == DT_VECTOR && got.u.seq.n == want->u.seq.n;
+            for (size_t i = 0; ok && i < want->u.seq.n; i++)
+                ok = vmatch(&want->u.seq.items[i], &got.u.seq.items[i], 1);
+        } else {
+            ok = vmatch(want ? want : &nil, &got, 1);
+        }
         if (!ok) {
             char *ws = tu_edn(want ? want : &nil), *gs = tu_edn(&got);
             print_error("  case %s: pull %s\n    want %s\n    got  %s\n", id, pattern, ws, gs);

@@ -1541,7 +1541,8 @@ void dt_cancel_free(dt_cancel *c);
  *   [:name {:follows ...}]         recursion (also {:follows 3}: three levels)
  *
  * A ref without a sub-pattern gives {:db/id e}; an entity met again on the
- * path of a recursion gives {:db/id e}; entity ids are DT_REF values.
+ * path of a recursion gives {:db/id e}; entity ids are DT_LONG values (as
+ * in query results).
  * A cardinality-many attribute gives at most 1000 values unless :limit
  * says otherwise (nil: all).  A map that would be empty is nil: the
  * result of an entity with none of the attributes, or that does not

@@ -602,7 +602,7 @@ static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
 static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
-    dt_value_ref(e, &id);
+    dt_value_long(e, &id);
     int rc = put_kv(&m, key, &id);
     if (rc != DT_OK) {
         vbuf_release(&m);
@@ -834,7 +834,7 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     dt_value val = DT_VALUE_NIL;
     int rc = DT_OK;
     if (sp->kind == PK_DBID) {
-        dt_value_ref(e, &val);
+        dt_value_long(e, &val);
     } else if (b == en) {
         if (sp->has_default && dt_value_copy(&sp->def, &val) != DT_OK) rc = nomem();
     } else {
@@ -864,7 +864,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     size_t si = 0, di = base;
     if (rc == DT_OK && pat->wildcard && !pat->has_dbid) {
         dt_value id;
-        dt_value_ref(e, &id);
+        dt_value_long(e, &id);
         rc = put_kv(&m, &r->p->dbid_spec.key, &id);
     }
     while (rc == DT_OK && (si < pat->nfwd || di < end)) {

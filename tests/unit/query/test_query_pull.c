@@ -194,7 +194,7 @@ static void test_db_id(void **state) {
     dt_value e = tu_read("1"), got = DT_VALUE_NIL;
     assert_int_equal(dt_pull(DB(state), "[:db/id]", 8, &e, &got), DT_OK);
     assert_int_equal(got.type, DT_MAP);
-    assert_int_equal(got.u.seq.items[1].type, DT_REF); /* ids are refs */
+    assert_int_equal(got.u.seq.items[1].type, DT_LONG); /* ids are longs, as in queries */
     dt_value_free(&got);
     dt_value_free(&e);
 }

@@ -36,6 +36,14 @@
 #include "index.h"
 #include "schema.h"
 
+/* Out of line (GCC, Clang): a function whose locals should stay off the
+ * stack frames of the recursion. */
+#if defined(__GNUC__)
+#define PULL_NOINLINE __attribute__((noinline))
+#else
+#define PULL_NOINLINE
+#endif
+
 /* Nesting of entities in one result (the C stack is the limit). */
 #define PULL_MAX_DEPTH 1000
 /* Sub-patterns nested in a pattern (as deep as EDN text can be). */
@@ -469,7 +477,7 @@ static int idset_has(const idset *s, int64_t e) {
     }
 }
 
-static int idset_add(idset *s, int64_t e) {
+PULL_NOINLINE static int idset_add(idset *s, int64_t e) {
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         int64_t *nv = dt__calloc(cap, sizeof *nv);
@@ -599,7 +607,7 @@ static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     return vbuf_push(m, val);
 }
 
-static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
+PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
     dt_value_long(e, &id);
@@ -715,7 +723,7 @@ static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
 }
 
 /* Reads the datoms of e the forward part of pat needs onto the stack. */
-static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
+PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
     size_t first = pat->has_dbid ? 1 : 0;
     if (!pat->wildcard && !pat->hi) return DT_OK;
     /* no until bound: bounds take the cursor off its fast path, so the
@@ -778,7 +786,8 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
 }
 
 /* Adds the reverse spec sp's value for e to map m. */
-static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbuf *m) {
+PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e,
+                                     vbuf *m) {
     size_t base = r->nd;
     int rc = DT_OK;
     if (sp->aid) {
@@ -846,6 +855,26 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     return rc;
 }
 
+/* Adds what the wildcard gives for attribute a (datoms d[b..en)).  Out of
+ * line: its locals stay off the stack frame of the recursion. */
+PULL_NOINLINE static int add_implicit(rctx *r, const dl_attr *a, const ppat *pat, size_t b,
+                                      size_t en, vbuf *m) {
+    pspec isp;
+    implicit_spec(r, a, &isp);
+    dt_value val, key;
+    int rc = forward_value(r, &isp, pat, b, en, 1, &val);
+    if (rc == DT_OK && val.type != DT_NIL) {
+        dt_value ident = {.type = DT_KEYWORD};
+        ident.u.s.ptr = a->ident;
+        ident.u.s.len = a->ident_len;
+        if (key_copy(&ident, &key) != DT_OK) rc = nomem();
+        if (rc == DT_OK) rc = vbuf_push(m, &key);
+        if (rc == DT_OK) rc = vbuf_push(m, &val);
+    }
+    dt_value_free(&val);
+    return rc;
+}
+
 static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     vnil(out);
     if (r->depth >= PULL_MAX_DEPTH)
@@ -890,21 +919,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
             di = ge;
         } else { /* datoms no spec names: the wildcard's */
             const dl_attr *a = dl_schema_by_aid(r->s, gaid);
-            if (a && pat->wildcard) {
-                pspec isp;
-                implicit_spec(r, a, &isp);
-                dt_value val, key;
-                rc = forward_value(r, &isp, pat, di, ge, 1, &val);
-                if (rc == DT_OK && val.type != DT_NIL) {
-                    dt_value ident = {.type = DT_KEYWORD};
-                    ident.u.s.ptr = a->ident;
-                    ident.u.s.len = a->ident_len;
-                    if (key_copy(&ident, &key) != DT_OK) rc = nomem();
-                    if (rc == DT_OK) rc = vbuf_push(&m, &key);
-                    if (rc == DT_OK) rc = vbuf_push(&m, &val);
-                }
-                dt_value_free(&val);
-            }
+            if (a && pat->wildcard) rc = add_implicit(r, a, pat, di, ge, &m);
             di = ge;
         }
     }

@@ -722,6 +722,12 @@ static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
     sp->sub = sp->component ? &r->p->comp_default : &r->p->ref_default;
 }
 
+/* 1 when every pull through ref spec sp gives a map (so values beyond
+ * its :limit are never needed): the sub-pattern has :db/id or *. */
+static int never_nil(const pspec *sp) {
+    return !sp->recursive && sp->sub && (sp->sub->has_dbid || sp->sub->wildcard);
+}
+
 /* Reads the datoms of e the forward part of pat needs onto the stack. */
 PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
     size_t first = pat->has_dbid ? 1 : 0;
@@ -752,8 +758,8 @@ PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
                 if (named) {
                     for (size_t k = si; k < pat->nfwd && pat->fwd[k].aid == d.aid; k++) {
                         const pspec *sp = &pat->fwd[k];
-                        if (!sp->many || sp->ref || !sp->limit)
-                            unlimited = 1; /* refs may drop nil pulls: keep all */
+                        if (!sp->many || !sp->limit || (sp->ref && !never_nil(sp)))
+                            unlimited = 1; /* nil pulls are dropped: keep all */
                         else if ((size_t)sp->limit > cap)
                             cap = (size_t)sp->limit;
                     }
@@ -801,7 +807,9 @@ PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, 
         }
         dl_ikey from = {.n = 2, .aid = sp->aid, .v = r->enc.p, .vlen = r->enc.len};
         if ((rc = dl_cursor_seek(&r->rcur, &from, 2, NULL)) != DT_OK) return rc;
-        size_t want = sp->component ? 1 : 0; /* refs may drop nil pulls: read all */
+        /* a component's owner is one entity; else read up to the limit
+         * unless nested pulls may give nil (dropped: read all) */
+        size_t want = sp->component ? 1 : never_nil(sp) ? (size_t)sp->limit : 0;
         dl_datom d;
         while ((rc = dl_cursor_next(&r->rcur, &d)) == DT_ROW) {
             dt_value x;

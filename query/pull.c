@@ -535,7 +535,7 @@ typedef struct rctx {
     const dl_schema *s;
     dl_cursor cur;  /* EAV: the datoms of an entity */
     dl_cursor rcur; /* AVE: reverse lookups (opened when first needed) */
-    int rcur_open;
+    int cur_open, rcur_open;
     dent *d; /* datoms of the entities of all levels being built */
     size_t nd, capd;
     int64_t *lim; /* per recursive spec: levels left, -1: not entered */
@@ -943,6 +943,44 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     return DT_OK;
 }
 
+/* Sets up the state of runs of p on db (whose schema p was compiled for). */
+static int run_begin(rctx *r, const dq_pull *p, dt_db *db) {
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    r->st = dl_db_store(db);
+    r->txn = dl_db_txn(db);
+    r->s = dl_db_schema(db);
+    r->enc = (dt_buf)DT_BUF_INIT;
+    if (!r->txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
+    int rc = dl_cursor_open(&r->cur, r->st, r->txn, DL_INDEX_EAV);
+    if (rc != DT_OK) return rc;
+    r->cur_open = 1;
+    if (p->nrec) {
+        r->lim = dt__malloc(p->nrec * sizeof *r->lim);
+        if (!r->lim) return nomem();
+        for (size_t i = 0; i < p->nrec; i++) r->lim[i] = -1;
+    }
+    return DT_OK;
+}
+
+static void run_end(rctx *r) {
+    if (r->cur_open) dl_cursor_close(&r->cur);
+    if (r->rcur_open) dl_cursor_close(&r->rcur);
+    pop_dents(r, 0);
+    dt__free(r->d);
+    dt__free(r->lim);
+    dt__free(r->seen.v);
+    dt_buf_release(&r->enc);
+}
+
+/* One pull in a run (the recursion leaves the levels and the path as it
+ * found them, also on errors). */
+static int run_one(rctx *r, int64_t eid, dt_value *out) {
+    int rc = pull_entity(r, r->p->root, eid, out);
+    if (rc != DT_OK) dt_value_free(out);
+    return rc;
+}
+
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
     vnil(out);
@@ -957,29 +995,9 @@ int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
         return rc;
     }
     rctx r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.st = dl_db_store(db);
-    r.txn = dl_db_txn(db);
-    r.s = dl_db_schema(db);
-    r.enc = (dt_buf)DT_BUF_INIT;
-    if (!r.txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
-    int rc = dl_cursor_open(&r.cur, r.st, r.txn, DL_INDEX_EAV);
-    if (rc != DT_OK) return rc;
-    if (p->nrec) {
-        r.lim = dt__malloc(p->nrec * sizeof *r.lim);
-        if (!r.lim) rc = nomem();
-        for (size_t i = 0; r.lim && i < p->nrec; i++) r.lim[i] = -1;
-    }
-    if (rc == DT_OK) rc = pull_entity(&r, p->root, eid, out);
-    dl_cursor_close(&r.cur);
-    if (r.rcur_open) dl_cursor_close(&r.rcur);
-    pop_dents(&r, 0);
-    dt__free(r.d);
-    dt__free(r.lim);
-    dt__free(r.seen.v);
-    dt_buf_release(&r.enc);
-    if (rc != DT_OK) dt_value_free(out);
+    int rc = run_begin(&r, p, db);
+    if (rc == DT_OK) rc = run_one(&r, eid, out);
+    run_end(&r);
     return rc;
 }
 
@@ -1054,8 +1072,18 @@ int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eid
     int rc = compile_text(db, pattern, len, &p);
     dt_value res = DT_VALUE_NIL;
     if (rc == DT_OK && dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
-    for (size_t i = 0; rc == DT_OK && i < n; i++)
-        rc = pull_one(db, p, &eids[i], &res.u.seq.items[i]);
+    rctx r;
+    int begun = 0;
+    if (rc == DT_OK && n) { /* one cursor and one set of buffers for all */
+        rc = run_begin(&r, p, db);
+        begun = 1;
+    }
+    for (size_t i = 0; rc == DT_OK && i < n; i++) {
+        int64_t e = 0;
+        rc = pull_eid(db, &eids[i], &e);
+        if (rc == DT_OK) rc = run_one(&r, e, &res.u.seq.items[i]);
+    }
+    if (begun) run_end(&r);
     dq_pull_free(p);
     if (rc != DT_OK) {
         dt_value_free(&res);

@@ -1001,6 +1001,28 @@ int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     return rc;
 }
 
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs) {
+    if (!outs && n) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: NULL outs");
+    for (size_t i = 0; i < n; i++) vnil(&outs[i]);
+    if (!p || !dl_db_ok(db) || (!eids && n))
+        return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: bad arguments");
+    if (!n) return DT_OK;
+    if (dl_db_schema(db) != p->schema) { /* as dq_pull_run */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run_many(q, db, eids, n, outs);
+        dq_pull_free(q);
+        return rc;
+    }
+    rctx r;
+    int rc = run_begin(&r, p, db);
+    for (size_t i = 0; rc == DT_OK && i < n; i++) rc = run_one(&r, eids[i], &outs[i]);
+    run_end(&r);
+    if (rc != DT_OK)
+        for (size_t i = 0; i < n; i++) dt_value_free(&outs[i]);
+    return rc;
+}
+
 /* }====== */
 
 /* {====== Public functions ====== */

@@ -573,6 +573,15 @@ static void test_pull_value_and_compiled(void **state) {
     dt_value_free(&got);
     assert_int_equal(dq_pull_run(p, DB(state), 999, &got), DT_OK);
     assert_int_equal(got.type, DT_NIL);
+    /* several entities with one run */
+    const int64_t ids[3] = {2, 999, 4};
+    dt_value outs[3];
+    assert_int_equal(dq_pull_run_many(p, DB(state), ids, 3, outs), DT_OK);
+    assert_true(vmatch(&want, &outs[0], 0));
+    assert_int_equal(outs[1].type, DT_NIL);
+    assert_true(vmatch(&w4, &outs[2], 0));
+    for (int i = 0; i < 3; i++) dt_value_free(&outs[i]);
+    assert_int_equal(dq_pull_run_many(p, DB(state), NULL, 0, NULL), DT_OK);
     dq_pull_free(p);
     dt_value_free(&w4);
     dt_value_free(&want);

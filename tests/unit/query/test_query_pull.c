@@ -180,6 +180,7 @@ static void test_nothing_selected_is_nil(void **state) {
     PULL("[:name]", "999", "nil");
     PULL("[*]", "999", "{:db/id 999}");
     PULL("[:no/such-attr]", "1", "nil");
+    PULL("[]", "1", "nil");
     PULL("[{:friend [:nick]}]", "1", "nil"); /* a nested nil is dropped */
 }
 

@@ -12,9 +12,12 @@
  * DataScript's bench: a warm-up, then RUNS runs of about RUN_S seconds,
  * the median of the runs' mean times, on the thread's CPU clock (the
  * machine is shared).  The entity count of each result is checked
- * (781 = 1 + 5 + 25 + 125 + 625).
+ * (781 = 1 + 5 + 25 + 125 + 625), and its leaf values against DataScript's
+ * for the same pull.
  *
- * Usage: pull_bench [SHARED_DIR]   (default: the build's ../shared)
+ * Usage: pull_bench [SHARED_DIR [PATTERN...]]   (default: the build's
+ * ../shared and the three pulls; patterns given instead are timed without
+ * the entity check)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +63,8 @@ static size_t count_entities(const dt_value *v) {
     if (v->type == DT_MAP) {
         for (size_t i = 0; i < v->u.seq.n; i += 2) {
             const dt_value *k = &v->u.seq.items[i];
-            if (k->type == DT_KEYWORD && (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
+            if (k->type == DT_KEYWORD &&
+                (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
                 n = 1;
         }
         for (size_t i = 1; i < v->u.seq.n; i += 2) n += count_entities(&v->u.seq.items[i]);
@@ -68,6 +72,23 @@ static size_t count_entities(const dt_value *v) {
         for (size_t i = 0; i < v->u.seq.n; i++) n += count_entities(&v->u.seq.items[i]);
     }
     return n;
+}
+
+/* Leaf values of a pulled value (maps' values and vectors' items walked),
+ * the size DataScript's peer reports for the same pull. */
+static size_t count_leaves(const dt_value *v) {
+    if (v->type == DT_NIL) return 0;
+    if (v->type == DT_VECTOR) {
+        size_t n = 0;
+        for (size_t i = 0; i < v->u.seq.n; i++) n += count_leaves(&v->u.seq.items[i]);
+        return n;
+    }
+    if (v->type == DT_MAP) {
+        size_t n = 0;
+        for (size_t i = 1; i < v->u.seq.n; i += 2) n += count_leaves(&v->u.seq.items[i]);
+        return n;
+    }
+    return 1;
 }
 
 typedef struct job {
@@ -131,24 +152,41 @@ int main(int argc, char **argv) {
     int64_t e = 0;
     if (dt_db_entid(db, &eid, &e) != DT_OK) die("[:id 1]", NULL);
 
-    static const struct {
+    /* leaves: what DataScript 1.8.1 gives for the same pulls */
+    struct {
         const char *name, *pattern;
-    } pulls[] = {
-        {"pull-one", "[:name {:follows ...}]"},
-        {"pull-many", "[:db/id :last-name :alias :sex :age :salary {:follows ...}]"},
-        {"pull-wildcard", "[* {:follows ...}]"},
+        size_t leaves;
+    } pulls[16] = {
+        {"pull-one", "[:name {:follows ...}]", 781},
+        {"pull-many", "[:db/id :last-name :alias :sex :age :salary {:follows ...}]", 6691},
+        {"pull-wildcard", "[* {:follows ...}]", 8409},
     };
-    printf("%-14s %10s %12s %9s\n", "pull", "dt_pull ms", "compiled ms", "entities");
-    for (size_t i = 0; i < sizeof pulls / sizeof pulls[0]; i++) {
+    size_t npulls = 3;
+    int check = argc <= 2;
+    if (!check) {
+        npulls = 0;
+        for (int i = 2; i < argc && npulls < 16; i++, npulls++) {
+            pulls[npulls].name = "pattern";
+            pulls[npulls].pattern = argv[i];
+        }
+    }
+    printf("%-14s %10s %12s %9s %7s\n", "pull", "dt_pull ms", "compiled ms", "entities", "leaves");
+    for (size_t i = 0; i < npulls; i++) {
         job j = {db, pulls[i].pattern, &eid, NULL, e};
         dt_value out = DT_VALUE_NIL;
         if (dt_pull(db, j.pattern, strlen(j.pattern), &eid, &out) != DT_OK) die(j.pattern, NULL);
-        size_t ents = count_entities(&out);
+        size_t ents = count_entities(&out), leaves = count_leaves(&out);
         dt_value_free(&out);
-        if (ents != WANT_ENTS) {
-            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name,
-                    ents, WANT_ENTS);
+        if (check && (ents != WANT_ENTS || leaves != pulls[i].leaves)) {
+            fprintf(stderr,
+                    "pull_bench: %s gave %zu entities and %zu leaves, expected %d and %zu\n",
+                    pulls[i].name, ents, leaves, WANT_ENTS, pulls[i].leaves);
             return 1;
+        }
+        const char *iters = getenv("PULL_BENCH_ITERS"); /* fixed work, for profilers */
+        if (iters) {
+            for (long k = atol(iters); k > 0; k--) run_once(&j);
+            continue;
         }
         double t_api = time_job(&j);
         dt_value pv = DT_VALUE_NIL;
@@ -157,7 +195,7 @@ int main(int argc, char **argv) {
         dt_value_free(&pv);
         double t_comp = time_job(&j);
         dq_pull_free(j.compiled);
-        printf("%-14s %10.3f %12.3f %9zu\n", pulls[i].name, t_api, t_comp, ents);
+        printf("%-14s %10.3f %12.3f %9zu %7zu\n", pulls[i].name, t_api, t_comp, ents, leaves);
     }
     dt_value_free(&eid);
     dt_db_close(db);

@@ -36,8 +36,18 @@
 #include "index.h"
 #include "schema.h"
 
+/* Out of line (GCC, Clang): a function whose locals should stay off the
+ * stack frames of the recursion. */
+#if defined(__GNUC__)
+#define PULL_NOINLINE __attribute__((noinline))
+#else
+#define PULL_NOINLINE
+#endif
+
 /* Nesting of entities in one result (the C stack is the limit). */
 #define PULL_MAX_DEPTH 1000
+/* Sub-patterns nested in a pattern (as deep as EDN text can be). */
+#define PULL_MAX_PATTERN_DEPTH 128
 /* The default :limit of a cardinality-many attribute (as DataScript). */
 #define PULL_DEFAULT_LIMIT 1000
 
@@ -74,6 +84,8 @@ struct ppat {
 };
 
 struct dq_pull {
+    dl_schema *schema; /* the schema it was compiled against (a reference) */
+    dt_value pattern;  /* a copy, to compile again for another schema */
     ppat *root;
     ppat ref_default;  /* [:db/id] */
     ppat comp_default; /* [:db/id *] */
@@ -102,6 +114,8 @@ void dq_pull_free(dq_pull *p) {
     for (size_t i = 0; i < p->npats; i++) pat_free(p->pats[i]);
     dt__free(p->pats);
     spec_release(&p->dbid_spec);
+    dt_value_free(&p->pattern);
+    if (p->schema) dl_schema_release(p->schema);
     dt__free(p);
 }
 
@@ -113,6 +127,7 @@ typedef struct cctx {
     const dl_schema *s;
     dq_pull *p;
     const dt_value *whole; /* the pattern, for messages */
+    unsigned depth;        /* patterns nested around the one being read */
 } cctx;
 
 /* Sets a DT_INVALID message "pull: <what>, got <part> in <pattern>". */
@@ -332,7 +347,13 @@ static int parse_map_entry(cctx *c, const dt_value *k, const dt_value *v, pspec 
         return perr(c, v, "expected a pattern, ... or a recursion limit after %s",
                     k->type == DT_KEYWORD ? k->u.s.ptr : "the attribute");
     ppat *sub;
-    if ((rc = parse_pattern(c, v, &sub)) != DT_OK) return rc;
+    if (c->depth >= PULL_MAX_PATTERN_DEPTH)
+        return dt__seterr(NULL, DT_LIMIT, "pull: pattern nested deeper than %d levels",
+                          PULL_MAX_PATTERN_DEPTH);
+    c->depth++;
+    rc = parse_pattern(c, v, &sub);
+    c->depth--;
+    if (rc != DT_OK) return rc;
     sp->sub = sub;
     return DT_OK;
 }
@@ -400,11 +421,16 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
     p->ref_default.has_dbid = 1;
     p->comp_default = p->ref_default;
     p->comp_default.wildcard = 1;
-    cctx c = {dl_db_schema(db), p, pattern};
+    cctx c = {dl_db_schema(db), p, pattern, 0};
     if ((rc = parse_pattern(&c, pattern, &p->root)) != DT_OK) {
         dq_pull_free(p);
         return rc;
     }
+    if (dt_value_copy(pattern, &p->pattern) != DT_OK) {
+        dq_pull_free(p);
+        return nomem();
+    }
+    p->schema = dl_schema_retain((dl_schema *)dl_db_schema(db));
     *out = p;
     return DT_OK;
 }
@@ -412,6 +438,24 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
 /* }====== */
 
 /* {====== Running ====== */
+
+/* dt_value_nil, inline (hot paths). */
+static inline void vnil(dt_value *v) { memset(v, 0, sizeof *v); }
+
+/* A copy of a result key: keywords and strings with one allocation. */
+static int key_copy(const dt_value *k, dt_value *out) {
+    if (k->type == DT_KEYWORD || k->type == DT_STRING) {
+        char *p = dt__malloc(k->u.s.len + 1);
+        if (!p) return DT_NOMEM;
+        memcpy(p, k->u.s.ptr, k->u.s.len);
+        p[k->u.s.len] = '\0';
+        out->type = k->type;
+        out->u.s.ptr = p;
+        out->u.s.len = k->u.s.len;
+        return DT_OK;
+    }
+    return dt_value_copy(k, out);
+}
 
 /* A set of entity ids (the entities on the current recursive path):
  * open addressing, 0 is the empty slot (ids are positive). */
@@ -433,7 +477,7 @@ static int idset_has(const idset *s, int64_t e) {
     }
 }
 
-static int idset_add(idset *s, int64_t e) {
+PULL_NOINLINE static int idset_add(idset *s, int64_t e) {
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         int64_t *nv = dt__calloc(cap, sizeof *nv);
@@ -491,7 +535,7 @@ typedef struct rctx {
     const dl_schema *s;
     dl_cursor cur;  /* EAV: the datoms of an entity */
     dl_cursor rcur; /* AVE: reverse lookups (opened when first needed) */
-    int rcur_open;
+    int cur_open, rcur_open;
     dent *d; /* datoms of the entities of all levels being built */
     size_t nd, capd;
     int64_t *lim; /* per recursive spec: levels left, -1: not entered */
@@ -518,7 +562,7 @@ static int vbuf_push(vbuf *b, dt_value *x) {
         b->cap = cap;
     }
     b->v[b->n++] = *x;
-    dt_value_nil(x);
+    vnil(x);
     return DT_OK;
 }
 
@@ -551,7 +595,7 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 /* Adds key (copied) -> *val (moved) to the map being built. */
 static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     dt_value k;
-    if (dt_value_copy(key, &k) != DT_OK) {
+    if (key_copy(key, &k) != DT_OK) {
         dt_value_free(val);
         return nomem();
     }
@@ -563,10 +607,10 @@ static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     return vbuf_push(m, val);
 }
 
-static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
+PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
-    dt_value_ref(e, &id);
+    dt_value_long(e, &id);
     int rc = put_kv(&m, key, &id);
     if (rc != DT_OK) {
         vbuf_release(&m);
@@ -590,7 +634,7 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
     r->d[r->nd].aid = aid;
     r->d[r->nd].v = *v;
     r->nd++;
-    dt_value_nil(v);
+    vnil(v);
     return DT_OK;
 }
 
@@ -602,7 +646,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out);
 
 /* The value a ref to eid gives under spec sp of pattern pat (nil: drop). */
 static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (!sp->recursive && !sp->component) return pull_entity(r, sp->sub, eid, out);
     if (idset_has(&r->seen, eid)) return dbid_map(&r->p->dbid_spec.key, eid, out);
     int64_t old = 0;
@@ -627,13 +671,13 @@ static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_v
  */
 static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, size_t en, int last,
                          dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     int rc = DT_OK;
     if (!sp->many) {
         if (!sp->ref) {
             if (last) {
                 *out = r->d[b].v;
-                dt_value_nil(&r->d[b].v);
+                vnil(&r->d[b].v);
                 return DT_OK;
             }
             return dt_value_copy(&r->d[b].v, out) == DT_OK ? DT_OK : nomem();
@@ -652,7 +696,7 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
             if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
         } else if (last) {
             x = r->d[i].v;
-            dt_value_nil(&r->d[i].v);
+            vnil(&r->d[i].v);
             rc = vbuf_push(&acc, &x);
         } else {
             rc = dt_value_copy(&r->d[i].v, &x) == DT_OK ? vbuf_push(&acc, &x) : nomem();
@@ -678,8 +722,14 @@ static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
     sp->sub = sp->component ? &r->p->comp_default : &r->p->ref_default;
 }
 
+/* 1 when every pull through ref spec sp gives a map (so values beyond
+ * its :limit are never needed): the sub-pattern has :db/id or *. */
+static int never_nil(const pspec *sp) {
+    return !sp->recursive && sp->sub && (sp->sub->has_dbid || sp->sub->wildcard);
+}
+
 /* Reads the datoms of e the forward part of pat needs onto the stack. */
-static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
+PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
     size_t first = pat->has_dbid ? 1 : 0;
     if (!pat->wildcard && !pat->hi) return DT_OK;
     /* no until bound: bounds take the cursor off its fast path, so the
@@ -708,8 +758,8 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
                 if (named) {
                     for (size_t k = si; k < pat->nfwd && pat->fwd[k].aid == d.aid; k++) {
                         const pspec *sp = &pat->fwd[k];
-                        if (!sp->many || sp->ref || !sp->limit)
-                            unlimited = 1; /* refs may drop nil pulls: keep all */
+                        if (!sp->many || !sp->limit || (sp->ref && !never_nil(sp)))
+                            unlimited = 1; /* nil pulls are dropped: keep all */
                         else if ((size_t)sp->limit > cap)
                             cap = (size_t)sp->limit;
                     }
@@ -725,8 +775,9 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
         }
         if (cap == (size_t)-1 || (cap && count >= cap)) continue;
         count++;
-        dt_kv_bytes full;
-        if ((rc = dl_cursor_value(&r->cur, &full)) != DT_OK) return rc;
+        dt_kv_bytes full = {d.v, d.vlen}; /* the key holds the full value ... */
+        if (d.truncated && (rc = dl_cursor_value(&r->cur, &full)) != DT_OK)
+            return rc; /* ... unless it is a long one */
         dt_value v;
         size_t used;
         if ((rc = dl_codec_decode(full.ptr, full.len, &v, &used)) != DT_OK) {
@@ -741,7 +792,8 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
 }
 
 /* Adds the reverse spec sp's value for e to map m. */
-static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbuf *m) {
+PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e,
+                                     vbuf *m) {
     size_t base = r->nd;
     int rc = DT_OK;
     if (sp->aid) {
@@ -755,7 +807,9 @@ static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbu
         }
         dl_ikey from = {.n = 2, .aid = sp->aid, .v = r->enc.p, .vlen = r->enc.len};
         if ((rc = dl_cursor_seek(&r->rcur, &from, 2, NULL)) != DT_OK) return rc;
-        size_t want = sp->component ? 1 : 0; /* refs may drop nil pulls: read all */
+        /* a component's owner is one entity; else read up to the limit
+         * unless nested pulls may give nil (dropped: read all) */
+        size_t want = sp->component ? 1 : never_nil(sp) ? (size_t)sp->limit : 0;
         dl_datom d;
         while ((rc = dl_cursor_next(&r->rcur, &d)) == DT_ROW) {
             dt_value x;
@@ -798,7 +852,7 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     dt_value val = DT_VALUE_NIL;
     int rc = DT_OK;
     if (sp->kind == PK_DBID) {
-        dt_value_ref(e, &val);
+        dt_value_long(e, &val);
     } else if (b == en) {
         if (sp->has_default && dt_value_copy(&sp->def, &val) != DT_OK) rc = nomem();
     } else {
@@ -809,8 +863,28 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     return rc;
 }
 
+/* Adds what the wildcard gives for attribute a (datoms d[b..en)).  Out of
+ * line: its locals stay off the stack frame of the recursion. */
+PULL_NOINLINE static int add_implicit(rctx *r, const dl_attr *a, const ppat *pat, size_t b,
+                                      size_t en, vbuf *m) {
+    pspec isp;
+    implicit_spec(r, a, &isp);
+    dt_value val, key;
+    int rc = forward_value(r, &isp, pat, b, en, 1, &val);
+    if (rc == DT_OK && val.type != DT_NIL) {
+        dt_value ident = {.type = DT_KEYWORD};
+        ident.u.s.ptr = a->ident;
+        ident.u.s.len = a->ident_len;
+        if (key_copy(&ident, &key) != DT_OK) rc = nomem();
+        if (rc == DT_OK) rc = vbuf_push(m, &key);
+        if (rc == DT_OK) rc = vbuf_push(m, &val);
+    }
+    dt_value_free(&val);
+    return rc;
+}
+
 static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (r->depth >= PULL_MAX_DEPTH)
         return dt__seterr(NULL, DT_LIMIT, "pull: entities nested deeper than %d levels",
                           PULL_MAX_DEPTH);
@@ -828,7 +902,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     size_t si = 0, di = base;
     if (rc == DT_OK && pat->wildcard && !pat->has_dbid) {
         dt_value id;
-        dt_value_ref(e, &id);
+        dt_value_long(e, &id);
         rc = put_kv(&m, &r->p->dbid_spec.key, &id);
     }
     while (rc == DT_OK && (si < pat->nfwd || di < end)) {
@@ -853,19 +927,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
             di = ge;
         } else { /* datoms no spec names: the wildcard's */
             const dl_attr *a = dl_schema_by_aid(r->s, gaid);
-            if (a && pat->wildcard) {
-                pspec isp;
-                implicit_spec(r, a, &isp);
-                dt_value val, key;
-                rc = forward_value(r, &isp, pat, di, ge, 1, &val);
-                if (rc == DT_OK && val.type != DT_NIL) {
-                    if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &key) != DT_OK)
-                        rc = nomem();
-                    if (rc == DT_OK) rc = vbuf_push(&m, &key);
-                    if (rc == DT_OK) rc = vbuf_push(&m, &val);
-                }
-                dt_value_free(&val);
-            }
+            if (a && pat->wildcard) rc = add_implicit(r, a, pat, di, ge, &m);
             di = ge;
         }
     }
@@ -881,34 +943,83 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     return DT_OK;
 }
 
+/* Sets up the state of runs of p on db (whose schema p was compiled for). */
+static int run_begin(rctx *r, const dq_pull *p, dt_db *db) {
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    r->st = dl_db_store(db);
+    r->txn = dl_db_txn(db);
+    r->s = dl_db_schema(db);
+    r->enc = (dt_buf)DT_BUF_INIT;
+    if (!r->txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
+    int rc = dl_cursor_open(&r->cur, r->st, r->txn, DL_INDEX_EAV);
+    if (rc != DT_OK) return rc;
+    r->cur_open = 1;
+    if (p->nrec) {
+        r->lim = dt__malloc(p->nrec * sizeof *r->lim);
+        if (!r->lim) return nomem();
+        for (size_t i = 0; i < p->nrec; i++) r->lim[i] = -1;
+    }
+    return DT_OK;
+}
+
+static void run_end(rctx *r) {
+    if (r->cur_open) dl_cursor_close(&r->cur);
+    if (r->rcur_open) dl_cursor_close(&r->rcur);
+    pop_dents(r, 0);
+    dt__free(r->d);
+    dt__free(r->lim);
+    dt__free(r->seen.v);
+    dt_buf_release(&r->enc);
+}
+
+/* One pull in a run (the recursion leaves the levels and the path as it
+ * found them, also on errors). */
+static int run_one(rctx *r, int64_t eid, dt_value *out) {
+    int rc = pull_entity(r, r->p->root, eid, out);
+    if (rc != DT_OK) dt_value_free(out);
+    return rc;
+}
+
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
-    dt_value_nil(out);
+    vnil(out);
     if (!p || !dl_db_ok(db)) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: bad arguments");
-    rctx r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.st = dl_db_store(db);
-    r.txn = dl_db_txn(db);
-    r.s = dl_db_schema(db);
-    r.enc = (dt_buf)DT_BUF_INIT;
-    if (!r.txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
-    int rc = dl_cursor_open(&r.cur, r.st, r.txn, DL_INDEX_EAV);
-    if (rc != DT_OK) return rc;
-    if (p->nrec) {
-        r.lim = dt__malloc(p->nrec * sizeof *r.lim);
-        if (!r.lim) rc = nomem();
-        for (size_t i = 0; r.lim && i < p->nrec; i++) r.lim[i] = -1;
+    if (dl_db_schema(db) != p->schema) {
+        /* another database, or the schema changed since: attribute ids
+         * and kinds are the schema's, so compile again for this one */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run(q, db, eid, out);
+        dq_pull_free(q);
+        return rc;
     }
-    if (rc == DT_OK) rc = pull_entity(&r, p->root, eid, out);
-    dl_cursor_close(&r.cur);
-    if (r.rcur_open) dl_cursor_close(&r.rcur);
-    pop_dents(&r, 0);
-    dt__free(r.d);
-    dt__free(r.lim);
-    dt__free(r.seen.v);
-    dt_buf_release(&r.enc);
-    if (rc != DT_OK) dt_value_free(out);
+    rctx r;
+    int rc = run_begin(&r, p, db);
+    if (rc == DT_OK) rc = run_one(&r, eid, out);
+    run_end(&r);
+    return rc;
+}
+
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs) {
+    if (!outs && n) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: NULL outs");
+    for (size_t i = 0; i < n; i++) vnil(&outs[i]);
+    if (!p || !dl_db_ok(db) || (!eids && n))
+        return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: bad arguments");
+    if (!n) return DT_OK;
+    if (dl_db_schema(db) != p->schema) { /* as dq_pull_run */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run_many(q, db, eids, n, outs);
+        dq_pull_free(q);
+        return rc;
+    }
+    rctx r;
+    int rc = run_begin(&r, p, db);
+    for (size_t i = 0; rc == DT_OK && i < n; i++) rc = run_one(&r, eids[i], &outs[i]);
+    run_end(&r);
+    if (rc != DT_OK)
+        for (size_t i = 0; i < n; i++) dt_value_free(&outs[i]);
     return rc;
 }
 
@@ -983,8 +1094,18 @@ int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eid
     int rc = compile_text(db, pattern, len, &p);
     dt_value res = DT_VALUE_NIL;
     if (rc == DT_OK && dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
-    for (size_t i = 0; rc == DT_OK && i < n; i++)
-        rc = pull_one(db, p, &eids[i], &res.u.seq.items[i]);
+    rctx r;
+    int begun = 0;
+    if (rc == DT_OK && n) { /* one cursor and one set of buffers for all */
+        rc = run_begin(&r, p, db);
+        begun = 1;
+    }
+    for (size_t i = 0; rc == DT_OK && i < n; i++) {
+        int64_t e = 0;
+        rc = pull_eid(db, &eids[i], &e);
+        if (rc == DT_OK) rc = run_one(&r, e, &res.u.seq.items[i]);
+    }
+    if (begun) run_end(&r);
     dq_pull_free(p);
     if (rc != DT_OK) {
         dt_value_free(&res);

@@ -6,6 +6,7 @@
  */
 #include "dbutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,7 @@ static void test_nothing_selected_is_nil(void **state) {
     PULL("[:name]", "999", "nil");
     PULL("[*]", "999", "{:db/id 999}");
     PULL("[:no/such-attr]", "1", "nil");
+    PULL("[]", "1", "nil");
     PULL("[{:friend [:nick]}]", "1", "nil"); /* a nested nil is dropped */
 }
 
@@ -193,7 +195,7 @@ static void test_db_id(void **state) {
     dt_value e = tu_read("1"), got = DT_VALUE_NIL;
     assert_int_equal(dt_pull(DB(state), "[:db/id]", 8, &e, &got), DT_OK);
     assert_int_equal(got.type, DT_MAP);
-    assert_int_equal(got.u.seq.items[1].type, DT_REF); /* ids are refs */
+    assert_int_equal(got.u.seq.items[1].type, DT_LONG); /* ids are longs, as in queries */
     dt_value_free(&got);
     dt_value_free(&e);
 }
@@ -216,6 +218,88 @@ static void test_components_pulled_recursively_under_wildcard(void **state) {
          "  :parts [{:db/id 23 :part/name \"bolt\"}]} {:db/id 22 :part/name \"seat\"}]}");
     PULL("[:name :pet]", "1", "{:name \"Ivan\" :pet {:db/id 10 :pet/name \"Rex\"}}");
     PULL("[:name {:pet [:pet/name]}]", "1", "{:name \"Ivan\" :pet {:pet/name \"Rex\"}}");
+}
+
+static void test_component_cycles_end(void **state) {
+    dt_conn *c = ((fx *)*state)->d->conn;
+    tu_tx(c, "[{:db/id 70 :parts [71]} {:db/id 71 :parts [70]}]", DT_OK, 0);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    /* components follow the recursion rule: the second visit of 71 is on
+     * the path (the root 70 is not, so it is pulled once more) */
+    check_pull(db, "[*]", "70",
+               "{:db/id 70 :parts [{:db/id 71 :parts [{:db/id 70 :parts [{:db/id 71}]}]}]}");
+    dt_db_close(db);
+}
+
+static void test_compiled_pattern_on_another_schema(void **state) {
+    /* compiled on the fixture's database, run on another whose attribute
+     * ids differ: it compiles again rather than reading wrong attributes */
+    dt_value pat = tu_read("[:name {:friend [:name]}]"), got = DT_VALUE_NIL;
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    tu_db *other = tu_db_open("{:zzz {:db/cardinality :db.cardinality/many}"
+                              " :friend {:db/valueType :db.type/ref}}");
+    tu_tx(other->conn, "[{:db/id 1 :zzz [1 2] :friend 2 :name \"A\"} {:db/id 2 :name \"B\"}]",
+          DT_OK, 0);
+    dt_db *db2 = NULL;
+    assert_int_equal(dt_conn_db(other->conn, &db2), DT_OK);
+    assert_int_equal(dq_pull_run(p, db2, 1, &got), DT_OK);
+    dt_value want = tu_read("{:name \"A\" :friend {:name \"B\"}}");
+    assert_true(vmatch(&want, &got, 0));
+    dt_value_free(&got);
+    dt_value_free(&want);
+    dt_db_close(db2);
+    tu_db_close(other);
+    dq_pull_free(p);
+    dt_value_free(&pat);
+}
+
+/* One compiled pattern run by several threads at once, each on its own
+ * snapshot: every run gives the same map. */
+typedef struct shared_run {
+    dt_conn *conn;
+    const dq_pull *p;
+    const dt_value *want;
+    int bad;
+} shared_run;
+
+static void *shared_runner(void *arg) {
+    shared_run *s = arg;
+    dt_db *db = NULL;
+    if (dt_conn_db(s->conn, &db) != DT_OK) {
+        s->bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < 300; i++) {
+        dt_value got = DT_VALUE_NIL;
+        if (dq_pull_run(s->p, db, 1, &got) != DT_OK || !vmatch(s->want, &got, 0)) s->bad++;
+        dt_value_free(&got);
+    }
+    dt_db_close(db);
+    return NULL;
+}
+
+static void test_compiled_pattern_shared_by_threads(void **state) {
+    dt_value pat = tu_read("[:name :alias {:follows ...} {:_friend [:name]} *]");
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    dt_value want = DT_VALUE_NIL;
+    assert_int_equal(dq_pull_run(p, DB(state), 1, &want), DT_OK);
+    assert_int_equal(want.type, DT_MAP);
+    shared_run runs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        runs[i] = (shared_run){((fx *)*state)->d->conn, p, &want, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, shared_runner, &runs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(runs[i].bad, 0);
+    }
+    dt_value_free(&want);
+    dq_pull_free(p);
+    dt_value_free(&pat);
 }
 
 static void test_nested_maps_for_refs(void **state) {
@@ -286,6 +370,58 @@ static void test_default_limit_is_1000(void **state) {
     dt_db_close(db);
 }
 
+static void test_limit_on_refs(void **state) {
+    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_buf b = DT_BUF_INIT;
+    assert_int_equal(dt_buf_printf(&b, "[{:db/id 80 :follows ["), DT_OK);
+    for (int i = 0; i < 1005; i++) assert_int_equal(dt_buf_printf(&b, "%d ", 5000 + i), DT_OK);
+    assert_int_equal(dt_buf_printf(&b, "]} {:db/id 5001 :nick \"y\"} {:db/id 5002 :nick \"z\"}"),
+                     DT_OK);
+    for (int i = 0; i < 1005; i++)
+        assert_int_equal(dt_buf_printf(&b, " {:db/id %d :age %d}", 5000 + i, i), DT_OK);
+    assert_int_equal(dt_buf_printf(&b, "]"), DT_OK);
+    assert_int_equal(dt_buf_terminate(&b), DT_OK);
+    tu_tx(c, (const char *)b.p, DT_OK, 0);
+    dt_buf_release(&b);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    static const struct {
+        const char *pattern;
+        size_t n;
+        int64_t first;
+    } cases[] = {
+        {"[:follows]", 1000, 5000},                    /* the default limit */
+        {"[[:follows :limit nil]]", 1005, 5000},       /* all */
+        {"[{[:follows :limit 3] [:db/id]}]", 3, 5000}, /* sub-pattern with :db/id */
+        {"[{[:follows :limit 3] [*]}]", 3, 5000},
+        /* nested pulls that give nil are dropped and do not count */
+        {"[{[:follows :limit 1] [:nick]}]", 1, -1},
+        {"[{[:follows :limit 5] [:nick]}]", 2, -1},
+        {"[[:_follows :limit 2]]", 1, 80}, /* reverse, on 5000 */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dt_value e, got = DT_VALUE_NIL;
+        dt_value_long(k == 6 ? 5000 : 80, &e);
+        const char *pat = cases[k].pattern;
+        if (dt_pull(db, pat, strlen(pat), &e, &got) != DT_OK)
+            fail_msg("%s: %s", pat, dt_errmsg(db));
+        assert_int_equal(got.type, DT_MAP);
+        const dt_value *v = &got.u.seq.items[1];
+        assert_int_equal(v->type, DT_VECTOR);
+        if (v->u.seq.n != cases[k].n)
+            fail_msg("%s: %zu values, want %zu", pat, v->u.seq.n, cases[k].n);
+        const dt_value *m0 = &v->u.seq.items[0];
+        assert_int_equal(m0->type, DT_MAP);
+        if (cases[k].first >= 0) {
+            assert_int_equal(m0->u.seq.items[1].u.i, cases[k].first);
+        } else {
+            assert_string_equal(m0->u.seq.items[1].u.s.ptr, "y");
+        }
+        dt_value_free(&got);
+    }
+    dt_db_close(db);
+}
+
 static void test_default_option(void **state) {
     PULL("[[:nick :default \"none\"]]", "4", "{:nick \"none\"}");
     PULL("[(default :age 0) :name]", "4", "{:age 0 :name \"Lone\"}");
@@ -317,6 +453,33 @@ static void test_recursion_depth(void **state) {
          " [{:db/id 3}]}]}]}");
     PULL("[:name {:friend 5}]", "1",
          "{:name \"Ivan\" :friend {:name \"Petr\" :friend {:name \"Ivan\" :friend {:db/id 2}}}}");
+}
+
+static void test_reverse_recursion(void **state) {
+    PULL("[:name {:_follows 1}]", "3",
+         "{:name \"Oleg\" :_follows [{:name \"Ivan\"} {:name \"Petr\"}]}");
+    PULL("[:name {:_friend ...}]", "1",
+         "{:name \"Ivan\" :_friend [{:name \"Petr\" :_friend [{:name \"Ivan\" :_friend"
+         " [{:db/id 2}]}]}]}");
+}
+
+static void test_deeply_nested_pattern_value_is_refused(void **state) {
+    /* a pattern value built in C may nest deeper than EDN text can */
+    dt_value pat = tu_read("[:name]");
+    for (int i = 0; i < 300; i++) {
+        dt_value map, vec;
+        assert_int_equal(dt_value_seq(DT_MAP, 2, &map), DT_OK);
+        assert_int_equal(dt_value_text(DT_KEYWORD, "friend", 6, &map.u.seq.items[0]), DT_OK);
+        map.u.seq.items[1] = pat;
+        assert_int_equal(dt_value_seq(DT_VECTOR, 1, &vec), DT_OK);
+        vec.u.seq.items[0] = map;
+        pat = vec;
+    }
+    dt_value e = tu_read("1"), got = DT_VALUE_NIL;
+    assert_int_equal(dt_pull_value(DB(state), &pat, &e, &got), DT_LIMIT);
+    assert_non_null(strstr(dt_errmsg(DB(state)), "nested deeper than 128"));
+    dt_value_free(&pat);
+    dt_value_free(&e);
 }
 
 static void test_deep_recursion_is_limited_not_crashing(void **state) {
@@ -411,6 +574,15 @@ static void test_pull_value_and_compiled(void **state) {
     dt_value_free(&got);
     assert_int_equal(dq_pull_run(p, DB(state), 999, &got), DT_OK);
     assert_int_equal(got.type, DT_NIL);
+    /* several entities with one run */
+    const int64_t ids[3] = {2, 999, 4};
+    dt_value outs[3];
+    assert_int_equal(dq_pull_run_many(p, DB(state), ids, 3, outs), DT_OK);
+    assert_true(vmatch(&want, &outs[0], 0));
+    assert_int_equal(outs[1].type, DT_NIL);
+    assert_true(vmatch(&w4, &outs[2], 0));
+    for (int i = 0; i < 3; i++) dt_value_free(&outs[i]);
+    assert_int_equal(dq_pull_run_many(p, DB(state), NULL, 0, NULL), DT_OK);
     dq_pull_free(p);
     dt_value_free(&w4);
     dt_value_free(&want);
@@ -465,6 +637,78 @@ static void test_misuse(void **state) {
     assert_int_equal(dt_pull_value(DB(state), NULL, &e, &got), DT_MISUSE);
     assert_int_equal(dt_pull_many(DB(state), "[:name]", 7, NULL, 2, &got), DT_MISUSE);
     dt_value_free(&e);
+}
+
+/* Appends one random pattern element (valid or not) to b. */
+static void random_spec(dt_buf *b, uint64_t *rng, int depth) {
+    static const char *atoms[] = {
+        ":name",     ":age",     ":alias",   ":friend", ":follows", ":pet",  ":parts",
+        ":_follows", ":_friend", ":_pet",    ":db/id",  "*",        ":nope", ":_nope",
+        ":_name",    "42",       "nil",      "\"s\"",   "...",      "limit", "default",
+        ":as",       ":limit",   ":default", "[]",      "{}"};
+    static const char *opts[] = {":as :x", ":limit 2",   ":limit nil", ":limit 0",  ":default 7",
+                                 ":as",    ":xform inc", ":bogus 1",   ":limit -3", ":default"};
+    size_t na = sizeof atoms / sizeof atoms[0], no = sizeof opts / sizeof opts[0];
+    switch (depth > 3 ? 0 : tu_rand(rng) % 6) {
+    case 0:
+    case 1:
+        dt_buf_printf(b, "%s ", atoms[tu_rand(rng) % na]);
+        break;
+    case 2: /* attribute with options, both syntaxes */
+        dt_buf_printf(b, tu_rand(rng) % 2 ? "[%s %s] " : "(%s %s) ", atoms[tu_rand(rng) % na],
+                      opts[tu_rand(rng) % no]);
+        break;
+    case 3: /* legacy forms */
+        dt_buf_printf(b, "(%s %s %s) ", tu_rand(rng) % 2 ? "limit" : "default",
+                      atoms[tu_rand(rng) % na], tu_rand(rng) % 2 ? "1" : "nil");
+        break;
+    default: { /* a map spec: sub-pattern or recursion */
+        dt_buf_printf(b, "{%s ", atoms[tu_rand(rng) % na]);
+        uint64_t k = tu_rand(rng) % 4;
+        if (k == 0)
+            dt_buf_printf(b, "...");
+        else if (k == 1)
+            dt_buf_printf(b, "%d", (int)(tu_rand(rng) % 4));
+        else {
+            dt_buf_printf(b, "[");
+            for (uint64_t i = tu_rand(rng) % 4; i > 0; i--) random_spec(b, rng, depth + 1);
+            dt_buf_printf(b, "]");
+        }
+        dt_buf_printf(b, "} ");
+    }
+    }
+}
+
+/* Random patterns, well-formed and not: every call ends with a result or
+ * a clean error (never a crash or a leak; the sanitizer build checks). */
+static void test_random_patterns_never_crash(void **state) {
+    uint64_t rng = 0x5eed;
+    size_t ok = 0, invalid = 0;
+    for (int n = 0; n < 3000; n++) {
+        dt_buf b = DT_BUF_INIT;
+        dt_buf_printf(&b, "[");
+        for (uint64_t i = 1 + tu_rand(&rng) % 5; i > 0; i--) random_spec(&b, &rng, 0);
+        dt_buf_printf(&b, "]");
+        static const int64_t ents[] = {1, 2, 3, 4, 10, 20, 21, 31, 999};
+        dt_value e, got = DT_VALUE_NIL;
+        dt_value_long(ents[tu_rand(&rng) % 9], &e);
+        int rc = dt_pull(DB(state), (const char *)b.p, b.len, &e, &got);
+        if (rc == DT_OK) {
+            ok++;
+            assert_true(got.type == DT_MAP || got.type == DT_NIL);
+        } else {
+            invalid++;
+            if (rc != DT_INVALID)
+                fail_msg("%.*s: %d (%s)", (int)b.len, (const char *)b.p, rc, dt_errmsg(DB(state)));
+            assert_int_equal(got.type, DT_NIL);
+            assert_true(strncmp(dt_errmsg(DB(state)), "pull: ", 6) == 0);
+        }
+        dt_value_free(&got);
+        dt_buf_release(&b);
+    }
+    /* both kinds were exercised */
+    assert_true(ok > 300);
+    assert_true(invalid > 300);
 }
 
 /* }====== */
@@ -542,7 +786,14 @@ static int run_pull_case(const dt_value *cs) {
     } else {
         const dt_value *want = map_get(expect, "value");
         dt_value nil = DT_VALUE_NIL;
-        ok = vmatch(want ? want : &nil, &got, 1);
+        if (many && want && want->type == DT_VECTOR) {
+            /* one result per entity, in order; inside each, vectors as sets */
+            ok = got.type == DT_VECTOR && got.u.seq.n == want->u.seq.n;
+            for (size_t i = 0; ok && i < want->u.seq.n; i++)
+                ok = vmatch(&want->u.seq.items[i], &got.u.seq.items[i], 1);
+        } else {
+            ok = vmatch(want ? want : &nil, &got, 1);
+        }
         if (!ok) {
             char *ws = tu_edn(want ? want : &nil), *gs = tu_edn(&got);
             print_error("  case %s: pull %s\n    want %s\n    got  %s\n", id, pattern, ws, gs);
@@ -591,14 +842,20 @@ int main(void) {
         T(test_wildcard),
         T(test_components_pulled_recursively_under_wildcard),
         T(test_nested_maps_for_refs),
+        T(test_component_cycles_end),
+        T(test_compiled_pattern_on_another_schema),
+        T(test_compiled_pattern_shared_by_threads),
         T(test_enum_refs_give_ids),
         T(test_reverse_refs),
         T(test_as_option),
         T(test_limit_option),
         T(test_default_limit_is_1000),
+        T(test_limit_on_refs),
         T(test_default_option),
         T(test_recursion_unbounded_and_cycles),
         T(test_recursion_depth),
+        T(test_reverse_recursion),
+        T(test_deeply_nested_pattern_value_is_refused),
         T(test_deep_recursion_is_limited_not_crashing),
         T(test_long_values_are_pulled_whole),
         T(test_entity_references),
@@ -607,6 +864,7 @@ int main(void) {
         T(test_pull_in_a_write_block_sees_its_writes),
         T(test_malformed_patterns),
         T(test_misuse),
+        T(test_random_patterns_never_crash),
         cmocka_unit_test(test_conformance_pull_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

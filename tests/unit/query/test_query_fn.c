@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "dbutil.h"
 #include "exec.h"
 #include "parse.h"
@@ -288,7 +289,41 @@ static void test_add_sub_mul(void **state) {
     ERR("+", "[9223372036854775807 1]", "query: (+ 9223372036854775807 1): long overflow");
     ERR("+", "[1 nil]", "not a number: nil");
     ERR("+", "[1 \"2\"]", "not a number: string");
-    ERR("+", "[1 2N]", "arithmetic on bigint is not supported");
+    /* bigint and bigdec: exact, as Clojure's BigInt and BigDecimal */
+    CALL("+", "[1 2N]", "3N");
+    CALL("+", "[9223372036854775807 1N]", "9223372036854775808N");
+    CALL("+", "[1.50M 1]", "2.50M");
+    CALL("+", "[0.1M 0.2M]", "0.3M");
+    CALL("+", "[1N 2.5M]", "3.5M");
+    CALL("+", "[1N 0.5]", "1.5"); /* a double makes a double */
+    CALL("-", "[5N]", "-5N");
+    CALL("-", "[1N 3 2]", "-4N");
+    CALL("-", "[1.5M 1.5M]", "0.0M");
+    CALL("-", "[-0.05M 0.05M]", "-0.10M");
+    CALL("*", "[99999999999999999999N 99999999999999999999N]",
+         "9999999999999999999800000000000000000001N");
+    CALL("*", "[1.5M 2]", "3.0M");
+    CALL("*", "[-1.5M 0.25M]", "-0.375M");
+    CALL("*", "[0N -7]", "0N");
+    CALL("+", "[1E5M 1]", "100001M");
+    CALL("inc", "[9223372036854775807N]", "9223372036854775808N");
+    CALL("dec", "[0.5M]", "-0.5M");
+    CALL("*", "[1E99999M 1E99999M 1E99999M]", "1E299997M"); /* scales add: no digits */
+    ERR("+", "[1E200000M 1]", "result of more than 100000 digits");
+    ERR("/", "[1N 2]", "bigint is not supported by /");
+    ERR("quot", "[1.5M 2]", "bigdec is not supported by quot");
+    CALL("quot", "[100000000000000000000N 3]", "33333333333333333333N");
+    CALL("rem", "[100000000000000000000N 3]", "1N");
+    CALL("quot", "[-7N 2]", "-3N");
+    CALL("rem", "[-7N 2]", "-1N");
+    CALL("mod", "[-7N 2]", "1N");
+    CALL("mod", "[7 -2N]", "-1N");
+    CALL("mod", "[-8N 2]", "0N");
+    CALL("quot", "[1N 7]", "0N");
+    CALL("quot", "[-9223372036854775808N -1]", "9223372036854775808N");
+    CALL("quot", "[7N 2.0]", "3.0");
+    ERR("quot", "[7N 0]", "divide by zero");
+    ERR("mod", "[7N 0N]", "divide by zero");
     CALL("-", "[5]", "-5");
     CALL("-", "[10 1 2]", "7");
     CALL("-", "[1.5]", "-1.5");
@@ -352,7 +387,8 @@ static void test_inc_dec_min_max(void **state) {
     CALL("min", "[3]", "3");
     CALL("min", "[2 1.5]", "1.5");
     CALL("max", "[25 50000]", "50000");
-    CALL("max", "[1 2.0 2]", "2.0"); /* the first of equal maxima */
+    CALL("max", "[1 2.0 2]", "2"); /* the last of equal maxima, as Clojure */
+    CALL("min", "[2 1 1.0]", "1.0");
     CALL("max", "[1 ##NaN 3]", "##NaN");
     ERR("max", "[1 \"a\"]", "not a number: string");
 }
@@ -617,6 +653,9 @@ static void test_contains_get(void **state) {
     CALL("contains?", "[[5 6] 1]", "true"); /* vectors: by index */
     CALL("contains?", "[[5 6] 5]", "false");
     CALL("contains?", "[\"abc\" 2]", "true");
+    CALL("contains?", "[\"abc\" 3]", "false");
+    ERR("contains?", "[\"abc\" \"a\"]", "contains? on a string takes an index, not a string");
+    CALL("contains?", "[[5 6] :a]", "false");
     CALL("contains?", "[nil 1]", "false");
     ERR("contains?", "[(1 2) 1]", "contains? not supported on list");
     ERR("contains?", "[42 1]", "contains? not supported on long");
@@ -649,6 +688,28 @@ static void test_empty_set(void **state) {
     ERR("set", "[1]", "cannot make a set of long");
 }
 
+/* set and count-distinct sort rather than compare pairwise: 200k values
+ * take milliseconds, not minutes. */
+static void test_large_set(void **state) {
+    (void)state;
+    size_t n = 200000;
+    dt_value v, out;
+    assert_int_equal(dt_value_seq(DT_VECTOR, n, &v), DT_OK);
+    for (size_t i = 0; i < n; i++) dt_value_long((int64_t)(i % 150000), &v.u.seq.items[i]);
+    assert_int_equal(dq_call(ctx, DQ_FN_SET, &v, 1, &out), DT_OK);
+    assert_int_equal(out.type, DT_SET);
+    assert_int_equal(out.u.seq.n, 150000);
+    assert_int_equal(out.u.seq.items[149999].u.i, 149999);
+    dt_value_free(&out);
+    assert_int_equal(dq_agg_apply(ctx, DQ_AGG_COUNT_DISTINCT, NULL, 0, v.u.seq.items, n, &out),
+                     DT_OK);
+    assert_int_equal(out.u.i, 150000);
+    assert_int_equal(dq_agg_apply(ctx, DQ_AGG_MEDIAN, NULL, 0, v.u.seq.items, n, &out), DT_OK);
+    assert_int_equal(out.type, DT_DOUBLE); /* sorted: ... 49999 49999 | 50000 50001 ... */
+    assert_true(out.u.d == 49999.5);
+    dt_value_free(&v);
+}
+
 /* Calls with the wrong number of arguments fail cleanly (the parser
  * rejects them first, but dq_call must not trust its caller). */
 static void test_arity(void **state) {
@@ -659,6 +720,16 @@ static void test_arity(void **state) {
     dt_value out;
     assert_int_equal(dq_call(ctx, (dq_fn_id)DQ_FN_COUNT_, NULL, 0, &out), DT_INVALID);
     assert_int_equal(dq_call(ctx, DQ_FN_GET_ELSE, NULL, 0, &out), DT_INVALID);
+    dt_value two[2];
+    dt_value_long(1, &two[0]);
+    dt_value_long(2, &two[1]);
+    assert_int_equal(dq_call(NULL, DQ_FN_ADD, two, 2, &out), DT_OK); /* no context needed */
+    assert_int_equal(out.u.i, 3);
+    assert_int_equal(dq_call(NULL, DQ_FN_RE_FIND, two, 2, &out), DT_MISUSE);
+    assert_int_equal(out.type, DT_NIL);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_RAND, NULL, 0, two, 2, &out), DT_MISUSE);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_MAX, NULL, 0, two, 2, &out), DT_OK);
+    assert_int_equal(out.u.i, 2);
 }
 
 /* Every value type through every function: results or clean errors,
@@ -708,7 +779,9 @@ static void test_every_type(void **state) {
                     snprintf(text, sizeof text, "[%s %s]", vals[i], vals[j]);
                 else
                     snprintf(text, sizeof text, "[%s %s %s]", vals[i], vals[j], vals[j]);
-                free(call_db(NULL, bi->name, text));
+                char *r = call_db(NULL, bi->name, text);
+                if (strstr(r, "internal")) fail_msg("(%s %s): %s", bi->name, text, r);
+                free(r);
                 if (nargs == 1) break;
             }
     }
@@ -750,6 +823,8 @@ static void test_get_else(void **state) {
     check_db(db, "get-else", "[3 :active true]", "false");
     check_db(db, "get-else", "[1 :no-such-attr 7]", "7");
     check_db(db, "get-else", "[99 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-1 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-9223372036854775808 :name 0]", "0");
     ERR_DB(db, "get-else", "[1 :age nil]", "nil default value is not supported");
     ERR_DB(db, "get-else", "[[:email \"nobody@x.ru\"] :name \"\"]", "no entity matches");
     ERR_DB(db, "get-else", "[[:name \"Ivan\"] :name \"\"]", "not :db/unique");
@@ -799,6 +874,27 @@ static void test_get_else_long_value(void **state) {
     free(want);
 }
 
+/* Inside a write block, the view of the block sees its own writes. */
+static void test_source_in_block(void **state) {
+    dt_db *db = snapshot(state);
+    dt_db_close(db);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(C(state), &tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 2 :age 31} [:db/retract 1 :age 25]]", NULL),
+                     DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "31");
+    check_db(db, "missing?", "[1 :age]", "true");
+    check_db(db, "get-some", "[1 :age :email]", "[:email \"ivan@x.ru\"]");
+    dt_db_close(db);
+    dt_txn_abort(tx);
+    /* the snapshot after the abort: as before */
+    assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "0");
+    check_db(db, "missing?", "[1 :age]", "false");
+    dt_db_close(db);
+}
+
 /* }====== */
 
 /* {====== Aggregates ====== */
@@ -825,6 +921,10 @@ static void test_agg_sum_avg(void **state) {
     AGG("avg", "[]", "[2 4]", "3.0");
     AGG("avg", "[]", "[9223372036854775807 9223372036854775807]", "9.223372036854776e+18");
     AGG_ERR("avg", "[]", "[:a]", "not a number: keyword");
+    AGG("sum", "[]", "[1N 2 0.5M]", "3.5M");
+    AGG("sum", "[]", "[9223372036854775807 9223372036854775807N]", "18446744073709551614N");
+    AGG("sum", "[]", "[1N 0.5]", "1.5");
+    AGG("avg", "[]", "[1N 2M]", "1.5");
 }
 
 static void test_agg_median(void **state) {
@@ -836,6 +936,8 @@ static void test_agg_median(void **state) {
     AGG("median", "[]", "[7]", "7");
     AGG("median", "[]", "[9223372036854775807 9223372036854775807]", "9223372036854775807");
     AGG_ERR("median", "[]", "[\"a\" \"b\"]", "not a number: string");
+    AGG("median", "[]", "[3N 1 2M]", "2M");
+    AGG("median", "[]", "[4N 1 3 2]", "2.5");
 }
 
 static void test_agg_variance(void **state) {
@@ -913,6 +1015,200 @@ static void test_agg_rand_sample(void **state) {
     for (int i = 0; i < 4; i++) assert_true(seen[i] > 0);
 }
 
+/* Random longs (extremes included): + - * agree with 128-bit arithmetic
+ * or report the overflow; quot and rem recompose the dividend; mod has
+ * the divisor's sign; < agrees with compare, which is antisymmetric
+ * across longs and doubles. */
+static void test_properties(void **state) {
+    (void)state;
+    uint64_t seed = 7;
+    static const int64_t edge[] = {0,
+                                   1,
+                                   -1,
+                                   2,
+                                   -2,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MAX - 1,
+                                   INT64_MIN + 1,
+                                   (int64_t)1 << 32,
+                                   -((int64_t)1 << 32),
+                                   3037000499,
+                                   -3037000500};
+    for (int it = 0; it < 20000; it++) {
+        int64_t x[2];
+        for (int k = 0; k < 2; k++) {
+            uint64_t r = tu_rand(&seed);
+            switch (r % 4) {
+            case 0:
+                x[k] = edge[(r >> 8) % (sizeof edge / sizeof edge[0])];
+                break;
+            case 1:
+                x[k] = (int64_t)(r >> 2) % 1000;
+                break;
+            case 2:
+                x[k] = (int64_t)tu_rand(&seed) >> (r >> 8) % 63;
+                break;
+            default:
+                x[k] = (int64_t)tu_rand(&seed);
+                break;
+            }
+        }
+        dt_value a[2], out;
+        dt_value_long(x[0], &a[0]);
+        dt_value_long(x[1], &a[1]);
+        static const dq_fn_id ops[] = {DQ_FN_ADD, DQ_FN_SUB, DQ_FN_MUL};
+        for (int o = 0; o < 3; o++) {
+            __int128 w = o == 0   ? (__int128)x[0] + x[1]
+                         : o == 1 ? (__int128)x[0] - x[1]
+                                  : (__int128)x[0] * x[1];
+            int rc = dq_call(ctx, ops[o], a, 2, &out);
+            if (w > INT64_MAX || w < INT64_MIN)
+                assert_int_equal(rc, DT_INVALID);
+            else {
+                assert_int_equal(rc, DT_OK);
+                assert_int_equal(out.type, DT_LONG);
+                assert_true(out.u.i == (int64_t)w);
+            }
+        }
+        /* the same with the first as a bigint: exact, compared with 128 bits */
+        {
+            char t[48];
+            dt_value bg[2];
+            snprintf(t, sizeof t, "%lld", (long long)x[0]);
+            assert_int_equal(dt_value_text(DT_BIGINT, t, strlen(t), &bg[0]), DT_OK);
+            bg[1] = a[1];
+            static const dq_fn_id bops[] = {DQ_FN_ADD,  DQ_FN_SUB, DQ_FN_MUL,
+                                            DQ_FN_QUOT, DQ_FN_REM, DQ_FN_MOD};
+            for (int o = 0; o < (x[1] ? 6 : 3); o++) {
+                __int128 X = x[0], Y = x[1];
+                __int128 w = o == 0   ? X + Y
+                             : o == 1 ? X - Y
+                             : o == 2 ? X * Y
+                             : o == 3 ? X / Y
+                                      : X % Y;
+                if (o == 5 && w != 0 && ((w < 0) != (Y < 0))) w += Y;
+                char want[64], *p = want + sizeof want;
+                *--p = 0;
+                unsigned __int128 u = w < 0 ? -(unsigned __int128)w : (unsigned __int128)w;
+                do *--p = (char)('0' + (int)(u % 10));
+                while ((u /= 10) != 0);
+                if (w < 0) *--p = '-';
+                assert_int_equal(dq_call(ctx, bops[o], bg, 2, &out), DT_OK);
+                assert_int_equal(out.type, DT_BIGINT);
+                if (strlen(p) != out.u.s.len || memcmp(p, out.u.s.ptr, out.u.s.len))
+                    fail_msg("op %d on %lld %lld: %.*s, want %s", o, (long long)x[0],
+                             (long long)x[1], (int)out.u.s.len, out.u.s.ptr, p);
+                dt_value_free(&out);
+            }
+            dt_value_free(&bg[0]);
+        }
+        if (x[1] != 0 && !(x[0] == INT64_MIN && x[1] == -1)) {
+            dt_value q, r, m;
+            assert_int_equal(dq_call(ctx, DQ_FN_QUOT, a, 2, &q), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_REM, a, 2, &r), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_MOD, a, 2, &m), DT_OK);
+            assert_true((__int128)q.u.i * x[1] + r.u.i == x[0]);
+            assert_true(m.u.i == 0 || (m.u.i < 0) == (x[1] < 0));
+            assert_true(((__int128)m.u.i - r.u.i) % x[1] == 0);
+        }
+        /* the second value as a double half of the time */
+        if (tu_rand(&seed) & 1) dt_value_double((double)x[1] + 0.5, &a[1]);
+        dt_value c1, c2, lt;
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, a, 2, &c1), DT_OK);
+        dt_value b[2] = {a[1], a[0]};
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, b, 2, &c2), DT_OK);
+        assert_true(c1.u.i == -c2.u.i);
+        assert_int_equal(dq_call(ctx, DQ_FN_LT, a, 2, &lt), DT_OK);
+        assert_int_equal(lt.u.b, c1.u.i < 0);
+        if (a[1].type == DT_DOUBLE) { /* exact: the long against the double */
+            long double ex = (long double)x[0], ey = (long double)a[1].u.d;
+            assert_int_equal(c1.u.i, ex < ey ? -1 : ex > ey);
+        }
+    }
+}
+
+/* Every allocation failing in turn: DT_OK or DT_NOMEM with a nil
+ * result, never a crash or a leak (ASan checks the leaks). */
+static void test_alloc_failures(void **state) {
+    (void)state;
+    static const struct {
+        const char *fn, *args;
+    } calls[] = {
+        {"str", "[\"a\" 1 1.5 :k [1 2] #inst \"2020-01-01T00:00:00Z\"]"},
+        {"subs", "[\"héllo\" 1 3]"},
+        {"vector", "[1 \"a\" [2]]"},
+        {"hash-map", "[:a 1 :b \"x\" :a 2]"},
+        {"set", "[[1 2 \"x\" 1]]"},
+        {"set", "[{:a 1 :b 2}]"},
+        {"set", "[\"abca\"]"},
+        {"re-pattern", "[\"b+\"]"},
+        {"re-find", "[\"(a)(b)?\" \"xa\"]"},
+        {"re-seq", "[\"(\\\\w)(\\\\d)\" \"a1 b2 c3\"]"},
+        {"range", "[5]"},
+        {"keyword", "[\"ns\" \"n\"]"},
+        {"clojure.string/upper-case", "[\"straße\"]"},
+        {"=", "[1.5M 1.50M]"},
+        {"<", "[1N 2 3.5M]"},
+        {"get", "[{:a [1 2]} :a]"},
+        {"+", "[1.5M 2N 3]"},
+        {"*", "[99999999999999999999N -3N]"},
+        {"inc", "[1.5M]"},
+        {"mod", "[-100000000000000000000N 7]"},
+    };
+    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));
+        assert_non_null(bi);
+        dt_value a = rd(calls[c].args);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dq_fnctx *fc = NULL;
+            if (dq_fnctx_new(&fc) != DT_OK) fail_msg("fnctx");
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_call(fc, bi->id, a.u.seq.items, a.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("(%s %s) at %ld: rc %d %s", calls[c].fn, calls[c].args, k, rc,
+                         dt_errmsg(NULL));
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+            dq_fnctx_free(fc);
+        }
+        assert_true(ok);
+        dt_value_free(&a);
+    }
+    static const struct {
+        dq_agg_id agg;
+        const char *params, *vals;
+    } aggs[] = {
+        {DQ_AGG_DISTINCT, "[]", "[3 1 \"a\" 1]"}, {DQ_AGG_COUNT_DISTINCT, "[]", "[3 1 1]"},
+        {DQ_AGG_MEDIAN, "[]", "[3 1 2 2]"},       {DQ_AGG_MAX, "[2]", "[\"b\" \"a\" \"c\"]"},
+        {DQ_AGG_MIN, "[]", "[[1 2] [1 1]]"},      {DQ_AGG_SAMPLE, "[2]", "[[1] [2] [3]]"},
+        {DQ_AGG_RAND, "[2]", "[\"x\"]"},          {DQ_AGG_SUM, "[]", "[1N 2.5M]"},
+    };
+    for (size_t c = 0; c < sizeof aggs / sizeof aggs[0]; c++) {
+        dt_value p = rd(aggs[c].params), v = rd(aggs[c].vals);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_agg_apply(ctx, aggs[c].agg, p.u.seq.items, p.u.seq.n, v.u.seq.items,
+                                  v.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("aggregate %d at %ld: rc %d", (int)aggs[c].agg, k, rc);
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+        }
+        assert_true(ok);
+        dt_value_free(&p);
+        dt_value_free(&v);
+    }
+}
+
 /* }====== */
 
 static int group_setup(void **state) {
@@ -949,12 +1245,14 @@ int main(void) {
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_contains_get),
         cmocka_unit_test(test_empty_set),
+        cmocka_unit_test(test_large_set),
         cmocka_unit_test(test_arity),
         cmocka_unit_test(test_every_type),
         cmocka_unit_test_setup_teardown(test_get_else, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_some, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_else_long_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_in_block, setup, teardown),
         cmocka_unit_test(test_agg_count),
         cmocka_unit_test(test_agg_sum_avg),
         cmocka_unit_test(test_agg_median),
@@ -962,6 +1260,8 @@ int main(void) {
         cmocka_unit_test(test_agg_min_max),
         cmocka_unit_test(test_agg_distinct),
         cmocka_unit_test(test_agg_rand_sample),
+        cmocka_unit_test(test_properties),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

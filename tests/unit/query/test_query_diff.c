@@ -145,6 +145,7 @@ typedef struct gen {
     vset inputs;                     /* bound by :in */
     int uses_rule;                   /* needs :in $ % */
     char in_coll[64], in_scalar[16]; /* EDN of the [?v0 ...] and ?v1 inputs, or "" */
+    char in_ents[96];                /* EDN of the [?e5 ...] input (ids, lookup refs) */
 } gen;
 
 static void add_clause(gen *g, vset needs, vset binds, const char *fmt, ...)
@@ -399,9 +400,10 @@ static void gen_rule(gen *g) {
 static void write_query(tu_sbuf *b, const char *find, const char *with, const gen *g,
                         const int *ord) {
     tu_sb_printf(b, "[:find %s%s%s", find, with ? " :with " : "", with ? with : "");
-    if (g->uses_rule || g->in_coll[0] || g->in_scalar[0])
-        tu_sb_printf(b, " :in $%s%s%s", g->in_coll[0] ? " [?v0 ...]" : "",
-                     g->in_scalar[0] ? " ?v1" : "", g->uses_rule ? " %" : "");
+    if (g->uses_rule || g->in_coll[0] || g->in_ents[0] || g->in_scalar[0])
+        tu_sb_printf(b, " :in $%s%s%s%s", g->in_coll[0] ? " [?v0 ...]" : "",
+                     g->in_ents[0] ? " [?e5 ...]" : "", g->in_scalar[0] ? " ?v1" : "",
+                     g->uses_rule ? " %" : "");
     tu_sb_printf(b, " :where");
     for (int i = 0; i < g->n; i++) tu_sb_printf(b, " %s", g->c[ord[i]].text);
     tu_sb_printf(b, "]");
@@ -428,6 +430,7 @@ typedef struct rquery {
     char *text, *shuffled;
     int uses_rule;
     char in_coll[64], in_scalar[16]; /* as in gen */
+    char in_ents[96];
 } rquery;
 
 /* Inputs: a collection for ?v0, a scalar for ?v1, each with a pattern
@@ -444,6 +447,26 @@ static void gen_inputs(gen *g) {
         g->bound |= 1u << VAR_V;
         int e = entity_var(g, 0);
         add_clause(g, 0, 1u << e, "[%s %s ?v0]", var_name(e), chance(50) ? ":a/n" : ":a/m");
+    }
+    if (chance(10)) { /* entities: ids and lookup refs */
+        int n = 1 + (int)rnd(3), len = 0;
+        len += snprintf(g->in_ents + len, sizeof g->in_ents - (size_t)len, "[");
+        for (int i = 0; i < n; i++) {
+            int k = 1 + (int)rnd(nent);
+            if (has_key[k] && chance(60))
+                len += snprintf(g->in_ents + len, sizeof g->in_ents - (size_t)len,
+                                "%s[:a/k \"k%d\"]", i ? " " : "", k);
+            else
+                len += snprintf(g->in_ents + len, sizeof g->in_ents - (size_t)len, "%s%d",
+                                i ? " " : "", k);
+        }
+        snprintf(g->in_ents + len, sizeof g->in_ents - (size_t)len, "]");
+        g->inputs |= 1u << 5;
+        g->bound |= 1u << 5;
+        static const char *const attrs[] = {":a/n", ":a/s", ":a/tags", ":a/ref"};
+        int a = (int)rnd(4);
+        int v = a == 3 ? entity_var(g, 0) : value_var(g, a == 0 ? 1 : 2);
+        add_clause(g, 0, 1u << v, "[?e5 %s %s]", attrs[a], var_name(v));
     }
     if (chance(10)) {
         snprintf(g->in_scalar, sizeof g->in_scalar, "%u", rnd(6));
@@ -489,8 +512,12 @@ static void gen_query(rquery *out) {
 
     /* the find spec over bound variables */
     int vars[NVARS], nv = 0;
+    /* an entity given as a lookup ref is bound to the ref itself, which
+     * is how Datomic and DataScript differ; keep it out of the results */
+    vset findable = g.bound;
+    if (strstr(g.in_ents, "[:")) findable &= ~(1u << 5);
     for (int i = 0; i < NVARS; i++)
-        if (g.bound >> i & 1) vars[nv++] = i;
+        if (findable >> i & 1) vars[nv++] = i;
     for (int i = nv - 1; i > 0; i--) { /* shuffle */
         int j = (int)rnd((unsigned)i + 1), t = vars[i];
         vars[i] = vars[j];
@@ -513,7 +540,7 @@ static void gen_query(rquery *out) {
         else
             snprintf(find, sizeof find, "(%s %s)", agg, var_name(lv));
         int we = pick_bound(&g, any_e);
-        if (we >= 0 && we != group && chance(50)) {
+        if (we >= 0 && we != group && (findable >> we & 1) && chance(50)) {
             snprintf(with, sizeof with, "%s", var_name(we));
             withp = with;
         }
@@ -542,6 +569,7 @@ static void gen_query(rquery *out) {
     out->uses_rule = g.uses_rule;
     memcpy(out->in_coll, g.in_coll, sizeof out->in_coll);
     memcpy(out->in_scalar, g.in_scalar, sizeof out->in_scalar);
+    memcpy(out->in_ents, g.in_ents, sizeof out->in_ents);
     for (int i = 0; i < g.n; i++) free(g.c[i].text);
 }
 
@@ -555,13 +583,17 @@ static int by_value(const void *a, const void *b) { return dt_value_compare(a, b
  * relation or collection sorted), or "error N: message". */
 static char *run_with(const char *text, const rquery *q, dt_db *db, dt_plan_mode plan,
                       uint64_t max_rows, const dt_cancel *cancel, int *rc_out) {
-    dt_input in[4];
+    dt_input in[5];
     size_t n = 0;
     memset(in, 0, sizeof in);
     in[n++].db = db;
     if (q->in_coll[0]) {
         in[n].edn = q->in_coll;
         in[n++].edn_len = strlen(q->in_coll);
+    }
+    if (q->in_ents[0]) {
+        in[n].edn = q->in_ents;
+        in[n++].edn_len = strlen(q->in_ents);
     }
     if (q->in_scalar[0]) {
         in[n].edn = q->in_scalar;
@@ -674,13 +706,13 @@ static void test_naive_and_planned_agree(void **state) {
                         "MISMATCH seed %llu query #%llu\n"
                         "  query:    %s\n"
                         "  reordered: %s\n"
-                        "  inputs:   $ %s %s%s\n"
+                        "  inputs:   $ %s %s %s%s\n"
                         "  naive:    %s\n"
                         "  auto:     %s\n"
                         "  auto on the reordered query: %s\n",
                         (unsigned long long)seed, (unsigned long long)i, q.text, q.shuffled,
-                        q.in_coll, q.in_scalar, q.uses_rule ? " and the rules below" : "", naive,
-                        autor, shuf);
+                        q.in_coll, q.in_ents, q.in_scalar,
+                        q.uses_rule ? " and the rules below" : "", naive, autor, shuf);
             mismatches++;
         } else if (rc_n != DT_OK && rejected <= 3) {
             print_message("  (both rejected query #%llu %s: %s)\n", (unsigned long long)i, q.text,

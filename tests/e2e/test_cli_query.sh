@@ -220,6 +220,12 @@ if grep -q "datolite query: .*--timeout 50 ms" "$T/to-err" && [ ! -s "$T/to-out"
   bad "--timeout message: $(cat "$T/to-err")"; fi
 # stopping is prompt: well under the time of the whole closure
 if [ "$ms" -lt 5000 ]; then ok; else bad "--timeout 50 took $ms ms to stop"; fi
+# Ctrl-C (SIGINT) cancels the running query: exit 5, "cancelled"
+if command -v timeout >/dev/null; then
+  timeout --preserve-status -s INT 0.3 "$BIN" query "$C" "$CQ" "$CR" >"$T/int-out" 2>"$T/int-err"; rc=$?
+  if [ "$rc" -eq 5 ] && grep -q "cancelled" "$T/int-err" && [ ! -s "$T/int-out" ]; then ok; else
+    bad "SIGINT stops the query with exit 5: exit $rc: $(cat "$T/int-out" "$T/int-err")"; fi
+fi
 check "the same query without the deadline on a short chain" 0 "$BIN" query "$D" \
   '[:find (count ?y) . :in $ % :where [?a :person/name "Anna"] (reach ?a ?y)]' "$RULES"
 # }======

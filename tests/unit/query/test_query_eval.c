@@ -72,7 +72,7 @@ static int cmp_values(const void *a, const void *b) { return dt_value_compare(a,
 static void canon(dt_value *v, int top) {
     if (v->type == DT_SET || v->type == DT_VECTOR || v->type == DT_MAP || v->type == DT_LIST) {
         for (size_t i = 0; i < v->u.seq.n; i++) canon(&v->u.seq.items[i], 0);
-        if (v->type == DT_SET || (top && v->type == DT_VECTOR))
+        if (v->u.seq.n > 1 && (v->type == DT_SET || (top && v->type == DT_VECTOR)))
             qsort(v->u.seq.items, v->u.seq.n, sizeof *v->u.seq.items, cmp_values);
     }
 }

@@ -3587,7 +3587,22 @@ static int eval_planned(dq_exec *x, dq_table *out) {
                 goto done;
             }
         }
-        if (t.nrows) {
+        if (t.nrows && nf <= t.ncols && nf > 0) {
+            /* project in place and hand the buffer over (no new block on
+             * top of the heap for the result stage to grow around) */
+            dt_value tmp[256];
+            for (size_t r = 0; r < t.nrows; r++) {
+                const dt_value *row = trow(&t, r);
+                for (size_t k = 0; k < nf; k++) tmp[k] = row[idx[k]];
+                memcpy(t.cells + r * nf, tmp, nf * sizeof *tmp);
+            }
+            dt__free(out->cells);
+            out->cells = t.cells;
+            out->nrows = t.nrows;
+            out->cap = t.cap * t.ncols / nf;
+            t.cells = NULL;
+            t.nrows = t.cap = 0;
+        } else if (t.nrows) {
             dt_value *cells = dt__malloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
             if (!cells) {
                 rc = DT_NOMEM;

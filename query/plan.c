@@ -1398,6 +1398,7 @@ static int pat_out_init(const pat *p, const dq_table *in, dq_table *out) {
  * The smaller side is hashed.
  */
 static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out) {
+    memset(out, 0, sizeof *out);
     size_t sa[64], sb[64], nsh = 0;
     dq_var extra[64];
     size_t ex_idx[64], nex = 0;
@@ -3182,6 +3183,8 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src, const dq_table *start, d
                     if (cl->kind != DQ_CL_RULE || !in[cl->rule] || !delta[cl->rule].nrows) continue;
                     c->delta_clause = cl;
                     dq_table t, got;
+                    memset(&t, 0, sizeof t);
+                    memset(&got, 0, sizeof got);
                     if ((rc = start ? tab_copy(start, &t) : tab_unit(&t)) != DT_OK) break;
                     rc = eval_body(c, body, ru->arity, src, &t);
                     if (rc == DT_OK) rc = head_table(ru->arity, &got);

@@ -215,6 +215,36 @@ static int value_var(const gen *g, int kind) {
     return cand[rnd((unsigned)n)];
 }
 
+/* A pattern with a variable attribute, [E ?at V]: V a bound entity, a
+ * number, a string or a lookup ref (for a ref attribute).  ?at stays out
+ * of the find spec. */
+static void gen_var_attr(gen *g) {
+    int e = entity_var(g, chance(70));
+    char v[48];
+    switch (rnd(4)) {
+    case 0: {
+        int f = pick_bound(g, cmp_e);
+        if (f >= 0) {
+            snprintf(v, sizeof v, "%s", var_name(f));
+            break;
+        }
+    }
+        /* fall through */
+    case 1:
+        snprintf(v, sizeof v, "%u", rnd(6));
+        break;
+    case 2:
+        snprintf(v, sizeof v, "\"%s\"", chance(50) ? strs[rnd(4)] : tags[rnd(5)]);
+        break;
+    default: {
+        int k = 1 + (int)rnd(nent);
+        while (!has_key[k]) k = 1 + (int)rnd(nent);
+        snprintf(v, sizeof v, "[:a/k \"k%d\"]", k);
+    }
+    }
+    add_clause(g, 0, 1u << e, "[%s ?at %s]", var_name(e), v);
+}
+
 /* One data pattern [E :attr V]. */
 static void gen_pattern(gen *g, int first) {
     static const char *const attrs[] = {":a/n", ":a/m",    ":a/s",   ":a/ref",
@@ -511,6 +541,7 @@ static void gen_query(rquery *out) {
     if (chance(20)) gen_pred(&g);
     if (chance(20)) gen_fn(&g);
     if (chance(12)) gen_get(&g);
+    if (chance(8)) gen_var_attr(&g);
     if (chance(25)) gen_not(&g);
     if (chance(25)) gen_or(&g);
     if (chance(20)) gen_pattern(&g, 0);

@@ -1675,6 +1675,30 @@ int dt_q_inputs(const char *text, size_t len, const dt_input *inputs, size_t n,
                 const dt_query_options *opts, dt_result **out);
 
 /*
+ * dt_explain: runs query text[0..len) with positional inputs (as
+ * dt_q_inputs) through the planner and returns the plan it used as EDN
+ * text in *out (NUL-terminated, its length in *out_len when out_len is
+ * not NULL; free with dt_free): a map {:rows N :steps [...]} with one map
+ * per step in the order run -- :clause (the clause as written), :op
+ * (:scan, :lookup, :hash-join, :filter, :anti-join, :semi-join, :union,
+ * :function, :rule, :input), :index (:eav or :ave), :bound (the index
+ * positions known when seeking), :range (predicates pushed into the
+ * scan), :est (estimated rows after the step) and :rows (actual rows
+ * after it); docs/query.md, "Explain".  A query the planner hands to the
+ * reference evaluator gives {:rows N :fallback :naive :steps []}.
+ * opts: as dt_q_inputs (deadline, row cap, cancellation); its plan field
+ * is ignored (the planner always runs).  The result rows are discarded.
+ * @retval DT_OK
+ * @retval DT_INVALID / DT_LIMIT / DT_TIMEOUT / DT_INTERRUPT / DT_NOMEM
+ *         as dt_q_inputs (the query failed; *out is NULL)
+ * @retval DT_MISUSE   NULL text or out, NULL inputs with n > 0
+ * Errors on dt_errmsg(NULL).  Thread-safe (the plan is collected per
+ * thread).
+ */
+int dt_explain(const char *text, size_t len, const dt_input *inputs, size_t n,
+               const dt_query_options *opts, char **out, size_t *out_len);
+
+/*
  * Results.  The :find spec decides the shape:
  *   DT_FIND_REL    rows of width = number of :find elements: a set, or a
  *                  multiset when :with keeps duplicates

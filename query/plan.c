@@ -1,0 +1,3307 @@
+/*
+ * plan.c -- the planned evaluator (query layer): dq_eval and dt_explain.
+ *
+ * A :where is evaluated one step at a time over a table of bindings.  At
+ * each step the planner looks at what is bound so far (the columns of the
+ * current table, whose exact size it knows) and picks, among the clauses
+ * that can run, the one with the smallest estimated result, using the
+ * store's statistics (datom counts, distinct values) and small exact
+ * counts made during planning.  Filters (predicates, not, or over bound
+ * variables) run as soon as their variables are bound.  Comparisons of a
+ * value with constants become ranges of the AVE scan that binds it.  Rules
+ * are materialized bottom-up with a semi-naive fixpoint.  docs/query.md,
+ * "How queries are planned", describes it for users.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coerce.h"
+#include "codec.h"
+#include "db.h"
+#include "edn.h"
+#include "exec.h"
+#include "index.h"
+#include "value.h"
+
+/* Internal codes: a shape this evaluator does not plan (dq_eval then runs
+ * the reference evaluator), and a rule body that needs bound arguments. */
+#define PL_FALLBACK (-1000)
+#define PL_UNREADY  (-1001)
+
+/* Cost units: one index seek; one datom read in a scan; one hash probe. */
+#define COST_SEEK  1.0
+#define COST_SCAN  0.05
+#define COST_PROBE 0.08
+/* One datom of a scan dropped by an id pre-filter (no decoding). */
+#define COST_FSCAN 0.04
+/* Exact counts made during planning stop here. */
+#define COUNT_CAP 1024
+
+/* {====== Values, rows and row sets ====== */
+
+static uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t bytes_hash(const void *p, size_t n) {
+    const uint8_t *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Entity ids come as longs; refs from other sources compare as longs. */
+static inline dt_type norm_type(dt_type t) { return t == DT_REF ? DT_LONG : t; }
+
+static uint64_t val_hash(const dt_value *v) {
+    dt_type t = norm_type(v->type);
+    switch (t) {
+    case DT_LONG:
+    case DT_INSTANT:
+        return mix64((uint64_t)v->u.i + (uint64_t)t * 0x9e3779b97f4a7c15ULL);
+    case DT_BOOL:
+        return mix64((uint64_t)v->u.b + 77);
+    case DT_DOUBLE: {
+        uint64_t k = dl_double_key(v->u.d);
+        return mix64(k ^ 0x1234);
+    }
+    case DT_FLOAT:
+        return mix64(dl_float_key(v->u.f) ^ 0x4321);
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+    case DT_BYTES:
+        return bytes_hash(v->u.s.ptr, v->u.s.len) ^ (uint64_t)t;
+    case DT_UUID:
+        return bytes_hash(v->u.uuid, 16);
+    case DT_CHAR:
+        return mix64(v->u.c + 991);
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+    case DT_MAP:
+    case DT_TAGGED: {
+        uint64_t h = (uint64_t)t * 31 + v->u.seq.n;
+        for (size_t i = 0; i < v->u.seq.n; i++) h = mix64(h ^ val_hash(&v->u.seq.items[i]));
+        return h;
+    }
+    default:
+        return (uint64_t)t;
+    }
+}
+
+static int val_eq(const dt_value *a, const dt_value *b) {
+    dt_type ta = norm_type(a->type), tb = norm_type(b->type);
+    if (ta != tb) return 0;
+    if (ta == DT_LONG || ta == DT_INSTANT) return a->u.i == b->u.i;
+    if (a->type == b->type) return dt_value_equal(a, b);
+    /* a long and a ref of the same id */
+    return a->u.i == b->u.i;
+}
+
+/* A hash set of rows of one table, over some of its columns. */
+typedef struct rowset {
+    uint32_t *slots; /* row + 1; 0 is empty */
+    uint64_t *hashes;
+    size_t cap, n;
+    const dq_table *t;
+    const size_t *idx;
+    size_t w;
+} rowset;
+
+static uint64_t row_hash(const dt_value *row, const size_t *idx, size_t w) {
+    uint64_t h = 0x51ed270b27d3f3a1ULL;
+    for (size_t i = 0; i < w; i++) h = mix64(h ^ val_hash(&row[idx[i]]));
+    return h;
+}
+
+static int row_eq(const dt_value *a, const size_t *ia, const dt_value *b, const size_t *ib,
+                  size_t w) {
+    for (size_t i = 0; i < w; i++)
+        if (!val_eq(&a[ia[i]], &b[ib[i]])) return 0;
+    return 1;
+}
+
+static void rowset_release(rowset *s) {
+    dt__free(s->slots);
+    dt__free(s->hashes);
+    memset(s, 0, sizeof *s);
+}
+
+static int rowset_init(rowset *s, const dq_table *t, const size_t *idx, size_t w, size_t expect) {
+    memset(s, 0, sizeof *s);
+    size_t cap = 16;
+    while (cap < expect * 2) cap <<= 1;
+    s->slots = dt__calloc(cap, sizeof *s->slots);
+    s->hashes = dt__malloc(cap * sizeof *s->hashes);
+    if (!s->slots || !s->hashes) {
+        rowset_release(s);
+        return DT_NOMEM;
+    }
+    s->cap = cap;
+    s->t = t;
+    s->idx = idx;
+    s->w = w;
+    return DT_OK;
+}
+
+static int rowset_grow(rowset *s) {
+    size_t cap = s->cap * 2;
+    uint32_t *slots = dt__calloc(cap, sizeof *slots);
+    uint64_t *hashes = dt__malloc(cap * sizeof *hashes);
+    if (!slots || !hashes) {
+        dt__free(slots);
+        dt__free(hashes);
+        return DT_NOMEM;
+    }
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i]) continue;
+        size_t j = s->hashes[i] & (cap - 1);
+        while (slots[j]) j = (j + 1) & (cap - 1);
+        slots[j] = s->slots[i];
+        hashes[j] = s->hashes[i];
+    }
+    dt__free(s->slots);
+    dt__free(s->hashes);
+    s->slots = slots;
+    s->hashes = hashes;
+    s->cap = cap;
+    return DT_OK;
+}
+
+static inline const dt_value *trow(const dq_table *t, size_t r) { return t->cells + r * t->ncols; }
+
+/* Finds a row equal to `row` (over ridx) in the set; returns the slot of
+ * the first match or SIZE_MAX. */
+static size_t rowset_find(const rowset *s, const dt_value *row, const size_t *ridx, uint64_t h) {
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->hashes[j] == h && row_eq(trow(s->t, s->slots[j] - 1), s->idx, row, ridx, s->w))
+            return j;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return SIZE_MAX;
+}
+
+/* Adds row r of the set's table: when `uniq`, only if no equal row is
+ * there (*added says).  Several equal rows are kept when !uniq (a
+ * multimap for hash joins). */
+static int rowset_add(rowset *s, size_t r, int uniq, int *added) {
+    if ((s->n + 1) * 2 > s->cap) {
+        int rc = rowset_grow(s);
+        if (rc != DT_OK) return rc;
+    }
+    const dt_value *row = trow(s->t, r);
+    uint64_t h = row_hash(row, s->idx, s->w);
+    if (uniq && rowset_find(s, row, s->idx, h) != SIZE_MAX) {
+        if (added) *added = 0;
+        return DT_OK;
+    }
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) j = (j + 1) & (s->cap - 1);
+    s->slots[j] = (uint32_t)(r + 1);
+    s->hashes[j] = h;
+    s->n++;
+    if (added) *added = 1;
+    return DT_OK;
+}
+
+/* }====== */
+
+/* A set of entity ids (open addressing; ids are positive, 0 is empty):
+ * the pre-filter of a scan that feeds a hash join. */
+typedef struct idset {
+    int64_t *slots;
+    size_t cap;
+} idset;
+
+static int idset_build(idset *s, const dq_table *t, int col) {
+    size_t cap = 16;
+    while (cap < t->nrows * 2) cap <<= 1;
+    s->slots = dt__calloc(cap, sizeof *s->slots);
+    s->cap = cap;
+    if (!s->slots) return DT_NOMEM;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
+        s->slots[j] = v->u.i;
+    }
+    return DT_OK;
+}
+
+static inline int idset_has(const idset *s, int64_t id) {
+    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == id) return 1;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+/* 1 when every value in column col of t is an entity id. */
+static int col_all_ids(const dq_table *t, int col) {
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if (v->type != DT_LONG && v->type != DT_REF) return 0;
+    }
+    return 1;
+}
+
+/* {====== Tables ====== */
+
+static int col_of(const dq_table *t, dq_var v) {
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i] == v) return (int)i;
+    return -1;
+}
+
+/* Room for one more row; returns its cells (not counted until
+ * tab_commit). */
+static dt_value *tab_slot(dq_table *t) {
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        size_t w = t->ncols ? t->ncols : 1;
+        dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+        if (!cells) return NULL;
+        t->cells = cells;
+        t->cap = cap;
+    }
+    return t->cells + t->nrows * t->ncols;
+}
+
+static int tab_init_cols(dq_table *t, const dq_var *a, size_t na, const dq_var *b, size_t nb) {
+    memset(t, 0, sizeof *t);
+    t->cols = dt__malloc((na + nb + 1) * sizeof *t->cols);
+    if (!t->cols) return DT_NOMEM;
+    if (na) memcpy(t->cols, a, na * sizeof *a);
+    if (nb) memcpy(t->cols + na, b, nb * sizeof *b);
+    t->ncols = na + nb;
+    return DT_OK;
+}
+
+static void tab_move(dq_table *dst, dq_table *src) {
+    dq_table_release(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+/* The unit table: one row, no columns. */
+static int tab_unit(dq_table *t) {
+    int rc = tab_init_cols(t, NULL, 0, NULL, 0);
+    if (rc != DT_OK) return rc;
+    if (!tab_slot(t)) return DT_NOMEM;
+    t->nrows = 1;
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== The execution context ====== */
+
+typedef struct attr_stat {
+    int loaded;
+    uint64_t count, distinct;
+    int type_loaded;
+    int vtype; /* the one type of all its values (first and last in AVE agree), or -1 */
+} attr_stat;
+
+typedef struct step_rec {
+    int depth;
+    const dt_value *form; /* NULL: an input relation */
+    const char *op;
+    const char *index;
+    char bound[32];
+    char range[160];
+    double est;
+    uint64_t rows;
+} step_rec;
+
+/* A materialized rule relation, per rule and source. */
+typedef struct rule_rel {
+    int state; /* 0 not computed, 1 computing, 2 done, 3 unready (needs bound args) */
+    dq_table t;
+} rule_rel;
+
+typedef struct ctx {
+    dq_exec *x;
+    const dq_query *q;
+    int depth;
+    step_rec *steps;
+    size_t nsteps, capsteps;
+    attr_stat **stats; /* per source, by aid */
+    size_t *nstats;
+    rule_rel *rels; /* nrules * nsrcs */
+    /* semi-naive evaluation of a recursive component */
+    const uint8_t *in_scc; /* rules of the component being solved */
+    dq_table **cur;        /* per rule: the relation so far */
+    dq_table **delta;      /* per rule: the rows new in the last round */
+    const dq_clause *delta_clause;
+    uint8_t *reach; /* nrules * nrules: rule r depends on rule s */
+} ctx;
+
+/* A scope: the variable table of the query or of one rule body, and the
+ * source DQ_SRC_CALLER means. */
+typedef struct scope {
+    const dq_vars *vars;
+    int32_t caller_src;
+    const dt_value *const *cval; /* per variable of the query: a plugged-in input, or NULL */
+} scope;
+
+static int add_step(ctx *c, const dt_value *form, const char *op, const char *index,
+                    const char *bound, const char *range, double est, uint64_t rows) {
+    if (!c->x->explain) return DT_OK;
+    if (c->nsteps == c->capsteps) {
+        size_t cap = c->capsteps ? c->capsteps * 2 : 16;
+        step_rec *s = dt__realloc(c->steps, cap * sizeof *s);
+        if (!s) return DT_NOMEM;
+        c->steps = s;
+        c->capsteps = cap;
+    }
+    step_rec *s = &c->steps[c->nsteps++];
+    memset(s, 0, sizeof *s);
+    s->depth = c->depth;
+    s->form = form;
+    s->op = op;
+    s->index = index;
+    if (bound) snprintf(s->bound, sizeof s->bound, "%s", bound);
+    if (range) snprintf(s->range, sizeof s->range, "%s", range);
+    s->est = est;
+    s->rows = rows;
+    return DT_OK;
+}
+
+static dt_db *src_db(ctx *c, const scope *sc, int32_t src) {
+    if (src == DQ_SRC_CALLER) src = sc->caller_src;
+    if (src < 0 || (size_t)src >= c->q->nsrcs) return NULL;
+    return c->x->srcs[src];
+}
+
+static int32_t src_id(const scope *sc, int32_t src) {
+    return src == DQ_SRC_CALLER ? sc->caller_src : src;
+}
+
+static int get_stat(ctx *c, int32_t src, const dl_attr *a, attr_stat *out) {
+    memset(out, 0, sizeof *out);
+    if (src < 0 || (size_t)src >= c->q->nsrcs) return DT_OK;
+    if (a->aid >= c->nstats[src]) {
+        size_t n = a->aid + 64;
+        attr_stat *p = dt__realloc(c->stats[src], n * sizeof *p);
+        if (!p) return DT_NOMEM;
+        memset(p + c->nstats[src], 0, (n - c->nstats[src]) * sizeof *p);
+        c->stats[src] = p;
+        c->nstats[src] = n;
+    }
+    attr_stat *s = &c->stats[src][a->aid];
+    if (!s->loaded) {
+        dt_db *db = c->x->srcs[src];
+        dl_attr_stats st;
+        int rc = dl_stats_get(dl_db_store(db), dl_db_txn(db), a->aid, &st);
+        if (rc != DT_OK) return rc;
+        s->loaded = 1;
+        s->count = st.count;
+        s->distinct = st.distinct ? st.distinct : 1;
+    }
+    *out = *s;
+    return DT_OK;
+}
+
+/* The type every value of attribute a has (declared, or seen at both ends
+ * of its AVE range), or -1 when they may differ. */
+static int attr_vtype(ctx *c, int32_t src, const dl_attr *a, int *out) {
+    *out = -1;
+    if (a->vtype != DT_NIL) {
+        *out = (int)a->vtype;
+        return DT_OK;
+    }
+    attr_stat st;
+    int rc = get_stat(c, src, a, &st);
+    if (rc != DT_OK || src < 0 || (size_t)src >= c->q->nsrcs) return rc;
+    attr_stat *s = &c->stats[src][a->aid];
+    if (!s->type_loaded) {
+        dt_db *db = c->x->srcs[src];
+        dl_cursor cur;
+        s->vtype = -1;
+        if ((rc = dl_cursor_open(&cur, dl_db_store(db), dl_db_txn(db), DL_INDEX_AVE)) != DT_OK)
+            return rc;
+        dl_ikey k = {.n = 1, .aid = a->aid};
+        dl_datom d;
+        int first = -1, last = -2;
+        rc = dl_cursor_seek(&cur, &k, 1, NULL);
+        if (rc == DT_OK) {
+            int r = dl_cursor_next(&cur, &d);
+            if (r == DT_ROW && d.vlen) first = d.v[0];
+            if (r != DT_ROW && r != DT_DONE) rc = r;
+        }
+        if (rc == DT_OK) {
+            int r = dl_cursor_last(&cur, &k, &d);
+            if (r == DT_ROW && d.vlen) last = d.v[0];
+            if (r != DT_ROW && r != DT_DONE) rc = r;
+        }
+        dl_cursor_close(&cur);
+        if (rc != DT_OK) return rc;
+        if (first == last) s->vtype = first - (int)DL_CODEC_TAG_BASE;
+        s->type_loaded = 1;
+    }
+    *out = s->vtype;
+    return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Clause text for messages ====== */
+
+static void clause_text(const dq_clause *cl, char *out, size_t cap) {
+    if (cl && cl->form) {
+        dl_show(cl->form, out, cap);
+    } else {
+        snprintf(out, cap, "a clause");
+    }
+}
+
+static int clause_err(const dq_clause *cl, int rc, const char *what) {
+    char t[200];
+    clause_text(cl, t, sizeof t);
+    if (cl && cl->line)
+        return dt__seterr(NULL, rc, "query: %s in %s at %d:%d", what, t, cl->line, cl->col);
+    return dt__seterr(NULL, rc, "query: %s in %s", what, t);
+}
+
+/* }====== */
+
+/* {====== Variable sets ====== */
+
+/* Variables of a term list. */
+static void mark_terms(const dq_term *t, size_t n, uint8_t *set) {
+    for (size_t i = 0; i < n; i++)
+        if (t[i].kind == DQ_TERM_VAR && t[i].id >= 0) set[t[i].id] = 1;
+}
+
+static void mark_binding(const dq_binding *b, uint8_t *set) {
+    if (b->kind == DQ_BIND_VAR && b->var >= 0) set[b->var] = 1;
+    for (size_t i = 0; i < b->n; i++) mark_binding(&b->items[i], set);
+}
+
+/* The variables a clause binds or uses, as they are visible outside it. */
+static void clause_vars(const dq_clause *cl, uint8_t *set) {
+    switch (cl->kind) {
+    case DQ_CL_PATTERN:
+    case DQ_CL_PRED:
+    case DQ_CL_RULE:
+        mark_terms(cl->terms, cl->nterms, set);
+        break;
+    case DQ_CL_FN:
+        mark_terms(cl->terms, cl->nterms, set);
+        mark_binding(&cl->bind, set);
+        break;
+    case DQ_CL_AND:
+        for (size_t i = 0; i < cl->nclauses; i++) clause_vars(&cl->clauses[i], set);
+        break;
+    case DQ_CL_OR:
+    case DQ_CL_OR_JOIN:
+    case DQ_CL_NOT:
+    case DQ_CL_NOT_JOIN:
+        for (size_t i = 0; i < cl->nvars; i++) set[cl->vars[i]] = 1;
+        break;
+    }
+}
+
+/* }====== */
+
+/* {====== Patterns ====== */
+
+/* How a pattern position is known for one row. */
+enum { P_ABSENT = 0, P_BLANK, P_CONST, P_BOUND, P_NEW, P_REPEAT };
+
+typedef struct pos {
+    int kind;
+    dq_var var;
+    int col;             /* P_BOUND: column of the input table; P_NEW: column of the output */
+    int first;           /* P_REPEAT: the position holding the first occurrence */
+    const dt_value *val; /* P_CONST: the value (after plugging in inputs) */
+} pos;
+
+/* A value bound for an attribute, as the index holds it. */
+typedef struct bounds {
+    int has_lo, lo_excl, has_hi, hi_excl, has_prefix;
+    dt_buf lo, hi, prefix; /* full encodings; prefix: without the text terminator */
+    int empty;             /* contradictory: nothing matches */
+    const dq_clause *used[8];
+    size_t nused;
+    char text[160];
+} bounds;
+
+typedef struct pat {
+    const dq_clause *cl;
+    dt_db *db;
+    const dl_store *st;
+    dt_kv_txn *txn;
+    const dl_schema *sch;
+    pos p[DQ_MAX_PATTERN]; /* e a v tx added */
+    size_t np;
+    const dl_attr *attr; /* constant attribute */
+    int64_t ce;          /* constant entity */
+    int ce_ok;
+    dt_buf cv; /* constant value's encoding */
+    int cv_ok;
+    int64_t ctx_tx;
+    int none; /* constants show that nothing can match */
+    bounds rg;
+    int has_rg;
+    const idset *fe, *fv; /* pre-filters on the entity / ref value (hash join scans) */
+} pat;
+
+static void bounds_release(bounds *b) {
+    dt_buf_release(&b->lo);
+    dt_buf_release(&b->hi);
+    dt_buf_release(&b->prefix);
+}
+
+static void pat_release(pat *p) {
+    dt_buf_release(&p->cv);
+    bounds_release(&p->rg);
+}
+
+/* memcmp order of full encodings is value order (prefix-free codes). */
+static int enc_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    size_t n = an < bn ? an : bn;
+    int r = memcmp(a, b, n);
+    if (r) return r;
+    return an < bn ? -1 : an > bn;
+}
+
+/* Resolves an entity position value: 1 with *e, 0 when it names nothing
+ * (a value that is no entity reference), or minus an error code (a
+ * lookup ref or ident that matches nothing). */
+static int resolve_entity(pat *p, const dt_value *v, int64_t *e, int is_const) {
+    if (v->type == DT_LONG || v->type == DT_REF) {
+        *e = v->u.i;
+        return v->u.i > 0 ? 1 : 0;
+    }
+    int lookup = (v->type == DT_VECTOR || v->type == DT_LIST) && v->u.seq.n == 2 &&
+                 v->u.seq.items[0].type == DT_KEYWORD;
+    if (v->type != DT_KEYWORD && !lookup) {
+        if (!is_const) return 0;
+        char what[160];
+        snprintf(what, sizeof what, "expected an entity id, ident or lookup ref, got %s",
+                 dt_type_name(v->type));
+        return -clause_err(p->cl, DT_INVALID, what);
+    }
+    int rc = dl_resolve_eref(p->st, p->txn, p->sch, v, e);
+    if (rc == DT_OK) return 1;
+    if (rc == DT_NOTFOUND && !is_const) return 0;
+    if (rc == DT_NOTFOUND) {
+        char t[120], what[200];
+        dl_show(v, t, sizeof t);
+        snprintf(what, sizeof what, "%s %s matches no entity", lookup ? "lookup ref" : "ident", t);
+        return -clause_err(p->cl, DT_INVALID, what);
+    }
+    char what[DT__ERRMSG_MAX];
+    snprintf(what, sizeof what, "%s", dt_errmsg(NULL));
+    return -clause_err(p->cl, rc, what);
+}
+
+/* Encodes a value for attribute a into b: 1 ok, 0 when no datom of a can
+ * hold it (wrong type), or minus an error code. */
+static int encode_for(pat *p, const dl_attr *a, const dt_value *v, dt_buf *b, int is_const) {
+    b->len = 0;
+    if (a->vtype == DT_REF) {
+        int64_t e;
+        if (v->type == DT_LONG || v->type == DT_REF) {
+            if (v->u.i <= 0) return 0;
+            if (dt_buf_reserve(b, 9) != DT_OK) return -DT_NOMEM;
+            b->len = dl_codec_put_int(DT_REF, v->u.i, b->p);
+            return 1;
+        }
+        int rc = resolve_entity(p, v, &e, is_const);
+        if (rc != 1) return rc;
+        if (dt_buf_reserve(b, 9) != DT_OK) return -DT_NOMEM;
+        b->len = dl_codec_put_int(DT_REF, e, b->p);
+        return 1;
+    }
+    if (a->vtype == DT_NIL && v->type == DT_REF) {
+        dt_value l;
+        dt_value_long(v->u.i, &l);
+        int rc = dl_coerce(a, &l, b);
+        return rc == DT_OK ? 1 : rc == DT_NOMEM ? -DT_NOMEM : 0;
+    }
+    int rc = dl_coerce(a, v, b);
+    if (rc == DT_OK) return 1;
+    if (rc == DT_NOMEM) return -DT_NOMEM;
+    return 0;
+}
+
+/* Decodes the value of datom d (of attribute aid) into *out, with text in
+ * the arena. */
+static int decode_value(ctx *c, dl_cursor *cur, const dl_datom *d, dt_value *out) {
+    const uint8_t *v = d->v;
+    size_t n = d->vlen;
+    if (d->truncated) {
+        dt_kv_bytes full;
+        int rc = dl_cursor_value(cur, &full);
+        if (rc != DT_OK) return rc;
+        v = full.ptr;
+        n = full.len;
+    }
+    if (n == 0) return dt__seterr(NULL, DT_CORRUPT, "query: empty value in the index");
+    dt_type t = (dt_type)(v[0] - DL_CODEC_TAG_BASE);
+    switch (t) {
+    case DT_LONG:
+    case DT_INSTANT:
+        if (n < 9) break;
+        out->type = t;
+        out->u.i = dl_codec_get_int(v);
+        return DT_OK;
+    case DT_REF:
+        if (n < 9) break;
+        out->type = DT_LONG;
+        out->u.i = dl_codec_get_int(v);
+        return DT_OK;
+    case DT_DOUBLE:
+        if (n < 9) break;
+        out->type = DT_DOUBLE;
+        out->u.d = dl_double_from_key(dl__ld64(v + 1));
+        return DT_OK;
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL: {
+        /* text without an escaped NUL: copy straight */
+        const uint8_t *z = memchr(v + 1, 0, n - 1);
+        if (z && (size_t)(z - v) + 1 < n && z[1] == 0) {
+            size_t len = (size_t)(z - (v + 1));
+            char *s = dq_arena_alloc(&c->x->arena, len + 1);
+            if (!s) return DT_NOMEM;
+            memcpy(s, v + 1, len);
+            s[len] = 0;
+            out->type = t;
+            out->u.s.ptr = s;
+            out->u.s.len = len;
+            return DT_OK;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    dt_value tmp;
+    size_t used;
+    int rc = dl_codec_decode(v, n, &tmp, &used);
+    if (rc != DT_OK) return rc == DT_NOTFOUND ? DT_CORRUPT : rc;
+    if (tmp.type == DT_REF) tmp.type = DT_LONG;
+    rc = dq_arena_copy_value(&c->x->arena, &tmp, out);
+    dt_value_free(&tmp);
+    return rc;
+}
+
+/* The value of term t in scope: a constant, a plugged-in input, or NULL
+ * (a variable or blank). */
+static const dt_value *term_const(const scope *sc, const dq_term *t) {
+    if (t->kind == DQ_TERM_CONST) return t->value;
+    if (t->kind == DQ_TERM_VAR && sc->cval && t->id >= 0) return sc->cval[t->id];
+    return NULL;
+}
+
+/* {------ Pushed-down ranges ------ */
+
+/* The comparison of a one-variable predicate: var op const, as a bound on
+ * the variable.  Returns 1 and fills the bound when pred has the form
+ * (op ?v c), (op c ?v) or (op c1 ?v c2) for op in < > <= >= =, or
+ * (starts-with? ?v "p"). */
+typedef struct cmp1 {
+    int lo, lo_excl, hi, hi_excl, prefix;
+    const dt_value *lov, *hiv, *pv;
+} cmp1;
+
+static int pred_as_range(const scope *sc, const dq_clause *cl, dq_var v, cmp1 *out) {
+    memset(out, 0, sizeof *out);
+    if (cl->kind != DQ_CL_PRED) return 0;
+    size_t n = cl->nterms;
+    const dq_term *t = cl->terms;
+    int vi = -1;
+    for (size_t i = 0; i < n; i++) {
+        const dt_value *k = term_const(sc, &t[i]);
+        if (k) continue;
+        if (t[i].kind != DQ_TERM_VAR || t[i].id != v || vi >= 0) return 0;
+        vi = (int)i;
+    }
+    if (vi < 0) return 0;
+    switch (cl->fn) {
+    case DQ_FN_STARTS_WITH:
+        if (n != 2 || vi != 0) return 0;
+        out->pv = term_const(sc, &t[1]);
+        if (out->pv->type != DT_STRING) return 0;
+        out->prefix = 1;
+        return 1;
+    case DQ_FN_EQ:
+        if (n != 2) return 0;
+        out->lo = out->hi = 1;
+        out->lov = out->hiv = term_const(sc, &t[1 - vi]);
+        return 1;
+    case DQ_FN_LT:
+    case DQ_FN_LE:
+    case DQ_FN_GT:
+    case DQ_FN_GE: {
+        if (n != 2 && n != 3) return 0;
+        if (n == 3 && vi != 1) return 0;
+        int less = cl->fn == DQ_FN_LT || cl->fn == DQ_FN_LE;
+        int strict = cl->fn == DQ_FN_LT || cl->fn == DQ_FN_GT;
+        /* args ascend (less) or descend: a < ?v < b */
+        if (vi > 0) { /* the argument before ?v bounds it from one side */
+            const dt_value *k = term_const(sc, &t[vi - 1]);
+            if (less) {
+                out->lo = 1, out->lov = k, out->lo_excl = strict;
+            } else {
+                out->hi = 1, out->hiv = k, out->hi_excl = strict;
+            }
+        }
+        if ((size_t)vi + 1 < n) {
+            const dt_value *k = term_const(sc, &t[vi + 1]);
+            if (less) {
+                out->hi = 1, out->hiv = k, out->hi_excl = strict;
+            } else {
+                out->lo = 1, out->lov = k, out->lo_excl = strict;
+            }
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Types whose values a pushed comparison may bound: the constant must be
+ * of the attribute's declared type, so index order is the predicate's
+ * order. */
+static int range_type_ok(int vtype, const dt_value *k) {
+    if (!k) return 0;
+    switch (vtype) {
+    case DT_LONG:
+    case DT_DOUBLE:
+    case DT_STRING:
+    case DT_INSTANT:
+    case DT_KEYWORD:
+        return (int)k->type == vtype;
+    default:
+        return 0;
+    }
+}
+
+static void show_enc_bound(char *dst, size_t cap, const char *op, const dt_value *k) {
+    char t[60];
+    dl_show(k, t, sizeof t);
+    size_t l = strlen(dst);
+    if (l + 1 < cap) snprintf(dst + l, cap - l, "%s%s %s", l ? " " : "", op, t);
+}
+
+/* Collects into b the predicates among cl[0..n) (not yet done) that
+ * bound variable v of a pattern on attribute a.  Returns 1 when any
+ * applies. */
+static int collect_bounds(const scope *sc, const dq_clause *const *preds, size_t npreds, dq_var v,
+                          int vtype, bounds *b) {
+    memset(b, 0, sizeof *b);
+    int any = 0;
+    for (size_t i = 0; i < npreds; i++) {
+        cmp1 r;
+        if (!pred_as_range(sc, preds[i], v, &r)) continue;
+        if (r.prefix) {
+            if (vtype != DT_STRING) continue;
+        } else {
+            if ((r.lo && !range_type_ok(vtype, r.lov)) || (r.hi && !range_type_ok(vtype, r.hiv)))
+                continue;
+        }
+        if (b->nused == sizeof b->used / sizeof b->used[0]) break;
+        dt_buf e = DT_BUF_INIT;
+        if (r.lo) {
+            if (dl_codec_encode(r.lov, &e) != DT_OK) goto skip;
+            if (!b->has_lo || enc_cmp(e.p, e.len, b->lo.p, b->lo.len) > 0 ||
+                (enc_cmp(e.p, e.len, b->lo.p, b->lo.len) == 0 && r.lo_excl)) {
+                b->lo.len = 0;
+                if (dt_buf_append(&b->lo, e.p, e.len) != DT_OK) goto skip;
+                b->lo_excl = r.lo_excl;
+                b->has_lo = 1;
+            }
+            show_enc_bound(b->text, sizeof b->text, r.lo_excl ? ">" : ">=", r.lov);
+            e.len = 0;
+        }
+        if (r.hi) {
+            if (dl_codec_encode(r.hiv, &e) != DT_OK) goto skip;
+            if (!b->has_hi || enc_cmp(e.p, e.len, b->hi.p, b->hi.len) < 0 ||
+                (enc_cmp(e.p, e.len, b->hi.p, b->hi.len) == 0 && r.hi_excl)) {
+                b->hi.len = 0;
+                if (dt_buf_append(&b->hi, e.p, e.len) != DT_OK) goto skip;
+                b->hi_excl = r.hi_excl;
+                b->has_hi = 1;
+            }
+            show_enc_bound(b->text, sizeof b->text, r.hi_excl ? "<" : "<=", r.hiv);
+            e.len = 0;
+        }
+        if (r.prefix) {
+            if (dl_codec_encode(r.pv, &e) != DT_OK || e.len < 3) goto skip;
+            e.len -= 2; /* drop the text terminator: encodings of extensions start so */
+            if (b->has_prefix) {
+                /* two prefixes: one must extend the other */
+                size_t m = e.len < b->prefix.len ? e.len : b->prefix.len;
+                if (memcmp(e.p, b->prefix.p, m) != 0) b->empty = 1;
+                if (e.len > b->prefix.len) {
+                    b->prefix.len = 0;
+                    if (dt_buf_append(&b->prefix, e.p, e.len) != DT_OK) goto skip;
+                }
+            } else {
+                if (dt_buf_append(&b->prefix, e.p, e.len) != DT_OK) goto skip;
+                b->has_prefix = 1;
+            }
+            show_enc_bound(b->text, sizeof b->text, "starts-with", r.pv);
+        }
+        b->used[b->nused++] = preds[i];
+        any = 1;
+    skip:
+        dt_buf_release(&e);
+    }
+    return any;
+}
+
+/* Where a scan starts: the larger of lo and prefix. */
+static void bounds_start(const bounds *b, const uint8_t **p, size_t *n) {
+    *p = NULL;
+    *n = 0;
+    if (b->has_lo) *p = b->lo.p, *n = b->lo.len;
+    if (b->has_prefix && (!*p || enc_cmp(b->prefix.p, b->prefix.len, *p, *n) > 0))
+        *p = b->prefix.p, *n = b->prefix.len;
+}
+
+/* Checks a full value encoding against the bounds: 0 in range, -1 below
+ * (skip), 1 above (values ascend: stop). */
+static int bounds_check(const bounds *b, const uint8_t *v, size_t n) {
+    if (b->has_prefix) {
+        size_t m = b->prefix.len;
+        int r = memcmp(v, b->prefix.p, n < m ? n : m);
+        if (r < 0 || (r == 0 && n < m)) return -1;
+        if (r > 0) return 1;
+    }
+    if (b->has_lo) {
+        int r = enc_cmp(v, n, b->lo.p, b->lo.len);
+        if (r < 0 || (r == 0 && b->lo_excl)) return -1;
+    }
+    if (b->has_hi) {
+        int r = enc_cmp(v, n, b->hi.p, b->hi.len);
+        if (r > 0 || (r == 0 && b->hi_excl)) return 1;
+    }
+    return 0;
+}
+
+/* }------ */
+
+/* Prepares pattern cl against the input table's columns (in), the new
+ * columns going after them in the output. */
+static int pat_prepare(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *in, pat *p) {
+    memset(p, 0, sizeof *p);
+    p->cl = cl;
+    p->db = src_db(c, sc, cl->src);
+    if (!p->db) return clause_err(cl, DT_INVALID, "no database for the source");
+    p->st = dl_db_store(p->db);
+    p->txn = dl_db_txn(p->db);
+    p->sch = dl_db_schema(p->db);
+    p->np = cl->nterms;
+    int nnew = 0;
+    for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
+        pos *q = &p->p[i];
+        q->var = DQ_NOVAR;
+        if (i >= cl->nterms) {
+            q->kind = P_ABSENT;
+            continue;
+        }
+        const dq_term *t = &cl->terms[i];
+        const dt_value *k = term_const(sc, t);
+        if (k) {
+            q->kind = P_CONST;
+            q->val = k;
+        } else if (t->kind == DQ_TERM_VAR) {
+            q->var = t->id;
+            int col = col_of(in, t->id);
+            if (col >= 0) {
+                q->kind = P_BOUND;
+                q->col = col;
+            } else {
+                q->kind = P_NEW;
+                for (size_t j = 0; j < i; j++)
+                    if (p->p[j].kind == P_NEW && p->p[j].var == t->id) {
+                        q->kind = P_REPEAT;
+                        q->first = (int)j;
+                    }
+                if (q->kind == P_NEW) q->col = (int)in->ncols + nnew++;
+            }
+        } else {
+            q->kind = P_BLANK;
+        }
+    }
+    /* constants */
+    if (p->p[1].kind == P_CONST) {
+        const dt_value *a = p->p[1].val;
+        if (a->type == DT_KEYWORD) {
+            p->attr = dl_schema_by_ident(p->sch, a->u.s.ptr, a->u.s.len);
+        } else if (a->type == DT_LONG || a->type == DT_REF) {
+            if (a->u.i > 0 && a->u.i < UINT32_MAX)
+                p->attr = dl_schema_by_aid(p->sch, (uint32_t)a->u.i);
+        }
+        if (!p->attr) {
+            char t[120], what[200];
+            dl_show(a, t, sizeof t);
+            snprintf(what, sizeof what, "unknown attribute %s", t);
+            return clause_err(cl, DT_INVALID, what);
+        }
+    }
+    if (p->p[0].kind == P_CONST) {
+        int rc = resolve_entity(p, p->p[0].val, &p->ce, 1);
+        if (rc < 0) return -rc;
+        if (rc == 0) p->none = 1;
+        p->ce_ok = 1;
+    }
+    if (p->p[2].kind == P_CONST && p->attr) {
+        int rc = encode_for(p, p->attr, p->p[2].val, &p->cv, 1);
+        if (rc < 0) return -rc;
+        if (rc == 0) p->none = 1;
+        p->cv_ok = 1;
+    }
+    if (p->p[3].kind == P_CONST) {
+        const dt_value *t = p->p[3].val;
+        if (t->type == DT_LONG || t->type == DT_REF)
+            p->ctx_tx = t->u.i;
+        else
+            p->none = 1;
+    }
+    if (p->p[4].kind == P_CONST) {
+        const dt_value *t = p->p[4].val;
+        if (!(t->type == DT_BOOL && t->u.b)) p->none = 1;
+    }
+    return DT_OK;
+}
+
+/* The name of a pattern's bound positions (for explain). */
+static void bound_names(const pat *p, int e, int a, int v, char *out, size_t cap) {
+    snprintf(out, cap, "%s%s%s", e ? "e " : "", a ? "a " : "", v ? "v" : "");
+    size_t l = strlen(out);
+    if (l && out[l - 1] == ' ') out[l - 1] = 0;
+    (void)p;
+}
+
+/* Builds the output row for datom d: the input row, then the new
+ * variables.  Returns 1 (row added), 0 (a repeated variable did not
+ * match) or minus an error code. */
+static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_value *inrow,
+                    size_t inw, dq_table *out) {
+    dt_value *row = tab_slot(out);
+    if (!row) return -DT_NOMEM;
+    if (inw) memcpy(row, inrow, inw * sizeof *row);
+    dt_value vals[DQ_MAX_PATTERN];
+    int have[DQ_MAX_PATTERN] = {0};
+    for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
+        pos *q = &p->p[i];
+        if (q->kind != P_NEW && q->kind != P_REPEAT) continue;
+        dt_value v;
+        switch (i) {
+        case 0:
+            v.type = DT_LONG;
+            v.u.i = d->e;
+            break;
+        case 1: {
+            const dl_attr *a = dl_schema_by_aid(p->sch, d->aid);
+            if (!a)
+                return -dt__seterr(NULL, DT_CORRUPT, "query: datom of unknown attribute %u",
+                                   (unsigned)d->aid);
+            v.type = DT_KEYWORD;
+            v.u.s.ptr = a->ident;
+            v.u.s.len = a->ident_len;
+            break;
+        }
+        case 2: {
+            int rc = decode_value(c, cur, d, &v);
+            if (rc != DT_OK) return -rc;
+            break;
+        }
+        case 3:
+            v.type = DT_LONG;
+            v.u.i = d->tx;
+            break;
+        default:
+            dt_value_bool(1, &v);
+            break;
+        }
+        if (q->kind == P_REPEAT) {
+            if (!have[q->first] || !val_eq(&vals[q->first], &v)) return 0;
+            continue;
+        }
+        vals[i] = v;
+        have[i] = 1;
+        row[q->col] = v;
+    }
+    out->nrows++;
+    return 1;
+}
+
+/* Checks bound positions the seek did not cover.  1 match, 0 not, 2 past the range, or minus an
+ * error code. */
+static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_value *row,
+                     int seek_v, const uint8_t *venc, size_t venc_len) {
+    /* tx */
+    pos *t = &p->p[3];
+    if (t->kind == P_CONST && d->tx != p->ctx_tx) return 0;
+    if (t->kind == P_BOUND) {
+        const dt_value *tv = &row[t->col];
+        if (!((tv->type == DT_LONG || tv->type == DT_REF) && tv->u.i == d->tx)) return 0;
+    }
+    pos *a = &p->p[4];
+    if (a->kind == P_BOUND) {
+        const dt_value *av = &row[a->col];
+        if (!(av->type == DT_BOOL && av->u.b)) return 0;
+    }
+    pos *v = &p->p[2];
+    if ((v->kind == P_BOUND || v->kind == P_CONST) && !seek_v) {
+        if (venc) {
+            const uint8_t *f = d->v;
+            size_t fn = d->vlen;
+            if (d->truncated) {
+                dt_kv_bytes full;
+                int rc = dl_cursor_value(cur, &full);
+                if (rc != DT_OK) return -rc;
+                f = full.ptr;
+                fn = full.len;
+            }
+            if (enc_cmp(f, fn, venc, venc_len) != 0) return 0;
+        } else {
+            dt_value dv;
+            int rc = decode_value(c, cur, d, &dv);
+            if (rc != DT_OK) return -rc;
+            const dt_value *want = v->kind == P_CONST ? v->val : &row[v->col];
+            if (!val_eq(&dv, want)) return 0;
+        }
+    }
+    if (p->has_rg && v->kind == P_NEW && p->attr) {
+        const uint8_t *f = d->v;
+        size_t fn = d->vlen;
+        if (d->truncated) {
+            dt_kv_bytes full;
+            int rc = dl_cursor_value(cur, &full);
+            if (rc != DT_OK) return -rc;
+            f = full.ptr;
+            fn = full.len;
+        }
+        int r = bounds_check(&p->rg, f, fn);
+        if (r != 0) return r > 0 ? 2 : 0; /* 2: past the end */
+    }
+    return 1;
+}
+
+/* Runs pattern p for every row of `in` into `out` (index nested loop: a
+ * seek per row).  `ixname`/`bname` describe the access path of the last
+ * row (explain). */
+static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char **ixname,
+                   char *bname, size_t bcap) {
+    int rc = DT_OK;
+    dl_cursor cur;
+    memset(&cur, 0, sizeof cur);
+    int open_ix = -1;
+    dt_buf vb = DT_BUF_INIT;
+    *ixname = NULL;
+    if (p->none) goto done;
+    for (size_t r = 0; r < in->nrows; r++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
+        const dt_value *row = trow(in, r);
+        /* entity */
+        int64_t e = 0;
+        int has_e = 0;
+        pos *pe = &p->p[0];
+        if (pe->kind == P_CONST) {
+            e = p->ce;
+            has_e = 1;
+        } else if (pe->kind == P_BOUND) {
+            rc = resolve_entity(p, &row[pe->col], &e, 0);
+            if (rc < 0) {
+                rc = -rc;
+                goto done;
+            }
+            if (rc == 0) continue;
+            has_e = 1;
+        }
+        /* attribute */
+        const dl_attr *a = p->attr;
+        pos *pa = &p->p[1];
+        if (pa->kind == P_BOUND) {
+            const dt_value *av = &row[pa->col];
+            if (av->type == DT_KEYWORD)
+                a = dl_schema_by_ident(p->sch, av->u.s.ptr, av->u.s.len);
+            else if ((av->type == DT_LONG || av->type == DT_REF) && av->u.i > 0 &&
+                     av->u.i < UINT32_MAX)
+                a = dl_schema_by_aid(p->sch, (uint32_t)av->u.i);
+            if (!a) continue;
+        }
+        /* value */
+        pos *pv = &p->p[2];
+        const uint8_t *venc = NULL;
+        size_t venc_len = 0;
+        if (a && pv->kind == P_CONST) {
+            if (p->cv_ok && a == p->attr) {
+                venc = p->cv.p, venc_len = p->cv.len;
+            } else {
+                rc = encode_for(p, a, pv->val, &vb, 0);
+                if (rc < 0) {
+                    rc = -rc;
+                    goto done;
+                }
+                if (rc == 0) continue;
+                venc = vb.p, venc_len = vb.len;
+            }
+        } else if (a && pv->kind == P_BOUND) {
+            rc = encode_for(p, a, &row[pv->col], &vb, 0);
+            if (rc < 0) {
+                rc = -rc;
+                goto done;
+            }
+            if (rc == 0) continue;
+            venc = vb.p, venc_len = vb.len;
+        }
+        int has_v = pv->kind == P_CONST || pv->kind == P_BOUND;
+        /* access path */
+        dl_index ix;
+        dl_ikey from;
+        memset(&from, 0, sizeof from);
+        unsigned match;
+        int seek_v = 0;
+        int range_seek = 0;
+        if (has_e) {
+            ix = DL_INDEX_EAV;
+            from.e = e;
+            from.n = 1;
+            if (a) {
+                from.aid = a->aid;
+                from.n = 2;
+                if (venc) {
+                    from.v = venc;
+                    from.vlen = venc_len;
+                    from.n = 3;
+                    seek_v = 1;
+                }
+            }
+            match = from.n;
+        } else if (a) {
+            ix = DL_INDEX_AVE;
+            from.aid = a->aid;
+            from.n = 1;
+            if (venc) {
+                from.v = venc;
+                from.vlen = venc_len;
+                from.n = 2;
+                seek_v = 1;
+            } else if (has_v) {
+                continue; /* a bound value no datom of a can hold */
+            }
+            match = from.n;
+            if (!venc && p->has_rg) {
+                if (p->rg.empty) continue;
+                const uint8_t *sp;
+                size_t sn;
+                bounds_start(&p->rg, &sp, &sn);
+                if (sp) {
+                    from.v = sp;
+                    from.vlen = sn;
+                    from.n = 2;
+                    range_seek = 1;
+                }
+            }
+        } else {
+            ix = DL_INDEX_EAV;
+            match = 0;
+        }
+        if (has_v && !a) seek_v = 0;
+        if (open_ix != (int)ix) {
+            if (open_ix >= 0) dl_cursor_close(&cur);
+            rc = dl_cursor_open(&cur, p->st, p->txn, ix);
+            if (rc != DT_OK) goto done;
+            open_ix = (int)ix;
+        }
+        *ixname = ix == DL_INDEX_EAV ? "eav" : "ave";
+        if (r == 0 || r + 1 == in->nrows) bound_names(p, has_e, a != NULL, seek_v, bname, bcap);
+        rc = dl_cursor_seek(&cur, &from, match, NULL);
+        if (rc != DT_OK) goto done;
+        (void)range_seek;
+        dl_datom d;
+        while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
+            if (!has_e && p->p[0].kind == P_BOUND) continue;
+            if (p->fe && !idset_has(p->fe, d.e)) continue;
+            if (p->fv && (d.vlen != 9 || d.v[0] != DL_CODEC_TAG(DT_REF) ||
+                          !idset_has(p->fv, dl_codec_get_int(d.v))))
+                continue;
+            int ok = pat_check(c, p, &cur, &d, row, seek_v, venc, venc_len);
+            if (ok < 0) {
+                rc = -ok;
+                goto done;
+            }
+            if (ok == 2) {
+                rc = DT_DONE;
+                break;
+            }
+            if (ok == 0) continue;
+            ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
+            if (ok < 0) {
+                rc = -ok;
+                goto done;
+            }
+            if (ok && (out->nrows & 1023) == 0) {
+                if ((rc = dq_exec_rows(c->x, out->nrows)) != DT_OK) goto done;
+                if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
+            }
+        }
+        if (rc != DT_DONE) goto done;
+        rc = DT_OK;
+    }
+    rc = dq_exec_rows(c->x, out->nrows);
+done:
+    if (open_ix >= 0) dl_cursor_close(&cur);
+    dt_buf_release(&vb);
+    return rc;
+}
+
+/* The output table of pattern p over `in`: in's columns, then the new
+ * variables in position order. */
+static int pat_out_init(const pat *p, const dq_table *in, dq_table *out) {
+    dq_var nv[DQ_MAX_PATTERN];
+    size_t n = 0;
+    for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
+        if (p->p[i].kind == P_NEW) nv[n++] = p->p[i].var;
+    return tab_init_cols(out, in->cols, in->ncols, nv, n);
+}
+
+/* }====== */
+
+/* {====== Joins ====== */
+
+/*
+ * hash_join: rows of a joined with rows of b on their shared columns
+ * (a cross product when none) into out: a's columns then b's others.
+ * The smaller side is hashed.
+ */
+static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out) {
+    size_t sa[64], sb[64], nsh = 0;
+    dq_var extra[64];
+    size_t ex_idx[64], nex = 0;
+    if (a->ncols > 64 || b->ncols > 64)
+        return dt__seterr(NULL, DT_LIMIT, "query: too many variables");
+    for (size_t j = 0; j < b->ncols; j++) {
+        int ca = col_of(a, b->cols[j]);
+        if (ca >= 0) {
+            sa[nsh] = (size_t)ca;
+            sb[nsh++] = j;
+        } else {
+            extra[nex] = b->cols[j];
+            ex_idx[nex++] = j;
+        }
+    }
+    int rc = tab_init_cols(out, a->cols, a->ncols, extra, nex);
+    if (rc != DT_OK) return rc;
+    int build_b = b->nrows <= a->nrows;
+    const dq_table *bt = build_b ? b : a, *pt = build_b ? a : b;
+    const size_t *bidx = build_b ? sb : sa, *pidx = build_b ? sa : sb;
+    /* distinct keys in the set; rows of one key chained through next[] */
+    rowset hs;
+    uint32_t *next = dt__malloc((bt->nrows + 1) * sizeof *next);
+    if (!next) return DT_NOMEM;
+    rc = rowset_init(&hs, bt, bidx, nsh, bt->nrows);
+    if (rc != DT_OK) {
+        dt__free(next);
+        return rc;
+    }
+    for (size_t r = 0; r < bt->nrows; r++) {
+        const dt_value *brow = trow(bt, r);
+        uint64_t h = row_hash(brow, bidx, nsh);
+        size_t j = rowset_find(&hs, brow, bidx, h);
+        if (j != SIZE_MAX) {
+            next[r] = hs.slots[j];
+            hs.slots[j] = (uint32_t)(r + 1);
+            continue;
+        }
+        next[r] = 0;
+        if ((rc = rowset_add(&hs, r, 0, NULL)) != DT_OK) goto done;
+    }
+    for (size_t r = 0; r < pt->nrows; r++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
+        const dt_value *prow = trow(pt, r);
+        uint64_t h = row_hash(prow, pidx, nsh);
+        size_t j = rowset_find(&hs, prow, pidx, h);
+        if (j == SIZE_MAX) continue;
+        for (uint32_t br1 = hs.slots[j]; br1; br1 = next[br1 - 1]) {
+            const dt_value *brow = trow(bt, br1 - 1);
+            const dt_value *ar = build_b ? prow : brow, *br = build_b ? brow : prow;
+            dt_value *o = tab_slot(out);
+            if (!o) {
+                rc = DT_NOMEM;
+                goto done;
+            }
+            if (a->ncols) memcpy(o, ar, a->ncols * sizeof *o);
+            for (size_t k = 0; k < nex; k++) o[a->ncols + k] = br[ex_idx[k]];
+            out->nrows++;
+            if ((out->nrows & 1023) == 0 && (rc = dq_exec_rows(c->x, out->nrows)) != DT_OK)
+                goto done;
+        }
+    }
+    rc = dq_exec_rows(c->x, out->nrows);
+done:
+    rowset_release(&hs);
+    dt__free(next);
+    return rc;
+}
+
+/* Keeps the rows of t whose projection on cols[] is (keep=1) or is not
+ * (keep=0) in the set of rows of r over the same variables. */
+static int semi_join(ctx *c, dq_table *t, const dq_table *r, int keep) {
+    size_t ti[64], ri[64], n = 0;
+    for (size_t j = 0; j < r->ncols && n < 64; j++) {
+        int ct = col_of(t, r->cols[j]);
+        if (ct < 0) continue;
+        ti[n] = (size_t)ct;
+        ri[n++] = j;
+    }
+    rowset hs;
+    int rc = rowset_init(&hs, r, ri, n, r->nrows);
+    if (rc != DT_OK) return rc;
+    for (size_t k = 0; k < r->nrows; k++)
+        if ((rc = rowset_add(&hs, k, 1, NULL)) != DT_OK) goto done;
+    size_t w = 0;
+    for (size_t k = 0; k < t->nrows; k++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
+        const dt_value *row = trow(t, k);
+        int in = rowset_find(&hs, row, ti, row_hash(row, ti, n)) != SIZE_MAX;
+        if (in == keep) {
+            if (w != k) memmove(t->cells + w * t->ncols, row, t->ncols * sizeof *row);
+            w++;
+        }
+    }
+    t->nrows = w;
+done:
+    rowset_release(&hs);
+    return rc;
+}
+
+/* The distinct rows of t projected on vars[0..n) that t has (the others
+ * are skipped; *out's columns say which). */
+static int project_distinct(const dq_table *t, const dq_var *vars, size_t n, dq_table *out) {
+    size_t idx[64], w = 0;
+    dq_var cols[64];
+    for (size_t i = 0; i < n && w < 64; i++) {
+        int ct = col_of(t, vars[i]);
+        if (ct < 0) continue;
+        int dup = 0;
+        for (size_t k = 0; k < w; k++)
+            if (cols[k] == vars[i]) dup = 1;
+        if (dup) continue;
+        idx[w] = (size_t)ct;
+        cols[w++] = vars[i];
+    }
+    int rc = tab_init_cols(out, cols, w, NULL, 0);
+    if (rc != DT_OK) return rc;
+    size_t id[64];
+    for (size_t i = 0; i < w; i++) id[i] = i;
+    rowset hs;
+    if ((rc = rowset_init(&hs, out, id, w, t->nrows < 1024 ? t->nrows : 1024)) != DT_OK) return rc;
+    for (size_t r = 0; r < t->nrows; r++) {
+        dt_value *o = tab_slot(out);
+        if (!o) {
+            rc = DT_NOMEM;
+            break;
+        }
+        const dt_value *row = trow(t, r);
+        for (size_t i = 0; i < w; i++) o[i] = row[idx[i]];
+        int added;
+        if ((rc = rowset_add(&hs, out->nrows, 1, &added)) != DT_OK) break;
+        if (added) out->nrows++;
+    }
+    rowset_release(&hs);
+    return rc;
+}
+
+/* Removes duplicate rows of t (in place). */
+static int dedup(dq_table *t) {
+    size_t id[64];
+    size_t w = t->ncols < 64 ? t->ncols : 64;
+    for (size_t i = 0; i < w; i++) id[i] = i;
+    rowset hs;
+    int rc = rowset_init(&hs, t, id, w, t->nrows);
+    if (rc != DT_OK) return rc;
+    size_t k = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (k != r) memcpy(t->cells + k * t->ncols, trow(t, r), t->ncols * sizeof *t->cells);
+        int added;
+        if ((rc = rowset_add(&hs, k, 1, &added)) != DT_OK) break;
+        if (added) k++;
+    }
+    if (rc == DT_OK) t->nrows = k;
+    rowset_release(&hs);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== Predicates and functions ====== */
+
+/* The argument values of a call for one row (borrowed), into args. */
+static int call_args(const scope *sc, const dq_clause *cl, const dq_table *t, const dt_value *row,
+                     dt_value *args, size_t *nargs, dt_db **db) {
+    size_t n = 0;
+    *db = NULL;
+    for (size_t i = 0; i < cl->nterms; i++) {
+        const dq_term *tm = &cl->terms[i];
+        if (tm->kind == DQ_TERM_SRC) {
+            (void)db;
+            continue;
+        }
+        const dt_value *k = term_const(sc, tm);
+        if (k) {
+            args[n++] = *k;
+        } else if (tm->kind == DQ_TERM_VAR) {
+            int col = col_of(t, tm->id);
+            if (col < 0) return clause_err(cl, DT_INVALID, "unbound variable");
+            args[n++] = row[col];
+        } else {
+            dt_value_nil(&args[n++]);
+        }
+    }
+    *nargs = n;
+    return DT_OK;
+}
+
+/* A comparison the planner does itself: same-type scalars.  Returns 1/0
+ * for the result, or -1 when dq_call must decide. */
+static int fast_pred(dq_fn_id fn, const dt_value *a, size_t n) {
+    if (n < 2) return -1;
+    for (size_t i = 0; i < n; i++) {
+        dt_type t = norm_type(a[i].type);
+        if (t != norm_type(a[0].type)) return -1;
+        if (t != DT_LONG && t != DT_STRING && t != DT_INSTANT && t != DT_KEYWORD) return -1;
+    }
+    if (fn == DQ_FN_NOT_EQ || fn == DQ_FN_BANG_EQ) {
+        /* true unless all are equal */
+        for (size_t i = 1; i < n; i++)
+            if (!val_eq(&a[0], &a[i])) return 1;
+        return 0;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        const dt_value *x = &a[i], *y = &a[i + 1];
+        int r;
+        if (norm_type(x->type) == DT_LONG || x->type == DT_INSTANT)
+            r = x->u.i < y->u.i ? -1 : x->u.i > y->u.i;
+        else
+            r = enc_cmp((const uint8_t *)x->u.s.ptr, x->u.s.len, (const uint8_t *)y->u.s.ptr,
+                        y->u.s.len);
+        int ok;
+        switch (fn) {
+        case DQ_FN_EQ:
+            ok = r == 0;
+            break;
+        case DQ_FN_LT:
+            ok = r < 0;
+            break;
+        case DQ_FN_GT:
+            ok = r > 0;
+            break;
+        case DQ_FN_LE:
+            ok = r <= 0;
+            break;
+        case DQ_FN_GE:
+            ok = r >= 0;
+            break;
+        default:
+            return -1;
+        }
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static int call_fn(ctx *c, const scope *sc, const dq_clause *cl, const dt_value *args, size_t n,
+                   dt_value *out) {
+    int rc;
+    if (dq_builtins[cl->fn].kind == DQ_FNK_SOURCE) {
+        int32_t src = -1;
+        for (size_t i = 0; i < cl->nterms; i++)
+            if (cl->terms[i].kind == DQ_TERM_SRC) src = cl->terms[i].id;
+        dt_db *db = src_db(c, sc, src == -1 ? sc->caller_src : src);
+        if (!db) return clause_err(cl, DT_INVALID, "no database for the source");
+        rc = dq_call_source(c->x->fn, cl->fn, db, args, n, out);
+    } else {
+        rc = dq_call(c->x->fn, cl->fn, args, n, out);
+    }
+    return rc;
+}
+
+/* Keeps the rows of t for which the predicate holds. */
+static int run_pred(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
+    dt_value args[16], *ap = args;
+    if (cl->nterms > 16) {
+        ap = dt__malloc(cl->nterms * sizeof *ap);
+        if (!ap) return DT_NOMEM;
+    }
+    int rc = DT_OK;
+    size_t w = 0;
+    int fast = cl->fn == DQ_FN_EQ || cl->fn == DQ_FN_LT || cl->fn == DQ_FN_GT ||
+               cl->fn == DQ_FN_LE || cl->fn == DQ_FN_GE || cl->fn == DQ_FN_NOT_EQ ||
+               cl->fn == DQ_FN_BANG_EQ;
+    for (size_t r = 0; r < t->nrows; r++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) break;
+        const dt_value *row = trow(t, r);
+        size_t n;
+        dt_db *db;
+        if ((rc = call_args(sc, cl, t, row, ap, &n, &db)) != DT_OK) break;
+        int keep = fast ? fast_pred(cl->fn, ap, n) : -1;
+        if (keep < 0) {
+            dt_value res;
+            rc = call_fn(c, sc, cl, ap, n, &res);
+            if (rc != DT_OK) break;
+            keep = dq_truthy(&res);
+            dt_value_free(&res);
+        }
+        if (keep) {
+            if (w != r) memmove(t->cells + w * t->ncols, row, t->ncols * sizeof *row);
+            w++;
+        }
+    }
+    if (rc == DT_OK) t->nrows = w;
+    if (ap != args) dt__free(ap);
+    return rc;
+}
+
+/* {------ Binding a function's result ------ */
+
+typedef struct bindst {
+    dq_table *out;
+    const dt_value *inrow;
+    size_t inw;
+    dt_value *vals; /* per new column */
+    uint8_t *set;
+} bindst;
+
+static int seq_items(const dt_value *v, const dt_value **items, size_t *n) {
+    switch (v->type) {
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+        *items = v->u.seq.items;
+        *n = v->u.seq.n;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Binds value v to form b, calling emit for each complete binding.  The
+ * new variables' columns are in st->out after the input's. */
+static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
+                     const dq_binding *const *rest, size_t nrest, const dt_value *const *restv);
+
+static int bind_emit(bindst *st) {
+    dt_value *row = tab_slot(st->out);
+    if (!row) return DT_NOMEM;
+    if (st->inw) memcpy(row, st->inrow, st->inw * sizeof *row);
+    for (size_t i = st->inw; i < st->out->ncols; i++) row[i] = st->vals[i - st->inw];
+    st->out->nrows++;
+    return DT_OK;
+}
+
+static int bind_next(ctx *c, bindst *st, const dq_binding *const *rest, size_t nrest,
+                     const dt_value *const *restv) {
+    if (nrest == 0) return bind_emit(st);
+    return bind_form(c, st, rest[0], restv[0], rest + 1, nrest - 1, restv + 1);
+}
+
+static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
+                     const dq_binding *const *rest, size_t nrest, const dt_value *const *restv) {
+    switch (b->kind) {
+    case DQ_BIND_BLANK:
+        return bind_next(c, st, rest, nrest, restv);
+    case DQ_BIND_VAR: {
+        int col = col_of(st->out, b->var);
+        if (col < (int)st->inw) { /* bound before: a test */
+            if (!val_eq(&st->inrow[col], v)) return DT_OK;
+            return bind_next(c, st, rest, nrest, restv);
+        }
+        size_t k = (size_t)col - st->inw;
+        if (st->set[k]) {
+            if (!val_eq(&st->vals[k], v)) return DT_OK;
+            return bind_next(c, st, rest, nrest, restv);
+        }
+        st->vals[k] = *v;
+        st->set[k] = 1;
+        int rc = bind_next(c, st, rest, nrest, restv);
+        st->set[k] = 0;
+        return rc;
+    }
+    case DQ_BIND_TUPLE: {
+        const dt_value *items;
+        size_t n;
+        if (!seq_items(v, &items, &n) || n < b->n) return DT_OK;
+        /* bind the elements in turn, then the rest */
+        size_t tot = b->n + nrest;
+        const dq_binding **rb = dt__malloc((tot + 1) * sizeof *rb);
+        const dt_value **rv = dt__malloc((tot + 1) * sizeof *rv);
+        if (!rb || !rv) {
+            dt__free(rb);
+            dt__free(rv);
+            return DT_NOMEM;
+        }
+        for (size_t i = 0; i < b->n; i++) rb[i] = &b->items[i], rv[i] = &items[i];
+        for (size_t i = 0; i < nrest; i++) rb[b->n + i] = rest[i], rv[b->n + i] = restv[i];
+        int rc = bind_next(c, st, rb, tot, rv);
+        dt__free(rb);
+        dt__free(rv);
+        return rc;
+    }
+    case DQ_BIND_COLL:
+    case DQ_BIND_REL: {
+        const dt_value *items;
+        size_t n;
+        if (!seq_items(v, &items, &n)) return DT_OK;
+        dq_binding row_form;
+        const dq_binding *each = &b->items[0];
+        if (b->kind == DQ_BIND_REL) {
+            row_form.kind = DQ_BIND_TUPLE;
+            row_form.var = DQ_NOVAR;
+            row_form.n = b->n;
+            row_form.items = b->items;
+            each = &row_form;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int rc = bind_form(c, st, each, &items[i], rest, nrest, restv);
+            if (rc != DT_OK) return rc;
+        }
+        return DT_OK;
+    }
+    }
+    return DT_OK;
+}
+
+/* }------ */
+
+/* Applies function clause cl to every row of t, binding its result. */
+static int run_fn(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
+    uint8_t *vs = dt__calloc(sc->vars->n + 1, 1);
+    if (!vs) return DT_NOMEM;
+    mark_binding(&cl->bind, vs);
+    dq_var nv[64];
+    size_t nn = 0;
+    for (size_t v = 0; v < sc->vars->n && nn < 64; v++)
+        if (vs[v] && col_of(t, (dq_var)v) < 0) nv[nn++] = (dq_var)v;
+    dt__free(vs);
+    dq_table out;
+    int rc = tab_init_cols(&out, t->cols, t->ncols, nv, nn);
+    if (rc != DT_OK) return rc;
+    dt_value vals[64];
+    uint8_t set[64] = {0};
+    dt_value args[16], *ap = args;
+    if (cl->nterms > 16 && !(ap = dt__malloc(cl->nterms * sizeof *ap))) {
+        dq_table_release(&out);
+        return DT_NOMEM;
+    }
+    bindst st = {&out, NULL, t->ncols, vals, set};
+    for (size_t r = 0; r < t->nrows && rc == DT_OK; r++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) break;
+        const dt_value *row = trow(t, r);
+        size_t n;
+        dt_db *db;
+        if ((rc = call_args(sc, cl, t, row, ap, &n, &db)) != DT_OK) break;
+        dt_value res, copy;
+        if ((rc = call_fn(c, sc, cl, ap, n, &res)) != DT_OK) break;
+        rc = dq_arena_copy_value(&c->x->arena, &res, &copy);
+        dt_value_free(&res);
+        if (rc != DT_OK) break;
+        if (copy.type == DT_NIL) continue; /* nil binds nothing (as Datomic) */
+        st.inrow = row;
+        rc = bind_form(c, &st, &cl->bind, &copy, NULL, 0, NULL);
+        if (rc == DT_OK) rc = dq_exec_rows(c->x, out.nrows);
+    }
+    if (ap != args) dt__free(ap);
+    if (rc == DT_OK)
+        tab_move(t, &out);
+    else
+        dq_table_release(&out);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== Conjunctions: the step-by-step planner ====== */
+
+/* One thing to join: a clause, or an input relation. */
+typedef struct item {
+    const dq_clause *cl; /* NULL: rel */
+    const dq_table *rel;
+    int done;
+    int have_s; /* standalone estimate computed */
+    double s;   /* its rows when run alone (constants and ranges applied) */
+} item;
+
+static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
+                     dq_table *t);
+static int run_rule(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t);
+static int rule_can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound);
+static int rule_size(ctx *c, const scope *sc, const dq_clause *cl, double *size);
+
+static void bound_of(const dq_table *t, uint8_t *set, size_t nvars) {
+    memset(set, 0, nvars);
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i] >= 0 && (size_t)t->cols[i] < nvars) set[t->cols[i]] = 1;
+}
+
+static int terms_bound(const scope *sc, const dq_term *tm, size_t n, const uint8_t *bound) {
+    for (size_t i = 0; i < n; i++)
+        if (tm[i].kind == DQ_TERM_VAR && !term_const(sc, &tm[i]) && !bound[tm[i].id]) return 0;
+    return 1;
+}
+
+static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
+                        const uint8_t *bound, uint8_t *after);
+static int can_eval(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *bound) {
+    return can_eval_out(c, sc, cls, n, bound, NULL);
+}
+
+/* Whether clause cl can run when the variables in `bound` are bound. */
+static int can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound) {
+    switch (cl->kind) {
+    case DQ_CL_PATTERN:
+        return 1;
+    case DQ_CL_PRED:
+    case DQ_CL_FN:
+        return terms_bound(sc, cl->terms, cl->nterms, bound);
+    case DQ_CL_NOT:
+    case DQ_CL_NOT_JOIN:
+        for (size_t i = 0; i < cl->nvars; i++)
+            if (!bound[cl->vars[i]] && !(sc->cval && sc->cval[cl->vars[i]])) return 0;
+        return 1;
+    case DQ_CL_AND:
+        return can_eval(c, sc, cl->clauses, cl->nclauses, bound);
+    case DQ_CL_OR:
+    case DQ_CL_OR_JOIN: {
+        size_t nv = sc->vars->n;
+        uint8_t *b = dt__malloc(nv + 1);
+        if (!b) return 0;
+        memset(b, 0, nv + 1);
+        for (size_t i = 0; i < cl->nvars; i++)
+            if (bound[cl->vars[i]] || (sc->cval && sc->cval[cl->vars[i]])) b[cl->vars[i]] = 1;
+        int ok = 1;
+        if (cl->kind == DQ_CL_OR_JOIN)
+            for (size_t i = 0; i < cl->nreq; i++)
+                if (!b[cl->vars[i]]) ok = 0;
+        /* every branch must bind every join variable not bound before */
+        uint8_t *after = ok ? dt__malloc(nv + 1) : NULL;
+        if (ok && !after) ok = 0;
+        for (size_t i = 0; i < cl->nclauses && ok; i++) {
+            const dq_clause *br = &cl->clauses[i];
+            ok = br->kind == DQ_CL_AND ? can_eval_out(c, sc, br->clauses, br->nclauses, b, after)
+                                       : can_eval_out(c, sc, br, 1, b, after);
+            for (size_t k = 0; k < cl->nvars && ok; k++)
+                if (!after[cl->vars[k]]) ok = 0;
+        }
+        dt__free(after);
+        dt__free(b);
+        return ok;
+    }
+    case DQ_CL_RULE:
+        return rule_can_run(c, sc, cl, bound);
+    }
+    return 0;
+}
+
+/* Whether clauses cls[0..n) can all run, in some order, from `bound`;
+ * `after` (when not NULL, nvars bytes) gets the variables then bound. */
+static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
+                        const uint8_t *bound, uint8_t *after) {
+    size_t nv = sc->vars->n;
+    uint8_t *b = dt__malloc(nv + 1);
+    uint8_t *done = dt__calloc(n + 1, 1);
+    if (!b || !done) {
+        dt__free(b);
+        dt__free(done);
+        return 0;
+    }
+    memcpy(b, bound, nv);
+    size_t left = n;
+    int progress = 1;
+    while (left && progress) {
+        progress = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (done[i] || !can_run(c, sc, &cls[i], b)) continue;
+            done[i] = 1;
+            left--;
+            progress = 1;
+            clause_vars(&cls[i], b);
+        }
+    }
+    if (after) memcpy(after, b, nv);
+    dt__free(b);
+    dt__free(done);
+    return left == 0;
+}
+
+/* {------ Estimates ------ */
+
+/* Counts datoms of a seek up to COUNT_CAP (exactly below it). */
+static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match, const bounds *rg,
+                        double *out) {
+    dl_cursor cur;
+    int rc = dl_cursor_open(&cur, p->st, p->txn, ix);
+    if (rc != DT_OK) return rc;
+    rc = dl_cursor_seek(&cur, from, match, NULL);
+    uint64_t n = 0;
+    dl_datom d;
+    while (rc == DT_OK && n < COUNT_CAP) {
+        int r = dl_cursor_next(&cur, &d);
+        if (r == DT_DONE) break;
+        if (r != DT_ROW) {
+            rc = r;
+            break;
+        }
+        if (rg) {
+            const uint8_t *f = d.v;
+            size_t fn = d.vlen;
+            if (d.truncated) {
+                dt_kv_bytes full;
+                if ((rc = dl_cursor_value(&cur, &full)) != DT_OK) break;
+                f = full.ptr;
+                fn = full.len;
+            }
+            int b = bounds_check(rg, f, fn);
+            if (b > 0) break;
+            if (b < 0) continue;
+        }
+        n++;
+    }
+    dl_cursor_close(&cur);
+    *out = (double)n;
+    if (n >= COUNT_CAP) *out = -1; /* more */
+    return rc;
+}
+
+/*
+ * Estimates pattern p (prepared on a table of n rows): *fan = rows per
+ * input row, *alone = rows when run with only its constants (generator),
+ * cost of a nested loop (*inl).  Uses statistics and small exact counts.
+ */
+/* The exact number of datoms a lookup by value finds for the rows of a
+ * small table t (at most 64 rows; counting stops at 4096): *fan is the
+ * mean per row, or -1 when not counted. */
+static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
+    *fan = -1;
+    if (!t || t->nrows == 0 || t->nrows > 64 || !p->attr) return DT_OK;
+    dl_cursor cur;
+    int rc = dl_cursor_open(&cur, p->st, p->txn, DL_INDEX_AVE);
+    if (rc != DT_OK) return rc;
+    dt_buf vb = DT_BUF_INIT;
+    uint64_t total = 0;
+    size_t r;
+    for (r = 0; r < t->nrows && total < 4096; r++) {
+        int ok = encode_for(p, p->attr, &trow(t, r)[p->p[2].col], &vb, 0);
+        if (ok < 0) {
+            rc = -ok;
+            break;
+        }
+        if (ok == 0) continue;
+        dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = vb.p, .vlen = vb.len};
+        if ((rc = dl_cursor_seek(&cur, &from, 2, NULL)) != DT_OK) break;
+        dl_datom d;
+        int x;
+        while (total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW) total++;
+        if (total < 4096 && x != DT_DONE) {
+            rc = x;
+            break;
+        }
+    }
+    dl_cursor_close(&cur);
+    dt_buf_release(&vb);
+    if (rc == DT_OK && r) *fan = (double)total / (double)r;
+    return rc;
+}
+
+static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table *t, double n,
+                       double *fan, double *inl) {
+    if (p->none) {
+        *fan = 0;
+        *inl = 1;
+        it->s = 0;
+        it->have_s = 1;
+        return DT_OK;
+    }
+    int ek = p->p[0].kind, vk = p->p[2].kind, ak = p->p[1].kind;
+    int e_known = ek == P_CONST || ek == P_BOUND;
+    int v_known = vk == P_CONST || vk == P_BOUND;
+    if (!p->attr) {
+        /* attribute unknown: per entity a handful, else everything */
+        *fan = e_known ? 8 : 1e7;
+        if (ak == P_BOUND) *fan = e_known ? 1 : 1e5;
+        *inl = n * (COST_SEEK + *fan * COST_SCAN);
+        if (!it->have_s) it->s = 1e7, it->have_s = 1;
+        return DT_OK;
+    }
+    attr_stat st;
+    int rc = get_stat(c, src_id(sc, p->cl->src), p->attr, &st);
+    if (rc != DT_OK) return rc;
+    double C = (double)st.count, D = (double)st.distinct;
+    if (C < 1) C = 1;
+    double per_e = p->attr->many ? 2.0 : 1.0;
+    /* standalone size */
+    if (!it->have_s) {
+        double s = C;
+        if (ek == P_CONST) {
+            s = per_e;
+            if (vk == P_CONST) s = 1;
+        } else if (vk == P_CONST && p->cv_ok) {
+            dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = p->cv.p, .vlen = p->cv.len};
+            double k;
+            if ((rc = capped_count(p, DL_INDEX_AVE, &from, 2, NULL, &k)) != DT_OK) return rc;
+            s = k < 0 ? C / D : k;
+            if (k < 0 && s < COUNT_CAP) s = COUNT_CAP;
+        } else if (p->has_rg) {
+            if (p->rg.empty) {
+                s = 0;
+            } else {
+                dl_ikey from = {.n = 1, .aid = p->attr->aid};
+                const uint8_t *sp;
+                size_t sn;
+                bounds_start(&p->rg, &sp, &sn);
+                if (sp) from.v = sp, from.vlen = sn, from.n = 2;
+                double k;
+                if ((rc = capped_count(p, DL_INDEX_AVE, &from, 1, &p->rg, &k)) != DT_OK) return rc;
+                s = k < 0 ? (C / 3 > COUNT_CAP ? C / 3 : COUNT_CAP) : k;
+            }
+        }
+        it->s = s;
+        it->have_s = 1;
+    }
+    double f;
+    if (e_known) {
+        f = per_e;
+        if (v_known) f = f / D < 1 ? f / D : 1;
+        if (vk == P_NEW && p->has_rg) f *= it->s / C;
+        *inl = n * (COST_SEEK + f * COST_SCAN);
+    } else if (vk == P_BOUND) {
+        f = C / D;
+        double exact;
+        if ((rc = small_lookup_fan(p, t, &exact)) != DT_OK) return rc;
+        if (exact >= 0) f = exact;
+        *inl = n * (COST_SEEK + f * COST_SCAN);
+    } else {
+        f = it->s;
+        *inl = n * (COST_SEEK + f * COST_SCAN);
+    }
+    *fan = f;
+    return DT_OK;
+}
+
+/* }------ */
+
+/* Marks pushed predicates as done. */
+static void mark_used(item *items, size_t n, const bounds *b) {
+    for (size_t k = 0; k < b->nused; k++)
+        for (size_t i = 0; i < n; i++)
+            if (items[i].cl == b->used[k]) items[i].done = 1;
+}
+
+/* Prepares pattern it->cl on t with the predicates it can push down. */
+static int prep_with_bounds(ctx *c, const scope *sc, item *items, size_t nitems, item *it,
+                            const dq_table *t, pat *p) {
+    int rc = pat_prepare(c, sc, it->cl, t, p);
+    if (rc != DT_OK) return rc;
+    if (p->p[2].kind == P_NEW && p->attr) {
+        const dq_clause *preds[64];
+        size_t np = 0;
+        for (size_t i = 0; i < nitems && np < 64; i++)
+            if (!items[i].done && items[i].cl && items[i].cl->kind == DQ_CL_PRED)
+                preds[np++] = items[i].cl;
+        int vt = -1;
+        if (np && (rc = attr_vtype(c, src_id(sc, it->cl->src), p->attr, &vt)) != DT_OK) return rc;
+        if (np && vt >= 0 && collect_bounds(sc, preds, np, p->p[2].var, vt, &p->rg)) p->has_rg = 1;
+        if (p->has_rg && p->rg.empty) p->none = 1;
+    }
+    return DT_OK;
+}
+
+/* Whether every variable of predicate cl is a constant, bound in `bound`
+ * or a new variable of pattern p, with at least one new one. */
+static int pred_follows(const scope *sc, const dq_clause *cl, const uint8_t *bound, const pat *p) {
+    int uses_new = 0;
+    for (size_t i = 0; i < cl->nterms; i++) {
+        const dq_term *tm = &cl->terms[i];
+        if (tm->kind != DQ_TERM_VAR || term_const(sc, tm)) continue;
+        int is_new = 0;
+        for (size_t k = 0; k < DQ_MAX_PATTERN; k++)
+            if (p->p[k].kind == P_NEW && p->p[k].var == tm->id) is_new = 1;
+        if (is_new)
+            uses_new = 1;
+        else if (!bound || !bound[tm->id])
+            return 0;
+    }
+    return uses_new;
+}
+
+/* The fraction of a pattern's rows the predicates waiting for its new
+ * variables are guessed to keep (0.3 each; pushed ones are exact). */
+static double filter_sel(const scope *sc, const item *items, size_t n, const uint8_t *bound,
+                         const pat *p) {
+    double sel = 1;
+    for (size_t i = 0; i < n; i++) {
+        const dq_clause *cl = items[i].cl;
+        if (items[i].done || !cl || cl->kind != DQ_CL_PRED) continue;
+        int pushed = 0;
+        for (size_t k = 0; p->has_rg && k < p->rg.nused; k++)
+            if (p->rg.used[k] == cl) pushed = 1;
+        if (!pushed && pred_follows(sc, cl, bound, p)) sel *= 0.3;
+    }
+    return sel < 0.01 ? 0.01 : sel;
+}
+
+/* Runs on g (a pattern read alone, before a hash join) the predicates
+ * whose variables g binds by itself, so the join sees fewer rows. */
+static int filter_gen(ctx *c, const scope *sc, item *items, size_t n, dq_table *g) {
+    int rc = DT_OK;
+    for (size_t i = 0; i < n && rc == DT_OK; i++) {
+        const dq_clause *cl = items[i].cl;
+        if (items[i].done || !cl || cl->kind != DQ_CL_PRED) continue;
+        int ok = 1;
+        for (size_t k = 0; k < cl->nterms && ok; k++) {
+            const dq_term *tm = &cl->terms[k];
+            if (tm->kind == DQ_TERM_VAR && !term_const(sc, tm) && col_of(g, tm->id) < 0) ok = 0;
+        }
+        if (!ok) continue;
+        uint64_t before = g->nrows;
+        rc = run_pred(c, sc, cl, g);
+        items[i].done = 1;
+        if (rc == DT_OK)
+            rc = add_step(c, cl->form, "filter", NULL, NULL, NULL, (double)before * 0.3, g->nrows);
+    }
+    return rc;
+}
+
+/* Estimates an or that binds new variables: the sum over its branches
+ * of their most selective pattern (a branch without one: 4 per row). */
+static int est_or(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *t, double *out) {
+    double N = (double)t->nrows, sum = 0;
+    for (size_t b = 0; b < cl->nclauses; b++) {
+        const dq_clause *br = &cl->clauses[b];
+        const dq_clause *cs = br->kind == DQ_CL_AND ? br->clauses : br;
+        size_t nc = br->kind == DQ_CL_AND ? br->nclauses : 1;
+        double best = N * 4;
+        for (size_t k = 0; k < nc; k++) {
+            if (cs[k].kind != DQ_CL_PATTERN) continue;
+            item it;
+            memset(&it, 0, sizeof it);
+            it.cl = &cs[k];
+            pat p;
+            int rc = pat_prepare(c, sc, &cs[k], t, &p);
+            double fan = 0, inl = 0;
+            if (rc == DT_OK) rc = est_pattern(c, sc, &it, &p, t, N, &fan, &inl);
+            pat_release(&p);
+            if (rc != DT_OK) return rc;
+            if (N * fan < best) best = N * fan;
+        }
+        sum += best;
+    }
+    *out = sum;
+    return DT_OK;
+}
+
+/* Runs a pattern step: index nested loop, or (when t is large and the
+ * pattern alone small) a scan of the pattern hash-joined with t. */
+static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, item *it, dq_table *t,
+                        double est) {
+    pat p;
+    int rc = prep_with_bounds(c, sc, items, nitems, it, t, &p);
+    if (rc != DT_OK) {
+        pat_release(&p);
+        return rc;
+    }
+    double fan = 0, inl = 0;
+    if ((rc = est_pattern(c, sc, it, &p, t, (double)t->nrows, &fan, &inl)) != DT_OK) goto done;
+    int any_bound = 0;
+    for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
+        if (p.p[i].kind == P_BOUND) any_bound = 1;
+    /* a hash join's scan is pre-filtered by the ids the table holds for
+     * the join position (entity, or a ref value): no decoding for rows
+     * that cannot join */
+    int key_e = p.p[0].kind == P_BOUND && col_all_ids(t, p.p[0].col);
+    int key_v = !key_e && p.p[2].kind == P_BOUND && p.attr && p.attr->vtype == DT_REF &&
+                col_all_ids(t, p.p[2].col);
+    double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
+    double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
+    int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
+    const char *ix = NULL;
+    char bname[32] = "";
+    dq_table out;
+    memset(&out, 0, sizeof out);
+    if (use_hash) {
+        dq_table unit, gen;
+        memset(&gen, 0, sizeof gen);
+        if ((rc = tab_unit(&unit)) != DT_OK) goto done;
+        pat g;
+        rc = pat_prepare(c, sc, it->cl, &unit, &g);
+        if (rc == DT_OK && p.has_rg) {
+            /* the same bounds */
+            g.has_rg = 1;
+            g.rg = p.rg;
+            memset(&p.rg, 0, sizeof p.rg);
+            p.has_rg = 0;
+        }
+        idset ids = {NULL, 0};
+        if (rc == DT_OK && (key_e || key_v)) {
+            rc = idset_build(&ids, t, key_e ? p.p[0].col : p.p[2].col);
+            if (key_e)
+                g.fe = &ids;
+            else
+                g.fv = &ids;
+        }
+        if (rc == DT_OK) rc = pat_out_init(&g, &unit, &gen);
+        if (rc == DT_OK) rc = pat_run(c, &g, &unit, &gen, &ix, bname, sizeof bname);
+        dt__free(ids.slots);
+        if (rc == DT_OK) {
+            mark_used(items, nitems, &g.rg);
+            rc = add_step(c, it->cl->form, "scan", ix, bname, g.has_rg ? g.rg.text : NULL, it->s,
+                          gen.nrows);
+        }
+        if (rc == DT_OK) rc = filter_gen(c, sc, items, nitems, &gen);
+        if (rc == DT_OK) rc = hash_join(c, t, &gen, &out);
+        if (rc == DT_OK && t->nrows > 1)
+            rc = add_step(c, it->cl->form, "hash-join", NULL, NULL, NULL, est, out.nrows);
+        pat_release(&g);
+        dq_table_release(&unit);
+        dq_table_release(&gen);
+    } else {
+        rc = pat_out_init(&p, t, &out);
+        if (rc == DT_OK) rc = pat_run(c, &p, t, &out, &ix, bname, sizeof bname);
+        if (rc == DT_OK) {
+            mark_used(items, nitems, &p.rg);
+            rc = add_step(c, it->cl->form, any_bound ? "lookup" : "scan", ix, bname,
+                          p.has_rg ? p.rg.text : NULL, est, out.nrows);
+        }
+    }
+    if (rc == DT_OK)
+        tab_move(t, &out);
+    else
+        dq_table_release(&out);
+done:
+    pat_release(&p);
+    return rc;
+}
+
+/* Evaluates a sub-conjunction (a branch of or, the body of not) from the
+ * distinct bindings of `vars` in t, and returns its rows over `vars`. */
+static int eval_sub(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const dq_table *t,
+                    const dq_var *vars, size_t nvars, dq_table *res) {
+    dq_table seed;
+    int rc = project_distinct(t, vars, nvars, &seed);
+    if (rc != DT_OK) return rc;
+    uint8_t *keep = dt__calloc(sc->vars->n + 1, 1);
+    if (!keep) {
+        dq_table_release(&seed);
+        return DT_NOMEM;
+    }
+    for (size_t i = 0; i < nvars; i++) keep[vars[i]] = 1;
+    c->depth++;
+    rc = eval_conj(c, sc, cls, n, keep, &seed);
+    c->depth--;
+    dt__free(keep);
+    if (rc == DT_OK) rc = project_distinct(&seed, vars, nvars, res);
+    dq_table_release(&seed);
+    return rc;
+}
+
+/* or / or-join: the union of the branches, joined with t. */
+static int run_or(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
+    dq_table uni;
+    memset(&uni, 0, sizeof uni);
+    int rc = DT_OK;
+    int have = 0;
+    for (size_t i = 0; i < cl->nclauses && rc == DT_OK; i++) {
+        const dq_clause *br = &cl->clauses[i];
+        dq_table r;
+        if (br->kind == DQ_CL_AND)
+            rc = eval_sub(c, sc, br->clauses, br->nclauses, t, cl->vars, cl->nvars, &r);
+        else
+            rc = eval_sub(c, sc, br, 1, t, cl->vars, cl->nvars, &r);
+        if (rc != DT_OK) break;
+        if (r.nrows == 0) {
+            dq_table_release(&r);
+            continue;
+        }
+        if (!have) {
+            uni = r;
+            have = 1;
+            continue;
+        }
+        /* align r's columns on uni's */
+        int map[64];
+        for (size_t k = 0; k < uni.ncols; k++) map[k] = col_of(&r, uni.cols[k]);
+        for (size_t k = 0; k < uni.ncols; k++)
+            if (map[k] < 0) rc = clause_err(cl, DT_INVALID, "branches bind different variables");
+        for (size_t k = 0; k < r.nrows && rc == DT_OK; k++) {
+            dt_value *o = tab_slot(&uni);
+            if (!o) {
+                rc = DT_NOMEM;
+                break;
+            }
+            for (size_t j = 0; j < uni.ncols; j++) o[j] = trow(&r, k)[map[j]];
+            uni.nrows++;
+        }
+        dq_table_release(&r);
+    }
+    if (rc == DT_OK && !have) t->nrows = 0; /* no branch matched */
+    if (rc == DT_OK && have) rc = dedup(&uni);
+    if (rc == DT_OK && have) {
+        int all_bound = 1;
+        for (size_t k = 0; k < uni.ncols; k++)
+            if (col_of(t, uni.cols[k]) < 0) all_bound = 0;
+        if (all_bound) {
+            rc = semi_join(c, t, &uni, 1);
+        } else {
+            dq_table out;
+            rc = hash_join(c, t, &uni, &out);
+            if (rc == DT_OK)
+                tab_move(t, &out);
+            else
+                dq_table_release(&out);
+        }
+    }
+    dq_table_release(&uni);
+    return rc;
+}
+
+/* not / not-join: drops the rows of t for which the body has a match. */
+static int run_not(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
+    dq_table r;
+    int rc = eval_sub(c, sc, cl->clauses, cl->nclauses, t, cl->vars, cl->nvars, &r);
+    if (rc != DT_OK) return rc;
+    rc = semi_join(c, t, &r, 0);
+    dq_table_release(&r);
+    return rc;
+}
+
+/* Joins an input relation. */
+static int run_rel(ctx *c, const dq_table *rel, dq_table *t) {
+    dq_table out;
+    int rc = hash_join(c, t, rel, &out);
+    if (rc == DT_OK)
+        tab_move(t, &out);
+    else
+        dq_table_release(&out);
+    return rc;
+}
+
+/* Is clause cl a filter (binds nothing new) given bound? */
+static int is_filter(const scope *sc, const dq_clause *cl, const uint8_t *bound) {
+    switch (cl->kind) {
+    case DQ_CL_PRED:
+    case DQ_CL_NOT:
+    case DQ_CL_NOT_JOIN:
+        return 1;
+    case DQ_CL_OR:
+    case DQ_CL_OR_JOIN:
+        for (size_t i = 0; i < cl->nvars; i++)
+            if (!bound[cl->vars[i]] && !(sc->cval && sc->cval[cl->vars[i]])) return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int first_unbound(const scope *sc, const dq_clause *cl, const uint8_t *bound) {
+    for (size_t i = 0; i < cl->nterms; i++)
+        if (cl->terms[i].kind == DQ_TERM_VAR && !term_const(sc, &cl->terms[i]) &&
+            !bound[cl->terms[i].id])
+            return cl->terms[i].id;
+    for (size_t i = 0; i < cl->nvars; i++)
+        if (!bound[cl->vars[i]]) return cl->vars[i];
+    return -1;
+}
+
+static const char *filter_op(const dq_clause *cl) {
+    switch (cl->kind) {
+    case DQ_CL_PRED:
+        return "filter";
+    case DQ_CL_NOT:
+    case DQ_CL_NOT_JOIN:
+        return "anti-join";
+    default:
+        return "semi-join";
+    }
+}
+
+/*
+ * eval_conj: joins clauses cls[0..n) (and, at the top, the input
+ * relations in c) into t, choosing at each step the clause with the
+ * smallest estimated result among those that can run.
+ */
+/* Drops the columns of t that neither `keep` nor a clause still to run
+ * uses (narrower rows are cheaper to copy at every later step). */
+static void prune(const scope *sc, const item *items, size_t n, const uint8_t *keep, dq_table *t,
+                  uint8_t *live) {
+    if (!keep || t->ncols == 0) return;
+    size_t nv = sc->vars->n;
+    memcpy(live, keep, nv);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].done) continue;
+        if (items[i].cl)
+            clause_vars(items[i].cl, live);
+        else
+            for (size_t k = 0; k < items[i].rel->ncols; k++) live[items[i].rel->cols[k]] = 1;
+    }
+    size_t idx[256], w = 0;
+    for (size_t k = 0; k < t->ncols && w < 256; k++)
+        if (t->cols[k] >= 0 && (size_t)t->cols[k] < nv && live[t->cols[k]]) idx[w++] = k;
+    if (w == t->ncols || t->ncols > 256) return;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *row = t->cells + r * t->ncols;
+        dt_value *o = t->cells + r * w;
+        for (size_t k = 0; k < w; k++) o[k] = row[idx[k]];
+    }
+    for (size_t k = 0; k < w; k++) t->cols[k] = t->cols[idx[k]];
+    t->cap = t->cap * t->ncols / (w ? w : 1);
+    t->ncols = w;
+}
+
+static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint8_t *keep,
+                      dq_table *t) {
+    size_t nv = sc->vars->n;
+    uint8_t *bound = dt__malloc(2 * nv + 2);
+    if (!bound) return DT_NOMEM;
+    uint8_t *live = bound + nv + 1;
+    int rc = DT_OK;
+    for (;;) {
+        prune(sc, items, n, keep, t, live);
+        if (t->nrows == 0) {
+            /* nothing can come back; keep the columns complete */
+            for (size_t i = 0; i < n; i++) items[i].done = 1;
+        }
+        bound_of(t, bound, nv);
+        /* filters whose variables are bound run first */
+        int progress = 1;
+        while (progress && rc == DT_OK) {
+            progress = 0;
+            for (size_t i = 0; i < n && rc == DT_OK; i++) {
+                item *it = &items[i];
+                if (it->done || !it->cl || !is_filter(sc, it->cl, bound)) continue;
+                if (!can_run(c, sc, it->cl, bound)) continue;
+                uint64_t before = t->nrows;
+                if (it->cl->kind == DQ_CL_PRED)
+                    rc = run_pred(c, sc, it->cl, t);
+                else if (it->cl->kind == DQ_CL_NOT || it->cl->kind == DQ_CL_NOT_JOIN)
+                    rc = run_not(c, sc, it->cl, t);
+                else
+                    rc = run_or(c, sc, it->cl, t);
+                it->done = 1;
+                progress = 1;
+                if (rc == DT_OK)
+                    rc = add_step(c, it->cl->form, filter_op(it->cl), NULL, NULL, NULL,
+                                  (double)before / 2, t->nrows);
+            }
+        }
+        if (rc != DT_OK) break;
+        int left = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!items[i].done) left = 1;
+        if (!left) break;
+        /* the cheapest step */
+        double N = (double)t->nrows;
+        item *best = NULL;
+        double best_est = 0, best_cost = 0;
+        for (size_t i = 0; i < n && rc == DT_OK; i++) {
+            item *it = &items[i];
+            if (it->done) continue;
+            double est, cost;
+            if (!it->cl) {
+                int shares = 0;
+                for (size_t k = 0; k < it->rel->ncols; k++)
+                    if (bound[it->rel->cols[k]]) shares = 1;
+                est = shares ? N : N * (double)it->rel->nrows;
+                cost = est;
+            } else {
+                const dq_clause *cl = it->cl;
+                if (is_filter(sc, cl, bound) || !can_run(c, sc, cl, bound)) continue;
+                switch (cl->kind) {
+                case DQ_CL_PATTERN: {
+                    pat p;
+                    rc = prep_with_bounds(c, sc, items, n, it, t, &p);
+                    double fan = 0, inl = 0;
+                    if (rc == DT_OK) rc = est_pattern(c, sc, it, &p, t, N, &fan, &inl);
+                    est = N * fan * filter_sel(sc, items, n, bound, &p);
+                    pat_release(&p);
+                    cost = inl;
+                    break;
+                }
+                case DQ_CL_FN:
+                    est = cl->bind.kind == DQ_BIND_COLL || cl->bind.kind == DQ_BIND_REL ? N * 4 : N;
+                    cost = est;
+                    break;
+                case DQ_CL_RULE: {
+                    double size = 0;
+                    rc = rule_size(c, sc, cl, &size);
+                    int shares = 0;
+                    for (size_t k = 0; k < cl->nterms; k++)
+                        if (cl->terms[k].kind == DQ_TERM_CONST ||
+                            (cl->terms[k].kind == DQ_TERM_VAR && bound[cl->terms[k].id]))
+                            shares = 1;
+                    est = shares ? N * (1 + sqrt(size)) : N * size;
+                    cost = est;
+                    break;
+                }
+                default: /* or, or-join binding new variables */
+                    rc = est_or(c, sc, cl, t, &est);
+                    cost = est;
+                    break;
+                }
+                if (rc != DT_OK) break;
+            }
+            if (!best || est < best_est || (est == best_est && cost < best_cost)) {
+                best = it;
+                best_est = est;
+                best_cost = cost;
+            }
+        }
+        if (rc != DT_OK) break;
+        if (!best) {
+            /* only clauses waiting for unbound variables are left */
+            for (size_t i = 0; i < n; i++) {
+                if (items[i].done || !items[i].cl) continue;
+                if (c->depth > 0 && c->in_scc == NULL && 0) break;
+                int v = first_unbound(sc, items[i].cl, bound);
+                char what[160];
+                snprintf(what, sizeof what, "unbound variable %s",
+                         v >= 0 ? dq_var_name(sc->vars, v) : "?");
+                rc = clause_err(items[i].cl, DT_INVALID, what);
+                break;
+            }
+            if (rc == DT_OK) rc = dt__seterr(NULL, DT_INVALID, "query: no clause can run");
+            break;
+        }
+        if (!best->cl) {
+            uint64_t before = t->nrows;
+            (void)before;
+            rc = run_rel(c, best->rel, t);
+            best->done = 1;
+            if (rc == DT_OK) rc = add_step(c, NULL, "input", NULL, NULL, NULL, best_est, t->nrows);
+            continue;
+        }
+        const dq_clause *cl = best->cl;
+        switch (cl->kind) {
+        case DQ_CL_PATTERN:
+            best->done = 1;
+            rc = step_pattern(c, sc, items, n, best, t, best_est);
+            break;
+        case DQ_CL_FN:
+            best->done = 1;
+            rc = run_fn(c, sc, cl, t);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "function", NULL, NULL, NULL, best_est, t->nrows);
+            break;
+        case DQ_CL_RULE:
+            best->done = 1;
+            rc = run_rule(c, sc, cl, t);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "rule", NULL, NULL, NULL, best_est, t->nrows);
+            break;
+        default:
+            best->done = 1;
+            rc = run_or(c, sc, cl, t);
+            if (rc == DT_OK)
+                rc = add_step(c, cl->form, "union", NULL, NULL, NULL, best_est, t->nrows);
+            break;
+        }
+        if (rc != DT_OK) break;
+    }
+    dt__free(bound);
+    return rc;
+}
+
+static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
+                     dq_table *t) {
+    item *items = dt__calloc(n + 1, sizeof *items);
+    if (!items) return DT_NOMEM;
+    for (size_t i = 0; i < n; i++) items[i].cl = &cls[i];
+    int rc = eval_items(c, sc, items, n, keep, t);
+    dt__free(items);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== Rules ====== */
+
+static rule_rel *rel_of(ctx *c, int32_t rule, int32_t src) {
+    if (src < 0) src = 0;
+    return &c->rels[(size_t)rule * (c->q->nsrcs ? c->q->nsrcs : 1) + (size_t)src];
+}
+
+/* Marks the rules called in cls (also inside or/not) in set. */
+static void calls_of(const dq_clause *cls, size_t n, uint8_t *set) {
+    for (size_t i = 0; i < n; i++) {
+        const dq_clause *cl = &cls[i];
+        if (cl->kind == DQ_CL_RULE) set[cl->rule] = 1;
+        if (cl->nclauses) calls_of(cl->clauses, cl->nclauses, set);
+    }
+}
+
+/* reach[r * n + s]: rule r depends on rule s (transitively). */
+static int compute_reach(const dq_query *q, uint8_t **out) {
+    size_t n = q->nrules;
+    uint8_t *r = dt__calloc(n * n + 1, 1);
+    if (!r) return DT_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t b = 0; b < q->rules[i].nbodies; b++)
+            calls_of(q->rules[i].bodies[b].clauses, q->rules[i].bodies[b].nclauses, r + i * n);
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < n; i++)
+            if (r[i * n + k])
+                for (size_t j = 0; j < n; j++)
+                    if (r[k * n + j]) r[i * n + j] = 1;
+    *out = r;
+    return DT_OK;
+}
+
+/* The rows of body result t over the rule's head variables (0..arity-1)
+ * appended to rel (deduplicated through set when not NULL). */
+static int project_head(const dq_table *t, size_t arity, dq_table *rel, rowset *set,
+                        const dq_clause *where) {
+    if (t->nrows == 0) return DT_OK;
+    size_t idx[64];
+    for (size_t i = 0; i < arity; i++) {
+        int col = col_of(t, (dq_var)i);
+        if (col < 0) return clause_err(where, DT_INVALID, "a rule head variable is bound nowhere");
+        idx[i] = (size_t)col;
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        dt_value *o = tab_slot(rel);
+        if (!o) return DT_NOMEM;
+        const dt_value *row = trow(t, r);
+        for (size_t i = 0; i < arity; i++) o[i] = row[idx[i]];
+        if (set) {
+            int added;
+            int rc = rowset_add(set, rel->nrows, 1, &added);
+            if (rc != DT_OK) return rc;
+            if (added) rel->nrows++;
+        } else {
+            rel->nrows++;
+        }
+    }
+    return DT_OK;
+}
+
+static int head_table(size_t arity, dq_table *t) {
+    dq_var cols[64];
+    for (size_t i = 0; i < arity; i++) cols[i] = (dq_var)i;
+    return tab_init_cols(t, cols, arity, NULL, 0);
+}
+
+/* Whether a body calls a rule of the component at its top level only. */
+static int scc_calls(const dq_clause *cls, size_t n, const uint8_t *in_scc, int *top, int *nested) {
+    for (size_t i = 0; i < n; i++) {
+        const dq_clause *cl = &cls[i];
+        if (cl->kind == DQ_CL_RULE && in_scc[cl->rule]) *top = 1;
+        if (cl->nclauses) {
+            uint8_t dummy = 0;
+            int t2 = 0, n2 = 0;
+            (void)dummy;
+            scc_calls(cl->clauses, cl->nclauses, in_scc, &t2, &n2);
+            if (t2 || n2) *nested = 1;
+        }
+    }
+    return DT_OK;
+}
+
+static int eval_body(ctx *c, const dq_rule_body *b, size_t arity, int32_t src, dq_table *t) {
+    scope bs = {&b->vars, src, NULL};
+    uint8_t *keep = dt__calloc(b->vars.n + 1, 1);
+    if (!keep) return DT_NOMEM;
+    for (size_t i = 0; i < b->vars.n; i++) keep[i] = 0;
+    for (size_t i = 0; i < arity && i < b->vars.n; i++) keep[i] = 1;
+    c->depth++;
+    int rc = eval_conj(c, &bs, b->clauses, b->nclauses, keep, t);
+    c->depth--;
+    dt__free(keep);
+    return rc;
+}
+
+static int materialize(ctx *c, int32_t rule, int32_t src);
+
+/* Semi-naive fixpoint of the recursive component of `rule`. */
+static int solve_scc(ctx *c, int32_t rule, int32_t src) {
+    const dq_query *q = c->q;
+    size_t nr = q->nrules;
+    uint8_t *in = dt__calloc(nr + 1, 1);
+    dq_table *full = dt__calloc(nr + 1, sizeof *full);
+    dq_table *delta = dt__calloc(nr + 1, sizeof *delta);
+    dq_table *nd = dt__calloc(nr + 1, sizeof *nd);
+    rowset *fs = dt__calloc(nr + 1, sizeof *fs);
+    dq_table **curp = dt__calloc(nr + 1, sizeof *curp);
+    dq_table **delp = dt__calloc(nr + 1, sizeof *delp);
+    int rc = DT_OK;
+    if (!in || !full || !delta || !nd || !fs || !curp || !delp) {
+        rc = DT_NOMEM;
+        goto out;
+    }
+    for (size_t m = 0; m < nr; m++)
+        in[m] = (m == (size_t)rule) ||
+                (c->reach[(size_t)rule * nr + m] && c->reach[m * nr + (size_t)rule]);
+    /* checks: calls of the component only at the top of bodies; every
+     * body can run with nothing bound */
+    for (size_t m = 0; m < nr; m++) {
+        if (!in[m]) continue;
+        rel_of(c, (int32_t)m, src)->state = 1;
+    }
+    for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+        if (!in[m]) continue;
+        const dq_rule *ru = &q->rules[m];
+        for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+            int top = 0, nested = 0;
+            scc_calls(ru->bodies[b].clauses, ru->bodies[b].nclauses, in, &top, &nested);
+            if (nested) rc = PL_FALLBACK;
+            uint8_t *none = dt__calloc(ru->bodies[b].vars.n + 1, 1);
+            if (!none) {
+                rc = DT_NOMEM;
+                break;
+            }
+            scope bs = {&ru->bodies[b].vars, src, NULL};
+            if (rc == DT_OK &&
+                !can_eval(c, &bs, ru->bodies[b].clauses, ru->bodies[b].nclauses, none))
+                rc = PL_FALLBACK;
+            dt__free(none);
+        }
+        if (rc == DT_OK) rc = head_table(ru->arity, &full[m]);
+        if (rc == DT_OK) rc = head_table(ru->arity, &delta[m]);
+        if (rc == DT_OK) {
+            size_t idx[64];
+            for (size_t i = 0; i < ru->arity; i++) idx[i] = i;
+            (void)idx;
+        }
+    }
+    if (rc != DT_OK) goto out;
+    static const size_t ident[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+        44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+        if (!in[m]) continue;
+        if (q->rules[m].arity > 64) {
+            rc = PL_FALLBACK;
+            break;
+        }
+        rc = rowset_init(&fs[m], &full[m], ident, q->rules[m].arity, 64);
+        curp[m] = &full[m];
+        delp[m] = &delta[m];
+    }
+    if (rc != DT_OK) goto out;
+    const uint8_t *save_in = c->in_scc;
+    dq_table **save_cur = c->cur, **save_del = c->delta;
+    const dq_clause *save_dc = c->delta_clause;
+    c->in_scc = in;
+    c->cur = curp;
+    c->delta = delp;
+    c->delta_clause = NULL;
+    /* round 0: the bodies without calls into the component */
+    for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+        if (!in[m]) continue;
+        const dq_rule *ru = &q->rules[m];
+        for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+            int top = 0, nested = 0;
+            scc_calls(ru->bodies[b].clauses, ru->bodies[b].nclauses, in, &top, &nested);
+            if (top) continue;
+            dq_table t;
+            if ((rc = tab_unit(&t)) != DT_OK) break;
+            rc = eval_body(c, &ru->bodies[b], ru->arity, src, &t);
+            if (rc == DT_OK) rc = project_head(&t, ru->arity, &full[m], &fs[m], NULL);
+            dq_table_release(&t);
+        }
+        /* delta = full */
+        for (size_t r = 0; r < full[m].nrows && rc == DT_OK; r++) {
+            dt_value *o = tab_slot(&delta[m]);
+            if (!o) {
+                rc = DT_NOMEM;
+                break;
+            }
+            memcpy(o, trow(&full[m], r), full[m].ncols * sizeof *o);
+            delta[m].nrows++;
+        }
+    }
+    for (int round = 0; rc == DT_OK; round++) {
+        int any = 0;
+        for (size_t m = 0; m < nr; m++)
+            if (in[m] && delta[m].nrows) any = 1;
+        if (!any) break;
+        for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+            if (!in[m]) continue;
+            rc = head_table(q->rules[m].arity, &nd[m]);
+        }
+        for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+            if (!in[m]) continue;
+            const dq_rule *ru = &q->rules[m];
+            rowset ns;
+            if ((rc = rowset_init(&ns, &nd[m], ident, ru->arity, 64)) != DT_OK) break;
+            for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+                const dq_rule_body *body = &ru->bodies[b];
+                for (size_t k = 0; k < body->nclauses && rc == DT_OK; k++) {
+                    const dq_clause *cl = &body->clauses[k];
+                    if (cl->kind != DQ_CL_RULE || !in[cl->rule] || !delta[cl->rule].nrows) continue;
+                    c->delta_clause = cl;
+                    dq_table t, got;
+                    if ((rc = tab_unit(&t)) != DT_OK) break;
+                    rc = eval_body(c, body, ru->arity, src, &t);
+                    if (rc == DT_OK) rc = head_table(ru->arity, &got);
+                    if (rc == DT_OK) rc = project_head(&t, ru->arity, &got, NULL, cl);
+                    for (size_t r = 0; r < got.nrows && rc == DT_OK; r++) {
+                        const dt_value *row = trow(&got, r);
+                        uint64_t h = row_hash(row, ident, ru->arity);
+                        if (rowset_find(&fs[m], row, ident, h) != SIZE_MAX) continue;
+                        dt_value *o = tab_slot(&nd[m]);
+                        if (!o) {
+                            rc = DT_NOMEM;
+                            break;
+                        }
+                        memcpy(o, row, ru->arity * sizeof *o);
+                        int added;
+                        if ((rc = rowset_add(&ns, nd[m].nrows, 1, &added)) != DT_OK) break;
+                        if (added) nd[m].nrows++;
+                    }
+                    dq_table_release(&t);
+                    dq_table_release(&got);
+                    c->delta_clause = NULL;
+                }
+            }
+            rowset_release(&ns);
+        }
+        /* full += new; delta = new */
+        for (size_t m = 0; m < nr && rc == DT_OK; m++) {
+            if (!in[m]) continue;
+            for (size_t r = 0; r < nd[m].nrows && rc == DT_OK; r++) {
+                dt_value *o = tab_slot(&full[m]);
+                if (!o) {
+                    rc = DT_NOMEM;
+                    break;
+                }
+                memcpy(o, trow(&nd[m], r), nd[m].ncols * sizeof *o);
+                int added;
+                rc = rowset_add(&fs[m], full[m].nrows, 1, &added);
+                if (added) full[m].nrows++;
+            }
+            if (rc == DT_OK) rc = dq_exec_rows(c->x, full[m].nrows);
+            tab_move(&delta[m], &nd[m]);
+        }
+        if (rc == DT_OK) rc = dq_exec_check(c->x);
+    }
+    c->in_scc = save_in;
+    c->cur = save_cur;
+    c->delta = save_del;
+    c->delta_clause = save_dc;
+    if (rc == DT_OK) {
+        for (size_t m = 0; m < nr; m++) {
+            if (!in[m]) continue;
+            rule_rel *rr = rel_of(c, (int32_t)m, src);
+            rr->t = full[m];
+            memset(&full[m], 0, sizeof full[m]);
+            rr->state = 2;
+        }
+    }
+out:
+    if (rc != DT_OK && in)
+        for (size_t m = 0; m < nr; m++)
+            if (in[m] && rel_of(c, (int32_t)m, src)->state == 1)
+                rel_of(c, (int32_t)m, src)->state = 0;
+    for (size_t m = 0; m < nr && full; m++) {
+        dq_table_release(&full[m]);
+        dq_table_release(&delta[m]);
+        dq_table_release(&nd[m]);
+        if (fs) rowset_release(&fs[m]);
+    }
+    dt__free(in);
+    dt__free(full);
+    dt__free(delta);
+    dt__free(nd);
+    dt__free(fs);
+    dt__free(curp);
+    dt__free(delp);
+    return rc;
+}
+
+/* Computes the whole relation of a rule on source src (memoized).
+ * PL_UNREADY: a body needs arguments bound by the caller. */
+static int materialize(ctx *c, int32_t rule, int32_t src) {
+    rule_rel *rr = rel_of(c, rule, src);
+    if (rr->state == 2) return DT_OK;
+    if (rr->state == 3) return PL_UNREADY;
+    if (rr->state == 1) return PL_FALLBACK; /* unreachable: calls inside a component are read */
+    size_t nr = c->q->nrules;
+    if (c->reach[(size_t)rule * nr + (size_t)rule]) return solve_scc(c, rule, src);
+    const dq_rule *ru = &c->q->rules[rule];
+    for (size_t b = 0; b < ru->nbodies; b++) {
+        uint8_t *none = dt__calloc(ru->bodies[b].vars.n + 1, 1);
+        if (!none) return DT_NOMEM;
+        scope bs = {&ru->bodies[b].vars, src, NULL};
+        rr->state = 1;
+        int ok = can_eval(c, &bs, ru->bodies[b].clauses, ru->bodies[b].nclauses, none);
+        rr->state = 0;
+        dt__free(none);
+        if (!ok) {
+            rr->state = 3;
+            return PL_UNREADY;
+        }
+    }
+    if (ru->arity > 64) return PL_FALLBACK;
+    rr->state = 1;
+    dq_table rel;
+    int rc = head_table(ru->arity, &rel);
+    for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+        dq_table t;
+        if ((rc = tab_unit(&t)) != DT_OK) break;
+        rc = eval_body(c, &ru->bodies[b], ru->arity, src, &t);
+        if (rc == DT_OK) rc = project_head(&t, ru->arity, &rel, NULL, NULL);
+        dq_table_release(&t);
+    }
+    if (rc == DT_OK) rc = dedup(&rel);
+    if (rc != DT_OK) {
+        dq_table_release(&rel);
+        rr->state = 0;
+        return rc;
+    }
+    rr->t = rel;
+    rr->state = 2;
+    return DT_OK;
+}
+
+static int call_src(const scope *sc, const dq_clause *cl) {
+    int32_t s = src_id(sc, cl->src);
+    return s < 0 ? 0 : s;
+}
+
+static int rule_can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound) {
+    if (c->in_scc && c->in_scc[cl->rule]) return 1;
+    int32_t src = call_src(sc, cl);
+    rule_rel *rr = rel_of(c, cl->rule, src);
+    if (rr->state == 1) return 1;
+    if (rr->state == 0) {
+        int rc = materialize(c, cl->rule, src);
+        if (rc != DT_OK && rc != PL_UNREADY) return 1; /* the error shows when it runs */
+    }
+    if (rr->state != 3) return 1;
+    const dq_rule *ru = &c->q->rules[cl->rule];
+    for (size_t b = 0; b < ru->nbodies; b++) {
+        const dq_rule_body *body = &ru->bodies[b];
+        uint8_t *bb = dt__calloc(body->vars.n + 1, 1);
+        if (!bb) return 0;
+        for (size_t i = 0; i < cl->nterms && i < ru->arity; i++) {
+            const dq_term *tm = &cl->terms[i];
+            if (term_const(sc, tm) || (tm->kind == DQ_TERM_VAR && bound[tm->id])) bb[i] = 1;
+        }
+        scope bs = {&body->vars, src, NULL};
+        int ok = can_eval(c, &bs, body->clauses, body->nclauses, bb);
+        dt__free(bb);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static int rule_size(ctx *c, const scope *sc, const dq_clause *cl, double *size) {
+    *size = 10;
+    if (c->in_scc && c->in_scc[cl->rule]) {
+        const dq_table *rel = cl == c->delta_clause ? c->delta[cl->rule] : c->cur[cl->rule];
+        *size = (double)rel->nrows + 1;
+        return DT_OK;
+    }
+    int32_t src = call_src(sc, cl);
+    int rc = materialize(c, cl->rule, src);
+    if (rc == PL_UNREADY) return DT_OK;
+    if (rc != DT_OK) return rc;
+    *size = (double)rel_of(c, cl->rule, src)->t.nrows;
+    return DT_OK;
+}
+
+/* Joins relation rel (over head positions) into t through the call's
+ * arguments. */
+static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *rel,
+                     dq_table *t) {
+    dq_var vars[64];
+    int pos_of[64]; /* argument -> column of the call table, or -1 (constant / blank) */
+    size_t nv = 0;
+    size_t arity = cl->nterms;
+    if (arity > 64) return PL_FALLBACK;
+    for (size_t i = 0; i < arity; i++) {
+        const dq_term *tm = &cl->terms[i];
+        pos_of[i] = -1;
+        if (term_const(sc, tm) || tm->kind != DQ_TERM_VAR) continue;
+        size_t k;
+        for (k = 0; k < nv; k++)
+            if (vars[k] == tm->id) break;
+        if (k == nv) vars[nv++] = tm->id;
+        pos_of[i] = (int)k;
+    }
+    dq_table ct;
+    int rc = tab_init_cols(&ct, vars, nv, NULL, 0);
+    if (rc != DT_OK) return rc;
+    for (size_t r = 0; r < rel->nrows; r++) {
+        const dt_value *row = trow(rel, r);
+        dt_value *o = tab_slot(&ct);
+        if (!o) {
+            rc = DT_NOMEM;
+            break;
+        }
+        uint8_t set[64] = {0};
+        int ok = 1;
+        for (size_t i = 0; i < arity && ok; i++) {
+            const dq_term *tm = &cl->terms[i];
+            const dt_value *k = term_const(sc, tm);
+            if (k) {
+                ok = val_eq(k, &row[i]);
+            } else if (pos_of[i] >= 0) {
+                if (set[pos_of[i]])
+                    ok = val_eq(&o[pos_of[i]], &row[i]);
+                else
+                    o[pos_of[i]] = row[i], set[pos_of[i]] = 1;
+            }
+        }
+        if (ok) ct.nrows++;
+    }
+    if (rc == DT_OK) {
+        int all = 1;
+        for (size_t k = 0; k < nv; k++)
+            if (col_of(t, vars[k]) < 0) all = 0;
+        if (all) {
+            rc = semi_join(c, t, &ct, 1);
+        } else {
+            dq_table out;
+            rc = hash_join(c, t, &ct, &out);
+            if (rc == DT_OK)
+                tab_move(t, &out);
+            else
+                dq_table_release(&out);
+        }
+    }
+    dq_table_release(&ct);
+    return rc;
+}
+
+/* A rule whose bodies need bound arguments: evaluated from the distinct
+ * bindings of its bound arguments (seeded), then joined. */
+static int run_rule_inline(ctx *c, const scope *sc, const dq_clause *cl, int32_t src, dq_table *t) {
+    const dq_rule *ru = &c->q->rules[cl->rule];
+    dq_var bvars[64];
+    size_t nb = 0;
+    for (size_t i = 0; i < cl->nterms && nb < 64; i++)
+        if (cl->terms[i].kind == DQ_TERM_VAR && !term_const(sc, &cl->terms[i]) &&
+            col_of(t, cl->terms[i].id) >= 0)
+            bvars[nb++] = cl->terms[i].id;
+    dq_table proj;
+    int rc = project_distinct(t, bvars, nb, &proj);
+    if (rc != DT_OK) return rc;
+    /* the seed: head variable i for each bound or constant argument */
+    dq_var hcols[64];
+    int from[64];
+    const dt_value *kval[64];
+    size_t nh = 0;
+    for (size_t i = 0; i < cl->nterms && i < 64; i++) {
+        const dq_term *tm = &cl->terms[i];
+        const dt_value *k = term_const(sc, tm);
+        if (k) {
+            hcols[nh] = (dq_var)i;
+            from[nh] = -1;
+            kval[nh++] = k;
+        } else if (tm->kind == DQ_TERM_VAR && col_of(&proj, tm->id) >= 0) {
+            hcols[nh] = (dq_var)i;
+            from[nh] = col_of(&proj, tm->id);
+            kval[nh++] = NULL;
+        }
+    }
+    dq_table res;
+    memset(&res, 0, sizeof res);
+    rc = head_table(ru->arity, &res);
+    for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+        dq_table seed;
+        if ((rc = tab_init_cols(&seed, hcols, nh, NULL, 0)) != DT_OK) break;
+        for (size_t r = 0; r < proj.nrows && rc == DT_OK; r++) {
+            dt_value *o = tab_slot(&seed);
+            if (!o) {
+                rc = DT_NOMEM;
+                break;
+            }
+            for (size_t k = 0; k < nh; k++) o[k] = kval[k] ? *kval[k] : trow(&proj, r)[from[k]];
+            seed.nrows++;
+        }
+        if (rc == DT_OK) rc = eval_body(c, &ru->bodies[b], ru->arity, src, &seed);
+        if (rc == DT_OK) rc = project_head(&seed, ru->arity, &res, NULL, cl);
+        dq_table_release(&seed);
+    }
+    if (rc == DT_OK) rc = dedup(&res);
+    if (rc == DT_OK) rc = join_call(c, sc, cl, &res, t);
+    dq_table_release(&res);
+    dq_table_release(&proj);
+    return rc;
+}
+
+static int run_rule(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
+    if (c->in_scc && c->in_scc[cl->rule]) {
+        const dq_table *rel = cl == c->delta_clause ? c->delta[cl->rule] : c->cur[cl->rule];
+        return join_call(c, sc, cl, rel, t);
+    }
+    int32_t src = call_src(sc, cl);
+    int rc = materialize(c, cl->rule, src);
+    if (rc == PL_UNREADY) return run_rule_inline(c, sc, cl, src, t);
+    if (rc != DT_OK) return rc;
+    return join_call(c, sc, cl, &rel_of(c, cl->rule, src)->t, t);
+}
+
+/* }====== */
+
+/* {====== Explain ====== */
+
+static int write_explain(ctx *c, uint64_t rows) {
+    dt_buf *b = c->x->explain;
+    int rc = dt_buf_printf(b, "{:rows %llu\n :steps [", (unsigned long long)rows);
+    for (size_t i = 0; i < c->nsteps && rc == DT_OK; i++) {
+        const step_rec *s = &c->steps[i];
+        rc = dt_buf_printf(b, "%s{", i ? "\n          " : "");
+        if (rc == DT_OK && s->depth) rc = dt_buf_printf(b, ":depth %d ", s->depth);
+        if (rc == DT_OK) {
+            rc = dt_buf_printf(b, ":clause ");
+            if (rc == DT_OK) {
+                if (s->form)
+                    rc = dl_edn_write_buf(s->form, 0, b);
+                else
+                    rc = dt_buf_printf(b, ":in");
+            }
+        }
+        if (rc == DT_OK) rc = dt_buf_printf(b, " :op :%s", s->op);
+        if (rc == DT_OK && s->index) rc = dt_buf_printf(b, " :index :%s", s->index);
+        if (rc == DT_OK && s->bound[0]) {
+            rc = dt_buf_printf(b, " :bound [");
+            const char *p = s->bound;
+            int first = 1;
+            while (rc == DT_OK && *p) {
+                while (*p == ' ') p++;
+                const char *q = p;
+                while (*q && *q != ' ') q++;
+                if (q > p) rc = dt_buf_printf(b, "%s:%.*s", first ? "" : " ", (int)(q - p), p);
+                first = 0;
+                p = q;
+            }
+            if (rc == DT_OK) rc = dt_buf_printf(b, "]");
+        }
+        if (rc == DT_OK && s->range[0]) {
+            dt_value txt;
+            rc = dt_value_text(DT_STRING, s->range, strlen(s->range), &txt);
+            if (rc == DT_OK) {
+                rc = dt_buf_printf(b, " :range ");
+                if (rc == DT_OK) rc = dl_edn_write_buf(&txt, 0, b);
+                dt_value_free(&txt);
+            }
+        }
+        double e = s->est;
+        if (!isfinite(e) || e > 1e18) e = 1e18;
+        if (rc == DT_OK)
+            rc = dt_buf_printf(b, " :est %llu :rows %llu}", (unsigned long long)llround(e),
+                               (unsigned long long)s->rows);
+    }
+    if (rc == DT_OK) rc = dt_buf_printf(b, "]}");
+    return rc;
+}
+
+/* }====== */
+
+/* {====== dq_eval ====== */
+
+static int eval_planned(dq_exec *x, dq_table *out) {
+    const dq_query *q = x->q;
+    memset(out, 0, sizeof *out);
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.x = x;
+    c.q = q;
+    dq_var *fcols = NULL;
+    size_t nf = 0;
+    item *items = NULL;
+    const dt_value **cval = NULL;
+    dq_table t;
+    memset(&t, 0, sizeof t);
+    size_t nsrc = q->nsrcs ? q->nsrcs : 1;
+    int rc = dq_find_columns(q, &fcols, &nf);
+    if (rc != DT_OK) return rc;
+    c.stats = dt__calloc(nsrc, sizeof *c.stats);
+    c.nstats = dt__calloc(nsrc, sizeof *c.nstats);
+    c.rels = dt__calloc(q->nrules * nsrc + 1, sizeof *c.rels);
+    cval = dt__calloc(q->vars.n + 1, sizeof *cval);
+    items = dt__calloc(q->nwhere + q->nin + 1, sizeof *items);
+    if (!c.stats || !c.nstats || !c.rels || !cval || !items) {
+        rc = DT_NOMEM;
+        goto done;
+    }
+    if (q->nrules && (rc = compute_reach(q, &c.reach)) != DT_OK) goto done;
+    /* inputs: one-row bindings become constants, the others relations */
+    dq_var icols[256];
+    const dt_value *ivals[256];
+    size_t ni = 0, nitems = 0;
+    for (size_t i = 0; i < q->nin; i++) {
+        if (q->in[i].kind != DQ_IN_BINDING) continue;
+        const dq_table *it = &x->in[i];
+        if (it->ncols == 0) continue;
+        if (it->nrows == 1 && ni + it->ncols <= 256) {
+            for (size_t k = 0; k < it->ncols; k++) {
+                if (cval[it->cols[k]]) continue;
+                cval[it->cols[k]] = &it->cells[k];
+                icols[ni] = it->cols[k];
+                ivals[ni++] = &it->cells[k];
+            }
+        } else {
+            items[nitems].rel = it;
+            nitems++;
+        }
+    }
+    if ((rc = tab_init_cols(&t, icols, ni, NULL, 0)) != DT_OK) goto done;
+    {
+        dt_value *row = tab_slot(&t);
+        if (!row) {
+            rc = DT_NOMEM;
+            goto done;
+        }
+        for (size_t k = 0; k < ni; k++) row[k] = *ivals[k];
+        t.nrows = 1;
+    }
+    for (size_t i = 0; i < q->nwhere; i++) items[nitems++].cl = &q->where[i];
+    scope sc = {&q->vars, q->default_src >= 0 ? q->default_src : 0, (const dt_value *const *)cval};
+    {
+        uint8_t *keep = dt__calloc(q->vars.n + 1, 1);
+        if (!keep) {
+            rc = DT_NOMEM;
+            goto done;
+        }
+        for (size_t k = 0; k < nf; k++)
+            if (fcols[k] >= 0 && (size_t)fcols[k] < q->vars.n) keep[fcols[k]] = 1;
+        rc = eval_items(&c, &sc, items, nitems, keep, &t);
+        dt__free(keep);
+    }
+    if (rc != DT_OK) goto done;
+    /* the :find and :with columns */
+    if ((rc = dq_table_init(out, fcols, nf)) != DT_OK) goto done;
+    {
+        int idx[256];
+        if (nf > 256) {
+            rc = dt__seterr(NULL, DT_LIMIT, "query: too many :find variables");
+            goto done;
+        }
+        for (size_t k = 0; k < nf; k++) {
+            idx[k] = col_of(&t, fcols[k]);
+            if (idx[k] < 0 && t.nrows) {
+                rc = dt__seterr(NULL, DT_INVALID, "query: %s is bound by no clause",
+                                dq_var_name(&q->vars, fcols[k]));
+                goto done;
+            }
+        }
+        if (t.nrows) {
+            dt_value *cells = dt__malloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
+            if (!cells) {
+                rc = DT_NOMEM;
+                goto done;
+            }
+            for (size_t r = 0; r < t.nrows; r++) {
+                const dt_value *row = trow(&t, r);
+                for (size_t k = 0; k < nf; k++) cells[r * nf + k] = row[idx[k]];
+            }
+            dt__free(out->cells);
+            out->cells = cells;
+            out->nrows = out->cap = t.nrows;
+        }
+    }
+    if (x->explain) rc = write_explain(&c, out->nrows);
+done:
+    if (rc != DT_OK) dq_table_release(out);
+    dq_table_release(&t);
+    for (size_t i = 0; c.rels && i < q->nrules * nsrc; i++) dq_table_release(&c.rels[i].t);
+    for (size_t i = 0; c.stats && i < nsrc; i++) dt__free(c.stats[i]);
+    dt__free(c.stats);
+    dt__free(c.nstats);
+    dt__free(c.rels);
+    dt__free(c.reach);
+    dt__free(c.steps);
+    dt__free(cval);
+    dt__free(items);
+    dt__free(fcols);
+    return rc;
+}
+
+/*
+ * dq_eval: the planned evaluator.  A shape it does not plan (a recursive
+ * rule whose bodies need bound arguments, or that calls its own component
+ * inside or/not) runs with the reference evaluator instead, which gives
+ * the same rows; explain then says so.
+ */
+/* The plan buffer of a dt_explain running in this thread (the public
+ * API builds the dq_exec, so the buffer comes this way). */
+static _Thread_local dt_buf *explain_sink;
+
+int dq_eval(dq_exec *x, dq_table *out) {
+    if (!x->explain && explain_sink) {
+        x->explain = explain_sink;
+        explain_sink = NULL; /* the top-level query only */
+    }
+    size_t mark = x->explain ? x->explain->len : 0;
+    int rc = eval_planned(x, out);
+    if (rc != PL_FALLBACK && rc != PL_UNREADY) return rc;
+    if (x->explain) x->explain->len = mark;
+    rc = dq_eval_naive(x, out);
+    if (rc == DT_OK && x->explain)
+        rc = dt_buf_printf(x->explain, "{:rows %llu :fallback :naive :steps []}",
+                           (unsigned long long)out->nrows);
+    return rc;
+}
+
+/* }====== */
+
+/* {====== dt_explain ====== */
+
+int dt_explain(const char *text, size_t len, const dt_input *inputs, size_t n,
+               const dt_query_options *opts, char **out, size_t *out_len) {
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL out");
+    if (!text) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL text");
+    if (!inputs && n) return dt__seterr(NULL, DT_MISUSE, "dt_explain: NULL inputs");
+    dt_query_options o;
+    memset(&o, 0, sizeof o);
+    o.version = DT_QUERY_OPTIONS_VERSION;
+    if (opts) {
+        if (opts->version < 1 || opts->version > DT_QUERY_OPTIONS_VERSION)
+            return dt__seterr(NULL, DT_INVALID,
+                              "dt_explain: options version %u unknown (library knows 1..%d)",
+                              opts->version, DT_QUERY_OPTIONS_VERSION);
+        o.timeout_ms = opts->timeout_ms;
+        o.max_rows = opts->max_rows;
+        o.cancel = opts->cancel;
+    }
+    o.plan = DT_PLAN_AUTO;
+    dt_buf b = DT_BUF_INIT;
+    dt_result *res = NULL;
+    explain_sink = &b;
+    int rc = dt_q_inputs(text, len, inputs, n, &o, &res);
+    explain_sink = NULL;
+    dt_result_free(res);
+    if (rc == DT_OK && b.len == 0) rc = dt_buf_printf(&b, "{:rows 0 :steps []}");
+    if (rc == DT_OK && dt_buf_terminate(&b) != DT_OK) rc = DT_NOMEM;
+    if (rc != DT_OK) {
+        dt_buf_release(&b);
+        if (rc == DT_NOMEM) return dt__seterr(NULL, DT_NOMEM, "dt_explain: out of memory");
+        return rc;
+    }
+    *out = (char *)b.p;
+    if (out_len) *out_len = b.len;
+    return DT_OK;
+}
+
+/* }====== */

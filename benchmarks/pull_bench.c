@@ -14,7 +14,9 @@
  * machine is shared).  The entity count of each result is checked
  * (781 = 1 + 5 + 25 + 125 + 625).
  *
- * Usage: pull_bench [SHARED_DIR]   (default: the build's ../shared)
+ * Usage: pull_bench [SHARED_DIR [PATTERN...]]   (default: the build's
+ * ../shared and the three pulls; patterns given instead are timed without
+ * the entity check)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +62,8 @@ static size_t count_entities(const dt_value *v) {
     if (v->type == DT_MAP) {
         for (size_t i = 0; i < v->u.seq.n; i += 2) {
             const dt_value *k = &v->u.seq.items[i];
-            if (k->type == DT_KEYWORD && (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
+            if (k->type == DT_KEYWORD &&
+                (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
                 n = 1;
         }
         for (size_t i = 1; i < v->u.seq.n; i += 2) n += count_entities(&v->u.seq.items[i]);
@@ -131,24 +134,38 @@ int main(int argc, char **argv) {
     int64_t e = 0;
     if (dt_db_entid(db, &eid, &e) != DT_OK) die("[:id 1]", NULL);
 
-    static const struct {
+    struct {
         const char *name, *pattern;
-    } pulls[] = {
+    } pulls[16] = {
         {"pull-one", "[:name {:follows ...}]"},
         {"pull-many", "[:db/id :last-name :alias :sex :age :salary {:follows ...}]"},
         {"pull-wildcard", "[* {:follows ...}]"},
     };
+    size_t npulls = 3;
+    int check = argc <= 2;
+    if (!check) {
+        npulls = 0;
+        for (int i = 2; i < argc && npulls < 16; i++, npulls++) {
+            pulls[npulls].name = "pattern";
+            pulls[npulls].pattern = argv[i];
+        }
+    }
     printf("%-14s %10s %12s %9s\n", "pull", "dt_pull ms", "compiled ms", "entities");
-    for (size_t i = 0; i < sizeof pulls / sizeof pulls[0]; i++) {
+    for (size_t i = 0; i < npulls; i++) {
         job j = {db, pulls[i].pattern, &eid, NULL, e};
         dt_value out = DT_VALUE_NIL;
         if (dt_pull(db, j.pattern, strlen(j.pattern), &eid, &out) != DT_OK) die(j.pattern, NULL);
         size_t ents = count_entities(&out);
         dt_value_free(&out);
-        if (ents != WANT_ENTS) {
-            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name,
-                    ents, WANT_ENTS);
+        if (check && ents != WANT_ENTS) {
+            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name, ents,
+                    WANT_ENTS);
             return 1;
+        }
+        const char *iters = getenv("PULL_BENCH_ITERS"); /* fixed work, for perf stat */
+        if (iters) {
+            for (long k = atol(iters); k > 0; k--) run_once(&j);
+            continue;
         }
         double t_api = time_job(&j);
         dt_value pv = DT_VALUE_NIL;

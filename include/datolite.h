@@ -1560,7 +1560,8 @@ void dt_cancel_free(dt_cancel *c);
  *                     attribute, got :name in [{:name [:x]}]"), an entity
  *                     reference that is not an id, ident or lookup ref
  * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
- * @retval DT_LIMIT    entities nested deeper than 1000 levels
+ * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
+ *                     pattern value nesting sub-patterns deeper than 128
  * @retval DT_MISUSE   NULL arguments, a closed snapshot
  * @retval DT_NOMEM, DT_CORRUPT
  * On error *out is nil and the message is on db (dt_errmsg(db)).

@@ -183,7 +183,13 @@ typedef struct dq_pull dq_pull;
  * against db's schema.  DT_OK, DT_INVALID (malformed pattern; the message
  * shows the offending part), DT_NOMEM.
  * dq_pull_run: pulls entity eid; *out (caller owns) is the map, or nil
- * when the pattern selects nothing of it (as Datomic).
+ * when the pattern selects nothing of it (as Datomic).  DT_OK, DT_LIMIT
+ * (entities nested deeper than 1000), DT_NOMEM, DT_CORRUPT.  A compiled
+ * pattern is immutable: runs may share it across threads (each on its
+ * own db).  On a db whose schema is not the one compiled against (another
+ * database, or the schema changed) it compiles again for that run:
+ * correct, but compile per source when several are involved.
+ * Messages on the NULL handle.
  */
 int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out);
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out);

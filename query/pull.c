@@ -38,6 +38,8 @@
 
 /* Nesting of entities in one result (the C stack is the limit). */
 #define PULL_MAX_DEPTH 1000
+/* Sub-patterns nested in a pattern (as deep as EDN text can be). */
+#define PULL_MAX_PATTERN_DEPTH 128
 /* The default :limit of a cardinality-many attribute (as DataScript). */
 #define PULL_DEFAULT_LIMIT 1000
 
@@ -74,6 +76,8 @@ struct ppat {
 };
 
 struct dq_pull {
+    dl_schema *schema; /* the schema it was compiled against (a reference) */
+    dt_value pattern;  /* a copy, to compile again for another schema */
     ppat *root;
     ppat ref_default;  /* [:db/id] */
     ppat comp_default; /* [:db/id *] */
@@ -102,6 +106,8 @@ void dq_pull_free(dq_pull *p) {
     for (size_t i = 0; i < p->npats; i++) pat_free(p->pats[i]);
     dt__free(p->pats);
     spec_release(&p->dbid_spec);
+    dt_value_free(&p->pattern);
+    if (p->schema) dl_schema_release(p->schema);
     dt__free(p);
 }
 
@@ -113,6 +119,7 @@ typedef struct cctx {
     const dl_schema *s;
     dq_pull *p;
     const dt_value *whole; /* the pattern, for messages */
+    unsigned depth;        /* patterns nested around the one being read */
 } cctx;
 
 /* Sets a DT_INVALID message "pull: <what>, got <part> in <pattern>". */
@@ -332,7 +339,13 @@ static int parse_map_entry(cctx *c, const dt_value *k, const dt_value *v, pspec 
         return perr(c, v, "expected a pattern, ... or a recursion limit after %s",
                     k->type == DT_KEYWORD ? k->u.s.ptr : "the attribute");
     ppat *sub;
-    if ((rc = parse_pattern(c, v, &sub)) != DT_OK) return rc;
+    if (c->depth >= PULL_MAX_PATTERN_DEPTH)
+        return dt__seterr(NULL, DT_LIMIT, "pull: pattern nested deeper than %d levels",
+                          PULL_MAX_PATTERN_DEPTH);
+    c->depth++;
+    rc = parse_pattern(c, v, &sub);
+    c->depth--;
+    if (rc != DT_OK) return rc;
     sp->sub = sub;
     return DT_OK;
 }
@@ -400,11 +413,16 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
     p->ref_default.has_dbid = 1;
     p->comp_default = p->ref_default;
     p->comp_default.wildcard = 1;
-    cctx c = {dl_db_schema(db), p, pattern};
+    cctx c = {dl_db_schema(db), p, pattern, 0};
     if ((rc = parse_pattern(&c, pattern, &p->root)) != DT_OK) {
         dq_pull_free(p);
         return rc;
     }
+    if (dt_value_copy(pattern, &p->pattern) != DT_OK) {
+        dq_pull_free(p);
+        return nomem();
+    }
+    p->schema = dl_schema_retain((dl_schema *)dl_db_schema(db));
     *out = p;
     return DT_OK;
 }
@@ -412,6 +430,24 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
 /* }====== */
 
 /* {====== Running ====== */
+
+/* dt_value_nil, inline (hot paths). */
+static inline void vnil(dt_value *v) { memset(v, 0, sizeof *v); }
+
+/* A copy of a result key: keywords and strings with one allocation. */
+static int key_copy(const dt_value *k, dt_value *out) {
+    if (k->type == DT_KEYWORD || k->type == DT_STRING) {
+        char *p = dt__malloc(k->u.s.len + 1);
+        if (!p) return DT_NOMEM;
+        memcpy(p, k->u.s.ptr, k->u.s.len);
+        p[k->u.s.len] = '\0';
+        out->type = k->type;
+        out->u.s.ptr = p;
+        out->u.s.len = k->u.s.len;
+        return DT_OK;
+    }
+    return dt_value_copy(k, out);
+}
 
 /* A set of entity ids (the entities on the current recursive path):
  * open addressing, 0 is the empty slot (ids are positive). */
@@ -518,7 +554,7 @@ static int vbuf_push(vbuf *b, dt_value *x) {
         b->cap = cap;
     }
     b->v[b->n++] = *x;
-    dt_value_nil(x);
+    vnil(x);
     return DT_OK;
 }
 
@@ -551,7 +587,7 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 /* Adds key (copied) -> *val (moved) to the map being built. */
 static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     dt_value k;
-    if (dt_value_copy(key, &k) != DT_OK) {
+    if (key_copy(key, &k) != DT_OK) {
         dt_value_free(val);
         return nomem();
     }
@@ -590,7 +626,7 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
     r->d[r->nd].aid = aid;
     r->d[r->nd].v = *v;
     r->nd++;
-    dt_value_nil(v);
+    vnil(v);
     return DT_OK;
 }
 
@@ -602,7 +638,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out);
 
 /* The value a ref to eid gives under spec sp of pattern pat (nil: drop). */
 static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (!sp->recursive && !sp->component) return pull_entity(r, sp->sub, eid, out);
     if (idset_has(&r->seen, eid)) return dbid_map(&r->p->dbid_spec.key, eid, out);
     int64_t old = 0;
@@ -627,13 +663,13 @@ static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_v
  */
 static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, size_t en, int last,
                          dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     int rc = DT_OK;
     if (!sp->many) {
         if (!sp->ref) {
             if (last) {
                 *out = r->d[b].v;
-                dt_value_nil(&r->d[b].v);
+                vnil(&r->d[b].v);
                 return DT_OK;
             }
             return dt_value_copy(&r->d[b].v, out) == DT_OK ? DT_OK : nomem();
@@ -652,7 +688,7 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
             if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
         } else if (last) {
             x = r->d[i].v;
-            dt_value_nil(&r->d[i].v);
+            vnil(&r->d[i].v);
             rc = vbuf_push(&acc, &x);
         } else {
             rc = dt_value_copy(&r->d[i].v, &x) == DT_OK ? vbuf_push(&acc, &x) : nomem();
@@ -810,7 +846,7 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
 }
 
 static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
-    dt_value_nil(out);
+    vnil(out);
     if (r->depth >= PULL_MAX_DEPTH)
         return dt__seterr(NULL, DT_LIMIT, "pull: entities nested deeper than %d levels",
                           PULL_MAX_DEPTH);
@@ -883,8 +919,17 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
 
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
-    dt_value_nil(out);
+    vnil(out);
     if (!p || !dl_db_ok(db)) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: bad arguments");
+    if (dl_db_schema(db) != p->schema) {
+        /* another database, or the schema changed since: attribute ids
+         * and kinds are the schema's, so compile again for this one */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run(q, db, eid, out);
+        dq_pull_free(q);
+        return rc;
+    }
     rctx r;
     memset(&r, 0, sizeof r);
     r.p = p;

@@ -6,6 +6,7 @@
  */
 #include "dbutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,88 @@ static void test_components_pulled_recursively_under_wildcard(void **state) {
     PULL("[:name {:pet [:pet/name]}]", "1", "{:name \"Ivan\" :pet {:pet/name \"Rex\"}}");
 }
 
+static void test_component_cycles_end(void **state) {
+    dt_conn *c = ((fx *)*state)->d->conn;
+    tu_tx(c, "[{:db/id 70 :parts [71]} {:db/id 71 :parts [70]}]", DT_OK, 0);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    /* components follow the recursion rule: the second visit of 71 is on
+     * the path (the root 70 is not, so it is pulled once more) */
+    check_pull(db, "[*]", "70",
+               "{:db/id 70 :parts [{:db/id 71 :parts [{:db/id 70 :parts [{:db/id 71}]}]}]}");
+    dt_db_close(db);
+}
+
+static void test_compiled_pattern_on_another_schema(void **state) {
+    /* compiled on the fixture's database, run on another whose attribute
+     * ids differ: it compiles again rather than reading wrong attributes */
+    dt_value pat = tu_read("[:name {:friend [:name]}]"), got = DT_VALUE_NIL;
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    tu_db *other = tu_db_open("{:zzz {:db/cardinality :db.cardinality/many}"
+                              " :friend {:db/valueType :db.type/ref}}");
+    tu_tx(other->conn, "[{:db/id 1 :zzz [1 2] :friend 2 :name \"A\"} {:db/id 2 :name \"B\"}]",
+          DT_OK, 0);
+    dt_db *db2 = NULL;
+    assert_int_equal(dt_conn_db(other->conn, &db2), DT_OK);
+    assert_int_equal(dq_pull_run(p, db2, 1, &got), DT_OK);
+    dt_value want = tu_read("{:name \"A\" :friend {:name \"B\"}}");
+    assert_true(vmatch(&want, &got, 0));
+    dt_value_free(&got);
+    dt_value_free(&want);
+    dt_db_close(db2);
+    tu_db_close(other);
+    dq_pull_free(p);
+    dt_value_free(&pat);
+}
+
+/* One compiled pattern run by several threads at once, each on its own
+ * snapshot: every run gives the same map. */
+typedef struct shared_run {
+    dt_conn *conn;
+    const dq_pull *p;
+    const dt_value *want;
+    int bad;
+} shared_run;
+
+static void *shared_runner(void *arg) {
+    shared_run *s = arg;
+    dt_db *db = NULL;
+    if (dt_conn_db(s->conn, &db) != DT_OK) {
+        s->bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < 300; i++) {
+        dt_value got = DT_VALUE_NIL;
+        if (dq_pull_run(s->p, db, 1, &got) != DT_OK || !vmatch(s->want, &got, 0)) s->bad++;
+        dt_value_free(&got);
+    }
+    dt_db_close(db);
+    return NULL;
+}
+
+static void test_compiled_pattern_shared_by_threads(void **state) {
+    dt_value pat = tu_read("[:name :alias {:follows ...} {:_friend [:name]} *]");
+    dq_pull *p = NULL;
+    assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
+    dt_value want = DT_VALUE_NIL;
+    assert_int_equal(dq_pull_run(p, DB(state), 1, &want), DT_OK);
+    assert_int_equal(want.type, DT_MAP);
+    shared_run runs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        runs[i] = (shared_run){((fx *)*state)->d->conn, p, &want, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, shared_runner, &runs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(runs[i].bad, 0);
+    }
+    dt_value_free(&want);
+    dq_pull_free(p);
+    dt_value_free(&pat);
+}
+
 static void test_nested_maps_for_refs(void **state) {
     PULL("[:name {:friend [:name]}]", "1", "{:name \"Ivan\" :friend {:name \"Petr\"}}");
     PULL("[:name {:follows [:name {:friend [:name]}]}]", "1",
@@ -317,6 +400,33 @@ static void test_recursion_depth(void **state) {
          " [{:db/id 3}]}]}]}");
     PULL("[:name {:friend 5}]", "1",
          "{:name \"Ivan\" :friend {:name \"Petr\" :friend {:name \"Ivan\" :friend {:db/id 2}}}}");
+}
+
+static void test_reverse_recursion(void **state) {
+    PULL("[:name {:_follows 1}]", "3",
+         "{:name \"Oleg\" :_follows [{:name \"Ivan\"} {:name \"Petr\"}]}");
+    PULL("[:name {:_friend ...}]", "1",
+         "{:name \"Ivan\" :_friend [{:name \"Petr\" :_friend [{:name \"Ivan\" :_friend"
+         " [{:db/id 2}]}]}]}");
+}
+
+static void test_deeply_nested_pattern_value_is_refused(void **state) {
+    /* a pattern value built in C may nest deeper than EDN text can */
+    dt_value pat = tu_read("[:name]");
+    for (int i = 0; i < 300; i++) {
+        dt_value map, vec;
+        assert_int_equal(dt_value_seq(DT_MAP, 2, &map), DT_OK);
+        assert_int_equal(dt_value_text(DT_KEYWORD, "friend", 6, &map.u.seq.items[0]), DT_OK);
+        map.u.seq.items[1] = pat;
+        assert_int_equal(dt_value_seq(DT_VECTOR, 1, &vec), DT_OK);
+        vec.u.seq.items[0] = map;
+        pat = vec;
+    }
+    dt_value e = tu_read("1"), got = DT_VALUE_NIL;
+    assert_int_equal(dt_pull_value(DB(state), &pat, &e, &got), DT_LIMIT);
+    assert_non_null(strstr(dt_errmsg(DB(state)), "nested deeper than 128"));
+    dt_value_free(&pat);
+    dt_value_free(&e);
 }
 
 static void test_deep_recursion_is_limited_not_crashing(void **state) {
@@ -591,6 +701,9 @@ int main(void) {
         T(test_wildcard),
         T(test_components_pulled_recursively_under_wildcard),
         T(test_nested_maps_for_refs),
+        T(test_component_cycles_end),
+        T(test_compiled_pattern_on_another_schema),
+        T(test_compiled_pattern_shared_by_threads),
         T(test_enum_refs_give_ids),
         T(test_reverse_refs),
         T(test_as_option),
@@ -599,6 +712,8 @@ int main(void) {
         T(test_default_option),
         T(test_recursion_unbounded_and_cycles),
         T(test_recursion_depth),
+        T(test_reverse_recursion),
+        T(test_deeply_nested_pattern_value_is_refused),
         T(test_deep_recursion_is_limited_not_crashing),
         T(test_long_values_are_pulled_whole),
         T(test_entity_references),

@@ -152,6 +152,17 @@ void dq_fnctx_free(dq_fnctx *ctx);
  * "query: (> \"a\" 1): cannot compare string and long"), DT_NOMEM.
  * dq_call_source: the same for DQ_FNK_SOURCE functions (get-else,
  * get-some, missing?), args excluding the source, read from db.
+ *
+ * Value conventions of the built-ins (docs/query.md has the full table):
+ * an entity id (DT_REF) is the long it holds; `=` is Clojure equality (1
+ * and 1.0 differ), `==` and `<` compare numbers across types; long
+ * overflow is DT_INVALID; `/` of longs that do not divide evenly gives a
+ * double.  A regex is DT_TAGGED with the tag symbol `regex` and a
+ * DT_STRING pattern (what re-pattern returns; the re-* functions also
+ * take a plain string); patterns are compiled once per dq_fnctx (PCRE2).
+ * `tuple` returns a DT_TUPLE; range and re-seq a DT_LIST; re-find with
+ * groups a DT_VECTOR [match g1 ...]; get-some a DT_VECTOR [attr value].
+ * A dq_fnctx belongs to one execution (one thread at a time).
  */
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out);
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,

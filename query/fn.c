@@ -100,13 +100,18 @@ static size_t rng_below(dq_fnctx *c, size_t n) {
 
 /* {====== Errors ====== */
 
+/* A regex value: #regex "pattern" (see the top of the file). */
+static int is_regex(const dt_value *v) {
+    return v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
+           v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
+           v->u.seq.items[1].type == DT_STRING;
+}
+
 /* Appends the EDN of v to b, cut to about `room` bytes. */
 static void show_value(dt_buf *b, const dt_value *v, size_t room) {
     char *s = NULL;
     size_t n = 0;
-    if (v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
-        v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
-        v->u.seq.items[1].type == DT_STRING) {
+    if (is_regex(v)) {
         dt_buf_putc(b, '#');
         show_value(b, &v->u.seq.items[1], room);
         return;
@@ -116,6 +121,7 @@ static void show_value(dt_buf *b, const dt_value *v, size_t room) {
         return;
     }
     if (n > room) {
+        while (room > 0 && ((unsigned char)s[room] & 0xc0) == 0x80) room--; /* whole characters */
         dt_buf_append(b, s, room);
         dt_buf_append(b, "...", 3);
     } else
@@ -156,7 +162,6 @@ static int call_err(const char *name, const dt_value *args, size_t nargs, const 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "query: out of memory"); }
 
 /* The name of a value's type in messages: "long", "string", "regex". */
-static int is_regex(const dt_value *v);
 static const char *tname(const dt_value *v) {
     if (v->type == DT_REF) return "long";
     if (is_regex(v)) return "regex";
@@ -167,14 +172,10 @@ static const char *tname(const dt_value *v) {
 
 /* {====== Small helpers ====== */
 
-static int not_yet(const char *name) {
-    return dt__seterr(NULL, DT_INVALID, "query: function %s is not available yet", name);
-}
-
-static int is_regex(const dt_value *v) {
-    return v->type == DT_TAGGED && v->u.seq.n == 2 && v->u.seq.items[0].type == DT_SYMBOL &&
-           v->u.seq.items[0].u.s.len == 5 && memcmp(v->u.seq.items[0].u.s.ptr, "regex", 5) == 0 &&
-           v->u.seq.items[1].type == DT_STRING;
+/* A built-in id without a case in a dispatch switch (a table entry
+ * added without its code). */
+static int no_impl(const char *name) {
+    return dt__seterr(NULL, DT_INVALID, "query: internal: no implementation of %s", name);
 }
 
 static int is_seqish(const dt_value *v) {
@@ -896,7 +897,8 @@ static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t
     return DT_OK;
 }
 
-/* min / max of numbers: the winning argument as it is; NaN wins. */
+/* min / max of numbers: the winning argument as it is (of equal ones
+ * the last); NaN wins. */
 static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
     for (size_t i = 0; i < n; i++)
         if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
@@ -910,7 +912,7 @@ static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t
             continue;
         }
         if (isnan(num_double(&args[best]))) continue;
-        if (fn == DQ_FN_MIN ? c < 0 : c > 0) best = i;
+        if (fn == DQ_FN_MIN ? c <= 0 : c >= 0) best = i; /* ties: the later, as Clojure */
     }
     return dt_value_copy(&args[best], out) == DT_OK ? DT_OK : nomem();
 }
@@ -1411,27 +1413,20 @@ static int fn_regex(dq_fnctx *c, dq_fn_id fn, const char *name, const dt_value *
 /* {====== Collections ====== */
 
 /* A set of copies of items[0..n) without `=` duplicates (first kept). */
+static int distinct_of(dq_agg_id agg, const dt_value *vals, size_t n, const dt_value ***out,
+                       size_t *k);
+static int mk_seq_ptr(dt_type t, const dt_value **p, size_t n, dt_value *out);
+
+/* A set of copies of the distinct (by `=`) items[0..n), in a stable
+ * order (sorting, not pairwise comparison: large inputs stay fast). */
 static int mk_set(const dt_value *items, size_t n, dt_value *out) {
-    if (dt_value_seq(DT_SET, n, out) != DT_OK) return nomem();
+    const dt_value **p = NULL;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int rc;
-        out->u.seq.n = k;
-        long at = set_find(out, &items[i], &rc);
-        out->u.seq.n = n;
-        if (rc != DT_OK) {
-            dt_value_free(out);
-            return rc == DT_NOMEM ? nomem() : rc;
-        }
-        if (at >= 0) continue;
-        if (dt_value_copy(&items[i], &out->u.seq.items[k]) != DT_OK) {
-            dt_value_free(out);
-            return nomem();
-        }
-        k++;
-    }
-    out->u.seq.n = k; /* the nil slots beyond k own nothing */
-    return DT_OK;
+    int rc = distinct_of(DQ_AGG_DISTINCT, items, n, &p, &k);
+    if (rc != DT_OK) return rc;
+    rc = mk_seq_ptr(DT_SET, p, k, out);
+    dt__free(p);
+    return rc;
 }
 
 static int fn_hash_map(const dt_value *args, size_t n, dt_value *out) {
@@ -1521,6 +1516,9 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
             long at = set_find(c, k, &rc);
             if (at >= 0) has = 1, found = &c->u.seq.items[at];
         } else if (is_vecish(c) || c->type == DT_STRING) {
+            if (c->type == DT_STRING && !is_int(k) && fn == DQ_FN_CONTAINS_P)
+                return call_err(name, args, n, "contains? on a string takes an index, not a %s",
+                                tname(k));
             if (is_int(k)) {
                 int64_t len = c->type == DT_STRING ? (int64_t)text_units(c->u.s.ptr, c->u.s.len)
                                                    : (int64_t)c->u.seq.n;
@@ -1620,7 +1618,7 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
         if (!is_seqish(c)) return call_err(name, args, n, "not a tuple: %s", tname(c));
         return dt_value_copy(c, out) == DT_OK ? DT_OK : nomem();
     default:
-        return not_yet(name);
+        return no_impl(name);
     }
 }
 
@@ -1629,6 +1627,50 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
 /* {====== Dispatch ====== */
 
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out) {
+    /* the common case first: two longs (or entity ids) compared or added */
+    _Static_assert(DQ_FN_EQ == 0 && DQ_FN_NUM_EQ == 1 && DQ_FN_NOT_EQ == 2 && DQ_FN_BANG_EQ == 3 &&
+                       DQ_FN_LT == 4 && DQ_FN_GT == 5 && DQ_FN_LE == 6 && DQ_FN_GE == 7 &&
+                       DQ_FN_ADD == 8,
+                   "the fast path below relies on the order of the ids");
+    if (nargs == 2 && (unsigned)fn <= DQ_FN_BANG_EQ && fn != DQ_FN_NUM_EQ &&
+        args[0].type == args[1].type && (args[0].type == DT_STRING || args[0].type == DT_KEYWORD)) {
+        int eq = args[0].u.s.len == args[1].u.s.len &&
+                 (args[0].u.s.len == 0 ||
+                  memcmp(args[0].u.s.ptr, args[1].u.s.ptr, args[0].u.s.len) == 0);
+        out->type = DT_BOOL;
+        out->u.b = fn == DQ_FN_EQ ? eq : !eq;
+        return DT_OK;
+    }
+    if (nargs == 2 && is_int(&args[0]) && is_int(&args[1]) && (unsigned)fn <= DQ_FN_ADD) {
+        int64_t x = args[0].u.i, y = args[1].u.i;
+        out->type = DT_BOOL;
+        switch (fn) {
+        case DQ_FN_EQ:
+        case DQ_FN_NUM_EQ:
+            out->u.b = x == y;
+            return DT_OK;
+        case DQ_FN_NOT_EQ:
+        case DQ_FN_BANG_EQ:
+            out->u.b = x != y;
+            return DT_OK;
+        case DQ_FN_LT:
+            out->u.b = x < y;
+            return DT_OK;
+        case DQ_FN_GT:
+            out->u.b = x > y;
+            return DT_OK;
+        case DQ_FN_LE:
+            out->u.b = x <= y;
+            return DT_OK;
+        case DQ_FN_GE:
+            out->u.b = x >= y;
+            return DT_OK;
+        default:
+            out->type = DT_LONG;
+            if (!__builtin_add_overflow(x, y, &out->u.i)) return DT_OK;
+            break; /* the general path reports the overflow */
+        }
+    }
     dt_value_nil(out);
     if ((unsigned)fn >= DQ_FN_COUNT_)
         return dt__seterr(NULL, DT_INVALID, "query: unknown function id %d", (int)fn);
@@ -1734,7 +1776,7 @@ int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_v
     case DQ_FN_UNTUPLE:
         return fn_coll(fn, name, args, nargs, out);
     default:
-        return not_yet(name);
+        return no_impl(name);
     }
 }
 
@@ -1778,7 +1820,7 @@ static int src_first(const char *name, const dt_value *args, size_t n, dt_db *db
     if (a->type != DT_KEYWORD)
         return call_err(name, args, n, "attribute is not a keyword: %s", tname(a));
     const dl_attr *at = dl_schema_by_ident(dl_db_schema(db), a->u.s.ptr, a->u.s.len);
-    if (!at) return DT_OK;
+    if (!at || eid <= 0) return DT_OK;
     dt_kv_txn *txn = dl_db_txn(db);
     if (!txn) return call_err(name, args, n, "the database snapshot is closed");
     dl_cursor c;
@@ -2028,10 +2070,32 @@ static int cmp_num(dq_agg_id agg, const dt_value *a, const dt_value *b, int *out
     return rc == DT_OK ? DT_OK : agg_err(agg, "malformed number");
 }
 
+static int cmp_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int agg_median(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
     int anyd;
     int rc = agg_nums(agg, vals, n, &anyd);
     if (rc != DT_OK || n == 0) return rc;
+    if (!anyd) { /* longs only: sort the numbers themselves */
+        int64_t *x = dt__malloc(n * sizeof *x);
+        if (!x) return nomem();
+        for (size_t i = 0; i < n; i++) x[i] = vals[i].u.i;
+        qsort(x, n, sizeof *x, cmp_int64);
+        if (n % 2)
+            dt_value_long(x[n / 2], out);
+        else {
+            __int128 s = (__int128)x[n / 2 - 1] + x[n / 2];
+            if (s % 2 == 0)
+                dt_value_long((int64_t)(s / 2), out);
+            else
+                dt_value_double((double)s / 2.0, out);
+        }
+        dt__free(x);
+        return DT_OK;
+    }
     const dt_value **p = NULL;
     if ((rc = sorted(agg, vals, n, cmp_num, &p)) != DT_OK) return rc;
     const dt_value *hi = p[n / 2];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "dbutil.h"
 #include "exec.h"
 #include "parse.h"
@@ -57,7 +58,8 @@ static void bor(const dt_value *src, dt_value *dst) {
         assert_non_null(dst->u.seq.items);
         for (size_t i = 0; i < src->u.seq.n; i++) bor(&src->u.seq.items[i], &dst->u.seq.items[i]);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -68,7 +70,9 @@ static void bor_free(dt_value *v) {
     case DT_SYMBOL:
     case DT_BIGINT:
     case DT_BIGDEC:
-    case DT_BYTES: free(v->u.s.ptr); break;
+    case DT_BYTES:
+        free(v->u.s.ptr);
+        break;
     case DT_TUPLE:
     case DT_LIST:
     case DT_VECTOR:
@@ -78,7 +82,8 @@ static void bor_free(dt_value *v) {
         for (size_t i = 0; i < v->u.seq.n; i++) bor_free(&v->u.seq.items[i]);
         free(v->u.seq.items);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -95,8 +100,9 @@ static char *call_db(dt_db *db, const char *fn, const char *args) {
     bor(&a, &b);
     dt_value out;
     out.type = DT_LONG; /* must be overwritten */
-    int rc = bi->kind == DQ_FNK_SOURCE ? dq_call_source(ctx, bi->id, db, b.u.seq.items, b.u.seq.n, &out)
-                                       : dq_call(ctx, bi->id, b.u.seq.items, b.u.seq.n, &out);
+    int rc = bi->kind == DQ_FNK_SOURCE
+                 ? dq_call_source(ctx, bi->id, db, b.u.seq.items, b.u.seq.n, &out)
+                 : dq_call(ctx, bi->id, b.u.seq.items, b.u.seq.n, &out);
     bor_free(&b);
     dt_value_free(&a);
     char *s;
@@ -121,7 +127,9 @@ static void check_db(dt_db *db, const char *fn, const char *args, const char *wa
 
 /* CALL: the exact EDN of the result.  ERR: an error whose message
  * contains `needle`. */
-static void CALL(const char *fn, const char *args, const char *want) { check_db(NULL, fn, args, want); }
+static void CALL(const char *fn, const char *args, const char *want) {
+    check_db(NULL, fn, args, want);
+}
 
 static void ERR_DB(dt_db *db, const char *fn, const char *args, const char *needle) {
     char *got = call_db(db, fn, args);
@@ -129,7 +137,9 @@ static void ERR_DB(dt_db *db, const char *fn, const char *args, const char *need
         fail_msg("(%s %s): got %s, want an error with \"%s\"", fn, args, got, needle);
     free(got);
 }
-static void ERR(const char *fn, const char *args, const char *needle) { ERR_DB(NULL, fn, args, needle); }
+static void ERR(const char *fn, const char *args, const char *needle) {
+    ERR_DB(NULL, fn, args, needle);
+}
 
 /* The aggregate `agg` with parameters `params` over the values of the
  * EDN vector `vals`: EDN text or "error: ..." (malloc'd). */
@@ -139,7 +149,8 @@ static char *agg_run(const char *agg, const char *params, const char *vals) {
     dt_value p = rd(params), v = rd(vals), pb, vb, out;
     bor(&p, &pb);
     bor(&v, &vb);
-    int rc = dq_agg_apply(ctx, ag->id, pb.u.seq.items, pb.u.seq.n, vb.u.seq.items, vb.u.seq.n, &out);
+    int rc =
+        dq_agg_apply(ctx, ag->id, pb.u.seq.items, pb.u.seq.n, vb.u.seq.items, vb.u.seq.n, &out);
     bor_free(&pb);
     bor_free(&vb);
     dt_value_free(&p);
@@ -159,7 +170,8 @@ static char *agg_run(const char *agg, const char *params, const char *vals) {
 
 static void AGG(const char *agg, const char *params, const char *vals, const char *want) {
     char *got = agg_run(agg, params, vals);
-    if (strcmp(got, want) != 0) fail_msg("(%s %s %s): got %s, want %s", agg, params, vals, got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("(%s %s %s): got %s, want %s", agg, params, vals, got, want);
     free(got);
 }
 
@@ -174,7 +186,8 @@ static void AGG_ERR(const char *agg, const char *params, const char *vals, const
 static void AGG_NEAR(const char *agg, const char *vals, double want) {
     char *got = agg_run(agg, "[]", vals);
     double d = strtod(got, NULL);
-    if (!(fabs(d - want) <= 1e-12 * fabs(want))) fail_msg("(%s %s): got %s, want %.17g", agg, vals, got, want);
+    if (!(fabs(d - want) <= 1e-12 * fabs(want)))
+        fail_msg("(%s %s): got %s, want %.17g", agg, vals, got, want);
     free(got);
 }
 
@@ -340,7 +353,8 @@ static void test_inc_dec_min_max(void **state) {
     CALL("min", "[3]", "3");
     CALL("min", "[2 1.5]", "1.5");
     CALL("max", "[25 50000]", "50000");
-    CALL("max", "[1 2.0 2]", "2.0"); /* the first of equal maxima */
+    CALL("max", "[1 2.0 2]", "2"); /* the last of equal maxima, as Clojure */
+    CALL("min", "[2 1 1.0]", "1.0");
     CALL("max", "[1 ##NaN 3]", "##NaN");
     ERR("max", "[1 \"a\"]", "not a number: string");
 }
@@ -487,7 +501,8 @@ static void test_regex(void **state) {
     (void)state;
     CALL("re-pattern", "[\"a+\"]", "#regex \"a+\"");
     CALL("re-pattern", "[#regex \"a+\"]", "#regex \"a+\"");
-    ERR("re-pattern", "[\"(\"]", "query: (re-pattern \"(\"): invalid regex: missing closing parenthesis");
+    ERR("re-pattern", "[\"(\"]",
+        "query: (re-pattern \"(\"): invalid regex: missing closing parenthesis");
     ERR("re-pattern", "[1]", "not a string: long");
     CALL("re-find", "[#regex \"\\\\d+\" \"abc 123 45\"]", "\"123\"");
     CALL("re-find", "[\"\\\\d+\" \"abc 123 45\"]", "\"123\""); /* a string pattern works too */
@@ -505,7 +520,8 @@ static void test_regex(void **state) {
     CALL("re-seq", "[#regex \"\\\\d+\" \"abc\"]", "nil");
     CALL("re-seq", "[#regex \"a*\" \"baa\"]", "(\"\" \"aa\" \"\")");
     CALL("re-seq", "[#regex \"\" \"é😀\"]", "(\"\" \"\" \"\")");
-    CALL("re-seq", "[#regex \"(\\\\w)(\\\\d)\" \"a1 b2\"]", "([\"a1\" \"a\" \"1\"] [\"b2\" \"b\" \"2\"])");
+    CALL("re-seq", "[#regex \"(\\\\w)(\\\\d)\" \"a1 b2\"]",
+         "([\"a1\" \"a\" \"1\"] [\"b2\" \"b\" \"2\"])");
     ERR("re-find", "[#regex \"(\" \"x\"]", "invalid regex");
     ERR("re-find", "[#regex \"a\" nil]", "not a string: nil");
     ERR("re-find", "[1 \"a\"]", "not a regex: long");
@@ -583,7 +599,8 @@ static void test_range(void **state) {
     CALL("range", "[0 5 -1]", "()");
     CALL("range", "[3 3 0]", "()");
     CALL("range", "[0 1 0.25]", "(0.0 0.25 0.5 0.75)");
-    CALL("range", "[9223372036854775805 9223372036854775807]", "(9223372036854775805 9223372036854775806)");
+    CALL("range", "[9223372036854775805 9223372036854775807]",
+         "(9223372036854775805 9223372036854775806)");
     CALL("range", "[-9223372036854775808 9223372036854775807 9223372036854775807]",
          "(-9223372036854775808 -1 9223372036854775806)");
     ERR("range", "[0 1 0]", "infinite");
@@ -602,6 +619,9 @@ static void test_contains_get(void **state) {
     CALL("contains?", "[[5 6] 1]", "true"); /* vectors: by index */
     CALL("contains?", "[[5 6] 5]", "false");
     CALL("contains?", "[\"abc\" 2]", "true");
+    CALL("contains?", "[\"abc\" 3]", "false");
+    ERR("contains?", "[\"abc\" \"a\"]", "contains? on a string takes an index, not a string");
+    CALL("contains?", "[[5 6] :a]", "false");
     CALL("contains?", "[nil 1]", "false");
     ERR("contains?", "[(1 2) 1]", "contains? not supported on list");
     ERR("contains?", "[42 1]", "contains? not supported on long");
@@ -634,6 +654,28 @@ static void test_empty_set(void **state) {
     ERR("set", "[1]", "cannot make a set of long");
 }
 
+/* set and count-distinct sort rather than compare pairwise: 200k values
+ * take milliseconds, not minutes. */
+static void test_large_set(void **state) {
+    (void)state;
+    size_t n = 200000;
+    dt_value v, out;
+    assert_int_equal(dt_value_seq(DT_VECTOR, n, &v), DT_OK);
+    for (size_t i = 0; i < n; i++) dt_value_long((int64_t)(i % 150000), &v.u.seq.items[i]);
+    assert_int_equal(dq_call(ctx, DQ_FN_SET, &v, 1, &out), DT_OK);
+    assert_int_equal(out.type, DT_SET);
+    assert_int_equal(out.u.seq.n, 150000);
+    assert_int_equal(out.u.seq.items[149999].u.i, 149999);
+    dt_value_free(&out);
+    assert_int_equal(dq_agg_apply(ctx, DQ_AGG_COUNT_DISTINCT, NULL, 0, v.u.seq.items, n, &out),
+                     DT_OK);
+    assert_int_equal(out.u.i, 150000);
+    assert_int_equal(dq_agg_apply(ctx, DQ_AGG_MEDIAN, NULL, 0, v.u.seq.items, n, &out), DT_OK);
+    assert_int_equal(out.type, DT_DOUBLE); /* sorted: ... 49999 49999 | 50000 50001 ... */
+    assert_true(out.u.d == 49999.5);
+    dt_value_free(&v);
+}
+
 /* Calls with the wrong number of arguments fail cleanly (the parser
  * rejects them first, but dq_call must not trust its caller). */
 static void test_arity(void **state) {
@@ -650,12 +692,33 @@ static void test_arity(void **state) {
  * nothing else (ASan/UBSan watch the rest). */
 static void test_every_type(void **state) {
     (void)state;
-    static const char *vals[] = {"nil", "true", "0", "-9223372036854775808", "9223372036854775807",
-                                 "##NaN", "##-Inf", "-0.0", "1.5", "12345678901234567890123N",
-                                 "-1.50M", "\"\"", "\"é😀\"", ":k", ":a/b", "sym", "\\x",
+    static const char *vals[] = {"nil",
+                                 "true",
+                                 "0",
+                                 "-9223372036854775808",
+                                 "9223372036854775807",
+                                 "##NaN",
+                                 "##-Inf",
+                                 "-0.0",
+                                 "1.5",
+                                 "12345678901234567890123N",
+                                 "-1.50M",
+                                 "\"\"",
+                                 "\"é😀\"",
+                                 ":k",
+                                 ":a/b",
+                                 "sym",
+                                 "\\x",
                                  "#uuid \"6ba7b810-9dad-11d1-80b4-00c04fd430c8\"",
-                                 "#inst \"2020-01-01T00:00:00Z\"", "[]", "[1 [2]]", "(1)", "#{}",
-                                 "{:a 1}", "#regex \"a(\"", "#regex \"a\"", "#bytes \"AAE=\""};
+                                 "#inst \"2020-01-01T00:00:00Z\"",
+                                 "[]",
+                                 "[1 [2]]",
+                                 "(1)",
+                                 "#{}",
+                                 "{:a 1}",
+                                 "#regex \"a(\"",
+                                 "#regex \"a\"",
+                                 "#bytes \"AAE=\""};
     size_t nv = sizeof vals / sizeof vals[0];
     no_print = 1;
     for (int id = 0; id < DQ_FN_COUNT_; id++) {
@@ -672,7 +735,9 @@ static void test_every_type(void **state) {
                     snprintf(text, sizeof text, "[%s %s]", vals[i], vals[j]);
                 else
                     snprintf(text, sizeof text, "[%s %s %s]", vals[i], vals[j], vals[j]);
-                free(call_db(NULL, bi->name, text));
+                char *r = call_db(NULL, bi->name, text);
+                if (strstr(r, "internal")) fail_msg("(%s %s): %s", bi->name, text, r);
+                free(r);
                 if (nargs == 1) break;
             }
     }
@@ -714,6 +779,8 @@ static void test_get_else(void **state) {
     check_db(db, "get-else", "[3 :active true]", "false");
     check_db(db, "get-else", "[1 :no-such-attr 7]", "7");
     check_db(db, "get-else", "[99 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-1 :name \"none\"]", "\"none\"");
+    check_db(db, "get-else", "[-9223372036854775808 :name 0]", "0");
     ERR_DB(db, "get-else", "[1 :age nil]", "nil default value is not supported");
     ERR_DB(db, "get-else", "[[:email \"nobody@x.ru\"] :name \"\"]", "no entity matches");
     ERR_DB(db, "get-else", "[[:name \"Ivan\"] :name \"\"]", "not :db/unique");
@@ -741,7 +808,7 @@ static void test_missing(void **state) {
     check_db(db, "missing?", "[3 :active]", "false"); /* a false value is present */
     check_db(db, "missing?", "[:the-third :name]", "false");
     ERR_DB(db, "missing?", "[nil :age]", "not an entity: nil");
-    ERR(  "missing?", "[1 :age]", "no database");
+    ERR("missing?", "[1 :age]", "no database");
     dt_db_close(db);
 }
 
@@ -864,8 +931,8 @@ static void test_agg_rand_sample(void **state) {
     int seen[4] = {0};
     for (int k = 0; k < 200; k++) {
         dt_value vals = rd("[1 2 3 4]"), p = rd("[2]"), out;
-        assert_int_equal(dq_agg_apply(ctx, DQ_AGG_SAMPLE, p.u.seq.items, 1, vals.u.seq.items, 4, &out),
-                         DT_OK);
+        assert_int_equal(
+            dq_agg_apply(ctx, DQ_AGG_SAMPLE, p.u.seq.items, 1, vals.u.seq.items, 4, &out), DT_OK);
         assert_int_equal(out.type, DT_VECTOR);
         assert_int_equal(out.u.seq.n, 2);
         assert_true(out.u.seq.items[0].u.i != out.u.seq.items[1].u.i);
@@ -875,6 +942,164 @@ static void test_agg_rand_sample(void **state) {
         dt_value_free(&p);
     }
     for (int i = 0; i < 4; i++) assert_true(seen[i] > 0);
+}
+
+/* Random longs (extremes included): + - * agree with 128-bit arithmetic
+ * or report the overflow; quot and rem recompose the dividend; mod has
+ * the divisor's sign; < agrees with compare, which is antisymmetric
+ * across longs and doubles. */
+static void test_properties(void **state) {
+    (void)state;
+    uint64_t seed = 7;
+    static const int64_t edge[] = {0,
+                                   1,
+                                   -1,
+                                   2,
+                                   -2,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MAX - 1,
+                                   INT64_MIN + 1,
+                                   (int64_t)1 << 32,
+                                   -((int64_t)1 << 32),
+                                   3037000499,
+                                   -3037000500};
+    for (int it = 0; it < 20000; it++) {
+        int64_t x[2];
+        for (int k = 0; k < 2; k++) {
+            uint64_t r = tu_rand(&seed);
+            switch (r % 4) {
+            case 0:
+                x[k] = edge[(r >> 8) % (sizeof edge / sizeof edge[0])];
+                break;
+            case 1:
+                x[k] = (int64_t)(r >> 2) % 1000;
+                break;
+            case 2:
+                x[k] = (int64_t)tu_rand(&seed) >> (r >> 8) % 63;
+                break;
+            default:
+                x[k] = (int64_t)tu_rand(&seed);
+                break;
+            }
+        }
+        dt_value a[2], out;
+        dt_value_long(x[0], &a[0]);
+        dt_value_long(x[1], &a[1]);
+        static const dq_fn_id ops[] = {DQ_FN_ADD, DQ_FN_SUB, DQ_FN_MUL};
+        for (int o = 0; o < 3; o++) {
+            __int128 w = o == 0   ? (__int128)x[0] + x[1]
+                         : o == 1 ? (__int128)x[0] - x[1]
+                                  : (__int128)x[0] * x[1];
+            int rc = dq_call(ctx, ops[o], a, 2, &out);
+            if (w > INT64_MAX || w < INT64_MIN)
+                assert_int_equal(rc, DT_INVALID);
+            else {
+                assert_int_equal(rc, DT_OK);
+                assert_int_equal(out.type, DT_LONG);
+                assert_true(out.u.i == (int64_t)w);
+            }
+        }
+        if (x[1] != 0 && !(x[0] == INT64_MIN && x[1] == -1)) {
+            dt_value q, r, m;
+            assert_int_equal(dq_call(ctx, DQ_FN_QUOT, a, 2, &q), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_REM, a, 2, &r), DT_OK);
+            assert_int_equal(dq_call(ctx, DQ_FN_MOD, a, 2, &m), DT_OK);
+            assert_true((__int128)q.u.i * x[1] + r.u.i == x[0]);
+            assert_true(m.u.i == 0 || (m.u.i < 0) == (x[1] < 0));
+            assert_true(((__int128)m.u.i - r.u.i) % x[1] == 0);
+        }
+        /* the second value as a double half of the time */
+        if (tu_rand(&seed) & 1) dt_value_double((double)x[1] + 0.5, &a[1]);
+        dt_value c1, c2, lt;
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, a, 2, &c1), DT_OK);
+        dt_value b[2] = {a[1], a[0]};
+        assert_int_equal(dq_call(ctx, DQ_FN_COMPARE, b, 2, &c2), DT_OK);
+        assert_true(c1.u.i == -c2.u.i);
+        assert_int_equal(dq_call(ctx, DQ_FN_LT, a, 2, &lt), DT_OK);
+        assert_int_equal(lt.u.b, c1.u.i < 0);
+        if (a[1].type == DT_DOUBLE) { /* exact: the long against the double */
+            long double ex = (long double)x[0], ey = (long double)a[1].u.d;
+            assert_int_equal(c1.u.i, ex < ey ? -1 : ex > ey);
+        }
+    }
+}
+
+/* Every allocation failing in turn: DT_OK or DT_NOMEM with a nil
+ * result, never a crash or a leak (ASan checks the leaks). */
+static void test_alloc_failures(void **state) {
+    (void)state;
+    static const struct {
+        const char *fn, *args;
+    } calls[] = {
+        {"str", "[\"a\" 1 1.5 :k [1 2] #inst \"2020-01-01T00:00:00Z\"]"},
+        {"subs", "[\"héllo\" 1 3]"},
+        {"vector", "[1 \"a\" [2]]"},
+        {"hash-map", "[:a 1 :b \"x\" :a 2]"},
+        {"set", "[[1 2 \"x\" 1]]"},
+        {"set", "[{:a 1 :b 2}]"},
+        {"set", "[\"abca\"]"},
+        {"re-pattern", "[\"b+\"]"},
+        {"re-find", "[\"(a)(b)?\" \"xa\"]"},
+        {"re-seq", "[\"(\\\\w)(\\\\d)\" \"a1 b2 c3\"]"},
+        {"range", "[5]"},
+        {"keyword", "[\"ns\" \"n\"]"},
+        {"clojure.string/upper-case", "[\"straße\"]"},
+        {"=", "[1.5M 1.50M]"},
+        {"<", "[1N 2 3.5M]"},
+        {"get", "[{:a [1 2]} :a]"},
+    };
+    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));
+        assert_non_null(bi);
+        dt_value a = rd(calls[c].args);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dq_fnctx *fc = NULL;
+            if (dq_fnctx_new(&fc) != DT_OK) fail_msg("fnctx");
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_call(fc, bi->id, a.u.seq.items, a.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("(%s %s) at %ld: rc %d %s", calls[c].fn, calls[c].args, k, rc,
+                         dt_errmsg(NULL));
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+            dq_fnctx_free(fc);
+        }
+        assert_true(ok);
+        dt_value_free(&a);
+    }
+    static const struct {
+        dq_agg_id agg;
+        const char *params, *vals;
+    } aggs[] = {
+        {DQ_AGG_DISTINCT, "[]", "[3 1 \"a\" 1]"}, {DQ_AGG_COUNT_DISTINCT, "[]", "[3 1 1]"},
+        {DQ_AGG_MEDIAN, "[]", "[3 1 2 2]"},       {DQ_AGG_MAX, "[2]", "[\"b\" \"a\" \"c\"]"},
+        {DQ_AGG_MIN, "[]", "[[1 2] [1 1]]"},      {DQ_AGG_SAMPLE, "[2]", "[[1] [2] [3]]"},
+        {DQ_AGG_RAND, "[2]", "[\"x\"]"},
+    };
+    for (size_t c = 0; c < sizeof aggs / sizeof aggs[0]; c++) {
+        dt_value p = rd(aggs[c].params), v = rd(aggs[c].vals);
+        int ok = 0;
+        for (long k = 0; k < 200 && !ok; k++) {
+            dt_value out;
+            dt__alloc_fail_at(k);
+            int rc = dq_agg_apply(ctx, aggs[c].agg, p.u.seq.items, p.u.seq.n, v.u.seq.items,
+                                  v.u.seq.n, &out);
+            dt__alloc_fail_at(-1);
+            if (rc != DT_OK && rc != DT_NOMEM)
+                fail_msg("aggregate %d at %ld: rc %d", (int)aggs[c].agg, k, rc);
+            if (rc == DT_NOMEM) assert_int_equal(out.type, DT_NIL);
+            ok = rc == DT_OK;
+            dt_value_free(&out);
+        }
+        assert_true(ok);
+        dt_value_free(&p);
+        dt_value_free(&v);
+    }
 }
 
 /* }====== */
@@ -913,6 +1138,7 @@ int main(void) {
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_contains_get),
         cmocka_unit_test(test_empty_set),
+        cmocka_unit_test(test_large_set),
         cmocka_unit_test(test_arity),
         cmocka_unit_test(test_every_type),
         cmocka_unit_test_setup_teardown(test_get_else, setup, teardown),
@@ -926,6 +1152,8 @@ int main(void) {
         cmocka_unit_test(test_agg_min_max),
         cmocka_unit_test(test_agg_distinct),
         cmocka_unit_test(test_agg_rand_sample),
+        cmocka_unit_test(test_properties),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

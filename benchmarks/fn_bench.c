@@ -141,11 +141,13 @@ int main(int argc, char **argv) {
     int r = argc > 2 ? atoi(argv[2]) : 5;
     if (k < 1 || r < 1 || r > 99) return 2;
     uint64_t seed = 42;
-    static const char *names[] = {"Ivan", "Olga", "Petr", "Anna", "Maria", "Oleg", "Fedor", "Dmitry"};
+    static const char *names[] = {"Ivan",  "Olga", "Petr",  "Anna",
+                                  "Maria", "Oleg", "Fedor", "Dmitry"};
     for (int i = 0; i < N; i++) {
         dt_value_long((int64_t)(bench_rng(&seed) % 100000), &longs[i]);
         char t[32];
-        int n = snprintf(t, sizeof t, "%s %llu", names[i % 8], (unsigned long long)(bench_rng(&seed) % 1000));
+        int n = snprintf(t, sizeof t, "%s %llu", names[i % 8],
+                         (unsigned long long)(bench_rng(&seed) % 1000));
         dt_value_text(DT_STRING, t, i % 3 ? (size_t)n : strlen(names[i % 8]), &strs[i]);
     }
     dt_value_text(DT_STRING, "Ivan", 4, &ivan);

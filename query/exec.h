@@ -162,7 +162,9 @@ void dq_fnctx_free(dq_fnctx *ctx);
  * take a plain string); patterns are compiled once per dq_fnctx (PCRE2).
  * `tuple` returns a DT_TUPLE; range and re-seq a DT_LIST; re-find with
  * groups a DT_VECTOR [match g1 ...]; get-some a DT_VECTOR [attr value].
- * A dq_fnctx belongs to one execution (one thread at a time).
+ * A dq_fnctx belongs to one execution (one thread at a time); the
+ * regex functions and the rand/sample aggregates need one (DT_MISUSE
+ * with NULL), the others accept NULL.
  */
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out);
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,

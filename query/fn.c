@@ -8,8 +8,10 @@
  * u.s.len only.  Results are new values the caller owns.  Numbers: long
  * (and an entity id, DT_REF, which is a long to every function here),
  * double and float (computed as double), bigint and bigdec (compared
- * exactly, not computed with).  Long arithmetic that overflows is an
- * error, never a silent wrap.
+ * exactly; + - * inc dec and sum compute them exactly on decimal digit
+ * strings, quot rem mod bigints; the rest of the arithmetic refuses
+ * them).  Long arithmetic
+ * that overflows is an error, never a silent wrap.
  *
  * Regexes.  A regex value is DT_TAGGED with the tag symbol `regex` and
  * the pattern string: what re-pattern returns and what re-find, re-matches
@@ -758,25 +760,207 @@ static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args,
 
 /* {====== Arithmetic ====== */
 
-/* Checks that every argument is a number we compute with. */
-static int need_nums(const char *name, const dt_value *args, size_t n) {
+/* Checks that every argument is a number; bigint and bigdec only where
+ * `big` allows them (+ - * inc dec compute them exactly). */
+static int need_nums_big(const char *name, const dt_value *args, size_t n, int big) {
     for (size_t i = 0; i < n; i++) {
         if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
-        if (is_big(&args[i]))
-            return call_err(name, args, n, "arithmetic on %s is not supported", tname(&args[i]));
+        if (is_big(&args[i]) && !big)
+            return call_err(name, args, n, "%s is not supported by %s", tname(&args[i]), name);
     }
     return DT_OK;
 }
+static int need_nums(const char *name, const dt_value *args, size_t n) {
+    return need_nums_big(name, args, n, 0);
+}
+
+/* {------ Exact arithmetic on bigint and bigdec ------ */
+
+/* The most digits a big result may have (beyond: an error, not a
+ * gigabyte of digits). */
+#define BIG_MAX_DIGITS 100000
+
+/* v (a long, bigint or bigdec) as a decimal with its scale kept. */
+static int dec_of(const dt_value *v, dl_decimal *d) {
+    char tmp[32];
+    if (is_int(v)) {
+        int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i);
+        return dl_decimal_parse(tmp, (size_t)n, 0, d);
+    }
+    return dl_decimal_parse(v->u.s.ptr, v->u.s.len, v->type == DT_BIGDEC, d);
+}
+
+/* Magnitudes: ASCII digit strings, most significant first, no leading
+ * zeros (but "0"). */
+static int mag_cmp(const char *x, size_t nx, const char *y, size_t ny) {
+    if (nx != ny) return nx < ny ? -1 : 1;
+    int c = memcmp(x, y, nx);
+    return c < 0 ? -1 : c > 0;
+}
+
+static void mag_trim(char *s, size_t *n) {
+    size_t lead = 0;
+    while (lead + 1 < *n && s[lead] == '0') lead++;
+    if (lead) memmove(s, s + lead, *n - lead);
+    *n -= lead;
+    s[*n] = 0;
+}
+
+/* x + y, or x - y when sub (then x >= y); malloc'd (dt__free). */
+static char *mag_addsub(const char *x, size_t nx, const char *y, size_t ny, int sub, size_t *nr) {
+    size_t n = (nx > ny ? nx : ny) + 1;
+    char *r = dt__malloc(n + 1);
+    if (!r) return NULL;
+    int carry = 0;
+    for (size_t k = 0; k < n; k++) {
+        int a = k < nx ? x[nx - 1 - k] - '0' : 0, b = k < ny ? y[ny - 1 - k] - '0' : 0;
+        int d = sub ? a - b - carry : a + b + carry;
+        carry = sub ? d < 0 : d > 9;
+        if (sub && d < 0) d += 10;
+        if (!sub && d > 9) d -= 10;
+        r[n - 1 - k] = (char)('0' + d);
+    }
+    *nr = n;
+    mag_trim(r, nr);
+    return r;
+}
+
+static char *mag_mul(const char *x, size_t nx, const char *y, size_t ny, size_t *nr) {
+    size_t n = nx + ny;
+    uint32_t *acc = dt__calloc(n, sizeof *acc);
+    char *r = dt__malloc(n + 1);
+    if (!acc || !r) {
+        dt__free(acc);
+        dt__free(r);
+        return NULL;
+    }
+    for (size_t i = 0; i < nx; i++) {
+        uint32_t a = (uint32_t)(x[nx - 1 - i] - '0');
+        if (!a) continue;
+        for (size_t j = 0; j < ny; j++) acc[i + j] += a * (uint32_t)(y[ny - 1 - j] - '0');
+        /* keep the cells small: carry after every row */
+        for (size_t k = i; k < i + ny + 1 && k + 1 < n; k++) {
+            acc[k + 1] += acc[k] / 10;
+            acc[k] %= 10;
+        }
+    }
+    for (size_t k = 0; k + 1 < n; k++) {
+        acc[k + 1] += acc[k] / 10;
+        acc[k] %= 10;
+    }
+    for (size_t k = 0; k < n; k++) r[n - 1 - k] = (char)('0' + acc[k]);
+    dt__free(acc);
+    *nr = n;
+    mag_trim(r, nr);
+    return r;
+}
+
+/* digits of d followed by z zeros (malloc'd). */
+static char *mag_shift(const dl_decimal *d, int64_t z) {
+    char *r = dt__malloc(d->ndigits + (size_t)z + 1);
+    if (!r) return NULL;
+    memcpy(r, d->digits, d->ndigits);
+    memset(r + d->ndigits, '0', (size_t)z);
+    r[d->ndigits + (size_t)z] = 0;
+    return r;
+}
+
+/* *r = a op b for op '+', '-', '*' (r owns its digits): DT_OK, DT_NOMEM,
+ * or DT_LIMIT when the result would pass BIG_MAX_DIGITS. */
+static int dec_op(int op, const dl_decimal *a, const dl_decimal *b, dl_decimal *r) {
+    memset(r, 0, sizeof *r);
+    size_t nr = 0;
+    char *digits;
+    if (op == '*') {
+        if (a->ndigits + b->ndigits > BIG_MAX_DIGITS) return DT_LIMIT;
+        digits = mag_mul(a->digits, a->ndigits, b->digits, b->ndigits, &nr);
+        r->neg = a->neg != b->neg;
+        r->scale = a->scale + b->scale;
+    } else {
+        int64_t s = a->scale > b->scale ? a->scale : b->scale;
+        int64_t za = s - a->scale, zb = s - b->scale;
+        if ((int64_t)a->ndigits + za > BIG_MAX_DIGITS || (int64_t)b->ndigits + zb > BIG_MAX_DIGITS)
+            return DT_LIMIT;
+        char *x = mag_shift(a, za), *y = mag_shift(b, zb);
+        if (!x || !y) {
+            dt__free(x);
+            dt__free(y);
+            return DT_NOMEM;
+        }
+        size_t nx = a->ndigits + (size_t)za, ny = b->ndigits + (size_t)zb;
+        mag_trim(x, &nx);
+        mag_trim(y, &ny);
+        int bneg = b->neg ^ (op == '-');
+        if (a->neg == bneg) {
+            digits = mag_addsub(x, nx, y, ny, 0, &nr);
+            r->neg = a->neg;
+        } else if (mag_cmp(x, nx, y, ny) >= 0) {
+            digits = mag_addsub(x, nx, y, ny, 1, &nr);
+            r->neg = a->neg;
+        } else {
+            digits = mag_addsub(y, ny, x, nx, 1, &nr);
+            r->neg = bneg;
+        }
+        dt__free(x);
+        dt__free(y);
+        r->scale = s;
+    }
+    if (!digits) return DT_NOMEM;
+    r->digits = digits;
+    r->ndigits = nr;
+    if (nr == 1 && digits[0] == '0') r->neg = 0;
+    return DT_OK;
+}
+
+/*
+ * + - * (and inc/dec through them) when a bigint or bigdec takes part and
+ * no double does: exact, as Clojure's BigInt and BigDecimal.  The result
+ * is a bigdec when a bigdec takes part (scale: the larger for + and -,
+ * the sum for *), else a bigint.
+ */
+static int big_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
+    int anydec = 0;
+    for (size_t i = 0; i < n; i++) anydec |= args[i].type == DT_BIGDEC;
+    int op = fn == DQ_FN_MUL ? '*' : fn == DQ_FN_SUB ? '-' : '+';
+    dl_decimal acc, x, r;
+    dt_value first;
+    dt_value_long(fn == DQ_FN_MUL ? 1 : 0, &first);
+    size_t i = 0;
+    int rc = dec_of(fn == DQ_FN_SUB && n > 1 ? &args[i++] : &first, &acc);
+    if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : call_err(name, args, n, "bad number");
+    for (; i < n && rc == DT_OK; i++) {
+        if ((rc = dec_of(&args[i], &x)) != DT_OK) break;
+        rc = dec_op(op, &acc, &x, &r);
+        dl_decimal_release(&x);
+        if (rc != DT_OK) break;
+        dl_decimal_release(&acc);
+        acc = r;
+    }
+    dt_buf b = DT_BUF_INIT;
+    if (rc == DT_OK) rc = dl_decimal_format(&acc, !anydec, &b);
+    if (rc == DT_OK)
+        rc = dt_value_text(anydec ? DT_BIGDEC : DT_BIGINT, (const char *)b.p, b.len, out);
+    dt_buf_release(&b);
+    dl_decimal_release(&acc);
+    if (rc == DT_NOMEM) return nomem();
+    if (rc == DT_LIMIT)
+        return call_err(name, args, n, "result of more than %d digits", BIG_MAX_DIGITS);
+    if (rc != DT_OK) return call_err(name, args, n, "bad number");
+    return DT_OK;
+}
+
+/* ------} */
 
 static int overflow(const char *name, const dt_value *args, size_t n) {
     return call_err(name, args, n, "long overflow");
 }
 
 static int fn_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
-    int rc = need_nums(name, args, n);
+    int rc = need_nums_big(name, args, n, fn != DQ_FN_DIV);
     if (rc != DT_OK) return rc;
-    int anyd = 0;
-    for (size_t i = 0; i < n; i++) anyd |= is_flo(&args[i]);
+    int anyd = 0, anybig = 0;
+    for (size_t i = 0; i < n; i++) anyd |= is_flo(&args[i]), anybig |= is_big(&args[i]);
+    if (anybig && !anyd) return big_arith(fn, name, args, n, out);
     if (fn == DQ_FN_ADD || fn == DQ_FN_MUL) {
         if (anyd) {
             double acc = fn == DQ_FN_ADD ? 0.0 : 1.0;
@@ -844,10 +1028,99 @@ static int fn_arith(dq_fn_id fn, const char *name, const dt_value *args, size_t 
 }
 
 /* quot rem mod */
+/* The most digits of a bigint quot/rem/mod operand (schoolbook
+ * division costs digits^2). */
+#define BIG_MAX_DIV_DIGITS 4000
+
+/* quot rem mod of integers where a bigint takes part: exact, a bigint. */
+static int big_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
+    dl_decimal x, y;
+    int rc = dec_of(&args[0], &x);
+    if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : call_err(name, args, n, "bad number");
+    if ((rc = dec_of(&args[1], &y)) != DT_OK) {
+        dl_decimal_release(&x);
+        return rc == DT_NOMEM ? nomem() : call_err(name, args, n, "bad number");
+    }
+    char *q = NULL, *r = NULL;
+    size_t nq = 0, nr = 1;
+    if (y.ndigits == 1 && y.digits[0] == '0')
+        rc = call_err(name, args, n, "divide by zero");
+    else if (x.ndigits > BIG_MAX_DIV_DIGITS || y.ndigits > BIG_MAX_DIV_DIGITS)
+        rc = call_err(name, args, n, "operands of more than %d digits", BIG_MAX_DIV_DIGITS);
+    else if (!(q = dt__malloc(x.ndigits + 1)) || !(r = dt__malloc(x.ndigits + y.ndigits + 2)))
+        rc = nomem();
+    else {
+        /* schoolbook: bring down a digit, subtract the divisor while it fits */
+        r[0] = '0';
+        for (size_t i = 0; i < x.ndigits && rc == DT_OK; i++) {
+            r[nr++] = x.digits[i];
+            mag_trim(r, &nr);
+            int cnt = 0;
+            while (mag_cmp(r, nr, y.digits, y.ndigits) >= 0) {
+                size_t nd;
+                char *d = mag_addsub(r, nr, y.digits, y.ndigits, 1, &nd);
+                if (!d) {
+                    rc = nomem();
+                    break;
+                }
+                memcpy(r, d, nd + 1);
+                nr = nd;
+                dt__free(d);
+                cnt++;
+            }
+            q[nq++] = (char)('0' + cnt);
+        }
+        q[nq] = 0;
+        mag_trim(q, &nq);
+    }
+    if (rc == DT_OK) {
+        /* quot truncates; rem has the dividend's sign; mod the divisor's */
+        dl_decimal res = {0, NULL, 0, 0};
+        char *sum = NULL;
+        int rzero = nr == 1 && r[0] == '0';
+        if (fn == DQ_FN_QUOT) {
+            res.digits = q;
+            res.ndigits = nq;
+            res.neg = x.neg != y.neg && !(nq == 1 && q[0] == '0');
+        } else {
+            res.digits = r;
+            res.ndigits = nr;
+            res.neg = x.neg && !rzero;
+            if (fn == DQ_FN_MOD && !rzero && x.neg != y.neg) {
+                /* r + y with r and y of opposite signs: |y| - |r|, sign of y */
+                size_t ns;
+                sum = mag_addsub(y.digits, y.ndigits, r, nr, 1, &ns);
+                if (!sum)
+                    rc = nomem();
+                else {
+                    res.digits = sum;
+                    res.ndigits = ns;
+                    res.neg = y.neg;
+                }
+            }
+        }
+        dt_buf b = DT_BUF_INIT;
+        if (rc == DT_OK && dl_decimal_format(&res, 1, &b) != DT_OK) rc = nomem();
+        if (rc == DT_OK && dt_value_text(DT_BIGINT, (const char *)b.p, b.len, out) != DT_OK)
+            rc = nomem();
+        dt_buf_release(&b);
+        dt__free(sum);
+    }
+    dt__free(q);
+    dt__free(r);
+    dl_decimal_release(&x);
+    dl_decimal_release(&y);
+    return rc;
+}
+
 static int fn_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
-    int rc = need_nums(name, args, n);
+    int rc = need_nums_big(name, args, n, 1);
     if (rc != DT_OK) return rc;
     const dt_value *a = &args[0], *b = &args[1];
+    if (a->type == DT_BIGDEC || b->type == DT_BIGDEC)
+        return call_err(name, args, n, "bigdec is not supported by %s", name);
+    if ((a->type == DT_BIGINT && !is_flo(b)) || (b->type == DT_BIGINT && !is_flo(a)))
+        return big_qrm(fn, name, args, n, out);
     if (is_int(a) && is_int(b)) {
         int64_t x = a->u.i, y = b->u.i, r;
         if (y == 0) return call_err(name, args, n, "divide by zero");
@@ -884,9 +1157,17 @@ static int fn_qrm(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
 }
 
 static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
-    int rc = need_nums(name, args, n);
+    int rc = need_nums_big(name, args, n, 1);
     if (rc != DT_OK) return rc;
     int64_t d = fn == DQ_FN_INC ? 1 : -1;
+    if (is_big(&args[0])) {
+        dt_value two[2];
+        two[0] = args[0];
+        dt_value_long(d, &two[1]);
+        rc = big_arith(DQ_FN_ADD, name, two, 2, out);
+        /* a message would show the added 1: name the call as written */
+        return rc == DT_INVALID ? call_err(name, args, n, "%s", "result too large") : rc;
+    }
     if (is_flo(&args[0])) {
         dt_value_double(flo(&args[0]) + (double)d, out);
         return DT_OK;
@@ -1347,6 +1628,7 @@ static int re_run(dq_fnctx *c, re_ent *e, const char *name, const dt_value *args
 
 static int fn_regex(dq_fnctx *c, dq_fn_id fn, const char *name, const dt_value *args, size_t n,
                     dt_value *out) {
+    if (!c) return dt__seterr(NULL, DT_MISUSE, "query: %s needs a function context", name);
     if (fn == DQ_FN_RE_PATTERN) {
         const dt_value *p = &args[0];
         if (is_regex(p)) return dt_value_copy(p, out) == DT_OK ? DT_OK : nomem();
@@ -1916,24 +2198,27 @@ static int agg_err(dq_agg_id agg, const char *fmt, ...) {
                       msg);
 }
 
-/* Aggregated values must be numbers we compute with. */
-static int agg_nums(dq_agg_id agg, const dt_value *vals, size_t n, int *anyd) {
-    *anyd = 0;
+/* Aggregated values must be numbers.  *kinds: 0 all longs, else the
+ * bits NUMS_DOUBLE (a double or float takes part), NUMS_BIG (a bigint or
+ * bigdec does). */
+#define NUMS_DOUBLE 1
+#define NUMS_BIG    2
+static int agg_nums(dq_agg_id agg, const dt_value *vals, size_t n, int *kinds) {
+    *kinds = 0;
     for (size_t i = 0; i < n; i++) {
         if (!is_num(&vals[i])) return agg_err(agg, "not a number: %s", tname(&vals[i]));
-        if (is_big(&vals[i]))
-            return agg_err(agg, "arithmetic on %s is not supported", tname(&vals[i]));
-        *anyd |= is_flo(&vals[i]);
+        *kinds |= is_flo(&vals[i]) ? NUMS_DOUBLE : is_big(&vals[i]) ? NUMS_BIG : 0;
     }
     return DT_OK;
 }
 
-/* Sum of vals: a long (overflow: error) or, when a double takes part, a
- * double. */
+/* Sum of vals: a long (overflow: error); when a double takes part a
+ * double; else when a bigint or bigdec does, exact as + gives it. */
 static int agg_sum(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out) {
     int anyd;
     int rc = agg_nums(agg, vals, n, &anyd);
     if (rc != DT_OK) return rc;
+    if (anyd == NUMS_BIG) return big_arith(DQ_FN_ADD, "sum", vals, n, out);
     if (anyd) {
         double s = 0;
         for (size_t i = 0; i < n; i++) s += num_double(&vals[i]);
@@ -1947,7 +2232,8 @@ static int agg_sum(dq_agg_id agg, const dt_value *vals, size_t n, dt_value *out)
     return DT_OK;
 }
 
-/* The mean of numbers as a double (long sums kept exact in 128 bits). */
+/* The mean of numbers as a double (long sums kept exact in 128 bits;
+ * anyd: not all longs). */
 static double mean_of(const dt_value *vals, size_t n, int anyd) {
     if (anyd) {
         double s = 0;
@@ -1998,7 +2284,7 @@ static int msort(dq_agg_id agg, const dt_value **p, size_t n, agg_cmp_fn cmp) {
             size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
             size_t i = lo, j = mid, k = lo;
             while (i < mid && j < hi) {
-                int c;
+                int c = 0;
                 if ((rc = cmp(agg, p[j], p[i], &c)) != DT_OK) break;
                 tmp[k++] = c < 0 ? p[j++] : p[i++];
             }
@@ -2190,6 +2476,7 @@ int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t np
         dt__free(p);
         return rc;
     case DQ_AGG_RAND:
+        if (!ctx) return dt__seterr(NULL, DT_MISUSE, "query: rand needs a function context");
         if (nparams == 0) {
             if (n == 0) return DT_OK;
             return dt_value_copy(&vals[rng_below(ctx, n)], out) == DT_OK ? DT_OK : nomem();
@@ -2205,6 +2492,7 @@ int dq_agg_apply(dq_fnctx *ctx, dq_agg_id agg, const dt_value *params, size_t np
             }
         return DT_OK;
     default: /* DQ_AGG_SAMPLE: up to n distinct values in random order */
+        if (!ctx) return dt__seterr(NULL, DT_MISUSE, "query: sample needs a function context");
         if ((rc = agg_count_param(agg, params, nparams, &k)) != DT_OK) return rc;
         if ((rc = distinct_of(agg, vals, n, &p, &m)) != DT_OK) return rc;
         if (k > m) k = m;

@@ -289,7 +289,41 @@ static void test_add_sub_mul(void **state) {
     ERR("+", "[9223372036854775807 1]", "query: (+ 9223372036854775807 1): long overflow");
     ERR("+", "[1 nil]", "not a number: nil");
     ERR("+", "[1 \"2\"]", "not a number: string");
-    ERR("+", "[1 2N]", "arithmetic on bigint is not supported");
+    /* bigint and bigdec: exact, as Clojure's BigInt and BigDecimal */
+    CALL("+", "[1 2N]", "3N");
+    CALL("+", "[9223372036854775807 1N]", "9223372036854775808N");
+    CALL("+", "[1.50M 1]", "2.50M");
+    CALL("+", "[0.1M 0.2M]", "0.3M");
+    CALL("+", "[1N 2.5M]", "3.5M");
+    CALL("+", "[1N 0.5]", "1.5"); /* a double makes a double */
+    CALL("-", "[5N]", "-5N");
+    CALL("-", "[1N 3 2]", "-4N");
+    CALL("-", "[1.5M 1.5M]", "0.0M");
+    CALL("-", "[-0.05M 0.05M]", "-0.10M");
+    CALL("*", "[99999999999999999999N 99999999999999999999N]",
+         "9999999999999999999800000000000000000001N");
+    CALL("*", "[1.5M 2]", "3.0M");
+    CALL("*", "[-1.5M 0.25M]", "-0.375M");
+    CALL("*", "[0N -7]", "0N");
+    CALL("+", "[1E5M 1]", "100001M");
+    CALL("inc", "[9223372036854775807N]", "9223372036854775808N");
+    CALL("dec", "[0.5M]", "-0.5M");
+    CALL("*", "[1E99999M 1E99999M 1E99999M]", "1E299997M"); /* scales add: no digits */
+    ERR("+", "[1E200000M 1]", "result of more than 100000 digits");
+    ERR("/", "[1N 2]", "bigint is not supported by /");
+    ERR("quot", "[1.5M 2]", "bigdec is not supported by quot");
+    CALL("quot", "[100000000000000000000N 3]", "33333333333333333333N");
+    CALL("rem", "[100000000000000000000N 3]", "1N");
+    CALL("quot", "[-7N 2]", "-3N");
+    CALL("rem", "[-7N 2]", "-1N");
+    CALL("mod", "[-7N 2]", "1N");
+    CALL("mod", "[7 -2N]", "-1N");
+    CALL("mod", "[-8N 2]", "0N");
+    CALL("quot", "[1N 7]", "0N");
+    CALL("quot", "[-9223372036854775808N -1]", "9223372036854775808N");
+    CALL("quot", "[7N 2.0]", "3.0");
+    ERR("quot", "[7N 0]", "divide by zero");
+    ERR("mod", "[7N 0N]", "divide by zero");
     CALL("-", "[5]", "-5");
     CALL("-", "[10 1 2]", "7");
     CALL("-", "[1.5]", "-1.5");
@@ -686,6 +720,16 @@ static void test_arity(void **state) {
     dt_value out;
     assert_int_equal(dq_call(ctx, (dq_fn_id)DQ_FN_COUNT_, NULL, 0, &out), DT_INVALID);
     assert_int_equal(dq_call(ctx, DQ_FN_GET_ELSE, NULL, 0, &out), DT_INVALID);
+    dt_value two[2];
+    dt_value_long(1, &two[0]);
+    dt_value_long(2, &two[1]);
+    assert_int_equal(dq_call(NULL, DQ_FN_ADD, two, 2, &out), DT_OK); /* no context needed */
+    assert_int_equal(out.u.i, 3);
+    assert_int_equal(dq_call(NULL, DQ_FN_RE_FIND, two, 2, &out), DT_MISUSE);
+    assert_int_equal(out.type, DT_NIL);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_RAND, NULL, 0, two, 2, &out), DT_MISUSE);
+    assert_int_equal(dq_agg_apply(NULL, DQ_AGG_MAX, NULL, 0, two, 2, &out), DT_OK);
+    assert_int_equal(out.u.i, 2);
 }
 
 /* Every value type through every function: results or clean errors,
@@ -830,6 +874,27 @@ static void test_get_else_long_value(void **state) {
     free(want);
 }
 
+/* Inside a write block, the view of the block sees its own writes. */
+static void test_source_in_block(void **state) {
+    dt_db *db = snapshot(state);
+    dt_db_close(db);
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(C(state), &tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[{:db/id 2 :age 31} [:db/retract 1 :age 25]]", NULL),
+                     DT_OK);
+    assert_int_equal(dt_txn_db(tx, &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "31");
+    check_db(db, "missing?", "[1 :age]", "true");
+    check_db(db, "get-some", "[1 :age :email]", "[:email \"ivan@x.ru\"]");
+    dt_db_close(db);
+    dt_txn_abort(tx);
+    /* the snapshot after the abort: as before */
+    assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
+    check_db(db, "get-else", "[2 :age 0]", "0");
+    check_db(db, "missing?", "[1 :age]", "false");
+    dt_db_close(db);
+}
+
 /* }====== */
 
 /* {====== Aggregates ====== */
@@ -856,6 +921,10 @@ static void test_agg_sum_avg(void **state) {
     AGG("avg", "[]", "[2 4]", "3.0");
     AGG("avg", "[]", "[9223372036854775807 9223372036854775807]", "9.223372036854776e+18");
     AGG_ERR("avg", "[]", "[:a]", "not a number: keyword");
+    AGG("sum", "[]", "[1N 2 0.5M]", "3.5M");
+    AGG("sum", "[]", "[9223372036854775807 9223372036854775807N]", "18446744073709551614N");
+    AGG("sum", "[]", "[1N 0.5]", "1.5");
+    AGG("avg", "[]", "[1N 2M]", "1.5");
 }
 
 static void test_agg_median(void **state) {
@@ -867,6 +936,8 @@ static void test_agg_median(void **state) {
     AGG("median", "[]", "[7]", "7");
     AGG("median", "[]", "[9223372036854775807 9223372036854775807]", "9223372036854775807");
     AGG_ERR("median", "[]", "[\"a\" \"b\"]", "not a number: string");
+    AGG("median", "[]", "[3N 1 2M]", "2M");
+    AGG("median", "[]", "[4N 1 3 2]", "2.5");
 }
 
 static void test_agg_variance(void **state) {
@@ -1000,6 +1071,38 @@ static void test_properties(void **state) {
                 assert_true(out.u.i == (int64_t)w);
             }
         }
+        /* the same with the first as a bigint: exact, compared with 128 bits */
+        {
+            char t[48];
+            dt_value bg[2];
+            snprintf(t, sizeof t, "%lld", (long long)x[0]);
+            assert_int_equal(dt_value_text(DT_BIGINT, t, strlen(t), &bg[0]), DT_OK);
+            bg[1] = a[1];
+            static const dq_fn_id bops[] = {DQ_FN_ADD,  DQ_FN_SUB, DQ_FN_MUL,
+                                            DQ_FN_QUOT, DQ_FN_REM, DQ_FN_MOD};
+            for (int o = 0; o < (x[1] ? 6 : 3); o++) {
+                __int128 X = x[0], Y = x[1];
+                __int128 w = o == 0   ? X + Y
+                             : o == 1 ? X - Y
+                             : o == 2 ? X * Y
+                             : o == 3 ? X / Y
+                                      : X % Y;
+                if (o == 5 && w != 0 && ((w < 0) != (Y < 0))) w += Y;
+                char want[64], *p = want + sizeof want;
+                *--p = 0;
+                unsigned __int128 u = w < 0 ? -(unsigned __int128)w : (unsigned __int128)w;
+                do *--p = (char)('0' + (int)(u % 10));
+                while ((u /= 10) != 0);
+                if (w < 0) *--p = '-';
+                assert_int_equal(dq_call(ctx, bops[o], bg, 2, &out), DT_OK);
+                assert_int_equal(out.type, DT_BIGINT);
+                if (strlen(p) != out.u.s.len || memcmp(p, out.u.s.ptr, out.u.s.len))
+                    fail_msg("op %d on %lld %lld: %.*s, want %s", o, (long long)x[0],
+                             (long long)x[1], (int)out.u.s.len, out.u.s.ptr, p);
+                dt_value_free(&out);
+            }
+            dt_value_free(&bg[0]);
+        }
         if (x[1] != 0 && !(x[0] == INT64_MIN && x[1] == -1)) {
             dt_value q, r, m;
             assert_int_equal(dq_call(ctx, DQ_FN_QUOT, a, 2, &q), DT_OK);
@@ -1048,6 +1151,10 @@ static void test_alloc_failures(void **state) {
         {"=", "[1.5M 1.50M]"},
         {"<", "[1N 2 3.5M]"},
         {"get", "[{:a [1 2]} :a]"},
+        {"+", "[1.5M 2N 3]"},
+        {"*", "[99999999999999999999N -3N]"},
+        {"inc", "[1.5M]"},
+        {"mod", "[-100000000000000000000N 7]"},
     };
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         const dq_builtin *bi = dq_builtin_find(calls[c].fn, strlen(calls[c].fn));
@@ -1079,7 +1186,7 @@ static void test_alloc_failures(void **state) {
         {DQ_AGG_DISTINCT, "[]", "[3 1 \"a\" 1]"}, {DQ_AGG_COUNT_DISTINCT, "[]", "[3 1 1]"},
         {DQ_AGG_MEDIAN, "[]", "[3 1 2 2]"},       {DQ_AGG_MAX, "[2]", "[\"b\" \"a\" \"c\"]"},
         {DQ_AGG_MIN, "[]", "[[1 2] [1 1]]"},      {DQ_AGG_SAMPLE, "[2]", "[[1] [2] [3]]"},
-        {DQ_AGG_RAND, "[2]", "[\"x\"]"},
+        {DQ_AGG_RAND, "[2]", "[\"x\"]"},          {DQ_AGG_SUM, "[]", "[1N 2.5M]"},
     };
     for (size_t c = 0; c < sizeof aggs / sizeof aggs[0]; c++) {
         dt_value p = rd(aggs[c].params), v = rd(aggs[c].vals);
@@ -1145,6 +1252,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_get_some, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_else_long_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_in_block, setup, teardown),
         cmocka_unit_test(test_agg_count),
         cmocka_unit_test(test_agg_sum_avg),
         cmocka_unit_test(test_agg_median),

@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
     const char *query = NULL, *rules = NULL, *schema = NULL, *data = NULL;
     const char *ins[16];
     size_t nins = 0;
-    int repeat = 5, explain = 0, naive = 0, print = 0;
+    int repeat = 5, explain = 0, naive = 0, print = 0, api = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 2 < argc) {
             schema = argv[++i];
@@ -100,6 +100,8 @@ int main(int argc, char **argv) {
             repeat = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--explain")) {
             explain = 1;
+        } else if (!strcmp(argv[i], "--api")) {
+            api = 1;
         } else if (!strcmp(argv[i], "--print")) {
             print = 1;
         } else if (!strcmp(argv[i], "--naive")) {
@@ -155,6 +157,48 @@ int main(int argc, char **argv) {
     }
     double *times = calloc((size_t)repeat + 1, sizeof *times);
     size_t rows = 0;
+    if (api) {
+        /* the public API: a prepared query run on the snapshot, result
+         * stage included */
+        dt_query *pq;
+        if (dt_query_prepare(query, strlen(query), &pq) != DT_OK) {
+            fprintf(stderr, "prepare: %s\n", dt_errmsg(NULL));
+            return 1;
+        }
+        dt_input ain[8];
+        memset(ain, 0, sizeof ain);
+        size_t an = 0, ki = 0;
+        if (!q->in_written) ain[an++].db = db;
+        for (size_t i = 0; q->in_written && i < q->nin && an < 8; i++) {
+            if (q->in[i].kind == DQ_IN_SRC) {
+                ain[an++].db = db;
+            } else if (q->in[i].kind == DQ_IN_RULES) {
+                ain[an].edn = rules;
+                ain[an++].edn_len = strlen(rules);
+            } else {
+                ain[an].edn = ins[ki];
+                ain[an++].edn_len = strlen(ins[ki++]);
+            }
+        }
+        dt_query_options o = {DT_QUERY_OPTIONS_VERSION, 0, 0, naive ? DT_PLAN_NAIVE : DT_PLAN_AUTO,
+                              NULL};
+        for (int r = 0; r <= repeat; r++) {
+            dt_result *res;
+            double t0 = now_ms();
+            if (dt_query_run(pq, ain, an, &o, &res) != DT_OK) {
+                fprintf(stderr, "run: %s\n", dt_errmsg(NULL));
+                return 1;
+            }
+            rows = dt_result_count(res);
+            dt_result_free(res);
+            if (r > 0) times[r - 1] = now_ms() - t0;
+        }
+        dt_query_free(pq);
+        qsort(times, (size_t)repeat, sizeof *times, cmpd);
+        printf("api rows %zu  min %.3f ms  median %.3f ms\n", rows, repeat ? times[0] : 0,
+               repeat ? times[repeat / 2] : 0);
+        return 0;
+    }
     for (int r = 0; r <= repeat; r++) {
         dq_exec x;
         memset(&x, 0, sizeof x);

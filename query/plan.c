@@ -223,6 +223,10 @@ static int rowset_add(rowset *s, size_t r, int uniq, int *added) {
 typedef struct idset {
     int64_t *slots;
     size_t cap;
+    uint32_t *heads; /* idset_map: the first row (+1) of each id */
+    uint32_t *next;  /* idset_map: the next row (+1) with the same id */
+    int64_t lo;      /* dense idset_map: heads[id - lo] for lo <= id < lo + span */
+    size_t span;
 } idset;
 
 static int idset_build(idset *s, const dq_table *t, int col) {
@@ -239,6 +243,72 @@ static int idset_build(idset *s, const dq_table *t, int col) {
         s->slots[j] = v->u.i;
     }
     return DT_OK;
+}
+
+/* idset_map: the ids of column col of t, each with the chain of its rows
+ * (a hash table of the table for a scan that probes it). */
+static int idset_map(idset *s, const dq_table *t, int col) {
+    memset(s, 0, sizeof *s);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        if (v->u.i < lo) lo = v->u.i;
+        if (v->u.i > hi) hi = v->u.i;
+    }
+    s->next = dt__malloc((t->nrows + 1) * sizeof *s->next);
+    if (!s->next) return DT_NOMEM;
+    if (lo <= hi && (uint64_t)(hi - lo) < 16 * (uint64_t)t->nrows + 64) {
+        /* dense ids: a direct table instead of hashing */
+        s->lo = lo;
+        s->span = (size_t)(hi - lo) + 1;
+        s->heads = dt__calloc(s->span, sizeof *s->heads);
+        if (!s->heads) return DT_NOMEM;
+        for (size_t r = t->nrows; r-- > 0;) {
+            const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+            s->next[r] = 0;
+            if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+            size_t j = (size_t)(v->u.i - lo);
+            s->next[r] = s->heads[j];
+            s->heads[j] = (uint32_t)(r + 1);
+        }
+        return DT_OK;
+    }
+    size_t cap = 16;
+    while (cap < t->nrows * 2) cap <<= 1;
+    s->slots = dt__calloc(cap, sizeof *s->slots);
+    s->heads = dt__calloc(cap, sizeof *s->heads);
+    s->cap = cap;
+    if (!s->slots || !s->heads) return DT_NOMEM;
+    for (size_t r = t->nrows; r-- > 0;) {
+        const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
+        s->next[r] = 0;
+        if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
+        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
+        s->slots[j] = v->u.i;
+        s->next[r] = s->heads[j];
+        s->heads[j] = (uint32_t)(r + 1);
+    }
+    return DT_OK;
+}
+
+static void idset_release(idset *s) {
+    dt__free(s->slots);
+    dt__free(s->heads);
+    dt__free(s->next);
+    memset(s, 0, sizeof *s);
+}
+
+/* The first row (+1) of id in an idset_map, 0 when none. */
+static inline uint32_t idset_first(const idset *s, int64_t id) {
+    if (s->span) return (uint64_t)(id - s->lo) < s->span ? s->heads[id - s->lo] : 0;
+    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == id) return s->heads[j];
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
 }
 
 static inline int idset_has(const idset *s, int64_t id) {
@@ -279,6 +349,18 @@ static dt_value *tab_slot(dq_table *t) {
         t->cap = cap;
     }
     return t->cells + t->nrows * t->ncols;
+}
+
+/* Room for n rows in all (a hint from the estimate: one allocation instead
+ * of a series of copies as the table grows). */
+static void tab_reserve(dq_table *t, double n) {
+    if (!(n > (double)t->cap) || n > (double)(1u << 20)) return;
+    size_t cap = (size_t)n + 16;
+    size_t w = t->ncols ? t->ncols : 1;
+    dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+    if (!cells) return; /* tab_slot will try again */
+    t->cells = cells;
+    t->cap = cap;
 }
 
 static int tab_init_cols(dq_table *t, const dq_var *a, size_t na, const dq_var *b, size_t nb) {
@@ -560,6 +642,12 @@ typedef struct pat {
     bounds rg;
     int has_rg;
     const idset *fe, *fv; /* pre-filters on the entity / ref value (hash join scans) */
+    /* scan join: each datom is joined with the rows of jt whose id (the
+     * datom's entity, or its ref value when jv) it finds in jm */
+    const idset *jm;
+    const dq_table *jt;
+    int jv;
+    size_t col_off; /* new variables' columns start after this many */
 } pat;
 
 static void bounds_release(bounds *b) {
@@ -1043,7 +1131,7 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
         }
         vals[i] = v;
         have[i] = 1;
-        row[q->col] = v;
+        row[q->col + p->col_off] = v;
     }
     out->nrows++;
     return 1;
@@ -1241,6 +1329,15 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
             if (p->fv && (d.vlen != 9 || d.v[0] != DL_CODEC_TAG(DT_REF) ||
                           !idset_has(p->fv, dl_codec_get_int(d.v))))
                 continue;
+            uint32_t jfirst = 0;
+            if (p->jm) {
+                /* the probe first: most datoms of a scan join match no row */
+                if (!p->jv)
+                    jfirst = idset_first(p->jm, d.e);
+                else if (d.vlen == 9 && d.v[0] == DL_CODEC_TAG(DT_REF))
+                    jfirst = idset_first(p->jm, dl_codec_get_int(d.v));
+                if (!jfirst && !(p->has_rg && p->rg.has_hi)) continue;
+            }
             int ok = pat_check(c, p, &cur, &d, row, seek_v, venc, venc_len);
             if (ok < 0) {
                 rc = -ok;
@@ -1251,7 +1348,17 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 break;
             }
             if (ok == 0) continue;
-            ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
+            if (p->jm) {
+                for (uint32_t j1 = jfirst; j1; j1 = p->jm->next[j1 - 1]) {
+                    ok = pat_emit(c, p, &cur, &d, trow(p->jt, j1 - 1), p->jt->ncols, out);
+                    if (ok < 0) {
+                        rc = -ok;
+                        goto done;
+                    }
+                }
+            } else {
+                ok = pat_emit(c, p, &cur, &d, row, in->ncols, out);
+            }
             if (ok < 0) {
                 rc = -ok;
                 goto done;
@@ -2144,7 +2251,63 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     char bname[32] = "";
     dq_table out;
     memset(&out, 0, sizeof out);
-    if (use_hash) {
+    int gen_filters = 0; /* predicates the scanned side could apply alone */
+    if (use_hash && (key_e || key_v)) {
+        uint8_t *none = dt__calloc(sc->vars->n + 1, 1);
+        if (!none) {
+            rc = DT_NOMEM;
+            goto done;
+        }
+        gen_filters = filter_sel(sc, items, nitems, none, &p) < 1;
+        dt__free(none);
+        int nbound = 0;
+        for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
+            if (p.p[i].kind == P_REPEAT) gen_filters = 1; /* keep the general path */
+            if (p.p[i].kind == P_BOUND) nbound++;
+        }
+        if (nbound != 1) gen_filters = 1; /* the key must be the only shared variable */
+    }
+    if (use_hash && (key_e || key_v) && !gen_filters) {
+        /* scan join: scan the pattern once, probing t's rows by id */
+        dq_table unit;
+        idset jm;
+        memset(&jm, 0, sizeof jm);
+        if ((rc = tab_unit(&unit)) != DT_OK) goto done;
+        pat g;
+        rc = pat_prepare(c, sc, it->cl, &unit, &g);
+        int kpos = key_e ? 0 : 2;
+        if (rc == DT_OK) {
+            if (p.has_rg) {
+                g.has_rg = 1;
+                g.rg = p.rg;
+                memset(&p.rg, 0, sizeof p.rg);
+                p.has_rg = 0;
+            }
+            /* the key is t's; the other new variables follow t's columns */
+            g.p[kpos].kind = P_BLANK;
+            size_t k = 0;
+            for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
+                if (g.p[i].kind == P_NEW) g.p[i].col = (int)k++;
+            g.col_off = t->ncols;
+            rc = idset_map(&jm, t, p.p[kpos].col);
+        }
+        if (rc == DT_OK) {
+            g.jm = &jm;
+            g.jt = t;
+            g.jv = !key_e;
+            rc = pat_out_init(&g, t, &out);
+            if (rc == DT_OK) tab_reserve(&out, est * 1.2);
+        }
+        if (rc == DT_OK) rc = pat_run(c, &g, &unit, &out, &ix, bname, sizeof bname);
+        if (rc == DT_OK) {
+            mark_used(items, nitems, &g.rg);
+            rc = add_step(c, it->cl->form, "scan-join", ix, bname, g.has_rg ? g.rg.text : NULL, est,
+                          out.nrows);
+        }
+        idset_release(&jm);
+        pat_release(&g);
+        dq_table_release(&unit);
+    } else if (use_hash) {
         dq_table unit, gen;
         memset(&gen, 0, sizeof gen);
         if ((rc = tab_unit(&unit)) != DT_OK) goto done;
@@ -2157,7 +2320,8 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
             memset(&p.rg, 0, sizeof p.rg);
             p.has_rg = 0;
         }
-        idset ids = {NULL, 0};
+        idset ids;
+        memset(&ids, 0, sizeof ids);
         if (rc == DT_OK && (key_e || key_v)) {
             rc = idset_build(&ids, t, key_e ? p.p[0].col : p.p[2].col);
             if (key_e)
@@ -2182,6 +2346,7 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         dq_table_release(&gen);
     } else {
         rc = pat_out_init(&p, t, &out);
+        if (rc == DT_OK) tab_reserve(&out, est * 1.2);
         if (rc == DT_OK) rc = pat_run(c, &p, t, &out, &ix, bname, sizeof bname);
         if (rc == DT_OK) {
             mark_used(items, nitems, &p.rg);
@@ -2948,6 +3113,7 @@ static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_tabl
     dq_table ct;
     int rc = tab_init_cols(&ct, vars, nv, NULL, 0);
     if (rc != DT_OK) return rc;
+    tab_reserve(&ct, (double)rel->nrows);
     for (size_t r = 0; r < rel->nrows; r++) {
         const dt_value *row = trow(rel, r);
         dt_value *o = tab_slot(&ct);
@@ -2970,6 +3136,11 @@ static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_tabl
             }
         }
         if (ok) ct.nrows++;
+    }
+    if (rc == DT_OK && t->nrows == 1 && t->ncols == 0) {
+        /* the first step: the call's rows are the table */
+        tab_move(t, &ct);
+        return DT_OK;
     }
     if (rc == DT_OK) {
         int all = 1;

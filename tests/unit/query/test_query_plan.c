@@ -361,6 +361,11 @@ static void test_not_and_or(void **state) {
         state,
         "[:find ?e :where [?e :sex :male] (not-join [?e] [?e :friend ?f] [?f :sex :female])]", NULL,
         "[4]\n[5]");
+    /* a branch that does not bind ?e: the or-join waits until ?e is bound */
+    expect_rows(state,
+                "[:find ?e ?a :where [?p :age ?a] (or-join [?e ?a] [(< ?a 21)] [?e :age ?a])"
+                " [?e :sex :female]]",
+                NULL, "[3 20]\n[3 40]\n[6 20]\n[6 25]");
 }
 
 static void test_functions_and_inputs(void **state) {
@@ -556,6 +561,83 @@ static void test_unplanned_rule_shape_runs_naive(void **state) {
 
 /* }====== */
 
+/* Runs query text (inputs: $ then `extra` EDN inputs) with both plans and
+ * asserts the same result text. */
+static void same_as_naive(dt_db *db, const char *q, const char *const *extra, size_t nextra) {
+    dt_input in[4] = {{db, NULL, NULL, 0}};
+    for (size_t i = 0; i < nextra; i++) {
+        in[1 + i].db = NULL;
+        in[1 + i].value = NULL;
+        in[1 + i].edn = extra[i];
+        in[1 + i].edn_len = strlen(extra[i]);
+    }
+    dt_query_options o = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL};
+    dt_result *r1 = NULL, *r2 = NULL;
+    int rc1 = dt_q_inputs(q, strlen(q), in, 1 + nextra, &o, &r1);
+    char m1[512];
+    snprintf(m1, sizeof m1, "%s", dt_errmsg(NULL));
+    o.plan = DT_PLAN_NAIVE;
+    int rc2 = dt_q_inputs(q, strlen(q), in, 1 + nextra, &o, &r2);
+    if (rc1 != rc2)
+        fail_msg("%s: planned %d (%s), naive %d (%s)", q, rc1, m1, rc2, dt_errmsg(NULL));
+    if (rc1 == DT_OK) {
+        char *t1, *t2;
+        assert_int_equal(dt_result_edn(r1, &t1, NULL), DT_OK);
+        assert_int_equal(dt_result_edn(r2, &t2, NULL), DT_OK);
+        if (strcmp(t1, t2) != 0) fail_msg("%s:\n planned %s\n naive   %s", q, t1, t2);
+        dt_free(t1);
+        dt_free(t2);
+    }
+    dt_result_free(r1);
+    dt_result_free(r2);
+}
+
+static void test_shapes_agree_with_the_reference_evaluator(void **state) {
+    tu_db *d = *state;
+    dt_db *db;
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    static const char *const qs[] = {
+        "[:find ?a ?v :where [1 ?a ?v]]",
+        "[:find (count ?e) :where [?e ?a ?v]]",
+        "[:find ?e ?a :where [?e ?a 30]]",
+        "[:find ?e ?tx :where [?e :age 30 ?tx]]",
+        "[:find ?e :where [?e :age _ ?tx true] [?x :age 20 ?tx]]",
+        "[:find ?e :where [?e :age _ _ false]]",
+        "[:find ?e ?f :where [?e :friend ?f] [?f :friend ?g] [?g :sex :female]]",
+        "[:find ?n ?x :where [?e :name ?n] [(get-else $ ?e :score -9.0) ?x]]",
+        "[:find ?n :where [?e :name ?n] [(missing? $ ?e :last)]]",
+        "[:find ?e ?x ?y :where [?e :age ?a] [(vector ?a 1) [?x ?y]] [(> ?a 39)]]",
+        "[:find ?e ?x :where [?e :name \"Oleg\"] [(ground [1 2]) [?x ...]]]",
+        "[:find ?x ?y :where [(ground [[1 2] [3 4]]) [[?x ?y]]]]",
+        "[:find ?e :where [?e :age ?a] [(= ?a 30 30)]]",
+        "[:find ?e :where [?e :age ?a] [(not= ?a 30)] [(!= ?a 20)]]",
+        "[:find ?e :where [?e :name ?n] [(re-find #\"^O\" ?n)]]",
+        "[:find ?e :where [?e :sex ?s] [(= ?s :female)]]",
+        "[:find ?e :where [?e :sex ?s] [(> ?s :a)] [(< ?s :g)]]",
+        "[:find ?e :where (or (and [?e :sex :male] [?e :age 30]) [?e :name \"Anna\"])]",
+        "[:find ?e :where [?e :name] (not (or [?e :age 30] [?e :sex :female]))]",
+        "[:find ?a (count ?e) :with ?e :where [?e :age ?a]]",
+        "[:find ?e . :where [?e :name \"Igor\"]]",
+        "[:find [?n ...] :where [_ :name ?n]]",
+        "[:find ?e :where [?e :alias ?x] [?e :alias ?y] [(< ?x ?y)]]",
+        "[:find ?e :where [?e :mixed ?v] [(< ?v 8)]]",
+        "[:find ?e :where [?e :friend [:id 3]]]",
+        "[:find ?e :where [[:id 1] :friend ?e]]",
+        "[:find ?e ?v :where [?e :score ?v] [(>= ?v 1.5)] [(<= ?v 3.0)]]",
+        "[:find ?e :where [?e :name ?n] [(clojure.string/starts-with? ?n \"\")]]",
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) same_as_naive(db, qs[i], NULL, 0);
+    static const char *const in1[] = {"[[\"Ivan\" 30] [\"Olga\" 40] [\"Anna\" 1]]"};
+    same_as_naive(db, "[:find ?e :in $ [[?n ?a]] :where [?e :name ?n] [?e :age ?a]]", in1, 1);
+    static const char *const in2[] = {"25", "45"};
+    same_as_naive(db, "[:find ?e :in $ ?lo ?hi :where [?e :age ?a] [(< ?lo ?a ?hi)]]", in2, 2);
+    static const char *const in3[] = {
+        "[[(r ?x ?y) [?x :friend ?y]] [(r ?x ?y) [?x :friend ?z] (r ?z ?y)]]"};
+    same_as_naive(db, "[:find ?x ?y :in $ % :where (r ?x ?y) [?y :sex :female]]", in3, 1);
+    same_as_naive(db, "[:find ?y :in $ % :where (r [:id 6] ?y)]", in3, 1);
+    dt_db_close(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -579,6 +661,7 @@ int main(void) {
         T(test_limit_deadline_and_cancel_stop_a_long_rule),
         T(test_explain_public_api),
         T(test_unplanned_rule_shape_runs_naive),
+        T(test_shapes_agree_with_the_reference_evaluator),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,8 @@
  * DataScript's bench: a warm-up, then RUNS runs of about RUN_S seconds,
  * the median of the runs' mean times, on the thread's CPU clock (the
  * machine is shared).  The entity count of each result is checked
- * (781 = 1 + 5 + 25 + 125 + 625).
+ * (781 = 1 + 5 + 25 + 125 + 625), and its leaf values against DataScript's
+ * for the same pull.
  *
  * Usage: pull_bench [SHARED_DIR [PATTERN...]]   (default: the build's
  * ../shared and the three pulls; patterns given instead are timed without
@@ -71,6 +72,23 @@ static size_t count_entities(const dt_value *v) {
         for (size_t i = 0; i < v->u.seq.n; i++) n += count_entities(&v->u.seq.items[i]);
     }
     return n;
+}
+
+/* Leaf values of a pulled value (maps' values and vectors' items walked),
+ * the size DataScript's peer reports for the same pull. */
+static size_t count_leaves(const dt_value *v) {
+    if (v->type == DT_NIL) return 0;
+    if (v->type == DT_VECTOR) {
+        size_t n = 0;
+        for (size_t i = 0; i < v->u.seq.n; i++) n += count_leaves(&v->u.seq.items[i]);
+        return n;
+    }
+    if (v->type == DT_MAP) {
+        size_t n = 0;
+        for (size_t i = 1; i < v->u.seq.n; i += 2) n += count_leaves(&v->u.seq.items[i]);
+        return n;
+    }
+    return 1;
 }
 
 typedef struct job {
@@ -134,12 +152,14 @@ int main(int argc, char **argv) {
     int64_t e = 0;
     if (dt_db_entid(db, &eid, &e) != DT_OK) die("[:id 1]", NULL);
 
+    /* leaves: what DataScript 1.8.1 gives for the same pulls */
     struct {
         const char *name, *pattern;
+        size_t leaves;
     } pulls[16] = {
-        {"pull-one", "[:name {:follows ...}]"},
-        {"pull-many", "[:db/id :last-name :alias :sex :age :salary {:follows ...}]"},
-        {"pull-wildcard", "[* {:follows ...}]"},
+        {"pull-one", "[:name {:follows ...}]", 781},
+        {"pull-many", "[:db/id :last-name :alias :sex :age :salary {:follows ...}]", 6691},
+        {"pull-wildcard", "[* {:follows ...}]", 8409},
     };
     size_t npulls = 3;
     int check = argc <= 2;
@@ -150,19 +170,20 @@ int main(int argc, char **argv) {
             pulls[npulls].pattern = argv[i];
         }
     }
-    printf("%-14s %10s %12s %9s\n", "pull", "dt_pull ms", "compiled ms", "entities");
+    printf("%-14s %10s %12s %9s %7s\n", "pull", "dt_pull ms", "compiled ms", "entities", "leaves");
     for (size_t i = 0; i < npulls; i++) {
         job j = {db, pulls[i].pattern, &eid, NULL, e};
         dt_value out = DT_VALUE_NIL;
         if (dt_pull(db, j.pattern, strlen(j.pattern), &eid, &out) != DT_OK) die(j.pattern, NULL);
-        size_t ents = count_entities(&out);
+        size_t ents = count_entities(&out), leaves = count_leaves(&out);
         dt_value_free(&out);
-        if (check && ents != WANT_ENTS) {
-            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name, ents,
-                    WANT_ENTS);
+        if (check && (ents != WANT_ENTS || leaves != pulls[i].leaves)) {
+            fprintf(stderr,
+                    "pull_bench: %s gave %zu entities and %zu leaves, expected %d and %zu\n",
+                    pulls[i].name, ents, leaves, WANT_ENTS, pulls[i].leaves);
             return 1;
         }
-        const char *iters = getenv("PULL_BENCH_ITERS"); /* fixed work, for perf stat */
+        const char *iters = getenv("PULL_BENCH_ITERS"); /* fixed work, for profilers */
         if (iters) {
             for (long k = atol(iters); k > 0; k--) run_once(&j);
             continue;
@@ -174,7 +195,7 @@ int main(int argc, char **argv) {
         dt_value_free(&pv);
         double t_comp = time_job(&j);
         dq_pull_free(j.compiled);
-        printf("%-14s %10.3f %12.3f %9zu\n", pulls[i].name, t_api, t_comp, ents);
+        printf("%-14s %10.3f %12.3f %9zu %7zu\n", pulls[i].name, t_api, t_comp, ents, leaves);
     }
     dt_value_free(&eid);
     dt_db_close(db);

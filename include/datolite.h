@@ -1541,7 +1541,8 @@ void dt_cancel_free(dt_cancel *c);
  *   [:name {:follows ...}]         recursion (also {:follows 3}: three levels)
  *
  * A ref without a sub-pattern gives {:db/id e}; an entity met again on the
- * path of a recursion gives {:db/id e}; entity ids are DT_REF values.
+ * path of a recursion gives {:db/id e}; entity ids are DT_LONG values (as
+ * in query results).
  * A cardinality-many attribute gives at most 1000 values unless :limit
  * says otherwise (nil: all).  A map that would be empty is nil: the
  * result of an entity with none of the attributes, or that does not
@@ -1553,7 +1554,7 @@ void dt_cancel_free(dt_cancel *c);
  * (dt_value_free).  dt_pull_value: the same with the pattern as a value
  * (borrowed).  dt_pull_many: pulls eids[0..n) with one compiled pattern;
  * *out is a vector of n items (a map, or nil for an entity with nothing
- * to pull), owned by the caller.
+ * to pull), owned by the caller; one reference that fails fails the call.
  * @retval DT_OK
  * @retval DT_INVALID  malformed EDN or pattern (the message shows the
  *                     offending part: "pull: a map spec needs a ref
@@ -1562,7 +1563,7 @@ void dt_cancel_free(dt_cancel *c);
  * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
  * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
  *                     pattern value nesting sub-patterns deeper than 128
- * @retval DT_MISUSE   NULL arguments, a closed snapshot
+ * @retval DT_MISUSE   NULL arguments, db not a live snapshot or view
  * @retval DT_NOMEM, DT_CORRUPT
  * On error *out is nil and the message is on db (dt_errmsg(db)).
  * Thread-safety: as any read of db (one thread at a time per snapshot).

@@ -602,7 +602,7 @@ static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
 static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
-    dt_value_ref(e, &id);
+    dt_value_long(e, &id);
     int rc = put_kv(&m, key, &id);
     if (rc != DT_OK) {
         vbuf_release(&m);
@@ -761,8 +761,9 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
         }
         if (cap == (size_t)-1 || (cap && count >= cap)) continue;
         count++;
-        dt_kv_bytes full;
-        if ((rc = dl_cursor_value(&r->cur, &full)) != DT_OK) return rc;
+        dt_kv_bytes full = {d.v, d.vlen}; /* the key holds the full value ... */
+        if (d.truncated && (rc = dl_cursor_value(&r->cur, &full)) != DT_OK)
+            return rc; /* ... unless it is a long one */
         dt_value v;
         size_t used;
         if ((rc = dl_codec_decode(full.ptr, full.len, &v, &used)) != DT_OK) {
@@ -834,7 +835,7 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     dt_value val = DT_VALUE_NIL;
     int rc = DT_OK;
     if (sp->kind == PK_DBID) {
-        dt_value_ref(e, &val);
+        dt_value_long(e, &val);
     } else if (b == en) {
         if (sp->has_default && dt_value_copy(&sp->def, &val) != DT_OK) rc = nomem();
     } else {
@@ -864,7 +865,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     size_t si = 0, di = base;
     if (rc == DT_OK && pat->wildcard && !pat->has_dbid) {
         dt_value id;
-        dt_value_ref(e, &id);
+        dt_value_long(e, &id);
         rc = put_kv(&m, &r->p->dbid_spec.key, &id);
     }
     while (rc == DT_OK && (si < pat->nfwd || di < end)) {
@@ -895,8 +896,10 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
                 dt_value val, key;
                 rc = forward_value(r, &isp, pat, di, ge, 1, &val);
                 if (rc == DT_OK && val.type != DT_NIL) {
-                    if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &key) != DT_OK)
-                        rc = nomem();
+                    dt_value ident = {.type = DT_KEYWORD};
+                    ident.u.s.ptr = a->ident;
+                    ident.u.s.len = a->ident_len;
+                    if (key_copy(&ident, &key) != DT_OK) rc = nomem();
                     if (rc == DT_OK) rc = vbuf_push(&m, &key);
                     if (rc == DT_OK) rc = vbuf_push(&m, &val);
                 }

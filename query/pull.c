@@ -36,6 +36,14 @@
 #include "index.h"
 #include "schema.h"
 
+/* Out of line (GCC, Clang): a function whose locals should stay off the
+ * stack frames of the recursion. */
+#if defined(__GNUC__)
+#define PULL_NOINLINE __attribute__((noinline))
+#else
+#define PULL_NOINLINE
+#endif
+
 /* Nesting of entities in one result (the C stack is the limit). */
 #define PULL_MAX_DEPTH 1000
 /* Sub-patterns nested in a pattern (as deep as EDN text can be). */
@@ -469,7 +477,7 @@ static int idset_has(const idset *s, int64_t e) {
     }
 }
 
-static int idset_add(idset *s, int64_t e) {
+PULL_NOINLINE static int idset_add(idset *s, int64_t e) {
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         int64_t *nv = dt__calloc(cap, sizeof *nv);
@@ -527,7 +535,7 @@ typedef struct rctx {
     const dl_schema *s;
     dl_cursor cur;  /* EAV: the datoms of an entity */
     dl_cursor rcur; /* AVE: reverse lookups (opened when first needed) */
-    int rcur_open;
+    int cur_open, rcur_open;
     dent *d; /* datoms of the entities of all levels being built */
     size_t nd, capd;
     int64_t *lim; /* per recursive spec: levels left, -1: not entered */
@@ -599,7 +607,7 @@ static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
     return vbuf_push(m, val);
 }
 
-static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
+PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
     dt_value_long(e, &id);
@@ -714,8 +722,14 @@ static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
     sp->sub = sp->component ? &r->p->comp_default : &r->p->ref_default;
 }
 
+/* 1 when every pull through ref spec sp gives a map (so values beyond
+ * its :limit are never needed): the sub-pattern has :db/id or *. */
+static int never_nil(const pspec *sp) {
+    return !sp->recursive && sp->sub && (sp->sub->has_dbid || sp->sub->wildcard);
+}
+
 /* Reads the datoms of e the forward part of pat needs onto the stack. */
-static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
+PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
     size_t first = pat->has_dbid ? 1 : 0;
     if (!pat->wildcard && !pat->hi) return DT_OK;
     /* no until bound: bounds take the cursor off its fast path, so the
@@ -744,8 +758,8 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
                 if (named) {
                     for (size_t k = si; k < pat->nfwd && pat->fwd[k].aid == d.aid; k++) {
                         const pspec *sp = &pat->fwd[k];
-                        if (!sp->many || sp->ref || !sp->limit)
-                            unlimited = 1; /* refs may drop nil pulls: keep all */
+                        if (!sp->many || !sp->limit || (sp->ref && !never_nil(sp)))
+                            unlimited = 1; /* nil pulls are dropped: keep all */
                         else if ((size_t)sp->limit > cap)
                             cap = (size_t)sp->limit;
                     }
@@ -778,7 +792,8 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
 }
 
 /* Adds the reverse spec sp's value for e to map m. */
-static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbuf *m) {
+PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e,
+                                     vbuf *m) {
     size_t base = r->nd;
     int rc = DT_OK;
     if (sp->aid) {
@@ -792,7 +807,9 @@ static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, int64_t e, vbu
         }
         dl_ikey from = {.n = 2, .aid = sp->aid, .v = r->enc.p, .vlen = r->enc.len};
         if ((rc = dl_cursor_seek(&r->rcur, &from, 2, NULL)) != DT_OK) return rc;
-        size_t want = sp->component ? 1 : 0; /* refs may drop nil pulls: read all */
+        /* a component's owner is one entity; else read up to the limit
+         * unless nested pulls may give nil (dropped: read all) */
+        size_t want = sp->component ? 1 : never_nil(sp) ? (size_t)sp->limit : 0;
         dl_datom d;
         while ((rc = dl_cursor_next(&r->rcur, &d)) == DT_ROW) {
             dt_value x;
@@ -846,6 +863,26 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     return rc;
 }
 
+/* Adds what the wildcard gives for attribute a (datoms d[b..en)).  Out of
+ * line: its locals stay off the stack frame of the recursion. */
+PULL_NOINLINE static int add_implicit(rctx *r, const dl_attr *a, const ppat *pat, size_t b,
+                                      size_t en, vbuf *m) {
+    pspec isp;
+    implicit_spec(r, a, &isp);
+    dt_value val, key;
+    int rc = forward_value(r, &isp, pat, b, en, 1, &val);
+    if (rc == DT_OK && val.type != DT_NIL) {
+        dt_value ident = {.type = DT_KEYWORD};
+        ident.u.s.ptr = a->ident;
+        ident.u.s.len = a->ident_len;
+        if (key_copy(&ident, &key) != DT_OK) rc = nomem();
+        if (rc == DT_OK) rc = vbuf_push(m, &key);
+        if (rc == DT_OK) rc = vbuf_push(m, &val);
+    }
+    dt_value_free(&val);
+    return rc;
+}
+
 static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     vnil(out);
     if (r->depth >= PULL_MAX_DEPTH)
@@ -890,21 +927,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
             di = ge;
         } else { /* datoms no spec names: the wildcard's */
             const dl_attr *a = dl_schema_by_aid(r->s, gaid);
-            if (a && pat->wildcard) {
-                pspec isp;
-                implicit_spec(r, a, &isp);
-                dt_value val, key;
-                rc = forward_value(r, &isp, pat, di, ge, 1, &val);
-                if (rc == DT_OK && val.type != DT_NIL) {
-                    dt_value ident = {.type = DT_KEYWORD};
-                    ident.u.s.ptr = a->ident;
-                    ident.u.s.len = a->ident_len;
-                    if (key_copy(&ident, &key) != DT_OK) rc = nomem();
-                    if (rc == DT_OK) rc = vbuf_push(&m, &key);
-                    if (rc == DT_OK) rc = vbuf_push(&m, &val);
-                }
-                dt_value_free(&val);
-            }
+            if (a && pat->wildcard) rc = add_implicit(r, a, pat, di, ge, &m);
             di = ge;
         }
     }
@@ -918,6 +941,44 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     }
     vbuf_take(&m, DT_MAP, out);
     return DT_OK;
+}
+
+/* Sets up the state of runs of p on db (whose schema p was compiled for). */
+static int run_begin(rctx *r, const dq_pull *p, dt_db *db) {
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    r->st = dl_db_store(db);
+    r->txn = dl_db_txn(db);
+    r->s = dl_db_schema(db);
+    r->enc = (dt_buf)DT_BUF_INIT;
+    if (!r->txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
+    int rc = dl_cursor_open(&r->cur, r->st, r->txn, DL_INDEX_EAV);
+    if (rc != DT_OK) return rc;
+    r->cur_open = 1;
+    if (p->nrec) {
+        r->lim = dt__malloc(p->nrec * sizeof *r->lim);
+        if (!r->lim) return nomem();
+        for (size_t i = 0; i < p->nrec; i++) r->lim[i] = -1;
+    }
+    return DT_OK;
+}
+
+static void run_end(rctx *r) {
+    if (r->cur_open) dl_cursor_close(&r->cur);
+    if (r->rcur_open) dl_cursor_close(&r->rcur);
+    pop_dents(r, 0);
+    dt__free(r->d);
+    dt__free(r->lim);
+    dt__free(r->seen.v);
+    dt_buf_release(&r->enc);
+}
+
+/* One pull in a run (the recursion leaves the levels and the path as it
+ * found them, also on errors). */
+static int run_one(rctx *r, int64_t eid, dt_value *out) {
+    int rc = pull_entity(r, r->p->root, eid, out);
+    if (rc != DT_OK) dt_value_free(out);
+    return rc;
 }
 
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
@@ -934,29 +995,31 @@ int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
         return rc;
     }
     rctx r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.st = dl_db_store(db);
-    r.txn = dl_db_txn(db);
-    r.s = dl_db_schema(db);
-    r.enc = (dt_buf)DT_BUF_INIT;
-    if (!r.txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
-    int rc = dl_cursor_open(&r.cur, r.st, r.txn, DL_INDEX_EAV);
-    if (rc != DT_OK) return rc;
-    if (p->nrec) {
-        r.lim = dt__malloc(p->nrec * sizeof *r.lim);
-        if (!r.lim) rc = nomem();
-        for (size_t i = 0; r.lim && i < p->nrec; i++) r.lim[i] = -1;
+    int rc = run_begin(&r, p, db);
+    if (rc == DT_OK) rc = run_one(&r, eid, out);
+    run_end(&r);
+    return rc;
+}
+
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs) {
+    if (!outs && n) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: NULL outs");
+    for (size_t i = 0; i < n; i++) vnil(&outs[i]);
+    if (!p || !dl_db_ok(db) || (!eids && n))
+        return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: bad arguments");
+    if (!n) return DT_OK;
+    if (dl_db_schema(db) != p->schema) { /* as dq_pull_run */
+        dq_pull *q = NULL;
+        int rc = dq_pull_compile(db, &p->pattern, &q);
+        if (rc == DT_OK) rc = dq_pull_run_many(q, db, eids, n, outs);
+        dq_pull_free(q);
+        return rc;
     }
-    if (rc == DT_OK) rc = pull_entity(&r, p->root, eid, out);
-    dl_cursor_close(&r.cur);
-    if (r.rcur_open) dl_cursor_close(&r.rcur);
-    pop_dents(&r, 0);
-    dt__free(r.d);
-    dt__free(r.lim);
-    dt__free(r.seen.v);
-    dt_buf_release(&r.enc);
-    if (rc != DT_OK) dt_value_free(out);
+    rctx r;
+    int rc = run_begin(&r, p, db);
+    for (size_t i = 0; rc == DT_OK && i < n; i++) rc = run_one(&r, eids[i], &outs[i]);
+    run_end(&r);
+    if (rc != DT_OK)
+        for (size_t i = 0; i < n; i++) dt_value_free(&outs[i]);
     return rc;
 }
 
@@ -1031,8 +1094,18 @@ int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eid
     int rc = compile_text(db, pattern, len, &p);
     dt_value res = DT_VALUE_NIL;
     if (rc == DT_OK && dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
-    for (size_t i = 0; rc == DT_OK && i < n; i++)
-        rc = pull_one(db, p, &eids[i], &res.u.seq.items[i]);
+    rctx r;
+    int begun = 0;
+    if (rc == DT_OK && n) { /* one cursor and one set of buffers for all */
+        rc = run_begin(&r, p, db);
+        begun = 1;
+    }
+    for (size_t i = 0; rc == DT_OK && i < n; i++) {
+        int64_t e = 0;
+        rc = pull_eid(db, &eids[i], &e);
+        if (rc == DT_OK) rc = run_one(&r, e, &res.u.seq.items[i]);
+    }
+    if (begun) run_end(&r);
     dq_pull_free(p);
     if (rc != DT_OK) {
         dt_value_free(&res);

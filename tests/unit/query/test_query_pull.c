@@ -180,6 +180,7 @@ static void test_nothing_selected_is_nil(void **state) {
     PULL("[:name]", "999", "nil");
     PULL("[*]", "999", "{:db/id 999}");
     PULL("[:no/such-attr]", "1", "nil");
+    PULL("[]", "1", "nil");
     PULL("[{:friend [:nick]}]", "1", "nil"); /* a nested nil is dropped */
 }
 
@@ -369,6 +370,58 @@ static void test_default_limit_is_1000(void **state) {
     dt_db_close(db);
 }
 
+static void test_limit_on_refs(void **state) {
+    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_buf b = DT_BUF_INIT;
+    assert_int_equal(dt_buf_printf(&b, "[{:db/id 80 :follows ["), DT_OK);
+    for (int i = 0; i < 1005; i++) assert_int_equal(dt_buf_printf(&b, "%d ", 5000 + i), DT_OK);
+    assert_int_equal(dt_buf_printf(&b, "]} {:db/id 5001 :nick \"y\"} {:db/id 5002 :nick \"z\"}"),
+                     DT_OK);
+    for (int i = 0; i < 1005; i++)
+        assert_int_equal(dt_buf_printf(&b, " {:db/id %d :age %d}", 5000 + i, i), DT_OK);
+    assert_int_equal(dt_buf_printf(&b, "]"), DT_OK);
+    assert_int_equal(dt_buf_terminate(&b), DT_OK);
+    tu_tx(c, (const char *)b.p, DT_OK, 0);
+    dt_buf_release(&b);
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    static const struct {
+        const char *pattern;
+        size_t n;
+        int64_t first;
+    } cases[] = {
+        {"[:follows]", 1000, 5000},                    /* the default limit */
+        {"[[:follows :limit nil]]", 1005, 5000},       /* all */
+        {"[{[:follows :limit 3] [:db/id]}]", 3, 5000}, /* sub-pattern with :db/id */
+        {"[{[:follows :limit 3] [*]}]", 3, 5000},
+        /* nested pulls that give nil are dropped and do not count */
+        {"[{[:follows :limit 1] [:nick]}]", 1, -1},
+        {"[{[:follows :limit 5] [:nick]}]", 2, -1},
+        {"[[:_follows :limit 2]]", 1, 80}, /* reverse, on 5000 */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dt_value e, got = DT_VALUE_NIL;
+        dt_value_long(k == 6 ? 5000 : 80, &e);
+        const char *pat = cases[k].pattern;
+        if (dt_pull(db, pat, strlen(pat), &e, &got) != DT_OK)
+            fail_msg("%s: %s", pat, dt_errmsg(db));
+        assert_int_equal(got.type, DT_MAP);
+        const dt_value *v = &got.u.seq.items[1];
+        assert_int_equal(v->type, DT_VECTOR);
+        if (v->u.seq.n != cases[k].n)
+            fail_msg("%s: %zu values, want %zu", pat, v->u.seq.n, cases[k].n);
+        const dt_value *m0 = &v->u.seq.items[0];
+        assert_int_equal(m0->type, DT_MAP);
+        if (cases[k].first >= 0) {
+            assert_int_equal(m0->u.seq.items[1].u.i, cases[k].first);
+        } else {
+            assert_string_equal(m0->u.seq.items[1].u.s.ptr, "y");
+        }
+        dt_value_free(&got);
+    }
+    dt_db_close(db);
+}
+
 static void test_default_option(void **state) {
     PULL("[[:nick :default \"none\"]]", "4", "{:nick \"none\"}");
     PULL("[(default :age 0) :name]", "4", "{:age 0 :name \"Lone\"}");
@@ -521,6 +574,15 @@ static void test_pull_value_and_compiled(void **state) {
     dt_value_free(&got);
     assert_int_equal(dq_pull_run(p, DB(state), 999, &got), DT_OK);
     assert_int_equal(got.type, DT_NIL);
+    /* several entities with one run */
+    const int64_t ids[3] = {2, 999, 4};
+    dt_value outs[3];
+    assert_int_equal(dq_pull_run_many(p, DB(state), ids, 3, outs), DT_OK);
+    assert_true(vmatch(&want, &outs[0], 0));
+    assert_int_equal(outs[1].type, DT_NIL);
+    assert_true(vmatch(&w4, &outs[2], 0));
+    for (int i = 0; i < 3; i++) dt_value_free(&outs[i]);
+    assert_int_equal(dq_pull_run_many(p, DB(state), NULL, 0, NULL), DT_OK);
     dq_pull_free(p);
     dt_value_free(&w4);
     dt_value_free(&want);
@@ -788,6 +850,7 @@ int main(void) {
         T(test_as_option),
         T(test_limit_option),
         T(test_default_limit_is_1000),
+        T(test_limit_on_refs),
         T(test_default_option),
         T(test_recursion_unbounded_and_cycles),
         T(test_recursion_depth),

@@ -197,6 +197,7 @@ typedef struct nv_rindex {
 
 /* A rule's answer table for one (rule, source, bound positions, values). */
 typedef struct nv_rtab {
+    size_t id; /* index in nv_ctx.tabs */
     nv_rindex *idx;
     size_t nidx;
     int32_t rule, src;
@@ -205,6 +206,9 @@ typedef struct nv_rtab {
     uint64_t khash; /* hash of the key */
     nv_rows rows;   /* answers: full argument tuples */
     int complete;
+    int busy;     /* its bodies are being evaluated */
+    size_t *deps; /* ids of the tables its bodies called */
+    size_t ndeps, capdeps;
 } nv_rtab;
 
 typedef struct nv_ctx {
@@ -216,6 +220,8 @@ typedef struct nv_ctx {
     size_t ntslots;
     int8_t *free_ok; /* per rule: its bodies run with no argument bound */
     int in_pass;     /* evaluating rule bodies */
+    int in_not;      /* evaluating the body of a not */
+    nv_rtab *cur;    /* the table whose bodies are being evaluated */
     int changed;     /* a pass added an answer or a table */
     dt_buf enc;      /* scratch encodings */
 } nv_ctx;
@@ -642,12 +648,12 @@ typedef struct nv_pat {
     int has_e, has_a, has_v, has_tx;
     int64_t e, tx;
     const dl_attr *a;
-    const dt_value *v;    /* the known value (before coercion) */
-    const uint8_t *venc;  /* its encoding for `a` (when a is known) */
+    const dt_value *v;   /* the known value (before coercion) */
+    const uint8_t *venc; /* its encoding for `a` (when a is known) */
     size_t venclen;
-    int v_const;          /* v was written as a constant */
-    dq_var var[4];        /* variables to bind at e a v tx (DQ_NOVAR: none) */
-    int bind_added;       /* a variable at the added position */
+    int v_const;    /* v was written as a constant */
+    dq_var var[4];  /* variables to bind at e a v tx (DQ_NOVAR: none) */
+    int bind_added; /* a variable at the added position */
     dq_var added_var;
     /* per datom */
     dt_value vals[5];
@@ -785,7 +791,8 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     p.added_var = DQ_NOVAR;
     kv = known(env, cl, 4, &p.added_var, &isc);
     if (kv) {
-        if (kv->type != DT_BOOL) return cl_err(cl, DT_INVALID, "the added position takes true or false");
+        if (kv->type != DT_BOOL)
+            return cl_err(cl, DT_INVALID, "the added position takes true or false");
         if (!kv->u.b) return DT_OK; /* the current database has no retractions */
     } else if (p.added_var != DQ_NOVAR) {
         p.bind_added = 1;
@@ -799,7 +806,8 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     }
     /* attribute */
     if ((kv = known(env, cl, 1, &p.var[1], &isc))) {
-        if (kv->type == DT_KEYWORD) p.a = dl_schema_by_ident(p.s, kv->u.s.ptr, kv->u.s.len);
+        if (kv->type == DT_KEYWORD)
+            p.a = dl_schema_by_ident(p.s, kv->u.s.ptr, kv->u.s.len);
         else if (is_id(kv) && kv->u.i > 0 && kv->u.i <= UINT32_MAX)
             p.a = dl_schema_by_aid(p.s, (uint32_t)kv->u.i);
         if (!p.a) {
@@ -952,12 +960,15 @@ static int call_args(nv_ctx *c, nv_env *env, const dq_clause *cl, dt_db **db, dt
     if (!a) return nomem();
     for (size_t i = 0; i < n; i++) {
         const dq_term *t = &cl->terms[first + i];
-        if (t->kind == DQ_TERM_VAR) a[i] = env->val[t->id];
-        else if (t->kind == DQ_TERM_CONST) a[i] = *t->value;
+        if (t->kind == DQ_TERM_VAR)
+            a[i] = env->val[t->id];
+        else if (t->kind == DQ_TERM_CONST)
+            a[i] = *t->value;
         else {
             dt__free(a);
-            return cl_err(cl, DT_INVALID, "a source is only the first argument of get-else, "
-                                          "get-some and missing?");
+            return cl_err(cl, DT_INVALID,
+                          "a source is only the first argument of get-else, "
+                          "get-some and missing?");
         }
     }
     *args = a;
@@ -971,12 +982,16 @@ static int eval_call(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     size_t n = 0;
     int rc = call_args(c, env, cl, &db, &args, &n);
     if (rc != DT_OK) return rc;
-    if (db) rc = dq_call_source(c->x->fn, cl->fn, db, args, n, &out);
-    else rc = dq_call(c->x->fn, cl->fn, args, n, &out);
+    if (db)
+        rc = dq_call_source(c->x->fn, cl->fn, db, args, n, &out);
+    else
+        rc = dq_call(c->x->fn, cl->fn, args, n, &out);
     dt__free(args);
     if (rc != DT_OK) return cl_wrap(cl, rc);
-    if (cl->kind == DQ_CL_PRED) rc = dq_truthy(&out) ? solve(c, env, L) : DT_OK;
-    else rc = bind_form(c, env, &cl->bind, &out, k_solve, L);
+    if (cl->kind == DQ_CL_PRED)
+        rc = dq_truthy(&out) ? solve(c, env, L) : DT_OK;
+    else
+        rc = bind_form(c, env, &cl->bind, &out, k_solve, L);
     dt_value_free(&out);
     return rc;
 }
@@ -1066,7 +1081,9 @@ static int eval_not(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
         sub.bound[v] = env->bound[v];
         sub.val[v] = env->val[v];
     }
+    c->in_not++;
     rc = solve_clauses(c, &sub, cl->clauses, cl->nclauses, k_stop, NULL);
+    c->in_not--;
     env_free(&sub);
     if (rc == NV_STOP) return DT_OK; /* the body matched: the not fails */
     if (rc != DT_OK) return rc;
@@ -1149,6 +1166,7 @@ static int get_table(nv_ctx *c, int32_t rule, int32_t src, uint64_t mask, const 
             return nomem();
         }
     }
+    t->id = c->ntabs;
     t->rule = rule;
     t->src = src;
     t->mask = mask;
@@ -1198,6 +1216,9 @@ static int eval_table(nv_ctx *c, nv_rtab *t) {
     dt_value *tmp = dt__calloc(rule->arity ? rule->arity : 1, sizeof *tmp);
     if (!tmp) return nomem();
     int rc = DT_OK;
+    nv_rtab *outer = c->cur;
+    c->cur = t;
+    t->busy++;
     for (size_t b = 0; b < rule->nbodies && rc == DT_OK; b++) {
         const dq_rule_body *body = &rule->bodies[b];
         nv_scope sc = {&body->vars, t->src};
@@ -1212,24 +1233,111 @@ static int eval_table(nv_ctx *c, nv_rtab *t) {
         rc = solve_clauses(c, &env, body->clauses, body->nclauses, k_rule_emit, &k);
         env_free(&env);
     }
+    t->busy--;
+    c->cur = outer;
     dt__free(tmp);
     return rc;
 }
 
-/* Evaluates incomplete tables in passes until a pass adds nothing. */
-static int saturate(nv_ctx *c) {
+/* Notes that the table being evaluated called t. */
+static int add_dep(nv_ctx *c, nv_rtab *t) {
+    nv_rtab *u = c->cur;
+    if (!u || (u->ndeps && u->deps[u->ndeps - 1] == t->id)) return DT_OK;
+    if (u->ndeps == u->capdeps) {
+        size_t cap = u->capdeps ? u->capdeps * 2 : 4;
+        size_t *d = dt__realloc(u->deps, cap * sizeof *d);
+        if (!d) return nomem();
+        u->deps = d;
+        u->capdeps = cap;
+    }
+    u->deps[u->ndeps++] = t->id;
+    return DT_OK;
+}
+
+/*
+ * saturate_deps: for a not over the incomplete table t, evaluates t and
+ * the incomplete tables it depends on (as far as known: the set grows as
+ * their bodies call more) until a pass adds nothing, and marks them
+ * complete.  A table in that set whose bodies are being evaluated means
+ * negation through recursion: the rules are not stratified, an error.
+ */
+static int saturate_deps(nv_ctx *c, nv_rtab *t, const dq_clause *cl) {
     int rc = DT_OK;
+    uint8_t *in = NULL;
+    size_t *stack = NULL;
+    int in_not = c->in_not;
+    c->in_not = 0; /* the negated rule's own bodies are not negated */
+    c->in_pass++;
+    /* each round: the set as known now (checked for busy tables), then a
+     * pass over it; stop after a pass that changed nothing, once the set
+     * it leaves has been checked */
+    size_t nin = 0;
+    for (int first = 1;; first = 0) {
+        size_t n = c->ntabs, sp = 0;
+        nin = n;
+        dt__free(in);
+        dt__free(stack);
+        in = dt__calloc(n, 1);
+        stack = dt__malloc(n * sizeof *stack);
+        if (!in || !stack) {
+            rc = nomem();
+            break;
+        }
+        stack[sp++] = t->id;
+        in[t->id] = 1;
+        while (sp) {
+            nv_rtab *u = c->tabs[stack[--sp]];
+            if (u->complete) continue;
+            if (u->busy) {
+                rc = cl_err(cl, DT_INVALID,
+                            "rule %s is negated inside its own recursion (the rules are not "
+                            "stratified)",
+                            c->q->rules[u->rule].name);
+                break;
+            }
+            for (size_t i = 0; i < u->ndeps; i++)
+                if (!in[u->deps[i]]) {
+                    in[u->deps[i]] = 1;
+                    stack[sp++] = u->deps[i];
+                }
+        }
+        if (rc != DT_OK || (!first && !c->changed)) break;
+        c->changed = 0;
+        for (size_t i = 0; i < n && rc == DT_OK; i++)
+            if (in[i] && !c->tabs[i]->complete) rc = eval_table(c, c->tabs[i]);
+        if (rc != DT_OK) break;
+    }
+    c->in_pass--;
+    c->in_not = in_not;
+    if (rc == DT_OK)
+        for (size_t i = 0; i < nin && in; i++)
+            if (in[i]) c->tabs[i]->complete = 1;
+    dt__free(in);
+    dt__free(stack);
+    c->changed = 1;
+    return rc;
+}
+
+/* Evaluates the incomplete tables from the from-th on in passes until a
+ * pass adds nothing, then marks them complete. */
+static int saturate_from(nv_ctx *c, size_t from) {
+    if (c->in_pass) return dt__seterr(NULL, DT_INTERNAL, "query: nested saturation of rule tables");
+    int rc = DT_OK, in_not = c->in_not;
+    c->in_not = 0; /* a not around the call does not negate the rules' bodies */
     c->in_pass++;
     do {
         c->changed = 0;
-        for (size_t i = 0; i < c->ntabs && rc == DT_OK; i++)
+        for (size_t i = from; i < c->ntabs && rc == DT_OK; i++)
             if (!c->tabs[i]->complete) rc = eval_table(c, c->tabs[i]);
     } while (rc == DT_OK && c->changed);
     c->in_pass--;
+    c->in_not = in_not;
     if (rc == DT_OK)
-        for (size_t i = 0; i < c->ntabs; i++) c->tabs[i]->complete = 1;
+        for (size_t i = from; i < c->ntabs; i++) c->tabs[i]->complete = 1;
     return rc;
 }
+
+static int saturate(nv_ctx *c) { return saturate_from(c, 0); }
 
 typedef struct nv_rbind {
     const dq_clause *cl;
@@ -1281,7 +1389,8 @@ static int index_update(nv_rtab *t, nv_rindex *ix) {
     }
     for (; ix->indexed < n; ix->indexed++) {
         size_t r = ix->indexed;
-        size_t b = masked_hash(t->rows.cells + r * t->rows.w, t->rows.w, ix->mask) & (ix->nheads - 1);
+        size_t b =
+            masked_hash(t->rows.cells + r * t->rows.w, t->rows.w, ix->mask) & (ix->nheads - 1);
         ix->next[r] = ix->heads[b];
         ix->heads[b] = (uint32_t)(r + 1);
     }
@@ -1360,22 +1469,34 @@ static int eval_rule(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     if (!key) return nomem();
     for (size_t i = 0; i < rule->arity; i++) {
         const dq_term *t = &cl->terms[i];
-        if (t->kind == DQ_TERM_CONST) key[i] = *t->value;
-        else if (t->kind == DQ_TERM_VAR && env->bound[t->id]) key[i] = env->val[t->id];
+        if (t->kind == DQ_TERM_CONST)
+            key[i] = *t->value;
+        else if (t->kind == DQ_TERM_VAR && env->bound[t->id])
+            key[i] = env->val[t->id];
     }
     uint64_t mask = c->free_ok[cl->rule] == 1 ? 0 : known;
     nv_rtab *t = NULL;
     rc = get_table(c, cl->rule, src, mask, key, &t);
     if (rc == DT_OK && !c->in_pass && !t->complete) rc = saturate(c);
+    /* a not needs the whole table: saturate it (and the tables made
+     * since) now; with stratified negation it does not depend on the
+     * tables being evaluated around it */
+    if (rc == DT_OK && c->in_pass) rc = add_dep(c, t);
+    if (rc == DT_OK && c->in_pass && c->in_not && !t->complete) rc = saturate_deps(c, t, cl);
     /* the matching rows, noted first: the table may grow while we go */
     size_t *ids = NULL, nids = 0;
     if (rc == DT_OK) rc = table_match(t, known, key, &ids, &nids);
     dt__free(key);
+    /* the row is copied: solving on may add rows to t and move its cells */
+    dt_value *row = dt__malloc((rule->arity ? rule->arity : 1) * sizeof *row);
+    if (!row && rc == DT_OK) rc = nomem();
     for (size_t i = 0; i < nids && rc == DT_OK; i++) {
         if ((rc = dq_exec_check(c->x)) != DT_OK) break;
-        nv_rbind s = {cl, t->rows.cells + ids[i] * t->rows.w, 0, L};
+        memcpy(row, t->rows.cells + ids[i] * t->rows.w, rule->arity * sizeof *row);
+        nv_rbind s = {cl, row, 0, L};
         rc = k_rule_bind(c, env, &s);
     }
+    dt__free(row);
     dt__free(ids);
     return rc;
 }
@@ -1444,8 +1565,8 @@ static int k_inrow(nv_ctx *c, nv_env *env, void *arg) {
     }
     nv_inrow next = *s;
     next.col++;
-    return bind_and_go(c, env, s->tab->cols[s->col], &s->tab->cells[s->row * s->tab->ncols + s->col],
-                       k_inrow, &next);
+    return bind_and_go(c, env, s->tab->cols[s->col],
+                       &s->tab->cells[s->row * s->tab->ncols + s->col], k_inrow, &next);
 }
 
 /* Binds the :in tables one after the other, then solves :where. */
@@ -1496,6 +1617,7 @@ int dq_eval_naive(dq_exec *x, dq_table *out) {
             dt__free(c.tabs[i]->idx[k].next);
         }
         dt__free(c.tabs[i]->idx);
+        dt__free(c.tabs[i]->deps);
         rows_release(&c.tabs[i]->rows);
         dt__free(c.tabs[i]);
     }

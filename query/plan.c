@@ -2223,6 +2223,186 @@ static int est_or(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *
     return DT_OK;
 }
 
+/* {------ Stars: several patterns of one bound entity in one EAV pass ------ */
+
+#define STAR_MAX 8
+
+/* Whether pattern q (prepared on t) can join a star on the entity in
+ * column ecol: entity bound there, a known attribute, no tx/added
+ * positions, a value that is new (not bound, not repeated) or constant. */
+static int star_member_ok(const pat *q, int ecol) {
+    if (q->none || !q->attr || q->np > 3) return 0;
+    if (q->p[0].kind != P_BOUND || q->p[0].col != ecol) return 0;
+    if (q->p[1].kind != P_CONST) return 0;
+    int vk = q->p[2].kind;
+    if (vk == P_CONST) return q->cv_ok;
+    return vk == P_NEW || vk == P_BLANK;
+}
+
+/* A member's values for the current entity: raw views into the map,
+ * decoded only for rows that are emitted. */
+typedef struct star_val {
+    const uint8_t *raw; /* NULL: decoded already (long values) */
+    size_t rawlen;
+    dt_value v;
+} star_val;
+
+typedef struct star_vals {
+    star_val *v;
+    size_t n, cap;
+} star_vals;
+
+/*
+ * Runs the star m[0..nm) (all on the entity in column ecol of t): for
+ * each row one EAV seek to the entity, one pass over its datoms from the
+ * smallest to the largest attribute of the star, each datom going to the
+ * members of its attribute (constants and pushed ranges checked as read);
+ * then the cross product of the members' values (one each for
+ * cardinality-one attributes).
+ */
+static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_table *out) {
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t k = 0; k < nm; k++) {
+        if (m[k].attr->aid < lo) lo = m[k].attr->aid;
+        if (m[k].attr->aid > hi) hi = m[k].attr->aid;
+    }
+    star_vals sv[STAR_MAX];
+    memset(sv, 0, sizeof sv);
+    dl_cursor cur;
+    int rc = dl_cursor_open(&cur, m[0].st, m[0].txn, DL_INDEX_EAV);
+    if (rc != DT_OK) return rc;
+    size_t idx[STAR_MAX];
+    for (size_t r = 0; r < t->nrows && rc == DT_OK; r++) {
+        if ((rc = dq_exec_check(c->x)) != DT_OK) break;
+        const dt_value *row = trow(t, r);
+        const dt_value *ev = &row[ecol];
+        if ((ev->type != DT_LONG && ev->type != DT_REF) || ev->u.i <= 0) continue;
+        for (size_t k = 0; k < nm; k++) sv[k].n = 0;
+        dl_ikey from = {.n = 2, .e = ev->u.i, .aid = lo};
+        if ((rc = dl_cursor_seek(&cur, &from, 1, NULL)) != DT_OK) break;
+        dl_datom d;
+        int x;
+        while ((x = dl_cursor_next(&cur, &d)) == DT_ROW) {
+            if (d.aid > hi) break;
+            for (size_t k = 0; k < nm; k++) {
+                pat *q = &m[k];
+                if (q->attr->aid != d.aid) continue;
+                const uint8_t *f = d.v;
+                size_t fn = d.vlen;
+                if (d.truncated && (q->p[2].kind == P_CONST || q->has_rg)) {
+                    dt_kv_bytes full;
+                    if ((rc = dl_cursor_value(&cur, &full)) != DT_OK) goto done;
+                    f = full.ptr;
+                    fn = full.len;
+                }
+                if (q->p[2].kind == P_CONST && enc_cmp(f, fn, q->cv.p, q->cv.len) != 0) continue;
+                if (q->has_rg && bounds_check(&q->rg, f, fn) != 0) continue;
+                star_val v;
+                dt_value_nil(&v.v);
+                v.raw = NULL;
+                v.rawlen = 0;
+                if (q->p[2].kind == P_NEW) {
+                    if (d.truncated) {
+                        if ((rc = decode_value(c, &cur, &d, &v.v)) != DT_OK) goto done;
+                    } else {
+                        v.raw = d.v;
+                        v.rawlen = d.vlen;
+                    }
+                }
+                if (sv[k].n == sv[k].cap) {
+                    size_t cap = sv[k].cap ? sv[k].cap * 2 : 4;
+                    star_val *nv = dt__realloc(sv[k].v, cap * sizeof *nv);
+                    if (!nv) {
+                        rc = DT_NOMEM;
+                        goto done;
+                    }
+                    sv[k].v = nv;
+                    sv[k].cap = cap;
+                }
+                sv[k].v[sv[k].n++] = v;
+            }
+        }
+        if (x != DT_ROW && x != DT_DONE) {
+            rc = x;
+            break;
+        }
+        int any_empty = 0;
+        for (size_t k = 0; k < nm; k++)
+            if (!sv[k].n) any_empty = 1;
+        if (any_empty) continue;
+        /* decode what will be emitted */
+        for (size_t k = 0; k < nm; k++)
+            for (size_t j = 0; j < sv[k].n; j++) {
+                star_val *v = &sv[k].v[j];
+                if (!v->raw) continue;
+                dl_datom dd;
+                memset(&dd, 0, sizeof dd);
+                dd.v = v->raw;
+                dd.vlen = v->rawlen;
+                if ((rc = decode_value(c, &cur, &dd, &v->v)) != DT_OK) goto done;
+                v->raw = NULL;
+            }
+        /* the cross product, odometer style */
+        for (size_t k = 0; k < nm; k++) idx[k] = 0;
+        for (;;) {
+            dt_value *o = tab_slot(out);
+            if (!o) {
+                rc = DT_NOMEM;
+                goto done;
+            }
+            if (t->ncols) memcpy(o, row, t->ncols * sizeof *o);
+            for (size_t k = 0; k < nm; k++)
+                if (m[k].p[2].kind == P_NEW) o[m[k].p[2].col] = sv[k].v[idx[k]].v;
+            out->nrows++;
+            size_t k = 0;
+            while (k < nm && ++idx[k] == sv[k].n) idx[k++] = 0;
+            if (k == nm) break;
+        }
+        if ((out->nrows & 1023) == 0 && (rc = dq_exec_rows(c->x, out->nrows)) != DT_OK) break;
+    }
+    if (rc == DT_OK) rc = dq_exec_rows(c->x, out->nrows);
+done:
+    dl_cursor_close(&cur);
+    for (size_t k = 0; k < nm; k++) dt__free(sv[k].v);
+    return rc;
+}
+
+/* Gathers into m[1..) the other patterns of items that can join a star
+ * with m[0] (prepared on t); returns how many members in all. */
+static int star_gather(ctx *c, const scope *sc, item *items, size_t nitems, const item *it,
+                       const dq_table *t, pat *m, item **mit, size_t *nm) {
+    *nm = 1;
+    mit[0] = (item *)it;
+    int ecol = m[0].p[0].col;
+    int32_t src = src_id(sc, it->cl->src);
+    for (size_t i = 0; i < nitems && *nm < STAR_MAX; i++) {
+        item *o = &items[i];
+        if (o == it || o->done || !o->cl || o->cl->kind != DQ_CL_PATTERN) continue;
+        if (src_id(sc, o->cl->src) != src) continue;
+        const dq_term *e0 = &o->cl->terms[0];
+        if (e0->kind != DQ_TERM_VAR || e0->id != m[0].p[0].var) continue;
+        pat *q = &m[*nm];
+        int rc = prep_with_bounds(c, sc, items, nitems, o, t, q);
+        if (rc != DT_OK) {
+            pat_release(q);
+            return rc;
+        }
+        int ok = star_member_ok(q, ecol) && !q->attr->many;
+        /* a new value variable must be new to the whole star */
+        if (ok && q->p[2].kind == P_NEW)
+            for (size_t k = 0; k < *nm && ok; k++)
+                if (m[k].p[2].kind == P_NEW && m[k].p[2].var == q->p[2].var) ok = 0;
+        if (!ok) {
+            pat_release(q);
+            continue;
+        }
+        mit[(*nm)++] = o;
+    }
+    return DT_OK;
+}
+
+/* }------ */
+
 /* Runs a pattern step: index nested loop, or (when t is large and the
  * pattern alone small) a scan of the pattern hash-joined with t. */
 static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, item *it, dq_table *t,
@@ -2344,6 +2524,38 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         pat_release(&g);
         dq_table_release(&unit);
         dq_table_release(&gen);
+    } else if (star_member_ok(&p, p.p[0].col) && p.p[2].kind != P_BLANK) {
+        /* index nested loop on a bound entity: its other patterns come
+         * along in the same pass over the entity's datoms */
+        pat m[STAR_MAX];
+        item *mit[STAR_MAX];
+        size_t nm = 0;
+        m[0] = p;
+        memset(&p, 0, sizeof p); /* m[0] owns it now */
+        rc = star_gather(c, sc, items, nitems, it, t, m, mit, &nm);
+        if (rc == DT_OK) {
+            /* the new value columns, in member order */
+            dq_var nv[STAR_MAX];
+            size_t k2 = 0;
+            for (size_t k = 0; k < nm; k++)
+                if (m[k].p[2].kind == P_NEW) {
+                    m[k].p[2].col = (int)(t->ncols + k2);
+                    nv[k2++] = m[k].p[2].var;
+                }
+            rc = tab_init_cols(&out, t->cols, t->ncols, nv, k2);
+        }
+        if (rc == DT_OK) tab_reserve(&out, est * 1.2);
+        if (rc == DT_OK) rc = star_run(c, m, nm, m[0].p[0].col, t, &out);
+        for (size_t k = 0; k < nm; k++) {
+            if (rc == DT_OK) {
+                mit[k]->done = 1;
+                mark_used(items, nitems, &m[k].rg);
+                rc = add_step(c, mit[k]->cl->form, nm > 1 ? "star" : "lookup", "eav",
+                              m[k].p[2].kind == P_CONST ? "e a v" : "e a",
+                              m[k].has_rg ? m[k].rg.text : NULL, est, out.nrows);
+            }
+            pat_release(&m[k]);
+        }
     } else {
         rc = pat_out_init(&p, t, &out);
         if (rc == DT_OK) tab_reserve(&out, est * 1.2);

@@ -55,6 +55,34 @@ static int rows_equal(const dq_table *t, size_t a, size_t b, const size_t *cols,
 
 /* }====== */
 
+/* Orders result rows (cells of width w) for the duplicate check. */
+static _Thread_local const dt_result *cur_res;
+
+static int cmp_out_rows(const void *pa, const void *pb) {
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb, w = cur_res->width;
+    for (size_t i = 0; i < w; i++) {
+        int c = dt_value_compare(&cur_res->cells[a * w + i], &cur_res->cells[b * w + i]);
+        if (c) return c;
+    }
+    return 0;
+}
+
+/* 1 when two rows of r are equal (pulled maps of distinct entities, or
+ * aggregates of distinct groups, may be): the result is then a bag. */
+static int has_duplicates(dt_result *r, int *dup) {
+    *dup = 0;
+    if (r->nrows < 2) return DT_OK;
+    size_t *ix = dt__malloc(r->nrows * sizeof *ix);
+    if (!ix) return DT_NOMEM;
+    for (size_t i = 0; i < r->nrows; i++) ix[i] = i;
+    cur_res = r;
+    qsort(ix, r->nrows, sizeof *ix, cmp_out_rows);
+    for (size_t i = 1; i < r->nrows && !*dup; i++) *dup = cmp_out_rows(&ix[i - 1], &ix[i]) == 0;
+    cur_res = NULL;
+    dt__free(ix);
+    return DT_OK;
+}
+
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "query: out of memory"); }
 
 static size_t col_of(const dq_table *t, dq_var v) {
@@ -79,8 +107,8 @@ static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
 
 /* The pulls of one run: a compiled pattern per pull element. */
 typedef struct pulls {
-    dq_pull **p;          /* per find element (NULL: not a pull, or per row) */
-    dt_value *last;       /* per element: the pattern value p was compiled from (per row) */
+    dq_pull **p;    /* per find element (NULL: not a pull, or per row) */
+    dt_value *last; /* per element: the pattern value p was compiled from (per row) */
 } pulls;
 
 static int pull_cell(dq_exec *x, pulls *pl, size_t i, const dt_value *const *patterns,
@@ -190,8 +218,10 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
             const dt_value *row = t->cells + idx[i] * t->ncols;
             for (size_t e = 0; e < q->nfind && rc == DT_OK; e++) {
                 const dq_find_elem *f = &q->find[e];
-                if (f->kind == DQ_ELEM_PULL) rc = pull_cell(x, &pl, e, patterns, row, t, r, &ncell);
-                else rc = add_cell(r, &ncell, &row[col_of(t, f->var)]);
+                if (f->kind == DQ_ELEM_PULL)
+                    rc = pull_cell(x, &pl, e, patterns, row, t, r, &ncell);
+                else
+                    rc = add_cell(r, &ncell, &row[col_of(t, f->var)]);
             }
             if (rc == DT_OK) rc = dq_exec_check(x);
         }
@@ -223,9 +253,12 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
                 size_t np = f->nargs < 8 ? f->nargs : 8;
                 for (size_t k = 0; k < np; k++) {
                     const dq_term *a = &f->args[k];
-                    if (a->kind == DQ_TERM_VAR) params[k] = first[col_of(t, a->id)];
-                    else if (a->value) params[k] = *a->value;
-                    else dt_value_nil(&params[k]);
+                    if (a->kind == DQ_TERM_VAR)
+                        params[k] = first[col_of(t, a->id)];
+                    else if (a->value)
+                        params[k] = *a->value;
+                    else
+                        dt_value_nil(&params[k]);
                 }
                 dt_value res = DT_VALUE_NIL;
                 rc = dq_agg_apply(x->fn, f->agg, params, np, vals, end - g, &res);
@@ -239,6 +272,9 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
     }
     if (rc == DT_OK && (r->kind == DT_FIND_SCALAR || r->kind == DT_FIND_TUPLE) && r->nrows > 1)
         r->nrows = 1;
+    if (rc == DT_OK && !r->bag && r->kind != DT_FIND_SCALAR && r->kind != DT_FIND_TUPLE &&
+        has_duplicates(r, &r->bag) != DT_OK)
+        rc = nomem();
     if (rc == DT_OK && q->ret != DQ_RET_NONE) {
         r->keys = dq_arena_alloc(&r->arena, q->nfind * sizeof *r->keys);
         if (!r->keys) rc = nomem();

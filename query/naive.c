@@ -893,10 +893,12 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
         dt_kv_bytes full;
         if ((rc = dl_cursor_value(&cur, &full)) != DT_OK) break;
         if (p.has_v && !p.has_a) {
-            /* filter by the value coerced for this datom's attribute */
+            /* filter by the value coerced for this datom's attribute (a
+             * value that names no entity of a ref attribute just does not
+             * match: the attribute was not written) */
             if (!p.enc2_ok || p.enc2_aid != d.aid) {
                 int ok;
-                if ((rc = encode_value(c, &p, a, p.v, p.v_const, &p.enc2, &ok)) != DT_OK) break;
+                if ((rc = encode_value(c, &p, a, p.v, 0, &p.enc2, &ok)) != DT_OK) break;
                 p.enc2_aid = d.aid;
                 p.enc2_ok = 1;
                 if (!ok) p.enc2.len = 0;

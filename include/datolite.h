@@ -1707,7 +1707,7 @@ int dt_explain(const char *text, size_t len, const dt_input *inputs, size_t n,
  *   DT_FIND_COLL   rows of width 1
  *   DT_FIND_SCALAR 0 or 1 row of width 1
  *   DT_FIND_TUPLE  0 or 1 row of width = number of :find elements
- * Rows come sorted by value (groups of aggregates by their group values).
+ * Rows come in no particular order (a set is a set).
  * Entity ids are DT_LONG.  A result is read-only and may be read from
  * several threads at once.
  */

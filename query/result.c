@@ -2,10 +2,11 @@
  * result.c -- the result stage (query layer): set semantics, aggregates,
  * pull, find shapes and the dt_result accessors.  See result.h.
  *
- * Rows are sorted (dt_value_compare order, the group columns first), so
- * equal rows and the rows of one group are adjacent: that gives the set
- * over the find and :with variables, the groups of aggregates, and a
- * deterministic order of results.
+ * Rows of plain variables are made a set by hashing and keep the
+ * evaluator's order.  With aggregates or pulls, rows are sorted
+ * (dt_value_compare order, the group columns first), so equal rows and
+ * the rows of one group are adjacent: that gives the set over the find
+ * and :with variables and the groups of aggregates.
  */
 #include "result.h"
 
@@ -82,6 +83,89 @@ static int has_duplicates(dt_result *r, int *dup) {
     dt__free(ix);
     return DT_OK;
 }
+
+/* {====== Hashing rows (the set without sorting) ====== */
+
+static uint64_t mixh(uint64_t h, uint64_t x) {
+    return h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+static uint64_t hash_bytes(const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A hash consistent with dt_value_compare == 0 (-0.0 and 0.0 aside,
+ * which only cost a missed merge: they compare unequal too). */
+static uint64_t value_hash(const dt_value *v) {
+    switch (v->type) {
+    case DT_BOOL:
+        return mixh(DT_BOOL, (uint64_t)v->u.b);
+    case DT_LONG:
+    case DT_REF:
+    case DT_INSTANT:
+        return mixh((uint64_t)v->type, (uint64_t)v->u.i);
+    case DT_DOUBLE:
+        return mixh(DT_DOUBLE, v->u.d != v->u.d ? 1 : hash_bytes(&v->u.d, sizeof v->u.d));
+    case DT_FLOAT:
+        return mixh(DT_FLOAT, v->u.f != v->u.f ? 1 : hash_bytes(&v->u.f, sizeof v->u.f));
+    case DT_CHAR:
+        return mixh(DT_CHAR, v->u.c);
+    case DT_UUID:
+        return mixh(DT_UUID, hash_bytes(v->u.uuid, 16));
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+    case DT_BYTES:
+        return mixh((uint64_t)v->type, hash_bytes(v->u.s.ptr, v->u.s.len));
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+    case DT_MAP:
+    case DT_TAGGED: {
+        uint64_t h = (uint64_t)v->type;
+        for (size_t i = 0; i < v->u.seq.n; i++) h = mixh(h, value_hash(&v->u.seq.items[i]));
+        return h;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The distinct rows of t (all columns), in t's order, into idx; *nd. */
+static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
+    size_t n = t->nrows, w = t->ncols, ns = 16, k = 0;
+    while (ns < n * 2) ns *= 2;
+    size_t *slots = dt__calloc(ns, sizeof *slots); /* row + 1 */
+    if (!slots) return DT_NOMEM;
+    for (size_t r = 0; r < n; r++) {
+        const dt_value *row = t->cells + r * w;
+        uint64_t h = 7;
+        for (size_t c = 0; c < w; c++) h = mixh(h, value_hash(&row[c]));
+        size_t j = h & (ns - 1);
+        int dup = 0;
+        while (slots[j] && !dup) {
+            const dt_value *o = t->cells + (slots[j] - 1) * w;
+            dup = 1;
+            for (size_t c = 0; c < w && dup; c++)
+                if (dt_value_compare(&o[c], &row[c]) != 0) dup = 0;
+            if (!dup) j = (j + 1) & (ns - 1);
+        }
+        if (dup) continue;
+        slots[j] = r + 1;
+        idx[k++] = r;
+    }
+    dt__free(slots);
+    *nd = k;
+    return DT_OK;
+}
+
+/* }====== */
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "query: out of memory"); }
 
@@ -167,9 +251,11 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
     dt_value *vals = NULL, *params = NULL;
     pulls pl = {NULL, NULL};
     size_t ncell = 0;
-    int has_agg = 0;
-    for (size_t i = 0; i < q->nfind; i++)
+    int has_agg = 0, has_pull = 0;
+    for (size_t i = 0; i < q->nfind; i++) {
         if (q->find[i].kind == DQ_ELEM_AGG) has_agg = 1;
+        if (q->find[i].kind == DQ_ELEM_PULL) has_pull = 1;
+    }
 
     idx = dt__malloc((t->nrows ? t->nrows : 1) * sizeof *idx);
     order = dt__malloc((t->ncols ? t->ncols : 1) * sizeof *order);
@@ -201,6 +287,23 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
         int in = 0;
         for (size_t k = 0; k < ngcols; k++) in |= gcols[k] == c;
         if (!in) order[norder++] = c;
+    }
+    if (!has_agg && !has_pull) {
+        /* plain variables: the set by hashing, rows in the evaluator's
+         * order; they are distinct unless :with columns were dropped */
+        size_t nd = 0;
+        if (distinct_rows(t, idx, &nd) != DT_OK) {
+            rc = nomem();
+            goto done;
+        }
+        r->bag = q->nwith > 0;
+        for (size_t i = 0; i < nd && rc == DT_OK; i++) {
+            const dt_value *row = t->cells + idx[i] * t->ncols;
+            for (size_t e = 0; e < q->nfind && rc == DT_OK; e++)
+                rc = add_cell(r, &ncell, &row[col_of(t, q->find[e].var)]);
+        }
+        if (rc == DT_OK) r->nrows = nd;
+        goto shape;
     }
     for (size_t i = 0; i < t->nrows; i++) idx[i] = i;
     sort_ctx sc = {t, order, norder};
@@ -270,10 +373,11 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
         }
         if (rc == DT_OK) r->nrows = ng;
     }
+shape:
     if (rc == DT_OK && (r->kind == DT_FIND_SCALAR || r->kind == DT_FIND_TUPLE) && r->nrows > 1)
         r->nrows = 1;
-    if (rc == DT_OK && !r->bag && r->kind != DT_FIND_SCALAR && r->kind != DT_FIND_TUPLE &&
-        has_duplicates(r, &r->bag) != DT_OK)
+    if (rc == DT_OK && !r->bag && (has_agg || has_pull) && r->kind != DT_FIND_SCALAR &&
+        r->kind != DT_FIND_TUPLE && has_duplicates(r, &r->bag) != DT_OK)
         rc = nomem();
     if (rc == DT_OK && q->ret != DQ_RET_NONE) {
         r->keys = dq_arena_alloc(&r->arena, q->nfind * sizeof *r->keys);

@@ -1398,6 +1398,7 @@ static int pat_out_init(const pat *p, const dq_table *in, dq_table *out) {
  * The smaller side is hashed.
  */
 static int hash_join(ctx *c, const dq_table *a, const dq_table *b, dq_table *out) {
+    memset(out, 0, sizeof *out);
     size_t sa[64], sb[64], nsh = 0;
     dq_var extra[64];
     size_t ex_idx[64], nex = 0;
@@ -1860,6 +1861,7 @@ static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, co
 static int run_rule(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t);
 static int rule_can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint8_t *bound);
 static int rule_size(ctx *c, const scope *sc, const dq_clause *cl, double *size);
+static int seedable(ctx *c, const scope *sc, const dq_clause *cl);
 
 static void bound_of(const dq_table *t, uint8_t *set, size_t nvars) {
     memset(set, 0, nvars);
@@ -2275,10 +2277,15 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
     for (size_t r = 0; r < t->nrows && rc == DT_OK; r++) {
         if ((rc = dq_exec_check(c->x)) != DT_OK) break;
         const dt_value *row = trow(t, r);
-        const dt_value *ev = &row[ecol];
-        if ((ev->type != DT_LONG && ev->type != DT_REF) || ev->u.i <= 0) continue;
+        int64_t e;
+        int found = resolve_entity(&m[0], &row[ecol], &e, 0); /* ids, idents, lookup refs */
+        if (found < 0) {
+            rc = -found;
+            break;
+        }
+        if (!found) continue;
         for (size_t k = 0; k < nm; k++) sv[k].n = 0;
-        dl_ikey from = {.n = 2, .e = ev->u.i, .aid = lo};
+        dl_ikey from = {.n = 2, .e = e, .aid = lo};
         if ((rc = dl_cursor_seek(&cur, &from, 1, NULL)) != DT_OK) break;
         dl_datom d;
         int x;
@@ -2427,6 +2434,13 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
     double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
     int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
+    /* entity references that are not ids (lookup refs, idents from the
+     * inputs) join only through a lookup, which resolves them */
+    if ((p.p[0].kind == P_BOUND && !col_all_ids(t, p.p[0].col)) ||
+        (p.p[2].kind == P_BOUND && (!p.attr || p.attr->vtype == DT_REF) &&
+         !col_all_ids(t, p.p[2].col)) ||
+        (p.p[3].kind == P_BOUND && !col_all_ids(t, p.p[3].col)))
+        use_hash = 0;
     const char *ix = NULL;
     char bname[32] = "";
     dq_table out;
@@ -2804,6 +2818,20 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
                 for (size_t k = 0; k < it->rel->ncols; k++)
                     if (bound[it->rel->cols[k]]) shares = 1;
                 est = shares ? N : N * (double)it->rel->nrows;
+                /* an input holding entity references that are not ids
+                 * (lookup refs, idents) goes first: patterns then look
+                 * its values up (resolving them) instead of joining on
+                 * them by value */
+                for (size_t k = 0; k < it->rel->ncols; k++)
+                    if (!col_all_ids(it->rel, (int)k)) {
+                        const dt_value *v0 = NULL;
+                        for (size_t r = 0; r < it->rel->nrows && !v0; r++) {
+                            const dt_value *v = &trow(it->rel, r)[k];
+                            if (v->type == DT_VECTOR || v->type == DT_LIST || v->type == DT_KEYWORD)
+                                v0 = v;
+                        }
+                        if (v0) est = 0;
+                    }
                 cost = est;
             } else {
                 const dq_clause *cl = it->cl;
@@ -3014,7 +3042,26 @@ static int eval_body(ctx *c, const dq_rule_body *b, size_t arity, int32_t src, d
 static int materialize(ctx *c, int32_t rule, int32_t src);
 
 /* Semi-naive fixpoint of the recursive component of `rule`. */
-static int solve_scc(ctx *c, int32_t rule, int32_t src) {
+/* A copy of table a into *t. */
+static int tab_copy(const dq_table *a, dq_table *t) {
+    int rc = tab_init_cols(t, a->cols, a->ncols, NULL, 0);
+    if (rc != DT_OK) return rc;
+    tab_reserve(t, (double)a->nrows);
+    for (size_t r = 0; r < a->nrows; r++) {
+        dt_value *o = tab_slot(t);
+        if (!o) return DT_NOMEM;
+        if (a->ncols) memcpy(o, trow(a, r), a->ncols * sizeof *o);
+        t->nrows++;
+    }
+    return DT_OK;
+}
+
+/* solve_scc: the semi-naive fixpoint of the recursive component of
+ * `rule`.  start NULL: every body starts from nothing and the results are
+ * memoized per rule; else bodies start from the rows of start (bindings
+ * of head variables: a seeded evaluation) and the rule's rows go to
+ * *result (nothing memoized). */
+static int solve_scc(ctx *c, int32_t rule, int32_t src, const dq_table *start, dq_table *result) {
     const dq_query *q = c->q;
     size_t nr = q->nrules;
     uint8_t *in = dt__calloc(nr + 1, 1);
@@ -3050,6 +3097,9 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
                 rc = DT_NOMEM;
                 break;
             }
+            for (size_t k = 0; start && k < start->ncols; k++)
+                if (start->cols[k] >= 0 && (size_t)start->cols[k] < ru->bodies[b].vars.n)
+                    none[start->cols[k]] = 1;
             scope bs = {&ru->bodies[b].vars, src, NULL};
             if (rc == DT_OK &&
                 !can_eval(c, &bs, ru->bodies[b].clauses, ru->bodies[b].nclauses, none))
@@ -3096,7 +3146,7 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
             scc_calls(ru->bodies[b].clauses, ru->bodies[b].nclauses, in, &top, &nested);
             if (top) continue;
             dq_table t;
-            if ((rc = tab_unit(&t)) != DT_OK) break;
+            if ((rc = start ? tab_copy(start, &t) : tab_unit(&t)) != DT_OK) break;
             rc = eval_body(c, &ru->bodies[b], ru->arity, src, &t);
             if (rc == DT_OK) rc = project_head(&t, ru->arity, &full[m], &fs[m], NULL);
             dq_table_release(&t);
@@ -3133,7 +3183,9 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
                     if (cl->kind != DQ_CL_RULE || !in[cl->rule] || !delta[cl->rule].nrows) continue;
                     c->delta_clause = cl;
                     dq_table t, got;
-                    if ((rc = tab_unit(&t)) != DT_OK) break;
+                    memset(&t, 0, sizeof t);
+                    memset(&got, 0, sizeof got);
+                    if ((rc = start ? tab_copy(start, &t) : tab_unit(&t)) != DT_OK) break;
                     rc = eval_body(c, body, ru->arity, src, &t);
                     if (rc == DT_OK) rc = head_table(ru->arity, &got);
                     if (rc == DT_OK) rc = project_head(&t, ru->arity, &got, NULL, cl);
@@ -3181,7 +3233,12 @@ static int solve_scc(ctx *c, int32_t rule, int32_t src) {
     c->cur = save_cur;
     c->delta = save_del;
     c->delta_clause = save_dc;
-    if (rc == DT_OK) {
+    if (rc == DT_OK && result) {
+        *result = full[rule];
+        memset(&full[rule], 0, sizeof full[rule]);
+        for (size_t m = 0; m < nr; m++)
+            if (in[m]) rel_of(c, (int32_t)m, src)->state = 0;
+    } else if (rc == DT_OK) {
         for (size_t m = 0; m < nr; m++) {
             if (!in[m]) continue;
             rule_rel *rr = rel_of(c, (int32_t)m, src);
@@ -3219,7 +3276,7 @@ static int materialize(ctx *c, int32_t rule, int32_t src) {
     if (rr->state == 3) return PL_UNREADY;
     if (rr->state == 1) return PL_FALLBACK; /* unreachable: calls inside a component are read */
     size_t nr = c->q->nrules;
-    if (c->reach[(size_t)rule * nr + (size_t)rule]) return solve_scc(c, rule, src);
+    if (c->reach[(size_t)rule * nr + (size_t)rule]) return solve_scc(c, rule, src, NULL, NULL);
     const dq_rule *ru = &c->q->rules[rule];
     for (size_t b = 0; b < ru->nbodies; b++) {
         uint8_t *none = dt__calloc(ru->bodies[b].vars.n + 1, 1);
@@ -3266,6 +3323,7 @@ static int rule_can_run(ctx *c, const scope *sc, const dq_clause *cl, const uint
     int32_t src = call_src(sc, cl);
     rule_rel *rr = rel_of(c, cl->rule, src);
     if (rr->state == 1) return 1;
+    if (rr->state == 0 && seedable(c, sc, cl)) return 1; /* run seeded, or else whole */
     if (rr->state == 0) {
         int rc = materialize(c, cl->rule, src);
         if (rc != DT_OK && rc != PL_UNREADY) return 1; /* the error shows when it runs */
@@ -3296,6 +3354,7 @@ static int rule_size(ctx *c, const scope *sc, const dq_clause *cl, double *size)
         return DT_OK;
     }
     int32_t src = call_src(sc, cl);
+    if (rel_of(c, cl->rule, src)->state == 0 && seedable(c, sc, cl)) return DT_OK; /* seeded */
     int rc = materialize(c, cl->rule, src);
     if (rc == PL_UNREADY) return DT_OK;
     if (rc != DT_OK) return rc;
@@ -3430,12 +3489,223 @@ static int run_rule_inline(ctx *c, const scope *sc, const dq_clause *cl, int32_t
     return rc;
 }
 
+/* Whether a call of a recursive rule can be seeded: the rule is alone in
+ * its component and the call passes at least one constant. */
+static int seedable(ctx *c, const scope *sc, const dq_clause *cl) {
+    size_t nr = c->q->nrules;
+    size_t r = (size_t)cl->rule;
+    if (!c->reach[r * nr + r] || cl->nterms > 64) return 0;
+    if (c->in_scc && c->in_scc[r]) return 0;
+    for (size_t m = 0; m < nr; m++)
+        if (m != r && c->reach[r * nr + m] && c->reach[m * nr + r]) return 0;
+    /* the constants must be plain values: a rule's arguments join by value,
+     * so an entity reference form (lookup ref, ident) must not reach the
+     * body's patterns, which would resolve it */
+    int any = 0;
+    for (size_t i = 0; i < cl->nterms; i++) {
+        const dt_value *k = term_const(sc, &cl->terms[i]);
+        if (!k) continue;
+        if (k->type == DT_VECTOR || k->type == DT_LIST || k->type == DT_KEYWORD) return 0;
+        any = 1;
+    }
+    return any;
+}
+
+/*
+ * A seeded evaluation of a recursive rule called with constants (a
+ * magic set): first the bindings of the constant positions the recursion
+ * can demand, from the constants through the clauses of each recursive
+ * body that run before its recursive calls; then the semi-naive fixpoint
+ * with every body starting from those bindings.  *done 0: the shape does
+ * not allow it (the caller computes the whole relation instead).
+ */
+static int run_rule_seeded(ctx *c, const scope *sc, const dq_clause *cl, int32_t src, dq_table *t,
+                           int *done) {
+    *done = 0;
+    const dq_query *q = c->q;
+    int32_t r = cl->rule;
+    const dq_rule *ru = &q->rules[r];
+    if (ru->arity > 64 || cl->nterms != ru->arity || rel_of(c, r, src)->state != 0) return DT_OK;
+    dq_var bcols[64];
+    const dt_value *bval[64];
+    size_t bpos[64], nb = 0;
+    for (size_t i = 0; i < ru->arity; i++) {
+        const dt_value *k = term_const(sc, &cl->terms[i]);
+        if (!k) continue;
+        bcols[nb] = (dq_var)i;
+        bval[nb] = k;
+        bpos[nb++] = i;
+    }
+    if (!nb) return DT_OK;
+    uint8_t *only = dt__calloc(q->nrules + 1, 1);
+    dq_clause **sub = dt__calloc(ru->nbodies + 1, sizeof *sub);
+    size_t *nsub = dt__calloc(ru->nbodies + 1, sizeof *nsub);
+    dq_table M, delta, nd, T;
+    memset(&M, 0, sizeof M);
+    memset(&delta, 0, sizeof delta);
+    memset(&nd, 0, sizeof nd);
+    memset(&T, 0, sizeof T);
+    rowset ms;
+    memset(&ms, 0, sizeof ms);
+    size_t ident[64];
+    for (size_t i = 0; i < 64; i++) ident[i] = i;
+    int rc = DT_OK, ok = 1;
+    if (!only || !sub || !nsub) {
+        rc = DT_NOMEM;
+        goto out;
+    }
+    only[r] = 1;
+    /* per recursive body: the clauses that can run from the constants */
+    for (size_t b = 0; b < ru->nbodies && ok && rc == DT_OK; b++) {
+        const dq_rule_body *body = &ru->bodies[b];
+        int top = 0, nested = 0;
+        scc_calls(body->clauses, body->nclauses, only, &top, &nested);
+        if (nested) ok = 0;
+        if (!top || !ok) continue;
+        scope bs = {&body->vars, src, NULL};
+        uint8_t *bound = dt__calloc(body->vars.n + 1, 1);
+        uint8_t *taken = dt__calloc(body->nclauses + 1, 1);
+        sub[b] = dt__calloc(body->nclauses + 1, sizeof *sub[b]);
+        if (!bound || !taken || !sub[b]) {
+            dt__free(bound);
+            dt__free(taken);
+            rc = DT_NOMEM;
+            break;
+        }
+        for (size_t j = 0; j < nb; j++) bound[bcols[j]] = 1;
+        int progress = 1;
+        while (progress) {
+            progress = 0;
+            for (size_t k = 0; k < body->nclauses; k++) {
+                const dq_clause *bc = &body->clauses[k];
+                if (taken[k] || (bc->kind == DQ_CL_RULE && bc->rule == r)) continue;
+                if (!can_run(c, &bs, bc, bound)) continue;
+                taken[k] = 1;
+                sub[b][nsub[b]++] = *bc;
+                clause_vars(bc, bound);
+                progress = 1;
+            }
+        }
+        /* every recursive call's constant positions must be known then */
+        for (size_t k = 0; k < body->nclauses && ok; k++) {
+            const dq_clause *bc = &body->clauses[k];
+            if (bc->kind != DQ_CL_RULE || bc->rule != r) continue;
+            for (size_t j = 0; j < nb && ok; j++) {
+                const dq_term *a = &bc->terms[bpos[j]];
+                if (a->kind == DQ_TERM_CONST) continue;
+                if (a->kind != DQ_TERM_VAR || !bound[a->id]) ok = 0;
+            }
+        }
+        dt__free(bound);
+        dt__free(taken);
+    }
+    if (rc != DT_OK || !ok) goto out;
+    /* the demanded bindings, to a fixpoint */
+    if ((rc = tab_init_cols(&M, bcols, nb, NULL, 0)) != DT_OK) goto out;
+    if ((rc = rowset_init(&ms, &M, ident, nb, 64)) != DT_OK) goto out;
+    {
+        dt_value *o = tab_slot(&M);
+        if (!o) {
+            rc = DT_NOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < nb; j++) o[j] = *bval[j];
+        if ((rc = rowset_add(&ms, 0, 1, NULL)) != DT_OK) goto out;
+        M.nrows = 1;
+    }
+    if ((rc = tab_copy(&M, &delta)) != DT_OK) goto out;
+    while (delta.nrows && rc == DT_OK) {
+        if ((rc = tab_init_cols(&nd, bcols, nb, NULL, 0)) != DT_OK) break;
+        for (size_t b = 0; b < ru->nbodies && rc == DT_OK; b++) {
+            if (!sub[b]) continue;
+            const dq_rule_body *body = &ru->bodies[b];
+            scope bs = {&body->vars, src, NULL};
+            if ((rc = tab_copy(&delta, &T)) != DT_OK) break;
+            c->depth++;
+            rc = eval_conj(c, &bs, sub[b], nsub[b], NULL, &T);
+            c->depth--;
+            for (size_t k = 0; k < body->nclauses && rc == DT_OK; k++) {
+                const dq_clause *bc = &body->clauses[k];
+                if (bc->kind != DQ_CL_RULE || bc->rule != r) continue;
+                int cols[64];
+                for (size_t j = 0; j < nb; j++) {
+                    const dq_term *a = &bc->terms[bpos[j]];
+                    cols[j] = a->kind == DQ_TERM_VAR ? col_of(&T, a->id) : -1;
+                }
+                for (size_t row = 0; row < T.nrows && rc == DT_OK; row++) {
+                    dt_value *o = tab_slot(&M);
+                    if (!o) {
+                        rc = DT_NOMEM;
+                        break;
+                    }
+                    int skip = 0;
+                    for (size_t j = 0; j < nb; j++) {
+                        const dq_term *a = &bc->terms[bpos[j]];
+                        if (cols[j] >= 0)
+                            o[j] = trow(&T, row)[cols[j]];
+                        else if (a->kind == DQ_TERM_CONST)
+                            o[j] = *a->value;
+                        else
+                            skip = 1;
+                    }
+                    if (skip) continue;
+                    int added;
+                    if ((rc = rowset_add(&ms, M.nrows, 1, &added)) != DT_OK) break;
+                    if (!added) continue;
+                    M.nrows++;
+                    dt_value *n2 = tab_slot(&nd);
+                    if (!n2) {
+                        rc = DT_NOMEM;
+                        break;
+                    }
+                    memcpy(n2, trow(&M, M.nrows - 1), nb * sizeof *n2);
+                    nd.nrows++;
+                }
+            }
+            dq_table_release(&T);
+        }
+        if (rc == DT_OK) rc = dq_exec_rows(c->x, M.nrows);
+        if (rc == DT_OK) rc = dq_exec_check(c->x);
+        tab_move(&delta, &nd);
+    }
+    if (rc != DT_OK) goto out;
+    {
+        dq_table res;
+        memset(&res, 0, sizeof res);
+        rc = solve_scc(c, r, src, &M, &res);
+        if (rc == PL_FALLBACK) {
+            rc = DT_OK; /* not this way */
+            goto out;
+        }
+        if (rc == DT_OK) rc = dedup(&res);
+        if (rc == DT_OK) rc = join_call(c, sc, cl, &res, t);
+        dq_table_release(&res);
+        if (rc == DT_OK) *done = 1;
+    }
+out:
+    rowset_release(&ms);
+    dq_table_release(&M);
+    dq_table_release(&delta);
+    dq_table_release(&nd);
+    dq_table_release(&T);
+    for (size_t b = 0; sub && b < ru->nbodies; b++) dt__free(sub[b]);
+    dt__free(sub);
+    dt__free(nsub);
+    dt__free(only);
+    return rc;
+}
+
 static int run_rule(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
     if (c->in_scc && c->in_scc[cl->rule]) {
         const dq_table *rel = cl == c->delta_clause ? c->delta[cl->rule] : c->cur[cl->rule];
         return join_call(c, sc, cl, rel, t);
     }
     int32_t src = call_src(sc, cl);
+    if (seedable(c, sc, cl) && rel_of(c, cl->rule, src)->state == 0) {
+        int done = 0;
+        int rc = run_rule_seeded(c, sc, cl, src, t, &done);
+        if (rc != DT_OK || done) return rc;
+    }
     int rc = materialize(c, cl->rule, src);
     if (rc == PL_UNREADY) return run_rule_inline(c, sc, cl, src, t);
     if (rc != DT_OK) return rc;
@@ -3587,7 +3857,22 @@ static int eval_planned(dq_exec *x, dq_table *out) {
                 goto done;
             }
         }
-        if (t.nrows) {
+        if (t.nrows && nf <= t.ncols && nf > 0) {
+            /* project in place and hand the buffer over (no new block on
+             * top of the heap for the result stage to grow around) */
+            dt_value tmp[256];
+            for (size_t r = 0; r < t.nrows; r++) {
+                const dt_value *row = trow(&t, r);
+                for (size_t k = 0; k < nf; k++) tmp[k] = row[idx[k]];
+                memcpy(t.cells + r * nf, tmp, nf * sizeof *tmp);
+            }
+            dt__free(out->cells);
+            out->cells = t.cells;
+            out->nrows = t.nrows;
+            out->cap = t.cap * t.ncols / nf;
+            t.cells = NULL;
+            t.nrows = t.cap = 0;
+        } else if (t.nrows) {
             dt_value *cells = dt__malloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
             if (!cells) {
                 rc = DT_NOMEM;

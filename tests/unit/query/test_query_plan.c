@@ -552,11 +552,47 @@ static void test_unplanned_rule_shape_runs_naive(void **state) {
     assert_string_equal(t, "#{[0] [1] [2]}");
     dt_free(t);
     dt_result_free(r);
+    /* called with a constant it is planned: seeded from the constant */
     char *plan;
     assert_int_equal(dt_explain(q, strlen(q), in, 2, NULL, &plan, NULL), DT_OK);
+    assert_null(strstr(plan, ":fallback"));
+    assert_non_null(strstr(plan, "(down ?t ?y) :op :rule"));
+    dt_free(plan);
+    /* called with a variable it needs the reference evaluator */
+    const char *q2 = "[:find ?y :in $ % :where [(ground 3) ?x] (down ?x ?y)]";
+    assert_int_equal(dt_q_inputs(q2, strlen(q2), in, 2, NULL, &r), DT_OK);
+    assert_int_equal(dt_result_edn(r, &t, NULL), DT_OK);
+    assert_string_equal(t, "#{[0] [1] [2]}");
+    dt_free(t);
+    dt_result_free(r);
+    assert_int_equal(dt_explain(q2, strlen(q2), in, 2, NULL, &plan, NULL), DT_OK);
     assert_string_equal(plan, "{:rows 3 :fallback :naive :steps []}");
     dt_free(plan);
     dt_db_close(db);
+}
+
+static void test_rules_seeded_from_constants(void **state) {
+    run_opts o = {0};
+    o.rules = RULES;
+    char *plan = NULL;
+    o.explain = &plan;
+    /* the closure from 11 only: the seed reaches 11 12 10 13, never all pairs */
+    expect_rows(state, "[:find ?y :in $ % :where (reach 11 ?y)]", &o, "[10]\n[11]\n[12]\n[13]");
+    assert_non_null(plan);
+    free(plan);
+    plan = NULL;
+    expect_rows(state, "[:find ?x :in $ % :where (reach ?x 10)]", &o, "[10]\n[11]\n[12]");
+    free(plan);
+    plan = NULL;
+    expect_rows(state, "[:find ?x :in $ % :where [?x :follows 11] (reach 10 10)]", &o, "[10]");
+    free(plan);
+    plan = NULL;
+    expect_rows(state, "[:find ?x :in $ % :where [?x :follows 11] (reach 13 10)]", &o, "");
+    free(plan);
+    o.explain = NULL;
+    /* non-linear recursion falls back to the whole relation, same rows */
+    o.rules = "[[(r ?x ?y) [?x :follows ?y]] [(r ?x ?y) (r ?x ?t) (r ?t ?y)]]";
+    expect_rows(state, "[:find ?y :in $ % :where (r 12 ?y)]", &o, "[10]\n[11]\n[12]\n[13]");
 }
 
 /* }====== */
@@ -635,6 +671,11 @@ static void test_shapes_agree_with_the_reference_evaluator(void **state) {
         "[[(r ?x ?y) [?x :friend ?y]] [(r ?x ?y) [?x :friend ?z] (r ?z ?y)]]"};
     same_as_naive(db, "[:find ?x ?y :in $ % :where (r ?x ?y) [?y :sex :female]]", in3, 1);
     same_as_naive(db, "[:find ?y :in $ % :where (r [:id 6] ?y)]", in3, 1);
+    same_as_naive(db, "[:find ?y :in $ % :where (r 6 ?y)]", in3, 1);
+    same_as_naive(db, "[:find ?x :in $ % :where (r ?x 3)]", in3, 1);
+    static const char *const in4[] = {"[[:id 6] [:id 2]]", in3[0]};
+    same_as_naive(db, "[:find ?y :in $ [?e ...] % :where [?e :age ?a] (r ?e ?y)]", in4, 2);
+    same_as_naive(db, "[:find ?a :in $ [?e ...] % :where [?e :age ?a] (r ?e 3)]", in4, 2);
     dt_db_close(db);
 }
 
@@ -661,6 +702,7 @@ int main(void) {
         T(test_limit_deadline_and_cancel_stop_a_long_rule),
         T(test_explain_public_api),
         T(test_unplanned_rule_shape_runs_naive),
+        T(test_rules_seeded_from_constants),
         T(test_shapes_agree_with_the_reference_evaluator),
 #undef T
     };

@@ -22,6 +22,14 @@ dt_require_pkg(PCRE2 libpcre2-8 libpcre2-dev)
 if(DATOLITE_TESTS)
   dt_require_pkg(CMOCKA cmocka libcmocka-dev)
 endif()
+# SQLite is a peer in benchmarks only (query_bench measures it in the same
+# run); without it the other benchmarks still build.
+if(DATOLITE_BENCH)
+  pkg_check_modules(SQLITE3 IMPORTED_TARGET sqlite3)
+  if(NOT SQLITE3_FOUND)
+    message(WARNING "query_bench is not built: it needs sqlite3 (apt-get install libsqlite3-dev, or run scripts/setup.sh)")
+  endif()
+endif()
 
 # Everything the finished library links against.
 add_library(dt_deps_all INTERFACE)

@@ -17,6 +17,7 @@ PACKAGES=(
   clang-format      # layout check (scripts/format.sh --check)
   clang             # fuzz targets (libFuzzer needs clang)
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
+  libsqlite3-dev    # benchmarks: SQLite, a peer query_bench measures in the same run
 )
 
 missing=()

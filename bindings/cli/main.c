@@ -104,6 +104,14 @@ static const struct command {
     {"fill-db", cmd_fill_db, "bulk-load prepared datoms into an existing database"},
     {"datoms", cmd_datoms, "print the datoms of the EAV or AVE index"},
     {"check", cmd_check, "check a database for damage (read-only)"},
+    {"dump", cmd_dump, "write the whole database as a portable EDN or msgpack dump"},
+    {"load", cmd_load, "read a dump into an empty database, keeping every id"},
+    {"stat", cmd_stat, "print database statistics: datoms, entities, attributes, size"},
+    {"copy", cmd_copy, "copy a database (hot backup), optionally compacted"},
+#ifdef CLI_HAVE_PULL
+    {"entity", cmd_entity, "print every attribute of an entity (pull [*])"},
+#endif
+    {"repl", cli_repl, "the REPL (also: datolite [DIR] with no command)"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };
@@ -111,6 +119,7 @@ static const struct command {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: datolite [--version] [--help] <command> [args]\n"
+            "       datolite [--format F] [DIR]   (the REPL on DIR, default ./datolite-db)\n"
             "\n"
             "Datolite %s, an embedded Datalog/EAV database on LMDB.\n"
             "\n"
@@ -136,10 +145,7 @@ static int finish(const char *name, int code) {
 
 int main(int argc, char **argv) {
     crash_guard();
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_USAGE;
-    }
+    if (argc < 2) return finish("repl", cli_repl(0, argv + 1));
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
         printf("datolite %s\n", dt_version());
@@ -163,9 +169,6 @@ int main(int argc, char **argv) {
     }
     for (const struct command *c = commands; c->name; c++)
         if (!strcmp(c->name, name)) return finish(name, c->run(argc - 2, argv + 2));
-    if (name[0] == '-')
-        fprintf(stderr, "datolite: unknown option '%s' (try --help)\n", name);
-    else
-        fprintf(stderr, "datolite: unknown command '%s' (try --help)\n", name);
-    return CLI_USAGE;
+    /* no command: the REPL, on DIR (a word that is no command) */
+    return finish("repl", cli_repl(argc - 1, argv + 1));
 }

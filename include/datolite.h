@@ -1527,6 +1527,50 @@ void dt_cancel_reset(dt_cancel *c);
 int dt_cancel_triggered(const dt_cancel *c);
 void dt_cancel_free(dt_cancel *c);
 
+/*
+ * Pull: the values of one entity (and the entities it refers to) as a
+ * nested map, selected by a pattern, with Datomic's and DataScript's pull
+ * syntax and DataScript's results (docs/query.md, "Pull"):
+ *
+ *   [:name :age]                   attributes (cardinality many: a vector)
+ *   [*]                            every attribute, :db/id, components in full
+ *   [:name {:friend [:name]}]      a ref followed with a sub-pattern
+ *   [:name :_friend]               reverse: the entities whose :friend is this one
+ *   [:db/id [:alias :limit 2] [:nick :default "none"] [:name :as "n"]]
+ *   [(limit :alias nil) (default :age 0)]
+ *   [:name {:follows ...}]         recursion (also {:follows 3}: three levels)
+ *
+ * A ref without a sub-pattern gives {:db/id e}; an entity met again on the
+ * path of a recursion gives {:db/id e}; entity ids are DT_REF values.
+ * A cardinality-many attribute gives at most 1000 values unless :limit
+ * says otherwise (nil: all).  A map that would be empty is nil: the
+ * result of an entity with none of the attributes, or that does not
+ * exist, is nil.
+ *
+ * dt_pull: pattern is the EDN text pattern[0..len) of a pattern vector;
+ * eid an entity id (DT_LONG or DT_REF), an ident keyword or a lookup ref
+ * [:attr value].  *out receives the map or nil; the caller owns it
+ * (dt_value_free).  dt_pull_value: the same with the pattern as a value
+ * (borrowed).  dt_pull_many: pulls eids[0..n) with one compiled pattern;
+ * *out is a vector of n items (a map, or nil for an entity with nothing
+ * to pull), owned by the caller.
+ * @retval DT_OK
+ * @retval DT_INVALID  malformed EDN or pattern (the message shows the
+ *                     offending part: "pull: a map spec needs a ref
+ *                     attribute, got :name in [{:name [:x]}]"), an entity
+ *                     reference that is not an id, ident or lookup ref
+ * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
+ * @retval DT_LIMIT    entities nested deeper than 1000 levels
+ * @retval DT_MISUSE   NULL arguments, a closed snapshot
+ * @retval DT_NOMEM, DT_CORRUPT
+ * On error *out is nil and the message is on db (dt_errmsg(db)).
+ * Thread-safety: as any read of db (one thread at a time per snapshot).
+ */
+int dt_pull(dt_db *db, const char *pattern, size_t len, const dt_value *eid, dt_value *out);
+int dt_pull_value(dt_db *db, const dt_value *pattern, const dt_value *eid, dt_value *out);
+int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eids, size_t n,
+                 dt_value *out);
+
 /* }====== */
 
 /* {====== Write path: blocks, savepoints, async transact ====== */

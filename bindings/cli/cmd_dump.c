@@ -187,8 +187,7 @@ int cmd_dump(int argc, char **argv) {
     FILE *out = NULL;
     int rc;
     if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) return code;
-    if ((rc = dt_conn_db(conn, &db)) != DT_OK ||
-        (rc = dt_conn_schema(conn, &schema)) != DT_OK) {
+    if ((rc = dt_conn_db(conn, &db)) != DT_OK || (rc = dt_conn_schema(conn, &schema)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
         goto done;
     }
@@ -266,8 +265,7 @@ int cmd_dump(int argc, char **argv) {
         if (rc == DT_OK) rc = emit(out, msgpack, &form);
         dt_value_free(&form);
         if (rc != DT_OK) {
-            code = cli_fail(cmd, rc, "transaction %lld: %s", (long long)ds[i].tx,
-                            dt_errmsg(NULL));
+            code = cli_fail(cmd, rc, "transaction %lld: %s", (long long)ds[i].tx, dt_errmsg(NULL));
             goto done;
         }
         i = j;
@@ -329,7 +327,8 @@ static const dt_value *map_get(const dt_value *m, const char *k) {
     return NULL;
 }
 
-static const char load_usage[] = "usage: datolite load [--format edn|msgpack] [--quiet] DIR FILE|-\n";
+static const char load_usage[] =
+    "usage: datolite load [--format edn|msgpack] [--quiet] DIR FILE|-\n";
 
 static const char load_help[] =
     "\n"
@@ -511,7 +510,7 @@ done:
 /* {====== stat ====== */
 
 /* The database names of a Datolite environment (docs/format.md). */
-static const char *const dt_dbis[] = {"dt/meta", "dt/schema", "dt/eav",   "dt/ave",
+static const char *const dt_dbis[] = {"dt/meta",   "dt/schema",  "dt/eav",   "dt/ave",
                                       "dt/giants", "dt/history", "dt/txlog", "dt/stats"};
 
 int cli_stat_value(dt_conn *conn, const char *dir, dt_value *out) {
@@ -742,8 +741,10 @@ int cmd_copy(int argc, char **argv) {
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", dest);
     if (stat(path, &st) == 0)
-        return cli_fail(cmd, DT_IO, "%s already holds a database (data.mdb): copy needs a new "
-                                    "or empty directory", dest);
+        return cli_fail(cmd, DT_IO,
+                        "%s already holds a database (data.mdb): copy needs a new "
+                        "or empty directory",
+                        dest);
     if (mkdir(dest, 0777) != 0 && errno != EEXIST)
         return cli_fail(cmd, DT_IO, "cannot create %s: %s", dest, strerror(errno));
     dt_conn *conn = NULL;
@@ -769,5 +770,102 @@ int cmd_copy(int argc, char **argv) {
     if (job.rc != DT_OK) code = cli_fail(cmd, job.rc, "%s: %s", dest, job.msg);
     return cli_close(cmd, conn, code);
 }
+
+/* }====== */
+
+/* {====== entity ====== */
+
+#ifdef CLI_HAVE_PULL
+static const char entity_usage[] = "usage: datolite entity [--format edn|json|table|csv] DIR EID\n";
+
+static const char entity_help[] =
+    "\n"
+    "Prints every attribute of one entity of the database in DIR (pull [*]: refs as\n"
+    "{:db/id N}, components pulled whole).  EID is EDN: an entity id, an ident\n"
+    "keyword or a lookup ref:\n"
+    "  datolite entity db 12\n"
+    "  datolite entity db '[:person/email \"ann@example.com\"]'\n"
+    "An EID that matches no entity is an input error (exit 2).\n"
+    "\n"
+    "Options:\n"
+    "  --format F  edn (default), json, table or csv (attribute, value rows)\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_entity(int argc, char **argv) {
+    const char *cmd = "entity";
+    const char *format = NULL;
+    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    code = cli_parse(cmd, entity_usage, argc, argv, opts, pos, &npos, &help);
+    const char *dir = npos > 0 ? pos[0] : NULL, *eid_text = npos > 1 ? pos[1] : NULL;
+    free(pos);
+    if (code != CLI_OK) return code;
+    if (help) {
+        printf("%s%s", entity_usage, entity_help);
+        return CLI_OK;
+    }
+    int fmt = CLI_FMT_EDN;
+    if (format && cli_fmt_parse(format, &fmt) != 0)
+        return cli_usage_error(cmd, entity_usage,
+                               "--format must be edn, json, table or csv, got '%s'", format);
+    if (npos != 2)
+        return cli_usage_error(cmd, entity_usage,
+                               npos < 1   ? "missing DIR"
+                               : npos < 2 ? "missing EID"
+                                          : "too many arguments");
+    dt_value eid = DT_VALUE_NIL, pattern = DT_VALUE_NIL, out = DT_VALUE_NIL;
+    cli_input in = {0};
+    if (!strcmp(eid_text, "-")) {
+        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return code;
+        eid_text = in.data;
+    }
+    code = cli_edn_arg(cmd, "EID", eid_text, &eid);
+    cli_input_free(&in);
+    if (code != CLI_OK) return code;
+    dt_edn_read("[*]", 3, &pattern);
+    dt_conn *conn = NULL;
+    dt_db *db = NULL;
+    if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) goto done;
+    int rc = dt_conn_db(conn, &db);
+    if (rc != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+        goto done;
+    }
+    int64_t e = 0;
+    if ((rc = dt_db_entid(db, &eid, &e)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
+        goto done;
+    }
+    dt_value ev;
+    uint64_t nd = 0;
+    dt_value_long(e, &ev);
+    if ((rc = dt_db_count_datoms(db, DT_INDEX_EAV, &ev, 1, &nd)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
+        goto done;
+    }
+    if (nd == 0) {
+        code = cli_fail(cmd, DT_NOTFOUND, "entity %s has no datoms", eid_text);
+        goto done;
+    }
+    if ((rc = dt_pull_value(db, &pattern, &eid, &out)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
+        goto done;
+    }
+    if (out.type == DT_NIL) {
+        code = cli_fail(cmd, DT_NOTFOUND, "entity %s has no datoms", eid_text);
+        goto done;
+    }
+    if ((rc = cli_map_print(stdout, fmt, &out)) != DT_OK)
+        code = cli_fail(cmd, rc, "cannot print: %s", dt_errmsg(NULL));
+done:
+    dt_value_free(&out);
+    dt_value_free(&pattern);
+    dt_value_free(&eid);
+    dt_db_close(db);
+    return cli_close(cmd, conn, code);
+}
+#endif
 
 /* }====== */

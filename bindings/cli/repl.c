@@ -23,17 +23,17 @@ typedef struct repl {
     char *dir;
     int fmt;
     int timer;
-    int interactive;  /* stdin and stdout are terminals: prompt, editing */
-    size_t limit;     /* most rows a table shows (0: all) */
-    dt_value inputs;  /* vector of .in inputs for the next query, or nil */
+    int interactive; /* stdin and stdout are terminals: prompt, editing */
+    size_t limit;    /* most rows a table shows (0: all) */
+    dt_value inputs; /* vector of .in inputs for the next query, or nil */
     dt_cancel *cancel;
     char **words; /* completion candidates: attribute keywords */
     size_t nwords;
     int words_loaded;
-    int code;         /* exit code: of the first failure (scripts) */
-    const char *src;  /* input name for messages ("<stdin>", a .read file) */
-    int line;         /* line of the current chunk's start in src */
-    int depth;        /* .read nesting */
+    int code;        /* exit code: of the first failure (scripts) */
+    const char *src; /* input name for messages ("<stdin>", a .read file) */
+    int line;        /* line of the current chunk's start in src */
+    int depth;       /* .read nesting */
     int quit;
 } repl;
 
@@ -290,12 +290,12 @@ static int schema_value(repl *r, dt_value *out) {
 
 /* {====== Completion ====== */
 
-static const char *const dot_commands[] = {
-    ".help", ".schema", ".stat",   ".pull",  ".entity", ".datoms", ".explain", ".in",
-    ".tx",   ".transact", ".format", ".timer", ".limit",  ".read",   ".import",  ".open",
-    ".quit", ".exit",   NULL};
+static const char *const dot_commands[] = {".help",   ".schema",  ".stat",  ".pull", ".entity",
+                                           ".datoms", ".explain", ".in",    ".tx",   ".transact",
+                                           ".format", ".timer",   ".limit", ".read", ".import",
+                                           ".open",   ".quit",    ".exit",  NULL};
 
-static const char *const query_words[] = {":find", ":where", ":in",   ":with", ":keys",
+static const char *const query_words[] = {":find", ":where", ":in",    ":with", ":keys",
                                           ":strs", ":syms",  ":db/id", NULL};
 
 static void load_words(repl *r) {
@@ -556,7 +556,8 @@ static void print_result(repl *r, const dt_value *q, dt_result *res) {
         } else if (find && c < nfind && !(nfind == 1 && c > 0)) {
             const dt_value *e = &find[c];
             /* [?x ...] and ?x . : the variable alone */
-            if ((kind == DT_FIND_COLL) && (e->type == DT_VECTOR) && e->u.seq.n) e = &e->u.seq.items[0];
+            if ((kind == DT_FIND_COLL) && (e->type == DT_VECTOR) && e->u.seq.n)
+                e = &e->u.seq.items[0];
             if (kind == DT_FIND_TUPLE && nfind == 1 && e->type == DT_VECTOR && c < e->u.seq.n)
                 e = &e->u.seq.items[c];
             head[c] = edn_dup(e);
@@ -772,7 +773,8 @@ static void cmd_stat_dot(repl *r) {
 
 static void cmd_tx_dot(repl *r, const char *args, size_t n) {
     if (!has_content(args, n)) {
-        report(r, DT_OK, NULL, 0, "usage: .tx TX-DATA, e.g. .tx [{:db/id \"a\" :person/name \"Ann\"}]");
+        report(r, DT_OK, NULL, 0,
+               "usage: .tx TX-DATA, e.g. .tx [{:db/id \"a\" :person/name \"Ann\"}]");
         return;
     }
     dt_report *rep = NULL;
@@ -1011,8 +1013,7 @@ static void cmd_in_dot(repl *r, const char *args, size_t n) {
             dt_value_nil(&f.v[i]);
         }
     }
-    if (r->interactive)
-        printf("%zu input%s for the next query\n", f.n, f.n == 1 ? "" : "s");
+    if (r->interactive) printf("%zu input%s for the next query\n", f.n, f.n == 1 ? "" : "s");
     forms_free(&f);
 }
 
@@ -1053,8 +1054,7 @@ static void cmd_read_dot(repl *r, const char *args, size_t n, int import) {
 /* Runs one dot-command chunk (text starts with '.'). */
 static void dot_command(repl *r, const char *text, size_t len) {
     size_t w = 0;
-    while (w < len && text[w] != ' ' && text[w] != '\t' && text[w] != '\n' && text[w] != '\r')
-        w++;
+    while (w < len && text[w] != ' ' && text[w] != '\t' && text[w] != '\n' && text[w] != '\r') w++;
     const char *args = text + w;
     size_t n = len - w;
     char name[32];
@@ -1227,8 +1227,8 @@ static void interactive_loop(repl *r) {
     sa.sa_flags = 0; /* no SA_RESTART: a read in progress returns */
     sigaction(SIGINT, &sa, &old);
     sig_cancel = r->cancel;
-    printf("Datolite %s on %s.  .help lists the commands; queries are [:find ...].\n",
-           dt_version(), r->dir);
+    printf("Datolite %s on %s.  .help lists the commands; queries are [:find ...].\n", dt_version(),
+           r->dir);
     cli_sb buf = {0};
     while (!r->quit) {
         got_sigint = 0;

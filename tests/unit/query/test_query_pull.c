@@ -21,9 +21,7 @@
 static int is_int_type(dt_type t) { return t == DT_LONG || t == DT_REF; }
 static int is_num_type(dt_type t) { return is_int_type(t) || t == DT_DOUBLE || t == DT_FLOAT; }
 static double num_of(const dt_value *v) {
-    return v->type == DT_DOUBLE  ? v->u.d
-           : v->type == DT_FLOAT ? v->u.f
-                                 : (double)v->u.i;
+    return v->type == DT_DOUBLE ? v->u.d : v->type == DT_FLOAT ? v->u.f : (double)v->u.i;
 }
 
 static int vmatch(const dt_value *want, const dt_value *got, int loose);
@@ -156,8 +154,7 @@ static void check_fail(dt_db *db, const char *pattern, const char *eid, int want
     dt_value e = tu_read(eid), got = DT_VALUE_NIL;
     int rc = dt_pull(db, pattern, strlen(pattern), &e, &got);
     if (rc != want_rc)
-        fail_msg("pull %s of %s: wanted %d, got %d (%s)", pattern, eid, want_rc, rc,
-                 dt_errmsg(db));
+        fail_msg("pull %s of %s: wanted %d, got %d (%s)", pattern, eid, want_rc, rc, dt_errmsg(db));
     assert_int_equal(got.type, DT_NIL);
     if (!strstr(dt_errmsg(db), needle))
         fail_msg("pull %s: message \"%s\" lacks \"%s\"", pattern, dt_errmsg(db), needle);
@@ -525,8 +522,7 @@ static int run_pull_case(const dt_value *cs) {
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
     const char *pattern = str_of(map_get(cs, "query"), id, ":query");
     const dt_value *inputs = map_get(cs, "inputs");
-    if (!inputs || inputs->type != DT_VECTOR || inputs->u.seq.n < 1)
-        fail_msg("%s: no :inputs", id);
+    if (!inputs || inputs->type != DT_VECTOR || inputs->u.seq.n < 1) fail_msg("%s: no :inputs", id);
     dt_value in = tu_read(str_of(&inputs->u.seq.items[0], id, ":inputs item"));
     dt_value got = DT_VALUE_NIL;
     int rc;

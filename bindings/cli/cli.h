@@ -182,6 +182,7 @@ typedef struct cli_grid {
     const dt_value *(*cell)(void *ud, size_t row, size_t col);
     void *ud;
     size_t max_width;
+    int left_only; /* 1: numbers left-aligned too (mixed columns) */
 } cli_grid;
 
 /*

@@ -485,6 +485,6 @@ int cli_map_print(FILE *f, int fmt, const dt_value *m) {
     if (fmt == CLI_FMT_EDN || fmt == CLI_FMT_JSON || m->type != DT_MAP)
         return cli_value_print(f, fmt, m);
     static const char *const head[] = {"attribute", "value"};
-    cli_grid g = {head, 2, m->u.seq.n / 2, map_cell, (void *)m, 100};
+    cli_grid g = {head, 2, m->u.seq.n / 2, map_cell, (void *)m, 100, 1};
     return cli_grid_print(f, fmt, &g, SIZE_MAX);
 }

@@ -132,7 +132,7 @@ expect "entity as EDN" 0 '{:db/id 1, :branch/name "Central", :branch/city "Lisbo
   "$BIN" entity "$DB" 1
 expect "entity by lookup ref, table" 0 'attribute    | value
 -------------+--------
-:db/id       |       1
+:db/id       | 1
 :branch/name | Central
 :branch/city | Lisbon' "$BIN" entity --format table "$DB" '[:branch/name "Central"]'
 expect "entity as CSV" 0 "$(printf 'attribute,value\r\n:db/id,1\r\n:branch/name,Central\r\n:branch/city,Lisbon\r')" \

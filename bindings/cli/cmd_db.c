@@ -518,7 +518,7 @@ static int datoms_grid(const char *cmd, dt_datom_iter *it, int fmt, int with_tx,
         }
     } else {
         static const char *const head[] = {"e", "a", "v", "tx"};
-        cli_grid g = {head, 4, n, datom_cell, cells, 0};
+        cli_grid g = {head, 4, n, datom_cell, cells, 0, 0};
         if ((rc = cli_grid_print(stdout, fmt, &g, SIZE_MAX)) != DT_OK)
             code = cli_fail(cmd, rc, "cannot print");
     }

@@ -430,9 +430,9 @@ int cli_grid_print(FILE *f, int fmt, const cli_grid *g, size_t limit) {
                 const char *s = text[i] ? text[i] : "";
                 if (c) fputs(" | ", f);
                 const dt_value *v = g->cell(g->ud, r, c);
-                int right =
-                    v && (v->type == DT_LONG || v->type == DT_DOUBLE || v->type == DT_FLOAT ||
-                          v->type == DT_REF || v->type == DT_BIGINT || v->type == DT_BIGDEC);
+                int right = !g->left_only && v &&
+                            (v->type == DT_LONG || v->type == DT_DOUBLE || v->type == DT_FLOAT ||
+                             v->type == DT_REF || v->type == DT_BIGINT || v->type == DT_BIGDEC);
                 size_t w = text_width(s, len[i]);
                 if (right)
                     for (size_t k = w; k < width[c]; k++) fputc(' ', f);

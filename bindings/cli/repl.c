@@ -225,7 +225,7 @@ static int print_rows(repl *r, const char *const *head, size_t ncols, const dt_v
         sort_rows = &x;
         qsort(x.order, nrows, sizeof *x.order, row_cmp);
     }
-    cli_grid g = {head, ncols, nrows, rows_cell, &x, 0};
+    cli_grid g = {head, ncols, nrows, rows_cell, &x, 0, 0};
     size_t limit = r->fmt == CLI_FMT_TABLE && r->limit ? r->limit : SIZE_MAX;
     int rc = cli_grid_print(stdout, r->fmt, &g, limit);
     if (rc == DT_OK && r->fmt == CLI_FMT_TABLE) row_note(r, nrows < limit ? nrows : limit, nrows);

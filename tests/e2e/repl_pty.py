@@ -98,11 +98,13 @@ s.send(b".schema :branch/na\t")
 s.expect("tab completes an attribute", b"me ")
 s.send(b"\r")
 s.expect("completed command runs", b"distinct values: 5")
+s.expect("prompt after .schema", b"datolite> ")
 
 # queries, when the engine is in the build
 s.send(b"[:find ?n :where [?b :branch/name ?n] [?b :branch/city \"Porto\"]]\r")
-s.read_until(b"datolite> ", 10)
-has_query = b"no query engine" not in s.out[s.mark:]
+s.read_until(b"Old Town", 10)
+has_query = b"Old Town" in s.out[s.mark:]
+s.expect("prompt after the first query", b"datolite> ")
 if has_query:
     s.send(b"[:find ?n\r :where [?b :branch/name ?n]\r [?b :branch/city \"Porto\"]]\r")
     s.expect("multi-line query shows its table", b"Old Town")

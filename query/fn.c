@@ -2058,7 +2058,7 @@ static int agg_count_param(dq_agg_id agg, const dt_value *params, size_t nparams
     const dt_value *p = &params[0];
     if (!is_int(p) || p->u.i < 0)
         return agg_err(agg, "the count must be a non-negative long, got %s", tname(p));
-    *k = (size_t)(p->u.i > (int64_t)SIZE_MAX / 2 ? (int64_t)(SIZE_MAX / 2) : p->u.i);
+    *k = (uint64_t)p->u.i <= SIZE_MAX ? (size_t)p->u.i : SIZE_MAX;
     return DT_OK;
 }
 

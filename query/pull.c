@@ -70,6 +70,7 @@ struct ppat {
     size_t nfwd;
     pspec *rev; /* reverse attributes */
     size_t nrev;
+    uint32_t lo, hi; /* the smallest and largest aid of fwd (0: none) */
 };
 
 struct dq_pull {
@@ -366,12 +367,17 @@ static int parse_pattern(cctx *c, const dt_value *v, ppat **out) {
         slist_release(&rev);
         return rc;
     }
-    qsort(fwd.v, fwd.n, sizeof *fwd.v, spec_cmp);
+    if (fwd.n > 1) qsort(fwd.v, fwd.n, sizeof *fwd.v, spec_cmp);
     pat->fwd = fwd.v;
     pat->nfwd = fwd.n;
     pat->rev = rev.v;
     pat->nrev = rev.n;
     pat->has_dbid = fwd.n > 0 && fwd.v[0].kind == PK_DBID;
+    for (size_t i = 0; i < fwd.n; i++)
+        if (fwd.v[i].aid) {
+            if (!pat->lo) pat->lo = fwd.v[i].aid;
+            pat->hi = fwd.v[i].aid;
+        }
     *out = pat;
     return DT_OK;
 }
@@ -516,6 +522,16 @@ static int vbuf_push(vbuf *b, dt_value *x) {
     return DT_OK;
 }
 
+/* Room for n items in all (a hint: the result is the same without it). */
+static int vbuf_reserve(vbuf *b, size_t n) {
+    if (n <= b->cap) return DT_OK;
+    dt_value *nv = dt__realloc(b->v, n * sizeof *nv);
+    if (!nv) return nomem();
+    b->v = nv;
+    b->cap = n;
+    return DT_OK;
+}
+
 static void vbuf_release(vbuf *b) {
     for (size_t i = 0; i < b->n; i++) dt_value_free(&b->v[i]);
     dt__free(b->v);
@@ -625,6 +641,9 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
         return pull_ref(r, sp, pat, r->d[b].v.u.i, out);
     }
     vbuf acc = {0};
+    size_t want = en - b;
+    if (sp->limit && want > (size_t)sp->limit) want = (size_t)sp->limit;
+    rc = vbuf_reserve(&acc, want);
     for (size_t i = b; i < en && rc == DT_OK; i++) {
         if (sp->limit && acc.n >= (size_t)sp->limit) break;
         dt_value x;
@@ -661,26 +680,20 @@ static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
 
 /* Reads the datoms of e the forward part of pat needs onto the stack. */
 static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
-    uint32_t lo = 0, hi = 0;
     size_t first = pat->has_dbid ? 1 : 0;
-    for (size_t i = first; i < pat->nfwd; i++)
-        if (pat->fwd[i].aid) {
-            if (!lo) lo = pat->fwd[i].aid;
-            hi = pat->fwd[i].aid;
-        }
-    if (!pat->wildcard && !lo) return DT_OK;
-    dl_ikey from = {.n = 1, .e = e}, until = {.n = 2, .e = e, .aid = hi};
-    if (!pat->wildcard) {
-        from.n = 2;
-        from.aid = lo;
-    }
-    int rc = dl_cursor_seek(&r->cur, &from, 1, pat->wildcard ? NULL : &until);
+    if (!pat->wildcard && !pat->hi) return DT_OK;
+    /* no until bound: bounds take the cursor off its fast path, so the
+     * loop stops itself after the last attribute */
+    dl_ikey from = {.n = pat->wildcard ? 1 : 2, .e = e, .aid = pat->wildcard ? 0 : pat->lo};
+    uint32_t hi = pat->wildcard ? UINT32_MAX : pat->hi;
+    int rc = dl_cursor_seek(&r->cur, &from, 1, NULL);
     if (rc != DT_OK) return rc;
     size_t si = first;         /* next spec to match (not wildcard) */
     uint32_t cur_aid = 0;      /* attribute of the datoms being counted */
     size_t count = 0, cap = 0; /* values read of cur_aid; cap: 0 = all */
     dl_datom d;
     while ((rc = dl_cursor_next(&r->cur, &d)) == DT_ROW) {
+        if (d.aid > hi) break;
         if (d.aid != cur_aid) {
             cur_aid = d.aid;
             count = 0;
@@ -724,7 +737,7 @@ static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
         }
         if ((rc = push_dent(r, d.aid, &v)) != DT_OK) return rc;
     }
-    return rc == DT_DONE ? DT_OK : rc;
+    return rc == DT_DONE || rc == DT_ROW ? DT_OK : rc;
 }
 
 /* Adds the reverse spec sp's value for e to map m. */
@@ -806,6 +819,11 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     vbuf m = {0};
     int rc = read_datoms(r, pat, e);
     size_t end = r->nd;
+    if (rc == DT_OK) {
+        size_t groups = 0;
+        for (size_t i = base; i < end; i++) groups += i == base || r->d[i].aid != r->d[i - 1].aid;
+        rc = vbuf_reserve(&m, 2 * (pat->nfwd + pat->nrev + groups + 1));
+    }
     /* merge the specs (by aid) with the datom groups (by aid) */
     size_t si = 0, di = base;
     if (rc == DT_OK && pat->wildcard && !pat->has_dbid) {
@@ -838,14 +856,15 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
             if (a && pat->wildcard) {
                 pspec isp;
                 implicit_spec(r, a, &isp);
-                dt_value key;
-                if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &key) != DT_OK) {
-                    rc = nomem();
-                } else {
-                    isp.key = key;
-                    rc = add_forward(r, &isp, pat, e, di, ge, 1, &m);
-                    dt_value_free(&key);
+                dt_value val, key;
+                rc = forward_value(r, &isp, pat, di, ge, 1, &val);
+                if (rc == DT_OK && val.type != DT_NIL) {
+                    if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &key) != DT_OK)
+                        rc = nomem();
+                    if (rc == DT_OK) rc = vbuf_push(&m, &key);
+                    if (rc == DT_OK) rc = vbuf_push(&m, &val);
                 }
+                dt_value_free(&val);
             }
             di = ge;
         }

@@ -60,7 +60,8 @@ static size_t count_entities(const dt_value *v) {
     if (v->type == DT_MAP) {
         for (size_t i = 0; i < v->u.seq.n; i += 2) {
             const dt_value *k = &v->u.seq.items[i];
-            if (k->type == DT_KEYWORD && (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
+            if (k->type == DT_KEYWORD &&
+                (!strcmp(k->u.s.ptr, "name") || !strcmp(k->u.s.ptr, "db/id")))
                 n = 1;
         }
         for (size_t i = 1; i < v->u.seq.n; i += 2) n += count_entities(&v->u.seq.items[i]);
@@ -146,8 +147,8 @@ int main(int argc, char **argv) {
         size_t ents = count_entities(&out);
         dt_value_free(&out);
         if (ents != WANT_ENTS) {
-            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name,
-                    ents, WANT_ENTS);
+            fprintf(stderr, "pull_bench: %s gave %zu entities, expected %d\n", pulls[i].name, ents,
+                    WANT_ENTS);
             return 1;
         }
         double t_api = time_job(&j);

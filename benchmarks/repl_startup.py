@@ -10,7 +10,6 @@ Prints the file size, then min / median / max over the runs, for DIR and
 for an empty database beside it.
 """
 import os
-import pty
 import select
 import statistics
 import subprocess
@@ -45,12 +44,29 @@ def build(bin_, dir_, n):
         sys.exit("init-db failed")
 
 
+def spawn(args, env):
+    """Starts args on a new pseudo-terminal (posix_spawn/vfork through
+    subprocess: no copy of this Python process, so the time measured is
+    the program's).  Returns (process, master fd)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
+                         close_fds=True)
+    os.close(slave)
+    return p, master
+
+
+def drain(fd):
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
 def time_to_prompt(bin_, dir_):
     env = dict(os.environ, DATOLITE_HISTORY=os.devnull, TERM="xterm")
     t0 = time.perf_counter()
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(bin_, [bin_, dir_], env)
+    p, fd = spawn([bin_, dir_], env)
     seen = b""
     t = None
     while time.perf_counter() - t0 < 30:
@@ -61,16 +77,31 @@ def time_to_prompt(bin_, dir_):
                 t = time.perf_counter() - t0
                 break
     os.write(fd, b".quit\r")
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:
-        pass
-    os.waitpid(pid, 0)
+    drain(fd)
+    _, _, ru = os.wait4(p.pid, 0)
     os.close(fd)
     if t is None:
         sys.exit("no prompt within 30 s: %r" % seen[-300:])
-    return t
+    return t, ru.ru_utime + ru.ru_stime
+
+
+def time_version(bin_):
+    """The same path for `datolite --version` until its output: the cost
+    of starting the program at all (exec, dynamic linking), the floor
+    under any prompt time."""
+    t0 = time.perf_counter()
+    p, fd = spawn([bin_, "--version"], dict(os.environ))
+    seen = b""
+    while b"\n" not in seen:
+        r, _, _ = select.select([fd], [], [], 5)
+        if not r:
+            break
+        seen += os.read(fd, 4096)
+    t = time.perf_counter() - t0
+    drain(fd)
+    _, _, ru = os.wait4(p.pid, 0)
+    os.close(fd)
+    return t, ru.ru_utime + ru.ru_stime
 
 
 def main():
@@ -92,11 +123,19 @@ def main():
     subprocess.run([bin_, empty], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
     size = os.path.getsize(os.path.join(dir_, "data.mdb"))
     print("database: %s, data.mdb %.2f GB" % (dir_, size / 1e9))
-    for name, d in (("1 GB database", dir_), ("empty database", empty)):
-        # interleaved would be fairer, but each run is short and independent
-        ts = sorted(time_to_prompt(bin_, d) for _ in range(runs))
-        print("%-15s runs %d  min %.1f ms  median %.1f ms  max %.1f ms" %
-              (name, runs, ts[0] * 1e3, statistics.median(ts) * 1e3, ts[-1] * 1e3))
+    # interleaved (A B C A B C ...): a loaded machine slows all three alike
+    res = {"1 GB database": [], "empty database": [], "--version": []}
+    for _ in range(runs):
+        res["1 GB database"].append(time_to_prompt(bin_, dir_))
+        res["empty database"].append(time_to_prompt(bin_, empty))
+        res["--version"].append(time_version(bin_))
+    for name, v in res.items():
+        wall = sorted(x[0] for x in v)
+        cpu = sorted(x[1] for x in v)
+        print("%-15s runs %d  wall: min %.1f ms  median %.1f ms  max %.1f ms   "
+              "cpu (user+sys): median %.1f ms" %
+              (name, runs, wall[0] * 1e3, statistics.median(wall) * 1e3, wall[-1] * 1e3,
+               statistics.median(cpu) * 1e3))
 
 
 main()

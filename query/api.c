@@ -111,8 +111,10 @@ static int prepare(const char *text, size_t len, const dt_value *value, dt_query
                     q->rules_pos = (long)i;
             q->nin_form = nin;
             dt_value_free(&form);
-            if (q->rules_pos >= 0 && strstr(saved, "rule")) rc = DT_OK; /* checked per run */
-            else dt__seterr(NULL, rc, "%s", saved);
+            if (q->rules_pos >= 0 && strstr(saved, "rule"))
+                rc = DT_OK; /* checked per run */
+            else
+                dt__seterr(NULL, rc, "%s", saved);
         }
     }
     if (rc != DT_OK) {
@@ -215,7 +217,7 @@ static int is_seq(const dt_value *v) {
 }
 
 static const char *form_name(dq_bind_kind k) {
-    return k == DQ_BIND_TUPLE ? "a tuple [?a ?b]"
+    return k == DQ_BIND_TUPLE  ? "a tuple [?a ?b]"
            : k == DQ_BIND_COLL ? "a collection [?x ...]"
                                : "a relation [[?a ?b]]";
 }
@@ -234,8 +236,8 @@ static int inb_walk(inb *s, const inb_node *p) {
         size_t c = 0;
         while (c < s->t->ncols && s->t->cols[c] != b->var) c++;
         if (v->type == DT_NIL)
-            return dt__seterr(NULL, DT_INVALID, "query: input %zu: nil cannot be bound to a variable",
-                              s->input + 1);
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: input %zu: nil cannot be bound to a variable", s->input + 1);
         if (dq_arena_copy_value(s->ar, v, &s->row[c]) != DT_OK) return nomem();
         if (s->row[c].type == DT_REF) s->row[c].type = DT_LONG;
         return inb_walk(s, p->next);
@@ -264,7 +266,8 @@ static int inb_walk(inb *s, const inb_node *p) {
                               s->input + 1, form_name(b->kind), dt_type_name(v->type));
         for (size_t i = 0; i < v->u.seq.n; i++) {
             dq_binding tb = {DQ_BIND_TUPLE, DQ_NOVAR, b->n, b->items};
-            inb_node n = {b->kind == DQ_BIND_COLL ? &b->items[0] : &tb, &v->u.seq.items[i], p->next};
+            inb_node n = {b->kind == DQ_BIND_COLL ? &b->items[0] : &tb, &v->u.seq.items[i],
+                          p->next};
             if ((rc = inb_walk(s, &n)) != DT_OK) return rc;
         }
         return DT_OK;
@@ -325,15 +328,18 @@ static int tree_for(dt_query *q, const dt_input *inputs, size_t n, const dq_quer
     } else if (ri->value) {
         if ((rc = dt_edn_write(ri->value, DT_EDN_COMPACT, &text, &len)) != DT_OK) return rc;
     } else {
-        return dt__seterr(NULL, DT_INVALID, "query: input %ld (%%) needs the rules", q->rules_pos + 1);
+        return dt__seterr(NULL, DT_INVALID, "query: input %ld (%%) needs the rules",
+                          q->rules_pos + 1);
     }
     pthread_mutex_lock(&q->mu);
     for (size_t i = 0; i < q->nrules; i++)
         if (q->rules[i].len == len && memcmp(q->rules[i].text, text, len) == 0) {
             *out = q->rules[i].q;
             pthread_mutex_unlock(&q->mu);
-            if (ri->edn) dt__free(text);
-            else dt_free(text);
+            if (ri->edn)
+                dt__free(text);
+            else
+                dt_free(text);
             return DT_OK;
         }
     pthread_mutex_unlock(&q->mu);
@@ -343,8 +349,10 @@ static int tree_for(dt_query *q, const dt_input *inputs, size_t n, const dq_quer
     rc = dq_parse(&qf, &rf, &t, NULL);
     char *kept = NULL;
     if (rc == DT_OK) kept = dt__strndup(text, len);
-    if (ri->edn) dt__free(text);
-    else dt_free(text);
+    if (ri->edn)
+        dt__free(text);
+    else
+        dt_free(text);
     if (rc != DT_OK) return rc;
     pthread_mutex_lock(&q->mu);
     if (kept && q->nrules < RULES_CACHE) {
@@ -383,8 +391,9 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
     if (!tmps || !pats || !x.srcs || !x.in) rc = nomem();
     if (rc == DT_OK && opts) {
         if (opts->version < 1 || opts->version > DT_QUERY_OPTIONS_VERSION)
-            rc = dt__seterr(NULL, DT_INVALID, "query options version %u unknown (library knows 1..%d)",
-                            opts->version, DT_QUERY_OPTIONS_VERSION);
+            rc = dt__seterr(NULL, DT_INVALID,
+                            "query options version %u unknown (library knows 1..%d)", opts->version,
+                            DT_QUERY_OPTIONS_VERSION);
         if (opts->timeout_ms) x.deadline_ns = now_ns() + (int64_t)opts->timeout_ms * 1000000;
         x.max_rows = opts->max_rows;
         x.cancel = opts->cancel;
@@ -419,8 +428,10 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
     }
     if (rc == DT_OK && (rc = dq_fnctx_new(&x.fn)) != DT_OK) rc = nomem();
     if (rc == DT_OK) {
-        if (opts && opts->plan == DT_PLAN_NAIVE) rc = dq_eval_naive(&x, &rows);
-        else rc = dq_eval_naive(&x, &rows); /* until the planned evaluator lands */
+        if (opts && opts->plan == DT_PLAN_NAIVE)
+            rc = dq_eval_naive(&x, &rows);
+        else
+            rc = dq_eval_naive(&x, &rows); /* until the planned evaluator lands */
     }
     if (rc == DT_OK) rc = dq_result_build(&x, &rows, pats, out);
     if (rc == DT_OK && x.max_rows && dt_result_count(*out) > x.max_rows) {

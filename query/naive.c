@@ -642,12 +642,12 @@ typedef struct nv_pat {
     int has_e, has_a, has_v, has_tx;
     int64_t e, tx;
     const dl_attr *a;
-    const dt_value *v;    /* the known value (before coercion) */
-    const uint8_t *venc;  /* its encoding for `a` (when a is known) */
+    const dt_value *v;   /* the known value (before coercion) */
+    const uint8_t *venc; /* its encoding for `a` (when a is known) */
     size_t venclen;
-    int v_const;          /* v was written as a constant */
-    dq_var var[4];        /* variables to bind at e a v tx (DQ_NOVAR: none) */
-    int bind_added;       /* a variable at the added position */
+    int v_const;    /* v was written as a constant */
+    dq_var var[4];  /* variables to bind at e a v tx (DQ_NOVAR: none) */
+    int bind_added; /* a variable at the added position */
     dq_var added_var;
     /* per datom */
     dt_value vals[5];
@@ -785,7 +785,8 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     p.added_var = DQ_NOVAR;
     kv = known(env, cl, 4, &p.added_var, &isc);
     if (kv) {
-        if (kv->type != DT_BOOL) return cl_err(cl, DT_INVALID, "the added position takes true or false");
+        if (kv->type != DT_BOOL)
+            return cl_err(cl, DT_INVALID, "the added position takes true or false");
         if (!kv->u.b) return DT_OK; /* the current database has no retractions */
     } else if (p.added_var != DQ_NOVAR) {
         p.bind_added = 1;
@@ -799,7 +800,8 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     }
     /* attribute */
     if ((kv = known(env, cl, 1, &p.var[1], &isc))) {
-        if (kv->type == DT_KEYWORD) p.a = dl_schema_by_ident(p.s, kv->u.s.ptr, kv->u.s.len);
+        if (kv->type == DT_KEYWORD)
+            p.a = dl_schema_by_ident(p.s, kv->u.s.ptr, kv->u.s.len);
         else if (is_id(kv) && kv->u.i > 0 && kv->u.i <= UINT32_MAX)
             p.a = dl_schema_by_aid(p.s, (uint32_t)kv->u.i);
         if (!p.a) {
@@ -952,12 +954,15 @@ static int call_args(nv_ctx *c, nv_env *env, const dq_clause *cl, dt_db **db, dt
     if (!a) return nomem();
     for (size_t i = 0; i < n; i++) {
         const dq_term *t = &cl->terms[first + i];
-        if (t->kind == DQ_TERM_VAR) a[i] = env->val[t->id];
-        else if (t->kind == DQ_TERM_CONST) a[i] = *t->value;
+        if (t->kind == DQ_TERM_VAR)
+            a[i] = env->val[t->id];
+        else if (t->kind == DQ_TERM_CONST)
+            a[i] = *t->value;
         else {
             dt__free(a);
-            return cl_err(cl, DT_INVALID, "a source is only the first argument of get-else, "
-                                          "get-some and missing?");
+            return cl_err(cl, DT_INVALID,
+                          "a source is only the first argument of get-else, "
+                          "get-some and missing?");
         }
     }
     *args = a;
@@ -971,12 +976,16 @@ static int eval_call(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     size_t n = 0;
     int rc = call_args(c, env, cl, &db, &args, &n);
     if (rc != DT_OK) return rc;
-    if (db) rc = dq_call_source(c->x->fn, cl->fn, db, args, n, &out);
-    else rc = dq_call(c->x->fn, cl->fn, args, n, &out);
+    if (db)
+        rc = dq_call_source(c->x->fn, cl->fn, db, args, n, &out);
+    else
+        rc = dq_call(c->x->fn, cl->fn, args, n, &out);
     dt__free(args);
     if (rc != DT_OK) return cl_wrap(cl, rc);
-    if (cl->kind == DQ_CL_PRED) rc = dq_truthy(&out) ? solve(c, env, L) : DT_OK;
-    else rc = bind_form(c, env, &cl->bind, &out, k_solve, L);
+    if (cl->kind == DQ_CL_PRED)
+        rc = dq_truthy(&out) ? solve(c, env, L) : DT_OK;
+    else
+        rc = bind_form(c, env, &cl->bind, &out, k_solve, L);
     dt_value_free(&out);
     return rc;
 }
@@ -1281,7 +1290,8 @@ static int index_update(nv_rtab *t, nv_rindex *ix) {
     }
     for (; ix->indexed < n; ix->indexed++) {
         size_t r = ix->indexed;
-        size_t b = masked_hash(t->rows.cells + r * t->rows.w, t->rows.w, ix->mask) & (ix->nheads - 1);
+        size_t b =
+            masked_hash(t->rows.cells + r * t->rows.w, t->rows.w, ix->mask) & (ix->nheads - 1);
         ix->next[r] = ix->heads[b];
         ix->heads[b] = (uint32_t)(r + 1);
     }
@@ -1360,8 +1370,10 @@ static int eval_rule(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     if (!key) return nomem();
     for (size_t i = 0; i < rule->arity; i++) {
         const dq_term *t = &cl->terms[i];
-        if (t->kind == DQ_TERM_CONST) key[i] = *t->value;
-        else if (t->kind == DQ_TERM_VAR && env->bound[t->id]) key[i] = env->val[t->id];
+        if (t->kind == DQ_TERM_CONST)
+            key[i] = *t->value;
+        else if (t->kind == DQ_TERM_VAR && env->bound[t->id])
+            key[i] = env->val[t->id];
     }
     uint64_t mask = c->free_ok[cl->rule] == 1 ? 0 : known;
     nv_rtab *t = NULL;
@@ -1444,8 +1456,8 @@ static int k_inrow(nv_ctx *c, nv_env *env, void *arg) {
     }
     nv_inrow next = *s;
     next.col++;
-    return bind_and_go(c, env, s->tab->cols[s->col], &s->tab->cells[s->row * s->tab->ncols + s->col],
-                       k_inrow, &next);
+    return bind_and_go(c, env, s->tab->cols[s->col],
+                       &s->tab->cells[s->row * s->tab->ncols + s->col], k_inrow, &next);
 }
 
 /* Binds the :in tables one after the other, then solves :where. */

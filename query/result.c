@@ -79,8 +79,8 @@ static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
 
 /* The pulls of one run: a compiled pattern per pull element. */
 typedef struct pulls {
-    dq_pull **p;          /* per find element (NULL: not a pull, or per row) */
-    dt_value *last;       /* per element: the pattern value p was compiled from (per row) */
+    dq_pull **p;    /* per find element (NULL: not a pull, or per row) */
+    dt_value *last; /* per element: the pattern value p was compiled from (per row) */
 } pulls;
 
 static int pull_cell(dq_exec *x, pulls *pl, size_t i, const dt_value *const *patterns,
@@ -190,8 +190,10 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
             const dt_value *row = t->cells + idx[i] * t->ncols;
             for (size_t e = 0; e < q->nfind && rc == DT_OK; e++) {
                 const dq_find_elem *f = &q->find[e];
-                if (f->kind == DQ_ELEM_PULL) rc = pull_cell(x, &pl, e, patterns, row, t, r, &ncell);
-                else rc = add_cell(r, &ncell, &row[col_of(t, f->var)]);
+                if (f->kind == DQ_ELEM_PULL)
+                    rc = pull_cell(x, &pl, e, patterns, row, t, r, &ncell);
+                else
+                    rc = add_cell(r, &ncell, &row[col_of(t, f->var)]);
             }
             if (rc == DT_OK) rc = dq_exec_check(x);
         }
@@ -223,9 +225,12 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
                 size_t np = f->nargs < 8 ? f->nargs : 8;
                 for (size_t k = 0; k < np; k++) {
                     const dq_term *a = &f->args[k];
-                    if (a->kind == DQ_TERM_VAR) params[k] = first[col_of(t, a->id)];
-                    else if (a->value) params[k] = *a->value;
-                    else dt_value_nil(&params[k]);
+                    if (a->kind == DQ_TERM_VAR)
+                        params[k] = first[col_of(t, a->id)];
+                    else if (a->value)
+                        params[k] = *a->value;
+                    else
+                        dt_value_nil(&params[k]);
                 }
                 dt_value res = DT_VALUE_NIL;
                 rc = dq_agg_apply(x->fn, f->agg, params, np, vals, end - g, &res);

@@ -71,7 +71,8 @@ static char *run_v(dt_db *db, int want_rc, const char *query, const char **ins) 
     size_t n = 0;
     for (; ins && ins[n]; n++) {
         memset(&in[n], 0, sizeof in[n]);
-        if (strcmp(ins[n], "$") == 0) in[n].db = db;
+        if (strcmp(ins[n], "$") == 0)
+            in[n].db = db;
         else {
             in[n].edn = ins[n];
             in[n].edn_len = strlen(ins[n]);
@@ -110,7 +111,7 @@ static void check(dt_db *db, const char *query, const char *want) {
         const char *ins_[] = {__VA_ARGS__, NULL};                                                  \
         char *got_ = run_v(db, DT_OK, query, ins_);                                                \
         if (strcmp(got_, want) != 0)                                                               \
-            print_message("query %s\n want %s\n got  %s\n", query, want, got_);                   \
+            print_message("query %s\n want %s\n got  %s\n", query, want, got_);                    \
         assert_string_equal(got_, want);                                                           \
         free(got_);                                                                                \
     } while (0)
@@ -148,14 +149,17 @@ static void test_find_scalar_coll_tuple(void **state) {
 }
 
 static void test_find_keys(void **state) {
-    check(DB(state), "[:find ?n ?a :keys name age :where [?e :name ?n] [?e :age ?a] [?e :sex :female]]",
+    check(DB(state),
+          "[:find ?n ?a :keys name age :where [?e :name ?n] [?e :age ?a] [?e :sex :female]]",
           "#{{:name \"Anna\", :age 45} {:name \"Olga\", :age 25}}");
-    check(DB(state), "[:find ?n ?a :strs name age :where [?e :name ?n] [?e :age ?a] [?e :sex :female]]",
+    check(DB(state),
+          "[:find ?n ?a :strs name age :where [?e :name ?n] [?e :age ?a] [?e :sex :female]]",
           "#{{\"name\" \"Anna\", \"age\" 45} {\"name\" \"Olga\", \"age\" 25}}");
     check(DB(state), "[:find ?n :syms n :where [?e :email \"petr@x\"] [?e :name ?n]]",
           "#{{n \"Petr\"}}");
     dt_result *r;
-    const char *q = "[:find ?n ?a :keys name age :where [?e :email \"petr@x\"] [?e :name ?n] [?e :age ?a]]";
+    const char *q =
+        "[:find ?n ?a :keys name age :where [?e :email \"petr@x\"] [?e :name ?n] [?e :age ?a]]";
     assert_int_equal(dt_q(DB(state), q, &r), DT_OK);
     assert_int_equal(dt_result_kind(r), DT_FIND_REL);
     assert_int_equal(dt_result_count(r), 1);
@@ -216,8 +220,7 @@ static void test_in_errors(void **state) {
     CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ ?n :where [?e :name ?n]]", "expects 2 inputs", "$");
     CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ [?n ?a] :where [?e :name ?n] [?e :age ?a]]",
               "input 2: expected a tuple", "$", "[\"Ivan\"]");
-    CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ ?n :where [?e :name ?n]]", "input 2", "$",
-              "[1 2");
+    CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ ?n :where [?e :name ?n]]", "input 2", "$", "[1 2");
     CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ $b ?n :where [?e :name ?n]]", "must be a database",
               "$", "1", "2");
 }
@@ -225,7 +228,8 @@ static void test_in_errors(void **state) {
 static void test_two_sources(void **state) {
     fx *f = *state;
     tu_db *d2 = tu_db_open(SCHEMA);
-    tu_tx(d2->conn, "[{:db/id 1 :name \"Ivan\" :age 99} {:db/id 2 :name \"Zed\" :age 1}]", DT_OK, 0);
+    tu_tx(d2->conn, "[{:db/id 1 :name \"Ivan\" :age 99} {:db/id 2 :name \"Zed\" :age 1}]", DT_OK,
+          0);
     dt_db *db2;
     assert_int_equal(dt_conn_db(d2->conn, &db2), DT_OK);
     const char *q = "[:find ?n ?a1 ?a2 :in $ $b :where [$ ?e :name ?n] [$ ?e :age ?a1]"
@@ -292,7 +296,8 @@ static void test_tx_position(void **state) {
     dt_report_close(rep);
     dt_db *db;
     assert_int_equal(dt_conn_db(f->d->conn, &db), DT_OK);
-    check(db, "[:find ?e ?a :where [?e :name \"Late\" ?tx] [?e ?a _ ?tx]]", "#{[6 :age] [6 :name]}");
+    check(db, "[:find ?e ?a :where [?e :name \"Late\" ?tx] [?e ?a _ ?tx]]",
+          "#{[6 :age] [6 :name]}");
     char q[200], want[64];
     snprintf(q, sizeof q, "[:find ?e :where [?e :name _ %lld]]", (long long)tx);
     check(db, q, "#{[6]}");
@@ -339,8 +344,8 @@ static void test_predicates(void **state) {
     check(db, "[:find ?e :where [?e :name ?n] [(clojure.string/starts-with? ?n \"O\")]]", "#{[4]}");
     /* predicates before the clauses binding their variables wait for them */
     check(db, "[:find ?e :where [(> ?a 40)] [?e :age ?a]]", "#{[5]}");
-    CHECK_IN(db, "[:find ?e :in $ ?min ?max :where [?e :age ?a] [(<= ?min ?a ?max)]]",
-             "#{[2] [3]}", "$", "30", "35");
+    CHECK_IN(db, "[:find ?e :in $ ?min ?max :where [?e :age ?a] [(<= ?min ?a ?max)]]", "#{[2] [3]}",
+             "$", "30", "35");
 }
 
 static void test_fn_bindings(void **state) {
@@ -348,19 +353,23 @@ static void test_fn_bindings(void **state) {
     /* scalar */
     check(db, "[:find ?n ?l :where [?e :name ?n] [(count ?n) ?l] [(= ?l 4)]]",
           "#{[\"Anna\" 4] [\"Ivan\" 4] [\"Olga\" 4] [\"Petr\" 4]}");
-    check(db, "[:find ?t . :where [?e :email \"petr@x\"] [?e :age ?a] [?e :salary ?s] [(+ ?a ?s 1) ?t]]",
-          "60031");
+    check(
+        db,
+        "[:find ?t . :where [?e :email \"petr@x\"] [?e :age ?a] [?e :salary ?s] [(+ ?a ?s 1) ?t]]",
+        "60031");
     /* tuple */
     check(db, "[:find ?a ?b :where [(vector 1 2) [?a ?b]]]", "#{[1 2]}");
     /* collection */
     check(db, "[:find ?x ?y :where [(range 3) [?x ...]] [(inc ?x) ?y]]", "#{[0 1] [1 2] [2 3]}");
     /* relation */
     check(db, "[:find ?x ?y :where [(ground [[1 :a] [2 :b]]) [[?x ?y]]]]", "#{[1 :a] [2 :b]}");
-    check(db, "[:find ?n ?a :where [(ground [[\"x\" 1] [\"y\" 2]]) [?t ...]] [(untuple ?t) [?n ?a]]]",
+    check(db,
+          "[:find ?n ?a :where [(ground [[\"x\" 1] [\"y\" 2]]) [?t ...]] [(untuple ?t) [?n ?a]]]",
           "#{[\"x\" 1] [\"y\" 2]}");
     /* database functions */
-    check(db, "[:find ?n ?s :where [?e :name ?n] [?e :age] [(get-else $ ?e :salary 0) ?s] "
-              "[(< ?s 60000)]]",
+    check(db,
+          "[:find ?n ?s :where [?e :name ?n] [?e :age] [(get-else $ ?e :salary 0) ?s] "
+          "[(< ?s 60000)]]",
           "#{[\"Anna\" 0] [\"Ivan\" 50000]}");
     check(db, "[:find ?e :where [?e :age] [(missing? $ ?e :salary)]]", "#{[5]}");
 }
@@ -381,7 +390,9 @@ static void test_fn_errors(void **state) {
 static void test_or(void **state) {
     dt_db *db = DB(state);
     check(db, "[:find ?e :where (or [?e :name \"Petr\"] [?e :age 45])]", "#{[2] [5]}");
-    check(db, "[:find ?e :where [?e :name] (or (and [?e :sex :female] [?e :age 25]) [?e :email \"petr@x\"])]",
+    check(db,
+          "[:find ?e :where [?e :name] (or (and [?e :sex :female] [?e :age 25]) [?e :email "
+          "\"petr@x\"])]",
           "#{[2] [4]}");
     check(db, "[:find ?n :where [?e :name ?n] (or-join [?e] [?e :follows ?x] [?e :color _])]",
           "#{[\"Anna\"] [\"Apple\"] [\"Ivan\"] [\"Petr\"]}");
@@ -411,8 +422,8 @@ static void test_rules_recursive_cycle(void **state) {
     /* 1 -> 2 -> 3 -> 1 is a cycle */
     CHECK_IN(db, "[:find ?y :in $ % :where (follows 1 ?y)]", "#{[1] [2] [3]}", "$", RULES);
     CHECK_IN(db, "[:find (count ?y) . :in $ % :where (follows 5 ?y)]", "1", "$", RULES);
-    CHECK_IN(db, "[:find ?x ?y :in $ % :where (follows ?x ?y) [(= ?x ?y)]]",
-             "#{[1 1] [2 2] [3 3]}", "$", RULES);
+    CHECK_IN(db, "[:find ?x ?y :in $ % :where (follows ?x ?y) [(= ?x ?y)]]", "#{[1 1] [2 2] [3 3]}",
+             "$", RULES);
 }
 
 static void test_rules_bodies_and_required(void **state) {
@@ -625,7 +636,8 @@ static tu_db *big_db(dt_db **db) {
     return d;
 }
 
-static const char *SLOW = "[:find (count ?a) . :where [?a :v ?x] [?b :v ?y] [?c :v ?z] [(< ?x ?y ?z)]]";
+static const char *SLOW =
+    "[:find (count ?a) . :where [?a :v ?x] [?b :v ?y] [?c :v ?z] [(< ?x ?y ?z)]]";
 
 static void test_timeout(void **state) {
     (void)state;

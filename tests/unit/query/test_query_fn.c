@@ -57,7 +57,8 @@ static void bor(const dt_value *src, dt_value *dst) {
         assert_non_null(dst->u.seq.items);
         for (size_t i = 0; i < src->u.seq.n; i++) bor(&src->u.seq.items[i], &dst->u.seq.items[i]);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -68,7 +69,9 @@ static void bor_free(dt_value *v) {
     case DT_SYMBOL:
     case DT_BIGINT:
     case DT_BIGDEC:
-    case DT_BYTES: free(v->u.s.ptr); break;
+    case DT_BYTES:
+        free(v->u.s.ptr);
+        break;
     case DT_TUPLE:
     case DT_LIST:
     case DT_VECTOR:
@@ -78,7 +81,8 @@ static void bor_free(dt_value *v) {
         for (size_t i = 0; i < v->u.seq.n; i++) bor_free(&v->u.seq.items[i]);
         free(v->u.seq.items);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -95,8 +99,9 @@ static char *call_db(dt_db *db, const char *fn, const char *args) {
     bor(&a, &b);
     dt_value out;
     out.type = DT_LONG; /* must be overwritten */
-    int rc = bi->kind == DQ_FNK_SOURCE ? dq_call_source(ctx, bi->id, db, b.u.seq.items, b.u.seq.n, &out)
-                                       : dq_call(ctx, bi->id, b.u.seq.items, b.u.seq.n, &out);
+    int rc = bi->kind == DQ_FNK_SOURCE
+                 ? dq_call_source(ctx, bi->id, db, b.u.seq.items, b.u.seq.n, &out)
+                 : dq_call(ctx, bi->id, b.u.seq.items, b.u.seq.n, &out);
     bor_free(&b);
     dt_value_free(&a);
     char *s;
@@ -121,7 +126,9 @@ static void check_db(dt_db *db, const char *fn, const char *args, const char *wa
 
 /* CALL: the exact EDN of the result.  ERR: an error whose message
  * contains `needle`. */
-static void CALL(const char *fn, const char *args, const char *want) { check_db(NULL, fn, args, want); }
+static void CALL(const char *fn, const char *args, const char *want) {
+    check_db(NULL, fn, args, want);
+}
 
 static void ERR_DB(dt_db *db, const char *fn, const char *args, const char *needle) {
     char *got = call_db(db, fn, args);
@@ -129,7 +136,9 @@ static void ERR_DB(dt_db *db, const char *fn, const char *args, const char *need
         fail_msg("(%s %s): got %s, want an error with \"%s\"", fn, args, got, needle);
     free(got);
 }
-static void ERR(const char *fn, const char *args, const char *needle) { ERR_DB(NULL, fn, args, needle); }
+static void ERR(const char *fn, const char *args, const char *needle) {
+    ERR_DB(NULL, fn, args, needle);
+}
 
 /* The aggregate `agg` with parameters `params` over the values of the
  * EDN vector `vals`: EDN text or "error: ..." (malloc'd). */
@@ -139,7 +148,8 @@ static char *agg_run(const char *agg, const char *params, const char *vals) {
     dt_value p = rd(params), v = rd(vals), pb, vb, out;
     bor(&p, &pb);
     bor(&v, &vb);
-    int rc = dq_agg_apply(ctx, ag->id, pb.u.seq.items, pb.u.seq.n, vb.u.seq.items, vb.u.seq.n, &out);
+    int rc =
+        dq_agg_apply(ctx, ag->id, pb.u.seq.items, pb.u.seq.n, vb.u.seq.items, vb.u.seq.n, &out);
     bor_free(&pb);
     bor_free(&vb);
     dt_value_free(&p);
@@ -159,7 +169,8 @@ static char *agg_run(const char *agg, const char *params, const char *vals) {
 
 static void AGG(const char *agg, const char *params, const char *vals, const char *want) {
     char *got = agg_run(agg, params, vals);
-    if (strcmp(got, want) != 0) fail_msg("(%s %s %s): got %s, want %s", agg, params, vals, got, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("(%s %s %s): got %s, want %s", agg, params, vals, got, want);
     free(got);
 }
 
@@ -174,7 +185,8 @@ static void AGG_ERR(const char *agg, const char *params, const char *vals, const
 static void AGG_NEAR(const char *agg, const char *vals, double want) {
     char *got = agg_run(agg, "[]", vals);
     double d = strtod(got, NULL);
-    if (!(fabs(d - want) <= 1e-12 * fabs(want))) fail_msg("(%s %s): got %s, want %.17g", agg, vals, got, want);
+    if (!(fabs(d - want) <= 1e-12 * fabs(want)))
+        fail_msg("(%s %s): got %s, want %.17g", agg, vals, got, want);
     free(got);
 }
 
@@ -487,7 +499,8 @@ static void test_regex(void **state) {
     (void)state;
     CALL("re-pattern", "[\"a+\"]", "#regex \"a+\"");
     CALL("re-pattern", "[#regex \"a+\"]", "#regex \"a+\"");
-    ERR("re-pattern", "[\"(\"]", "query: (re-pattern \"(\"): invalid regex: missing closing parenthesis");
+    ERR("re-pattern", "[\"(\"]",
+        "query: (re-pattern \"(\"): invalid regex: missing closing parenthesis");
     ERR("re-pattern", "[1]", "not a string: long");
     CALL("re-find", "[#regex \"\\\\d+\" \"abc 123 45\"]", "\"123\"");
     CALL("re-find", "[\"\\\\d+\" \"abc 123 45\"]", "\"123\""); /* a string pattern works too */
@@ -505,7 +518,8 @@ static void test_regex(void **state) {
     CALL("re-seq", "[#regex \"\\\\d+\" \"abc\"]", "nil");
     CALL("re-seq", "[#regex \"a*\" \"baa\"]", "(\"\" \"aa\" \"\")");
     CALL("re-seq", "[#regex \"\" \"é😀\"]", "(\"\" \"\" \"\")");
-    CALL("re-seq", "[#regex \"(\\\\w)(\\\\d)\" \"a1 b2\"]", "([\"a1\" \"a\" \"1\"] [\"b2\" \"b\" \"2\"])");
+    CALL("re-seq", "[#regex \"(\\\\w)(\\\\d)\" \"a1 b2\"]",
+         "([\"a1\" \"a\" \"1\"] [\"b2\" \"b\" \"2\"])");
     ERR("re-find", "[#regex \"(\" \"x\"]", "invalid regex");
     ERR("re-find", "[#regex \"a\" nil]", "not a string: nil");
     ERR("re-find", "[1 \"a\"]", "not a regex: long");
@@ -583,7 +597,8 @@ static void test_range(void **state) {
     CALL("range", "[0 5 -1]", "()");
     CALL("range", "[3 3 0]", "()");
     CALL("range", "[0 1 0.25]", "(0.0 0.25 0.5 0.75)");
-    CALL("range", "[9223372036854775805 9223372036854775807]", "(9223372036854775805 9223372036854775806)");
+    CALL("range", "[9223372036854775805 9223372036854775807]",
+         "(9223372036854775805 9223372036854775806)");
     CALL("range", "[-9223372036854775808 9223372036854775807 9223372036854775807]",
          "(-9223372036854775808 -1 9223372036854775806)");
     ERR("range", "[0 1 0]", "infinite");
@@ -650,12 +665,33 @@ static void test_arity(void **state) {
  * nothing else (ASan/UBSan watch the rest). */
 static void test_every_type(void **state) {
     (void)state;
-    static const char *vals[] = {"nil", "true", "0", "-9223372036854775808", "9223372036854775807",
-                                 "##NaN", "##-Inf", "-0.0", "1.5", "12345678901234567890123N",
-                                 "-1.50M", "\"\"", "\"é😀\"", ":k", ":a/b", "sym", "\\x",
+    static const char *vals[] = {"nil",
+                                 "true",
+                                 "0",
+                                 "-9223372036854775808",
+                                 "9223372036854775807",
+                                 "##NaN",
+                                 "##-Inf",
+                                 "-0.0",
+                                 "1.5",
+                                 "12345678901234567890123N",
+                                 "-1.50M",
+                                 "\"\"",
+                                 "\"é😀\"",
+                                 ":k",
+                                 ":a/b",
+                                 "sym",
+                                 "\\x",
                                  "#uuid \"6ba7b810-9dad-11d1-80b4-00c04fd430c8\"",
-                                 "#inst \"2020-01-01T00:00:00Z\"", "[]", "[1 [2]]", "(1)", "#{}",
-                                 "{:a 1}", "#regex \"a(\"", "#regex \"a\"", "#bytes \"AAE=\""};
+                                 "#inst \"2020-01-01T00:00:00Z\"",
+                                 "[]",
+                                 "[1 [2]]",
+                                 "(1)",
+                                 "#{}",
+                                 "{:a 1}",
+                                 "#regex \"a(\"",
+                                 "#regex \"a\"",
+                                 "#bytes \"AAE=\""};
     size_t nv = sizeof vals / sizeof vals[0];
     no_print = 1;
     for (int id = 0; id < DQ_FN_COUNT_; id++) {
@@ -741,7 +777,7 @@ static void test_missing(void **state) {
     check_db(db, "missing?", "[3 :active]", "false"); /* a false value is present */
     check_db(db, "missing?", "[:the-third :name]", "false");
     ERR_DB(db, "missing?", "[nil :age]", "not an entity: nil");
-    ERR(  "missing?", "[1 :age]", "no database");
+    ERR("missing?", "[1 :age]", "no database");
     dt_db_close(db);
 }
 
@@ -864,8 +900,8 @@ static void test_agg_rand_sample(void **state) {
     int seen[4] = {0};
     for (int k = 0; k < 200; k++) {
         dt_value vals = rd("[1 2 3 4]"), p = rd("[2]"), out;
-        assert_int_equal(dq_agg_apply(ctx, DQ_AGG_SAMPLE, p.u.seq.items, 1, vals.u.seq.items, 4, &out),
-                         DT_OK);
+        assert_int_equal(
+            dq_agg_apply(ctx, DQ_AGG_SAMPLE, p.u.seq.items, 1, vals.u.seq.items, 4, &out), DT_OK);
         assert_int_equal(out.type, DT_VECTOR);
         assert_int_equal(out.u.seq.n, 2);
         assert_true(out.u.seq.items[0].u.i != out.u.seq.items[1].u.i);

@@ -17,14 +17,16 @@ enum {
     CLI_USAGE = 1,   /* bad command line: unknown command or flag, missing argument */
     CLI_INPUT = 2,   /* bad input: malformed EDN, wrong type, not found */
     CLI_REFUSED = 3, /* refused by the data: conflict, constraint, schema */
-    CLI_STORAGE = 4  /* storage or system: not a database, I/O, corrupt, full */
+    CLI_STORAGE = 4, /* storage or system: not a database, I/O, corrupt, full */
+    CLI_STOPPED = 5  /* stopped: a deadline (--timeout) passed, or interrupted (Ctrl-C) */
 };
 
 /* The exit-code table as printed by every --help. */
 #define CLI_EXIT_HELP                                                                              \
     "Exit codes: 0 ok, 1 usage, 2 input error (malformed EDN, wrong type, not\n"                   \
     "found), 3 refused (conflict, :db/cas mismatch, unique or schema constraint),\n"               \
-    "4 storage or system error (not a database, corrupt, I/O, map full).\n"
+    "4 storage or system error (not a database, corrupt, I/O, map full), 5 stopped\n"              \
+    "(a --timeout deadline passed, or interrupted with Ctrl-C).\n"
 
 /*
  * cli_crash_dir: names the database directory a command is about to open,
@@ -246,5 +248,8 @@ int cli_stat_value(dt_conn *conn, const char *dir, dt_value *out);
 /* cli_edn_complete: whether text[0..n) closes every bracket and string it
  * opens (repl.c). */
 int cli_edn_complete(const char *s, size_t n);
+int cmd_query(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
 #endif /* DT_CLI_H */

@@ -28,9 +28,12 @@ int cli_exit_code(int rc) {
     case DT_CONFLICT:
     case DT_TXFN:
         return CLI_REFUSED;
+    case DT_TIMEOUT:
+    case DT_INTERRUPT:
+        return CLI_STOPPED;
     default:
         /* DT_MAPFULL, DT_BUSY, DT_MISUSE, DT_NOMEM, DT_IO, DT_CORRUPT,
-         * DT_TIMEOUT, DT_INTERNAL and extended codes of those */
+         * DT_INTERNAL and extended codes of those */
         if ((rc & 0xff) == DT_CONFLICT) return CLI_REFUSED;
         return CLI_STORAGE;
     }

@@ -602,7 +602,7 @@ static void run_query(repl *r, const dt_value *q, const char *text, size_t len) 
     if (rc == DT_INTERRUPT) {
         fflush(stdout);
         fprintf(stderr, "query cancelled\n");
-        if (!r->interactive && r->code == CLI_OK) r->code = CLI_STORAGE;
+        if (!r->interactive && r->code == CLI_OK) r->code = cli_exit_code(rc);
         goto done;
     }
     if (rc != DT_OK) {

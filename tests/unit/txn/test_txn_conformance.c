@@ -5,7 +5,7 @@
  * maps and report datoms are compared with the expected ones as the
  * suite's README says (sets of datoms, numbers compared numerically).
  */
-#include "dbutil.h"
+#include "confutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,80 +15,7 @@
  * fewer (or more), so it cannot pass by skipping everything. */
 #define EXPECTED_TX_CASES 11
 
-/* {====== Small helpers ====== */
-
-/* A growing text buffer for failure messages. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        assert_true(n >= 0);
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap - b->len <= (size_t)n) cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-}
-
-static const dt_value *map_get(const dt_value *m, const char *kw) {
-    if (!m || m->type != DT_MAP) return NULL;
-    size_t n = strlen(kw);
-    for (size_t i = 0; i + 1 < m->u.seq.n; i += 2) {
-        const dt_value *k = &m->u.seq.items[i];
-        if (k->type == DT_KEYWORD && k->u.s.len == n && memcmp(k->u.s.ptr, kw, n) == 0)
-            return &m->u.seq.items[i + 1];
-    }
-    return NULL;
-}
-
-static int is_kw(const dt_value *v, const char *kw) {
-    return v && v->type == DT_KEYWORD && strcmp(v->u.s.ptr, kw) == 0;
-}
-
-static int is_true(const dt_value *v) { return v && v->type == DT_BOOL && v->u.b; }
-
-static int is_int_type(dt_type t) { return t == DT_LONG || t == DT_REF; }
-static int is_num_type(dt_type t) { return is_int_type(t) || t == DT_DOUBLE || t == DT_FLOAT; }
-
-static double num_of(const dt_value *v) {
-    switch (v->type) {
-    case DT_DOUBLE:
-        return v->u.d;
-    case DT_FLOAT:
-        return v->u.f;
-    default:
-        return (double)v->u.i;
-    }
-}
-
-/*
- * Value equality as the suite defines it: the reference has one number
- * type, so numbers compare numerically across long/ref/double/float
- * (refs are entity ids, written as plain integers in the expectations);
- * anything else with dt_value_equal.
- */
-static int values_match(const dt_value *want, const dt_value *got) {
-    if (is_int_type(want->type) && is_int_type(got->type)) return want->u.i == got->u.i;
-    if (is_num_type(want->type) && is_num_type(got->type)) return num_of(want) == num_of(got);
-    return dt_value_equal(want, got);
-}
-
 static char *show(const dt_value *v) { return tu_edn(v); }
-
-/* }====== */
 
 /* {====== Datom sets ====== */
 
@@ -130,16 +57,16 @@ static void dset_free(dset *s) {
 
 static int cdatom_match(const cdatom *want, const cdatom *got) {
     return want->e == got->e && strcmp(want->a, got->a) == 0 && want->added == got->added &&
-           values_match(&want->v, &got->v);
+           tu_values_match(&want->v, &got->v);
 }
 
-static void cdatom_show(sbuf *b, const char *sign, const cdatom *d) {
+static void cdatom_show(tu_sbuf *b, const char *sign, const cdatom *d) {
     char *v = show(&d->v);
     if (d->added < 0)
-        sb_printf(b, "      %s [%lld :%s %s]\n", sign, (long long)d->e, d->a, v);
+        tu_sb_printf(b, "      %s [%lld :%s %s]\n", sign, (long long)d->e, d->a, v);
     else
-        sb_printf(b, "      %s [%lld :%s %s %s]\n", sign, (long long)d->e, d->a, v,
-                  d->added ? "true" : "false");
+        tu_sb_printf(b, "      %s [%lld :%s %s %s]\n", sign, (long long)d->e, d->a, v,
+                     d->added ? "true" : "false");
     free(v);
 }
 
@@ -167,7 +94,7 @@ static void dset_from_expect(dset *s, const dt_value *vec, int with_added, const
  * got) and "unexpected" (got, not wanted) lines under `what` and returns 0.
  * Duplicates on either side are a difference too (both are sets).
  */
-static int dset_compare(sbuf *msg, const char *what, const dset *want, const dset *got) {
+static int dset_compare(tu_sbuf *msg, const char *what, const dset *want, const dset *got) {
     char *used = calloc(got->n + 1, 1), *found = calloc(want->n + 1, 1);
     assert_true(used && found);
     for (size_t i = 0; i < want->n; i++)
@@ -182,7 +109,7 @@ static int dset_compare(sbuf *msg, const char *what, const dset *want, const dse
     for (size_t j = 0; j < got->n; j++)
         if (!used[j]) ok = 0;
     if (!ok) {
-        sb_printf(msg, "    %s differ (wanted %zu, got %zu):\n", what, want->n, got->n);
+        tu_sb_printf(msg, "    %s differ (wanted %zu, got %zu):\n", what, want->n, got->n);
         for (size_t i = 0; i < want->n; i++)
             if (!found[i]) cdatom_show(msg, "missing   ", &want->d[i]);
         for (size_t j = 0; j < got->n; j++)
@@ -222,27 +149,27 @@ static void dset_from_report(dset *s, dt_report *r) {
 /* {====== Tempid maps ====== */
 
 /* Compares the report's tempid map with the expected {tempid id ...}. */
-static int tempids_compare(sbuf *msg, const dt_value *want, dt_report *r) {
+static int tempids_compare(tu_sbuf *msg, const dt_value *want, dt_report *r) {
     const dt_value *got = dt_report_tempids(r);
     int ok = 1;
     if (!want || want->type != DT_MAP) {
-        sb_printf(msg, "    expected :tempids is not a map\n");
+        tu_sb_printf(msg, "    expected :tempids is not a map\n");
         return 0;
     }
     assert_non_null(got);
     size_t nwant = 0;
     for (size_t i = 0; i + 1 < want->u.seq.n; i += 2) {
         const dt_value *k = &want->u.seq.items[i], *v = &want->u.seq.items[i + 1];
-        if (is_kw(k, "db/current-tx")) continue; /* DataScript lists the tx; Datolite does not */
+        if (tu_is_kw(k, "db/current-tx")) continue; /* DataScript lists the tx; Datolite does not */
         nwant++;
         int64_t id = 0;
         int rc = dt_report_tempid(r, k, &id);
         char *ks = show(k), *vs = show(v);
         if (rc != DT_OK) {
-            sb_printf(msg, "    tempid %s: wanted %s, not in the report\n", ks, vs);
+            tu_sb_printf(msg, "    tempid %s: wanted %s, not in the report\n", ks, vs);
             ok = 0;
         } else if (v->type != DT_LONG || v->u.i != id) {
-            sb_printf(msg, "    tempid %s: wanted %s, got %lld\n", ks, vs, (long long)id);
+            tu_sb_printf(msg, "    tempid %s: wanted %s, got %lld\n", ks, vs, (long long)id);
             ok = 0;
         }
         free(ks);
@@ -250,7 +177,7 @@ static int tempids_compare(sbuf *msg, const dt_value *want, dt_report *r) {
     }
     if (got->u.seq.n / 2 != nwant) {
         char *gs = show(got), *ws = show(want);
-        sb_printf(msg, "    tempid maps differ in size: wanted %s, got %s\n", ws, gs);
+        tu_sb_printf(msg, "    tempid maps differ in size: wanted %s, got %s\n", ws, gs);
         free(gs);
         free(ws);
         ok = 0;
@@ -262,35 +189,21 @@ static int tempids_compare(sbuf *msg, const dt_value *want, dt_report *r) {
 
 /* {====== Running a case ====== */
 
-static char *read_shared(const char *rel) {
-    char *path = tu_shared_path(rel);
-    assert_non_null(path);
-    char *text = tu_read_file(path, NULL);
-    if (!text) fail_msg("cannot read %s (set DT_SHARED_DIR)", path);
-    free(path);
-    return text;
-}
-
-static const char *str_of(const dt_value *v, const char *case_id, const char *what) {
-    if (!v || v->type != DT_STRING) fail_msg("%s: %s is not a string", case_id, what);
-    return v->u.s.ptr;
-}
-
 /* Runs one :op :tx case; returns 1 when it conforms, else appends the
  * differences to msg and returns 0. */
-static int run_case(const dt_value *cs, sbuf *msg) {
-    const dt_value *idv = map_get(cs, "id");
-    const char *id = str_of(idv, "?", ":id");
-    const dt_value *expect = map_get(cs, "expect");
-    const dt_value *etype = map_get(expect, "type");
-    int want_error = is_kw(etype, "error");
-    int error_allowed = is_true(map_get(cs, "error-allowed"));
-    if (!want_error && !is_kw(etype, "tx")) fail_msg("%s: unknown :expect :type", id);
-    const dt_value *txs = map_get(cs, "txs");
+static int run_case(const dt_value *cs, tu_sbuf *msg) {
+    const dt_value *idv = tu_map_get(cs, "id");
+    const char *id = tu_str_of(idv, "?", ":id");
+    const dt_value *expect = tu_map_get(cs, "expect");
+    const dt_value *etype = tu_map_get(expect, "type");
+    int want_error = tu_is_kw(etype, "error");
+    int error_allowed = tu_is_true(tu_map_get(cs, "error-allowed"));
+    if (!want_error && !tu_is_kw(etype, "tx")) fail_msg("%s: unknown :expect :type", id);
+    const dt_value *txs = tu_map_get(cs, "txs");
     if (!txs || txs->type != DT_VECTOR || txs->u.seq.n == 0) fail_msg("%s: no :txs", id);
 
     /* fresh database with the case's schema */
-    const dt_value *schema = map_get(cs, "schema");
+    const dt_value *schema = tu_map_get(cs, "schema");
     char *schema_edn = schema ? show(schema) : NULL;
     char *dir = tu_tmpdir();
     assert_non_null(dir);
@@ -299,17 +212,18 @@ static int run_case(const dt_value *cs, sbuf *msg) {
     if (rc != DT_OK) fail_msg("%s: dt_conn_open: %s", id, dt_errmsg(NULL));
     free(schema_edn);
 
-    const dt_value *dataset = map_get(cs, "dataset");
+    const dt_value *dataset = tu_map_get(cs, "dataset");
     if (dataset) {
         char rel[256];
-        snprintf(rel, sizeof rel, "conformance/datasets/%s.edn", str_of(dataset, id, ":dataset"));
-        char *text = read_shared(rel);
+        snprintf(rel, sizeof rel, "conformance/datasets/%s.edn",
+                 tu_str_of(dataset, id, ":dataset"));
+        char *text = tu_read_shared(rel);
         if ((rc = dt_transact(c, text, NULL)) != DT_OK)
             fail_msg("%s: loading dataset %s: %s", id, rel, dt_errmsg(c));
         free(text);
     }
-    const dt_value *seed = map_get(cs, "seed-tx");
-    if (seed && (rc = dt_transact(c, str_of(seed, id, ":seed-tx"), NULL)) != DT_OK)
+    const dt_value *seed = tu_map_get(cs, "seed-tx");
+    if (seed && (rc = dt_transact(c, tu_str_of(seed, id, ":seed-tx"), NULL)) != DT_OK)
         fail_msg("%s: :seed-tx failed: %s", id, dt_errmsg(c));
 
     int ok = 1;
@@ -317,26 +231,27 @@ static int run_case(const dt_value *cs, sbuf *msg) {
     dt_report **reports = calloc(txs->u.seq.n, sizeof *reports);
     assert_non_null(reports);
     int failed = 0;
-    sbuf local = {0};
+    tu_sbuf local = {0};
     for (size_t i = 0; i < txs->u.seq.n && !failed; i++) {
-        const char *tx = str_of(&txs->u.seq.items[i], id, ":txs item");
+        const char *tx = tu_str_of(&txs->u.seq.items[i], id, ":txs item");
         char *before = tu_dump(c, 1);
         rc = dt_transact(c, tx, &reports[i]);
         if (rc != DT_OK) {
             failed = 1;
             char *after = tu_dump(c, 1);
             if (strcmp(before, after) != 0) {
-                sb_printf(&local, "    tx %zu failed (%d: %s) but changed the database\n", i + 1,
-                          rc, dt_errmsg(c));
+                tu_sb_printf(&local, "    tx %zu failed (%d: %s) but changed the database\n", i + 1,
+                             rc, dt_errmsg(c));
                 ok = 0;
             }
             if (!want_error && !error_allowed) {
-                sb_printf(&local, "    tx %zu %s failed: %d (%s)\n", i + 1, tx, rc, dt_errmsg(c));
+                tu_sb_printf(&local, "    tx %zu %s failed: %d (%s)\n", i + 1, tx, rc,
+                             dt_errmsg(c));
                 ok = 0;
             }
             if (want_error && i + 1 != txs->u.seq.n)
-                sb_printf(&local, "    (note: tx %zu of %zu is the one that failed)\n", i + 1,
-                          txs->u.seq.n);
+                tu_sb_printf(&local, "    (note: tx %zu of %zu is the one that failed)\n", i + 1,
+                             txs->u.seq.n);
             free(after);
         } else {
             nreports++;
@@ -344,30 +259,30 @@ static int run_case(const dt_value *cs, sbuf *msg) {
         free(before);
     }
     if (want_error && !failed) {
-        sb_printf(&local, "    expected an error, but every transaction succeeded\n");
+        tu_sb_printf(&local, "    expected an error, but every transaction succeeded\n");
         ok = 0;
     }
     if (!want_error && !failed) {
         /* the datoms afterwards */
         dset want = {0}, got = {0};
-        dset_from_expect(&want, map_get(expect, "datoms"), 0, id);
+        dset_from_expect(&want, tu_map_get(expect, "datoms"), 0, id);
         dset_from_db(&got, c);
         if (!dset_compare(&local, "datoms", &want, &got)) ok = 0;
         dset_free(&want);
         dset_free(&got);
         /* the reports */
-        const dt_value *ereps = map_get(expect, "reports");
+        const dt_value *ereps = tu_map_get(expect, "reports");
         if (!ereps || ereps->type != DT_VECTOR || ereps->u.seq.n != nreports) {
-            sb_printf(&local, "    expected %zu reports, have %zu\n",
-                      ereps && ereps->type == DT_VECTOR ? ereps->u.seq.n : 0, nreports);
+            tu_sb_printf(&local, "    expected %zu reports, have %zu\n",
+                         ereps && ereps->type == DT_VECTOR ? ereps->u.seq.n : 0, nreports);
             ok = 0;
         } else {
             for (size_t i = 0; i < nreports; i++) {
                 const dt_value *er = &ereps->u.seq.items[i];
                 char what[64];
-                if (!tempids_compare(&local, map_get(er, "tempids"), reports[i])) ok = 0;
+                if (!tempids_compare(&local, tu_map_get(er, "tempids"), reports[i])) ok = 0;
                 dset w = {0}, g = {0};
-                dset_from_expect(&w, map_get(er, "tx-data"), 1, id);
+                dset_from_expect(&w, tu_map_get(er, "tx-data"), 1, id);
                 dset_from_report(&g, reports[i]);
                 snprintf(what, sizeof what, "report %zu :tx-data", i + 1);
                 if (!dset_compare(&local, what, &w, &g)) ok = 0;
@@ -377,9 +292,10 @@ static int run_case(const dt_value *cs, sbuf *msg) {
         }
     }
     if (!ok) {
-        const dt_value *notes = map_get(cs, "notes");
-        sb_printf(msg, "  case %s (%s) does not conform:\n%s", id,
-                  notes && notes->type == DT_STRING ? notes->u.s.ptr : "", local.p ? local.p : "");
+        const dt_value *notes = tu_map_get(cs, "notes");
+        tu_sb_printf(msg, "  case %s (%s) does not conform:\n%s", id,
+                     notes && notes->type == DT_STRING ? notes->u.s.ptr : "",
+                     local.p ? local.p : "");
     }
     free(local.p);
     for (size_t i = 0; i < txs->u.seq.n; i++) dt_report_close(reports[i]);
@@ -393,17 +309,12 @@ static int run_case(const dt_value *cs, sbuf *msg) {
 
 static void test_every_tx_case_conforms(void **state) {
     (void)state;
-    char *text = read_shared("conformance/cases.edn");
-    dt_value cases = DT_VALUE_NIL;
-    if (dt_edn_read(text, strlen(text), &cases) != DT_OK)
-        fail_msg("cases.edn: %s", dt_errmsg(NULL));
-    free(text);
-    assert_int_equal(cases.type, DT_VECTOR);
+    dt_value cases = tu_conf_cases();
     size_t run = 0, passed = 0;
-    sbuf msg = {0};
+    tu_sbuf msg = {0};
     for (size_t i = 0; i < cases.u.seq.n; i++) {
         const dt_value *cs = &cases.u.seq.items[i];
-        if (!is_kw(map_get(cs, "op"), "tx")) continue;
+        if (!tu_is_kw(tu_map_get(cs, "op"), "tx")) continue;
         run++;
         if (run_case(cs, &msg)) passed++;
     }

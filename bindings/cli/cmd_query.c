@@ -1,0 +1,545 @@
+/*
+ * cmd_query.c -- the query commands of the `datolite` tool (bindings
+ * layer): query, explain, pull.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* {====== Shared ====== */
+
+/* Ctrl-C during a query triggers this token, and the query stops with
+ * DT_INTERRUPT (dt_cancel_trigger is one atomic store). */
+static dt_cancel *sigint_cancel;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (sigint_cancel) dt_cancel_trigger(sigint_cancel);
+}
+
+/* Routes SIGINT to `c` (NULL restores the default action). */
+static void sigint_to(dt_cancel *c) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sigint_cancel = c;
+    sa.sa_handler = c ? on_sigint : SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Opens the database in DIR read-only (never creating it) and takes one
+ * snapshot.  Prints the error and returns the exit code. */
+static int open_snapshot(const char *cmd, const char *dir, dt_conn **conn, dt_db **db) {
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    o.kv.flags |= DT_KV_RDONLY;
+    cli_crash_dir(dir);
+    int rc = dt_conn_open(dir, NULL, &o, conn);
+    if (rc == DT_NOTFOUND)
+        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
+    if (rc != DT_OK) return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
+    if ((rc = dt_conn_db(*conn, db)) != DT_OK) {
+        int code = cli_fail(cmd, rc, "cannot read %s: %s", dir, dt_errmsg(*conn));
+        dt_conn_close(*conn);
+        *conn = NULL;
+        return code;
+    }
+    return CLI_OK;
+}
+
+static int close_snapshot(const char *cmd, dt_conn *conn, dt_db *db, int code) {
+    dt_db_close(db);
+    if (!conn) return code;
+    int rc = dt_conn_close(conn);
+    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
+    return code;
+}
+
+/* The text of a QUERY or PATTERN argument: the word itself, or stdin for
+ * "-" (read into `in`). */
+static int text_arg(const char *cmd, const char *word, cli_input *in, const char **text,
+                    size_t *len) {
+    if (strcmp(word, "-") != 0) {
+        *text = word;
+        *len = strlen(word);
+        return CLI_OK;
+    }
+    int code = cli_input_read(cmd, "-", 1, in);
+    if (code != CLI_OK) return code;
+    *text = in->data;
+    *len = in->len;
+    return CLI_OK;
+}
+
+/* 1 when the symbol names a source ($, $name). */
+static int is_source(const dt_value *v) { return v->type == DT_SYMBOL && v->u.s.ptr[0] == '$'; }
+
+/*
+ * The :in entries of a query, as a copy in *in (a vector; nil when the
+ * query has no :in).  Returns 0, or -1 when the text does not read as a
+ * query form (the engine then reports the problem with its position).
+ */
+static int query_in(const char *text, size_t len, dt_value *in) {
+    dt_value q = DT_VALUE_NIL;
+    dt_value_nil(in);
+    if (dt_edn_read(text, len, &q) != DT_OK) return -1;
+    int rc = 0;
+    if (q.type == DT_MAP) {
+        for (size_t i = 0; i + 1 < q.u.seq.n; i += 2) {
+            const dt_value *k = &q.u.seq.items[i], *v = &q.u.seq.items[i + 1];
+            if (k->type == DT_KEYWORD && !strcmp(k->u.s.ptr, "in")) {
+                if (v->type == DT_VECTOR || v->type == DT_LIST)
+                    rc = dt_value_copy(v, in) == DT_OK ? 0 : -1;
+                else
+                    rc = -1;
+            }
+        }
+    } else if (q.type == DT_VECTOR || q.type == DT_LIST) {
+        size_t start = 0, end = 0;
+        for (size_t i = 0; i < q.u.seq.n; i++) {
+            const dt_value *v = &q.u.seq.items[i];
+            if (v->type != DT_KEYWORD) continue;
+            if (start) {
+                end = i;
+                break;
+            }
+            if (!strcmp(v->u.s.ptr, "in")) start = end = i + 1;
+        }
+        if (start) {
+            if (end == start) end = q.u.seq.n;
+            if (dt_value_seq(DT_VECTOR, end - start, in) != DT_OK) {
+                rc = -1;
+            } else {
+                for (size_t i = start; i < end && rc == 0; i++)
+                    if (dt_value_copy(&q.u.seq.items[i], &in->u.seq.items[i - start]) != DT_OK)
+                        rc = -1;
+            }
+        }
+    } else {
+        rc = -1;
+    }
+    dt_value_free(&q);
+    if (rc != 0) dt_value_free(in);
+    return rc;
+}
+
+/*
+ * The positional inputs of a query from the INPUT words: each is EDN
+ * text, and "$" stands for the database.  When no word is "$" and there
+ * are exactly as many words as non-source :in entries, the database fills
+ * every source ($, $name) and the words the rest, in order; so
+ * `:in $ ?name` takes just the name.  A query without :in takes the
+ * database alone.  *in_out is calloc'd.  Returns CLI_OK or an exit code
+ * after printing the problem.
+ */
+static int build_inputs(const char *cmd, const char *text, size_t len, char **words, int nwords,
+                        dt_db *db, dt_input **in_out, size_t *n_out) {
+    dt_value in = DT_VALUE_NIL;
+    int known = query_in(text, len, &in) == 0;
+    size_t nin = in.type == DT_NIL ? 1 : in.u.seq.n; /* no :in: [$] */
+    size_t nsrc = 0, nw = (size_t)nwords;
+    int dollar = 0;
+    for (size_t i = 0; i < nin && in.type != DT_NIL; i++) nsrc += is_source(&in.u.seq.items[i]);
+    if (in.type == DT_NIL) nsrc = 1;
+    for (int i = 0; i < nwords; i++) dollar |= !strcmp(words[i], "$");
+    int fill = known && !dollar && nw + nsrc == nin && nsrc > 0;
+    size_t n = fill ? nin : nw;
+    dt_input *v = calloc(n + 1, sizeof *v);
+    if (!v) {
+        dt_value_free(&in);
+        return cli_fail(cmd, DT_NOMEM, "out of memory");
+    }
+    if (fill) {
+        size_t w = 0;
+        for (size_t i = 0; i < nin; i++) {
+            if (in.type == DT_NIL || is_source(&in.u.seq.items[i])) {
+                v[i].db = db;
+            } else {
+                v[i].edn = words[w];
+                v[i].edn_len = strlen(words[w]);
+                w++;
+            }
+        }
+    } else {
+        if (known && nw != nin) {
+            char *s = NULL;
+            if (in.type != DT_NIL) dt_edn_write(&in, DT_EDN_COMPACT, &s, NULL);
+            cli_fail(cmd, DT_INVALID,
+                     "the query takes %zu input%s (:in %s), got %zu INPUT argument%s "
+                     "('$' is the database%s)",
+                     nin, nin == 1 ? "" : "s", s ? s : "$ by default", nw, nw == 1 ? "" : "s",
+                     nsrc ? ", which fills every source when left out" : "");
+            dt_free(s);
+            dt_value_free(&in);
+            free(v);
+            return CLI_INPUT;
+        }
+        for (size_t i = 0; i < nw; i++) {
+            if (!strcmp(words[i], "$")) {
+                v[i].db = db;
+            } else {
+                v[i].edn = words[i];
+                v[i].edn_len = strlen(words[i]);
+            }
+        }
+    }
+    dt_value_free(&in);
+    *in_out = v;
+    *n_out = n;
+    return CLI_OK;
+}
+
+/* The exit code and message of a failed query, naming the limit hit. */
+static int query_fail(const char *cmd, int rc, uint64_t timeout_ms) {
+    const char *m = dt_errmsg(NULL);
+    if (rc == DT_TIMEOUT)
+        return cli_fail(cmd, rc, "%s (--timeout %llu ms)", *m ? m : "deadline passed",
+                        (unsigned long long)timeout_ms);
+    if (rc == DT_INTERRUPT) return cli_fail(cmd, rc, "%s", *m ? m : "interrupted");
+    return cli_fail(cmd, rc, "%s", *m ? m : dt_errstr(rc));
+}
+
+static int by_value(const void *a, const void *b) { return dt_value_compare(a, b); }
+
+/*
+ * Prints a query result: a relation as a set with one row per line, rows
+ * sorted (value order), so the same answer always prints the same; a
+ * collection the same way as a vector; a scalar or tuple as it is.
+ */
+static int print_result(const char *cmd, const dt_result *r) {
+    dt_value v = DT_VALUE_NIL;
+    int rc = dt_result_value(r, &v);
+    if (rc != DT_OK) return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
+    int code = CLI_OK;
+    if ((v.type == DT_SET || v.type == DT_VECTOR) && dt_result_kind(r) != DT_FIND_TUPLE) {
+        qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
+        fputs(v.type == DT_SET ? "#{" : "[", stdout);
+        const char *sep = v.type == DT_SET ? "\n  " : "\n ";
+        for (size_t i = 0; i < v.u.seq.n && code == CLI_OK; i++) {
+            if (i) fputs(sep, stdout);
+            if ((rc = cli_print_value(stdout, &v.u.seq.items[i])) != DT_OK)
+                code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
+        }
+        fputs(v.type == DT_SET ? "}\n" : "]\n", stdout);
+    } else {
+        if ((rc = cli_print_value(stdout, &v)) != DT_OK)
+            code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
+        fputc('\n', stdout);
+    }
+    dt_value_free(&v);
+    return code;
+}
+
+static int by_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Parses --timeout MS (NULL: none). */
+static int parse_timeout(const char *cmd, const char *usage, const char *s, uint32_t *out) {
+    uint64_t v = 0;
+    *out = 0;
+    if (!s) return CLI_OK;
+    if (cli_parse_count(s, &v) != 0 || v == 0 || v > UINT32_MAX)
+        return cli_usage_error(cmd, usage,
+                               "--timeout needs a positive number of milliseconds, "
+                               "got '%s'",
+                               s);
+    *out = (uint32_t)v;
+    return CLI_OK;
+}
+
+/* }====== */
+
+/* {====== query ====== */
+
+static const char query_usage[] =
+    "usage: datolite query [--format edn] [--timeout MS] [--max-rows N] [--repeat N]\n"
+    "                      [--plan auto|naive] DIR QUERY|- [INPUT...]\n";
+
+static const char query_help[] =
+    "\n"
+    "Runs the Datalog query QUERY (EDN text, vector or map form; '-' reads it from\n"
+    "stdin) on the database in DIR and prints the result as EDN:\n"
+    "  datolite query db '[:find ?n ?a :where [?e :name ?n] [?e :age ?a]]'\n"
+    "  #{[\"Ivan\" 25]\n"
+    "    [\"Petr\" 37]}\n"
+    "A relation prints as a set with one row per line, sorted; a collection\n"
+    "([?x ...]) as a sorted vector; a scalar (?x .) or tuple ([?x ?y]) as it is\n"
+    "(nil when nothing matched).\n"
+    "\n"
+    "INPUTs are EDN texts for the :in entries after the query, in order; '$'\n"
+    "stands for the database.  Without any '$' the database fills every source\n"
+    "($, $name) and the INPUTs the other entries, so for ':in $ ?name [?age ...]':\n"
+    "  datolite query db \"$Q\" '\"Ivan\"' '[25 37]'\n"
+    "Rules are an input too (:in $ %, then the rules vector).\n"
+    "\n"
+    "Options:\n"
+    "  --format edn      the output format (EDN, the only one)\n"
+    "  --timeout MS      stop the query after MS milliseconds (exit 5)\n"
+    "  --max-rows N      fail (exit 2) when an intermediate result exceeds N rows\n"
+    "  --repeat N        run the query N times on one snapshot, print the result\n"
+    "                    once and one line on stderr: min <ms> ms, median <ms> ms\n"
+    "  --plan P          auto (the planner, default) or naive (the reference\n"
+    "                    evaluator: clauses in written order, nested loops)\n"
+    "Ctrl-C stops a running query (exit 5).\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_query(int argc, char **argv) {
+    const char *cmd = "query";
+    const char *format = NULL, *timeout_s = NULL, *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
+    cli_opt opts[] = {{"format", 1, &format, NULL},   {"timeout", 1, &timeout_s, NULL},
+                      {"repeat", 1, &repeat_s, NULL}, {"max-rows", 1, &rows_s, NULL},
+                      {"plan", 1, &plan_s, NULL},     {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, query_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
+        goto out;
+    if (help) {
+        printf("%s%s", query_usage, query_help);
+        goto out;
+    }
+    dt_query_options qo;
+    memset(&qo, 0, sizeof qo);
+    qo.version = DT_QUERY_OPTIONS_VERSION;
+    uint64_t repeat = 1;
+    if (format && strcmp(format, "edn") != 0) {
+        code = cli_usage_error(cmd, query_usage, "--format must be edn, got '%s'", format);
+        goto out;
+    }
+    if ((code = parse_timeout(cmd, query_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
+    if (repeat_s && (cli_parse_count(repeat_s, &repeat) != 0 || repeat == 0 || repeat > 1000000)) {
+        code = cli_usage_error(cmd, query_usage,
+                               "--repeat needs a count from 1 to 1000000, got '%s'", repeat_s);
+        goto out;
+    }
+    if (rows_s && (cli_parse_count(rows_s, &qo.max_rows) != 0 || qo.max_rows == 0)) {
+        code = cli_usage_error(cmd, query_usage, "--max-rows needs a positive count, got '%s'",
+                               rows_s);
+        goto out;
+    }
+    if (plan_s && strcmp(plan_s, "auto") != 0 && strcmp(plan_s, "naive") != 0) {
+        code = cli_usage_error(cmd, query_usage, "--plan must be auto or naive, got '%s'", plan_s);
+        goto out;
+    }
+    qo.plan = plan_s && !strcmp(plan_s, "naive") ? DT_PLAN_NAIVE : DT_PLAN_AUTO;
+    if (npos < 2) {
+        code = cli_usage_error(cmd, query_usage, npos < 1 ? "missing DIR" : "missing QUERY");
+        goto out;
+    }
+    cli_input qin = {0};
+    const char *text = NULL;
+    size_t len = 0;
+    if ((code = text_arg(cmd, pos[1], &qin, &text, &len)) != CLI_OK) goto out;
+    dt_query *q = NULL;
+    int rc = dt_query_prepare(text, len, &q);
+    if (rc != DT_OK) {
+        code = cli_fail(cmd, rc, "%s%s", qin.data ? "<stdin>: " : "", dt_errmsg(NULL));
+        cli_input_free(&qin);
+        goto out;
+    }
+    dt_conn *conn = NULL;
+    dt_db *db = NULL;
+    dt_input *in = NULL;
+    size_t nin = 0;
+    dt_cancel *cancel = NULL;
+    double *ms = NULL;
+    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
+        goto done;
+    if ((rc = dt_cancel_new(&cancel)) != DT_OK || !(ms = calloc(repeat, sizeof *ms))) {
+        code = cli_fail(cmd, DT_NOMEM, "out of memory");
+        goto done;
+    }
+    qo.cancel = cancel;
+    sigint_to(cancel);
+    dt_result *res = NULL;
+    for (uint64_t i = 0; i < repeat; i++) {
+        dt_result_free(res);
+        res = NULL;
+        double t0 = cli_now();
+        rc = dt_query_run(q, in, nin, &qo, &res);
+        ms[i] = (cli_now() - t0) * 1000.0;
+        if (rc != DT_OK) break;
+    }
+    sigint_to(NULL);
+    if (rc != DT_OK) {
+        code = query_fail(cmd, rc, qo.timeout_ms);
+    } else {
+        code = print_result(cmd, res);
+        if (repeat_s) {
+            qsort(ms, repeat, sizeof *ms, by_double);
+            double median = repeat % 2 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
+            fprintf(stderr, "min %.3f ms, median %.3f ms\n", ms[0], median);
+        }
+    }
+    dt_result_free(res);
+done:
+    free(ms);
+    dt_cancel_free(cancel);
+    free(in);
+    code = close_snapshot(cmd, conn, db, code);
+    dt_query_free(q);
+    cli_input_free(&qin);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */
+
+/* {====== explain ====== */
+
+static const char explain_usage[] =
+    "usage: datolite explain [--timeout MS] DIR QUERY|- [INPUT...]\n";
+
+static const char explain_help[] =
+    "\n"
+    "Runs QUERY like 'datolite query' (same QUERY and INPUT arguments) and prints\n"
+    "the plan the planner chose instead of the result, as EDN: the steps in\n"
+    "execution order with the index each one reads, the variables bound before\n"
+    "it, and the estimated and actual numbers of rows.  A step whose actual rows\n"
+    "are far from its estimate shows where the planner misjudged the data.\n"
+    "\n"
+    "Options:\n"
+    "  --timeout MS      stop the query after MS milliseconds (exit 5)\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_explain(int argc, char **argv) {
+    const char *cmd = "explain";
+    const char *timeout_s = NULL;
+    cli_opt opts[] = {{"timeout", 1, &timeout_s, NULL}, {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, explain_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
+        goto out;
+    if (help) {
+        printf("%s%s", explain_usage, explain_help);
+        goto out;
+    }
+    dt_query_options qo;
+    memset(&qo, 0, sizeof qo);
+    qo.version = DT_QUERY_OPTIONS_VERSION;
+    if ((code = parse_timeout(cmd, explain_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
+    if (npos < 2) {
+        code = cli_usage_error(cmd, explain_usage, npos < 1 ? "missing DIR" : "missing QUERY");
+        goto out;
+    }
+    cli_input qin = {0};
+    const char *text = NULL;
+    size_t len = 0;
+    if ((code = text_arg(cmd, pos[1], &qin, &text, &len)) != CLI_OK) goto out;
+    dt_conn *conn = NULL;
+    dt_db *db = NULL;
+    dt_input *in = NULL;
+    size_t nin = 0;
+    dt_cancel *cancel = NULL;
+    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
+        goto done;
+    if (dt_cancel_new(&cancel) != DT_OK) {
+        code = cli_fail(cmd, DT_NOMEM, "out of memory");
+        goto done;
+    }
+    qo.cancel = cancel;
+    sigint_to(cancel);
+    char *plan = NULL;
+    size_t plan_len = 0;
+    int rc = dt_explain(text, len, in, nin, &qo, &plan, &plan_len);
+    sigint_to(NULL);
+    if (rc != DT_OK) {
+        code = query_fail(cmd, rc, qo.timeout_ms);
+    } else {
+        /* pretty-printed when it reads back, else as it came */
+        dt_value v = DT_VALUE_NIL;
+        char *pretty = NULL;
+        if (dt_edn_read(plan, plan_len, &v) == DT_OK &&
+            dt_edn_write(&v, DT_EDN_PRETTY, &pretty, NULL) == DT_OK)
+            printf("%s\n", pretty);
+        else
+            printf("%.*s\n", (int)plan_len, plan);
+        dt_free(pretty);
+        dt_value_free(&v);
+    }
+    dt_free(plan);
+done:
+    dt_cancel_free(cancel);
+    free(in);
+    code = close_snapshot(cmd, conn, db, code);
+    cli_input_free(&qin);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */
+
+/* {====== pull ====== */
+
+static const char pull_usage[] = "usage: datolite pull DIR PATTERN|- EID\n";
+
+static const char pull_help[] =
+    "\n"
+    "Pulls the entity EID from the database in DIR with the pull pattern PATTERN\n"
+    "(an EDN vector; '-' reads it from stdin) and prints the map on one line:\n"
+    "  datolite pull db '[:name {:friend [:name]}]' 1\n"
+    "  {:name \"Ivan\", :friend {:name \"Petr\"}}\n"
+    "EID is EDN: an entity id, an ident keyword or a lookup ref such as\n"
+    "'[:email \"ivan@example.com\"]'.  An entity without any of the pattern's\n"
+    "attributes prints nil; a lookup ref that matches nothing exits with 2.\n"
+    "Patterns: attributes, '*', {:ref [...]} for nested maps, :_attr for reverse\n"
+    "references, :db/id, (:attr :as x :limit n :default v), recursion with ...\n"
+    "or a depth (docs/query.md).\n"
+    "\n" CLI_EXIT_HELP;
+
+int cmd_pull(int argc, char **argv) {
+    const char *cmd = "pull";
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = 0, help = 0, code;
+    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
+    if ((code = cli_parse(cmd, pull_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK)
+        goto out;
+    if (help) {
+        printf("%s%s", pull_usage, pull_help);
+        goto out;
+    }
+    if (npos != 3) {
+        code = cli_usage_error(cmd, pull_usage,
+                               npos < 1   ? "missing DIR"
+                               : npos < 2 ? "missing PATTERN"
+                               : npos < 3 ? "missing EID"
+                                          : "too many arguments");
+        goto out;
+    }
+    dt_value eid = DT_VALUE_NIL, res = DT_VALUE_NIL;
+    if ((code = cli_edn_arg(cmd, "EID", pos[2], &eid)) != CLI_OK) goto out;
+    cli_input pin = {0};
+    const char *text = NULL;
+    size_t len = 0;
+    dt_conn *conn = NULL;
+    dt_db *db = NULL;
+    if ((code = text_arg(cmd, pos[1], &pin, &text, &len)) != CLI_OK) goto done;
+    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    int rc = dt_pull(db, text, len, &eid, &res);
+    if (rc != DT_OK) {
+        const char *m = dt_errmsg(db);
+        code = cli_fail(cmd, rc, "%s%s", pin.data ? "<stdin>: " : "", *m ? m : dt_errmsg(NULL));
+    } else {
+        if ((rc = cli_print_value(stdout, &res)) != DT_OK)
+            code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
+        fputc('\n', stdout);
+    }
+done:
+    dt_value_free(&res);
+    dt_value_free(&eid);
+    code = close_snapshot(cmd, conn, db, code);
+    cli_input_free(&pin);
+out:
+    free(pos);
+    return code;
+}
+
+/* }====== */

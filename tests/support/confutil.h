@@ -1,0 +1,86 @@
+/*
+ * confutil.h -- helpers shared by the tests that run the cases of the
+ * shared conformance suite (conformance/cases.edn beside the checkout):
+ * reading the cases, looking into case maps, comparing values the way the
+ * suite's README says (one number type; floats within a relative 1e-9),
+ * loading a case's dataset, and a growing text buffer for the messages.
+ */
+#ifndef DT_CONFUTIL_H
+#define DT_CONFUTIL_H
+
+#include "dbutil.h"
+
+/* {====== Text buffer ====== */
+
+/* A growing text buffer for failure messages ({0} is empty). */
+typedef struct tu_sbuf {
+    char *p;
+    size_t len, cap;
+} tu_sbuf;
+
+void tu_sb_printf(tu_sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* }====== */
+
+/* {====== Case maps ====== */
+
+/* The value of keyword key `kw` (without ':') in map m, or NULL. */
+const dt_value *tu_map_get(const dt_value *m, const char *kw);
+/* 1 when v is the keyword `kw` (without ':'). */
+int tu_is_kw(const dt_value *v, const char *kw);
+/* 1 when v is the boolean true. */
+int tu_is_true(const dt_value *v);
+/* The NUL-terminated text of a string value; fails the test (naming the
+ * case and `what`) when v is not a string. */
+const char *tu_str_of(const dt_value *v, const char *case_id, const char *what);
+
+/* A file under the shared folder, read whole (fails the test when missing). */
+char *tu_read_shared(const char *relative);
+
+/* Every case of conformance/cases.edn (a vector of maps); the caller
+ * frees it with dt_value_free. */
+dt_value tu_conf_cases(void);
+
+/* }====== */
+
+/* {====== Comparing values ====== */
+
+/*
+ * tu_values_match: `got` equals the expected `want` as the suite compares:
+ * numbers numerically across long/ref/double/float (refs are entity ids,
+ * written as plain integers in the expectations), a double on either side
+ * within a relative 1e-9; vectors, lists and tuples element by element
+ * (a tuple matches a vector); sets as sets; maps key by key; anything
+ * else with dt_value_equal.
+ */
+int tu_values_match(const dt_value *want, const dt_value *got);
+
+/*
+ * tu_multiset_match: the items want[0..nw) and got[0..ng) are equal as
+ * multisets under tu_values_match (each wanted item pairs with a distinct
+ * got item).  When not, and msg is not NULL, appends "missing" and
+ * "unexpected" lines, indented by `indent`.
+ */
+int tu_multiset_match(const dt_value *want, size_t nw, const dt_value *got, size_t ng, tu_sbuf *msg,
+                      const char *indent);
+
+/* }====== */
+
+/* {====== Datasets ====== */
+
+/*
+ * tu_conf_dataset: a database with the schema `schema` (a value, may be
+ * NULL) and conformance/datasets/<name>.edn transacted into it.  Databases
+ * are kept (keyed by name and schema) until tu_conf_datasets_close, so
+ * cases on the same dataset share one load.  Returns the connection.
+ */
+dt_conn *tu_conf_dataset(const char *name, const dt_value *schema);
+void tu_conf_datasets_close(void);
+
+/* }====== */
+
+#endif

@@ -42,6 +42,11 @@ class Session:
         return needle in self.out[self.mark:]
 
     def send(self, data):
+        # libedit prints the prompt before it puts the terminal in raw
+        # mode; a key typed in between is read by the line discipline in
+        # canonical mode (a ^D there is lost), so give it a moment, as a
+        # person would
+        time.sleep(0.1)
         self.mark = len(self.out)
         os.write(self.fd, data)
 
@@ -146,6 +151,7 @@ with open(HIST, "rb") as f:
 s = Session(WORK)
 s.mark = 0
 s.expect("third session prompt", b"datolite> ")
+time.sleep(0.4)
 s.send(b"\x04")
 end = time.time() + 10
 status = None

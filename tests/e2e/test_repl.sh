@@ -158,6 +158,8 @@ json_ok "a component pull as JSON" "$BIN" entity --format json "$DB" '[:book/isb
 check "entity that has no datoms" 2 "$BIN" entity "$DB" 99999
 check "entity by a lookup ref that matches nothing" 2 "$BIN" entity "$DB" '[:branch/name "Nowhere"]'
 check "entity with malformed EDN" 2 "$BIN" entity "$DB" '[:branch/name'
+expect "entity EID from stdin" 0 '{:db/id 1, :branch/name "Central", :branch/city "Lisbon"}' \
+  sh -c "echo 1 | \"$BIN\" entity \"$DB\" -"
 check "entity of a missing database" 2 "$BIN" entity "$T/missing" 1
 json_ok "datoms --format json" "$BIN" datoms --format json "$DB" eav 1
 expect "datoms --format csv" 0 "$(printf 'e,a,v,tx\r\n1,:branch/name,Central,4398046511105\r\n1,:branch/city,Lisbon,4398046511105\r')" \
@@ -222,6 +224,27 @@ Pride and Prejudice
   expect "script: a scalar" 0 '320' repl "$DB" '.format edn' '[:find (count ?b) . :where [?b :book/title]]'
   contains "script: the timer" "Run time: " repl "$DB" '.timer on' '[:find ?e :where [?e :branch/city "Faro"]]'
   check "script: a query error exits 2" 2 repl "$DB" '[:find ?e :where [?e :no/such ?v]]'
+  expect "script: .limit cuts a table with a note" 0 '?n
+--------
+Central
+Harbour
+Old Town
+(3 of 5 rows shown; .limit 0 or .format csv shows all)' repl "$DB" '.limit 3' '[:find ?n :where [_ :branch/name ?n]]'
+  expect "script: :keys as JSON objects" 0 '[{":name":"Harbour",":city":"Porto"},{":name":"Old Town",":city":"Porto"}]' \
+    repl "$DB" '.format json' '[:find ?n ?c :keys name city :where [?b :branch/name ?n] [?b :branch/city ?c] [(= ?c "Porto")]]'
+  expect "script: :keys names the columns" 0 'name     | city
+---------+------
+Harbour  | Porto
+Old Town | Porto
+(2 rows)' repl "$DB" '[:find ?n ?c :keys name city :where [?b :branch/name ?n] [?b :branch/city ?c] [(= ?c "Porto")]]'
+  expect "script: a tuple find" 0 '?n      | ?c
+--------+-------
+Central | Lisbon
+(1 row)' repl "$DB" '[:find [?n ?c] :where [?b :branch/name ?n] [?b :branch/city ?c] [(= ?n "Central")]]'
+  expect "script: .pull" 0 'attribute    | value
+-------------+-------------------------------
+:book/title  | Emma
+:book/author | [{:author/name "Jane Austen"}]' repl "$DB" '.pull [:book/title {:book/author [:author/name]}] [:book/isbn "978-5-2887-001-9"]'
   expect "script: map form, csv" 0 "$(printf '?n\r\nCentral\r\n')" repl "$DB" '.format csv' '{:find [?n] :where [[?b :branch/name ?n] [?b :branch/city "Lisbon"] [(< ?n "D")]]}'
 fi
 # }======

@@ -1709,7 +1709,8 @@ const dt_value *dt_result_get(const dt_result *r, size_t row, size_t col);
 /*
  * dt_result_value: the whole result as one value in Datomic's shape,
  * owned by the caller (dt_value_free): a relation is a set of vectors (a
- * vector of vectors when :with keeps duplicates), a collection a vector,
+ * vector of vectors when rows repeat: :with keeps duplicates, and pulled
+ * maps or aggregates of distinct groups may coincide), a collection a vector,
  * a scalar the value or nil, a tuple a vector or nil; under :keys/:strs/
  * :syms the rows are maps.
  * dt_result_edn / dt_result_msgpack: that value as EDN text that reads

@@ -55,6 +55,34 @@ static int rows_equal(const dq_table *t, size_t a, size_t b, const size_t *cols,
 
 /* }====== */
 
+/* Orders result rows (cells of width w) for the duplicate check. */
+static _Thread_local const dt_result *cur_res;
+
+static int cmp_out_rows(const void *pa, const void *pb) {
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb, w = cur_res->width;
+    for (size_t i = 0; i < w; i++) {
+        int c = dt_value_compare(&cur_res->cells[a * w + i], &cur_res->cells[b * w + i]);
+        if (c) return c;
+    }
+    return 0;
+}
+
+/* 1 when two rows of r are equal (pulled maps of distinct entities, or
+ * aggregates of distinct groups, may be): the result is then a bag. */
+static int has_duplicates(dt_result *r, int *dup) {
+    *dup = 0;
+    if (r->nrows < 2) return DT_OK;
+    size_t *ix = dt__malloc(r->nrows * sizeof *ix);
+    if (!ix) return DT_NOMEM;
+    for (size_t i = 0; i < r->nrows; i++) ix[i] = i;
+    cur_res = r;
+    qsort(ix, r->nrows, sizeof *ix, cmp_out_rows);
+    for (size_t i = 1; i < r->nrows && !*dup; i++) *dup = cmp_out_rows(&ix[i - 1], &ix[i]) == 0;
+    cur_res = NULL;
+    dt__free(ix);
+    return DT_OK;
+}
+
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "query: out of memory"); }
 
 static size_t col_of(const dq_table *t, dq_var v) {
@@ -244,6 +272,9 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
     }
     if (rc == DT_OK && (r->kind == DT_FIND_SCALAR || r->kind == DT_FIND_TUPLE) && r->nrows > 1)
         r->nrows = 1;
+    if (rc == DT_OK && !r->bag && r->kind != DT_FIND_SCALAR && r->kind != DT_FIND_TUPLE &&
+        has_duplicates(r, &r->bag) != DT_OK)
+        rc = nomem();
     if (rc == DT_OK && q->ret != DQ_RET_NONE) {
         r->keys = dq_arena_alloc(&r->arena, q->nfind * sizeof *r->keys);
         if (!r->keys) rc = nomem();

@@ -505,7 +505,7 @@ static void test_pull_in_find(void **state) {
     check(db, "[:find [(pull ?e [:name]) ...] :where [?e :age 25]]",
           "[{:name \"Ivan\"} {:name \"Olga\"}]");
     check(db, "[:find (pull ?e [:name]) (count ?f) :where [?e :follows ?f] [?e :sex :male]]",
-          "#{[{:name \"Ivan\"} 1] [{:name \"Ivan\"} 2] [{:name \"Petr\"} 1]}");
+          "#{[{:name \"Ivan\"} 2] [{:name \"Petr\"} 1] [{:name \"Ivan\"} 1]}");
     CHECK_IN(db, "[:find (pull ?e pat) . :in $ pat :where [?e :email \"anna@x\"]]",
              "{:name \"Anna\"}", "$", "[:name]");
 }

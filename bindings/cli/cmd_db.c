@@ -2,6 +2,7 @@
  * cmd_db.c -- the Datalog database commands of the `datolite` tool
  * (bindings layer): schema, transact, import, init-db, fill-db, datoms.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -252,6 +253,28 @@ static const char import_help[] =
     "  --quiet           no timing line\n"
     "\n" CLI_EXIT_HELP;
 
+/* The progress of an import: a thread that watches the transactions it
+ * commits (the snapshot's basis tx) while dt_import_edn runs. */
+struct import_watch {
+    dt_conn *conn;
+    cli_progress prog;
+    int64_t start;
+    volatile int stop;
+};
+
+static void *import_watch_run(void *arg) {
+    struct import_watch *w = arg;
+    while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+        usleep(100000);
+        dt_db *db = NULL;
+        if (dt_conn_db(w->conn, &db) != DT_OK) continue;
+        int64_t basis = dt_db_basis_tx(db);
+        dt_db_close(db);
+        if (basis > w->start) cli_progress_update(&w->prog, (uint64_t)(basis - w->start));
+    }
+    return NULL;
+}
+
 int cmd_import(int argc, char **argv) {
     const char *cmd = "import";
     const char *batch_s = NULL;
@@ -288,7 +311,27 @@ int cmd_import(int argc, char **argv) {
     if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
         double t0 = cli_now();
         uint64_t ntx = 0;
+        struct import_watch w;
+        memset(&w, 0, sizeof w);
+        w.conn = conn;
+        pthread_t th;
+        int watching = 0;
+        cli_progress_start(&w.prog, cmd, "transactions committed", 0, quiet);
+        if (w.prog.on) {
+            dt_db *db = NULL;
+            if (dt_conn_db(conn, &db) == DT_OK) {
+                w.start = dt_db_basis_tx(db);
+                if (w.start == 0) w.start = DT_TX0; /* no transaction yet */
+                dt_db_close(db);
+                watching = pthread_create(&th, NULL, import_watch_run, &w) == 0;
+            }
+        }
         int rc = dt_import_edn(conn, in.data, in.len, (size_t)batch, &ntx);
+        if (watching) {
+            __atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+            pthread_join(th, NULL);
+        }
+        cli_progress_end(&w.prog);
         if (rc != DT_OK) {
             code = cli_fail(cmd, rc, "%s: %s (batches before the failing one stay committed)",
                             in.name, dt_errmsg(conn));

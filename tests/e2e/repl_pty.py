@@ -164,6 +164,42 @@ while time.time() < end:
 if status != 0:
     failures.append("Ctrl-D: exit status %r" % status)
 
+
+def run_on_pty(args):
+    """Runs args on a pseudo-terminal; returns (exit code, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(args[0], args)
+    out = b""
+    while True:
+        r, _, _ = select.select([fd], [], [], 60)
+        if not r:
+            break
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    _, st = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(st), out
+
+
+# progress lines: on a terminal, not with --quiet
+LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "library")
+for quiet in (False, True):
+    d = os.path.join(TMP, "pty-import-%d" % quiet)
+    shutil.rmtree(d, ignore_errors=True)
+    code, _ = run_on_pty([BIN, "schema", d, os.path.join(LIB, "schema.edn")])
+    args = [BIN, "import", "--batch", "2"] + (["--quiet"] if quiet else []) + [
+        d, os.path.join(LIB, "data.edn")]
+    code, out = run_on_pty(args)
+    shown = b"transactions committed" in out
+    if code != 0 or shown == quiet:
+        failures.append("import progress (quiet=%s): exit %d, progress %s: %r" %
+                        (quiet, code, "shown" if shown else "not shown", out[-300:]))
+
 for f in failures:
     print("FAIL (pty):", f)
 sys.exit(1 if failures else 0)

@@ -249,6 +249,14 @@ Central | Lisbon
 fi
 # }======
 
+# {====== progress lines: none when stderr is not a terminal ======
+"$BIN" schema "$T/prog" "$LIB/schema.edn" >/dev/null
+"$BIN" import --batch 50 "$T/prog" "$LIB/data.edn" >/dev/null 2>"$T/prog.err"
+case "$(cat "$T/prog.err")" in *committed*|*$'\r'*) bad "import: progress on a non-terminal";; *) ok;; esac
+"$BIN" dump "$T/prog" "$T/prog.edn" 2>"$T/prog.err"; [ ! -s "$T/prog.err" ] && ok || bad "dump wrote to stderr"
+"$BIN" load "$T/prog2" "$T/prog.edn" >/dev/null 2>"$T/prog.err"; [ ! -s "$T/prog.err" ] && ok || bad "load wrote to stderr"
+# }======
+
 # {====== the REPL on a terminal ======
 if python3 "$HERE/repl_pty.py" "$BIN" "$DB" "$T"; then ok; else bad "REPL on a pseudo-terminal (repl_pty.py)"; fi
 # }======

@@ -1164,40 +1164,77 @@ static void eval_chunk(repl *r, const char *text, size_t len) {
 
 /* {====== Input loops ====== */
 
-/* Splits text into lines, gathers them into complete chunks, runs each. */
+/* Gathers lines into complete chunks (balanced forms, or a command with
+ * its arguments) and runs each as soon as it is complete. */
+typedef struct feeder {
+    cli_sb buf;
+    int line;       /* number of the next line */
+    int chunk_line; /* line where the gathered chunk starts */
+} feeder;
+
+static void feed_line(repl *r, feeder *f, const char *line, size_t n) {
+    if (f->buf.len == 0) f->chunk_line = f->line;
+    cli_sb_add(&f->buf, line, n);
+    f->line++;
+    if (!f->buf.s || !has_content(f->buf.s, f->buf.len)) {
+        f->buf.len = 0;
+        return;
+    }
+    if (!cli_edn_complete(f->buf.s, f->buf.len)) return;
+    r->line = f->chunk_line;
+    eval_chunk(r, f->buf.s, f->buf.len);
+    f->buf.len = 0;
+    if (!r->interactive) fflush(stdout);
+}
+
+/* The end of the input: an unfinished chunk is run, for the reader to
+ * report what is left open. */
+static void feed_end(repl *r, feeder *f) {
+    if (!r->quit && f->buf.len && has_content(f->buf.s, f->buf.len)) {
+        r->line = f->chunk_line;
+        eval_chunk(r, f->buf.s, f->buf.len);
+    }
+    cli_sb_free(&f->buf);
+}
+
+/* Runs the text of a .read file. */
 static void run_text(repl *r, const char *text, size_t len, const char *name) {
     const char *save_src = r->src;
     int save_line = r->line;
     r->src = name;
     r->depth++;
-    size_t start = 0, p = 0;
-    int line = 1, chunk_line = 1;
+    feeder f = {{0}, 1, 1};
+    size_t p = 0;
     while (p < len && !r->quit) {
         const char *nl = memchr(text + p, '\n', len - p);
         size_t e = nl ? (size_t)(nl - text) + 1 : len;
+        feed_line(r, &f, text + p, e - p);
         p = e;
-        if (!has_content(text + start, p - start)) {
-            start = p;
-            chunk_line = line + 1;
-        } else if (text[start + strspn(text + start, " \t\r\n")] == '.' ||
-                   cli_edn_complete(text + start, p - start)) {
-            /* a dot-command's words or balanced forms */
-            if (cli_edn_complete(text + start, p - start)) {
-                r->line = chunk_line;
-                eval_chunk(r, text + start, p - start);
-                start = p;
-                chunk_line = line + 1;
-            }
-        }
-        line++;
     }
-    if (!r->quit && start < len && has_content(text + start, len - start)) {
-        r->line = chunk_line;
-        eval_chunk(r, text + start, len - start); /* reports what is unclosed */
-    }
+    feed_end(r, &f);
     r->depth--;
     r->src = save_src;
     r->line = save_line;
+}
+
+/* Scripts: stdin line by line, each chunk run as soon as it is complete
+ * (so a program talking to the REPL through pipes gets its answers). */
+static void script_loop(repl *r) {
+    feeder f = {{0}, 1, 1};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    r->src = "<stdin>";
+    while (!r->quit && (n = getline(&line, &cap, stdin)) > 0) {
+        if (memchr(line, '\0', (size_t)n)) {
+            report(r, DT_INVALID, NULL, 0, "edn: NUL byte in the input");
+            break;
+        }
+        feed_line(r, &f, line, (size_t)n);
+    }
+    if (!r->quit && ferror(stdin)) report(r, DT_IO, NULL, 0, "read error on stdin");
+    free(line);
+    feed_end(r, &f);
 }
 
 static char *history_file(void) {
@@ -1322,19 +1359,7 @@ int cli_repl(int argc, char **argv) {
         interactive_loop(&r);
         r.code = CLI_OK; /* errors were shown; the session ended normally */
     } else {
-        cli_input in;
-        code = cli_input_read("repl", "-", 0, &in);
-        if (code == CLI_OK) {
-            r.depth = 0;
-            r.src = "<stdin>";
-            /* run_text counts depth from 0 for stdin's own chunks */
-            r.depth = -1;
-            run_text(&r, in.data, in.len, "<stdin>");
-            r.depth = 0;
-            cli_input_free(&in);
-        } else {
-            r.code = code;
-        }
+        script_loop(&r);
     }
     code = r.code;
     if (dt_conn_close(r.conn) != DT_OK && code == CLI_OK) code = CLI_STORAGE;

@@ -247,6 +247,20 @@ Central | Lisbon
 :book/author | [{:author/name "Jane Austen"}]' repl "$DB" '.pull [:book/title {:book/author [:author/name]}] [:book/isbn "978-5-2887-001-9"]'
   expect "script: map form, csv" 0 "$(printf '?n\r\nCentral\r\n')" repl "$DB" '.format csv' '{:find [?n] :where [[?b :branch/name ?n] [?b :branch/city "Lisbon"] [(< ?n "D")]]}'
 fi
+  # a program talking to the REPL through pipes gets each answer at once
+  python3 - "$BIN" "$DB" <<'PY' && ok || bad "script mode answers each form as it comes"
+import subprocess, sys
+p = subprocess.Popen([sys.argv[1], sys.argv[2]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     text=True)
+p.stdin.write(".format edn\n[:find (count ?b) .\n :where [?b :book/title]]\n")
+p.stdin.flush()
+assert p.stdout.readline().strip() == "320"
+p.stdin.write("[:find (count ?a) . :where [?a :author/name]]\n")
+p.stdin.flush()
+assert p.stdout.readline().strip() == "70"
+p.stdin.close()
+assert p.wait() == 0
+PY
 # }======
 
 # {====== progress lines: none when stderr is not a terminal ======

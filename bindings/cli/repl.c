@@ -67,6 +67,8 @@ static const char *hint_for(int rc, const char *msg) {
     if (strstr(msg, "unknown attribute") || strstr(msg, "attribute the schema"))
         return ".schema lists the attributes";
     if (strstr(msg, "edn:")) return "check the brackets and the quotes of the input";
+    if (strstr(msg, "unknown function"))
+        return "docs/query.md lists the functions and predicates a query can call";
     if (strstr(msg, "not a query"))
         return "a query is [:find ...] or {:find ...}; .tx [...] transacts; .help lists the "
                "commands";
@@ -781,7 +783,8 @@ static void cmd_tx_dot(repl *r, const char *args, size_t n) {
     double t0 = cli_now();
     int rc = dt_transact_text(r->conn, args, n, &rep);
     if (rc != DT_OK) {
-        report(r, rc, args, n, "transact: %s", dt_errmsg(r->conn));
+        const char *m = dt_errmsg(r->conn);
+        report(r, rc, args, n, "%s%s", strncmp(m, "transact:", 9) ? "transact: " : "", m);
         return;
     }
     size_t nd = dt_report_count(rep), added = 0, shown = 0;
@@ -948,6 +951,12 @@ static void cmd_pull_dot(repl *r, const char *args, size_t n, int entity) {
     if (rc == DT_OK) rc = dt_pull_value(db, pattern, eid, &out);
     if (rc != DT_OK) {
         report(r, rc, args, n, "pull: %s", db ? dt_errmsg(db) : dt_errmsg(r->conn));
+    } else if (entity && out.type == DT_MAP && out.u.seq.n <= 2) {
+        /* only :db/id: the entity has no datoms */
+        char *s = NULL;
+        dt_edn_write(eid, DT_EDN_COMPACT, &s, NULL);
+        report(r, DT_NOTFOUND, NULL, 0, "entity %s has no datoms", s ? s : "?");
+        dt_free(s);
     } else if (out.type == DT_NIL) {
         if (r->fmt == CLI_FMT_TABLE)
             printf("(nothing: no such entity, or none of the pattern's attributes)\n");

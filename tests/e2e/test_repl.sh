@@ -183,6 +183,8 @@ expect "script: .tx then .entity (edn)" 0 '{:tx 4398046511110, :tempids {"n" 159
   repl "$T/db2" '.format edn' '.tx [{:db/id "n"' ':branch/name "North" :branch/city "Braga"}]' '.entity [:branch/name "North"]'
 expect "script: comments and blank lines" 0 '' repl "$DB" '; a comment' '' '   '
 check "script: an error exits with its code" 2 repl "$DB" '.entity [:branch/name "Nowhere"]'
+check "script: .entity of an id without datoms" 2 repl "$DB" '.entity 999999'
+contains "script: .entity of an id without datoms says so" "entity 999999 has no datoms" repl "$DB" '.entity 999999'
 contains "script: errors name the line" "<stdin>:3:" repl "$DB" '.format edn' '' '.bogus'
 check "script: unknown command" 1 repl "$DB" '.bogus'
 check "script: malformed input" 2 repl "$DB" '.tx [{:a 1}]]'

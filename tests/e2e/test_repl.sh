@@ -152,6 +152,10 @@ assert m[":t/s"] == 'q"uote,comma'
 assert m[":t/when"] == "2024-02-29T12:30:00.000Z"
 assert m[":t/flag"] is False
 PY
+"$BIN" transact "$T/num" '[{:db/id "x" :n/a ##NaN :n/b ##-Inf :n/c 1.0 :n/e 1e300 :n/f -0.5}]' >/dev/null
+expect "JSON numbers: NaN and infinities as strings, 1.0 stays a float" 0 \
+  '{":db/id":1,":n/a":"NaN",":n/b":"-Infinity",":n/c":1.0,":n/e":1e+300,":n/f":-0.5}' \
+  "$BIN" entity --format json "$T/num" 1
 out=$("$BIN" entity --format csv "$DB" "$X")
 case "$out" in *':t/s,"q""uote,comma"'*) ok;; *) bad "CSV quoting: $out";; esac
 json_ok "a component pull as JSON" "$BIN" entity --format json "$DB" '[:book/isbn "978-5-2887-001-9"]'

@@ -327,6 +327,85 @@ static const dt_value *map_get(const dt_value *m, const char *k) {
     return NULL;
 }
 
+/* The replay of a dump's transactions inside one write block. */
+struct replay {
+    dreader *r;
+    size_t start_off; /* msgpack: where the transactions start */
+    const char *name;
+    uint64_t expect, ntx, ndatoms;
+    int quiet;
+    cli_progress prog;
+    char msg[700];
+};
+
+/* Puts the reader back on the first transaction (after the header). */
+static int replay_rewind(struct replay *rp) {
+    dreader *r = rp->r;
+    if (r->msgpack) {
+        r->off = rp->start_off;
+        return DT_OK;
+    }
+    dt_edn_reader_free(r->edn);
+    r->edn = NULL;
+    int rc = dt_edn_reader_new(r->data, r->len, NULL, &r->edn);
+    if (rc != DT_OK) return rc;
+    dt_value header = DT_VALUE_NIL;
+    rc = dt_edn_reader_next(r->edn, &header);
+    dt_value_free(&header);
+    return rc == DT_ROW ? DT_OK : rc;
+}
+
+static int replay_fn(dt_txn *tx, void *ud) {
+    struct replay *rp = ud;
+    dt_value form = DT_VALUE_NIL;
+    char err[600] = "";
+    int rc = replay_rewind(rp);
+    rp->msg[0] = '\0';
+    rp->ntx = rp->ndatoms = 0;
+    if (rc != DT_OK) {
+        snprintf(rp->msg, sizeof rp->msg, "%s: %s", rp->name, dt_errmsg(rp->r->edn));
+        return rc;
+    }
+    cli_progress_end(&rp->prog);
+    cli_progress_start(&rp->prog, "load", "datoms", rp->expect, rp->quiet);
+    while ((rc = dreader_next(rp->r, &form, err, sizeof err)) == DT_ROW) {
+        const dt_value *t = map_get(&form, "tx"), *data = map_get(&form, "data");
+        if (!t || t->type != DT_LONG || !data || data->type != DT_VECTOR) {
+            snprintf(rp->msg, sizeof rp->msg,
+                     "%s: form %llu is not {:tx T :data [...]} (a damaged dump?)", rp->name,
+                     (unsigned long long)rp->ntx + 2);
+            dt_value_free(&form);
+            return DT_INVALID;
+        }
+        dt_report *rep = NULL;
+        if ((rc = dt_txn_transact_value(tx, data, &rep)) != DT_OK) {
+            snprintf(rp->msg, sizeof rp->msg, "transaction %lld: %s", (long long)t->u.i,
+                     dt_errmsg(tx));
+            dt_value_free(&form);
+            return rc;
+        }
+        int64_t got = dt_report_tx(rep);
+        dt_report_close(rep);
+        if (got != t->u.i) {
+            snprintf(rp->msg, sizeof rp->msg,
+                     "transaction %lld was given id %lld: the dump's transactions are not "
+                     "consecutive, so the ids cannot be kept",
+                     (long long)t->u.i, (long long)got);
+            dt_value_free(&form);
+            return DT_CONFLICT;
+        }
+        rp->ntx++;
+        rp->ndatoms += data->u.seq.n;
+        cli_progress_update(&rp->prog, rp->ndatoms);
+        dt_value_free(&form);
+    }
+    if (rc != DT_DONE) {
+        snprintf(rp->msg, sizeof rp->msg, "%s: %s", rp->name, err);
+        return rc;
+    }
+    return DT_OK;
+}
+
 static const char load_usage[] =
     "usage: datolite load [--format edn|msgpack] [--quiet] DIR FILE|-\n";
 
@@ -392,7 +471,6 @@ int cmd_load(int argc, char **argv) {
         r.msgpack = i < in.len && in.data[i] != '{' && in.data[i] != ';' && in.data[i] != '#';
     }
     dt_conn *conn = NULL;
-    dt_txn *tx = NULL;
     dt_value form = DT_VALUE_NIL;
     char err[600] = "";
     int rc;
@@ -451,54 +529,26 @@ int cmd_load(int argc, char **argv) {
         }
     }
     dt_value_free(&form);
-    if ((rc = dt_txn_begin(conn, &tx)) != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
-        goto done;
-    }
-    cli_progress prog;
-    cli_progress_start(&prog, cmd, "datoms", expect, quiet);
-    while ((rc = dreader_next(&r, &form, err, sizeof err)) == DT_ROW) {
-        const dt_value *t = map_get(&form, "tx"), *data = map_get(&form, "data");
-        if (!t || t->type != DT_LONG || !data || data->type != DT_VECTOR) {
-            code = cli_fail(cmd, DT_INVALID,
-                            "%s: form %llu is not {:tx T :data [...]} (a damaged dump?)", in.name,
-                            (unsigned long long)ntx + 2);
-            goto done;
-        }
-        dt_report *rep = NULL;
-        if ((rc = dt_txn_transact_value(tx, data, &rep)) != DT_OK) {
-            code = cli_fail(cmd, rc, "transaction %lld: %s", (long long)t->u.i, dt_errmsg(tx));
-            goto done;
-        }
-        int64_t got = dt_report_tx(rep);
-        dt_report_close(rep);
-        if (got != t->u.i) {
-            code = cli_fail(cmd, DT_CONFLICT,
-                            "transaction %lld was given id %lld: the dump's transactions are not "
-                            "consecutive, so the ids cannot be kept",
-                            (long long)t->u.i, (long long)got);
-            goto done;
-        }
-        ntx++;
-        ndatoms += data->u.seq.n;
-        cli_progress_update(&prog, ndatoms);
-        dt_value_free(&form);
-    }
-    cli_progress_end(&prog);
-    if (rc != DT_DONE) {
-        code = cli_fail(cmd, rc, "%s: %s", in.name, err);
-        goto done;
-    }
-    rc = dt_txn_commit(tx);
-    tx = NULL;
+    /* the replay runs in one block; when the map fills up, dt_with_txn
+     * grows it and runs the replay again from the start */
+    struct replay rp;
+    memset(&rp, 0, sizeof rp);
+    rp.r = &r;
+    rp.start_off = r.off;
+    rp.name = in.name;
+    rp.expect = expect;
+    rp.quiet = quiet;
+    rc = dt_with_txn(conn, replay_fn, &rp);
+    cli_progress_end(&rp.prog);
     if (rc != DT_OK) {
-        code = cli_fail(cmd, rc, "commit: %s", dt_errmsg(conn));
+        code = cli_fail(cmd, rc, "%s", rp.msg[0] ? rp.msg : dt_errmsg(conn));
         goto done;
     }
+    ntx = rp.ntx;
+    ndatoms = rp.ndatoms;
     printf("{:transactions %llu, :datoms %llu}\n", (unsigned long long)ntx,
            (unsigned long long)ndatoms);
 done:
-    dt_txn_abort(tx);
     dt_value_free(&form);
     dt_edn_reader_free(r.edn);
     cli_input_free(&in);

@@ -115,6 +115,20 @@ check "load of something else" 2 "$BIN" load "$T/db5" "$T/notdump.edn"
 head -c 2000 "$T/dump.edn" > "$T/cut.edn"
 check "load of a cut dump" 2 "$BIN" load "$T/db6" "$T/cut.edn"
 check "nothing was written by the failed load" 0 test -z "$("$BIN" datoms "$T/db6" eav 2>/dev/null)"
+# a load larger than the initial map (64 MiB): the replay runs again once the map has grown
+python3 -c "
+import sys
+w = sys.stdout.write
+for e in range(1, 140001):
+    w('[%d :p/name \"person number %d with a fairly long name to fill the pages\"]\n' % (e, e))
+    w('[%d :p/age %d]\n[%d :p/email \"p%d@example.org\"]\n' % (e, e % 90, e, e))
+" | "$BIN" init-db --quiet "$T/big" - >/dev/null || bad "init-db of the large database"
+"$BIN" dump --quiet --format msgpack "$T/big" "$T/big.mp" || bad "dump of the large database"
+expect "load beyond the initial map size" 0 "{:transactions 1, :datoms 420001}" \
+  "$BIN" load --quiet "$T/big2" "$T/big.mp"
+"$BIN" datoms --tx "$T/big2" ave | cmp -s - <("$BIN" datoms --tx "$T/big" ave) && ok \
+  || bad "large dump -> load differs"
+rm -rf "$T/big" "$T/big2" "$T/big.mp"
 check "dump of a missing database" 2 "$BIN" dump "$T/missing"
 # }======
 

@@ -1089,9 +1089,11 @@ static void dot_command(repl *r, const char *text, size_t len) {
     } else if (!strcmp(name, ".entity")) {
         cmd_pull_dot(r, args, n, 1);
 #endif
-#ifdef CLI_HAVE_EXPLAIN
     } else if (!strcmp(name, ".explain")) {
+#ifdef CLI_HAVE_EXPLAIN
         cmd_explain_dot(r, args, n);
+#else
+        report(r, DT_MISUSE, NULL, 0, ".explain: this build has no query planner (dt_explain)");
 #endif
     } else if (!strcmp(name, ".in")) {
         cmd_in_dot(r, args, n);

@@ -176,6 +176,25 @@ static int has_content(const char *s, size_t n) {
     return 0;
 }
 
+/*
+ * Whether a gathered chunk is ready to run: balanced, and a command that
+ * needs an argument (.tx, .transact, .pull, .entity, .explain) has one
+ * (so ".tx" alone on a line waits for the tx-data on the next lines).
+ */
+static int chunk_complete(const char *s, size_t n) {
+    if (!cli_edn_complete(s, n)) return 0;
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    if (i >= n || s[i] != '.') return 1;
+    static const char *const needs[] = {".tx", ".transact", ".pull", ".entity", ".explain"};
+    size_t w = i;
+    while (w < n && s[w] != ' ' && s[w] != '\t' && s[w] != '\n' && s[w] != '\r') w++;
+    for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++)
+        if (w - i == strlen(needs[k]) && !strncmp(s + i, needs[k], w - i))
+            return has_content(s + w, n - w);
+    return 1;
+}
+
 /* }====== */
 
 /* {====== Results ====== */
@@ -1191,7 +1210,7 @@ static void feed_line(repl *r, feeder *f, const char *line, size_t n) {
         f->buf.len = 0;
         return;
     }
-    if (!cli_edn_complete(f->buf.s, f->buf.len)) return;
+    if (!chunk_complete(f->buf.s, f->buf.len)) return;
     r->line = f->chunk_line;
     eval_chunk(r, f->buf.s, f->buf.len);
     f->buf.len = 0;
@@ -1303,9 +1322,7 @@ static void interactive_loop(repl *r) {
             buf.len = 0;
             continue;
         }
-        size_t lead = strspn(buf.s, " \t\r\n");
-        if (buf.s[lead] != '.' && !cli_edn_complete(buf.s, buf.len)) continue;
-        if (buf.s[lead] == '.' && !cli_edn_complete(buf.s, buf.len)) continue;
+        if (!chunk_complete(buf.s, buf.len)) continue;
         add_history(buf.s);
         if (hist) write_history(hist);
         r->line = 1;

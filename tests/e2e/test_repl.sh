@@ -199,6 +199,9 @@ expect "script: .format json, multi-line .datoms" 0 '[[1,":branch/name","Central
 expect "script: .tx then .entity (edn)" 0 '{:tx 4398046511110, :tempids {"n" 1596}, :datoms 3}
 {:db/id 1596, :branch/name "North", :branch/city "Braga"}' \
   repl "$T/db2" '.format edn' '.tx [{:db/id "n"' ':branch/name "North" :branch/city "Braga"}]' '.entity [:branch/name "North"]'
+expect "script: .tx alone waits for its tx-data" 0 '{:tx 4398046511105, :tempids {}, :datoms 2}' \
+  repl "$T/txwait" '.format edn' '.tx' '  [{:a/b 1}]'
+check "script: .tx without tx-data at the end" 1 repl "$T/txwait" '.tx'
 expect "script: comments and blank lines" 0 '' repl "$DB" '; a comment' '' '   '
 check "script: an error exits with its code" 2 repl "$DB" '.entity [:branch/name "Nowhere"]'
 check "script: .entity of an id without datoms" 2 repl "$DB" '.entity 999999'

@@ -35,6 +35,7 @@ typedef struct repl {
     int line;        /* line of the current chunk's start in src */
     int depth;       /* .read nesting */
     int quit;
+    int created; /* the database did not exist before this session */
 } repl;
 
 static repl *the_repl; /* for the completion callbacks */
@@ -1294,8 +1295,8 @@ static void interactive_loop(repl *r) {
     sa.sa_flags = 0; /* no SA_RESTART: a read in progress returns */
     sigaction(SIGINT, &sa, &old);
     sig_cancel = r->cancel;
-    printf("Datolite %s on %s.  .help lists the commands; queries are [:find ...].\n", dt_version(),
-           r->dir);
+    printf("Datolite %s on %s%s.  .help lists the commands; queries are [:find ...].\n",
+           dt_version(), r->dir, r->created ? " (a new, empty database)" : "");
     cli_sb buf = {0};
     while (!r->quit) {
         got_sigint = 0;
@@ -1379,6 +1380,10 @@ int cli_repl(int argc, char **argv) {
                                "--format must be table, edn, json or csv, got '%s'", format);
     r.interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (dt_cancel_new(&r.cancel) != DT_OK) return cli_fail("repl", DT_NOMEM, "out of memory");
+    char probe[4096];
+    struct stat st;
+    snprintf(probe, sizeof probe, "%s/data.mdb", dir);
+    r.created = stat(probe, &st) != 0;
     if (repl_open(&r, dir) != DT_OK) {
         dt_cancel_free(r.cancel);
         return r.code;

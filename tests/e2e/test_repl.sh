@@ -238,6 +238,9 @@ Old Town   | Porto
 Riverside  | Lisbon
 University | Coimbra
 (5 rows)' repl "$DB" '[:find ?name ?city' ' :where [?b :branch/name ?name]' '        [?b :branch/city ?city]]'
+  expect "script: brackets in strings and comments do not count" 0 '?n
+--
+(0 rows)' repl "$DB" '[:find ?n ; a comment with [ and {' ' :where [?b :branch/name ?n]' ' [(= ?n "a]b}[")]]'
   json_ok "script: a query as JSON" repl "$DB" '.format json' '[:find ?t ?y :where [?b :book/title ?t] [?b :book/year ?y]]'
   expect "script: .in gives the inputs" 0 '?t
 -------------------

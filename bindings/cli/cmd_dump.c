@@ -75,12 +75,12 @@ static void attrs_free(attrs *t) {
     free(t->names);
 }
 
-/* Writes one form in the dump's format. */
-static int emit(FILE *f, int msgpack, const dt_value *form) {
+/* Writes one value in the dump's format (EDN: compact, no newline). */
+static int emit_raw(FILE *f, int msgpack, const dt_value *v) {
     if (msgpack) {
         void *bytes = NULL;
         size_t n = 0;
-        int rc = dt_msgpack_encode(form, &bytes, &n);
+        int rc = dt_msgpack_encode(v, &bytes, &n);
         if (rc != DT_OK) return rc;
         fwrite(bytes, 1, n, f);
         dt_free(bytes);
@@ -88,41 +88,67 @@ static int emit(FILE *f, int msgpack, const dt_value *form) {
     }
     char *s = NULL;
     size_t n = 0;
-    int rc = dt_edn_write(form, DT_EDN_COMPACT, &s, &n);
+    int rc = dt_edn_write(v, DT_EDN_COMPACT, &s, &n);
     if (rc != DT_OK) return rc;
     fwrite(s, 1, n, f);
-    fputc('\n', f);
     dt_free(s);
     return DT_OK;
+}
+
+/* Writes one top-level form (EDN: on a line of its own). */
+static int emit(FILE *f, int msgpack, const dt_value *form) {
+    int rc = emit_raw(f, msgpack, form);
+    if (rc == DT_OK && !msgpack) fputc('\n', f);
+    return rc;
 }
 
 static int kw(const char *text, dt_value *out) {
     return dt_value_text(DT_KEYWORD, text, strlen(text), out);
 }
 
-/* Builds {:tx T, :data [...]} of d[0..n) (moving their values). */
-static int tx_form(ddatom *d, size_t n, const attrs *at, dt_value *out) {
-    int rc = dt_value_seq(DT_MAP, 4, out);
-    if (rc != DT_OK) return rc;
-    dt_value *m = out->u.seq.items;
-    if ((rc = kw("tx", &m[0])) != DT_OK) return rc;
-    dt_value_long(d[0].tx, &m[1]);
-    if ((rc = kw("data", &m[2])) != DT_OK) return rc;
-    if ((rc = dt_value_seq(DT_VECTOR, n, &m[3])) != DT_OK) return rc;
-    for (size_t i = 0; i < n; i++) {
-        dt_value *f = &m[3].u.seq.items[i];
-        if ((rc = dt_value_seq(DT_VECTOR, 4, f)) != DT_OK) return rc;
-        dt_value *x = f->u.seq.items;
-        if ((rc = kw("db/add", &x[0])) != DT_OK) return rc;
-        if (d[i].e == d[i].tx)
-            rc = kw("db/current-tx", &x[1]);
-        else
-            dt_value_long(d[i].e, &x[1]);
+/*
+ * Writes {:tx T, :data [[:db/add e :attr v] ...]} of d[0..n) piece by
+ * piece, never building the whole form (a bulk-loaded database is one
+ * transaction of every datom).  The values are moved out of d.
+ */
+static int emit_tx(FILE *f, int msgpack, ddatom *d, size_t n, const attrs *at) {
+    dt_value k = DT_VALUE_NIL, t = DT_VALUE_NIL;
+    int rc;
+    if (msgpack) {
+        fputc(0x82, f); /* a map of two entries */
+        dt_value_long(d[0].tx, &t);
+        if ((rc = kw("tx", &k)) == DT_OK) rc = emit_raw(f, 1, &k);
+        if (rc == DT_OK) rc = emit_raw(f, 1, &t);
+        dt_value_free(&k);
+        if (rc == DT_OK && (rc = kw("data", &k)) == DT_OK) rc = emit_raw(f, 1, &k);
+        dt_value_free(&k);
         if (rc != DT_OK) return rc;
-        if ((rc = kw(at->names[d[i].attr], &x[2])) != DT_OK) return rc;
-        x[3] = d[i].v; /* moved */
-        dt_value_nil(&d[i].v);
+        unsigned char hdr[5] = {0xdd, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                                (unsigned char)(n >> 8), (unsigned char)n}; /* array 32 */
+        fwrite(hdr, 1, sizeof hdr, f);
+    } else {
+        fprintf(f, "{:tx %lld, :data [", (long long)d[0].tx);
     }
+    for (size_t i = 0; i < n; i++) {
+        dt_value x = DT_VALUE_NIL;
+        if ((rc = dt_value_seq(DT_VECTOR, 4, &x)) != DT_OK) return rc;
+        dt_value *it = x.u.seq.items;
+        rc = kw("db/add", &it[0]);
+        if (rc == DT_OK && d[i].e == d[i].tx)
+            rc = kw("db/current-tx", &it[1]);
+        else
+            dt_value_long(d[i].e, &it[1]);
+        if (rc == DT_OK) rc = kw(at->names[d[i].attr], &it[2]);
+        it[3] = d[i].v; /* moved */
+        dt_value_nil(&d[i].v);
+        if (rc == DT_OK) {
+            if (!msgpack && i) fputc(' ', f);
+            rc = emit_raw(f, msgpack, &x);
+        }
+        dt_value_free(&x);
+        if (rc != DT_OK) return rc;
+    }
+    if (!msgpack) fputs("]}\n", f);
     return DT_OK;
 }
 
@@ -260,11 +286,7 @@ int cmd_dump(int argc, char **argv) {
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && ds[j].tx == ds[i].tx) j++;
-        dt_value form = DT_VALUE_NIL;
-        rc = tx_form(ds + i, j - i, &at, &form);
-        if (rc == DT_OK) rc = emit(out, msgpack, &form);
-        dt_value_free(&form);
-        if (rc != DT_OK) {
+        if ((rc = emit_tx(out, msgpack, ds + i, j - i, &at)) != DT_OK) {
             code = cli_fail(cmd, rc, "transaction %lld: %s", (long long)ds[i].tx, dt_errmsg(NULL));
             goto done;
         }

@@ -119,6 +119,15 @@ void cli_input_free(cli_input *in);
  */
 int cli_edn_arg(const char *cmd, const char *what, const char *text, dt_value *out);
 
+/*
+ * cli_open: opens the database in `dir` (read-only: never creates it, and
+ * a missing one is "not found", exit 2).  Prints the error and returns the
+ * exit code.  cli_close: closes `conn` (NULL allowed); returns `code`, or
+ * the close's exit code when code was CLI_OK and closing failed.
+ */
+int cli_open(const char *cmd, const char *dir, int readonly, dt_conn **out);
+int cli_close(const char *cmd, dt_conn *conn, int code);
+
 /* }====== */
 
 /* {====== Output ====== */
@@ -129,6 +138,90 @@ int cli_print_value(FILE *f, const dt_value *v);
 
 /* cli_now: a monotonic clock in seconds, for the timing lines. */
 double cli_now(void);
+
+/* {====== Output formats (format.c) ======
+ *
+ * Query, pull, datoms and entity output comes in four formats: an aligned
+ * table (the REPL's default), EDN, JSON (mapping in docs/cli.md, "Output
+ * formats") and CSV (RFC 4180, a header row, CRLF line ends).
+ */
+
+enum { CLI_FMT_TABLE = 0, CLI_FMT_EDN = 1, CLI_FMT_JSON = 2, CLI_FMT_CSV = 3 };
+
+/* cli_fmt_parse: "table", "edn", "json" or "csv" to *out; -1 if none. */
+int cli_fmt_parse(const char *name, int *out);
+const char *cli_fmt_name(int fmt);
+
+/* A growing text buffer (s is NUL-terminated once anything was added; oom
+ * is set when memory ran out, and later additions are dropped). */
+typedef struct cli_sb {
+    char *s;
+    size_t len, cap;
+    int oom;
+} cli_sb;
+void cli_sb_add(cli_sb *b, const char *s, size_t n);
+void cli_sb_str(cli_sb *b, const char *s);
+void cli_sb_printf(cli_sb *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void cli_sb_free(cli_sb *b);
+
+/* cli_json: appends the JSON form of v (docs/cli.md mapping). */
+void cli_json(cli_sb *b, const dt_value *v);
+/* cli_cell_text: appends v as a table or CSV cell shows it (strings bare,
+ * keywords with ':', instants ISO-8601, the rest compact EDN). */
+void cli_cell_text(cli_sb *b, const dt_value *v);
+/* cli_iso8601: ms since the epoch as "2024-01-31T12:00:00.000Z". */
+void cli_iso8601(int64_t ms, char out[64]);
+
+/* A grid of values: column names and a cell accessor (cells borrowed; a
+ * NULL cell prints empty).  max_width: widest table cell (0: 60). */
+typedef struct cli_grid {
+    const char *const *head;
+    size_t ncols, nrows;
+    const dt_value *(*cell)(void *ud, size_t row, size_t col);
+    void *ud;
+    size_t max_width;
+    int left_only; /* 1: numbers left-aligned too (mixed columns) */
+} cli_grid;
+
+/*
+ * cli_grid_print: prints g as a table (header, rule, rows; at most
+ * `limit` rows, longer cells cut with "...") or CSV (every row).  EDN and
+ * JSON are not grid formats: print the value instead.  Returns a Datolite
+ * result code.
+ */
+int cli_grid_print(FILE *f, int fmt, const cli_grid *g, size_t limit);
+
+/* cli_value_print: v as pretty EDN (table, edn, csv) or JSON, and a
+ * newline. */
+int cli_value_print(FILE *f, int fmt, const dt_value *v);
+
+/* cli_map_print: a map as a table or CSV of attribute | value rows, or as
+ * EDN/JSON. */
+int cli_map_print(FILE *f, int fmt, const dt_value *m);
+
+/* }====== */
+
+/* {====== Progress (common.c) ======
+ *
+ * A progress line on stderr, redrawn at most 10 times a second, with the
+ * count, rate and (when the total is known) percentage and ETA; only when
+ * stderr is a terminal and not quiet.
+ */
+typedef struct cli_progress {
+    const char *what; /* "datoms", "bytes" */
+    const char *cmd;
+    uint64_t total; /* 0: unknown */
+    double start, last;
+    int on;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *cmd, const char *what, uint64_t total,
+                        int quiet);
+void cli_progress_update(cli_progress *p, uint64_t done);
+void cli_progress_end(cli_progress *p);
 
 /* }====== */
 
@@ -141,6 +234,20 @@ int cmd_fill_db(int argc, char **argv);
 int cmd_datoms(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_entity(int argc, char **argv);
+/* cli_repl: the REPL on the database in dir (created when missing);
+ * argv: the words after `datolite` (options and DIR). */
+int cli_repl(int argc, char **argv);
+/* cli_stat_value: the statistics `datolite stat` prints, as an EDN map
+ * (cmd_dump.c); messages on dt_errmsg(NULL). */
+int cli_stat_value(dt_conn *conn, const char *dir, dt_value *out);
+/* cli_edn_complete: whether text[0..n) closes every bracket and string it
+ * opens (repl.c). */
+int cli_edn_complete(const char *s, size_t n);
 int cmd_query(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_pull(int argc, char **argv);

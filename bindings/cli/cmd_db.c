@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,6 +255,28 @@ static const char import_help[] =
     "  --quiet           no timing line\n"
     "\n" CLI_EXIT_HELP;
 
+/* The progress of an import: a thread that watches the transactions it
+ * commits (the snapshot's basis tx) while dt_import_edn runs. */
+struct import_watch {
+    dt_conn *conn;
+    cli_progress prog;
+    int64_t start;
+    volatile int stop;
+};
+
+static void *import_watch_run(void *arg) {
+    struct import_watch *w = arg;
+    while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+        usleep(100000);
+        dt_db *db = NULL;
+        if (dt_conn_db(w->conn, &db) != DT_OK) continue;
+        int64_t basis = dt_db_basis_tx(db);
+        dt_db_close(db);
+        if (basis > w->start) cli_progress_update(&w->prog, (uint64_t)(basis - w->start));
+    }
+    return NULL;
+}
+
 int cmd_import(int argc, char **argv) {
     const char *cmd = "import";
     const char *batch_s = NULL;
@@ -290,7 +313,27 @@ int cmd_import(int argc, char **argv) {
     if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
         double t0 = cli_now();
         uint64_t ntx = 0;
+        struct import_watch w;
+        memset(&w, 0, sizeof w);
+        w.conn = conn;
+        pthread_t th;
+        int watching = 0;
+        cli_progress_start(&w.prog, cmd, "transactions committed", 0, quiet);
+        if (w.prog.on) {
+            dt_db *db = NULL;
+            if (dt_conn_db(conn, &db) == DT_OK) {
+                w.start = dt_db_basis_tx(db);
+                if (w.start == 0) w.start = DT_TX0; /* no transaction yet */
+                dt_db_close(db);
+                watching = pthread_create(&th, NULL, import_watch_run, &w) == 0;
+            }
+        }
         int rc = dt_import_edn(conn, in.data, in.len, (size_t)batch, &ntx);
+        if (watching) {
+            __atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+            pthread_join(th, NULL);
+        }
+        cli_progress_end(&w.prog);
         if (rc != DT_OK) {
             code = cli_fail(cmd, rc, "%s: %s (batches before the failing one stay committed)",
                             in.name, dt_errmsg(conn));
@@ -505,7 +548,8 @@ int cmd_fill_db(int argc, char **argv) {
 /* {====== datoms ====== */
 
 static const char datoms_usage[] =
-    "usage: datolite datoms [--format lines|edn] [--tx] [--limit N] DIR eav|ave [COMPONENT...]\n";
+    "usage: datolite datoms [--format lines|edn|json|csv|table] [--tx] [--limit N] DIR eav|ave\n"
+    "                       [COMPONENT...]\n";
 
 static const char datoms_help[] =
     "\n"
@@ -519,15 +563,75 @@ static const char datoms_help[] =
     "Datoms of transaction entities (:db/txInstant, tx metadata) are left out, as in\n"
     "DataScript's datoms; --tx includes them.\n"
     "\n"
-    "Output formats (both EDN):\n"
-    "  lines   (default) one [e :attr value tx] vector per line\n"
-    "  edn     one vector holding every [e :attr value tx] vector\n"
+    "Output formats:\n"
+    "  lines   (default) one [e :attr value tx] EDN vector per line\n"
+    "  edn     one EDN vector holding every [e :attr value tx] vector\n"
+    "  json    one JSON array of [e, \":attr\", value, tx] arrays (docs/cli.md mapping)\n"
+    "  csv     a header row e,a,v,tx and one row per datom\n"
+    "  table   aligned columns e | a | v | tx\n"
     "\n"
     "Options:\n"
-    "  --format F  lines or edn\n"
+    "  --format F  lines, edn, json, csv or table\n"
     "  --tx        include the datoms of transaction entities\n"
     "  --limit N   print at most N datoms\n"
     "\n" CLI_EXIT_HELP;
+
+/* Datoms in the JSON, CSV or table format (format.c): gathered first, as
+ * a table sizes its columns from every row. */
+static const dt_value *datom_cell(void *ud, size_t r, size_t c) {
+    return &((const dt_value *)ud)[r * 4 + c];
+}
+
+static int datoms_grid(const char *cmd, dt_datom_iter *it, int fmt, int with_tx, uint64_t limit) {
+    dt_value all = DT_VALUE_NIL;
+    size_t n = 0, cap = 0;
+    dt_value *cells = NULL;
+    dt_datom d;
+    int rc = DT_OK, code = CLI_OK;
+    while (n < limit && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
+        if (!with_tx && d.e >= DT_TX0) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            dt_value *p = realloc(cells, cap * 4 * sizeof *p);
+            if (!p) {
+                rc = DT_NOMEM;
+                break;
+            }
+            cells = p;
+        }
+        dt_value *row = cells + n * 4;
+        dt_value_long(d.e, &row[0]);
+        dt_value_text(DT_KEYWORD, d.a, strlen(d.a), &row[1]);
+        dt_value_copy(&d.v, &row[2]);
+        dt_value_long(d.tx, &row[3]);
+        n++;
+    }
+    if (rc != DT_ROW && rc != DT_DONE && rc != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", rc == DT_NOMEM ? "out of memory" : dt_errmsg(it));
+    } else if (fmt == CLI_FMT_JSON || fmt == CLI_FMT_EDN) {
+        if (dt_value_seq(DT_VECTOR, n, &all) == DT_OK) {
+            for (size_t i = 0; i < n; i++) {
+                dt_value *x = &all.u.seq.items[i];
+                if (dt_value_seq(DT_VECTOR, 4, x) != DT_OK) break;
+                memcpy(x->u.seq.items, cells + i * 4, 4 * sizeof *cells);
+                memset(cells + i * 4, 0, 4 * sizeof *cells);
+            }
+            cli_sb b = {0};
+            cli_json(&b, &all);
+            if (b.s) printf("%s\n", b.s);
+            cli_sb_free(&b);
+        }
+    } else {
+        static const char *const head[] = {"e", "a", "v", "tx"};
+        cli_grid g = {head, 4, n, datom_cell, cells, 0, 0};
+        if ((rc = cli_grid_print(stdout, fmt, &g, SIZE_MAX)) != DT_OK)
+            code = cli_fail(cmd, rc, "cannot print");
+    }
+    for (size_t i = 0; i < n * 4; i++) dt_value_free(&cells[i]);
+    free(cells);
+    dt_value_free(&all);
+    return code;
+}
 
 int cmd_datoms(int argc, char **argv) {
     const char *cmd = "datoms";
@@ -546,9 +650,11 @@ int cmd_datoms(int argc, char **argv) {
         printf("%s%s", datoms_usage, datoms_help);
         goto out;
     }
-    if (format && strcmp(format, "lines") != 0 && strcmp(format, "edn") != 0) {
-        code =
-            cli_usage_error(cmd, datoms_usage, "--format must be lines or edn, got '%s'", format);
+    int grid_fmt = -1;
+    if (format && strcmp(format, "lines") != 0 && strcmp(format, "edn") != 0 &&
+        (cli_fmt_parse(format, &grid_fmt) != 0)) {
+        code = cli_usage_error(cmd, datoms_usage,
+                               "--format must be lines, edn, json, csv or table, got '%s'", format);
         goto out;
     }
     int as_vector = format && !strcmp(format, "edn");
@@ -599,6 +705,10 @@ int cmd_datoms(int argc, char **argv) {
     }
     uint64_t shown = 0;
     dt_datom d;
+    if (grid_fmt >= 0) {
+        code = datoms_grid(cmd, it, grid_fmt, with_tx, limit);
+        goto done;
+    }
     if (as_vector) putchar('[');
     while (shown < limit && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
         if (!with_tx && d.e >= DT_TX0) continue;

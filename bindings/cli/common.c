@@ -233,3 +233,66 @@ double cli_now(void) {
 }
 
 /* }====== */
+
+/* {====== Progress ====== */
+
+void cli_progress_start(cli_progress *p, const char *cmd, const char *what, uint64_t total,
+                        int quiet) {
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->what = what;
+    p->total = total;
+    p->start = p->last = cli_now();
+    p->on = !quiet && isatty(STDERR_FILENO);
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done) {
+    if (!p->on) return;
+    double now = cli_now();
+    if (now - p->last < 0.1) return;
+    p->last = now;
+    double el = now - p->start;
+    double rate = el > 0 ? (double)done / el : 0;
+    fprintf(stderr, "\r%s: %llu %s", p->cmd, (unsigned long long)done, p->what);
+    if (p->total) {
+        fprintf(stderr, " of %llu (%.0f%%)", (unsigned long long)p->total,
+                100.0 * (double)done / (double)p->total);
+    }
+    fprintf(stderr, ", %.0f/s", rate);
+    if (p->total && rate > 0 && done < p->total)
+        fprintf(stderr, ", ETA %.0f s", (double)(p->total - done) / rate);
+    fputs("\033[K", stderr);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p) {
+    if (p->on && p->last > p->start) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    p->on = 0;
+}
+
+/* }====== */
+
+/* {====== Opening a database ====== */
+
+int cli_open(const char *cmd, const char *dir, int readonly, dt_conn **out) {
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    if (readonly) o.kv.flags |= DT_KV_RDONLY;
+    cli_crash_dir(dir);
+    int rc = dt_conn_open(dir, NULL, &o, out);
+    if (rc == DT_OK) return CLI_OK;
+    if (rc == DT_NOTFOUND && readonly)
+        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
+    return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
+}
+
+int cli_close(const char *cmd, dt_conn *conn, int code) {
+    if (!conn) return code;
+    int rc = dt_conn_close(conn);
+    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
+    return code;
+}
+
+/* }====== */

@@ -107,6 +107,12 @@ static const struct command {
     {"explain", cmd_explain, "run a Datalog query and print the plan it ran"},
     {"pull", cmd_pull, "pull an entity with a pull pattern"},
     {"check", cmd_check, "check a database for damage (read-only)"},
+    {"dump", cmd_dump, "write the whole database as a portable EDN or msgpack dump"},
+    {"load", cmd_load, "read a dump into an empty database, keeping every id"},
+    {"stat", cmd_stat, "print database statistics: datoms, entities, attributes, size"},
+    {"copy", cmd_copy, "copy a database (hot backup), optionally compacted"},
+    {"entity", cmd_entity, "print every attribute of an entity (pull [*])"},
+    {"repl", cli_repl, "the REPL (also: datolite [DIR] with no command)"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };
@@ -114,6 +120,7 @@ static const struct command {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: datolite [--version] [--help] <command> [args]\n"
+            "       datolite [--format F] [DIR]   (the REPL on DIR, default ./datolite-db)\n"
             "\n"
             "Datolite %s, an embedded Datalog/EAV database on LMDB.\n"
             "\n"
@@ -139,10 +146,7 @@ static int finish(const char *name, int code) {
 
 int main(int argc, char **argv) {
     crash_guard();
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_USAGE;
-    }
+    if (argc < 2) return finish("repl", cli_repl(0, argv + 1));
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
         printf("datolite %s\n", dt_version());
@@ -166,9 +170,6 @@ int main(int argc, char **argv) {
     }
     for (const struct command *c = commands; c->name; c++)
         if (!strcmp(c->name, name)) return finish(name, c->run(argc - 2, argv + 2));
-    if (name[0] == '-')
-        fprintf(stderr, "datolite: unknown option '%s' (try --help)\n", name);
-    else
-        fprintf(stderr, "datolite: unknown command '%s' (try --help)\n", name);
-    return CLI_USAGE;
+    /* no command: the REPL, on DIR (a word that is no command) */
+    return finish("repl", cli_repl(argc - 1, argv + 1));
 }

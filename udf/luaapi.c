@@ -349,7 +349,8 @@ static int l_entid(lua_State *L) {
 
 /* Collects datoms into h->v[3]: a vector of [e a v tx] vectors; each
  * datom costs one instruction of the budget. */
-static int collect(lua_State *L, dt_db *db, dt_index index, holder *h, size_t n, const char *fname) {
+static int collect(lua_State *L, dt_db *db, dt_index index, holder *h, size_t n,
+                   const char *fname) {
     udf_rt *rt = udf_rt_of(L);
     dt_datom_iter *it = NULL;
     int rc = dt_db_datoms(db, index, h->v, n, &it);
@@ -386,8 +387,11 @@ static int collect(lua_State *L, dt_db *db, dt_index index, holder *h, size_t n,
     h->v[3].type = DT_VECTOR;
     h->v[3].u.seq.items = items;
     h->v[3].u.seq.n = cnt;
-    if (rc == DT_LIMIT) return luaL_error(L, "instruction limit of %I reached", (lua_Integer)rt->step_limit);
-    if (rc != DT_DONE) return luaL_error(L, "%s: %s", fname, rc == DT_NOMEM ? "out of memory" : dt_errmsg(it ? db : NULL));
+    if (rc == DT_LIMIT)
+        return luaL_error(L, "instruction limit of %I reached", (lua_Integer)rt->step_limit);
+    if (rc != DT_DONE)
+        return luaL_error(L, "%s: %s", fname,
+                          rc == DT_NOMEM ? "out of memory" : dt_errmsg(it ? db : NULL));
     return 0;
 }
 
@@ -533,7 +537,8 @@ static int l_uuid(lua_State *L) { return edn_box(L, "uuid", DT_UUID, "dt.uuid");
 
 static int l_instant(lua_State *L) {
     if (lua_type(L, 1) == LUA_TNUMBER) {
-        if (!lua_isinteger(L, 1)) return luaL_error(L, "dt.instant: milliseconds must be an integer");
+        if (!lua_isinteger(L, 1))
+            return luaL_error(L, "dt.instant: milliseconds must be an integer");
         dt_value v;
         dt_value_instant((int64_t)lua_tointeger(L, 1), &v);
         push_box(L, &v);
@@ -756,12 +761,10 @@ void udf_api_open(lua_State *L, udf_rt *rt) {
     lua_pop(L, 1);
 
     /* the dt module, in the template at the top of the stack */
-    static const luaL_Reg dt_fns[] = {{"kw", l_kw},         {"keyword", l_kw},
-                                      {"uuid", l_uuid},     {"instant", l_instant},
-                                      {"bigint", l_bigint}, {"bigdec", l_bigdec},
-                                      {"symbol", l_symbol}, {"type", l_type},
-                                      {"ms", l_ms},         {"add", l_add},
-                                      {"retract", l_retract}, {NULL, NULL}};
+    static const luaL_Reg dt_fns[] = {
+        {"kw", l_kw},         {"keyword", l_kw},    {"uuid", l_uuid},       {"instant", l_instant},
+        {"bigint", l_bigint}, {"bigdec", l_bigdec}, {"symbol", l_symbol},   {"type", l_type},
+        {"ms", l_ms},         {"add", l_add},       {"retract", l_retract}, {NULL, NULL}};
     luaL_newlib(L, dt_fns);
     lua_pushinteger(L, 0);
     lua_pushcclosure(L, l_tempid, 1);

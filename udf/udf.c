@@ -80,6 +80,25 @@ static int w_catching(lua_State *L) {
     return lua_gettop(L);
 }
 
+/* The message handler given to xpcall, behind a guard: once the call is
+ * aborted the handler is not run again (an error inside a handler calls
+ * the handler anew). */
+static int xpcall_guard(lua_State *L) {
+    if (udf_rt_of(L)->abort) return lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int w_xpcall(lua_State *L) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, xpcall_guard, 1);
+    lua_replace(L, 2);
+    return w_catching(L);
+}
+
 /* setmetatable without __gc: a finalizer would run outside any call. */
 static int w_setmetatable(lua_State *L) {
     if (lua_type(L, 2) == LUA_TTABLE) {
@@ -115,6 +134,91 @@ static int w_load(lua_State *L) {
     return lua_gettop(L);
 }
 
+/*
+ * Pattern functions (find, match, gmatch, gsub) run in C, where the hook
+ * cannot stop them, and backtrack: a subject of n bytes and a pattern
+ * with q quantifiers may take about n^(q+1) steps.  That estimate is
+ * checked against what is left of the budget before the call, and n is
+ * charged.  A plain find (4th argument true) is linear.
+ */
+static int w_pattern(lua_State *L) {
+    udf_rt *rt = udf_rt_of(L);
+    size_t n = 0, pl = 0;
+    const char *subj = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
+    const char *pat = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &pl) : NULL;
+    int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
+    if (subj && pat && !plain) {
+        uint64_t left = rt->step_limit > rt->steps ? rt->step_limit - rt->steps : 0;
+        uint64_t cost = n + 1;
+        int q = 0;
+        for (size_t i = 0; i < pl; i++) {
+            if (pat[i] == '%') {
+                i++;
+                continue;
+            }
+            if (pat[i] == '-' || pat[i] == '*' || pat[i] == '+' || pat[i] == '?') {
+                q++;
+                cost = cost > left / (n + 1) ? left + 1 : cost * (n + 1);
+            }
+        }
+        if (cost > left)
+            return luaL_error(L,
+                              "pattern with %d quantifiers on a subject of %d bytes could take "
+                              "more steps than the instruction budget has left",
+                              q, (int)(n > 0x7fffffff ? 0x7fffffff : n));
+        rt->steps += n;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* string.rep of an empty string and separator would loop n times doing
+ * nothing: it is "" at once. */
+static int w_rep(lua_State *L) {
+    size_t l = 0, ls = 0;
+    luaL_checklstring(L, 1, &l);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &ls);
+    if (l + ls == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* table.move copies element by element in C: the count is charged to the
+ * budget first. */
+static int w_move(lua_State *L) {
+    udf_rt *rt = udf_rt_of(L);
+    lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+    if (e >= f) {
+        uint64_t n = (uint64_t)e - (uint64_t)f + 1;
+        uint64_t left = rt->step_limit > rt->steps ? rt->step_limit - rt->steps : 0;
+        if (n > left) {
+            rt->abort = UDF_ABORT_STEPS;
+            return raise_abort(L, rt);
+        }
+        rt->steps += n;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static void wrap_field(lua_State *L, int tidx, const char *name, lua_CFunction w, int extra) {
+    tidx = lua_absindex(L, tidx);
+    lua_getfield(L, tidx, name);
+    lua_pushboolean(L, extra);
+    lua_pushcclosure(L, w, 2);
+    lua_setfield(L, tidx, name);
+}
+
 /* Copies the fields named in `names` of the table at idx into a new table
  * (pushed). */
 static void copy_fields(lua_State *L, int idx, const char *const *names) {
@@ -137,10 +241,11 @@ static void wrap_catching(lua_State *L, int tidx, const char *name) {
  * rt->base_ref) and the `dt` module.  Runs in protected mode. */
 static int setup(lua_State *L) {
     udf_rt *rt = lua_touserdata(L, 1);
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
-                                    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
-                                    {LUA_OSLIBNAME, luaopen_os},     {NULL, NULL}};
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_OSLIBNAME, luaopen_os},     {NULL, NULL}};
     for (const luaL_Reg *l = libs; l->func; l++) {
         luaL_requiref(L, l->name, l->func, 1);
         lua_pop(L, 1);
@@ -149,10 +254,10 @@ static int setup(lua_State *L) {
     int T = lua_gettop(L);
     lua_pushglobaltable(L);
     int G = lua_gettop(L);
-    static const char *const base[] = {"assert", "error",    "ipairs", "next",     "pairs",
-                                       "rawequal", "rawget", "rawlen", "rawset",   "select",
-                                       "getmetatable", "tonumber", "tostring", "type",
-                                       "_VERSION", NULL};
+    static const char *const base[] = {"assert",   "error",    "ipairs",       "next",
+                                       "pairs",    "rawequal", "rawget",       "rawlen",
+                                       "rawset",   "select",   "getmetatable", "tonumber",
+                                       "tostring", "type",     "_VERSION",     NULL};
     for (const char *const *b = base; *b; b++) {
         lua_getfield(L, G, *b);
         lua_setfield(L, T, *b);
@@ -161,7 +266,7 @@ static int setup(lua_State *L) {
     lua_pushcclosure(L, w_catching, 1);
     lua_setfield(L, T, "pcall");
     lua_getfield(L, G, "xpcall");
-    lua_pushcclosure(L, w_catching, 1);
+    lua_pushcclosure(L, w_xpcall, 1);
     lua_setfield(L, T, "xpcall");
     lua_getfield(L, G, "setmetatable");
     lua_pushcclosure(L, w_setmetatable, 1);
@@ -172,13 +277,17 @@ static int setup(lua_State *L) {
 
     /* string without dump; the metatable of strings indexes that copy and
      * hides itself */
-    static const char *const strf[] = {"byte", "char",   "find",   "format", "gmatch",
-                                       "gsub", "len",    "lower",  "match",  "rep",
-                                       "reverse", "sub", "upper",  "pack",   "packsize",
-                                       "unpack", NULL};
+    static const char *const strf[] = {"byte",  "char",  "find",     "format", "gmatch",  "gsub",
+                                       "len",   "lower", "match",    "rep",    "reverse", "sub",
+                                       "upper", "pack",  "packsize", "unpack", NULL};
     lua_getfield(L, G, "string");
     copy_fields(L, -1, strf);
     lua_remove(L, -2);
+    wrap_field(L, -1, "find", w_pattern, 1);
+    wrap_field(L, -1, "match", w_pattern, 0);
+    wrap_field(L, -1, "gmatch", w_pattern, 0);
+    wrap_field(L, -1, "gsub", w_pattern, 0);
+    wrap_field(L, -1, "rep", w_rep, 0);
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
     lua_pushvalue(L, -3);
@@ -188,32 +297,33 @@ static int setup(lua_State *L) {
     lua_pop(L, 2);
     lua_setfield(L, T, "string");
 
-    static const char *const tabf[] = {"concat", "insert", "move", "pack",
+    static const char *const tabf[] = {"concat", "insert", "move",   "pack",
                                        "remove", "sort",   "unpack", NULL};
     lua_getfield(L, G, "table");
     copy_fields(L, -1, tabf);
     lua_remove(L, -2);
+    wrap_field(L, -1, "move", w_move, 0);
     lua_setfield(L, T, "table");
 
-    static const char *const mathf[] = {"abs",  "ceil",      "cos",   "deg",   "exp",  "floor",
-                                        "fmod", "huge",      "log",   "max",   "maxinteger",
-                                        "min",  "mininteger", "modf", "pi",    "rad",  "random",
-                                        "randomseed", "sin", "sqrt",  "tan",   "tointeger",
-                                        "type", "ult",       "asin",  "acos",  "atan", NULL};
+    static const char *const mathf[] = {
+        "abs",       "ceil", "cos",    "deg",        "exp",  "floor",      "fmod",
+        "huge",      "log",  "max",    "maxinteger", "min",  "mininteger", "modf",
+        "pi",        "rad",  "random", "randomseed", "sin",  "sqrt",       "tan",
+        "tointeger", "type", "ult",    "asin",       "acos", "atan",       NULL};
     lua_getfield(L, G, "math");
     copy_fields(L, -1, mathf);
     lua_remove(L, -2);
     lua_setfield(L, T, "math");
 
-    static const char *const utf8f[] = {"char",   "charpattern", "codes", "codepoint",
-                                        "len",    "offset",      NULL};
+    static const char *const utf8f[] = {"char", "charpattern", "codes", "codepoint",
+                                        "len",  "offset",      NULL};
     lua_getfield(L, G, "utf8");
     copy_fields(L, -1, utf8f);
     lua_remove(L, -2);
     lua_setfield(L, T, "utf8");
 
-    static const char *const cof[] = {"create", "isyieldable", "resume", "running",
-                                      "status", "wrap",        "yield",  "close", NULL};
+    static const char *const cof[] = {"create", "isyieldable", "resume", "running", "status",
+                                      "wrap",   "yield",       "close",  NULL};
     lua_getfield(L, G, "coroutine");
     copy_fields(L, -1, cof);
     lua_remove(L, -2);
@@ -344,8 +454,9 @@ static int tramp_compile(lua_State *L) {
     if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
     lua_call(L, 0, 1);
     if (lua_type(L, -1) != LUA_TFUNCTION)
-        return luaL_error(L, "the source must return a function (return function(db, ...) ... "
-                             "end), it returned a %s value",
+        return luaL_error(L,
+                          "the source must return a function (return function(db, ...) ... "
+                          "end), it returned a %s value",
                           luaL_typename(L, -1));
     c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
@@ -434,8 +545,7 @@ static int call_lua(udf_rt *rt, dt_db *db, const char *name, int ref, const dt_v
     return rc;
 }
 
-static int call_c(const udf_reg *r, dt_db *db, const dt_value *args, size_t nargs,
-                  dt_value *out) {
+static int call_c(const udf_reg *r, dt_db *db, const dt_value *args, size_t nargs, dt_value *out) {
     dt__clearerr(db);
     int rc = r->fn(db, args, nargs, out, r->userdata);
     if (rc == DT_OK) return DT_OK;
@@ -529,8 +639,8 @@ static int call_descriptor(udf_rt *rt, dt_db *db, const char *name, const char *
     return call_reg(rt, r, db, args, nargs, out);
 }
 
-static int call_stored_lua(udf_rt *rt, dt_db *db, const char *ident, size_t ilen,
-                           const dt_buf *enc, const dt_value *args, size_t nargs, dt_value *out) {
+static int call_stored_lua(udf_rt *rt, dt_db *db, const char *ident, size_t ilen, const dt_buf *enc,
+                           const dt_value *args, size_t nargs, dt_value *out) {
     udf_cached *c = NULL;
     for (size_t i = 0; i < rt->ncache; i++)
         if (rt->cache[i].ident_len == ilen && !memcmp(rt->cache[i].ident, ident, ilen)) {

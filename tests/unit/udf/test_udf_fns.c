@@ -99,7 +99,8 @@ static void test_error_fails_unchanged(void **state) {
 
 static void test_unknown_function(void **state) {
     dt_conn *c = C(state);
-    tu_assert_fails_unchanged(c, "[[:acct/nothing 1]]", DT_INVALID, "unknown operation :acct/nothing");
+    tu_assert_fails_unchanged(c, "[[:acct/nothing 1]]", DT_INVALID,
+                              "unknown operation :acct/nothing");
     tu_assert_fails_unchanged(c, "[[:db.fn/call :acct/nothing 1]]", DT_INVALID,
                               "no transaction function");
     tu_assert_fails_unchanged(c, "[[:db.fn/call 12]]", DT_INVALID, "function ident");
@@ -111,10 +112,11 @@ static void test_unknown_function(void **state) {
 /* The function sees the forms before it in its own transaction. */
 static void test_sees_earlier_forms(void **state) {
     dt_conn *c = C(state);
-    uu_install(c, "t/count", "return function(db, attr)\n"
-                             "  local n = #db:datoms('avet', attr)\n"
-                             "  return {{dt.kw'db/add', dt.tempid('c'), dt.kw'p/age', n}}\n"
-                             "end");
+    uu_install(c, "t/count",
+               "return function(db, attr)\n"
+               "  local n = #db:datoms('avet', attr)\n"
+               "  return {{dt.kw'db/add', dt.tempid('c'), dt.kw'p/age', n}}\n"
+               "end");
     tu_tx(c, "[[:db/add \"a\" :p/name \"Ann\"] [:db/add \"b\" :p/name \"Bob\"] [:t/count :p/name]]",
           DT_OK, 0);
     dt_db *db;
@@ -129,12 +131,13 @@ static void test_sees_earlier_forms(void **state) {
 /* Entities made by earlier forms keep their tempids in the report. */
 static void test_tempids_across_call(void **state) {
     dt_conn *c = C(state);
-    uu_install(c, "t/name-of", "return function(db, e)\n"
-                               "  local x = db:entity(e)\n"
-                               "  return {dt.add(e, 'p/age', #x['p/name'])}\n"
-                               "end");
-    dt_report *r = tu_tx(c, "[[:db/add \"x\" :p/name \"Alice\"] [:db/add \"y\" :p/name \"Bo\"]]",
-                         DT_OK, 1);
+    uu_install(c, "t/name-of",
+               "return function(db, e)\n"
+               "  local x = db:entity(e)\n"
+               "  return {dt.add(e, 'p/age', #x['p/name'])}\n"
+               "end");
+    dt_report *r =
+        tu_tx(c, "[[:db/add \"x\" :p/name \"Alice\"] [:db/add \"y\" :p/name \"Bo\"]]", DT_OK, 1);
     int64_t x = tu_tempid(r, "x");
     dt_report_close(r);
     char tx[128];
@@ -153,10 +156,11 @@ static void test_tempids_across_call(void **state) {
 static void test_recursion_and_limit(void **state) {
     dt_conn *c = C(state);
     /* countdown: expands recursively while n > 0 */
-    uu_install(c, "t/down", "return function(db, n)\n"
-                            "  if n == 0 then return {} end\n"
-                            "  return {dt.add(dt.tempid('e'..n), 'p/age', n), {dt.kw't/down', n - 1}}\n"
-                            "end");
+    uu_install(c, "t/down",
+               "return function(db, n)\n"
+               "  if n == 0 then return {} end\n"
+               "  return {dt.add(dt.tempid('e'..n), 'p/age', n), {dt.kw't/down', n - 1}}\n"
+               "end");
     tu_tx(c, "[[:t/down 5]]", DT_OK, 0);
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
@@ -175,7 +179,9 @@ static void test_malformed_returns(void **state) {
     dt_conn *c = C(state);
     uu_install(c, "t/num", "return function(db) return 42 end");
     tu_assert_fails_unchanged(c, "[[:t/num]]", DT_INVALID, "must return tx-data");
-    uu_install(c, "t/fnval", "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', print or function() end}} end");
+    uu_install(c, "t/fnval",
+               "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', print or function() "
+               "end}} end");
     tu_assert_fails_unchanged(c, "[[:t/fnval]]", DT_TXFN, "cannot convert function");
     uu_install(c, "t/cycle", "return function(db) local t = {} t[1] = t return t end");
     tu_assert_fails_unchanged(c, "[[:t/cycle]]", DT_TXFN, "nests deeper");
@@ -183,9 +189,11 @@ static void test_malformed_returns(void **state) {
     tu_assert_fails_unchanged(c, "[[:t/nums]]", DT_INVALID, "in what :t/nums returned");
     uu_install(c, "t/arity", "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name'}} end");
     tu_assert_fails_unchanged(c, "[[:t/arity]]", DT_INVALID, "takes");
-    uu_install(c, "t/strattr", "return function(db) return {{dt.kw'db/add', 1, 'p/name', 'x'}} end");
+    uu_install(c, "t/strattr",
+               "return function(db) return {{dt.kw'db/add', 1, 'p/name', 'x'}} end");
     tu_assert_fails_unchanged(c, "[[:t/strattr]]", DT_INVALID, "attribute keyword");
-    uu_install(c, "t/dbret", "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', db}} end");
+    uu_install(c, "t/dbret",
+               "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', db}} end");
     tu_assert_fails_unchanged(c, "[[:t/dbret]]", DT_TXFN, "cannot convert");
     uu_install(c, "t/nofn", "return 7");
     tu_assert_fails_unchanged(c, "[[:t/nofn]]", DT_TXFN, "must return a function");
@@ -209,17 +217,19 @@ static void test_compiled_once(void **state) {
     assert_int_equal(compiles(c) - before, 1);
     assert_int_equal(balance(c, 2), 60);
     /* new source: compiled again, the new version runs */
-    uu_install(c, "acct/transfer", "return function(db, from, to, amount)\n"
-                                   "  return {dt.add({dt.kw'acct/id', to}, 'acct/balance', 7)}\n"
-                                   "end");
+    uu_install(c, "acct/transfer",
+               "return function(db, from, to, amount)\n"
+               "  return {dt.add({dt.kw'acct/id', to}, 'acct/balance', 7)}\n"
+               "end");
     tu_tx(c, "[[:acct/transfer 1 2 1]]", DT_OK, 0);
     tu_tx(c, "[[:acct/transfer 1 2 1]]", DT_OK, 0);
     assert_int_equal(compiles(c) - before, 2);
     assert_int_equal(balance(c, 2), 7);
     /* the same source again (another tx): no compilation */
-    uu_install(c, "acct/transfer", "return function(db, from, to, amount)\n"
-                                   "  return {dt.add({dt.kw'acct/id', to}, 'acct/balance', 7)}\n"
-                                   "end");
+    uu_install(c, "acct/transfer",
+               "return function(db, from, to, amount)\n"
+               "  return {dt.add({dt.kw'acct/id', to}, 'acct/balance', 7)}\n"
+               "end");
     tu_tx(c, "[[:acct/transfer 1 2 1]]", DT_OK, 0);
     assert_int_equal(compiles(c) - before, 2);
 }
@@ -262,9 +272,11 @@ static void test_value_mapping(void **state) {
                "          dt.add(e, 'v/types', dt.type(l)), dt.add(e, 'v/types', dt.type(d)),\n"
                "          dt.add(e, 'v/types', dt.type(k)), dt.add(e, 'v/types', dt.type(s)),\n"
                "          dt.add(e, 'v/types', dt.type(u)), dt.add(e, 'v/types', dt.type(i)),\n"
-               "          dt.add(e, 'v/types', tostring(k == dt.kw'a/b') .. ' ' .. tostring(k == 'a/b')),\n"
+               "          dt.add(e, 'v/types', tostring(k == dt.kw'a/b') .. ' ' .. tostring(k == "
+               "'a/b')),\n"
                "          dt.add(e, 'v/types', tostring(l == math.maxinteger)),\n"
-               "          dt.add(e, 'v/types', tostring(u == dt.uuid'6ba7b810-9dad-11d1-80b4-00c04fd430c8')),\n"
+               "          dt.add(e, 'v/types', tostring(u == "
+               "dt.uuid'6ba7b810-9dad-11d1-80b4-00c04fd430c8')),\n"
                "          dt.add(e, 'v/types', tostring(dt.ms(i)))}\n"
                "end");
     tu_tx(c,
@@ -297,8 +309,9 @@ static void test_value_mapping(void **state) {
 
 static void test_read_api(void **state) {
     dt_conn *c = C(state);
-    tu_tx(c, "[{:db/id \"a\" :acct/id 1 :p/name \"Ann\" :p/tags [\"x\" \"y\"]}"
-             " {:db/id \"b\" :acct/id 2 :p/name \"Bob\" :p/friend \"a\"}]",
+    tu_tx(c,
+          "[{:db/id \"a\" :acct/id 1 :p/name \"Ann\" :p/tags [\"x\" \"y\"]}"
+          " {:db/id \"b\" :acct/id 2 :p/name \"Bob\" :p/friend \"a\"}]",
           DT_OK, 0);
     uu_install(c, "t/read",
                "return function(db)\n"
@@ -319,16 +332,23 @@ static void test_read_api(void **state) {
                "  local av = db:datoms('avet', 'p/name', 'Bob')\n"
                "  put('avet ' .. #av .. ' ' .. av[1].e .. ' ' .. av[1].v)\n"
                "  put('missing ' .. tostring(db:entity({dt.kw'acct/id', 9})))\n"
-               "  put('kw ' .. dt.kw'a/b':name() .. ' ' .. dt.kw'a/b':namespace() .. ' ' .. tostring(dt.kw':a/b'))\n"
+               "  put('kw ' .. dt.kw'a/b':name() .. ' ' .. dt.kw'a/b':namespace() .. ' ' .. "
+               "tostring(dt.kw':a/b'))\n"
                "  return out\n"
                "end");
     tu_tx(c, "[[:t/read]]", DT_OK, 0);
     dt_db *db;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
     char *dump = tu_dump_db(db, 0);
-    const char *want[] = {"\"entid 1\"",         "\"entid-missing nil\"", "\"ident 3\"",
-                          "\"friend 1 Bob\"",     "\"tags x,y\"",          "\"unknown nil nil\"",
-                          "\"eavt 4 :acct/id long\"", "\"avet 1 2 Bob\"",  "\"missing nil\"",
+    const char *want[] = {"\"entid 1\"",
+                          "\"entid-missing nil\"",
+                          "\"ident 3\"",
+                          "\"friend 1 Bob\"",
+                          "\"tags x,y\"",
+                          "\"unknown nil nil\"",
+                          "\"eavt 4 :acct/id long\"",
+                          "\"avet 1 2 Bob\"",
+                          "\"missing nil\"",
                           "\"kw b a :a/b\""};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(dump, want[i])) fail_msg("missing %s in\n%s", want[i], dump);
@@ -375,7 +395,8 @@ static void test_dt_call(void **state) {
     /* inside a block: sees the block's writes, and an abort drops it */
     dt_txn *tx;
     assert_int_equal(dt_txn_begin(c, &tx), DT_OK);
-    assert_int_equal(dt_txn_transact(tx, "[[:db/add [:acct/id 2] :acct/balance 500]]", NULL), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add [:acct/id 2] :acct/balance 500]]", NULL),
+                     DT_OK);
     dt_value_long(2, &args[0]);
     dt_value_long(1, &args[1]);
     dt_value_long(400, &args[2]);
@@ -383,7 +404,8 @@ static void test_dt_call(void **state) {
     dt_txn_abort(tx);
     assert_int_equal(balance(c, 1), 50);
     assert_int_equal(dt_txn_begin(c, &tx), DT_OK);
-    assert_int_equal(dt_txn_transact(tx, "[[:db/add [:acct/id 2] :acct/balance 500]]", NULL), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add [:acct/id 2] :acct/balance 500]]", NULL),
+                     DT_OK);
     assert_int_equal(dt_txn_call(tx, "acct/transfer", args, 3, NULL), DT_OK);
     assert_int_equal(dt_txn_commit(tx), DT_OK);
     assert_int_equal(balance(c, 1), 450);

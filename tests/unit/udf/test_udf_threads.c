@@ -18,7 +18,7 @@ static const char *SCHEMA = "{:acct/id {:db/valueType :db.type/long :db/unique :
                             " :ctr/n {:db/valueType :db.type/long}}";
 
 #define THREADS 4
-#define CALLS   1500
+#define CALLS   600
 #define ACCTS   8
 
 static const char *INCR = "return function(db, e)\n"

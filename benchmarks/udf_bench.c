@@ -148,7 +148,8 @@ static dt_conn *open_fresh(char *dir, size_t cap) {
     if (dt_transact(c, "[{:db/id 1 :b/n 0}]", NULL) != DT_OK) die("seed", dt_errmsg(c));
     char tx[2048] = "[";
     for (int i = 0; i < ACCTS; i++)
-        snprintf(tx + strlen(tx), sizeof tx - strlen(tx), "{:acct/id %d :acct/balance 1000000000}", i);
+        snprintf(tx + strlen(tx), sizeof tx - strlen(tx), "{:acct/id %d :acct/balance 1000000000}",
+                 i);
     strcat(tx, "]");
     if (dt_transact(c, tx, NULL) != DT_OK) die("accounts", dt_errmsg(c));
     install(c, "b/set", LUA_SET);
@@ -199,8 +200,10 @@ static double cell(int kind, long n, double *wall) {
             dt_db_close(view);
             if (rc == DT_OK) rc = dt_txn_transact_value(b, &data, NULL);
             dt_value_free(&data);
-            if (rc == DT_OK) rc = dt_txn_commit(b);
-            else dt_txn_abort(b);
+            if (rc == DT_OK)
+                rc = dt_txn_commit(b);
+            else
+                dt_txn_abort(b);
             if (rc != DT_OK) die("block", dt_errmsg(c));
             continue;
         }

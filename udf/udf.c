@@ -714,13 +714,9 @@ int udf_call(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args, 
     int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), head, &e);
     if (rc == DT_NOTFOUND) return DT_NOTFOUND;
     if (rc != DT_OK) return rc;
+    rc = read_enc(db, e, DL_AID_FN, &rt->scratch);
+    if (rc == DT_OK) return call_stored_lua(rt, db, ident, ilen, &rt->scratch, args, nargs, out);
     dt_buf enc = DT_BUF_INIT;
-    rc = read_enc(db, e, DL_AID_FN, &enc);
-    if (rc == DT_OK) {
-        rc = call_stored_lua(rt, db, ident, ilen, &enc, args, nargs, out);
-        dt_buf_release(&enc);
-        return rc;
-    }
     if (rc == DT_NOTFOUND) rc = read_enc(db, e, DL_AID_UDF, &enc);
     if (rc == DT_OK) {
         int64_t d = enc.len == 9 ? dl_codec_get_int(enc.p) : 0;
@@ -823,6 +819,7 @@ void udf_rt_free(udf_rt *rt) {
         dt__free(rt->cache[i].enc);
     }
     dt__free(rt->cache);
+    dt_buf_release(&rt->scratch);
     dt__free(rt);
 }
 

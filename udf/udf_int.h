@@ -60,6 +60,7 @@ struct udf_rt {
     size_t nregs;
     udf_cached *cache;
     size_t ncache;
+    dt_buf scratch; /* the :db/fn encoding read at each call */
 };
 
 /* The runtime of a Lua state (its allocator's userdata). */

@@ -156,8 +156,10 @@ static int list(const char *cmd, dt_conn *conn) {
         free(es);
     }
     int code = CLI_OK;
-    if (rc != DT_OK) code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
-    else if (shown == 0) printf("no stored functions\n");
+    if (rc != DT_OK)
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
+    else if (shown == 0)
+        printf("no stored functions\n");
     dt_db_close(db);
     return code;
 }
@@ -183,8 +185,9 @@ int cmd_fn(int argc, char **argv) {
         goto out;
     }
     if ((is_install && npos != 4) || (is_list && npos != 2)) {
-        code = cli_usage_error(cmd, fn_usage, is_install && npos < 4 ? "install needs IDENT and FILE"
-                                                                     : "too many arguments");
+        code = cli_usage_error(cmd, fn_usage,
+                               is_install && npos < 4 ? "install needs IDENT and FILE"
+                                                      : "too many arguments");
         goto out;
     }
     dt_conn *conn = NULL;

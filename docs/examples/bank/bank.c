@@ -29,9 +29,8 @@
 #define ACCOUNTS 16
 #define OPENING  1000 /* each account's opening balance */
 
-static const char *SCHEMA =
-    "{:acct/id {:db/valueType :db.type/long :db/unique :db.unique/identity}"
-    " :acct/balance {:db/valueType :db.type/long}}";
+static const char *SCHEMA = "{:acct/id {:db/valueType :db.type/long :db/unique :db.unique/identity}"
+                            " :acct/balance {:db/valueType :db.type/long}}";
 
 /* The transfer, as stored in the database.  It runs inside the write
  * transaction: no other write can slip between the read and the write. */

@@ -632,7 +632,9 @@ static int expand_returned(tctx *c, const char *name, dt_value *out) {
         if ((rc = expand_form(c, &forms->u.seq.items[i])) != DT_OK) {
             char inner[DT__ERRMSG_MAX];
             snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
-            if (!strncmp(inner, "in what :", 9)) return rc; /* named by the innermost call */
+            /* named by the innermost call; the nesting limit speaks for itself */
+            if (!strncmp(inner, "in what :", 9) || !strncmp(inner, "tx-data nests deeper", 20))
+                return rc;
             return dt__seterr(NULL, rc, "in what :%s returned: %s", name, inner);
         }
     }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec.h"
 #include "db.h"
 #include "udf_int.h"
 
@@ -460,15 +461,33 @@ static int l_entity(lua_State *L) {
     return 1;
 }
 
+/* The attribute named by the argument at idx (a string or a keyword),
+ * borrowed from the Lua value; NULL when it is neither. */
+static const char *attr_name(lua_State *L, int idx, size_t *n) {
+    if (lua_type(L, idx) == LUA_TSTRING) return lua_tolstring(L, idx, n);
+    udf_rt *rt = udf_rt_of(L);
+    if (lua_type(L, idx) == LUA_TUSERDATA && is_mt(L, idx, rt->mt_kw)) {
+        const kw_ud *k = lua_touserdata(L, idx);
+        *n = k->len;
+        return k->s;
+    }
+    return NULL;
+}
+
+/*
+ * ent['attr']: the value of a cardinality-one attribute is read with one
+ * cursor step straight into a buffer (the cursor is closed before anything
+ * that may raise a Lua error); integers are pushed without decoding.
+ * Cardinality many goes through collect().
+ */
 static int entity_index(lua_State *L) {
     udf_rt *rt = udf_rt_of(L);
     entity_ud *en = luaL_checkudata(L, 1, MT_ENTITY);
     if (!rt->db || en->gen != rt->gen)
         return luaL_error(L, "this entity belongs to a call that has ended");
-    holder *h = push_holder(L);
-    attr_arg(L, 2, &h->v[1], "entity");
-    const char *name = h->v[1].u.s.ptr;
-    size_t n = h->v[1].u.s.len;
+    size_t n = 0;
+    const char *name = attr_name(L, 2, &n);
+    if (!name) return luaL_error(L, "entity: the key must be an attribute (keyword or string)");
     if (n && name[0] == ':') name++, n--;
     if (n == 5 && !memcmp(name, "db/id", 5)) {
         lua_pushinteger(L, (lua_Integer)en->e);
@@ -479,20 +498,54 @@ static int entity_index(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    dt_value_long(en->e, &h->v[0]);
-    collect(L, rt->db, DT_INDEX_EAV, h, 2, "entity");
-    const dt_value *all = &h->v[3];
     if (a->many) {
+        holder *h = push_holder(L);
+        dt_value_long(en->e, &h->v[0]);
+        if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &h->v[1]) != DT_OK)
+            return luaL_error(L, "out of memory");
+        collect(L, rt->db, DT_INDEX_EAV, h, 2, "entity");
+        const dt_value *all = &h->v[3];
         lua_createtable(L, (int)(all->u.seq.n < 1u << 20 ? all->u.seq.n : 0), 0);
         for (size_t i = 0; i < all->u.seq.n; i++) {
             udf_push_value(L, &all->u.seq.items[i].u.seq.items[2], 1);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
-    } else if (all->u.seq.n) {
-        udf_push_value(L, &all->u.seq.items[0].u.seq.items[2], 1);
-    } else {
-        lua_pushnil(L);
+        return 1;
     }
+    dt_buf *b = &rt->scratch2;
+    b->len = 0;
+    dl_cursor cur;
+    int rc = dl_cursor_open(&cur, dl_db_store(rt->db), dl_db_txn(rt->db), DL_INDEX_EAV);
+    if (rc == DT_OK) {
+        dl_ikey k = {2, en->e, a->aid, NULL, 0};
+        dl_datom d;
+        if ((rc = dl_cursor_seek(&cur, &k, 2, NULL)) == DT_OK &&
+            (rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
+            dt_kv_bytes full;
+            rc = dl_cursor_value(&cur, &full);
+            if (rc == DT_OK && dt_buf_append(b, full.ptr, full.len) != DT_OK) rc = DT_NOMEM;
+        }
+        dl_cursor_close(&cur);
+    }
+    if (++rt->steps > rt->step_limit && !rt->abort) rt->abort = UDF_ABORT_STEPS;
+    if (rt->abort)
+        return luaL_error(L, "instruction limit of %I reached", (lua_Integer)rt->step_limit);
+    if (rc == DT_DONE) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (rc != DT_OK)
+        return luaL_error(L, "entity: %s", rc == DT_NOMEM ? "out of memory" : dt_errmsg(NULL));
+    uint8_t tag = b->len ? b->p[0] : 0;
+    if (b->len == 9 && (tag == DL_CODEC_TAG(DT_LONG) || tag == DL_CODEC_TAG(DT_REF))) {
+        lua_pushinteger(L, (lua_Integer)dl_codec_get_int(b->p));
+        return 1;
+    }
+    holder *h = push_holder(L);
+    size_t used;
+    if (dl_codec_decode(b->p, b->len, &h->v[2], &used) != DT_OK)
+        return luaL_error(L, "entity: %s", dt_errmsg(NULL));
+    udf_push_value(L, &h->v[2], 1);
     return 1;
 }
 

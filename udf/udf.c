@@ -820,6 +820,7 @@ void udf_rt_free(udf_rt *rt) {
     }
     dt__free(rt->cache);
     dt_buf_release(&rt->scratch);
+    dt_buf_release(&rt->scratch2);
     dt__free(rt);
 }
 

@@ -60,7 +60,8 @@ struct udf_rt {
     size_t nregs;
     udf_cached *cache;
     size_t ncache;
-    dt_buf scratch; /* the :db/fn encoding read at each call */
+    dt_buf scratch;  /* the :db/fn encoding read at each call */
+    dt_buf scratch2; /* a value read by an entity */
 };
 
 /* The runtime of a Lua state (its allocator's userdata). */

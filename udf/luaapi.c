@@ -133,7 +133,7 @@ void udf_push_value(lua_State *L, const dt_value *v, int depth) {
         box_ud *b = lua_newuserdatauv(L, sizeof *b, 0);
         dt_value_nil(&b->v);
         luaL_setmetatable(L, MT_BOX);
-        if (dt_value_copy(v, &b->v) != DT_OK) luaL_error(L, "out of memory");
+        if (dt_value_copy(v, &b->v) != DT_OK) udf_oom(L);
         return;
     }
     }
@@ -258,8 +258,9 @@ int udf_to_value(udf_rt *rt, lua_State *L, int idx, dt_value *out, int depth) {
 /* A Lua argument as a Datolite value, or a Lua error naming the argument. */
 static void arg_value(lua_State *L, int idx, dt_value *out, const char *fname) {
     udf_rt *rt = udf_rt_of(L);
-    if (udf_to_value(rt, L, idx, out, 0) != DT_OK)
-        luaL_error(L, "%s: argument %d: %s", fname, idx - 1, dt_errmsg(NULL));
+    int rc = udf_to_value(rt, L, idx, out, 0);
+    if (rc == DT_NOMEM) udf_oom(L);
+    if (rc != DT_OK) luaL_error(L, "%s: argument %d: %s", fname, idx - 1, dt_errmsg(NULL));
 }
 
 /* }====== */
@@ -312,7 +313,7 @@ static void eref_arg(lua_State *L, int idx, dt_value *out, const char *fname) {
     if (lua_type(L, idx) == LUA_TSTRING) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        if (dt_value_text(DT_KEYWORD, s, n, out) != DT_OK) luaL_error(L, "out of memory");
+        if (dt_value_text(DT_KEYWORD, s, n, out) != DT_OK) udf_oom(L);
         return;
     }
     arg_value(L, idx, out, fname);
@@ -324,7 +325,7 @@ static void attr_arg(lua_State *L, int idx, dt_value *out, const char *fname) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         if (n && s[0] == ':') s++, n--;
-        if (dt_value_text(DT_KEYWORD, s, n, out) != DT_OK) luaL_error(L, "out of memory");
+        if (dt_value_text(DT_KEYWORD, s, n, out) != DT_OK) udf_oom(L);
         return;
     }
     arg_value(L, idx, out, fname);
@@ -343,6 +344,7 @@ static int l_entid(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
+    if (rc == DT_NOMEM) return udf_oom(L);
     if (rc != DT_OK) return luaL_error(L, "db:entid: %s", dt_errmsg(db));
     lua_pushinteger(L, (lua_Integer)e);
     return 1;
@@ -355,6 +357,7 @@ static int collect(lua_State *L, dt_db *db, dt_index index, holder *h, size_t n,
     udf_rt *rt = udf_rt_of(L);
     dt_datom_iter *it = NULL;
     int rc = dt_db_datoms(db, index, h->v, n, &it);
+    if (rc == DT_NOMEM) return udf_oom(L);
     if (rc != DT_OK) return luaL_error(L, "%s: %s", fname, dt_errmsg(db));
     dt_value *items = NULL;
     size_t cnt = 0, cap = 0;
@@ -453,6 +456,7 @@ static int l_entity(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
+    if (rc == DT_NOMEM) return udf_oom(L);
     if (rc != DT_OK) return luaL_error(L, "db:entity: %s", dt_errmsg(rt->db));
     entity_ud *en = lua_newuserdatauv(L, sizeof *en, 0);
     en->gen = rt->gen;
@@ -501,8 +505,7 @@ static int entity_index(lua_State *L) {
     if (a->many) {
         holder *h = push_holder(L);
         dt_value_long(en->e, &h->v[0]);
-        if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &h->v[1]) != DT_OK)
-            return luaL_error(L, "out of memory");
+        if (dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &h->v[1]) != DT_OK) return udf_oom(L);
         collect(L, rt->db, DT_INDEX_EAV, h, 2, "entity");
         const dt_value *all = &h->v[3];
         lua_createtable(L, (int)(all->u.seq.n < 1u << 20 ? all->u.seq.n : 0), 0);
@@ -741,10 +744,10 @@ static int box_tostring(lua_State *L) {
     holder *h = push_holder(L);
     char *text = NULL;
     size_t n = 0;
-    if (dt_edn_write(&b->v, 0, &text, &n) != DT_OK) return luaL_error(L, "out of memory");
+    if (dt_edn_write(&b->v, 0, &text, &n) != DT_OK) return udf_oom(L);
     int rc = dt_value_text(DT_STRING, text, n, &h->v[0]);
     dt_free(text);
-    if (rc != DT_OK) return luaL_error(L, "out of memory");
+    if (rc != DT_OK) return udf_oom(L);
     lua_pushlstring(L, h->v[0].u.s.ptr, h->v[0].u.s.len);
     return 1;
 }

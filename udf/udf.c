@@ -45,7 +45,15 @@ static void *alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
         }
     }
     void *p = dt__realloc(ptr, nsize);
-    if (!p) return NULL;
+    if (!p) {
+        /* Lua relies on shrinking never failing: keep the larger block */
+        if (ptr && nsize <= old) {
+            rt->mem_used = rt->mem_used - old + nsize;
+            return ptr;
+        }
+        rt->oom = 1;
+        return NULL;
+    }
     rt->mem_used = rt->mem_used - old + nsize;
     return p;
 }
@@ -384,10 +392,13 @@ static int ensure_state(udf_rt *rt) {
     lua_State *L = lua_newstate(alloc_fn, rt);
     if (!L) return dt__seterr(NULL, DT_NOMEM, "functions: out of memory creating the Lua state");
     rt->abort = 0;
+    rt->oom = 0;
     lua_pushcfunction(L, setup);
     lua_pushlightuserdata(L, rt);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK) {
         int mem = rt->abort == UDF_ABORT_MEMORY;
+        int oom = rt->oom || st == LUA_ERRMEM;
         lua_close(L);
         rt->mem_used = 0;
         rt->abort = 0;
@@ -396,7 +407,9 @@ static int ensure_state(udf_rt *rt) {
                               "functions: the Lua memory cap of %zu bytes is too small for the "
                               "libraries",
                               rt->mem_limit);
-        return dt__seterr(NULL, DT_NOMEM, "functions: cannot set up the Lua state");
+        return dt__seterr(NULL, oom ? DT_NOMEM : DT_INTERNAL,
+                          "functions: %s setting up the Lua state",
+                          oom ? "out of memory" : "error");
     }
     lua_sethook(L, hook_fn, LUA_MASKCOUNT, UDF_STEP_GRAIN);
     rt->L = L;
@@ -494,6 +507,7 @@ static void one_line(const char *src, char *dst, size_t cap) {
 static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char *what) {
     lua_State *L = rt->L;
     rt->abort = 0;
+    rt->oom = 0;
     rt->steps = 0;
     lua_settop(L, 0);
     lua_pushcfunction(L, msgh);
@@ -512,6 +526,8 @@ static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char
                             ctx->name, rt->mem_limit, text);
         else if (rt->abort == UDF_ABORT_STEPS)
             rc = dt__seterr(NULL, DT_LIMIT, "%s :%s: %s", what, ctx->name, text);
+        else if (rt->oom || st == LUA_ERRMEM)
+            rc = dt__seterr(NULL, DT_NOMEM, "%s :%s: out of memory", what, ctx->name);
         else
             rc = dt__seterr(NULL, DT_TXFN, "%s :%s: %s", what, ctx->name, text);
     }
@@ -520,6 +536,7 @@ static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char
     rt->gen++;
     if (rt->abort) lua_gc(L, LUA_GCCOLLECT);
     rt->abort = 0;
+    rt->oom = 0;
     return rc;
 }
 

@@ -48,6 +48,7 @@ struct udf_rt {
     size_t mem_used, mem_limit;
     uint64_t steps, step_limit; /* in instructions */
     int abort;                  /* UDF_ABORT_* */
+    int oom;                    /* the system ran out of memory during the call */
     uint64_t compiles;
     int base_ref;      /* the template of a function's environment */
     const void *mt_kw; /* metatables of our userdata, by address */
@@ -69,6 +70,13 @@ static inline udf_rt *udf_rt_of(lua_State *L) {
     void *ud = NULL;
     lua_getallocf(L, &ud);
     return (udf_rt *)ud;
+}
+
+/* Fails the running call for lack of memory (not the cap): the call then
+ * ends with DT_NOMEM. */
+static inline int udf_oom(lua_State *L) {
+    udf_rt_of(L)->oom = 1;
+    return luaL_error(L, "out of memory");
 }
 
 /*

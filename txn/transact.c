@@ -127,6 +127,7 @@ typedef struct tempid_t {
     const dt_value *key; /* as written; NULL for generated ones */
     size_t parent;       /* union-find; the root is the earliest */
     int64_t eid;         /* roots: resolved id, 0 until known */
+    int fresh;           /* roots: eid is a new id given by flush_ops */
 } tempid_t;
 
 /* Tempids carried from one transaction to the next (dt_import_edn). */
@@ -229,7 +230,7 @@ static int new_tempid(tctx *c, const dt_value *key, size_t *out) {
         c->captids = cap;
     }
     size_t i = c->ntids++;
-    c->tids[i] = (tempid_t){key, i, 0};
+    c->tids[i] = (tempid_t){key, i, 0, 0};
     *out = i;
     return DT_OK;
 }
@@ -941,7 +942,10 @@ static int check_value_tempids(tctx *c) {
         for (int j = 0; j < 2 && rc == DT_OK; j++) {
             if (rs[j]->kind != ER_TEMPID) continue;
             const tempid_t *t = &c->tids[rs[j]->tempid];
-            if (as_entity[rs[j]->tempid] || t->eid || !t->key) continue;
+            /* a new id given before a function call (flush_ops) is no
+             * reason to accept it */
+            const tempid_t *root = &c->tids[tid_root(c, rs[j]->tempid)];
+            if (as_entity[rs[j]->tempid] || (t->eid && !root->fresh) || !t->key) continue;
             char buf[96];
             dl_show(t->key, buf, sizeof buf);
             c->form = c->ops[i].form;
@@ -979,6 +983,7 @@ static int allocate_ids(tctx *c) {
             rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->tids[r].eid);
         else
             c->tids[r].eid = (int64_t)c->next_eid++;
+        c->tids[r].fresh = 1;
     }
     return rc;
 }

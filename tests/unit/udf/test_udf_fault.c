@@ -19,13 +19,14 @@ static const char *SCHEMA = "{:a/id {:db/valueType :db.type/long :db/unique :db.
                             " :a/tags {:db/valueType :db.type/string :db/cardinality "
                             ":db.cardinality/many}}";
 
-static const char *FN = "return function(db, id, k)\n"
-                        "  local e = db:entity({dt.kw'a/id', id})\n"
-                        "  local tags = e['a/tags']\n"
-                        "  local ds = db:datoms('eavt', e['db/id'])\n"
-                        "  return {dt.add(e['db/id'], 'a/n', e['a/n'] + k + #tags + #ds),\n"
-                        "          {['db/id'] = dt.tempid('x'), ['a/tags'] = {'u', tostring(dt.kw'q/r')}}}\n"
-                        "end";
+static const char *FN =
+    "return function(db, id, k)\n"
+    "  local e = db:entity({dt.kw'a/id', id})\n"
+    "  local tags = e['a/tags']\n"
+    "  local ds = db:datoms('eavt', e['db/id'])\n"
+    "  return {dt.add(e['db/id'], 'a/n', e['a/n'] + k + #tags + #ds),\n"
+    "          {['db/id'] = dt.tempid('x'), ['a/tags'] = {'u', tostring(dt.kw'q/r')}}}\n"
+    "end";
 
 static void test_call_fails_cleanly_at_every_allocation(void **state) {
     (void)state;

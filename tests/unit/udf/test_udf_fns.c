@@ -153,6 +153,17 @@ static void test_tempids_across_call(void **state) {
     dt_db_close(db);
 }
 
+/* A tempid used only as a value stays an error when a call follows. */
+static void test_value_only_tempid_before_call(void **state) {
+    dt_conn *c = C(state);
+    uu_install(c, "t/noop", "return function(db) return {} end");
+    tu_tx(c, "[{:db/id \"a\" :p/name \"A\"}]", DT_OK, 0);
+    tu_assert_fails_unchanged(c, "[[:db/add 1 :p/friend \"ghost\"] [:t/noop]]", DT_INVALID,
+                              "used only as a value");
+    /* named as an entity after the call: fine */
+    tu_tx(c, "[[:db/add 1 :p/friend \"f\"] [:t/noop] [:db/add \"f\" :p/name \"F\"]]", DT_OK, 0);
+}
+
 static void test_recursion_and_limit(void **state) {
     dt_conn *c = C(state);
     /* countdown: expands recursively while n > 0 */
@@ -450,6 +461,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unknown_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sees_earlier_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tempids_across_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_only_tempid_before_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recursion_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_returns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compiled_once, setup, teardown),

@@ -12,7 +12,9 @@
  *                      table keys work; never a string
  *   vector, list,      table with keys 1..n
  *   tuple, set
- *   map                table (keys converted the same way)
+ *   map                table; keyword keys become strings (attribute
+ *                      names, as string keys become keywords on the way
+ *                      back), other keys are converted as values
  *   anything else      a boxed value (uuid, instant, bigint, bigdec, bytes,
  *                      symbol, char, tagged): tostring gives its EDN text,
  *                      == compares values, dt.type names its type
@@ -123,8 +125,13 @@ void udf_push_value(lua_State *L, const dt_value *v, int depth) {
     case DT_MAP:
         lua_createtable(L, 0, (int)(v->u.seq.n / 2 < 1u << 20 ? v->u.seq.n / 2 : 0));
         for (size_t i = 0; i + 1 < v->u.seq.n; i += 2) {
-            if (v->u.seq.items[i].type == DT_NIL) continue;
-            udf_push_value(L, &v->u.seq.items[i], depth + 1);
+            const dt_value *k = &v->u.seq.items[i];
+            if (k->type == DT_NIL) continue;
+            if (k->type == DT_KEYWORD) /* attribute names: strings, as on the way back */
+                lua_pushlstring(L, k->u.s.ptr[0] == ':' ? k->u.s.ptr + 1 : k->u.s.ptr,
+                                k->u.s.len - (k->u.s.ptr[0] == ':'));
+            else
+                udf_push_value(L, k, depth + 1);
             udf_push_value(L, &v->u.seq.items[i + 1], depth + 1);
             lua_rawset(L, -3);
         }

@@ -318,6 +318,22 @@ static void test_value_mapping(void **state) {
     dt_db_close(db);
 }
 
+/* Maps: keyword keys arrive as strings and go back as keywords. */
+static void test_map_round_trip(void **state) {
+    dt_conn *c = C(state);
+    uu_install(c, "t/map",
+               "return function(db, m)\n"
+               "  assert(m['p/name'] == 'Ann' and m[dt.kw'p/name'] == nil)\n"
+               "  m['db/id'] = dt.tempid('m')\n"
+               "  m['p/age'] = m['p/age'] + 1\n"
+               "  return {m}\n"
+               "end");
+    tu_tx(c, "[[:t/map {:p/name \"Ann\" :p/age 41}]]", DT_OK, 0);
+    char *dump = tu_dump(c, 0);
+    if (!strstr(dump, "[2 :p/age 42]\n[2 :p/name \"Ann\"]")) fail_msg("%s", dump);
+    free(dump);
+}
+
 static void test_read_api(void **state) {
     dt_conn *c = C(state);
     tu_tx(c,
@@ -467,6 +483,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_compiled_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_by_other_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dt_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),

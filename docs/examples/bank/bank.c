@@ -11,7 +11,7 @@
  * overdraft.  Exit status 0 when all of that holds.
  *
  * Usage: bank [DIR [THREADS [TRANSFERS]]]   (defaults: a temporary
- * directory, 8 threads, 10000 transfers each)
+ * directory, also for DIR "-"; 8 threads, 10000 transfers each)
  *
  * Only the public header is used: build it like any Datolite program,
  *     cc bank.c -o bank $(pkg-config --cflags --libs datolite) -lpthread
@@ -130,7 +130,8 @@ static int balances(dt_conn *conn, int64_t *sum, int64_t *min, long *n) {
 
 int main(int argc, char **argv) {
     char tmp[] = "/tmp/datolite-bank.XXXXXX";
-    const char *dir = argc > 1 ? argv[1] : mkdtemp(tmp);
+    int own_dir = argc <= 1 || !strcmp(argv[1], "-");
+    const char *dir = own_dir ? mkdtemp(tmp) : argv[1];
     int threads = argc > 2 ? atoi(argv[2]) : 8;
     int transfers = argc > 3 ? atoi(argv[3]) : 10000;
     if (!dir || threads < 1 || threads > 256 || transfers < 1) {
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
     free(ws);
     free(th);
     if (dt_conn_close(conn) != DT_OK) ok = 0;
-    if (argc <= 1) { /* our temporary directory */
+    if (own_dir) { /* our temporary directory */
         char path[256];
         snprintf(path, sizeof path, "%s/data.mdb", dir);
         unlink(path);

@@ -18,6 +18,7 @@ dt_require_pkg(LMDB lmdb liblmdb-dev)
 dt_require_pkg(LUA lua5.4 liblua5.4-dev)
 dt_require_pkg(MSGPACK msgpack libmsgpack-dev)
 dt_require_pkg(LIBEDIT libedit libedit-dev)
+dt_require_pkg(PCRE2 libpcre2-8 libpcre2-dev)
 if(DATOLITE_TESTS)
   dt_require_pkg(CMOCKA cmocka libcmocka-dev)
 endif()
@@ -25,4 +26,4 @@ endif()
 # Everything the finished library links against.
 add_library(dt_deps_all INTERFACE)
 target_link_libraries(dt_deps_all INTERFACE
-  PkgConfig::LMDB PkgConfig::LUA PkgConfig::MSGPACK Threads::Threads m)
+  PkgConfig::LMDB PkgConfig::LUA PkgConfig::MSGPACK PkgConfig::PCRE2 Threads::Threads m)

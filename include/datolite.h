@@ -66,7 +66,7 @@ const char *dt_version(void);
  * DT_OK and at most two or three other *expected* codes (documented on the
  * function); anything else is an error whose message says what happened.
  */
-enum dt_result {
+enum dt_result_code {
     DT_OK = 0,         /* success */
     DT_NOTFOUND = 1,   /* no such key, entity, attribute, database */
     DT_INVALID = 2,    /* invalid input: malformed EDN, wrong value type,
@@ -1547,6 +1547,206 @@ void dt_cancel_trigger(dt_cancel *c);
 void dt_cancel_reset(dt_cancel *c);
 int dt_cancel_triggered(const dt_cancel *c);
 void dt_cancel_free(dt_cancel *c);
+
+/*
+ * Pull: the values of one entity (and the entities it refers to) as a
+ * nested map, selected by a pattern, with Datomic's and DataScript's pull
+ * syntax and DataScript's results (docs/query.md, "Pull"):
+ *
+ *   [:name :age]                   attributes (cardinality many: a vector)
+ *   [*]                            every attribute, :db/id, components in full
+ *   [:name {:friend [:name]}]      a ref followed with a sub-pattern
+ *   [:name :_friend]               reverse: the entities whose :friend is this one
+ *   [:db/id [:alias :limit 2] [:nick :default "none"] [:name :as "n"]]
+ *   [(limit :alias nil) (default :age 0)]
+ *   [:name {:follows ...}]         recursion (also {:follows 3}: three levels)
+ *
+ * A ref without a sub-pattern gives {:db/id e}; an entity met again on the
+ * path of a recursion gives {:db/id e}; entity ids are DT_LONG values (as
+ * in query results).
+ * A cardinality-many attribute gives at most 1000 values unless :limit
+ * says otherwise (nil: all).  A map that would be empty is nil: the
+ * result of an entity with none of the attributes, or that does not
+ * exist, is nil.
+ *
+ * dt_pull: pattern is the EDN text pattern[0..len) of a pattern vector;
+ * eid an entity id (DT_LONG or DT_REF), an ident keyword or a lookup ref
+ * [:attr value].  *out receives the map or nil; the caller owns it
+ * (dt_value_free).  dt_pull_value: the same with the pattern as a value
+ * (borrowed).  dt_pull_many: pulls eids[0..n) with one compiled pattern;
+ * *out is a vector of n items (a map, or nil for an entity with nothing
+ * to pull), owned by the caller; one reference that fails fails the call.
+ * @retval DT_OK
+ * @retval DT_INVALID  malformed EDN or pattern (the message shows the
+ *                     offending part: "pull: a map spec needs a ref
+ *                     attribute, got :name in [{:name [:x]}]"), an entity
+ *                     reference that is not an id, ident or lookup ref
+ * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
+ * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
+ *                     pattern value nesting sub-patterns deeper than 128
+ * @retval DT_MISUSE   NULL arguments, db not a live snapshot or view
+ * @retval DT_NOMEM, DT_CORRUPT
+ * On error *out is nil and the message is on db (dt_errmsg(db)).
+ * Thread-safety: as any read of db (one thread at a time per snapshot).
+ */
+int dt_pull(dt_db *db, const char *pattern, size_t len, const dt_value *eid, dt_value *out);
+int dt_pull_value(dt_db *db, const dt_value *pattern, const dt_value *eid, dt_value *out);
+int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eids, size_t n,
+                 dt_value *out);
+
+/*
+ * Running Datalog queries (docs/query.md has the language and a worked
+ * example).  A query is prepared once (parsed and checked) into an
+ * immutable dt_query, then run any number of times, from any number of
+ * threads at once, on any snapshot, with positional inputs.  A run gives
+ * a dt_result: rows of cells in the shape the :find spec asks for.
+ */
+
+/* Options of one query run.  Start from DT_QUERY_OPTIONS_INIT; NULL
+ * options are the defaults (no deadline, no row cap, automatic plan). */
+#define DT_QUERY_OPTIONS_VERSION 1
+typedef enum dt_plan_mode {
+    DT_PLAN_AUTO = 0, /* the planned evaluator */
+    DT_PLAN_NAIVE = 1 /* the reference evaluator: written order, nested loops */
+} dt_plan_mode;
+typedef struct dt_query_options {
+    unsigned version;        /* DT_QUERY_OPTIONS_VERSION */
+    uint32_t timeout_ms;     /* 0: no deadline; else DT_TIMEOUT after it */
+    uint64_t max_rows;       /* 0: no cap; else DT_LIMIT when an intermediate
+                                result (or the result) has more rows */
+    dt_plan_mode plan;       /* which evaluator runs the query */
+    const dt_cancel *cancel; /* NULL: none; triggered: DT_INTERRUPT */
+} dt_query_options;
+#define DT_QUERY_OPTIONS_INIT                                                                      \
+    { DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL }
+
+/*
+ * dt_input: one positional input of a query run, in :in order.  Set
+ * exactly one of: `db` for a source ($, $name); `value` (borrowed for the
+ * call) for anything else -- a scalar, tuple, collection or relation for
+ * a binding form, the rules vector for %, a pull pattern for a pattern
+ * name; or `edn`/`edn_len`, the same value as EDN text.
+ */
+typedef struct dt_input {
+    dt_db *db;
+    const dt_value *value;
+    const char *edn;
+    size_t edn_len;
+} dt_input;
+
+typedef struct dt_query dt_query;   /* a prepared query: immutable, thread-safe */
+typedef struct dt_result dt_result; /* the result of one run */
+
+/*
+ * dt_query_prepare: parses and checks query text[0..len) (vector or map
+ * form) into *out (free with dt_query_free).  dt_query_prepare_value
+ * does the same for a query given as a value (copied; the caller keeps
+ * its value).  Rules are not given here but as the % input of each run;
+ * a query that calls rules is checked against them when it runs.
+ * @retval DT_OK
+ * @retval DT_INVALID malformed EDN or a query Datomic would reject
+ *         (unknown function, unbound :find variable, ...); the message on
+ *         dt_errmsg(NULL) gives the form and its line:column
+ * @retval DT_LIMIT   nesting deeper than 128 levels
+ * @retval DT_MISUSE  NULL text or out
+ * @retval DT_NOMEM
+ * Thread-safe.
+ */
+int dt_query_prepare(const char *text, size_t len, dt_query **out);
+int dt_query_prepare_value(const dt_value *query, dt_query **out);
+
+/* dt_query_free: releases a prepared query (NULL is allowed).  No run of
+ * it may still be going on. */
+void dt_query_free(dt_query *q);
+
+/*
+ * dt_query_run: runs prepared query q with inputs[0..n) (positional, in
+ * :in order; without :in the query takes one input, the $ database) and
+ * sets *out to the result (free with dt_result_free).  Every source must
+ * be given a live dt_db: a snapshot, or dt_txn_db's view inside a write
+ * block (the block then reads its own writes).  The databases are only
+ * read, during the call.
+ * @retval DT_OK
+ * @retval DT_INVALID  wrong number or kind of inputs, an input that does
+ *         not fit its binding form, malformed EDN of an input, unknown
+ *         attribute in a pattern, a lookup ref that matches nothing, a
+ *         function applied to values of the wrong type, an unbound
+ *         variable; the message names the clause and its line:column
+ * @retval DT_TIMEOUT  opts->timeout_ms passed
+ * @retval DT_LIMIT    more than opts->max_rows rows in an intermediate
+ *         result, or nesting too deep
+ * @retval DT_INTERRUPT opts->cancel was triggered
+ * @retval DT_MISUSE   NULL q/out, a bad handle, inputs NULL with n > 0
+ * @retval DT_NOMEM
+ * Messages on dt_errmsg(NULL).  Thread-safe: one prepared query may run
+ * in several threads at once (each with its own snapshots).
+ */
+int dt_query_run(const dt_query *q, const dt_input *inputs, size_t n, const dt_query_options *opts,
+                 dt_result **out);
+
+/*
+ * dt_q: runs query text on db with no other inputs (its :in, if written,
+ * must be just $); errors on dt_errmsg(db).  dt_q_inputs: query
+ * text[0..len) with positional inputs and options; errors on
+ * dt_errmsg(NULL).  Both prepare through a per-process cache of prepared
+ * queries keyed by the text (bounded; least recently used entries are
+ * dropped), so repeating a query skips the parse.  Results and codes as
+ * dt_query_prepare and dt_query_run.  Thread-safe.
+ */
+int dt_q(dt_db *db, const char *text, dt_result **out);
+int dt_q_inputs(const char *text, size_t len, const dt_input *inputs, size_t n,
+                const dt_query_options *opts, dt_result **out);
+
+/*
+ * Results.  The :find spec decides the shape:
+ *   DT_FIND_REL    rows of width = number of :find elements: a set, or a
+ *                  multiset when :with keeps duplicates
+ *   DT_FIND_COLL   rows of width 1
+ *   DT_FIND_SCALAR 0 or 1 row of width 1
+ *   DT_FIND_TUPLE  0 or 1 row of width = number of :find elements
+ * Rows come in no particular order (a set is a set).
+ * Entity ids are DT_LONG.  A result is read-only and may be read from
+ * several threads at once.
+ */
+typedef enum dt_find_kind {
+    DT_FIND_REL = 0,
+    DT_FIND_COLL,
+    DT_FIND_SCALAR,
+    DT_FIND_TUPLE
+} dt_find_kind;
+
+/* dt_result_kind, dt_result_count (rows), dt_result_width (columns);
+ * 0 / DT_FIND_REL for a NULL result. */
+dt_find_kind dt_result_kind(const dt_result *r);
+size_t dt_result_count(const dt_result *r);
+size_t dt_result_width(const dt_result *r);
+
+/* dt_result_key: the name of column col under :keys, :strs or :syms (as
+ * written, without the colon), else NULL.  Valid until dt_result_free. */
+const char *dt_result_key(const dt_result *r, size_t col);
+
+/* dt_result_get: the cell at (row, col), borrowed (valid until
+ * dt_result_free); NULL when out of range.  No copy is made. */
+const dt_value *dt_result_get(const dt_result *r, size_t row, size_t col);
+
+/*
+ * dt_result_value: the whole result as one value in Datomic's shape,
+ * owned by the caller (dt_value_free): a relation is a set of vectors (a
+ * vector of vectors when rows repeat: :with keeps duplicates, and pulled
+ * maps or aggregates of distinct groups may coincide), a collection a vector,
+ * a scalar the value or nil, a tuple a vector or nil; under :keys/:strs/
+ * :syms the rows are maps.
+ * dt_result_edn / dt_result_msgpack: that value as EDN text that reads
+ * back (compact) or as msgpack; *out malloc'd (dt_free), *out_len its
+ * length (may be NULL for EDN).
+ * @retval DT_OK / DT_MISUSE (NULL or bad result, NULL out) / DT_NOMEM
+ */
+int dt_result_value(const dt_result *r, dt_value *out);
+int dt_result_edn(const dt_result *r, char **out, size_t *out_len);
+int dt_result_msgpack(const dt_result *r, void **out, size_t *out_len);
+
+/* dt_result_free: frees the result and its cells (NULL is allowed). */
+void dt_result_free(dt_result *r);
 
 /* }====== */
 

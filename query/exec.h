@@ -152,6 +152,19 @@ void dq_fnctx_free(dq_fnctx *ctx);
  * "query: (> \"a\" 1): cannot compare string and long"), DT_NOMEM.
  * dq_call_source: the same for DQ_FNK_SOURCE functions (get-else,
  * get-some, missing?), args excluding the source, read from db.
+ *
+ * Value conventions of the built-ins (docs/query.md has the full table):
+ * an entity id (DT_REF) is the long it holds; `=` is Clojure equality (1
+ * and 1.0 differ), `==` and `<` compare numbers across types; long
+ * overflow is DT_INVALID; `/` of longs that do not divide evenly gives a
+ * double.  A regex is DT_TAGGED with the tag symbol `regex` and a
+ * DT_STRING pattern (what re-pattern returns; the re-* functions also
+ * take a plain string); patterns are compiled once per dq_fnctx (PCRE2).
+ * `tuple` returns a DT_TUPLE; range and re-seq a DT_LIST; re-find with
+ * groups a DT_VECTOR [match g1 ...]; get-some a DT_VECTOR [attr value].
+ * A dq_fnctx belongs to one execution (one thread at a time); the
+ * regex functions and the rand/sample aggregates need one (DT_MISUSE
+ * with NULL), the others accept NULL.
  */
 int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_value *out);
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,
@@ -183,10 +196,21 @@ typedef struct dq_pull dq_pull;
  * against db's schema.  DT_OK, DT_INVALID (malformed pattern; the message
  * shows the offending part), DT_NOMEM.
  * dq_pull_run: pulls entity eid; *out (caller owns) is the map, or nil
- * when the pattern selects nothing of it (as Datomic).
+ * when the pattern selects nothing of it (as Datomic).  DT_OK, DT_LIMIT
+ * (entities nested deeper than 1000), DT_NOMEM, DT_CORRUPT.  A compiled
+ * pattern is immutable: runs may share it across threads (each on its
+ * own db).  On a db whose schema is not the one compiled against (another
+ * database, or the schema changed) it compiles again for that run:
+ * correct, but compile per source when several are involved.
+ * Messages on the NULL handle.
  */
 int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out);
 int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out);
+/* dq_pull_run_many: pulls eids[0..n) into outs[0..n) (each as
+ * dq_pull_run gives it; caller owns them) with one cursor and one set of
+ * buffers: about 0.2 us a pull cheaper than n dq_pull_run calls.  On an
+ * error every outs[i] is nil. */
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs);
 void dq_pull_free(dq_pull *p);
 
 /* }====== */

@@ -13,6 +13,7 @@ PACKAGES=(
   libmsgpack-dev    # msgpack-c: wire format, tx-log values
   libcmocka-dev     # unit tests
   libedit-dev       # REPL line editing (BSD licence)
+  libpcre2-dev      # regexes in queries (re-find, re-matches, re-seq)
   clang-format      # layout check (scripts/format.sh --check)
   clang             # fuzz targets (libFuzzer needs clang)
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14

@@ -559,6 +559,68 @@ static int entity_index(lua_State *L) {
     return 1;
 }
 
+/* db:q(query, ...): the Datalog query (EDN text) run on this db, the
+ * further arguments being its other inputs in :in order.  Rows count
+ * against the instruction budget, which also caps the rows the query may
+ * build. */
+static int l_q(lua_State *L) {
+    dt_db *db = check_db(L, 1);
+    udf_rt *rt = udf_rt_of(L);
+    size_t qlen;
+    const char *q = luaL_checklstring(L, 2, &qlen);
+    int nin = lua_gettop(L) - 2;
+    if (nin > 16) return luaL_error(L, "db:q: at most 16 inputs besides the db, got %d", nin);
+    holder *h = push_holder(L);
+    if (dt_value_seq(DT_VECTOR, (size_t)nin, &h->v[0]) != DT_OK) return udf_oom(L);
+    for (int i = 0; i < nin; i++) arg_value(L, 3 + i, &h->v[0].u.seq.items[i], "db:q");
+    dt_input in[17];
+    memset(in, 0, sizeof in);
+    in[0].db = db;
+    for (int i = 0; i < nin; i++) in[i + 1].value = &h->v[0].u.seq.items[i];
+    dt_query_options o;
+    memset(&o, 0, sizeof o);
+    o.version = DT_QUERY_OPTIONS_VERSION;
+    o.max_rows = rt->step_limit > rt->steps ? rt->step_limit - rt->steps : 1;
+    dt_result *r = NULL;
+    int rc = dt_q_inputs(q, qlen, in, (size_t)nin + 1, &o, &r);
+    if (rc == DT_NOMEM) return udf_oom(L);
+    if (rc == DT_LIMIT) {
+        rt->abort = UDF_ABORT_STEPS;
+        return luaL_error(L, "db:q: %s", dt_errmsg(NULL));
+    }
+    if (rc != DT_OK) return luaL_error(L, "db:q: %s", dt_errmsg(NULL));
+    rt->steps += dt_result_count(r);
+    rc = dt_result_value(r, &h->v[1]);
+    dt_result_free(r);
+    if (rc != DT_OK) return udf_oom(L);
+    udf_push_value(L, &h->v[1], 0);
+    return 1;
+}
+
+/* db:pull(pattern, ref): the pull pattern (EDN text, or a table of
+ * keywords) of the entity ref names, as a table (nil when nothing
+ * matched). */
+static int l_pull(lua_State *L) {
+    dt_db *db = check_db(L, 1);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    holder *h = push_holder(L);
+    eref_arg(L, 3, &h->v[0], "db:pull");
+    int rc;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        size_t n;
+        const char *p = lua_tolstring(L, 2, &n);
+        rc = dt_pull(db, p, n, &h->v[0], &h->v[1]);
+    } else {
+        arg_value(L, 2, &h->v[2], "db:pull");
+        rc = dt_pull_value(db, &h->v[2], &h->v[0], &h->v[1]);
+    }
+    if (rc == DT_NOMEM) return udf_oom(L);
+    if (rc != DT_OK) return luaL_error(L, "db:pull: %s", dt_errmsg(db));
+    udf_push_value(L, &h->v[1], 0);
+    return 1;
+}
+
 static int entity_tostring(lua_State *L) {
     entity_ud *en = luaL_checkudata(L, 1, MT_ENTITY);
     lua_pushfstring(L, "#entity %I", (lua_Integer)en->e);
@@ -810,8 +872,9 @@ void udf_api_open(lua_State *L, udf_rt *rt) {
     rt->mt_box = lua_topointer(L, -1);
     lua_pop(L, 1);
 
-    static const luaL_Reg db_methods[] = {
-        {"entid", l_entid}, {"datoms", l_datoms}, {"entity", l_entity}, {NULL, NULL}};
+    static const luaL_Reg db_methods[] = {{"entid", l_entid},   {"datoms", l_datoms},
+                                          {"entity", l_entity}, {"q", l_q},
+                                          {"pull", l_pull},     {NULL, NULL}};
     static const luaL_Reg no_m[] = {{NULL, NULL}};
     new_mt(L, MT_DB, no_m);
     luaL_newlib(L, db_methods);

@@ -388,6 +388,40 @@ static void test_read_api(void **state) {
     tu_assert_fails_unchanged(c, "[[:t/badattr]]", DT_TXFN, "db:datoms");
 }
 
+/* db:q and db:pull inside a function see the transaction's own state. */
+static void test_query_and_pull(void **state) {
+    dt_conn *c = C(state);
+    tu_tx(c,
+          "[{:acct/id 1 :acct/balance 100 :p/name \"Ann\"} {:acct/id 2 :acct/balance 50 :p/name "
+          "\"Bob\"}]",
+          DT_OK, 0);
+    uu_install(c, "t/q",
+               "return function(db, min)\n"
+               "  local out = {}\n"
+               "  local function put(s) out[#out + 1] = dt.add(dt.tempid('r'), 'v/types', s) end\n"
+               "  local rows = db:q('[:find ?n :in $ ?min :where [?e :acct/balance ?b] [(>= ?b "
+               "?min)] [?e :p/name ?n]]', min)\n"
+               "  local names = {} for _, r in ipairs(rows) do names[#names + 1] = r[1] end\n"
+               "  table.sort(names)\n"
+               "  put('q ' .. table.concat(names, ','))\n"
+               "  local total = db:q('[:find (sum ?b) . :where [_ :acct/balance ?b]]')\n"
+               "  put('sum ' .. tostring(total))\n"
+               "  local p = db:pull('[:p/name :acct/balance]', {dt.kw'acct/id', 2})\n"
+               "  put('pull ' .. p['p/name'] .. ' ' .. p['acct/balance'])\n"
+               "  return out\n"
+               "end");
+    /* the balance changed by the first form is what the query sees */
+    tu_tx(c, "[[:db/add [:acct/id 2] :acct/balance 70] [:t/q 60]]", DT_OK, 0);
+    char *dump = tu_dump(c, 0);
+    const char *want[] = {"\"q Ann,Bob\"", "\"sum 170\"", "\"pull Bob 70\""};
+    for (size_t i = 0; i < 3; i++)
+        if (!strstr(dump, want[i])) fail_msg("missing %s in\n%s", want[i], dump);
+    free(dump);
+    uu_install(c, "t/badq",
+               "return function(db) db:q('[:find ?x :where [?x :no/such]]') return {} end");
+    tu_assert_fails_unchanged(c, "[[:t/badq]]", DT_TXFN, "db:q");
+}
+
 /* }====== */
 
 /* {====== Direct calls ====== */
@@ -485,6 +519,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_value_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_and_pull, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dt_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persists, setup, teardown),

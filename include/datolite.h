@@ -1155,8 +1155,9 @@ typedef struct dt_fn_def dt_fn_def;
  *                  userdata pointers are kept as given).
  *   fn_memory      the memory cap of the connection's Lua state in bytes
  *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB).
- *   fn_steps       the instruction budget of one Lua function call, in
- *                  Lua VM instructions (0: DT_FN_STEPS_DEFAULT).
+ *   fn_steps       the instruction budget of the function calls of one
+ *                  transaction, in Lua VM instructions; every call costs
+ *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).
  */
 typedef struct dt_conn_options {
     unsigned version;

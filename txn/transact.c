@@ -159,8 +159,9 @@ typedef struct tctx {
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
-    txn_eidgap gap; /* tempid ids once next_eid reached the top (eid.h) */
-    size_t applied; /* ops[0..applied) are written (flush_ops) */
+    txn_eidgap gap;    /* tempid ids once next_eid reached the top (eid.h) */
+    size_t applied;    /* ops[0..applied) are written (flush_ops) */
+    uint64_t fn_steps; /* instruction budget used by its function calls */
 } tctx;
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
@@ -673,7 +674,7 @@ static int call_udf(tctx *c, const dt_value *head, const dt_value *args, size_t 
     int rc = flush_ops(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
-    rc = udf_call(c->conn->udf, db, head, args, nargs, &out);
+    rc = udf_call(c->conn->udf, db, head, args, nargs, &c->fn_steps, &out);
     dt_db_close(db);
     if (rc != DT_OK) {
         dt_value_free(&out);

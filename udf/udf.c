@@ -24,6 +24,7 @@
 #include <lualib.h>
 
 #include "codec.h"
+#include "coerce.h"
 #include "db.h"
 #include "udf_int.h"
 
@@ -508,7 +509,7 @@ static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char
     lua_State *L = rt->L;
     rt->abort = 0;
     rt->oom = 0;
-    rt->steps = 0;
+    rt->steps = rt->tx_used;
     lua_settop(L, 0);
     lua_pushcfunction(L, msgh);
     lua_pushcfunction(L, fn);
@@ -532,6 +533,7 @@ static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char
             rc = dt__seterr(NULL, DT_TXFN, "%s :%s: %s", what, ctx->name, text);
     }
     lua_settop(L, 0);
+    rt->tx_used = rt->steps;
     rt->db = NULL;
     rt->gen++;
     if (rt->abort) lua_gc(L, LUA_GCCOLLECT);
@@ -710,9 +712,33 @@ static int call_stored_lua(udf_rt *rt, dt_db *db, const char *ident, size_t ilen
 
 int udf_is_fn_head(const dt_value *v) { return v->type == DT_KEYWORD || v->type == DT_MAP; }
 
+/* The call proper (udf_call charges the budget around it). */
+static int call_named(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args,
+                      size_t nargs, dt_value *out);
+
 int udf_call(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args, size_t nargs,
-             dt_value *out) {
+             uint64_t *steps, dt_value *out) {
     dt_value_nil(out);
+    if (!udf_is_fn_head(head)) return DT_NOTFOUND;
+    /* every call costs a grain, so that calls fanning out through the
+     * tx-data they return end too */
+    rt->tx_used = *steps + UDF_STEP_GRAIN;
+    if (rt->tx_used > rt->step_limit) {
+        *steps = rt->tx_used;
+        char buf[128];
+        dl_show(head, buf, sizeof buf);
+        return dt__seterr(NULL, DT_LIMIT,
+                          "function %s: the functions of this transaction reached the instruction "
+                          "limit of %llu",
+                          buf, (unsigned long long)rt->step_limit);
+    }
+    int rc = call_named(rt, db, head, args, nargs, out);
+    *steps = rt->tx_used;
+    return rc;
+}
+
+static int call_named(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args,
+                      size_t nargs, dt_value *out) {
     if (head->type == DT_MAP) {
         const dt_value *l = dl_map_get_kw(head, "udf/lang");
         const dt_value *k = dl_map_get_kw(head, "udf/kind");

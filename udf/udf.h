@@ -36,7 +36,10 @@ void udf_rt_free(udf_rt *rt);
  * a keyword (a registered id, or the ident of a stored function: :db/fn
  * Lua source or a :db/udf descriptor) or a descriptor map {:udf/lang ...
  * :udf/id ...}.  On DT_OK *out is the tx-data it returned (owned by the
- * caller; not yet checked beyond being a value).
+ * caller; not yet checked beyond being a value).  *steps is the part of
+ * the instruction budget the transaction's earlier calls used (start at
+ * 0): every call costs at least UDF_STEP_GRAIN, Lua calls what they run,
+ * and the calls of one transaction share the budget.
  * @retval DT_OK
  * @retval DT_NOTFOUND  head is a keyword that names no function (no
  *                      message: the caller reports an unknown operation)
@@ -48,7 +51,7 @@ void udf_rt_free(udf_rt *rt);
  * @retval DT_INVALID / DT_NOMEM
  */
 int udf_call(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args, size_t nargs,
-             dt_value *out);
+             uint64_t *steps, dt_value *out);
 
 /* udf_is_fn_head: 1 when v can name a function (a keyword or a map). */
 int udf_is_fn_head(const dt_value *v);

@@ -47,6 +47,7 @@ struct udf_rt {
     lua_State *L;
     size_t mem_used, mem_limit;
     uint64_t steps, step_limit; /* in instructions */
+    uint64_t tx_used;           /* used by earlier calls of this transaction */
     int abort;                  /* UDF_ABORT_* */
     int oom;                    /* the system ran out of memory during the call */
     uint64_t compiles;

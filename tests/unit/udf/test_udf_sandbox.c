@@ -169,6 +169,12 @@ static void test_runaway(void **state) {
     escape(c,
            "local s = ('ab'):rep(1000) error(#s:gsub('a', 'x') .. ' ' .. (s:find('ba', 1, true)))",
            DT_TXFN, "2000 2");
+    /* calls fanning out through returned tx-data (2^40 calls within the
+     * nesting limit) share the transaction's budget */
+    uu_install(c, "t/fork",
+               "return function(db, n) if n == 40 then return {} end "
+               "return {{dt.kw't/fork', n + 1}, {dt.kw't/fork', n + 1}} end");
+    uu_tx_fails(c, "[[:t/fork 0]]", DT_LIMIT, "the functions of this transaction reached");
     /* the handler of xpcall runs out too */
     escape(c, "xpcall(error, function() while true do end end) while true do end", DT_LIMIT,
            "instruction limit");

@@ -34,4 +34,4 @@ endif()
 # Everything the finished library links against.
 add_library(dt_deps_all INTERFACE)
 target_link_libraries(dt_deps_all INTERFACE
-  PkgConfig::LMDB PkgConfig::MSGPACK PkgConfig::PCRE2 Threads::Threads m)
+  PkgConfig::LMDB PkgConfig::LUA PkgConfig::MSGPACK PkgConfig::PCRE2 Threads::Threads m)

@@ -150,6 +150,13 @@ int dl_schema_new(dl_schema **out) {
     int rc = builtin(s, DL_AID_IDENT, "db/ident", DT_KEYWORD, DL_UNIQUE_IDENTITY);
     if (rc == DT_OK) rc = builtin(s, DL_AID_TXINSTANT, "db/txInstant", DT_INSTANT, 0);
     if (rc == DT_OK) rc = builtin(s, DL_AID_DOC, "db/doc", DT_STRING, 0);
+    /* transaction functions: Lua source, or a host function's descriptor */
+    if (rc == DT_OK) rc = builtin(s, DL_AID_FN, "db/fn", DT_STRING, 0);
+    if (rc == DT_OK) rc = builtin(s, DL_AID_UDF, "db/udf", DT_REF, 0);
+    if (rc == DT_OK) rc = builtin(s, DL_AID_UDF_LANG, "udf/lang", DT_KEYWORD, 0);
+    if (rc == DT_OK) rc = builtin(s, DL_AID_UDF_KIND, "udf/kind", DT_KEYWORD, 0);
+    if (rc == DT_OK) rc = builtin(s, DL_AID_UDF_ID, "udf/id", DT_KEYWORD, 0);
+    if (rc == DT_OK) s->by_aid[DL_AID_UDF]->component = 1;
     if (rc != DT_OK) {
         dl_schema_free(s);
         return dt__seterr(NULL, DT_NOMEM, "schema: out of memory");

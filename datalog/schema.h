@@ -22,6 +22,11 @@ enum {
     DL_AID_IDENT = 1,     /* :db/ident, keyword, unique identity */
     DL_AID_TXINSTANT = 2, /* :db/txInstant, instant */
     DL_AID_DOC = 3,       /* :db/doc, string */
+    DL_AID_FN = 4,        /* :db/fn, string: the Lua source of a stored function */
+    DL_AID_UDF = 5,       /* :db/udf, component ref: a host function's descriptor */
+    DL_AID_UDF_LANG = 6,  /* :udf/lang, keyword (:c or :lua) */
+    DL_AID_UDF_KIND = 7,  /* :udf/kind, keyword (:tx-fn) */
+    DL_AID_UDF_ID = 8,    /* :udf/id, keyword: the registered name */
     DL_AID_FIRST_USER = 16
 };
 

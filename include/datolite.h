@@ -1145,15 +1145,37 @@ typedef struct dt_datom {
  *                  are created on first use, typed by their values, as in
  *                  DataScript and Datalevin.
  */
+typedef struct dt_fn_def dt_fn_def;
+
+/*
+ * Version 2 adds the transaction-function fields (docs/functions.md):
+ *   fns, nfns      the host registry: functions this process implements,
+ *                  callable by their id and through stored descriptors
+ *                  (copied at open; `fns` may be freed afterwards, the
+ *                  userdata pointers are kept as given).
+ *   fn_memory      the memory cap of the connection's Lua state in bytes
+ *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB).
+ *   fn_steps       the instruction budget of the function calls of one
+ *                  transaction, in Lua VM instructions; every call costs
+ *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).
+ */
 typedef struct dt_conn_options {
     unsigned version;
     dt_kv_options kv;
     int closed_schema;
+    /* version 2 */
+    const dt_fn_def *fns;
+    size_t nfns;
+    size_t fn_memory;
+    uint64_t fn_steps;
 } dt_conn_options;
 
-#define DT_CONN_OPTIONS_VERSION 1
+#define DT_FN_MEMORY_DEFAULT ((size_t)64 << 20)
+#define DT_FN_STEPS_DEFAULT  ((uint64_t)10000000)
+
+#define DT_CONN_OPTIONS_VERSION 2
 #define DT_CONN_OPTIONS_INIT                                                                       \
-    { DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0 }
+    { DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0, NULL, 0, 0, 0 }
 
 /*
  * dt_conn_open: opens the database in directory `dir`, creating it when
@@ -2021,6 +2043,83 @@ dt_kv *dt_conn_kv(dt_conn *conn);
  * connection snapshot) / DT_BUSY
  */
 int dt_db_refresh(dt_db *db);
+
+/* }====== */
+
+/* {====== Transaction functions ====== */
+
+/*
+ * Transaction functions (docs/functions.md) run inside the write
+ * transaction and return tx-data that is expanded in place of the form
+ * that called them.  Stored Lua functions are entities with :db/ident and
+ * :db/fn (the Lua source); host functions are registered when the
+ * connection opens (dt_conn_options.fns) and may be installed in the
+ * database as a descriptor, :db/udf {:udf/lang :c :udf/kind :tx-fn
+ * :udf/id :acme/bootstrap}, which names the function but holds no code.
+ */
+typedef enum dt_fn_lang { DT_FN_C = 1, DT_FN_LUA = 2 } dt_fn_lang;
+
+/*
+ * A host transaction function in C.  `db` is a read view of the write
+ * transaction as of the calling form (earlier forms of the same
+ * transaction visible), borrowed for the call; args[0..nargs) are the
+ * form's arguments (borrowed).  Fill *out with tx-data (a vector or list
+ * of forms; the caller takes it over, also on error) and return DT_OK,
+ * or fail with a code (a library code or DT_USER_FIRST..DT_USER_LAST)
+ * after dt_errmsg_set(db, code, ...): the transaction then fails with
+ * that code and message.  Called on the thread that runs the transaction
+ * (the caller's, or the connection's writer thread), one call at a time
+ * per connection.  It must not write to the connection (that would wait
+ * for itself).
+ */
+typedef int (*dt_fn_impl)(dt_db *db, const dt_value *args, size_t nargs, dt_value *out,
+                          void *userdata);
+
+/*
+ * One entry of the host registry (dt_conn_options.fns).
+ *   id        the function's name, keyword text ("acme/bootstrap" or
+ *             ":acme/bootstrap"); it matches descriptors with this :udf/id
+ *             and is callable by itself as [:acme/bootstrap ...].
+ *   lang      DT_FN_C (fn and userdata) or DT_FN_LUA (source: Lua source
+ *             of a chunk returning the function, run in the sandbox as a
+ *             stored function, but never written to the database).
+ *   kind      NULL or "tx-fn" (the only kind so far; :udf/kind of
+ *             descriptors).
+ */
+struct dt_fn_def {
+    const char *id;
+    dt_fn_lang lang;
+    dt_fn_impl fn;
+    void *userdata;
+    const char *source;
+    const char *kind;
+};
+
+/*
+ * dt_call / dt_call_async / dt_txn_call: call the transaction function
+ * `fn` (keyword text: a stored function's ident or a registered id) with
+ * args[0..nargs) as one transaction, as the tx-data [[:fn args...]] would:
+ * dt_call waits and gives the report (*out, may be NULL; close with
+ * dt_report_close); dt_call_async queues it like dt_transact_async_value
+ * (args are copied); dt_txn_call runs it inside a write block like
+ * dt_txn_transact_value.
+ * @retval DT_OK
+ * @retval DT_INVALID  no function of that name, or it returned malformed
+ *                     tx-data
+ * @retval DT_TXFN     the function raised an error (the message names the
+ *                     function and gives the Lua error and traceback), or
+ *                     it is installed as a descriptor this process does
+ *                     not implement
+ * @retval DT_LIMIT    it hit the memory cap or the instruction budget, or
+ *                     calls nested deeper than DT_TX_MAX_DEPTH
+ * @retval DT_MISUSE   bad handle, NULL fn, NULL args with nargs > 0
+ * and the codes of dt_transact.  On failure nothing is written.  Messages
+ * on `conn` (`tx` for dt_txn_call).  Thread-safe as dt_transact.
+ */
+int dt_call(dt_conn *conn, const char *fn, const dt_value *args, size_t nargs, dt_report **out);
+int dt_call_async(dt_conn *conn, const char *fn, const dt_value *args, size_t nargs,
+                  dt_transact_callback cb, void *userdata, dt_future **out);
+int dt_txn_call(dt_txn *tx, const char *fn, const dt_value *args, size_t nargs, dt_report **out);
 
 /* }====== */
 

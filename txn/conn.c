@@ -3,6 +3,7 @@
  * checked against the data (txn layer).
  */
 #include "conn.h"
+#include "udf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +146,17 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
         return DT_INVALID;
     dt_conn *c = dt__calloc(1, sizeof *c);
     if (!c) return dt__seterr(NULL, DT_NOMEM, "dt_conn_open: out of memory");
-    int rc = dt_kv_open(dir, &opts->kv, &c->kv);
+    /* version 2: the host registry and the limits of functions */
+    int rc = opts->version >= 2
+                 ? udf_rt_new(opts->fns, opts->nfns, opts->fn_memory, opts->fn_steps, &c->udf)
+                 : udf_rt_new(NULL, 0, 0, 0, &c->udf);
     if (rc != DT_OK) {
+        dt__free(c);
+        return dt__seterr(NULL, rc, "dt_conn_open: %s", dt_errmsg(NULL));
+    }
+    rc = dt_kv_open(dir, &opts->kv, &c->kv);
+    if (rc != DT_OK) {
+        udf_rt_free(c->udf);
         dt__free(c);
         return rc; /* message already on the NULL handle */
     }
@@ -172,6 +182,7 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
     return DT_OK;
 fail:
     c->magic = DT_MAGIC_DEAD;
+    udf_rt_free(c->udf);
     dl_schema_release(c->schema);
     kv_set_owner(c->kv, NULL);
     dt_kv_close(c->kv);
@@ -204,6 +215,7 @@ int dt_conn_close(dt_conn *conn) {
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
     txn_fns_free(conn);
+    udf_rt_free(conn->udf);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);
     pthread_mutex_destroy(&conn->amu);

@@ -38,6 +38,9 @@ struct dt_conn {
     /* transaction functions (txfn.h); changed only with the writer slot */
     struct txn_fn_entry *fns;
     size_t nfns;
+    /* stored, registered and Lua functions (udf.h); used only with the
+     * writer slot */
+    struct udf_rt *udf;
     /* the thread holding wlock (the address of a thread-local), or NULL */
     _Atomic(const void *) w_thread;
 };

@@ -26,8 +26,9 @@
 #include "coerce.h"
 #include "conn.h"
 #include "edn.h"
-#include "txfn.h"
 #include "eid.h"
+#include "txfn.h"
+#include "udf.h"
 
 /* {====== Byte-keyed hash map ====== */
 
@@ -126,6 +127,7 @@ typedef struct tempid_t {
     const dt_value *key; /* as written; NULL for generated ones */
     size_t parent;       /* union-find; the root is the earliest */
     int64_t eid;         /* roots: resolved id, 0 until known */
+    int fresh;           /* roots: eid is a new id given by flush_ops */
 } tempid_t;
 
 /* Tempids carried from one transaction to the next (dt_import_edn). */
@@ -157,7 +159,9 @@ typedef struct tctx {
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
-    txn_eidgap gap; /* tempid ids once next_eid reached the top (eid.h) */
+    txn_eidgap gap;    /* tempid ids once next_eid reached the top (eid.h) */
+    size_t applied;    /* ops[0..applied) are written (flush_ops) */
+    uint64_t fn_steps; /* instruction budget used by its function calls */
 } tctx;
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
@@ -227,7 +231,7 @@ static int new_tempid(tctx *c, const dt_value *key, size_t *out) {
         c->captids = cap;
     }
     size_t i = c->ntids++;
-    c->tids[i] = (tempid_t){key, i, 0};
+    c->tids[i] = (tempid_t){key, i, 0, 0};
     *out = i;
     return DT_OK;
 }
@@ -587,17 +591,70 @@ static op_expander builtin_op(const dt_value *kw) {
 
 static int expand_form(tctx *c, const dt_value *f);
 
+static int resolve_upserts(tctx *c, size_t from);
+static int allocate_ids(tctx *c);
+static int apply_op(tctx *c, const op *o);
+
 /*
- * Runs the transaction function fn on the list form f and expands the
+ * flush_ops: writes the ops expanded so far (tempids resolved and given
+ * ids as at the end of the transaction), so that a transaction function
+ * called next sees the earlier forms of its transaction.  A tempid that
+ * got its entity here keeps it: a later form cannot make it upsert into
+ * another one (that is a conflict).
+ */
+static int flush_ops(tctx *c) {
+    if (c->applied == c->nops) return DT_OK;
+    size_t form = c->form;
+    int rc = resolve_upserts(c, c->applied);
+    if (rc == DT_OK) rc = allocate_ids(c);
+    for (size_t i = c->applied; i < c->nops && rc == DT_OK; i++) {
+        c->form = c->ops[i].form;
+        rc = apply_op(c, &c->ops[i]);
+    }
+    if (rc != DT_OK) return rc;
+    c->applied = c->nops;
+    c->form = form;
+    return DT_OK;
+}
+
+/* Takes over the tx-data `out` a function named `name` returned and
+ * expands its forms one level deeper. */
+static int expand_returned(tctx *c, const char *name, dt_value *out) {
+    const dt_value *forms = NULL;
+    int rc = produced_adopt(c, out, &forms);
+    if (rc != DT_OK) return rc;
+    if (forms->type != DT_VECTOR && forms->type != DT_LIST) {
+        char buf[96];
+        dl_show(forms, buf, sizeof buf);
+        return dt__seterr(NULL, DT_INVALID,
+                          ":%s must return tx-data (a vector or list of forms), returned %s", name,
+                          buf);
+    }
+    for (size_t i = 0; i < forms->u.seq.n; i++) {
+        if ((rc = expand_form(c, &forms->u.seq.items[i])) != DT_OK) {
+            char inner[DT__ERRMSG_MAX];
+            snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
+            /* named by the innermost call; the nesting limit speaks for itself */
+            if (!strncmp(inner, "in what :", 9) || !strncmp(inner, "tx-data nests deeper", 20))
+                return rc;
+            return dt__seterr(NULL, rc, "in what :%s returned: %s", name, inner);
+        }
+    }
+    return DT_OK;
+}
+
+/*
+ * Runs the transaction function fn on args[0..nargs) and expands the
  * tx-data it returns one level deeper.  The transaction owns that tx-data
  * from then on (produced_adopt).
  */
-static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *f) {
+static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *args, size_t nargs) {
     dt_value out = DT_VALUE_NIL;
     dt_db *db = NULL;
-    int rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db);
+    int rc = flush_ops(c);
     if (rc != DT_OK) return rc;
-    rc = fn->fn(db, f->u.seq.items + 1, f->u.seq.n - 1, fn->userdata, &out);
+    if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
+    rc = fn->fn(db, args, nargs, fn->userdata, &out);
     dt_db_close(db);
     if (rc != DT_OK) {
         dt_value_free(&out);
@@ -605,26 +662,59 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *f) {
         snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
         return dt__seterr(NULL, rc, ":%s failed: %s", fn->ident, inner);
     }
-    const dt_value *forms = NULL;
-    if ((rc = produced_adopt(c, &out, &forms)) != DT_OK) return rc;
-    if (forms->type != DT_VECTOR && forms->type != DT_LIST) {
-        char buf[96];
-        dl_show(forms, buf, sizeof buf);
-        return dt__seterr(NULL, DT_INVALID,
-                          ":%s must return tx-data (a vector or list of forms), returned %s",
-                          fn->ident, buf);
+    return expand_returned(c, fn->ident, &out);
+}
+
+/* Calls a stored, registered or described function (udf.h); DT_NOTFOUND
+ * without a message when `head` names none. */
+static int call_udf(tctx *c, const dt_value *head, const dt_value *args, size_t nargs) {
+    if (!c->conn->udf) return DT_NOTFOUND;
+    dt_value out = DT_VALUE_NIL;
+    dt_db *db = NULL;
+    int rc = flush_ops(c);
+    if (rc != DT_OK) return rc;
+    if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
+    rc = udf_call(c->conn->udf, db, head, args, nargs, &c->fn_steps, &out);
+    dt_db_close(db);
+    if (rc != DT_OK) {
+        dt_value_free(&out);
+        return rc;
     }
-    for (size_t i = 0; i < forms->u.seq.n; i++)
-        if ((rc = expand_form(c, &forms->u.seq.items[i])) != DT_OK) return rc;
-    return DT_OK;
+    char name[128];
+    if (head->type == DT_KEYWORD)
+        snprintf(name, sizeof name, "%s",
+                 head->u.s.ptr[0] == ':' ? head->u.s.ptr + 1 : head->u.s.ptr);
+    else
+        snprintf(name, sizeof name, "db.fn/call");
+    return expand_returned(c, name, &out);
 }
 
 static int expand_list(tctx *c, const dt_value *f) {
     const dt_value *k = &f->u.seq.items[0];
     op_expander builtin = builtin_op(k);
     if (builtin) return builtin(c, f);
-    const txn_fn_entry *fn = txn_fn_find(c->conn, k->u.s.ptr, k->u.s.len);
-    if (fn) return call_fn(c, fn, f);
+    const dt_value *head = k, *args = f->u.seq.items + 1;
+    size_t nargs = f->u.seq.n - 1;
+    int call = dl_is_kw(k, "db.fn/call");
+    if (call) {
+        if (nargs < 1 || !udf_is_fn_head(args))
+            return dt__seterr(NULL, DT_INVALID,
+                              "[:db.fn/call f args...] needs a function ident or a descriptor map "
+                              "as f");
+        head = args++;
+        nargs--;
+    }
+    if (head->type == DT_KEYWORD) {
+        const txn_fn_entry *fn = txn_fn_find(c->conn, head->u.s.ptr, head->u.s.len);
+        if (fn) return call_fn(c, fn, args, nargs);
+    }
+    int rc = call_udf(c, head, args, nargs);
+    if (rc != DT_NOTFOUND) return rc;
+    if (call)
+        return dt__seterr(NULL, DT_INVALID,
+                          "[:db.fn/call %s ...]: no transaction function of that name (neither "
+                          "registered nor installed with :db/fn or :db/udf)",
+                          head->u.s.ptr);
     return dt__seterr(NULL, DT_INVALID,
                       "unknown operation :%s (expected :db/add, :db/retract, :db/retractEntity, "
                       ":db/cas or a transaction function)",
@@ -772,12 +862,12 @@ static int upsert_one(tctx *c, const op *o, const dl_attr *a, bmap *pending) {
  * fixpoint reference tempids that no upsert resolves: those become new
  * entities, and so their values are new.
  */
-static int resolve_upserts(tctx *c) {
+static int resolve_upserts(tctx *c, size_t from) {
     bmap pending;
     memset(&pending, 0, sizeof pending);
     size_t *waiting = NULL, nwait = 0;
     int rc = DT_OK;
-    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
+    for (size_t i = from; i < c->nops && rc == DT_OK; i++) {
         op *o = &c->ops[i];
         if (o->kind != OP_ADD || o->e.kind != ER_TEMPID) continue;
         const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
@@ -853,7 +943,10 @@ static int check_value_tempids(tctx *c) {
         for (int j = 0; j < 2 && rc == DT_OK; j++) {
             if (rs[j]->kind != ER_TEMPID) continue;
             const tempid_t *t = &c->tids[rs[j]->tempid];
-            if (as_entity[rs[j]->tempid] || t->eid || !t->key) continue;
+            /* a new id given before a function call (flush_ops) is no
+             * reason to accept it */
+            const tempid_t *root = &c->tids[tid_root(c, rs[j]->tempid)];
+            if (as_entity[rs[j]->tempid] || (t->eid && !root->fresh) || !t->key) continue;
             char buf[96];
             dl_show(t->key, buf, sizeof buf);
             c->form = c->ops[i].form;
@@ -891,6 +984,7 @@ static int allocate_ids(tctx *c) {
             rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->tids[r].eid);
         else
             c->tids[r].eid = (int64_t)c->next_eid++;
+        c->tids[r].fresh = 1;
     }
     return rc;
 }
@@ -1293,9 +1387,9 @@ static int run(tctx *c, const dt_value *tx) {
         if ((rc = expand_form(c, &tx->u.seq.items[i])) != DT_OK) return form_error(c, rc);
     }
     if ((rc = check_value_tempids(c)) != DT_OK) return form_error(c, rc);
-    if ((rc = resolve_upserts(c)) != DT_OK) return form_error(c, rc);
+    if ((rc = resolve_upserts(c, c->applied)) != DT_OK) return form_error(c, rc);
     if ((rc = allocate_ids(c)) != DT_OK) return rc;
-    for (size_t i = 0; i < c->nops; i++) {
+    for (size_t i = c->applied; i < c->nops; i++) {
         c->form = c->ops[i].form;
         if ((rc = apply_op(c, &c->ops[i])) != DT_OK) return form_error(c, rc);
     }

@@ -251,5 +251,6 @@ int cli_edn_complete(const char *s, size_t n);
 int cmd_query(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_fn(int argc, char **argv);
 
 #endif /* DT_CLI_H */

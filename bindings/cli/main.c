@@ -113,6 +113,7 @@ static const struct command {
     {"copy", cmd_copy, "copy a database (hot backup), optionally compacted"},
     {"entity", cmd_entity, "print every attribute of an entity (pull [*])"},
     {"repl", cli_repl, "the REPL (also: datolite [DIR] with no command)"},
+    {"fn", cmd_fn, "install or list stored transaction functions (Lua)"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };

@@ -213,8 +213,7 @@ static int vals_to_set(vals *l, dt_value *out) {
 }
 
 static int open_cursor(dt_entity *ent, dl_index index) {
-    if (!dl_db_txn(ent->db))
-        return dt__seterr(ent, DT_MISUSE, "entity: the snapshot has ended");
+    if (!dl_db_txn(ent->db)) return dt__seterr(ent, DT_MISUSE, "entity: the snapshot has ended");
     if (ent->cur && ent->cur->index == index) return DT_OK;
     if (ent->cur) {
         dl_cursor_close(ent->cur);
@@ -488,7 +487,8 @@ int dt_entity_refs(dt_entity *ent, const char *attr, dt_entity ***out, size_t *o
     const char *what = "dt_entity_refs";
     if (out) *out = NULL;
     if (out_n) *out_n = 0;
-    if (!ent_ok(ent) || !out || !out_n) return dt__seterr(ent, DT_MISUSE, "%s: bad arguments", what);
+    if (!ent_ok(ent) || !out || !out_n)
+        return dt__seterr(ent, DT_MISUSE, "%s: bad arguments", what);
     aname n;
     int rc = resolve_name(ent, what, attr, &n);
     if (rc != DT_OK) return rc;
@@ -719,8 +719,8 @@ static int canon(dt_entity *ent, const char *what, const dl_attr *a, const dt_va
     if (a->vtype == DT_REF && (v->type == DT_KEYWORD || v->type == DT_VECTOR ||
                                v->type == DT_LIST || v->type == DT_LONG)) {
         int64_t e;
-        int rc = dl_resolve_eref(dl_db_store(ent->db), dl_db_txn(ent->db), dl_db_schema(ent->db),
-                                 v, &e);
+        int rc =
+            dl_resolve_eref(dl_db_store(ent->db), dl_db_txn(ent->db), dl_db_schema(ent->db), v, &e);
         if (rc != DT_OK)
             return dt__seterr(ent, rc, "%s: attribute :%s: %s", what, a->ident, dt_errmsg(NULL));
         dt_value_ref(e, &refv);
@@ -786,8 +786,7 @@ int dt_entity_assoc(dt_entity *ent, const char *attr, const dt_value *v) {
     int rc = stage_attr(ent, what, attr, &a);
     if (rc != DT_OK) return rc;
     if (!a->many) return stage_one(ent, what, OP_ADD, a, v);
-    if (!v)
-        return dt__seterr(ent, DT_INVALID, "%s: attribute :%s: NULL value", what, a->ident);
+    if (!v) return dt__seterr(ent, DT_INVALID, "%s: attribute :%s: NULL value", what, a->ident);
     size_t start = ent->nst;
     /* the new set, canonical */
     const dt_value *items = v;
@@ -828,7 +827,8 @@ int dt_entity_assoc(dt_entity *ent, const char *attr, const dt_value *v) {
             if ((rc = push_staged(ent, OP_RETRACT, a->aid, &c)) != DT_OK) dt_value_free(&c);
         }
     }
-    for (size_t i = 0; i < nv.n && rc == DT_OK; i++) rc = push_staged(ent, OP_ADD, a->aid, &nv.v[i]);
+    for (size_t i = 0; i < nv.n && rc == DT_OK; i++)
+        rc = push_staged(ent, OP_ADD, a->aid, &nv.v[i]);
     vals_release(&nv);
     if (rc != DT_OK) truncate_staged(ent, start);
     return rc;
@@ -868,8 +868,7 @@ int dt_entity_retract_attr(dt_entity *ent, const char *attr) {
 
 int dt_entity_tx_data(const dt_entity *ent, dt_value *out) {
     if (out) dt_value_nil(out);
-    if (!ent_ok(ent) || !out)
-        return dt__seterr(ent, DT_MISUSE, "dt_entity_tx_data: bad arguments");
+    if (!ent_ok(ent) || !out) return dt__seterr(ent, DT_MISUSE, "dt_entity_tx_data: bad arguments");
     const dl_schema *sc = dl_db_schema(ent->db);
     int rc = dt_value_seq(DT_VECTOR, ent->nst, out);
     if (rc != DT_OK) return nomem(ent);

@@ -143,7 +143,8 @@ static int load_entry(dt_log *l, int64_t tx, const dt_kv_bytes *val, int64_t *in
     const dt_value *en = &l->entry;
     if (en->type == DT_MAP) {
         /* a bulk load: {:bulk-load n} */
-        if (dt_value_copy(en, &l->meta) != DT_OK) return dt__seterr(l, DT_NOMEM, "log: out of memory");
+        if (dt_value_copy(en, &l->meta) != DT_OK)
+            return dt__seterr(l, DT_NOMEM, "log: out of memory");
         return eav_instant(l, tx, instant);
     }
     if (en->type != DT_VECTOR && en->type != DT_LIST) return corrupt(l, tx, "not a vector");
@@ -193,7 +194,8 @@ int dt_log_next(dt_log *l, dt_log_tx *out) {
         dt_kv_bytes k, v;
         int rc = dl_scan_next(&l->scan, &k, &v);
         if (rc == DT_DONE) break;
-        if (rc != DT_ROW) return dt__seterr(l, rc, "log: cannot read the tx-log: %s", dt_errmsg(NULL));
+        if (rc != DT_ROW)
+            return dt__seterr(l, rc, "log: cannot read the tx-log: %s", dt_errmsg(NULL));
         if (k.len != 8) return dt__seterr(l, DT_CORRUPT, "log: a tx-log key of %zu bytes", k.len);
         int64_t tx = (int64_t)dl_get_u64(k.ptr);
         if (!l->by_time && tx > l->to) break;

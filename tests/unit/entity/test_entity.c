@@ -247,10 +247,11 @@ static void test_touch_nests_components_only(void **state) {
     assert_int_equal(dt_entity_touch(ann, &t), DT_OK);
     char *s = tu_edn(&t);
     assert_string_equal(
-        s, "{:db/id 1, :user/email \"ann@x\", :user/name \"Ann\", :user/age 41, :user/score 2.5,"
-           " :user/active true, :user/born #inst \"2000-01-02T00:00:00.000-00:00\", :user/role :admin,"
-           " :user/tags #{:a :b}, :user/pet {:db/id 2, :pet/name \"Rex\", :pet/toys"
-           " #{{:db/id 3, :toy/name \"ball\"} {:db/id 4, :toy/name \"bone\"}}}}");
+        s,
+        "{:db/id 1, :user/email \"ann@x\", :user/name \"Ann\", :user/age 41, :user/score 2.5,"
+        " :user/active true, :user/born #inst \"2000-01-02T00:00:00.000-00:00\", :user/role :admin,"
+        " :user/tags #{:a :b}, :user/pet {:db/id 2, :pet/name \"Rex\", :pet/toys"
+        " #{{:db/id 3, :toy/name \"ball\"} {:db/id 4, :toy/name \"bone\"}}}}");
     free(s);
     dt_value_free(&t);
     /* after touch, reads come from the entity */

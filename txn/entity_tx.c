@@ -12,8 +12,9 @@ int dt_transact_entity(dt_conn *conn, const dt_entity *ent, dt_report **out) {
     if (!db) return dt__seterr(conn, DT_MISUSE, "dt_transact_entity: not an entity");
     void *owner = dl_db_owner(db);
     if (owner && owner != (void *)conn)
-        return dt__seterr(conn, DT_MISUSE,
-                          "dt_transact_entity: the entity's snapshot belongs to another connection");
+        return dt__seterr(
+            conn, DT_MISUSE,
+            "dt_transact_entity: the entity's snapshot belongs to another connection");
     dt_value tx = DT_VALUE_NIL;
     int rc = dt_entity_tx_data(ent, &tx);
     if (rc != DT_OK) return dt__moveerr(ent, conn, rc);

@@ -139,5 +139,6 @@ int cmd_fill_db(int argc, char **argv);
 int cmd_datoms(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif /* DT_CLI_H */

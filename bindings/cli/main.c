@@ -104,6 +104,7 @@ static const struct command {
     {"fill-db", cmd_fill_db, "bulk-load prepared datoms into an existing database"},
     {"datoms", cmd_datoms, "print the datoms of the EAV or AVE index"},
     {"check", cmd_check, "check a database for damage (read-only)"},
+    {"log", cmd_log, "print the transaction log as EDN, over a range of transactions"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };

@@ -241,6 +241,7 @@ static int decode_current(dt_entity *ent, const dl_datom *d, dt_value *out) {
         len = full.len;
     }
     int rc = dl_codec_decode(enc, len, out, &used);
+    if (rc == DT_NOMEM) return nomem(ent);
     if (rc != DT_OK)
         return dt__seterr(ent, DT_CORRUPT, "entity %lld: undecodable value of attribute %u",
                           (long long)ent->e, d->aid);
@@ -731,9 +732,11 @@ static int canon(dt_entity *ent, const char *what, const dl_attr *a, const dt_va
         return dt__seterr(ent, rc, "%s: %s", what,
                           rc == DT_NOMEM ? "out of memory" : dt_errmsg(NULL));
     size_t used;
-    if ((rc = dl_codec_decode(ent->tmp.p, ent->tmp.len, out, &used)) != DT_OK)
-        return dt__seterr(ent, rc == DT_NOMEM ? DT_NOMEM : DT_INTERNAL,
-                          "%s: attribute :%s: cannot decode the coerced value", what, a->ident);
+    rc = dl_codec_decode(ent->tmp.p, ent->tmp.len, out, &used);
+    if (rc == DT_NOMEM) return nomem(ent);
+    if (rc != DT_OK)
+        return dt__seterr(ent, DT_INTERNAL, "%s: attribute :%s: cannot decode the coerced value",
+                          what, a->ident);
     return DT_OK;
 }
 

@@ -55,7 +55,7 @@ static int ent_one(dt_db *db, int64_t e) {
     int64_t age = 0;
     if (rc == DT_OK) rc = dt_entity_get_long(ent, ":person/age", &age);
     sink += age;
-    dt_entity_free(ent);
+    dt_entity_close(ent);
     return rc;
 }
 
@@ -96,7 +96,7 @@ static int ent_four(dt_db *db, int64_t e) {
     if (rc == DT_OK) rc = dt_entity_attr(ent, ":person/tags", &tags);
     if (rc == DT_OK) sink += age + (int64_t)len + (int64_t)tags.u.seq.n;
     dt_value_free(&tags);
-    dt_entity_free(ent);
+    dt_entity_close(ent);
     return rc;
 }
 
@@ -120,7 +120,7 @@ static int ent_touch(dt_db *db, int64_t e) {
     if (rc == DT_OK) rc = dt_entity_touch(ent, &t);
     if (rc == DT_OK) sink += (int64_t)t.u.seq.n;
     dt_value_free(&t);
-    dt_entity_free(ent);
+    dt_entity_close(ent);
     return rc;
 }
 
@@ -139,7 +139,7 @@ static int ent_reverse(dt_db *db, int64_t e) {
     if (rc == DT_OK) sink += (int64_t)v.u.seq.n;
     if (rc == DT_NOTFOUND) rc = DT_OK;
     dt_value_free(&v);
-    dt_entity_free(ent);
+    dt_entity_close(ent);
     return rc;
 }
 
@@ -168,7 +168,10 @@ int main(int argc, char **argv) {
     int runs = argc > 2 ? atoi(argv[2]) : 5;
     const char *tmp = getenv("TMPDIR");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/entity_bench.%d", argc > 3 ? argv[3] : tmp ? tmp : "/tmp",
+    snprintf(dir, sizeof dir, "%s/entity_bench.%d",
+             argc > 3 ? argv[3]
+             : tmp    ? tmp
+                      : "/tmp",
              (int)getpid());
     bench_rm_rf(dir);
     const char *schema =

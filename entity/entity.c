@@ -90,7 +90,7 @@ void dt_entity_unstage(dt_entity *ent) {
     ent->nst = 0;
 }
 
-void dt_entity_free(dt_entity *ent) {
+void dt_entity_close(dt_entity *ent) {
     if (!ent_ok(ent)) return;
     dt_entity_unstage(ent);
     dt__free(ent->st);
@@ -110,9 +110,9 @@ dt_db *dt_entity_snapshot(const dt_entity *ent) { return ent_ok(ent) ? ent->db :
 
 size_t dt_entity_staged_count(const dt_entity *ent) { return ent_ok(ent) ? ent->nst : 0; }
 
-void dt_entity_list_free(dt_entity **list, size_t n) {
+void dt_entity_list_close(dt_entity **list, size_t n) {
     if (!list) return;
-    for (size_t i = 0; i < n; i++) dt_entity_free(list[i]);
+    for (size_t i = 0; i < n; i++) dt_entity_close(list[i]);
     dt__free(list);
 }
 
@@ -508,7 +508,7 @@ int dt_entity_refs(dt_entity *ent, const char *attr, dt_entity ***out, size_t *o
     if (!list) return nomem(ent);
     for (size_t i = 0; i < count; i++) {
         if (entity_new(ent->db, items[i].u.i, &list[i]) != DT_OK) {
-            dt_entity_list_free(list, i);
+            dt_entity_list_close(list, i);
             return nomem(ent);
         }
     }
@@ -615,7 +615,7 @@ static int touch_ref(dt_entity *ent, const dl_attr *a, const dt_value *r, int de
     if (entity_new(ent->db, r->u.i, &child) != DT_OK) return nomem(ent);
     int rc = touch_rec(child, depth + 1, out);
     if (rc != DT_OK) dt__moveerr(child, ent, rc);
-    dt_entity_free(child);
+    dt_entity_close(child);
     return rc;
 }
 

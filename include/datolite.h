@@ -1807,7 +1807,7 @@ int dt_db_refresh(dt_db *db);
  * "db/id" names the entity id itself (a DT_LONG).
  *
  * Ownership: an entity borrows its snapshot; free every entity of a
- * snapshot (dt_entity_free) before dt_db_close.  Entities returned by
+ * snapshot (dt_entity_close) before dt_db_close.  Entities returned by
  * navigation are new handles owned by the caller.
  *
  * Thread-safety: an entity is used by one thread at a time, like its
@@ -1821,7 +1821,7 @@ typedef struct dt_entity dt_entity;
 
 /*
  * dt_entity_get: the entity that `ref` (id, ident or lookup ref) names in
- * `db`, in *out (free with dt_entity_free).  An entity id that has no
+ * `db`, in *out (free with dt_entity_close).  An entity id that has no
  * datoms gives an entity without attributes, as in Datomic; an ident or
  * lookup ref that matches nothing is DT_NOTFOUND.
  * @retval DT_OK
@@ -1834,9 +1834,10 @@ typedef struct dt_entity dt_entity;
  */
 int dt_entity_get(dt_db *db, const dt_value *ref, dt_entity **out);
 
-/* dt_entity_free: frees the entity and its staged changes.  NULL is
- * allowed.  Entities navigated from it are independent handles. */
-void dt_entity_free(dt_entity *ent);
+/* dt_entity_close: closes the entity (the datom cursor it keeps in its
+ * snapshot) and frees it and its staged changes.  NULL is allowed.
+ * Entities navigated from it are independent handles.  Cannot fail. */
+void dt_entity_close(dt_entity *ent);
 
 /* dt_entity_id: the entity id (0 for a bad handle).  dt_entity_snapshot:
  * the snapshot it reads (borrowed; NULL for a bad handle). */
@@ -1876,9 +1877,9 @@ int dt_entity_attr(dt_entity *ent, const char *attr, dt_value *out);
  *  dt_entity_get_string   DT_STRING; dt_entity_get_keyword DT_KEYWORD
  *                         (text without the colon): *out and *out_len
  *                         (may be NULL) borrow from the entity, valid
- *                         until dt_entity_free
+ *                         until dt_entity_close
  *  dt_entity_get_ref      DT_REF, navigated: *out is a new entity of the
- *                         same snapshot (dt_entity_free); on error NULL
+ *                         same snapshot (dt_entity_close); on error NULL
  */
 int dt_entity_get_long(dt_entity *ent, const char *attr, int64_t *out);
 int dt_entity_get_double(dt_entity *ent, const char *attr, double *out);
@@ -1892,7 +1893,7 @@ int dt_entity_get_ref(dt_entity *ent, const char *attr, dt_entity **out);
  * dt_entity_refs: navigation over refs of any cardinality: the entities
  * that `attr` (a ref attribute, or a reverse name ":_attr") leads to, in
  * index order, as an array of *out_n new entities in *out; free it with
- * dt_entity_list_free(*out, *out_n).  No value: DT_NOTFOUND with *out
+ * dt_entity_list_close(*out, *out_n).  No value: DT_NOTFOUND with *out
  * NULL and *out_n 0.
  * @retval DT_OK / DT_NOTFOUND
  * @retval DT_INVALID  unknown attribute, or an attribute that is not a ref
@@ -1900,7 +1901,7 @@ int dt_entity_get_ref(dt_entity *ent, const char *attr, dt_entity **out);
  * Messages on `ent`.
  */
 int dt_entity_refs(dt_entity *ent, const char *attr, dt_entity ***out, size_t *out_n);
-void dt_entity_list_free(dt_entity **list, size_t n);
+void dt_entity_list_close(dt_entity **list, size_t n);
 
 /*
  * dt_entity_touch: every attribute of the entity as a DT_MAP in *out

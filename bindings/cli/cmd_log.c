@@ -92,8 +92,7 @@ int cmd_log(int argc, char **argv) {
     dt_db *db = NULL;
     dt_log *log = NULL;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, log_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
+    if ((code = cli_parse(cmd, log_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
     if (help) {
         printf("%s%s", log_usage, log_help);
         goto out;

@@ -72,9 +72,9 @@ static int op_entity_reads(dt_conn *c) {
     dt_value_free(&t);
     if (rc == DT_OK) rc = on(c, e, dt_entity_touch(e, &t));
     if (rc == DT_OK) rc = on(c, e, dt_entity_get_ref(e, ":p/pet", &f));
-    dt_entity_free(f);
-    dt_entity_list_free(list, n);
-    dt_entity_free(e);
+    dt_entity_close(f);
+    dt_entity_list_close(list, n);
+    dt_entity_close(e);
     dt_value_free(&ref);
     dt_value_free(&v);
     dt_value_free(&t);
@@ -103,7 +103,7 @@ static int op_stage_and_transact(dt_conn *c) {
     dt_value_free(&name);
     dt_value_free(&tags);
     dt_value_free(&fr);
-    dt_entity_free(e);
+    dt_entity_close(e);
     dt_db_close(db);
     return rc;
 }

@@ -101,7 +101,7 @@ static void test_attributes_read_lazily_with_cardinality(void **state) {
     assert_int_equal(dt_entity_attr(ann, ":user/nope", &v), DT_INVALID);
     assert_int_equal(v.type, DT_NIL);
     assert_non_null(strstr(dt_errmsg(ann), ":user/nope"));
-    dt_entity_free(ann);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -147,9 +147,9 @@ static void test_typed_getters_and_their_errors(void **state) {
     assert_int_equal(dt_entity_id(e), 1);
     assert_int_equal(dt_entity_get_string(e, ":user/name", &s, NULL), DT_OK);
     assert_string_equal(s, "Ann");
-    dt_entity_free(e);
-    dt_entity_free(bob);
-    dt_entity_free(ann);
+    dt_entity_close(e);
+    dt_entity_close(bob);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -161,10 +161,10 @@ static void test_idents_and_lookup_refs_resolve(void **state) {
     dt_entity *cy = get(db, ":the/cy");
     assert_int_equal(dt_entity_id(cy), 6);
     assert_attr(cy, ":db/ident", ":the/cy");
-    dt_entity_free(cy);
+    dt_entity_close(cy);
     dt_entity *bob = get(db, "[:user/email \"bob@x\"]");
     assert_int_equal(dt_entity_id(bob), 5);
-    dt_entity_free(bob);
+    dt_entity_close(bob);
     /* an id without datoms is an empty entity; a missing ident is not */
     dt_entity *none = get(db, "999");
     assert_attr(none, ":user/name", NOTFOUND);
@@ -174,7 +174,7 @@ static void test_idents_and_lookup_refs_resolve(void **state) {
     assert_string_equal(s, "{:db/id 999}");
     free(s);
     dt_value_free(&t);
-    dt_entity_free(none);
+    dt_entity_close(none);
     dt_entity *e = (dt_entity *)1;
     dt_value r = tu_read(":no/such");
     assert_int_equal(dt_entity_get(db, &r, &e), DT_NOTFOUND);
@@ -211,7 +211,7 @@ static void test_reverse_refs_navigate_to_referrers(void **state) {
     const char *s;
     assert_int_equal(dt_entity_get_string(list[0], ":user/name", &s, NULL), DT_OK);
     assert_string_equal(s, "Bob");
-    dt_entity_list_free(list, n);
+    dt_entity_list_close(list, n);
     /* the reverse of a component: the owner */
     dt_entity *pet = get(db, "2");
     assert_attr(pet, ":user/_pet", "#{1}");
@@ -229,10 +229,10 @@ static void test_reverse_refs_navigate_to_referrers(void **state) {
     assert_int_equal(dt_entity_refs(bob, ":user/follows", &list, &n), DT_OK);
     assert_int_equal(n, 2);
     assert_int_equal(dt_entity_id(list[1]), 6);
-    dt_entity_list_free(list, n);
-    dt_entity_free(bob);
-    dt_entity_free(pet);
-    dt_entity_free(ann);
+    dt_entity_list_close(list, n);
+    dt_entity_close(bob);
+    dt_entity_close(pet);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -264,8 +264,8 @@ static void test_touch_nests_components_only(void **state) {
                            " :user/friend {:db/id 1}, :user/follows #{{:db/id 1} {:db/id 6}}}");
     free(s);
     dt_value_free(&t);
-    dt_entity_free(bob);
-    dt_entity_free(ann);
+    dt_entity_close(bob);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -279,7 +279,7 @@ static void test_touch_refuses_a_component_cycle(void **state) {
     assert_int_equal(dt_entity_touch(e, &t), DT_LIMIT);
     assert_int_equal(t.type, DT_NIL);
     assert_non_null(strstr(dt_errmsg(e), ":user/pet"));
-    dt_entity_free(e);
+    dt_entity_close(e);
     dt_db_close(db);
 }
 
@@ -366,7 +366,7 @@ static void test_every_staged_operation_transacts_exactly(void **state) {
                            " \"bone\"}}}}");
     free(s);
     dt_value_free(&t);
-    dt_entity_free(ann2);
+    dt_entity_close(ann2);
     dt_db_close(db2);
     free(before);
     dt_value_free(&v);
@@ -375,7 +375,7 @@ static void test_every_staged_operation_transacts_exactly(void **state) {
     dt_value_free(&cyref);
     dt_value_free(&bobref);
     dt_value_free(&name);
-    dt_entity_free(ann);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -425,7 +425,7 @@ static void test_staging_errors_are_clear_and_stage_nothing(void **state) {
     dt_value_free(&mixed);
     dt_value_free(&nil);
     dt_value_free(&nobody);
-    dt_entity_free(ann);
+    dt_entity_close(ann);
     dt_db_close(db);
 }
 
@@ -450,7 +450,7 @@ static void test_values_are_coerced_when_staged(void **state) {
     dt_value_free(&f);
     dt_value_free(&d);
     dt_value_free(&one);
-    dt_entity_free(e);
+    dt_entity_close(e);
     dt_db_close(db);
 }
 
@@ -482,7 +482,7 @@ static void test_staged_changes_join_larger_tx_data(void **state) {
     dt_value_free(&staged);
     dt_value_free(&extra);
     dt_value_free(&none);
-    dt_entity_free(bob);
+    dt_entity_close(bob);
     dt_db_close(db);
 }
 
@@ -498,7 +498,7 @@ static void test_transact_entity_of_another_connection_is_misuse(void **state) {
     assert_int_equal(dt_transact_entity(other->conn, e, NULL), DT_MISUSE);
     assert_non_null(strstr(dt_errmsg(other->conn), "another connection"));
     dt_value_free(&v);
-    dt_entity_free(e);
+    dt_entity_close(e);
     dt_db_close(db);
     tu_db_close(other);
 }

@@ -112,7 +112,7 @@ static void check(char *got, const char *want) {
 }
 
 #define L0                                                                                         \
-    "t0 1577836800000 {:db/txInstant #inst \"2020-01-01T00:00:00.000-00:00\", :app/user \"ops\"}" \
+    "t0 1577836800000 {:db/txInstant #inst \"2020-01-01T00:00:00.000-00:00\", :app/user \"ops\"}"  \
     " | [1 :user/email \"a@x\" true] [1 :user/name \"A\" true] [1 :user/tags :p true]"             \
     " [1 :user/tags :q true] [2 :user/email \"b@x\" true] [2 :user/friend 1 true]"                 \
     " [tx :db/txInstant inst true] [tx :app/user \"ops\" true]"

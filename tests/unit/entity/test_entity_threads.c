@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *SCHEMA = "{:c/name {:db/valueType :db.type/string :db/unique :db.unique/identity}"
-                            " :c/n {:db/valueType :db.type/long}"
-                            " :c/log {:db/valueType :db.type/long"
-                            "         :db/cardinality :db.cardinality/many}}";
+static const char *SCHEMA =
+    "{:c/name {:db/valueType :db.type/string :db/unique :db.unique/identity}"
+    " :c/n {:db/valueType :db.type/long}"
+    " :c/log {:db/valueType :db.type/long"
+    "         :db/cardinality :db.cardinality/many}}";
 
 #define WRITERS 2
 #define READERS 3
@@ -71,7 +72,7 @@ static void *writer(void *p) {
         } else if (dt_transact_entity(sh->conn, e, NULL) != DT_OK) {
             note_fail(sh, "writer transact", dt_errmsg(sh->conn));
         }
-        dt_entity_free(e);
+        dt_entity_close(e);
         dt_db_close(db);
     }
     dt_value_free(&ref);
@@ -113,7 +114,7 @@ static void check_snapshot(shared *sh, int64_t last[WRITERS]) {
             last[w] = n;
         }
         dt_value_free(&log);
-        dt_entity_free(e);
+        dt_entity_close(e);
     }
     dt_db_close(db);
 }

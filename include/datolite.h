@@ -1806,9 +1806,13 @@ int dt_db_refresh(dt_db *db);
  * Attribute names are keyword text with or without the leading colon;
  * "db/id" names the entity id itself (a DT_LONG).
  *
- * Ownership: an entity borrows its snapshot; free every entity of a
- * snapshot (dt_entity_close) before dt_db_close.  Entities returned by
- * navigation are new handles owned by the caller.
+ * Ownership: an entity borrows its snapshot; close every entity of a
+ * snapshot (dt_entity_close) before dt_db_close or dt_db_refresh.
+ * Entities returned by navigation are new handles owned by the caller.
+ *
+ * An entity keeps what it read: on a write block's view (dt_txn_db),
+ * whose content changes with the block's writes, get a new entity to
+ * see them.
  *
  * Thread-safety: an entity is used by one thread at a time, like its
  * snapshot (and by the thread using the snapshot: an entity reads
@@ -2014,7 +2018,7 @@ typedef struct dt_log_tx {
  * [from_ms, to_ms] (both inclusive; INT64_MIN / INT64_MAX leave an end
  * open); it reads the log in order and filters, so its cost is the size
  * of the log from the first transaction.
- * *out: free with dt_log_close before releasing `db`.  A range with
+ * *out: close with dt_log_close before dt_db_close or dt_db_refresh.  A range with
  * from > to is empty, not an error.
  * @retval DT_OK / DT_MISUSE (not a live snapshot, NULL out) / DT_NOMEM
  * Messages on `db`.

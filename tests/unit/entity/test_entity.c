@@ -454,6 +454,33 @@ static void test_values_are_coerced_when_staged(void **state) {
     dt_db_close(db);
 }
 
+static void test_retracting_what_the_entity_lacks_changes_nothing(void **state) {
+    dt_conn *c = C(state);
+    load(c);
+    char *before = tu_dump(c, 0);
+    dt_db *db;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    dt_entity *cy = get(db, ":the/cy");
+    dt_value name = tu_read("\"nobody\""), tag = tu_read(":zz");
+    /* cy has no :user/age, no :user/tags, and no such name */
+    stage_ok(dt_entity_retract_attr(cy, ":user/age"), cy);
+    stage_ok(dt_entity_retract_attr(cy, "user/tags"), cy);
+    stage_ok(dt_entity_retract(cy, ":user/name", &name), cy);
+    stage_ok(dt_entity_retract(cy, ":user/tags", &tag), cy);
+    assert_staged(cy, "[[:db/retract 6 :user/age] [:db/retract 6 :user/tags]"
+                      " [:db/retract 6 :user/name \"nobody\"] [:db/retract 6 :user/tags :zz]]");
+    dt_report *r;
+    assert_int_equal(dt_transact_entity(c, cy, &r), DT_OK);
+    tu_assert_report(r, "");
+    dt_report_close(r);
+    tu_assert_dump(c, before);
+    free(before);
+    dt_value_free(&name);
+    dt_value_free(&tag);
+    dt_entity_close(cy);
+    dt_db_close(db);
+}
+
 static void test_staged_changes_join_larger_tx_data(void **state) {
     dt_conn *c = C(state);
     load(c);
@@ -517,6 +544,7 @@ int main(void) {
         T(test_every_staged_operation_transacts_exactly),
         T(test_staging_errors_are_clear_and_stage_nothing),
         T(test_values_are_coerced_when_staged),
+        T(test_retracting_what_the_entity_lacks_changes_nothing),
         T(test_staged_changes_join_larger_tx_data),
         T(test_transact_entity_of_another_connection_is_misuse),
 #undef T

@@ -24,7 +24,7 @@ static const char *SCHEMA =
 
 typedef struct shared {
     dt_conn *conn;
-    volatile int writers_done;
+    _Atomic int writers_done;
     int failures;
     pthread_mutex_t mu;
 } shared;

@@ -2120,6 +2120,252 @@ int dt_call(dt_conn *conn, const char *fn, const dt_value *args, size_t nargs, d
 int dt_call_async(dt_conn *conn, const char *fn, const dt_value *args, size_t nargs,
                   dt_transact_callback cb, void *userdata, dt_future **out);
 int dt_txn_call(dt_txn *tx, const char *fn, const dt_value *args, size_t nargs, dt_report **out);
+/* {====== Entities ======
+ *
+ * An entity (dt_entity) is a lazy, read-only view of one entity id in a
+ * snapshot: attributes are read from the EAV index the first time they
+ * are asked for and kept in the entity; navigation follows refs forward
+ * (an attribute of type ref) and backward (the reverse name of an
+ * attribute, ":_attr" / "ns/_attr": the entities whose attr points at
+ * this one).  An entity also *stages* changes (assoc, add, retract)
+ * without touching the database: the staged changes never change what
+ * the entity reads, which stays its snapshot's view; dt_entity_tx_data
+ * expands them into tx-data and dt_transact_entity transacts them.
+ *
+ * Entity references: wherever a function here takes an entity, a
+ * DT_LONG/DT_REF id, an ident keyword (:my/ident) and a lookup ref
+ * ([:unique-attr value]) are accepted.
+ *
+ * Attribute names are keyword text with or without the leading colon;
+ * "db/id" names the entity id itself (a DT_LONG).
+ *
+ * Ownership: an entity borrows its snapshot; close every entity of a
+ * snapshot (dt_entity_close) before dt_db_close or dt_db_refresh.
+ * Entities returned by navigation are new handles owned by the caller.
+ *
+ * An entity keeps what it read: on a write block's view (dt_txn_db),
+ * whose content changes with the block's writes, get a new entity to
+ * see them.
+ *
+ * Thread-safety: an entity is used by one thread at a time, like its
+ * snapshot (and by the thread using the snapshot: an entity reads
+ * through the snapshot's transaction).  Different threads read
+ * different snapshots (and their entities) concurrently, also while a
+ * writer commits.
+ * }====== */
+
+typedef struct dt_entity dt_entity;
+
+/*
+ * dt_entity_get: the entity that `ref` (id, ident or lookup ref) names in
+ * `db`, in *out (free with dt_entity_close).  An entity id that has no
+ * datoms gives an entity without attributes, as in Datomic; an ident or
+ * lookup ref that matches nothing is DT_NOTFOUND.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND an ident or lookup ref that matches no entity
+ * @retval DT_INVALID  not an entity reference, an id out of range, a lookup
+ *                     attribute that is unknown or not unique
+ * @retval DT_MISUSE   not a live snapshot, NULL ref or out
+ * @retval DT_NOMEM
+ * Messages on `db`; *out is NULL on error.
+ */
+int dt_entity_get(dt_db *db, const dt_value *ref, dt_entity **out);
+
+/* dt_entity_close: closes the entity (the datom cursor it keeps in its
+ * snapshot) and frees it and its staged changes.  NULL is allowed.
+ * Entities navigated from it are independent handles.  Cannot fail. */
+void dt_entity_close(dt_entity *ent);
+
+/* dt_entity_id: the entity id (0 for a bad handle).  dt_entity_snapshot:
+ * the snapshot it reads (borrowed; NULL for a bad handle). */
+int64_t dt_entity_id(const dt_entity *ent);
+dt_db *dt_entity_snapshot(const dt_entity *ent);
+
+/*
+ * dt_entity_attr: the value of attribute `attr` of the entity, in *out
+ * (owned by the caller, dt_value_free):
+ *  - cardinality one: the value (a ref as DT_REF);
+ *  - cardinality many: a DT_SET of the values in index order;
+ *  - a reverse name (":_attr", "ns/_attr", attr of type ref): a DT_SET of
+ *    DT_REF, the entities pointing at this one (also for cardinality one);
+ *  - "db/id": the id as DT_LONG.
+ * The first read of an attribute reads the index; later reads copy it
+ * from the entity.
+ * @retval DT_OK
+ * @retval DT_NOTFOUND the entity has no value for attr (*out is nil; no
+ *                     message: this is the expected "missing" answer)
+ * @retval DT_INVALID  an attribute the snapshot's schema does not know, a
+ *                     reverse name of a non-ref attribute
+ * @retval DT_MISUSE / DT_NOMEM / DT_CORRUPT
+ * Messages on `ent`.
+ */
+int dt_entity_attr(dt_entity *ent, const char *attr, dt_value *out);
+
+/*
+ * Typed getters for cardinality-one attributes.  Results as
+ * dt_entity_attr, plus DT_INVALID (with a message naming the attribute,
+ * its type and the one asked for) when the attribute is of cardinality
+ * many or its value is of another type.  Numeric getters convert nothing
+ * but a float for dt_entity_get_double.
+ *  dt_entity_get_long     DT_LONG
+ *  dt_entity_get_double   DT_DOUBLE or DT_FLOAT
+ *  dt_entity_get_bool     DT_BOOL (*out 0 or 1)
+ *  dt_entity_get_instant  DT_INSTANT (ms since the epoch)
+ *  dt_entity_get_string   DT_STRING; dt_entity_get_keyword DT_KEYWORD
+ *                         (text without the colon): *out and *out_len
+ *                         (may be NULL) borrow from the entity, valid
+ *                         until dt_entity_close
+ *  dt_entity_get_ref      DT_REF, navigated: *out is a new entity of the
+ *                         same snapshot (dt_entity_close); on error NULL
+ */
+int dt_entity_get_long(dt_entity *ent, const char *attr, int64_t *out);
+int dt_entity_get_double(dt_entity *ent, const char *attr, double *out);
+int dt_entity_get_bool(dt_entity *ent, const char *attr, int *out);
+int dt_entity_get_instant(dt_entity *ent, const char *attr, int64_t *out);
+int dt_entity_get_string(dt_entity *ent, const char *attr, const char **out, size_t *out_len);
+int dt_entity_get_keyword(dt_entity *ent, const char *attr, const char **out, size_t *out_len);
+int dt_entity_get_ref(dt_entity *ent, const char *attr, dt_entity **out);
+
+/*
+ * dt_entity_refs: navigation over refs of any cardinality: the entities
+ * that `attr` (a ref attribute, or a reverse name ":_attr") leads to, in
+ * index order, as an array of *out_n new entities in *out; free it with
+ * dt_entity_list_close(*out, *out_n).  No value: DT_NOTFOUND with *out
+ * NULL and *out_n 0.
+ * @retval DT_OK / DT_NOTFOUND
+ * @retval DT_INVALID  unknown attribute, or an attribute that is not a ref
+ * @retval DT_MISUSE / DT_NOMEM / DT_CORRUPT
+ * Messages on `ent`.
+ */
+int dt_entity_refs(dt_entity *ent, const char *attr, dt_entity ***out, size_t *out_n);
+void dt_entity_list_close(dt_entity **list, size_t n);
+
+/*
+ * dt_entity_touch: every attribute of the entity as a DT_MAP in *out
+ * (caller owns): {:db/id id, :attr value, ...} in attribute-id order,
+ * cardinality-many values as DT_SET.  A ref is shown as the map
+ * {:db/id n}, except under a component attribute (:db/isComponent),
+ * whose entities are touched in turn (components nest at most 64 deep:
+ * deeper, or a cycle, is DT_LIMIT).  All attributes are kept in the
+ * entity afterwards.  Reverse refs are not included.
+ * @retval DT_OK / DT_LIMIT / DT_MISUSE / DT_NOMEM / DT_CORRUPT
+ * Messages on `ent`.
+ */
+int dt_entity_touch(dt_entity *ent, dt_value *out);
+
+/*
+ * Staging changes.  Each call checks its input against the snapshot's
+ * schema now and records one change; the database and what the entity
+ * reads stay as they were.  Values are coerced as for writes (see
+ * "Databases"); a ref attribute also takes an ident or lookup ref, which
+ * is resolved in the snapshot now.
+ *  dt_entity_assoc        set attr to v: for cardinality one, v replaces
+ *                         the current value; for cardinality many, v (one
+ *                         value, or a vector, list or set of values)
+ *                         becomes the whole set: the values the snapshot
+ *                         holds and v lacks are retracted
+ *  dt_entity_add          add v to a cardinality-many attribute
+ *  dt_entity_retract      retract the value v
+ *  dt_entity_retract_attr retract every value of attr (no value needed)
+ *  dt_entity_unstage      drop every staged change
+ * @retval DT_OK
+ * @retval DT_INVALID  an attribute the snapshot's schema does not know
+ *                     (or "db/id", or a reverse name); a value that cannot
+ *                     be coerced to the attribute's type; dt_entity_add on
+ *                     a cardinality-one attribute; nil or NULL v
+ * @retval DT_NOTFOUND an ident or lookup ref value that matches nothing
+ * @retval DT_MISUSE / DT_NOMEM
+ * On error nothing is staged.  Messages on `ent`, naming the attribute,
+ * the expected and the given type.
+ */
+int dt_entity_assoc(dt_entity *ent, const char *attr, const dt_value *v);
+int dt_entity_add(dt_entity *ent, const char *attr, const dt_value *v);
+int dt_entity_retract(dt_entity *ent, const char *attr, const dt_value *v);
+int dt_entity_retract_attr(dt_entity *ent, const char *attr);
+void dt_entity_unstage(dt_entity *ent);
+
+/* dt_entity_staged_count: the number of staged changes (0 for a bad
+ * handle). */
+size_t dt_entity_staged_count(const dt_entity *ent);
+
+/*
+ * dt_entity_tx_data: the staged changes expanded into tx-data, a DT_VECTOR
+ * of [:db/add e :attr v], [:db/retract e :attr v] and [:db/retract e
+ * :attr] forms in staging order, in *out (caller owns).  Append its items
+ * to other tx-data to transact the entity as part of a larger
+ * transaction; dt_transact_value takes it as it is.  No staged change
+ * gives an empty vector.
+ * @retval DT_OK / DT_MISUSE / DT_NOMEM
+ */
+int dt_entity_tx_data(const dt_entity *ent, dt_value *out);
+
+/*
+ * dt_transact_entity: transacts the entity's staged changes on `conn` (as
+ * dt_transact_value of dt_entity_tx_data) in one transaction.  The
+ * entity, its staged changes and its snapshot stay as they were: get a new
+ * snapshot (or dt_report_db_after) to read the result.
+ * @param out  NULL, or receives the report (dt_report_close)
+ * @retval results of dt_transact_value, plus DT_MISUSE when the entity's
+ *         snapshot belongs to another connection
+ * Messages on `conn`.  Thread-safe as dt_transact; the entity itself is
+ * used by one thread at a time.
+ */
+int dt_transact_entity(dt_conn *conn, const dt_entity *ent, dt_report **out);
+
+/* }====== */
+
+/* {====== Transaction log ======
+ *
+ * The log holds one entry per transaction, in tx-id order: what it added
+ * and retracted.  A dt_log iterates the entries of a range of a snapshot
+ * (it sees the transactions the snapshot sees).
+ */
+
+typedef struct dt_log dt_log;
+
+/*
+ * One transaction of the log, borrowed from the iterator until its next
+ * step or close:
+ *   tx       the transaction id
+ *   instant  its :db/txInstant (ms since the epoch; 0 if it has none)
+ *   meta     a DT_MAP of the attributes asserted on the transaction
+ *            entity itself ({:db/txInstant #inst ..., :app/user "x"}); a
+ *            bulk load's entry is {:bulk-load n} (the number of datoms
+ *            loaded; its datoms are not listed)
+ *   datoms   the n_datoms datoms it added (added = 1) and retracted
+ *            (added = 0) in the order they were made, those of the
+ *            transaction entity included; each datom's tx is `tx`
+ */
+typedef struct dt_log_tx {
+    int64_t tx;
+    int64_t instant;
+    const dt_value *meta;
+    const dt_datom *datoms;
+    size_t n_datoms;
+} dt_log_tx;
+
+/*
+ * dt_log_open: iterates the transactions with from_tx <= tx <= to_tx
+ * (both inclusive; 0 leaves that end open) seen by `db`.
+ * dt_log_open_time: the transactions whose :db/txInstant lies in
+ * [from_ms, to_ms] (both inclusive; INT64_MIN / INT64_MAX leave an end
+ * open); it reads the log in order and filters, so its cost is the size
+ * of the log from the first transaction.
+ * *out: close with dt_log_close before dt_db_close or dt_db_refresh.  A range with
+ * from > to is empty, not an error.
+ * @retval DT_OK / DT_MISUSE (not a live snapshot, NULL out) / DT_NOMEM
+ * Messages on `db`.
+ * dt_log_next:
+ * @retval DT_ROW     *out describes the next transaction
+ * @retval DT_DONE    no more
+ * @retval DT_CORRUPT a malformed log entry (message on the log)
+ * @retval DT_MISUSE / DT_NOMEM
+ * A log is used by one thread at a time, the one using its snapshot.
+ */
+int dt_log_open(dt_db *db, int64_t from_tx, int64_t to_tx, dt_log **out);
+int dt_log_open_time(dt_db *db, int64_t from_ms, int64_t to_ms, dt_log **out);
+int dt_log_next(dt_log *log, dt_log_tx *out);
+void dt_log_close(dt_log *log);
 
 /* }====== */
 

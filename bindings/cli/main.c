@@ -114,6 +114,7 @@ static const struct command {
     {"entity", cmd_entity, "print every attribute of an entity (pull [*])"},
     {"repl", cli_repl, "the REPL (also: datolite [DIR] with no command)"},
     {"fn", cmd_fn, "install or list stored transaction functions (Lua)"},
+    {"log", cmd_log, "print the transaction log as EDN, over a range of transactions"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };

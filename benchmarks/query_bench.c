@@ -504,7 +504,7 @@ static wstate wstates[NWORK];
  * it has a deadline of 120 s.  A timed call that fails stops the program. */
 static char dt_err[512];
 
-static size_t dt_call(workload *w, int check) {
+static size_t datolite_call(workload *w, int check) {
     if (w->kind == W_QUERY) {
         dt_result *r;
         dt_query_options o = {DT_QUERY_OPTIONS_VERSION, check ? 120000 : 0, 0, DT_PLAN_AUTO, NULL};
@@ -949,7 +949,9 @@ static runres run_impl(workload *w, int impl, double ms) {
     double end = bench_now() + ms / 1000;
     do {
         double t0 = bench_now();
-        size_t rows = impl == I_DT ? dt_call(w, 0) : impl == I_SQL ? sql_call(w) : floor_call(w);
+        size_t rows = impl == I_DT    ? datolite_call(w, 0)
+                      : impl == I_SQL ? sql_call(w)
+                                      : floor_call(w);
         double t1 = bench_now();
         sink += rows;
         if (n == cap) t = xrealloc(t, (cap *= 2) * sizeof *t);
@@ -1046,7 +1048,7 @@ static int people_mode(void) {
         floor_init(S(w)->ds->db);
         /* check the row counts */
         double tc = bench_now();
-        if (!dt_err[0]) S(w)->got[I_DT] = dt_call(w, 1);
+        if (!dt_err[0]) S(w)->got[I_DT] = datolite_call(w, 1);
         tc = bench_now() - tc;
         if (dt_err[0]) {
             fprintf(stderr, "query_bench: %s: datolite: %s\n", w->id, dt_err);

@@ -1773,7 +1773,8 @@ const dt_value *dt_result_get(const dt_result *r, size_t row, size_t col);
  * vector of vectors when rows repeat: :with keeps duplicates, and pulled
  * maps or aggregates of distinct groups may coincide), a collection a vector,
  * a scalar the value or nil, a tuple a vector or nil; under :keys/:strs/
- * :syms the rows are maps.
+ * :syms the rows are maps.  A set's rows and a collection's items are
+ * listed in value order (dt_value_compare), so equal results print alike.
  * dt_result_edn / dt_result_msgpack: that value as EDN text that reads
  * back (compact) or as msgpack; *out malloc'd (dt_free), *out_len its
  * length (may be NULL for EDN).

@@ -701,13 +701,17 @@ static int resolve_eid(nv_ctx *c, nv_pat *p, const dt_value *v, int is_const, in
 }
 
 /* Encodes value v for attribute a into b (resolving ident and lookup ref
- * values of ref attributes).  *ok 0: v cannot be a value of a (no match). */
+ * values of ref attributes when `resolve`: the attribute was written as a
+ * constant; as in DataScript, a pattern whose attribute is a variable
+ * compares the value as written, so a lookup ref or ident there matches
+ * no ref value).  *ok 0: v cannot be a value of a (no match). */
 static int encode_value(nv_ctx *c, nv_pat *p, const dl_attr *a, const dt_value *v, int is_const,
-                        dt_buf *b, int *ok) {
+                        int resolve, dt_buf *b, int *ok) {
     *ok = 0;
     b->len = 0;
     dt_value idv;
     if (a->vtype == DT_REF && !is_id(v)) {
+        if (!resolve) return DT_OK;
         int64_t eid;
         int found;
         int rc = resolve_eid(c, p, v, is_const && v->type != DT_KEYWORD, &eid, &found);
@@ -828,7 +832,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
         p.v_const = isc;
         if (p.has_a) {
             int ok;
-            rc = encode_value(c, &p, p.a, kv, isc, &venc, &ok);
+            rc = encode_value(c, &p, p.a, kv, isc, 1, &venc, &ok);
             if (rc != DT_OK || !ok) {
                 dt_buf_release(&venc);
                 return rc;
@@ -898,7 +902,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
              * match: the attribute was not written) */
             if (!p.enc2_ok || p.enc2_aid != d.aid) {
                 int ok;
-                if ((rc = encode_value(c, &p, a, p.v, 0, &p.enc2, &ok)) != DT_OK) break;
+                if ((rc = encode_value(c, &p, a, p.v, 0, 0, &p.enc2, &ok)) != DT_OK) break;
                 p.enc2_aid = d.aid;
                 p.enc2_ok = 1;
                 if (!ok) p.enc2.len = 0;

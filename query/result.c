@@ -450,6 +450,8 @@ static int row_value(const dt_result *r, size_t row, dt_value *out) {
     return DT_OK;
 }
 
+static int cmp_values(const void *a, const void *b) { return dt_value_compare(a, b); }
+
 int dt_result_value(const dt_result *r, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_result_value: NULL out");
     dt_value_nil(out);
@@ -473,6 +475,12 @@ int dt_result_value(const dt_result *r, dt_value *out) {
             rc = row_value(r, i, &out->u.seq.items[i]);
         break;
     }
+    /* Rows come in the evaluator's order; the value (and so the EDN and
+     * msgpack of a result) lists a set's rows and a collection's items in
+     * value order, so equal results print the same. */
+    if (rc == DT_OK && !r->bag && (r->kind == DT_FIND_REL || r->kind == DT_FIND_COLL) &&
+        out->u.seq.n > 1)
+        qsort(out->u.seq.items, out->u.seq.n, sizeof *out->u.seq.items, cmp_values);
     if (rc != DT_OK) {
         dt_value_free(out);
         return dt__seterr(NULL, rc, "dt_result_value: out of memory");

@@ -315,10 +315,12 @@ static void test_patterns(void **state) {
     /* an attribute variable gives the attribute's keyword */
     check(db, "[:find ?a :where [4 ?a 25]]", "#{[:age]}");
     check(db, "[:find ?e ?a :where [?e ?a 45]]", "#{[5 :age]}");
-    /* with the attribute a variable, a keyword value is tried for every
-     * attribute: as an ident for ref attributes, as itself for the others */
+    /* with the attribute a variable, the value is compared as written
+     * (DataScript resolves idents and lookup refs in the value position
+     * only for a ref attribute written as a constant): a keyword matches
+     * keyword values, a lookup ref matches nothing */
     check(db, "[:find ?e ?a :where [?e ?a :male]]", "#{[1 :sex] [2 :sex] [3 :sex]}");
-    check(db, "[:find ?e ?a :where [?e ?a [:email \"olga@x\"]]]", "#{[5 :follows]}");
+    check(db, "[:find ?e ?a :where [?e ?a [:email \"olga@x\"]]]", "#{}");
     /* the same variable twice in one pattern */
     tu_tx(((fx *)*state)->d->conn, "[[:db/add 5 :follows 5]]", DT_OK, 0);
     dt_db *db2;

@@ -207,12 +207,122 @@ static int by_value(const void *a, const void *b) { return dt_value_compare(a, b
  * sorted (value order), so the same answer always prints the same; a
  * collection the same way as a vector; a scalar or tuple as it is.
  */
-static int print_result(const char *cmd, const dt_result *r) {
+/* A result as a grid (table and CSV output), its rows in value order
+ * through an index. */
+typedef struct grid_rows {
+    const dt_result *r;
+    size_t *ix;
+} grid_rows;
+
+static const dt_value *result_cell(void *ud, size_t row, size_t col) {
+    const grid_rows *g = ud;
+    return dt_result_get(g->r, g->ix[row], col);
+}
+
+static const dt_result *sort_res; /* the result rows are sorted for (one thread) */
+
+static int by_row(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b, w = dt_result_width(sort_res);
+    for (size_t c = 0; c < w; c++) {
+        int d = dt_value_compare(dt_result_get(sort_res, x, c), dt_result_get(sort_res, y, c));
+        if (d) return d;
+    }
+    return (x > y) - (x < y);
+}
+
+/* A relation or collection as a table or CSV: the :find elements as the
+ * header (:keys names when given), rows in value order. */
+static int print_grid(const char *cmd, int fmt, const dt_result *r, const char *text, size_t len) {
+    size_t w = dt_result_width(r), n = dt_result_count(r);
+    /* column names: :keys/:strs/:syms, else the :find elements as written */
+    dt_value q = DT_VALUE_NIL;
+    const char **head = calloc(w ? w : 1, sizeof *head);
+    char **owned = calloc(w ? w : 1, sizeof *owned);
+    if (!head || !owned) {
+        free(head);
+        free(owned);
+        return cli_fail(cmd, DT_NOMEM, "out of memory");
+    }
+    const dt_value *find = NULL;
+    size_t nfind = 0;
+    if (dt_edn_read(text, len, &q) == DT_OK) {
+        if (q.type == DT_VECTOR) {
+            size_t i = 0;
+            while (i < q.u.seq.n && !(q.u.seq.items[i].type == DT_KEYWORD &&
+                                      !strcmp(q.u.seq.items[i].u.s.ptr, "find")))
+                i++;
+            find = i < q.u.seq.n ? &q.u.seq.items[i + 1] : NULL;
+            while (find && i + 1 + nfind < q.u.seq.n &&
+                   q.u.seq.items[i + 1 + nfind].type != DT_KEYWORD)
+                nfind++;
+        } else if (q.type == DT_MAP) {
+            for (size_t i = 0; i + 1 < q.u.seq.n; i += 2)
+                if (q.u.seq.items[i].type == DT_KEYWORD &&
+                    !strcmp(q.u.seq.items[i].u.s.ptr, "find") &&
+                    q.u.seq.items[i + 1].type == DT_VECTOR) {
+                    find = q.u.seq.items[i + 1].u.seq.items;
+                    nfind = q.u.seq.items[i + 1].u.seq.n;
+                }
+        }
+    }
+    /* [?x ...] and [?a ?b] are one element that stands for the columns */
+    if (nfind == 1 && find && find[0].type == DT_VECTOR) {
+        nfind = find[0].u.seq.n;
+        find = find[0].u.seq.items;
+        if (nfind == 2 && find[1].type == DT_SYMBOL && !strcmp(find[1].u.s.ptr, "...")) nfind = 1;
+    }
+    for (size_t c = 0; c < w; c++) {
+        const char *k = dt_result_key(r, c);
+        if (k) {
+            head[c] = k;
+        } else if (find && c < nfind) {
+            char *t = NULL;
+            size_t tl = 0;
+            if (dt_edn_write(&find[c], DT_EDN_COMPACT, &t, &tl) == DT_OK) {
+                owned[c] = strdup(t);
+                dt_free(t);
+            }
+            head[c] = owned[c] ? owned[c] : "?";
+        } else {
+            head[c] = "?";
+        }
+    }
+    grid_rows gr = {r, calloc(n ? n : 1, sizeof(size_t))};
+    if (!gr.ix) {
+        for (size_t c = 0; c < w; c++) free(owned[c]);
+        free(owned);
+        free(head);
+        dt_value_free(&q);
+        return cli_fail(cmd, DT_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) gr.ix[i] = i;
+    sort_res = r;
+    if (n > 1) qsort(gr.ix, n, sizeof *gr.ix, by_row);
+    sort_res = NULL;
+    cli_grid g = {head, w, n, result_cell, &gr, 0, 0};
+    int rc = cli_grid_print(stdout, fmt, &g, (size_t)-1);
+    free(gr.ix);
+    for (size_t c = 0; c < w; c++) free(owned[c]);
+    free(owned);
+    free(head);
+    dt_value_free(&q);
+    return rc == DT_OK ? CLI_OK : cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
+}
+
+static int print_result(const char *cmd, int fmt, const dt_result *r, const char *text,
+                        size_t len) {
+    dt_find_kind kind = dt_result_kind(r);
+    if ((fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) &&
+        (kind == DT_FIND_REL || kind == DT_FIND_COLL))
+        return print_grid(cmd, fmt, r, text, len);
     dt_value v = DT_VALUE_NIL;
     int rc = dt_result_value(r, &v);
     if (rc != DT_OK) return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
     int code = CLI_OK;
-    if ((v.type == DT_SET || v.type == DT_VECTOR) && dt_result_kind(r) != DT_FIND_TUPLE) {
+    if (fmt == CLI_FMT_JSON || fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) {
+        if ((rc = cli_value_print(stdout, fmt, &v)) != DT_OK)
+            code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
+    } else if ((v.type == DT_SET || v.type == DT_VECTOR) && dt_result_kind(r) != DT_FIND_TUPLE) {
         if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
         fputs(v.type == DT_SET ? "#{" : "[", stdout);
         const char *sep = v.type == DT_SET ? "\n  " : "\n ";
@@ -255,7 +365,8 @@ static int parse_timeout(const char *cmd, const char *usage, const char *s, uint
 /* {====== query ====== */
 
 static const char query_usage[] =
-    "usage: datolite query [--format edn] [--timeout MS] [--max-rows N] [--repeat N]\n"
+    "usage: datolite query [--format edn|json|table|csv] [--timeout MS] [--max-rows N] [--repeat "
+    "N]\n"
     "                      [--plan auto|naive] DIR QUERY|- [INPUT...]\n";
 
 static const char query_help[] =
@@ -276,7 +387,8 @@ static const char query_help[] =
     "Rules are an input too (:in $ %, then the rules vector).\n"
     "\n"
     "Options:\n"
-    "  --format edn      the output format (EDN, the only one)\n"
+    "  --format F        edn (default), json, table or csv (docs/cli.md, \"Output\n"
+    "                    formats\"): a table or CSV has one column per :find element\n"
     "  --timeout MS      stop the query after MS milliseconds (exit 5)\n"
     "  --max-rows N      fail (exit 2) when an intermediate result exceeds N rows\n"
     "  --repeat N        run the query N times on one snapshot, print the result\n"
@@ -305,8 +417,10 @@ int cmd_query(int argc, char **argv) {
     memset(&qo, 0, sizeof qo);
     qo.version = DT_QUERY_OPTIONS_VERSION;
     uint64_t repeat = 1;
-    if (format && strcmp(format, "edn") != 0) {
-        code = cli_usage_error(cmd, query_usage, "--format must be edn, got '%s'", format);
+    int fmt = CLI_FMT_EDN;
+    if (format && cli_fmt_parse(format, &fmt) != 0) {
+        code = cli_usage_error(cmd, query_usage,
+                               "--format must be edn, json, table or csv, got '%s'", format);
         goto out;
     }
     if ((code = parse_timeout(cmd, query_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
@@ -368,7 +482,7 @@ int cmd_query(int argc, char **argv) {
     if (rc != DT_OK) {
         code = query_fail(cmd, rc, qo.timeout_ms);
     } else {
-        code = print_result(cmd, res);
+        code = print_result(cmd, fmt, res, text, len);
         if (repeat_s) {
             qsort(ms, repeat, sizeof *ms, by_double);
             double median = repeat % 2 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
@@ -479,7 +593,8 @@ out:
 
 /* {====== pull ====== */
 
-static const char pull_usage[] = "usage: datolite pull DIR PATTERN|- EID\n";
+static const char pull_usage[] =
+    "usage: datolite pull [--format edn|json|table|csv] DIR PATTERN|- EID\n";
 
 static const char pull_help[] =
     "\n"
@@ -493,17 +608,26 @@ static const char pull_help[] =
     "Patterns: attributes, '*', {:ref [...]} for nested maps, :_attr for reverse\n"
     "references, :db/id, (:attr :as x :limit n :default v), recursion with ...\n"
     "or a depth (docs/query.md).\n"
+    "  --format F    edn (default), json, or table/csv: one attribute | value row\n"
+    "                per attribute\n"
     "\n" CLI_EXIT_HELP;
 
 int cmd_pull(int argc, char **argv) {
     const char *cmd = "pull";
+    const char *format = NULL;
+    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
+    int npos = 0, help = 0, code, fmt = CLI_FMT_EDN;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, pull_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK)
+    if ((code = cli_parse(cmd, pull_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
         goto out;
     if (help) {
         printf("%s%s", pull_usage, pull_help);
+        goto out;
+    }
+    if (format && cli_fmt_parse(format, &fmt) != 0) {
+        code = cli_usage_error(cmd, pull_usage,
+                               "--format must be edn, json, table or csv, got '%s'", format);
         goto out;
     }
     if (npos != 3) {
@@ -527,6 +651,10 @@ int cmd_pull(int argc, char **argv) {
     if (rc != DT_OK) {
         const char *m = dt_errmsg(db);
         code = cli_fail(cmd, rc, "%s%s", pin.data ? "<stdin>: " : "", *m ? m : dt_errmsg(NULL));
+    } else if (fmt != CLI_FMT_EDN) {
+        rc = res.type == DT_MAP ? cli_map_print(stdout, fmt, &res)
+                                : cli_value_print(stdout, fmt, &res);
+        if (rc != DT_OK) code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
     } else {
         if ((rc = cli_print_value(stdout, &res)) != DT_OK)
             code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));

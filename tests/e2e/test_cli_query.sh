@@ -51,8 +51,10 @@ contains "the command list has query" "query " "$BIN" --help
 check "query without QUERY is a usage error" 1 "$BIN" query "$T/x"
 check "pull without EID is a usage error" 1 "$BIN" pull "$T/x" '[*]'
 check "pull with too many arguments is a usage error" 1 "$BIN" pull "$T/x" '[*]' 1 2
-check "query --format other than edn is a usage error" 1 \
-  "$BIN" query --format json "$T/x" '[:find ?e :where [?e :a]]'
+check "query --format other than edn, json, table, csv is a usage error" 1 \
+  "$BIN" query --format xml "$T/x" '[:find ?e :where [?e :a]]'
+check "pull --format other than edn, json, table, csv is a usage error" 1 \
+  "$BIN" pull --format xml "$T/x" '[*]' 1
 check "query --timeout 0 is a usage error" 1 "$BIN" query --timeout 0 "$T/x" '[:find ?e :where [?e :a]]'
 check "query --timeout x is a usage error" 1 "$BIN" query --timeout x "$T/x" '[:find ?e :where [?e :a]]'
 check "query --repeat 0 is a usage error" 1 "$BIN" query --repeat 0 "$T/x" '[:find ?e :where [?e :a]]'
@@ -96,6 +98,18 @@ expect "--format edn is the default" 0 '#{[19]
   [25]
   [37]
   [45]}' "$BIN" query --format edn "$D" '[:find ?a :where [_ :person/age ?a]]'
+expect "--format json: rows as arrays" 0 '[[19],[25],[37],[45]]' \
+  "$BIN" query --format json "$D" '[:find ?a :where [_ :person/age ?a]]'
+expect "--format csv: a header of the find elements, rows in value order" 0 "$(printf '?n,?a\r\nAnna,45\r\nIvan,25\r\nOleg,19\r\nPetr,37\r')" \
+  "$BIN" query --format csv "$D" "$Q_REL"
+expect "--format table: aligned columns" 0 '?n   | ?a
+-----+---
+Anna | 45
+Ivan | 25
+Oleg | 19
+Petr | 37' "$BIN" query --format table "$D" "$Q_REL"
+expect "--format csv with :keys names the columns" 0 "$(printf 'name\r\nAnna\r\nIvan\r\nOleg\r\nPetr\r')" \
+  "$BIN" query --format csv "$D" '[:find ?n :keys name :where [_ :person/name ?n]]'
 expect "collection: a sorted vector" 0 '["Anna"
  "Ivan"
  "Oleg"
@@ -187,6 +201,8 @@ check "explain from stdin" 0 "$BIN" explain "$D" - <<<"$Q_REL"
 # {====== pull ======
 expect "pull with a nested ref" 0 '{:person/name "Petr", :person/friend [{:person/name "Oleg"}]}' \
   "$BIN" pull "$D" '[:person/name {:person/friend [:person/name]}]' 2
+expect "pull --format json" 0 '{":person/name":"Petr",":person/friend":[{":person/name":"Oleg"}]}' \
+  "$BIN" pull --format json "$D" '[:person/name {:person/friend [:person/name]}]' 2
 expect "pull by lookup ref" 0 '{:person/name "Oleg", :person/age 19}' \
   "$BIN" pull "$D" '[:person/name :person/age]' '[:person/name "Oleg"]'
 expect "pull :db/id and a reverse ref" 0 '{:db/id 3, :person/_friend [{:db/id 1} {:db/id 2}]}' \

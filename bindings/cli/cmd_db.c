@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -400,13 +401,20 @@ static int ends_with(const char *s, const char *suffix) {
  */
 #define LOAD_BLOCK ((size_t)8 << 20)
 
-static int load_msgpack_stream(dt_loader *ld, const char *path, const char **why) {
+static int load_msgpack_stream(dt_loader *ld, const char *cmd, const char *path, int quiet,
+                               const char **why) {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY) : STDIN_FILENO;
     *why = NULL;
     if (fd < 0) {
         *why = strerror(errno);
         return DT_IO;
     }
+    /* progress in bytes read (of the file's size when it has one) */
+    struct stat st;
+    uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    cli_progress prog;
+    cli_progress_start(&prog, cmd, "bytes read", total, quiet);
+    uint64_t done = 0;
     size_t cap = LOAD_BLOCK, len = 0;
     char *buf = malloc(cap);
     int rc = buf ? DT_OK : DT_NOMEM;
@@ -432,6 +440,8 @@ static int load_msgpack_stream(dt_loader *ld, const char *path, const char **why
             break;
         }
         len += (size_t)got;
+        done += (uint64_t)got;
+        cli_progress_update(&prog, done);
         size_t used = 0;
         rc = dt_loader_add_msgpack_part(ld, buf, len, &used);
         if (rc == DT_OK && used) {
@@ -439,6 +449,7 @@ static int load_msgpack_stream(dt_loader *ld, const char *path, const char **why
             len -= used;
         }
     }
+    cli_progress_end(&prog);
     free(buf);
     if (fd != STDIN_FILENO) close(fd);
     return rc;
@@ -511,7 +522,8 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
         goto done;
     }
     const char *why = NULL;
-    rc = msgpack ? load_msgpack_stream(ld, pos[1], &why) : dt_loader_add_edn(ld, in.data, in.len);
+    rc = msgpack ? load_msgpack_stream(ld, cmd, pos[1], quiet, &why)
+                 : dt_loader_add_edn(ld, in.data, in.len);
     if (rc != DT_OK) {
         code = cli_fail(cmd, rc, "%s: %s", in.name, why ? why : loader_msg(ld, conn));
         goto done;

@@ -137,6 +137,18 @@ static uint64_t value_hash(const dt_value *v) {
     }
 }
 
+/* The finalizer of MurmurHash3: every input bit reaches the low bits the
+ * table is indexed with (the combined hash of small sequential ids alone
+ * would fill runs of neighbouring slots, and probing them is quadratic). */
+static uint64_t fmix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
 /* The distinct rows of t (all columns), in t's order, into idx; *nd. */
 static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
     size_t n = t->nrows, w = t->ncols, ns = 16, k = 0;
@@ -147,7 +159,7 @@ static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
         const dt_value *row = t->cells + r * w;
         uint64_t h = 7;
         for (size_t c = 0; c < w; c++) h = mixh(h, value_hash(&row[c]));
-        size_t j = h & (ns - 1);
+        size_t j = fmix64(h) & (ns - 1);
         int dup = 0;
         while (slots[j] && !dup) {
             const dt_value *o = t->cells + (slots[j] - 1) * w;

@@ -188,6 +188,37 @@ static result raw_lmdb(const mode *m, int ntx) {
     return r;
 }
 
+/* The 9 puts over 5 named dbis one Datolite transaction of one datom
+ * makes (EAV and AVE entries of the datom and of the transaction's
+ * :db/txInstant, 2 statistics records, a tx-log record and the 2 meta
+ * counters), for transaction number i with random bits r. */
+static int puts_like_datolite(MDB_txn *txn, const MDB_dbi dbi[5], uint64_t i, uint64_t r) {
+    uint64_t e = __builtin_bswap64(i + 1), tx = __builtin_bswap64(((uint64_t)1 << 42) + i);
+    uint8_t k1[24], k2[24], v8[16];
+    memcpy(v8, &r, 8);
+    memcpy(v8 + 8, &r, 8);
+    int rc = 0;
+    for (int p = 0; p < 2 && !rc; p++) {
+        uint64_t ent = p ? tx : e;
+        memcpy(k1, &ent, 8);
+        k1[8] = (uint8_t)(10 + p);
+        memcpy(k1 + 9, &r, 8);
+        memcpy(k2, k1 + 8, 9);
+        memcpy(k2 + 9, &ent, 8);
+        MDB_val a = {17, k1}, b = {17, k2}, v = {8, v8};
+        rc = mdb_put(txn, dbi[0], &a, &v, 0);
+        if (!rc) rc = mdb_put(txn, dbi[1], &b, &v, 0);
+        uint32_t aid = (uint32_t)(10 + p);
+        MDB_val sk = {4, &aid}, sv = {16, v8};
+        if (!rc) rc = mdb_put(txn, dbi[2], &sk, &sv, 0);
+    }
+    MDB_val lk = {8, &tx}, lv = {8, v8}, m1 = {8, "next_eid"}, m2 = {6, "next_t"}, mv = {8, &e};
+    if (!rc) rc = mdb_put(txn, dbi[3], &lk, &lv, 0);
+    if (!rc) rc = mdb_put(txn, dbi[4], &m1, &mv, 0);
+    if (!rc) rc = mdb_put(txn, dbi[4], &m2, &mv, 0);
+    return rc;
+}
+
 /*
  * The puts one Datolite transaction of one datom makes, in raw LMDB: 9
  * puts over 5 named dbis (EAV and AVE entries of the datom and of the
@@ -214,31 +245,8 @@ static result raw_lmdb_like_datolite(const mode *m, int ntx) {
     double t0 = bench_now();
     for (int i = 0; i < ntx; i++) {
         double s = bench_now();
-        uint64_t e = __builtin_bswap64((uint64_t)i + 1),
-                 tx = __builtin_bswap64(((uint64_t)1 << 42) + i);
-        uint8_t k1[24], k2[24], v8[16];
-        uint64_t r = bench_rng(&seed);
-        memcpy(v8, &r, 8);
-        memcpy(v8 + 8, &r, 8);
         rc = mdb_txn_begin(env, NULL, 0, &txn);
-        for (int p = 0; p < 2 && !rc; p++) {
-            uint64_t ent = p ? tx : e;
-            memcpy(k1, &ent, 8);
-            k1[8] = (uint8_t)(10 + p);
-            memcpy(k1 + 9, &r, 8);
-            memcpy(k2, k1 + 8, 9);
-            memcpy(k2 + 9, &ent, 8);
-            MDB_val a = {17, k1}, b = {17, k2}, v = {8, v8};
-            rc = mdb_put(txn, dbi[0], &a, &v, 0);
-            if (!rc) rc = mdb_put(txn, dbi[1], &b, &v, 0);
-            uint32_t aid = (uint32_t)(10 + p);
-            MDB_val sk = {4, &aid}, sv = {16, v8};
-            if (!rc) rc = mdb_put(txn, dbi[2], &sk, &sv, 0);
-        }
-        MDB_val lk = {8, &tx}, lv = {8, v8}, m1 = {8, "next_eid"}, m2 = {6, "next_t"}, mv = {8, &e};
-        if (!rc) rc = mdb_put(txn, dbi[3], &lk, &lv, 0);
-        if (!rc) rc = mdb_put(txn, dbi[4], &m1, &mv, 0);
-        if (!rc) rc = mdb_put(txn, dbi[4], &m2, &mv, 0);
+        if (!rc) rc = puts_like_datolite(txn, dbi, (uint64_t)i, bench_rng(&seed));
         if (!rc) rc = mdb_txn_commit(txn);
         if (rc) die("lmdb put", rc, mdb_strerror(rc));
         lat[i] = bench_now() - s;
@@ -466,30 +474,7 @@ static void *gc_writer(void *arg) {
         int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
         for (size_t j = 0; j < n && !rc; j++) {
             uint64_t i = q->seq++;
-            uint64_t e = __builtin_bswap64(i + 1), tx = __builtin_bswap64(((uint64_t)1 << 42) + i);
-            uint8_t k1[24], k2[24], v8[16];
-            uint64_t r = i * 0x9e3779b97f4a7c15ULL;
-            memcpy(v8, &r, 8);
-            memcpy(v8 + 8, &r, 8);
-            for (int p = 0; p < 2 && !rc; p++) {
-                uint64_t ent = p ? tx : e;
-                memcpy(k1, &ent, 8);
-                k1[8] = (uint8_t)(10 + p);
-                memcpy(k1 + 9, &r, 8);
-                memcpy(k2, k1 + 8, 9);
-                memcpy(k2 + 9, &ent, 8);
-                MDB_val a = {17, k1}, b = {17, k2}, v = {8, v8};
-                rc = mdb_put(txn, q->dbi[0], &a, &v, 0);
-                if (!rc) rc = mdb_put(txn, q->dbi[1], &b, &v, 0);
-                uint32_t aid = (uint32_t)(10 + p);
-                MDB_val sk = {4, &aid}, sv = {16, v8};
-                if (!rc) rc = mdb_put(txn, q->dbi[2], &sk, &sv, 0);
-            }
-            MDB_val lk = {8, &tx}, lv = {8, v8}, m1 = {8, "next_eid"}, m2 = {6, "next_t"},
-                    mv = {8, &e};
-            if (!rc) rc = mdb_put(txn, q->dbi[3], &lk, &lv, 0);
-            if (!rc) rc = mdb_put(txn, q->dbi[4], &m1, &mv, 0);
-            if (!rc) rc = mdb_put(txn, q->dbi[4], &m2, &mv, 0);
+            rc = puts_like_datolite(txn, q->dbi, i, i * 0x9e3779b97f4a7c15ULL);
         }
         if (!rc) rc = mdb_txn_commit(txn);
         if (rc) die("lmdb group commit", rc, mdb_strerror(rc));

@@ -4,6 +4,7 @@
  * describes the layout and the order the cursor guarantees.
  */
 #include "index.h"
+#include "db.h"
 #include "edn.h"
 
 #include <stdlib.h>
@@ -753,6 +754,92 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
 
 /* }====== */
 
+/* {====== History bounds ====== */
+
+int dl_history_floor(const dl_store *st, dt_kv_txn *txn, int64_t *out) {
+    uint64_t v = 0;
+    int rc = dl_meta_get_u64(st, txn, DL_META_HISTORY_FLOOR, 0, &v);
+    *out = rc == DT_OK ? (int64_t)v : 0;
+    if (rc == DT_OK && v > (uint64_t)DL_MAX_TX + 1) {
+        *out = 0;
+        return dt__seterr(NULL, DT_CORRUPT, "store: the history watermark %llu is no tx id",
+                          (unsigned long long)v);
+    }
+    return rc;
+}
+
+int dt_db_history_floor(dt_db *db, int64_t *out) {
+    if (out) *out = 0;
+    if (!dl_db_ok(db) || !out)
+        return dt__seterr(db, DT_MISUSE, "dt_db_history_floor: bad arguments");
+    dt_kv_txn *txn = dl_db_txn(db);
+    if (!txn) return dt__seterr(db, DT_MISUSE, "dt_db_history_floor: the snapshot has ended");
+    int rc = dl_history_floor(dl_db_store(db), txn, out);
+    return rc == DT_OK ? rc : dt__moveerr(NULL, db, rc);
+}
+
+int dl_history_set_floor(const dl_store *st, dt_kv_txn *txn, int64_t floor) {
+    return dl_meta_put_u64(st, txn, DL_META_HISTORY_FLOOR, (uint64_t)floor);
+}
+
+int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_t max,
+                       dt_buf *resume, uint64_t *dropped, int *done) {
+    *done = 0;
+    if (max == 0) max = 1;
+    kv_cursor *cur = NULL;
+    int rc = kv_cursor_open(txn, st->history, &cur);
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "history: %s", dt_errmsg(st->kv));
+    dt_kv_bytes k = {NULL, 0}, v;
+    if (resume->len) {
+        k.ptr = resume->p;
+        k.len = resume->len;
+        rc = kv_cursor_get(cur, &k, &v, KV_SET_RANGE);
+    } else {
+        rc = kv_cursor_get(cur, &k, &v, KV_FIRST);
+    }
+    size_t seen = 0, n = 0;
+    while (rc == DT_OK) {
+        if (n >= max || seen >= 16 * max) {
+            /* k is a view into the map: copy it before the txn moves on */
+            resume->len = 0;
+            rc = dt_buf_append(resume, k.ptr, k.len);
+            if (rc != DT_OK) rc = dt__seterr(NULL, rc, "history: out of memory");
+            goto out;
+        }
+        seen++;
+        dl_datom d;
+        int64_t rtx;
+        if (dl_key_parse_history(k.ptr, k.len, &d, &rtx) != DT_OK) {
+            rc = dt__seterr(NULL, DT_CORRUPT, "history: a key of %zu bytes is malformed", k.len);
+            goto out;
+        }
+        if (rtx < before) {
+            /* LMDB leaves the cursor on the entry after the deleted one,
+             * and the next KV_NEXT returns that entry */
+            if ((rc = kv_cursor_del(cur, 0)) != DT_OK) {
+                if (rc != DT_MAPFULL_RETRY)
+                    rc = dt__seterr(NULL, rc, "history: deleting: %s", dt_errmsg(st->kv));
+                goto out;
+            }
+            n++;
+        }
+        rc = kv_cursor_get(cur, &k, &v, KV_NEXT);
+    }
+    if (rc == DT_NOTFOUND) {
+        rc = DT_OK;
+        *done = 1;
+        resume->len = 0;
+    } else {
+        rc = dt__seterr(NULL, rc, "history: reading: %s", dt_errmsg(st->kv));
+    }
+out:
+    kv_cursor_close(cur);
+    *dropped += n;
+    return rc;
+}
+
+/* }====== */
+
 /* {====== Writing datoms ====== */
 
 void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
@@ -897,7 +984,8 @@ int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, si
     if ((rc = dl_key_eav(&w->key, e, aid, vk->p, vk->len)) != DT_OK) return rc;
     if ((rc = dt_kv_del(st->kv, w->txn, st->eav, w->key.p, w->key.len, NULL, 0)) != DT_OK)
         return kv_fail(w, rc, "deleting from eav");
-    if (w->history) {
+    const dl_attr *a = w->schema ? dl_schema_by_aid(w->schema, aid) : NULL;
+    if (w->history && !(a && a->no_history)) {
         uint8_t b8[8];
         if ((rc = dl_key_history(&w->key, e, aid, vk->p, vk->len, w->tx)) != DT_OK) return rc;
         dl_put_u64(b8, (uint64_t)asserted);
@@ -909,7 +997,8 @@ int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, si
         return kv_fail(w, rc, "deleting from ave");
     int used = 0;
     if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
-    /* the long value stays while history may refer to it */
+    /* the long value stays while history may refer to it (also for a
+     * :db/noHistory attribute: entries written before it was set may) */
     if (truncated && !used && !w->history) {
         if ((rc = dl_key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
         rc = dt_kv_del(st->kv, w->txn, st->giants, w->key.p, w->key.len, NULL, 0);

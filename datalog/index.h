@@ -415,6 +415,39 @@ static inline int dl_cursor_next(dl_cursor *c, dl_datom *out) {
 
 /* }====== */
 
+/* {====== History bounds (dt_history_gc) ======
+ *
+ * DL_META_HISTORY_FLOOR ("history_floor", a u64 in dt/meta): the history
+ * watermark.  History entries retracted before it have been dropped (or
+ * are being dropped by a garbage collection that was interrupted, see
+ * dl_history_gc_step), so no view of the database before it can be
+ * built.  Absent: no collection ever ran (floor 0).
+ */
+#define DL_META_HISTORY_FLOOR "history_floor"
+
+/* dl_history_floor: the watermark into *out (0 when none).  DT_OK, or
+ * DT_CORRUPT / a KV error with a message (NULL handle). */
+int dl_history_floor(const dl_store *st, dt_kv_txn *txn, int64_t *out);
+
+/* dl_history_set_floor: writes the watermark (write txn). */
+int dl_history_set_floor(const dl_store *st, dt_kv_txn *txn, int64_t floor);
+
+/*
+ * dl_history_gc_step: one bounded batch of a history garbage collection in
+ * write txn `txn`: walks dt/history in key order from the first key >=
+ * *resume (from the start when resume->len is 0) and deletes the entries
+ * whose retracting tx is < before.  It stops after `max` deletions or
+ * 16 * max entries looked at; resume then holds the key to continue
+ * from and *done is 0, else *done is 1.  *dropped is increased by the
+ * number deleted.  Long values in dt/giants are left alone (another
+ * history entry may refer to them).  DT_OK, DT_NOMEM, DT_CORRUPT (a
+ * malformed key), DT_MAPFULL_RETRY or a KV error, with a message.
+ */
+int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_t max,
+                       dt_buf *resume, uint64_t *dropped, int *done);
+
+/* }====== */
+
 /* {====== Writing datoms ====== */
 
 /* One datom change recorded by a write context. */
@@ -443,6 +476,9 @@ typedef struct dl_wtxn {
     dt_kv_txn *txn;
     int64_t tx;
     int history; /* record retractions in history (default 1) */
+    /* when set, retractions of attributes with :db/noHistory in this
+     * schema write no history entry (the caller keeps it current) */
+    const dl_schema *schema;
     dt_buf key, key2, tmp;
     kv_cursor *ave_cur; /* cached: value_in_use's seek, then the ave put near it */
     kv_cursor *eav_cur; /* cached: eav puts (a datom's neighbours are on its page) */
@@ -468,7 +504,8 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
 
 /*
  * dl_datom_retract: removes the datom [e aid v] (full encoding enc) if it
- * exists (*found tells), recording it in history and the change list.
+ * exists (*found tells), recording it in the change list and in history
+ * (unless `history` is 0, or w->schema marks aid :db/noHistory).
  */
 int dl_datom_retract(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t enc_len,
                      int *found);

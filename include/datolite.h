@@ -2370,6 +2370,62 @@ void dt_log_close(dt_log *log);
 
 /* }====== */
 
+/* {====== Keeping history bounded ======
+ *
+ * Every retraction is kept in the history index (for as-of and history
+ * views) until dt_history_gc drops it.  docs/entities.md, "Keeping
+ * history bounded", has the whole story; :db/noHistory on an attribute
+ * keeps no history for it in the first place.
+ */
+
+/*
+ * dt_history_gc: drops the history entries of every datom retracted by a
+ * transaction before `before_tx` (retracting tx < before_tx), and makes
+ * `before_tx` the history watermark of the database, durably: a view as
+ * of a transaction before the watermark can no longer be built and is
+ * refused with DT_INVALID; views as of the watermark or later read
+ * exactly what they read before.  Current datoms and the transaction log
+ * are not touched (the log stays the complete change feed; its entries
+ * still list the retractions).  The watermark never moves back: a
+ * before_tx at or below the current watermark sets nothing and drops
+ * what an interrupted earlier collection left (normally nothing).
+ *
+ * The work runs in write transactions of at most 50,000 deletions each,
+ * through the connection's writer slot, which is given back between
+ * them so transactions interleave with a long collection.  The first
+ * transaction records the watermark together with its deletions, so
+ * after a crash the watermark holds and entries below it that remain are
+ * never read by an as-of view; running dt_history_gc again finishes
+ * them.  Long values (dt/giants) of dropped entries are not reclaimed.
+ *
+ * @param before_tx  a transaction id of the database: tx0 + 1 up to the
+ *                   last transaction's id plus one (which drops all
+ *                   history)
+ * @param dropped    NULL, or receives the number of history entries
+ *                   dropped (also on errors: those of committed batches)
+ * @retval DT_OK
+ * @retval DT_INVALID  before_tx is no transaction id of this database
+ * @retval DT_MISUSE   conn is not an open connection, or this thread holds
+ *                     its writer (a transaction block or bulk load)
+ * @retval DT_BUSY     a bulk load holds the database
+ * @retval DT_MAPFULL / DT_IO / DT_CORRUPT / DT_NOMEM
+ * Messages on `conn`.  Thread-safe: it waits for the writer slot as
+ * dt_transact does.
+ */
+int dt_history_gc(dt_conn *conn, int64_t before_tx, uint64_t *dropped);
+
+/*
+ * dt_db_history_floor: the history watermark the snapshot sees (the
+ * largest before_tx given to dt_history_gc; 0 when history was never
+ * collected) into *out: the earliest transaction an as-of view of it
+ * accepts.
+ * @retval DT_OK / DT_MISUSE (not a live snapshot, NULL out) / DT_CORRUPT
+ * Messages on `db`.  Used by one thread at a time, as its snapshot.
+ */
+int dt_db_history_floor(dt_db *db, int64_t *out);
+
+/* }====== */
+
 /* {====== Integrity check ====== */
 
 /*

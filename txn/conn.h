@@ -116,6 +116,10 @@ int txn_transact_carry(dt_conn *conn, const dt_value *tx_data, txn_carry *carry,
  * connection's writer thread (dt_conn_close). */
 void txn_async_stop(dt_conn *conn);
 
+/* txn_gc_batch: the most history entries dt_history_gc deletes in one
+ * write transaction (50,000; tests lower it to exercise the batching). */
+extern size_t txn_gc_batch;
+
 /* 1 when the calling thread holds conn's writer (a block, a bulk load or
  * the writer thread): waiting for the writer would never end. */
 int txn_holds_writer(const void *conn);

@@ -423,10 +423,14 @@ static int add_value(tctx *c, eref *self, const dl_attr *a, int reverse, const d
     return add_op(c, &o);
 }
 
+/* A map that defines or alters an attribute: :db/ident with a schema
+ * property that is no stored attribute (:db/noHistory alone alters an
+ * existing attribute, as {:db/ident :a :db/noHistory true}). */
 static int is_schema_map(const dt_value *m) {
     return dl_map_get_kw(m, "db/ident") &&
            (dl_map_get_kw(m, "db/valueType") || dl_map_get_kw(m, "db/cardinality") ||
-            dl_map_get_kw(m, "db/unique") || dl_map_get_kw(m, "db/tupleAttrs"));
+            dl_map_get_kw(m, "db/unique") || dl_map_get_kw(m, "db/tupleAttrs") ||
+            dl_map_get_kw(m, "db/noHistory"));
 }
 
 /* Installs an attribute given as an entity map {:db/ident :a :db/valueType ...}. */
@@ -1031,6 +1035,7 @@ static const uint8_t *list_next(const dt_buf *list, size_t *pos, size_t *len) {
 
 static int retract_enc(tctx *c, int64_t e, uint32_t aid, const uint8_t *enc, size_t n) {
     int found;
+    c->w.schema = c->ws; /* :db/noHistory as of this point of the transaction */
     return dl_datom_retract(&c->w, e, aid, enc, n, &found);
 }
 

@@ -253,5 +253,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_fn(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 #endif /* DT_CLI_H */

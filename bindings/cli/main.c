@@ -115,6 +115,7 @@ static const struct command {
     {"repl", cli_repl, "the REPL (also: datolite [DIR] with no command)"},
     {"fn", cmd_fn, "install or list stored transaction functions (Lua)"},
     {"log", cmd_log, "print the transaction log as EDN, over a range of transactions"},
+    {"gc", cmd_gc, "drop the history of retractions older than a transaction"},
     {"kv", cmd_kv, "work with a plain key-value environment (see 'datolite kv --help')"},
     {NULL, NULL, NULL},
 };

@@ -72,6 +72,8 @@ const dq_builtin dq_builtins[DQ_FN_COUNT_] = {
     {"not", DQ_FN_NOT, 1, 1, 0, DQ_FNK_PRED},
     {"empty?", DQ_FN_EMPTY_P, 1, 1, 0, DQ_FNK_PRED},
     {"set", DQ_FN_SET, 1, 1, 0, DQ_FNK_VALUE},
+    {"tx-ids", DQ_FN_TX_IDS, 3, 3, 0, DQ_FNK_SOURCE},
+    {"tx-data", DQ_FN_TX_DATA, 2, 2, 0, DQ_FNK_SOURCE},
 };
 
 const dq_aggregate dq_aggregates[DQ_AGG_COUNT_] = {

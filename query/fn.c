@@ -38,6 +38,8 @@
 #include "db.h"
 #include "exec.h"
 #include "index.h"
+#include "store.h"
+#include "txlog.h"
 #include "value.h"
 
 /* {====== Context ====== */
@@ -2124,6 +2126,166 @@ static int src_first(const char *name, const dt_value *args, size_t n, dt_db *db
     return rc == DT_NOMEM ? nomem() : rc;
 }
 
+/* {------ The tx-log: tx-ids and tx-data ------ */
+
+/* One end of a tx-ids range: open (nil), a tx id or an instant (ms). */
+enum { END_OPEN = 0, END_TX, END_MS };
+
+/*
+ * log_tx_arg: a transaction named by a long: a transaction id (from 2^42
+ * + 1), or a t, the transaction's number (1, 2, ...: the id less 2^42).
+ */
+static int log_tx_arg(const char *name, const dt_value *args, size_t n, const dt_value *v,
+                      const char *what, int64_t *tx) {
+    if (!is_int(v))
+        return call_err(name, args, n, "the %s must be a transaction id or a t, got %s", what,
+                        tname(v));
+    if (v->u.i <= 0 || v->u.i > DL_MAX_TX || v->u.i == DL_TX0)
+        return call_err(name, args, n,
+                        "the %s must be a transaction id or a t, got %lld (no transaction)", what,
+                        (long long)v->u.i);
+    *tx = v->u.i < DL_TX0 ? DL_TX0 + v->u.i : v->u.i;
+    return DT_OK;
+}
+
+static int log_end(const char *name, const dt_value *args, size_t n, const dt_value *v,
+                   const char *what, int *kind, int64_t *at) {
+    *kind = END_OPEN;
+    *at = 0;
+    if (v->type == DT_NIL) return DT_OK;
+    if (v->type == DT_INSTANT) {
+        *kind = END_MS;
+        *at = v->u.i;
+        return DT_OK;
+    }
+    if (!is_int(v))
+        return call_err(name, args, n,
+                        "the %s must be a transaction id, a t, an #inst or nil, got %s", what,
+                        tname(v));
+    *kind = END_TX;
+    return log_tx_arg(name, args, n, v, what, at);
+}
+
+/* Appends a copy of v (a ref as the long it holds) to the vector *out,
+ * whose capacity is *cap. */
+static int vec_push(dt_value *out, size_t *cap, dt_value *item) {
+    if (out->u.seq.n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        dt_value *ni = dt__realloc(out->u.seq.items, nc * sizeof *ni);
+        if (!ni) return DT_NOMEM;
+        out->u.seq.items = ni;
+        *cap = nc;
+    }
+    out->u.seq.items[out->u.seq.n++] = *item;
+    return DT_OK;
+}
+
+/* A log error: DT_CORRUPT and KV errors keep their code and message,
+ * named after the call. */
+static int log_fail(const char *name, int rc) {
+    if (rc == DT_NOMEM) return nomem();
+    char why[DT__ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", dt_errmsg(NULL));
+    return dt__seterr(NULL, rc, "query: (%s ...): %s", name, why);
+}
+
+/*
+ * (tx-ids $ start end): the ids of the transactions from start
+ * (inclusive) to end (exclusive), in order, as a vector of longs.  Each
+ * end is a tx id or t (compared with the transaction's id), an #inst
+ * (compared with its :db/txInstant) or nil (open).
+ */
+static int fn_tx_ids(const char *name, const dt_value *args, size_t n, dt_db *db, dt_value *out) {
+    int k1, k2;
+    int64_t a1, a2;
+    int rc = log_end(name, args, n, &args[0], "start", &k1, &a1);
+    if (rc == DT_OK) rc = log_end(name, args, n, &args[1], "end", &k2, &a2);
+    if (rc != DT_OK) return rc;
+    int64_t from_tx = 0, to_tx = INT64_MAX, from_ms = INT64_MIN, to_ms = INT64_MAX;
+    int empty = 0;
+    if (k1 == END_TX) from_tx = a1;
+    if (k1 == END_MS) from_ms = a1;
+    if (k2 == END_TX) to_tx = a2 - 1;
+    if (k2 == END_MS) {
+        if (a2 == INT64_MIN)
+            empty = 1;
+        else
+            to_ms = a2 - 1;
+    }
+    if ((rc = dt_value_seq(DT_VECTOR, 0, out)) != DT_OK) return nomem();
+    if (empty) return DT_OK;
+    dl_log l;
+    if ((rc = dl_log_open(&l, dl_db_store(db), dl_db_txn(db), from_tx, to_tx, from_ms, to_ms)) !=
+        DT_OK)
+        return log_fail(name, rc);
+    size_t cap = 0;
+    int64_t tx, instant;
+    while ((rc = dl_log_next_tx(&l, &tx, &instant)) == DT_ROW) {
+        dt_value v;
+        dt_value_long(tx, &v);
+        if (vec_push(out, &cap, &v) != DT_OK) {
+            rc = DT_NOMEM;
+            break;
+        }
+    }
+    dl_log_close(&l);
+    if (rc == DT_DONE) return DT_OK;
+    dt_value_free(out);
+    return log_fail(name, rc);
+}
+
+/*
+ * (tx-data $ tx): the datoms transaction tx added and retracted, in the
+ * order it made them, as a vector of [e attr v tx added] (attr as its
+ * keyword, refs as longs); empty for a transaction the log does not have
+ * and for a bulk load (whose entry lists no datoms).
+ */
+static int fn_tx_data(const char *name, const dt_value *args, size_t n, dt_db *db, dt_value *out) {
+    int64_t tx = 0;
+    int rc = log_tx_arg(name, args, n, &args[0], "transaction", &tx);
+    if (rc != DT_OK) return rc;
+    if ((rc = dt_value_seq(DT_VECTOR, 0, out)) != DT_OK) return nomem();
+    dl_log l;
+    if ((rc = dl_log_open(&l, dl_db_store(db), dl_db_txn(db), tx, tx, INT64_MIN, INT64_MAX)) !=
+        DT_OK)
+        return log_fail(name, rc);
+    dt_log_tx t;
+    rc = dl_log_next(&l, &t);
+    if (rc == DT_ROW) {
+        rc = DT_OK;
+        if (t.n_datoms) {
+            dt_value_free(out);
+            if (dt_value_seq(DT_VECTOR, t.n_datoms, out) != DT_OK) rc = DT_NOMEM;
+            for (size_t i = 0; i < t.n_datoms && rc == DT_OK; i++) {
+                const dt_datom *d = &t.datoms[i];
+                dt_value *row = &out->u.seq.items[i];
+                if (dt_value_seq(DT_VECTOR, 5, row) != DT_OK) {
+                    rc = DT_NOMEM;
+                    break;
+                }
+                dt_value *it = row->u.seq.items;
+                dt_value_long(d->e, &it[0]);
+                if (dt_value_text(DT_KEYWORD, d->a, strlen(d->a), &it[1]) != DT_OK ||
+                    dt_value_copy(&d->v, &it[2]) != DT_OK) {
+                    rc = DT_NOMEM;
+                    break;
+                }
+                if (it[2].type == DT_REF) it[2].type = DT_LONG;
+                dt_value_long(d->tx, &it[3]);
+                dt_value_bool(d->added, &it[4]);
+            }
+        }
+    } else if (rc == DT_DONE) {
+        rc = DT_OK;
+    }
+    dl_log_close(&l);
+    if (rc == DT_OK) return DT_OK;
+    dt_value_free(out);
+    return log_fail(name, rc);
+}
+
+/* }------ */
+
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,
                    dt_value *out) {
     (void)ctx;
@@ -2137,6 +2299,8 @@ int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, 
         return call_err(name, args, nargs, "wrong number of arguments (%zu with the database)",
                         nargs + 1);
     if (!db || !dl_db_ok(db)) return call_err(name, args, nargs, "no database");
+    if (fn == DQ_FN_TX_IDS) return fn_tx_ids("tx-ids $", args, nargs, db, out);
+    if (fn == DQ_FN_TX_DATA) return fn_tx_data("tx-data $", args, nargs, db, out);
     if (fn == DQ_FN_GET_ELSE && args[2].type == DT_NIL)
         return call_err(name, args, nargs, "nil default value is not supported");
     int64_t eid;

@@ -974,7 +974,7 @@ static int call_args(nv_ctx *c, nv_env *env, const dq_clause *cl, dt_db **db, dt
             dt__free(a);
             return cl_err(cl, DT_INVALID,
                           "a source is only the first argument of get-else, "
-                          "get-some and missing?");
+                          "get-some, missing?, tx-ids and tx-data");
         }
     }
     *args = a;

@@ -605,8 +605,8 @@ static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
             return rc;
         if (cl->terms[i].kind == DQ_TERM_SRC && (b->kind != DQ_FNK_SOURCE || i > 0))
             return perr(c, DT_INVALID, form,
-                        "a source can only be the first argument of get-else, get-some or "
-                        "missing?");
+                        "a source can only be the first argument of get-else, get-some, "
+                        "missing?, tx-ids or tx-data");
     }
     if (b->kind == DQ_FNK_SOURCE && cl->terms[0].kind != DQ_TERM_SRC)
         return perr(c, DT_INVALID, form, "%s takes a source ($) as its first argument", b->name);

@@ -101,6 +101,8 @@ typedef enum dq_fn_id {
     DQ_FN_NOT,
     DQ_FN_EMPTY_P,
     DQ_FN_SET,
+    DQ_FN_TX_IDS,
+    DQ_FN_TX_DATA,
     DQ_FN_COUNT_ /* number of built-ins */
 } dq_fn_id;
 

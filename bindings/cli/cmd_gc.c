@@ -52,8 +52,8 @@ int cmd_gc(int argc, char **argv) {
     if (v.type == DT_LONG && v.u.i > 0) before = v.u.i < DT_TX0 ? DT_TX0 + v.u.i : v.u.i;
     dt_value_free(&v);
     if (before == 0) {
-        code = cli_usage_error(cmd, gc_usage,
-                               "--before needs a transaction id or number, got '%s'", before_s);
+        code = cli_usage_error(cmd, gc_usage, "--before needs a transaction id or number, got '%s'",
+                               before_s);
         goto out;
     }
     /* a write open would create a database where there is none */

@@ -259,8 +259,7 @@ static void test_changing_no_history_affects_later_writes_only(void **state) {
     tu_tx(c, "[{:db/id \"a\" :p/name \"A\" :p/secret \"s1\"}]", DT_OK, 0);
     tu_tx(c, "[[:db/add 1 :p/name \"B\"] [:db/add 1 :p/secret \"s2\"]]", DT_OK, 0);
     /* t3: turn it around by transact */
-    tu_tx(c,
-          "[{:db/ident :p/name :db/noHistory true} {:db/ident :p/secret :db/noHistory false}]",
+    tu_tx(c, "[{:db/ident :p/name :db/noHistory true} {:db/ident :p/secret :db/noHistory false}]",
           DT_OK, 0);
     tu_tx(c, "[[:db/add 1 :p/name \"C\"] [:db/add 1 :p/secret \"s3\"]]", DT_OK, 0);
     assert_history(c, "[1 :p/name \"A\" t1 rt2]\n[1 :p/secret \"s2\" t2 rt4]");
@@ -268,15 +267,13 @@ static void test_changing_no_history_affects_later_writes_only(void **state) {
     tu_db_reopen(d);
     c = d->conn;
     tu_tx(c, "[[:db/add 1 :p/name \"D\"] [:db/add 1 :p/secret \"s4\"]]", DT_OK, 0);
-    assert_history(c,
-                   "[1 :p/name \"A\" t1 rt2]\n[1 :p/secret \"s2\" t2 rt4]\n"
-                   "[1 :p/secret \"s3\" t4 rt5]");
+    assert_history(c, "[1 :p/name \"A\" t1 rt2]\n[1 :p/secret \"s2\" t2 rt4]\n"
+                      "[1 :p/secret \"s3\" t4 rt5]");
     /* and by schema update */
     assert_int_equal(dt_conn_update_schema(c, "{:p/name {:db/noHistory false}}"), DT_OK);
     tu_tx(c, "[[:db/add 1 :p/name \"E\"]]", DT_OK, 0);
-    assert_history(c,
-                   "[1 :p/name \"A\" t1 rt2]\n[1 :p/name \"D\" t5 rt6]\n"
-                   "[1 :p/secret \"s2\" t2 rt4]\n[1 :p/secret \"s3\" t4 rt5]");
+    assert_history(c, "[1 :p/name \"A\" t1 rt2]\n[1 :p/name \"D\" t5 rt6]\n"
+                      "[1 :p/secret \"s2\" t2 rt4]\n[1 :p/secret \"s3\" t4 rt5]");
 }
 
 static void test_no_history_must_be_a_boolean(void **state) {
@@ -287,12 +284,12 @@ static void test_no_history_must_be_a_boolean(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_gc_drops_entries_retracted_before_the_watermark,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_drops_entries_retracted_before_the_watermark, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gc_watermark_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_never_moves_the_watermark_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gc_after_the_last_transaction_drops_all_history,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_after_the_last_transaction_drops_all_history, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gc_rejects_what_is_no_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_inside_own_block_is_misuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_in_batches_drops_exactly_the_old_entries, setup,

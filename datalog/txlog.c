@@ -163,7 +163,8 @@ static int step(dl_log *l, int full, int64_t *tx_out, int64_t *instant_out) {
         if (rc == DT_DONE) break;
         if (rc != DT_ROW)
             return dt__seterr(NULL, rc, "log: cannot read the tx-log: %s", dt_errmsg(NULL));
-        if (k.len != 8) return dt__seterr(NULL, DT_CORRUPT, "log: a tx-log key of %zu bytes", k.len);
+        if (k.len != 8)
+            return dt__seterr(NULL, DT_CORRUPT, "log: a tx-log key of %zu bytes", k.len);
         int64_t tx = (int64_t)dl_get_u64(k.ptr);
         if (tx > l->to_tx) break;
         if (tx < l->from_tx) continue;

@@ -114,9 +114,7 @@ static void check_n(dt_db *db, const char *query, size_t ninputs, const char *wa
     free(got);
 }
 
-static void check(dt_db *db, const char *query, const char *want) {
-    check_n(db, query, 1, want);
-}
+static void check(dt_db *db, const char *query, const char *want) { check_n(db, query, 1, want); }
 
 static void check_err(dt_db *db, int rc, const char *query, const char *part) {
     char *msg = run(db, rc, query, 1);
@@ -131,8 +129,7 @@ static void test_tx_ids_by_tx_id_and_t(void **state) {
     dt_db *db = DB(state);
     check(db, "[:find [?tx ...] :where [(tx-ids $ nil nil) [?tx ...]]]", "[" T1 " " T2 " " T3 "]");
     /* start inclusive, end exclusive */
-    check(db, "[:find [?tx ...] :where [(tx-ids $ " T1 " " T3 ") [?tx ...]]]",
-          "[" T1 " " T2 "]");
+    check(db, "[:find [?tx ...] :where [(tx-ids $ " T1 " " T3 ") [?tx ...]]]", "[" T1 " " T2 "]");
     check(db, "[:find [?tx ...] :where [(tx-ids $ 2 nil) [?tx ...]]]", "[" T2 " " T3 "]");
     check(db, "[:find [?tx ...] :where [(tx-ids $ nil 2) [?tx ...]]]", "[" T1 "]");
 }
@@ -217,8 +214,7 @@ static void test_tx_data_joins_with_data_patterns(void **state) {
           " [(tx-data $ ?tx) [[?e ?a ?v _ ?added]]] [(false? ?added)]]",
           "#{[1 :p/name \"A\"] [2 :p/friend 1] [2 :p/name \"B\"]}");
     /* a ref value is the entity id: it joins with patterns */
-    check(db,
-          "[:find ?n :where [(tx-data $ 1) [[_ ?a ?v]]] [(= ?a :p/friend)] [?v :p/name ?n]]",
+    check(db, "[:find ?n :where [(tx-data $ 1) [[_ ?a ?v]]] [(= ?a :p/friend)] [?v :p/name ?n]]",
           "#{[\"A2\"]}");
     /* the transactions that touched entity 2, by instant range */
     check(db,
@@ -249,8 +245,7 @@ static void test_log_functions_bad_arguments(void **state) {
               "the start must be a transaction id or a t, got -5 (no transaction)");
     check_err(db, DT_INVALID, "[:find ?e :where [(tx-data $ :t1) [[?e]]]]",
               "(tx-data $ :t1): the transaction must be a transaction id or a t, got keyword");
-    check_err(db, DT_INVALID, "[:find ?e :where [(tx-data $ nil) [[?e]]]]",
-              "got nil");
+    check_err(db, DT_INVALID, "[:find ?e :where [(tx-data $ nil) [[?e]]]]", "got nil");
     check_err(db, DT_INVALID, "[:find ?e :where [(tx-data $ 0) [[?e]]]]", "got 0");
     check_err(db, DT_INVALID, "[:find ?tx :where [(tx-ids 1 2 3) [?tx ...]]]",
               "tx-ids takes a source ($) as its first argument");

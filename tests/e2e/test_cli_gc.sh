@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End-to-end tests of `datolite gc`: history dropped before the watermark,
+# the watermark that never moves back, current datoms and the log kept,
+# the log functions in queries, and the usage errors.
+# Usage: test_cli_gc.sh path/to/datolite
+set -u
+BIN="$1"
+export LC_ALL=C
+pass=0
+fail=0
+T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e-gc.XXXXXX")"
+trap 'rm -rf "$T"' EXIT
+sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
+expect() { # name, expected exit code, expected stdout (exact), command...
+  local name="$1" want="$2" wout="$3"; shift 3
+  local out rc
+  out=$("$@" 2>"$T/stderr"); rc=$?
+  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then
+    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc (wanted $want); stdout:"
+    echo "$out"; echo "--- wanted:"; echo "$wout"; echo "--- stderr:"; cat "$T/stderr"; fi
+}
+contains_err() { # name, expected exit code, needle in stderr, command...
+  local name="$1" want="$2" needle="$3"; shift 3
+  local rc
+  "$@" >/dev/null 2>"$T/stderr"; rc=$?
+  if [ "$rc" -eq "$want" ] && grep -qF -- "$needle" "$T/stderr" && sane "$(cat "$T/stderr")"; then
+    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc; stderr:"; cat "$T/stderr"; fi
+}
+
+DB="$T/db"
+echo '{:p/age {:db/valueType :db.type/long} :p/pin {:db/valueType :db.type/long :db/noHistory true}}' |
+  "$BIN" schema "$DB" - >/dev/null || { echo "FAIL: schema"; exit 1; }
+tx() { "$BIN" transact "$DB" "$1" >/dev/null || { echo "FAIL: transact $1"; exit 1; }; }
+# t1: age 40; t2: 41 (retracts 40); t3: 42 (retracts 41), pin replaced
+tx '[{:db/id "a" :p/name "Ann" :p/age 40 :p/pin 1}]'
+tx '[[:db/add 1 :p/age 41]]'
+tx '[[:db/add 1 :p/age 42] [:db/add 1 :p/pin 2]]'
+
+Q_RETRACTED='[:find ?v ?t :where [(tx-ids $ nil nil) [?tx ...]] [(tx-data $ ?tx) [[?e ?a ?v ?tx ?added]]] [(false? ?added)] [(= ?a :p/age)] [(- ?tx 4398046511104) ?t]]'
+expect "retractions in the log" 0 '#{[40 2]
+  [41 3]}' "$BIN" query "$DB" "$Q_RETRACTED"
+expect "gc before t3" 0 '{:dropped 1, :watermark 4398046511107}' "$BIN" gc "$DB" --before 3
+expect "lower watermark: no-op" 0 '{:dropped 0, :watermark 4398046511107}' "$BIN" gc "$DB" --before 2
+expect "current datoms kept" 0 '#{[42 2]}' "$BIN" query "$DB" '[:find ?a ?p :where [1 :p/age ?a] [1 :p/pin ?p]]'
+expect "the log keeps every retraction" 0 '#{[40 2]
+  [41 3]}' "$BIN" query "$DB" "$Q_RETRACTED"
+expect "tx-ids from an instant" 0 '#{[4398046511105]}' "$BIN" query "$DB" \
+  '[:find ?tx :where [(tx-ids $ #inst "2000-01-01" 2) [?tx ...]]]'
+expect "check after gc" 0 "$DB: ok (6 datoms, 29 entries checked)" "$BIN" check "$DB"
+expect "gc by id, after the last tx" 0 '{:dropped 1, :watermark 4398046511108}' "$BIN" gc "$DB" --before 4398046511108
+contains_err "past the last tx" 2 "is not a transaction id of this database" "$BIN" gc "$DB" --before 5
+contains_err "missing --before" 1 "missing --before TX" "$BIN" gc "$DB"
+contains_err "bad TX" 1 "--before needs a transaction id or number" "$BIN" gc "$DB" --before x
+contains_err "negative TX" 1 "--before needs a transaction id or number" "$BIN" gc "$DB" --before -2
+contains_err "missing DIR" 1 "missing DIR" "$BIN" gc --before 2
+contains_err "not a database" 2 "no Datolite database" "$BIN" gc "$T/none" --before 2
+[ -e "$T/none" ] && { fail=$((fail+1)); echo "FAIL: gc created a database"; }
+expect "help" 0 "$("$BIN" gc --help)" "$BIN" gc -h
+case "$("$BIN" gc --help)" in *"usage: datolite gc DIR --before TX"*) pass=$((pass+1));;
+  *) fail=$((fail+1)); echo "FAIL: help text";; esac
+
+echo "gc e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

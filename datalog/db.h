@@ -48,6 +48,19 @@ void dl_db_end_txn(dt_db *db);
  * and frees `fresh`. */
 void dl_db_adopt(dt_db *db, dt_db *fresh);
 
+/* dl_db_view: the time view of db (NULL: db is the database itself);
+ * dl_db_has_views: 1 while views of the snapshot db are open. */
+dl_view *dl_db_view(const dt_db *db);
+int dl_db_has_views(const dt_db *db);
+
+/* dl_db_cursor_open: dl_cursor_open_view on db's store, txn and view:
+ * the way every reader of a dt_db opens its cursors. */
+int dl_db_cursor_open(dl_cursor *c, const dt_db *db, dl_index index);
+
+/* dl_db_resolve_eref: dl_resolve_eref in db (lookup refs and idents
+ * resolve in its view). */
+int dl_db_resolve_eref(const dt_db *db, const dt_value *ref, int64_t *out);
+
 /* dl_db_basis: the last tx id visible in txn (from the meta counter). */
 int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out);
 

@@ -260,6 +260,7 @@ int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index in
     c->index = index;
     c->state = CS_DONE;
     c->slow = 1;
+    c->cur_added = 1;
     if (index != DL_INDEX_EAV && index != DL_INDEX_AVE)
         return dt__seterr(NULL, DT_MISUSE, "index: unknown index %d", (int)index);
     int rc = kv_cursor_open(txn, index == DL_INDEX_EAV ? st->eav : st->ave, &c->kc);
@@ -267,8 +268,15 @@ int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index in
     return DT_OK;
 }
 
+static void vc_close(dl_cursor *c);
+static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until);
+static int vc_next(dl_cursor *c, dl_datom *out);
+static int vc_value(dl_cursor *c, dt_kv_bytes *out);
+static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out);
+
 void dl_cursor_close(dl_cursor *c) {
     if (!c) return;
+    if (c->vc) vc_close(c);
     kv_cursor_close(c->kc);
     c->kc = NULL;
     dt_buf_release(&c->fromv);
@@ -390,6 +398,7 @@ static void reset_pos(dl_cursor *c) {
 int dl_cursor_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until) {
     static const dl_ikey none = {0, 0, 0, NULL, 0};
     if (!from) from = &none;
+    if (c->vc) return vc_seek(c, from, match, until);
     reset_pos(c);
     if (!c->kc) return dt__seterr(NULL, DT_MISUSE, "index: cursor not open");
     if (from->n > 3 || match > from->n || (until && (until->n > 3 || until->n < match)))
@@ -642,12 +651,14 @@ static int next_slow(dl_cursor *c, dl_datom *out) {
 }
 
 int dl__cursor_next_slow(dl_cursor *c, dl_datom *out) {
+    if (c->vc) return vc_next(c, out);
     int rc = next_slow(c, out);
     update_slow(c);
     return rc;
 }
 
 int dl_cursor_value(dl_cursor *c, dt_kv_bytes *out) {
+    if (c->vc) return vc_value(c, out);
     if (!c->cur) return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
     if (c->cur == 1) { /* the inline path's datom: a key with its whole value */
         const dt_kv_entry *en = &c->batch[c->ib - 1];
@@ -668,6 +679,12 @@ int dl_cursor_value(dl_cursor *c, dt_kv_bytes *out) {
 }
 
 int dl_cursor_count(dl_cursor *c, uint64_t *out) {
+    if (c->vc) {
+        dl_datom d;
+        int rc;
+        while ((rc = vc_next(c, &d)) == DT_ROW) (*out)++;
+        return rc == DT_DONE ? DT_OK : rc;
+    }
     int cut = c->skip && c->from.n > value_pos(c->index) && c->from.vlen >= DL_INDEX_STABLE &&
               c->mlen < voff(c) + DL_INDEX_STABLE;
     if (c->has_until || cut) {
@@ -689,6 +706,7 @@ int dl_cursor_count(dl_cursor *c, uint64_t *out) {
 }
 
 int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+    if (c->vc) return vc_last(c, prefix, out);
     reset_pos(c);
     if (!c->kc) return dt__seterr(NULL, DT_MISUSE, "index: cursor not open");
     if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
@@ -836,6 +854,452 @@ out:
     kv_cursor_close(cur);
     *dropped += n;
     return rc;
+}
+
+/* }====== */
+
+/* {====== Time views ====== */
+
+/* One datom (event) derived from a history entry, with its bytes in the
+ * arena of the list that holds it. */
+typedef struct hev {
+    int64_t e, tx;
+    uint32_t aid;
+    int added, truncated;
+    const uint8_t *k, *f; /* key form and full encoding */
+    size_t koff, foff, klen, flen;
+} hev;
+
+typedef struct hevs {
+    hev *ev;
+    size_t n, cap;
+    dt_buf arena;
+} hevs;
+
+struct dl_view {
+    int64_t as_of, since;
+    int64_t floor; /* the history watermark: entries retracted before it are skipped */
+    int history;
+    int built; /* the overlay below is built */
+    hevs all;  /* every event of the view, EAV order */
+    hev *ave;  /* the same events, AVE order */
+};
+
+/* The state of a cursor on a view: the current index (`in`, filtered by
+ * tx) merged with a sorted list of history events. */
+typedef struct dl_vcursor {
+    dl_view *view;
+    dl_cursor in;
+    int in_st; /* 0: read the next, 1: in_d is pending, 2: done */
+    dl_datom in_d;
+    hevs own; /* per-seek events (EAV seeks that name the entity) */
+    const hev *h;
+    size_t nh, ih;
+    dl_ikey from, until;
+    dt_buf fromv, untilv;
+    unsigned match;
+    int has_until;
+    int cur; /* current datom: 0 none, 1 in's, 2 *hc, 3 the copy in lastb */
+    const hev *hc;
+    hev last;
+    dt_buf lastb;
+} dl_vcursor;
+
+int dl_view_new(int64_t as_of, int64_t since, int history, dl_view **out) {
+    *out = NULL;
+    dl_view *v = dt__calloc(1, sizeof *v);
+    if (!v) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    v->as_of = as_of;
+    v->since = since;
+    v->history = history ? 1 : 0;
+    *out = v;
+    return DT_OK;
+}
+
+static void hevs_release(hevs *l) {
+    dt__free(l->ev);
+    l->ev = NULL;
+    l->n = l->cap = 0;
+    dt_buf_release(&l->arena);
+}
+
+void dl_view_free(dl_view *v) {
+    if (!v) return;
+    hevs_release(&v->all);
+    dt__free(v->ave);
+    dt__free(v);
+}
+
+void dl_view_set_floor(dl_view *v, int64_t floor) { v->floor = floor; }
+
+void dl_view_params(const dl_view *v, int64_t *as_of, int64_t *since, int *history) {
+    *as_of = v->as_of;
+    *since = v->since;
+    *history = v->history;
+}
+
+/* 1 when a datom asserted at tx belongs to the view (current datoms, and
+ * the assertion events of the history view). */
+static inline int view_tx_ok(const dl_view *v, int64_t tx) {
+    return tx <= v->as_of && tx > v->since;
+}
+
+/* Whether history can contribute: a plain view without an as-of bound
+ * (since only) shows current datoms only. */
+static inline int view_needs_history(const dl_view *v) {
+    return v->history || v->as_of != DL_VIEW_NOW;
+}
+
+static int hev_push(hevs *l, const dl_datom *d, const uint8_t *full, size_t flen, int64_t tx,
+                    int added, size_t koff, size_t foff) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        hev *ev = dt__realloc(l->ev, cap * sizeof *ev);
+        if (!ev) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+        l->ev = ev;
+        l->cap = cap;
+    }
+    (void)full;
+    hev *h = &l->ev[l->n++];
+    memset(h, 0, sizeof *h);
+    h->e = d->e;
+    h->aid = d->aid;
+    h->tx = tx;
+    h->added = added;
+    h->truncated = d->truncated;
+    h->koff = koff;
+    h->klen = d->vlen;
+    h->foff = foff;
+    h->flen = flen;
+    return DT_OK;
+}
+
+/*
+ * Appends to *l the events of view v from the history entries whose keys
+ * start with pre[0..plen) (plen 0: all of dt/history), copying their
+ * bytes into l's arena; l's pointers are set by hevs_fix afterwards.
+ */
+static int hist_collect(const dl_view *v, const dl_store *st, dt_kv_txn *txn, const uint8_t *pre,
+                        size_t plen, hevs *l) {
+    kv_cursor *kc = NULL;
+    int rc = kv_cursor_open(txn, st->history, &kc);
+    if (rc != DT_OK)
+        return dt__seterr(NULL, rc, "view: cannot read dt/history: %s", dt_errmsg(txn));
+    dt_kv_bytes k = {pre, plen}, val;
+    rc = plen ? kv_cursor_get(kc, &k, &val, KV_SET_RANGE) : kv_cursor_get(kc, &k, &val, KV_FIRST);
+    for (; rc == DT_OK; rc = kv_cursor_get(kc, &k, &val, KV_NEXT)) {
+        if (k.len < plen || memcmp(k.ptr, pre, plen) != 0) break;
+        dl_datom d;
+        int64_t rtx, atx;
+        if (dl_key_parse_history(k.ptr, k.len, &d, &rtx) != DT_OK ||
+            dl_index_val_parse(val.ptr, val.len, &atx) != DT_OK) {
+            rc = dt__seterr(NULL, DT_CORRUPT, "view: malformed dt/history entry");
+            break;
+        }
+        /* left below the watermark by an interrupted dt_history_gc */
+        if (rtx < v->floor) continue;
+        int asrt, retr;
+        if (v->history) {
+            asrt = view_tx_ok(v, atx);
+            retr = rtx <= v->as_of && rtx > v->since;
+        } else {
+            asrt = view_tx_ok(v, atx) && v->as_of < rtx;
+            retr = 0;
+        }
+        if (!asrt && !retr) continue;
+        size_t koff = l->arena.len, foff = koff, flen = d.vlen;
+        if ((rc = dt_buf_append(&l->arena, d.v, d.vlen)) != DT_OK) break;
+        if (d.truncated && dl_codec_is_truncated(d.v, d.vlen)) {
+            dt_kv_bytes full;
+            if ((rc = dl_value_full_enc(st, txn, d.aid, d.v, d.vlen, &full)) != DT_OK) break;
+            foff = l->arena.len;
+            flen = full.len;
+            if ((rc = dt_buf_append(&l->arena, full.ptr, full.len)) != DT_OK) break;
+        } else {
+            d.truncated = 0;
+        }
+        if (asrt && (rc = hev_push(l, &d, NULL, flen, atx, 1, koff, foff)) != DT_OK) break;
+        if (retr && (rc = hev_push(l, &d, NULL, flen, rtx, 0, koff, foff)) != DT_OK) break;
+    }
+    kv_cursor_close(kc);
+    if (rc == DT_NOTFOUND) rc = DT_OK;
+    if (rc == DT_NOMEM) rc = dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    return rc;
+}
+
+/* Points the events of l at their bytes (after the arena stopped growing). */
+static void hevs_fix(hevs *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        l->ev[i].k = l->arena.p + l->ev[i].koff;
+        l->ev[i].f = l->arena.p + l->ev[i].foff;
+    }
+}
+
+static inline int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+
+/* Index order of two events: components (values by full encoding), then
+ * tx, then retraction before assertion. */
+static int hev_cmp(dl_index ix, const hev *a, const hev *b) {
+    int r;
+    if (ix == DL_INDEX_EAV) {
+        if ((r = cmp_i64(a->e, b->e))) return r;
+        if ((r = (a->aid > b->aid) - (a->aid < b->aid))) return r;
+        if ((r = cmp_bytes(a->f, a->flen, b->f, b->flen))) return r;
+    } else {
+        if ((r = (a->aid > b->aid) - (a->aid < b->aid))) return r;
+        if ((r = cmp_bytes(a->f, a->flen, b->f, b->flen))) return r;
+        if ((r = cmp_i64(a->e, b->e))) return r;
+    }
+    if ((r = cmp_i64(a->tx, b->tx))) return r;
+    return a->added - b->added;
+}
+
+static int hev_cmp_eav(const void *x, const void *y) { return hev_cmp(DL_INDEX_EAV, x, y); }
+static int hev_cmp_ave(const void *x, const void *y) { return hev_cmp(DL_INDEX_AVE, x, y); }
+
+/* Builds the view's overlay: every event, in EAV and in AVE order. */
+static int view_build(dl_view *v, const dl_store *st, dt_kv_txn *txn) {
+    if (v->built) return DT_OK;
+    int rc = DT_OK;
+    if (view_needs_history(v)) rc = hist_collect(v, st, txn, NULL, 0, &v->all);
+    if (rc == DT_OK && v->all.n) {
+        v->ave = dt__malloc(v->all.n * sizeof *v->ave);
+        if (!v->ave) rc = dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    }
+    if (rc != DT_OK) {
+        hevs_release(&v->all);
+        return rc;
+    }
+    hevs_fix(&v->all);
+    qsort(v->all.ev, v->all.n, sizeof *v->all.ev, hev_cmp_eav);
+    if (v->all.n) memcpy(v->ave, v->all.ev, v->all.n * sizeof *v->ave);
+    qsort(v->ave, v->all.n, sizeof *v->ave, hev_cmp_ave);
+    v->built = 1;
+    return DT_OK;
+}
+
+/* Component-wise comparison of event h with the first k->n components
+ * of k in the order of index ix. */
+static int hev_cmp_ikey(dl_index ix, const hev *h, const dl_ikey *k, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        int comp = ix == DL_INDEX_EAV ? (int)i : (i == 0 ? 1 : i == 1 ? 2 : 0);
+        int r;
+        if (comp == 0)
+            r = cmp_i64(h->e, k->e);
+        else if (comp == 1)
+            r = (h->aid > k->aid) - (h->aid < k->aid);
+        else
+            r = cmp_bytes(h->f, h->flen, k->v, k->vlen);
+        if (r) return r;
+    }
+    return 0;
+}
+
+int dl_cursor_open_view(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_view *view,
+                        dl_index index) {
+    if (!view) return dl_cursor_open(c, st, txn, index);
+    memset(c, 0, sizeof *c);
+    c->st = st;
+    c->txn = txn;
+    c->index = index;
+    c->state = CS_DONE;
+    c->slow = 1; /* stays 1: every step goes through vc_next */
+    c->cur_added = 1;
+    if (index != DL_INDEX_EAV && index != DL_INDEX_AVE)
+        return dt__seterr(NULL, DT_MISUSE, "index: unknown index %d", (int)index);
+    dl_vcursor *vc = dt__calloc(1, sizeof *vc);
+    if (!vc) return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
+    vc->view = view;
+    vc->in_st = 2;
+    int rc = dl_cursor_open(&vc->in, st, txn, index);
+    if (rc != DT_OK) {
+        dl_cursor_close(&vc->in);
+        dt__free(vc);
+        return rc;
+    }
+    c->vc = vc;
+    return DT_OK;
+}
+
+static void vc_close(dl_cursor *c) {
+    dl_vcursor *vc = c->vc;
+    c->vc = NULL;
+    dl_cursor_close(&vc->in);
+    hevs_release(&vc->own);
+    dt_buf_release(&vc->fromv);
+    dt_buf_release(&vc->untilv);
+    dt_buf_release(&vc->lastb);
+    dt__free(vc);
+}
+
+static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_ikey *until) {
+    dl_vcursor *vc = c->vc;
+    vc->cur = 0;
+    vc->in_st = 2;
+    vc->nh = vc->ih = 0;
+    c->cur_added = 1;
+    int rc = dl_cursor_seek(&vc->in, from, match, until); /* also checks the arguments */
+    if (rc != DT_OK) return rc;
+    if ((rc = keep_ikey(c->index, from, &vc->fromv, &vc->from)) != DT_OK) return rc;
+    vc->has_until = 0;
+    if (until && until->n > match) {
+        if ((rc = keep_ikey(c->index, until, &vc->untilv, &vc->until)) != DT_OK) return rc;
+        vc->has_until = 1;
+    }
+    vc->match = match;
+    vc->in_st = 0;
+    dl_view *v = vc->view;
+    if (!view_needs_history(v)) return DT_OK;
+    if (c->index == DL_INDEX_EAV && match >= 1) {
+        /* the entity's (or entity and attribute's) history entries */
+        uint8_t pre[IDS_LEN];
+        dl_key_eav_to(pre, from->e, from->aid, NULL, 0);
+        size_t plen = dl_key_lead_len(DL_INDEX_EAV, match >= 2 ? 2 : 1, IDS_LEN);
+        vc->own.n = 0;
+        vc->own.arena.len = 0;
+        if ((rc = hist_collect(v, c->st, c->txn, pre, plen, &vc->own)) != DT_OK) return rc;
+        hevs_fix(&vc->own);
+        if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hev_cmp_eav);
+        vc->h = vc->own.ev;
+        vc->nh = vc->own.n;
+    } else {
+        if ((rc = view_build(v, c->st, c->txn)) != DT_OK) return rc;
+        vc->h = c->index == DL_INDEX_EAV ? v->all.ev : v->ave;
+        vc->nh = v->all.n;
+    }
+    /* the first event >= from */
+    size_t lo = 0, hi = vc->nh;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hev_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    vc->ih = lo;
+    return DT_OK;
+}
+
+/* 1 when the next event is within the seek's prefix and until bound. */
+static int vc_event_ok(dl_cursor *c) {
+    dl_vcursor *vc = c->vc;
+    if (vc->ih >= vc->nh) return 0;
+    const hev *h = &vc->h[vc->ih];
+    if ((vc->match && hev_cmp_ikey(c->index, h, &vc->from, vc->match) != 0) ||
+        (vc->has_until && hev_cmp_ikey(c->index, h, &vc->until, vc->until.n) > 0)) {
+        vc->nh = vc->ih; /* events are sorted: none further is within */
+        return 0;
+    }
+    return 1;
+}
+
+static int vc_next(dl_cursor *c, dl_datom *out) {
+    dl_vcursor *vc = c->vc;
+    int rc;
+    while (vc->in_st == 0) {
+        rc = dl_cursor_next(&vc->in, &vc->in_d);
+        if (rc == DT_ROW) {
+            if (view_tx_ok(vc->view, vc->in_d.tx)) vc->in_st = 1;
+        } else if (rc == DT_DONE) {
+            vc->in_st = 2;
+        } else {
+            vc->cur = 0;
+            return rc;
+        }
+    }
+    int ev = vc_event_ok(c);
+    int take_in = vc->in_st == 1;
+    if (take_in && ev) {
+        hev t;
+        dt_kv_bytes full;
+        if ((rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
+        t.e = vc->in_d.e;
+        t.aid = vc->in_d.aid;
+        t.f = full.ptr;
+        t.flen = full.len;
+        t.tx = vc->in_d.tx;
+        t.added = 1;
+        take_in = hev_cmp(c->index, &t, &vc->h[vc->ih]) <= 0;
+    }
+    if (take_in) {
+        *out = vc->in_d;
+        vc->in_st = 0;
+        vc->cur = 1;
+        c->cur_added = 1;
+        return DT_ROW;
+    }
+    if (!ev) {
+        vc->cur = 0;
+        c->cur_added = 1;
+        return DT_DONE;
+    }
+    const hev *h = &vc->h[vc->ih++];
+    out->e = h->e;
+    out->aid = h->aid;
+    out->v = h->k;
+    out->vlen = h->klen;
+    out->truncated = h->truncated;
+    out->tx = h->tx;
+    vc->hc = h;
+    vc->cur = 2;
+    c->cur_added = h->added;
+    return DT_ROW;
+}
+
+static int vc_value(dl_cursor *c, dt_kv_bytes *out) {
+    dl_vcursor *vc = c->vc;
+    switch (vc->cur) {
+    case 1:
+        return dl_cursor_value(&vc->in, out);
+    case 2:
+        out->ptr = vc->hc->f;
+        out->len = vc->hc->flen;
+        return DT_OK;
+    case 3:
+        out->ptr = vc->last.f;
+        out->len = vc->last.flen;
+        return DT_OK;
+    default:
+        return dt__seterr(NULL, DT_MISUSE, "index: no current datom");
+    }
+}
+
+static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+    dl_vcursor *vc = c->vc;
+    if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
+    int rc = vc_seek(c, prefix, prefix->n, NULL);
+    if (rc != DT_OK) return rc;
+    dl_datom d;
+    int found = 0, added = 1;
+    while ((rc = vc_next(c, &d)) == DT_ROW) {
+        dt_kv_bytes full;
+        if ((rc = vc_value(c, &full)) != DT_OK) return rc;
+        dt_buf *b = &vc->lastb;
+        b->len = 0;
+        if (dt_buf_append(b, d.v, d.vlen) != DT_OK || dt_buf_append(b, full.ptr, full.len) != DT_OK)
+            return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
+        vc->last.e = d.e;
+        vc->last.aid = d.aid;
+        vc->last.tx = d.tx;
+        vc->last.truncated = d.truncated;
+        vc->last.klen = d.vlen;
+        vc->last.flen = full.len;
+        added = c->cur_added;
+        found = 1;
+    }
+    if (rc != DT_DONE) return rc;
+    if (!found) return DT_DONE;
+    vc->last.k = vc->lastb.p;
+    vc->last.f = vc->lastb.p + vc->last.klen;
+    out->e = vc->last.e;
+    out->aid = vc->last.aid;
+    out->v = vc->last.k;
+    out->vlen = vc->last.klen;
+    out->truncated = vc->last.truncated;
+    out->tx = vc->last.tx;
+    vc->cur = 3;
+    c->cur_added = added;
+    return DT_ROW;
 }
 
 /* }====== */

@@ -278,6 +278,8 @@ typedef struct dl_cursor {
     size_t cur_vlen;
     int cur; /* current datom: 0 none, 1 batch[ib - 1] (inline path), 2 cur_* fields */
     dt_buf tmp;
+    int cur_added;         /* the current datom's added flag (0 only in history views) */
+    struct dl_vcursor *vc; /* a time view's cursor state (NULL: the current database) */
 } dl_cursor;
 
 /*
@@ -286,6 +288,20 @@ typedef struct dl_cursor {
  * On error *c is closed (dl_cursor_close on it is harmless).
  */
 int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index index);
+
+/*
+ * dl_cursor_open_view: as dl_cursor_open, on the time view `view` of txn
+ * (NULL: the current database, exactly dl_cursor_open).  The cursor then
+ * yields the view's datoms with the same order, bounds and lifetime
+ * rules (see "Time views" below); the view must outlive the cursor.
+ */
+typedef struct dl_view dl_view;
+int dl_cursor_open_view(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_view *view,
+                        dl_index index);
+
+/* dl_cursor_added: the added flag of the current datom: 1 (an assertion),
+ * or 0 for a retraction, which only a history view yields. */
+static inline int dl_cursor_added(const dl_cursor *c) { return c->cur_added; }
 
 /* dl_cursor_close: releases the cursor (NULL-safe, idempotent after open
  * or a zeroed struct). */
@@ -445,6 +461,48 @@ int dl_history_set_floor(const dl_store *st, dt_kv_txn *txn, int64_t floor);
  */
 int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_t max,
                        dt_buf *resume, uint64_t *dropped, int *done);
+
+/* }====== */
+
+/* {====== Time views ======
+ *
+ * A dl_view describes the database at another time; a cursor opened on
+ * it (dl_cursor_open_view) merges the current index with dt/history:
+ *
+ *   as_of A   datoms asserted at tx <= A and not retracted at a tx <= A:
+ *             current datoms with tx <= A, and history entries with
+ *             asserted <= A < rtx;
+ *   since S   of those, only datoms asserted at tx > S;
+ *   history   instead of the datoms true at A, every event in (S, A]:
+ *             assertions (added 1, tx = the asserting tx) and
+ *             retractions (added 0, tx = the retracting tx), current
+ *             datoms being assertions.  Events of one datom come in tx
+ *             order (then retraction first).
+ *
+ * Cost: the current index is read as by a plain cursor (filtered by tx);
+ * the history side comes from a per-seek read of dt/history when the
+ * seek names the entity (EAV), else from an overlay of all history events
+ * of the view sorted in index order, built once per view and index at
+ * its first use (a scan of dt/history) and kept with the view.  The
+ * overlay copies what it keeps: it reflects the history of the
+ * transaction it was built in (a view of a write transaction does not
+ * see history written after its first use).  A view is used by one
+ * thread at a time (with its snapshot).
+ */
+
+/* DL_VIEW_NOW: no as-of bound (the view's as_of); since 0: no since bound. */
+#define DL_VIEW_NOW INT64_MAX
+
+/* dl_view_new: a view with the given bounds (as_of DL_VIEW_NOW: none;
+ * since 0: none; history 0/1).  DT_OK / DT_NOMEM. */
+int dl_view_new(int64_t as_of, int64_t since, int history, dl_view **out);
+void dl_view_free(dl_view *v);
+/* dl_view_set_floor: the history watermark (dl_history_floor) the view's
+ * snapshot sees: history entries retracted before it are not read (an
+ * interrupted dt_history_gc may have left some). */
+void dl_view_set_floor(dl_view *v, int64_t floor);
+/* The view's parameters. */
+void dl_view_params(const dl_view *v, int64_t *as_of, int64_t *since, int *history);
 
 /* }====== */
 

@@ -67,8 +67,13 @@ int dt_entity_get(dt_db *db, const dt_value *ref, dt_entity **out) {
     if (!dl_db_ok(db) || !ref || !out)
         return dt__seterr(db, DT_MISUSE, "dt_entity_get: bad arguments");
     if (!dl_db_txn(db)) return dt__seterr(db, DT_MISUSE, "dt_entity_get: the snapshot has ended");
+    dt_view_info vi;
+    if (dt_db_view_info(db, &vi) == DT_OK && vi.history)
+        return dt__seterr(db, DT_INVALID,
+                          "dt_entity_get: a history view holds no entity at one time (use an "
+                          "as-of view)");
     int64_t e;
-    int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), ref, &e);
+    int rc = dl_db_resolve_eref(db, ref, &e);
     if (rc != DT_OK) {
         dt__moveerr(NULL, db, rc);
         return rc;
@@ -220,7 +225,7 @@ static int open_cursor(dt_entity *ent, dl_index index) {
     } else if (!(ent->cur = dt__calloc(1, sizeof *ent->cur))) {
         return nomem(ent);
     }
-    int rc = dl_cursor_open(ent->cur, dl_db_store(ent->db), dl_db_txn(ent->db), index);
+    int rc = dl_db_cursor_open(ent->cur, ent->db, index);
     if (rc != DT_OK) {
         dt__free(ent->cur);
         ent->cur = NULL;
@@ -720,8 +725,7 @@ static int canon(dt_entity *ent, const char *what, const dl_attr *a, const dt_va
     if (a->vtype == DT_REF && (v->type == DT_KEYWORD || v->type == DT_VECTOR ||
                                v->type == DT_LIST || v->type == DT_LONG)) {
         int64_t e;
-        int rc =
-            dl_resolve_eref(dl_db_store(ent->db), dl_db_txn(ent->db), dl_db_schema(ent->db), v, &e);
+        int rc = dl_db_resolve_eref(ent->db, v, &e);
         if (rc != DT_OK)
             return dt__seterr(ent, rc, "%s: attribute :%s: %s", what, a->ident, dt_errmsg(NULL));
         dt_value_ref(e, &refv);

@@ -1130,7 +1130,7 @@ typedef struct dt_datom {
     const char *a; /* attribute ident, keyword text without the colon */
     dt_value v;
     int64_t tx; /* the transaction that asserted (or retracted) it */
-    int added;  /* 1: asserted, 0: retracted (reports only) */
+    int added;  /* 1: asserted, 0: retracted (reports, logs and history views) */
 } dt_datom;
 
 /* The first transaction id; every id >= DT_TX0 is a transaction. */
@@ -1326,6 +1326,77 @@ void dt_db_close(dt_db *db);
 /* dt_db_basis_tx: the id of the last transaction the snapshot sees (0 if
  * none). */
 int64_t dt_db_basis_tx(const dt_db *db);
+
+/*
+ * Time views.  A view is a dt_db that shows the snapshot `db` at another
+ * time; it is accepted everywhere a dt_db is (dt_db_datoms and the other
+ * datom readers, dt_pull, dt_entity_get, dt_q and as a named query source
+ * such as $before, dt_db_entid, dt_db_attr_stats) and released with
+ * dt_db_close.  It reads db's own transaction: it sees nothing db does not.
+ *
+ * dt_db_as_of: the database as of transaction `tx`: the datoms asserted
+ *   at a tx <= `tx` and not retracted at a tx <= `tx`.  `tx` is a
+ *   transaction id (as dt_db_basis_tx gives), or 2^42 (the id before the
+ *   first transaction: an empty database); a tx at or after db's basis
+ *   gives the database as db sees it.
+ * dt_db_as_of_instant: as of the last transaction whose :db/txInstant is
+ *   <= ms (milliseconds since the epoch; before the first one: empty).
+ *   dt_db_tx_at gives that transaction id (2^42 when none) into *out.
+ * dt_db_since: only the datoms asserted at a tx > `tx` (among those db
+ *   sees; `tx` as for as-of).
+ * dt_db_history: every assertion and retraction ever made: iterators
+ *   yield each datom the database holds or held once per assertion
+ *   (dt_datom.added 1, tx = the asserting transaction) and once per
+ *   retraction (added 0, tx = the retracting transaction), in index order
+ *   then tx order; queries read the flag in the fifth position of a data
+ *   pattern [?e :attr ?v ?tx ?added].
+ * A view of a view combines both: as-of keeps the earlier bound, since
+ * the later one, and history stays history (the history of an as-of view
+ * holds the events up to its tx).
+ *
+ * Views use db's schema (attributes installed later are known; they have
+ * no datoms in the past).  Reading the past merges the current indexes
+ * with the retracted datoms the database keeps (dt/history): cheap per
+ * entity; the first whole-attribute or whole-index read of a view builds
+ * an in-memory index of the history it needs (kept until the view is
+ * closed).  Entities of a view read through it (see dt_entity_get).
+ *
+ * Ownership: *out is a new handle (release with dt_db_close, before or
+ * after db's).  The view keeps db's transaction alive: dt_db_close(db)
+ * while views are open ends db's handle but the snapshot lives until the
+ * last view is closed; dt_db_refresh(db) fails with DT_BUSY while views
+ * of db are open.  A view's basis (dt_db_basis_tx) is db's.
+ * @retval DT_OK
+ * @retval DT_INVALID  `tx` is not a transaction id (negative, or an entity
+ *                     id below 2^42), or (as-of) it is before the history
+ *                     watermark (dt_history_gc dropped what it needs;
+ *                     dt_db_history_floor gives the earliest tx accepted)
+ * @retval DT_MISUSE   db not a live snapshot or view, NULL out, or db's
+ *                     transaction ended
+ * @retval DT_NOMEM
+ * Messages on `db`.  Thread-safety: a view is used by the thread using
+ * db (one thread at a time for the snapshot and all its views).
+ */
+int dt_db_as_of(dt_db *db, int64_t tx, dt_db **out);
+int dt_db_as_of_instant(dt_db *db, int64_t ms, dt_db **out);
+int dt_db_since(dt_db *db, int64_t tx, dt_db **out);
+int dt_db_history(dt_db *db, dt_db **out);
+int dt_db_tx_at(dt_db *db, int64_t ms, int64_t *out);
+
+/* What kind of view a dt_db is (dt_db_view_info). */
+typedef struct dt_view_info {
+    int is_view;   /* 0: db is a snapshot itself (the fields below are 0) */
+    int64_t as_of; /* the as-of transaction, 0 if none */
+    int64_t since; /* the since transaction, 0 if none */
+    int history;   /* 1 for a history view */
+} dt_view_info;
+
+/*
+ * dt_db_view_info: the kind of view db is into *out (zeros for a plain
+ * snapshot).  @retval DT_OK / DT_MISUSE (db not live or NULL out; *out
+ * is zeroed when not NULL).  No message.  Same thread rules as db.
+ */
+int dt_db_view_info(const dt_db *db, dt_view_info *out);
 
 typedef enum dt_index { DT_INDEX_EAV = 0, DT_INDEX_AVE = 1 } dt_index;
 

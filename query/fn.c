@@ -2080,7 +2080,7 @@ static int src_entity(const char *name, const dt_value *args, size_t n, dt_db *d
     dt_value ref;
     if (dt_value_copy(e, &ref) != DT_OK) return nomem();
     if (ref.type == DT_TUPLE) ref.type = DT_VECTOR;
-    int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), &ref, eid);
+    int rc = dl_db_resolve_eref(db, &ref, eid);
     dt_value_free(&ref);
     if (rc == DT_NOMEM) return nomem();
     if (rc == DT_NOTFOUND) return call_err(name, args, n, "no entity matches %s", "the reference");
@@ -2108,7 +2108,7 @@ static int src_first(const char *name, const dt_value *args, size_t n, dt_db *db
     dt_kv_txn *txn = dl_db_txn(db);
     if (!txn) return call_err(name, args, n, "the database snapshot is closed");
     dl_cursor c;
-    int rc = dl_cursor_open(&c, dl_db_store(db), txn, DL_INDEX_EAV);
+    int rc = dl_db_cursor_open(&c, db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc == DT_NOMEM ? nomem() : rc;
     dl_ikey from = {.n = 2, .e = eid, .aid = at->aid, .v = NULL, .vlen = 0};
     rc = dl_cursor_seek(&c, &from, 2, NULL);

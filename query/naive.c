@@ -651,9 +651,10 @@ typedef struct nv_pat {
     const dt_value *v;   /* the known value (before coercion) */
     const uint8_t *venc; /* its encoding for `a` (when a is known) */
     size_t venclen;
-    int v_const;    /* v was written as a constant */
-    dq_var var[4];  /* variables to bind at e a v tx (DQ_NOVAR: none) */
-    int bind_added; /* a variable at the added position */
+    int v_const;               /* v was written as a constant */
+    dq_var var[4];             /* variables to bind at e a v tx (DQ_NOVAR: none) */
+    int bind_added;            /* a variable at the added position */
+    int has_added, want_added; /* the added position is known: want_added */
     dq_var added_var;
     /* per datom */
     dt_value vals[5];
@@ -683,7 +684,7 @@ static int resolve_eid(nv_ctx *c, nv_pat *p, const dt_value *v, int is_const, in
                           dt_type_name(v->type));
         return DT_OK;
     }
-    int rc = dl_resolve_eref(dl_db_store(p->db), dl_db_txn(p->db), p->s, v, eid);
+    int rc = dl_db_resolve_eref(p->db, v, eid);
     if (rc == DT_OK) {
         *found = 1;
         return DT_OK;
@@ -797,7 +798,8 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     if (kv) {
         if (kv->type != DT_BOOL)
             return cl_err(cl, DT_INVALID, "the added position takes true or false");
-        if (!kv->u.b) return DT_OK; /* the current database has no retractions */
+        p.has_added = 1; /* only history views yield retractions (added false) */
+        p.want_added = kv->u.b;
     } else if (p.added_var != DQ_NOVAR) {
         p.bind_added = 1;
         dt_value_bool(1, &p.vals[4]);
@@ -858,8 +860,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     }
 
     dl_cursor cur;
-    rc = dl_cursor_open(&cur, dl_db_store(p.db), dl_db_txn(p.db),
-                        p.has_e || !p.has_a ? DL_INDEX_EAV : DL_INDEX_AVE);
+    rc = dl_db_cursor_open(&cur, p.db, p.has_e || !p.has_a ? DL_INDEX_EAV : DL_INDEX_AVE);
     if (rc != DT_OK) {
         dt_buf_release(&venc);
         return cl_wrap(cl, rc);
@@ -892,6 +893,9 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
         rc = DT_OK;
         if ((rc = dq_exec_check(c->x)) != DT_OK) break;
         if (p.has_tx && d.tx != p.tx) continue;
+        int added = dl_cursor_added(&cur);
+        if (p.has_added && added != p.want_added) continue;
+        if (p.bind_added) dt_value_bool(added, &p.vals[4]);
         const dl_attr *a = p.has_a ? p.a : dl_schema_by_aid(p.s, d.aid);
         if (!a) continue;
         dt_kv_bytes full;

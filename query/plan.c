@@ -515,8 +515,7 @@ static int attr_vtype(ctx *c, int32_t src, const dl_attr *a, int *out) {
         dt_db *db = c->x->srcs[src];
         dl_cursor cur;
         s->vtype = -1;
-        if ((rc = dl_cursor_open(&cur, dl_db_store(db), dl_db_txn(db), DL_INDEX_AVE)) != DT_OK)
-            return rc;
+        if ((rc = dl_db_cursor_open(&cur, db, DL_INDEX_AVE)) != DT_OK) return rc;
         dl_ikey k = {.n = 1, .aid = a->aid};
         dl_datom d;
         int first = -1, last = -2;
@@ -638,6 +637,8 @@ typedef struct pat {
     dt_buf cv; /* constant value's encoding */
     int cv_ok;
     int64_t ctx_tx;
+    int cadd; /* the added position is a constant: the flag it wants */
+    int hist; /* the source is a history view (datoms may be retractions) */
     int none; /* constants show that nothing can match */
     bounds rg;
     int has_rg;
@@ -686,7 +687,7 @@ static int resolve_entity(pat *p, const dt_value *v, int64_t *e, int is_const) {
                  dt_type_name(v->type));
         return -clause_err(p->cl, DT_INVALID, what);
     }
-    int rc = dl_resolve_eref(p->st, p->txn, p->sch, v, e);
+    int rc = dl_db_resolve_eref(p->db, v, e);
     if (rc == DT_OK) return 1;
     if (rc == DT_NOTFOUND && !is_const) return 0;
     if (rc == DT_NOTFOUND) {
@@ -1068,9 +1069,12 @@ static int pat_prepare(ctx *c, const scope *sc, const dq_clause *cl, const dq_ta
         else
             p->none = 1;
     }
+    dt_view_info vi;
+    p->hist = dt_db_view_info(p->db, &vi) == DT_OK && vi.history;
     if (p->p[4].kind == P_CONST) {
         const dt_value *t = p->p[4].val;
-        if (!(t->type == DT_BOOL && t->u.b)) p->none = 1;
+        if (t->type != DT_BOOL || (!t->u.b && !p->hist)) p->none = 1;
+        p->cadd = t->type == DT_BOOL && t->u.b;
     }
     return DT_OK;
 }
@@ -1122,7 +1126,7 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
             v.u.i = d->tx;
             break;
         default:
-            dt_value_bool(1, &v);
+            dt_value_bool(dl_cursor_added(cur), &v);
             break;
         }
         if (q->kind == P_REPEAT) {
@@ -1149,9 +1153,10 @@ static int pat_check(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt
         if (!((tv->type == DT_LONG || tv->type == DT_REF) && tv->u.i == d->tx)) return 0;
     }
     pos *a = &p->p[4];
+    if (a->kind == P_CONST && dl_cursor_added(cur) != p->cadd) return 0;
     if (a->kind == P_BOUND) {
         const dt_value *av = &row[a->col];
-        if (!(av->type == DT_BOOL && av->u.b)) return 0;
+        if (!(av->type == DT_BOOL && av->u.b == dl_cursor_added(cur))) return 0;
     }
     pos *v = &p->p[2];
     if ((v->kind == P_BOUND || v->kind == P_CONST) && !seek_v) {
@@ -1313,7 +1318,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
         if (has_v && !a) seek_v = 0;
         if (open_ix != (int)ix) {
             if (open_ix >= 0) dl_cursor_close(&cur);
-            rc = dl_cursor_open(&cur, p->st, p->txn, ix);
+            rc = dl_db_cursor_open(&cur, p->db, ix);
             if (rc != DT_OK) goto done;
             open_ix = (int)ix;
         }
@@ -1965,7 +1970,7 @@ static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
 static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match, const bounds *rg,
                         double *out) {
     dl_cursor cur;
-    int rc = dl_cursor_open(&cur, p->st, p->txn, ix);
+    int rc = dl_db_cursor_open(&cur, p->db, ix);
     if (rc != DT_OK) return rc;
     rc = dl_cursor_seek(&cur, from, match, NULL);
     uint64_t n = 0;
@@ -2010,7 +2015,7 @@ static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
     *fan = -1;
     if (!t || t->nrows == 0 || t->nrows > 64 || !p->attr) return DT_OK;
     dl_cursor cur;
-    int rc = dl_cursor_open(&cur, p->st, p->txn, DL_INDEX_AVE);
+    int rc = dl_db_cursor_open(&cur, p->db, DL_INDEX_AVE);
     if (rc != DT_OK) return rc;
     dt_buf vb = DT_BUF_INIT;
     uint64_t total = 0;
@@ -2233,7 +2238,7 @@ static int est_or(ctx *c, const scope *sc, const dq_clause *cl, const dq_table *
  * column ecol: entity bound there, a known attribute, no tx/added
  * positions, a value that is new (not bound, not repeated) or constant. */
 static int star_member_ok(const pat *q, int ecol) {
-    if (q->none || !q->attr || q->np > 3) return 0;
+    if (q->none || !q->attr || q->np > 3 || q->hist) return 0;
     if (q->p[0].kind != P_BOUND || q->p[0].col != ecol) return 0;
     if (q->p[1].kind != P_CONST) return 0;
     int vk = q->p[2].kind;
@@ -2271,7 +2276,7 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
     star_vals sv[STAR_MAX];
     memset(sv, 0, sizeof sv);
     dl_cursor cur;
-    int rc = dl_cursor_open(&cur, m[0].st, m[0].txn, DL_INDEX_EAV);
+    int rc = dl_db_cursor_open(&cur, m[0].db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc;
     size_t idx[STAR_MAX];
     for (size_t r = 0; r < t->nrows && rc == DT_OK; r++) {

@@ -532,6 +532,7 @@ typedef struct rctx {
     const dq_pull *p;
     const dl_store *st;
     dt_kv_txn *txn;
+    dt_db *db;
     const dl_schema *s;
     dl_cursor cur;  /* EAV: the datoms of an entity */
     dl_cursor rcur; /* AVE: reverse lookups (opened when first needed) */
@@ -802,7 +803,7 @@ PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, 
         r->enc.len = 0;
         if ((rc = dl_codec_encode(&ref, &r->enc)) != DT_OK) return rc;
         if (!r->rcur_open) {
-            if ((rc = dl_cursor_open(&r->rcur, r->st, r->txn, DL_INDEX_AVE)) != DT_OK) return rc;
+            if ((rc = dl_db_cursor_open(&r->rcur, r->db, DL_INDEX_AVE)) != DT_OK) return rc;
             r->rcur_open = 1;
         }
         dl_ikey from = {.n = 2, .aid = sp->aid, .v = r->enc.p, .vlen = r->enc.len};
@@ -949,10 +950,15 @@ static int run_begin(rctx *r, const dq_pull *p, dt_db *db) {
     r->p = p;
     r->st = dl_db_store(db);
     r->txn = dl_db_txn(db);
+    r->db = db;
     r->s = dl_db_schema(db);
     r->enc = (dt_buf)DT_BUF_INIT;
     if (!r->txn) return dt__seterr(NULL, DT_MISUSE, "pull: the snapshot has no transaction");
-    int rc = dl_cursor_open(&r->cur, r->st, r->txn, DL_INDEX_EAV);
+    dt_view_info vi;
+    if (dt_db_view_info(db, &vi) == DT_OK && vi.history)
+        return dt__seterr(NULL, DT_INVALID,
+                          "pull: a history view holds no entity at one time (use an as-of view)");
+    int rc = dl_db_cursor_open(&r->cur, db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc;
     r->cur_open = 1;
     if (p->nrec) {
@@ -1029,7 +1035,7 @@ int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n,
 
 /* Resolves an entity reference for pull; the message on the NULL handle. */
 static int pull_eid(dt_db *db, const dt_value *eid, int64_t *out) {
-    int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), eid, out);
+    int rc = dl_db_resolve_eref(db, eid, out);
     if (rc != DT_OK && rc != DT_NOMEM) {
         char shown[160], why[DT__ERRMSG_MAX];
         dl_show(eid, shown, sizeof shown);

@@ -91,6 +91,9 @@ int dt_db_refresh(dt_db *db) {
     dt_conn *conn = dl_db_owner(db);
     if (!txn_conn_ok(conn))
         return dt__seterr(db, DT_MISUSE, "dt_db_refresh: the connection is closed");
+    if (dl_db_has_views(db))
+        return dt__seterr(db, DT_BUSY,
+                          "dt_db_refresh: time views of this snapshot are open (close them first)");
     /* end the old read transaction first: with MDB_NOTLS a thread may hold
      * several, but ending ours lets LMDB reuse its pages sooner */
     dl_db_end_txn(db);

@@ -525,7 +525,7 @@ static int entity_index(lua_State *L) {
     dt_buf *b = &rt->scratch2;
     b->len = 0;
     dl_cursor cur;
-    int rc = dl_cursor_open(&cur, dl_db_store(rt->db), dl_db_txn(rt->db), DL_INDEX_EAV);
+    int rc = dl_db_cursor_open(&cur, rt->db, DL_INDEX_EAV);
     if (rc == DT_OK) {
         dl_ikey k = {2, en->e, a->aid, NULL, 0};
         dl_datom d;

@@ -603,7 +603,7 @@ static int call_reg(udf_rt *rt, udf_reg *r, dt_db *db, const dt_value *args, siz
  * when it has none. */
 static int read_enc(dt_db *db, int64_t e, uint32_t aid, dt_buf *b) {
     dl_cursor cur;
-    int rc = dl_cursor_open(&cur, dl_db_store(db), dl_db_txn(db), DL_INDEX_EAV);
+    int rc = dl_db_cursor_open(&cur, db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc;
     dl_ikey k = {2, e, aid, NULL, 0};
     dl_datom d;
@@ -754,7 +754,7 @@ static int call_named(udf_rt *rt, dt_db *db, const dt_value *head, const dt_valu
     udf_reg *r = reg_find(rt, ident, ilen, 0);
     if (r) return call_reg(rt, r, db, args, nargs, out);
     int64_t e = 0;
-    int rc = dl_resolve_eref(dl_db_store(db), dl_db_txn(db), dl_db_schema(db), head, &e);
+    int rc = dl_db_resolve_eref(db, head, &e);
     if (rc == DT_NOTFOUND) return DT_NOTFOUND;
     if (rc != DT_OK) return rc;
     rc = read_enc(db, e, DL_AID_FN, &rt->scratch);

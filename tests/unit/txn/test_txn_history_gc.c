@@ -233,6 +233,126 @@ static void test_gc_in_batches_drops_exactly_the_old_entries(void **state) {
     assert_history(c, "");
 }
 
+/* The datoms of the view of db as of tx (with tx entities), malloc'd. */
+static char *as_of_dump(dt_conn *c, int64_t tx, int *rc_out) {
+    dt_db *db = NULL, *v = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    int rc = dt_db_as_of(db, tx, &v);
+    *rc_out = rc;
+    char *out = NULL;
+    if (rc == DT_OK) {
+        out = tu_dump_db(v, 1);
+        dt_db_close(v);
+    } else {
+        out = strdup(dt_errmsg(db));
+    }
+    dt_db_close(db);
+    return out;
+}
+
+/* The :p/name events of the history view, as EDN. */
+static char *history_view_names(dt_conn *c) {
+    dt_db *db = NULL, *h = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    assert_int_equal(dt_db_history(db, &h), DT_OK);
+    dt_result *r = NULL;
+    assert_int_equal(
+        dt_q(h,
+             "[:find ?e ?v ?t ?added :where [?e :p/name ?v ?tx ?added] [(- ?tx 4398046511104) ?t]]",
+             &r),
+        DT_OK);
+    dt_value v = DT_VALUE_NIL;
+    assert_int_equal(dt_result_value(r, &v), DT_OK);
+    char *s = tu_edn(&v);
+    dt_value_free(&v);
+    dt_result_free(r);
+    dt_db_close(h);
+    dt_db_close(db);
+    return s;
+}
+
+/* As-of views at or after the watermark read what they read before the
+ * collection; before it they are refused with a clear message. */
+static void test_as_of_before_the_watermark_is_refused(void **state) {
+    dt_conn *c = C(state);
+    updates(c);
+    char *before[5];
+    int rc;
+    for (int t = 1; t <= 4; t++) {
+        before[t] = as_of_dump(c, T(t), &rc);
+        assert_int_equal(rc, DT_OK);
+    }
+    assert_int_equal(dt_history_gc(c, T(3), NULL), DT_OK);
+    for (int t = 1; t <= 4; t++) {
+        char *now = as_of_dump(c, T(t), &rc);
+        if (t >= 3) {
+            assert_int_equal(rc, DT_OK);
+            assert_string_equal(now, before[t]);
+        } else {
+            assert_int_equal(rc, DT_INVALID);
+            char want[160];
+            snprintf(want, sizeof want,
+                     "the history before transaction %lld was dropped (dt_history_gc); the "
+                     "earliest as-of is %lld",
+                     (long long)T(3), (long long)T(3));
+            if (!strstr(now, want)) fail_msg("message: %s", now);
+        }
+        free(now);
+        free(before[t]);
+    }
+    /* by instant too: every transaction here is from the last second or so,
+     * so an instant long ago names the empty database before t1 */
+    dt_db *db = NULL, *v = NULL;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    assert_int_equal(dt_db_as_of_instant(db, 0, &v), DT_INVALID);
+    assert_null(v);
+    /* since and history views need no as-of bound: accepted */
+    assert_int_equal(dt_db_since(db, T(1), &v), DT_OK);
+    dt_db_close(v);
+    dt_db_close(db);
+}
+
+/* The history view starts at the watermark: the retraction dropped and
+ * the assertion it recorded are gone, later events stay. */
+static void test_history_view_starts_at_the_watermark(void **state) {
+    dt_conn *c = C(state);
+    updates(c);
+    char *s = history_view_names(c);
+    assert_string_equal(s,
+                        "#{[1 \"A\" 1 true] [1 \"A\" 2 false] [1 \"B\" 2 true] [1 \"B\" 4 false] "
+                        "[1 \"C\" 4 true]}");
+    free(s);
+    assert_int_equal(dt_history_gc(c, T(3), NULL), DT_OK);
+    s = history_view_names(c);
+    assert_string_equal(s, "#{[1 \"B\" 2 true] [1 \"B\" 4 false] [1 \"C\" 4 true]}");
+    free(s);
+}
+
+/* A collection interrupted after its first batch: the watermark is set
+ * but entries below it remain.  Views do not read them, and the next
+ * collection (with any bound) removes them. */
+static void test_interrupted_gc_leftovers_are_invisible_and_finished_later(void **state) {
+    dt_conn *c = C(state);
+    updates(c);
+    dt_kv_txn *txn = NULL;
+    assert_int_equal(dt_kv_txn_begin(c->kv, DT_KV_TXN_WRITE, &txn), DT_OK);
+    assert_int_equal(dl_history_set_floor(&c->st, txn, T(3)), DT_OK);
+    assert_int_equal(dt_kv_txn_commit(txn), DT_OK);
+    assert_int_equal(floor_of(c), T(3));
+    char *s = history_view_names(c);
+    assert_string_equal(s, "#{[1 \"B\" 2 true] [1 \"B\" 4 false] [1 \"C\" 4 true]}");
+    free(s);
+    int rc;
+    free(as_of_dump(c, T(2), &rc));
+    assert_int_equal(rc, DT_INVALID);
+    /* a lower bound: the watermark stays, the leftover goes */
+    uint64_t dropped = 0;
+    assert_int_equal(dt_history_gc(c, T(1), &dropped), DT_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(floor_of(c), T(3));
+    assert_history(c, "[1 :p/name \"B\" t2 rt4]\n[1 :p/tags :x t1 rt3]");
+}
+
 static void test_no_history_attributes_keep_no_history(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id \"a\" :p/name \"A\" :p/secret \"s1\" :p/pins [1 2 3]}]", DT_OK, 0);
@@ -294,6 +414,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_gc_inside_own_block_is_misuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_in_batches_drops_exactly_the_old_entries, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_as_of_before_the_watermark_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_history_view_starts_at_the_watermark, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_interrupted_gc_leftovers_are_invisible_and_finished_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_history_attributes_keep_no_history, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_changing_no_history_affects_later_writes_only, setup,

@@ -988,7 +988,7 @@ static int hist_collect(const dl_view *v, const dl_store *st, dt_kv_txn *txn, co
     dt_kv_bytes k = {pre, plen}, val;
     rc = plen ? kv_cursor_get(kc, &k, &val, KV_SET_RANGE) : kv_cursor_get(kc, &k, &val, KV_FIRST);
     for (; rc == DT_OK; rc = kv_cursor_get(kc, &k, &val, KV_NEXT)) {
-        if (k.len < plen || memcmp(k.ptr, pre, plen) != 0) break;
+        if (plen && (k.len < plen || memcmp(k.ptr, pre, plen) != 0)) break;
         dl_datom d;
         int64_t rtx, atx;
         if (dl_key_parse_history(k.ptr, k.len, &d, &rtx) != DT_OK ||

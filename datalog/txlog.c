@@ -152,8 +152,9 @@ static int load_entry(dl_log *l, int64_t tx, const dt_kv_bytes *val, int64_t *in
     return DT_OK;
 }
 
-/* Steps to the next transaction in range; decodes its entry when `full`
- * or when the instant range must be checked. */
+/* Steps to the next transaction in range (an instant range is checked
+ * against the :db/txInstant datom of each transaction); decodes its entry
+ * when `full`. */
 static int step(dl_log *l, int full, int64_t *tx_out, int64_t *instant_out) {
     int by_time = l->from_ms != INT64_MIN || l->to_ms != INT64_MAX;
     clear_current(l);
@@ -169,14 +170,16 @@ static int step(dl_log *l, int full, int64_t *tx_out, int64_t *instant_out) {
         if (tx > l->to_tx) break;
         if (tx < l->from_tx) continue;
         int64_t instant = 0;
-        if (full || by_time) {
+        if (by_time) {
+            /* a point read of the transaction's :db/txInstant datom costs
+             * less than decoding its entry, which may be large */
+            if ((rc = eav_instant(l, tx, &instant)) != DT_OK) return rc;
+            if (instant < l->from_ms || instant > l->to_ms) continue;
+        }
+        if (full) {
             if ((rc = load_entry(l, tx, &v, &instant)) != DT_OK) {
                 clear_current(l);
                 return rc;
-            }
-            if (instant < l->from_ms || instant > l->to_ms) {
-                clear_current(l);
-                continue;
             }
         }
         *tx_out = tx;

@@ -20,9 +20,11 @@
  * A log reader over a read (or write) txn.  Transactions are yielded in
  * tx-id order when from_tx <= tx <= to_tx and from_ms <= instant <=
  * to_ms (all inclusive; use 0 / INT64_MAX and INT64_MIN / INT64_MAX for
- * open ends).  A tx range is sought directly; an instant range reads
- * every entry in the tx range and filters (a transaction's instant is in
- * its entry).  Private fields below `done`.
+ * open ends).  A tx range is sought directly; an instant range visits
+ * every transaction in the tx range and reads its :db/txInstant datom
+ * (a point read in EAV), decoding only the entries it yields (instants
+ * given in tx-data need not grow with tx ids).  Private fields below
+ * `done`.
  */
 typedef struct dl_log {
     const dl_store *st;
@@ -49,8 +51,10 @@ int dl_log_open(dl_log *l, const dl_store *st, dt_kv_txn *txn, int64_t from_tx, 
  */
 int dl_log_next(dl_log *l, dt_log_tx *out);
 
-/* dl_log_next_tx: the next transaction's id and instant only (the entry
- * is decoded only when the instant range is not open); same results. */
+/* dl_log_next_tx: the next transaction's id and instant only, without
+ * decoding its entry (the instant, read from the transaction's
+ * :db/txInstant datom, only when the instant range is not open; else 0);
+ * same results. */
 int dl_log_next_tx(dl_log *l, int64_t *tx, int64_t *instant);
 
 void dl_log_close(dl_log *l);

@@ -601,8 +601,16 @@ static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
     cl->nterms = nargs;
     if (!(cl->terms = ANEW(c, dq_term, nargs ? nargs : 1))) return nomem(c);
     for (size_t i = 0; i < nargs; i++) {
-        if ((rc = parse_term(c, &call->u.seq.items[i + 1], T_SRC, form, &cl->terms[i])) != DT_OK)
-            return rc;
+        const dt_value *arg = &call->u.seq.items[i + 1];
+        if (i == 0 && (b->id == DQ_FN_TX_IDS || b->id == DQ_FN_TX_DATA) && !c->in_rules &&
+            is_var(arg) && find_src(c->q, arg) >= 0) {
+            /* (tx-ids ?log ...) with ?log a database of :in */
+            cl->terms[0].value = arg;
+            cl->terms[0].kind = DQ_TERM_SRC;
+            cl->terms[0].id = find_src(c->q, arg);
+            continue;
+        }
+        if ((rc = parse_term(c, arg, T_SRC, form, &cl->terms[i])) != DT_OK) return rc;
         if (cl->terms[i].kind == DQ_TERM_SRC && (b->kind != DQ_FNK_SOURCE || i > 0))
             return perr(c, DT_INVALID, form,
                         "a source can only be the first argument of get-else, get-some, "
@@ -1010,8 +1018,28 @@ static int in_dups(pctx *c, const dq_binding *b, uint8_t *seen, const dt_value *
     return DT_OK;
 }
 
-/* :in (or the implicit [$]) */
-static int parse_in(pctx *c, const section *s) {
+/*
+ * 1 when variable `var` is the log argument of a tx-ids or tx-data call
+ * somewhere in items[0..n) (a :where section, searched whole): such an
+ * :in variable is bound to a database (the log), not to a value.
+ */
+static int is_log_var(const dt_value *items, size_t n, const dt_value *var) {
+    for (size_t i = 0; i < n; i++) {
+        const dt_value *v = &items[i];
+        if (!is_seq(v)) continue;
+        if (v->type == DT_LIST && v->u.seq.n >= 2 &&
+            (sym_eq(&v->u.seq.items[0], "tx-ids") || sym_eq(&v->u.seq.items[0], "tx-data")) &&
+            is_var(&v->u.seq.items[1]) && v->u.seq.items[1].u.s.len == var->u.s.len &&
+            memcmp(v->u.seq.items[1].u.s.ptr, var->u.s.ptr, var->u.s.len) == 0)
+            return 1;
+        if (is_log_var(v->u.seq.items, v->u.seq.n, var)) return 1;
+    }
+    return 0;
+}
+
+/* :in (or the implicit [$]); `where` is the :where section (for
+ * is_log_var). */
+static int parse_in(pctx *c, const section *s, const section *where) {
     dq_query *q = c->q;
     static const dt_value dollar = {DT_SYMBOL, {.s = {(char *)"$", 1}}};
     const dt_value *items = s->key ? s->items : &dollar;
@@ -1026,7 +1054,8 @@ static int parse_in(pctx *c, const section *s) {
         dq_input *in = &q->in[i];
         in->src = DQ_SRC_NONE;
         in->bind.var = DQ_NOVAR;
-        if (is_src(v)) {
+        if (is_src(v) || (is_var(v) && where->key && is_log_var(where->items, where->n, v))) {
+            /* a source, or a ?log variable: a source under another name */
             if (find_src(q, v) >= 0)
                 return perr(c, DT_INVALID, v, "source %s appears twice in :in", v->u.s.ptr);
             in->kind = DQ_IN_SRC;
@@ -1442,7 +1471,7 @@ static int parse_all(pctx *c, const dq_input_form *query, const dq_input_form *r
     section sec[S_COUNT];
     memset(sec, 0, sizeof sec);
     if ((rc = split_sections(c, &q->priv->qv, sec)) != DT_OK) return rc;
-    if ((rc = parse_in(c, &sec[S_IN])) != DT_OK) return rc;
+    if ((rc = parse_in(c, &sec[S_IN], &sec[S_WHERE])) != DT_OK) return rc;
     if (rules) {
         if (!c->has_rules_in)
             return perr(c, DT_INVALID, NULL, "rules were given but :in has no %%");
@@ -1456,6 +1485,16 @@ static int parse_all(pctx *c, const dq_input_form *query, const dq_input_form *r
     if ((rc = parse_find(c, &sec[S_FIND])) != DT_OK) return rc;
     if ((rc = parse_ret(c, sec)) != DT_OK) return rc;
     if ((rc = parse_with(c, &sec[S_WITH])) != DT_OK) return rc;
+    /* a ?log variable of :in is a database: it has no other use */
+    for (size_t i = 0; i < q->nsrcs; i++) {
+        if (q->srcs[i][0] != '?') continue;
+        dt_value sym = {DT_SYMBOL, {.s = {(char *)q->srcs[i], strlen(q->srcs[i])}}};
+        if (find_var(&q->vars, &sym) != DQ_NOVAR)
+            return perr(c, DT_INVALID, NULL,
+                        "%s is a log (a database given in :in): it can only be the first "
+                        "argument of tx-ids and tx-data",
+                        q->srcs[i]);
+    }
 
     /* bindings: the inputs, then whatever the :where clauses bind */
     uint8_t *in_vars = set_new(c), *bound = set_new(c);

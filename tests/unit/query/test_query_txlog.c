@@ -234,6 +234,38 @@ static void test_log_as_a_named_source(void **state) {
             2, "#{[\"A2\"]}");
 }
 
+/* Datomic's form: the log as an :in variable given a database. */
+static void test_log_as_an_in_variable(void **state) {
+    dt_db *db = DB(state);
+    check_n(db, "[:find [?tx ...] :in $ ?log :where [(tx-ids ?log 2 nil) [?tx ...]]]", 2,
+            "[" T2 " " T3 "]");
+    check_n(db,
+            "[:find ?n :in ?log $ :where [(tx-ids ?log 2 nil) [?tx ...]]"
+            " [(tx-data ?log ?tx) [[?e _ _ _ ?added]]] [(false? ?added)] [?e :p/name ?n]]",
+            2, "#{[\"A2\"]}");
+    /* a log alone, without $ */
+    check_n(db, "[:find ?a :in ?log :where [(tx-data ?log 1) [[_ ?a]]] [(= ?a :app/user)]]", 1,
+            "#{[:app/user]}");
+    /* any other use of the log variable is an error */
+    char *msg =
+        run(db, DT_INVALID, "[:find ?tx ?log :in $ ?log :where [(tx-ids ?log 1 3) [?tx ...]]]", 2);
+    assert_non_null(strstr(msg, "?log is a log (a database given in :in): it can only be the "
+                                "first argument of tx-ids and tx-data"));
+    free(msg);
+    msg = run(db, DT_INVALID,
+              "[:find ?tx :in $ ?log :where [(tx-ids ?log 1 3) [?tx ...]] [(= ?log 1)]]", 2);
+    assert_non_null(strstr(msg, "?log is a log"));
+    free(msg);
+    /* given a value instead of a database */
+    dt_value one;
+    dt_value_long(1, &one);
+    dt_input in[2] = {{db, NULL, NULL, 0}, {NULL, &one, NULL, 0}};
+    const char *q = "[:find ?tx :in $ ?log :where [(tx-ids ?log 1 3) [?tx ...]]]";
+    dt_result *r = NULL;
+    assert_int_equal(dt_q_inputs(q, strlen(q), in, 2, NULL, &r), DT_INVALID);
+    assert_non_null(strstr(dt_errmsg(NULL), "input 2 (?log) must be a database"));
+}
+
 static void test_log_functions_bad_arguments(void **state) {
     dt_db *db = DB(state);
     check_err(db, DT_INVALID, "[:find ?tx :where [(tx-ids $ \"x\" nil) [?tx ...]]]",
@@ -262,6 +294,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tx_data_of_one_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_data_joins_with_data_patterns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_as_a_named_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_as_an_in_variable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_functions_bad_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -898,7 +898,7 @@ static int hist_collect(const dl_view *v, const dl_store *st, dt_kv_txn *txn, co
     dt_kv_bytes k = {pre, plen}, val;
     rc = plen ? kv_cursor_get(kc, &k, &val, KV_SET_RANGE) : kv_cursor_get(kc, &k, &val, KV_FIRST);
     for (; rc == DT_OK; rc = kv_cursor_get(kc, &k, &val, KV_NEXT)) {
-        if (k.len < plen || memcmp(k.ptr, pre, plen) != 0) break;
+        if (plen && (k.len < plen || memcmp(k.ptr, pre, plen) != 0)) break;
         dl_datom d;
         int64_t rtx, atx;
         if (dl_key_parse_history(k.ptr, k.len, &d, &rtx) != DT_OK ||
@@ -979,9 +979,13 @@ static int view_build(dl_view *v, const dl_store *st, dt_kv_txn *txn) {
         return rc;
     }
     hevs_fix(&v->all);
-    qsort(v->all.ev, v->all.n, sizeof *v->all.ev, hev_cmp_eav);
-    if (v->all.n) memcpy(v->ave, v->all.ev, v->all.n * sizeof *v->ave);
-    qsort(v->ave, v->all.n, sizeof *v->ave, hev_cmp_ave);
+    if (v->all.n > 1) {
+        qsort(v->all.ev, v->all.n, sizeof *v->all.ev, hev_cmp_eav);
+        memcpy(v->ave, v->all.ev, v->all.n * sizeof *v->ave);
+        qsort(v->ave, v->all.n, sizeof *v->ave, hev_cmp_ave);
+    } else if (v->all.n) {
+        v->ave[0] = v->all.ev[0];
+    }
     v->built = 1;
     return DT_OK;
 }

@@ -131,8 +131,7 @@ static char *q_with(const char *text, const dt_input *in, size_t n, dt_plan_mode
 static void assert_q_in(const char *text, const dt_input *in, size_t n, const char *want) {
     char *naive = q_with(text, in, n, DT_PLAN_NAIVE);
     char *planned = q_with(text, in, n, DT_PLAN_AUTO);
-    if (strcmp(naive, planned) != 0)
-        fail_msg("%s\nnaive:   %s\nplanned: %s", text, naive, planned);
+    if (strcmp(naive, planned) != 0) fail_msg("%s\nnaive:   %s\nplanned: %s", text, naive, planned);
     if (want && strcmp(planned, want) != 0)
         fail_msg("%s\ngot:    %s\nwanted: %s", text, planned, want);
     free(naive);
@@ -367,7 +366,9 @@ static void test_pull_entity_on_views(void **state) {
     assert_int_equal(dt_db_as_of(db, TX[1], &v), DT_OK);
     /* a lookup ref resolves in the view: bob exists there */
     dt_value bob = tu_read("[:p/name \"bob\"]"), out = DT_VALUE_NIL;
-    assert_int_equal(dt_pull(v, "[:p/age {:p/friend [:p/name :p/age]}]", strlen("[:p/age {:p/friend [:p/name :p/age]}]"), &bob, &out), DT_OK);
+    assert_int_equal(dt_pull(v, "[:p/age {:p/friend [:p/name :p/age]}]",
+                             strlen("[:p/age {:p/friend [:p/name :p/age]}]"), &bob, &out),
+                     DT_OK);
     char *s = tu_edn(&out);
     assert_string_equal(s, "{:p/age 40, :p/friend {:p/name \"alice\", :p/age 31}}");
     free(s);

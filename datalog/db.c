@@ -24,6 +24,7 @@ struct dt_db {
     int closed;               /* dt_db_close was called (the handle lives on for its views) */
     dl_view *view;            /* a time view: its bounds (NULL: the database itself) */
     dt_db *base;              /* a time view: the snapshot it reads (one reference held) */
+    dl_hcache *hcache;        /* a snapshot with views: their shared history cache */
 };
 
 int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schema,
@@ -64,6 +65,8 @@ void dl_db_end_txn(dt_db *db) {
 
 void dl_db_adopt(dt_db *db, dt_db *fresh) {
     dl_db_end_txn(db);
+    dl_hcache_free(db->hcache); /* the history of the old snapshot */
+    db->hcache = NULL;
     dl_schema_release(db->schema);
     db->txn = fresh->txn;
     db->schema = fresh->schema;
@@ -83,6 +86,7 @@ int dl_db_basis(const dl_store *st, dt_kv_txn *txn, int64_t *out) {
 }
 
 static void db_free(dt_db *db) {
+    dl_hcache_free(db->hcache);
     if (db->owns_txn) dt_kv_txn_abort(db->txn);
     dl_schema_release(db->schema);
     if (db->open_count) atomic_fetch_sub(db->open_count, 1);
@@ -161,9 +165,11 @@ static int view_new(dt_db *db, int64_t as_of, int64_t since, int history, dt_db 
     int64_t floor = 0;
     int rc = check_history_kept(base, as_of, &floor);
     if (rc != DT_OK) return dt__moveerr(NULL, db, rc);
+    if (!base->hcache && (rc = dl_hcache_new(&base->hcache)) != DT_OK)
+        return dt__moveerr(NULL, db, rc);
     dt_db *v = dt__calloc(1, sizeof *v);
     if (!v) return dt__seterr(db, DT_NOMEM, "db: out of memory");
-    if ((rc = dl_view_new(as_of, since, history, &v->view)) != DT_OK) {
+    if ((rc = dl_view_new(as_of, since, history, base->hcache, &v->view)) != DT_OK) {
         dt__free(v);
         return dt__moveerr(NULL, db, rc);
     }

@@ -705,8 +705,9 @@ int dl_cursor_count(dl_cursor *c, uint64_t *out) {
     return DT_OK;
 }
 
-int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
-    if (c->vc) return vc_last(c, prefix, out);
+/* dl_cursor_last, keeping only datoms whose tx is in (lo, hi]: entries
+ * that fail are stepped over backward. */
+static int last_where(dl_cursor *c, const dl_ikey *prefix, int64_t lo, int64_t hi, dl_datom *out) {
     reset_pos(c);
     if (!c->kc) return dt__seterr(NULL, DT_MISUSE, "index: cursor not open");
     if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
@@ -731,25 +732,44 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
         else if (rc == DT_NOTFOUND)
             rc = kv_cursor_get(c->kc, &k, &v, KV_LAST);
     }
-    if (rc == DT_NOTFOUND) return DT_DONE;
-    if (rc != DT_OK) return kv_error(c, rc);
-    if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) return DT_DONE;
     dl_datom *d = out;
-    if (parse_fast(c->index, k.ptr, k.len, d) != DT_OK) return corrupt_key(c);
-    /* a long value: its run, read backward, sorted; the largest is last */
-    if (may_be_truncated(d->vlen)) {
+    for (;;) {
+        if (rc == DT_NOTFOUND) return DT_DONE;
+        if (rc != DT_OK) return kv_error(c, rc);
+        if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) return DT_DONE;
+        if (parse_fast(c->index, k.ptr, k.len, d) != DT_OK || v.len != 8) return corrupt_key(c);
+        if (!may_be_truncated(d->vlen)) {
+            int64_t tx = (int64_t)dl_get_u64(v.ptr);
+            if (tx > lo && tx <= hi) {
+                c->cur_full = d->v;
+                c->cur_flen = d->vlen;
+                d->tx = tx;
+                c->cur = 2;
+                return DT_ROW;
+            }
+            rc = kv_cursor_get(c->kc, &k, &v, KV_PREV);
+            continue;
+        }
+        /* a long value: its run, read backward (entries in the tx range),
+         * sorted; the largest is last */
         const uint8_t *head = k.ptr;
         size_t rp = voff(c) + DL_INDEX_STABLE;
-        if ((rc = run_push(c, &k, &v)) != DT_OK) return rc;
+        c->nrun = 0;
         for (;;) {
-            rc = kv_cursor_get(c->kc, &k, &v, KV_PREV);
-            if (rc == DT_NOTFOUND) break;
-            if (rc != DT_OK) return kv_error(c, rc);
-            if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) break;
             if (k.len < rp + 8 || memcmp(k.ptr, head, rp) != 0) break;
-            if ((rc = run_push(c, &k, &v)) != DT_OK) return rc;
+            int64_t tx = v.len == 8 ? (int64_t)dl_get_u64(v.ptr) : 0;
+            if (tx > lo && tx <= hi && (rc = run_push(c, &k, &v)) != DT_OK) return rc;
+            rc = kv_cursor_get(c->kc, &k, &v, KV_PREV);
+            if (rc != DT_OK) break;
+            if (k.len < c->mlen || memcmp(k.ptr, c->mpre, c->mlen) != 0) {
+                rc = DT_NOTFOUND;
+                break;
+            }
         }
-        if ((rc = run_sort(c)) != DT_OK) return rc;
+        if (rc != DT_OK && rc != DT_NOTFOUND) return kv_error(c, rc);
+        if (c->nrun == 0) continue; /* nothing in range: on with the entry before the run */
+        int rc2;
+        if ((rc2 = run_sort(c)) != DT_OK) return rc2;
         const dl_run_ent *r = &c->run[c->nrun - 1];
         if (parse_fast(c->index, r->key, r->klen, d) != DT_OK) return corrupt_key(c);
         d->truncated = r->truncated;
@@ -758,16 +778,16 @@ int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
         c->cur_aid = d->aid;
         c->cur_v = d->v;
         c->cur_vlen = d->vlen;
-        v.ptr = r->val;
-        v.len = 8;
+        d->tx = (int64_t)dl_get_u64(r->val);
         c->nrun = 0;
-    } else {
-        c->cur_full = d->v;
-        c->cur_flen = d->vlen;
+        c->cur = 2;
+        return DT_ROW;
     }
-    d->tx = (int64_t)dl_get_u64(v.ptr);
-    c->cur = 2;
-    return DT_ROW;
+}
+
+int dl_cursor_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+    if (c->vc) return vc_last(c, prefix, out);
+    return last_where(c, prefix, INT64_MIN, INT64_MAX, out);
 }
 
 /* }====== */
@@ -860,73 +880,112 @@ out:
 
 /* {====== Time views ====== */
 
-/* One datom (event) derived from a history entry, with its bytes in the
- * arena of the list that holds it. */
-typedef struct hev {
-    int64_t e, tx;
+/* One history entry: the datom [e aid v] asserted at atx and retracted
+ * at rtx, its bytes (key form k, full encoding f) in its list's arena. */
+typedef struct hent {
+    int64_t e, atx, rtx;
     uint32_t aid;
-    int added, truncated;
-    const uint8_t *k, *f; /* key form and full encoding */
+    int truncated;
+    const uint8_t *k, *f;
     size_t koff, foff, klen, flen;
-} hev;
+} hent;
 
-typedef struct hevs {
-    hev *ev;
+typedef struct hlist {
+    hent *ev;
     size_t n, cap;
     dt_buf arena;
-} hevs;
+} hlist;
+
+/* The history entries of a snapshot in EAV and AVE order, built once at
+ * the first whole-index read of any view that shares it. */
+struct dl_hcache {
+    int built;
+    hlist all; /* EAV order */
+    hent *ave; /* the same entries, AVE order */
+};
 
 struct dl_view {
     int64_t as_of, since;
     int64_t floor; /* the history watermark: entries retracted before it are skipped */
     int history;
-    int built; /* the overlay below is built */
-    hevs all;  /* every event of the view, EAV order */
-    hev *ave;  /* the same events, AVE order */
+    dl_hcache *cache;
+    int owns_cache;
 };
 
+/* One datom a view yields from a history entry. */
+typedef struct hev {
+    const hent *x;
+    int64_t tx;
+    int added;
+} hev;
+
 /* The state of a cursor on a view: the current index (`in`, filtered by
- * tx) merged with a sorted list of history events. */
+ * tx) merged with a sorted list of history entries, each giving up to
+ * two datoms (its assertion and, in history views, its retraction). */
 typedef struct dl_vcursor {
     dl_view *view;
     dl_cursor in;
     int in_st; /* 0: read the next, 1: in_d is pending, 2: done */
     dl_datom in_d;
-    hevs own; /* per-seek events (EAV seeks that name the entity) */
-    const hev *h;
+    hlist own;      /* per-seek entries (EAV seeks that name the entity) */
+    kv_cursor *hkc; /* on dt/history, for those seeks */
+    const hent *h;
     size_t nh, ih;
+    int sub; /* at h[ih]: 0 its assertion next, 1 its retraction */
+    hev ev;  /* the next event (vc_peek) */
     dl_ikey from, until;
     dt_buf fromv, untilv;
     unsigned match;
     int has_until;
-    int cur; /* current datom: 0 none, 1 in's, 2 *hc, 3 the copy in lastb */
-    const hev *hc;
-    hev last;
+    int cur; /* current datom: 0 none, 1 in's, 2 hc, 3 the copy in lastb */
+    hev hc;
+    hent last;
+    int last_added;
     dt_buf lastb;
 } dl_vcursor;
 
-int dl_view_new(int64_t as_of, int64_t since, int history, dl_view **out) {
-    *out = NULL;
-    dl_view *v = dt__calloc(1, sizeof *v);
-    if (!v) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
-    v->as_of = as_of;
-    v->since = since;
-    v->history = history ? 1 : 0;
-    *out = v;
-    return DT_OK;
+int dl_hcache_new(dl_hcache **out) {
+    *out = dt__calloc(1, sizeof **out);
+    return *out ? DT_OK : dt__seterr(NULL, DT_NOMEM, "view: out of memory");
 }
 
-static void hevs_release(hevs *l) {
+static void hlist_release(hlist *l) {
     dt__free(l->ev);
     l->ev = NULL;
     l->n = l->cap = 0;
     dt_buf_release(&l->arena);
 }
 
+void dl_hcache_free(dl_hcache *hc) {
+    if (!hc) return;
+    hlist_release(&hc->all);
+    dt__free(hc->ave);
+    dt__free(hc);
+}
+
+int dl_view_new(int64_t as_of, int64_t since, int history, dl_hcache *cache, dl_view **out) {
+    *out = NULL;
+    dl_view *v = dt__calloc(1, sizeof *v);
+    if (!v) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    v->as_of = as_of;
+    v->since = since;
+    v->history = history ? 1 : 0;
+    v->cache = cache;
+    if (!cache) {
+        int rc = dl_hcache_new(&v->cache);
+        if (rc != DT_OK) {
+            dt__free(v);
+            return rc;
+        }
+        v->owns_cache = 1;
+    }
+    *out = v;
+    return DT_OK;
+}
+
 void dl_view_free(dl_view *v) {
     if (!v) return;
-    hevs_release(&v->all);
-    dt__free(v->ave);
+    if (v->owns_cache) dl_hcache_free(v->cache);
     dt__free(v);
 }
 
@@ -944,47 +1003,33 @@ static inline int view_tx_ok(const dl_view *v, int64_t tx) {
     return tx <= v->as_of && tx > v->since;
 }
 
+/* Whether an entry gives the view any datom. */
+static inline int view_entry_ok(const dl_view *v, int64_t atx, int64_t rtx) {
+    if (v->history) return view_tx_ok(v, atx) || view_tx_ok(v, rtx);
+    return view_tx_ok(v, atx) && v->as_of < rtx;
+}
+
 /* Whether history can contribute: a plain view without an as-of bound
  * (since only) shows current datoms only. */
 static inline int view_needs_history(const dl_view *v) {
     return v->history || v->as_of != DL_VIEW_NOW;
 }
 
-static int hev_push(hevs *l, const dl_datom *d, const uint8_t *full, size_t flen, int64_t tx,
-                    int added, size_t koff, size_t foff) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        hev *ev = dt__realloc(l->ev, cap * sizeof *ev);
-        if (!ev) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
-        l->ev = ev;
-        l->cap = cap;
-    }
-    (void)full;
-    hev *h = &l->ev[l->n++];
-    memset(h, 0, sizeof *h);
-    h->e = d->e;
-    h->aid = d->aid;
-    h->tx = tx;
-    h->added = added;
-    h->truncated = d->truncated;
-    h->koff = koff;
-    h->klen = d->vlen;
-    h->foff = foff;
-    h->flen = flen;
-    return DT_OK;
-}
-
 /*
- * Appends to *l the events of view v from the history entries whose keys
- * start with pre[0..plen) (plen 0: all of dt/history), copying their
- * bytes into l's arena; l's pointers are set by hevs_fix afterwards.
+ * Appends to *l the history entries whose keys start with pre[0..plen)
+ * (plen 0: all of dt/history) and that give view v a datom (v NULL: all),
+ * copying their bytes into l's arena; l's pointers are set by hlist_fix
+ * afterwards.  Entries retracted before `floor` (the history watermark)
+ * are skipped.  *kcp: a cursor on dt/history to use (opened when NULL and
+ * left open), or kcp NULL: one of its own.
  */
 static int hist_collect(const dl_view *v, const dl_store *st, dt_kv_txn *txn, const uint8_t *pre,
-                        size_t plen, hevs *l) {
-    kv_cursor *kc = NULL;
-    int rc = kv_cursor_open(txn, st->history, &kc);
+                        size_t plen, int64_t floor, hlist *l, kv_cursor **kcp) {
+    kv_cursor *kc = kcp ? *kcp : NULL;
+    int rc = kc ? DT_OK : kv_cursor_open(txn, st->history, &kc);
     if (rc != DT_OK)
         return dt__seterr(NULL, rc, "view: cannot read dt/history: %s", dt_errmsg(txn));
+    if (kcp) *kcp = kc;
     dt_kv_bytes k = {pre, plen}, val;
     rc = plen ? kv_cursor_get(kc, &k, &val, KV_SET_RANGE) : kv_cursor_get(kc, &k, &val, KV_FIRST);
     for (; rc == DT_OK; rc = kv_cursor_get(kc, &k, &val, KV_NEXT)) {
@@ -997,38 +1042,45 @@ static int hist_collect(const dl_view *v, const dl_store *st, dt_kv_txn *txn, co
             break;
         }
         /* left below the watermark by an interrupted dt_history_gc */
-        if (rtx < v->floor) continue;
-        int asrt, retr;
-        if (v->history) {
-            asrt = view_tx_ok(v, atx);
-            retr = rtx <= v->as_of && rtx > v->since;
-        } else {
-            asrt = view_tx_ok(v, atx) && v->as_of < rtx;
-            retr = 0;
+        if (rtx < floor) continue;
+        if (v && !view_entry_ok(v, atx, rtx)) continue;
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 64;
+            hent *ev = dt__realloc(l->ev, cap * sizeof *ev);
+            if (!ev) {
+                rc = DT_NOMEM;
+                break;
+            }
+            l->ev = ev;
+            l->cap = cap;
         }
-        if (!asrt && !retr) continue;
-        size_t koff = l->arena.len, foff = koff, flen = d.vlen;
+        hent *x = &l->ev[l->n];
+        memset(x, 0, sizeof *x);
+        x->e = d.e;
+        x->aid = d.aid;
+        x->atx = atx;
+        x->rtx = rtx;
+        x->koff = x->foff = l->arena.len;
+        x->klen = x->flen = d.vlen;
         if ((rc = dt_buf_append(&l->arena, d.v, d.vlen)) != DT_OK) break;
         if (d.truncated && dl_codec_is_truncated(d.v, d.vlen)) {
             dt_kv_bytes full;
             if ((rc = dl_value_full_enc(st, txn, d.aid, d.v, d.vlen, &full)) != DT_OK) break;
-            foff = l->arena.len;
-            flen = full.len;
+            x->truncated = 1;
+            x->foff = l->arena.len;
+            x->flen = full.len;
             if ((rc = dt_buf_append(&l->arena, full.ptr, full.len)) != DT_OK) break;
-        } else {
-            d.truncated = 0;
         }
-        if (asrt && (rc = hev_push(l, &d, NULL, flen, atx, 1, koff, foff)) != DT_OK) break;
-        if (retr && (rc = hev_push(l, &d, NULL, flen, rtx, 0, koff, foff)) != DT_OK) break;
+        l->n++;
     }
-    kv_cursor_close(kc);
+    if (!kcp) kv_cursor_close(kc);
     if (rc == DT_NOTFOUND) rc = DT_OK;
     if (rc == DT_NOMEM) rc = dt__seterr(NULL, DT_NOMEM, "view: out of memory");
     return rc;
 }
 
-/* Points the events of l at their bytes (after the arena stopped growing). */
-static void hevs_fix(hevs *l) {
+/* Points the entries of l at their bytes (after the arena stopped growing). */
+static void hlist_fix(hlist *l) {
     for (size_t i = 0; i < l->n; i++) {
         l->ev[i].k = l->arena.p + l->ev[i].koff;
         l->ev[i].f = l->arena.p + l->ev[i].foff;
@@ -1036,58 +1088,69 @@ static void hevs_fix(hevs *l) {
 }
 
 static inline int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+static inline int cmp_u32(uint32_t a, uint32_t b) { return (a > b) - (a < b); }
 
-/* Index order of two events: components (values by full encoding), then
- * tx, then retraction before assertion. */
-static int hev_cmp(dl_index ix, const hev *a, const hev *b) {
+/* Index order of two datoms given by their components (values by full
+ * encoding), then tx, then retraction before assertion. */
+static int datom_cmp(dl_index ix, int64_t ae, uint32_t aa, const uint8_t *af, size_t afl,
+                     int64_t atx, int aadd, int64_t be, uint32_t ba, const uint8_t *bf, size_t bfl,
+                     int64_t btx, int badd) {
     int r;
     if (ix == DL_INDEX_EAV) {
-        if ((r = cmp_i64(a->e, b->e))) return r;
-        if ((r = (a->aid > b->aid) - (a->aid < b->aid))) return r;
-        if ((r = cmp_bytes(a->f, a->flen, b->f, b->flen))) return r;
+        if ((r = cmp_i64(ae, be)) || (r = cmp_u32(aa, ba)) || (r = cmp_bytes(af, afl, bf, bfl)))
+            return r;
     } else {
-        if ((r = (a->aid > b->aid) - (a->aid < b->aid))) return r;
-        if ((r = cmp_bytes(a->f, a->flen, b->f, b->flen))) return r;
-        if ((r = cmp_i64(a->e, b->e))) return r;
+        if ((r = cmp_u32(aa, ba)) || (r = cmp_bytes(af, afl, bf, bfl)) || (r = cmp_i64(ae, be)))
+            return r;
     }
-    if ((r = cmp_i64(a->tx, b->tx))) return r;
-    return a->added - b->added;
+    if ((r = cmp_i64(atx, btx))) return r;
+    return aadd - badd;
 }
 
-static int hev_cmp_eav(const void *x, const void *y) { return hev_cmp(DL_INDEX_EAV, x, y); }
-static int hev_cmp_ave(const void *x, const void *y) { return hev_cmp(DL_INDEX_AVE, x, y); }
+static int hent_cmp(dl_index ix, const hent *a, const hent *b) {
+    return datom_cmp(ix, a->e, a->aid, a->f, a->flen, a->atx, 1, b->e, b->aid, b->f, b->flen,
+                     b->atx, 1);
+}
 
-/* Builds the view's overlay: every event, in EAV and in AVE order. */
-static int view_build(dl_view *v, const dl_store *st, dt_kv_txn *txn) {
-    if (v->built) return DT_OK;
-    int rc = DT_OK;
-    if (view_needs_history(v)) rc = hist_collect(v, st, txn, NULL, 0, &v->all);
-    if (rc == DT_OK && v->all.n) {
-        v->ave = dt__malloc(v->all.n * sizeof *v->ave);
-        if (!v->ave) rc = dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+static int hent_cmp_eav(const void *x, const void *y) { return hent_cmp(DL_INDEX_EAV, x, y); }
+static int hent_cmp_ave(const void *x, const void *y) { return hent_cmp(DL_INDEX_AVE, x, y); }
+
+/* Builds the snapshot's history cache: every entry, in EAV and AVE order. */
+static int hcache_build(dl_hcache *hc, const dl_store *st, dt_kv_txn *txn) {
+    if (hc->built) return DT_OK;
+    int64_t floor = 0;
+    int rc = dl_history_floor(st, txn, &floor);
+    if (rc == DT_OK) rc = hist_collect(NULL, st, txn, NULL, 0, floor, &hc->all, NULL);
+    if (rc == DT_OK && hc->all.n) {
+        hc->ave = dt__malloc(hc->all.n * sizeof *hc->ave);
+        if (!hc->ave) rc = dt__seterr(NULL, DT_NOMEM, "view: out of memory");
     }
     if (rc != DT_OK) {
-        hevs_release(&v->all);
+        hlist_release(&hc->all);
         return rc;
     }
-    hevs_fix(&v->all);
-    qsort(v->all.ev, v->all.n, sizeof *v->all.ev, hev_cmp_eav);
-    if (v->all.n) memcpy(v->ave, v->all.ev, v->all.n * sizeof *v->ave);
-    qsort(v->ave, v->all.n, sizeof *v->ave, hev_cmp_ave);
-    v->built = 1;
+    hlist_fix(&hc->all);
+    if (hc->all.n > 1) {
+        qsort(hc->all.ev, hc->all.n, sizeof *hc->all.ev, hent_cmp_eav);
+        memcpy(hc->ave, hc->all.ev, hc->all.n * sizeof *hc->ave);
+        qsort(hc->ave, hc->all.n, sizeof *hc->ave, hent_cmp_ave);
+    } else if (hc->all.n) {
+        hc->ave[0] = hc->all.ev[0];
+    }
+    hc->built = 1;
     return DT_OK;
 }
 
-/* Component-wise comparison of event h with the first k->n components
- * of k in the order of index ix. */
-static int hev_cmp_ikey(dl_index ix, const hev *h, const dl_ikey *k, unsigned n) {
+/* Component-wise comparison of entry h with the first n components of k
+ * in the order of index ix. */
+static int hent_cmp_ikey(dl_index ix, const hent *h, const dl_ikey *k, unsigned n) {
     for (unsigned i = 0; i < n; i++) {
         int comp = ix == DL_INDEX_EAV ? (int)i : (i == 0 ? 1 : i == 1 ? 2 : 0);
         int r;
         if (comp == 0)
             r = cmp_i64(h->e, k->e);
         else if (comp == 1)
-            r = (h->aid > k->aid) - (h->aid < k->aid);
+            r = cmp_u32(h->aid, k->aid);
         else
             r = cmp_bytes(h->f, h->flen, k->v, k->vlen);
         if (r) return r;
@@ -1125,7 +1188,8 @@ static void vc_close(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
     c->vc = NULL;
     dl_cursor_close(&vc->in);
-    hevs_release(&vc->own);
+    kv_cursor_close(vc->hkc);
+    hlist_release(&vc->own);
     dt_buf_release(&vc->fromv);
     dt_buf_release(&vc->untilv);
     dt_buf_release(&vc->lastb);
@@ -1137,6 +1201,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     vc->cur = 0;
     vc->in_st = 2;
     vc->nh = vc->ih = 0;
+    vc->sub = 0;
     c->cur_added = 1;
     int rc = dl_cursor_seek(&vc->in, from, match, until); /* also checks the arguments */
     if (rc != DT_OK) return rc;
@@ -1150,28 +1215,29 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     vc->in_st = 0;
     dl_view *v = vc->view;
     if (!view_needs_history(v)) return DT_OK;
-    if (c->index == DL_INDEX_EAV && match >= 1) {
+    if (c->index == DL_INDEX_EAV && match >= 1 && !v->cache->built) {
         /* the entity's (or entity and attribute's) history entries */
         uint8_t pre[IDS_LEN];
         dl_key_eav_to(pre, from->e, from->aid, NULL, 0);
         size_t plen = dl_key_lead_len(DL_INDEX_EAV, match >= 2 ? 2 : 1, IDS_LEN);
         vc->own.n = 0;
         vc->own.arena.len = 0;
-        if ((rc = hist_collect(v, c->st, c->txn, pre, plen, &vc->own)) != DT_OK) return rc;
-        hevs_fix(&vc->own);
-        if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hev_cmp_eav);
+        if ((rc = hist_collect(v, c->st, c->txn, pre, plen, v->floor, &vc->own, &vc->hkc)) != DT_OK)
+            return rc;
+        hlist_fix(&vc->own);
+        if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hent_cmp_eav);
         vc->h = vc->own.ev;
         vc->nh = vc->own.n;
     } else {
-        if ((rc = view_build(v, c->st, c->txn)) != DT_OK) return rc;
-        vc->h = c->index == DL_INDEX_EAV ? v->all.ev : v->ave;
-        vc->nh = v->all.n;
+        if ((rc = hcache_build(v->cache, c->st, c->txn)) != DT_OK) return rc;
+        vc->h = c->index == DL_INDEX_EAV ? v->cache->all.ev : v->cache->ave;
+        vc->nh = v->cache->all.n;
     }
-    /* the first event >= from */
+    /* the first entry >= from */
     size_t lo = 0, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hev_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
+        if (hent_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -1180,17 +1246,56 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     return DT_OK;
 }
 
-/* 1 when the next event is within the seek's prefix and until bound. */
-static int vc_event_ok(dl_cursor *c) {
+/* Finds the next datom the entries give the view, from h[ih] (its event
+ * `sub`) on, within the seek's prefix and until bound, into vc->ev
+ * (without taking it).  1 found, 0 none. */
+static int vc_peek(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
-    if (vc->ih >= vc->nh) return 0;
-    const hev *h = &vc->h[vc->ih];
-    if ((vc->match && hev_cmp_ikey(c->index, h, &vc->from, vc->match) != 0) ||
-        (vc->has_until && hev_cmp_ikey(c->index, h, &vc->until, vc->until.n) > 0)) {
-        vc->nh = vc->ih; /* events are sorted: none further is within */
-        return 0;
+    const dl_view *v = vc->view;
+    while (vc->ih < vc->nh) {
+        const hent *x = &vc->h[vc->ih];
+        if ((vc->match && hent_cmp_ikey(c->index, x, &vc->from, vc->match) != 0) ||
+            (vc->has_until && hent_cmp_ikey(c->index, x, &vc->until, vc->until.n) > 0)) {
+            vc->nh = vc->ih; /* entries are sorted: none further is within */
+            return 0;
+        }
+        vc->ev.x = x;
+        if (!v->history) {
+            if (view_tx_ok(v, x->atx) && v->as_of < x->rtx) {
+                vc->ev.tx = x->atx;
+                vc->ev.added = 1;
+                return 1;
+            }
+            vc->ih++;
+            continue;
+        }
+        if (vc->sub == 0) {
+            if (view_tx_ok(v, x->atx)) {
+                vc->ev.tx = x->atx;
+                vc->ev.added = 1;
+                return 1;
+            }
+            vc->sub = 1;
+        }
+        if (view_tx_ok(v, x->rtx)) {
+            vc->ev.tx = x->rtx;
+            vc->ev.added = 0;
+            return 1;
+        }
+        vc->sub = 0;
+        vc->ih++;
     }
-    return 1;
+    return 0;
+}
+
+/* Moves past the event vc_peek found. */
+static void vc_take(dl_vcursor *vc) {
+    if (vc->view->history && vc->sub == 0) {
+        vc->sub = 1;
+    } else {
+        vc->sub = 0;
+        vc->ih++;
+    }
 }
 
 static int vc_next(dl_cursor *c, dl_datom *out) {
@@ -1207,19 +1312,15 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
             return rc;
         }
     }
-    int ev = vc_event_ok(c);
+    int ev = vc_peek(c);
     int take_in = vc->in_st == 1;
     if (take_in && ev) {
-        hev t;
         dt_kv_bytes full;
         if ((rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
-        t.e = vc->in_d.e;
-        t.aid = vc->in_d.aid;
-        t.f = full.ptr;
-        t.flen = full.len;
-        t.tx = vc->in_d.tx;
-        t.added = 1;
-        take_in = hev_cmp(c->index, &t, &vc->h[vc->ih]) <= 0;
+        const dl_datom *d = &vc->in_d;
+        const hent *x = vc->ev.x;
+        take_in = datom_cmp(c->index, d->e, d->aid, full.ptr, full.len, d->tx, 1, x->e, x->aid,
+                            x->f, x->flen, vc->ev.tx, vc->ev.added) <= 0;
     }
     if (take_in) {
         *out = vc->in_d;
@@ -1233,16 +1334,17 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
         c->cur_added = 1;
         return DT_DONE;
     }
-    const hev *h = &vc->h[vc->ih++];
-    out->e = h->e;
-    out->aid = h->aid;
-    out->v = h->k;
-    out->vlen = h->klen;
-    out->truncated = h->truncated;
-    out->tx = h->tx;
-    vc->hc = h;
+    const hent *x = vc->ev.x;
+    out->e = x->e;
+    out->aid = x->aid;
+    out->v = x->k;
+    out->vlen = x->klen;
+    out->truncated = x->truncated;
+    out->tx = vc->ev.tx;
+    vc->hc = vc->ev;
     vc->cur = 2;
-    c->cur_added = h->added;
+    c->cur_added = vc->ev.added;
+    vc_take(vc);
     return DT_ROW;
 }
 
@@ -1252,8 +1354,8 @@ static int vc_value(dl_cursor *c, dt_kv_bytes *out) {
     case 1:
         return dl_cursor_value(&vc->in, out);
     case 2:
-        out->ptr = vc->hc->f;
-        out->len = vc->hc->flen;
+        out->ptr = vc->hc.x->f;
+        out->len = vc->hc.x->flen;
         return DT_OK;
     case 3:
         out->ptr = vc->last.f;
@@ -1264,42 +1366,82 @@ static int vc_value(dl_cursor *c, dt_kv_bytes *out) {
     }
 }
 
-static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+/* Copies datom d (full value `full`, added flag) into the cursor as its
+ * current datom (cur 3) and into *out. */
+static int vc_keep_last(dl_cursor *c, const dl_datom *d, dt_kv_bytes full, int added,
+                        dl_datom *out) {
     dl_vcursor *vc = c->vc;
-    if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
-    int rc = vc_seek(c, prefix, prefix->n, NULL);
-    if (rc != DT_OK) return rc;
-    dl_datom d;
-    int found = 0, added = 1;
-    while ((rc = vc_next(c, &d)) == DT_ROW) {
-        dt_kv_bytes full;
-        if ((rc = vc_value(c, &full)) != DT_OK) return rc;
-        dt_buf *b = &vc->lastb;
-        b->len = 0;
-        if (dt_buf_append(b, d.v, d.vlen) != DT_OK || dt_buf_append(b, full.ptr, full.len) != DT_OK)
-            return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
-        vc->last.e = d.e;
-        vc->last.aid = d.aid;
-        vc->last.tx = d.tx;
-        vc->last.truncated = d.truncated;
-        vc->last.klen = d.vlen;
-        vc->last.flen = full.len;
-        added = c->cur_added;
-        found = 1;
-    }
-    if (rc != DT_DONE) return rc;
-    if (!found) return DT_DONE;
-    vc->last.k = vc->lastb.p;
-    vc->last.f = vc->lastb.p + vc->last.klen;
-    out->e = vc->last.e;
-    out->aid = vc->last.aid;
+    dt_buf *b = &vc->lastb;
+    b->len = 0;
+    if (dt_buf_append(b, d->v, d->vlen) != DT_OK || dt_buf_append(b, full.ptr, full.len) != DT_OK)
+        return dt__seterr(NULL, DT_NOMEM, "index: out of memory");
+    vc->last.klen = d->vlen;
+    vc->last.flen = full.len;
+    vc->last.k = b->p;
+    vc->last.f = b->p + d->vlen;
+    out->e = d->e;
+    out->aid = d->aid;
     out->v = vc->last.k;
-    out->vlen = vc->last.klen;
-    out->truncated = vc->last.truncated;
-    out->tx = vc->last.tx;
+    out->vlen = d->vlen;
+    out->truncated = d->truncated;
+    out->tx = d->tx;
     vc->cur = 3;
     c->cur_added = added;
     return DT_ROW;
+}
+
+/* The last datom of the view with the prefix: the larger of the last
+ * current datom in the view's tx range and the last event. */
+static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
+    dl_vcursor *vc = c->vc;
+    const dl_view *v = vc->view;
+    if (prefix->n > 3) return dt__seterr(NULL, DT_MISUSE, "index: bad prefix");
+    int rc = vc_seek(c, prefix, prefix->n, NULL);
+    if (rc != DT_OK) return rc;
+    vc->in_st = 2;
+    /* the entries with the prefix are h[ih..hi): the last event among
+     * them, walking back */
+    size_t lo = vc->ih, hi = vc->nh;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hent_cmp_ikey(c->index, &vc->h[mid], prefix, prefix->n) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    hev ev = {NULL, 0, 0};
+    for (size_t i = lo; i > vc->ih && !ev.x; i--) {
+        const hent *x = &vc->h[i - 1];
+        if (v->history && view_tx_ok(v, x->rtx))
+            ev = (hev){x, x->rtx, 0};
+        else if (view_tx_ok(v, x->atx) && (v->history || v->as_of < x->rtx))
+            ev = (hev){x, x->atx, 1};
+    }
+    vc->nh = vc->ih; /* the iteration is over */
+    dl_datom d;
+    rc = last_where(&vc->in, prefix, v->since, v->as_of, &d);
+    if (rc != DT_ROW && rc != DT_DONE) return rc;
+    dt_kv_bytes full = {NULL, 0};
+    if (rc == DT_ROW) {
+        if ((rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
+        if (ev.x && datom_cmp(c->index, d.e, d.aid, full.ptr, full.len, d.tx, 1, ev.x->e, ev.x->aid,
+                              ev.x->f, ev.x->flen, ev.tx, ev.added) > 0)
+            ev.x = NULL;
+        if (!ev.x) return vc_keep_last(c, &d, full, 1, out);
+    }
+    if (!ev.x) {
+        vc->cur = 0;
+        return DT_DONE;
+    }
+    d.e = ev.x->e;
+    d.aid = ev.x->aid;
+    d.v = ev.x->k;
+    d.vlen = ev.x->klen;
+    d.truncated = ev.x->truncated;
+    d.tx = ev.tx;
+    full.ptr = ev.x->f;
+    full.len = ev.x->flen;
+    return vc_keep_last(c, &d, full, ev.added, out);
 }
 
 /* }====== */

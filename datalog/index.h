@@ -481,21 +481,32 @@ int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_
  *
  * Cost: the current index is read as by a plain cursor (filtered by tx);
  * the history side comes from a per-seek read of dt/history when the
- * seek names the entity (EAV), else from an overlay of all history events
- * of the view sorted in index order, built once per view and index at
- * its first use (a scan of dt/history) and kept with the view.  The
- * overlay copies what it keeps: it reflects the history of the
- * transaction it was built in (a view of a write transaction does not
- * see history written after its first use).  A view is used by one
- * thread at a time (with its snapshot).
+ * seek names the entity (EAV), else from the cache (dl_hcache) of every
+ * history entry sorted in EAV and AVE order, built once per snapshot (a
+ * scan of dt/history) at the first read that needs it and shared by all
+ * the views of that snapshot; once built it also serves EAV seeks.  The
+ * cache copies what it keeps: it reflects the history of the transaction
+ * it was built in (a view of a write transaction does not see history
+ * written after that).  A view is used by one thread at a time (with its
+ * snapshot).
  */
 
 /* DL_VIEW_NOW: no as-of bound (the view's as_of); since 0: no since bound. */
 #define DL_VIEW_NOW INT64_MAX
 
+/* A snapshot's cache of its history entries in index order, shared by
+ * the views of the snapshot (built at the first read that needs it; used
+ * by one thread at a time, with the snapshot).  dl_hcache_new: DT_OK /
+ * DT_NOMEM; dl_hcache_free: NULL-safe. */
+typedef struct dl_hcache dl_hcache;
+int dl_hcache_new(dl_hcache **out);
+void dl_hcache_free(dl_hcache *hc);
+
 /* dl_view_new: a view with the given bounds (as_of DL_VIEW_NOW: none;
- * since 0: none; history 0/1).  DT_OK / DT_NOMEM. */
-int dl_view_new(int64_t as_of, int64_t since, int history, dl_view **out);
+ * since 0: none; history 0/1), reading history through `cache` (borrowed:
+ * it must outlive the view; NULL: a cache of the view's own).  DT_OK /
+ * DT_NOMEM. */
+int dl_view_new(int64_t as_of, int64_t since, int history, dl_hcache *cache, dl_view **out);
 void dl_view_free(dl_view *v);
 /* dl_view_set_floor: the history watermark (dl_history_floor) the view's
  * snapshot sees: history entries retracted before it are not read (an

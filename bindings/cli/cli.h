@@ -91,6 +91,34 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
  * when `s` is not one. */
 int cli_parse_count(const char *s, uint64_t *out);
 
+/*
+ * Time views (--as-of, --since, --history; docs/cli.md, "Time").
+ * CLI_TIME_OPTS(t) lists the three options for a cli_opt table, storing
+ * into the cli_time `t`; CLI_TIME_HELP is their help text.
+ * cli_time_view: replaces *db with the view the options ask for (the
+ * snapshot lives on inside the view; dt_db_close(*db) releases both).
+ * AS-OF and SINCE take a transaction id, a transaction number (id minus
+ * 2^42; 0: before the first), or an instant: #inst "..." or a bare
+ * ISO-8601 date or date-time (2026-01-01, 2026-01-01T12:00:00Z).
+ * Prints the problem and returns the exit code; CLI_OK when done (also
+ * when no option was given).
+ */
+typedef struct cli_time {
+    const char *as_of, *since;
+    int history;
+} cli_time;
+#define CLI_TIME_OPTS(t)                                                                           \
+    {"as-of", 1, &(t).as_of, NULL}, {"since", 1, &(t).since, NULL}, {                              \
+        "history", 0, NULL, &(t).history                                                           \
+    }
+#define CLI_TIME_HELP                                                                              \
+    "  --as-of T    read the database as of transaction T (an id, a number, or an\n"               \
+    "               instant: 2026-01-01T00:00:00Z or #inst \"...\")\n"                             \
+    "  --since T    only datoms asserted after transaction T\n"                                    \
+    "  --history    every assertion and retraction (queries see the added flag\n"                  \
+    "               in the fifth position of a data pattern)\n"
+int cli_time_view(const char *cmd, const char *usage, const cli_time *t, dt_db **db);
+
 /* }====== */
 
 /* {====== Input ====== */

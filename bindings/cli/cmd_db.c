@@ -47,7 +47,9 @@ static int print_datom(FILE *f, const dt_datom *d, int report) {
     fprintf(f, "[%lld :%s ", (long long)d->e, d->a);
     int rc = cli_print_value(f, &d->v);
     if (rc != DT_OK) return rc;
-    if (report)
+    if (report == 2) /* history: both */
+        fprintf(f, " %lld %s]", (long long)d->tx, d->added ? "true" : "false");
+    else if (report)
         fprintf(f, " %s]", d->added ? "true" : "false");
     else
         fprintf(f, " %lld]", (long long)d->tx);
@@ -560,8 +562,8 @@ int cmd_fill_db(int argc, char **argv) {
 /* {====== datoms ====== */
 
 static const char datoms_usage[] =
-    "usage: datolite datoms [--format lines|edn|json|csv|table] [--tx] [--limit N] DIR eav|ave\n"
-    "                       [COMPONENT...]\n";
+    "usage: datolite datoms [--format lines|edn|json|csv|table] [--tx] [--limit N]\n"
+    "                       [--as-of T] [--since T] [--history] DIR eav|ave [COMPONENT...]\n";
 
 static const char datoms_help[] =
     "\n"
@@ -585,7 +587,8 @@ static const char datoms_help[] =
     "Options:\n"
     "  --format F  lines, edn, json, csv or table\n"
     "  --tx        include the datoms of transaction entities\n"
-    "  --limit N   print at most N datoms\n"
+    "  --limit N   print at most N datoms\n" CLI_TIME_HELP
+    "With --history each datom prints as [e :attr value tx added] (lines, edn).\n"
     "\n" CLI_EXIT_HELP;
 
 /* Datoms in the JSON, CSV or table format (format.c): gathered first, as
@@ -649,9 +652,11 @@ int cmd_datoms(int argc, char **argv) {
     const char *cmd = "datoms";
     const char *format = NULL, *limit_s = NULL;
     int with_tx = 0;
+    cli_time tv = {NULL, NULL, 0};
     cli_opt opts[] = {{"format", 1, &format, NULL},
                       {"tx", 0, NULL, &with_tx},
                       {"limit", 1, &limit_s, NULL},
+                      CLI_TIME_OPTS(tv),
                       {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
@@ -711,6 +716,7 @@ int cmd_datoms(int argc, char **argv) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
         goto done;
     }
+    if ((code = cli_time_view(cmd, datoms_usage, &tv, &db)) != CLI_OK) goto done;
     if ((rc = dt_db_datoms(db, index, comps, ncomp, &it)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
         goto done;
@@ -725,7 +731,7 @@ int cmd_datoms(int argc, char **argv) {
     while (shown < limit && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
         if (!with_tx && d.e >= DT_TX0) continue;
         if (as_vector && shown) fputs("\n ", stdout);
-        if ((rc = print_datom(stdout, &d, 0)) != DT_OK) {
+        if ((rc = print_datom(stdout, &d, tv.history ? 2 : 0)) != DT_OK) {
             code = cli_fail(cmd, rc, "cannot print a datom: %s", dt_errmsg(NULL));
             goto done;
         }

@@ -847,7 +847,8 @@ int cmd_copy(int argc, char **argv) {
 
 /* {====== entity ====== */
 
-static const char entity_usage[] = "usage: datolite entity [--format edn|json|table|csv] DIR EID\n";
+static const char entity_usage[] =
+    "usage: datolite entity [--format edn|json|table|csv] [--as-of T] [--since T] DIR EID\n";
 
 static const char entity_help[] =
     "\n"
@@ -860,12 +861,19 @@ static const char entity_help[] =
     "\n"
     "Options:\n"
     "  --format F  edn (default), json, table or csv (attribute, value rows)\n"
+    "  --as-of T   the entity as of transaction T (an id, a number, or an instant:\n"
+    "              2026-01-01T00:00:00Z or #inst \"...\")\n"
+    "  --since T   only its datoms asserted after transaction T\n"
     "\n" CLI_EXIT_HELP;
 
 int cmd_entity(int argc, char **argv) {
     const char *cmd = "entity";
     const char *format = NULL;
-    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
+    cli_time tv = {NULL, NULL, 0};
+    cli_opt opts[] = {{"format", 1, &format, NULL},
+                      {"as-of", 1, &tv.as_of, NULL},
+                      {"since", 1, &tv.since, NULL},
+                      {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -904,6 +912,7 @@ int cmd_entity(int argc, char **argv) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
         goto done;
     }
+    if ((code = cli_time_view(cmd, entity_usage, &tv, &db)) != CLI_OK) goto done;
     int64_t e = 0;
     if ((rc = dt_db_entid(db, &eid, &e)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(db));

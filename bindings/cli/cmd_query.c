@@ -367,7 +367,8 @@ static int parse_timeout(const char *cmd, const char *usage, const char *s, uint
 static const char query_usage[] =
     "usage: datolite query [--format edn|json|table|csv] [--timeout MS] [--max-rows N] [--repeat "
     "N]\n"
-    "                      [--plan auto|naive] DIR QUERY|- [INPUT...]\n";
+    "                      [--plan auto|naive] [--as-of T] [--since T] [--history]\n"
+    "                      DIR QUERY|- [INPUT...]\n";
 
 static const char query_help[] =
     "\n"
@@ -394,16 +395,19 @@ static const char query_help[] =
     "  --repeat N        run the query N times on one snapshot, print the result\n"
     "                    once and one line on stderr: min <ms> ms, median <ms> ms\n"
     "  --plan P          auto (the planner, default) or naive (the reference\n"
-    "                    evaluator: clauses in written order, nested loops)\n"
+    "                    evaluator: clauses in written order, nested loops)\n" CLI_TIME_HELP
+    "The time options apply to the database of every source the command fills.\n"
     "Ctrl-C stops a running query (exit 5).\n"
     "\n" CLI_EXIT_HELP;
 
 int cmd_query(int argc, char **argv) {
     const char *cmd = "query";
     const char *format = NULL, *timeout_s = NULL, *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
+    cli_time tv = {NULL, NULL, 0};
     cli_opt opts[] = {{"format", 1, &format, NULL},   {"timeout", 1, &timeout_s, NULL},
                       {"repeat", 1, &repeat_s, NULL}, {"max-rows", 1, &rows_s, NULL},
-                      {"plan", 1, &plan_s, NULL},     {NULL, 0, NULL, NULL}};
+                      {"plan", 1, &plan_s, NULL},     CLI_TIME_OPTS(tv),
+                      {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -461,6 +465,7 @@ int cmd_query(int argc, char **argv) {
     dt_cancel *cancel = NULL;
     double *ms = NULL;
     if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    if ((code = cli_time_view(cmd, query_usage, &tv, &db)) != CLI_OK) goto done;
     if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
         goto done;
     if ((rc = dt_cancel_new(&cancel)) != DT_OK || !(ms = calloc(repeat, sizeof *ms))) {
@@ -594,7 +599,8 @@ out:
 /* {====== pull ====== */
 
 static const char pull_usage[] =
-    "usage: datolite pull [--format edn|json|table|csv] DIR PATTERN|- EID\n";
+    "usage: datolite pull [--format edn|json|table|csv] [--as-of T] [--since T]\n"
+    "                     DIR PATTERN|- EID\n";
 
 static const char pull_help[] =
     "\n"
@@ -610,12 +616,19 @@ static const char pull_help[] =
     "or a depth (docs/query.md).\n"
     "  --format F    edn (default), json, or table/csv: one attribute | value row\n"
     "                per attribute\n"
+    "  --as-of T     pull from the database as of transaction T (an id, a number,\n"
+    "                or an instant: 2026-01-01T00:00:00Z or #inst \"...\")\n"
+    "  --since T     pull only datoms asserted after transaction T\n"
     "\n" CLI_EXIT_HELP;
 
 int cmd_pull(int argc, char **argv) {
     const char *cmd = "pull";
     const char *format = NULL;
-    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
+    cli_time tv = {NULL, NULL, 0};
+    cli_opt opts[] = {{"format", 1, &format, NULL},
+                      {"as-of", 1, &tv.as_of, NULL},
+                      {"since", 1, &tv.since, NULL},
+                      {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code, fmt = CLI_FMT_EDN;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -647,6 +660,7 @@ int cmd_pull(int argc, char **argv) {
     dt_db *db = NULL;
     if ((code = text_arg(cmd, pos[1], &pin, &text, &len)) != CLI_OK) goto done;
     if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    if ((code = cli_time_view(cmd, pull_usage, &tv, &db)) != CLI_OK) goto done;
     int rc = dt_pull(db, text, len, &eid, &res);
     if (rc != DT_OK) {
         const char *m = dt_errmsg(db);

@@ -212,6 +212,68 @@ int cli_edn_arg(const char *cmd, const char *what, const char *text, dt_value *o
     return CLI_OK;
 }
 
+/* A --as-of / --since argument: a tx id or number (*tx), or an instant
+ * (*ms, *is_time 1). */
+static int time_arg(const char *cmd, const char *usage, const char *what, const char *text,
+                    int64_t *tx, int64_t *ms, int *is_time) {
+    dt_value v = DT_VALUE_NIL;
+    char buf[128];
+    const char *src = text;
+    /* a bare date or date-time reads as an instant */
+    if (text[0] >= '0' && text[0] <= '9' && strchr(text, '-') && strlen(text) < 96) {
+        snprintf(buf, sizeof buf, "#inst \"%s\"", text);
+        src = buf;
+    }
+    int rc = dt_edn_read(src, strlen(src), &v);
+    *is_time = 0;
+    if (rc == DT_OK && v.type == DT_INSTANT) {
+        *ms = v.u.i;
+        *is_time = 1;
+    } else if (rc == DT_OK && v.type == DT_LONG && v.u.i >= 0) {
+        *tx = v.u.i < DT_TX0 ? DT_TX0 + v.u.i : v.u.i;
+    } else {
+        dt_value_free(&v);
+        return cli_usage_error(cmd, usage,
+                               "%s needs a transaction id or number, or an instant "
+                               "(2026-01-01T00:00:00Z, #inst \"...\"), got '%s'",
+                               what, text);
+    }
+    dt_value_free(&v);
+    return CLI_OK;
+}
+
+/* Replaces *db with the view `next` made of it (or reports the error). */
+static int take_view(const char *cmd, dt_db **db, int rc, dt_db *next) {
+    if (rc != DT_OK) return cli_fail(cmd, rc, "%s", dt_errmsg(*db));
+    dt_db_close(*db); /* the view keeps the snapshot */
+    *db = next;
+    return CLI_OK;
+}
+
+int cli_time_view(const char *cmd, const char *usage, const cli_time *t, dt_db **db) {
+    int64_t tx = 0, ms = 0;
+    int is_time = 0, code;
+    dt_db *v = NULL;
+    if (t->as_of) {
+        if ((code = time_arg(cmd, usage, "--as-of", t->as_of, &tx, &ms, &is_time)) != CLI_OK)
+            return code;
+        int rc = is_time ? dt_db_as_of_instant(*db, ms, &v) : dt_db_as_of(*db, tx, &v);
+        if ((code = take_view(cmd, db, rc, v)) != CLI_OK) return code;
+    }
+    if (t->since) {
+        if ((code = time_arg(cmd, usage, "--since", t->since, &tx, &ms, &is_time)) != CLI_OK)
+            return code;
+        int rc = is_time ? dt_db_tx_at(*db, ms, &tx) : DT_OK;
+        if (rc == DT_OK) rc = dt_db_since(*db, tx, &v);
+        if ((code = take_view(cmd, db, rc, v)) != CLI_OK) return code;
+    }
+    if (t->history) {
+        int rc = dt_db_history(*db, &v);
+        if ((code = take_view(cmd, db, rc, v)) != CLI_OK) return code;
+    }
+    return CLI_OK;
+}
+
 /* }====== */
 
 /* {====== Output ====== */

@@ -52,9 +52,9 @@ static void tu_sb_printf(tu_sbuf *b, const char *fmt, ...) {
 /* Every datom of db's `index` (transaction entities left out) as lines
  * "[e :a v tx added]" in the order the iterator gives them (not sorted:
  * the order is checked too). */
-static char *dump_ix(dt_db *db, dt_index index, int with_tx) {
+static char *dump_comps(dt_db *db, dt_index index, const dt_value *comps, size_t n, int with_tx) {
     dt_datom_iter *it = NULL;
-    assert_int_equal(dt_db_datoms(db, index, NULL, 0, &it), DT_OK);
+    assert_int_equal(dt_db_datoms(db, index, comps, n, &it), DT_OK);
     tu_sbuf b = {0};
     tu_sb_printf(&b, "%s", "");
     dt_datom d;
@@ -72,6 +72,10 @@ static char *dump_ix(dt_db *db, dt_index index, int with_tx) {
     assert_int_equal(rc, DT_DONE);
     dt_datom_iter_close(it);
     return b.p;
+}
+
+static char *dump_ix(dt_db *db, dt_index index, int with_tx) {
+    return dump_comps(db, index, NULL, 0, with_tx);
 }
 
 /* The datoms of the user attributes only (no schema datoms), EAV. */
@@ -131,8 +135,7 @@ static char *q_with(const char *text, const dt_input *in, size_t n, dt_plan_mode
 static void assert_q_in(const char *text, const dt_input *in, size_t n, const char *want) {
     char *naive = q_with(text, in, n, DT_PLAN_NAIVE);
     char *planned = q_with(text, in, n, DT_PLAN_AUTO);
-    if (strcmp(naive, planned) != 0)
-        fail_msg("%s\nnaive:   %s\nplanned: %s", text, naive, planned);
+    if (strcmp(naive, planned) != 0) fail_msg("%s\nnaive:   %s\nplanned: %s", text, naive, planned);
     if (want && strcmp(planned, want) != 0)
         fail_msg("%s\ngot:    %s\nwanted: %s", text, planned, want);
     free(naive);
@@ -367,7 +370,9 @@ static void test_pull_entity_on_views(void **state) {
     assert_int_equal(dt_db_as_of(db, TX[1], &v), DT_OK);
     /* a lookup ref resolves in the view: bob exists there */
     dt_value bob = tu_read("[:p/name \"bob\"]"), out = DT_VALUE_NIL;
-    assert_int_equal(dt_pull(v, "[:p/age {:p/friend [:p/name :p/age]}]", strlen("[:p/age {:p/friend [:p/name :p/age]}]"), &bob, &out), DT_OK);
+    assert_int_equal(dt_pull(v, "[:p/age {:p/friend [:p/name :p/age]}]",
+                             strlen("[:p/age {:p/friend [:p/name :p/age]}]"), &bob, &out),
+                     DT_OK);
     char *s = tu_edn(&out);
     assert_string_equal(s, "{:p/age 40, :p/friend {:p/name \"alice\", :p/age 31}}");
     free(s);
@@ -524,10 +529,32 @@ static void long_note(char *dst, unsigned k) {
     sprintf(dst + 600, "-%u", k);
 }
 
+/* count, distinct, min and max of the attributes with updates (the edges
+ * come from the first and the last datom of the attribute's AVE range). */
+static char *stats_text(dt_db *db) {
+    static const char *attrs[3] = {"p/age", "p/tag", "p/note"};
+    tu_sbuf b = {0};
+    tu_sb_printf(&b, "%s", "");
+    for (int i = 0; i < 3; i++) {
+        dt_attr_stats st;
+        assert_int_equal(dt_db_attr_stats(db, attrs[i], &st), DT_OK);
+        char *mn = tu_edn(&st.min), *mx = tu_edn(&st.max);
+        /* long notes: their last characters tell them apart */
+        size_t lmn = strlen(mn), lmx = strlen(mx);
+        tu_sb_printf(&b, "%s %llu %llu %s %s; ", attrs[i], (unsigned long long)st.count,
+                     (unsigned long long)st.distinct, lmn > 8 ? mn + lmn - 8 : mn,
+                     lmx > 8 ? mx + lmx - 8 : mx);
+        free(mn);
+        free(mx);
+        dt_attr_stats_free(&st);
+    }
+    return b.p;
+}
+
 static void run_diff(uint64_t seed) {
     rng = seed;
     tu_db *a = tu_db_open(SCHEMA), *b = tu_db_open(SCHEMA);
-    char *eav[NTX + 1], *ave[NTX + 1];
+    char *eav[NTX + 1], *ave[NTX + 1], *stats[NTX + 1];
     int64_t txs[NTX + 1];
     static char edn[1 << 14], note[700];
     /* tx 0: the entities */
@@ -572,6 +599,7 @@ static void run_diff(uint64_t seed) {
         assert_int_equal(dt_conn_db(b->conn, &bd), DT_OK);
         eav[t] = dump_ix(bd, DT_INDEX_EAV, 1);
         ave[t] = dump_ix(bd, DT_INDEX_AVE, 1);
+        stats[t] = stats_text(bd);
         dt_db_close(bd);
     }
     dt_db *db = NULL;
@@ -587,9 +615,46 @@ static void run_diff(uint64_t seed) {
         if (strcmp(ga, ave[t]) != 0)
             fail_msg("seed %llu: as-of tx #%d (AVE) differs from the replay",
                      (unsigned long long)seed, t);
+        char *gst = stats_text(v);
+        if (strcmp(gst, stats[t]) != 0)
+            fail_msg("seed %llu: as-of tx #%d: statistics %s, replay %s", (unsigned long long)seed,
+                     t, gst, stats[t]);
+        free(gst);
         free(ge);
         free(ga);
         dt_db_close(v);
+        /* entity by entity on a fresh snapshot, before anything builds its
+         * history cache: the per-seek path */
+        if (t % 10 == 0) {
+            dt_db *fresh = NULL;
+            assert_int_equal(dt_conn_db(a->conn, &fresh), DT_OK);
+            assert_int_equal(dt_db_as_of(fresh, txs[t], &v), DT_OK);
+            tu_sbuf got = {0}, want = {0};
+            tu_sb_printf(&got, "%s", "");
+            tu_sb_printf(&want, "%s", "");
+            for (int e = 1; e <= NENT; e++) {
+                dt_value ev;
+                dt_value_long(e, &ev);
+                char *part = dump_comps(v, DT_INDEX_EAV, &ev, 1, 1);
+                tu_sb_printf(&got, "%s", part);
+                free(part);
+                char pre[32];
+                int pl = snprintf(pre, sizeof pre, "[%d ", e);
+                for (const char *l = eav[t]; *l;) {
+                    const char *nl = strchr(l, '\n');
+                    size_t ll = nl ? (size_t)(nl - l + 1) : strlen(l);
+                    if (!strncmp(l, pre, (size_t)pl)) tu_sb_printf(&want, "%.*s", (int)ll, l);
+                    l += ll;
+                }
+            }
+            if (strcmp(got.p, want.p) != 0)
+                fail_msg("seed %llu: as-of tx #%d entity by entity:\n%s\n--- replay:\n%s",
+                         (unsigned long long)seed, t, got.p, want.p);
+            free(got.p);
+            free(want.p);
+            dt_db_close(v);
+            dt_db_close(fresh);
+        }
         /* since: the current datoms asserted after txs[t] */
         if (t % 20 == 0) {
             assert_int_equal(dt_db_since(db, txs[t], &v), DT_OK);
@@ -646,6 +711,7 @@ static void run_diff(uint64_t seed) {
     for (int t = 0; t <= NTX; t++) {
         free(eav[t]);
         free(ave[t]);
+        free(stats[t]);
     }
     tu_db_close(a);
     tu_db_close(b);

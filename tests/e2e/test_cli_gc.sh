@@ -46,6 +46,13 @@ expect "the log keeps every retraction" 0 '#{[40 2]
   [41 3]}' "$BIN" query "$DB" "$Q_RETRACTED"
 expect "tx-ids from an instant" 0 '#{[4398046511105]}' "$BIN" query "$DB" \
   '[:find ?tx :where [(tx-ids $ #inst "2000-01-01" 2) [?tx ...]]]'
+contains_err "as-of before the watermark" 2 "the earliest as-of is 4398046511107" \
+  "$BIN" query "$DB" '[:find ?a :where [1 :p/age ?a]]' --as-of 2
+expect "as-of at the watermark" 0 '#{[42]}' "$BIN" query "$DB" '[:find ?a :where [1 :p/age ?a]]' --as-of 3
+expect "history from the watermark" 0 '#{[41 2 true]
+  [41 3 false]
+  [42 3 true]}' "$BIN" query "$DB" \
+  '[:find ?a ?t ?added :where [1 :p/age ?a ?tx ?added] [(- ?tx 4398046511104) ?t]]' --history
 expect "check after gc" 0 "$DB: ok (6 datoms, 29 entries checked)" "$BIN" check "$DB"
 expect "gc by id, after the last tx" 0 '{:dropped 1, :watermark 4398046511108}' "$BIN" gc "$DB" --before 4398046511108
 contains_err "past the last tx" 2 "is not a transaction id of this database" "$BIN" gc "$DB" --before 5

@@ -109,13 +109,24 @@ int main(int argc, char **argv) {
     int opt;
     while ((opt = getopt(argc, argv, "u:r:t:d:s:")) != -1) {
         switch (opt) {
-        case 'u': updates = atol(optarg); break;
-        case 'r': runs = atoi(optarg); break;
-        case 't': ms = atof(optarg); break;
-        case 'd': dir = optarg; break;
-        case 's': shared = optarg; break;
+        case 'u':
+            updates = atol(optarg);
+            break;
+        case 'r':
+            runs = atoi(optarg);
+            break;
+        case 't':
+            ms = atof(optarg);
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 's':
+            shared = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: time_bench [-u updates] [-r runs] [-t ms] [-d dir] [-s shared]\n");
+            fprintf(stderr,
+                    "usage: time_bench [-u updates] [-r runs] [-t ms] [-d dir] [-s shared]\n");
             return 1;
         }
     }

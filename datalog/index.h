@@ -451,7 +451,7 @@ static inline int dl_cursor_next(dl_cursor *c, dl_datom *out) {
  * seek names the entity (EAV), else from the cache (dl_hcache) of every
  * history entry sorted in EAV and AVE order, built once per snapshot (a
  * scan of dt/history) at the first read that needs it and shared by all
- * the views of that snapshot; once built it also serves EAV seeks.  The
+ * the views of that snapshot.  The
  * cache copies what it keeps: it reflects the history of the transaction
  * it was built in (a view of a write transaction does not see history
  * written after that).  A view is used by one thread at a time (with its

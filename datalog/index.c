@@ -492,7 +492,13 @@ static int run_push(dl_cursor *c, const dt_kv_bytes *k, const dt_kv_bytes *v) {
 }
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-    int d = memcmp(a, b, an < bn ? an : bn);
+    size_t n = an < bn ? an : bn;
+    if (n <= 16) { /* short values (most): no call */
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+        return (an > bn) - (an < bn);
+    }
+    int d = memcmp(a, b, n);
     return d ? d : (an > bn) - (an < bn);
 }
 
@@ -1253,9 +1259,9 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
     int ev = vc_peek(c);
     int take_in = vc->in_st == 1;
     if (take_in && ev) {
-        dt_kv_bytes full;
-        if ((rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
         const dl_datom *d = &vc->in_d;
+        dt_kv_bytes full = {d->v, d->vlen};
+        if (d->truncated && (rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
         const hent *x = vc->ev.x;
         take_in = datom_cmp(c->index, d->e, d->aid, full.ptr, full.len, d->tx, 1, x->e, x->aid,
                             x->f, x->flen, vc->ev.tx, vc->ev.added) <= 0;

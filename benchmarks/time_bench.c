@@ -16,6 +16,7 @@
  * rows reuse one view.  CPU time of the calling thread.
  *
  * Usage: time_bench [-u updates] [-r runs] [-t ms] [-d dir] [-s shared]
+ * (TIME_BENCH_EXPLAIN=1: the plans on stderr)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,13 +110,24 @@ int main(int argc, char **argv) {
     int opt;
     while ((opt = getopt(argc, argv, "u:r:t:d:s:")) != -1) {
         switch (opt) {
-        case 'u': updates = atol(optarg); break;
-        case 'r': runs = atoi(optarg); break;
-        case 't': ms = atof(optarg); break;
-        case 'd': dir = optarg; break;
-        case 's': shared = optarg; break;
+        case 'u':
+            updates = atol(optarg);
+            break;
+        case 'r':
+            runs = atoi(optarg);
+            break;
+        case 't':
+            ms = atof(optarg);
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 's':
+            shared = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: time_bench [-u updates] [-r runs] [-t ms] [-d dir] [-s shared]\n");
+            fprintf(stderr,
+                    "usage: time_bench [-u updates] [-r runs] [-t ms] [-d dir] [-s shared]\n");
             return 1;
         }
     }
@@ -198,6 +210,17 @@ int main(int argc, char **argv) {
             int64_t vtx = which ? tx_mid : tx_load;
             int64_t fresh = WORK[w].fresh ? vtx : 0;
             size_t rows_now = call(q, db, 0), rows_then = call(q, fresh ? db : view, fresh);
+            if (getenv("TIME_BENCH_EXPLAIN")) {
+                for (int k = 0; k < 2; k++) {
+                    dt_input in = {k ? view : db, NULL, NULL, 0};
+                    char *plan = NULL;
+                    size_t plen = 0;
+                    if (dt_explain(WORK[w].text, strlen(WORK[w].text), &in, 1, NULL, &plan,
+                                   &plen) == DT_OK)
+                        fprintf(stderr, "%s %s: %s\n", WORK[w].id, k ? "as-of" : "now", plan);
+                    dt_free(plan);
+                }
+            }
             double ratio[99], cur[99], old[99];
             for (int r = 0; r < runs; r++) {
                 if (r % 2 == 0) {

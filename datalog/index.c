@@ -493,7 +493,13 @@ static int run_push(dl_cursor *c, const dt_kv_bytes *k, const dt_kv_bytes *v) {
 }
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-    int d = memcmp(a, b, an < bn ? an : bn);
+    size_t n = an < bn ? an : bn;
+    if (n <= 16) { /* short values (most): no call */
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+        return (an > bn) - (an < bn);
+    }
+    int d = memcmp(a, b, n);
     return d ? d : (an > bn) - (an < bn);
 }
 
@@ -910,6 +916,9 @@ struct dl_view {
     int history;
     dl_hcache *cache;
     int owns_cache;
+    const hent **sel[2]; /* per index: the cache's entries that give this view a datom */
+    size_t nsel[2];
+    int has_sel[2];
 };
 
 /* One datom a view yields from a history entry. */
@@ -927,9 +936,11 @@ typedef struct dl_vcursor {
     dl_cursor in;
     int in_st; /* 0: read the next, 1: in_d is pending, 2: done */
     dl_datom in_d;
-    hlist own;      /* per-seek entries (EAV seeks that name the entity) */
+    hlist own;         /* per-seek entries (EAV seeks that name the entity) */
+    const hent **ownp; /* ... as pointers */
+    size_t capownp;
     kv_cursor *hkc; /* on dt/history, for those seeks */
-    const hent *h;
+    const hent *const *h;
     size_t nh, ih;
     int sub; /* at h[ih]: 0 its assertion next, 1 its retraction */
     hev ev;  /* the next event (vc_peek) */
@@ -985,6 +996,8 @@ int dl_view_new(int64_t as_of, int64_t since, int history, dl_hcache *cache, dl_
 
 void dl_view_free(dl_view *v) {
     if (!v) return;
+    dt__free(v->sel[0]);
+    dt__free(v->sel[1]);
     if (v->owns_cache) dl_hcache_free(v->cache);
     dt__free(v);
 }
@@ -1141,6 +1154,23 @@ static int hcache_build(dl_hcache *hc, const dl_store *st, dt_kv_txn *txn) {
     return DT_OK;
 }
 
+/* The entries of the cache (built) that give view v a datom, in the
+ * order of index ix (a filter keeps the order). */
+static int view_select(dl_view *v, dl_index ix) {
+    if (v->has_sel[ix]) return DT_OK;
+    const dl_hcache *hc = v->cache;
+    const hent *src = ix == DL_INDEX_EAV ? hc->all.ev : hc->ave;
+    size_t n = 0;
+    const hent **sel = dt__malloc((hc->all.n ? hc->all.n : 1) * sizeof *sel);
+    if (!sel) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    for (size_t i = 0; i < hc->all.n; i++)
+        if (view_entry_ok(v, src[i].atx, src[i].rtx)) sel[n++] = &src[i];
+    v->sel[ix] = sel;
+    v->nsel[ix] = n;
+    v->has_sel[ix] = 1;
+    return DT_OK;
+}
+
 /* Component-wise comparison of entry h with the first n components of k
  * in the order of index ix. */
 static int hent_cmp_ikey(dl_index ix, const hent *h, const dl_ikey *k, unsigned n) {
@@ -1190,6 +1220,7 @@ static void vc_close(dl_cursor *c) {
     dl_cursor_close(&vc->in);
     kv_cursor_close(vc->hkc);
     hlist_release(&vc->own);
+    dt__free(vc->ownp);
     dt_buf_release(&vc->fromv);
     dt_buf_release(&vc->untilv);
     dt_buf_release(&vc->lastb);
@@ -1215,7 +1246,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     vc->in_st = 0;
     dl_view *v = vc->view;
     if (!view_needs_history(v)) return DT_OK;
-    if (c->index == DL_INDEX_EAV && match >= 1 && !v->cache->built) {
+    if (c->index == DL_INDEX_EAV && match >= 1) {
         /* the entity's (or entity and attribute's) history entries */
         uint8_t pre[IDS_LEN];
         dl_key_eav_to(pre, from->e, from->aid, NULL, 0);
@@ -1226,18 +1257,26 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
             return rc;
         hlist_fix(&vc->own);
         if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hent_cmp_eav);
-        vc->h = vc->own.ev;
+        if (vc->own.n > vc->capownp) {
+            const hent **p = dt__realloc(vc->ownp, vc->own.n * 2 * sizeof *p);
+            if (!p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+            vc->ownp = p;
+            vc->capownp = vc->own.n * 2;
+        }
+        for (size_t i = 0; i < vc->own.n; i++) vc->ownp[i] = &vc->own.ev[i];
+        vc->h = vc->ownp;
         vc->nh = vc->own.n;
     } else {
         if ((rc = hcache_build(v->cache, c->st, c->txn)) != DT_OK) return rc;
-        vc->h = c->index == DL_INDEX_EAV ? v->cache->all.ev : v->cache->ave;
-        vc->nh = v->cache->all.n;
+        if ((rc = view_select(v, c->index)) != DT_OK) return rc;
+        vc->h = v->sel[c->index];
+        vc->nh = v->nsel[c->index];
     }
     /* the first entry >= from */
     size_t lo = 0, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
+        if (hent_cmp_ikey(c->index, vc->h[mid], &vc->from, vc->from.n) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -1253,7 +1292,7 @@ static int vc_peek(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
     const dl_view *v = vc->view;
     while (vc->ih < vc->nh) {
-        const hent *x = &vc->h[vc->ih];
+        const hent *x = vc->h[vc->ih];
         if ((vc->match && hent_cmp_ikey(c->index, x, &vc->from, vc->match) != 0) ||
             (vc->has_until && hent_cmp_ikey(c->index, x, &vc->until, vc->until.n) > 0)) {
             vc->nh = vc->ih; /* entries are sorted: none further is within */
@@ -1315,9 +1354,9 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
     int ev = vc_peek(c);
     int take_in = vc->in_st == 1;
     if (take_in && ev) {
-        dt_kv_bytes full;
-        if ((rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
         const dl_datom *d = &vc->in_d;
+        dt_kv_bytes full = {d->v, d->vlen};
+        if (d->truncated && (rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
         const hent *x = vc->ev.x;
         take_in = datom_cmp(c->index, d->e, d->aid, full.ptr, full.len, d->tx, 1, x->e, x->aid,
                             x->f, x->flen, vc->ev.tx, vc->ev.added) <= 0;
@@ -1404,14 +1443,14 @@ static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     size_t lo = vc->ih, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, &vc->h[mid], prefix, prefix->n) <= 0)
+        if (hent_cmp_ikey(c->index, vc->h[mid], prefix, prefix->n) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     hev ev = {NULL, 0, 0};
     for (size_t i = lo; i > vc->ih && !ev.x; i--) {
-        const hent *x = &vc->h[i - 1];
+        const hent *x = vc->h[i - 1];
         if (v->history && view_tx_ok(v, x->rtx))
             ev = (hev){x, x->rtx, 0};
         else if (view_tx_ok(v, x->atx) && (v->history || v->as_of < x->rtx))

@@ -484,7 +484,7 @@ int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_
  * seek names the entity (EAV), else from the cache (dl_hcache) of every
  * history entry sorted in EAV and AVE order, built once per snapshot (a
  * scan of dt/history) at the first read that needs it and shared by all
- * the views of that snapshot; once built it also serves EAV seeks.  The
+ * the views of that snapshot.  The
  * cache copies what it keeps: it reflects the history of the transaction
  * it was built in (a view of a write transaction does not see history
  * written after that).  A view is used by one thread at a time (with its

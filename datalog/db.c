@@ -20,6 +20,7 @@ struct dt_db {
     int64_t basis_tx;
     _Atomic long *open_count; /* the connection's count of live snapshots, or NULL */
     void *owner;              /* the connection of a refreshable snapshot, or NULL */
+    const void *fnhost;       /* see dl_db_set_fnhost */
 };
 
 int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schema,
@@ -51,6 +52,8 @@ const dl_schema *dl_db_schema(const dt_db *db) { return db->schema; }
 void dl_db_set_owner(dt_db *db, void *owner) { db->owner = owner; }
 void *dl_db_owner(const dt_db *db) { return db->owner; }
 int dl_db_owns_txn(const dt_db *db) { return db->owns_txn; }
+void dl_db_set_fnhost(dt_db *db, const void *host) { db->fnhost = host; }
+const void *dl_db_fnhost(const dt_db *db) { return db->fnhost; }
 
 void dl_db_end_txn(dt_db *db) {
     if (db->owns_txn) dt_kv_txn_abort(db->txn);

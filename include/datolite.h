@@ -1154,10 +1154,13 @@ typedef struct dt_fn_def dt_fn_def;
  *                  (copied at open; `fns` may be freed afterwards, the
  *                  userdata pointers are kept as given).
  *   fn_memory      the memory cap of the connection's Lua state in bytes
- *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB).
+ *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB); each of the
+ *                  Lua states that run query functions (one per thread
+ *                  calling them at the same time) has the same cap.
  *   fn_steps       the instruction budget of the function calls of one
  *                  transaction, in Lua VM instructions; every call costs
- *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).
+ *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).  Each call of
+ *                  a Lua query function has this budget of its own.
  */
 typedef struct dt_conn_options {
     unsigned version;
@@ -2077,6 +2080,23 @@ typedef int (*dt_fn_impl)(dt_db *db, const dt_value *args, size_t nargs, dt_valu
                           void *userdata);
 
 /*
+ * A host query function in C (dt_fn_def kind "query-fn"), called from
+ * queries as a predicate, [(acme/ok? ?x)], or a function, [(acme/score
+ * ?a ?b) ?s] (docs/functions.md, "Query functions").  args[0..nargs) are
+ * the call's arguments, borrowed for the call (text and bytes are not
+ * NUL-terminated: use u.s.len).  Set *out to the result (the caller takes
+ * it over; as a predicate, anything but nil and false passes) and return
+ * DT_OK, or fail with a code (a library code or DT_USER_FIRST..
+ * DT_USER_LAST) after dt_errmsg_set(NULL, code, ...): the query then
+ * fails with that code and a message naming the function and the clause.
+ * It gets no database and must not write to the connection: a query
+ * function is a function of its arguments.  Called on the thread running
+ * the query, and concurrently from every thread querying the connection:
+ * it must be thread-safe (guard what userdata points to).
+ */
+typedef int (*dt_qfn_impl)(const dt_value *args, size_t nargs, dt_value *out, void *userdata);
+
+/*
  * One entry of the host registry (dt_conn_options.fns).
  *   id        the function's name, keyword text ("acme/bootstrap" or
  *             ":acme/bootstrap"); it matches descriptors with this :udf/id
@@ -2084,8 +2104,13 @@ typedef int (*dt_fn_impl)(dt_db *db, const dt_value *args, size_t nargs, dt_valu
  *   lang      DT_FN_C (fn and userdata) or DT_FN_LUA (source: Lua source
  *             of a chunk returning the function, run in the sandbox as a
  *             stored function, but never written to the database).
- *   kind      NULL or "tx-fn" (the only kind so far; :udf/kind of
- *             descriptors).
+ *   kind      NULL or "tx-fn": a transaction function (fn for C;
+ *             :udf/kind of descriptors); "query-fn": a query function,
+ *             callable only from queries by its id as a symbol,
+ *             [(acme/score ?a ?b) ?s] (qfn for C; for Lua, source
+ *             returns a function of the arguments alone, without db).
+ *             The id of a query function must be namespaced (ns/name).
+ *   qfn       DT_FN_C with kind "query-fn": the function (fn unused).
  */
 struct dt_fn_def {
     const char *id;
@@ -2094,6 +2119,7 @@ struct dt_fn_def {
     void *userdata;
     const char *source;
     const char *kind;
+    dt_qfn_impl qfn;
 };
 
 /*

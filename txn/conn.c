@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "coerce.h"
 #include "edn.h"
+#include "host.h"
 #include "txfn.h"
 
 /* {====== Connection ====== */
@@ -80,8 +81,10 @@ int txn_conn_snapshot(dt_conn *conn, dt_db **out) {
     dl_schema_release(s);
     if (rc != DT_OK)
         dt_kv_txn_abort(txn);
-    else
+    else {
         dl_db_set_owner(*out, conn);
+        dq_db_set_host(*out, udf_query_host(conn->udf));
+    }
     return rc;
 }
 

@@ -52,10 +52,10 @@ static int fn_refuse(dt_db *db, const dt_value *args, size_t nargs, dt_value *ou
 static counter K;
 
 static const dt_fn_def FNS[] = {
-    {"acme/bootstrap", DT_FN_C, fn_bootstrap, &K, NULL, "tx-fn"},
-    {":acme/refuse", DT_FN_C, fn_refuse, NULL, NULL, NULL},
+    {"acme/bootstrap", DT_FN_C, fn_bootstrap, &K, NULL, "tx-fn", NULL},
+    {":acme/refuse", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL},
     {"acme/double", DT_FN_LUA, NULL, NULL,
-     "return function(db, e, n) return {dt.add(e, 'p/n', n * 2)} end", NULL},
+     "return function(db, e, n) return {dt.add(e, 'p/n', n * 2)} end", NULL, NULL},
 };
 
 static int setup(void **state) {
@@ -142,15 +142,15 @@ static void test_bad_registry(void **state) {
     char *dir = tu_tmpdir();
     dt_conn *c = NULL;
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    dt_fn_def bad[2] = {{"acme/x", DT_FN_C, NULL, NULL, NULL, NULL}};
+    dt_fn_def bad[2] = {{"acme/x", DT_FN_C, NULL, NULL, NULL, NULL, NULL}};
     o.fns = bad;
     o.nfns = 1;
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), ":acme/x needs lang"));
-    bad[0] = (dt_fn_def){"db/x", DT_FN_C, fn_refuse, NULL, NULL, NULL};
+    bad[0] = (dt_fn_def){"db/x", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL};
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "reserved"));
-    bad[0] = (dt_fn_def){"acme/x", DT_FN_C, fn_refuse, NULL, NULL, NULL};
+    bad[0] = (dt_fn_def){"acme/x", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL};
     bad[1] = bad[0];
     o.nfns = 2;
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);

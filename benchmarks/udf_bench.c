@@ -121,8 +121,7 @@ static int c_transfer(dt_db *db, const dt_value *args, size_t nargs, dt_value *o
 }
 
 static const dt_fn_def FNS[] = {{"c/set", DT_FN_C, c_set, NULL, NULL, NULL, NULL},
-                                {"c/transfer", DT_FN_C, c_transfer, NULL, NULL, NULL},
-                                NULL};
+                                {"c/transfer", DT_FN_C, c_transfer, NULL, NULL, NULL, NULL}};
 
 static void install(dt_conn *c, const char *ident, const char *src) {
     dt_value tx, m;

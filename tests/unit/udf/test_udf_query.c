@@ -15,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string :db/unique :db.unique/identity}"
-                            " :p/age {:db/valueType :db.type/long}}";
+static const char *SCHEMA =
+    "{:p/name {:db/valueType :db.type/string :db/unique :db.unique/identity}"
+    " :p/age {:db/valueType :db.type/long}}";
 
 /* {====== The registered functions ====== */
 
@@ -81,8 +82,10 @@ static int c_txfn(dt_db *db, const dt_value *args, size_t nargs, dt_value *out, 
     return dt_edn_read("[]", 2, out);
 }
 
-#define QF(id, fn)       {id, DT_FN_C, NULL, NULL, NULL, "query-fn", fn}
-#define QL(id, src)      {id, DT_FN_LUA, NULL, NULL, src, "query-fn", NULL}
+#define QF(id, fn)                                                                                 \
+    { id, DT_FN_C, NULL, NULL, NULL, "query-fn", fn }
+#define QL(id, src)                                                                                \
+    { id, DT_FN_LUA, NULL, NULL, src, "query-fn", NULL }
 static const dt_fn_def FNS[] = {
     QF("acme/score", c_score),
     QF("acme/adult?", c_adult),
@@ -235,21 +238,20 @@ static void test_function_binds_a_scalar(void **state) {
 
 static void test_predicate_keeps_truthy_rows(void **state) {
     const char *want = "[\"Ann\"]\n[\"Cid\"]";
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(acme/adult? ?a)]]", NULL,
-           0, want);
+    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(acme/adult? ?a)]]", NULL, 0,
+           want);
     q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/adult? ?a)]]", NULL, 0,
            want);
     /* any value but nil and false passes; nil binds nothing */
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 0)]]", NULL,
-           0, "[\"Ann\"]\n[\"Bob\"]\n[\"Cid\"]");
+    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 0)]]", NULL, 0,
+           "[\"Ann\"]\n[\"Bob\"]\n[\"Cid\"]");
     q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a)]]", NULL, 0,
            "");
     q_rows(C(state), "[:find ?n ?x :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a) ?x]]", NULL,
            0, "");
     /* inside not, and in a rule */
-    q_rows(C(state),
-           "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] (not [(acme/adult? ?a)])]", NULL, 0,
-           "[\"Bob\"]");
+    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] (not [(acme/adult? ?a)])]",
+           NULL, 0, "[\"Bob\"]");
     const char *rules = "[[(grown ?e) [?e :p/age ?a] [(lua/adult? ?a)]]]";
     q_rows(C(state), "[:find ?n :in $ % :where [?e :p/name ?n] (grown ?e)]", &rules, 1, want);
 }
@@ -260,13 +262,12 @@ static void test_binding_forms(void **state) {
            NULL, 0, tuple);
     q_rows(C(state), "[:find ?x ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [?x ?y]]]",
            NULL, 0, tuple);
-    q_rows(C(state), "[:find ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [_ ?y]]]", NULL,
-           0, "[60]\n[90]");
+    q_rows(C(state), "[:find ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [_ ?y]]]", NULL, 0,
+           "[60]\n[90]");
     q_rows(C(state), "[:find ?x :where [?e :p/age 17] [?e :p/age ?a] [(lua/three ?a) [?x ...]]]",
            NULL, 0, "[17]\n[18]\n[19]");
     const char *rel = "[17 1]\n[17 2]\n[30 1]\n[30 2]\n[45 1]\n[45 2]";
-    q_rows(C(state), "[:find ?x ?i :where [?e :p/age ?a] [(acme/rel ?a) [[?x ?i]]]]", NULL, 0,
-           rel);
+    q_rows(C(state), "[:find ?x ?i :where [?e :p/age ?a] [(acme/rel ?a) [[?x ?i]]]]", NULL, 0, rel);
     q_rows(C(state), "[:find ?x ?i :where [?e :p/age ?a] [(lua/rel ?a) [[?x ?i]]]]", NULL, 0, rel);
     /* a function of :in values alone, with no pattern */
     const char *in[] = {"4"};
@@ -363,8 +364,8 @@ static void test_function_errors_fail_the_query(void **state) {
             NULL);
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(acme/fail ?a) ?s]]", DT_USER_FIRST + 5,
             "acme/fail", "the host refuses");
-    q_fails(c, "[:find ?s :where [?e :p/name ?a] [(acme/score ?a 1) ?s]]", DT_INVALID,
-            "acme/score", "score takes two longs");
+    q_fails(c, "[:find ?s :where [?e :p/name ?a] [(acme/score ?a 1) ?s]]", DT_INVALID, "acme/score",
+            "score takes two longs");
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/score ?a \"x\") ?s]]", DT_TXFN, "lua/score",
             "attempt to add");
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/fn ?a) ?s]]", DT_TXFN, "lua/fn", NULL);

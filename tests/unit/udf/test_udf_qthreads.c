@@ -50,7 +50,8 @@ typedef struct shared {
 } shared;
 
 static void fail_with(shared *s, const char *what, const char *detail) {
-    if (atomic_exchange(&s->failed, 1) == 0) snprintf(s->msg, sizeof s->msg, "%s: %s", what, detail);
+    if (atomic_exchange(&s->failed, 1) == 0)
+        snprintf(s->msg, sizeof s->msg, "%s: %s", what, detail);
 }
 
 /* Runs q on db with plan mode `naive`; *out the result or NULL. */
@@ -134,9 +135,9 @@ static void test_queries_call_functions_from_many_threads(void **state) {
     assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
     for (int naive = 0; naive < 2; naive++) {
         dt_result *r = NULL;
-        assert_int_equal(run(db, "[:find (sum ?x) . :where [?e :p/n ?n] [(lua/mix ?n 0) ?x]]",
-                             naive, &r),
-                         DT_OK);
+        assert_int_equal(
+            run(db, "[:find (sum ?x) . :where [?e :p/n ?n] [(lua/mix ?n 0) ?x]]", naive, &r),
+            DT_OK);
         /* sum of n*1000 over n = 0..119, 1000, 1001 */
         int64_t want = (int64_t)(119 * 120 / 2 + 1000 + 1001) * 1000;
         assert_int_equal(dt_result_get(r, 0, 0)->u.i, want);

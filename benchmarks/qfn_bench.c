@@ -9,12 +9,11 @@
  *   lua      (lua/odd? ?n)  a Lua query function
  *
  * Every :b/n is odd, so each predicate keeps every row and the four
- * queries build results of the same size.  All through the public API (dt_q_inputs on a snapshot), in one process,
- * on the same database.  A run times each of the four once, in a rotating
- * order (so none always goes first), in thread CPU time; the figure per
- * call is (case - base) / N, the median over R runs; the ratio of the
- * whole query's time to the base query's is taken per run (median, min,
- * max), which stays meaningful when a call costs little.
+ * queries build results of the same size.  All through the public API (dt_q_inputs on a snapshot),
+ * in one process, on the same database.  A run times each of the four once, in a rotating order (so
+ * none always goes first), in thread CPU time; the figure per call is (case - base) / N, the median
+ * over R runs; the ratio of the whole query's time to the base query's is taken per run (median,
+ * min, max), which stays meaningful when a call costs little.
  *
  * usage: qfn_bench [N [R [dir]]]   (N = 100000, R = 7)
  */

@@ -1663,7 +1663,10 @@ typedef struct dt_result dt_result; /* the result of one run */
  * @retval DT_OK
  * @retval DT_INVALID malformed EDN or a query Datomic would reject
  *         (unknown function, unbound :find variable, ...); the message on
- *         dt_errmsg(NULL) gives the form and its line:column
+ *         dt_errmsg(NULL) gives the form and its line:column.  A
+ *         namespaced function name that is no built-in (acme/score) is
+ *         accepted here: it names a query function of the connection the
+ *         query runs on, looked up by dt_query_run
  * @retval DT_LIMIT   nesting deeper than 128 levels
  * @retval DT_MISUSE  NULL text or out
  * @retval DT_NOMEM
@@ -1688,10 +1691,16 @@ void dt_query_free(dt_query *q);
  *         not fit its binding form, malformed EDN of an input, unknown
  *         attribute in a pattern, a lookup ref that matches nothing, a
  *         function applied to values of the wrong type, an unbound
- *         variable; the message names the clause and its line:column
+ *         variable, a query function (acme/score) that the connection of
+ *         the queried database does not register (kind "query-fn" of
+ *         dt_fn_def); the message names the clause and its line:column
+ * @retval DT_TXFN     a Lua query function raised an error (the message
+ *         names the function and gives the Lua error and traceback)
+ * @retval (a C query function's own code) what it failed with
  * @retval DT_TIMEOUT  opts->timeout_ms passed
  * @retval DT_LIMIT    more than opts->max_rows rows in an intermediate
- *         result, or nesting too deep
+ *         result, nesting too deep, or a Lua query function hit the
+ *         memory cap or the instruction budget
  * @retval DT_INTERRUPT opts->cancel was triggered
  * @retval DT_MISUSE   NULL q/out, a bad handle, inputs NULL with n > 0
  * @retval DT_NOMEM

@@ -113,6 +113,8 @@ static const dt_fn_def FNS[] = {
     QL("lua/fn", "return function(a) return function() end end"),
     QL("lua/writes", "return function(a) return db == nil and dt.db == nil end"),
     QL("lua/kw", "return function(s) return dt.kw(s) end"),
+    QL("lua/syntax", "return function(a) return a +* 1 end"),
+    QL("lua/notfn", "return 42"),
     {"acme/txfn", DT_FN_C, c_txfn, NULL, NULL, "tx-fn", NULL},
 };
 
@@ -369,6 +371,11 @@ static void test_function_errors_fail_the_query(void **state) {
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/score ?a \"x\") ?s]]", DT_TXFN, "lua/score",
             "attempt to add");
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/fn ?a) ?s]]", DT_TXFN, "lua/fn", NULL);
+    /* source that does not compile, or returns no function */
+    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/syntax ?a) ?s]]", DT_TXFN,
+            "compiling :lua/syntax", NULL);
+    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/notfn ?a) ?s]]", DT_TXFN,
+            "must return a function", NULL);
     /* limits: a loop ends, pcall cannot hide it, memory is capped */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

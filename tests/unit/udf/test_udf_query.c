@@ -231,6 +231,16 @@ static void test_function_binds_a_scalar(void **state) {
            NULL, 0, want);
     q_rows(C(state), "[:find ?n ?s :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 2) ?s]]",
            NULL, 0, want);
+    /* explain shows the call as a step */
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
+    dt_input in = {db, NULL, NULL, 0};
+    const char *q = "[:find ?s :where [?e :p/age ?a] [(lua/score ?a 2) ?s]]";
+    char *plan = NULL;
+    assert_int_equal(dt_explain(q, strlen(q), &in, 1, NULL, &plan, NULL), DT_OK);
+    if (!strstr(plan, "(lua/score ?a 2)")) fail_msg("%s", plan);
+    dt_free(plan);
+    dt_db_close(db);
     /* the result joins with a variable bound before: a test */
     q_rows(C(state),
            "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(ground 452) ?s] [(lua/score ?a 2) "

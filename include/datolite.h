@@ -1148,6 +1148,10 @@ typedef struct dt_datom {
 typedef struct dt_fn_def dt_fn_def;
 
 /*
+ * Version 3: the entries of `fns` are dt_fn_def with its last field, qfn
+ * (query functions).  With version 2 the library reads `fns` as entries
+ * of the earlier layout (without qfn), so programs built then keep
+ * working.
  * Version 2 adds the transaction-function fields (docs/functions.md):
  *   fns, nfns      the host registry: functions this process implements,
  *                  callable by their id and through stored descriptors
@@ -1176,7 +1180,7 @@ typedef struct dt_conn_options {
 #define DT_FN_MEMORY_DEFAULT ((size_t)64 << 20)
 #define DT_FN_STEPS_DEFAULT  ((uint64_t)10000000)
 
-#define DT_CONN_OPTIONS_VERSION 2
+#define DT_CONN_OPTIONS_VERSION 3
 #define DT_CONN_OPTIONS_INIT                                                                       \
     { DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0, NULL, 0, 0, 0 }
 

@@ -947,7 +947,7 @@ int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps,
                             id);
             break;
         }
-        if ((f->lang == DT_FN_C && !(query ? (void *)f->qfn : (void *)f->fn)) ||
+        if ((f->lang == DT_FN_C && (query ? f->qfn == NULL : f->fn == NULL)) ||
             (f->lang == DT_FN_LUA && !f->source) || (f->lang != DT_FN_C && f->lang != DT_FN_LUA)) {
             rc = dt__seterr(NULL, DT_INVALID,
                             "functions: :%s needs lang DT_FN_C with %s, or DT_FN_LUA with source",

@@ -120,8 +120,8 @@ static int c_transfer(dt_db *db, const dt_value *args, size_t nargs, dt_value *o
     return transfer_tx(db, args[0].u.i, args[1].u.i, args[2].u.i, out);
 }
 
-static const dt_fn_def FNS[] = {{"c/set", DT_FN_C, c_set, NULL, NULL, NULL},
-                                {"c/transfer", DT_FN_C, c_transfer, NULL, NULL, NULL}};
+static const dt_fn_def FNS[] = {{"c/set", DT_FN_C, c_set, NULL, NULL, NULL, NULL},
+                                {"c/transfer", DT_FN_C, c_transfer, NULL, NULL, NULL, NULL}};
 
 static void install(dt_conn *c, const char *ident, const char *src) {
     dt_value tx, m;

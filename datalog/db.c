@@ -25,6 +25,7 @@ struct dt_db {
     dl_view *view;            /* a time view: its bounds (NULL: the database itself) */
     dt_db *base;              /* a time view: the snapshot it reads (one reference held) */
     dl_hcache *hcache;        /* a snapshot with views: their shared history cache */
+    const void *fnhost;       /* see dl_db_set_fnhost */
 };
 
 int dl_db_new(const dl_store *st, dt_kv_txn *txn, int owns_txn, dl_schema *schema,
@@ -57,6 +58,8 @@ const dl_schema *dl_db_schema(const dt_db *db) { return db->schema; }
 void dl_db_set_owner(dt_db *db, void *owner) { db->owner = owner; }
 void *dl_db_owner(const dt_db *db) { return db->owner; }
 int dl_db_owns_txn(const dt_db *db) { return db->owns_txn; }
+void dl_db_set_fnhost(dt_db *db, const void *host) { db->fnhost = host; }
+const void *dl_db_fnhost(const dt_db *db) { return db->fnhost; }
 
 void dl_db_end_txn(dt_db *db) {
     if (db->owns_txn) dt_kv_txn_abort(db->txn);
@@ -182,6 +185,7 @@ static int view_new(dt_db *db, int64_t as_of, int64_t since, int history, dt_db 
     atomic_init(&v->refs, 1);
     atomic_fetch_add(&base->refs, 1);
     v->base = base;
+    v->fnhost = base->fnhost; /* registered query functions stay callable */
     *out = v;
     return DT_OK;
 }

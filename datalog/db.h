@@ -39,6 +39,13 @@ void dl_db_set_owner(dt_db *db, void *owner);
 void *dl_db_owner(const dt_db *db);
 int dl_db_owns_txn(const dt_db *db);
 
+/* dl_db_set_fnhost / dl_db_fnhost: an opaque pointer a higher layer
+ * attaches to a snapshot or view: the query layer's host of registered
+ * functions (query/host.h), which datalog never looks into.  NULL: none.
+ * dl_db_adopt keeps it. */
+void dl_db_set_fnhost(dt_db *db, const void *host);
+const void *dl_db_fnhost(const dt_db *db);
+
 /* dl_db_end_txn: ends the snapshot's own transaction now (db then reads
  * nothing until dl_db_adopt gives it another). */
 void dl_db_end_txn(dt_db *db);

@@ -1148,16 +1148,23 @@ typedef struct dt_datom {
 typedef struct dt_fn_def dt_fn_def;
 
 /*
+ * Version 3: the entries of `fns` are dt_fn_def with its last field, qfn
+ * (query functions).  With version 2 the library reads `fns` as entries
+ * of the earlier layout (without qfn), so programs built then keep
+ * working.
  * Version 2 adds the transaction-function fields (docs/functions.md):
  *   fns, nfns      the host registry: functions this process implements,
  *                  callable by their id and through stored descriptors
  *                  (copied at open; `fns` may be freed afterwards, the
  *                  userdata pointers are kept as given).
  *   fn_memory      the memory cap of the connection's Lua state in bytes
- *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB).
+ *                  (0: DT_FN_MEMORY_DEFAULT; at least 1 MiB); each of the
+ *                  Lua states that run query functions (one per thread
+ *                  calling them at the same time) has the same cap.
  *   fn_steps       the instruction budget of the function calls of one
  *                  transaction, in Lua VM instructions; every call costs
- *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).
+ *                  at least 1,000 (0: DT_FN_STEPS_DEFAULT).  Each call of
+ *                  a Lua query function has this budget of its own.
  */
 typedef struct dt_conn_options {
     unsigned version;
@@ -1173,7 +1180,7 @@ typedef struct dt_conn_options {
 #define DT_FN_MEMORY_DEFAULT ((size_t)64 << 20)
 #define DT_FN_STEPS_DEFAULT  ((uint64_t)10000000)
 
-#define DT_CONN_OPTIONS_VERSION 2
+#define DT_CONN_OPTIONS_VERSION 3
 #define DT_CONN_OPTIONS_INIT                                                                       \
     { DT_CONN_OPTIONS_VERSION, DT_KV_OPTIONS_INIT, 0, NULL, 0, 0, 0 }
 
@@ -1731,7 +1738,10 @@ typedef struct dt_result dt_result; /* the result of one run */
  * @retval DT_OK
  * @retval DT_INVALID malformed EDN or a query Datomic would reject
  *         (unknown function, unbound :find variable, ...); the message on
- *         dt_errmsg(NULL) gives the form and its line:column
+ *         dt_errmsg(NULL) gives the form and its line:column.  A
+ *         namespaced function name that is no built-in (acme/score) is
+ *         accepted here: it names a query function of the connection the
+ *         query runs on, looked up by dt_query_run
  * @retval DT_LIMIT   nesting deeper than 128 levels
  * @retval DT_MISUSE  NULL text or out
  * @retval DT_NOMEM
@@ -1756,10 +1766,16 @@ void dt_query_free(dt_query *q);
  *         not fit its binding form, malformed EDN of an input, unknown
  *         attribute in a pattern, a lookup ref that matches nothing, a
  *         function applied to values of the wrong type, an unbound
- *         variable; the message names the clause and its line:column
+ *         variable, a query function (acme/score) that the connection of
+ *         the queried database does not register (kind "query-fn" of
+ *         dt_fn_def); the message names the clause and its line:column
+ * @retval DT_TXFN     a Lua query function raised an error (the message
+ *         names the function and gives the Lua error and traceback)
+ * @retval (a C query function's own code) what it failed with
  * @retval DT_TIMEOUT  opts->timeout_ms passed
  * @retval DT_LIMIT    more than opts->max_rows rows in an intermediate
- *         result, or nesting too deep
+ *         result, nesting too deep, or a Lua query function hit the
+ *         memory cap or the instruction budget
  * @retval DT_INTERRUPT opts->cancel was triggered
  * @retval DT_MISUSE   NULL q/out, a bad handle, inputs NULL with n > 0
  * @retval DT_NOMEM
@@ -2148,6 +2164,23 @@ typedef int (*dt_fn_impl)(dt_db *db, const dt_value *args, size_t nargs, dt_valu
                           void *userdata);
 
 /*
+ * A host query function in C (dt_fn_def kind "query-fn"), called from
+ * queries as a predicate, [(acme/ok? ?x)], or a function, [(acme/score
+ * ?a ?b) ?s] (docs/functions.md, "Query functions").  args[0..nargs) are
+ * the call's arguments, borrowed for the call (text and bytes are not
+ * NUL-terminated: use u.s.len).  Set *out to the result (the caller takes
+ * it over; as a predicate, anything but nil and false passes) and return
+ * DT_OK, or fail with a code (a library code or DT_USER_FIRST..
+ * DT_USER_LAST) after dt_errmsg_set(NULL, code, ...): the query then
+ * fails with that code and a message naming the function and the clause.
+ * It gets no database and must not write to the connection: a query
+ * function is a function of its arguments.  Called on the thread running
+ * the query, and concurrently from every thread querying the connection:
+ * it must be thread-safe (guard what userdata points to).
+ */
+typedef int (*dt_qfn_impl)(const dt_value *args, size_t nargs, dt_value *out, void *userdata);
+
+/*
  * One entry of the host registry (dt_conn_options.fns).
  *   id        the function's name, keyword text ("acme/bootstrap" or
  *             ":acme/bootstrap"); it matches descriptors with this :udf/id
@@ -2155,8 +2188,13 @@ typedef int (*dt_fn_impl)(dt_db *db, const dt_value *args, size_t nargs, dt_valu
  *   lang      DT_FN_C (fn and userdata) or DT_FN_LUA (source: Lua source
  *             of a chunk returning the function, run in the sandbox as a
  *             stored function, but never written to the database).
- *   kind      NULL or "tx-fn" (the only kind so far; :udf/kind of
- *             descriptors).
+ *   kind      NULL or "tx-fn": a transaction function (fn for C;
+ *             :udf/kind of descriptors); "query-fn": a query function,
+ *             callable only from queries by its id as a symbol,
+ *             [(acme/score ?a ?b) ?s] (qfn for C; for Lua, source
+ *             returns a function of the arguments alone, without db).
+ *             The id of a query function must be namespaced (ns/name).
+ *   qfn       DT_FN_C with kind "query-fn": the function (fn unused).
  */
 struct dt_fn_def {
     const char *id;
@@ -2165,6 +2203,7 @@ struct dt_fn_def {
     void *userdata;
     const char *source;
     const char *kind;
+    dt_qfn_impl qfn;
 };
 
 /*

@@ -368,6 +368,15 @@ static int tree_for(dt_query *q, const dt_input *inputs, size_t n, const dq_quer
     return DT_OK;
 }
 
+/* The database whose connection's host functions the query calls: its $,
+ * else its first database input. */
+static dt_db *fn_db(const dq_query *q, const dq_exec *x, const dt_input *inputs, size_t n) {
+    if (q->default_src >= 0 && x->srcs[q->default_src]) return x->srcs[q->default_src];
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i].db && dl_db_ok(inputs[i].db)) return inputs[i].db;
+    return NULL;
+}
+
 static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_options *opts,
                dt_result **out) {
     const dq_query *q = NULL;
@@ -426,6 +435,7 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
             break;
         }
     }
+    if (rc == DT_OK && q->nufns) rc = dq_exec_bind_fns(&x, fn_db(q, &x, inputs, n));
     if (rc == DT_OK && (rc = dq_fnctx_new(&x.fn)) != DT_OK) rc = nomem();
     if (rc == DT_OK) {
         if (opts && opts->plan == DT_PLAN_NAIVE)
@@ -450,6 +460,7 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
     dt__free(pats);
     dt__free(x.srcs);
     dt__free(x.in);
+    dt__free((void *)x.ufn);
     dq_query_free(tmp_tree);
     return rc;
 }

@@ -6,8 +6,13 @@
 #include "exec.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "coerce.h"
+#include "db.h"
+#include "host.h"
 
 /* {====== Cancellation tokens ====== */
 
@@ -229,6 +234,72 @@ int dq_find_columns(const dq_query *q, dq_var **cols, size_t *ncols) {
     *cols = c;
     *ncols = n;
     return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Host functions ====== */
+
+void dq_db_set_host(dt_db *db, const dq_host *h) { dl_db_set_fnhost(db, h); }
+
+const dq_host *dq_db_host(const dt_db *db) { return dl_db_fnhost(db); }
+
+/* "acme/f in [(acme/f ?x)] at 1:20" for messages. */
+static void where_of(const dq_clause *cl, char *out, size_t cap) {
+    char form[256];
+    dl_show(cl->form, form, sizeof form);
+    if (cl->line)
+        snprintf(out, cap, "%s at %d:%d%s", form, cl->line, cl->col,
+                 cl->in_rules ? " of the rules" : "");
+    else
+        snprintf(out, cap, "%s", form);
+}
+
+int dq_exec_bind_fns(dq_exec *x, dt_db *db) {
+    const dq_query *q = x->q;
+    x->ufn = NULL;
+    x->host = db ? dq_db_host(db) : NULL;
+    if (!q->nufns) return DT_OK;
+    if (!(x->ufn = dt__calloc(q->nufns, sizeof *x->ufn)))
+        return dt__seterr(NULL, DT_NOMEM, "query: out of memory");
+    for (size_t i = 0; i < q->nufns; i++) {
+        const dq_ufn *u = &q->ufns[i];
+        char where[400];
+        where_of(u->first, where, sizeof where);
+        if (!x->host)
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: unknown function %s in %s: not a built-in, and the query "
+                              "runs on no database of a connection that could register it",
+                              u->name, where);
+        dt__clearerr(NULL);
+        int rc = x->host->find(x->host, u->name, u->len, &x->ufn[i]);
+        if (rc == DT_NOTFOUND)
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: unknown function %s in %s: not a built-in, and the "
+                              "connection registers no query function of that name",
+                              u->name, where);
+        if (rc != DT_OK) {
+            char inner[DT__ERRMSG_MAX];
+            snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
+            return dt__seterr(NULL, rc, "query: function %s in %s: %s", u->name, where, inner);
+        }
+    }
+    return DT_OK;
+}
+
+int dq_call_user(dq_exec *x, const dq_clause *cl, const dt_value *args, size_t n, dt_value *out) {
+    dt_value_nil(out);
+    if (!x->ufn || cl->ufn < 0 || (size_t)cl->ufn >= x->q->nufns)
+        return dt__seterr(NULL, DT_INTERNAL, "query: host function not resolved");
+    dt__clearerr(NULL);
+    int rc = x->host->call(x->host, x->ufn[cl->ufn], args, n, out);
+    if (rc == DT_OK) return DT_OK;
+    dt_value_free(out);
+    char inner[DT__ERRMSG_MAX], where[400];
+    snprintf(inner, sizeof inner, "%s", dt_errmsg(NULL));
+    where_of(cl, where, sizeof where);
+    return dt__seterr(NULL, rc, "query: function %s in %s failed: %s", x->q->ufns[cl->ufn].name,
+                      where, *inner ? inner : dt_errstr(rc));
 }
 
 /* }====== */

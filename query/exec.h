@@ -106,6 +106,8 @@ typedef struct dq_exec {
     const dt_cancel *cancel; /* NULL: none */
     uint64_t ticks;          /* for dq_exec_check's sampling */
     dt_buf *explain;
+    const struct dq_host *host; /* host functions: of the db the query runs on */
+    const void **ufn;           /* q->nufns handles (dq_exec_bind_fns), malloc'd */
 } dq_exec;
 
 /*
@@ -131,6 +133,22 @@ int dq_exec_rows(dq_exec *x, uint64_t n);
  */
 int dq_eval_naive(dq_exec *x, dq_table *out);
 int dq_eval(dq_exec *x, dq_table *out);
+
+/*
+ * dq_exec_bind_fns: resolves the host functions the query calls
+ * (q->ufns) on the host of db (the database the query runs on: its $, or
+ * its first source), filling x->host and x->ufn (freed by the caller with
+ * dt__free).  DT_OK; DT_INVALID when a name has no function there, with a
+ * message naming it and its clause ("query: unknown function acme/f in
+ * [(acme/f ?x)] at 1:20: ..."); DT_NOMEM.
+ * dq_call_user: calls the host function of clause cl (cl->fn ==
+ * DQ_FN_USER) with args[0..n); *out is the caller's.  On error the
+ * message names the function and the clause and carries the function's
+ * own message (a Lua error and its traceback); the code is the
+ * function's (DT_TXFN for an error it raised, DT_LIMIT for a limit).
+ */
+int dq_exec_bind_fns(dq_exec *x, dt_db *db);
+int dq_call_user(dq_exec *x, const dq_clause *cl, const dt_value *args, size_t n, dt_value *out);
 
 /* dq_find_columns: the column list both evaluators must produce (above);
  * *cols is malloc'd (dt__free). */

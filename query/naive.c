@@ -954,7 +954,7 @@ static int call_args(nv_ctx *c, nv_env *env, const dq_clause *cl, dt_db **db, dt
                      size_t *nargs) {
     size_t first = 0;
     *db = NULL;
-    if (dq_builtins[cl->fn].kind == DQ_FNK_SOURCE) {
+    if (cl->fn != DQ_FN_USER && dq_builtins[cl->fn].kind == DQ_FNK_SOURCE) {
         int32_t src;
         if (cl->nterms && cl->terms[0].kind == DQ_TERM_SRC) {
             src = cl->terms[0].id == DQ_SRC_CALLER ? env->sc->src : cl->terms[0].id;
@@ -992,7 +992,9 @@ static int eval_call(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     size_t n = 0;
     int rc = call_args(c, env, cl, &db, &args, &n);
     if (rc != DT_OK) return rc;
-    if (db)
+    if (cl->fn == DQ_FN_USER)
+        rc = dq_call_user(c->x, cl, args, n, &out);
+    else if (db)
         rc = dq_call_source(c->x->fn, cl->fn, db, args, n, &out);
     else
         rc = dq_call(c->x->fn, cl->fn, args, n, &out);

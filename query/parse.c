@@ -68,6 +68,7 @@ void dq_query_free(dq_query *q) {
             for (size_t j = 0; j < q->rules[i].nbodies; j++)
                 vars_release(&q->rules[i].bodies[j].vars);
     dt__free(q->srcs);
+    dt__free(q->ufns);
     if (q->priv) {
         arena_free(q->priv->blocks);
         dt_value_free(&q->priv->qv);
@@ -565,6 +566,33 @@ static int parse_pattern(pctx *c, const dt_value *form, dq_clause *cl) {
     return DT_OK;
 }
 
+int dq_is_user_fn_name(const char *name, size_t len) {
+    const char *slash = memchr(name, '/', len);
+    if (!slash || slash == name || slash == name + len - 1) return 0;
+    size_t ns = (size_t)(slash - name);
+    if (ns == 7 && !memcmp(name, "clojure", 7)) return 0;
+    if (ns >= 8 && !memcmp(name, "clojure.", 8)) return 0;
+    return 1;
+}
+
+/* Records that cl calls the host function `name` (one entry per name). */
+static int add_ufn(pctx *c, const dt_value *name, dq_clause *cl) {
+    dq_query *q = c->q;
+    cl->fn = DQ_FN_USER;
+    for (size_t i = 0; i < q->nufns; i++)
+        if (q->ufns[i].len == name->u.s.len &&
+            !memcmp(q->ufns[i].name, name->u.s.ptr, name->u.s.len)) {
+            cl->ufn = (int32_t)i;
+            return DT_OK;
+        }
+    dq_ufn *t = dt__realloc(q->ufns, (q->nufns + 1) * sizeof *t);
+    if (!t) return nomem(c);
+    q->ufns = t;
+    t[q->nufns] = (dq_ufn){name->u.s.ptr, name->u.s.len, cl};
+    cl->ufn = (int32_t)q->nufns++;
+    return DT_OK;
+}
+
 /* [(f args...)] and [(f args...) binding] */
 static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
     const dt_value *call = &form->u.seq.items[0];
@@ -581,11 +609,17 @@ static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
                     shown);
     }
     const dq_builtin *b = dq_builtin_find(name->u.s.ptr, name->u.s.len);
-    if (!b) return perr(c, DT_INVALID, form, "unknown function %s", name->u.s.ptr);
-    cl->fn = b->id;
     size_t nargs = m - 1;
-    if ((int)nargs < b->min_args || (b->max_args >= 0 && (int)nargs > b->max_args) ||
-        (b->even_args && nargs % 2)) {
+    if (!b) {
+        if (!dq_is_user_fn_name(name->u.s.ptr, name->u.s.len))
+            return perr(c, DT_INVALID, form, "unknown function %s", name->u.s.ptr);
+        if ((rc = add_ufn(c, name, cl)) != DT_OK) return rc;
+    } else {
+        cl->fn = b->id;
+        cl->ufn = -1;
+    }
+    if (b && ((int)nargs < b->min_args || (b->max_args >= 0 && (int)nargs > b->max_args) ||
+              (b->even_args && nargs % 2))) {
         char want[64];
         if (b->even_args)
             snprintf(want, sizeof want, "an even number of arguments");
@@ -602,7 +636,7 @@ static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
     if (!(cl->terms = ANEW(c, dq_term, nargs ? nargs : 1))) return nomem(c);
     for (size_t i = 0; i < nargs; i++) {
         const dt_value *arg = &call->u.seq.items[i + 1];
-        if (i == 0 && (b->id == DQ_FN_TX_IDS || b->id == DQ_FN_TX_DATA) && !c->in_rules &&
+        if (i == 0 && b && (b->id == DQ_FN_TX_IDS || b->id == DQ_FN_TX_DATA) && !c->in_rules &&
             is_var(arg) && find_src(c->q, arg) >= 0) {
             /* (tx-ids ?log ...) with ?log a database of :in */
             cl->terms[0].value = arg;
@@ -611,12 +645,12 @@ static int parse_call(pctx *c, const dt_value *form, dq_clause *cl) {
             continue;
         }
         if ((rc = parse_term(c, arg, T_SRC, form, &cl->terms[i])) != DT_OK) return rc;
-        if (cl->terms[i].kind == DQ_TERM_SRC && (b->kind != DQ_FNK_SOURCE || i > 0))
+        if (cl->terms[i].kind == DQ_TERM_SRC && (!b || b->kind != DQ_FNK_SOURCE || i > 0))
             return perr(c, DT_INVALID, form,
                         "a source can only be the first argument of get-else, get-some, "
                         "missing?, tx-ids or tx-data");
     }
-    if (b->kind == DQ_FNK_SOURCE && cl->terms[0].kind != DQ_TERM_SRC)
+    if (b && b->kind == DQ_FNK_SOURCE && cl->terms[0].kind != DQ_TERM_SRC)
         return perr(c, DT_INVALID, form, "%s takes a source ($) as its first argument", b->name);
     if (cl->kind == DQ_CL_FN) {
         const dt_value *bf = &form->u.seq.items[1];

@@ -106,6 +106,16 @@ typedef enum dq_fn_id {
     DQ_FN_COUNT_ /* number of built-ins */
 } dq_fn_id;
 
+/* The id of a call to a function the host registered (a namespaced name
+ * that is not a built-in, such as acme/score): the clause's `ufn` says
+ * which.  Not an index of dq_builtins: check for it before indexing. */
+#define DQ_FN_USER ((dq_fn_id)DQ_FN_COUNT_)
+
+/* dq_is_user_fn_name: 1 when name[0..len), not a built-in, can name a
+ * function the host registers: a namespaced symbol (ns/name, both parts
+ * non-empty) outside the clojure.* namespaces.  Thread-safe. */
+int dq_is_user_fn_name(const char *name, size_t len);
+
 /*
  * One built-in: its name as written in queries, id, how many arguments
  * it takes (max_args < 0: no upper bound; `even_args`: an even count, as
@@ -287,7 +297,9 @@ typedef enum dq_clause_kind {
  *               explicit_src says whether it was written
  *   terms       PATTERN: the positions (nterms 1..5); PRED/FN/RULE: the
  *               arguments
- *   fn, bind    PRED/FN: the built-in; FN: the binding of its result
+ *   fn, bind    PRED/FN: the built-in (DQ_FN_USER: a host function);
+ *               FN: the binding of its result
+ *   ufn         fn == DQ_FN_USER: the index in dq_query.ufns (else unused)
  *   rule        RULE: index of dq_query.rules
  *   clauses     AND/NOT/NOT_JOIN: the body; OR/OR_JOIN: the branches (a
  *               branch of several clauses is an AND)
@@ -305,6 +317,7 @@ typedef struct dq_clause {
     size_t nterms;
     dq_term *terms;
     dq_fn_id fn;
+    int32_t ufn;
     dq_binding bind;
     int32_t rule;
     size_t nclauses;
@@ -333,6 +346,15 @@ typedef struct dq_rule {
     dq_rule_body *bodies;
 } dq_rule;
 
+/* A host function the query calls (by name; the connection the query
+ * runs on resolves it): its name (NUL-terminated, in the query's EDN) and
+ * the first clause that calls it, for messages. */
+typedef struct dq_ufn {
+    const char *name;
+    size_t len;
+    const struct dq_clause *first;
+} dq_ufn;
+
 /*
  * A parsed query.  Variables of :find, :with, :in and :where share
  * `vars`; variables local to an or-join branch or a not-join body have
@@ -359,6 +381,8 @@ typedef struct dq_query {
     int32_t default_src;
     size_t nrules;
     dq_rule *rules;
+    size_t nufns; /* host functions called (each name once), rules included */
+    dq_ufn *ufns;
     struct dq_private *priv; /* storage; not for readers */
 } dq_query;
 

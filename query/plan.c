@@ -1642,7 +1642,9 @@ static int fast_pred(dq_fn_id fn, const dt_value *a, size_t n) {
 static int call_fn(ctx *c, const scope *sc, const dq_clause *cl, const dt_value *args, size_t n,
                    dt_value *out) {
     int rc;
-    if (dq_builtins[cl->fn].kind == DQ_FNK_SOURCE) {
+    if (cl->fn == DQ_FN_USER) {
+        rc = dq_call_user(c->x, cl, args, n, out);
+    } else if (dq_builtins[cl->fn].kind == DQ_FNK_SOURCE) {
         int32_t src = -1;
         for (size_t i = 0; i < cl->nterms; i++)
             if (cl->terms[i].kind == DQ_TERM_SRC) src = cl->terms[i].id;

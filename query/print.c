@@ -122,7 +122,7 @@ static void put_clause(pr *p, const dq_clause *cl) {
     case DQ_CL_PRED:
     case DQ_CL_FN:
         put(p, "[(");
-        put(p, dq_builtins[cl->fn].name);
+        put(p, cl->fn == DQ_FN_USER ? p->q->ufns[cl->ufn].name : dq_builtins[cl->fn].name);
         put_terms(p, cl->terms, cl->nterms);
         put(p, ")");
         if (cl->kind == DQ_CL_FN) {

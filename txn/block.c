@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "conn.h"
+#include "host.h"
+#include "udf.h"
 #include "writer.h"
 
 #define DT_MAGIC_TX 0x64747478u /* "dttx" */
@@ -191,7 +193,10 @@ int dt_txn_db(dt_txn *tx, dt_db **out) {
     if (tx->failed)
         return dt__seterr(tx, tx->failed, "dt_txn_db: the block failed earlier; abort it");
     int rc = dl_db_new(&tx->conn->st, top(tx), 0, tx->ws, &tx->views, out);
-    if (rc != DT_OK) dt__moveerr(NULL, tx, rc);
+    if (rc != DT_OK)
+        dt__moveerr(NULL, tx, rc);
+    else
+        dq_db_set_host(*out, udf_query_host(tx->conn->udf));
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "coerce.h"
 #include "edn.h"
+#include "host.h"
 #include "txfn.h"
 
 /* {====== Connection ====== */
@@ -80,8 +81,10 @@ int txn_conn_snapshot(dt_conn *conn, dt_db **out) {
     dl_schema_release(s);
     if (rc != DT_OK)
         dt_kv_txn_abort(txn);
-    else
+    else {
         dl_db_set_owner(*out, conn);
+        dq_db_set_host(*out, udf_query_host(conn->udf));
+    }
     return rc;
 }
 
@@ -137,6 +140,29 @@ int dt_conn_db(dt_conn *conn, dt_db **out) {
 
 static int apply_schema_text(dt_conn *conn, const char *edn, size_t len, void *errh);
 
+/* A registry entry as dt_conn_options version 2 laid it out (before
+ * dt_fn_def gained qfn). */
+typedef struct fn_def_v2 {
+    const char *id;
+    dt_fn_lang lang;
+    dt_fn_impl fn;
+    void *userdata;
+    const char *source;
+    const char *kind;
+} fn_def_v2;
+
+/* The version-2 registry of opts as dt_fn_defs (qfn NULL) in *out. */
+static int fns_from_v2(const dt_conn_options *opts, dt_fn_def **out) {
+    const fn_def_v2 *old = (const fn_def_v2 *)(const void *)opts->fns;
+    dt_fn_def *f = dt__calloc(opts->nfns, sizeof *f);
+    if (!f) return dt__seterr(NULL, DT_NOMEM, "out of memory");
+    for (size_t i = 0; i < opts->nfns; i++)
+        f[i] = (dt_fn_def){old[i].id,     old[i].lang, old[i].fn, old[i].userdata,
+                           old[i].source, old[i].kind, NULL};
+    *out = f;
+    return DT_OK;
+}
+
 int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options *opts,
                  dt_conn **out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_conn_open: NULL out");
@@ -149,10 +175,16 @@ int dt_conn_open(const char *dir, const char *schema_edn, const dt_conn_options 
         return DT_INVALID;
     dt_conn *c = dt__calloc(1, sizeof *c);
     if (!c) return dt__seterr(NULL, DT_NOMEM, "dt_conn_open: out of memory");
-    /* version 2: the host registry and the limits of functions */
-    int rc = opts->version >= 2
-                 ? udf_rt_new(opts->fns, opts->nfns, opts->fn_memory, opts->fn_steps, &c->udf)
-                 : udf_rt_new(NULL, 0, 0, 0, &c->udf);
+    /* version 2: the host registry and the limits of functions; version
+     * 3: registry entries with qfn */
+    dt_fn_def *fns_v2 = NULL;
+    int rc = DT_OK;
+    if (opts->version == 2 && opts->nfns && opts->fns) rc = fns_from_v2(opts, &fns_v2);
+    if (rc == DT_OK)
+        rc = opts->version >= 2 ? udf_rt_new(fns_v2 ? fns_v2 : opts->fns, opts->nfns,
+                                             opts->fn_memory, opts->fn_steps, &c->udf)
+                                : udf_rt_new(NULL, 0, 0, 0, &c->udf);
+    dt__free(fns_v2);
     if (rc != DT_OK) {
         dt__free(c);
         return dt__seterr(NULL, rc, "dt_conn_open: %s", dt_errmsg(NULL));

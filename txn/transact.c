@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "edn.h"
 #include "eid.h"
+#include "host.h"
 #include "txfn.h"
 #include "udf.h"
 
@@ -658,6 +659,7 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *args, size_t
     int rc = flush_ops(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
+    dq_db_set_host(db, udf_query_host(c->conn->udf));
     rc = fn->fn(db, args, nargs, fn->userdata, &out);
     dt_db_close(db);
     if (rc != DT_OK) {
@@ -678,6 +680,7 @@ static int call_udf(tctx *c, const dt_value *head, const dt_value *args, size_t 
     int rc = flush_ops(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
+    dq_db_set_host(db, udf_query_host(c->conn->udf));
     rc = udf_call(c->conn->udf, db, head, args, nargs, &c->fn_steps, &out);
     dt_db_close(db);
     if (rc != DT_OK) {

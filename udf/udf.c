@@ -18,6 +18,7 @@
  * the hit final: pcall, xpcall and coroutine.resume re-raise it instead of
  * returning, and every later hook raises it again, so the call ends.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "codec.h"
 #include "coerce.h"
 #include "db.h"
+#include "parse.h"
 #include "udf_int.h"
 
 /* {====== Allocation and the hook ====== */
@@ -456,7 +458,8 @@ typedef struct call_ctx {
     const dt_value *args;
     size_t nargs;
     dt_value *out;
-    int rc; /* of the conversion of the result */
+    int rc;   /* of the conversion of the result */
+    int nodb; /* a query function: called without db */
 } call_ctx;
 
 static int tramp_compile(lua_State *L) {
@@ -480,9 +483,9 @@ static int tramp_call(lua_State *L) {
     call_ctx *c = lua_touserdata(L, 1);
     luaL_checkstack(L, (int)c->nargs + 8, "too many arguments");
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
-    udf_push_db(L, c->rt);
+    if (!c->nodb) udf_push_db(L, c->rt);
     for (size_t i = 0; i < c->nargs; i++) udf_push_value(L, &c->args[i], 0);
-    lua_call(L, (int)c->nargs + 1, 1);
+    lua_call(L, (int)c->nargs + !c->nodb, 1);
     c->rc = udf_to_value(c->rt, L, -1, c->out, 0);
     return 0;
 }
@@ -545,7 +548,7 @@ static int run_protected(udf_rt *rt, lua_CFunction fn, call_ctx *ctx, const char
 static int compile(udf_rt *rt, const char *name, const char *src, size_t len, int *ref) {
     int rc = ensure_state(rt);
     if (rc != DT_OK) return rc;
-    call_ctx ctx = {rt, src, len, name, LUA_NOREF, NULL, 0, NULL, DT_OK};
+    call_ctx ctx = {rt, src, len, name, LUA_NOREF, NULL, 0, NULL, DT_OK, 0};
     rc = run_protected(rt, tramp_compile, &ctx, "compiling");
     if (rc != DT_OK) return rc;
     rt->compiles++;
@@ -555,7 +558,7 @@ static int compile(udf_rt *rt, const char *name, const char *src, size_t len, in
 
 static int call_lua(udf_rt *rt, dt_db *db, const char *name, int ref, const dt_value *args,
                     size_t nargs, dt_value *out) {
-    call_ctx ctx = {rt, NULL, 0, name, ref, args, nargs, out, DT_OK};
+    call_ctx ctx = {rt, NULL, 0, name, ref, args, nargs, out, DT_OK, 0};
     rt->db = db;
     rt->gen++;
     int rc = run_protected(rt, tramp_call, &ctx, "function");
@@ -591,6 +594,11 @@ static udf_reg *reg_find(udf_rt *rt, const char *id, size_t n, int lang) {
 
 static int call_reg(udf_rt *rt, udf_reg *r, dt_db *db, const dt_value *args, size_t nargs,
                     dt_value *out) {
+    if (r->query)
+        return dt__seterr(NULL, DT_TXFN,
+                          "function :%s is a query function (kind query-fn): queries call it, "
+                          "transactions cannot",
+                          r->id);
     if (r->lang == DT_FN_C) return call_c(r, db, args, nargs, out);
     if (r->ref == LUA_NOREF) {
         int rc = compile(rt, r->id, r->source, r->source_len, &r->ref);
@@ -777,6 +785,115 @@ static int call_named(udf_rt *rt, dt_db *db, const dt_value *head, const dt_valu
 
 /* }====== */
 
+/* {====== Query functions ====== */
+
+/*
+ * Queries run on many threads at once, and a Lua state serves one thread
+ * at a time.  A lock around one shared state would serialise every query
+ * that calls a Lua function; a state per thread would need thread exit
+ * hooks to free it and would grow with threads that stopped querying long
+ * ago.  So the runtime keeps a pool: a call takes a free state (or makes
+ * one), runs, and gives it back; there are never more states than calls
+ * that ever overlapped.  Each state compiles a function at its first call
+ * there.  C functions are called directly, concurrently.
+ */
+
+static void qstate_free(udf_qstate *q) {
+    if (!q) return;
+    udf_rt_free(q->rt);
+    dt__free(q->refs);
+    dt__free(q);
+}
+
+static udf_rt *host_rt(const dq_host *h) {
+    return (udf_rt *)((char *)(uintptr_t)h - offsetof(udf_rt, qhost));
+}
+
+static int qfind(const dq_host *h, const char *name, size_t len, const void **fn) {
+    udf_rt *rt = host_rt(h);
+    *fn = NULL;
+    udf_reg *r = reg_find(rt, name, len, 0);
+    if (!r) return DT_NOTFOUND;
+    if (!r->query)
+        return dt__seterr(NULL, DT_INVALID,
+                          "%.*s is a transaction function; register it with kind query-fn to call "
+                          "it from queries",
+                          (int)len, name);
+    *fn = r;
+    return DT_OK;
+}
+
+static int qstate_take(udf_rt *rt, udf_qstate **out) {
+    pthread_mutex_lock(&rt->qmu);
+    udf_qstate *q = rt->qfree;
+    if (q) rt->qfree = q->next;
+    pthread_mutex_unlock(&rt->qmu);
+    if (!q) {
+        q = dt__calloc(1, sizeof *q);
+        if (q && rt->nregs) q->refs = dt__malloc(rt->nregs * sizeof *q->refs);
+        if (!q || (rt->nregs && !q->refs)) {
+            if (q) dt__free(q);
+            return dt__seterr(NULL, DT_NOMEM, "query functions: out of memory");
+        }
+        for (size_t i = 0; i < rt->nregs; i++) q->refs[i] = LUA_NOREF;
+        int rc = udf_rt_new(NULL, 0, rt->mem_limit, rt->step_limit, &q->rt);
+        if (rc != DT_OK) {
+            dt__free(q->refs);
+            dt__free(q);
+            return rc;
+        }
+    }
+    *out = q;
+    return DT_OK;
+}
+
+static void qstate_give(udf_rt *rt, udf_qstate *q) {
+    pthread_mutex_lock(&rt->qmu);
+    q->next = rt->qfree;
+    rt->qfree = q;
+    pthread_mutex_unlock(&rt->qmu);
+}
+
+static int qcall(const dq_host *h, const void *fn, const dt_value *args, size_t nargs,
+                 dt_value *out) {
+    udf_rt *rt = host_rt(h);
+    const udf_reg *r = fn;
+    dt_value_nil(out);
+    if (r->lang == DT_FN_C) {
+        dt__clearerr(NULL);
+        int rc = r->qfn(args, nargs, out, r->userdata);
+        if (rc == DT_OK) return DT_OK;
+        dt_value_free(out);
+        char inner[DT__ERRMSG_MAX];
+        const char *m = dt_errmsg(NULL);
+        snprintf(inner, sizeof inner, "%s", m && *m ? m : dt_errstr(rc));
+        return dt__seterr(NULL, rc, "query function :%s: %s", r->id, inner);
+    }
+    udf_qstate *q = NULL;
+    int rc = qstate_take(rt, &q);
+    if (rc != DT_OK) return rc;
+    size_t i = (size_t)(r - rt->regs);
+    if (q->refs[i] == LUA_NOREF) {
+        q->rt->tx_used = 0;
+        rc = compile(q->rt, r->id, r->source, r->source_len, &q->refs[i]);
+    }
+    if (rc == DT_OK) {
+        call_ctx ctx = {q->rt, NULL, 0, r->id, q->refs[i], args, nargs, out, DT_OK, 1};
+        q->rt->tx_used = 0;
+        q->rt->db = NULL;
+        q->rt->gen++;
+        rc = run_protected(q->rt, tramp_call, &ctx, "query function");
+        if (rc == DT_OK) rc = ctx.rc;
+        if (rc != DT_OK) dt_value_free(out);
+    }
+    qstate_give(rt, q);
+    return rc;
+}
+
+const dq_host *udf_query_host(udf_rt *rt) { return rt ? &rt->qhost : NULL; }
+
+/* }====== */
+
 /* {====== Life cycle ====== */
 
 int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps, udf_rt **out) {
@@ -793,7 +910,14 @@ int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps,
     rt->mem_limit = memory;
     rt->step_limit = steps;
     rt->base_ref = LUA_NOREF;
+    rt->qhost.find = qfind;
+    rt->qhost.call = qcall;
     int rc = DT_OK;
+    if (pthread_mutex_init(&rt->qmu, NULL) != 0) {
+        dt__free(rt);
+        return dt__seterr(NULL, DT_NOMEM, "functions: cannot create a mutex");
+    }
+    rt->qmu_ok = 1;
     if (nfns && !(rt->regs = dt__calloc(nfns, sizeof *rt->regs))) rc = DT_NOMEM;
     for (size_t i = 0; i < nfns && rc == DT_OK; i++) {
         const dt_fn_def *f = &fns[i];
@@ -809,16 +933,25 @@ int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps,
                             "functions: :%s is in the reserved :db/ and :db.fn/ namespaces", id);
             break;
         }
-        if (f->kind && strcmp(f->kind, "tx-fn") && strcmp(f->kind, ":tx-fn")) {
-            rc = dt__seterr(NULL, DT_INVALID, "functions: :%s has kind %s (only tx-fn is known)",
-                            id, f->kind);
+        int query = f->kind && (!strcmp(f->kind, "query-fn") || !strcmp(f->kind, ":query-fn"));
+        if (f->kind && !query && strcmp(f->kind, "tx-fn") && strcmp(f->kind, ":tx-fn")) {
+            rc = dt__seterr(NULL, DT_INVALID,
+                            "functions: :%s has kind %s (tx-fn and query-fn are known)", id,
+                            f->kind);
             break;
         }
-        if ((f->lang == DT_FN_C && !f->fn) || (f->lang == DT_FN_LUA && !f->source) ||
-            (f->lang != DT_FN_C && f->lang != DT_FN_LUA)) {
+        if (query && !dq_is_user_fn_name(id, n)) {
             rc = dt__seterr(NULL, DT_INVALID,
-                            "functions: :%s needs lang DT_FN_C with fn, or DT_FN_LUA with source",
+                            "functions: query function :%s needs a namespaced id outside clojure.* "
+                            "(acme/score), or queries could not call it",
                             id);
+            break;
+        }
+        if ((f->lang == DT_FN_C && (query ? f->qfn == NULL : f->fn == NULL)) ||
+            (f->lang == DT_FN_LUA && !f->source) || (f->lang != DT_FN_C && f->lang != DT_FN_LUA)) {
+            rc = dt__seterr(NULL, DT_INVALID,
+                            "functions: :%s needs lang DT_FN_C with %s, or DT_FN_LUA with source",
+                            id, query ? "qfn" : "fn");
             break;
         }
         if (reg_find(rt, id, n, 0)) {
@@ -829,6 +962,8 @@ int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps,
         r->ref = LUA_NOREF;
         r->lang = f->lang;
         r->fn = f->fn;
+        r->query = query;
+        r->qfn = f->qfn;
         r->userdata = f->userdata;
         r->id_len = n;
         if (!(r->id = dt__strndup(id, n))) {
@@ -851,6 +986,12 @@ int udf_rt_new(const dt_fn_def *fns, size_t nfns, size_t memory, uint64_t steps,
 
 void udf_rt_free(udf_rt *rt) {
     if (!rt) return;
+    while (rt->qfree) {
+        udf_qstate *q = rt->qfree;
+        rt->qfree = q->next;
+        qstate_free(q);
+    }
+    if (rt->qmu_ok) pthread_mutex_destroy(&rt->qmu);
     if (rt->L) lua_close(rt->L);
     for (size_t i = 0; i < rt->nregs; i++) {
         dt__free(rt->regs[i].id);

@@ -53,6 +53,16 @@ void udf_rt_free(udf_rt *rt);
 int udf_call(udf_rt *rt, dt_db *db, const dt_value *head, const dt_value *args, size_t nargs,
              uint64_t *steps, dt_value *out);
 
+/*
+ * udf_query_host: the host of query functions (query/host.h) of rt, to
+ * attach to the connection's snapshots and views; it lives as long as rt.
+ * Unlike the rest of this header its calls come from any thread at once:
+ * C query functions are called directly, Lua ones each in a Lua state
+ * taken from a pool (one state per concurrent caller, created on demand,
+ * each with the memory cap; every call has the whole instruction budget).
+ */
+const struct dq_host *udf_query_host(udf_rt *rt);
+
 /* udf_is_fn_head: 1 when v can name a function (a keyword or a map). */
 int udf_is_fn_head(const dt_value *v);
 

@@ -8,7 +8,10 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <pthread.h>
+
 #include "base.h"
+#include "host.h"
 #include "udf.h"
 
 /* What stopped the running call for good (pcall cannot catch it). */
@@ -32,8 +35,19 @@ typedef struct udf_reg {
     void *userdata;
     char *source; /* Lua */
     size_t source_len;
-    int ref; /* compiled Lua function (registry ref), LUA_NOREF */
+    int ref;   /* compiled Lua function (registry ref), LUA_NOREF */
+    int query; /* kind query-fn: only queries call it (qfn for C) */
+    dt_qfn_impl qfn;
 } udf_reg;
+
+/* A Lua state that runs query functions (udf.c, "Query functions"): a
+ * runtime of its own with the compiled functions refs[i] of the main
+ * runtime's regs[i]; kept in the main runtime's pool while unused. */
+typedef struct udf_qstate {
+    struct udf_rt *rt;
+    int *refs;
+    struct udf_qstate *next;
+} udf_qstate;
 
 typedef struct udf_cached {
     char *ident;
@@ -64,6 +78,12 @@ struct udf_rt {
     size_t ncache;
     dt_buf scratch;  /* the :db/fn encoding read at each call */
     dt_buf scratch2; /* a value read by an entity */
+    /* query functions: the host queries call, and the pool of Lua states
+     * for them, guarded by qmu (any thread) */
+    dq_host qhost;
+    pthread_mutex_t qmu;
+    int qmu_ok;
+    udf_qstate *qfree;
 };
 
 /* The runtime of a Lua state (its allocator's userdata). */

@@ -167,6 +167,9 @@ check "malformed EDN exits 2" 2 "$BIN" query "$D" '[:find ?e :where [?e :person/
 contains "malformed EDN names the position" "1:" "$BIN" query "$D" '[:find ?e :where [?e :person/name'
 check "an unknown function exits 2" 2 "$BIN" query "$D" '[:find ?e :where [?e :person/age ?a] [(frob ?a)]]'
 contains "an unknown function is named" "frob" "$BIN" query "$D" '[:find ?e :where [?e :person/age ?a] [(frob ?a)]]'
+# a namespaced name could be a query function the host registers; the CLI registers none
+check "an unregistered query function exits 2" 2 "$BIN" query "$D" '[:find ?e :where [?e :person/age ?a] [(acme/frob ?a)]]'
+contains "an unregistered query function is named" "unknown function acme/frob" "$BIN" query "$D" '[:find ?e :where [?e :person/age ?a] [(acme/frob ?a)]]'
 check "an unbound variable in a predicate exits 2" 2 "$BIN" query "$D" '[:find ?e :where [?e :person/age ?a] [(< ?b 3)]]'
 check "a find variable not in :where exits 2" 2 "$BIN" query "$D" '[:find ?x :where [?e :person/age ?a]]'
 check "an empty query from stdin exits 2" 2 "$BIN" query "$D" - </dev/null

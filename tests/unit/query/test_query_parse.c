@@ -493,6 +493,52 @@ static void test_error_unknown_function(void **state) {
     err("[:find (foo ?a) :where [?e :age ?a]]", "unknown aggregate foo in (foo ?a)", 1, 8);
 }
 
+/* A namespaced name that is no built-in is a host function: parsed (any
+ * number of arguments), listed once per name in q->ufns with its first
+ * clause, printed back; clojure.* names stay unknown. */
+static void test_host_functions(void **state) {
+    (void)state;
+    const char *text = "[:find ?s :in $ % :where [?e :age ?a] [(acme/ok? ?a)] "
+                       "[(acme/score ?a 2 \"x\") [?s ...]] (r ?e) [(acme/ok?)]]";
+    const char *rules = "[[(r ?e) [?e :age ?b] [(acme/score ?b) ?c] [(other/f ?c)]]]";
+    dq_query *q = ok_rules(text, rules);
+    assert_int_equal(q->nufns, 3);
+    int ok_i = -1, score_i = -1, f_i = -1;
+    for (size_t i = 0; i < q->nufns; i++) {
+        if (!strcmp(q->ufns[i].name, "acme/ok?")) ok_i = (int)i;
+        if (!strcmp(q->ufns[i].name, "acme/score")) score_i = (int)i;
+        if (!strcmp(q->ufns[i].name, "other/f")) f_i = (int)i;
+    }
+    assert_true(ok_i >= 0 && score_i >= 0 && f_i >= 0);
+    assert_int_equal(q->where[1].kind, DQ_CL_PRED);
+    assert_int_equal(q->where[1].fn, DQ_FN_USER);
+    assert_int_equal(q->where[1].ufn, ok_i);
+    assert_ptr_equal(q->ufns[ok_i].first, &q->where[1]);
+    assert_int_equal(q->where[2].kind, DQ_CL_FN);
+    assert_int_equal(q->where[2].ufn, score_i);
+    assert_int_equal(q->where[2].nterms, 3);
+    assert_int_equal(q->where[4].ufn, ok_i);
+    assert_int_equal(q->where[4].nterms, 0);
+    assert_int_equal(q->rules[0].bodies[0].clauses[1].ufn, score_i);
+    assert_int_equal(q->rules[0].bodies[0].clauses[2].ufn, f_i);
+    dq_query_free(q);
+    roundtrip_rules(text, rules,
+                    "[:find ?s :in $ % :where [?e :age ?a] [(acme/ok? ?a)] [(acme/score ?a 2 "
+                    "\"x\") [?s ...]] (r ?e) [(acme/ok?)]]");
+    assert_int_equal(dq_is_user_fn_name("a/b", 3), 1);
+    assert_int_equal(dq_is_user_fn_name("a.b.c/d?", 8), 1);
+    assert_int_equal(dq_is_user_fn_name("ab", 2), 0);
+    assert_int_equal(dq_is_user_fn_name("a/", 2), 0);
+    assert_int_equal(dq_is_user_fn_name("clojure.core/inc", 16), 0);
+    assert_int_equal(dq_is_user_fn_name("clojure/x", 9), 0);
+    assert_int_equal(dq_is_user_fn_name("clojurex/x", 10), 1);
+    err("[:find ?e :where [?e :age ?a] [(clojure.core/inc ?a) ?b]]",
+        "unknown function clojure.core/inc", 1, 31);
+    err("[:find ?e :where [?e :age ?a] [(acme/f $ ?a) ?b]]",
+        "a source can only be the first argument", 1, 31);
+    err("[:find ?e :where [?e :age ?a] [(acme/f ?a) _]]", "needs a binding", 1, 31);
+}
+
 static void test_error_arity(void **state) {
     (void)state;
     err("[:find ?e :where [?e :age ?a] [(inc ?a 1) ?b]]", "inc takes 1 argument, got 2", 1, 31);
@@ -1142,6 +1188,7 @@ int main(void) {
         cmocka_unit_test(test_or_join),
         cmocka_unit_test(test_not_and_not_join),
         cmocka_unit_test(test_error_unknown_function),
+        cmocka_unit_test(test_host_functions),
         cmocka_unit_test(test_error_arity),
         cmocka_unit_test(test_error_unbound_find),
         cmocka_unit_test(test_error_or_vars),

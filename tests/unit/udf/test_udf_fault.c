@@ -59,9 +59,69 @@ static void test_call_fails_cleanly_at_every_allocation(void **state) {
     tu_db_close(d);
 }
 
+/* (c/pair a): [a "a"], built with allocations that may fail. */
+static int c_pair(const dt_value *args, size_t nargs, dt_value *out, void *ud) {
+    (void)ud, (void)nargs;
+    int rc = dt_value_seq(DT_VECTOR, 2, out);
+    if (rc != DT_OK) return rc;
+    dt_value_long(args[0].u.i, &out->u.seq.items[0]);
+    return dt_value_text(DT_STRING, "a", 1, &out->u.seq.items[1]);
+}
+
+static const dt_fn_def QFNS[] = {
+    {"c/pair", DT_FN_C, NULL, NULL, NULL, "query-fn", c_pair},
+    {"lua/tag", DT_FN_LUA, NULL, NULL,
+     "return function(n, s) return {n + 1, s .. '!', dt.kw('t/' .. s)} end", "query-fn", NULL},
+};
+
+/* A query calling a C and a Lua query function, with the Nth allocation
+ * failing, on a freshly opened connection each time (so the pool's Lua
+ * state is built and the function compiled under the failure): DT_NOMEM
+ * with "out of memory", no leak, and the next run answers right. */
+static void test_query_function_fails_cleanly_at_every_allocation(void **state) {
+    (void)state;
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    o.fns = QFNS;
+    o.nfns = 2;
+    tu_db *d = uu_open(SCHEMA, &o);
+    tu_tx(d->conn, "[{:a/id 1 :a/n 10} {:a/id 2 :a/n 20}]", DT_OK, 0);
+    const char *q = "[:find ?x ?y ?k :where [?e :a/n ?n] [(c/pair ?n) [?m ?s]] "
+                    "[(lua/tag ?m ?s) [?x ?y ?k]]]";
+    long n;
+    for (n = 0; n < 200000; n++) {
+        assert_int_equal(dt_conn_close(d->conn), DT_OK);
+        d->conn = NULL;
+        if (dt_conn_open(d->dir, NULL, &o, &d->conn) != DT_OK) fail_msg("%s", dt_errmsg(NULL));
+        dt_db *db = NULL;
+        assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+        dt_input in = {db, NULL, NULL, 0};
+        dt_result *r = NULL;
+        dt__alloc_fail_at(n);
+        int rc = dt_q_inputs(q, strlen(q), &in, 1, NULL, &r);
+        dt__alloc_fail_at(-1);
+        if (rc == DT_OK) {
+            char *edn = NULL;
+            assert_int_equal(dt_result_edn(r, &edn, NULL), DT_OK);
+            if (!strstr(edn, "[11 \"a!\" :t/a]") || !strstr(edn, "[21 \"a!\" :t/a]"))
+                fail_msg("%s", edn);
+            dt_free(edn);
+            dt_result_free(r);
+            dt_db_close(db);
+            break;
+        }
+        const char *msg = dt_errmsg(NULL);
+        if (rc != DT_NOMEM || !strstr(msg, "out of memory"))
+            fail_msg("allocation %ld failing: rc %s: %s", n, dt_errstr(rc), msg);
+        dt_db_close(db);
+    }
+    assert_true(n > 200); /* the Lua state alone takes hundreds */
+    tu_db_close(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_call_fails_cleanly_at_every_allocation),
+        cmocka_unit_test(test_query_function_fails_cleanly_at_every_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,10 +52,10 @@ static int fn_refuse(dt_db *db, const dt_value *args, size_t nargs, dt_value *ou
 static counter K;
 
 static const dt_fn_def FNS[] = {
-    {"acme/bootstrap", DT_FN_C, fn_bootstrap, &K, NULL, "tx-fn"},
-    {":acme/refuse", DT_FN_C, fn_refuse, NULL, NULL, NULL},
+    {"acme/bootstrap", DT_FN_C, fn_bootstrap, &K, NULL, "tx-fn", NULL},
+    {":acme/refuse", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL},
     {"acme/double", DT_FN_LUA, NULL, NULL,
-     "return function(db, e, n) return {dt.add(e, 'p/n', n * 2)} end", NULL},
+     "return function(db, e, n) return {dt.add(e, 'p/n', n * 2)} end", NULL, NULL},
 };
 
 static int setup(void **state) {
@@ -142,15 +142,15 @@ static void test_bad_registry(void **state) {
     char *dir = tu_tmpdir();
     dt_conn *c = NULL;
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    dt_fn_def bad[2] = {{"acme/x", DT_FN_C, NULL, NULL, NULL, NULL}};
+    dt_fn_def bad[2] = {{"acme/x", DT_FN_C, NULL, NULL, NULL, NULL, NULL}};
     o.fns = bad;
     o.nfns = 1;
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), ":acme/x needs lang"));
-    bad[0] = (dt_fn_def){"db/x", DT_FN_C, fn_refuse, NULL, NULL, NULL};
+    bad[0] = (dt_fn_def){"db/x", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL};
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);
     assert_non_null(strstr(dt_errmsg(NULL), "reserved"));
-    bad[0] = (dt_fn_def){"acme/x", DT_FN_C, fn_refuse, NULL, NULL, NULL};
+    bad[0] = (dt_fn_def){"acme/x", DT_FN_C, fn_refuse, NULL, NULL, NULL, NULL};
     bad[1] = bad[0];
     o.nfns = 2;
     assert_int_equal(dt_conn_open(dir, NULL, &o, &c), DT_INVALID);
@@ -184,12 +184,43 @@ static void test_direct_calls(void **state) {
                       ":p/n 102]\n[3 :p/name \"Gus\"]");
 }
 
+/* Options of version 2 give the registry in the layout of then, before
+ * dt_fn_def gained qfn: the entries are read with their old size. */
+static void test_registry_of_options_version_2(void **state) {
+    (void)state;
+    struct old_def {
+        const char *id;
+        dt_fn_lang lang;
+        dt_fn_impl fn;
+        void *userdata;
+        const char *source;
+        const char *kind;
+    };
+    static const struct old_def old[2] = {
+        {"acme/refuse", DT_FN_C, fn_refuse, NULL, NULL, NULL},
+        {"acme/double", DT_FN_LUA, NULL, NULL,
+         "return function(db, e, n) return {dt.add(e, 'p/n', n * 2)} end", "tx-fn"},
+    };
+    dt_conn_options o = DT_CONN_OPTIONS_INIT;
+    o.version = 2;
+    o.fns = (const dt_fn_def *)(const void *)old;
+    o.nfns = 2;
+    tu_db *d = uu_open(SCHEMA, &o);
+    tu_tx(d->conn, "[{:db/id 1 :p/name \"x\"}]", DT_OK, 0);
+    tu_tx(d->conn, "[[:acme/double 1 21]]", DT_OK, 0);
+    tu_assert_dump(d->conn, "[1 :p/n 42]\n[1 :p/name \"x\"]");
+    tu_assert_fails_unchanged(d->conn, "[[:acme/refuse]]", DT_USER_FIRST + 7,
+                              "refused by the host");
+    tu_db_close(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_descriptor, setup, teardown),
         cmocka_unit_test(test_bad_registry),
+        cmocka_unit_test(test_registry_of_options_version_2),
         cmocka_unit_test_setup_teardown(test_direct_calls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,11 +260,11 @@ static void test_limits_per_connection(void **state) {
     tu_db *d = uu_open(SCHEMA, &v1);
     tu_db_close(d);
     dt_conn_options bad = DT_CONN_OPTIONS_INIT;
-    bad.version = 3;
+    bad.version = 4;
     char *dir = tu_tmpdir();
     dt_conn *x = NULL;
     assert_int_equal(dt_conn_open(dir, NULL, &bad, &x), DT_INVALID);
-    assert_non_null(strstr(dt_errmsg(NULL), "options version 3 unknown (library knows 1..2)"));
+    assert_non_null(strstr(dt_errmsg(NULL), "options version 4 unknown (library knows 1..3)"));
     bad.version = 2;
     bad.fn_memory = 1000;
     assert_int_equal(dt_conn_open(dir, NULL, &bad, &x), DT_INVALID);

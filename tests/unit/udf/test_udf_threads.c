@@ -56,7 +56,7 @@ static int c_incr(dt_db *db, const dt_value *args, size_t nargs, dt_value *out, 
     return dt_edn_read(text, strlen(text), out);
 }
 
-static const dt_fn_def FNS[] = {{"c/incr", DT_FN_C, c_incr, NULL, NULL, NULL}};
+static const dt_fn_def FNS[] = {{"c/incr", DT_FN_C, c_incr, NULL, NULL, NULL, NULL}};
 
 typedef struct worker {
     dt_conn *conn;

@@ -345,7 +345,7 @@ def _ext_scalar(code, data, hook):
     if code == EXT_CHAR:
         return Char(chr(_BEU32.unpack(data)[0]))
     if code == EXT_TAGGED:
-        tag, v = msgpack.unpackb(data, ext_hook=hook, raw=False, strict_map_key=False)
+        tag, v = msgpack.unpackb(data, use_list=hook is _ext_thaw, ext_hook=hook, raw=False, strict_map_key=False)
         return Tagged(tag, v)
     return msgpack.ExtType(code, data)
 

@@ -27,7 +27,7 @@ def _host_impl(conn_ref, fid, fn):
 
     def impl(dbp, args, nargs, out, ud):
         conn = conn_ref()
-        db = Db(dbp, conn, owner=True)  # borrowed for the call
+        db = Db(dbp, conn, borrowed=True)  # for the call only
         try:
             pyargs = [_from_value(args + i * L.VALUE_SIZE) for i in range(nargs)]
             result = fn(db, *pyargs)

@@ -172,8 +172,8 @@ class Report:
             if before and conn is not None:
                 self._h = handle
                 self._dbs = (
-                    Db(before, conn, owner=self),
-                    Db(L.dt_report_db_after(handle), conn, owner=self),
+                    Db(before, conn, borrowed=True),
+                    Db(L.dt_report_db_after(handle), conn, borrowed=True),
                 )
                 conn._adopt(self)
             else:
@@ -227,7 +227,30 @@ def _opts(timeout, max_rows):
     return byref(o)
 
 
+def _set_payload(data):
+    """The payload of a msgpack ext 10 (a set) at the start of data, or None."""
+    c = data[0] if data else 0
+    if c == 0xC7 and data[2] == 10:
+        return data[3:]
+    if c == 0xC8 and data[3] == 10:
+        return data[4:]
+    if c == 0xC9 and data[5] == 10:
+        return data[6:]
+    if 0xD4 <= c <= 0xD8 and data[1] == 10:
+        return data[2:]
+    return None
+
+
 def _shape(kind, data):
+    if kind == _FIND_REL:
+        payload = _set_payload(data)
+        if payload is not None:
+            # a set of distinct rows: build the Python set in one step
+            rows = unpack_frozen(payload)
+            try:
+                return set(rows)
+            except TypeError:  # rows holding maps (pull, :keys)
+                return list(rows)
     v = unpack_frozen(data)
     if kind == _FIND_REL:
         if isinstance(v, frozenset):
@@ -301,7 +324,7 @@ def q(query, *inputs, timeout=None, max_rows=None):
         kind = L.dt_result_kind(r)
         p = c_void_p()
         ln = c_size_t()
-        rc = L.dt_result_msgpack(r, byref(p), byref(ln))
+        rc = L.dt_result_msgpack_unordered(r, byref(p), byref(ln))
         if rc:
             _raise(rc)
         data = ctypes.string_at(p.value, ln.value)
@@ -320,10 +343,10 @@ class Db(_Owner):
     cannot reuse pages freed after it.
     """
 
-    def __init__(self, handle, conn, owner=None):
+    def __init__(self, handle, conn, borrowed=False):
         self._h = handle
         self._conn = conn
-        self._owner = owner  # None: ours to close
+        self._borrowed = borrowed  # a report's or a call's: not ours to close
         self._lock = threading.RLock()
         self._closed = False
         self._init_children()
@@ -443,7 +466,7 @@ class Db(_Owner):
                 return
             self._close_children()
             self._closed = True
-            if self._owner is None and self._h:
+            if not self._borrowed and self._h:
                 L.dt_db_close(self._h)
             self._h = None
 

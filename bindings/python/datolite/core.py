@@ -594,9 +594,12 @@ class Entity(collections.abc.Mapping):
             return _take_value(out)
 
     def get(self, attr, default=None):
+        """The value, or default when the entity has none or the schema
+        does not know the attribute (entity[attr] raises KeyError /
+        InvalidError for those)."""
         try:
             return self[attr]
-        except KeyError:
+        except (KeyError, E.InvalidError):
             return default
 
     def touch(self):
@@ -625,7 +628,7 @@ class Entity(collections.abc.Mapping):
         try:
             self[attr]
             return True
-        except KeyError:
+        except (KeyError, E.InvalidError):
             return False
 
     def __eq__(self, other):

@@ -12,11 +12,15 @@
                       copy of the same datoms (query_bench.c's tables and
                       SQL), rows fetched as Python tuples
            interleaved in rotating order, RUNS runs; each run times a
-           batch of calls; the figure is the median of the per-call times.
+           batch of calls (~20 ms) of each in CPU time of the process
+           (time.process_time: other processes' load on a shared machine
+           does not count); figures are medians of the per-call times,
+           the ratio the median of the per-run ratios.
   tx       10,000 small transactions (one entity of two attributes each):
              python sync    conn.transact([...]) one by one
              python async   conn.transact_async([...]) for all, then wait
-             c sync         dt_transact(conn, edn, NULL) through ctypes
+             c sync         dt_transact(conn, edn, &report) + dt_report_close
+                            through ctypes (the report as Python's has)
              sqlite3        INSERT + COMMIT one by one (WAL, synchronous=OFF)
            all without fsync (Datolite nosync, SQLite synchronous=OFF), so
            the CPU path is measured, on files in a temp directory.
@@ -64,13 +68,16 @@ lib.dt_query_prepare.restype = ctypes.c_int
 lib.dt_query_prepare.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]
 lib.dt_transact.restype = ctypes.c_int
 lib.dt_transact.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+lib.dt_report_close.argtypes = [ctypes.c_void_p]
 
 
 def timed(fn, n):
-    t0 = time.perf_counter()
+    # CPU time of this process: the machine's other load does not count
+    # (a query runs on the calling thread only)
+    t0 = time.process_time()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n
+    return (time.process_time() - t0) / n
 
 
 def load(shared, tmp):
@@ -134,9 +141,9 @@ def bench_queries(conn, s, runs):
         nrows = c_call()
         assert len(py_call()) == nrows, qid
         assert len(sql_call()) == nrows, qid
-        # a batch takes ~50 ms
-        per = timed(py_call, 3)
-        batch = max(3, int(0.05 / per))
+        # a batch takes ~20 ms
+        per = timed(py_call, 5)
+        batch = max(3, int(0.02 / max(per, 1e-6)))
         impls = [("c", c_call), ("python", py_call), ("sqlite3", sql_call)]
         times = {k: [] for k, _ in impls}
         for run in range(runs):
@@ -160,46 +167,54 @@ def bench_tx(tmp, n):
         shutil.rmtree(p, ignore_errors=True)
         return datolite.connect(p, schema, nosync=True)
 
+    def clock():
+        return time.perf_counter(), time.process_time()
+
+    def since(t):
+        return time.perf_counter() - t[0], time.process_time() - t[1]
+
     with fresh("sync") as c:
-        t0 = time.perf_counter()
+        t0 = clock()
         for i in range(n):
             c.transact([{K.u.email: "u%d@x" % i, K.u.n: i}])
-        out["python sync"] = time.perf_counter() - t0
+        out["python sync: conn.transact"] = since(t0)
         assert c.q("[:find (count ?e) . :where [?e :u/n]]") == n
     with fresh("async") as c:
-        t0 = time.perf_counter()
+        t0 = clock()
         futs = [c.transact_async([{K.u.email: "u%d@x" % i, K.u.n: i}]) for i in range(n)]
         for f in futs:
             f.result()
-        out["python async"] = time.perf_counter() - t0
+        out["python async: conn.transact_async, then wait"] = since(t0)
         assert c.q("[:find (count ?e) . :where [?e :u/n]]") == n
     with fresh("csync") as c:
         texts = [('[{:u/email "u%d@x" :u/n %d}]' % (i, i)).encode() for i in range(n)]
-        t0 = time.perf_counter()
+        rep = ctypes.c_void_p()
+        t0 = clock()
         for t in texts:
-            if lib.dt_transact(c._h, t, None):
+            if lib.dt_transact(c._h, t, ctypes.byref(rep)):
                 raise SystemExit("dt_transact failed")
-        out["c sync (dt_transact)"] = time.perf_counter() - t0
+            lib.dt_report_close(rep)
+        out["C API sync: dt_transact with a report"] = since(t0)
     path = os.path.join(tmp, "tx.sqlite")
     s = sqlite3.connect(path, isolation_level=None)
     s.execute("PRAGMA journal_mode=WAL")
     s.execute("PRAGMA synchronous=OFF")
     s.execute("CREATE TABLE eav (e INTEGER NOT NULL, a TEXT NOT NULL, v, PRIMARY KEY (e, a, v)) WITHOUT ROWID")
     s.execute("CREATE INDEX ave ON eav (a, v, e)")
-    t0 = time.perf_counter()
+    t0 = clock()
     for i in range(n):
         s.execute("BEGIN")
         s.execute("INSERT INTO eav VALUES (?, 'u/email', ?)", (i + 1, "u%d@x" % i))
         s.execute("INSERT INTO eav VALUES (?, 'u/n', ?)", (i + 1, i))
         s.execute("COMMIT")
-    out["sqlite3 sync"] = time.perf_counter() - t0
+    out["sqlite3: BEGIN, 2 INSERTs, COMMIT"] = since(t0)
     s.close()
     return out
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--runs", type=int, default=31)
     ap.add_argument("--tx", type=int, default=10000)
     ap.add_argument("--shared", default=os.environ.get("DT_SHARED_DIR") or os.path.join(HERE, "..", "..", "shared"))
     a = ap.parse_args()
@@ -218,10 +233,10 @@ def main():
                 qid, rows, med["c"], med["python"], ratio, over, over * 1000 / rows, med["sqlite3"]))
         print()
         t = bench_tx(tmp, a.tx)
-        print("| %d small transactions | s | tx/s |" % a.tx)
-        print("|---|---:|---:|")
-        for k, v in t.items():
-            print("| %s | %.2f | %.0f |" % (k, v, a.tx / v))
+        print("| %d small transactions | wall s | tx/s | CPU s |" % a.tx)
+        print("|---|---:|---:|---:|")
+        for k, (wall, cpu) in t.items():
+            print("| %s | %.2f | %.0f | %.2f |" % (k, wall, a.tx / wall, cpu))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -11,7 +11,7 @@ from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p
 
 from . import _lib as L
 from . import errors as E
-from .values import Edn, Keyword, _pack, unpack, unpack_frozen
+from .values import Edn, Keyword, _instant, _pack, unpack, unpack_frozen
 
 _FIND_REL, _FIND_COLL, _FIND_SCALAR, _FIND_TUPLE = 0, 1, 2, 3
 _INDEXES = {"eav": 0, "ave": 1}
@@ -117,25 +117,59 @@ Datom = collections.namedtuple("Datom", "e a v tx added")
 Datom.__doc__ = "A datom: entity id, attribute keyword, value, transaction id, added flag."
 
 
+_attr_kw = {}
+
+
+def _attr(a):
+    """The Keyword of an attribute name as C text (cached)."""
+    kw = _attr_kw.get(a)
+    if kw is None:
+        kw = _attr_kw[a] = Keyword(a.decode("utf-8"))
+    return kw
+
+
+def _scalar(v):
+    """Python value of a dt_value struct: common scalars read directly,
+    the rest through msgpack."""
+    t = v.type
+    if t == 2 or t == 12:  # DT_LONG, DT_REF
+        return v.u.i
+    if t == 8:  # DT_STRING
+        return ctypes.string_at(v.u.s.ptr, v.u.s.len).decode("utf-8")
+    if t == 9:  # DT_KEYWORD
+        return _attr(ctypes.string_at(v.u.s.ptr, v.u.s.len))
+    if t == 1:  # DT_BOOL
+        return bool(v.u.b)
+    if t == 3:  # DT_DOUBLE
+        return v.u.d
+    if t == 7:  # DT_INSTANT
+        return _instant(v.u.i)
+    if t == 0:
+        return None
+    return unpack(_value_bytes(ctypes.addressof(v)))
+
+
 def _datom(d):
-    v = unpack(_value_bytes(ctypes.addressof(d.v)))
-    return Datom(d.e, Keyword(d.a.decode("utf-8")), v, d.tx, bool(d.added))
+    return Datom(d.e, _attr(d.a), _scalar(d.v), d.tx, d.added == 1)
 
 
 class _Owner:
     """Tracks child handles so that closing a parent closes them first."""
 
     def _init_children(self):
-        self._children = weakref.WeakSet()
+        self._children = None  # a WeakSet once there is one
 
     def _adopt(self, child):
+        if self._children is None:
+            self._children = weakref.WeakSet()
         self._children.add(child)
         return child
 
     def _close_children(self):
-        for c in list(self._children):
-            c.close()
-        self._children.clear()
+        if self._children:
+            for c in list(self._children):
+                c.close()
+            self._children.clear()
 
 
 # {====== Reports ======

@@ -10,7 +10,7 @@
 
 from . import _lib
 from .conn import Connection, Savepoint, Transaction, connect
-from .core import Datom, DatomIter, Db, Entity, Report, q, read_edn, write_edn
+from .core import Datom, DatomIter, Db, Entity, Report, explain, q, read_edn, write_edn
 from .errors import (
     BusyError,
     ConflictError,
@@ -37,7 +37,7 @@ library_path = _lib.path
 
 __all__ = [
     "connect", "Connection", "Transaction", "Savepoint", "Db", "Entity", "Report", "Datom",
-    "DatomIter", "q", "read_edn", "write_edn", "K", "Keyword", "Symbol", "Char", "Tagged", "Edn",
+    "DatomIter", "q", "explain", "read_edn", "write_edn", "K", "Keyword", "Symbol", "Char", "Tagged", "Edn",
     "BigInt", "name", "namespace", "DatoliteError", "NotFoundError", "InvalidError", "SchemaError",
     "ConflictError", "TxFunctionError", "MapFullError", "BusyError", "MisuseError", "CorruptError",
     "DatoliteIOError", "LimitError", "DatoliteTimeoutError", "InterruptError", "InternalError",

@@ -40,7 +40,7 @@ def _host_impl(conn_ref, fid, fn):
             return E.OK
         except BaseException as e:  # the transaction fails, never the process
             code = e.code if isinstance(e, E.DatoliteError) and e.code else E.TXFN
-            text = "%s: %s: %s" % (fid, type(e).__name__, e)
+            text = "%s: %s" % (type(e).__name__, e)  # the library adds the function's name
             return L.dt_errmsg_set(dbp, code, b"%s", text.encode("utf-8", "replace"))
         finally:
             db._close_children()

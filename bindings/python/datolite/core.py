@@ -309,6 +309,53 @@ def q(query, *inputs, timeout=None, max_rows=None):
     timeout: seconds (DatoliteTimeoutError after it); max_rows: cap on
     intermediate rows (LimitError).
     """
+    r = c_void_p()
+    opts = _opts(timeout, max_rows)
+
+    def run(arr, n):
+        if isinstance(query, str):
+            b = query.encode("utf-8")
+            return L.dt_q_inputs(b, len(b), arr, n, opts, byref(r))
+        pq = c_void_p()
+        with _CValue(query) as qv:
+            rc = L.dt_query_prepare_value(qv.ref(), byref(pq))
+        if rc == E.OK:
+            rc = L.dt_query_run(pq, arr, n, opts, byref(r))
+            L.dt_query_free(pq)
+        return rc
+
+    _with_inputs(inputs, run)
+    try:
+        kind = L.dt_result_kind(r)
+        p = c_void_p()
+        ln = c_size_t()
+        rc = L.dt_result_msgpack_unordered(r, byref(p), byref(ln))
+        if rc:
+            _raise(rc)
+        data = ctypes.string_at(p.value, ln.value)
+        L.dt_free(p)
+    finally:
+        L.dt_result_free(r)
+    return _shape(kind, data)
+
+
+def explain(query, *inputs, timeout=None, max_rows=None):
+    """Runs a query (text) through the planner and returns the plan it
+    used as a dict ({K.rows: n, K.steps: [...]}; docs/query.md, "Explain")."""
+    b = _text(query)
+    p = c_void_p()
+    opts = _opts(timeout, max_rows)
+    _with_inputs(inputs, lambda arr, n: L.dt_explain(b, len(b), arr, n, opts, byref(p), None))
+    try:
+        text = ctypes.string_at(p.value)
+    finally:
+        L.dt_free(p)
+    return read_edn(text)
+
+
+def _with_inputs(inputs, run):
+    """Builds the dt_input array of `inputs`, calls run(array, n) with the
+    databases locked, and raises on its result code."""
     n = len(inputs)
     arr = (L.Input * n)()
     dbs = []
@@ -334,18 +381,7 @@ def q(query, *inputs, timeout=None, max_rows=None):
         for _, lk in locks:
             lk.acquire()
         try:
-            r = c_void_p()
-            opts = _opts(timeout, max_rows)
-            if isinstance(query, str):
-                b = query.encode("utf-8")
-                rc = L.dt_q_inputs(b, len(b), arr, n, opts, byref(r))
-            else:
-                pq = c_void_p()
-                with _CValue(query) as qv:
-                    rc = L.dt_query_prepare_value(qv.ref(), byref(pq))
-                if rc == E.OK:
-                    rc = L.dt_query_run(pq, arr, n, opts, byref(r))
-                    L.dt_query_free(pq)
+            rc = run(arr, n)
             if rc:
                 _raise(rc)
         finally:
@@ -354,18 +390,6 @@ def q(query, *inputs, timeout=None, max_rows=None):
     finally:
         if cv is not None:
             cv.close()
-    try:
-        kind = L.dt_result_kind(r)
-        p = c_void_p()
-        ln = c_size_t()
-        rc = L.dt_result_msgpack_unordered(r, byref(p), byref(ln))
-        if rc:
-            _raise(rc)
-        data = ctypes.string_at(p.value, ln.value)
-        L.dt_free(p)
-    finally:
-        L.dt_result_free(r)
-    return _shape(kind, data)
 
 
 class Db(_Owner):
@@ -398,6 +422,10 @@ class Db(_Owner):
     def q(self, query, *inputs, timeout=None, max_rows=None):
         """q(query, self, *inputs): this database is the first input ($)."""
         return q(query, self, *inputs, timeout=timeout, max_rows=max_rows)
+
+    def explain(self, query, *inputs, **kw):
+        """explain(query, self, *inputs): the plan the query ran with."""
+        return explain(query, self, *inputs, **kw)
 
     def _pattern_text(self, pattern):
         return pattern.encode("utf-8") if isinstance(pattern, str) else write_edn(pattern).encode("utf-8")

@@ -416,3 +416,30 @@ def test_temp_and_readonly(tmp_path):
     assert not os.path.exists(d)
     with pytest.raises(TypeError):
         datolite.connect(d, no_such_option=True)
+
+
+def test_explain(conn, people):
+    with conn.db() as db:
+        plan = db.explain("[:find ?e :in $ ?n :where [?e :user/name ?n] [?e :user/age ?a]]", "Ann")
+        assert plan[K.rows] == 1
+        assert plan[K.steps] and all(K.op in s for s in plan[K.steps])
+        with pytest.raises(datolite.InvalidError):
+            db.explain("[:find ?e :where [?e :nope/nope]]")
+
+
+def test_host_function_messages(dbdir):
+    def f(db, x):
+        raise ValueError("bad %s" % x)
+
+    def g(db):
+        return 5
+
+    with datolite.connect(dbdir, functions={"a/f": f, "a/g": g}) as c:
+        with pytest.raises(datolite.TxFunctionError) as ei:
+            c.call("a/f", 1)
+        assert ei.value.message.endswith("function :a/f: ValueError: bad 1"), ei.value.message
+        with pytest.raises(datolite.InvalidError, match="must return tx-data"):
+            c.call("a/g")
+        # the connection is fine afterwards
+        c.transact([{K.x.y: 1}])
+        assert c.q("[:find ?v . :where [_ :x/y ?v]]") == 1

@@ -443,3 +443,45 @@ def test_host_function_messages(dbdir):
         # the connection is fine afterwards
         c.transact([{K.x.y: 1}])
         assert c.q("[:find ?v . :where [_ :x/y ?v]]") == 1
+
+
+def test_threads_async_with_host_function(dbdir):
+    # several threads submit async calls of a Python host function (run on
+    # the writer thread) and sync transactions while others read
+    def bump(db, key):
+        cur = db.q("[:find ?n . :in $ ?k :where [?e :c/key ?k] [?e :c/n ?n]]", key) or 0
+        return [{K.c.key: key, K.c.n: cur + 1}]
+
+    schema = {K.c.key: {K.db.unique: K.db.unique.identity, K.db.valueType: K.db.type.string},
+              K.c.n: {K.db.valueType: K.db.type.long}}
+    with datolite.connect(dbdir, schema, nosync=True, functions={"c/bump": bump}) as c:
+        errors = []
+
+        def writer(t):
+            try:
+                futs = [c.call_async("c/bump", "k%d" % (i % 3)) for i in range(100)]
+                for i in range(20):
+                    c.transact([[K("c/bump"), "k%d" % (i % 3)]])
+                for f in futs:
+                    f.result(timeout=120)
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+
+        def reader():
+            try:
+                for _ in range(100):
+                    with c.db() as db:
+                        db.q("[:find ?k ?n :where [?e :c/key ?k] [?e :c/n ?n]]")
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+
+        ts = [threading.Thread(target=writer, args=(i,)) for i in range(3)] + [
+            threading.Thread(target=reader) for _ in range(2)
+        ]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, errors
+        # every bump counted once: 3 writers x 120 calls spread over 3 keys
+        assert c.q("[:find (sum ?n) . :where [_ :c/n ?n]]") == 360

@@ -1,6 +1,7 @@
 """Connections and writes: transact, blocks, savepoints, async, functions."""
 
 import asyncio
+import atexit
 import concurrent.futures
 import ctypes
 import os
@@ -16,6 +17,20 @@ from .core import Db, Report, _CValue, _Owner, _from_value, _msg, _raise, _text,
 from .values import Keyword, _pack
 
 _KV_FLAGS = {"nosync": 0x01, "nometasync": 0x02, "writemap": 0x04, "mapasync": 0x08, "readonly": 0x10, "temp": 0x20}
+
+
+_open = weakref.WeakSet()  # connections to close at exit
+
+
+@atexit.register
+def _close_open_connections():
+    # At exit, before the interpreter stops its threads: waits for queued
+    # async transactions and closes what the program left open.
+    for c in list(_open):
+        try:
+            c.close()
+        except Exception:
+            pass
 
 
 def _fn_id(fid):
@@ -103,6 +118,7 @@ class Connection(_Owner):
         if rc:
             _raise(rc)
         self._h = h.value
+        _open.add(self)
         self.path = path
         self._waiter = None
         self._wlock = threading.Lock()
@@ -280,6 +296,7 @@ class Connection(_Owner):
         if rc:
             self._h = h
             _raise(rc, None)
+        _open.discard(self)
 
     def __enter__(self):
         return self

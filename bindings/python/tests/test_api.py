@@ -416,6 +416,13 @@ def test_temp_and_readonly(tmp_path):
     assert not os.path.exists(d)
     with pytest.raises(TypeError):
         datolite.connect(d, no_such_option=True)
+    d2 = str(tmp_path / "ro")
+    with datolite.connect(d2) as c:
+        c.transact([{K.a.b: 1}])
+    with datolite.connect(d2, readonly=True) as c:
+        assert c.q("[:find ?v . :where [_ :a/b ?v]]") == 1
+        with pytest.raises(datolite.MisuseError, match="read-only"):
+            c.transact([{K.a.b: 2}])
 
 
 def test_explain(conn, people):

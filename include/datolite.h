@@ -1871,6 +1871,20 @@ int dt_result_value(const dt_result *r, dt_value *out);
 int dt_result_edn(const dt_result *r, char **out, size_t *out_len);
 int dt_result_msgpack(const dt_result *r, void **out, size_t *out_len);
 
+/*
+ * dt_result_msgpack_unordered: the msgpack of the same value as
+ * dt_result_msgpack (a set or vector of rows, a vector, a value or nil),
+ * except that a set's rows and a collection's items come in the result's
+ * own order rather than sorted, and that no copy of the cells is made:
+ * the fast way to hand a whole result to a binding that builds its own
+ * set.  *out malloc'd (dt_free), *out_len its length.
+ * @retval DT_OK / DT_MISUSE (NULL or bad result, NULL out or out_len) /
+ *         DT_NOMEM
+ * Messages on dt_errmsg(NULL).  Thread-safe (a result may be read by
+ * several threads at once).
+ */
+int dt_result_msgpack_unordered(const dt_result *r, void **out, size_t *out_len);
+
 /* dt_result_free: frees the result and its cells (NULL is allowed). */
 void dt_result_free(dt_result *r);
 

@@ -522,6 +522,85 @@ int dt_result_msgpack(const dt_result *r, void **out, size_t *out_len) {
     return rc;
 }
 
+/* A row as a vector or map value that borrows the result's cells (and,
+ * for a map, the key values in `keys`): shallow, never freed itself. */
+static void row_shallow(const dt_result *r, size_t row, const dt_value *keys, dt_value *pairs,
+                        dt_value *out) {
+    dt_value *cells = &r->cells[row * r->width];
+    if (!keys) {
+        out->type = DT_VECTOR;
+        out->u.seq.items = cells;
+        out->u.seq.n = r->width;
+        return;
+    }
+    for (size_t i = 0; i < r->width; i++) {
+        pairs[2 * i] = keys[i];
+        pairs[2 * i + 1] = cells[i];
+    }
+    out->type = DT_MAP;
+    out->u.seq.items = pairs;
+    out->u.seq.n = 2 * r->width;
+}
+
+int dt_result_msgpack_unordered(const dt_result *r, void **out, size_t *out_len) {
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!out || !out_len)
+        return dt__seterr(NULL, DT_MISUSE, "dt_result_msgpack_unordered: NULL out");
+    if (!ok(r)) return dt__seterr(NULL, DT_MISUSE, "dt_result_msgpack_unordered: not a result");
+    int rc = DT_OK;
+    dt_value *keys = NULL, *rows = NULL, *pairs = NULL;
+    dt_value top = DT_VALUE_NIL;
+    size_t nkeys = 0;
+    if (r->keys) {
+        dt_type kt = r->ret == DQ_RET_KEYS   ? DT_KEYWORD
+                     : r->ret == DQ_RET_STRS ? DT_STRING
+                                             : DT_SYMBOL;
+        if (!(keys = dt__calloc(r->width, sizeof *keys))) goto nomem;
+        for (; nkeys < r->width; nkeys++) {
+            const char *k = r->keys[nkeys];
+            if (kt == DT_KEYWORD && *k == ':') k++;
+            if ((rc = dt_value_text(kt, k, strlen(k), &keys[nkeys])) != DT_OK) goto done;
+        }
+    }
+    /* rows that are maps need 2 * width pairs each (shallow copies) */
+    size_t nrowvals = r->kind == DT_FIND_REL ? r->nrows : r->kind == DT_FIND_TUPLE ? 1 : 0;
+    if (keys && nrowvals && r->nrows &&
+        !(pairs = dt__calloc(nrowvals * 2 * r->width, sizeof *pairs)))
+        goto nomem;
+    switch (r->kind) {
+    case DT_FIND_SCALAR:
+        if (r->nrows) top = r->cells[0];
+        break;
+    case DT_FIND_TUPLE:
+        if (r->nrows) row_shallow(r, 0, keys, pairs, &top);
+        break;
+    case DT_FIND_COLL: /* width 1: the cells are the items */
+        top.type = DT_VECTOR;
+        top.u.seq.items = r->cells;
+        top.u.seq.n = r->nrows;
+        break;
+    case DT_FIND_REL:
+        if (r->nrows && !(rows = dt__calloc(r->nrows, sizeof *rows))) goto nomem;
+        for (size_t i = 0; i < r->nrows; i++)
+            row_shallow(r, i, keys, pairs ? &pairs[i * 2 * r->width] : NULL, &rows[i]);
+        top.type = r->bag ? DT_VECTOR : DT_SET;
+        top.u.seq.items = rows;
+        top.u.seq.n = r->nrows;
+        break;
+    }
+    rc = dt_msgpack_encode(&top, out, out_len);
+    goto done;
+nomem:
+    rc = dt__seterr(NULL, DT_NOMEM, "dt_result_msgpack_unordered: out of memory");
+done:
+    for (size_t i = 0; i < nkeys; i++) dt_value_free(&keys[i]);
+    dt__free(keys);
+    dt__free(rows);
+    dt__free(pairs);
+    return rc;
+}
+
 void dt_result_free(dt_result *r) {
     if (!ok(r)) return;
     r->magic = DT_MAGIC_DEAD;

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j "$jobs" --target datolite >/dev/null
+# datolite_shared: the library the Python package (bindings/python) loads
+cmake --build build/release -j "$jobs" --target datolite datolite_shared >/dev/null
 BIN=build/release/bindings/cli/datolite
 DB="${1:-datolite-db}"
 if [ ! -e "$DB/data.mdb" ]; then

@@ -18,6 +18,9 @@ PACKAGES=(
   clang             # fuzz targets (libFuzzer needs clang)
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
   libsqlite3-dev    # benchmarks: SQLite, a peer query_bench measures in the same run
+  python3           # the Python package (bindings/python, ctypes from the standard library)
+  python3-msgpack   # Python package: values cross the C boundary as msgpack
+  python3-pytest    # Python package tests (bindings/python/tests, run by ctest)
 )
 
 missing=()

@@ -659,6 +659,74 @@ static void test_prepared_and_value(void **state) {
     assert_int_equal(dt_query_run(NULL, in, 1, NULL, &r), DT_MISUSE);
 }
 
+static int cmp_vals(const void *a, const void *b) { return dt_value_compare(a, b); }
+
+/* dt_result_msgpack_unordered decodes to dt_result_value's value once a
+ * set's rows or a collection's items are put in value order. */
+static void check_unordered(dt_db *db, const char *q, const char *want_edn) {
+    dt_result *r;
+    int qrc = dt_q(db, q, &r);
+    if (qrc != DT_OK) print_message("%s: %s\n", q, dt_errmsg(db));
+    assert_int_equal(qrc, DT_OK);
+    void *mp;
+    size_t mlen;
+    assert_int_equal(dt_result_msgpack_unordered(r, &mp, &mlen), DT_OK);
+    dt_value back;
+    assert_int_equal(dt_msgpack_decode(mp, mlen, &back, NULL), DT_OK);
+    dt_free(mp);
+    if ((back.type == DT_SET || dt_result_kind(r) == DT_FIND_COLL) && back.u.seq.n > 1)
+        qsort(back.u.seq.items, back.u.seq.n, sizeof *back.u.seq.items, cmp_vals);
+    dt_value v;
+    assert_int_equal(dt_result_value(r, &v), DT_OK);
+    assert_true(dt_value_equal(&back, &v));
+    char *s = tu_edn(&back);
+    assert_string_equal(s, want_edn);
+    free(s);
+    dt_value_free(&v);
+    dt_value_free(&back);
+    dt_result_free(r);
+}
+
+static void test_result_msgpack_unordered(void **state) {
+    dt_db *db = DB(state);
+    check_unordered(db, "[:find ?e :where [?e :name \"Ivan\"]]", "#{[1] [3]}");
+    check_unordered(db, "[:find ?n ?a :where [?e :name ?n] [?e :age ?a] [(> ?a 40)]]",
+                    "#{[\"Anna\" 45]}");
+    check_unordered(db, "[:find [?e ...] :where [?e :name \"Ivan\"]]", "[1 3]");
+    check_unordered(db, "[:find ?a . :where [?e :name \"Anna\"] [?e :age ?a]]", "45");
+    check_unordered(db, "[:find ?a . :where [?e :name \"Nobody\"] [?e :age ?a]]", "nil");
+    check_unordered(db, "[:find [?n ?a] :where [?e :name ?n] [?e :name \"Anna\"] [?e :age ?a]]",
+                    "[\"Anna\" 45]");
+    check_unordered(db, "[:find [?n ?a] :where [?e :name ?n] [?e :name \"Nobody\"] [?e :age ?a]]",
+                    "nil");
+    check_unordered(db, "[:find ?n ?a :keys n a :where [?e :name ?n] [?e :age ?a] [(> ?a 40)]]",
+                    "#{{:n \"Anna\", :a 45}}");
+    check_unordered(db, "[:find ?n :strs n :where [?e :name ?n] [?e :age 45]]",
+                    "#{{\"n\" \"Anna\"}}");
+    check_unordered(db, "[:find [?n] :syms n :where [?e :name ?n] [?e :age 45]]", "{n \"Anna\"}");
+    check_unordered(db, "[:find ?e :where [?e :name \"Nobody\"]]", "#{}");
+    /* :with keeps one row per entity: a vector in the result's order */
+    dt_result *r;
+    assert_int_equal(dt_q(db, "[:find ?n :with ?e :where [?e :name ?n]]", &r), DT_OK);
+    void *mp;
+    size_t mlen;
+    assert_int_equal(dt_result_msgpack_unordered(r, &mp, &mlen), DT_OK);
+    dt_value back;
+    assert_int_equal(dt_msgpack_decode(mp, mlen, &back, NULL), DT_OK);
+    dt_free(mp);
+    assert_int_equal(back.type, DT_VECTOR);
+    assert_int_equal(back.u.seq.n, dt_result_count(r));
+    for (size_t i = 0; i < back.u.seq.n; i++)
+        assert_true(dt_value_equal(&back.u.seq.items[i].u.seq.items[0], dt_result_get(r, i, 0)));
+    dt_value_free(&back);
+    assert_int_equal(dt_result_msgpack_unordered(r, NULL, &mlen), DT_MISUSE);
+    assert_int_equal(dt_result_msgpack_unordered(r, &mp, NULL), DT_MISUSE);
+    assert_null(mp);
+    dt_result_free(r);
+    assert_int_equal(dt_result_msgpack_unordered(NULL, &mp, &mlen), DT_MISUSE);
+    assert_non_null(strstr(dt_errmsg(NULL), "not a result"));
+}
+
 /* Several threads run one prepared query at once. */
 typedef struct thr_arg {
     const dt_query *q;
@@ -792,6 +860,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_find_relation),
+        T(test_result_msgpack_unordered),
         T(test_find_scalar_coll_tuple),
         T(test_find_keys),
         T(test_with),

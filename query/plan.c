@@ -343,7 +343,7 @@ static dt_value *tab_slot(dq_table *t) {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         size_t w = t->ncols ? t->ncols : 1;
-        dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+        dt_value *cells = dq_mem_realloc(t->cells, cap * w * sizeof *cells);
         if (!cells) return NULL;
         t->cells = cells;
         t->cap = cap;
@@ -357,7 +357,7 @@ static void tab_reserve(dq_table *t, double n) {
     if (!(n > (double)t->cap) || n > (double)(1u << 20)) return;
     size_t cap = (size_t)n + 16;
     size_t w = t->ncols ? t->ncols : 1;
-    dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+    dt_value *cells = dq_mem_realloc(t->cells, cap * w * sizeof *cells);
     if (!cells) return; /* tab_slot will try again */
     t->cells = cells;
     t->cap = cap;
@@ -3866,14 +3866,14 @@ static int eval_planned(dq_exec *x, dq_table *out) {
                 for (size_t k = 0; k < nf; k++) tmp[k] = row[idx[k]];
                 memcpy(t.cells + r * nf, tmp, nf * sizeof *tmp);
             }
-            dt__free(out->cells);
+            dq_mem_free(out->cells);
             out->cells = t.cells;
             out->nrows = t.nrows;
             out->cap = t.cap * t.ncols / nf;
             t.cells = NULL;
             t.nrows = t.cap = 0;
         } else if (t.nrows) {
-            dt_value *cells = dt__malloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
+            dt_value *cells = dq_mem_alloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
             if (!cells) {
                 rc = DT_NOMEM;
                 goto done;
@@ -3882,7 +3882,7 @@ static int eval_planned(dq_exec *x, dq_table *out) {
                 const dt_value *row = trow(&t, r);
                 for (size_t k = 0; k < nf; k++) cells[r * nf + k] = row[idx[k]];
             }
-            dt__free(out->cells);
+            dq_mem_free(out->cells);
             out->cells = cells;
             out->nrows = out->cap = t.nrows;
         }

@@ -464,6 +464,10 @@ typedef struct idset {
     size_t cap, n; /* cap: a power of two */
 } idset;
 
+/* The first table (16 KiB): the per-thread cache of dq_mem keeps it from
+ * one pull to the next. */
+#define IDSET_MIN (DQ_MEM_CACHED / sizeof(int64_t))
+
 static size_t id_hash(int64_t e, size_t cap) {
     uint64_t h = (uint64_t)e * 0x9E3779B97F4A7C15ULL;
     return (size_t)(h >> 17) & (cap - 1);
@@ -479,16 +483,17 @@ static int idset_has(const idset *s, int64_t e) {
 
 PULL_NOINLINE static int idset_add(idset *s, int64_t e) {
     if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        int64_t *nv = dt__calloc(cap, sizeof *nv);
+        size_t cap = s->cap ? s->cap * 2 : IDSET_MIN;
+        int64_t *nv = dq_mem_alloc(cap * sizeof *nv);
         if (!nv) return nomem();
+        memset(nv, 0, cap * sizeof *nv);
         for (size_t i = 0; i < s->cap; i++)
             if (s->v[i]) {
                 size_t j = id_hash(s->v[i], cap);
                 while (nv[j]) j = (j + 1) & (cap - 1);
                 nv[j] = s->v[i];
             }
-        dt__free(s->v);
+        dq_mem_free(s->v);
         s->v = nv;
         s->cap = cap;
     }
@@ -622,8 +627,11 @@ PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out)
 
 static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
     if (r->nd == r->capd) {
-        size_t cap = r->capd ? r->capd * 2 : 64;
-        dent *nd = dt__realloc(r->d, cap * sizeof *nd);
+        /* the first block comes from (and goes back to) the per-thread
+         * cache of dq_mem: no allocation per pull, and no large request
+         * that would make malloc consolidate the last tree's small blocks */
+        size_t cap = r->capd ? r->capd * 2 : (DQ_MEM_CACHED + sizeof(dent) - 1) / sizeof(dent);
+        dent *nd = dq_mem_realloc(r->d, cap * sizeof *nd);
         if (!nd) {
             dt_value_free(v);
             return nomem();
@@ -967,9 +975,9 @@ static void run_end(rctx *r) {
     if (r->cur_open) dl_cursor_close(&r->cur);
     if (r->rcur_open) dl_cursor_close(&r->rcur);
     pop_dents(r, 0);
-    dt__free(r->d);
+    dq_mem_free(r->d);
     dt__free(r->lim);
-    dt__free(r->seen.v);
+    dq_mem_free(r->seen.v);
     dt_buf_release(&r->enc);
 }
 

@@ -1200,6 +1200,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
     memset(&cur, 0, sizeof cur);
     int open_ix = -1;
     dt_buf vb = DT_BUF_INIT;
+    int lo_off = 0; /* p->rg.has_lo cleared for the rest of a range scan */
     *ixname = NULL;
     if (p->none) goto done;
     for (size_t r = 0; r < in->nrows; r++) {
@@ -1321,7 +1322,6 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
         if (r == 0 || r + 1 == in->nrows) bound_names(p, has_e, a != NULL, seek_v, bname, bcap);
         rc = dl_cursor_seek(&cur, &from, match, NULL);
         if (rc != DT_OK) goto done;
-        (void)range_seek;
         dl_datom d;
         while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
             if (!has_e && p->p[0].kind == P_BOUND) continue;
@@ -1348,6 +1348,12 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 break;
             }
             if (ok == 0) continue;
+            if (range_seek && !lo_off && p->rg.has_lo && !p->rg.has_prefix) {
+                /* the scan runs in value order from the lower bound: the
+                 * datoms after this one pass it too */
+                p->rg.has_lo = 0;
+                lo_off = 1;
+            }
             if (p->jm) {
                 for (uint32_t j1 = jfirst; j1; j1 = p->jm->next[j1 - 1]) {
                     ok = pat_emit(c, p, &cur, &d, trow(p->jt, j1 - 1), p->jt->ncols, out);
@@ -1368,11 +1374,13 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
             }
         }
+        if (lo_off) p->rg.has_lo = 1, lo_off = 0;
         if (rc != DT_DONE) goto done;
         rc = DT_OK;
     }
     rc = dq_exec_rows(c->x, out->nrows);
 done:
+    if (lo_off) p->rg.has_lo = 1;
     if (open_ix >= 0) dl_cursor_close(&cur);
     dt_buf_release(&vb);
     return rc;
@@ -3860,11 +3868,14 @@ static int eval_planned(dq_exec *x, dq_table *out) {
         if (t.nrows && nf <= t.ncols && nf > 0) {
             /* project in place and hand the buffer over (no new block on
              * top of the heap for the result stage to grow around) */
+            int ident = nf == t.ncols;
+            for (size_t k = 0; k < nf; k++) ident &= idx[k] == (int)k;
             dt_value tmp[256];
-            for (size_t r = 0; r < t.nrows; r++) {
+            for (size_t r = 0; !ident && r < t.nrows; r++) {
                 const dt_value *row = trow(&t, r);
+                dt_value *dst = t.cells + r * nf;
                 for (size_t k = 0; k < nf; k++) tmp[k] = row[idx[k]];
-                memcpy(t.cells + r * nf, tmp, nf * sizeof *tmp);
+                for (size_t k = 0; k < nf; k++) dst[k] = tmp[k];
             }
             dq_mem_free(out->cells);
             out->cells = t.cells;

@@ -1091,47 +1091,46 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
     dt_value *row = tab_slot(out);
     if (!row) return -DT_NOMEM;
     if (inw) memcpy(row, inrow, inw * sizeof *row);
-    dt_value vals[DQ_MAX_PATTERN];
-    int have[DQ_MAX_PATTERN] = {0};
+    /* each new value is written into its cell field by field (a dt_value
+     * built on the stack and copied whole stalls on store forwarding) */
+    const dt_value *seen[DQ_MAX_PATTERN] = {NULL};
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
         pos *q = &p->p[i];
         if (q->kind != P_NEW && q->kind != P_REPEAT) continue;
-        dt_value v;
+        dt_value tmp, *v = q->kind == P_NEW ? &row[q->col + p->col_off] : &tmp;
         switch (i) {
         case 0:
-            v.type = DT_LONG;
-            v.u.i = d->e;
+            v->type = DT_LONG;
+            v->u.i = d->e;
             break;
         case 1: {
             const dl_attr *a = dl_schema_by_aid(p->sch, d->aid);
             if (!a)
                 return -dt__seterr(NULL, DT_CORRUPT, "query: datom of unknown attribute %u",
                                    (unsigned)d->aid);
-            v.type = DT_KEYWORD;
-            v.u.s.ptr = a->ident;
-            v.u.s.len = a->ident_len;
+            v->type = DT_KEYWORD;
+            v->u.s.ptr = a->ident;
+            v->u.s.len = a->ident_len;
             break;
         }
         case 2: {
-            int rc = decode_value(c, cur, d, &v);
+            int rc = decode_value(c, cur, d, v);
             if (rc != DT_OK) return -rc;
             break;
         }
         case 3:
-            v.type = DT_LONG;
-            v.u.i = d->tx;
+            v->type = DT_LONG;
+            v->u.i = d->tx;
             break;
         default:
-            dt_value_bool(1, &v);
+            dt_value_bool(1, v);
             break;
         }
         if (q->kind == P_REPEAT) {
-            if (!have[q->first] || !val_eq(&vals[q->first], &v)) return 0;
+            if (!seen[q->first] || !val_eq(seen[q->first], v)) return 0;
             continue;
         }
-        vals[i] = v;
-        have[i] = 1;
-        row[q->col + p->col_off] = v;
+        seen[i] = v;
     }
     out->nrows++;
     return 1;

@@ -187,17 +187,25 @@ static inline int cell_cmp(const dt_value *a, const dt_value *b) {
 }
 
 /*
- * The lexicographic orders in which the n rows of width w are strictly
- * increasing: bit 0 with the columns in order, bit 1 with them reversed.
+ * Turns REF cells into LONG, and gives the lexicographic orders in which
+ * the n rows of width w are strictly increasing: bit 0 with the columns in
+ * order, bit 1 with them reversed.
  * Either makes them distinct without a hash table.  An index scan gives
  * its rows in one of these orders ([?e :a "x"] by ?e, [?e :a ?v] with a
  * range on ?v by ?v then ?e), and a look at neighbours costs less than
  * hashing every row.  Gives up at the first row out of both orders.
  */
-static int rows_ordered(const dt_value *cells, size_t n, size_t w) {
+static int rows_ordered(dt_value *cells, size_t n, size_t w) {
     int ok = w ? 3 : 0;
-    for (size_t r = 1; r < n && ok; r++) {
-        const dt_value *a = cells + (r - 1) * w, *b = a + w;
+    size_t r = 0;
+    for (; r < n; r++) {
+        /* REF cells become LONG (entity ids in results), row by row */
+        dt_value *b = cells + r * w;
+        for (size_t k = 0; k < w; k++)
+            if (b[k].type == DT_REF) b[k].type = DT_LONG;
+        if (!r) continue;
+        if (!ok) break;
+        const dt_value *a = b - w;
         if (ok & 1) {
             int c = 0;
             for (size_t k = 0; k < w && !c; k++) c = cell_cmp(&a[k], &b[k]);
@@ -209,6 +217,8 @@ static int rows_ordered(const dt_value *cells, size_t n, size_t w) {
             if (c >= 0) ok &= ~2;
         }
     }
+    for (size_t i = r < n ? (r + 1) * w : n * w; i < n * w; i++) /* the rows after a give-up */
+        if (cells[i].type == DT_REF) cells[i].type = DT_LONG;
     return ok;
 }
 
@@ -315,8 +325,6 @@ static void pulls_free(pulls *pl, size_t n) {
 static int plain_set(const dq_query *q, dq_table *t, const size_t *fc, size_t *idx, dt_result *r) {
     size_t n = t->nrows, w = t->ncols, nf = q->nfind, nd = n;
     dt_value *cells = t->cells;
-    for (size_t i = 0; i < n * w; i++)
-        if (cells[i].type == DT_REF) cells[i].type = DT_LONG;
     int ord = rows_ordered(cells, n, w);
     int use_idx = !ord;
     if (use_idx && distinct_rows(t, idx, &nd) != DT_OK) return nomem();

@@ -419,9 +419,14 @@ static int rd_text(rd *r, uint8_t tag, dt_value *out) {
     char *s = dt__malloc(n + 1);
     if (!s) return dt__seterr(NULL, DT_NOMEM, "codec: out of memory for %zu bytes of text", n);
     size_t k = 0;
-    for (size_t i = start; i < end; i++) {
-        s[k++] = (char)r->p[i];
-        if (r->p[i] == 0x00) i++; /* skip the 0xFF of the escape */
+    if (end - start == n) { /* no escapes: one copy */
+        if (n) memcpy(s, r->p + start, n);
+        k = n;
+    } else {
+        for (size_t i = start; i < end; i++) {
+            s[k++] = (char)r->p[i];
+            if (r->p[i] == 0x00) i++; /* skip the 0xFF of the escape */
+        }
     }
     s[k] = '\0';
     out->type = (dt_type)(tag - DL_CODEC_TAG_BASE);

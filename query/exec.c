@@ -5,6 +5,7 @@
  */
 #include "exec.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,161 @@ void dt_cancel_free(dt_cancel *c) {
 
 /* }====== */
 
+/* {====== Scratch memory ====== */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DQ_ASAN 1
+#endif
+#endif
+#ifdef DQ_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* The header in front of every block: its capacity and the size asked
+ * for (the bytes a reallocation copies). */
+typedef struct mem_hdr {
+    size_t cap, n;
+} mem_hdr;
+_Static_assert(sizeof(mem_hdr) == 16, "blocks stay 16-byte aligned");
+
+#define MEM_SLOTS   8
+#define MEM_MAX     ((size_t)8 << 20) /* bytes a thread keeps */
+#define MEM_MAX_ONE ((size_t)4 << 20) /* larger blocks are never kept */
+
+typedef struct mem_cache {
+    mem_hdr *blk[MEM_SLOTS];
+    size_t cap[MEM_SLOTS]; /* blk[i]'s capacity (its header is poisoned under ASan) */
+    size_t n, bytes;
+    int registered; /* the thread-exit destructor knows this cache */
+} mem_cache;
+
+static _Thread_local mem_cache tcache;
+static pthread_key_t mem_key;
+static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
+static int mem_key_ok;
+
+static void mem_cache_drain(void *arg) {
+    mem_cache *c = arg;
+    for (size_t i = 0; i < c->n; i++) {
+        UNPOISON(c->blk[i], sizeof(mem_hdr) + c->cap[i]);
+        dt__free(c->blk[i]);
+    }
+    c->n = c->bytes = 0;
+}
+
+static void mem_key_init(void) { mem_key_ok = pthread_key_create(&mem_key, mem_cache_drain) == 0; }
+
+static size_t mem_round(size_t n) {
+    if (n < DQ_MEM_CACHED) return n;
+    size_t c = DQ_MEM_CACHED;
+    while (c < n && c <= SIZE_MAX / 2) c *= 2;
+    return c < n ? n : c;
+}
+
+static void mem_take(mem_cache *c, size_t i) {
+    c->bytes -= c->cap[i];
+    c->n--;
+    c->blk[i] = c->blk[c->n];
+    c->cap[i] = c->cap[c->n];
+}
+
+void *dq_mem_alloc(size_t n) {
+    size_t cap = mem_round(n);
+    mem_cache *c = &tcache;
+    if (cap >= DQ_MEM_CACHED) {
+        /* the smallest kept block that fits, if not much larger */
+        size_t best = MEM_SLOTS;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->cap[i] >= cap && c->cap[i] <= 4 * cap &&
+                (best == MEM_SLOTS || c->cap[i] < c->cap[best]))
+                best = i;
+        if (best < MEM_SLOTS) {
+            mem_hdr *h = c->blk[best];
+            mem_take(c, best);
+            UNPOISON(h, sizeof *h + n);
+            h->n = n;
+            return h + 1;
+        }
+    }
+    if (cap > SIZE_MAX - sizeof(mem_hdr)) return NULL;
+    mem_hdr *h = dt__malloc(sizeof *h + cap);
+    if (!h) return NULL;
+    h->cap = cap;
+    h->n = n;
+    POISON((unsigned char *)(h + 1) + n, cap - n);
+    return h + 1;
+}
+
+static void mem_release(mem_hdr *h) {
+    UNPOISON(h, sizeof *h + h->cap);
+    dt__free(h);
+}
+
+void dq_mem_free(void *p) {
+    if (!p) return;
+    mem_hdr *h = (mem_hdr *)p - 1;
+    mem_cache *c = &tcache;
+    size_t cap = h->cap;
+    if (cap < DQ_MEM_CACHED || cap > MEM_MAX_ONE) {
+        mem_release(h);
+        return;
+    }
+    if (!c->registered) {
+        pthread_once(&mem_once, mem_key_init);
+        if (!mem_key_ok || pthread_setspecific(mem_key, c) != 0) {
+            mem_release(h);
+            return;
+        }
+        c->registered = 1;
+    }
+    /* room: drop the smallest kept blocks while they are smaller than h */
+    while (c->n && (c->n == MEM_SLOTS || c->bytes + cap > MEM_MAX)) {
+        size_t s = 0;
+        for (size_t i = 1; i < c->n; i++)
+            if (c->cap[i] < c->cap[s]) s = i;
+        if (c->cap[s] >= cap) {
+            mem_release(h);
+            return;
+        }
+        mem_hdr *old = c->blk[s];
+        UNPOISON(old, sizeof *old + c->cap[s]);
+        mem_take(c, s);
+        dt__free(old);
+    }
+    c->blk[c->n] = h;
+    c->cap[c->n++] = cap;
+    c->bytes += cap;
+    POISON(h, sizeof *h + cap);
+}
+
+void *dq_mem_realloc(void *p, size_t n) {
+    if (!p) return dq_mem_alloc(n);
+    mem_hdr *h = (mem_hdr *)p - 1;
+    if (n <= h->cap) {
+        if (n > h->n)
+            UNPOISON((unsigned char *)p + h->n, n - h->n);
+        else
+            POISON((unsigned char *)p + n, h->n - n);
+        h->n = n;
+        return p;
+    }
+    void *q = dq_mem_alloc(n);
+    if (!q) return NULL;
+    memcpy(q, p, h->n);
+    dq_mem_free(p);
+    return q;
+}
+
+/* }====== */
+
 /* {====== Arena ====== */
 
 struct dq_arena_block {
@@ -69,7 +225,7 @@ void *dq_arena_alloc(dq_arena *a, size_t n) {
         size_t cap = a->cap ? a->cap * 2 : DQ_ARENA_MIN;
         if (cap > (1u << 20)) cap = 1u << 20;
         if (cap < n) cap = n;
-        dq_arena_block *b = dt__malloc(sizeof *b + cap);
+        dq_arena_block *b = dq_mem_alloc(sizeof *b + cap);
         if (!b) return NULL;
         b->next = a->head;
         b->cap = cap;
@@ -126,7 +282,7 @@ void dq_arena_release(dq_arena *a) {
     dq_arena_block *b = a->head;
     while (b) {
         dq_arena_block *next = b->next;
-        dt__free(b);
+        dq_mem_free(b);
         b = next;
     }
     a->head = NULL;
@@ -152,7 +308,7 @@ int dq_table_add_row(dq_table *t, const dt_value *row) {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
         size_t w = t->ncols ? t->ncols : 1;
-        dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+        dt_value *cells = dq_mem_realloc(t->cells, cap * w * sizeof *cells);
         if (!cells) return DT_NOMEM;
         t->cells = cells;
         t->cap = cap;
@@ -164,7 +320,7 @@ int dq_table_add_row(dq_table *t, const dt_value *row) {
 
 void dq_table_release(dq_table *t) {
     dt__free(t->cols);
-    dt__free(t->cells);
+    dq_mem_free(t->cells);
     memset(t, 0, sizeof *t);
 }
 

@@ -32,6 +32,29 @@
 #include "datolite.h"
 #include "parse.h"
 
+/* {====== Scratch memory ====== */
+
+/*
+ * dq_mem_alloc / dq_mem_realloc / dq_mem_free: the allocator of the query
+ * layer's large buffers (table cells, arena blocks, hash tables, result
+ * cells).  Blocks of DQ_MEM_CACHED bytes and more are rounded up to a
+ * power of two and, when freed, kept in a small per-thread cache (at most
+ * 8 blocks and 8 MiB; freed when the thread exits) that the next
+ * allocation on that thread reuses.  The memory of consecutive queries
+ * then stays mapped instead of going back to the system and faulting in
+ * again: page faults and heap trims took a third of the time of a query
+ * of 2,500 rows.  A block may be freed on any thread, only with
+ * dq_mem_free.  dq_mem_alloc and dq_mem_realloc return NULL when out of
+ * memory (dq_mem_realloc then leaves p as it was); dq_mem_realloc(NULL,
+ * n) is dq_mem_alloc(n), dq_mem_free(NULL) does nothing.  Thread-safe.
+ */
+#define DQ_MEM_CACHED ((size_t)16384)
+void *dq_mem_alloc(size_t n);
+void *dq_mem_realloc(void *p, size_t n);
+void dq_mem_free(void *p);
+
+/* }====== */
+
 /* {====== Arena ====== */
 
 /* A bump allocator for the memory of one execution; freed as a whole. */

@@ -343,7 +343,7 @@ static dt_value *tab_slot(dq_table *t) {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         size_t w = t->ncols ? t->ncols : 1;
-        dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+        dt_value *cells = dq_mem_realloc(t->cells, cap * w * sizeof *cells);
         if (!cells) return NULL;
         t->cells = cells;
         t->cap = cap;
@@ -357,7 +357,7 @@ static void tab_reserve(dq_table *t, double n) {
     if (!(n > (double)t->cap) || n > (double)(1u << 20)) return;
     size_t cap = (size_t)n + 16;
     size_t w = t->ncols ? t->ncols : 1;
-    dt_value *cells = dt__realloc(t->cells, cap * w * sizeof *cells);
+    dt_value *cells = dq_mem_realloc(t->cells, cap * w * sizeof *cells);
     if (!cells) return; /* tab_slot will try again */
     t->cells = cells;
     t->cap = cap;
@@ -1095,47 +1095,46 @@ static int pat_emit(ctx *c, pat *p, dl_cursor *cur, const dl_datom *d, const dt_
     dt_value *row = tab_slot(out);
     if (!row) return -DT_NOMEM;
     if (inw) memcpy(row, inrow, inw * sizeof *row);
-    dt_value vals[DQ_MAX_PATTERN];
-    int have[DQ_MAX_PATTERN] = {0};
+    /* each new value is written into its cell field by field (a dt_value
+     * built on the stack and copied whole stalls on store forwarding) */
+    const dt_value *seen[DQ_MAX_PATTERN] = {NULL};
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++) {
         pos *q = &p->p[i];
         if (q->kind != P_NEW && q->kind != P_REPEAT) continue;
-        dt_value v;
+        dt_value tmp, *v = q->kind == P_NEW ? &row[q->col + p->col_off] : &tmp;
         switch (i) {
         case 0:
-            v.type = DT_LONG;
-            v.u.i = d->e;
+            v->type = DT_LONG;
+            v->u.i = d->e;
             break;
         case 1: {
             const dl_attr *a = dl_schema_by_aid(p->sch, d->aid);
             if (!a)
                 return -dt__seterr(NULL, DT_CORRUPT, "query: datom of unknown attribute %u",
                                    (unsigned)d->aid);
-            v.type = DT_KEYWORD;
-            v.u.s.ptr = a->ident;
-            v.u.s.len = a->ident_len;
+            v->type = DT_KEYWORD;
+            v->u.s.ptr = a->ident;
+            v->u.s.len = a->ident_len;
             break;
         }
         case 2: {
-            int rc = decode_value(c, cur, d, &v);
+            int rc = decode_value(c, cur, d, v);
             if (rc != DT_OK) return -rc;
             break;
         }
         case 3:
-            v.type = DT_LONG;
-            v.u.i = d->tx;
+            v->type = DT_LONG;
+            v->u.i = d->tx;
             break;
         default:
-            dt_value_bool(dl_cursor_added(cur), &v);
+            dt_value_bool(dl_cursor_added(cur), v);
             break;
         }
         if (q->kind == P_REPEAT) {
-            if (!have[q->first] || !val_eq(&vals[q->first], &v)) return 0;
+            if (!seen[q->first] || !val_eq(seen[q->first], v)) return 0;
             continue;
         }
-        vals[i] = v;
-        have[i] = 1;
-        row[q->col + p->col_off] = v;
+        seen[i] = v;
     }
     out->nrows++;
     return 1;
@@ -1205,6 +1204,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
     memset(&cur, 0, sizeof cur);
     int open_ix = -1;
     dt_buf vb = DT_BUF_INIT;
+    int lo_off = 0; /* p->rg.has_lo cleared for the rest of a range scan */
     *ixname = NULL;
     if (p->none) goto done;
     for (size_t r = 0; r < in->nrows; r++) {
@@ -1326,7 +1326,6 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
         if (r == 0 || r + 1 == in->nrows) bound_names(p, has_e, a != NULL, seek_v, bname, bcap);
         rc = dl_cursor_seek(&cur, &from, match, NULL);
         if (rc != DT_OK) goto done;
-        (void)range_seek;
         dl_datom d;
         while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
             if (!has_e && p->p[0].kind == P_BOUND) continue;
@@ -1353,6 +1352,12 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 break;
             }
             if (ok == 0) continue;
+            if (range_seek && !lo_off && p->rg.has_lo && !p->rg.has_prefix) {
+                /* the scan runs in value order from the lower bound: the
+                 * datoms after this one pass it too */
+                p->rg.has_lo = 0;
+                lo_off = 1;
+            }
             if (p->jm) {
                 for (uint32_t j1 = jfirst; j1; j1 = p->jm->next[j1 - 1]) {
                     ok = pat_emit(c, p, &cur, &d, trow(p->jt, j1 - 1), p->jt->ncols, out);
@@ -1373,11 +1378,13 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
                 if ((rc = dq_exec_check(c->x)) != DT_OK) goto done;
             }
         }
+        if (lo_off) p->rg.has_lo = 1, lo_off = 0;
         if (rc != DT_DONE) goto done;
         rc = DT_OK;
     }
     rc = dq_exec_rows(c->x, out->nrows);
 done:
+    if (lo_off) p->rg.has_lo = 1;
     if (open_ix >= 0) dl_cursor_close(&cur);
     dt_buf_release(&vb);
     return rc;
@@ -3867,20 +3874,23 @@ static int eval_planned(dq_exec *x, dq_table *out) {
         if (t.nrows && nf <= t.ncols && nf > 0) {
             /* project in place and hand the buffer over (no new block on
              * top of the heap for the result stage to grow around) */
+            int ident = nf == t.ncols;
+            for (size_t k = 0; k < nf; k++) ident &= idx[k] == (int)k;
             dt_value tmp[256];
-            for (size_t r = 0; r < t.nrows; r++) {
+            for (size_t r = 0; !ident && r < t.nrows; r++) {
                 const dt_value *row = trow(&t, r);
+                dt_value *dst = t.cells + r * nf;
                 for (size_t k = 0; k < nf; k++) tmp[k] = row[idx[k]];
-                memcpy(t.cells + r * nf, tmp, nf * sizeof *tmp);
+                for (size_t k = 0; k < nf; k++) dst[k] = tmp[k];
             }
-            dt__free(out->cells);
+            dq_mem_free(out->cells);
             out->cells = t.cells;
             out->nrows = t.nrows;
             out->cap = t.cap * t.ncols / nf;
             t.cells = NULL;
             t.nrows = t.cap = 0;
         } else if (t.nrows) {
-            dt_value *cells = dt__malloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
+            dt_value *cells = dq_mem_alloc((t.nrows * (nf ? nf : 1)) * sizeof *cells);
             if (!cells) {
                 rc = DT_NOMEM;
                 goto done;
@@ -3889,7 +3899,7 @@ static int eval_planned(dq_exec *x, dq_table *out) {
                 const dt_value *row = trow(&t, r);
                 for (size_t k = 0; k < nf; k++) cells[r * nf + k] = row[idx[k]];
             }
-            dt__free(out->cells);
+            dq_mem_free(out->cells);
             out->cells = cells;
             out->nrows = out->cap = t.nrows;
         }

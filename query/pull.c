@@ -442,6 +442,23 @@ int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out) {
 /* dt_value_nil, inline (hot paths). */
 static inline void vnil(dt_value *v) { memset(v, 0, sizeof *v); }
 
+/* *dst = *src in the widths values are written in (the type, then two
+ * words): values made just before (decoded, a key copied, a long set)
+ * were stored field by field, and a whole-struct copy reads them back with
+ * a 16-byte load that store forwarding cannot serve (perf: half of
+ * vbuf_push and push_dent). */
+static inline void vmove(dt_value *dst, const dt_value *src) {
+    uint64_t a, b;
+    memcpy(&a, (const char *)&src->u, 8);
+    memcpy(&b, (const char *)&src->u + 8, 8);
+#if defined(__GNUC__)
+    __asm__("" : "+r"(a), "+r"(b)); /* keeps the two loads apart */
+#endif
+    dst->type = src->type;
+    memcpy((char *)&dst->u, &a, 8);
+    memcpy((char *)&dst->u + 8, &b, 8);
+}
+
 /* A copy of a result key: keywords and strings with one allocation. */
 static int key_copy(const dt_value *k, dt_value *out) {
     if (k->type == DT_KEYWORD || k->type == DT_STRING) {
@@ -464,6 +481,10 @@ typedef struct idset {
     size_t cap, n; /* cap: a power of two */
 } idset;
 
+/* The first table (16 KiB): the per-thread cache of dq_mem keeps it from
+ * one pull to the next. */
+#define IDSET_MIN (DQ_MEM_CACHED / sizeof(int64_t))
+
 static size_t id_hash(int64_t e, size_t cap) {
     uint64_t h = (uint64_t)e * 0x9E3779B97F4A7C15ULL;
     return (size_t)(h >> 17) & (cap - 1);
@@ -479,16 +500,17 @@ static int idset_has(const idset *s, int64_t e) {
 
 PULL_NOINLINE static int idset_add(idset *s, int64_t e) {
     if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        int64_t *nv = dt__calloc(cap, sizeof *nv);
+        size_t cap = s->cap ? s->cap * 2 : IDSET_MIN;
+        int64_t *nv = dq_mem_alloc(cap * sizeof *nv);
         if (!nv) return nomem();
+        memset(nv, 0, cap * sizeof *nv);
         for (size_t i = 0; i < s->cap; i++)
             if (s->v[i]) {
                 size_t j = id_hash(s->v[i], cap);
                 while (nv[j]) j = (j + 1) & (cap - 1);
                 nv[j] = s->v[i];
             }
-        dt__free(s->v);
+        dq_mem_free(s->v);
         s->v = nv;
         s->cap = cap;
     }
@@ -562,7 +584,7 @@ static int vbuf_push(vbuf *b, dt_value *x) {
         b->v = nv;
         b->cap = cap;
     }
-    b->v[b->n++] = *x;
+    vmove(&b->v[b->n++], x);
     vnil(x);
     return DT_OK;
 }
@@ -623,8 +645,11 @@ PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out)
 
 static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
     if (r->nd == r->capd) {
-        size_t cap = r->capd ? r->capd * 2 : 64;
-        dent *nd = dt__realloc(r->d, cap * sizeof *nd);
+        /* the first block comes from (and goes back to) the per-thread
+         * cache of dq_mem: no allocation per pull, and no large request
+         * that would make malloc consolidate the last tree's small blocks */
+        size_t cap = r->capd ? r->capd * 2 : (DQ_MEM_CACHED + sizeof(dent) - 1) / sizeof(dent);
+        dent *nd = dq_mem_realloc(r->d, cap * sizeof *nd);
         if (!nd) {
             dt_value_free(v);
             return nomem();
@@ -633,7 +658,7 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
         r->capd = cap;
     }
     r->d[r->nd].aid = aid;
-    r->d[r->nd].v = *v;
+    vmove(&r->d[r->nd].v, v);
     r->nd++;
     vnil(v);
     return DT_OK;
@@ -713,7 +738,16 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
 
 /* The spec wildcard pulls use for an attribute no spec names. */
 static void implicit_spec(const rctx *r, const dl_attr *a, pspec *sp) {
-    memset(sp, 0, sizeof *sp);
+    /* field by field: a memset of the struct became a rep stos, slow to
+     * start, once per attribute of every entity a wildcard pulls */
+    sp->reverse = 0;
+    vnil(&sp->key);
+    sp->has_default = 0;
+    vnil(&sp->def);
+    sp->recursive = 0;
+    sp->rec_limit = 0;
+    sp->rec_id = 0;
+    sp->order = 0;
     sp->kind = PK_ATTR;
     sp->aid = a->aid;
     sp->many = a->many;
@@ -973,9 +1007,9 @@ static void run_end(rctx *r) {
     if (r->cur_open) dl_cursor_close(&r->cur);
     if (r->rcur_open) dl_cursor_close(&r->rcur);
     pop_dents(r, 0);
-    dt__free(r->d);
+    dq_mem_free(r->d);
     dt__free(r->lim);
-    dt__free(r->seen.v);
+    dq_mem_free(r->seen.v);
     dt_buf_release(&r->enc);
 }
 

@@ -22,7 +22,8 @@ struct dt_result {
     size_t width, nrows, cap;
     dt_value *cells; /* nrows * width; contents in arena */
     const char **keys;
-    int bag; /* rows may repeat (:with without aggregates) */
+    int bag;    /* rows may repeat (:with without aggregates) */
+    int sorted; /* rows are distinct and in dt_value_compare order */
     dq_arena arena;
 };
 
@@ -152,9 +153,11 @@ static uint64_t fmix64(uint64_t h) {
 /* The distinct rows of t (all columns), in t's order, into idx; *nd. */
 static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
     size_t n = t->nrows, w = t->ncols, ns = 16, k = 0;
+    if (n >= UINT32_MAX) return DT_NOMEM;
     while (ns < n * 2) ns *= 2;
-    size_t *slots = dt__calloc(ns, sizeof *slots); /* row + 1 */
+    uint32_t *slots = dq_mem_alloc(ns * sizeof *slots); /* row + 1 */
     if (!slots) return DT_NOMEM;
+    memset(slots, 0, ns * sizeof *slots);
     for (size_t r = 0; r < n; r++) {
         const dt_value *row = t->cells + r * w;
         uint64_t h = 7;
@@ -169,12 +172,74 @@ static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
             if (!dup) j = (j + 1) & (ns - 1);
         }
         if (dup) continue;
-        slots[j] = r + 1;
+        slots[j] = (uint32_t)(r + 1);
         idx[k++] = r;
     }
-    dt__free(slots);
+    dq_mem_free(slots);
     *nd = k;
     return DT_OK;
+}
+
+/* dt_value_compare, with longs inline (the common cell). */
+static inline int cell_cmp(const dt_value *a, const dt_value *b) {
+    if (a->type == DT_LONG && b->type == DT_LONG) return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    return dt_value_compare(a, b);
+}
+
+/*
+ * Turns REF cells into LONG, and gives the lexicographic orders in which
+ * the n rows of width w are strictly increasing: bit 0 with the columns in
+ * order, bit 1 with them reversed.
+ * Either makes them distinct without a hash table.  An index scan gives
+ * its rows in one of these orders ([?e :a "x"] by ?e, [?e :a ?v] with a
+ * range on ?v by ?v then ?e), and a look at neighbours costs less than
+ * hashing every row.  Gives up at the first row out of both orders.
+ */
+static int rows_ordered(dt_value *cells, size_t n, size_t w) {
+    int ok = w ? 3 : 0;
+    size_t r = 0;
+    for (; r < n; r++) {
+        /* REF cells become LONG (entity ids in results), row by row */
+        dt_value *b = cells + r * w;
+        for (size_t k = 0; k < w; k++)
+            if (b[k].type == DT_REF) b[k].type = DT_LONG;
+        if (!r) continue;
+        if (!ok) break;
+        const dt_value *a = b - w;
+        if (ok & 1) {
+            int c = 0;
+            for (size_t k = 0; k < w && !c; k++) c = cell_cmp(&a[k], &b[k]);
+            if (c >= 0) ok &= ~1;
+        }
+        if (ok & 2) {
+            int c = 0;
+            for (size_t k = w; k-- > 0 && !c;) c = cell_cmp(&a[k], &b[k]);
+            if (c >= 0) ok &= ~2;
+        }
+    }
+    for (size_t i = r < n ? (r + 1) * w : n * w; i < n * w; i++) /* the rows after a give-up */
+        if (cells[i].type == DT_REF) cells[i].type = DT_LONG;
+    return ok;
+}
+
+static int is_text_or_seq(dt_type t) {
+    switch (t) {
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+    case DT_BYTES:
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+    case DT_MAP:
+    case DT_TAGGED:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* }====== */
@@ -190,7 +255,7 @@ static size_t col_of(const dq_table *t, dq_var v) {
 static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
     if (*ncell == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        dt_value *c = dt__realloc(r->cells, cap * sizeof *c);
+        dt_value *c = dq_mem_realloc(r->cells, cap * sizeof *c);
         if (!c) return nomem();
         r->cells = c;
         r->cap = cap;
@@ -248,8 +313,47 @@ static void pulls_free(pulls *pl, size_t n) {
     dt__free(pl->last);
 }
 
-int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patterns,
-                    dt_result **out) {
+/*
+ * The set of plain variables (no aggregate, no pull) from t, whose cells
+ * the result takes over: REF cells become LONG (the result's entity ids),
+ * rows are made distinct (by their order when an index scan left them
+ * ordered, else by hashing) and projected in place onto the find
+ * elements (fc[e]: the column of element e; nf <= t->ncols), and only
+ * text and compound cells are copied (into the result's arena: the
+ * table's borrow from the execution).  Rows keep the evaluator's order.
+ */
+static int plain_set(const dq_query *q, dq_table *t, const size_t *fc, size_t *idx, dt_result *r) {
+    size_t n = t->nrows, w = t->ncols, nf = q->nfind, nd = n;
+    dt_value *cells = t->cells;
+    int ord = rows_ordered(cells, n, w);
+    int use_idx = !ord;
+    if (use_idx && distinct_rows(t, idx, &nd) != DT_OK) return nomem();
+    int ident = nf == w;
+    for (size_t e = 0; e < nf; e++) ident &= fc[e] == e;
+    if (!ident || use_idx) {
+        dt_value tmp[64], *row = nf <= 64 ? tmp : dt__malloc(nf * sizeof *row);
+        if (!row) return nomem();
+        for (size_t i = 0; i < nd; i++) {
+            const dt_value *src = cells + (use_idx ? idx[i] : i) * w;
+            for (size_t e = 0; e < nf; e++) row[e] = src[fc[e]];
+            memcpy(cells + i * nf, row, nf * sizeof *row);
+        }
+        if (row != tmp) dt__free(row);
+    }
+    for (size_t i = 0; i < nd * nf; i++)
+        if (is_text_or_seq(cells[i].type) &&
+            dq_arena_copy_value(&r->arena, &cells[i], &cells[i]) != DT_OK)
+            return nomem();
+    r->cells = cells;
+    r->cap = t->cap * (w ? w : 1);
+    r->nrows = nd;
+    r->sorted = (ord & 1) && ident && q->nwith == 0;
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+    return DT_OK;
+}
+
+int dq_result_build(dq_exec *x, dq_table *t, const dt_value *const *patterns, dt_result **out) {
     const dq_query *q = x->q;
     *out = NULL;
     dt_result *r = dt__calloc(1, sizeof *r);
@@ -303,6 +407,21 @@ int dq_result_build(dq_exec *x, const dq_table *t, const dt_value *const *patter
     if (!has_agg && !has_pull) {
         /* plain variables: the set by hashing, rows in the evaluator's
          * order; they are distinct unless :with columns were dropped */
+        r->bag = q->nwith > 0;
+        size_t nf = q->nfind;
+        if (nf <= t->ncols && t->nrows) {
+            size_t *fc = dt__malloc((nf ? nf : 1) * sizeof *fc);
+            if (!fc) {
+                rc = nomem();
+                goto done;
+            }
+            for (size_t e = 0; e < nf && rc == DT_OK; e++)
+                if ((fc[e] = col_of(t, q->find[e].var)) == (size_t)-1)
+                    rc = dt__seterr(NULL, DT_INTERNAL, "query: no column for :find element %zu", e);
+            if (rc == DT_OK) rc = plain_set(q, t, fc, idx, r);
+            dt__free(fc);
+            goto shape;
+        }
         size_t nd = 0;
         if (distinct_rows(t, idx, &nd) != DT_OK) {
             rc = nomem();
@@ -490,8 +609,8 @@ int dt_result_value(const dt_result *r, dt_value *out) {
     /* Rows come in the evaluator's order; the value (and so the EDN and
      * msgpack of a result) lists a set's rows and a collection's items in
      * value order, so equal results print the same. */
-    if (rc == DT_OK && !r->bag && (r->kind == DT_FIND_REL || r->kind == DT_FIND_COLL) &&
-        out->u.seq.n > 1)
+    if (rc == DT_OK && !r->bag && !r->sorted &&
+        (r->kind == DT_FIND_REL || r->kind == DT_FIND_COLL) && out->u.seq.n > 1)
         qsort(out->u.seq.items, out->u.seq.n, sizeof *out->u.seq.items, cmp_values);
     if (rc != DT_OK) {
         dt_value_free(out);
@@ -604,7 +723,7 @@ done:
 void dt_result_free(dt_result *r) {
     if (!ok(r)) return;
     r->magic = DT_MAGIC_DEAD;
-    dt__free(r->cells);
+    dq_mem_free(r->cells);
     dq_arena_release(&r->arena);
     dt__free(r);
 }

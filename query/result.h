@@ -16,11 +16,11 @@
  * over zero rows); pull elements (pulled from the element's source);
  * the find shape and :keys/:strs/:syms.  patterns[i] is the value of
  * :in entry i when it is a pull pattern input (else unused; NULL when
- * the query has none).  *out owns copies of every cell.
+ * the query has none).  *out owns copies of every cell; it may take
+ * over rows' cell array (rows is then left empty, ready to release).
  * DT_OK, DT_INVALID (an aggregate or pull failed; message on NULL),
  * DT_NOMEM.
  */
-int dq_result_build(dq_exec *x, const dq_table *rows, const dt_value *const *patterns,
-                    dt_result **out);
+int dq_result_build(dq_exec *x, dq_table *rows, const dt_value *const *patterns, dt_result **out);
 
 #endif

@@ -536,6 +536,73 @@ static void test_explain_public_api(void **state) {
     dt_db_close(db);
 }
 
+/* The result stage takes the evaluator's rows over: rows an index scan
+ * left ordered (by the columns, or by them reversed), rows with
+ * duplicates (hashed), text cells (copied out of the execution), :with
+ * bags and collections; the same EDN under both plans, and the cells stay
+ * valid after later queries reuse the scratch memory. */
+static void test_result_sets_from_ordered_and_unordered_rows(void **state) {
+    tu_db *d = *state;
+    dt_db *db;
+    assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
+    dt_input in = {db, NULL, NULL, 0};
+    static const struct {
+        const char *q, *edn;
+    } cases[] = {
+        {"[:find ?a :where [?e :age ?a]]", "#{[20] [25] [30] [40] [55]}"},
+        {"[:find ?a :where [?e :age ?a] [(>= ?a 30)]]", "#{[30] [40] [55]}"},
+        {"[:find ?e :where [?e :name \"Ivan\"]]", "#{[1] [2]}"},
+        {"[:find ?e ?a :where [?e :age ?a] [(> ?a 20)] [(< ?a 50)]]",
+         "#{[1 30] [3 40] [4 30] [6 25]}"},
+        {"[:find ?a ?e :where [?e :age ?a] [(> ?a 20)] [(< ?a 50)]]",
+         "#{[25 6] [30 1] [30 4] [40 3]}"},
+        {"[:find ?n ?a :where [?e :age ?a] [?e :name ?n]]",
+         "#{[\"Anna\" 25] [\"Igor\" 55] [\"Ivan\" 20] [\"Ivan\" 30] [\"Oleg\" 30] "
+         "[\"Olga\" 40]}"},
+        {"[:find ?n :where [?e :name ?n]]", "#{[\"Anna\"] [\"Igor\"] [\"Ivan\"] [\"Oleg\"] "
+                                            "[\"Olga\"]}"},
+        {"[:find ?a ?a :where [?e :age ?a] [(> ?a 35)]]", "#{[40 40] [55 55]}"},
+        {"[:find [?a ...] :where [?e :age ?a]]", "[20 25 30 40 55]"},
+        {"[:find ?f :where [_ :friend ?f]]", "#{[1] [2] [3]}"},
+        {"[:find ?a . :where [?e :age ?a] [(> ?a 50)]]", "55"},
+    };
+    char *first[sizeof cases / sizeof cases[0]];
+    dt_result *keep[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *q = cases[i].q;
+        dt_query_options o = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL};
+        dt_result *r1, *r2;
+        assert_int_equal(dt_q_inputs(q, strlen(q), &in, 1, &o, &r1), DT_OK);
+        o.plan = DT_PLAN_NAIVE;
+        assert_int_equal(dt_q_inputs(q, strlen(q), &in, 1, &o, &r2), DT_OK);
+        char *t1, *t2;
+        assert_int_equal(dt_result_edn(r1, &t1, NULL), DT_OK);
+        assert_int_equal(dt_result_edn(r2, &t2, NULL), DT_OK);
+        if (strcmp(t1, cases[i].edn) != 0) fail_msg("%s: %s", q, t1);
+        assert_string_equal(t1, t2);
+        dt_free(t2);
+        dt_result_free(r2);
+        first[i] = t1;
+        keep[i] = r1;
+    }
+    /* every result printed again after the others ran */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t;
+        assert_int_equal(dt_result_edn(keep[i], &t, NULL), DT_OK);
+        assert_string_equal(t, first[i]);
+        dt_free(t);
+        dt_free(first[i]);
+        dt_result_free(keep[i]);
+    }
+    /* :with keeps the duplicates (a bag of 6 rows) */
+    const char *w = "[:find ?a :with ?e :where [?e :age ?a]]";
+    dt_result *r;
+    assert_int_equal(dt_q_inputs(w, strlen(w), &in, 1, NULL, &r), DT_OK);
+    assert_int_equal(dt_result_count(r), 6);
+    dt_result_free(r);
+    dt_db_close(db);
+}
+
 static void test_unplanned_rule_shape_runs_naive(void **state) {
     tu_db *d = *state;
     dt_db *db;
@@ -688,6 +755,7 @@ int main(void) {
         T(test_plan_mixed_type_attribute_is_not_pushed),
         T(test_plan_explain_shows_estimates_and_actual_rows),
         T(test_range_bounds_on_longs),
+        T(test_result_sets_from_ordered_and_unordered_rows),
         T(test_range_empty),
         T(test_range_strings_and_doubles),
         T(test_range_long_strings_sharing_prefixes),

@@ -258,6 +258,23 @@ static void test_as_of_datoms(void **state) {
     assert_int_equal(d.e, 2);
     assert_int_equal(dt_datom_iter_next(it, &d), DT_DONE);
     dt_datom_iter_close(it);
+    /* seek-datoms: from [2] to the end of EAV (bob, then transactions) */
+    dt_value two = tu_read("2");
+    assert_int_equal(dt_db_seek_datoms(v, DT_INDEX_EAV, &two, 1, &it), DT_OK);
+    const char *bob[3] = {"p/name", "p/age", "p/friend"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(dt_datom_iter_next(it, &d), DT_ROW);
+        assert_int_equal(d.e, 2);
+        assert_string_equal(d.a, bob[i]);
+    }
+    int ntx = 0;
+    while (dt_datom_iter_next(it, &d) == DT_ROW) {
+        assert_true(d.e >= DT_TX0 && d.e <= TX[1]);
+        ntx++;
+    }
+    assert_int_equal(ntx, 2); /* the :db/txInstant of tx0 and tx1 */
+    dt_datom_iter_close(it);
+    dt_value_free(&two);
     dt_value_free(&comps[0]);
     dt_value_free(&comps[1]);
     dt_db_close(v);
@@ -360,6 +377,19 @@ static void test_since_and_history(void **state) {
     free(got);
     dt_db_close(v);
     dt_db_close(a1);
+    /* a refreshed snapshot reads its new history (not a cache of the old) */
+    assert_int_equal(dt_db_refresh(db), DT_OK);
+    dt_report *r = tu_tx(C(state), "[[:db/retract 1 :p/tag :b]]", DT_OK, 1);
+    int64_t tx4 = dt_report_tx(r);
+    dt_report_close(r);
+    assert_int_equal(dt_db_refresh(db), DT_OK);
+    assert_int_equal(dt_db_history(db, &v), DT_OK);
+    char *all = dump_ix(v, DT_INDEX_AVE, 1);
+    char line[128];
+    snprintf(line, sizeof line, "[1 :p/tag :b %lld false]", (long long)tx4);
+    if (!strstr(all, line)) fail_msg("no %s in\n%s", line, all);
+    free(all);
+    dt_db_close(v);
     dt_value_free(&one);
     dt_db_close(db);
 }

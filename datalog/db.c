@@ -131,12 +131,17 @@ int dl_db_cursor_open(dl_cursor *c, const dt_db *db, dl_index index) {
 
 /*
  * The one place that checks whether the past a view asks for is still
- * kept: an as-of bound older than what history keeps (once history can
- * be trimmed) fails here with a clear error.  DT_OK when it can be read.
+ * kept, called for every new view (also a view of a view, with the
+ * combined bounds; as_of DL_VIEW_NOW: no as-of bound): once history can
+ * be trimmed below a watermark, an as-of bound older than it fails here
+ * with a clear error (DT_INVALID and a message naming both txs).  DT_OK
+ * when the view can be read.
  */
-static int check_history_kept(dt_db *base, int64_t as_of) {
+static int check_history_kept(dt_db *base, int64_t as_of, int64_t since, int history) {
     (void)base;
     (void)as_of;
+    (void)since;
+    (void)history;
     return DT_OK;
 }
 
@@ -154,7 +159,7 @@ static int view_new(dt_db *db, int64_t as_of, int64_t since, int history, dt_db 
     }
     /* the present and the future are the database itself */
     if (as_of != DL_VIEW_NOW && as_of >= base->basis_tx) as_of = DL_VIEW_NOW;
-    int rc = as_of != DL_VIEW_NOW ? check_history_kept(base, as_of) : DT_OK;
+    int rc = check_history_kept(base, as_of, since, history);
     if (rc != DT_OK) return dt__moveerr(NULL, db, rc);
     if (!base->hcache && (rc = dl_hcache_new(&base->hcache)) != DT_OK)
         return dt__moveerr(NULL, db, rc);

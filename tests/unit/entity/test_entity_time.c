@@ -537,6 +537,26 @@ static void test_errors(void **state) {
     dt_db_close(v);
 }
 
+/* A view of a write block's state: as-of reads the block's transaction;
+ * the block waits for the view like for its own views. */
+static void test_view_in_write_block(void **state) {
+    story(C(state));
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(C(state), &tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add 1 :p/age 50]]", NULL), DT_OK);
+    dt_db *bdb = NULL, *v = NULL;
+    assert_int_equal(dt_txn_db(tx, &bdb), DT_OK);
+    assert_int_equal(dt_db_as_of(bdb, TX[0], &v), DT_OK);
+    dt_db_close(bdb); /* the view keeps the block's view alive */
+    assert_q(v, "[:find ?a . :where [1 :p/age ?a]]", "30");
+    assert_int_equal(dt_txn_commit(tx), DT_MISUSE); /* a view is still open */
+    dt_db_close(v);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
+    dt_db *db = now_db(state);
+    assert_q(db, "[:find ?a . :where [1 :p/age ?a]]", "50");
+    dt_db_close(db);
+}
+
 /* }====== */
 
 /* {====== Differential: as-of equals replay ====== */
@@ -807,6 +827,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_queries_on_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_source_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_in_write_block, setup, teardown),
         cmocka_unit_test(test_diff_as_of_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

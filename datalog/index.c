@@ -919,6 +919,12 @@ struct dl_view {
     const hent **sel[2]; /* per index: the cache's entries that give this view a datom */
     size_t nsel[2];
     int has_sel[2];
+    struct asel { /* the same for the AVE entries of one attribute (by aid) */
+        const hent **p;
+        size_t n;
+        int has;
+    } * asel;
+    size_t nasel;
 };
 
 /* One datom a view yields from a history entry. */
@@ -998,6 +1004,8 @@ void dl_view_free(dl_view *v) {
     if (!v) return;
     dt__free(v->sel[0]);
     dt__free(v->sel[1]);
+    for (size_t i = 0; i < v->nasel; i++) dt__free(v->asel[i].p);
+    dt__free(v->asel);
     if (v->owns_cache) dl_hcache_free(v->cache);
     dt__free(v);
 }
@@ -1171,6 +1179,42 @@ static int view_select(dl_view *v, dl_index ix) {
     return DT_OK;
 }
 
+/* view_select for the AVE entries of attribute aid only: a range of the
+ * cache's AVE order (sorted by aid first), so a read of one attribute
+ * pays for the history of that attribute alone. */
+static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, size_t *n) {
+    if (aid >= v->nasel) {
+        size_t cap = aid + 16;
+        struct asel *a = dt__realloc(v->asel, cap * sizeof *a);
+        if (!a) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+        memset(a + v->nasel, 0, (cap - v->nasel) * sizeof *a);
+        v->asel = a;
+        v->nasel = cap;
+    }
+    struct asel *a = &v->asel[aid];
+    if (!a->has) {
+        const dl_hcache *hc = v->cache;
+        size_t lo = 0, hi = hc->all.n;
+        while (lo < hi) { /* the first entry of aid */
+            size_t mid = lo + (hi - lo) / 2;
+            if (hc->ave[mid].aid < aid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        while (end < hc->all.n && hc->ave[end].aid == aid) end++;
+        a->p = dt__malloc((end > lo ? end - lo : 1) * sizeof *a->p);
+        if (!a->p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+        for (size_t i = lo; i < end; i++)
+            if (view_entry_ok(v, hc->ave[i].atx, hc->ave[i].rtx)) a->p[a->n++] = &hc->ave[i];
+        a->has = 1;
+    }
+    *out = a->p;
+    *n = a->n;
+    return DT_OK;
+}
+
 /* Component-wise comparison of entry h with the first n components of k
  * in the order of index ix. */
 static int hent_cmp_ikey(dl_index ix, const hent *h, const dl_ikey *k, unsigned n) {
@@ -1268,9 +1312,13 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
         vc->nh = vc->own.n;
     } else {
         if ((rc = hcache_build(v->cache, c->st, c->txn)) != DT_OK) return rc;
-        if ((rc = view_select(v, c->index)) != DT_OK) return rc;
-        vc->h = v->sel[c->index];
-        vc->nh = v->nsel[c->index];
+        if (c->index == DL_INDEX_AVE && match >= 1) {
+            if ((rc = view_select_attr(v, from->aid, &vc->h, &vc->nh)) != DT_OK) return rc;
+        } else {
+            if ((rc = view_select(v, c->index)) != DT_OK) return rc;
+            vc->h = v->sel[c->index];
+            vc->nh = v->nsel[c->index];
+        }
     }
     /* the first entry >= from */
     size_t lo = 0, hi = vc->nh;

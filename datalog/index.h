@@ -484,11 +484,17 @@ int dl_history_gc_step(const dl_store *st, dt_kv_txn *txn, int64_t before, size_
  * seek names the entity (EAV), else from the cache (dl_hcache) of every
  * history entry sorted in EAV and AVE order, built once per snapshot (a
  * scan of dt/history) at the first read that needs it and shared by all
- * the views of that snapshot.  The
- * cache copies what it keeps: it reflects the history of the transaction
- * it was built in (a view of a write transaction does not see history
- * written after that).  A view is used by one thread at a time (with its
- * snapshot).
+ * the views of that snapshot; each view keeps pointers to the cached
+ * entries that give it a datom (per attribute for AVE reads of one
+ * attribute, else per index), selected at its first such read.  A seek
+ * of a view costs the plain seek plus a B-tree seek into dt/history
+ * (EAV by entity) or a binary search of the selection; each step is a
+ * merge of the two sides (no inline path).  The cache copies what it
+ * keeps: it reflects the history of the transaction it was built in (a
+ * view of a write transaction does not see history written after that).
+ * dl_cursor_last on a view steps backward over the current index past
+ * datoms outside the view's tx range.  A view is used by one thread at
+ * a time (with its snapshot).
  */
 
 /* DL_VIEW_NOW: no as-of bound (the view's as_of); since 0: no since bound. */

@@ -1672,7 +1672,9 @@ void dt_cancel_free(dt_cancel *c);
  * @retval DT_INVALID  malformed EDN or pattern (the message shows the
  *                     offending part: "pull: a map spec needs a ref
  *                     attribute, got :name in [{:name [:x]}]"), an entity
- *                     reference that is not an id, ident or lookup ref
+ *                     reference that is not an id, ident or lookup ref,
+ *                     a history view (dt_db_history: no single value per
+ *                     attribute; as-of and since views pull as usual)
  * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
  * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
  *                     pattern value nesting sub-patterns deeper than 128
@@ -2285,11 +2287,13 @@ typedef struct dt_entity dt_entity;
  * dt_entity_get: the entity that `ref` (id, ident or lookup ref) names in
  * `db`, in *out (free with dt_entity_close).  An entity id that has no
  * datoms gives an entity without attributes, as in Datomic; an ident or
- * lookup ref that matches nothing is DT_NOTFOUND.
+ * lookup ref that matches nothing is DT_NOTFOUND.  `db` may be an as-of
+ * or since view (the entity as of then; lookup refs resolve in the view).
  * @retval DT_OK
  * @retval DT_NOTFOUND an ident or lookup ref that matches no entity
  * @retval DT_INVALID  not an entity reference, an id out of range, a lookup
- *                     attribute that is unknown or not unique
+ *                     attribute that is unknown or not unique, a history
+ *                     view (dt_db_history)
  * @retval DT_MISUSE   not a live snapshot, NULL ref or out
  * @retval DT_NOMEM
  * Messages on `db`; *out is NULL on error.

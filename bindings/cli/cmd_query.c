@@ -512,7 +512,8 @@ out:
 /* {====== explain ====== */
 
 static const char explain_usage[] =
-    "usage: datolite explain [--timeout MS] DIR QUERY|- [INPUT...]\n";
+    "usage: datolite explain [--timeout MS] [--as-of T] [--since T] [--history]\n"
+    "                        DIR QUERY|- [INPUT...]\n";
 
 static const char explain_help[] =
     "\n"
@@ -523,13 +524,14 @@ static const char explain_help[] =
     "are far from its estimate shows where the planner misjudged the data.\n"
     "\n"
     "Options:\n"
-    "  --timeout MS      stop the query after MS milliseconds (exit 5)\n"
+    "  --timeout MS      stop the query after MS milliseconds (exit 5)\n" CLI_TIME_HELP
     "\n" CLI_EXIT_HELP;
 
 int cmd_explain(int argc, char **argv) {
     const char *cmd = "explain";
     const char *timeout_s = NULL;
-    cli_opt opts[] = {{"timeout", 1, &timeout_s, NULL}, {NULL, 0, NULL, NULL}};
+    cli_time tv = {NULL, NULL, 0};
+    cli_opt opts[] = {{"timeout", 1, &timeout_s, NULL}, CLI_TIME_OPTS(tv), {NULL, 0, NULL, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos = 0, help = 0, code;
     if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -557,6 +559,7 @@ int cmd_explain(int argc, char **argv) {
     size_t nin = 0;
     dt_cancel *cancel = NULL;
     if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
+    if ((code = cli_time_view(cmd, explain_usage, &tv, &db)) != CLI_OK) goto done;
     if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
         goto done;
     if (dt_cancel_new(&cancel) != DT_OK) {

@@ -87,6 +87,8 @@ expect "entity as-of" 0 '{:db/id 2, :p/name "Bob", :p/friend {:db/id 1}}' "$BIN"
 contains_err "entity gone" 2 "has no datoms" "$BIN" entity "$DB" 2
 expect "entity since" 0 '{:db/id 1, :p/age 41, :p/tag [:c]}' "$BIN" entity "$DB" 1 --since 1
 
+out=$("$BIN" explain "$DB" "$Q" --as-of 1 2>&1)
+case "$out" in *":rows 1"*) pass=$((pass+1));; *) fail=$((fail+1)); echo "FAIL: explain --as-of: $out";; esac
 contains_err "bad as-of" 1 "--as-of needs a transaction id or number" "$BIN" query "$DB" "$Q" --as-of x
 contains_err "negative as-of" 1 "--as-of needs" "$BIN" query "$DB" "$Q" --as-of -2
 contains_err "bad since" 1 "--since needs" "$BIN" datoms "$DB" eav --since '"x"'

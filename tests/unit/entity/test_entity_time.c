@@ -258,6 +258,23 @@ static void test_as_of_datoms(void **state) {
     assert_int_equal(d.e, 2);
     assert_int_equal(dt_datom_iter_next(it, &d), DT_DONE);
     dt_datom_iter_close(it);
+    /* seek-datoms: from [2] to the end of EAV (bob, then transactions) */
+    dt_value two = tu_read("2");
+    assert_int_equal(dt_db_seek_datoms(v, DT_INDEX_EAV, &two, 1, &it), DT_OK);
+    const char *bob[3] = {"p/name", "p/age", "p/friend"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(dt_datom_iter_next(it, &d), DT_ROW);
+        assert_int_equal(d.e, 2);
+        assert_string_equal(d.a, bob[i]);
+    }
+    int ntx = 0;
+    while (dt_datom_iter_next(it, &d) == DT_ROW) {
+        assert_true(d.e >= DT_TX0 && d.e <= TX[1]);
+        ntx++;
+    }
+    assert_int_equal(ntx, 2); /* the :db/txInstant of tx0 and tx1 */
+    dt_datom_iter_close(it);
+    dt_value_free(&two);
     dt_value_free(&comps[0]);
     dt_value_free(&comps[1]);
     dt_db_close(v);
@@ -360,6 +377,19 @@ static void test_since_and_history(void **state) {
     free(got);
     dt_db_close(v);
     dt_db_close(a1);
+    /* a refreshed snapshot reads its new history (not a cache of the old) */
+    assert_int_equal(dt_db_refresh(db), DT_OK);
+    dt_report *r = tu_tx(C(state), "[[:db/retract 1 :p/tag :b]]", DT_OK, 1);
+    int64_t tx4 = dt_report_tx(r);
+    dt_report_close(r);
+    assert_int_equal(dt_db_refresh(db), DT_OK);
+    assert_int_equal(dt_db_history(db, &v), DT_OK);
+    char *all = dump_ix(v, DT_INDEX_AVE, 1);
+    char line[128];
+    snprintf(line, sizeof line, "[1 :p/tag :b %lld false]", (long long)tx4);
+    if (!strstr(all, line)) fail_msg("no %s in\n%s", line, all);
+    free(all);
+    dt_db_close(v);
     dt_value_free(&one);
     dt_db_close(db);
 }
@@ -507,6 +537,26 @@ static void test_errors(void **state) {
     dt_db_close(v);
 }
 
+/* A view of a write block's state: as-of reads the block's transaction;
+ * the block waits for the view like for its own views. */
+static void test_view_in_write_block(void **state) {
+    story(C(state));
+    dt_txn *tx = NULL;
+    assert_int_equal(dt_txn_begin(C(state), &tx), DT_OK);
+    assert_int_equal(dt_txn_transact(tx, "[[:db/add 1 :p/age 50]]", NULL), DT_OK);
+    dt_db *bdb = NULL, *v = NULL;
+    assert_int_equal(dt_txn_db(tx, &bdb), DT_OK);
+    assert_int_equal(dt_db_as_of(bdb, TX[0], &v), DT_OK);
+    dt_db_close(bdb); /* the view keeps the block's view alive */
+    assert_q(v, "[:find ?a . :where [1 :p/age ?a]]", "30");
+    assert_int_equal(dt_txn_commit(tx), DT_MISUSE); /* a view is still open */
+    dt_db_close(v);
+    assert_int_equal(dt_txn_commit(tx), DT_OK);
+    dt_db *db = now_db(state);
+    assert_q(db, "[:find ?a . :where [1 :p/age ?a]]", "50");
+    dt_db_close(db);
+}
+
 /* }====== */
 
 /* {====== Differential: as-of equals replay ====== */
@@ -551,10 +601,29 @@ static char *stats_text(dt_db *db) {
     return b.p;
 }
 
+/* Queries run on the replay at some txs and on the as-of view there,
+ * with both evaluators; and on the history view. */
+static const char *DIFF_Q[] = {
+    "[:find ?e ?a :where [?e :p/age ?a]]",
+    "[:find ?e ?t :where [?e :p/tag ?t] [?e :p/age ?a] [(> ?a 2)]]",
+    "[:find ?e ?n :where [?e :p/friend ?f] [?f :p/name ?n]]",
+    "[:find ?t (count ?e) :where [?e :p/tag ?t]]",
+    "[:find ?e :where [?e :p/name] (not [?e :p/age])]",
+};
+#define NDIFF_Q (sizeof DIFF_Q / sizeof *DIFF_Q)
+static const char *HIST_Q[] = {
+    "[:find ?e ?a ?tx ?added :where [?e :p/age ?a ?tx ?added]]",
+    "[:find ?e ?t :where [?e :p/tag ?t _ false]]",
+    "[:find (count ?tx) . :where [_ :p/tag _ ?tx true]]",
+    "[:find ?e ?tx :where [?e :p/age _ ?tx false] [?e :p/tag _ ?tx true]]",
+};
+#define NHIST_Q (sizeof HIST_Q / sizeof *HIST_Q)
+
 static void run_diff(uint64_t seed) {
     rng = seed;
     tu_db *a = tu_db_open(SCHEMA), *b = tu_db_open(SCHEMA);
-    char *eav[NTX + 1], *ave[NTX + 1], *stats[NTX + 1];
+    char *eav[NTX + 1], *ave[NTX + 1], *stats[NTX + 1], *qres[NTX + 1][NDIFF_Q];
+    memset(qres, 0, sizeof qres);
     int64_t txs[NTX + 1];
     static char edn[1 << 14], note[700];
     /* tx 0: the entities */
@@ -600,6 +669,11 @@ static void run_diff(uint64_t seed) {
         eav[t] = dump_ix(bd, DT_INDEX_EAV, 1);
         ave[t] = dump_ix(bd, DT_INDEX_AVE, 1);
         stats[t] = stats_text(bd);
+        if (t % 30 == 0) {
+            dt_input in = {bd, NULL, NULL, 0};
+            for (size_t k = 0; k < NDIFF_Q; k++)
+                qres[t][k] = q_with(DIFF_Q[k], &in, 1, DT_PLAN_AUTO);
+        }
         dt_db_close(bd);
     }
     dt_db *db = NULL;
@@ -622,6 +696,18 @@ static void run_diff(uint64_t seed) {
         free(gst);
         free(ge);
         free(ga);
+        if (t % 30 == 0) {
+            dt_input in = {v, NULL, NULL, 0};
+            for (size_t k = 0; k < NDIFF_Q; k++) {
+                char *gn = q_with(DIFF_Q[k], &in, 1, DT_PLAN_NAIVE);
+                char *gp = q_with(DIFF_Q[k], &in, 1, DT_PLAN_AUTO);
+                if (strcmp(gn, qres[t][k]) != 0 || strcmp(gp, qres[t][k]) != 0)
+                    fail_msg("seed %llu: as-of tx #%d: %s\nnaive:   %s\nplanned: %s\nreplay:  %s",
+                             (unsigned long long)seed, t, DIFF_Q[k], gn, gp, qres[t][k]);
+                free(gn);
+                free(gp);
+            }
+        }
         dt_db_close(v);
         /* entity by entity on a fresh snapshot, before anything builds its
          * history cache: the per-seek path */
@@ -706,12 +792,18 @@ static void run_diff(uint64_t seed) {
     assert_str(hs, ls);
     free(hs);
     free(ls);
+    /* queries over history: both evaluators agree */
+    for (size_t k = 0; k < NHIST_Q; k++) {
+        dt_input in = {h, NULL, NULL, 0};
+        assert_q_in(HIST_Q[k], &in, 1, NULL);
+    }
     dt_db_close(h);
     dt_db_close(db);
     for (int t = 0; t <= NTX; t++) {
         free(eav[t]);
         free(ave[t]);
         free(stats[t]);
+        for (size_t k = 0; k < NDIFF_Q; k++) free(qres[t][k]);
     }
     tu_db_close(a);
     tu_db_close(b);
@@ -735,6 +827,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_queries_on_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_source_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_in_write_block, setup, teardown),
         cmocka_unit_test(test_diff_as_of_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,7 @@ from ctypes import byref, c_void_p
 
 from . import _lib as L
 from . import errors as E
-from .core import Db, Report, _CValue, _Owner, _from_value, _msg, _raise, _text, read_edn, write_edn
+from .core import Db, Report, _Closeable, _CValue, _Owner, _from_value, _msg, _raise, _text, read_edn, write_edn
 from .values import Keyword, _pack
 
 _KV_FLAGS = {"nosync": 0x01, "nometasync": 0x02, "writemap": 0x04, "mapasync": 0x08, "readonly": 0x10, "temp": 0x20}
@@ -64,7 +64,7 @@ def _host_impl(conn_ref, fid, fn):
     return L.FN_IMPL(impl)
 
 
-class Connection(_Owner):
+class Connection(_Owner, _Closeable):
     """An open database (datolite.connect).  Thread-safe: share one
     connection between threads; each thread takes its own snapshots."""
 
@@ -297,18 +297,6 @@ class Connection(_Owner):
             self._h = h
             _raise(rc, None)
         _open.discard(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<Connection %r%s>" % (getattr(self, "path", "?"), "" if self._h else " closed")

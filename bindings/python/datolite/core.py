@@ -36,7 +36,32 @@ def _text(x):
     raise TypeError("expected text, got %r" % (x,))
 
 
-class _CValue:
+class _Closing:
+    """with-blocks for objects with a close(): the block's end calls it."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Closeable(_Closing):
+    """_Closing, and garbage collection calls close() too (which must be
+    idempotent); an error it raises then is dropped."""
+
+    __slots__ = ()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _CValue(_Closing):
     """A dt_value decoded from a Python value (freed by close())."""
 
     __slots__ = ("v",)
@@ -57,12 +82,6 @@ class _CValue:
 
     def close(self):
         L.dt_value_free(byref(self.v))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _value_bytes(vptr):
@@ -175,7 +194,7 @@ class _Owner:
 # {====== Reports ======
 
 
-class Report:
+class Report(_Closeable):
     """What a transaction did.
 
     tx        the transaction id
@@ -232,18 +251,6 @@ class Report:
                 db._closed = True
             h, self._h, self._dbs = self._h, None, None
             L.dt_report_close(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<Report tx=%d datoms=%d tempids=%r>" % (self.tx, len(self.datoms), self.tempids)
@@ -392,7 +399,7 @@ def _with_inputs(inputs, run):
             cv.close()
 
 
-class Db(_Owner):
+class Db(_Owner, _Closeable):
     """An immutable snapshot of the database (conn.db()), or the view of a
     write block (tx.db()) or of a transaction function's call.
 
@@ -532,18 +539,6 @@ class Db(_Owner):
                 L.dt_db_close(self._h)
             self._h = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         return "<Db basis_tx=%s%s>" % (
             "?" if self._closed else L.dt_db_basis_tx(self._h),
@@ -551,7 +546,7 @@ class Db(_Owner):
         )
 
 
-class DatomIter:
+class DatomIter(_Closeable):
     """An iterator of Datoms over one index range (closed at its end)."""
 
     def __init__(self, db, handle):
@@ -582,18 +577,6 @@ class DatomIter:
             if self._h:
                 h, self._h = self._h, None
                 L.dt_datom_iter_close(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class _RefHook:

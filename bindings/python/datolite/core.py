@@ -84,6 +84,15 @@ class _CValue(_Closing):
         L.dt_value_free(byref(self.v))
 
 
+def _take(p, n=None):
+    """The bytes of a buffer the library allocated (n bytes, or up to its
+    NUL when n is None), which is freed."""
+    try:
+        return ctypes.string_at(p.value) if n is None else ctypes.string_at(p.value, n)
+    finally:
+        L.dt_free(p)
+
+
 def _value_bytes(vptr):
     """msgpack bytes of the dt_value at vptr (a pointer or address)."""
     p = c_void_p()
@@ -91,10 +100,7 @@ def _value_bytes(vptr):
     rc = L.dt_msgpack_encode(ctypes.cast(vptr, L.VP), byref(p), byref(n))
     if rc:
         _raise(rc)
-    try:
-        return ctypes.string_at(p.value, n.value)
-    finally:
-        L.dt_free(p)
+    return _take(p, n.value)
 
 
 def _from_value(vptr):
@@ -126,10 +132,7 @@ def write_edn(value, pretty=False):
         rc = L.dt_edn_write(cv.ref(), 0x00100000 if pretty else 0, byref(p), None)
         if rc:
             _raise(rc)
-        try:
-            return ctypes.string_at(p.value).decode("utf-8")
-        finally:
-            L.dt_free(p)
+        return _take(p).decode("utf-8")
 
 
 Datom = collections.namedtuple("Datom", "e a v tx added")
@@ -339,8 +342,7 @@ def q(query, *inputs, timeout=None, max_rows=None):
         rc = L.dt_result_msgpack_unordered(r, byref(p), byref(ln))
         if rc:
             _raise(rc)
-        data = ctypes.string_at(p.value, ln.value)
-        L.dt_free(p)
+        data = _take(p, ln.value)
     finally:
         L.dt_result_free(r)
     return _shape(kind, data)
@@ -353,11 +355,7 @@ def explain(query, *inputs, timeout=None, max_rows=None):
     p = c_void_p()
     opts = _opts(timeout, max_rows)
     _with_inputs(inputs, lambda arr, n: L.dt_explain(b, len(b), arr, n, opts, byref(p), None))
-    try:
-        text = ctypes.string_at(p.value)
-    finally:
-        L.dt_free(p)
-    return read_edn(text)
+    return read_edn(_take(p))
 
 
 def _with_inputs(inputs, run):

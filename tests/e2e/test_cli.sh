@@ -8,39 +8,8 @@ BIN="$1"
 SHARED="${2:-}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 EXAMPLES="$HERE/../../examples"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-# A sanitizer report anywhere is a failure, whatever the exit code.
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-
-check() { # name, expected exit code, command...
-  local name="$1" want="$2"; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && sane "$out"; then ok; else
-    bad "$name: exit $rc, wanted $want; output: $out"; fi
-}
-contains() { # name, needle, command...
-  local name="$1" needle="$2"; shift 2
-  local out
-  out=$("$@" 2>&1)
-  case "$out" in *"$needle"*) if sane "$out"; then ok; else bad "$name: $out"; fi;; *)
-    bad "$name: output lacks '$needle': $out";; esac
-}
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then ok; else
-    bad "$name: exit $rc (wanted $want); stdout:"; echo "$out"; echo "--- wanted:"; echo "$wout"
-    echo "--- stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-e2e
 same_files() { # name, file, file
   if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; diff "$2" "$3" | head -20; fi
 }
@@ -394,5 +363,4 @@ printf 'plain file' >"$T/file"
 check "a plain file is not a database (exit 4)" 4 "$BIN" schema "$T/file"
 # }======
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done

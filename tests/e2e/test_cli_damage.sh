@@ -7,14 +7,8 @@
 # exact.  Usage: test_cli_damage.sh path/to/datolite
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-damage.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-damage
 
 # name, expected exit code, needle in the output, command...
 want() {
@@ -186,5 +180,4 @@ want "check after concurrent writers" 0 "ok (" "$BIN" check "$T/live"
 echo "concurrent transacts: $tries tried, $refused refused during the load"
 # }======
 
-echo "test_cli_damage: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done "test_cli_damage: "

@@ -3,14 +3,8 @@
 # stored function with `datolite transact`.  Usage: test_cli_fn.sh BIN
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-fn.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-fn
 run() { # name, expected exit code, needle in output ("" = any), command...
   local name="$1" want="$2" needle="$3"; shift 3
   local out rc
@@ -55,5 +49,4 @@ run usage2 1 "unknown subcommand" "$BIN" fn "$DB" remove x
 run usage3 1 "install needs IDENT and FILE" "$BIN" fn "$DB" install :x/y
 run nofile 2 "" "$BIN" fn "$DB" install :x/y "$T/missing.lua"
 run help 0 "datolite fn DIR install IDENT FILE.lua" "$BIN" fn --help
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done

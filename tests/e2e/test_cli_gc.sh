@@ -5,32 +5,12 @@
 # Usage: test_cli_gc.sh path/to/datolite
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e-gc.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc (wanted $want); stdout:"
-    echo "$out"; echo "--- wanted:"; echo "$wout"; echo "--- stderr:"; cat "$T/stderr"; fi
-}
-contains_err() { # name, expected exit code, needle in stderr, command...
-  local name="$1" want="$2" needle="$3"; shift 3
-  local rc
-  "$@" >/dev/null 2>"$T/stderr"; rc=$?
-  if [ "$rc" -eq "$want" ] && grep -qF -- "$needle" "$T/stderr" && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc; stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-e2e-gc
 
 DB="$T/db"
 echo '{:p/age {:db/valueType :db.type/long} :p/pin {:db/valueType :db.type/long :db/noHistory true}}' |
   "$BIN" schema "$DB" - >/dev/null || { echo "FAIL: schema"; exit 1; }
-tx() { "$BIN" transact "$DB" "$1" >/dev/null || { echo "FAIL: transact $1"; exit 1; }; }
 # t1: age 40; t2: 41 (retracts 40); t3: 42 (retracts 41), pin replaced
 tx '[{:db/id "a" :p/name "Ann" :p/age 40 :p/pin 1}]'
 tx '[[:db/add 1 :p/age 41]]'
@@ -61,10 +41,9 @@ contains_err "bad TX" 1 "--before needs a transaction id or number" "$BIN" gc "$
 contains_err "negative TX" 1 "--before needs a transaction id or number" "$BIN" gc "$DB" --before -2
 contains_err "missing DIR" 1 "missing DIR" "$BIN" gc --before 2
 contains_err "not a database" 2 "no Datolite database" "$BIN" gc "$T/none" --before 2
-[ -e "$T/none" ] && { fail=$((fail+1)); echo "FAIL: gc created a database"; }
+[ -e "$T/none" ] && bad "gc created a database"
 expect "help" 0 "$("$BIN" gc --help)" "$BIN" gc -h
-case "$("$BIN" gc --help)" in *"usage: datolite gc DIR --before TX"*) pass=$((pass+1));;
-  *) fail=$((fail+1)); echo "FAIL: help text";; esac
+case "$("$BIN" gc --help)" in *"usage: datolite gc DIR --before TX"*) ok;;
+  *) bad "help text";; esac
 
-echo "gc e2e: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done "gc e2e: "

@@ -4,32 +4,12 @@
 # usage errors.  Usage: test_cli_log.sh path/to/datolite
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e-log.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc (wanted $want); stdout:"
-    echo "$out"; echo "--- wanted:"; echo "$wout"; echo "--- stderr:"; cat "$T/stderr"; fi
-}
-contains_err() { # name, expected exit code, needle in stderr, command...
-  local name="$1" want="$2" needle="$3"; shift 3
-  local rc
-  "$@" >/dev/null 2>"$T/stderr"; rc=$?
-  if [ "$rc" -eq "$want" ] && grep -qF -- "$needle" "$T/stderr" && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc; stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-e2e-log
 
 DB="$T/db"
 echo '{:p/friend {:db/valueType :db.type/ref}}' | "$BIN" schema "$DB" - >/dev/null ||
   { echo "FAIL: schema"; exit 1; }
-tx() { "$BIN" transact "$DB" "$1" >/dev/null || { echo "FAIL: transact $1"; exit 1; }; }
 tx '[{:db/id "a" :p/name "Ann" :p/age 40} {:db/id "b" :p/name "Bob" :p/friend "a"}
      {:db/id "datomic.tx" :db/txInstant #inst "2021-01-01T00:00:00.000Z" :app/by "ops"}]'
 tx '[[:db/add 1 :p/age 41] [:db/add :db/current-tx :db/txInstant #inst "2021-02-01T00:00:00.000Z"]]'
@@ -60,5 +40,4 @@ contains_err "not a database" 2 "no Datolite database" "$BIN" log "$T/none"
 expect "help" 0 "$("$BIN" log --help)" "$BIN" log -h
 expect "help text" 0 "$("$BIN" log --help)" "$BIN" help log
 
-echo "log e2e: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done "log e2e: "

@@ -16,12 +16,8 @@ if [ -z "$SHARED" ] || [ ! -f "$M/queries.edn" ] || ! command -v python3 >/dev/n
   echo "skipped: no $M/queries.edn or no python3"
   exit 0
 fi
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-movies.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-movies
 
 DATA="${MOVIES_DATA:-$T/data}"
 if [ ! -f "$DATA/movies.edn" ]; then
@@ -83,5 +79,4 @@ for d in "$T"/q/q*; do
 done
 if [ "$n" -eq 8 ]; then ok; else bad "queries.edn gave $n queries, wanted 8"; fi
 echo "queries: $total_ms ms in all"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done

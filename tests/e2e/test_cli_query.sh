@@ -5,38 +5,8 @@
 # Usage: test_cli_query.sh path/to/datolite
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e-q.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-
-check() { # name, expected exit code, command...
-  local name="$1" want="$2"; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && sane "$out"; then ok; else
-    bad "$name: exit $rc, wanted $want; output: $out"; fi
-}
-contains() { # name, needle, command... (stdout and stderr)
-  local name="$1" needle="$2"; shift 2
-  local out
-  out=$("$@" 2>&1)
-  case "$out" in *"$needle"*) if sane "$out"; then ok; else bad "$name: $out"; fi;; *)
-    bad "$name: output lacks '$needle': $out";; esac
-}
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then ok; else
-    bad "$name: exit $rc (wanted $want); stdout:"; echo "$out"; echo "--- wanted:"; echo "$wout"
-    echo "--- stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-e2e-q
 
 # {====== help and usage ======
 for c in query explain pull; do
@@ -249,5 +219,4 @@ check "the same query without the deadline on a short chain" 0 "$BIN" query "$D"
   '[:find (count ?y) . :in $ % :where [?a :person/name "Anna"] (reach ?a ?y)]' "$RULES"
 # }======
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done

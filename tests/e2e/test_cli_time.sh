@@ -6,27 +6,8 @@
 # queries, and the usage errors.  Usage: test_cli_time.sh path/to/datolite
 set -u
 BIN="$1"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-e2e-time.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc (wanted $want); stdout:"
-    echo "$out"; echo "--- wanted:"; echo "$wout"; echo "--- stderr:"; cat "$T/stderr"; fi
-}
-contains_err() { # name, expected exit code, needle in stderr, command...
-  local name="$1" want="$2" needle="$3"; shift 3
-  local rc
-  "$@" >/dev/null 2>"$T/stderr"; rc=$?
-  if [ "$rc" -eq "$want" ] && grep -qF -- "$needle" "$T/stderr" && sane "$(cat "$T/stderr")"; then
-    pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $name: exit $rc; stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-e2e-time
 
 DB="$T/db"
 echo '{:p/name {:db/valueType :db.type/string :db/unique :db.unique/identity}
@@ -34,7 +15,6 @@ echo '{:p/name {:db/valueType :db.type/string :db/unique :db.unique/identity}
        :p/tag {:db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}
        :p/friend {:db/valueType :db.type/ref}}' | "$BIN" schema "$DB" - >/dev/null ||
   { echo "FAIL: schema"; exit 1; }
-tx() { "$BIN" transact "$DB" "$1" >/dev/null || { echo "FAIL: transact $1"; exit 1; }; }
 # tx 1 (4398046511105): Ann 40 tags a b, Bob friend of Ann
 tx '[{:db/id "a" :p/name "Ann" :p/age 40 :p/tag [:a :b]} {:db/id "b" :p/name "Bob" :p/friend "a"}
      [:db/add :db/current-tx :db/txInstant #inst "2021-01-01T00:00:00.000Z"]]'
@@ -95,5 +75,4 @@ contains_err "bad since" 1 "--since needs" "$BIN" datoms "$DB" eav --since '"x"'
 contains_err "entity id as tx" 2 "not a transaction id" "$BIN" query "$DB" "$Q" --as-of 4398046511104000000
 contains_err "missing as-of value" 1 "as-of" "$BIN" query "$DB" "$Q" --as-of
 
-echo "test_cli_time: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done "test_cli_time: "

@@ -7,37 +7,8 @@ set -u
 BIN="$1"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 LIB="$HERE/../../examples/library"
-export LC_ALL=C
-pass=0
-fail=0
-T="$(mktemp -d "${TMPDIR:-/tmp}/datolite-repl.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-sane() { case "$1" in *Sanitizer*|*"runtime error"*) return 1;; esac; return 0; }
-check() { # name, expected exit code, command...
-  local name="$1" want="$2"; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && sane "$out"; then ok; else
-    bad "$name: exit $rc, wanted $want; output: $out"; fi
-}
-contains() { # name, needle, command...
-  local name="$1" needle="$2"; shift 2
-  local out
-  out=$("$@" 2>&1)
-  case "$out" in *"$needle"*) if sane "$out"; then ok; else bad "$name: $out"; fi;; *)
-    bad "$name: output lacks '$needle': $out";; esac
-}
-expect() { # name, expected exit code, expected stdout (exact), command...
-  local name="$1" want="$2" wout="$3"; shift 3
-  local out rc
-  out=$("$@" 2>"$T/stderr"); rc=$?
-  if [ "$rc" -eq "$want" ] && [ "$out" = "$wout" ] && sane "$(cat "$T/stderr")"; then ok; else
-    bad "$name: exit $rc (wanted $want); stdout:"; echo "$out"; echo "--- wanted:"; echo "$wout"
-    echo "--- stderr:"; cat "$T/stderr"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_setup datolite-repl
 json_ok() { # name, command...: stdout parses as JSON
   local name="$1"; shift
   if "$@" 2>"$T/stderr" | python3 -m json.tool >/dev/null 2>&1; then ok; else
@@ -301,5 +272,4 @@ case "$(cat "$T/prog.err")" in *committed*|*$'\r'*) bad "import: progress on a n
 if python3 "$HERE/repl_pty.py" "$BIN" "$DB" "$T"; then ok; else bad "REPL on a pseudo-terminal (repl_pty.py)"; fi
 # }======
 
-echo "test_repl: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_done "test_repl: "

@@ -29,6 +29,42 @@ void tu_db_close(tu_db *d) {
     free(d);
 }
 
+void tu_tx_all(dt_conn *conn, const char *const *txs, size_t n, int64_t *ids) {
+    for (size_t i = 0; i < n; i++) {
+        dt_report *r = tu_tx(conn, txs[i], DT_OK, ids != NULL);
+        if (ids) {
+            ids[i] = dt_report_tx(r);
+            dt_report_close(r);
+        }
+    }
+}
+
+tu_snap *tu_snap_open(const char *schema_edn, const char *const *txs, size_t n) {
+    tu_snap *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->d = tu_db_open(schema_edn);
+    tu_tx_all(s->d->conn, txs, n, NULL);
+    assert_int_equal(dt_conn_db(s->d->conn, &s->db), DT_OK);
+    return s;
+}
+
+void tu_snap_close(tu_snap *s) {
+    if (!s) return;
+    dt_db_close(s->db);
+    tu_db_close(s->d);
+    free(s);
+}
+
+int tu_value_cmp(const void *a, const void *b) { return dt_value_compare(a, b); }
+
+void tu_canon(dt_value *v, int top) {
+    if (v->type == DT_SET || v->type == DT_VECTOR || v->type == DT_MAP || v->type == DT_LIST) {
+        for (size_t i = 0; i < v->u.seq.n; i++) tu_canon(&v->u.seq.items[i], 0);
+        if (v->u.seq.n > 1 && (v->type == DT_SET || (top && v->type == DT_VECTOR)))
+            qsort(v->u.seq.items, v->u.seq.n, sizeof *v->u.seq.items, tu_value_cmp);
+    }
+}
+
 char *tu_edn(const dt_value *v) {
     char *s = NULL;
     size_t n;

@@ -41,9 +41,21 @@ char *tu_lines_join(tu_lines *l);
  * want_report (else NULL). */
 dt_report *tu_tx(dt_conn *conn, const char *edn, int expect_rc, int want_report);
 
+/* Transacts the n EDN texts of txs in order, asserting that each
+ * succeeds; stores the transaction ids in ids[0..n) when ids is not NULL. */
+void tu_tx_all(dt_conn *conn, const char *const *txs, size_t n, int64_t *ids);
+
 /* The report's datoms (transaction entity excluded) as sorted
  * "[e :a v added]" lines; malloc'd. */
 char *tu_report_datoms(dt_report *r);
+
+/* dt_value_compare for qsort over an array of dt_value. */
+int tu_value_cmp(const void *a, const void *b);
+
+/* Query results are sets (or bags) in no promised order: sorts the items
+ * of every set inside v, and of v itself when it is a vector and `top`
+ * (a collection or a bag of rows), so that results compare as exact EDN. */
+void tu_canon(dt_value *v, int top);
 
 /* EDN text of a value (malloc'd). */
 char *tu_edn(const dt_value *v);
@@ -67,6 +79,36 @@ dt_value tu_read(const char *text);
         return 0;                                                                                  \
     }                                                                                              \
     static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
+
+/* A database and one snapshot of it (the fixture of read-only tests). */
+typedef struct tu_snap {
+    tu_db *d;
+    dt_db *db;
+} tu_snap;
+
+/* Opens a fresh database with the EDN schema (may be NULL), transacts the
+ * n EDN texts of txs in order (each must succeed), then takes a snapshot;
+ * asserts.  tu_snap_close closes the snapshot and the database. */
+tu_snap *tu_snap_open(const char *schema_edn, const char *const *txs, size_t n);
+void tu_snap_close(tu_snap *s);
+
+/*
+ * TU_SNAP_FIXTURE(schema, tx...): the cmocka `setup` (tu_snap_open with
+ * `schema` and the transactions, per test), `teardown`, DB(state), the
+ * snapshot, and C(state), the connection.
+ */
+#define TU_SNAP_FIXTURE(schema, ...)                                                               \
+    static int setup(void **state) {                                                               \
+        const char *const txs_[] = {__VA_ARGS__};                                                  \
+        *state = tu_snap_open(schema, txs_, sizeof txs_ / sizeof *txs_);                           \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static int teardown(void **state) {                                                            \
+        tu_snap_close(*state);                                                                     \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static inline dt_db *DB(void **state) { return ((tu_snap *)*state)->db; }                      \
+    static inline dt_conn *C(void **state) { return ((tu_snap *)*state)->d->conn; }
 
 /* Asserts tu_dump(conn, 0) equals `want`, showing both when not. */
 void tu_assert_dump(dt_conn *conn, const char *want);

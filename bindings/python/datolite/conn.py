@@ -3,7 +3,6 @@
 import asyncio
 import atexit
 import concurrent.futures
-import ctypes
 import os
 import queue
 import threading
@@ -13,7 +12,20 @@ from ctypes import byref, c_void_p
 
 from . import _lib as L
 from . import errors as E
-from .core import Db, Report, _CValue, _Owner, _from_value, _msg, _raise, _text, read_edn, write_edn
+from .core import (
+    Db,
+    Report,
+    _Closeable,
+    _CValue,
+    _Owner,
+    _from_value,
+    _msg,
+    _raise,
+    _take,
+    _text,
+    read_edn,
+    write_edn,
+)
 from .values import Keyword, _pack
 
 _KV_FLAGS = {"nosync": 0x01, "nometasync": 0x02, "writemap": 0x04, "mapasync": 0x08, "readonly": 0x10, "temp": 0x20}
@@ -64,7 +76,7 @@ def _host_impl(conn_ref, fid, fn):
     return L.FN_IMPL(impl)
 
 
-class Connection(_Owner):
+class Connection(_Owner, _Closeable):
     """An open database (datolite.connect).  Thread-safe: share one
     connection between threads; each thread takes its own snapshots."""
 
@@ -152,11 +164,7 @@ class Connection(_Owner):
         rc = L.dt_conn_schema(self._h, byref(p))
         if rc:
             _raise(rc, self._h)
-        try:
-            text = ctypes.string_at(p.value)
-        finally:
-            L.dt_free(p)
-        return read_edn(text)
+        return read_edn(_take(p))
 
     def update_schema(self, schema):
         """Adds or changes attributes (a dict, or EDN text of a schema map)."""
@@ -297,18 +305,6 @@ class Connection(_Owner):
             self._h = h
             _raise(rc, None)
         _open.discard(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<Connection %r%s>" % (getattr(self, "path", "?"), "" if self._h else " closed")

@@ -36,7 +36,32 @@ def _text(x):
     raise TypeError("expected text, got %r" % (x,))
 
 
-class _CValue:
+class _Closing:
+    """with-blocks for objects with a close(): the block's end calls it."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Closeable(_Closing):
+    """_Closing, and garbage collection calls close() too (which must be
+    idempotent); an error it raises then is dropped."""
+
+    __slots__ = ()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _CValue(_Closing):
     """A dt_value decoded from a Python value (freed by close())."""
 
     __slots__ = ("v",)
@@ -58,11 +83,14 @@ class _CValue:
     def close(self):
         L.dt_value_free(byref(self.v))
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+def _take(p, n=None):
+    """The bytes of a buffer the library allocated (n bytes, or up to its
+    NUL when n is None), which is freed."""
+    try:
+        return ctypes.string_at(p.value) if n is None else ctypes.string_at(p.value, n)
+    finally:
+        L.dt_free(p)
 
 
 def _value_bytes(vptr):
@@ -72,10 +100,7 @@ def _value_bytes(vptr):
     rc = L.dt_msgpack_encode(ctypes.cast(vptr, L.VP), byref(p), byref(n))
     if rc:
         _raise(rc)
-    try:
-        return ctypes.string_at(p.value, n.value)
-    finally:
-        L.dt_free(p)
+    return _take(p, n.value)
 
 
 def _from_value(vptr):
@@ -107,10 +132,7 @@ def write_edn(value, pretty=False):
         rc = L.dt_edn_write(cv.ref(), 0x00100000 if pretty else 0, byref(p), None)
         if rc:
             _raise(rc)
-        try:
-            return ctypes.string_at(p.value).decode("utf-8")
-        finally:
-            L.dt_free(p)
+        return _take(p).decode("utf-8")
 
 
 Datom = collections.namedtuple("Datom", "e a v tx added")
@@ -175,7 +197,7 @@ class _Owner:
 # {====== Reports ======
 
 
-class Report:
+class Report(_Closeable):
     """What a transaction did.
 
     tx        the transaction id
@@ -232,18 +254,6 @@ class Report:
                 db._closed = True
             h, self._h, self._dbs = self._h, None, None
             L.dt_report_close(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<Report tx=%d datoms=%d tempids=%r>" % (self.tx, len(self.datoms), self.tempids)
@@ -332,8 +342,7 @@ def q(query, *inputs, timeout=None, max_rows=None):
         rc = L.dt_result_msgpack_unordered(r, byref(p), byref(ln))
         if rc:
             _raise(rc)
-        data = ctypes.string_at(p.value, ln.value)
-        L.dt_free(p)
+        data = _take(p, ln.value)
     finally:
         L.dt_result_free(r)
     return _shape(kind, data)
@@ -346,11 +355,7 @@ def explain(query, *inputs, timeout=None, max_rows=None):
     p = c_void_p()
     opts = _opts(timeout, max_rows)
     _with_inputs(inputs, lambda arr, n: L.dt_explain(b, len(b), arr, n, opts, byref(p), None))
-    try:
-        text = ctypes.string_at(p.value)
-    finally:
-        L.dt_free(p)
-    return read_edn(text)
+    return read_edn(_take(p))
 
 
 def _with_inputs(inputs, run):
@@ -392,7 +397,7 @@ def _with_inputs(inputs, run):
             cv.close()
 
 
-class Db(_Owner):
+class Db(_Owner, _Closeable):
     """An immutable snapshot of the database (conn.db()), or the view of a
     write block (tx.db()) or of a transaction function's call.
 
@@ -532,18 +537,6 @@ class Db(_Owner):
                 L.dt_db_close(self._h)
             self._h = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         return "<Db basis_tx=%s%s>" % (
             "?" if self._closed else L.dt_db_basis_tx(self._h),
@@ -551,7 +544,7 @@ class Db(_Owner):
         )
 
 
-class DatomIter:
+class DatomIter(_Closeable):
     """An iterator of Datoms over one index range (closed at its end)."""
 
     def __init__(self, db, handle):
@@ -582,18 +575,6 @@ class DatomIter:
             if self._h:
                 h, self._h = self._h, None
                 L.dt_datom_iter_close(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class _RefHook:

@@ -299,37 +299,41 @@ def _instant(ms):
     return _EPOCH + datetime.timedelta(milliseconds=ms)
 
 
+def _set_of(data, kind, fallback):
+    """A set's items, decoded hashable, as kind(items), or fallback(items)
+    when an item cannot be hashed."""
+    items = unpack_frozen(data)
+    try:
+        return kind(items)
+    except TypeError:
+        return fallback(items)
+
+
 def _ext_thaw(code, data):
     if code == EXT_KEYWORD:
         return Keyword(data.decode())
     if code == EXT_SET:
-        items = msgpack.unpackb(data, use_list=False, ext_hook=_ext_frozen, raw=False, strict_map_key=False)
-        try:
-            return set(items)
-        except TypeError:
-            return list(items)
+        return _set_of(data, set, list)
     if code == EXT_TUPLE:
-        return tuple(msgpack.unpackb(data, ext_hook=_ext_thaw, raw=False, strict_map_key=False))
+        return tuple(unpack(data))
     if code == EXT_LIST:
-        return msgpack.unpackb(data, ext_hook=_ext_thaw, raw=False, strict_map_key=False)
-    return _ext_scalar(code, data, _ext_thaw)
+        return unpack(data)
+    return _ext_scalar(code, data, unpack)
 
 
 def _ext_frozen(code, data):
     if code == EXT_KEYWORD:
         return Keyword(data.decode())
     if code == EXT_SET:
-        items = msgpack.unpackb(data, use_list=False, ext_hook=_ext_frozen, raw=False, strict_map_key=False)
-        try:
-            return frozenset(items)
-        except TypeError:
-            return items
+        return _set_of(data, frozenset, tuple)
     if code in (EXT_TUPLE, EXT_LIST):
-        return msgpack.unpackb(data, use_list=False, ext_hook=_ext_frozen, raw=False, strict_map_key=False)
-    return _ext_scalar(code, data, _ext_frozen)
+        return unpack_frozen(data)
+    return _ext_scalar(code, data, unpack_frozen)
 
 
-def _ext_scalar(code, data, hook):
+def _ext_scalar(code, data, decode):
+    """The scalar extension types; decode (unpack or unpack_frozen) reads a
+    tagged literal's payload."""
     if code == EXT_UUID:
         return uuid.UUID(bytes=data)
     if code == EXT_INSTANT:
@@ -345,7 +349,7 @@ def _ext_scalar(code, data, hook):
     if code == EXT_CHAR:
         return Char(chr(_BEU32.unpack(data)[0]))
     if code == EXT_TAGGED:
-        tag, v = msgpack.unpackb(data, use_list=hook is _ext_thaw, ext_hook=hook, raw=False, strict_map_key=False)
+        tag, v = decode(data)
         return Tagged(tag, v)
     return msgpack.ExtType(code, data)
 

@@ -30,7 +30,7 @@ static int64_t TX[3];
  * metadata on the transaction), update a name and a tag, retract an
  * entity. */
 static void history(dt_conn *c) {
-    const char *txs[3] = {
+    const char *const txs[3] = {
         "[{:db/id \"a\" :user/email \"a@x\" :user/name \"A\" :user/tags [:p :q]}"
         " {:db/id \"b\" :user/email \"b@x\" :user/friend \"a\"}"
         " {:db/id \"datomic.tx\" :db/txInstant #inst \"2020-01-01T00:00:00.000Z\""
@@ -39,11 +39,7 @@ static void history(dt_conn *c) {
         " [:db/add :db/current-tx :db/txInstant #inst \"2020-02-01T00:00:00.000Z\"]]",
         "[[:db/retractEntity 1]"
         " [:db/add :db/current-tx :db/txInstant #inst \"2020-03-01T00:00:00.000Z\"]]"};
-    for (int i = 0; i < 3; i++) {
-        dt_report *r = tu_tx(c, txs[i], DT_OK, 1);
-        TX[i] = dt_report_tx(r);
-        dt_report_close(r);
-    }
+    tu_tx_all(c, txs, 3, TX);
 }
 
 /* One line per transaction: "t<i> inst meta | datoms..." where t<i> names

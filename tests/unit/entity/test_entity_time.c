@@ -117,9 +117,7 @@ static char *q_with(const char *text, const dt_input *in, size_t n, dt_plan_mode
     dt_value v = DT_VALUE_NIL;
     assert_int_equal(dt_result_value(r, &v), DT_OK);
     if (v.type == DT_SET || v.type == DT_VECTOR) {
-        if (v.u.seq.n > 1)
-            qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items,
-                  (int (*)(const void *, const void *))dt_value_compare);
+        if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, tu_value_cmp);
         v.type = DT_VECTOR;
     }
     char *s = tu_edn(&v);
@@ -161,7 +159,7 @@ static int64_t TX[4];
  * Instants: Jan, Feb, Mar, Apr 1 2020.
  */
 static void story(dt_conn *c) {
-    const char *txs[4] = {
+    const char *const txs[4] = {
         "[{:db/id \"a\" :p/name \"alice\" :p/age 30 :p/tag [:a :b]}"
         " {:db/id \"b\" :p/name \"bob\" :p/age 40 :p/friend \"a\"}"
         " [:db/add :db/current-tx :db/txInstant #inst \"2020-01-01T00:00:00.000Z\"]]",
@@ -171,11 +169,7 @@ static void story(dt_conn *c) {
         " [:db/add :db/current-tx :db/txInstant #inst \"2020-03-01T00:00:00.000Z\"]]",
         "[[:db/add 1 :p/age 30] [:db/add 1 :p/tag :a]"
         " [:db/add :db/current-tx :db/txInstant #inst \"2020-04-01T00:00:00.000Z\"]]"};
-    for (int i = 0; i < 4; i++) {
-        dt_report *r = tu_tx(c, txs[i], DT_OK, 1);
-        TX[i] = dt_report_tx(r);
-        dt_report_close(r);
-    }
+    tu_tx_all(c, txs, 4, TX);
 }
 
 static dt_db *now_db(void **state) {

@@ -614,8 +614,6 @@ static void gen_query(rquery *out) {
 
 /* {====== Running ====== */
 
-static int by_value(const void *a, const void *b) { return dt_value_compare(a, b); }
-
 /* A run's outcome as text: the result in a canonical form (the rows of a
  * relation or collection sorted), or "error N: message". */
 static char *run_with(const char *text, const rquery *q, dt_db *db, dt_plan_mode plan,
@@ -661,7 +659,7 @@ static char *run_with(const char *text, const rquery *q, dt_db *db, dt_plan_mode
     if ((kind == DT_FIND_REL || kind == DT_FIND_COLL) &&
         (v.type == DT_SET || v.type == DT_VECTOR || v.type == DT_LIST)) {
         /* as a sorted vector, so a multiset compares whatever the order */
-        if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
+        if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, tu_value_cmp);
         tu_sb_printf(&b, "%s%zu rows: ", kind == DT_FIND_REL ? "relation " : "collection ",
                      v.u.seq.n);
         v.type = DT_VECTOR;

@@ -35,47 +35,11 @@ static const char *DATA =
     " {:db/id 30 :db/ident :red}"
     " {:db/id 31 :name \"Apple\" :color :red}]";
 
-typedef struct fx {
-    tu_db *d;
-    dt_db *db;
-} fx;
-
-static int setup(void **state) {
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->d = tu_db_open(SCHEMA);
-    tu_tx(f->d->conn, DATA, DT_OK, 0);
-    assert_int_equal(dt_conn_db(f->d->conn, &f->db), DT_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx *f = *state;
-    dt_db_close(f->db);
-    tu_db_close(f->d);
-    free(f);
-    return 0;
-}
-
-static dt_db *DB(void **state) { return ((fx *)*state)->db; }
+TU_SNAP_FIXTURE(SCHEMA, DATA)
 
 /* {====== Helpers ====== */
 
 static const dt_query_options NAIVE = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_NAIVE, NULL};
-
-static int cmp_values(const void *a, const void *b) { return dt_value_compare(a, b); }
-
-/* Results are sets (or bags) in no promised order: sorts the items of
- * sets, and of the top-level vector (a collection or a bag of rows), so
- * that the EDN compares exactly. */
-static void canon(dt_value *v, int top) {
-    if (v->type == DT_SET || v->type == DT_VECTOR || v->type == DT_MAP || v->type == DT_LIST) {
-        for (size_t i = 0; i < v->u.seq.n; i++) canon(&v->u.seq.items[i], 0);
-        if (v->u.seq.n > 1 && (v->type == DT_SET || (top && v->type == DT_VECTOR)))
-            qsort(v->u.seq.items, v->u.seq.n, sizeof *v->u.seq.items, cmp_values);
-    }
-}
 
 static const dt_query_options AUTO = {DT_QUERY_OPTIONS_VERSION, 0, 0, DT_PLAN_AUTO, NULL};
 
@@ -121,7 +85,7 @@ static char *run_opts(dt_db *db, int want_rc, const char *query, const char **in
     dt_value_free(&back);
     int tuple = dt_result_kind(r) == DT_FIND_TUPLE;
     dt_result_free(r);
-    canon(&v, !tuple);
+    tu_canon(&v, !tuple);
     char *cp = tu_edn(&v);
     dt_value_free(&v);
     return cp;
@@ -269,7 +233,7 @@ static void test_in_errors(void **state) {
 }
 
 static void test_two_sources(void **state) {
-    fx *f = *state;
+    tu_snap *f = *state;
     tu_db *d2 = tu_db_open(SCHEMA);
     tu_tx(d2->conn, "[{:db/id 1 :name \"Ivan\" :age 99} {:db/id 2 :name \"Zed\" :age 1}]", DT_OK,
           0);
@@ -322,9 +286,9 @@ static void test_patterns(void **state) {
     check(db, "[:find ?e ?a :where [?e ?a :male]]", "#{[1 :sex] [2 :sex] [3 :sex]}");
     check(db, "[:find ?e ?a :where [?e ?a [:email \"olga@x\"]]]", "#{}");
     /* the same variable twice in one pattern */
-    tu_tx(((fx *)*state)->d->conn, "[[:db/add 5 :follows 5]]", DT_OK, 0);
+    tu_tx(C(state), "[[:db/add 5 :follows 5]]", DT_OK, 0);
     dt_db *db2;
-    assert_int_equal(dt_conn_db(((fx *)*state)->d->conn, &db2), DT_OK);
+    assert_int_equal(dt_conn_db(C(state), &db2), DT_OK);
     check(db2, "[:find ?e :where [?e :follows ?e]]", "#{[5]}");
     dt_db_close(db2);
     /* mutual follows */
@@ -353,7 +317,7 @@ static void test_lookup_refs_idents(void **state) {
 }
 
 static void test_tx_position(void **state) {
-    fx *f = *state;
+    tu_snap *f = *state;
     dt_report *rep = tu_tx(f->d->conn, "[{:db/id 6 :name \"Late\" :age 70}]", DT_OK, 1);
     int64_t tx = dt_report_tx(rep);
     dt_report_close(rep);
@@ -373,7 +337,7 @@ static void test_tx_position(void **state) {
 }
 
 static void test_coercion(void **state) {
-    fx *f = *state;
+    tu_snap *f = *state;
     tu_db *d = tu_db_open("{:score {:db/valueType :db.type/double}"
                           " :big {:db/valueType :db.type/bigint}}");
     tu_tx(d->conn, "[{:db/id 1 :score 2.5 :big 12}]", DT_OK, 0);
@@ -598,7 +562,7 @@ static void test_pull_in_find(void **state) {
 /* {====== Write blocks, prepared queries, results ====== */
 
 static void test_query_in_write_block(void **state) {
-    fx *f = *state;
+    tu_snap *f = *state;
     dt_txn *tx;
     assert_int_equal(dt_txn_begin(f->d->conn, &tx), DT_OK);
     dt_report *rep;
@@ -659,8 +623,6 @@ static void test_prepared_and_value(void **state) {
     assert_int_equal(dt_query_run(NULL, in, 1, NULL, &r), DT_MISUSE);
 }
 
-static int cmp_vals(const void *a, const void *b) { return dt_value_compare(a, b); }
-
 /* dt_result_msgpack_unordered decodes to dt_result_value's value once a
  * set's rows or a collection's items are put in value order. */
 static void check_unordered(dt_db *db, const char *q, const char *want_edn) {
@@ -675,7 +637,7 @@ static void check_unordered(dt_db *db, const char *q, const char *want_edn) {
     assert_int_equal(dt_msgpack_decode(mp, mlen, &back, NULL), DT_OK);
     dt_free(mp);
     if ((back.type == DT_SET || dt_result_kind(r) == DT_FIND_COLL) && back.u.seq.n > 1)
-        qsort(back.u.seq.items, back.u.seq.n, sizeof *back.u.seq.items, cmp_vals);
+        qsort(back.u.seq.items, back.u.seq.n, sizeof *back.u.seq.items, tu_value_cmp);
     dt_value v;
     assert_int_equal(dt_result_value(r, &v), DT_OK);
     assert_true(dt_value_equal(&back, &v));
@@ -750,7 +712,7 @@ static void *thr_run(void *p) {
 }
 
 static void test_threads(void **state) {
-    fx *f = *state;
+    tu_snap *f = *state;
     dt_query *q;
     const char *text = "[:find ?e :where [?e :sex :female]]";
     assert_int_equal(dt_query_prepare(text, strlen(text), &q), DT_OK);

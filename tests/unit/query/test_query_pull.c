@@ -108,30 +108,7 @@ static const char *DATA =
     " {:db/id 30 :db/ident :red}"
     " {:db/id 31 :name \"Apple\" :color 30}]";
 
-typedef struct fx {
-    tu_db *d;
-    dt_db *db;
-} fx;
-
-static int setup(void **state) {
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->d = tu_db_open(SCHEMA);
-    tu_tx(f->d->conn, DATA, DT_OK, 0);
-    assert_int_equal(dt_conn_db(f->d->conn, &f->db), DT_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx *f = *state;
-    dt_db_close(f->db);
-    tu_db_close(f->d);
-    free(f);
-    return 0;
-}
-
-static dt_db *DB(void **state) { return ((fx *)*state)->db; }
+TU_SNAP_FIXTURE(SCHEMA, DATA)
 
 /* Pulls `pattern` for the entity given as EDN and asserts the result
  * matches `want` (EDN; "nil" for nil). */
@@ -221,7 +198,7 @@ static void test_components_pulled_recursively_under_wildcard(void **state) {
 }
 
 static void test_component_cycles_end(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 70 :parts [71]} {:db/id 71 :parts [70]}]", DT_OK, 0);
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(c, &db), DT_OK);
@@ -290,7 +267,7 @@ static void test_compiled_pattern_shared_by_threads(void **state) {
     shared_run runs[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
-        runs[i] = (shared_run){((fx *)*state)->d->conn, p, &want, 0};
+        runs[i] = (shared_run){C(state), p, &want, 0};
         assert_int_equal(pthread_create(&t[i], NULL, shared_runner, &runs[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -344,7 +321,7 @@ static void test_limit_option(void **state) {
 }
 
 static void test_default_limit_is_1000(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     dt_buf b = DT_BUF_INIT;
     assert_int_equal(dt_buf_printf(&b, "[{:db/id 50 :alias ["), DT_OK);
     for (int i = 0; i < 1005; i++) assert_int_equal(dt_buf_printf(&b, "\"x%04d\" ", i), DT_OK);
@@ -371,7 +348,7 @@ static void test_default_limit_is_1000(void **state) {
 }
 
 static void test_limit_on_refs(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     dt_buf b = DT_BUF_INIT;
     assert_int_equal(dt_buf_printf(&b, "[{:db/id 80 :follows ["), DT_OK);
     for (int i = 0; i < 1005; i++) assert_int_equal(dt_buf_printf(&b, "%d ", 5000 + i), DT_OK);
@@ -483,7 +460,7 @@ static void test_deeply_nested_pattern_value_is_refused(void **state) {
 }
 
 static void test_deep_recursion_is_limited_not_crashing(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     dt_buf b = DT_BUF_INIT;
     assert_int_equal(dt_buf_printf(&b, "["), DT_OK);
     for (int i = 0; i < 1500; i++)
@@ -501,7 +478,7 @@ static void test_deep_recursion_is_limited_not_crashing(void **state) {
 }
 
 static void test_long_values_are_pulled_whole(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     char *big = malloc(3001);
     assert_non_null(big);
     for (int i = 0; i < 3000; i++) big[i] = (char)('a' + i % 26);
@@ -591,7 +568,7 @@ static void test_pull_value_and_compiled(void **state) {
 }
 
 static void test_pull_in_a_write_block_sees_its_writes(void **state) {
-    dt_conn *c = ((fx *)*state)->d->conn;
+    dt_conn *c = C(state);
     dt_txn *t = NULL;
     assert_int_equal(dt_txn_begin(c, &t), DT_OK);
     assert_int_equal(dt_txn_transact(t, "[{:db/id 4 :age 77}]", NULL), DT_OK);

@@ -15,46 +15,17 @@ static const char *SCHEMA = "{:p/name {:db/valueType :db.type/string}"
                             " :p/friend {:db/valueType :db.type/ref}"
                             " :app/user {:db/valueType :db.type/string}}";
 
-typedef struct fx {
-    tu_db *d;
-    dt_db *db;
-} fx;
-
 /* t1 (Jan 1 2020): entities 1 "A" and 2 "B" (a friend of 1), with
  * metadata on the transaction; t2 (Feb 1): 1 renamed "A2", 2 loses its
  * friend; t3 (Mar 1): 2 retracted as a whole. */
-static int setup(void **state) {
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->d = tu_db_open(SCHEMA);
-    dt_conn *c = f->d->conn;
-    tu_tx(c,
-          "[{:db/id 1 :p/name \"A\"} {:db/id 2 :p/name \"B\" :p/friend 1}"
-          " {:db/id \"datomic.tx\" :db/txInstant #inst \"2020-01-01T00:00:00.000Z\""
-          "  :app/user \"ops\"}]",
-          DT_OK, 0);
-    tu_tx(c,
-          "[[:db/add 1 :p/name \"A2\"] [:db/retract 2 :p/friend 1]"
-          " [:db/add :db/current-tx :db/txInstant #inst \"2020-02-01T00:00:00.000Z\"]]",
-          DT_OK, 0);
-    tu_tx(c,
-          "[[:db/retractEntity 2]"
-          " [:db/add :db/current-tx :db/txInstant #inst \"2020-03-01T00:00:00.000Z\"]]",
-          DT_OK, 0);
-    assert_int_equal(dt_conn_db(c, &f->db), DT_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx *f = *state;
-    dt_db_close(f->db);
-    tu_db_close(f->d);
-    free(f);
-    return 0;
-}
-
-static dt_db *DB(void **state) { return ((fx *)*state)->db; }
+TU_SNAP_FIXTURE(SCHEMA,
+                "[{:db/id 1 :p/name \"A\"} {:db/id 2 :p/name \"B\" :p/friend 1}"
+                " {:db/id \"datomic.tx\" :db/txInstant #inst \"2020-01-01T00:00:00.000Z\""
+                "  :app/user \"ops\"}]",
+                "[[:db/add 1 :p/name \"A2\"] [:db/retract 2 :p/friend 1]"
+                " [:db/add :db/current-tx :db/txInstant #inst \"2020-02-01T00:00:00.000Z\"]]",
+                "[[:db/retractEntity 2]"
+                " [:db/add :db/current-tx :db/txInstant #inst \"2020-03-01T00:00:00.000Z\"]]")
 
 /* The ids of t1, t2, t3 as text. */
 #define T1 "4398046511105"
@@ -62,18 +33,6 @@ static dt_db *DB(void **state) { return ((fx *)*state)->db; }
 #define T3 "4398046511107"
 
 /* {====== Helpers ====== */
-
-static int cmp_values(const void *a, const void *b) { return dt_value_compare(a, b); }
-
-/* Sorts the items of sets and of the top-level vector (no order is
- * promised), so results compare as exact EDN. */
-static void canon(dt_value *v, int top) {
-    if (v->type == DT_SET || v->type == DT_VECTOR || v->type == DT_LIST) {
-        for (size_t i = 0; i < v->u.seq.n; i++) canon(&v->u.seq.items[i], 0);
-        if (v->u.seq.n > 1 && (v->type == DT_SET || (top && v->type == DT_VECTOR)))
-            qsort(v->u.seq.items, v->u.seq.n, sizeof *v->u.seq.items, cmp_values);
-    }
-}
 
 /* Runs query on db (given for every source of :in, or as the only input
  * when there is no :in) under plan mode `plan`; the result's EDN, or when
@@ -92,7 +51,7 @@ static char *run_mode(dt_db *db, int want_rc, const char *query, size_t ninputs,
     dt_value v = DT_VALUE_NIL;
     assert_int_equal(dt_result_value(r, &v), DT_OK);
     dt_result_free(r);
-    canon(&v, 1);
+    tu_canon(&v, 1);
     char *s = tu_edn(&v);
     dt_value_free(&v);
     return s;
@@ -148,7 +107,7 @@ static void test_tx_ids_with_scalar_inputs(void **state) {
         assert_int_equal(dt_q_inputs(q, strlen(q), in, 3, &o, &r), DT_OK);
         dt_value v = DT_VALUE_NIL;
         assert_int_equal(dt_result_value(r, &v), DT_OK);
-        canon(&v, 1);
+        tu_canon(&v, 1);
         char *s = tu_edn(&v);
         assert_string_equal(s, "[" T2 " " T3 "]");
         free(s);

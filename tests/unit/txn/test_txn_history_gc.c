@@ -77,6 +77,14 @@ static int64_t floor_of(dt_conn *c) {
 
 static int64_t T(int n) { return DT_TX0 + n; }
 
+/* Collects history before `before`, asserting success and the number of
+ * entries dropped. */
+static void assert_gc(dt_conn *c, int64_t before, uint64_t want_dropped) {
+    uint64_t dropped = UINT64_MAX;
+    assert_int_equal(dt_history_gc(c, before, &dropped), DT_OK);
+    assert_int_equal(dropped, want_dropped);
+}
+
 /* Four transactions after the schema's (t0): t1 creates entity 1, t2
  * replaces its name, t3 retracts a tag, t4 replaces the name again. */
 static void updates(dt_conn *c) {
@@ -93,10 +101,8 @@ static void test_gc_drops_entries_retracted_before_the_watermark(void **state) {
     updates(c);
     assert_int_equal(floor_of(c), 0);
     assert_history(c, "[1 :p/name \"A\" t1 rt2]\n[1 :p/name \"B\" t2 rt4]\n[1 :p/tags :x t1 rt3]");
-    uint64_t dropped = 99;
     /* retracted by t2 < t3: dropped; by t3 and t4: kept */
-    assert_int_equal(dt_history_gc(c, T(3), &dropped), DT_OK);
-    assert_int_equal(dropped, 1);
+    assert_gc(c, T(3), 1);
     assert_history(c, "[1 :p/name \"B\" t2 rt4]\n[1 :p/tags :x t1 rt3]");
     tu_assert_dump(c, CURRENT);
     assert_int_equal(floor_of(c), T(3));
@@ -130,24 +136,18 @@ static void test_gc_watermark_survives_reopen(void **state) {
 static void test_gc_never_moves_the_watermark_back(void **state) {
     dt_conn *c = C(state);
     updates(c);
-    uint64_t dropped = 99;
-    assert_int_equal(dt_history_gc(c, T(4), &dropped), DT_OK);
-    assert_int_equal(dropped, 2);
+    assert_gc(c, T(4), 2);
     /* lower and equal watermarks: accepted, nothing more to drop */
-    assert_int_equal(dt_history_gc(c, T(2), &dropped), DT_OK);
-    assert_int_equal(dropped, 0);
+    assert_gc(c, T(2), 0);
     assert_int_equal(floor_of(c), T(4));
-    assert_int_equal(dt_history_gc(c, T(4), &dropped), DT_OK);
-    assert_int_equal(dropped, 0);
+    assert_gc(c, T(4), 0);
     assert_history(c, "[1 :p/name \"B\" t2 rt4]");
 }
 
 static void test_gc_after_the_last_transaction_drops_all_history(void **state) {
     dt_conn *c = C(state);
     updates(c);
-    uint64_t dropped = 0;
-    assert_int_equal(dt_history_gc(c, T(5), &dropped), DT_OK);
-    assert_int_equal(dropped, 3);
+    assert_gc(c, T(5), 3);
     assert_history(c, "");
     tu_assert_dump(c, CURRENT);
     assert_int_equal(floor_of(c), T(5));
@@ -356,9 +356,7 @@ static void test_interrupted_gc_leftovers_are_invisible_and_finished_later(void 
     free(as_of_dump(c, T(2), &rc));
     assert_int_equal(rc, DT_INVALID);
     /* a lower bound: the watermark stays, the leftover goes */
-    uint64_t dropped = 0;
-    assert_int_equal(dt_history_gc(c, T(1), &dropped), DT_OK);
-    assert_int_equal(dropped, 1);
+    assert_gc(c, T(1), 1);
     assert_int_equal(floor_of(c), T(3));
     assert_history(c, "[1 :p/name \"B\" t2 rt4]\n[1 :p/tags :x t1 rt3]");
 }

@@ -6,6 +6,7 @@
 #include "index.h"
 #include "edn.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,7 +254,9 @@ static inline size_t voff(const dl_cursor *c) {
 }
 
 int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index index) {
-    memset(c, 0, sizeof *c);
+    /* all but the batch, which is 8 KiB and only read in [ib, nb) */
+    memset(c, 0, offsetof(dl_cursor, batch));
+    memset(&c->nb, 0, sizeof *c - offsetof(dl_cursor, nb));
     c->st = st;
     c->txn = txn;
     c->index = index;
@@ -936,16 +939,21 @@ static int write_txlog(dl_wtxn *w, const dl_schema *s) {
             rc = dt__seterr(NULL, DT_INTERNAL, "store: change of unknown attribute %u", c->aid);
             break;
         }
-        dt_value d;
-        if ((rc = dt_value_seq(DT_VECTOR, 4, &d)) != DT_OK) break;
-        dt_value_long(c->e, &d.u.seq.items[0]);
+        /* [e :attr v added] on the stack, the keyword a view of the
+         * schema's ident: only the decoded value is allocated */
+        dt_value it[4], d;
+        d.type = DT_VECTOR;
+        d.u.seq.items = it;
+        d.u.seq.n = 4;
+        dt_value_long(c->e, &it[0]);
+        it[1].type = DT_KEYWORD;
+        it[1].u.s.ptr = (char *)a->ident;
+        it[1].u.s.len = a->ident_len;
+        dt_value_bool(c->added, &it[3]);
         size_t used;
-        rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d.u.seq.items[1]);
-        if (rc == DT_OK)
-            rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
-        dt_value_bool(c->added, &d.u.seq.items[3]);
+        rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &it[2], &used);
         if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
-        dt_value_free(&d);
+        dt_value_free(&it[2]);
     }
     if (rc == DT_OK) rc = dl_txlog_put_bytes(w->st, w->txn, w->tx, b.p, b.len);
     dt_buf_release(&b);
@@ -953,13 +961,18 @@ static int write_txlog(dl_wtxn *w, const dl_schema *s) {
 }
 
 int dl_wtxn_finish(dl_wtxn *w, const dl_schema *s) {
+    kv_cursor *sc = NULL; /* one cursor for every attribute's record */
     for (uint32_t aid = 0; aid < w->ndeltas; aid++) {
         dl_stat_delta *d = &w->deltas[aid];
         if (!d->count && !d->distinct) continue;
-        int rc = dl_stats_add(w->st, w->txn, aid, d->count, d->distinct);
-        if (rc != DT_OK) return rc;
+        int rc = dl_stats_add_cur(w->st, w->txn, &sc, aid, d->count, d->distinct);
+        if (rc != DT_OK) {
+            kv_cursor_close(sc);
+            return rc;
+        }
         d->count = d->distinct = 0;
     }
+    kv_cursor_close(sc);
     return write_txlog(w, s);
 }
 

@@ -215,6 +215,7 @@ int dt_conn_close(dt_conn *conn) {
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
     txn_fns_free(conn);
+    txn_scratch_free(conn);
     udf_rt_free(conn->udf);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);

@@ -16,6 +16,7 @@
 #define DT_MAGIC_CONN 0x64746364u /* "dtcd" */
 
 typedef struct txn_carry txn_carry;
+typedef struct txn_scratch txn_scratch;
 
 struct dt_conn {
     uint32_t magic;
@@ -43,6 +44,10 @@ struct dt_conn {
     struct udf_rt *udf;
     /* the thread holding wlock (the address of a thread-local), or NULL */
     _Atomic(const void *) w_thread;
+    /* buffers one transaction leaves to the next (transact.c); used only
+     * with the writer slot */
+    struct txn_scratch *scratch;
+    int scratch_busy;
 };
 
 /* 1 when conn is a live connection handle. */
@@ -70,6 +75,9 @@ void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after);
  */
 int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
             txn_carry *carry, size_t form_base, dt_report **out);
+
+/* Frees the connection's transaction buffers (at close). */
+void txn_scratch_free(dt_conn *conn);
 
 /*
  * txn_conn_snapshot: a snapshot whose schema matches its data: the

@@ -18,6 +18,7 @@
  *     lookup refs see earlier writes of the same transaction.
  * Any error aborts the LMDB transaction: nothing is written.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -154,15 +155,20 @@ typedef struct tctx {
     const dt_value *forms;
     int explicit_instant;
     dt_buf enc, enc2, kb;
-    dl_cursor eav_cur; /* opened on first use (eav_open) */
-    int eav_open;
+    int eav_open;        /* eav_cur (last) is open */
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
     txn_eidgap gap;    /* tempid ids once next_eid reached the top (eid.h) */
     size_t applied;    /* ops[0..applied) are written (flush_ops) */
     uint64_t fn_steps; /* instruction budget used by its function calls */
+    /* last: opened on first use (eav_open); not zeroed with the rest, as
+     * it is large (tctx_zero) */
+    dl_cursor eav_cur;
 } tctx;
+
+/* Zeroes c but for eav_cur, a few kilobytes most transactions never use. */
+static void tctx_zero(tctx *c) { memset(c, 0, offsetof(tctx, eav_cur)); }
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
 
@@ -1412,7 +1418,8 @@ static void ctx_release(tctx *c) {
         dt__free(c->produced[i]);
     }
     dt__free(c->produced);
-    dl_cursor_close(&c->eav_cur);
+    if (c->eav_open) dl_cursor_close(&c->eav_cur);
+    c->eav_open = 0;
     dl_wtxn_release(&c->w);
     txn_eidgap_release(&c->gap);
     dt__free(c->ops);
@@ -1423,6 +1430,154 @@ static void ctx_release(tctx *c) {
     dt_buf_release(&c->kb);
     dl_schema_release(c->ws);
 }
+
+/* {====== Buffers kept from one transaction to the next ====== */
+
+/*
+ * A transaction allocates a dozen small arrays and buffers (ops, tempids,
+ * encodings, the write context's keys, change list and statistics
+ * deltas).  The connection keeps them for the next transaction, which
+ * runs with the writer slot like this one: a small transaction then
+ * allocates next to nothing.  Buffers a large transaction grew past
+ * SCRATCH_KEEP bytes are freed instead of kept.
+ */
+#define SCRATCH_KEEP ((size_t)256 << 10)
+
+struct txn_scratch {
+    op *ops;
+    size_t capops;
+    tempid_t *tids;
+    size_t captids;
+    bmap tid_index;
+    dt_buf enc, enc2, kb;
+    dt_buf wkey, wkey2, wtmp, wencs;
+    dl_change *changes;
+    size_t capchanges;
+    dl_stat_delta *deltas;
+    size_t ndeltas;
+};
+
+static void buf_lend(dt_buf *from, dt_buf *to) {
+    *to = *from;
+    to->len = 0;
+    memset(from, 0, sizeof *from);
+}
+
+static void buf_keep(dt_buf *from, dt_buf *to) {
+    if (from->cap > SCRATCH_KEEP) {
+        dt_buf_release(from);
+    } else {
+        dt_buf_release(to);
+        *to = *from;
+        memset(from, 0, sizeof *from);
+    }
+}
+
+/* Lends the kept buffers to c and its (initialized) write context; NULL
+ * when another transaction of the connection has them (never expected:
+ * one writer at a time). */
+static txn_scratch *scratch_lend(tctx *c) {
+    dt_conn *conn = c->conn;
+    if (conn->scratch_busy) return NULL;
+    if (!conn->scratch && !(conn->scratch = dt__calloc(1, sizeof *conn->scratch))) return NULL;
+    txn_scratch *s = conn->scratch;
+    conn->scratch_busy = 1;
+    c->ops = s->ops;
+    c->capops = s->capops;
+    c->tids = s->tids;
+    c->captids = s->captids;
+    c->tid_index = s->tid_index;
+    memset(&s->tid_index, 0, sizeof s->tid_index);
+    s->ops = NULL;
+    s->tids = NULL;
+    s->capops = s->captids = 0;
+    buf_lend(&s->enc, &c->enc);
+    buf_lend(&s->enc2, &c->enc2);
+    buf_lend(&s->kb, &c->kb);
+    buf_lend(&s->wkey, &c->w.key);
+    buf_lend(&s->wkey2, &c->w.key2);
+    buf_lend(&s->wtmp, &c->w.tmp);
+    buf_lend(&s->wencs, &c->w.encs);
+    c->w.changes = s->changes;
+    c->w.capchanges = s->capchanges;
+    c->w.deltas = s->deltas;
+    c->w.ndeltas = s->ndeltas;
+    s->changes = NULL;
+    s->deltas = NULL;
+    s->capchanges = s->ndeltas = 0;
+    return s;
+}
+
+/* Takes the buffers back from c (which then owns none of them). */
+static void scratch_keep(tctx *c, txn_scratch *s) {
+    if (c->capops * sizeof *c->ops <= SCRATCH_KEEP) {
+        s->ops = c->ops;
+        s->capops = c->capops;
+    } else {
+        dt__free(c->ops);
+    }
+    if (c->captids * sizeof *c->tids <= SCRATCH_KEEP) {
+        s->tids = c->tids;
+        s->captids = c->captids;
+    } else {
+        dt__free(c->tids);
+    }
+    c->ops = NULL;
+    c->tids = NULL;
+    c->nops = c->capops = c->ntids = c->captids = 0;
+    bmap *m = &c->tid_index;
+    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
+        bmap_release(m);
+    } else if (m->count) {
+        memset(m->slots, 0, m->nslots * sizeof *m->slots);
+        m->count = 0;
+        m->keys.len = 0;
+    }
+    s->tid_index = *m;
+    memset(m, 0, sizeof *m);
+    buf_keep(&c->enc, &s->enc);
+    buf_keep(&c->enc2, &s->enc2);
+    buf_keep(&c->kb, &s->kb);
+    buf_keep(&c->w.key, &s->wkey);
+    buf_keep(&c->w.key2, &s->wkey2);
+    buf_keep(&c->w.tmp, &s->wtmp);
+    buf_keep(&c->w.encs, &s->wencs);
+    if (c->w.capchanges * sizeof *c->w.changes <= SCRATCH_KEEP) {
+        s->changes = c->w.changes;
+        s->capchanges = c->w.capchanges;
+    } else {
+        dt__free(c->w.changes);
+    }
+    /* deltas are indexed by attribute id: few, and zeroed for the next */
+    if (c->w.deltas) memset(c->w.deltas, 0, c->w.ndeltas * sizeof *c->w.deltas);
+    s->deltas = c->w.deltas;
+    s->ndeltas = c->w.ndeltas;
+    c->w.changes = NULL;
+    c->w.deltas = NULL;
+    c->w.nchanges = c->w.capchanges = c->w.ndeltas = 0;
+    c->conn->scratch_busy = 0;
+}
+
+void txn_scratch_free(dt_conn *conn) {
+    txn_scratch *s = conn->scratch;
+    if (!s) return;
+    dt__free(s->ops);
+    dt__free(s->tids);
+    bmap_release(&s->tid_index);
+    dt_buf_release(&s->enc);
+    dt_buf_release(&s->enc2);
+    dt_buf_release(&s->kb);
+    dt_buf_release(&s->wkey);
+    dt_buf_release(&s->wkey2);
+    dt_buf_release(&s->wtmp);
+    dt_buf_release(&s->wencs);
+    dt__free(s->changes);
+    dt__free(s->deltas);
+    dt__free(s);
+    conn->scratch = NULL;
+}
+
+/* }====== */
 
 /* Remembers the tempids of a committed transaction in the carry. */
 static int carry_remember(tctx *c) {
@@ -1441,7 +1596,7 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
             txn_carry *carry, size_t form_base, dt_report **out) {
     if (out) *out = NULL;
     tctx c;
-    memset(&c, 0, sizeof c);
+    tctx_zero(&c);
     c.conn = conn;
     c.txn = txn;
     c.carry = carry;
@@ -1450,9 +1605,11 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
      * caller's schema is untouched if this transaction fails */
     c.ws = dl_schema_retain(*ws);
     dl_wtxn_init(&c.w, &conn->st, txn, 0);
+    txn_scratch *scratch = scratch_lend(&c);
     int rc = run(&c, tx_data);
     /* cursors must be closed before the txn ends */
-    dl_cursor_close(&c.eav_cur);
+    if (c.eav_open) dl_cursor_close(&c.eav_cur);
+    c.eav_open = 0;
     dl_wtxn_close_cursors(&c.w);
     if (rc == DT_OK && out) rc = build_report(&c, out);
     if (rc == DT_OK && carry) rc = carry_remember(&c);
@@ -1465,6 +1622,7 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
         dt_report_close(*out);
         *out = NULL;
     }
+    if (scratch) scratch_keep(&c, scratch);
     ctx_release(&c);
     return rc;
 }

@@ -837,6 +837,45 @@ static int value_in_use(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vk
     return DT_OK;
 }
 
+static int kv_fail(dl_wtxn *w, int rc, const char *what);
+
+/*
+ * ave_neighbour_has: 1 when an ave entry next to the one the ave cursor
+ * has just written has the prefix aid | vkey: the entries of one value
+ * are adjacent, so another entity has the value exactly when a
+ * neighbour shares it.  Saves value_in_use's look-up before the put: the
+ * neighbours are usually on the cursor's page.
+ */
+static int ave_neighbour_has(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vklen,
+                             int *out) {
+    dt_buf *b = &w->key2;
+    int rc = dl_key_giant(b, aid, vkey, vklen); /* aid | vkey: the ave prefix */
+    if (rc != DT_OK) return rc;
+    *out = 0;
+    dt_kv_bytes k, v;
+    rc = kv_cursor_get(w->ave_cur, &k, &v, KV_PREV);
+    if (rc == DT_OK) {
+        if (k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0) {
+            *out = 1;
+            return DT_OK;
+        }
+        /* back to the new entry, then past it */
+        if ((rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT)) == DT_OK)
+            rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT);
+    } else if (rc == DT_NOTFOUND) {
+        /* the first entry: after a failed step the position is not
+         * defined, so find the new entry again */
+        k.ptr = w->key.p;
+        k.len = w->key.len;
+        if ((rc = kv_cursor_get(w->ave_cur, &k, &v, KV_SET)) == DT_OK)
+            rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT);
+    }
+    if (rc == DT_NOTFOUND) return DT_OK;
+    if (rc != DT_OK) return kv_fail(w, rc, "reading ave");
+    *out = k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0;
+    return DT_OK;
+}
+
 static int kv_fail(dl_wtxn *w, int rc, const char *what) {
     return dt__seterr(NULL, rc, "store: %s: %s", what, dt_errmsg(w->st->kv));
 }
@@ -847,8 +886,11 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     dt_buf *vk = &w->tmp;
     vk->len = 0;
     if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
+    /* whether another entity has the value (distinct-value statistics):
+     * a long value looks first, as it may need its giants record; the
+     * others see their neighbours after the put (ave_neighbour_has) */
     int used = 0;
-    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
+    if (truncated && (rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     if (truncated && !used) {
         if ((rc = dl_key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
         dt_kv_bytes old;
@@ -881,8 +923,11 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
     k.ptr = w->key.p;
     k.len = w->key.len;
+    if (!w->ave_cur && (rc = kv_cursor_open(w->txn, st->ave, &w->ave_cur)) != DT_OK)
+        return kv_fail(w, rc, "writing ave");
     if ((rc = kv_cursor_put(w->ave_cur, &k, &txv, 0)) != DT_OK)
         return kv_fail(w, rc, "writing ave");
+    if (!truncated && (rc = ave_neighbour_has(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     if ((rc = delta(w, aid, 1, used ? 0 : 1)) != DT_OK) return rc;
     return record(w, e, aid, enc, enc_len, 1);
 }

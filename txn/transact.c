@@ -151,6 +151,10 @@ typedef struct tctx {
     tempid_t *tids;
     size_t ntids, captids;
     bmap tid_index; /* tempid key bytes -> index */
+    /* e | aid of the values added to entities this transaction created:
+     * an absent pair has no value yet, without a look-up (do_add) */
+    bmap fresh_pairs;
+    dt_buf cur; /* current values (do_add) */
     size_t form;    /* current top-level form */
     const dt_value *forms;
     int explicit_instant;
@@ -1048,8 +1052,24 @@ static int check_entity_id(tctx *c, int64_t e) {
                       (long long)e, (long long)(DL_TX0 - 1));
 }
 
-static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
-    int rc;
+/* 1 when entity e, which this transaction created (fresh), has had no
+ * value of aid added yet in it, and records that it now has one. */
+static int fresh_first(tctx *c, int64_t e, uint32_t aid, int *first) {
+    uint8_t k[12];
+    memcpy(k, &e, 8);
+    memcpy(k + 8, &aid, 4);
+    *first = !bmap_find(&c->fresh_pairs, k, sizeof k);
+    if (*first && bmap_put(&c->fresh_pairs, k, sizeof k, 0) != DT_OK) return nomem();
+    return DT_OK;
+}
+
+/* Adds [e a enc]: a cardinality-one value replaces the current one, a
+ * value already there is kept.  `fresh`: e is an entity this
+ * transaction created, so before its first value of a there is nothing
+ * to look up. */
+static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc, int fresh) {
+    int rc, first = 0;
+    if (fresh && (rc = fresh_first(c, e, a->aid, &first)) != DT_OK) return rc;
     if (a->unique) {
         int64_t holder;
         int found;
@@ -1068,6 +1088,7 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
                               a->ident, buf, (long long)holder, (long long)e);
         }
     }
+    if (first) return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     if (a->many) {
         int exists;
         if ((rc = dl_datom_exists(&c->conn->st, c->txn, e, a->aid, enc->p, enc->len, NULL,
@@ -1076,18 +1097,17 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
         if (exists) return DT_OK;
         return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     }
-    dt_buf list = DT_BUF_INIT;
+    dt_buf *list = &c->cur;
     size_t count, pos = 0, n;
     int same = 0;
-    rc = current_values(c, e, a->aid, &list, &count);
+    rc = current_values(c, e, a->aid, list, &count);
     const uint8_t *p;
-    while (rc == DT_OK && (p = list_next(&list, &pos, &n))) {
+    while (rc == DT_OK && (p = list_next(list, &pos, &n))) {
         if (n == enc->len && memcmp(p, enc->p, n) == 0)
             same = 1;
         else
             rc = retract_enc(c, e, a->aid, p, n);
     }
-    dt_buf_release(&list);
     if (rc == DT_OK && !same) rc = dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     return rc;
 }
@@ -1172,7 +1192,7 @@ done:
     return rc;
 }
 
-static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
+static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a, int fresh) {
     dt_buf list = DT_BUF_INIT;
     size_t count = 0, pos = 0, n = 0;
     int rc = current_values(c, e, a->aid, &list, &count);
@@ -1203,7 +1223,7 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
     dt_buf_release(&list);
     if (rc != DT_OK) return rc;
     if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-    return do_add(c, e, a, &c->enc);
+    return do_add(c, e, a, &c->enc, fresh);
 }
 
 static int apply_op(tctx *c, const op *o) {
@@ -1213,10 +1233,12 @@ static int apply_op(tctx *c, const op *o) {
     if ((rc = check_entity_id(c, e)) != DT_OK) return rc;
     if (o->kind == OP_RETRACT_ENTITY) return retract_entity(c, e, 0);
     const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+    /* an entity this transaction created: a new id (allocate_ids) */
+    int fresh = o->e.kind == ER_TEMPID && c->tids[tid_root(c, o->e.tempid)].fresh;
     switch (o->kind) {
     case OP_ADD:
         if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-        return do_add(c, e, a, &c->enc);
+        return do_add(c, e, a, &c->enc, fresh);
     case OP_RETRACT:
         rc = encode_value(c, a, o->v, &o->vref, &c->enc);
         if (rc == DT_NOTFOUND && o->vref.kind == ER_LOOKUP) return DT_OK; /* nothing to retract */
@@ -1233,7 +1255,7 @@ static int apply_op(tctx *c, const op *o) {
         return rc;
     }
     case OP_CAS:
-        return do_cas(c, o, e, a);
+        return do_cas(c, o, e, a, fresh);
     default:
         return dt__seterr(NULL, DT_INTERNAL, "transact: unknown op");
     }
@@ -1425,6 +1447,8 @@ static void ctx_release(tctx *c) {
     dt__free(c->ops);
     dt__free(c->tids);
     bmap_release(&c->tid_index);
+    bmap_release(&c->fresh_pairs);
+    dt_buf_release(&c->cur);
     dt_buf_release(&c->enc);
     dt_buf_release(&c->enc2);
     dt_buf_release(&c->kb);
@@ -1448,8 +1472,8 @@ struct txn_scratch {
     size_t capops;
     tempid_t *tids;
     size_t captids;
-    bmap tid_index;
-    dt_buf enc, enc2, kb;
+    bmap tid_index, fresh_pairs;
+    dt_buf enc, enc2, kb, cur;
     dt_buf wkey, wkey2, wtmp, wencs;
     dl_change *changes;
     size_t capchanges;
@@ -1473,6 +1497,20 @@ static void buf_keep(dt_buf *from, dt_buf *to) {
     }
 }
 
+/* Moves map m, emptied, to `to` (or frees it when it grew large). */
+static void bmap_keep(bmap *m, bmap *to) {
+    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
+        bmap_release(m);
+    } else if (m->count) {
+        memset(m->slots, 0, m->nslots * sizeof *m->slots);
+        m->count = 0;
+        m->keys.len = 0;
+    }
+    bmap_release(to);
+    *to = *m;
+    memset(m, 0, sizeof *m);
+}
+
 /* Lends the kept buffers to c and its (initialized) write context; NULL
  * when another transaction of the connection has them (never expected:
  * one writer at a time). */
@@ -1488,12 +1526,15 @@ static txn_scratch *scratch_lend(tctx *c) {
     c->captids = s->captids;
     c->tid_index = s->tid_index;
     memset(&s->tid_index, 0, sizeof s->tid_index);
+    c->fresh_pairs = s->fresh_pairs;
+    memset(&s->fresh_pairs, 0, sizeof s->fresh_pairs);
     s->ops = NULL;
     s->tids = NULL;
     s->capops = s->captids = 0;
     buf_lend(&s->enc, &c->enc);
     buf_lend(&s->enc2, &c->enc2);
     buf_lend(&s->kb, &c->kb);
+    buf_lend(&s->cur, &c->cur);
     buf_lend(&s->wkey, &c->w.key);
     buf_lend(&s->wkey2, &c->w.key2);
     buf_lend(&s->wtmp, &c->w.tmp);
@@ -1525,19 +1566,12 @@ static void scratch_keep(tctx *c, txn_scratch *s) {
     c->ops = NULL;
     c->tids = NULL;
     c->nops = c->capops = c->ntids = c->captids = 0;
-    bmap *m = &c->tid_index;
-    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
-        bmap_release(m);
-    } else if (m->count) {
-        memset(m->slots, 0, m->nslots * sizeof *m->slots);
-        m->count = 0;
-        m->keys.len = 0;
-    }
-    s->tid_index = *m;
-    memset(m, 0, sizeof *m);
+    bmap_keep(&c->tid_index, &s->tid_index);
+    bmap_keep(&c->fresh_pairs, &s->fresh_pairs);
     buf_keep(&c->enc, &s->enc);
     buf_keep(&c->enc2, &s->enc2);
     buf_keep(&c->kb, &s->kb);
+    buf_keep(&c->cur, &s->cur);
     buf_keep(&c->w.key, &s->wkey);
     buf_keep(&c->w.key2, &s->wkey2);
     buf_keep(&c->w.tmp, &s->wtmp);
@@ -1564,6 +1598,8 @@ void txn_scratch_free(dt_conn *conn) {
     dt__free(s->ops);
     dt__free(s->tids);
     bmap_release(&s->tid_index);
+    bmap_release(&s->fresh_pairs);
+    dt_buf_release(&s->cur);
     dt_buf_release(&s->enc);
     dt_buf_release(&s->enc2);
     dt_buf_release(&s->kb);

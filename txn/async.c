@@ -42,6 +42,8 @@ static int w_begin(void *ctx, dt_kv_txn *root, kv_job *first) {
     conn->w_v = conn->schema_v;
     pthread_mutex_unlock(&conn->slock);
     conn->w_changed = 0;
+    conn->w_root = root;
+    txn_batch_reset(&conn->w_batch);
     tx_job *j = (tx_job *)first;
     /* the writer slot is held and the root began: a snapshot taken now is
      * the state before this (alone) transaction */
@@ -52,8 +54,10 @@ static int w_begin(void *ctx, dt_kv_txn *root, kv_job *first) {
 static int w_run(void *ctx, kv_job *job, dt_kv_txn *txn) {
     dt_conn *conn = ctx;
     tx_job *j = (tx_job *)job;
+    /* straight in the root: counters and statistics wait for the commit
+     * (a nested job, after a failure in the batch, writes its own) */
     return txn_run(conn, txn, &conn->w_ws, &conn->w_changed, &j->tx, j->carry, j->form_base,
-                   j->want_report ? &j->report : NULL);
+                   txn == conn->w_root ? &conn->w_batch : NULL, j->want_report ? &j->report : NULL);
 }
 
 static void w_undo(void *ctx, kv_job *job) {
@@ -65,13 +69,16 @@ static void w_undo(void *ctx, kv_job *job) {
 
 static int w_precommit(void *ctx, dt_kv_txn *root) {
     dt_conn *conn = ctx;
-    if (!conn->w_changed) return DT_OK;
+    int rc = txn_batch_write(&conn->w_batch, conn, root);
+    if (rc != DT_OK || !conn->w_changed) return rc;
     return dl_meta_put_u64(&conn->st, root, "schema_v", conn->w_v + 1);
 }
 
 static void w_end(void *ctx, int committed, kv_job *first) {
     dt_conn *conn = ctx;
     tx_job *j = (tx_job *)first;
+    conn->w_root = NULL;
+    txn_batch_reset(&conn->w_batch);
     if (committed && conn->w_changed)
         txn_conn_set_schema(conn, conn->w_ws, conn->w_v + 1);
     else

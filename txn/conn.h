@@ -18,6 +18,21 @@
 typedef struct txn_carry txn_carry;
 typedef struct txn_scratch txn_scratch;
 
+/*
+ * The state a group-commit batch carries from one transaction to the
+ * next while they run straight in its root transaction: the meta
+ * counters (next entity id, next t) and the statistics deltas, written
+ * once before the batch commits (txn_batch_write) instead of read and
+ * written by every transaction.
+ */
+typedef struct txn_batch {
+    int have; /* next_eid and t are the counters, not yet written */
+    uint64_t next_eid, t;
+    dl_stat_delta *deltas; /* by attribute id, not yet written */
+    size_t ndeltas;
+    int dirty; /* deltas holds a non-zero entry */
+} txn_batch;
+
 struct dt_conn {
     uint32_t magic;
     dt_kv *kv;
@@ -36,6 +51,8 @@ struct dt_conn {
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;
+    dt_kv_txn *w_root; /* the batch's root transaction */
+    txn_batch w_batch; /* for the jobs that run in w_root itself */
     /* transaction functions (txfn.h); changed only with the writer slot */
     struct txn_fn_entry *fns;
     size_t nfns;
@@ -71,10 +88,19 @@ void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after);
  * holds one reference); when the transaction changes the schema, *ws is
  * replaced by the changed copy and *ws_changed set; on failure *ws is
  * untouched.  With `out`, a report without snapshots.  The caller bumps
- * the meta schema version and publishes the schema after commit.
+ * the meta schema version and publishes the schema after commit.  With
+ * `batch` (txn is the batch's root), the counters and statistics go to
+ * the batch, which the caller writes before commit (txn_batch_write).
  */
 int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
-            txn_carry *carry, size_t form_base, dt_report **out);
+            txn_carry *carry, size_t form_base, txn_batch *batch, dt_report **out);
+
+/* txn_batch_reset: forgets what the batch holds (a new root transaction).
+ * txn_batch_write: writes it into txn (the root, before its commit) and
+ * forgets it.  txn_batch_free: releases it. */
+void txn_batch_reset(txn_batch *b);
+int txn_batch_write(txn_batch *b, dt_conn *conn, dt_kv_txn *txn);
+void txn_batch_free(txn_batch *b);
 
 /* Frees the connection's transaction buffers (at close). */
 void txn_scratch_free(dt_conn *conn);

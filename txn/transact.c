@@ -139,6 +139,7 @@ struct txn_carry {
 typedef struct tctx {
     dt_conn *conn;
     txn_carry *carry; /* NULL, or tempids of earlier batches */
+    txn_batch *batch; /* NULL, or the group-commit batch txn is the root of */
     size_t form_base; /* number of the first form, for messages */
     dt_kv_txn *txn;
     dl_schema *ws; /* working schema (one reference) */
@@ -154,8 +155,8 @@ typedef struct tctx {
     /* e | aid of the values added to entities this transaction created:
      * an absent pair has no value yet, without a look-up (do_add) */
     bmap fresh_pairs;
-    dt_buf cur; /* current values (do_add) */
-    size_t form;    /* current top-level form */
+    dt_buf cur;  /* current values (do_add) */
+    size_t form; /* current top-level form */
     const dt_value *forms;
     int explicit_instant;
     dt_buf enc, enc2, kb;
@@ -218,6 +219,68 @@ static int produced_adopt(tctx *c, dt_value *v, const dt_value **out) {
     c->produced[c->nproduced++] = heap;
     *out = heap;
     return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Group-commit batches ====== */
+
+void txn_batch_reset(txn_batch *b) {
+    b->have = 0;
+    if (b->dirty) memset(b->deltas, 0, b->ndeltas * sizeof *b->deltas);
+    b->dirty = 0;
+}
+
+void txn_batch_free(txn_batch *b) {
+    dt__free(b->deltas);
+    memset(b, 0, sizeof *b);
+}
+
+int txn_batch_write(txn_batch *b, dt_conn *conn, dt_kv_txn *txn) {
+    int rc = DT_OK;
+    if (b->have) {
+        rc = dl_meta_put_u64(&conn->st, txn, "next_eid", b->next_eid);
+        if (rc == DT_OK) rc = dl_meta_put_u64(&conn->st, txn, "next_t", b->t);
+    }
+    kv_cursor *sc = NULL;
+    for (size_t aid = 0; b->dirty && aid < b->ndeltas && rc == DT_OK; aid++) {
+        dl_stat_delta *d = &b->deltas[aid];
+        if (d->count || d->distinct)
+            rc = dl_stats_add_cur(&conn->st, txn, &sc, (uint32_t)aid, d->count, d->distinct);
+    }
+    kv_cursor_close(sc);
+    if (rc == DT_OK) txn_batch_reset(b);
+    return rc;
+}
+
+/* Moves the statistics deltas of w to the batch (w's become zero, so
+ * dl_wtxn_finish writes only the tx-log). */
+static int batch_take_deltas(txn_batch *b, dl_wtxn *w) {
+    if (w->ndeltas > b->ndeltas) {
+        dl_stat_delta *d = dt__realloc(b->deltas, w->ndeltas * sizeof *d);
+        if (!d) return nomem();
+        memset(d + b->ndeltas, 0, (w->ndeltas - b->ndeltas) * sizeof *d);
+        b->deltas = d;
+        b->ndeltas = w->ndeltas;
+    }
+    for (size_t aid = 0; aid < w->ndeltas; aid++) {
+        dl_stat_delta *d = &w->deltas[aid];
+        if (!d->count && !d->distinct) continue;
+        b->deltas[aid].count += d->count;
+        b->deltas[aid].distinct += d->distinct;
+        d->count = d->distinct = 0;
+        b->dirty = 1;
+    }
+    return DT_OK;
+}
+
+/* Writes what the batch holds before a transaction function reads the
+ * database in the middle of the transaction: it sees the counters and
+ * statistics of the transactions before this one. */
+static int batch_flush(tctx *c) {
+    /* the batch's counters are those before this transaction, whose own
+     * go to the batch when it ends */
+    return c->batch ? txn_batch_write(c->batch, c->conn, c->txn) : DT_OK;
 }
 
 /* }====== */
@@ -662,6 +725,7 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *args, size_t
     dt_value out = DT_VALUE_NIL;
     dt_db *db = NULL;
     int rc = flush_ops(c);
+    if (rc == DT_OK) rc = batch_flush(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
     rc = fn->fn(db, args, nargs, fn->userdata, &out);
@@ -682,6 +746,7 @@ static int call_udf(tctx *c, const dt_value *head, const dt_value *args, size_t 
     dt_value out = DT_VALUE_NIL;
     dt_db *db = NULL;
     int rc = flush_ops(c);
+    if (rc == DT_OK) rc = batch_flush(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
     rc = udf_call(c->conn->udf, db, head, args, nargs, &c->fn_steps, &out);
@@ -1405,9 +1470,14 @@ static int run(tctx *c, const dt_value *tx) {
                           buf);
     }
     c->forms = tx;
-    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK)
-        return rc;
-    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
+    if (c->batch && c->batch->have) {
+        c->next_eid = c->batch->next_eid;
+        c->t = c->batch->t;
+    } else {
+        if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK)
+            return rc;
+        if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
+    }
     c->tx = DL_TX0 + (int64_t)c->t;
     c->w.tx = c->tx;
     for (size_t i = 0; i < tx->u.seq.n; i++) {
@@ -1427,9 +1497,18 @@ static int run(tctx *c, const dt_value *tx) {
         dl_codec_put_int(DT_INSTANT, now_ms(), enc);
         if ((rc = dl_datom_add(&c->w, c->tx, DL_AID_TXINSTANT, enc, 9)) != DT_OK) return rc;
     }
+    if (c->batch && (rc = batch_take_deltas(c->batch, &c->w)) != DT_OK) return rc;
     if ((rc = dl_wtxn_finish(&c->w, c->ws)) != DT_OK) return rc;
-    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
     if ((rc = txn_eidgap_save(&c->gap, &c->conn->st, c->txn)) != DT_OK) return rc;
+    if (c->batch) {
+        /* a failure from here on would leave the batch ahead of the data,
+         * but any failure undoes the whole batch, which starts afresh */
+        c->batch->next_eid = c->next_eid;
+        c->batch->t = c->t + 1;
+        c->batch->have = 1;
+        return DT_OK;
+    }
+    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
     if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_t", c->t + 1)) != DT_OK) return rc;
     return DT_OK;
 }
@@ -1629,13 +1708,14 @@ static int carry_remember(tctx *c) {
 }
 
 int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
-            txn_carry *carry, size_t form_base, dt_report **out) {
+            txn_carry *carry, size_t form_base, txn_batch *batch, dt_report **out) {
     if (out) *out = NULL;
     tctx c;
     tctx_zero(&c);
     c.conn = conn;
     c.txn = txn;
     c.carry = carry;
+    c.batch = batch;
     c.form_base = form_base;
     /* our own reference: the first schema change clones it, so the
      * caller's schema is untouched if this transaction fails */

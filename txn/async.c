@@ -6,6 +6,7 @@
  * concurrent synchronous writers share fsyncs too.  A transaction whose
  * report wants exact before/after snapshots runs in a batch of its own.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -172,7 +173,13 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
                   size_t form_base, int want_report, int want_snapshots, dt_transact_callback cb,
                   void *userdata, int here, dt_future **fut_out) {
     if (fut_out) *fut_out = NULL;
-    tx_job *j = dt__calloc(1, sizeof *j);
+    /* not calloc: the job's message buffer needs no zeroing */
+    tx_job *j = dt__malloc(sizeof *j);
+    if (j) {
+        memset(j, 0, offsetof(tx_job, job.msg));
+        j->job.msg[0] = '\0';
+        memset(&j->conn, 0, sizeof *j - offsetof(tx_job, conn));
+    }
     if (!j) {
         if (borrowed == TX_TAKE) dt_value_free((dt_value *)tx);
         return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");

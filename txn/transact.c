@@ -49,7 +49,7 @@ typedef struct bmap {
 static uint64_t bhash(const uint8_t *p, size_t n) { return dl_codec_hash(p, n); }
 
 static int bmap_grow(bmap *m) {
-    size_t n = m->nslots ? m->nslots * 2 : 64;
+    size_t n = m->nslots ? m->nslots * 2 : 16;
     bmap_slot *s = dt__calloc(n, sizeof *s);
     if (!s) return DT_NOMEM;
     for (size_t i = 0; i < m->nslots; i++) {

@@ -138,9 +138,16 @@ int txn_holds_writer(const void *conn) {
 }
 
 static int get_writer(dt_conn *conn, kv_writer **out) {
+    /* started: no lock (64 producers would queue on amu, then again on
+     * the writer's own lock) */
+    if ((*out = atomic_load_explicit(&conn->writer_pub, memory_order_acquire))) return DT_OK;
     int rc = DT_OK;
     pthread_mutex_lock(&conn->amu);
-    if (!conn->writer) rc = kv_writer_start(conn->kv, &conn_writer_ops, conn, &conn->writer);
+    if (!conn->writer) {
+        rc = kv_writer_start(conn->kv, &conn_writer_ops, conn, &conn->writer);
+        if (rc == DT_OK)
+            atomic_store_explicit(&conn->writer_pub, conn->writer, memory_order_release);
+    }
     *out = conn->writer;
     pthread_mutex_unlock(&conn->amu);
     return rc;
@@ -149,6 +156,8 @@ static int get_writer(dt_conn *conn, kv_writer **out) {
 void txn_async_stop(dt_conn *conn) {
     pthread_mutex_lock(&conn->amu);
     kv_writer *w = conn->writer;
+    /* submitters take the locked path from now on */
+    atomic_store_explicit(&conn->writer_pub, NULL, memory_order_release);
     pthread_mutex_unlock(&conn->amu);
     /* conn->writer stays set while it drains, so that a callback which
      * submits meanwhile reaches the stopping writer (DT_MISUSE) rather than

@@ -48,6 +48,8 @@ struct dt_conn {
      * thread, or a synchronous caller running its transaction in place */
     pthread_mutex_t amu; /* guards writer */
     struct kv_writer *writer;
+    /* the same, published once started: submitters read it without amu */
+    struct kv_writer *_Atomic writer_pub;
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;

@@ -30,7 +30,10 @@
  * the median over runs is reported).  One JSON line per result, then a
  * table.
  *
- * usage: transact_bench [runs [dir [shared-dir]]]
+ * usage: transact_bench [nosync] [runs [dir [shared-dir]]]
+ *        nosync: only (b), both sides without fsync (MDB_NOSYNC and
+ *        DT_KV_NOSYNC), 4x the transactions, plus Datolite given parsed
+ *        tx-data (dt_transact_value); medians of per-run ratios
  *        (defaults: 5, $TMPDIR or /tmp, $DT_SHARED_DIR or the shared/ folder
  *        beside the source tree, as configured by CMake)
  */

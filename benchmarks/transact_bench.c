@@ -30,7 +30,10 @@
  * the median over runs is reported).  One JSON line per result, then a
  * table.
  *
- * usage: transact_bench [runs [dir [shared-dir]]]
+ * usage: transact_bench [nosync] [runs [dir [shared-dir]]]
+ *        nosync: only (b), both sides without fsync (MDB_NOSYNC and
+ *        DT_KV_NOSYNC), 4x the transactions, plus Datolite given parsed
+ *        tx-data (dt_transact_value); medians of per-run ratios
  *        (defaults: 5, $TMPDIR or /tmp, $DT_SHARED_DIR or the shared/ folder
  *        beside the source tree, as configured by CMake)
  */
@@ -64,6 +67,9 @@ static const int TXS[] = {2000, 600, 120, 24};
 
 static const char *base_dir;
 static int runs;
+/* `nosync` mode: both sides open without fsync (MDB_NOSYNC and
+ * DT_KV_NOSYNC), so that the CPU path is measured */
+static int nosync;
 
 /* {====== Utilities ====== */
 
@@ -161,7 +167,7 @@ static void raw_open(raw_env *r, int n) {
     chk(mdb_env_create(&r->env), "mdb_env_create");
     chk(mdb_env_set_mapsize(r->env, MAP_SIZE), "mdb_env_set_mapsize");
     chk(mdb_env_set_maxdbs(r->env, 8), "mdb_env_set_maxdbs");
-    chk(mdb_env_open(r->env, r->dir, 0, 0644), "mdb_env_open");
+    chk(mdb_env_open(r->env, r->dir, nosync ? MDB_NOSYNC : 0, 0644), "mdb_env_open");
     MDB_txn *txn;
     chk(mdb_txn_begin(r->env, NULL, 0, &txn), "mdb_txn_begin");
     chk(mdb_dbi_open(txn, "eav", MDB_CREATE, &r->eav), "mdb_dbi_open");
@@ -268,6 +274,7 @@ static void bench_db_open(bench_db *d) {
     d->dir = fresh_dir("dt");
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
     o.kv.map_size = MAP_SIZE;
+    if (nosync) o.kv.flags = DT_KV_NOSYNC;
     int rc = dt_conn_open(d->dir, SCHEMA, &o, &d->c);
     if (rc != DT_OK) die("dt_conn_open", rc, dt_errmsg(NULL));
 }
@@ -286,8 +293,16 @@ static void bench_db_close(bench_db *d) {
     remove_dir(d->dir);
 }
 
-enum { IMPL_RAW, IMPL_DT, IMPL_DT_REPORT, NIMPL };
-static const char *impl_names[NIMPL] = {"lmdb_raw", "datolite", "datolite_report"};
+/* The tx-data already parsed (dt_transact_value): Datolite without its
+ * EDN reader. */
+static void bench_db_tx_value(bench_db *d, const dt_value *tx) {
+    int rc = dt_transact_value(d->c, tx, NULL);
+    if (rc != DT_OK) die("dt_transact_value", rc, dt_errmsg(d->c));
+}
+
+enum { IMPL_RAW, IMPL_DT, IMPL_DT_REPORT, IMPL_DT_VALUE, NIMPL };
+static const char *impl_names[NIMPL] = {"lmdb_raw", "datolite", "datolite_report",
+                                        "datolite_value"};
 
 typedef struct run_result {
     double secs;     /* sum of the transactions' latencies */
@@ -308,10 +323,18 @@ static void finish(run_result *r, double *lat, int ntx) {
  */
 static void one_run(int n, int ntx, char **txs, run_result out[NIMPL]) {
     raw_env raw;
-    bench_db dt, dtr;
+    bench_db dt, dtr, dtv;
     raw_open(&raw, n);
     bench_db_open(&dt);
     bench_db_open(&dtr);
+    if (nosync) bench_db_open(&dtv);
+    dt_value *parsed = NULL;
+    if (nosync) {
+        parsed = calloc((size_t)ntx, sizeof *parsed);
+        if (!parsed) die("malloc", 0, NULL);
+        for (int x = 0; x < ntx; x++)
+            if (dt_edn_read(txs[x], strlen(txs[x]), &parsed[x]) != DT_OK) die("parse", 0, NULL);
+    }
     double *lat[NIMPL];
     for (int k = 0; k < NIMPL; k++) {
         lat[k] = malloc((size_t)ntx * sizeof *lat[k]);
@@ -328,6 +351,11 @@ static void one_run(int n, int ntx, char **txs, run_result out[NIMPL]) {
         lat[IMPL_RAW][x] = t1 - t0;
         lat[IMPL_DT][x] = t2 - t1;
         lat[IMPL_DT_REPORT][x] = t3 - t2;
+        lat[IMPL_DT_VALUE][x] = 0;
+        if (nosync) {
+            bench_db_tx_value(&dtv, &parsed[x]);
+            lat[IMPL_DT_VALUE][x] = bench_now() - t3;
+        }
     }
     for (int k = 0; k < NIMPL; k++) {
         finish(&out[k], lat[k], ntx);
@@ -336,6 +364,11 @@ static void one_run(int n, int ntx, char **txs, run_result out[NIMPL]) {
     raw_close(&raw);
     bench_db_close(&dt);
     bench_db_close(&dtr);
+    if (nosync) {
+        bench_db_close(&dtv);
+        for (int x = 0; x < ntx; x++) dt_value_free(&parsed[x]);
+        free(parsed);
+    }
 }
 
 /* }====== */
@@ -366,15 +399,29 @@ static void json_line(const char *impl, int n, int puts, summary s) {
 }
 
 static summary res[NSIZES][NIMPL];
+/* per-run ratios of time per transaction, Datolite over raw: median and
+ * range over the runs */
+static bench_spread rstat[NSIZES][NIMPL];
+/* the same for the per-run median latencies (robust to preemption on a
+ * loaded machine, which puts a few slow transactions in every run) */
+static bench_spread pstat[NSIZES][NIMPL];
 
 static void bench_durable(void) {
     for (int si = 0; si < NSIZES; si++) {
-        int n = SIZES[si], ntx = TXS[si];
+        int n = SIZES[si], ntx = TXS[si] * (nosync ? 4 : 1);
         char **txs = make_txs(n, ntx, 42 + (uint64_t)n);
         run_result r[MAX_RUNS][NIMPL], warm[NIMPL];
         one_run(n, ntx, txs, warm); /* warm-up */
         for (int i = 0; i < runs; i++) one_run(n, ntx, txs, r[i]);
+        for (int k = 1; k < NIMPL; k++) {
+            double q[MAX_RUNS];
+            for (int i = 0; i < runs; i++) q[i] = r[i][k].secs / r[i][IMPL_RAW].secs;
+            rstat[si][k] = bench_ratio_stats(q, (size_t)runs);
+            for (int i = 0; i < runs; i++) q[i] = r[i][k].p50 / r[i][IMPL_RAW].p50;
+            pstat[si][k] = bench_ratio_stats(q, (size_t)runs);
+        }
         for (int k = 0; k < NIMPL; k++) {
+            if (k == IMPL_DT_VALUE && !nosync) continue;
             run_result per[MAX_RUNS];
             for (int i = 0; i < runs; i++) per[i] = r[i][k];
             res[si][k] = summarize(per, runs, ntx);
@@ -465,6 +512,11 @@ static void bench_people(const char *shared) {
 /* }====== */
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "nosync") == 0) {
+        nosync = 1;
+        argc--;
+        argv++;
+    }
     runs = argc > 1 ? atoi(argv[1]) : 5;
     if (runs < 1 || runs > MAX_RUNS) die("runs must be 1..31", runs, NULL);
     base_dir = argc > 2 ? argv[2] : getenv("TMPDIR");
@@ -476,6 +528,29 @@ int main(int argc, char **argv) {
     if (!shared || !*shared) shared = "../shared";
 
     bench_durable();
+    if (nosync) {
+        printf("\ntransactions without fsync (MDB_NOSYNC / DT_KV_NOSYNC), interleaved transaction "
+               "by transaction; time per transaction over raw LMDB's: median of %d per-run "
+               "ratios [min, max]\n",
+               runs);
+        printf("%-7s %-6s %12s %22s %22s %22s\n", "ent/tx", "of", "raw", "dt_transact",
+               "dt_transact + report", "dt_transact_value");
+        for (int si = 0; si < NSIZES; si++) {
+            for (int m = 0; m < 2; m++) {
+                bench_spread *st = m ? pstat[si] : rstat[si];
+                char cell[3][32];
+                for (int k = 1; k < NIMPL; k++)
+                    snprintf(cell[k - 1], sizeof cell[k - 1], "%.2fx [%.2f, %.2f]", st[k].median,
+                             st[k].min, st[k].max);
+                char raw[32];
+                snprintf(raw, sizeof raw, m ? "%.1f us p50" : "%.0f tx/s",
+                         m ? res[si][IMPL_RAW].p50_ms * 1e3 : res[si][IMPL_RAW].tx_s);
+                printf("%-7d %-6s %12s %22s %22s %22s\n", SIZES[si], m ? "p50" : "total", raw,
+                       cell[0], cell[1], cell[2]);
+            }
+        }
+        return 0;
+    }
     bench_people(shared);
 
     printf("\ndurable transactions (fsync per commit), median of %d runs\n", runs);

@@ -42,6 +42,12 @@
  *                                           the raw group-commit ceiling: 64
  *                                           producers, one writer thread
  *                                           committing whatever is queued
+ *        write_bench ceiling [runs [dir [mode]]]  only async transact (64
+ *                                           producers, 1 datom) against the
+ *                                           raw group-commit ceiling, `runs`
+ *                                           times interleaved (5), in `mode`
+ *                                           (durable, nometasync, nosync,
+ *                                           writemap); per-run ratios
  * One JSON line per result on stdout, then a human table.
  */
 #ifndef _GNU_SOURCE
@@ -56,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -891,10 +898,92 @@ static void targets(int runs) {
            100 * s9.median, 100 * s9.min, 100 * s9.max, 100 * ss9.median);
 }
 
+/*
+ * The async target alone: async transact (64 producers, 1 datom) and the
+ * raw group-commit ceiling, `runs` times interleaved in the given mode,
+ * alternating which goes first; median and range of the per-run ratios.
+ */
+static double sys_secs_total;
+
+static double cpu_secs(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    sys_secs_total = (double)u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6;
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + sys_secs_total;
+}
+
+static void ceiling(int runs, const mode *m) {
+    double rg[MAX_RUNS], ra[MAX_RUNS], ga[MAX_RUNS], g[MAX_RUNS], a99[MAX_RUNS], g99[MAX_RUNS];
+    double rc[MAX_RUNS], ca[MAX_RUNS], cg[MAX_RUNS], sa[MAX_RUNS], sg[MAX_RUNS];
+    int ntx = (m->dt_flags & (DT_KV_NOSYNC | DT_KV_MAPASYNC)) ? 32768 : 8192;
+    (void)raw_lmdb(m, 200);
+    for (int r = 0; r < runs; r++) {
+        result a, b;
+        double c0 = cpu_secs(), s0 = sys_secs_total, c1, s1, c2;
+        if (r % 2) {
+            b = raw_group_commit(m, 64, ntx);
+            c1 = cpu_secs();
+            s1 = sys_secs_total;
+            a = transact_cell(m, 1, 1, 64, ntx);
+            c2 = cpu_secs();
+            cg[r] = (c1 - c0) / ntx;
+            ca[r] = (c2 - c1) / ntx;
+            sg[r] = (s1 - s0) / ntx;
+            sa[r] = (sys_secs_total - s1) / ntx;
+        } else {
+            a = transact_cell(m, 1, 1, 64, ntx);
+            c1 = cpu_secs();
+            s1 = sys_secs_total;
+            b = raw_group_commit(m, 64, ntx);
+            c2 = cpu_secs();
+            ca[r] = (c1 - c0) / ntx;
+            cg[r] = (c2 - c1) / ntx;
+            sa[r] = (s1 - s0) / ntx;
+            sg[r] = (sys_secs_total - s1) / ntx;
+        }
+        rc[r] = ca[r] / cg[r];
+        emit(a);
+        emit(b);
+        ga[r] = a.per_s;
+        g[r] = b.per_s;
+        a99[r] = a.p99_ms;
+        g99[r] = b.p99_ms;
+        rg[r] = a.per_s / b.per_s;
+    }
+    memcpy(ra, rg, sizeof rg);
+    bench_spread s = bench_ratio_stats(ra, (size_t)runs);
+    printf("\n%d interleaved runs (%s, 64 producers, 1 datom/tx, %d tx per cell):\n", runs, m->name,
+           ntx);
+    printf("  async transact   %10.0f tx/s  p99 %.3f ms (medians)\n", median(ga, (size_t)runs),
+           median(a99, (size_t)runs));
+    printf("  raw group commit %10.0f tx/s  p99 %.3f ms (medians)\n", median(g, (size_t)runs),
+           median(g99, (size_t)runs));
+    printf("  async / ceiling = %.0f%% [%.0f%%, %.0f%%] (median of per-run ratios; target >= "
+           "80%%): %s\n",
+           100 * s.median, 100 * s.min, 100 * s.max, s.median >= 0.8 ? "met" : "MISSED");
+    double cam = median(ca, (size_t)runs) * 1e6, cgm = median(cg, (size_t)runs) * 1e6;
+    bench_spread sc = bench_ratio_stats(rc, (size_t)runs);
+    printf("  CPU per transaction (user + sys, all threads): async %.1f us (sys %.1f), raw %.1f us "
+           "(sys %.1f); ratio %.2f [%.2f, %.2f]\n",
+           cam, median(sa, (size_t)runs) * 1e6, cgm, median(sg, (size_t)runs) * 1e6, sc.median,
+           sc.min, sc.max);
+}
+
 /* }====== */
 
 int main(int argc, char **argv) {
     int target_mode = argc > 1 && strcmp(argv[1], "targets") == 0;
+    if (argc > 1 && strcmp(argv[1], "ceiling") == 0) {
+        int runs = argc > 2 ? atoi(argv[2]) : 5;
+        base_dir = argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        const mode *m = &MODES[0];
+        for (int i = 0; argc > 4 && i < NMODES; i++)
+            if (strcmp(argv[4], MODES[i].name) == 0) m = &MODES[i];
+        if (runs < 1) runs = 1;
+        if (runs > MAX_RUNS) runs = MAX_RUNS;
+        ceiling(runs, m);
+        return 0;
+    }
     const char *dir_arg = argc > 2 ? argv[2] : NULL;
     base_dir = dir_arg ? dir_arg : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     if (target_mode) {

@@ -447,6 +447,10 @@ struct dt_edn_reader {
     dl_edn_span *spans;
     size_t nspans, capspans;
     size_t bad_at; /* offset of the first NUL byte or invalid UTF-8, or len */
+    /* the first frames and values live here: reading a small form (a
+     * transaction of a few datoms) then allocates only its result */
+    frame inl_frames[8];
+    dt_value inl_vals[16];
 };
 
 /* Line and column (1-based, columns in code points) of byte offset `off`. */
@@ -521,9 +525,11 @@ static int push_frame(dt_edn_reader *r, int kind, size_t start, size_t tag_off, 
     if (r->nframes >= (size_t)r->max_depth)
         return rerr(r, DT_LIMIT, start, "nesting deeper than %d", r->max_depth);
     if (r->nframes == r->capframes) {
-        size_t cap = r->capframes ? r->capframes * 2 : 32;
-        frame *f = dt__realloc(r->frames, cap * sizeof *f);
+        size_t cap = r->capframes * 2;
+        frame *f = r->frames == r->inl_frames ? dt__malloc(cap * sizeof *f)
+                                              : dt__realloc(r->frames, cap * sizeof *f);
         if (!f) return nomem(r);
+        if (r->frames == r->inl_frames) memcpy(f, r->inl_frames, sizeof r->inl_frames);
         r->frames = f;
         r->capframes = cap;
     }
@@ -539,12 +545,14 @@ static int push_frame(dt_edn_reader *r, int kind, size_t start, size_t tag_off, 
 
 static int push_val(dt_edn_reader *r, dt_value *v) {
     if (r->nvals == r->capvals) {
-        size_t cap = r->capvals ? r->capvals * 2 : 64;
-        dt_value *nv = dt__realloc(r->vals, cap * sizeof *nv);
+        size_t cap = r->capvals * 2;
+        dt_value *nv = r->vals == r->inl_vals ? dt__malloc(cap * sizeof *nv)
+                                              : dt__realloc(r->vals, cap * sizeof *nv);
         if (!nv) {
             dt_value_free(v);
             return nomem(r);
         }
+        if (r->vals == r->inl_vals) memcpy(nv, r->inl_vals, sizeof r->inl_vals);
         r->vals = nv;
         r->capvals = cap;
     }
@@ -1311,6 +1319,10 @@ static void reader_init(dt_edn_reader *r, const char *text, size_t len, const dt
     pthread_once(&cls_once, cls_init);
     memset(r, 0, sizeof *r);
     r->magic = EDN_MAGIC;
+    r->frames = r->inl_frames;
+    r->capframes = sizeof r->inl_frames / sizeof r->inl_frames[0];
+    r->vals = r->inl_vals;
+    r->capvals = sizeof r->inl_vals / sizeof r->inl_vals[0];
     r->text = text ? text : "";
     r->len = len;
     if (opts)
@@ -1327,11 +1339,13 @@ static void reader_init(dt_edn_reader *r, const char *text, size_t len, const dt
 
 static void reader_release(dt_edn_reader *r) {
     reader_reset_stacks(r);
-    dt__free(r->frames);
-    dt__free(r->vals);
+    if (r->frames != r->inl_frames) dt__free(r->frames);
+    if (r->vals != r->inl_vals) dt__free(r->vals);
     dt__free(r->spans);
-    r->frames = NULL;
-    r->vals = NULL;
+    r->frames = r->inl_frames;
+    r->capframes = sizeof r->inl_frames / sizeof r->inl_frames[0];
+    r->vals = r->inl_vals;
+    r->capvals = sizeof r->inl_vals / sizeof r->inl_vals[0];
     r->spans = NULL;
 }
 

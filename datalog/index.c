@@ -7,6 +7,7 @@
 #include "db.h"
 #include "edn.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,7 +255,9 @@ static inline size_t voff(const dl_cursor *c) {
 }
 
 int dl_cursor_open(dl_cursor *c, const dl_store *st, dt_kv_txn *txn, dl_index index) {
-    memset(c, 0, sizeof *c);
+    /* all but the batch, which is 8 KiB and only read in [ib, nb) */
+    memset(c, 0, offsetof(dl_cursor, batch));
+    memset(&c->nb, 0, sizeof *c - offsetof(dl_cursor, nb));
     c->st = st;
     c->txn = txn;
     c->index = index;
@@ -1614,6 +1617,45 @@ static int value_in_use(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vk
     return DT_OK;
 }
 
+static int kv_fail(dl_wtxn *w, int rc, const char *what);
+
+/*
+ * ave_neighbour_has: 1 when an ave entry next to the one the ave cursor
+ * has just written has the prefix aid | vkey: the entries of one value
+ * are adjacent, so another entity has the value exactly when a
+ * neighbour shares it.  Saves value_in_use's look-up before the put: the
+ * neighbours are usually on the cursor's page.
+ */
+static int ave_neighbour_has(dl_wtxn *w, uint32_t aid, const uint8_t *vkey, size_t vklen,
+                             int *out) {
+    dt_buf *b = &w->key2;
+    int rc = dl_key_giant(b, aid, vkey, vklen); /* aid | vkey: the ave prefix */
+    if (rc != DT_OK) return rc;
+    *out = 0;
+    dt_kv_bytes k, v;
+    rc = kv_cursor_get(w->ave_cur, &k, &v, KV_PREV);
+    if (rc == DT_OK) {
+        if (k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0) {
+            *out = 1;
+            return DT_OK;
+        }
+        /* back to the new entry, then past it */
+        if ((rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT)) == DT_OK)
+            rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT);
+    } else if (rc == DT_NOTFOUND) {
+        /* the first entry: after a failed step the position is not
+         * defined, so find the new entry again */
+        k.ptr = w->key.p;
+        k.len = w->key.len;
+        if ((rc = kv_cursor_get(w->ave_cur, &k, &v, KV_SET)) == DT_OK)
+            rc = kv_cursor_get(w->ave_cur, &k, &v, KV_NEXT);
+    }
+    if (rc == DT_NOTFOUND) return DT_OK;
+    if (rc != DT_OK) return kv_fail(w, rc, "reading ave");
+    *out = k.len >= b->len && memcmp(k.ptr, b->p, b->len) == 0;
+    return DT_OK;
+}
+
 static int kv_fail(dl_wtxn *w, int rc, const char *what) {
     return dt__seterr(NULL, rc, "store: %s: %s", what, dt_errmsg(w->st->kv));
 }
@@ -1624,8 +1666,11 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     dt_buf *vk = &w->tmp;
     vk->len = 0;
     if ((rc = dl_vkey_from_enc(enc, enc_len, vk, &truncated)) != DT_OK) return rc;
+    /* whether another entity has the value (distinct-value statistics):
+     * a long value looks first, as it may need its giants record; the
+     * others see their neighbours after the put (ave_neighbour_has) */
     int used = 0;
-    if ((rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
+    if (truncated && (rc = value_in_use(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     if (truncated && !used) {
         if ((rc = dl_key_giant(&w->key, aid, vk->p, vk->len)) != DT_OK) return rc;
         dt_kv_bytes old;
@@ -1658,8 +1703,11 @@ int dl_datom_add(dl_wtxn *w, int64_t e, uint32_t aid, const uint8_t *enc, size_t
     if ((rc = dl_key_ave(&w->key, aid, vk->p, vk->len, e)) != DT_OK) return rc;
     k.ptr = w->key.p;
     k.len = w->key.len;
+    if (!w->ave_cur && (rc = kv_cursor_open(w->txn, st->ave, &w->ave_cur)) != DT_OK)
+        return kv_fail(w, rc, "writing ave");
     if ((rc = kv_cursor_put(w->ave_cur, &k, &txv, 0)) != DT_OK)
         return kv_fail(w, rc, "writing ave");
+    if (!truncated && (rc = ave_neighbour_has(w, aid, vk->p, vk->len, &used)) != DT_OK) return rc;
     if ((rc = delta(w, aid, 1, used ? 0 : 1)) != DT_OK) return rc;
     return record(w, e, aid, enc, enc_len, 1);
 }
@@ -1718,16 +1766,21 @@ static int write_txlog(dl_wtxn *w, const dl_schema *s) {
             rc = dt__seterr(NULL, DT_INTERNAL, "store: change of unknown attribute %u", c->aid);
             break;
         }
-        dt_value d;
-        if ((rc = dt_value_seq(DT_VECTOR, 4, &d)) != DT_OK) break;
-        dt_value_long(c->e, &d.u.seq.items[0]);
+        /* [e :attr v added] on the stack, the keyword a view of the
+         * schema's ident: only the decoded value is allocated */
+        dt_value it[4], d;
+        d.type = DT_VECTOR;
+        d.u.seq.items = it;
+        d.u.seq.n = 4;
+        dt_value_long(c->e, &it[0]);
+        it[1].type = DT_KEYWORD;
+        it[1].u.s.ptr = (char *)a->ident;
+        it[1].u.s.len = a->ident_len;
+        dt_value_bool(c->added, &it[3]);
         size_t used;
-        rc = dt_value_text(DT_KEYWORD, a->ident, a->ident_len, &d.u.seq.items[1]);
-        if (rc == DT_OK)
-            rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &d.u.seq.items[2], &used);
-        dt_value_bool(c->added, &d.u.seq.items[3]);
+        rc = dl_codec_decode(w->encs.p + c->enc_off, c->enc_len, &it[2], &used);
         if (rc == DT_OK) rc = dl_msgpack_append(&d, &b);
-        dt_value_free(&d);
+        dt_value_free(&it[2]);
     }
     if (rc == DT_OK) rc = dl_txlog_put_bytes(w->st, w->txn, w->tx, b.p, b.len);
     dt_buf_release(&b);
@@ -1735,13 +1788,18 @@ static int write_txlog(dl_wtxn *w, const dl_schema *s) {
 }
 
 int dl_wtxn_finish(dl_wtxn *w, const dl_schema *s) {
+    kv_cursor *sc = NULL; /* one cursor for every attribute's record */
     for (uint32_t aid = 0; aid < w->ndeltas; aid++) {
         dl_stat_delta *d = &w->deltas[aid];
         if (!d->count && !d->distinct) continue;
-        int rc = dl_stats_add(w->st, w->txn, aid, d->count, d->distinct);
-        if (rc != DT_OK) return rc;
+        int rc = dl_stats_add_cur(w->st, w->txn, &sc, aid, d->count, d->distinct);
+        if (rc != DT_OK) {
+            kv_cursor_close(sc);
+            return rc;
+        }
         d->count = d->distinct = 0;
     }
+    kv_cursor_close(sc);
     return write_txlog(w, s);
 }
 

@@ -399,6 +399,33 @@ int dl_stats_add(const dl_store *st, dt_kv_txn *txn, uint32_t aid, int64_t dcoun
     return DT_OK;
 }
 
+int dl_stats_add_cur(const dl_store *st, dt_kv_txn *txn, kv_cursor **cur, uint32_t aid,
+                     int64_t dcount, int64_t ddistinct) {
+    int rc;
+    if (!*cur && (rc = kv_cursor_open(txn, st->stats, cur)) != DT_OK)
+        return dt__seterr(NULL, rc, "store: reading stats: %s", dt_errmsg(txn));
+    uint8_t k[4], v[16];
+    dl_put_u32(k, aid);
+    dt_kv_bytes key = {k, 4}, val;
+    uint64_t count = 0, distinct = 0;
+    rc = kv_cursor_get(*cur, &key, &val, KV_SET);
+    if (rc == DT_OK) {
+        if (val.len != 16) return dt__seterr(NULL, DT_CORRUPT, "store: malformed stats entry");
+        count = dl_get_u64(val.ptr);
+        distinct = dl_get_u64((const uint8_t *)val.ptr + 8);
+    } else if (rc != DT_NOTFOUND) {
+        return dt__seterr(NULL, rc, "store: reading stats: %s", dt_errmsg(st->kv));
+    }
+    dl_put_u64(v, (uint64_t)((int64_t)count + dcount));
+    dl_put_u64(v + 8, (uint64_t)((int64_t)distinct + ddistinct));
+    key.ptr = k;
+    key.len = 4;
+    dt_kv_bytes nv = {v, 16};
+    if ((rc = kv_cursor_put(*cur, &key, &nv, 0)) != DT_OK)
+        return dt__seterr(NULL, rc, "store: writing stats: %s", dt_errmsg(st->kv));
+    return DT_OK;
+}
+
 int dl_txlog_put_bytes(const dl_store *st, dt_kv_txn *txn, int64_t tx, const void *bytes,
                        size_t n) {
     uint8_t k[8];

@@ -161,6 +161,13 @@ int dl_stats_get(const dl_store *st, dt_kv_txn *txn, uint32_t aid, dl_attr_stats
 int dl_stats_add(const dl_store *st, dt_kv_txn *txn, uint32_t aid, int64_t dcount,
                  int64_t ddistinct);
 
+/* dl_stats_add_cur: the same through the cursor *cur on dt/stats, opened
+ * on first use (*cur NULL); the caller closes it (kv_cursor_close) before
+ * the transaction ends.  For several attributes in a row: the records sit
+ * on one page, so no look-up descends from the root again. */
+int dl_stats_add_cur(const dl_store *st, dt_kv_txn *txn, kv_cursor **cur, uint32_t aid,
+                     int64_t dcount, int64_t ddistinct);
+
 /* }====== */
 
 /* {====== Tx-log ====== */

@@ -139,14 +139,26 @@ static void job_fail(kv_job *j, int rc, const char *msg) {
  * child per job, one commit.  Sets every job's rc. */
 static void run_batch(kv_writer *w, kv_job *batch) {
     const kv_writer_ops *ops = w->ops;
-    /* a lone job runs in the root transaction itself: a nested one would
-     * only cost time, since a failure aborts the root anyway */
-    int nested = !kv_writemap(w->kv) && batch->next != NULL;
+    /*
+     * The jobs run straight in the root transaction first: a nested
+     * transaction per job costs more than the job itself (LMDB allocates
+     * its dirty list, copies every page it touches that the root already
+     * dirtied, and merges the lists back on commit).  When a job fails,
+     * its partial writes are in the root, so the batch is undone and runs
+     * again without it, this time with a nested transaction per job
+     * (without WRITEMAP), so that further failures drop only their own job
+     * and a batch runs at most twice.  The jobs before the failed one see
+     * the same state the second time, so the failed job's outcome stands.
+     */
+    int nested = 0;
     for (kv_job *j = batch; j; j = j->next) j->excluded = 0;
     for (int attempt = 0;; attempt++) {
         int pending = 0;
         for (kv_job *j = batch; j; j = j->next) pending += !j->excluded;
         if (!pending) return; /* every job failed on its own: nothing to commit */
+        /* after a failure; a lone job runs in the root transaction itself,
+         * since its failure aborts the root anyway */
+        if (attempt > 0 && pending > 1 && !kv_writemap(w->kv)) nested = 1;
         int rc = ops->enter ? ops->enter(w->ctx) : DT_OK;
         if (rc != DT_OK) {
             for (kv_job *j = batch; j; j = j->next) job_fail(j, rc, dt_errmsg(NULL));

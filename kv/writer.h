@@ -2,9 +2,10 @@
  * writer.h -- futures and the group-commit writer (kv layer).
  *
  * A kv_writer owns one thread that drains a queue of jobs: it takes every
- * pending job, runs each in a nested transaction of one root write
- * transaction (so a failing job is dropped alone), commits once (one
- * fsync for the whole batch), then completes the jobs in submission order.
+ * pending job, runs them one after another in one root write transaction,
+ * commits once (one fsync for the whole batch), then completes the jobs in
+ * submission order.  A failing job is dropped alone: the batch is undone
+ * and runs again without it, each job then in a nested transaction.
  * The batch therefore grows with the load and a lone job never waits for
  * company.  The KV store's async writes and the Datalog connection's
  * transactions both run on it, through the hooks in kv_writer_ops.

@@ -6,6 +6,7 @@
  * concurrent synchronous writers share fsyncs too.  A transaction whose
  * report wants exact before/after snapshots runs in a batch of its own.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,8 @@ static int w_begin(void *ctx, dt_kv_txn *root, kv_job *first) {
     conn->w_v = conn->schema_v;
     pthread_mutex_unlock(&conn->slock);
     conn->w_changed = 0;
+    conn->w_root = root;
+    txn_batch_reset(&conn->w_batch);
     tx_job *j = (tx_job *)first;
     /* the writer slot is held and the root began: a snapshot taken now is
      * the state before this (alone) transaction */
@@ -52,8 +55,10 @@ static int w_begin(void *ctx, dt_kv_txn *root, kv_job *first) {
 static int w_run(void *ctx, kv_job *job, dt_kv_txn *txn) {
     dt_conn *conn = ctx;
     tx_job *j = (tx_job *)job;
+    /* straight in the root: counters and statistics wait for the commit
+     * (a nested job, after a failure in the batch, writes its own) */
     return txn_run(conn, txn, &conn->w_ws, &conn->w_changed, &j->tx, j->carry, j->form_base,
-                   j->want_report ? &j->report : NULL);
+                   txn == conn->w_root ? &conn->w_batch : NULL, j->want_report ? &j->report : NULL);
 }
 
 static void w_undo(void *ctx, kv_job *job) {
@@ -65,13 +70,16 @@ static void w_undo(void *ctx, kv_job *job) {
 
 static int w_precommit(void *ctx, dt_kv_txn *root) {
     dt_conn *conn = ctx;
-    if (!conn->w_changed) return DT_OK;
+    int rc = txn_batch_write(&conn->w_batch, conn, root);
+    if (rc != DT_OK || !conn->w_changed) return rc;
     return dl_meta_put_u64(&conn->st, root, "schema_v", conn->w_v + 1);
 }
 
 static void w_end(void *ctx, int committed, kv_job *first) {
     dt_conn *conn = ctx;
     tx_job *j = (tx_job *)first;
+    conn->w_root = NULL;
+    txn_batch_reset(&conn->w_batch);
     if (committed && conn->w_changed)
         txn_conn_set_schema(conn, conn->w_ws, conn->w_v + 1);
     else
@@ -130,9 +138,16 @@ int txn_holds_writer(const void *conn) {
 }
 
 static int get_writer(dt_conn *conn, kv_writer **out) {
+    /* started: no lock (64 producers would queue on amu, then again on
+     * the writer's own lock) */
+    if ((*out = atomic_load_explicit(&conn->writer_pub, memory_order_acquire))) return DT_OK;
     int rc = DT_OK;
     pthread_mutex_lock(&conn->amu);
-    if (!conn->writer) rc = kv_writer_start(conn->kv, &conn_writer_ops, conn, &conn->writer);
+    if (!conn->writer) {
+        rc = kv_writer_start(conn->kv, &conn_writer_ops, conn, &conn->writer);
+        if (rc == DT_OK)
+            atomic_store_explicit(&conn->writer_pub, conn->writer, memory_order_release);
+    }
     *out = conn->writer;
     pthread_mutex_unlock(&conn->amu);
     return rc;
@@ -141,6 +156,8 @@ static int get_writer(dt_conn *conn, kv_writer **out) {
 void txn_async_stop(dt_conn *conn) {
     pthread_mutex_lock(&conn->amu);
     kv_writer *w = conn->writer;
+    /* submitters take the locked path from now on */
+    atomic_store_explicit(&conn->writer_pub, NULL, memory_order_release);
     pthread_mutex_unlock(&conn->amu);
     /* conn->writer stays set while it drains, so that a callback which
      * submits meanwhile reaches the stopping writer (DT_MISUSE) rather than
@@ -165,7 +182,13 @@ static int submit(dt_conn *conn, const dt_value *tx, int borrowed, txn_carry *ca
                   size_t form_base, int want_report, int want_snapshots, dt_transact_callback cb,
                   void *userdata, int here, dt_future **fut_out) {
     if (fut_out) *fut_out = NULL;
-    tx_job *j = dt__calloc(1, sizeof *j);
+    /* not calloc: the job's message buffer needs no zeroing */
+    tx_job *j = dt__malloc(sizeof *j);
+    if (j) {
+        memset(j, 0, offsetof(tx_job, job.msg));
+        j->job.msg[0] = '\0';
+        memset(&j->conn, 0, sizeof *j - offsetof(tx_job, conn));
+    }
     if (!j) {
         if (borrowed == TX_TAKE) dt_value_free((dt_value *)tx);
         return dt__seterr(NULL, DT_NOMEM, "transact: out of memory");

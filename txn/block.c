@@ -140,14 +140,14 @@ int dt_txn_transact_value(dt_txn *tx, const dt_value *tx_data, dt_report **out) 
     dt_conn *conn = tx->conn;
     if (kv_writemap(conn->kv)) {
         /* no nested transactions: a failure spoils the block */
-        rc = txn_run(conn, top(tx), &tx->ws, &tx->ws_changed, tx_data, NULL, 0, out);
+        rc = txn_run(conn, top(tx), &tx->ws, &tx->ws_changed, tx_data, NULL, 0, NULL, out);
         if (rc != DT_OK) tx->failed = rc;
         return dt__moveerr(NULL, tx, rc);
     }
     dt_kv_txn *child = NULL;
     rc = kv_txn_begin(conn->kv, top(tx), DT_KV_TXN_WRITE, &child);
     if (rc != DT_OK) return dt__moveerr(conn->kv, tx, rc);
-    rc = txn_run(conn, child, &tx->ws, &tx->ws_changed, tx_data, NULL, 0, out);
+    rc = txn_run(conn, child, &tx->ws, &tx->ws_changed, tx_data, NULL, 0, NULL, out);
     if (rc == DT_OK) {
         rc = kv_txn_commit(child);
         if (rc != DT_OK) {

@@ -250,6 +250,8 @@ int dt_conn_close(dt_conn *conn) {
     conn->magic = DT_MAGIC_DEAD;
     dl_schema_release(conn->schema);
     txn_fns_free(conn);
+    txn_scratch_free(conn);
+    txn_batch_free(&conn->w_batch);
     udf_rt_free(conn->udf);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->slock);

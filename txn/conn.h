@@ -16,6 +16,22 @@
 #define DT_MAGIC_CONN 0x64746364u /* "dtcd" */
 
 typedef struct txn_carry txn_carry;
+typedef struct txn_scratch txn_scratch;
+
+/*
+ * The state a group-commit batch carries from one transaction to the
+ * next while they run straight in its root transaction: the meta
+ * counters (next entity id, next t) and the statistics deltas, written
+ * once before the batch commits (txn_batch_write) instead of read and
+ * written by every transaction.
+ */
+typedef struct txn_batch {
+    int have; /* next_eid and t are the counters, not yet written */
+    uint64_t next_eid, t;
+    dl_stat_delta *deltas; /* by attribute id, not yet written */
+    size_t ndeltas;
+    int dirty; /* deltas holds a non-zero entry */
+} txn_batch;
 
 struct dt_conn {
     uint32_t magic;
@@ -32,9 +48,13 @@ struct dt_conn {
      * thread, or a synchronous caller running its transaction in place */
     pthread_mutex_t amu; /* guards writer */
     struct kv_writer *writer;
+    /* the same, published once started: submitters read it without amu */
+    struct kv_writer *_Atomic writer_pub;
     dl_schema *w_ws;
     uint64_t w_v;
     int w_changed;
+    dt_kv_txn *w_root; /* the batch's root transaction */
+    txn_batch w_batch; /* for the jobs that run in w_root itself */
     /* transaction functions (txfn.h); changed only with the writer slot */
     struct txn_fn_entry *fns;
     size_t nfns;
@@ -43,6 +63,10 @@ struct dt_conn {
     struct udf_rt *udf;
     /* the thread holding wlock (the address of a thread-local), or NULL */
     _Atomic(const void *) w_thread;
+    /* buffers one transaction leaves to the next (transact.c); used only
+     * with the writer slot */
+    struct txn_scratch *scratch;
+    int scratch_busy;
 };
 
 /* 1 when conn is a live connection handle. */
@@ -66,10 +90,22 @@ void txn_report_set_snapshots(dt_report *r, dt_db *before, dt_db *after);
  * holds one reference); when the transaction changes the schema, *ws is
  * replaced by the changed copy and *ws_changed set; on failure *ws is
  * untouched.  With `out`, a report without snapshots.  The caller bumps
- * the meta schema version and publishes the schema after commit.
+ * the meta schema version and publishes the schema after commit.  With
+ * `batch` (txn is the batch's root), the counters and statistics go to
+ * the batch, which the caller writes before commit (txn_batch_write).
  */
 int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
-            txn_carry *carry, size_t form_base, dt_report **out);
+            txn_carry *carry, size_t form_base, txn_batch *batch, dt_report **out);
+
+/* txn_batch_reset: forgets what the batch holds (a new root transaction).
+ * txn_batch_write: writes it into txn (the root, before its commit) and
+ * forgets it.  txn_batch_free: releases it. */
+void txn_batch_reset(txn_batch *b);
+int txn_batch_write(txn_batch *b, dt_conn *conn, dt_kv_txn *txn);
+void txn_batch_free(txn_batch *b);
+
+/* Frees the connection's transaction buffers (at close). */
+void txn_scratch_free(dt_conn *conn);
 
 /*
  * txn_conn_snapshot: a snapshot whose schema matches its data: the

@@ -18,6 +18,7 @@
  *     lookup refs see earlier writes of the same transaction.
  * Any error aborts the LMDB transaction: nothing is written.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -49,7 +50,7 @@ typedef struct bmap {
 static uint64_t bhash(const uint8_t *p, size_t n) { return dl_codec_hash(p, n); }
 
 static int bmap_grow(bmap *m) {
-    size_t n = m->nslots ? m->nslots * 2 : 64;
+    size_t n = m->nslots ? m->nslots * 2 : 16;
     bmap_slot *s = dt__calloc(n, sizeof *s);
     if (!s) return DT_NOMEM;
     for (size_t i = 0; i < m->nslots; i++) {
@@ -139,6 +140,7 @@ struct txn_carry {
 typedef struct tctx {
     dt_conn *conn;
     txn_carry *carry; /* NULL, or tempids of earlier batches */
+    txn_batch *batch; /* NULL, or the group-commit batch txn is the root of */
     size_t form_base; /* number of the first form, for messages */
     dt_kv_txn *txn;
     dl_schema *ws; /* working schema (one reference) */
@@ -151,19 +153,28 @@ typedef struct tctx {
     tempid_t *tids;
     size_t ntids, captids;
     bmap tid_index; /* tempid key bytes -> index */
-    size_t form;    /* current top-level form */
+    /* e | aid of the values added to entities this transaction created:
+     * an absent pair has no value yet, without a look-up (do_add) */
+    bmap fresh_pairs;
+    dt_buf cur;  /* current values (do_add) */
+    size_t form; /* current top-level form */
     const dt_value *forms;
     int explicit_instant;
     dt_buf enc, enc2, kb;
-    dl_cursor eav_cur; /* opened on first use (eav_open) */
-    int eav_open;
+    int eav_open;        /* eav_cur (last) is open */
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
     size_t nproduced, capproduced;
     txn_eidgap gap;    /* tempid ids once next_eid reached the top (eid.h) */
     size_t applied;    /* ops[0..applied) are written (flush_ops) */
     uint64_t fn_steps; /* instruction budget used by its function calls */
+    /* last: opened on first use (eav_open); not zeroed with the rest, as
+     * it is large (tctx_zero) */
+    dl_cursor eav_cur;
 } tctx;
+
+/* Zeroes c but for eav_cur, a few kilobytes most transactions never use. */
+static void tctx_zero(tctx *c) { memset(c, 0, offsetof(tctx, eav_cur)); }
 
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
 
@@ -209,6 +220,68 @@ static int produced_adopt(tctx *c, dt_value *v, const dt_value **out) {
     c->produced[c->nproduced++] = heap;
     *out = heap;
     return DT_OK;
+}
+
+/* }====== */
+
+/* {====== Group-commit batches ====== */
+
+void txn_batch_reset(txn_batch *b) {
+    b->have = 0;
+    if (b->dirty) memset(b->deltas, 0, b->ndeltas * sizeof *b->deltas);
+    b->dirty = 0;
+}
+
+void txn_batch_free(txn_batch *b) {
+    dt__free(b->deltas);
+    memset(b, 0, sizeof *b);
+}
+
+int txn_batch_write(txn_batch *b, dt_conn *conn, dt_kv_txn *txn) {
+    int rc = DT_OK;
+    if (b->have) {
+        rc = dl_meta_put_u64(&conn->st, txn, "next_eid", b->next_eid);
+        if (rc == DT_OK) rc = dl_meta_put_u64(&conn->st, txn, "next_t", b->t);
+    }
+    kv_cursor *sc = NULL;
+    for (size_t aid = 0; b->dirty && aid < b->ndeltas && rc == DT_OK; aid++) {
+        dl_stat_delta *d = &b->deltas[aid];
+        if (d->count || d->distinct)
+            rc = dl_stats_add_cur(&conn->st, txn, &sc, (uint32_t)aid, d->count, d->distinct);
+    }
+    kv_cursor_close(sc);
+    if (rc == DT_OK) txn_batch_reset(b);
+    return rc;
+}
+
+/* Moves the statistics deltas of w to the batch (w's become zero, so
+ * dl_wtxn_finish writes only the tx-log). */
+static int batch_take_deltas(txn_batch *b, dl_wtxn *w) {
+    if (w->ndeltas > b->ndeltas) {
+        dl_stat_delta *d = dt__realloc(b->deltas, w->ndeltas * sizeof *d);
+        if (!d) return nomem();
+        memset(d + b->ndeltas, 0, (w->ndeltas - b->ndeltas) * sizeof *d);
+        b->deltas = d;
+        b->ndeltas = w->ndeltas;
+    }
+    for (size_t aid = 0; aid < w->ndeltas; aid++) {
+        dl_stat_delta *d = &w->deltas[aid];
+        if (!d->count && !d->distinct) continue;
+        b->deltas[aid].count += d->count;
+        b->deltas[aid].distinct += d->distinct;
+        d->count = d->distinct = 0;
+        b->dirty = 1;
+    }
+    return DT_OK;
+}
+
+/* Writes what the batch holds before a transaction function reads the
+ * database in the middle of the transaction: it sees the counters and
+ * statistics of the transactions before this one. */
+static int batch_flush(tctx *c) {
+    /* the batch's counters are those before this transaction, whose own
+     * go to the batch when it ends */
+    return c->batch ? txn_batch_write(c->batch, c->conn, c->txn) : DT_OK;
 }
 
 /* }====== */
@@ -657,6 +730,7 @@ static int call_fn(tctx *c, const txn_fn_entry *fn, const dt_value *args, size_t
     dt_value out = DT_VALUE_NIL;
     dt_db *db = NULL;
     int rc = flush_ops(c);
+    if (rc == DT_OK) rc = batch_flush(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
     dq_db_set_host(db, udf_query_host(c->conn->udf));
@@ -678,6 +752,7 @@ static int call_udf(tctx *c, const dt_value *head, const dt_value *args, size_t 
     dt_value out = DT_VALUE_NIL;
     dt_db *db = NULL;
     int rc = flush_ops(c);
+    if (rc == DT_OK) rc = batch_flush(c);
     if (rc != DT_OK) return rc;
     if ((rc = dl_db_new(&c->conn->st, c->txn, 0, c->ws, NULL, &db)) != DT_OK) return rc;
     dq_db_set_host(db, udf_query_host(c->conn->udf));
@@ -1050,8 +1125,24 @@ static int check_entity_id(tctx *c, int64_t e) {
                       (long long)e, (long long)(DL_TX0 - 1));
 }
 
-static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
-    int rc;
+/* 1 when entity e, which this transaction created (fresh), has had no
+ * value of aid added yet in it, and records that it now has one. */
+static int fresh_first(tctx *c, int64_t e, uint32_t aid, int *first) {
+    uint8_t k[12];
+    memcpy(k, &e, 8);
+    memcpy(k + 8, &aid, 4);
+    *first = !bmap_find(&c->fresh_pairs, k, sizeof k);
+    if (*first && bmap_put(&c->fresh_pairs, k, sizeof k, 0) != DT_OK) return nomem();
+    return DT_OK;
+}
+
+/* Adds [e a enc]: a cardinality-one value replaces the current one, a
+ * value already there is kept.  `fresh`: e is an entity this
+ * transaction created, so before its first value of a there is nothing
+ * to look up. */
+static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc, int fresh) {
+    int rc, first = 0;
+    if (fresh && (rc = fresh_first(c, e, a->aid, &first)) != DT_OK) return rc;
     if (a->unique) {
         int64_t holder;
         int found;
@@ -1070,6 +1161,7 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
                               a->ident, buf, (long long)holder, (long long)e);
         }
     }
+    if (first) return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     if (a->many) {
         int exists;
         if ((rc = dl_datom_exists(&c->conn->st, c->txn, e, a->aid, enc->p, enc->len, NULL,
@@ -1078,18 +1170,17 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc) {
         if (exists) return DT_OK;
         return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     }
-    dt_buf list = DT_BUF_INIT;
+    dt_buf *list = &c->cur;
     size_t count, pos = 0, n;
     int same = 0;
-    rc = current_values(c, e, a->aid, &list, &count);
+    rc = current_values(c, e, a->aid, list, &count);
     const uint8_t *p;
-    while (rc == DT_OK && (p = list_next(&list, &pos, &n))) {
+    while (rc == DT_OK && (p = list_next(list, &pos, &n))) {
         if (n == enc->len && memcmp(p, enc->p, n) == 0)
             same = 1;
         else
             rc = retract_enc(c, e, a->aid, p, n);
     }
-    dt_buf_release(&list);
     if (rc == DT_OK && !same) rc = dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
     return rc;
 }
@@ -1174,7 +1265,7 @@ done:
     return rc;
 }
 
-static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
+static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a, int fresh) {
     dt_buf list = DT_BUF_INIT;
     size_t count = 0, pos = 0, n = 0;
     int rc = current_values(c, e, a->aid, &list, &count);
@@ -1205,7 +1296,7 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a) {
     dt_buf_release(&list);
     if (rc != DT_OK) return rc;
     if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-    return do_add(c, e, a, &c->enc);
+    return do_add(c, e, a, &c->enc, fresh);
 }
 
 static int apply_op(tctx *c, const op *o) {
@@ -1215,10 +1306,12 @@ static int apply_op(tctx *c, const op *o) {
     if ((rc = check_entity_id(c, e)) != DT_OK) return rc;
     if (o->kind == OP_RETRACT_ENTITY) return retract_entity(c, e, 0);
     const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
+    /* an entity this transaction created: a new id (allocate_ids) */
+    int fresh = o->e.kind == ER_TEMPID && c->tids[tid_root(c, o->e.tempid)].fresh;
     switch (o->kind) {
     case OP_ADD:
         if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-        return do_add(c, e, a, &c->enc);
+        return do_add(c, e, a, &c->enc, fresh);
     case OP_RETRACT:
         rc = encode_value(c, a, o->v, &o->vref, &c->enc);
         if (rc == DT_NOTFOUND && o->vref.kind == ER_LOOKUP) return DT_OK; /* nothing to retract */
@@ -1235,7 +1328,7 @@ static int apply_op(tctx *c, const op *o) {
         return rc;
     }
     case OP_CAS:
-        return do_cas(c, o, e, a);
+        return do_cas(c, o, e, a, fresh);
     default:
         return dt__seterr(NULL, DT_INTERNAL, "transact: unknown op");
     }
@@ -1385,9 +1478,14 @@ static int run(tctx *c, const dt_value *tx) {
                           buf);
     }
     c->forms = tx;
-    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK)
-        return rc;
-    if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
+    if (c->batch && c->batch->have) {
+        c->next_eid = c->batch->next_eid;
+        c->t = c->batch->t;
+    } else {
+        if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_eid", 1, &c->next_eid)) != DT_OK)
+            return rc;
+        if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
+    }
     c->tx = DL_TX0 + (int64_t)c->t;
     c->w.tx = c->tx;
     for (size_t i = 0; i < tx->u.seq.n; i++) {
@@ -1407,9 +1505,18 @@ static int run(tctx *c, const dt_value *tx) {
         dl_codec_put_int(DT_INSTANT, now_ms(), enc);
         if ((rc = dl_datom_add(&c->w, c->tx, DL_AID_TXINSTANT, enc, 9)) != DT_OK) return rc;
     }
+    if (c->batch && (rc = batch_take_deltas(c->batch, &c->w)) != DT_OK) return rc;
     if ((rc = dl_wtxn_finish(&c->w, c->ws)) != DT_OK) return rc;
-    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
     if ((rc = txn_eidgap_save(&c->gap, &c->conn->st, c->txn)) != DT_OK) return rc;
+    if (c->batch) {
+        /* a failure from here on would leave the batch ahead of the data,
+         * but any failure undoes the whole batch, which starts afresh */
+        c->batch->next_eid = c->next_eid;
+        c->batch->t = c->t + 1;
+        c->batch->have = 1;
+        return DT_OK;
+    }
+    if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_eid", c->next_eid)) != DT_OK) return rc;
     if ((rc = dl_meta_put_u64(&c->conn->st, c->txn, "next_t", c->t + 1)) != DT_OK) return rc;
     return DT_OK;
 }
@@ -1420,17 +1527,180 @@ static void ctx_release(tctx *c) {
         dt__free(c->produced[i]);
     }
     dt__free(c->produced);
-    dl_cursor_close(&c->eav_cur);
+    if (c->eav_open) dl_cursor_close(&c->eav_cur);
+    c->eav_open = 0;
     dl_wtxn_release(&c->w);
     txn_eidgap_release(&c->gap);
     dt__free(c->ops);
     dt__free(c->tids);
     bmap_release(&c->tid_index);
+    bmap_release(&c->fresh_pairs);
+    dt_buf_release(&c->cur);
     dt_buf_release(&c->enc);
     dt_buf_release(&c->enc2);
     dt_buf_release(&c->kb);
     dl_schema_release(c->ws);
 }
+
+/* {====== Buffers kept from one transaction to the next ====== */
+
+/*
+ * A transaction allocates a dozen small arrays and buffers (ops, tempids,
+ * encodings, the write context's keys, change list and statistics
+ * deltas).  The connection keeps them for the next transaction, which
+ * runs with the writer slot like this one: a small transaction then
+ * allocates next to nothing.  Buffers a large transaction grew past
+ * SCRATCH_KEEP bytes are freed instead of kept.
+ */
+#define SCRATCH_KEEP ((size_t)256 << 10)
+
+struct txn_scratch {
+    op *ops;
+    size_t capops;
+    tempid_t *tids;
+    size_t captids;
+    bmap tid_index, fresh_pairs;
+    dt_buf enc, enc2, kb, cur;
+    dt_buf wkey, wkey2, wtmp, wencs;
+    dl_change *changes;
+    size_t capchanges;
+    dl_stat_delta *deltas;
+    size_t ndeltas;
+};
+
+static void buf_lend(dt_buf *from, dt_buf *to) {
+    *to = *from;
+    to->len = 0;
+    memset(from, 0, sizeof *from);
+}
+
+static void buf_keep(dt_buf *from, dt_buf *to) {
+    if (from->cap > SCRATCH_KEEP) {
+        dt_buf_release(from);
+    } else {
+        dt_buf_release(to);
+        *to = *from;
+        memset(from, 0, sizeof *from);
+    }
+}
+
+/* Moves map m, emptied, to `to` (or frees it when it grew large). */
+static void bmap_keep(bmap *m, bmap *to) {
+    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
+        bmap_release(m);
+    } else if (m->count) {
+        memset(m->slots, 0, m->nslots * sizeof *m->slots);
+        m->count = 0;
+        m->keys.len = 0;
+    }
+    bmap_release(to);
+    *to = *m;
+    memset(m, 0, sizeof *m);
+}
+
+/* Lends the kept buffers to c and its (initialized) write context; NULL
+ * when another transaction of the connection has them (never expected:
+ * one writer at a time). */
+static txn_scratch *scratch_lend(tctx *c) {
+    dt_conn *conn = c->conn;
+    if (conn->scratch_busy) return NULL;
+    if (!conn->scratch && !(conn->scratch = dt__calloc(1, sizeof *conn->scratch))) return NULL;
+    txn_scratch *s = conn->scratch;
+    conn->scratch_busy = 1;
+    c->ops = s->ops;
+    c->capops = s->capops;
+    c->tids = s->tids;
+    c->captids = s->captids;
+    c->tid_index = s->tid_index;
+    memset(&s->tid_index, 0, sizeof s->tid_index);
+    c->fresh_pairs = s->fresh_pairs;
+    memset(&s->fresh_pairs, 0, sizeof s->fresh_pairs);
+    s->ops = NULL;
+    s->tids = NULL;
+    s->capops = s->captids = 0;
+    buf_lend(&s->enc, &c->enc);
+    buf_lend(&s->enc2, &c->enc2);
+    buf_lend(&s->kb, &c->kb);
+    buf_lend(&s->cur, &c->cur);
+    buf_lend(&s->wkey, &c->w.key);
+    buf_lend(&s->wkey2, &c->w.key2);
+    buf_lend(&s->wtmp, &c->w.tmp);
+    buf_lend(&s->wencs, &c->w.encs);
+    c->w.changes = s->changes;
+    c->w.capchanges = s->capchanges;
+    c->w.deltas = s->deltas;
+    c->w.ndeltas = s->ndeltas;
+    s->changes = NULL;
+    s->deltas = NULL;
+    s->capchanges = s->ndeltas = 0;
+    return s;
+}
+
+/* Takes the buffers back from c (which then owns none of them). */
+static void scratch_keep(tctx *c, txn_scratch *s) {
+    if (c->capops * sizeof *c->ops <= SCRATCH_KEEP) {
+        s->ops = c->ops;
+        s->capops = c->capops;
+    } else {
+        dt__free(c->ops);
+    }
+    if (c->captids * sizeof *c->tids <= SCRATCH_KEEP) {
+        s->tids = c->tids;
+        s->captids = c->captids;
+    } else {
+        dt__free(c->tids);
+    }
+    c->ops = NULL;
+    c->tids = NULL;
+    c->nops = c->capops = c->ntids = c->captids = 0;
+    bmap_keep(&c->tid_index, &s->tid_index);
+    bmap_keep(&c->fresh_pairs, &s->fresh_pairs);
+    buf_keep(&c->enc, &s->enc);
+    buf_keep(&c->enc2, &s->enc2);
+    buf_keep(&c->kb, &s->kb);
+    buf_keep(&c->cur, &s->cur);
+    buf_keep(&c->w.key, &s->wkey);
+    buf_keep(&c->w.key2, &s->wkey2);
+    buf_keep(&c->w.tmp, &s->wtmp);
+    buf_keep(&c->w.encs, &s->wencs);
+    if (c->w.capchanges * sizeof *c->w.changes <= SCRATCH_KEEP) {
+        s->changes = c->w.changes;
+        s->capchanges = c->w.capchanges;
+    } else {
+        dt__free(c->w.changes);
+    }
+    /* deltas are indexed by attribute id: few, and zeroed for the next */
+    if (c->w.deltas) memset(c->w.deltas, 0, c->w.ndeltas * sizeof *c->w.deltas);
+    s->deltas = c->w.deltas;
+    s->ndeltas = c->w.ndeltas;
+    c->w.changes = NULL;
+    c->w.deltas = NULL;
+    c->w.nchanges = c->w.capchanges = c->w.ndeltas = 0;
+    c->conn->scratch_busy = 0;
+}
+
+void txn_scratch_free(dt_conn *conn) {
+    txn_scratch *s = conn->scratch;
+    if (!s) return;
+    dt__free(s->ops);
+    dt__free(s->tids);
+    bmap_release(&s->tid_index);
+    bmap_release(&s->fresh_pairs);
+    dt_buf_release(&s->cur);
+    dt_buf_release(&s->enc);
+    dt_buf_release(&s->enc2);
+    dt_buf_release(&s->kb);
+    dt_buf_release(&s->wkey);
+    dt_buf_release(&s->wkey2);
+    dt_buf_release(&s->wtmp);
+    dt_buf_release(&s->wencs);
+    dt__free(s->changes);
+    dt__free(s->deltas);
+    dt__free(s);
+    conn->scratch = NULL;
+}
+
+/* }====== */
 
 /* Remembers the tempids of a committed transaction in the carry. */
 static int carry_remember(tctx *c) {
@@ -1446,21 +1716,24 @@ static int carry_remember(tctx *c) {
 }
 
 int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, const dt_value *tx_data,
-            txn_carry *carry, size_t form_base, dt_report **out) {
+            txn_carry *carry, size_t form_base, txn_batch *batch, dt_report **out) {
     if (out) *out = NULL;
     tctx c;
-    memset(&c, 0, sizeof c);
+    tctx_zero(&c);
     c.conn = conn;
     c.txn = txn;
     c.carry = carry;
+    c.batch = batch;
     c.form_base = form_base;
     /* our own reference: the first schema change clones it, so the
      * caller's schema is untouched if this transaction fails */
     c.ws = dl_schema_retain(*ws);
     dl_wtxn_init(&c.w, &conn->st, txn, 0);
+    txn_scratch *scratch = scratch_lend(&c);
     int rc = run(&c, tx_data);
     /* cursors must be closed before the txn ends */
-    dl_cursor_close(&c.eav_cur);
+    if (c.eav_open) dl_cursor_close(&c.eav_cur);
+    c.eav_open = 0;
     dl_wtxn_close_cursors(&c.w);
     if (rc == DT_OK && out) rc = build_report(&c, out);
     if (rc == DT_OK && carry) rc = carry_remember(&c);
@@ -1473,6 +1746,7 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
         dt_report_close(*out);
         *out = NULL;
     }
+    if (scratch) scratch_keep(&c, scratch);
     ctx_release(&c);
     return rc;
 }

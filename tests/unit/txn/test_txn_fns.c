@@ -87,7 +87,103 @@ static int fn_inc(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_va
     return dt_edn_read(text, strlen(text), out);
 }
 
+/* [:t/seen]: records what the function's view shows: its basis
+ * transaction as "s"'s :p/age and the count of :p/age values as its
+ * :n/note. */
+static int fn_seen(dt_db *db, const dt_value *args, size_t nargs, void *ud, dt_value *out) {
+    (void)args, (void)nargs, (void)ud;
+    dt_attr_stats st;
+    int rc = dt_db_attr_stats(db, "p/age", &st);
+    if (rc != DT_OK) return dt__seterr(NULL, rc, "%s", dt_errmsg(db));
+    char text[160];
+    snprintf(text, sizeof text, "[[:db/add \"s\" :p/age %lld] [:db/add \"s\" :n/note \"%llu\"]]",
+             (long long)dt_db_basis_tx(db), (unsigned long long)st.count);
+    dt_attr_stats_free(&st);
+    return dt_edn_read(text, strlen(text), out);
+}
+
 /* }====== */
+
+/*
+ * Transactions queued while a block holds the writer commit as one batch,
+ * whose entity ids, transaction counter and statistics are written once
+ * before its commit: a function in the middle of the batch still sees the
+ * transactions before its own (basis, statistics), and the counters go on
+ * from the batch afterwards.
+ */
+/* Queues txs[0..n) while a block holds the writer, so that they commit
+ * as one batch; fail_at (or -1) must fail with DT_CONFLICT, the others
+ * get consecutive transaction ids after *tx, which is updated. */
+static void run_batch_of(dt_conn *c, const char **txs, int n, int fail_at, int64_t *tx) {
+    dt_future *fu[16];
+    dt_txn *block = NULL;
+    assert_true(n <= 16);
+    assert_int_equal(dt_txn_begin(c, &block), DT_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(dt_transact_async(c, txs[i], NULL, NULL, &fu[i]), DT_OK);
+    assert_int_equal(dt_txn_commit(block), DT_OK);
+    for (int i = 0; i < n; i++) {
+        int rc = dt_future_wait(fu[i]);
+        if (i == fail_at) {
+            assert_int_equal(rc, DT_CONFLICT);
+        } else {
+            assert_int_equal(rc, DT_OK);
+            assert_int_equal(dt_future_tx(fu[i]), ++*tx);
+        }
+        dt_future_free(fu[i]);
+    }
+}
+
+static void assert_age_stats(dt_conn *c, uint64_t count, uint64_t distinct) {
+    dt_db *db;
+    dt_attr_stats st;
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "p/age", &st), DT_OK);
+    assert_int_equal(st.count, count);
+    assert_int_equal(st.distinct, distinct);
+    dt_attr_stats_free(&st);
+    dt_db_close(db);
+}
+
+/*
+ * Transactions queued while a block holds the writer commit as one batch,
+ * whose entity ids, transaction counter and statistics are written once
+ * before its commit: a function in the middle of the batch still sees the
+ * transactions before its own (basis, statistics), and the counters go on
+ * from the batch afterwards, also after a batch that ran again without a
+ * failed transaction.
+ */
+static void test_function_in_a_group_commit_batch_sees_the_earlier_transactions(void **state) {
+    dt_conn *c = C(state);
+    assert_int_equal(txn_fn_register(c, "t/seen", fn_seen, NULL), DT_OK);
+    dt_report *r = tu_tx(c, "[{:p/name \"first\"}]", DT_OK, 1);
+    int64_t t0 = dt_report_tx(r), tx = t0;
+    dt_report_close(r);
+    const char *one[] = {"[{:p/age 10}]", "[{:p/age 11}]", "[[:t/seen]]", "[{:p/age 12}]"};
+    run_batch_of(c, one, 4, -1, &tx);
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "[1 :p/name \"first\"]\n[2 :p/age 10]\n[3 :p/age 11]\n[4 :n/note \"2\"]\n"
+             "[4 :p/age %lld]\n[5 :p/age 12]",
+             (long long)(t0 + 2));
+    tu_assert_dump(c, buf);
+    assert_age_stats(c, 4, 4);
+    const char *two[] = {"[{:p/age 20}]", "[[:db/cas 1 :p/name \"nope\" \"x\"]]", "[[:t/seen]]",
+                         "[{:p/age 21}]"};
+    run_batch_of(c, two, 4, 1, &tx);
+    snprintf(buf, sizeof buf,
+             "[1 :p/name \"first\"]\n[2 :p/age 10]\n[3 :p/age 11]\n[4 :n/note \"2\"]\n"
+             "[4 :p/age %lld]\n[5 :p/age 12]\n[6 :p/age 20]\n[7 :n/note \"5\"]\n"
+             "[7 :p/age %lld]\n[8 :p/age 21]",
+             (long long)(t0 + 2), (long long)(t0 + 5));
+    tu_assert_dump(c, buf);
+    assert_age_stats(c, 7, 7);
+    /* the counters go on after the batches */
+    r = tu_tx(c, "[[:db/add \"z\" :p/age 30]]", DT_OK, 1);
+    assert_int_equal(dt_report_tx(r), tx + 1);
+    assert_int_equal(tu_tempid(r, "z"), 9);
+    dt_report_close(r);
+}
 
 static void test_unknown_operation_names_the_keyword(void **state) {
     dt_conn *c = C(state);
@@ -259,6 +355,7 @@ int main(void) {
         T(test_unknown_operation_names_the_keyword),
         T(test_function_tx_data_is_owned_by_the_transaction),
         T(test_functions_see_the_transaction_and_fail_cleanly),
+        T(test_function_in_a_group_commit_batch_sees_the_earlier_transactions),
         T(test_recursive_function_hits_the_depth_limit),
         T(test_nested_entity_maps_deeper_than_the_limit_are_refused),
         T(test_upsert_chain_longer_than_64_rounds_resolves),

@@ -81,6 +81,25 @@ static void test_cardinality_one_replaces_and_reports_retraction(void **state) {
     tu_assert_dump(c, "[1 :user/age 99]");
 }
 
+/* A new entity has no values to look up before its first one of an
+ * attribute; its later values in the same transaction still replace
+ * (cardinality one) or merge with (many) the earlier ones. */
+static void test_new_entity_values_asserted_twice_in_one_transaction(void **state) {
+    dt_conn *c = C(state);
+    dt_report *r = tu_tx(c,
+                         "[{:db/id \"x\" :user/age 1 :user/tags [:a :b]}"
+                         " [:db/add \"x\" :user/age 2] [:db/add \"x\" :user/tags :a]"
+                         " {:db/id \"x\" :user/age 3 :user/tags :c}"
+                         " [:db/add \"y\" :user/age 7] [:db/add \"y\" :user/age 7]"
+                         " [:db/retract \"y\" :user/age 7] [:db/add \"y\" :user/name \"Y\"]]",
+                         DT_OK, 1);
+    assert_int_equal(tu_tempid(r, "x"), 1);
+    assert_int_equal(tu_tempid(r, "y"), 2);
+    dt_report_close(r);
+    tu_assert_dump(c, "[1 :user/age 3]\n[1 :user/tags :a]\n[1 :user/tags :b]\n[1 :user/tags :c]\n"
+                      "[2 :user/name \"Y\"]");
+}
+
 static void test_nested_maps_components_and_reverse_attributes(void **state) {
     dt_conn *c = C(state);
     tu_tx(c, "[{:db/id 1 :user/name \"Owner\" :user/pet {:pet/name \"Rex\"}}]", DT_OK, 0);
@@ -453,6 +472,18 @@ static void test_attr_stats_follow_writes(void **state) {
     dt_attr_stats_free(&s);
     assert_int_equal(dt_db_attr_stats(db, "nope", &s), DT_INVALID);
     dt_db_close(db);
+    /* a value another entity holds, whose index entry comes after the new
+     * one (entity 4 < 5), and one before every other */
+    tu_tx(c, "[[:db/add 5 :user/age 50]]", DT_OK, 0);
+    tu_tx(c, "[[:db/add 4 :user/age 50] [:db/add 6 :user/age 1]]", DT_OK, 0);
+    assert_int_equal(dt_conn_db(c, &db), DT_OK);
+    assert_int_equal(dt_db_attr_stats(db, "user/age", &s), DT_OK);
+    assert_int_equal(s.count, 6);
+    assert_int_equal(s.distinct, 4);
+    assert_int_equal(s.min.u.i, 1);
+    assert_int_equal(s.max.u.i, 50);
+    dt_attr_stats_free(&s);
+    dt_db_close(db);
 }
 
 static void test_misuse_is_reported(void **state) {
@@ -599,6 +630,7 @@ int main(void) {
         T(test_tempids_allocate_after_max_existing_id_in_order),
         T(test_cardinality_many_collections_and_redundant_adds),
         T(test_cardinality_one_replaces_and_reports_retraction),
+        T(test_new_entity_values_asserted_twice_in_one_transaction),
         T(test_nested_maps_components_and_reverse_attributes),
         T(test_nested_map_upserts_unique_identity_target),
         T(test_upsert_through_unique_identity),

@@ -906,8 +906,10 @@ typedef struct hlist {
  * the first whole-index read of any view that shares it. */
 struct dl_hcache {
     int built;
-    hlist all; /* EAV order */
-    hent *ave; /* the same entries, AVE order */
+    hlist all;       /* EAV order */
+    hent *ave;       /* the same entries, AVE order */
+    dt_buf avearena; /* their bytes again, laid out in AVE order: a scan
+                      * of the AVE order reads memory sequentially */
 };
 
 struct dl_view {
@@ -948,8 +950,9 @@ typedef struct dl_vcursor {
     kv_cursor *hkc; /* on dt/history, for those seeks */
     const hent *const *h;
     size_t nh, ih;
-    int sub; /* at h[ih]: 0 its assertion next, 1 its retraction */
-    hev ev;  /* the next event (vc_peek) */
+    int sub;   /* at h[ih]: 0 its assertion next, 1 its retraction */
+    hev ev;    /* the next event (vc_peek) */
+    int ev_st; /* what vc_peek last found, still valid: 0 unknown, 1 ev, 2 none */
     dl_ikey from, until;
     dt_buf fromv, untilv;
     unsigned match;
@@ -977,6 +980,7 @@ void dl_hcache_free(dl_hcache *hc) {
     if (!hc) return;
     hlist_release(&hc->all);
     dt__free(hc->ave);
+    dt_buf_release(&hc->avearena);
     dt__free(hc);
 }
 
@@ -1158,6 +1162,26 @@ static int hcache_build(dl_hcache *hc, const dl_store *st, dt_kv_txn *txn) {
     } else if (hc->all.n) {
         hc->ave[0] = hc->all.ev[0];
     }
+    if (hc->all.n && (rc = dt_buf_reserve(&hc->avearena, hc->all.arena.len)) != DT_OK) {
+        dt__free(hc->ave);
+        hc->ave = NULL;
+        hlist_release(&hc->all);
+        return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    }
+    for (size_t i = 0; i < hc->all.n; i++) { /* fits: the same bytes, reordered */
+        hent *x = &hc->ave[i];
+        uint8_t *dst = hc->avearena.p + hc->avearena.len;
+        memcpy(dst, x->k, x->klen);
+        hc->avearena.len += x->klen;
+        if (x->f == x->k) {
+            x->f = dst;
+        } else {
+            memcpy(hc->avearena.p + hc->avearena.len, x->f, x->flen);
+            x->f = hc->avearena.p + hc->avearena.len;
+            hc->avearena.len += x->flen;
+        }
+        x->k = dst;
+    }
     hc->built = 1;
     return DT_OK;
 }
@@ -1202,8 +1226,14 @@ static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, s
             else
                 hi = mid;
         }
-        size_t end = lo;
-        while (end < hc->all.n && hc->ave[end].aid == aid) end++;
+        size_t end = lo, top = hc->all.n;
+        while (end < top) { /* past the last entry of aid */
+            size_t mid = end + (top - end) / 2;
+            if (hc->ave[mid].aid <= aid)
+                end = mid + 1;
+            else
+                top = mid;
+        }
         a->p = dt__malloc((end > lo ? end - lo : 1) * sizeof *a->p);
         if (!a->p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
         for (size_t i = lo; i < end; i++)
@@ -1277,6 +1307,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     vc->in_st = 2;
     vc->nh = vc->ih = 0;
     vc->sub = 0;
+    vc->ev_st = 0;
     c->cur_added = 1;
     int rc = dl_cursor_seek(&vc->in, from, match, until); /* also checks the arguments */
     if (rc != DT_OK) return rc;
@@ -1336,7 +1367,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
 /* Finds the next datom the entries give the view, from h[ih] (its event
  * `sub`) on, within the seek's prefix and until bound, into vc->ev
  * (without taking it).  1 found, 0 none. */
-static int vc_peek(dl_cursor *c) {
+static int vc_find(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
     const dl_view *v = vc->view;
     while (vc->ih < vc->nh) {
@@ -1375,8 +1406,18 @@ static int vc_peek(dl_cursor *c) {
     return 0;
 }
 
+/* vc_find, once per event: a datom taken from the current index leaves
+ * the next event where it was.  1 found, 0 none. */
+static int vc_peek(dl_cursor *c) {
+    dl_vcursor *vc = c->vc;
+    if (vc->ev_st) return vc->ev_st == 1;
+    vc->ev_st = vc_find(c) ? 1 : 2;
+    return vc->ev_st == 1;
+}
+
 /* Moves past the event vc_peek found. */
 static void vc_take(dl_vcursor *vc) {
+    vc->ev_st = 0;
     if (vc->view->history && vc->sub == 0) {
         vc->sub = 1;
     } else {
@@ -1388,10 +1429,24 @@ static void vc_take(dl_vcursor *vc) {
 static int vc_next(dl_cursor *c, dl_datom *out) {
     dl_vcursor *vc = c->vc;
     int rc;
+    int ev = vc_peek(c);
+    unsigned skipped = 0;
     while (vc->in_st == 0) {
         rc = dl_cursor_next(&vc->in, &vc->in_d);
         if (rc == DT_ROW) {
-            if (view_tx_ok(vc->view, vc->in_d.tx)) vc->in_st = 1;
+            if (view_tx_ok(vc->view, vc->in_d.tx)) {
+                vc->in_st = 1;
+            } else if (ev && (++skipped & 15) == 0) {
+                /* a long run of datoms outside the view (changed since):
+                 * once it passes the next event, yield that first */
+                const dl_datom *d = &vc->in_d;
+                dt_kv_bytes full = {d->v, d->vlen};
+                if (d->truncated && (rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
+                const hent *x = vc->ev.x;
+                if (datom_cmp(c->index, d->e, d->aid, full.ptr, full.len, d->tx, 1, x->e, x->aid,
+                              x->f, x->flen, vc->ev.tx, vc->ev.added) > 0)
+                    break; /* in_st stays 0: this datom is not in the view anyway */
+            }
         } else if (rc == DT_DONE) {
             vc->in_st = 2;
         } else {
@@ -1399,7 +1454,6 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
             return rc;
         }
     }
-    int ev = vc_peek(c);
     int take_in = vc->in_st == 1;
     if (take_in && ev) {
         const dl_datom *d = &vc->in_d;

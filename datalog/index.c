@@ -918,11 +918,12 @@ struct dl_view {
     int history;
     dl_hcache *cache;
     int owns_cache;
-    const hent **sel[2]; /* per index: the cache's entries that give this view a datom */
+    hent *sel[2]; /* per index: copies of the cache's entries that give this view a
+                   * datom, contiguous so that a scan reads memory in order */
     size_t nsel[2];
     int has_sel[2];
     struct asel { /* the same for the AVE entries of one attribute (by aid) */
-        const hent **p;
+        hent *p;
         size_t n;
         int has;
     } * asel;
@@ -944,11 +945,9 @@ typedef struct dl_vcursor {
     dl_cursor in;
     int in_st; /* 0: read the next, 1: in_d is pending, 2: done */
     dl_datom in_d;
-    hlist own;         /* per-seek entries (EAV seeks that name the entity) */
-    const hent **ownp; /* ... as pointers */
-    size_t capownp;
+    hlist own;      /* per-seek entries (EAV seeks that name the entity) */
     kv_cursor *hkc; /* on dt/history, for those seeks */
-    const hent *const *h;
+    const hent *h;  /* the entries to merge: the view's selection or own */
     size_t nh, ih;
     int sub;   /* at h[ih]: 0 its assertion next, 1 its retraction */
     hev ev;    /* the next event (vc_peek) */
@@ -1193,10 +1192,10 @@ static int view_select(dl_view *v, dl_index ix) {
     const dl_hcache *hc = v->cache;
     const hent *src = ix == DL_INDEX_EAV ? hc->all.ev : hc->ave;
     size_t n = 0;
-    const hent **sel = dt__malloc((hc->all.n ? hc->all.n : 1) * sizeof *sel);
+    hent *sel = dt__malloc((hc->all.n ? hc->all.n : 1) * sizeof *sel);
     if (!sel) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
     for (size_t i = 0; i < hc->all.n; i++)
-        if (view_entry_ok(v, src[i].atx, src[i].rtx)) sel[n++] = &src[i];
+        if (view_entry_ok(v, src[i].atx, src[i].rtx)) sel[n++] = src[i];
     v->sel[ix] = sel;
     v->nsel[ix] = n;
     v->has_sel[ix] = 1;
@@ -1206,7 +1205,7 @@ static int view_select(dl_view *v, dl_index ix) {
 /* view_select for the AVE entries of attribute aid only: a range of the
  * cache's AVE order (sorted by aid first), so a read of one attribute
  * pays for the history of that attribute alone. */
-static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, size_t *n) {
+static int view_select_attr(dl_view *v, uint32_t aid, const hent **out, size_t *n) {
     if (aid >= v->nasel) {
         size_t cap = aid + 16;
         struct asel *a = dt__realloc(v->asel, cap * sizeof *a);
@@ -1237,7 +1236,7 @@ static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, s
         a->p = dt__malloc((end > lo ? end - lo : 1) * sizeof *a->p);
         if (!a->p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
         for (size_t i = lo; i < end; i++)
-            if (view_entry_ok(v, hc->ave[i].atx, hc->ave[i].rtx)) a->p[a->n++] = &hc->ave[i];
+            if (view_entry_ok(v, hc->ave[i].atx, hc->ave[i].rtx)) a->p[a->n++] = hc->ave[i];
         a->has = 1;
     }
     *out = a->p;
@@ -1294,7 +1293,6 @@ static void vc_close(dl_cursor *c) {
     dl_cursor_close(&vc->in);
     kv_cursor_close(vc->hkc);
     hlist_release(&vc->own);
-    dt__free(vc->ownp);
     dt_buf_release(&vc->fromv);
     dt_buf_release(&vc->untilv);
     dt_buf_release(&vc->lastb);
@@ -1332,14 +1330,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
             return rc;
         hlist_fix(&vc->own);
         if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hent_cmp_eav);
-        if (vc->own.n > vc->capownp) {
-            const hent **p = dt__realloc(vc->ownp, vc->own.n * 2 * sizeof *p);
-            if (!p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
-            vc->ownp = p;
-            vc->capownp = vc->own.n * 2;
-        }
-        for (size_t i = 0; i < vc->own.n; i++) vc->ownp[i] = &vc->own.ev[i];
-        vc->h = vc->ownp;
+        vc->h = vc->own.ev;
         vc->nh = vc->own.n;
     } else {
         if ((rc = hcache_build(v->cache, c->st, c->txn)) != DT_OK) return rc;
@@ -1355,7 +1346,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     size_t lo = 0, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, vc->h[mid], &vc->from, vc->from.n) < 0)
+        if (hent_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -1371,7 +1362,7 @@ static int vc_find(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
     const dl_view *v = vc->view;
     while (vc->ih < vc->nh) {
-        const hent *x = vc->h[vc->ih];
+        const hent *x = &vc->h[vc->ih];
         if ((vc->match && hent_cmp_ikey(c->index, x, &vc->from, vc->match) != 0) ||
             (vc->has_until && hent_cmp_ikey(c->index, x, &vc->until, vc->until.n) > 0)) {
             vc->nh = vc->ih; /* entries are sorted: none further is within */
@@ -1545,14 +1536,14 @@ static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     size_t lo = vc->ih, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, vc->h[mid], prefix, prefix->n) <= 0)
+        if (hent_cmp_ikey(c->index, &vc->h[mid], prefix, prefix->n) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     hev ev = {NULL, 0, 0};
     for (size_t i = lo; i > vc->ih && !ev.x; i--) {
-        const hent *x = vc->h[i - 1];
+        const hent *x = &vc->h[i - 1];
         if (v->history && view_tx_ok(v, x->rtx))
             ev = (hev){x, x->rtx, 0};
         else if (view_tx_ok(v, x->atx) && (v->history || v->as_of < x->rtx))

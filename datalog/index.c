@@ -909,8 +909,10 @@ typedef struct hlist {
  * the first whole-index read of any view that shares it. */
 struct dl_hcache {
     int built;
-    hlist all; /* EAV order */
-    hent *ave; /* the same entries, AVE order */
+    hlist all;       /* EAV order */
+    hent *ave;       /* the same entries, AVE order */
+    dt_buf avearena; /* their bytes again, laid out in AVE order: a scan
+                      * of the AVE order reads memory sequentially */
 };
 
 struct dl_view {
@@ -919,11 +921,12 @@ struct dl_view {
     int history;
     dl_hcache *cache;
     int owns_cache;
-    const hent **sel[2]; /* per index: the cache's entries that give this view a datom */
+    hent *sel[2]; /* per index: copies of the cache's entries that give this view a
+                   * datom, contiguous so that a scan reads memory in order */
     size_t nsel[2];
     int has_sel[2];
     struct asel { /* the same for the AVE entries of one attribute (by aid) */
-        const hent **p;
+        hent *p;
         size_t n;
         int has;
     } * asel;
@@ -945,14 +948,13 @@ typedef struct dl_vcursor {
     dl_cursor in;
     int in_st; /* 0: read the next, 1: in_d is pending, 2: done */
     dl_datom in_d;
-    hlist own;         /* per-seek entries (EAV seeks that name the entity) */
-    const hent **ownp; /* ... as pointers */
-    size_t capownp;
+    hlist own;      /* per-seek entries (EAV seeks that name the entity) */
     kv_cursor *hkc; /* on dt/history, for those seeks */
-    const hent *const *h;
+    const hent *h;  /* the entries to merge: the view's selection or own */
     size_t nh, ih;
-    int sub; /* at h[ih]: 0 its assertion next, 1 its retraction */
-    hev ev;  /* the next event (vc_peek) */
+    int sub;   /* at h[ih]: 0 its assertion next, 1 its retraction */
+    hev ev;    /* the next event (vc_peek) */
+    int ev_st; /* what vc_peek last found, still valid: 0 unknown, 1 ev, 2 none */
     dl_ikey from, until;
     dt_buf fromv, untilv;
     unsigned match;
@@ -980,6 +982,7 @@ void dl_hcache_free(dl_hcache *hc) {
     if (!hc) return;
     hlist_release(&hc->all);
     dt__free(hc->ave);
+    dt_buf_release(&hc->avearena);
     dt__free(hc);
 }
 
@@ -1161,6 +1164,26 @@ static int hcache_build(dl_hcache *hc, const dl_store *st, dt_kv_txn *txn) {
     } else if (hc->all.n) {
         hc->ave[0] = hc->all.ev[0];
     }
+    if (hc->all.n && (rc = dt_buf_reserve(&hc->avearena, hc->all.arena.len)) != DT_OK) {
+        dt__free(hc->ave);
+        hc->ave = NULL;
+        hlist_release(&hc->all);
+        return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
+    }
+    for (size_t i = 0; i < hc->all.n; i++) { /* fits: the same bytes, reordered */
+        hent *x = &hc->ave[i];
+        uint8_t *dst = hc->avearena.p + hc->avearena.len;
+        memcpy(dst, x->k, x->klen);
+        hc->avearena.len += x->klen;
+        if (x->f == x->k) {
+            x->f = dst;
+        } else {
+            memcpy(hc->avearena.p + hc->avearena.len, x->f, x->flen);
+            x->f = hc->avearena.p + hc->avearena.len;
+            hc->avearena.len += x->flen;
+        }
+        x->k = dst;
+    }
     hc->built = 1;
     return DT_OK;
 }
@@ -1172,10 +1195,10 @@ static int view_select(dl_view *v, dl_index ix) {
     const dl_hcache *hc = v->cache;
     const hent *src = ix == DL_INDEX_EAV ? hc->all.ev : hc->ave;
     size_t n = 0;
-    const hent **sel = dt__malloc((hc->all.n ? hc->all.n : 1) * sizeof *sel);
+    hent *sel = dt__malloc((hc->all.n ? hc->all.n : 1) * sizeof *sel);
     if (!sel) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
     for (size_t i = 0; i < hc->all.n; i++)
-        if (view_entry_ok(v, src[i].atx, src[i].rtx)) sel[n++] = &src[i];
+        if (view_entry_ok(v, src[i].atx, src[i].rtx)) sel[n++] = src[i];
     v->sel[ix] = sel;
     v->nsel[ix] = n;
     v->has_sel[ix] = 1;
@@ -1185,7 +1208,7 @@ static int view_select(dl_view *v, dl_index ix) {
 /* view_select for the AVE entries of attribute aid only: a range of the
  * cache's AVE order (sorted by aid first), so a read of one attribute
  * pays for the history of that attribute alone. */
-static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, size_t *n) {
+static int view_select_attr(dl_view *v, uint32_t aid, const hent **out, size_t *n) {
     if (aid >= v->nasel) {
         size_t cap = aid + 16;
         struct asel *a = dt__realloc(v->asel, cap * sizeof *a);
@@ -1205,12 +1228,18 @@ static int view_select_attr(dl_view *v, uint32_t aid, const hent *const **out, s
             else
                 hi = mid;
         }
-        size_t end = lo;
-        while (end < hc->all.n && hc->ave[end].aid == aid) end++;
+        size_t end = lo, top = hc->all.n;
+        while (end < top) { /* past the last entry of aid */
+            size_t mid = end + (top - end) / 2;
+            if (hc->ave[mid].aid <= aid)
+                end = mid + 1;
+            else
+                top = mid;
+        }
         a->p = dt__malloc((end > lo ? end - lo : 1) * sizeof *a->p);
         if (!a->p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
         for (size_t i = lo; i < end; i++)
-            if (view_entry_ok(v, hc->ave[i].atx, hc->ave[i].rtx)) a->p[a->n++] = &hc->ave[i];
+            if (view_entry_ok(v, hc->ave[i].atx, hc->ave[i].rtx)) a->p[a->n++] = hc->ave[i];
         a->has = 1;
     }
     *out = a->p;
@@ -1267,7 +1296,6 @@ static void vc_close(dl_cursor *c) {
     dl_cursor_close(&vc->in);
     kv_cursor_close(vc->hkc);
     hlist_release(&vc->own);
-    dt__free(vc->ownp);
     dt_buf_release(&vc->fromv);
     dt_buf_release(&vc->untilv);
     dt_buf_release(&vc->lastb);
@@ -1280,6 +1308,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     vc->in_st = 2;
     vc->nh = vc->ih = 0;
     vc->sub = 0;
+    vc->ev_st = 0;
     c->cur_added = 1;
     int rc = dl_cursor_seek(&vc->in, from, match, until); /* also checks the arguments */
     if (rc != DT_OK) return rc;
@@ -1304,14 +1333,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
             return rc;
         hlist_fix(&vc->own);
         if (vc->own.n > 1) qsort(vc->own.ev, vc->own.n, sizeof *vc->own.ev, hent_cmp_eav);
-        if (vc->own.n > vc->capownp) {
-            const hent **p = dt__realloc(vc->ownp, vc->own.n * 2 * sizeof *p);
-            if (!p) return dt__seterr(NULL, DT_NOMEM, "view: out of memory");
-            vc->ownp = p;
-            vc->capownp = vc->own.n * 2;
-        }
-        for (size_t i = 0; i < vc->own.n; i++) vc->ownp[i] = &vc->own.ev[i];
-        vc->h = vc->ownp;
+        vc->h = vc->own.ev;
         vc->nh = vc->own.n;
     } else {
         if ((rc = hcache_build(v->cache, c->st, c->txn)) != DT_OK) return rc;
@@ -1327,7 +1349,7 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
     size_t lo = 0, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, vc->h[mid], &vc->from, vc->from.n) < 0)
+        if (hent_cmp_ikey(c->index, &vc->h[mid], &vc->from, vc->from.n) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -1339,11 +1361,11 @@ static int vc_seek(dl_cursor *c, const dl_ikey *from, unsigned match, const dl_i
 /* Finds the next datom the entries give the view, from h[ih] (its event
  * `sub`) on, within the seek's prefix and until bound, into vc->ev
  * (without taking it).  1 found, 0 none. */
-static int vc_peek(dl_cursor *c) {
+static int vc_find(dl_cursor *c) {
     dl_vcursor *vc = c->vc;
     const dl_view *v = vc->view;
     while (vc->ih < vc->nh) {
-        const hent *x = vc->h[vc->ih];
+        const hent *x = &vc->h[vc->ih];
         if ((vc->match && hent_cmp_ikey(c->index, x, &vc->from, vc->match) != 0) ||
             (vc->has_until && hent_cmp_ikey(c->index, x, &vc->until, vc->until.n) > 0)) {
             vc->nh = vc->ih; /* entries are sorted: none further is within */
@@ -1378,8 +1400,18 @@ static int vc_peek(dl_cursor *c) {
     return 0;
 }
 
+/* vc_find, once per event: a datom taken from the current index leaves
+ * the next event where it was.  1 found, 0 none. */
+static int vc_peek(dl_cursor *c) {
+    dl_vcursor *vc = c->vc;
+    if (vc->ev_st) return vc->ev_st == 1;
+    vc->ev_st = vc_find(c) ? 1 : 2;
+    return vc->ev_st == 1;
+}
+
 /* Moves past the event vc_peek found. */
 static void vc_take(dl_vcursor *vc) {
+    vc->ev_st = 0;
     if (vc->view->history && vc->sub == 0) {
         vc->sub = 1;
     } else {
@@ -1391,10 +1423,24 @@ static void vc_take(dl_vcursor *vc) {
 static int vc_next(dl_cursor *c, dl_datom *out) {
     dl_vcursor *vc = c->vc;
     int rc;
+    int ev = vc_peek(c);
+    unsigned skipped = 0;
     while (vc->in_st == 0) {
         rc = dl_cursor_next(&vc->in, &vc->in_d);
         if (rc == DT_ROW) {
-            if (view_tx_ok(vc->view, vc->in_d.tx)) vc->in_st = 1;
+            if (view_tx_ok(vc->view, vc->in_d.tx)) {
+                vc->in_st = 1;
+            } else if (ev && (++skipped & 15) == 0) {
+                /* a long run of datoms outside the view (changed since):
+                 * once it passes the next event, yield that first */
+                const dl_datom *d = &vc->in_d;
+                dt_kv_bytes full = {d->v, d->vlen};
+                if (d->truncated && (rc = dl_cursor_value(&vc->in, &full)) != DT_OK) return rc;
+                const hent *x = vc->ev.x;
+                if (datom_cmp(c->index, d->e, d->aid, full.ptr, full.len, d->tx, 1, x->e, x->aid,
+                              x->f, x->flen, vc->ev.tx, vc->ev.added) > 0)
+                    break; /* in_st stays 0: this datom is not in the view anyway */
+            }
         } else if (rc == DT_DONE) {
             vc->in_st = 2;
         } else {
@@ -1402,7 +1448,6 @@ static int vc_next(dl_cursor *c, dl_datom *out) {
             return rc;
         }
     }
-    int ev = vc_peek(c);
     int take_in = vc->in_st == 1;
     if (take_in && ev) {
         const dl_datom *d = &vc->in_d;
@@ -1494,14 +1539,14 @@ static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
     size_t lo = vc->ih, hi = vc->nh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hent_cmp_ikey(c->index, vc->h[mid], prefix, prefix->n) <= 0)
+        if (hent_cmp_ikey(c->index, &vc->h[mid], prefix, prefix->n) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     hev ev = {NULL, 0, 0};
     for (size_t i = lo; i > vc->ih && !ev.x; i--) {
-        const hent *x = vc->h[i - 1];
+        const hent *x = &vc->h[i - 1];
         if (v->history && view_tx_ok(v, x->rtx))
             ev = (hev){x, x->rtx, 0};
         else if (view_tx_ok(v, x->atx) && (v->history || v->as_of < x->rtx))

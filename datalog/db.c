@@ -25,6 +25,8 @@ struct dt_db {
     dl_view *view;            /* a time view: its bounds (NULL: the database itself) */
     dt_db *base;              /* a time view: the snapshot it reads (one reference held) */
     dl_hcache *hcache;        /* a snapshot with views: their shared history cache */
+    dl_view *wide;            /* a time view: the history view of its base, made on first
+                               * use by dl_db_cursor_open_wide (NULL until then) */
     const void *fnhost;       /* see dl_db_set_fnhost */
 };
 
@@ -107,6 +109,7 @@ void dt_db_close(dt_db *db) {
     if (db->view) {
         dt_db *base = db->base;
         dl_view_free(db->view);
+        dl_view_free(db->wide);
         dl_schema_release(db->schema);
         dt__clearerr(db);
         db->magic = DT_MAGIC_DEAD;
@@ -126,6 +129,16 @@ int dl_db_has_views(const dt_db *db) { return atomic_load(&db->refs) > 1; }
 
 int dl_db_cursor_open(dl_cursor *c, const dt_db *db, dl_index index) {
     return dl_cursor_open_view(c, db->st, db->txn, db->view, index);
+}
+
+int dl_db_cursor_open_wide(dl_cursor *c, const dt_db *db, dl_index index) {
+    if (!db->view) return dl_cursor_open_view(c, db->st, db->txn, NULL, index);
+    dt_db *v = (dt_db *)db; /* a view is used by one thread at a time */
+    if (!v->wide) {
+        int rc = dl_view_new(DL_VIEW_NOW, 0, 1, v->base->hcache, &v->wide);
+        if (rc != DT_OK) return rc;
+    }
+    return dl_cursor_open_view(c, db->st, db->txn, v->wide, index);
 }
 
 /* }====== */

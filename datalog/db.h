@@ -64,6 +64,14 @@ int dl_db_has_views(const dt_db *db);
  * the way every reader of a dt_db opens its cursors. */
 int dl_db_cursor_open(dl_cursor *c, const dt_db *db, dl_index index);
 
+/* dl_db_cursor_open_wide: a cursor on every datom db's view can hold and
+ * more: on a time view, its snapshot's history view (every datom current
+ * or retracted, unbounded in time), which is cheap at both ends of an
+ * attribute where a bounded view may step over many newer datoms; on the
+ * database itself, dl_db_cursor_open.  For probes whose answer only needs a
+ * superset (the value types an attribute holds). */
+int dl_db_cursor_open_wide(dl_cursor *c, const dt_db *db, dl_index index);
+
 /* dl_db_resolve_eref: dl_resolve_eref in db (lookup refs and idents
  * resolve in its view). */
 int dl_db_resolve_eref(const dt_db *db, const dt_value *ref, int64_t *out);

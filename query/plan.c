@@ -515,7 +515,9 @@ static int attr_vtype(ctx *c, int32_t src, const dl_attr *a, int *out) {
         dt_db *db = c->x->srcs[src];
         dl_cursor cur;
         s->vtype = -1;
-        if ((rc = dl_db_cursor_open(&cur, db, DL_INDEX_AVE)) != DT_OK) return rc;
+        /* the types of a superset of the view's values: one type there is
+         * one type here, and the probe does not step over newer datoms */
+        if ((rc = dl_db_cursor_open_wide(&cur, db, DL_INDEX_AVE)) != DT_OK) return rc;
         dl_ikey k = {.n = 1, .aid = a->aid};
         dl_datom d;
         int first = -1, last = -2;

@@ -149,6 +149,9 @@ class KvOptions(Structure):
 # int (*)(dt_db *db, const dt_value *args, size_t nargs, dt_value *out, void *ud)
 FN_IMPL = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, POINTER(Value), c_void_p)
 
+# int (*)(const dt_value *args, size_t nargs, dt_value *out, void *ud)
+QFN_IMPL = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(Value), c_void_p)
+
 
 class FnDef(Structure):
     _fields_ = [
@@ -158,6 +161,7 @@ class FnDef(Structure):
         ("userdata", c_void_p),
         ("source", c_char_p),
         ("kind", c_char_p),
+        ("qfn", QFN_IMPL),  # options version 3
     ]
 
 

@@ -76,16 +76,37 @@ def _host_impl(conn_ref, fid, fn):
     return L.FN_IMPL(impl)
 
 
+def _query_impl(fid, fn):
+    """A dt_qfn_impl calling the Python callable fn(*args) -> value.
+    ctypes takes the GIL for the call, so the query threads calling it at
+    the same time run it one at a time."""
+
+    def impl(args, nargs, out, ud):
+        try:
+            pyargs = [_from_value(args + i * L.VALUE_SIZE) for i in range(nargs)]
+            data = _pack(fn(*pyargs))
+            rc = L.dt_msgpack_decode(data, len(data), out, None)
+            if rc:
+                return L.dt_errmsg_set(None, rc, b"%s", ("%s: bad result: %s" % (fid, _msg(None))).encode())
+            return E.OK
+        except BaseException as e:  # the query fails, never the process
+            code = e.code if isinstance(e, E.DatoliteError) and e.code else E.TXFN
+            text = "%s: %s" % (type(e).__name__, e)  # the library adds the function and clause
+            return L.dt_errmsg_set(None, code, b"%s", text.encode("utf-8", "replace"))
+
+    return L.QFN_IMPL(impl)
+
+
 class Connection(_Owner, _Closeable):
     """An open database (datolite.connect).  Thread-safe: share one
     connection between threads; each thread takes its own snapshots."""
 
     def __init__(self, path, schema=None, *, closed_schema=False, map_size=0, max_map_size=0,
-                 functions=None, fn_memory=0, fn_steps=0, **flags):
+                 functions=None, query_functions=None, fn_memory=0, fn_steps=0, **flags):
         self._init_children()
         self._h = None
         o = L.ConnOptions()
-        o.version = 2
+        o.version = 3
         o.kv.version = 1
         o.kv.map_size = map_size
         o.kv.max_map_size = max_map_size
@@ -99,29 +120,38 @@ class Connection(_Owner, _Closeable):
         o.fn_steps = fn_steps
         self._impls = []
         functions = dict(functions or {})
-        if functions:
-            defs = (L.FnDef * len(functions))()
+        query_functions = dict(query_functions or {})
+        entries = [(f, fn, False) for f, fn in functions.items()]
+        entries += [(f, fn, True) for f, fn in query_functions.items()]
+        if entries:
+            defs = (L.FnDef * len(entries))()
             ref = weakref.ref(self)
             keep = []
-            for i, (fid, fn) in enumerate(functions.items()):
+            for i, (fid, fn, is_query) in enumerate(entries):
                 ident = _fn_id(fid)
                 b = ident.encode("utf-8")
                 keep.append(b)
                 defs[i].id = b
+                if is_query:
+                    defs[i].kind = b"query-fn"
                 if isinstance(fn, str):
                     src = fn.encode("utf-8")
                     keep.append(src)
                     defs[i].lang = 2
                     defs[i].source = src
                 elif callable(fn):
-                    impl = _host_impl(ref, ident, fn)
+                    impl = _query_impl(ident, fn) if is_query else _host_impl(ref, ident, fn)
                     self._impls.append(impl)
                     defs[i].lang = 1
-                    defs[i].fn = impl
+                    if is_query:
+                        defs[i].qfn = impl
+                    else:
+                        defs[i].fn = impl
                 else:
-                    raise TypeError("functions[%r]: a callable or Lua source, got %r" % (fid, fn))
+                    opt = "query_functions" if is_query else "functions"
+                    raise TypeError("%s[%r]: a callable or Lua source, got %r" % (opt, fid, fn))
             o.fns = defs
-            o.nfns = len(functions)
+            o.nfns = len(entries)
         if schema is not None and not isinstance(schema, (str, bytes)):
             schema = write_edn(schema)
         sch = _text(schema) if schema is not None else None
@@ -317,7 +347,9 @@ def connect(path, schema=None, **options):
     or EDN text of a schema map.  Options: closed_schema, map_size,
     max_map_size, nosync, nometasync, writemap, mapasync, readonly, temp
     (delete the directory at close), functions ({id: callable or Lua
-    source}: host transaction functions), fn_memory, fn_steps.
+    source}: host transaction functions), query_functions ({id: callable
+    or Lua source}: query functions, called as [(acme/score ?a) ?s]),
+    fn_memory, fn_steps.
     Use as a context manager to close it.
     """
     return Connection(path, schema, **options)

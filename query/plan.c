@@ -1513,6 +1513,22 @@ done:
     return rc;
 }
 
+/* Joins the rows r into t: a semi-join when t binds every column of r (r
+ * only filters t), else a hash join whose result replaces t. */
+static int join_into(ctx *c, dq_table *t, const dq_table *r) {
+    for (size_t k = 0; k < r->ncols; k++) {
+        if (col_of(t, r->cols[k]) >= 0) continue;
+        dq_table out;
+        int rc = hash_join(c, t, r, &out);
+        if (rc == DT_OK)
+            tab_move(t, &out);
+        else
+            dq_table_release(&out);
+        return rc;
+    }
+    return semi_join(c, t, r, 1);
+}
+
 /* The distinct rows of t projected on vars[0..n) that t has (the others
  * are skipped; *out's columns say which). */
 static int project_distinct(const dq_table *t, const dq_var *vars, size_t n, dq_table *out) {
@@ -2668,21 +2684,7 @@ static int run_or(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
     }
     if (rc == DT_OK && !have) t->nrows = 0; /* no branch matched */
     if (rc == DT_OK && have) rc = dedup(&uni);
-    if (rc == DT_OK && have) {
-        int all_bound = 1;
-        for (size_t k = 0; k < uni.ncols; k++)
-            if (col_of(t, uni.cols[k]) < 0) all_bound = 0;
-        if (all_bound) {
-            rc = semi_join(c, t, &uni, 1);
-        } else {
-            dq_table out;
-            rc = hash_join(c, t, &uni, &out);
-            if (rc == DT_OK)
-                tab_move(t, &out);
-            else
-                dq_table_release(&out);
-        }
-    }
+    if (rc == DT_OK && have) rc = join_into(c, t, &uni);
     dq_table_release(&uni);
     return rc;
 }
@@ -3429,21 +3431,7 @@ static int join_call(ctx *c, const scope *sc, const dq_clause *cl, const dq_tabl
         tab_move(t, &ct);
         return DT_OK;
     }
-    if (rc == DT_OK) {
-        int all = 1;
-        for (size_t k = 0; k < nv; k++)
-            if (col_of(t, vars[k]) < 0) all = 0;
-        if (all) {
-            rc = semi_join(c, t, &ct, 1);
-        } else {
-            dq_table out;
-            rc = hash_join(c, t, &ct, &out);
-            if (rc == DT_OK)
-                tab_move(t, &out);
-            else
-                dq_table_release(&out);
-        }
-    }
+    if (rc == DT_OK) rc = join_into(c, t, &ct);
     dq_table_release(&ct);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "coerce.h"
 #include "db.h"
 #include "host.h"
+#include "value.h"
 
 /* {====== Cancellation tokens ====== */
 
@@ -456,6 +457,59 @@ int dq_call_user(dq_exec *x, const dq_clause *cl, const dt_value *args, size_t n
     where_of(cl, where, sizeof where);
     return dt__seterr(NULL, rc, "query: function %s in %s failed: %s", x->q->ufns[cl->ufn].name,
                       where, *inner ? inner : dt_errstr(rc));
+}
+
+/* }====== */
+
+/* {====== Hashing values ====== */
+
+static uint64_t bytes_hash(const void *p, size_t n) {
+    const uint8_t *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static inline dt_type hash_type(dt_type t) { return t == DT_REF ? DT_LONG : t; }
+
+uint64_t dq_value_hash(const dt_value *v) {
+    dt_type t = hash_type(v->type);
+    switch (t) {
+    case DT_LONG:
+    case DT_INSTANT:
+        return dq_mix64((uint64_t)v->u.i + (uint64_t)t * 0x9e3779b97f4a7c15ULL);
+    case DT_BOOL:
+        return dq_mix64((uint64_t)v->u.b + 77);
+    case DT_DOUBLE: {
+        uint64_t k = dl_double_key(v->u.d);
+        return dq_mix64(k ^ 0x1234);
+    }
+    case DT_FLOAT:
+        return dq_mix64(dl_float_key(v->u.f) ^ 0x4321);
+    case DT_STRING:
+    case DT_KEYWORD:
+    case DT_SYMBOL:
+    case DT_BIGINT:
+    case DT_BIGDEC:
+    case DT_BYTES:
+        return bytes_hash(v->u.s.ptr, v->u.s.len) ^ (uint64_t)t;
+    case DT_UUID:
+        return bytes_hash(v->u.uuid, 16);
+    case DT_CHAR:
+        return dq_mix64(v->u.c + 991);
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+    case DT_MAP:
+    case DT_TAGGED: {
+        uint64_t h = (uint64_t)t * 31 + v->u.seq.n;
+        for (size_t i = 0; i < v->u.seq.n; i++) h = dq_mix64(h ^ dq_value_hash(&v->u.seq.items[i]));
+        return h;
+    }
+    default:
+        return (uint64_t)t;
+    }
 }
 
 /* }====== */

@@ -98,6 +98,26 @@ void dq_table_release(dq_table *t);
 
 /* }====== */
 
+/* {====== Hashing values ====== */
+
+/* dq_mix64: the finalizer of MurmurHash3 (every input bit reaches every
+ * output bit), for ids and combined hashes. */
+static inline uint64_t dq_mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* dq_value_hash: a hash of v under which equal cells hash equally for
+ * every equality the evaluators use: refs hash as longs of the same id,
+ * every NaN alike, collections by their items (nested in order). */
+uint64_t dq_value_hash(const dt_value *v);
+
+/* }====== */
+
 /* {====== One execution ====== */
 
 typedef struct dq_fnctx dq_fnctx; /* fn.c: per-execution state of built-ins */

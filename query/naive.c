@@ -45,60 +45,6 @@ static uint64_t mix(uint64_t h, uint64_t x) {
     return h;
 }
 
-static uint64_t hash_bytes(const void *p, size_t n) {
-    const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static uint64_t nv_hash(const dt_value *v) {
-    switch (v->type) {
-    case DT_LONG:
-    case DT_REF:
-        return mix(DT_LONG, (uint64_t)v->u.i);
-    case DT_INSTANT:
-        return mix(DT_INSTANT, (uint64_t)v->u.i);
-    case DT_BOOL:
-        return mix(DT_BOOL, (uint64_t)v->u.b);
-    case DT_DOUBLE: {
-        double d = v->u.d == 0 ? 0 : v->u.d;
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        return mix(DT_DOUBLE, d != d ? 1 : u);
-    }
-    case DT_FLOAT: {
-        double d = v->u.f == 0 ? 0 : v->u.f;
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        return mix(DT_FLOAT, d != d ? 1 : u);
-    }
-    case DT_CHAR:
-        return mix(DT_CHAR, v->u.c);
-    case DT_UUID:
-        return mix(DT_UUID, hash_bytes(v->u.uuid, 16));
-    case DT_STRING:
-    case DT_KEYWORD:
-    case DT_SYMBOL:
-    case DT_BIGINT:
-    case DT_BIGDEC:
-    case DT_BYTES:
-        return mix((uint64_t)v->type, hash_bytes(v->u.s.ptr, v->u.s.len));
-    case DT_TUPLE:
-    case DT_LIST:
-    case DT_VECTOR:
-    case DT_SET:
-    case DT_MAP:
-    case DT_TAGGED: {
-        uint64_t h = (uint64_t)v->type;
-        for (size_t i = 0; i < v->u.seq.n; i++) h = mix(h, nv_hash(&v->u.seq.items[i]));
-        return h;
-    }
-    default:
-        return 0;
-    }
-}
-
 /* }====== */
 
 /* {====== Row sets ====== */
@@ -121,7 +67,7 @@ static void rows_release(nv_rows *r) {
 
 static uint64_t row_hash(const dt_value *row, size_t w) {
     uint64_t h = 7;
-    for (size_t i = 0; i < w; i++) h = mix(h, nv_hash(&row[i]));
+    for (size_t i = 0; i < w; i++) h = mix(h, dq_value_hash(&row[i]));
     return h;
 }
 
@@ -1110,7 +1056,7 @@ static uint64_t key_hash(int32_t rule, int32_t src, uint64_t mask, const dt_valu
                          size_t arity) {
     uint64_t h = mix(mix(mix(11, (uint64_t)rule), (uint64_t)src), mask);
     for (size_t i = 0; i < arity && i < 64; i++)
-        if (mask & ((uint64_t)1 << i)) h = mix(h, nv_hash(&key[i]));
+        if (mask & ((uint64_t)1 << i)) h = mix(h, dq_value_hash(&key[i]));
     return h;
 }
 
@@ -1374,7 +1320,7 @@ static int k_rule_bind(nv_ctx *c, nv_env *env, void *arg) {
 static uint64_t masked_hash(const dt_value *row, size_t w, uint64_t mask) {
     uint64_t h = 3;
     for (size_t i = 0; i < w && i < 64; i++)
-        if (mask & ((uint64_t)1 << i)) h = mix(h, nv_hash(&row[i]));
+        if (mask & ((uint64_t)1 << i)) h = mix(h, dq_value_hash(&row[i]));
     return h;
 }
 

@@ -41,64 +41,8 @@
 
 /* {====== Values, rows and row sets ====== */
 
-static uint64_t mix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t bytes_hash(const void *p, size_t n) {
-    const uint8_t *s = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* Entity ids come as longs; refs from other sources compare as longs. */
 static inline dt_type norm_type(dt_type t) { return t == DT_REF ? DT_LONG : t; }
-
-static uint64_t val_hash(const dt_value *v) {
-    dt_type t = norm_type(v->type);
-    switch (t) {
-    case DT_LONG:
-    case DT_INSTANT:
-        return mix64((uint64_t)v->u.i + (uint64_t)t * 0x9e3779b97f4a7c15ULL);
-    case DT_BOOL:
-        return mix64((uint64_t)v->u.b + 77);
-    case DT_DOUBLE: {
-        uint64_t k = dl_double_key(v->u.d);
-        return mix64(k ^ 0x1234);
-    }
-    case DT_FLOAT:
-        return mix64(dl_float_key(v->u.f) ^ 0x4321);
-    case DT_STRING:
-    case DT_KEYWORD:
-    case DT_SYMBOL:
-    case DT_BIGINT:
-    case DT_BIGDEC:
-    case DT_BYTES:
-        return bytes_hash(v->u.s.ptr, v->u.s.len) ^ (uint64_t)t;
-    case DT_UUID:
-        return bytes_hash(v->u.uuid, 16);
-    case DT_CHAR:
-        return mix64(v->u.c + 991);
-    case DT_TUPLE:
-    case DT_LIST:
-    case DT_VECTOR:
-    case DT_SET:
-    case DT_MAP:
-    case DT_TAGGED: {
-        uint64_t h = (uint64_t)t * 31 + v->u.seq.n;
-        for (size_t i = 0; i < v->u.seq.n; i++) h = mix64(h ^ val_hash(&v->u.seq.items[i]));
-        return h;
-    }
-    default:
-        return (uint64_t)t;
-    }
-}
 
 static int val_eq(const dt_value *a, const dt_value *b) {
     dt_type ta = norm_type(a->type), tb = norm_type(b->type);
@@ -121,7 +65,7 @@ typedef struct rowset {
 
 static uint64_t row_hash(const dt_value *row, const size_t *idx, size_t w) {
     uint64_t h = 0x51ed270b27d3f3a1ULL;
-    for (size_t i = 0; i < w; i++) h = mix64(h ^ val_hash(&row[idx[i]]));
+    for (size_t i = 0; i < w; i++) h = dq_mix64(h ^ dq_value_hash(&row[idx[i]]));
     return h;
 }
 
@@ -238,7 +182,7 @@ static int idset_build(idset *s, const dq_table *t, int col) {
     for (size_t r = 0; r < t->nrows; r++) {
         const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
         if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
-        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        size_t j = dq_mix64((uint64_t)v->u.i) & (cap - 1);
         while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
         s->slots[j] = v->u.i;
     }
@@ -284,7 +228,7 @@ static int idset_map(idset *s, const dq_table *t, int col) {
         const dt_value *v = &t->cells[r * t->ncols + (size_t)col];
         s->next[r] = 0;
         if ((v->type != DT_LONG && v->type != DT_REF) || v->u.i <= 0) continue;
-        size_t j = mix64((uint64_t)v->u.i) & (cap - 1);
+        size_t j = dq_mix64((uint64_t)v->u.i) & (cap - 1);
         while (s->slots[j] && s->slots[j] != v->u.i) j = (j + 1) & (cap - 1);
         s->slots[j] = v->u.i;
         s->next[r] = s->heads[j];
@@ -303,7 +247,7 @@ static void idset_release(idset *s) {
 /* The first row (+1) of id in an idset_map, 0 when none. */
 static inline uint32_t idset_first(const idset *s, int64_t id) {
     if (s->span) return (uint64_t)(id - s->lo) < s->span ? s->heads[id - s->lo] : 0;
-    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    size_t j = dq_mix64((uint64_t)id) & (s->cap - 1);
     while (s->slots[j]) {
         if (s->slots[j] == id) return s->heads[j];
         j = (j + 1) & (s->cap - 1);
@@ -312,7 +256,7 @@ static inline uint32_t idset_first(const idset *s, int64_t id) {
 }
 
 static inline int idset_has(const idset *s, int64_t id) {
-    size_t j = mix64((uint64_t)id) & (s->cap - 1);
+    size_t j = dq_mix64((uint64_t)id) & (s->cap - 1);
     while (s->slots[j]) {
         if (s->slots[j] == id) return 1;
         j = (j + 1) & (s->cap - 1);

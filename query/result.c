@@ -91,65 +91,6 @@ static uint64_t mixh(uint64_t h, uint64_t x) {
     return h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
-static uint64_t hash_bytes(const void *p, size_t n) {
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
-
-/* A hash consistent with dt_value_compare == 0 (-0.0 and 0.0 aside,
- * which only cost a missed merge: they compare unequal too). */
-static uint64_t value_hash(const dt_value *v) {
-    switch (v->type) {
-    case DT_BOOL:
-        return mixh(DT_BOOL, (uint64_t)v->u.b);
-    case DT_LONG:
-    case DT_REF:
-    case DT_INSTANT:
-        return mixh((uint64_t)v->type, (uint64_t)v->u.i);
-    case DT_DOUBLE:
-        return mixh(DT_DOUBLE, v->u.d != v->u.d ? 1 : hash_bytes(&v->u.d, sizeof v->u.d));
-    case DT_FLOAT:
-        return mixh(DT_FLOAT, v->u.f != v->u.f ? 1 : hash_bytes(&v->u.f, sizeof v->u.f));
-    case DT_CHAR:
-        return mixh(DT_CHAR, v->u.c);
-    case DT_UUID:
-        return mixh(DT_UUID, hash_bytes(v->u.uuid, 16));
-    case DT_STRING:
-    case DT_KEYWORD:
-    case DT_SYMBOL:
-    case DT_BIGINT:
-    case DT_BIGDEC:
-    case DT_BYTES:
-        return mixh((uint64_t)v->type, hash_bytes(v->u.s.ptr, v->u.s.len));
-    case DT_TUPLE:
-    case DT_LIST:
-    case DT_VECTOR:
-    case DT_SET:
-    case DT_MAP:
-    case DT_TAGGED: {
-        uint64_t h = (uint64_t)v->type;
-        for (size_t i = 0; i < v->u.seq.n; i++) h = mixh(h, value_hash(&v->u.seq.items[i]));
-        return h;
-    }
-    default:
-        return 0;
-    }
-}
-
-/* The finalizer of MurmurHash3: every input bit reaches the low bits the
- * table is indexed with (the combined hash of small sequential ids alone
- * would fill runs of neighbouring slots, and probing them is quadratic). */
-static uint64_t fmix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 /* The distinct rows of t (all columns), in t's order, into idx; *nd. */
 static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
     size_t n = t->nrows, w = t->ncols, ns = 16, k = 0;
@@ -161,8 +102,10 @@ static int distinct_rows(const dq_table *t, size_t *idx, size_t *nd) {
     for (size_t r = 0; r < n; r++) {
         const dt_value *row = t->cells + r * w;
         uint64_t h = 7;
-        for (size_t c = 0; c < w; c++) h = mixh(h, value_hash(&row[c]));
-        size_t j = fmix64(h) & (ns - 1);
+        for (size_t c = 0; c < w; c++) h = mixh(h, dq_value_hash(&row[c]));
+        /* finalized: the combined hash of small sequential ids alone would
+         * fill runs of neighbouring slots, and probing them is quadratic */
+        size_t j = dq_mix64(h) & (ns - 1);
         int dup = 0;
         while (slots[j] && !dup) {
             const dt_value *o = t->cells + (slots[j] - 1) * w;

@@ -6,9 +6,10 @@
  *   pull-many      [:db/id :last-name :alias :sex :age :salary {:follows ...}]
  *   pull-wildcard  [* {:follows ...}]
  *
- * Each is timed two ways: dt_pull (the public call: reads the pattern
- * text, compiles it, resolves [:id 1], pulls) and a pattern compiled once
- * (dq_pull_run, what a query's :find pull does per entity).  Timing as
+ * Each is timed three ways: dt_pull (the public call: reads the pattern
+ * text, compiles it, resolves [:id 1], pulls; the caller owns the result
+ * and frees it), dt_pull_in (the same into an arena, reset after each
+ * pull) and a pattern compiled once (dq_pull_run, on the heap).  Timing as
  * DataScript's bench: a warm-up, then RUNS runs of about RUN_S seconds,
  * the median of the runs' mean times, on the thread's CPU clock (the
  * machine is shared).  The entity count of each result is checked
@@ -17,7 +18,8 @@
  *
  * Usage: pull_bench [SHARED_DIR [PATTERN...]]   (default: the build's
  * ../shared and the three pulls; patterns given instead are timed without
- * the entity check)
+ * the entity check).  PULL_BENCH_ITERS=N: N pulls each, untimed (for a
+ * profiler), through dt_pull, or dt_pull_in with PULL_BENCH_ARENA=1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,19 +97,24 @@ typedef struct job {
     dt_db *db;
     const char *pattern;
     const dt_value *eid;
-    dq_pull *compiled; /* NULL: dt_pull */
+    dq_pull *compiled; /* NULL: dt_pull or dt_pull_in */
+    dt_arena *arena;   /* not NULL: dt_pull_in */
     int64_t e;
 } job;
 
 static void run_once(const job *j) {
     dt_value out = DT_VALUE_NIL;
-    int rc = j->compiled ? dq_pull_run(j->compiled, j->db, j->e, &out)
+    int rc = j->compiled ? dq_pull_run(j->compiled, j->db, j->e, NULL, &out)
+             : j->arena  ? dt_pull_in(j->db, j->pattern, strlen(j->pattern), j->eid, j->arena, &out)
                          : dt_pull(j->db, j->pattern, strlen(j->pattern), j->eid, &out);
     if (rc != DT_OK) {
         fprintf(stderr, "pull_bench: pull %s: %s\n", j->pattern, dt_errmsg(j->db));
         exit(1);
     }
-    dt_value_free(&out);
+    if (j->arena)
+        dt_arena_reset(j->arena);
+    else
+        dt_value_free(&out);
 }
 
 /* Median over RUNS of the mean ms per pull. */
@@ -170,13 +177,24 @@ int main(int argc, char **argv) {
             pulls[npulls].pattern = argv[i];
         }
     }
-    printf("%-14s %10s %12s %9s %7s\n", "pull", "dt_pull ms", "compiled ms", "entities", "leaves");
+    dt_arena *arena = NULL;
+    if (dt_arena_new(&arena) != DT_OK) die("arena", NULL);
+    printf("%-14s %10s %13s %12s %9s %7s\n", "pull", "dt_pull ms", "dt_pull_in ms", "compiled ms",
+           "entities", "leaves");
     for (size_t i = 0; i < npulls; i++) {
-        job j = {db, pulls[i].pattern, &eid, NULL, e};
-        dt_value out = DT_VALUE_NIL;
+        job j = {db, pulls[i].pattern, &eid, NULL, NULL, e};
+        dt_value out = DT_VALUE_NIL, in = DT_VALUE_NIL;
         if (dt_pull(db, j.pattern, strlen(j.pattern), &eid, &out) != DT_OK) die(j.pattern, NULL);
+        if (dt_pull_in(db, j.pattern, strlen(j.pattern), &eid, arena, &in) != DT_OK)
+            die(j.pattern, NULL);
         size_t ents = count_entities(&out), leaves = count_leaves(&out);
+        int same = dt_value_equal(&out, &in);
         dt_value_free(&out);
+        dt_arena_reset(arena);
+        if (!same) {
+            fprintf(stderr, "pull_bench: %s: dt_pull_in differs from dt_pull\n", pulls[i].name);
+            return 1;
+        }
         if (check && (ents != WANT_ENTS || leaves != pulls[i].leaves)) {
             fprintf(stderr,
                     "pull_bench: %s gave %zu entities and %zu leaves, expected %d and %zu\n",
@@ -185,18 +203,25 @@ int main(int argc, char **argv) {
         }
         const char *iters = getenv("PULL_BENCH_ITERS"); /* fixed work, for profilers */
         if (iters) {
+            const char *ar = getenv("PULL_BENCH_ARENA");
+            if (ar && *ar == '1') j.arena = arena;
             for (long k = atol(iters); k > 0; k--) run_once(&j);
             continue;
         }
         double t_api = time_job(&j);
+        j.arena = arena;
+        double t_in = time_job(&j);
+        j.arena = NULL;
         dt_value pv = DT_VALUE_NIL;
         if (dt_edn_read(j.pattern, strlen(j.pattern), &pv) != DT_OK) die("pattern", NULL);
         if (dq_pull_compile(db, &pv, &j.compiled) != DT_OK) die("compile", NULL);
         dt_value_free(&pv);
         double t_comp = time_job(&j);
         dq_pull_free(j.compiled);
-        printf("%-14s %10.3f %12.3f %9zu %7zu\n", pulls[i].name, t_api, t_comp, ents, leaves);
+        printf("%-14s %10.3f %13.3f %12.3f %9zu %7zu\n", pulls[i].name, t_api, t_in, t_comp, ents,
+               leaves);
     }
+    dt_arena_free(arena);
     dt_value_free(&eid);
     dt_db_close(db);
     dt_conn_close(c);

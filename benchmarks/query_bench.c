@@ -9,8 +9,9 @@
  *            interleaved workload by workload:
  *              datolite    a prepared query (dt_query_prepare once,
  *                          dt_query_run + dt_result_count + dt_result_free
- *                          per call), or dt_pull_value with a pattern read
- *                          once;
+ *                          per call), or dt_pull_in (the pattern text
+ *                          read and compiled per call, the result in an
+ *                          arena reset after each call);
  *              datascript  the npm package in a node child process
  *                          (peers/datascript_peer.js), calling its query
  *                          function on already-parsed queries;
@@ -518,16 +519,17 @@ static size_t datolite_call(workload *w, int check) {
         dt_result_free(r);
         return n;
     }
+    static dt_arena *arena; /* the pulls' results, dropped after each call */
+    if (!arena && dt_arena_new(&arena) != DT_OK) die("dt_arena_new: %s", dt_errmsg(NULL));
     dt_value out;
-    int rc = dt_pull_value(S(w)->ds->db, &S(w)->pattern, &S(w)->eid, &out);
+    int rc = dt_pull_in(S(w)->ds->db, w->text, strlen(w->text), &S(w)->eid, arena, &out);
     if (rc != DT_OK && check) {
         snprintf(dt_err, sizeof dt_err, "%s: %s", dt_errstr(rc), dt_errmsg(S(w)->ds->db));
         return 0;
     }
-    if (rc != DT_OK)
-        die("%s: dt_pull_value: %s: %s", w->id, dt_errstr(rc), dt_errmsg(S(w)->ds->db));
+    if (rc != DT_OK) die("%s: dt_pull_in: %s: %s", w->id, dt_errstr(rc), dt_errmsg(S(w)->ds->db));
     size_t n = check ? leaves(&out) : 1;
-    dt_value_free(&out);
+    dt_arena_reset(arena);
     return n;
 }
 

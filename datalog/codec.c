@@ -355,7 +355,15 @@ typedef struct rd {
     int cut_kind;
     /* where the truncation marker started */
     size_t marker_at;
+    /* where decoded text and items go: NULL for the heap (the caller owns
+     * the value), else an allocator whose memory its owner frees at once */
+    const dl_alloc *al;
 } rd;
+
+/* n bytes for a decoded value's parts: the heap's, or the allocator's. */
+static void *rd_alloc(const rd *r, size_t n) {
+    return r->al ? r->al->alloc(r->al->ctx, n) : dt__malloc(n);
+}
 
 static int corrupt(const rd *r, size_t at, uint8_t tag, const char *what) {
     return dt__seterr(NULL, DT_CORRUPT, "codec: %s at byte %zu (in a %s, tag 0x%02x)", what, at,
@@ -416,7 +424,7 @@ static int rd_text(rd *r, uint8_t tag, dt_value *out) {
     size_t end = r->pos;
     r->pos += 2;
     if (!out) return DT_OK;
-    char *s = dt__malloc(n + 1);
+    char *s = rd_alloc(r, n + 1);
     if (!s) return dt__seterr(NULL, DT_NOMEM, "codec: out of memory for %zu bytes of text", n);
     size_t k = 0;
     if (end - start == n) { /* no escapes: one copy */
@@ -550,10 +558,17 @@ static int rd_decimal(rd *r, uint8_t tag, dt_value *out) {
     d.scale = scale;
     if (dl_decimal_format(&d, t == DT_BIGINT, &text) != DT_OK || dt_buf_terminate(&text) != DT_OK)
         goto nomem;
+    if (r->al) { /* the text goes where the allocator says */
+        char *s = r->al->alloc(r->al->ctx, text.len + 1);
+        if (!s) goto nomem;
+        memcpy(s, text.p, text.len + 1);
+        out->u.s.ptr = s;
+    } else {
+        out->u.s.ptr = (char *)text.p;
+        text.p = NULL;
+    }
     out->type = t;
-    out->u.s.ptr = (char *)text.p;
     out->u.s.len = text.len;
-    text.p = NULL;
     goto done;
 nomem:
     rc = dt__seterr(NULL, DT_NOMEM, "codec: out of memory decoding a %s", dt_type_name(t));
@@ -586,7 +601,13 @@ static int rd_tuple(rd *r, uint8_t tag, dt_value *out, int depth) {
         }
         if (out && n == cap) {
             size_t ncap = cap ? cap * 2 : 4;
-            dt_value *ni = dt__realloc(items, ncap * sizeof *items);
+            dt_value *ni;
+            if (r->al) { /* no realloc: a new array, the old one stays behind */
+                ni = r->al->alloc(r->al->ctx, ncap * sizeof *items);
+                if (ni && n) memcpy(ni, items, n * sizeof *items);
+            } else {
+                ni = dt__realloc(items, ncap * sizeof *items);
+            }
             if (!ni) {
                 rc = dt__seterr(NULL, DT_NOMEM, "codec: out of memory decoding a tuple");
                 goto fail;
@@ -599,7 +620,7 @@ static int rd_tuple(rd *r, uint8_t tag, dt_value *out, int depth) {
     }
     if (out) {
         if (!n) {
-            dt__free(items);
+            if (!r->al) dt__free(items);
             items = NULL;
         }
         out->type = DT_TUPLE;
@@ -608,6 +629,7 @@ static int rd_tuple(rd *r, uint8_t tag, dt_value *out, int depth) {
     }
     return DT_OK;
 fail:
+    if (r->al) return rc; /* the allocator's owner frees its memory */
     for (size_t i = 0; items && i < n; i++) dt_value_free(&items[i]);
     dt__free(items);
     return rc;
@@ -707,7 +729,42 @@ static int rd_top(rd *r, dt_value *out, dl_codec_info *info) {
 }
 
 int dl_codec_decode(const uint8_t *bytes, size_t len, dt_value *out, size_t *consumed) {
-    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0};
+    return dl_codec_decode_in(bytes, len, NULL, out, consumed);
+}
+
+int dl_codec_decode_in(const uint8_t *bytes, size_t len, const dl_alloc *al, dt_value *out,
+                       size_t *consumed) {
+    /* fast paths for the commonest values: an id or number, and a text
+     * without an escape (its first 0x00 is the terminator's) */
+    uint8_t tag = len ? bytes[0] : 0;
+    if (len >= 9 && (tag == DL_CODEC_TAG(DT_LONG) || tag == DL_CODEC_TAG(DT_REF) ||
+                     tag == DL_CODEC_TAG(DT_INSTANT))) {
+        dt_value_nil(out);
+        out->type = (dt_type)(tag - DL_CODEC_TAG_BASE);
+        out->u.i = dl_codec_get_int(bytes);
+        *consumed = 9;
+        return DT_OK;
+    }
+    if (len >= 3 && (tag == DL_CODEC_TAG(DT_STRING) || tag == DL_CODEC_TAG(DT_KEYWORD) ||
+                     tag == DL_CODEC_TAG(DT_SYMBOL) || tag == DL_CODEC_TAG(DT_BYTES))) {
+        const uint8_t *z = memchr(bytes + 1, 0, len - 1);
+        if (z && (size_t)(z - bytes) + 1 < len && z[1] == 0x00) {
+            size_t n = (size_t)(z - bytes) - 1;
+            char *t = al ? al->alloc(al->ctx, n + 1) : dt__malloc(n + 1);
+            dt_value_nil(out);
+            *consumed = 0;
+            if (!t)
+                return dt__seterr(NULL, DT_NOMEM, "codec: out of memory for %zu bytes of text", n);
+            if (n) memcpy(t, bytes + 1, n);
+            t[n] = '\0';
+            out->type = (dt_type)(tag - DL_CODEC_TAG_BASE);
+            out->u.s.ptr = t;
+            out->u.s.len = n;
+            *consumed = n + 3;
+            return DT_OK;
+        }
+    }
+    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0, al};
     *consumed = 0;
     int rc = rd_top(&r, out, NULL);
     if (rc == DT_OK || rc == DT_NOTFOUND) *consumed = r.pos;
@@ -719,7 +776,7 @@ int dl_codec_decode(const uint8_t *bytes, size_t len, dt_value *out, size_t *con
 }
 
 int dl_codec_scan(const uint8_t *bytes, size_t len, dl_codec_info *out) {
-    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0};
+    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0, NULL};
     int rc = rd_top(&r, NULL, out);
     if (rc == DT_NOTFOUND) return DT_OK;
     if (rc != DT_OK) memset(out, 0, sizeof *out);
@@ -727,7 +784,7 @@ int dl_codec_scan(const uint8_t *bytes, size_t len, dl_codec_info *out) {
 }
 
 int dl_codec_is_truncated(const uint8_t *bytes, size_t len) {
-    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0};
+    rd r = {bytes, len, 0, 0, 0, 0, CUT_NONE, 0, NULL};
     if (!bytes || !len) return 0;
     /* only the top-level tag decides whether a marker can follow, so any
      * error here just means "not a truncated key" */
@@ -746,7 +803,7 @@ int dl_codec_encode_key(const dt_value *v, size_t max_len, dt_buf *out, int *tru
     if (full <= max_len) return DT_OK;
     uint8_t *p = out->p + start;
     uint64_t h = dl_codec_hash(p, full);
-    rd r = {p, full, 0, 1, max_len, 0, CUT_NONE, 0};
+    rd r = {p, full, 0, 1, max_len, 0, CUT_NONE, 0, NULL};
     rc = rd_value(&r, NULL, 0);
     if ((rc != DT_OK && rc != RD_STOP) || r.cut_kind == CUT_NONE) {
         out->len = start;

@@ -150,6 +150,25 @@ static inline int64_t dl_codec_get_int(const uint8_t *src) {
  */
 int dl_codec_decode(const uint8_t *bytes, size_t len, dt_value *out, size_t *consumed);
 
+/*
+ * An allocator whose memory is freed all at once by its owner (an arena):
+ * alloc returns n bytes aligned for a dt_value, or NULL when out of memory
+ * (it sets no message).
+ */
+typedef struct dl_alloc {
+    void *(*alloc)(void *ctx, size_t n);
+    void *ctx;
+} dl_alloc;
+
+/*
+ * dl_codec_decode_in: dl_codec_decode, but the value's text and items come
+ * from `al` (NULL: the heap, as dl_codec_decode).  The value borrows that
+ * memory: never dt_value_free it.  On errors what was allocated stays with
+ * the allocator.
+ */
+int dl_codec_decode_in(const uint8_t *bytes, size_t len, const dl_alloc *al, dt_value *out,
+                       size_t *consumed);
+
 /* What dl_codec_scan learns about one encoding. */
 typedef struct dl_codec_info {
     size_t len;        /* bytes the encoding (or truncated key) occupies */

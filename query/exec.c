@@ -290,6 +290,18 @@ void dq_arena_release(dq_arena *a) {
     a->used = a->cap = 0;
 }
 
+void dq_arena_reset(dq_arena *a) {
+    if (!a->head) return;
+    dq_arena_block *b = a->head->next;
+    while (b) {
+        dq_arena_block *next = b->next;
+        dq_mem_free(b);
+        b = next;
+    }
+    a->head->next = NULL;
+    a->used = 0;
+}
+
 /* }====== */
 
 /* {====== Tables ====== */

@@ -73,6 +73,9 @@ void *dq_arena_alloc(dq_arena *a, size_t n);
  * (*out borrows it).  DT_OK / DT_NOMEM. */
 int dq_arena_copy_value(dq_arena *a, const dt_value *v, dt_value *out);
 void dq_arena_release(dq_arena *a);
+/* dq_arena_reset: forgets every allocation, keeping the newest (largest)
+ * block for the next ones. */
+void dq_arena_reset(dq_arena *a);
 
 /* }====== */
 
@@ -256,8 +259,10 @@ typedef struct dq_pull dq_pull;
  * dq_pull_compile: checks and compiles a pull pattern (a vector value)
  * against db's schema.  DT_OK, DT_INVALID (malformed pattern; the message
  * shows the offending part), DT_NOMEM.
- * dq_pull_run: pulls entity eid; *out (caller owns) is the map, or nil
- * when the pattern selects nothing of it (as Datomic).  DT_OK, DT_LIMIT
+ * dq_pull_run: pulls entity eid; *out is the map, or nil when the
+ * pattern selects nothing of it (as Datomic).  With ar NULL the caller
+ * owns *out (dt_value_free); else every part of it lives in arena ar and
+ * parts may be shared between values: read-only, never dt_value_free it.  DT_OK, DT_LIMIT
  * (entities nested deeper than 1000), DT_NOMEM, DT_CORRUPT.  A compiled
  * pattern is immutable: runs may share it across threads (each on its
  * own db).  On a db whose schema is not the one compiled against (another
@@ -266,12 +271,13 @@ typedef struct dq_pull dq_pull;
  * Messages on the NULL handle.
  */
 int dq_pull_compile(dt_db *db, const dt_value *pattern, dq_pull **out);
-int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out);
+int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dq_arena *ar, dt_value *out);
 /* dq_pull_run_many: pulls eids[0..n) into outs[0..n) (each as
  * dq_pull_run gives it; caller owns them) with one cursor and one set of
  * buffers: about 0.2 us a pull cheaper than n dq_pull_run calls.  On an
  * error every outs[i] is nil. */
-int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs);
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dq_arena *ar,
+                     dt_value *outs);
 void dq_pull_free(dq_pull *p);
 
 /* }====== */

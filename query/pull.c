@@ -1,6 +1,7 @@
 /*
  * pull.c -- pull patterns (query layer): dq_pull_* (exec.h) and the
- * public dt_pull, dt_pull_value and dt_pull_many.
+ * public dt_pull, dt_pull_value, dt_pull_many, their arena forms
+ * dt_pull_in and dt_pull_many_in, and dt_arena_*.
  *
  * A pattern is compiled once into a tree of specs (one per attribute of a
  * pattern, with its options) and run per entity.  Semantics are
@@ -48,6 +49,8 @@
 #define PULL_MAX_DEPTH 1000
 /* Sub-patterns nested in a pattern (as deep as EDN text can be). */
 #define PULL_MAX_PATTERN_DEPTH 128
+/* Distinct result keys a run into an arena copies once each. */
+#define PULL_KEY_SLOTS 64
 /* The default :limit of a cardinality-many attribute (as DataScript). */
 #define PULL_DEFAULT_LIMIT 1000
 
@@ -459,7 +462,8 @@ static inline void vmove(dt_value *dst, const dt_value *src) {
     memcpy((char *)&dst->u + 8, &b, 8);
 }
 
-/* A copy of a result key: keywords and strings with one allocation. */
+/* A copy of a result key on the heap: keywords and strings with one
+ * allocation. */
 static int key_copy(const dt_value *k, dt_value *out) {
     if (k->type == DT_KEYWORD || k->type == DT_STRING) {
         char *p = dt__malloc(k->u.s.len + 1);
@@ -565,7 +569,62 @@ typedef struct rctx {
     idset seen;
     unsigned depth;
     dt_buf enc;
+    /* where the result goes: NULL, the heap (the caller owns every part
+     * of it); else an arena that owns it all (values then share parts) */
+    dq_arena *ar;
+    dl_alloc al; /* decoding into ar */
+    /* in the arena, each key is copied once per run: the keys' texts (in
+     * the pattern or the schema) and their copies, open addressing */
+    const char *key_src[PULL_KEY_SLOTS];
+    dt_value key_copy[PULL_KEY_SLOTS];
 } rctx;
+
+/* The result's copy of key k: in the arena, shared by every map of the
+ * run that has it. */
+static int rkey(rctx *r, const dt_value *k, dt_value *out) {
+    if (!r->ar) return key_copy(k, out);
+    if (k->type != DT_KEYWORD && k->type != DT_STRING)
+        return dq_arena_copy_value(r->ar, k, out) == DT_OK ? DT_OK : nomem();
+    const char *src = k->u.s.ptr;
+    size_t i = (size_t)(((uintptr_t)src >> 4) * 0x9E3779B97F4A7C15ULL >> 58) % PULL_KEY_SLOTS;
+    for (size_t probe = 0; probe < PULL_KEY_SLOTS; probe++, i = (i + 1) % PULL_KEY_SLOTS) {
+        if (r->key_src[i] == src && r->key_copy[i].type == k->type) {
+            vmove(out, &r->key_copy[i]);
+            return DT_OK;
+        }
+        if (!r->key_src[i]) {
+            if (dq_arena_copy_value(r->ar, k, &r->key_copy[i]) != DT_OK) return nomem();
+            r->key_src[i] = src;
+            vmove(out, &r->key_copy[i]);
+            return DT_OK;
+        }
+    }
+    return dq_arena_copy_value(r->ar, k, out) == DT_OK ? DT_OK : nomem(); /* table full */
+}
+
+/* Frees what v owns (nothing for a value in the arena); v becomes nil. */
+static inline void rfree(const rctx *r, dt_value *v) {
+    if (r->ar)
+        vnil(v);
+    else
+        dt_value_free(v);
+}
+
+/* A copy of v for the result: deep on the heap; in the arena, the value
+ * itself when it is already there (the arena's values are read-only, so
+ * they may share parts). */
+static int rcopy(const rctx *r, const dt_value *v, int in_arena, dt_value *out) {
+    if (r->ar && in_arena) {
+        vmove(out, v);
+        return DT_OK;
+    }
+    int rc = r->ar ? dq_arena_copy_value(r->ar, v, out) : dt_value_copy(v, out);
+    if (rc != DT_OK) {
+        vnil(out);
+        return nomem();
+    }
+    return DT_OK;
+}
 
 /* A growable vector of values being built (items handed to the result). */
 typedef struct vbuf {
@@ -573,35 +632,38 @@ typedef struct vbuf {
     size_t n, cap;
 } vbuf;
 
-static int vbuf_push(vbuf *b, dt_value *x) {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8;
-        dt_value *nv = dt__realloc(b->v, cap * sizeof *nv);
-        if (!nv) {
-            dt_value_free(x);
-            return nomem();
-        }
-        b->v = nv;
-        b->cap = cap;
-    }
-    vmove(&b->v[b->n++], x);
-    vnil(x);
-    return DT_OK;
-}
-
-/* Room for n items in all (a hint: the result is the same without it). */
-static int vbuf_reserve(vbuf *b, size_t n) {
+/* Room for n items in all.  In the arena a new array (the old one stays
+ * there: reserve the right size first). */
+static int vbuf_reserve(const rctx *r, vbuf *b, size_t n) {
     if (n <= b->cap) return DT_OK;
-    dt_value *nv = dt__realloc(b->v, n * sizeof *nv);
+    dt_value *nv;
+    if (r->ar) {
+        nv = dq_arena_alloc(r->ar, n * sizeof *nv);
+        if (nv && b->n) memcpy(nv, b->v, b->n * sizeof *nv);
+    } else {
+        nv = dt__realloc(b->v, n * sizeof *nv);
+    }
     if (!nv) return nomem();
     b->v = nv;
     b->cap = n;
     return DT_OK;
 }
 
-static void vbuf_release(vbuf *b) {
-    for (size_t i = 0; i < b->n; i++) dt_value_free(&b->v[i]);
-    dt__free(b->v);
+static int vbuf_push(const rctx *r, vbuf *b, dt_value *x) {
+    if (b->n == b->cap && vbuf_reserve(r, b, b->cap ? b->cap * 2 : 8) != DT_OK) {
+        rfree(r, x);
+        return nomem();
+    }
+    vmove(&b->v[b->n++], x);
+    vnil(x);
+    return DT_OK;
+}
+
+static void vbuf_release(const rctx *r, vbuf *b) {
+    if (!r->ar) {
+        for (size_t i = 0; i < b->n; i++) dt_value_free(&b->v[i]);
+        dt__free(b->v);
+    }
     b->v = NULL;
     b->n = b->cap = 0;
 }
@@ -616,27 +678,28 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 }
 
 /* Adds key (copied) -> *val (moved) to the map being built. */
-static int put_kv(vbuf *m, const dt_value *key, dt_value *val) {
+static int put_kv(rctx *r, vbuf *m, const dt_value *key, dt_value *val) {
     dt_value k;
-    if (key_copy(key, &k) != DT_OK) {
-        dt_value_free(val);
+    if (rkey(r, key, &k) != DT_OK) {
+        rfree(r, val);
         return nomem();
     }
-    int rc = vbuf_push(m, &k);
+    int rc = vbuf_push(r, m, &k);
     if (rc != DT_OK) {
-        dt_value_free(val);
+        rfree(r, val);
         return rc;
     }
-    return vbuf_push(m, val);
+    return vbuf_push(r, m, val);
 }
 
-PULL_NOINLINE static int dbid_map(const dt_value *key, int64_t e, dt_value *out) {
+PULL_NOINLINE static int dbid_map(rctx *r, const dt_value *key, int64_t e, dt_value *out) {
     vbuf m = {0};
     dt_value id;
     dt_value_long(e, &id);
-    int rc = put_kv(&m, key, &id);
+    int rc = vbuf_reserve(r, &m, 2);
+    if (rc == DT_OK) rc = put_kv(r, &m, key, &id);
     if (rc != DT_OK) {
-        vbuf_release(&m);
+        vbuf_release(r, &m);
         return rc;
     }
     vbuf_take(&m, DT_MAP, out);
@@ -651,7 +714,7 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
         size_t cap = r->capd ? r->capd * 2 : (DQ_MEM_CACHED + sizeof(dent) - 1) / sizeof(dent);
         dent *nd = dq_mem_realloc(r->d, cap * sizeof *nd);
         if (!nd) {
-            dt_value_free(v);
+            rfree(r, v);
             return nomem();
         }
         r->d = nd;
@@ -665,6 +728,10 @@ static int push_dent(rctx *r, uint32_t aid, dt_value *v) {
 }
 
 static void pop_dents(rctx *r, size_t base) {
+    if (r->ar) {
+        r->nd = base;
+        return;
+    }
     while (r->nd > base) dt_value_free(&r->d[--r->nd].v);
 }
 
@@ -674,7 +741,7 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out);
 static int pull_ref(rctx *r, const pspec *sp, const ppat *pat, int64_t eid, dt_value *out) {
     vnil(out);
     if (!sp->recursive && !sp->component) return pull_entity(r, sp->sub, eid, out);
-    if (idset_has(&r->seen, eid)) return dbid_map(&r->p->dbid_spec.key, eid, out);
+    if (idset_has(&r->seen, eid)) return dbid_map(r, &r->p->dbid_spec.key, eid, out);
     int64_t old = 0;
     if (sp->recursive) {
         old = r->lim[sp->rec_id];
@@ -706,30 +773,31 @@ static int forward_value(rctx *r, const pspec *sp, const ppat *pat, size_t b, si
                 vnil(&r->d[b].v);
                 return DT_OK;
             }
-            return dt_value_copy(&r->d[b].v, out) == DT_OK ? DT_OK : nomem();
+            return rcopy(r, &r->d[b].v, 1, out);
         }
         return pull_ref(r, sp, pat, r->d[b].v.u.i, out);
     }
     vbuf acc = {0};
     size_t want = en - b;
     if (sp->limit && want > (size_t)sp->limit) want = (size_t)sp->limit;
-    rc = vbuf_reserve(&acc, want);
+    rc = vbuf_reserve(r, &acc, want);
     for (size_t i = b; i < en && rc == DT_OK; i++) {
         if (sp->limit && acc.n >= (size_t)sp->limit) break;
         dt_value x;
         if (sp->ref) {
             rc = pull_ref(r, sp, pat, r->d[i].v.u.i, &x);
-            if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
+            if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(r, &acc, &x);
         } else if (last) {
             x = r->d[i].v;
             vnil(&r->d[i].v);
-            rc = vbuf_push(&acc, &x);
+            rc = vbuf_push(r, &acc, &x);
         } else {
-            rc = dt_value_copy(&r->d[i].v, &x) == DT_OK ? vbuf_push(&acc, &x) : nomem();
+            rc = rcopy(r, &r->d[i].v, 1, &x);
+            if (rc == DT_OK) rc = vbuf_push(r, &acc, &x);
         }
     }
     if (rc != DT_OK || acc.n == 0) {
-        vbuf_release(&acc);
+        vbuf_release(r, &acc);
         return rc;
     }
     vbuf_take(&acc, DT_VECTOR, out);
@@ -815,7 +883,8 @@ PULL_NOINLINE static int read_datoms(rctx *r, const ppat *pat, int64_t e) {
             return rc; /* ... unless it is a long one */
         dt_value v;
         size_t used;
-        if ((rc = dl_codec_decode(full.ptr, full.len, &v, &used)) != DT_OK) {
+        if ((rc = dl_codec_decode_in(full.ptr, full.len, r->ar ? &r->al : NULL, &v, &used)) !=
+            DT_OK) {
             if (rc == DT_NOTFOUND)
                 rc = dt__seterr(NULL, DT_CORRUPT, "pull: value of entity %lld is cut short",
                                 (long long)e);
@@ -859,7 +928,7 @@ PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, 
     size_t n = r->nd - base;
     dt_value val = DT_VALUE_NIL;
     if (n == 0) {
-        if (sp->has_default && (rc = dt_value_copy(&sp->def, &val)) != DT_OK) rc = nomem();
+        if (sp->has_default) rc = rcopy(r, &sp->def, 0, &val);
     } else if (sp->component) {
         rc = pull_ref(r, sp, pat, r->d[base].v.u.i, &val);
     } else {
@@ -868,16 +937,16 @@ PULL_NOINLINE static int add_reverse(rctx *r, const pspec *sp, const ppat *pat, 
             if (sp->limit && acc.n >= (size_t)sp->limit) break;
             dt_value x;
             rc = pull_ref(r, sp, pat, r->d[i].v.u.i, &x);
-            if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(&acc, &x);
+            if (rc == DT_OK && x.type != DT_NIL) rc = vbuf_push(r, &acc, &x);
         }
         if (rc == DT_OK && acc.n)
             vbuf_take(&acc, DT_VECTOR, &val);
         else
-            vbuf_release(&acc);
+            vbuf_release(r, &acc);
     }
     pop_dents(r, base);
-    if (rc == DT_OK && val.type != DT_NIL) rc = put_kv(m, &sp->key, &val);
-    dt_value_free(&val);
+    if (rc == DT_OK && val.type != DT_NIL) rc = put_kv(r, m, &sp->key, &val);
+    rfree(r, &val);
     return rc;
 }
 
@@ -889,12 +958,12 @@ static int add_forward(rctx *r, const pspec *sp, const ppat *pat, int64_t e, siz
     if (sp->kind == PK_DBID) {
         dt_value_long(e, &val);
     } else if (b == en) {
-        if (sp->has_default && dt_value_copy(&sp->def, &val) != DT_OK) rc = nomem();
+        if (sp->has_default) rc = rcopy(r, &sp->def, 0, &val);
     } else {
         rc = forward_value(r, sp, pat, b, en, last, &val);
     }
-    if (rc == DT_OK && val.type != DT_NIL) rc = put_kv(m, &sp->key, &val);
-    dt_value_free(&val);
+    if (rc == DT_OK && val.type != DT_NIL) rc = put_kv(r, m, &sp->key, &val);
+    rfree(r, &val);
     return rc;
 }
 
@@ -910,11 +979,11 @@ PULL_NOINLINE static int add_implicit(rctx *r, const dl_attr *a, const ppat *pat
         dt_value ident = {.type = DT_KEYWORD};
         ident.u.s.ptr = a->ident;
         ident.u.s.len = a->ident_len;
-        if (key_copy(&ident, &key) != DT_OK) rc = nomem();
-        if (rc == DT_OK) rc = vbuf_push(m, &key);
-        if (rc == DT_OK) rc = vbuf_push(m, &val);
+        if (rkey(r, &ident, &key) != DT_OK) rc = nomem();
+        if (rc == DT_OK) rc = vbuf_push(r, m, &key);
+        if (rc == DT_OK) rc = vbuf_push(r, m, &val);
     }
-    dt_value_free(&val);
+    rfree(r, &val);
     return rc;
 }
 
@@ -931,14 +1000,14 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
     if (rc == DT_OK) {
         size_t groups = 0;
         for (size_t i = base; i < end; i++) groups += i == base || r->d[i].aid != r->d[i - 1].aid;
-        rc = vbuf_reserve(&m, 2 * (pat->nfwd + pat->nrev + groups + 1));
+        rc = vbuf_reserve(r, &m, 2 * (pat->nfwd + pat->nrev + groups + 1));
     }
     /* merge the specs (by aid) with the datom groups (by aid) */
     size_t si = 0, di = base;
     if (rc == DT_OK && pat->wildcard && !pat->has_dbid) {
         dt_value id;
         dt_value_long(e, &id);
-        rc = put_kv(&m, &r->p->dbid_spec.key, &id);
+        rc = put_kv(r, &m, &r->p->dbid_spec.key, &id);
     }
     while (rc == DT_OK && (si < pat->nfwd || di < end)) {
         const pspec *sp = si < pat->nfwd ? &pat->fwd[si] : NULL;
@@ -971,17 +1040,23 @@ static int pull_entity(rctx *r, const ppat *pat, int64_t e, dt_value *out) {
         rc = add_reverse(r, &pat->rev[i], pat, e, &m);
     r->depth--;
     if (rc != DT_OK || m.n == 0) {
-        vbuf_release(&m);
+        vbuf_release(r, &m);
         return rc;
     }
     vbuf_take(&m, DT_MAP, out);
     return DT_OK;
 }
 
-/* Sets up the state of runs of p on db (whose schema p was compiled for). */
-static int run_begin(rctx *r, const dq_pull *p, dt_db *db) {
+static void *arena_alloc(void *ar, size_t n) { return dq_arena_alloc(ar, n); }
+
+/* Sets up the state of runs of p on db (whose schema p was compiled for),
+ * the results on the heap (ar NULL) or in arena ar. */
+static int run_begin(rctx *r, const dq_pull *p, dt_db *db, dq_arena *ar) {
     memset(r, 0, sizeof *r);
     r->p = p;
+    r->ar = ar;
+    r->al.alloc = arena_alloc;
+    r->al.ctx = ar;
     r->st = dl_db_store(db);
     r->txn = dl_db_txn(db);
     r->db = db;
@@ -1017,11 +1092,11 @@ static void run_end(rctx *r) {
  * found them, also on errors). */
 static int run_one(rctx *r, int64_t eid, dt_value *out) {
     int rc = pull_entity(r, r->p->root, eid, out);
-    if (rc != DT_OK) dt_value_free(out);
+    if (rc != DT_OK) rfree(r, out);
     return rc;
 }
 
-int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
+int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dq_arena *ar, dt_value *out) {
     if (!out) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: NULL out");
     vnil(out);
     if (!p || !dl_db_ok(db)) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run: bad arguments");
@@ -1030,18 +1105,19 @@ int dq_pull_run(const dq_pull *p, dt_db *db, int64_t eid, dt_value *out) {
          * and kinds are the schema's, so compile again for this one */
         dq_pull *q = NULL;
         int rc = dq_pull_compile(db, &p->pattern, &q);
-        if (rc == DT_OK) rc = dq_pull_run(q, db, eid, out);
+        if (rc == DT_OK) rc = dq_pull_run(q, db, eid, ar, out);
         dq_pull_free(q);
         return rc;
     }
     rctx r;
-    int rc = run_begin(&r, p, db);
+    int rc = run_begin(&r, p, db, ar);
     if (rc == DT_OK) rc = run_one(&r, eid, out);
     run_end(&r);
     return rc;
 }
 
-int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dt_value *outs) {
+int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n, dq_arena *ar,
+                     dt_value *outs) {
     if (!outs && n) return dt__seterr(NULL, DT_MISUSE, "dq_pull_run_many: NULL outs");
     for (size_t i = 0; i < n; i++) vnil(&outs[i]);
     if (!p || !dl_db_ok(db) || (!eids && n))
@@ -1050,16 +1126,16 @@ int dq_pull_run_many(const dq_pull *p, dt_db *db, const int64_t *eids, size_t n,
     if (dl_db_schema(db) != p->schema) { /* as dq_pull_run */
         dq_pull *q = NULL;
         int rc = dq_pull_compile(db, &p->pattern, &q);
-        if (rc == DT_OK) rc = dq_pull_run_many(q, db, eids, n, outs);
+        if (rc == DT_OK) rc = dq_pull_run_many(q, db, eids, n, ar, outs);
         dq_pull_free(q);
         return rc;
     }
     rctx r;
-    int rc = run_begin(&r, p, db);
+    int rc = run_begin(&r, p, db, ar);
     for (size_t i = 0; rc == DT_OK && i < n; i++) rc = run_one(&r, eids[i], &outs[i]);
-    run_end(&r);
     if (rc != DT_OK)
-        for (size_t i = 0; i < n; i++) dt_value_free(&outs[i]);
+        for (size_t i = 0; i < n; i++) rfree(&r, &outs[i]);
+    run_end(&r);
     return rc;
 }
 
@@ -1094,23 +1170,29 @@ static int compile_text(dt_db *db, const char *pattern, size_t len, dq_pull **ou
     return rc;
 }
 
-static int pull_one(dt_db *db, dq_pull *p, const dt_value *eid, dt_value *out) {
+static int pull_one(dt_db *db, dq_pull *p, const dt_value *eid, dq_arena *ar, dt_value *out) {
     int64_t e = 0;
     int rc = pull_eid(db, eid, &e);
-    if (rc == DT_OK) rc = dq_pull_run(p, db, e, out);
+    if (rc == DT_OK) rc = dq_pull_run(p, db, e, ar, out);
+    return rc;
+}
+
+/* dt_pull and dt_pull_in: the result on the heap (ar NULL) or in ar. */
+static int pull_text(const char *fname, dt_db *db, const char *pattern, size_t len,
+                     const dt_value *eid, dq_arena *ar, dt_value *out) {
+    if (out) dt_value_nil(out);
+    if (!dl_db_ok(db) || !pattern || !eid || !out)
+        return dt__seterr(db, DT_MISUSE, "%s: bad arguments", fname);
+    dq_pull *p = NULL;
+    int rc = compile_text(db, pattern, len, &p);
+    if (rc == DT_OK) rc = pull_one(db, p, eid, ar, out);
+    dq_pull_free(p);
+    if (rc != DT_OK) dt__moveerr(NULL, db, rc);
     return rc;
 }
 
 int dt_pull(dt_db *db, const char *pattern, size_t len, const dt_value *eid, dt_value *out) {
-    if (out) dt_value_nil(out);
-    if (!dl_db_ok(db) || !pattern || !eid || !out)
-        return dt__seterr(db, DT_MISUSE, "dt_pull: bad arguments");
-    dq_pull *p = NULL;
-    int rc = compile_text(db, pattern, len, &p);
-    if (rc == DT_OK) rc = pull_one(db, p, eid, out);
-    dq_pull_free(p);
-    if (rc != DT_OK) dt__moveerr(NULL, db, rc);
-    return rc;
+    return pull_text("dt_pull", db, pattern, len, eid, NULL, out);
 }
 
 int dt_pull_value(dt_db *db, const dt_value *pattern, const dt_value *eid, dt_value *out) {
@@ -1119,25 +1201,36 @@ int dt_pull_value(dt_db *db, const dt_value *pattern, const dt_value *eid, dt_va
         return dt__seterr(db, DT_MISUSE, "dt_pull_value: bad arguments");
     dq_pull *p = NULL;
     int rc = dq_pull_compile(db, pattern, &p);
-    if (rc == DT_OK) rc = pull_one(db, p, eid, out);
+    if (rc == DT_OK) rc = pull_one(db, p, eid, NULL, out);
     dq_pull_free(p);
     if (rc != DT_OK) dt__moveerr(NULL, db, rc);
     return rc;
 }
 
-int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eids, size_t n,
-                 dt_value *out) {
+/* dt_pull_many and dt_pull_many_in: the result on the heap (ar NULL) or
+ * in ar. */
+static int pull_many_text(const char *fname, dt_db *db, const char *pattern, size_t len,
+                          const dt_value *eids, size_t n, dq_arena *ar, dt_value *out) {
     if (out) dt_value_nil(out);
     if (!dl_db_ok(db) || !pattern || (!eids && n) || !out)
-        return dt__seterr(db, DT_MISUSE, "dt_pull_many: bad arguments");
+        return dt__seterr(db, DT_MISUSE, "%s: bad arguments", fname);
     dq_pull *p = NULL;
     int rc = compile_text(db, pattern, len, &p);
     dt_value res = DT_VALUE_NIL;
-    if (rc == DT_OK && dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
+    if (rc == DT_OK) {
+        if (!ar) {
+            if (dt_value_seq(DT_VECTOR, n, &res) != DT_OK) rc = nomem();
+        } else { /* the vector in the arena too */
+            res.type = DT_VECTOR;
+            res.u.seq.n = n;
+            if (n && !(res.u.seq.items = dq_arena_alloc(ar, n * sizeof(dt_value)))) rc = nomem();
+            for (size_t i = 0; rc == DT_OK && i < n; i++) vnil(&res.u.seq.items[i]);
+        }
+    }
     rctx r;
     int begun = 0;
     if (rc == DT_OK && n) { /* one cursor and one set of buffers for all */
-        rc = run_begin(&r, p, db);
+        rc = run_begin(&r, p, db, ar);
         begun = 1;
     }
     for (size_t i = 0; rc == DT_OK && i < n; i++) {
@@ -1148,12 +1241,58 @@ int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eid
     if (begun) run_end(&r);
     dq_pull_free(p);
     if (rc != DT_OK) {
-        dt_value_free(&res);
+        if (!ar) dt_value_free(&res);
         dt__moveerr(NULL, db, rc);
         return rc;
     }
     *out = res;
     return DT_OK;
+}
+
+int dt_pull_many(dt_db *db, const char *pattern, size_t len, const dt_value *eids, size_t n,
+                 dt_value *out) {
+    return pull_many_text("dt_pull_many", db, pattern, len, eids, n, NULL, out);
+}
+
+/* A public arena: the query layer's, behind the handle. */
+struct dt_arena {
+    dq_arena a;
+};
+
+int dt_arena_new(dt_arena **out) {
+    if (!out) return dt__seterr(NULL, DT_MISUSE, "dt_arena_new: NULL out");
+    *out = dt__malloc(sizeof **out);
+    if (!*out) return dt__seterr(NULL, DT_NOMEM, "dt_arena_new: out of memory");
+    (*out)->a = (dq_arena)DQ_ARENA_INIT;
+    return DT_OK;
+}
+
+void dt_arena_reset(dt_arena *a) {
+    if (a) dq_arena_reset(&a->a);
+}
+
+void dt_arena_free(dt_arena *a) {
+    if (!a) return;
+    dq_arena_release(&a->a);
+    dt__free(a);
+}
+
+int dt_pull_in(dt_db *db, const char *pattern, size_t len, const dt_value *eid, dt_arena *arena,
+               dt_value *out) {
+    if (!arena) {
+        if (out) dt_value_nil(out);
+        return dt__seterr(db, DT_MISUSE, "dt_pull_in: NULL arena");
+    }
+    return pull_text("dt_pull_in", db, pattern, len, eid, &arena->a, out);
+}
+
+int dt_pull_many_in(dt_db *db, const char *pattern, size_t len, const dt_value *eids, size_t n,
+                    dt_arena *arena, dt_value *out) {
+    if (!arena) {
+        if (out) dt_value_nil(out);
+        return dt__seterr(db, DT_MISUSE, "dt_pull_many_in: NULL arena");
+    }
+    return pull_many_text("dt_pull_many_in", db, pattern, len, eids, n, &arena->a, out);
 }
 
 /* }====== */

@@ -195,7 +195,9 @@ static size_t col_of(const dq_table *t, dq_var v) {
     return (size_t)-1;
 }
 
-static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
+/* Adds a cell: a copy of v in the result's arena (v already there when
+ * in_arena). */
+static int put_cell(dt_result *r, size_t *ncell, const dt_value *v, int in_arena) {
     if (*ncell == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         dt_value *c = dq_mem_realloc(r->cells, cap * sizeof *c);
@@ -203,10 +205,17 @@ static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
         r->cells = c;
         r->cap = cap;
     }
-    if (dq_arena_copy_value(&r->arena, v, &r->cells[*ncell]) != DT_OK) return nomem();
+    if (in_arena)
+        r->cells[*ncell] = *v;
+    else if (dq_arena_copy_value(&r->arena, v, &r->cells[*ncell]) != DT_OK)
+        return nomem();
     if (r->cells[*ncell].type == DT_REF) r->cells[*ncell].type = DT_LONG;
     (*ncell)++;
     return DT_OK;
+}
+
+static int add_cell(dt_result *r, size_t *ncell, const dt_value *v) {
+    return put_cell(r, ncell, v, 0);
 }
 
 /* The pulls of one run: a compiled pattern per pull element. */
@@ -241,12 +250,10 @@ static int pull_cell(dq_exec *x, pulls *pl, size_t i, const dt_value *const *pat
     size_t ec = col_of(t, f->var);
     const dt_value *ev = &row[ec];
     dt_value out = DT_VALUE_NIL;
-    if (ev->type == DT_LONG || ev->type == DT_REF) {
-        if ((rc = dq_pull_run(pl->p[i], db, ev->u.i, &out)) != DT_OK) return rc;
+    if (ev->type == DT_LONG || ev->type == DT_REF) { /* pulled into the result's arena */
+        if ((rc = dq_pull_run(pl->p[i], db, ev->u.i, &r->arena, &out)) != DT_OK) return rc;
     }
-    rc = add_cell(r, ncell, &out);
-    dt_value_free(&out);
-    return rc;
+    return put_cell(r, ncell, &out, 1);
 }
 
 static void pulls_free(pulls *pl, size_t n) {

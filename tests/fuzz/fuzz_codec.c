@@ -4,7 +4,10 @@
  * (or DT_NOTFOUND for a well-formed truncated key), or gives a value whose
  * length dl_codec_scan agrees with, and whose encoding decodes to an equal
  * value and re-encodes to the same bytes (decode -> encode -> decode).
+ * Decoding through an allocator (dl_codec_decode_in, what pulls into an
+ * arena use) gives the same result, length and value.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -18,10 +21,45 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
+/* An allocator for dl_codec_decode_in: every block kept until the end
+ * of the input (as an arena would). */
+typedef struct blocks {
+    void *p[4096];
+    size_t n;
+} blocks;
+
+static void *blocks_alloc(void *ctx, size_t n) {
+    blocks *b = ctx;
+    if (b->n == sizeof b->p / sizeof b->p[0]) return NULL;
+    void *p = malloc(n ? n : 1);
+    if (p) b->p[b->n++] = p;
+    return p;
+}
+
+/* dl_codec_decode_in agrees with the heap decode's rc, length and value. */
+static void check_decode_in(const uint8_t *data, size_t size, int rc, size_t used,
+                            const dt_value *v) {
+    static blocks b;
+    b.n = 0;
+    dl_alloc al = {blocks_alloc, &b};
+    dt_value w;
+    size_t wused = 0;
+    int wrc = dl_codec_decode_in(data, size, &al, &w, &wused);
+    FUZZ_CHECK(wrc == rc || (wrc == DT_NOMEM && b.n == sizeof b.p / sizeof b.p[0]),
+               "decode_in gave %d, decode %d", wrc, rc);
+    if (wrc == rc) {
+        FUZZ_CHECK(wused == used, "decode_in consumed %zu, decode %zu", wused, used);
+        FUZZ_CHECK(rc != DT_OK || dt_value_equal(v, &w), "decode_in gave another value");
+    }
+    if (wrc != DT_OK) FUZZ_CHECK(w.type == DT_NIL, "a failed decode_in left a value");
+    while (b.n) free(b.p[--b.n]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dt_value v;
     size_t used = 0;
     int rc = dl_codec_decode(data, size, &v, &used);
+    check_decode_in(data, size, rc, used, &v);
     dl_codec_info info;
     int src = dl_codec_scan(data, size, &info);
     if (rc == DT_NOTFOUND) {

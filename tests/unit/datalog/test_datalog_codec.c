@@ -964,10 +964,104 @@ static void test_every_proper_prefix_of_an_encoding_is_corrupt(void **state) {
 }
 
 /* Bytes that decode are canonical: re-encoding gives them back. */
+/* An allocator for dl_codec_decode_in that keeps its blocks until
+ * test_alloc_free (as an arena) and fails after `budget` blocks. */
+typedef struct test_alloc {
+    void *blk[1024];
+    size_t n, budget;
+} test_alloc;
+
+static void *test_alloc_fn(void *ctx, size_t n) {
+    test_alloc *t = ctx;
+    if (t->n >= t->budget || t->n == sizeof t->blk / sizeof t->blk[0]) return NULL;
+    void *p = malloc(n ? n : 1);
+    if (p) t->blk[t->n++] = p;
+    return p;
+}
+
+static void test_alloc_free(test_alloc *t) {
+    while (t->n) free(t->blk[--t->n]);
+}
+
+/* dl_codec_decode_in through an allocator agrees with dl_codec_decode:
+ * the same result, length and value. */
+static void check_decode_in(const uint8_t *p, size_t n, int rc, size_t used, const dt_value *d) {
+    static test_alloc t;
+    t.n = 0;
+    t.budget = (size_t)-1;
+    dl_alloc al = {test_alloc_fn, &t};
+    dt_value w;
+    size_t wused = 0;
+    int wrc = dl_codec_decode_in(p, n, &al, &w, &wused);
+    if (wrc == DT_NOMEM && t.n == sizeof t.blk / sizeof t.blk[0]) { /* too many parts */
+        test_alloc_free(&t);
+        return;
+    }
+    assert_int_equal(wrc, rc);
+    assert_int_equal(wused, used);
+    if (rc == DT_OK && !dt_value_equal(d, &w)) {
+        show("decode", d);
+        show("decode_in", &w);
+        fail_msg("dl_codec_decode_in gave another value");
+    }
+    if (rc != DT_OK) assert_int_equal(w.type, DT_NIL);
+    test_alloc_free(&t);
+}
+
+/* Vectors (at any depth) become tuples: the codec's compound. */
+static void to_tuples(dt_value *v) {
+    if (v->type != DT_VECTOR) return;
+    v->type = DT_TUPLE;
+    for (size_t i = 0; i < v->u.seq.n; i++) to_tuples(&v->u.seq.items[i]);
+}
+
+/* Decoding into an allocator: the value borrows its memory; an allocator
+ * that fails gives DT_NOMEM and a nil value at every step (the fast paths
+ * of ids and texts, escapes, decimals, nested tuples). */
+static void test_decode_in_an_allocator(void **state) {
+    (void)state;
+    const char *edn[] = {"42",   "-7",   "#inst \"2020-01-01T00:00:00Z\"",  "\"plain\"", ":kw/name",
+                         "sym",  "\"\"", "123456789012345678901234567890N", "3.25M",     "1.5",
+                         "true", "nil",  "[1 \"a\" [:b [2.5M \"c\"]]]"};
+    for (size_t i = 0; i < sizeof edn / sizeof edn[0] + 1; i++) {
+        dt_value v = DT_VALUE_NIL;
+        if (i < sizeof edn / sizeof edn[0]) {
+            assert_int_equal(dt_edn_read(edn[i], strlen(edn[i]), &v), DT_OK);
+            to_tuples(&v);
+        } else { /* a text with an escaped NUL: the general path */
+            assert_int_equal(dt_value_text(DT_STRING, "a\0b", 3, &v), DT_OK);
+        }
+        size_t len;
+        uint8_t *e = enc(&v, &len);
+        check_decode_in(e, len, DT_OK, len, &v);
+        /* every allocation failing in turn */
+        for (size_t budget = 0;; budget++) {
+            test_alloc t = {.budget = budget};
+            dl_alloc al = {test_alloc_fn, &t};
+            dt_value w;
+            size_t used = 0;
+            int rc = dl_codec_decode_in(e, len, &al, &w, &used);
+            if (rc == DT_OK) {
+                assert_true(dt_value_equal(&v, &w));
+                test_alloc_free(&t);
+                break;
+            }
+            assert_int_equal(rc, DT_NOMEM);
+            assert_int_equal(w.type, DT_NIL);
+            assert_int_equal(used, 0);
+            test_alloc_free(&t);
+            assert_true(budget < 16);
+        }
+        free(e);
+        dt_value_free(&v);
+    }
+}
+
 static void check_arbitrary_bytes(const uint8_t *p, size_t n) {
     dt_value d;
     size_t used = 0;
     int rc = dl_codec_decode(p, n, &d, &used);
+    check_decode_in(p, n, rc, used, &d);
     assert_true(rc == DT_OK || rc == DT_CORRUPT || rc == DT_NOTFOUND);
     dl_codec_info info;
     int src = dl_codec_scan(p, n, &info);
@@ -1188,6 +1282,7 @@ int main(void) {
         cmocka_unit_test(test_random_and_mutated_bytes_never_crash),
         cmocka_unit_test(test_corrupt_messages_name_position_and_tag),
         cmocka_unit_test(test_public_encode_decode_round_trip),
+        cmocka_unit_test(test_decode_in_an_allocator),
         cmocka_unit_test(test_public_api_reports_misuse_and_truncated_keys),
         cmocka_unit_test(test_short_key_with_a_huge_exponent),
     };

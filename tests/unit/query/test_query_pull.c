@@ -110,8 +110,32 @@ static const char *DATA =
 
 TU_SNAP_FIXTURE(SCHEMA, DATA)
 
+/* The arena every check pulls into as well (reset after each check). */
+static dt_arena *check_arena(void) {
+    static dt_arena *a;
+    if (!a) assert_int_equal(dt_arena_new(&a), DT_OK);
+    return a;
+}
+
+/* Asserts dt_pull_in gives what dt_pull gave (rc, and the value). */
+static void check_same_in_arena(dt_db *db, const char *pattern, size_t len, const dt_value *e,
+                                int want_rc, const dt_value *want) {
+    dt_arena *a = check_arena();
+    dt_value got = DT_VALUE_NIL;
+    int rc = dt_pull_in(db, pattern, len, e, a, &got);
+    if (rc != want_rc)
+        fail_msg("dt_pull_in %.*s: %d, dt_pull gave %d (%s)", (int)len, pattern, rc, want_rc,
+                 dt_errmsg(db));
+    if (rc != DT_OK) assert_int_equal(got.type, DT_NIL);
+    if (rc == DT_OK && !dt_value_equal(want, &got)) {
+        char *ws = tu_edn(want), *gs = tu_edn(&got);
+        fail_msg("dt_pull_in %.*s:\n  dt_pull    %s\n  dt_pull_in %s", (int)len, pattern, ws, gs);
+    }
+    dt_arena_reset(a);
+}
+
 /* Pulls `pattern` for the entity given as EDN and asserts the result
- * matches `want` (EDN; "nil" for nil). */
+ * matches `want` (EDN; "nil" for nil), into an arena as well. */
 static void check_pull(dt_db *db, const char *pattern, const char *eid, const char *want) {
     dt_value e = tu_read(eid), w = tu_read(want), got = DT_VALUE_NIL;
     int rc = dt_pull(db, pattern, strlen(pattern), &e, &got);
@@ -120,6 +144,7 @@ static void check_pull(dt_db *db, const char *pattern, const char *eid, const ch
         char *gs = tu_edn(&got);
         fail_msg("pull %s of %s:\n  want %s\n  got  %s", pattern, eid, want, gs);
     }
+    check_same_in_arena(db, pattern, strlen(pattern), &e, DT_OK, &got);
     dt_value_free(&e);
     dt_value_free(&w);
     dt_value_free(&got);
@@ -136,6 +161,9 @@ static void check_fail(dt_db *db, const char *pattern, const char *eid, int want
     assert_int_equal(got.type, DT_NIL);
     if (!strstr(dt_errmsg(db), needle))
         fail_msg("pull %s: message \"%s\" lacks \"%s\"", pattern, dt_errmsg(db), needle);
+    check_same_in_arena(db, pattern, strlen(pattern), &e, want_rc, NULL);
+    if (!strstr(dt_errmsg(db), needle))
+        fail_msg("dt_pull_in %s: message \"%s\" lacks \"%s\"", pattern, dt_errmsg(db), needle);
     dt_value_free(&e);
 }
 #define FAIL(pattern, eid, rc, needle) check_fail(DB(state), pattern, eid, rc, needle)
@@ -221,7 +249,7 @@ static void test_compiled_pattern_on_another_schema(void **state) {
           DT_OK, 0);
     dt_db *db2 = NULL;
     assert_int_equal(dt_conn_db(other->conn, &db2), DT_OK);
-    assert_int_equal(dq_pull_run(p, db2, 1, &got), DT_OK);
+    assert_int_equal(dq_pull_run(p, db2, 1, NULL, &got), DT_OK);
     dt_value want = tu_read("{:name \"A\" :friend {:name \"B\"}}");
     assert_true(vmatch(&want, &got, 0));
     dt_value_free(&got);
@@ -250,7 +278,7 @@ static void *shared_runner(void *arg) {
     }
     for (int i = 0; i < 300; i++) {
         dt_value got = DT_VALUE_NIL;
-        if (dq_pull_run(s->p, db, 1, &got) != DT_OK || !vmatch(s->want, &got, 0)) s->bad++;
+        if (dq_pull_run(s->p, db, 1, NULL, &got) != DT_OK || !vmatch(s->want, &got, 0)) s->bad++;
         dt_value_free(&got);
     }
     dt_db_close(db);
@@ -262,7 +290,7 @@ static void test_compiled_pattern_shared_by_threads(void **state) {
     dq_pull *p = NULL;
     assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
     dt_value want = DT_VALUE_NIL;
-    assert_int_equal(dq_pull_run(p, DB(state), 1, &want), DT_OK);
+    assert_int_equal(dq_pull_run(p, DB(state), 1, NULL, &want), DT_OK);
     assert_int_equal(want.type, DT_MAP);
     shared_run runs[4];
     pthread_t t[4];
@@ -533,6 +561,85 @@ static void test_pull_many(void **state) {
     dt_value_free(&eids);
 }
 
+/* Pulls into an arena: dt_pull_many_in, values that outlive the snapshot,
+ * many results in one arena (several blocks), reuse
+ * after a reset, and the errors. */
+static void test_pull_in_arena(void **state) {
+    dt_arena *a = NULL;
+    assert_int_equal(dt_arena_new(&a), DT_OK);
+    dt_value eids = tu_read("[1 999 [:email \"petr@x\"] 20]"), got = DT_VALUE_NIL;
+    const char *pat = "[:name {:parts [*]} {:follows ...}]";
+    dt_value heap = DT_VALUE_NIL;
+    assert_int_equal(dt_pull_many(DB(state), pat, strlen(pat), eids.u.seq.items, 4, &heap), DT_OK);
+    assert_int_equal(dt_pull_many_in(DB(state), pat, strlen(pat), eids.u.seq.items, 4, a, &got),
+                     DT_OK);
+    assert_true(dt_value_equal(&heap, &got));
+    assert_int_equal(got.u.seq.items[1].type, DT_NIL); /* 999: nothing */
+    /* no entities: an empty vector */
+    dt_value none = DT_VALUE_NIL;
+    assert_int_equal(dt_pull_many_in(DB(state), pat, strlen(pat), NULL, 0, a, &none), DT_OK);
+    assert_int_equal(none.type, DT_VECTOR);
+    assert_int_equal(none.u.seq.n, 0);
+
+    /* 2,000 more pulls into the same arena (well past its first block):
+     * every one stays valid and equal to the heap's */
+    dt_value one = DT_VALUE_NIL, e1 = tu_read("1");
+    const char *star = "[* {:follows ...} :_follows]";
+    assert_int_equal(dt_pull(DB(state), star, strlen(star), &e1, &one), DT_OK);
+    static dt_value kept[2000];
+    for (size_t i = 0; i < 2000; i++)
+        assert_int_equal(dt_pull_in(DB(state), star, strlen(star), &e1, a, &kept[i]), DT_OK);
+
+    /* the arena owns everything: the values outlive the snapshot */
+    dt_db_close(((tu_snap *)*state)->db);
+    ((tu_snap *)*state)->db = NULL;
+    assert_true(dt_value_equal(&heap, &got));
+    for (size_t i = 0; i < 2000; i++) assert_true(dt_value_equal(&one, &kept[i]));
+    /* a copy is an ordinary value the caller owns */
+    dt_value cp = DT_VALUE_NIL;
+    assert_int_equal(dt_value_copy(&kept[7], &cp), DT_OK);
+    dt_arena_reset(a);
+    assert_true(dt_value_equal(&one, &cp));
+    dt_value_free(&cp);
+
+    /* after a reset the arena is used again */
+    dt_db *db = NULL;
+    assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
+    ((tu_snap *)*state)->db = db;
+    assert_int_equal(dt_pull_in(db, star, strlen(star), &e1, a, &kept[0]), DT_OK);
+    assert_true(dt_value_equal(&one, &kept[0]));
+
+    /* errors: *out nil, the message on db */
+    dt_value bad = tu_read("[1 [:email \"nobody@x\"]]");
+    assert_int_equal(dt_pull_many_in(db, pat, strlen(pat), bad.u.seq.items, 2, a, &got),
+                     DT_NOTFOUND);
+    assert_int_equal(got.type, DT_NIL);
+    assert_non_null(strstr(dt_errmsg(db), "nobody@x"));
+    assert_int_equal(dt_pull_in(db, "[{:name [:x]}]", 14, &e1, a, &got), DT_INVALID);
+    assert_int_equal(got.type, DT_NIL);
+    assert_int_equal(dt_pull_in(db, "[:name", 6, &e1, a, &got), DT_INVALID);
+    assert_int_equal(dt_pull_in(db, "[:name]", 7, &e1, NULL, &got), DT_MISUSE);
+    assert_int_equal(got.type, DT_NIL);
+    assert_int_equal(dt_pull_many_in(db, "[:name]", 7, eids.u.seq.items, 1, NULL, &got), DT_MISUSE);
+    assert_int_equal(dt_pull_in(NULL, "[:name]", 7, &e1, a, &got), DT_MISUSE);
+    assert_int_equal(dt_pull_many_in(db, "[:name]", 7, NULL, 2, a, &got), DT_MISUSE);
+    dt_db *hist = NULL;
+    assert_int_equal(dt_db_history(db, &hist), DT_OK);
+    assert_int_equal(dt_pull_in(hist, "[:name]", 7, &e1, a, &got), DT_INVALID);
+    assert_int_equal(got.type, DT_NIL);
+    dt_db_close(hist);
+    assert_int_equal(dt_arena_new(NULL), DT_MISUSE);
+    dt_arena_reset(NULL);
+    dt_arena_free(NULL);
+
+    dt_value_free(&bad);
+    dt_value_free(&one);
+    dt_value_free(&e1);
+    dt_value_free(&heap);
+    dt_value_free(&eids);
+    dt_arena_free(a);
+}
+
 static void test_pull_value_and_compiled(void **state) {
     dt_value pat = tu_read("[:name {:friend [:name]}]"), e = tu_read("2"), got = DT_VALUE_NIL;
     assert_int_equal(dt_pull_value(DB(state), &pat, &e, &got), DT_OK);
@@ -542,24 +649,24 @@ static void test_pull_value_and_compiled(void **state) {
     /* the internal contract: compile once, run on several entities */
     dq_pull *p = NULL;
     assert_int_equal(dq_pull_compile(DB(state), &pat, &p), DT_OK);
-    assert_int_equal(dq_pull_run(p, DB(state), 2, &got), DT_OK);
+    assert_int_equal(dq_pull_run(p, DB(state), 2, NULL, &got), DT_OK);
     assert_true(vmatch(&want, &got, 0));
     dt_value_free(&got);
-    assert_int_equal(dq_pull_run(p, DB(state), 4, &got), DT_OK);
+    assert_int_equal(dq_pull_run(p, DB(state), 4, NULL, &got), DT_OK);
     dt_value w4 = tu_read("{:name \"Lone\"}");
     assert_true(vmatch(&w4, &got, 0));
     dt_value_free(&got);
-    assert_int_equal(dq_pull_run(p, DB(state), 999, &got), DT_OK);
+    assert_int_equal(dq_pull_run(p, DB(state), 999, NULL, &got), DT_OK);
     assert_int_equal(got.type, DT_NIL);
     /* several entities with one run */
     const int64_t ids[3] = {2, 999, 4};
     dt_value outs[3];
-    assert_int_equal(dq_pull_run_many(p, DB(state), ids, 3, outs), DT_OK);
+    assert_int_equal(dq_pull_run_many(p, DB(state), ids, 3, NULL, outs), DT_OK);
     assert_true(vmatch(&want, &outs[0], 0));
     assert_int_equal(outs[1].type, DT_NIL);
     assert_true(vmatch(&w4, &outs[2], 0));
     for (int i = 0; i < 3; i++) dt_value_free(&outs[i]);
-    assert_int_equal(dq_pull_run_many(p, DB(state), NULL, 0, NULL), DT_OK);
+    assert_int_equal(dq_pull_run_many(p, DB(state), NULL, 0, NULL, NULL), DT_OK);
     dq_pull_free(p);
     dt_value_free(&w4);
     dt_value_free(&want);
@@ -670,6 +777,7 @@ static void test_random_patterns_never_crash(void **state) {
         dt_value e, got = DT_VALUE_NIL;
         dt_value_long(ents[tu_rand(&rng) % 9], &e);
         int rc = dt_pull(DB(state), (const char *)b.p, b.len, &e, &got);
+        check_same_in_arena(DB(state), (const char *)b.p, b.len, &e, rc, &got);
         if (rc == DT_OK) {
             ok++;
             assert_true(got.type == DT_MAP || got.type == DT_NIL);
@@ -753,6 +861,14 @@ static int run_pull_case(const dt_value *cs) {
     } else {
         rc = dt_pull(db, pattern, strlen(pattern), &in, &got);
     }
+    /* the same pull into an arena gives the same */
+    dt_value in_arena = DT_VALUE_NIL;
+    int arc = many ? dt_pull_many_in(db, pattern, strlen(pattern), in.u.seq.items, in.u.seq.n,
+                                     check_arena(), &in_arena)
+                   : dt_pull_in(db, pattern, strlen(pattern), &in, check_arena(), &in_arena);
+    if (arc != rc || (rc == DT_OK && !dt_value_equal(&got, &in_arena)))
+        fail_msg("case %s: dt_pull_in/dt_pull_many_in differs from dt_pull/dt_pull_many", id);
+    dt_arena_reset(check_arena());
     int ok;
     if (want_error) {
         ok = rc != DT_OK;
@@ -837,6 +953,7 @@ int main(void) {
         T(test_long_values_are_pulled_whole),
         T(test_entity_references),
         T(test_pull_many),
+        T(test_pull_in_arena),
         T(test_pull_value_and_compiled),
         T(test_pull_in_a_write_block_sees_its_writes),
         T(test_malformed_patterns),

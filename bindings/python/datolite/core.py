@@ -435,17 +435,28 @@ class Db(_Owner, _Closeable):
     def _pattern_text(self, pattern):
         return pattern.encode("utf-8") if isinstance(pattern, str) else write_edn(pattern).encode("utf-8")
 
+    def _pull_in(self, pull, *args):
+        """Python value of a pull into an arena of its own (no allocation
+        per part of the result), the arena freed after its encoding."""
+        arena = c_void_p()
+        if L.dt_arena_new(byref(arena)):
+            raise MemoryError("datolite: out of memory for a pull")
+        try:
+            out = L.Value()
+            rc = pull(self._h, *args, arena, byref(out))
+            if rc:
+                _raise(rc, self._h)
+            return unpack(_value_bytes(byref(out)))
+        finally:
+            L.dt_arena_free(arena)
+
     def pull(self, pattern, eid):
         """The map pattern selects for entity eid (an id, an ident keyword or
         a lookup ref (attr, value)), or None when nothing matched."""
         pat = self._pattern_text(pattern)
         with _CValue(eid) as e, self._lock:
             self._check()
-            out = L.Value()
-            rc = L.dt_pull(self._h, pat, len(pat), e.ref(), byref(out))
-            if rc:
-                _raise(rc, self._h)
-        return _take_value(out)
+            return self._pull_in(L.dt_pull_in, pat, len(pat), e.ref())
 
     def pull_many(self, pattern, eids):
         """A list with one pulled map (or None) per entity reference."""
@@ -453,11 +464,7 @@ class Db(_Owner, _Closeable):
         eids = list(eids)
         with _CValue(eids) as e, self._lock:
             self._check()
-            out = L.Value()
-            rc = L.dt_pull_many(self._h, pat, len(pat), e.items(), len(eids), byref(out))
-            if rc:
-                _raise(rc, self._h)
-        return _take_value(out)
+            return self._pull_in(L.dt_pull_many_in, pat, len(pat), e.items(), len(eids))
 
     def entid(self, ref):
         """The entity id of an id, ident keyword or lookup ref (NotFoundError)."""

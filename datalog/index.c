@@ -7,6 +7,7 @@
 #include "db.h"
 #include "edn.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1585,10 +1586,19 @@ static int vc_last(dl_cursor *c, const dl_ikey *prefix, dl_datom *out) {
 
 void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
     memset(w, 0, sizeof *w);
+    dl_wtxn_reuse(w, st, txn, tx);
+}
+
+void dl_wtxn_reuse(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx) {
+    assert(!w->ave_cur && !w->eav_cur);
     w->st = st;
     w->txn = txn;
     w->tx = tx;
     w->history = 1;
+    w->schema = NULL;
+    w->key.len = w->key2.len = w->tmp.len = w->encs.len = 0;
+    w->nchanges = 0;
+    if (w->deltas) memset(w->deltas, 0, w->ndeltas * sizeof *w->deltas);
 }
 
 void dl_wtxn_close_cursors(dl_wtxn *w) {

@@ -565,6 +565,11 @@ typedef struct dl_wtxn {
 } dl_wtxn;
 
 void dl_wtxn_init(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx);
+/* dl_wtxn_reuse: like dl_wtxn_init, for a context that was initialized
+ * before (or zeroed) and whose cursors are closed: keeps its buffers,
+ * change list and statistics deltas, emptied, so they need not grow
+ * again. */
+void dl_wtxn_reuse(dl_wtxn *w, const dl_store *st, dt_kv_txn *txn, int64_t tx);
 /* dl_wtxn_close_cursors: closes the cursors the context caches (call
  * before its txn ends if the context outlives it; later writes reopen). */
 void dl_wtxn_close_cursors(dl_wtxn *w);

@@ -132,6 +132,28 @@ typedef struct tempid_t {
     int fresh;           /* roots: eid is a new id given by flush_ops */
 } tempid_t;
 
+/*
+ * What a transaction grows as it runs: its ops, tempids, encoding
+ * buffers and the write context (with its keys, change list and
+ * statistics deltas).  A transaction context embeds one; between
+ * transactions the connection keeps it (scratch_lend / scratch_keep), so
+ * a small transaction allocates next to nothing.  scratch_release frees
+ * it wherever it is.
+ */
+struct txn_scratch {
+    op *ops;
+    size_t nops, capops;
+    tempid_t *tids;
+    size_t ntids, captids;
+    bmap tid_index; /* tempid key bytes -> index */
+    /* e | aid of the values added to entities this transaction created:
+     * an absent pair has no value yet, without a look-up (do_add) */
+    bmap fresh_pairs;
+    dt_buf cur; /* current values (do_add) */
+    dt_buf enc, enc2, kb;
+    dl_wtxn w;
+};
+
 /* Tempids carried from one transaction to the next (dt_import_edn). */
 struct txn_carry {
     bmap ids; /* tempid key bytes -> entity id */
@@ -145,22 +167,14 @@ typedef struct tctx {
     dt_kv_txn *txn;
     dl_schema *ws; /* working schema (one reference) */
     int ws_changed;
-    dl_wtxn w;
     int64_t tx;
     uint64_t next_eid, t;
-    op *ops;
-    size_t nops, capops;
-    tempid_t *tids;
-    size_t ntids, captids;
-    bmap tid_index; /* tempid key bytes -> index */
-    /* e | aid of the values added to entities this transaction created:
-     * an absent pair has no value yet, without a look-up (do_add) */
-    bmap fresh_pairs;
-    dt_buf cur;  /* current values (do_add) */
+    /* ops, tempids, buffers and the write context: kept by the
+     * connection for the next transaction (scratch_lend) */
+    txn_scratch s;
     size_t form; /* current top-level form */
     const dt_value *forms;
     int explicit_instant;
-    dt_buf enc, enc2, kb;
     int eav_open;        /* eav_cur (last) is open */
     size_t depth;        /* current nesting of forms and entity maps */
     dt_value **produced; /* tx-data produced during the transaction */
@@ -179,16 +193,16 @@ static void tctx_zero(tctx *c) { memset(c, 0, offsetof(tctx, eav_cur)); }
 static int nomem(void) { return dt__seterr(NULL, DT_NOMEM, "transact: out of memory"); }
 
 static int add_op(tctx *c, const op *o) {
-    if (c->nops == c->capops) {
-        size_t cap = c->capops ? c->capops * 2 : 64;
-        op *p = dt__realloc(c->ops, cap * sizeof *p);
+    if (c->s.nops == c->s.capops) {
+        size_t cap = c->s.capops ? c->s.capops * 2 : 64;
+        op *p = dt__realloc(c->s.ops, cap * sizeof *p);
         if (!p) return nomem();
-        c->ops = p;
-        c->capops = cap;
+        c->s.ops = p;
+        c->s.capops = cap;
     }
-    c->ops[c->nops] = *o;
-    c->ops[c->nops].form = c->form;
-    c->nops++;
+    c->s.ops[c->s.nops] = *o;
+    c->s.ops[c->s.nops].form = c->form;
+    c->s.nops++;
     return DT_OK;
 }
 
@@ -289,23 +303,23 @@ static int batch_flush(tctx *c) {
 /* {====== Tempids ====== */
 
 static size_t tid_root(tctx *c, size_t i) {
-    while (c->tids[i].parent != i) {
-        c->tids[i].parent = c->tids[c->tids[i].parent].parent;
-        i = c->tids[i].parent;
+    while (c->s.tids[i].parent != i) {
+        c->s.tids[i].parent = c->s.tids[c->s.tids[i].parent].parent;
+        i = c->s.tids[i].parent;
     }
     return i;
 }
 
 static int new_tempid(tctx *c, const dt_value *key, size_t *out) {
-    if (c->ntids == c->captids) {
-        size_t cap = c->captids ? c->captids * 2 : 64;
-        tempid_t *p = dt__realloc(c->tids, cap * sizeof *p);
+    if (c->s.ntids == c->s.captids) {
+        size_t cap = c->s.captids ? c->s.captids * 2 : 64;
+        tempid_t *p = dt__realloc(c->s.tids, cap * sizeof *p);
         if (!p) return nomem();
-        c->tids = p;
-        c->captids = cap;
+        c->s.tids = p;
+        c->s.captids = cap;
     }
-    size_t i = c->ntids++;
-    c->tids[i] = (tempid_t){key, i, 0, 0};
+    size_t i = c->s.ntids++;
+    c->s.tids[i] = (tempid_t){key, i, 0, 0};
     *out = i;
     return DT_OK;
 }
@@ -322,17 +336,17 @@ static int tempid_keybytes(const dt_value *v, dt_buf *b) {
 }
 
 static int named_tempid(tctx *c, const dt_value *key, size_t *out) {
-    if (tempid_keybytes(key, &c->kb) != DT_OK) return nomem();
-    bmap_slot *s = bmap_find(&c->tid_index, c->kb.p, c->kb.len);
+    if (tempid_keybytes(key, &c->s.kb) != DT_OK) return nomem();
+    bmap_slot *s = bmap_find(&c->s.tid_index, c->s.kb.p, c->s.kb.len);
     if (s) {
         *out = s->val;
         return DT_OK;
     }
     int rc = new_tempid(c, key, out);
     if (rc != DT_OK) return rc;
-    if (bmap_put(&c->tid_index, c->kb.p, c->kb.len, *out) != DT_OK) return nomem();
-    if (c->carry && (s = bmap_find(&c->carry->ids, c->kb.p, c->kb.len)))
-        c->tids[*out].eid = (int64_t)s->val; /* named in an earlier batch */
+    if (bmap_put(&c->s.tid_index, c->s.kb.p, c->s.kb.len, *out) != DT_OK) return nomem();
+    if (c->carry && (s = bmap_find(&c->carry->ids, c->s.kb.p, c->s.kb.len)))
+        c->s.tids[*out].eid = (int64_t)s->val; /* named in an earlier batch */
     return DT_OK;
 }
 
@@ -341,13 +355,13 @@ static int tid_union(tctx *c, size_t a, size_t b, int *changed) {
     a = tid_root(c, a);
     b = tid_root(c, b);
     if (a == b) return DT_OK;
-    if (c->tids[a].eid && c->tids[b].eid && c->tids[a].eid != c->tids[b].eid)
+    if (c->s.tids[a].eid && c->s.tids[b].eid && c->s.tids[a].eid != c->s.tids[b].eid)
         return dt__seterr(NULL, DT_CONFLICT,
                           "conflicting upserts: one entity would be both %lld and %lld",
-                          (long long)c->tids[a].eid, (long long)c->tids[b].eid);
+                          (long long)c->s.tids[a].eid, (long long)c->s.tids[b].eid);
     size_t root = a < b ? a : b, child = a < b ? b : a;
-    if (!c->tids[root].eid) c->tids[root].eid = c->tids[child].eid;
-    c->tids[child].parent = root;
+    if (!c->s.tids[root].eid) c->s.tids[root].eid = c->s.tids[child].eid;
+    c->s.tids[child].parent = root;
     *changed = 1;
     return DT_OK;
 }
@@ -681,16 +695,16 @@ static int apply_op(tctx *c, const op *o);
  * another one (that is a conflict).
  */
 static int flush_ops(tctx *c) {
-    if (c->applied == c->nops) return DT_OK;
+    if (c->applied == c->s.nops) return DT_OK;
     size_t form = c->form;
     int rc = resolve_upserts(c, c->applied);
     if (rc == DT_OK) rc = allocate_ids(c);
-    for (size_t i = c->applied; i < c->nops && rc == DT_OK; i++) {
-        c->form = c->ops[i].form;
-        rc = apply_op(c, &c->ops[i]);
+    for (size_t i = c->applied; i < c->s.nops && rc == DT_OK; i++) {
+        c->form = c->s.ops[i].form;
+        rc = apply_op(c, &c->s.ops[i]);
     }
     if (rc != DT_OK) return rc;
-    c->applied = c->nops;
+    c->applied = c->s.nops;
     c->form = form;
     return DT_OK;
 }
@@ -836,7 +850,7 @@ static int eref_id(tctx *c, const eref *r, int64_t *out) {
         *out = c->tx;
         return DT_OK;
     case ER_TEMPID:
-        *out = c->tids[tid_root(c, r->tempid)].eid;
+        *out = c->s.tids[tid_root(c, r->tempid)].eid;
         return *out ? DT_OK : DT_NOTFOUND;
     case ER_LOOKUP:
         return dl_resolve_eref(&c->conn->st, c->txn, c->ws, r->src, out);
@@ -883,7 +897,7 @@ static int encode_value(tctx *c, const dl_attr *a, const dt_value *v, const eref
 
 /*
  * upsert_one: resolves the tempid of op o ([tempid a v], a unique
- * identity) through its value, which is known (encoded in c->enc): the
+ * identity) through its value, which is known (encoded in c->s.enc): the
  * entity holding v already becomes the tempid's entity (DT_CONFLICT if it
  * has another one); a value nobody holds yet is recorded in `pending`, and
  * tempids asserting the same new value become one entity.
@@ -892,26 +906,27 @@ static int upsert_one(tctx *c, const op *o, const dl_attr *a, bmap *pending) {
     size_t root = tid_root(c, o->e.tempid);
     int64_t existing = 0;
     int found = 0, changed = 0;
-    int rc = dl_find_entity(&c->conn->st, c->txn, a->aid, c->enc.p, c->enc.len, &existing, &found);
+    int rc =
+        dl_find_entity(&c->conn->st, c->txn, a->aid, c->s.enc.p, c->s.enc.len, &existing, &found);
     if (rc != DT_OK) return rc;
     if (found) {
-        if (!c->tids[root].eid) {
-            c->tids[root].eid = existing;
-        } else if (c->tids[root].eid != existing) {
+        if (!c->s.tids[root].eid) {
+            c->s.tids[root].eid = existing;
+        } else if (c->s.tids[root].eid != existing) {
             char buf[96];
             dl_show(o->v, buf, sizeof buf);
             return dt__seterr(NULL, DT_CONFLICT,
                               "conflicting upserts: :%s %s is entity %lld, but the tempid "
                               "already resolved to %lld",
-                              a->ident, buf, (long long)existing, (long long)c->tids[root].eid);
+                              a->ident, buf, (long long)existing, (long long)c->s.tids[root].eid);
         }
         return DT_OK;
     }
-    dt_buf *k = &c->kb;
+    dt_buf *k = &c->s.kb;
     k->len = 0;
     uint8_t a4[4];
     dl_put_u32(a4, a->aid);
-    if (dt_buf_append(k, a4, 4) != DT_OK || dt_buf_append(k, c->enc.p, c->enc.len) != DT_OK)
+    if (dt_buf_append(k, a4, 4) != DT_OK || dt_buf_append(k, c->s.enc.p, c->s.enc.len) != DT_OK)
         return nomem();
     bmap_slot *slot = bmap_find(pending, k->p, k->len);
     if (slot) return tid_union(c, slot->val, root, &changed);
@@ -949,22 +964,22 @@ static int resolve_upserts(tctx *c, size_t from) {
     memset(&pending, 0, sizeof pending);
     size_t *waiting = NULL, nwait = 0;
     int rc = DT_OK;
-    for (size_t i = from; i < c->nops && rc == DT_OK; i++) {
-        op *o = &c->ops[i];
+    for (size_t i = from; i < c->s.nops && rc == DT_OK; i++) {
+        op *o = &c->s.ops[i];
         if (o->kind != OP_ADD || o->e.kind != ER_TEMPID) continue;
         const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
         if (a->unique != DL_UNIQUE_IDENTITY) continue;
         c->form = o->form;
         if (a->vtype == DT_REF && o->vref.kind == ER_TEMPID &&
-            !c->tids[tid_root(c, o->vref.tempid)].eid) {
-            if (!waiting && !(waiting = dt__malloc(c->nops * sizeof *waiting))) {
+            !c->s.tids[tid_root(c, o->vref.tempid)].eid) {
+            if (!waiting && !(waiting = dt__malloc(c->s.nops * sizeof *waiting))) {
                 rc = nomem();
                 break;
             }
             waiting[nwait++] = i;
             continue;
         }
-        if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
+        if ((rc = encode_value(c, a, o->v, &o->vref, &c->s.enc)) != DT_OK) break;
         rc = upsert_one(c, o, a, &pending);
     }
     for (int progress = 1, backwards = 1; rc == DT_OK && progress && nwait;
@@ -972,11 +987,11 @@ static int resolve_upserts(tctx *c, size_t from) {
         progress = 0;
         for (size_t j = 0; j < nwait && rc == DT_OK; j++) {
             size_t *w = &waiting[backwards ? nwait - 1 - j : j];
-            op *o = &c->ops[*w];
-            if (!c->tids[tid_root(c, o->vref.tempid)].eid) continue;
+            op *o = &c->s.ops[*w];
+            if (!c->s.tids[tid_root(c, o->vref.tempid)].eid) continue;
             const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
             c->form = o->form;
-            if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) break;
+            if ((rc = encode_value(c, a, o->v, &o->vref, &c->s.enc)) != DT_OK) break;
             rc = upsert_one(c, o, a, &pending);
             *w = SIZE_MAX; /* handled */
             progress = 1;
@@ -994,13 +1009,13 @@ static int resolve_upserts(tctx *c, size_t from) {
 /* Once ids come from gaps: the ids the transaction names are not free. */
 static int reserve_named_ids(tctx *c) {
     int rc = DT_OK;
-    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
-        const eref *rs[3] = {&c->ops[i].e, &c->ops[i].vref, &c->ops[i].oldref};
+    for (size_t i = 0; i < c->s.nops && rc == DT_OK; i++) {
+        const eref *rs[3] = {&c->s.ops[i].e, &c->s.ops[i].vref, &c->s.ops[i].oldref};
         for (int j = 0; j < 3 && rc == DT_OK; j++)
             if (rs[j]->kind == ER_ID) rc = txn_eidgap_reserve(&c->gap, rs[j]->id);
     }
-    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++)
-        rc = txn_eidgap_reserve(&c->gap, c->tids[tid_root(c, i)].eid);
+    for (size_t i = 0; i < c->s.ntids && rc == DT_OK; i++)
+        rc = txn_eidgap_reserve(&c->gap, c->s.tids[tid_root(c, i)].eid);
     return rc;
 }
 
@@ -1014,24 +1029,24 @@ static int reserve_named_ids(tctx *c) {
  * used it.
  */
 static int check_value_tempids(tctx *c) {
-    if (c->ntids == 0 || c->carry) return DT_OK; /* import: a later batch may name it */
-    uint8_t *as_entity = dt__calloc(c->ntids, 1);
+    if (c->s.ntids == 0 || c->carry) return DT_OK; /* import: a later batch may name it */
+    uint8_t *as_entity = dt__calloc(c->s.ntids, 1);
     if (!as_entity) return nomem();
-    for (size_t i = 0; i < c->nops; i++)
-        if (c->ops[i].e.kind == ER_TEMPID) as_entity[c->ops[i].e.tempid] = 1;
+    for (size_t i = 0; i < c->s.nops; i++)
+        if (c->s.ops[i].e.kind == ER_TEMPID) as_entity[c->s.ops[i].e.tempid] = 1;
     int rc = DT_OK;
-    for (size_t i = 0; i < c->nops && rc == DT_OK; i++) {
-        const eref *rs[2] = {&c->ops[i].vref, &c->ops[i].oldref};
+    for (size_t i = 0; i < c->s.nops && rc == DT_OK; i++) {
+        const eref *rs[2] = {&c->s.ops[i].vref, &c->s.ops[i].oldref};
         for (int j = 0; j < 2 && rc == DT_OK; j++) {
             if (rs[j]->kind != ER_TEMPID) continue;
-            const tempid_t *t = &c->tids[rs[j]->tempid];
+            const tempid_t *t = &c->s.tids[rs[j]->tempid];
             /* a new id given before a function call (flush_ops) is no
              * reason to accept it */
-            const tempid_t *root = &c->tids[tid_root(c, rs[j]->tempid)];
+            const tempid_t *root = &c->s.tids[tid_root(c, rs[j]->tempid)];
             if (as_entity[rs[j]->tempid] || (t->eid && !root->fresh) || !t->key) continue;
             char buf[96];
             dl_show(t->key, buf, sizeof buf);
-            c->form = c->ops[i].form;
+            c->form = c->s.ops[i].form;
             rc = dt__seterr(NULL, DT_INVALID,
                             "tempid %s is used only as a value: a tempid must name an entity the "
                             "transaction asserts something about",
@@ -1045,28 +1060,28 @@ static int check_value_tempids(tctx *c) {
 /* Gives every unresolved tempid a new id, in order of first appearance. */
 static int allocate_ids(tctx *c) {
     /* explicit ids in this transaction count as existing */
-    for (size_t i = 0; i < c->nops; i++) {
-        const eref *rs[3] = {&c->ops[i].e, &c->ops[i].vref, &c->ops[i].oldref};
+    for (size_t i = 0; i < c->s.nops; i++) {
+        const eref *rs[3] = {&c->s.ops[i].e, &c->s.ops[i].vref, &c->s.ops[i].oldref};
         for (int j = 0; j < 3; j++)
             if (rs[j]->kind == ER_ID && rs[j]->id < DL_TX0 && (uint64_t)rs[j]->id >= c->next_eid)
                 c->next_eid = (uint64_t)rs[j]->id + 1;
     }
     /* so do ids already given to tempids (earlier batches of an import) */
-    for (size_t i = 0; i < c->ntids; i++) {
-        int64_t id = c->tids[tid_root(c, i)].eid;
+    for (size_t i = 0; i < c->s.ntids; i++) {
+        int64_t id = c->s.tids[tid_root(c, i)].eid;
         if (id > 0 && id < DL_TX0 && (uint64_t)id >= c->next_eid) c->next_eid = (uint64_t)id + 1;
     }
     int rc = DT_OK, reserved = 0;
-    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++) {
+    for (size_t i = 0; i < c->s.ntids && rc == DT_OK; i++) {
         size_t r = tid_root(c, i);
-        if (c->tids[r].eid) continue;
+        if (c->s.tids[r].eid) continue;
         /* at the top (maybe reached by this loop): free ids from now on */
         if (c->next_eid > (uint64_t)DL_MAX_EID && !reserved++ && (rc = reserve_named_ids(c))) break;
         if (c->next_eid > (uint64_t)DL_MAX_EID)
-            rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->tids[r].eid);
+            rc = txn_eidgap_alloc(&c->gap, &c->conn->st, c->txn, c->ws, &c->s.tids[r].eid);
         else
-            c->tids[r].eid = (int64_t)c->next_eid++;
-        c->tids[r].fresh = 1;
+            c->s.tids[r].eid = (int64_t)c->next_eid++;
+        c->s.tids[r].fresh = 1;
     }
     return rc;
 }
@@ -1113,8 +1128,8 @@ static const uint8_t *list_next(const dt_buf *list, size_t *pos, size_t *len) {
 
 static int retract_enc(tctx *c, int64_t e, uint32_t aid, const uint8_t *enc, size_t n) {
     int found;
-    c->w.schema = c->ws; /* :db/noHistory as of this point of the transaction */
-    return dl_datom_retract(&c->w, e, aid, enc, n, &found);
+    c->s.w.schema = c->ws; /* :db/noHistory as of this point of the transaction */
+    return dl_datom_retract(&c->s.w, e, aid, enc, n, &found);
 }
 
 static int check_entity_id(tctx *c, int64_t e) {
@@ -1131,8 +1146,8 @@ static int fresh_first(tctx *c, int64_t e, uint32_t aid, int *first) {
     uint8_t k[12];
     memcpy(k, &e, 8);
     memcpy(k + 8, &aid, 4);
-    *first = !bmap_find(&c->fresh_pairs, k, sizeof k);
-    if (*first && bmap_put(&c->fresh_pairs, k, sizeof k, 0) != DT_OK) return nomem();
+    *first = !bmap_find(&c->s.fresh_pairs, k, sizeof k);
+    if (*first && bmap_put(&c->s.fresh_pairs, k, sizeof k, 0) != DT_OK) return nomem();
     return DT_OK;
 }
 
@@ -1161,16 +1176,16 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc, int f
                               a->ident, buf, (long long)holder, (long long)e);
         }
     }
-    if (first) return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
+    if (first) return dl_datom_add(&c->s.w, e, a->aid, enc->p, enc->len);
     if (a->many) {
         int exists;
         if ((rc = dl_datom_exists(&c->conn->st, c->txn, e, a->aid, enc->p, enc->len, NULL,
                                   &exists)) != DT_OK)
             return rc;
         if (exists) return DT_OK;
-        return dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
+        return dl_datom_add(&c->s.w, e, a->aid, enc->p, enc->len);
     }
-    dt_buf *list = &c->cur;
+    dt_buf *list = &c->s.cur;
     size_t count, pos = 0, n;
     int same = 0;
     rc = current_values(c, e, a->aid, list, &count);
@@ -1181,7 +1196,7 @@ static int do_add(tctx *c, int64_t e, const dl_attr *a, const dt_buf *enc, int f
         else
             rc = retract_enc(c, e, a->aid, p, n);
     }
-    if (rc == DT_OK && !same) rc = dl_datom_add(&c->w, e, a->aid, enc->p, enc->len);
+    if (rc == DT_OK && !same) rc = dl_datom_add(&c->s.w, e, a->aid, enc->p, enc->len);
     return rc;
 }
 
@@ -1273,9 +1288,9 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a, int fresh) 
     if (rc == DT_OK) {
         if (o->old->type == DT_NIL) {
             ok = count == 0;
-        } else if ((rc = encode_value(c, a, o->old, &o->oldref, &c->enc2)) == DT_OK) {
+        } else if ((rc = encode_value(c, a, o->old, &o->oldref, &c->s.enc2)) == DT_OK) {
             const uint8_t *p = list_next(&list, &pos, &n);
-            ok = count == 1 && n == c->enc2.len && memcmp(p, c->enc2.p, n) == 0;
+            ok = count == 1 && n == c->s.enc2.len && memcmp(p, c->s.enc2.p, n) == 0;
         }
     }
     if (rc == DT_OK && !ok) {
@@ -1295,8 +1310,8 @@ static int do_cas(tctx *c, const op *o, int64_t e, const dl_attr *a, int fresh) 
     }
     dt_buf_release(&list);
     if (rc != DT_OK) return rc;
-    if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-    return do_add(c, e, a, &c->enc, fresh);
+    if ((rc = encode_value(c, a, o->v, &o->vref, &c->s.enc)) != DT_OK) return rc;
+    return do_add(c, e, a, &c->s.enc, fresh);
 }
 
 static int apply_op(tctx *c, const op *o) {
@@ -1307,16 +1322,16 @@ static int apply_op(tctx *c, const op *o) {
     if (o->kind == OP_RETRACT_ENTITY) return retract_entity(c, e, 0);
     const dl_attr *a = dl_schema_by_aid(c->ws, o->aid);
     /* an entity this transaction created: a new id (allocate_ids) */
-    int fresh = o->e.kind == ER_TEMPID && c->tids[tid_root(c, o->e.tempid)].fresh;
+    int fresh = o->e.kind == ER_TEMPID && c->s.tids[tid_root(c, o->e.tempid)].fresh;
     switch (o->kind) {
     case OP_ADD:
-        if ((rc = encode_value(c, a, o->v, &o->vref, &c->enc)) != DT_OK) return rc;
-        return do_add(c, e, a, &c->enc, fresh);
+        if ((rc = encode_value(c, a, o->v, &o->vref, &c->s.enc)) != DT_OK) return rc;
+        return do_add(c, e, a, &c->s.enc, fresh);
     case OP_RETRACT:
-        rc = encode_value(c, a, o->v, &o->vref, &c->enc);
+        rc = encode_value(c, a, o->v, &o->vref, &c->s.enc);
         if (rc == DT_NOTFOUND && o->vref.kind == ER_LOOKUP) return DT_OK; /* nothing to retract */
         if (rc != DT_OK) return rc;
-        return retract_enc(c, e, a->aid, c->enc.p, c->enc.len);
+        return retract_enc(c, e, a->aid, c->s.enc.p, c->s.enc.len);
     case OP_RETRACT_ATTR: {
         dt_buf list = DT_BUF_INIT;
         size_t count, pos = 0, n;
@@ -1358,28 +1373,28 @@ static int build_report(tctx *c, dt_report **out) {
     r->tx = c->tx;
     r->schema = dl_schema_retain(c->ws);
     int rc = DT_OK;
-    r->n = c->w.nchanges;
+    r->n = c->s.w.nchanges;
     if (r->n) {
         r->datoms = dt__calloc(r->n, sizeof *r->datoms);
         r->values = dt__calloc(r->n, sizeof *r->values);
         if (!r->datoms || !r->values) rc = nomem();
     }
     for (size_t i = 0; i < r->n && rc == DT_OK; i++) {
-        const dl_change *ch = &c->w.changes[i];
+        const dl_change *ch = &c->s.w.changes[i];
         size_t used;
-        rc = dl_codec_decode(c->w.encs.p + ch->enc_off, ch->enc_len, &r->values[i], &used);
+        rc = dl_codec_decode(c->s.w.encs.p + ch->enc_off, ch->enc_len, &r->values[i], &used);
         const dl_attr *a = dl_schema_by_aid(r->schema, ch->aid);
         r->datoms[i] = (dt_datom){ch->e, a ? a->ident : "?", r->values[i], ch->tx, ch->added};
     }
     size_t named = 0;
-    for (size_t i = 0; i < c->ntids; i++)
-        if (c->tids[i].key) named++;
+    for (size_t i = 0; i < c->s.ntids; i++)
+        if (c->s.tids[i].key) named++;
     if (rc == DT_OK) rc = dt_value_seq(DT_MAP, 2 * named, &r->tempids);
     size_t k = 0;
-    for (size_t i = 0; i < c->ntids && rc == DT_OK; i++) {
-        if (!c->tids[i].key) continue;
-        rc = dt_value_copy(c->tids[i].key, &r->tempids.u.seq.items[k]);
-        dt_value_long(c->tids[tid_root(c, i)].eid, &r->tempids.u.seq.items[k + 1]);
+    for (size_t i = 0; i < c->s.ntids && rc == DT_OK; i++) {
+        if (!c->s.tids[i].key) continue;
+        rc = dt_value_copy(c->s.tids[i].key, &r->tempids.u.seq.items[k]);
+        dt_value_long(c->s.tids[tid_root(c, i)].eid, &r->tempids.u.seq.items[k + 1]);
         k += 2;
     }
     if (rc != DT_OK) {
@@ -1487,7 +1502,7 @@ static int run(tctx *c, const dt_value *tx) {
         if ((rc = dl_meta_get_u64(&c->conn->st, c->txn, "next_t", 1, &c->t)) != DT_OK) return rc;
     }
     c->tx = DL_TX0 + (int64_t)c->t;
-    c->w.tx = c->tx;
+    c->s.w.tx = c->tx;
     for (size_t i = 0; i < tx->u.seq.n; i++) {
         c->form = i;
         if ((rc = expand_form(c, &tx->u.seq.items[i])) != DT_OK) return form_error(c, rc);
@@ -1495,18 +1510,18 @@ static int run(tctx *c, const dt_value *tx) {
     if ((rc = check_value_tempids(c)) != DT_OK) return form_error(c, rc);
     if ((rc = resolve_upserts(c, c->applied)) != DT_OK) return form_error(c, rc);
     if ((rc = allocate_ids(c)) != DT_OK) return rc;
-    for (size_t i = c->applied; i < c->nops; i++) {
-        c->form = c->ops[i].form;
-        if ((rc = apply_op(c, &c->ops[i])) != DT_OK) return form_error(c, rc);
+    for (size_t i = c->applied; i < c->s.nops; i++) {
+        c->form = c->s.ops[i].form;
+        if ((rc = apply_op(c, &c->s.ops[i])) != DT_OK) return form_error(c, rc);
     }
     c->forms = NULL;
     if (!c->explicit_instant) {
         uint8_t enc[9];
         dl_codec_put_int(DT_INSTANT, now_ms(), enc);
-        if ((rc = dl_datom_add(&c->w, c->tx, DL_AID_TXINSTANT, enc, 9)) != DT_OK) return rc;
+        if ((rc = dl_datom_add(&c->s.w, c->tx, DL_AID_TXINSTANT, enc, 9)) != DT_OK) return rc;
     }
-    if (c->batch && (rc = batch_take_deltas(c->batch, &c->w)) != DT_OK) return rc;
-    if ((rc = dl_wtxn_finish(&c->w, c->ws)) != DT_OK) return rc;
+    if (c->batch && (rc = batch_take_deltas(c->batch, &c->s.w)) != DT_OK) return rc;
+    if ((rc = dl_wtxn_finish(&c->s.w, c->ws)) != DT_OK) return rc;
     if ((rc = txn_eidgap_save(&c->gap, &c->conn->st, c->txn)) != DT_OK) return rc;
     if (c->batch) {
         /* a failure from here on would leave the batch ahead of the data,
@@ -1521,167 +1536,10 @@ static int run(tctx *c, const dt_value *tx) {
     return DT_OK;
 }
 
-static void ctx_release(tctx *c) {
-    for (size_t i = 0; i < c->nproduced; i++) {
-        dt_value_free(c->produced[i]);
-        dt__free(c->produced[i]);
-    }
-    dt__free(c->produced);
-    if (c->eav_open) dl_cursor_close(&c->eav_cur);
-    c->eav_open = 0;
-    dl_wtxn_release(&c->w);
-    txn_eidgap_release(&c->gap);
-    dt__free(c->ops);
-    dt__free(c->tids);
-    bmap_release(&c->tid_index);
-    bmap_release(&c->fresh_pairs);
-    dt_buf_release(&c->cur);
-    dt_buf_release(&c->enc);
-    dt_buf_release(&c->enc2);
-    dt_buf_release(&c->kb);
-    dl_schema_release(c->ws);
-}
-
 /* {====== Buffers kept from one transaction to the next ====== */
 
-/*
- * A transaction allocates a dozen small arrays and buffers (ops, tempids,
- * encodings, the write context's keys, change list and statistics
- * deltas).  The connection keeps them for the next transaction, which
- * runs with the writer slot like this one: a small transaction then
- * allocates next to nothing.  Buffers a large transaction grew past
- * SCRATCH_KEEP bytes are freed instead of kept.
- */
-#define SCRATCH_KEEP ((size_t)256 << 10)
-
-struct txn_scratch {
-    op *ops;
-    size_t capops;
-    tempid_t *tids;
-    size_t captids;
-    bmap tid_index, fresh_pairs;
-    dt_buf enc, enc2, kb, cur;
-    dt_buf wkey, wkey2, wtmp, wencs;
-    dl_change *changes;
-    size_t capchanges;
-    dl_stat_delta *deltas;
-    size_t ndeltas;
-};
-
-static void buf_lend(dt_buf *from, dt_buf *to) {
-    *to = *from;
-    to->len = 0;
-    memset(from, 0, sizeof *from);
-}
-
-static void buf_keep(dt_buf *from, dt_buf *to) {
-    if (from->cap > SCRATCH_KEEP) {
-        dt_buf_release(from);
-    } else {
-        dt_buf_release(to);
-        *to = *from;
-        memset(from, 0, sizeof *from);
-    }
-}
-
-/* Moves map m, emptied, to `to` (or frees it when it grew large). */
-static void bmap_keep(bmap *m, bmap *to) {
-    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
-        bmap_release(m);
-    } else if (m->count) {
-        memset(m->slots, 0, m->nslots * sizeof *m->slots);
-        m->count = 0;
-        m->keys.len = 0;
-    }
-    bmap_release(to);
-    *to = *m;
-    memset(m, 0, sizeof *m);
-}
-
-/* Lends the kept buffers to c and its (initialized) write context; NULL
- * when another transaction of the connection has them (never expected:
- * one writer at a time). */
-static txn_scratch *scratch_lend(tctx *c) {
-    dt_conn *conn = c->conn;
-    if (conn->scratch_busy) return NULL;
-    if (!conn->scratch && !(conn->scratch = dt__calloc(1, sizeof *conn->scratch))) return NULL;
-    txn_scratch *s = conn->scratch;
-    conn->scratch_busy = 1;
-    c->ops = s->ops;
-    c->capops = s->capops;
-    c->tids = s->tids;
-    c->captids = s->captids;
-    c->tid_index = s->tid_index;
-    memset(&s->tid_index, 0, sizeof s->tid_index);
-    c->fresh_pairs = s->fresh_pairs;
-    memset(&s->fresh_pairs, 0, sizeof s->fresh_pairs);
-    s->ops = NULL;
-    s->tids = NULL;
-    s->capops = s->captids = 0;
-    buf_lend(&s->enc, &c->enc);
-    buf_lend(&s->enc2, &c->enc2);
-    buf_lend(&s->kb, &c->kb);
-    buf_lend(&s->cur, &c->cur);
-    buf_lend(&s->wkey, &c->w.key);
-    buf_lend(&s->wkey2, &c->w.key2);
-    buf_lend(&s->wtmp, &c->w.tmp);
-    buf_lend(&s->wencs, &c->w.encs);
-    c->w.changes = s->changes;
-    c->w.capchanges = s->capchanges;
-    c->w.deltas = s->deltas;
-    c->w.ndeltas = s->ndeltas;
-    s->changes = NULL;
-    s->deltas = NULL;
-    s->capchanges = s->ndeltas = 0;
-    return s;
-}
-
-/* Takes the buffers back from c (which then owns none of them). */
-static void scratch_keep(tctx *c, txn_scratch *s) {
-    if (c->capops * sizeof *c->ops <= SCRATCH_KEEP) {
-        s->ops = c->ops;
-        s->capops = c->capops;
-    } else {
-        dt__free(c->ops);
-    }
-    if (c->captids * sizeof *c->tids <= SCRATCH_KEEP) {
-        s->tids = c->tids;
-        s->captids = c->captids;
-    } else {
-        dt__free(c->tids);
-    }
-    c->ops = NULL;
-    c->tids = NULL;
-    c->nops = c->capops = c->ntids = c->captids = 0;
-    bmap_keep(&c->tid_index, &s->tid_index);
-    bmap_keep(&c->fresh_pairs, &s->fresh_pairs);
-    buf_keep(&c->enc, &s->enc);
-    buf_keep(&c->enc2, &s->enc2);
-    buf_keep(&c->kb, &s->kb);
-    buf_keep(&c->cur, &s->cur);
-    buf_keep(&c->w.key, &s->wkey);
-    buf_keep(&c->w.key2, &s->wkey2);
-    buf_keep(&c->w.tmp, &s->wtmp);
-    buf_keep(&c->w.encs, &s->wencs);
-    if (c->w.capchanges * sizeof *c->w.changes <= SCRATCH_KEEP) {
-        s->changes = c->w.changes;
-        s->capchanges = c->w.capchanges;
-    } else {
-        dt__free(c->w.changes);
-    }
-    /* deltas are indexed by attribute id: few, and zeroed for the next */
-    if (c->w.deltas) memset(c->w.deltas, 0, c->w.ndeltas * sizeof *c->w.deltas);
-    s->deltas = c->w.deltas;
-    s->ndeltas = c->w.ndeltas;
-    c->w.changes = NULL;
-    c->w.deltas = NULL;
-    c->w.nchanges = c->w.capchanges = c->w.ndeltas = 0;
-    c->conn->scratch_busy = 0;
-}
-
-void txn_scratch_free(dt_conn *conn) {
-    txn_scratch *s = conn->scratch;
-    if (!s) return;
+/* Frees everything s holds and empties it. */
+static void scratch_release(txn_scratch *s) {
     dt__free(s->ops);
     dt__free(s->tids);
     bmap_release(&s->tid_index);
@@ -1690,26 +1548,118 @@ void txn_scratch_free(dt_conn *conn) {
     dt_buf_release(&s->enc);
     dt_buf_release(&s->enc2);
     dt_buf_release(&s->kb);
-    dt_buf_release(&s->wkey);
-    dt_buf_release(&s->wkey2);
-    dt_buf_release(&s->wtmp);
-    dt_buf_release(&s->wencs);
-    dt__free(s->changes);
-    dt__free(s->deltas);
-    dt__free(s);
+    dl_wtxn_release(&s->w);
+    memset(s, 0, sizeof *s);
+}
+
+/*
+ * Buffers a large transaction grew past SCRATCH_KEEP bytes are freed
+ * rather than kept: one bulk load must not pin its memory for the life
+ * of the connection.
+ */
+#define SCRATCH_KEEP ((size_t)256 << 10)
+
+static void buf_trim(dt_buf *b) {
+    if (b->cap > SCRATCH_KEEP) dt_buf_release(b);
+    b->len = 0;
+}
+
+/* Empties map m, freeing it when it grew large. */
+static void bmap_trim(bmap *m) {
+    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
+        bmap_release(m);
+    } else if (m->count) {
+        memset(m->slots, 0, m->nslots * sizeof *m->slots);
+        m->count = 0;
+        m->keys.len = 0;
+    }
+}
+
+/* Frees array p (and zeroes its capacity cap) when it holds more than
+ * SCRATCH_KEEP bytes. */
+#define ARRAY_TRIM(p, cap)                                                                         \
+    do {                                                                                           \
+        if ((cap) * sizeof *(p) > SCRATCH_KEEP) {                                                  \
+            dt__free(p);                                                                           \
+            (p) = NULL;                                                                            \
+            (cap) = 0;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* Empties s for the next transaction, freeing what grew large.  The
+ * write context's cursors must be closed. */
+static void scratch_trim(txn_scratch *s) {
+    ARRAY_TRIM(s->ops, s->capops);
+    ARRAY_TRIM(s->tids, s->captids);
+    s->nops = s->ntids = 0;
+    bmap_trim(&s->tid_index);
+    bmap_trim(&s->fresh_pairs);
+    buf_trim(&s->cur);
+    buf_trim(&s->enc);
+    buf_trim(&s->enc2);
+    buf_trim(&s->kb);
+    buf_trim(&s->w.key);
+    buf_trim(&s->w.key2);
+    buf_trim(&s->w.tmp);
+    buf_trim(&s->w.encs);
+    ARRAY_TRIM(s->w.changes, s->w.capchanges);
+    s->w.nchanges = 0;
+    /* deltas are indexed by attribute id: few, always kept */
+}
+
+/* Moves the connection's kept scratch into c (whose own is empty);
+ * returns 0, leaving c's empty, when another transaction of the
+ * connection has it (never expected: one writer at a time) or it cannot
+ * be allocated. */
+static int scratch_lend(tctx *c) {
+    dt_conn *conn = c->conn;
+    if (conn->scratch_busy) return 0;
+    if (!conn->scratch && !(conn->scratch = dt__calloc(1, sizeof *conn->scratch))) return 0;
+    c->s = *conn->scratch;
+    memset(conn->scratch, 0, sizeof *conn->scratch);
+    conn->scratch_busy = 1;
+    return 1;
+}
+
+/* Moves c's scratch, emptied, back to the connection (c then holds
+ * none of it). */
+static void scratch_keep(tctx *c) {
+    scratch_trim(&c->s);
+    *c->conn->scratch = c->s;
+    memset(&c->s, 0, sizeof c->s);
+    c->conn->scratch_busy = 0;
+}
+
+void txn_scratch_free(dt_conn *conn) {
+    if (!conn->scratch) return;
+    scratch_release(conn->scratch);
+    dt__free(conn->scratch);
     conn->scratch = NULL;
 }
 
 /* }====== */
 
+static void ctx_release(tctx *c) {
+    for (size_t i = 0; i < c->nproduced; i++) {
+        dt_value_free(c->produced[i]);
+        dt__free(c->produced[i]);
+    }
+    dt__free(c->produced);
+    if (c->eav_open) dl_cursor_close(&c->eav_cur);
+    c->eav_open = 0;
+    txn_eidgap_release(&c->gap);
+    scratch_release(&c->s);
+    dl_schema_release(c->ws);
+}
+
 /* Remembers the tempids of a committed transaction in the carry. */
 static int carry_remember(tctx *c) {
-    for (size_t i = 0; i < c->ntids; i++) {
-        if (!c->tids[i].key) continue;
-        if (tempid_keybytes(c->tids[i].key, &c->kb) != DT_OK) return nomem();
-        if (bmap_find(&c->carry->ids, c->kb.p, c->kb.len)) continue;
-        if (bmap_put(&c->carry->ids, c->kb.p, c->kb.len, (size_t)c->tids[tid_root(c, i)].eid) !=
-            DT_OK)
+    for (size_t i = 0; i < c->s.ntids; i++) {
+        if (!c->s.tids[i].key) continue;
+        if (tempid_keybytes(c->s.tids[i].key, &c->s.kb) != DT_OK) return nomem();
+        if (bmap_find(&c->carry->ids, c->s.kb.p, c->s.kb.len)) continue;
+        if (bmap_put(&c->carry->ids, c->s.kb.p, c->s.kb.len,
+                     (size_t)c->s.tids[tid_root(c, i)].eid) != DT_OK)
             return nomem();
     }
     return DT_OK;
@@ -1728,13 +1678,13 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
     /* our own reference: the first schema change clones it, so the
      * caller's schema is untouched if this transaction fails */
     c.ws = dl_schema_retain(*ws);
-    dl_wtxn_init(&c.w, &conn->st, txn, 0);
-    txn_scratch *scratch = scratch_lend(&c);
+    int lent = scratch_lend(&c);
+    dl_wtxn_reuse(&c.s.w, &conn->st, txn, 0);
     int rc = run(&c, tx_data);
     /* cursors must be closed before the txn ends */
     if (c.eav_open) dl_cursor_close(&c.eav_cur);
     c.eav_open = 0;
-    dl_wtxn_close_cursors(&c.w);
+    dl_wtxn_close_cursors(&c.s.w);
     if (rc == DT_OK && out) rc = build_report(&c, out);
     if (rc == DT_OK && carry) rc = carry_remember(&c);
     if (rc == DT_OK && c.ws_changed) {
@@ -1746,7 +1696,7 @@ int txn_run(dt_conn *conn, dt_kv_txn *txn, dl_schema **ws, int *ws_changed, cons
         dt_report_close(*out);
         *out = NULL;
     }
-    if (scratch) scratch_keep(&c, scratch);
+    if (lent) scratch_keep(&c);
     ctx_release(&c);
     return rc;
 }

@@ -93,8 +93,8 @@ int cli_parse_count(const char *s, uint64_t *out);
 
 /*
  * Time views (--as-of, --since, --history; docs/cli.md, "Time").
- * CLI_TIME_OPTS(t) lists the three options for a cli_opt table, storing
- * into the cli_time `t`; CLI_TIME_HELP is their help text.
+ * A command takes them through cli_cmd (CLI_TAKES_TIME, CLI_TAKES_HISTORY);
+ * CLI_TIME_HELP is their help text.
  * cli_time_view: replaces *db with the view the options ask for (the
  * snapshot lives on inside the view; dt_db_close(*db) releases both).
  * AS-OF and SINCE take a transaction id, a transaction number (id minus
@@ -107,10 +107,6 @@ typedef struct cli_time {
     const char *as_of, *since;
     int history;
 } cli_time;
-#define CLI_TIME_OPTS(t)                                                                           \
-    {"as-of", 1, &(t).as_of, NULL}, {"since", 1, &(t).since, NULL}, {                              \
-        "history", 0, NULL, &(t).history                                                           \
-    }
 #define CLI_TIME_HELP                                                                              \
     "  --as-of T    read the database as of transaction T (an id, a number, or an\n"               \
     "               instant: 2026-01-01T00:00:00Z or #inst \"...\")\n"                             \
@@ -118,6 +114,95 @@ typedef struct cli_time {
     "  --history    every assertion and retraction (queries see the added flag\n"                  \
     "               in the fifth position of a data pattern)\n"
 int cli_time_view(const char *cmd, const char *usage, const cli_time *t, dt_db **db);
+
+/* }====== */
+
+/* {====== Commands (command.c) ======
+ *
+ * The frame every command runs in: parse its command line (its own
+ * options and the shared ones it takes), answer --help, check --format
+ * and --timeout, check the positional arguments, open the database (and
+ * take a snapshot through the time options), close it all at the end:
+ * one place for each of those steps and its messages.
+ *
+ *   cli_cmd c = {"datoms", datoms_usage, datoms_help, CLI_TAKES_TIME};
+ *   int code = cli_cmd_start(&c, argc, argv, own_opts);
+ *   if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "index (eav or ave)", NULL);
+ *   if (code == CLI_OK) code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT);
+ *   ... work on c.db ...
+ *   return cli_cmd_end(&c, code);
+ */
+
+/* The shared options a command takes (cli_cmd.takes). */
+enum {
+    CLI_TAKES_FORMAT = 1 << 0,  /* --format F, F one of cli_cmd.formats */
+    CLI_TAKES_TIMEOUT = 1 << 1, /* --timeout MS */
+    CLI_TAKES_TIME = 1 << 2,    /* --as-of T, --since T */
+    CLI_TAKES_HISTORY = 1 << 3  /* --history */
+};
+
+/* cli_cmd_start's result after printing --help: cli_cmd_end turns it
+ * into CLI_OK.  Not an exit code. */
+#define CLI_DONE (-1)
+
+typedef struct cli_cmd {
+    /* set by the command */
+    const char *name;         /* "query", "kv put" */
+    const char *usage, *help; /* --help prints usage then help */
+    unsigned takes;           /* CLI_TAKES_* */
+    /* with CLI_TAKES_FORMAT: the names --format accepts as its message
+     * lists them, the default first ("edn, json, table or csv") */
+    const char *formats;
+    /* set by cli_cmd_start */
+    char **pos; /* positional arguments (borrowed from argv) */
+    int npos;
+    const char *format;  /* --format as given; NULL when absent */
+    int fmt;             /* its CLI_FMT_*, -1 for a name that is none ("lines") */
+    uint32_t timeout_ms; /* --timeout; 0 when absent */
+    cli_time time;       /* --as-of, --since, --history */
+    /* set by cli_cmd_open */
+    dt_conn *conn;
+    dt_db *db; /* with CLI_OPEN_SNAPSHOT: the view the time options ask for */
+} cli_cmd;
+
+/*
+ * cli_cmd_start: parses argv[0..argc) (the words after the command name)
+ * with the command's own options `opts` ({NULL}-terminated; NULL for
+ * none) and the shared ones it takes, into c.  Prints the usage and
+ * returns CLI_DONE for --help; prints the problem and returns the exit
+ * code for a bad command line or a --format or --timeout it cannot take;
+ * else CLI_OK.  Always finish with cli_cmd_end.
+ */
+int cli_cmd_start(cli_cmd *c, int argc, char **argv, const cli_opt *opts);
+
+/*
+ * cli_cmd_args: checks there are at least as many positional arguments
+ * as names (a NULL-terminated list: "missing NAME" for the first absent
+ * one) and at most `max` (-1: any number; "too many arguments").
+ * Returns CLI_OK, or CLI_USAGE after printing the problem and the usage.
+ */
+int cli_cmd_args(cli_cmd *c, int max, ...);
+
+/* How cli_cmd_open opens the database (flags). */
+enum {
+    CLI_OPEN_WRITE = 1 << 0,         /* read-write, creating it; else read-only */
+    CLI_OPEN_CLOSED_SCHEMA = 1 << 1, /* refuse attributes the schema lacks */
+    CLI_OPEN_SNAPSHOT = 1 << 2       /* also take a snapshot, in the time view */
+};
+
+/*
+ * cli_cmd_open: opens the database in dir into c->conn (read-only opens
+ * never create it: a missing one is "not found", exit 2) and, with
+ * CLI_OPEN_SNAPSHOT, a snapshot in c->db as the time options ask
+ * (cli_time_view).  Prints the error and returns the exit code, else
+ * CLI_OK.
+ */
+int cli_cmd_open(cli_cmd *c, const char *dir, int flags);
+
+/* cli_cmd_end: closes what cli_cmd_open opened and frees what
+ * cli_cmd_start allocated; returns `code` (CLI_OK for CLI_DONE), or the
+ * close's exit code when code was CLI_OK and closing failed. */
+int cli_cmd_end(cli_cmd *c, int code);
 
 /* }====== */
 
@@ -146,15 +231,6 @@ void cli_input_free(cli_input *in);
  * returns CLI_INPUT.
  */
 int cli_edn_arg(const char *cmd, const char *what, const char *text, dt_value *out);
-
-/*
- * cli_open: opens the database in `dir` (read-only: never creates it, and
- * a missing one is "not found", exit 2).  Prints the error and returns the
- * exit code.  cli_close: closes `conn` (NULL allowed); returns `code`, or
- * the close's exit code when code was CLI_OK and closing failed.
- */
-int cli_open(const char *cmd, const char *dir, int readonly, dt_conn **out);
-int cli_close(const char *cmd, dt_conn *conn, int code);
 
 /* }====== */
 

@@ -22,27 +22,15 @@ static const char check_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_check(int argc, char **argv) {
-    const char *cmd = "check";
-    cli_opt opts[] = {{NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, check_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", check_usage, check_help);
-        goto out;
-    }
-    if (npos != 1) {
-        code = cli_usage_error(cmd, check_usage, npos < 1 ? "missing DIR" : "too many arguments");
-        goto out;
-    }
+    cli_cmd c = {.name = "check", .usage = check_usage, .help = check_help, .takes = 0};
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 1, "DIR", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    char **pos = c.pos;
     dt_check_result r;
     int rc = dt_check(pos[0], &r);
-    if (rc != DT_OK && rc != DT_CORRUPT) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(NULL));
-        goto out;
-    }
+    if (rc != DT_OK && rc != DT_CORRUPT)
+        return cli_cmd_end(&c, cli_fail(c.name, rc, "%s", dt_errmsg(NULL)));
     fputs(r.text, stdout);
     if (rc == DT_OK)
         printf("%s: ok (%llu datoms, %llu entries checked)\n", pos[0], (unsigned long long)r.datoms,
@@ -51,8 +39,5 @@ int cmd_check(int argc, char **argv) {
         printf("%s: %llu problem%s found\n", pos[0], (unsigned long long)r.findings,
                r.findings == 1 ? "" : "s");
     dt_check_result_free(&r);
-    code = cli_exit_code(rc);
-out:
-    free(pos);
-    return code;
+    return cli_cmd_end(&c, cli_exit_code(rc));
 }

@@ -14,34 +14,6 @@
 
 /* {====== Shared ====== */
 
-/* --closed-schema of the writing commands: open with closed_schema set. */
-static int closed_schema_flag;
-
-/*
- * Opens the database in `dir`.  Read-only opens never create anything, so
- * looking at a missing directory is "not found" (exit 2) rather than a new
- * empty database.  Prints the error and returns the exit code.
- */
-static int open_db(const char *cmd, const char *dir, int readonly, dt_conn **out) {
-    dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    if (readonly) o.kv.flags |= DT_KV_RDONLY;
-    o.closed_schema = closed_schema_flag;
-    cli_crash_dir(dir);
-    int rc = dt_conn_open(dir, NULL, &o, out);
-    if (rc == DT_OK) return CLI_OK;
-    if (rc == DT_NOTFOUND && readonly)
-        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
-    return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
-}
-
-/* Closes the connection, reporting a failure (returns the exit code to use:
- * `code` if it is already an error, else the close's). */
-static int close_db(const char *cmd, dt_conn *conn, int code) {
-    int rc = dt_conn_close(conn);
-    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
-    return code;
-}
-
 /* Prints one datom as [e :attr value tx] or, in reports, [e :attr value added]. */
 static int print_datom(FILE *f, const dt_datom *d, int report) {
     fprintf(f, "[%lld :%s ", (long long)d->e, d->a);
@@ -108,36 +80,23 @@ static const char schema_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_schema(int argc, char **argv) {
-    const char *cmd = "schema";
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, schema_usage, argc, argv, NULL, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", schema_usage, schema_help);
-        goto out;
-    }
-    if (npos < 1 || npos > 2) {
-        code = cli_usage_error(cmd, schema_usage, npos < 1 ? "missing DIR" : "too many arguments");
-        goto out;
-    }
-    dt_conn *conn = NULL;
+    cli_cmd c = {.name = "schema", .usage = schema_usage, .help = schema_help, .takes = 0};
+    const char *cmd = c.name;
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     cli_input in = {0};
-    if (npos == 2 && (code = cli_input_read(cmd, pos[1], 1, &in)) != CLI_OK) goto out;
-    if ((code = open_db(cmd, pos[0], npos == 1, &conn)) != CLI_OK) {
-        cli_input_free(&in);
-        goto out;
+    if (c.npos == 2 && (code = cli_input_read(cmd, c.pos[1], 1, &in)) != CLI_OK)
+        return cli_cmd_end(&c, code);
+    if ((code = cli_cmd_open(&c, c.pos[0], c.npos == 1 ? 0 : CLI_OPEN_WRITE)) == CLI_OK) {
+        if (c.npos == 2) {
+            int rc = dt_conn_update_schema_text(c.conn, in.data, in.len);
+            if (rc != DT_OK) code = cli_fail(cmd, rc, "%s: %s", in.name, dt_errmsg(c.conn));
+        }
+        if (code == CLI_OK) code = print_schema(cmd, c.conn);
     }
-    if (npos == 2) {
-        int rc = dt_conn_update_schema_text(conn, in.data, in.len);
-        if (rc != DT_OK) code = cli_fail(cmd, rc, "%s: %s", in.name, dt_errmsg(conn));
-    }
-    if (code == CLI_OK) code = print_schema(cmd, conn);
-    code = close_db(cmd, conn, code);
+    code = cli_cmd_end(&c, code);
     cli_input_free(&in);
-out:
-    free(pos);
     return code;
 }
 
@@ -187,53 +146,38 @@ static int print_report(const char *cmd, dt_report *rep, int with_tx) {
 }
 
 int cmd_transact(int argc, char **argv) {
-    const char *cmd = "transact";
-    int with_tx = 0;
-    cli_opt opts[] = {{"tx", 0, NULL, &with_tx},
-                      {"closed-schema", 0, NULL, &closed_schema_flag},
-                      {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, transact_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", transact_usage, transact_help);
-        goto out;
-    }
-    if (npos != 2) {
-        code = cli_usage_error(cmd, transact_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing TXDATA"
-                                          : "too many arguments");
-        goto out;
-    }
+    cli_cmd c = {.name = "transact", .usage = transact_usage, .help = transact_help, .takes = 0};
+    const char *cmd = c.name;
+    int with_tx = 0, closed = 0;
+    cli_opt opts[] = {
+        {"tx", 0, NULL, &with_tx}, {"closed-schema", 0, NULL, &closed}, {NULL, 0, NULL, NULL}};
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", "TXDATA", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     cli_input in = {0};
-    const char *text = pos[1], *where = "";
+    const char *text = c.pos[1], *where = "";
     size_t text_len = strlen(text);
-    if (!strcmp(pos[1], "-")) {
-        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) goto out;
+    if (!strcmp(c.pos[1], "-")) {
+        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return cli_cmd_end(&c, code);
         text = in.data;
         text_len = in.len; /* all of it: a NUL byte is an error, not the end */
         where = "<stdin>: ";
     }
-    dt_conn *conn = NULL;
-    if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
+    if ((code = cli_cmd_open(&c, c.pos[0],
+                             CLI_OPEN_WRITE | (closed ? CLI_OPEN_CLOSED_SCHEMA : 0))) == CLI_OK) {
         dt_report *rep = NULL;
-        int rc = dt_transact_text(conn, text, text_len, &rep);
+        int rc = dt_transact_text(c.conn, text, text_len, &rep);
         if (rc != DT_OK)
-            code = cli_fail(cmd, rc, "%s%s%s", where, dt_errmsg(conn),
-                            (*where == '\0' && access(pos[1], R_OK) == 0)
+            code = cli_fail(cmd, rc, "%s%s%s", where, dt_errmsg(c.conn),
+                            (*where == '\0' && access(c.pos[1], R_OK) == 0)
                                 ? " (TXDATA is EDN text; to read a file: transact DIR - < FILE)"
                                 : "");
         else
             code = print_report(cmd, rep, with_tx);
         dt_report_close(rep);
-        code = close_db(cmd, conn, code);
     }
+    code = cli_cmd_end(&c, code);
     cli_input_free(&in);
-out:
-    free(pos);
     return code;
 }
 
@@ -281,39 +225,28 @@ static void *import_watch_run(void *arg) {
 }
 
 int cmd_import(int argc, char **argv) {
-    const char *cmd = "import";
+    cli_cmd c = {.name = "import", .usage = import_usage, .help = import_help, .takes = 0};
+    const char *cmd = c.name;
     const char *batch_s = NULL;
-    int quiet = 0;
+    int quiet = 0, closed = 0;
     cli_opt opts[] = {{"batch", 1, &batch_s, NULL},
                       {"quiet", 0, NULL, &quiet},
-                      {"closed-schema", 0, NULL, &closed_schema_flag},
+                      {"closed-schema", 0, NULL, &closed},
                       {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, import_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", import_usage, import_help);
-        goto out;
-    }
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     uint64_t batch = 0;
-    if (batch_s && (cli_parse_count(batch_s, &batch) != 0 || batch == 0)) {
-        code =
-            cli_usage_error(cmd, import_usage, "--batch needs a positive count, got '%s'", batch_s);
-        goto out;
-    }
-    if (npos != 2) {
-        code = cli_usage_error(cmd, import_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing FILE"
-                                          : "too many arguments");
-        goto out;
-    }
+    if (batch_s && (cli_parse_count(batch_s, &batch) != 0 || batch == 0))
+        return cli_cmd_end(&c,
+                           cli_usage_error(cmd, import_usage,
+                                           "--batch needs a positive count, got '%s'", batch_s));
+    if ((code = cli_cmd_args(&c, 2, "DIR", "FILE", NULL)) != CLI_OK) return cli_cmd_end(&c, code);
     cli_input in = {0};
-    if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) goto out;
+    if ((code = cli_input_read(cmd, c.pos[1], 0, &in)) != CLI_OK) return cli_cmd_end(&c, code);
     dt_conn *conn = NULL;
-    if ((code = open_db(cmd, pos[0], 0, &conn)) == CLI_OK) {
+    if ((code = cli_cmd_open(&c, c.pos[0],
+                             CLI_OPEN_WRITE | (closed ? CLI_OPEN_CLOSED_SCHEMA : 0))) == CLI_OK) {
+        conn = c.conn;
         double t0 = cli_now();
         uint64_t ntx = 0;
         struct import_watch w;
@@ -346,11 +279,9 @@ int cmd_import(int argc, char **argv) {
                 fprintf(stderr, "import: %s: %llu transaction%s in %.3f s\n", in.name,
                         (unsigned long long)ntx, ntx == 1 ? "" : "s", cli_now() - t0);
         }
-        code = close_db(cmd, conn, code);
     }
+    code = cli_cmd_end(&c, code);
     cli_input_free(&in);
-out:
-    free(pos);
     return code;
 }
 
@@ -458,41 +389,31 @@ static int load_msgpack_stream(dt_loader *ld, const char *cmd, const char *path,
 }
 
 static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
-    const char *format = NULL, *schema = NULL, *chunk_s = NULL;
-    int quiet = 0;
-    cli_opt opts[] = {
-        {"format", 1, &format, NULL},      {"schema", 1, &schema, NULL},
-        {"chunk-size", 1, &chunk_s, NULL}, {"closed-schema", 0, NULL, &closed_schema_flag},
-        {"quiet", 0, NULL, &quiet},        {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
-    if (help) {
-        printf("%s%s", usage, load_help);
-        goto out;
-    }
-    if (format && strcmp(format, "edn") != 0 && strcmp(format, "msgpack") != 0) {
-        code = cli_usage_error(cmd, usage, "--format must be edn or msgpack, got '%s'", format);
-        goto out;
-    }
+    cli_cmd c = {.name = cmd,
+                 .usage = usage,
+                 .help = load_help,
+                 .takes = CLI_TAKES_FORMAT,
+                 .formats = "edn or msgpack"};
+    const char *schema = NULL, *chunk_s = NULL;
+    int quiet = 0, closed = 0;
+    cli_opt opts[] = {{"schema", 1, &schema, NULL},
+                      {"chunk-size", 1, &chunk_s, NULL},
+                      {"closed-schema", 0, NULL, &closed},
+                      {"quiet", 0, NULL, &quiet},
+                      {NULL, 0, NULL, NULL}};
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_load_options lo = DT_LOAD_OPTIONS_INIT;
     uint64_t chunk = 0;
-    if (chunk_s && (cli_parse_count(chunk_s, &chunk) != 0 || chunk == 0 || chunk > SIZE_MAX)) {
-        code = cli_usage_error(cmd, usage, "--chunk-size needs a positive byte count, got '%s'",
-                               chunk_s);
-        goto out;
-    }
+    if (chunk_s && (cli_parse_count(chunk_s, &chunk) != 0 || chunk == 0 || chunk > SIZE_MAX))
+        return cli_cmd_end(&c, cli_usage_error(cmd, usage,
+                                               "--chunk-size needs a positive byte count, got '%s'",
+                                               chunk_s));
     lo.chunk_size = (size_t)chunk;
-    if (npos != 2) {
-        code = cli_usage_error(cmd, usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing FILE"
-                                          : "too many arguments");
-        goto out;
-    }
-    int msgpack = format ? !strcmp(format, "msgpack")
-                         : (ends_with(pos[1], ".msgpack") || ends_with(pos[1], ".mp"));
+    if ((code = cli_cmd_args(&c, 2, "DIR", "FILE", NULL)) != CLI_OK) return cli_cmd_end(&c, code);
+    char **pos = c.pos;
+    int msgpack = c.format ? !strcmp(c.format, "msgpack")
+                           : (ends_with(pos[1], ".msgpack") || ends_with(pos[1], ".mp"));
     cli_input in = {0}, sch = {0};
     dt_conn *conn = NULL;
     dt_loader *ld = NULL;
@@ -507,7 +428,10 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
     } else if ((code = cli_input_read(cmd, pos[1], 0, &in)) != CLI_OK) {
         goto done;
     }
-    if ((code = open_db(cmd, pos[0], 0, &conn)) != CLI_OK) goto done;
+    if ((code = cli_cmd_open(&c, pos[0], CLI_OPEN_WRITE | (closed ? CLI_OPEN_CLOSED_SCHEMA : 0))) !=
+        CLI_OK)
+        goto done;
+    conn = c.conn;
     int rc;
     if (schema && (rc = dt_conn_update_schema_text(conn, sch.data, sch.len)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s: %s", sch.name, dt_errmsg(conn));
@@ -541,11 +465,9 @@ static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int 
                 count == 1 ? "" : "s", cli_now() - t0);
 done:
     dt_loader_close(ld);
-    if (conn) code = close_db(cmd, conn, code);
+    code = cli_cmd_end(&c, code);
     cli_input_free(&in);
     cli_input_free(&sch);
-out:
-    free(pos);
     return code;
 }
 
@@ -649,74 +571,53 @@ static int datoms_grid(const char *cmd, dt_datom_iter *it, int fmt, int with_tx,
 }
 
 int cmd_datoms(int argc, char **argv) {
-    const char *cmd = "datoms";
-    const char *format = NULL, *limit_s = NULL;
+    cli_cmd c = {.name = "datoms",
+                 .usage = datoms_usage,
+                 .help = datoms_help,
+                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
+                 .formats = "lines, edn, json, csv or table"};
+    const char *cmd = c.name;
+    const char *limit_s = NULL;
     int with_tx = 0;
-    cli_time tv = {NULL, NULL, 0};
-    cli_opt opts[] = {{"format", 1, &format, NULL},
-                      {"tx", 0, NULL, &with_tx},
-                      {"limit", 1, &limit_s, NULL},
-                      CLI_TIME_OPTS(tv),
-                      {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, datoms_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", datoms_usage, datoms_help);
-        goto out;
-    }
-    int grid_fmt = -1;
-    if (format && strcmp(format, "lines") != 0 && strcmp(format, "edn") != 0 &&
-        (cli_fmt_parse(format, &grid_fmt) != 0)) {
-        code = cli_usage_error(cmd, datoms_usage,
-                               "--format must be lines, edn, json, csv or table, got '%s'", format);
-        goto out;
-    }
-    int as_vector = format && !strcmp(format, "edn");
+    cli_opt opts[] = {
+        {"tx", 0, NULL, &with_tx}, {"limit", 1, &limit_s, NULL}, {NULL, 0, NULL, NULL}};
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    /* lines (the default) and edn print datoms; the others a grid */
+    int grid_fmt = c.fmt == CLI_FMT_EDN ? -1 : c.fmt;
+    int as_vector = c.fmt == CLI_FMT_EDN;
     uint64_t limit = UINT64_MAX;
-    if (limit_s && cli_parse_count(limit_s, &limit) != 0) {
-        code = cli_usage_error(cmd, datoms_usage, "--limit needs a count, got '%s'", limit_s);
-        goto out;
-    }
-    if (npos < 2) {
-        code = cli_usage_error(cmd, datoms_usage,
-                               npos < 1 ? "missing DIR" : "missing index (eav or ave)");
-        goto out;
-    }
+    if (limit_s && cli_parse_count(limit_s, &limit) != 0)
+        return cli_cmd_end(
+            &c, cli_usage_error(cmd, datoms_usage, "--limit needs a count, got '%s'", limit_s));
+    if ((code = cli_cmd_args(&c, -1, "DIR", "index (eav or ave)", NULL)) != CLI_OK)
+        return cli_cmd_end(&c, code);
+    char **pos = c.pos;
     dt_index index;
     if (!strcmp(pos[1], "eav") || !strcmp(pos[1], "EAV")) {
         index = DT_INDEX_EAV;
     } else if (!strcmp(pos[1], "ave") || !strcmp(pos[1], "AVE")) {
         index = DT_INDEX_AVE;
     } else {
-        code = cli_usage_error(cmd, datoms_usage, "unknown index '%s' (eav or ave)", pos[1]);
-        goto out;
+        return cli_cmd_end(
+            &c, cli_usage_error(cmd, datoms_usage, "unknown index '%s' (eav or ave)", pos[1]));
     }
-    size_t ncomp = (size_t)npos - 2;
-    if (ncomp > 3) {
-        code = cli_usage_error(cmd, datoms_usage, "at most 3 components, got %zu", ncomp);
-        goto out;
-    }
+    size_t ncomp = (size_t)c.npos - 2;
+    if (ncomp > 3)
+        return cli_cmd_end(
+            &c, cli_usage_error(cmd, datoms_usage, "at most 3 components, got %zu", ncomp));
     static const char *const names[2][3] = {{"entity", "attribute", "value"},
                                             {"attribute", "value", "entity"}};
     dt_value comps[3] = {DT_VALUE_NIL, DT_VALUE_NIL, DT_VALUE_NIL};
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
     dt_datom_iter *it = NULL;
     for (size_t i = 0; i < ncomp; i++) {
         char what[64];
         snprintf(what, sizeof what, "%s component '%s'", names[index][i], pos[2 + i]);
         if ((code = cli_edn_arg(cmd, what, pos[2 + i], &comps[i])) != CLI_OK) goto done;
     }
-    if ((code = open_db(cmd, pos[0], 1, &conn)) != CLI_OK) goto done;
-    int rc = dt_conn_db(conn, &db);
-    if (rc != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
-        goto done;
-    }
-    if ((code = cli_time_view(cmd, datoms_usage, &tv, &db)) != CLI_OK) goto done;
+    if ((code = cli_cmd_open(&c, pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    dt_db *db = c.db;
+    int rc;
     if ((rc = dt_db_datoms(db, index, comps, ncomp, &it)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
         goto done;
@@ -731,7 +632,7 @@ int cmd_datoms(int argc, char **argv) {
     while (shown < limit && (rc = dt_datom_iter_next(it, &d)) == DT_ROW) {
         if (!with_tx && d.e >= DT_TX0) continue;
         if (as_vector && shown) fputs("\n ", stdout);
-        if ((rc = print_datom(stdout, &d, tv.history ? 2 : 0)) != DT_OK) {
+        if ((rc = print_datom(stdout, &d, c.time.history ? 2 : 0)) != DT_OK) {
             code = cli_fail(cmd, rc, "cannot print a datom: %s", dt_errmsg(NULL));
             goto done;
         }
@@ -744,11 +645,8 @@ int cmd_datoms(int argc, char **argv) {
         code = cli_fail(cmd, rc, "%s", *dt_errmsg(it) ? dt_errmsg(it) : dt_errmsg(db));
 done:
     dt_datom_iter_close(it);
-    dt_db_close(db);
-    if (conn) code = close_db(cmd, conn, code);
+    code = cli_cmd_end(&c, code);
     for (size_t i = 0; i < 3; i++) dt_value_free(&comps[i]);
-out:
-    free(pos);
     return code;
 }
 

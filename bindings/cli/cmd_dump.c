@@ -170,39 +170,20 @@ static const char dump_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_dump(int argc, char **argv) {
-    const char *cmd = "dump";
-    const char *format = NULL;
+    cli_cmd c = {.name = "dump",
+                 .usage = dump_usage,
+                 .help = dump_help,
+                 .takes = CLI_TAKES_FORMAT,
+                 .formats = "edn or msgpack"};
+    const char *cmd = c.name;
     int quiet = 0;
-    cli_opt opts[] = {
-        {"format", 1, &format, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, dump_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) {
-        free(pos);
-        return code;
-    }
-    if (help) {
-        printf("%s%s", dump_usage, dump_help);
-        free(pos);
-        return CLI_OK;
-    }
-    int msgpack = 0;
-    if (format && !strcmp(format, "msgpack"))
-        msgpack = 1;
-    else if (format && strcmp(format, "edn") != 0) {
-        free(pos);
-        return cli_usage_error(cmd, dump_usage, "--format must be edn or msgpack, got '%s'",
-                               format);
-    }
-    if (npos < 1 || npos > 2) {
-        free(pos);
-        return cli_usage_error(cmd, dump_usage, npos < 1 ? "missing DIR" : "too many arguments");
-    }
-    const char *dir = pos[0], *outname = npos > 1 ? pos[1] : "-";
-    free(pos);
+    cli_opt opts[] = {{"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    int msgpack = c.format && !strcmp(c.format, "msgpack");
+    const char *dir = c.pos[0], *outname = c.npos > 1 ? c.pos[1] : "-";
 
-    dt_conn *conn = NULL;
     dt_db *db = NULL;
     dt_datom_iter *it = NULL;
     ddatom *ds = NULL;
@@ -212,9 +193,10 @@ int cmd_dump(int argc, char **argv) {
     dt_value header = DT_VALUE_NIL, sv = DT_VALUE_NIL;
     FILE *out = NULL;
     int rc;
-    if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) return code;
-    if ((rc = dt_conn_db(conn, &db)) != DT_OK || (rc = dt_conn_schema(conn, &schema)) != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+    if ((code = cli_cmd_open(&c, dir, CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    db = c.db;
+    if ((rc = dt_conn_schema(c.conn, &schema)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(c.conn));
         goto done;
     }
     uint64_t total = 0;
@@ -306,8 +288,7 @@ done:
     dt_value_free(&sv);
     dt_free(schema);
     dt_datom_iter_close(it);
-    dt_db_close(db);
-    return cli_close(cmd, conn, code);
+    return cli_cmd_end(&c, code);
 }
 
 /* }====== */
@@ -446,40 +427,21 @@ static const char load_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_load(int argc, char **argv) {
-    const char *cmd = "load";
-    const char *format = NULL;
+    cli_cmd c = {.name = "load",
+                 .usage = load_usage,
+                 .help = load_help,
+                 .takes = CLI_TAKES_FORMAT,
+                 .formats = "edn or msgpack"};
+    const char *cmd = c.name;
     int quiet = 0;
-    cli_opt opts[] = {
-        {"format", 1, &format, NULL}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, load_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) {
-        free(pos);
-        return code;
-    }
-    if (help) {
-        printf("%s%s", load_usage, load_help);
-        free(pos);
-        return CLI_OK;
-    }
-    if (format && strcmp(format, "edn") != 0 && strcmp(format, "msgpack") != 0) {
-        free(pos);
-        return cli_usage_error(cmd, load_usage, "--format must be edn or msgpack, got '%s'",
-                               format);
-    }
-    if (npos != 2) {
-        free(pos);
-        return cli_usage_error(cmd, load_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing FILE (or - for stdin)"
-                                          : "too many arguments");
-    }
-    const char *dir = pos[0], *file = pos[1];
-    free(pos);
+    cli_opt opts[] = {{"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", "FILE (or - for stdin)", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    const char *dir = c.pos[0], *file = c.pos[1], *format = c.format;
 
     cli_input in;
-    if ((code = cli_input_read(cmd, file, 0, &in)) != CLI_OK) return code;
+    if ((code = cli_input_read(cmd, file, 0, &in)) != CLI_OK) return cli_cmd_end(&c, code);
     dreader r = {0};
     r.data = in.data;
     r.len = in.len;
@@ -519,7 +481,8 @@ int cmd_load(int argc, char **argv) {
     uint64_t expect = 0;
     const dt_value *nd = map_get(&form, "datoms");
     if (nd && nd->type == DT_LONG && nd->u.i > 0) expect = (uint64_t)nd->u.i;
-    if ((code = cli_open(cmd, dir, 0, &conn)) != CLI_OK) goto done;
+    if ((code = cli_cmd_open(&c, dir, CLI_OPEN_WRITE)) != CLI_OK) goto done;
+    conn = c.conn;
     {
         dt_db *db = NULL;
         uint64_t have = 0;
@@ -574,7 +537,7 @@ done:
     dt_value_free(&form);
     dt_edn_reader_free(r.edn);
     cli_input_free(&in);
-    return cli_close(cmd, conn, code);
+    return cli_cmd_end(&c, code);
 }
 
 /* }====== */
@@ -721,36 +684,23 @@ static const char stat_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_stat(int argc, char **argv) {
-    const char *cmd = "stat";
-    const char *format = NULL;
-    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
-    char *pos[8];
-    char **posv = argc < 8 ? pos : calloc((size_t)argc + 1, sizeof *posv);
-    int npos = 0, help = 0, code;
-    if (!posv) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    code = cli_parse(cmd, stat_usage, argc, argv, opts, posv, &npos, &help);
-    const char *dir = npos > 0 ? posv[0] : NULL;
-    if (posv != pos) free(posv);
-    if (code != CLI_OK) return code;
-    if (help) {
-        printf("%s%s", stat_usage, stat_help);
-        return CLI_OK;
-    }
-    int fmt = CLI_FMT_EDN;
-    if (format && (cli_fmt_parse(format, &fmt) != 0 || fmt == CLI_FMT_CSV))
-        return cli_usage_error(cmd, stat_usage, "--format must be edn or json, got '%s'", format);
-    if (npos != 1)
-        return cli_usage_error(cmd, stat_usage, npos < 1 ? "missing DIR" : "too many arguments");
-    dt_conn *conn = NULL;
-    if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) return code;
+    cli_cmd c = {.name = "stat",
+                 .usage = stat_usage,
+                 .help = stat_help,
+                 .takes = CLI_TAKES_FORMAT,
+                 .formats = "edn or json"};
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 1, "DIR", NULL);
+    if (code == CLI_OK) code = cli_cmd_open(&c, c.pos[0], 0);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_value v = DT_VALUE_NIL;
-    int rc = cli_stat_value(conn, dir, &v);
+    int rc = cli_stat_value(c.conn, c.pos[0], &v);
     if (rc != DT_OK)
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(NULL));
+        code = cli_fail(c.name, rc, "%s", dt_errmsg(NULL));
     else
-        cli_value_print(stdout, fmt == CLI_FMT_JSON ? CLI_FMT_JSON : CLI_FMT_EDN, &v);
+        cli_value_print(stdout, c.fmt, &v);
     dt_value_free(&v);
-    return cli_close(cmd, conn, code);
+    return cli_cmd_end(&c, code);
 }
 
 /* }====== */
@@ -789,39 +739,27 @@ static const char copy_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_copy(int argc, char **argv) {
-    const char *cmd = "copy";
+    cli_cmd c = {.name = "copy", .usage = copy_usage, .help = copy_help, .takes = 0};
+    const char *cmd = c.name;
     int compact = 0, quiet = 0;
     cli_opt opts[] = {
         {"compact", 0, NULL, &compact}, {"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    code = cli_parse(cmd, copy_usage, argc, argv, opts, pos, &npos, &help);
-    const char *dir = npos > 0 ? pos[0] : NULL, *dest = npos > 1 ? pos[1] : NULL;
-    free(pos);
-    if (code != CLI_OK) return code;
-    if (help) {
-        printf("%s%s", copy_usage, copy_help);
-        return CLI_OK;
-    }
-    if (npos != 2)
-        return cli_usage_error(cmd, copy_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing DEST"
-                                          : "too many arguments");
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", "DEST", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    const char *dir = c.pos[0], *dest = c.pos[1];
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", dest);
     if (stat(path, &st) == 0)
-        return cli_fail(cmd, DT_IO,
-                        "%s already holds a database (data.mdb): copy needs a new "
-                        "or empty directory",
-                        dest);
+        return cli_cmd_end(&c, cli_fail(cmd, DT_IO,
+                                        "%s already holds a database (data.mdb): copy needs a new "
+                                        "or empty directory",
+                                        dest));
     if (mkdir(dest, 0777) != 0 && errno != EEXIST)
-        return cli_fail(cmd, DT_IO, "cannot create %s: %s", dest, strerror(errno));
-    dt_conn *conn = NULL;
-    if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) return code;
-    dt_kv *kv = dt_conn_kv(conn);
+        return cli_cmd_end(&c, cli_fail(cmd, DT_IO, "cannot create %s: %s", dest, strerror(errno)));
+    if ((code = cli_cmd_open(&c, dir, 0)) != CLI_OK) return cli_cmd_end(&c, code);
+    dt_kv *kv = dt_conn_kv(c.conn);
     dt_kv_envstat es;
     memset(&es, 0, sizeof es);
     dt_kv_stat(kv, &es);
@@ -840,7 +778,7 @@ int cmd_copy(int argc, char **argv) {
     }
     cli_progress_end(&prog);
     if (job.rc != DT_OK) code = cli_fail(cmd, job.rc, "%s: %s", dest, job.msg);
-    return cli_close(cmd, conn, code);
+    return cli_cmd_end(&c, code);
 }
 
 /* }====== */
@@ -867,52 +805,29 @@ static const char entity_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_entity(int argc, char **argv) {
-    const char *cmd = "entity";
-    const char *format = NULL;
-    cli_time tv = {NULL, NULL, 0};
-    cli_opt opts[] = {{"format", 1, &format, NULL},
-                      {"as-of", 1, &tv.as_of, NULL},
-                      {"since", 1, &tv.since, NULL},
-                      {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    code = cli_parse(cmd, entity_usage, argc, argv, opts, pos, &npos, &help);
-    const char *dir = npos > 0 ? pos[0] : NULL, *eid_text = npos > 1 ? pos[1] : NULL;
-    free(pos);
-    if (code != CLI_OK) return code;
-    if (help) {
-        printf("%s%s", entity_usage, entity_help);
-        return CLI_OK;
-    }
-    int fmt = CLI_FMT_EDN;
-    if (format && cli_fmt_parse(format, &fmt) != 0)
-        return cli_usage_error(cmd, entity_usage,
-                               "--format must be edn, json, table or csv, got '%s'", format);
-    if (npos != 2)
-        return cli_usage_error(cmd, entity_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing EID"
-                                          : "too many arguments");
+    cli_cmd c = {.name = "entity",
+                 .usage = entity_usage,
+                 .help = entity_help,
+                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME,
+                 .formats = "edn, json, table or csv"};
+    const char *cmd = c.name;
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", "EID", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    const char *eid_text = c.pos[1];
     dt_value eid = DT_VALUE_NIL, pattern = DT_VALUE_NIL, out = DT_VALUE_NIL;
     cli_input in = {0};
     if (!strcmp(eid_text, "-")) {
-        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return code;
+        if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return cli_cmd_end(&c, code);
         eid_text = in.data;
     }
     code = cli_edn_arg(cmd, "EID", eid_text, &eid);
     cli_input_free(&in);
-    if (code != CLI_OK) return code;
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_edn_read("[*]", 3, &pattern);
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
-    if ((code = cli_open(cmd, dir, 1, &conn)) != CLI_OK) goto done;
-    int rc = dt_conn_db(conn, &db);
-    if (rc != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
-        goto done;
-    }
-    if ((code = cli_time_view(cmd, entity_usage, &tv, &db)) != CLI_OK) goto done;
+    if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    dt_db *db = c.db;
+    int rc;
     int64_t e = 0;
     if ((rc = dt_db_entid(db, &eid, &e)) != DT_OK) {
         code = cli_fail(cmd, rc, "%s", dt_errmsg(db));
@@ -937,14 +852,13 @@ int cmd_entity(int argc, char **argv) {
         code = cli_fail(cmd, DT_NOTFOUND, "entity %s has no datoms", eid_text);
         goto done;
     }
-    if ((rc = cli_map_print(stdout, fmt, &out)) != DT_OK)
+    if ((rc = cli_map_print(stdout, c.fmt, &out)) != DT_OK)
         code = cli_fail(cmd, rc, "cannot print: %s", dt_errmsg(NULL));
 done:
     dt_value_free(&out);
     dt_value_free(&pattern);
     dt_value_free(&eid);
-    dt_db_close(db);
-    return cli_close(cmd, conn, code);
+    return cli_cmd_end(&c, code);
 }
 
 /* }====== */

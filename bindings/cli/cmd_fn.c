@@ -23,15 +23,6 @@ static const char fn_help[] =
     "Call one with: datolite transact DIR '[[:bank/transfer 1 2 100]]'\n"
     "(docs/functions.md).\n\n" CLI_EXIT_HELP;
 
-static int open_rw(const char *cmd, const char *dir, int readonly, dt_conn **out) {
-    dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    if (readonly) o.kv.flags |= DT_KV_RDONLY;
-    cli_crash_dir(dir);
-    int rc = dt_conn_open(dir, NULL, &o, out);
-    if (rc == DT_OK) return CLI_OK;
-    return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
-}
-
 static int install(const char *cmd, dt_conn *conn, const char *ident, const char *path) {
     if (ident[0] == ':') ident++;
     if (!*ident || strchr(ident, ' '))
@@ -165,20 +156,13 @@ static int list(const char *cmd, dt_conn *conn) {
 }
 
 int cmd_fn(int argc, char **argv) {
-    const char *cmd = "fn";
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    cli_opt opts[] = {{NULL, 0, NULL, NULL}};
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, fn_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
-    if (help) {
-        printf("%s%s", fn_usage, fn_help);
-        goto out;
-    }
-    if (npos < 2) {
-        code = cli_usage_error(cmd, fn_usage, npos < 1 ? "missing DIR" : "missing install or list");
-        goto out;
-    }
+    cli_cmd c = {.name = "fn", .usage = fn_usage, .help = fn_help, .takes = 0};
+    const char *cmd = c.name;
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "install or list", NULL);
+    if (code != CLI_OK) goto out;
+    char **pos = c.pos;
+    int npos = c.npos;
     int is_install = !strcmp(pos[1], "install"), is_list = !strcmp(pos[1], "list");
     if (!is_install && !is_list) {
         code = cli_usage_error(cmd, fn_usage, "unknown subcommand '%s'", pos[1]);
@@ -190,12 +174,8 @@ int cmd_fn(int argc, char **argv) {
                                                       : "too many arguments");
         goto out;
     }
-    dt_conn *conn = NULL;
-    if ((code = open_rw(cmd, pos[0], is_list, &conn)) != CLI_OK) goto out;
-    code = is_install ? install(cmd, conn, pos[2], pos[3]) : list(cmd, conn);
-    int rc = dt_conn_close(conn);
-    if (rc != DT_OK && code == CLI_OK) code = cli_fail(cmd, rc, "close: %s", dt_errmsg(NULL));
+    if ((code = cli_cmd_open(&c, pos[0], is_list ? 0 : CLI_OPEN_WRITE)) != CLI_OK) goto out;
+    code = is_install ? install(cmd, c.conn, pos[2], pos[3]) : list(cmd, c.conn);
 out:
-    free(pos);
-    return code;
+    return cli_cmd_end(&c, code);
 }

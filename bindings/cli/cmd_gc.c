@@ -25,18 +25,14 @@ static const char gc_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_gc(int argc, char **argv) {
-    const char *cmd = "gc";
+    cli_cmd c = {.name = "gc", .usage = gc_usage, .help = gc_help, .takes = 0};
+    const char *cmd = c.name;
     const char *before_s = NULL;
     cli_opt opts[] = {{"before", 1, &before_s, NULL}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    dt_conn *conn = NULL;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, gc_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
-    if (help) {
-        printf("%s%s", gc_usage, gc_help);
-        goto out;
-    }
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) goto out;
+    char **pos = c.pos;
+    int npos = c.npos;
     if (npos != 1) {
         code = cli_usage_error(cmd, gc_usage, npos < 1 ? "missing DIR" : "unexpected '%s'",
                                npos < 1 ? "" : pos[1]);
@@ -64,17 +60,18 @@ int cmd_gc(int argc, char **argv) {
         code = cli_fail(cmd, DT_NOTFOUND, "no Datolite database in %s", pos[0]);
         goto out;
     }
-    if ((code = cli_open(cmd, pos[0], 0, &conn)) != CLI_OK) goto out;
+    if ((code = cli_cmd_open(&c, pos[0], CLI_OPEN_WRITE)) != CLI_OK) goto out;
     uint64_t dropped = 0;
-    int rc = dt_history_gc(conn, before, &dropped);
+    int rc = dt_history_gc(c.conn, before, &dropped);
     if (rc != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(c.conn));
         goto out;
     }
+    /* the watermark now in force, in a snapshot taken after the gc */
     dt_db *db = NULL;
     int64_t floor = 0;
-    if ((rc = dt_conn_db(conn, &db)) != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
+    if ((rc = dt_conn_db(c.conn, &db)) != DT_OK) {
+        code = cli_fail(cmd, rc, "%s", dt_errmsg(c.conn));
         goto out;
     }
     rc = dt_db_history_floor(db, &floor);
@@ -83,7 +80,5 @@ int cmd_gc(int argc, char **argv) {
     if (rc != DT_OK) goto out;
     printf("{:dropped %llu, :watermark %lld}\n", (unsigned long long)dropped, (long long)floor);
 out:
-    code = cli_close(cmd, conn, code);
-    free(pos);
-    return code;
+    return cli_cmd_end(&c, code);
 }

@@ -293,86 +293,65 @@ static int op_stat(const char *cmd, dt_kv *kv, const char *dbname) {
     "Keys and values are EDN: \"text\", 42, :kw, #inst \"...\", [1 \"a\"] (a tuple key),\n"        \
     "{:any \"value\"}.  Keys sort in value order (longs before strings, by type).\n"
 
-/* The common frame of a subcommand: parse, --help, argument count. */
-typedef struct kv_args {
-    const char *cmd, *usage, *help;
-    int min, max; /* positional arguments */
-    char **pos;
-    int npos;
-} kv_args;
-
-/* Returns -1 to go on, else the exit code to return (after freeing pos). */
-static int kv_parse(kv_args *a, int argc, char **argv, const cli_opt *opts) {
-    int help = 0, code;
-    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-    if (!a->pos) return cli_fail(a->cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(a->cmd, a->usage, argc, argv, opts, a->pos, &a->npos, &help)) != CLI_OK)
-        return code;
-    if (help) {
-        printf("%s\n%s\n" CLI_EXIT_HELP, a->usage, a->help);
-        return CLI_OK;
-    }
-    if (a->npos < a->min) {
-        static const char *const names[] = {"DIR", "DBI", "KEY", "VALUE"};
-        return cli_usage_error(a->cmd, a->usage, "missing %s",
-                               a->npos < 4 ? names[a->npos] : "argument");
-    }
-    if (a->npos > a->max) return cli_usage_error(a->cmd, a->usage, "too many arguments");
-    return -1;
+/* The frame of a subcommand (cli_cmd_start; c->help is the text between
+ * the usage and the exit codes), with DIR DBI KEY VALUE: at least min
+ * of them, at most max.  Returns CLI_OK to go on, else what to pass to
+ * cli_cmd_end. */
+static int kv_start(cli_cmd *c, int min, int max, int argc, char **argv, const cli_opt *opts) {
+    static char help[4096];
+    snprintf(help, sizeof help, "\n%s\n" CLI_EXIT_HELP, c->help);
+    c->help = help;
+    int code = cli_cmd_start(c, argc, argv, opts);
+    if (code != CLI_OK) return code;
+    return cli_cmd_args(c, max, min > 0 ? "DIR" : NULL, min > 1 ? "DBI" : NULL,
+                        min > 2 ? "KEY" : NULL, min > 3 ? "VALUE" : NULL, NULL);
 }
 
 static int kv_put(int argc, char **argv) {
-    kv_args a = {"kv put",
-                 "usage: datolite kv put DIR DBI KEY VALUE\n",
-                 "Stores VALUE under KEY in the database DBI of the environment in DIR (both\n"
-                 "created if missing), replacing an earlier value.\n" KV_HELP_KEYS,
-                 4,
-                 4,
-                 NULL,
-                 0};
-    int code = kv_parse(&a, argc, argv, NULL);
-    if (code >= 0) goto out;
+    cli_cmd a = {.name = "kv put",
+                 .usage = "usage: datolite kv put DIR DBI KEY VALUE\n",
+                 .help =
+                     "Stores VALUE under KEY in the database DBI of the environment in DIR (both\n"
+                     "created if missing), replacing an earlier value.\n" KV_HELP_KEYS};
+    int code = kv_start(&a, 4, 4, argc, argv, NULL);
+    if (code != CLI_OK) goto out;
     dt_value k = DT_VALUE_NIL, v = DT_VALUE_NIL;
     dt_kv *kv = NULL;
-    if ((code = cli_edn_arg(a.cmd, "key", a.pos[2], &k)) == CLI_OK &&
-        (code = cli_edn_arg(a.cmd, "value", a.pos[3], &v)) == CLI_OK &&
-        (code = kv_open(a.cmd, a.pos[0], 0, &kv)) == CLI_OK) {
-        code = op_put(a.cmd, kv, a.pos[1], &k, &v);
-        code = kv_close(a.cmd, kv, code);
+    if ((code = cli_edn_arg(a.name, "key", a.pos[2], &k)) == CLI_OK &&
+        (code = cli_edn_arg(a.name, "value", a.pos[3], &v)) == CLI_OK &&
+        (code = kv_open(a.name, a.pos[0], 0, &kv)) == CLI_OK) {
+        code = op_put(a.name, kv, a.pos[1], &k, &v);
+        code = kv_close(a.name, kv, code);
     }
     dt_value_free(&k);
     dt_value_free(&v);
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 /* get and del: DIR DBI KEY */
 static int kv_key_cmd(int argc, char **argv, int del) {
-    kv_args a = {
-        del ? "kv del" : "kv get",
-        del ? "usage: datolite kv del DIR DBI KEY\n" : "usage: datolite kv get DIR DBI KEY\n",
-        del ? "Deletes KEY from the database DBI of the environment in DIR.  A missing key\n"
-              "is an error (exit 2).\n" KV_HELP_KEYS
-            : "Prints the value of KEY in the database DBI of the environment in DIR, as\n"
-              "EDN.  A missing key is an error (exit 2).\n" KV_HELP_KEYS,
-        3,
-        3,
-        NULL,
-        0};
-    int code = kv_parse(&a, argc, argv, NULL);
-    if (code >= 0) goto out;
+    cli_cmd a = {
+        .name = del ? "kv del" : "kv get",
+        .usage =
+            del ? "usage: datolite kv del DIR DBI KEY\n" : "usage: datolite kv get DIR DBI KEY\n",
+        .help =
+            del ? "Deletes KEY from the database DBI of the environment in DIR.  A missing key\n"
+                  "is an error (exit 2).\n" KV_HELP_KEYS
+                : "Prints the value of KEY in the database DBI of the environment in DIR, as\n"
+                  "EDN.  A missing key is an error (exit 2).\n" KV_HELP_KEYS};
+    int code = kv_start(&a, 3, 3, argc, argv, NULL);
+    if (code != CLI_OK) goto out;
     dt_value k = DT_VALUE_NIL;
     dt_kv *kv = NULL;
-    if ((code = cli_edn_arg(a.cmd, "key", a.pos[2], &k)) == CLI_OK &&
-        (code = kv_open(a.cmd, a.pos[0], !del, &kv)) == CLI_OK) {
-        code = del ? op_del(a.cmd, kv, a.pos[1], &k) : op_get(a.cmd, kv, a.pos[1], &k);
-        code = kv_close(a.cmd, kv, code);
+    if ((code = cli_edn_arg(a.name, "key", a.pos[2], &k)) == CLI_OK &&
+        (code = kv_open(a.name, a.pos[0], !del, &kv)) == CLI_OK) {
+        code = del ? op_del(a.name, kv, a.pos[1], &k) : op_get(a.name, kv, a.pos[1], &k);
+        code = kv_close(a.name, kv, code);
     }
     dt_value_free(&k);
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 static int kv_get(int argc, char **argv) { return kv_key_cmd(argc, argv, 0); }
@@ -380,21 +359,20 @@ static int kv_del(int argc, char **argv) { return kv_key_cmd(argc, argv, 1); }
 
 /* range and count: DIR DBI with bounds */
 static int kv_range_cmd(int argc, char **argv, int count) {
-    kv_args a = {
-        count ? "kv count" : "kv range",
-        count ? "usage: datolite kv count DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
-                "                         [--reverse] [--limit N]\n"
-              : "usage: datolite kv range DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
-                "                         [--reverse] [--limit N]\n",
-        count ? "Prints the number of entries of the database DBI in the environment in DIR\n"
-                "whose keys lie in the range (default: all).\n"
-              : "Prints the entries of the database DBI in the environment in DIR whose keys\n"
-                "lie in the range (default: all), one [key value] EDN vector per line, in key\n"
-                "order.\n",
-        2,
-        2,
-        NULL,
-        0};
+    cli_cmd a = {
+        .name = count ? "kv count" : "kv range",
+        .usage =
+            count
+                ? "usage: datolite kv count DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
+                  "                         [--reverse] [--limit N]\n"
+                : "usage: datolite kv range DIR DBI [--from K] [--to K] [--open-from] [--open-to]\n"
+                  "                         [--reverse] [--limit N]\n",
+        .help =
+            count ? "Prints the number of entries of the database DBI in the environment in DIR\n"
+                    "whose keys lie in the range (default: all).\n"
+                  : "Prints the entries of the database DBI in the environment in DIR whose keys\n"
+                    "lie in the range (default: all), one [key value] EDN vector per line, in key\n"
+                    "order.\n"};
     const char *from_s = NULL, *to_s = NULL, *limit_s = NULL;
     int open_from = 0, open_to = 0, reverse = 0;
     cli_opt opts[] = {{"from", 1, &from_s, NULL},
@@ -417,80 +395,71 @@ static int kv_range_cmd(int argc, char **argv, int count) {
              "%s",
              a.help, KV_HELP_KEYS);
     a.help = help_buf;
-    int code = kv_parse(&a, argc, argv, opts);
-    if (code >= 0) goto out;
+    int code = kv_start(&a, 2, 2, argc, argv, opts);
+    if (code != CLI_OK) goto out;
     uint64_t limit = 0;
     if (limit_s && cli_parse_count(limit_s, &limit) != 0) {
-        code = cli_usage_error(a.cmd, a.usage, "--limit needs a count, got '%s'", limit_s);
+        code = cli_usage_error(a.name, a.usage, "--limit needs a count, got '%s'", limit_s);
         goto out;
     }
     dt_value from = DT_VALUE_NIL, to = DT_VALUE_NIL;
     kv_bounds b = {from_s ? &from : NULL, to_s ? &to : NULL, open_from, open_to, reverse, limit};
     dt_kv *kv = NULL;
-    if ((!from_s || (code = cli_edn_arg(a.cmd, "--from", from_s, &from)) == CLI_OK) &&
-        (!to_s || (code = cli_edn_arg(a.cmd, "--to", to_s, &to)) == CLI_OK) &&
-        (code = kv_open(a.cmd, a.pos[0], 1, &kv)) == CLI_OK) {
-        code = op_range(a.cmd, kv, a.pos[1], &b, count);
-        code = kv_close(a.cmd, kv, code);
+    if ((!from_s || (code = cli_edn_arg(a.name, "--from", from_s, &from)) == CLI_OK) &&
+        (!to_s || (code = cli_edn_arg(a.name, "--to", to_s, &to)) == CLI_OK) &&
+        (code = kv_open(a.name, a.pos[0], 1, &kv)) == CLI_OK) {
+        code = op_range(a.name, kv, a.pos[1], &b, count);
+        code = kv_close(a.name, kv, code);
     }
     dt_value_free(&from);
     dt_value_free(&to);
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 static int kv_range(int argc, char **argv) { return kv_range_cmd(argc, argv, 0); }
 static int kv_count(int argc, char **argv) { return kv_range_cmd(argc, argv, 1); }
 
 static int kv_stat(int argc, char **argv) {
-    kv_args a = {"kv stat",
-                 "usage: datolite kv stat DIR [DBI]\n",
-                 "Prints statistics of the environment in DIR (map size and use, pages,\n"
-                 "readers, last transaction), or of its database DBI (entries, B-tree depth\n"
-                 "and pages), as an EDN map.\n",
-                 1,
-                 2,
-                 NULL,
-                 0};
-    int code = kv_parse(&a, argc, argv, NULL);
-    if (code >= 0) goto out;
+    cli_cmd a = {.name = "kv stat",
+                 .usage = "usage: datolite kv stat DIR [DBI]\n",
+                 .help =
+                     "Prints statistics of the environment in DIR (map size and use, pages,\n"
+                     "readers, last transaction), or of its database DBI (entries, B-tree depth\n"
+                     "and pages), as an EDN map.\n"};
+    int code = kv_start(&a, 1, 2, argc, argv, NULL);
+    if (code != CLI_OK) goto out;
     dt_kv *kv = NULL;
-    if ((code = kv_open(a.cmd, a.pos[0], 1, &kv)) == CLI_OK) {
-        code = op_stat(a.cmd, kv, a.npos > 1 ? a.pos[1] : NULL);
-        code = kv_close(a.cmd, kv, code);
+    if ((code = kv_open(a.name, a.pos[0], 1, &kv)) == CLI_OK) {
+        code = op_stat(a.name, kv, a.npos > 1 ? a.pos[1] : NULL);
+        code = kv_close(a.name, kv, code);
     }
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 static int kv_copy(int argc, char **argv) {
-    kv_args a = {"kv copy",
-                 "usage: datolite kv copy [--compact] DIR DEST\n",
-                 "Copies the environment in DIR (any LMDB environment, a Datolite database too)\n"
-                 "into the directory DEST, created if missing, which must not hold a data.mdb\n"
-                 "yet.  The copy is consistent as of one snapshot, also while others write.\n"
-                 "\n"
-                 "Options:\n"
-                 "  --compact   leave out free pages (smaller, slower to make)\n",
-                 2,
-                 2,
-                 NULL,
-                 0};
+    cli_cmd a = {
+        .name = "kv copy",
+        .usage = "usage: datolite kv copy [--compact] DIR DEST\n",
+        .help = "Copies the environment in DIR (any LMDB environment, a Datolite database too)\n"
+                "into the directory DEST, created if missing, which must not hold a data.mdb\n"
+                "yet.  The copy is consistent as of one snapshot, also while others write.\n"
+                "\n"
+                "Options:\n"
+                "  --compact   leave out free pages (smaller, slower to make)\n"};
     int compact = 0;
     cli_opt opts[] = {{"compact", 0, NULL, &compact}, {NULL, 0, NULL, NULL}};
-    int code = kv_parse(&a, argc, argv, opts);
-    if (code >= 0) goto out;
+    int code = kv_start(&a, 2, 2, argc, argv, opts);
+    if (code != CLI_OK) goto out;
     dt_kv *kv = NULL;
-    if ((code = kv_open(a.cmd, a.pos[0], 1, &kv)) == CLI_OK) {
+    if ((code = kv_open(a.name, a.pos[0], 1, &kv)) == CLI_OK) {
         int rc = dt_kv_copy(kv, a.pos[1], compact);
-        if (rc != DT_OK) code = cli_fail(a.cmd, rc, "%s", dt_errmsg(kv));
-        code = kv_close(a.cmd, kv, code);
+        if (rc != DT_OK) code = cli_fail(a.name, rc, "%s", dt_errmsg(kv));
+        code = kv_close(a.name, kv, code);
     }
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 /* The encoded pairs of a load. */
@@ -543,20 +512,17 @@ static int load_pair(const char *cmd, dt_kv_dbi dbi, dt_value *p, const char *wh
 }
 
 static int kv_load(int argc, char **argv) {
-    kv_args a = {"kv load",
-                 "usage: datolite kv load DIR DBI [FILE|-]\n",
-                 "Stores [key value] pairs read from FILE (default and '-': stdin) in the\n"
-                 "database DBI of the environment in DIR (both created if missing), all in one\n"
-                 "transaction: on any error nothing is written.  The input is either one\n"
-                 "vector of pairs, [[k1 v1] [k2 v2] ...], or a sequence of pairs [k1 v1]\n"
-                 "[k2 v2] ...  (a lone pair must be written inside a vector).  A later pair\n"
-                 "replaces an earlier one with the same key.  Prints {:loaded N}.\n" KV_HELP_KEYS,
-                 2,
-                 3,
-                 NULL,
-                 0};
-    int code = kv_parse(&a, argc, argv, NULL);
-    if (code >= 0) goto out;
+    cli_cmd a = {
+        .name = "kv load",
+        .usage = "usage: datolite kv load DIR DBI [FILE|-]\n",
+        .help = "Stores [key value] pairs read from FILE (default and '-': stdin) in the\n"
+                "database DBI of the environment in DIR (both created if missing), all in one\n"
+                "transaction: on any error nothing is written.  The input is either one\n"
+                "vector of pairs, [[k1 v1] [k2 v2] ...], or a sequence of pairs [k1 v1]\n"
+                "[k2 v2] ...  (a lone pair must be written inside a vector).  A later pair\n"
+                "replaces an earlier one with the same key.  Prints {:loaded N}.\n" KV_HELP_KEYS};
+    int code = kv_start(&a, 2, 3, argc, argv, NULL);
+    if (code != CLI_OK) goto out;
     cli_input in = {0};
     dt_edn_reader *r = NULL;
     dt_kv *kv = NULL;
@@ -564,13 +530,13 @@ static int kv_load(int argc, char **argv) {
     dt_value *forms = NULL;
     size_t nforms = 0, capforms = 0;
     int *lines = NULL, *cols = NULL;
-    if ((code = cli_input_read(a.cmd, a.npos > 2 ? a.pos[2] : "-", 0, &in)) != CLI_OK) goto done;
-    if ((code = kv_open(a.cmd, a.pos[0], 0, &kv)) != CLI_OK) goto done;
+    if ((code = cli_input_read(a.name, a.npos > 2 ? a.pos[2] : "-", 0, &in)) != CLI_OK) goto done;
+    if ((code = kv_open(a.name, a.pos[0], 0, &kv)) != CLI_OK) goto done;
     dt_kv_dbi dbi;
-    if ((code = kv_dbi(a.cmd, kv, a.pos[1], 1, &dbi)) != CLI_OK) goto done;
+    if ((code = kv_dbi(a.name, kv, a.pos[1], 1, &dbi)) != CLI_OK) goto done;
     int rc = dt_edn_reader_new(in.data, in.len, NULL, &r);
     if (rc != DT_OK) {
-        code = cli_fail(a.cmd, rc, "%s", dt_errmsg(NULL));
+        code = cli_fail(a.name, rc, "%s", dt_errmsg(NULL));
         goto done;
     }
     for (;;) {
@@ -582,7 +548,7 @@ static int kv_load(int argc, char **argv) {
             if (ln) lines = ln;
             int *cl = ln ? realloc(cols, cap * sizeof *cl) : NULL;
             if (!cl) {
-                code = cli_fail(a.cmd, DT_NOMEM, "out of memory");
+                code = cli_fail(a.name, DT_NOMEM, "out of memory");
                 goto done;
             }
             cols = cl;
@@ -592,7 +558,7 @@ static int kv_load(int argc, char **argv) {
         rc = dt_edn_reader_next(r, &forms[nforms]);
         if (rc == DT_DONE) break;
         if (rc != DT_ROW) {
-            code = cli_fail(a.cmd, rc, "%s: %s", in.name, dt_errmsg(r));
+            code = cli_fail(a.name, rc, "%s: %s", in.name, dt_errmsg(r));
             goto done;
         }
         dt_edn_reader_pos(r, &lines[nforms], &cols[nforms], NULL);
@@ -603,17 +569,17 @@ static int kv_load(int argc, char **argv) {
         for (size_t i = 0; i < forms[0].u.seq.n; i++) {
             snprintf(where, sizeof where, "%s: pair %zu of the vector at %d:%d", in.name, i + 1,
                      lines[0], cols[0]);
-            if ((code = load_pair(a.cmd, dbi, &forms[0].u.seq.items[i], where, &l)) != CLI_OK)
+            if ((code = load_pair(a.name, dbi, &forms[0].u.seq.items[i], where, &l)) != CLI_OK)
                 goto done;
         }
     } else {
         for (size_t i = 0; i < nforms; i++) {
             snprintf(where, sizeof where, "%s: %d:%d", in.name, lines[i], cols[i]);
-            if ((code = load_pair(a.cmd, dbi, &forms[i], where, &l)) != CLI_OK) goto done;
+            if ((code = load_pair(a.name, dbi, &forms[i], where, &l)) != CLI_OK) goto done;
         }
     }
     if (l.n && (rc = dt_kv_batch(kv, NULL, l.ops, l.n)) != DT_OK) {
-        code = cli_fail(a.cmd, rc, "%s: %s", in.name, dt_errmsg(kv));
+        code = cli_fail(a.name, rc, "%s: %s", in.name, dt_errmsg(kv));
         goto done;
     }
     printf("{:loaded %zu}\n", l.n);
@@ -624,11 +590,10 @@ done:
     free(lines);
     free(cols);
     dt_edn_reader_free(r);
-    if (kv) code = kv_close(a.cmd, kv, code);
+    if (kv) code = kv_close(a.name, kv, code);
     cli_input_free(&in);
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 /* }====== */
@@ -741,7 +706,7 @@ static char *history_path(void) {
 }
 
 static int kv_shell(int argc, char **argv) {
-    kv_args a = {"kv shell", "usage: datolite kv shell DIR\n", NULL, 1, 1, NULL, 0};
+    cli_cmd a = {.name = "kv shell", .usage = "usage: datolite kv shell DIR\n", .help = NULL};
     static char help_buf[2048];
     snprintf(help_buf, sizeof help_buf,
              "An interactive shell on the environment in DIR (created if missing).  One\n"
@@ -756,10 +721,10 @@ static int kv_shell(int argc, char **argv) {
              "Errors go to stderr, with the line number when not on a terminal.\n",
              shell_commands);
     a.help = help_buf;
-    int code = kv_parse(&a, argc, argv, NULL);
-    if (code >= 0) goto out;
+    int code = kv_start(&a, 1, 1, argc, argv, NULL);
+    if (code != CLI_OK) goto out;
     dt_kv *kv = NULL;
-    if ((code = kv_open(a.cmd, a.pos[0], 0, &kv)) != CLI_OK) goto out;
+    if ((code = kv_open(a.name, a.pos[0], 0, &kv)) != CLI_OK) goto out;
     int quit = 0, first_fail = CLI_OK;
     if (isatty(STDIN_FILENO)) {
         char *hist = history_path();
@@ -792,10 +757,9 @@ static int kv_shell(int argc, char **argv) {
         }
         free(line);
     }
-    code = kv_close(a.cmd, kv, first_fail);
+    code = kv_close(a.name, kv, first_fail);
 out:
-    free(a.pos);
-    return code;
+    return cli_cmd_end(&a, code);
 }
 
 /* }====== */

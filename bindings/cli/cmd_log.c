@@ -83,20 +83,15 @@ fail:
 }
 
 int cmd_log(int argc, char **argv) {
-    const char *cmd = "log";
+    cli_cmd c = {.name = "log", .usage = log_usage, .help = log_help, .takes = 0};
+    const char *cmd = c.name;
     const char *from_s = NULL, *to_s = NULL;
     cli_opt opts[] = {{"from", 1, &from_s, NULL}, {"to", 1, &to_s, NULL}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
     dt_log *log = NULL;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, log_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK) goto out;
-    if (help) {
-        printf("%s%s", log_usage, log_help);
-        goto out;
-    }
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) goto out;
+    char **pos = c.pos;
+    int npos = c.npos;
     if (npos != 1) {
         code = cli_usage_error(cmd, log_usage, npos < 1 ? "missing DIR" : "unexpected '%s'",
                                npos < 1 ? "" : pos[1]);
@@ -112,21 +107,9 @@ int cmd_log(int argc, char **argv) {
         goto out;
     }
     int by_time = from_time == 1 || to_time == 1;
-    dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    o.kv.flags |= DT_KV_RDONLY;
-    cli_crash_dir(pos[0]);
-    int rc = dt_conn_open(pos[0], NULL, &o, &conn);
-    if (rc != DT_OK) {
-        code = rc == DT_NOTFOUND
-                   ? cli_fail(cmd, rc, "no Datolite database in %s (%s)", pos[0], dt_errmsg(NULL))
-                   : cli_fail(cmd, rc, "cannot open %s: %s", pos[0], dt_errmsg(NULL));
-        conn = NULL;
-        goto out;
-    }
-    if ((rc = dt_conn_db(conn, &db)) != DT_OK) {
-        code = cli_fail(cmd, rc, "%s", dt_errmsg(conn));
-        goto out;
-    }
+    if ((code = cli_cmd_open(&c, pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto out;
+    dt_db *db = c.db;
+    int rc;
     if (by_time)
         rc = dt_log_open_time(db, from_time == 1 ? from : INT64_MIN, to_time == 1 ? to : INT64_MAX,
                               &log);
@@ -154,11 +137,5 @@ int cmd_log(int argc, char **argv) {
     if (rc != DT_DONE) code = cli_fail(cmd, rc, "%s", dt_errmsg(log));
 out:
     dt_log_close(log);
-    dt_db_close(db);
-    if (conn) {
-        rc = dt_conn_close(conn);
-        if (rc != DT_OK && code == CLI_OK) code = cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
-    }
-    free(pos);
-    return code;
+    return cli_cmd_end(&c, code);
 }

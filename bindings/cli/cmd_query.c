@@ -29,33 +29,6 @@ static void sigint_to(dt_cancel *c) {
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* Opens the database in DIR read-only (never creating it) and takes one
- * snapshot.  Prints the error and returns the exit code. */
-static int open_snapshot(const char *cmd, const char *dir, dt_conn **conn, dt_db **db) {
-    dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    o.kv.flags |= DT_KV_RDONLY;
-    cli_crash_dir(dir);
-    int rc = dt_conn_open(dir, NULL, &o, conn);
-    if (rc == DT_NOTFOUND)
-        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
-    if (rc != DT_OK) return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
-    if ((rc = dt_conn_db(*conn, db)) != DT_OK) {
-        int code = cli_fail(cmd, rc, "cannot read %s: %s", dir, dt_errmsg(*conn));
-        dt_conn_close(*conn);
-        *conn = NULL;
-        return code;
-    }
-    return CLI_OK;
-}
-
-static int close_snapshot(const char *cmd, dt_conn *conn, dt_db *db, int code) {
-    dt_db_close(db);
-    if (!conn) return code;
-    int rc = dt_conn_close(conn);
-    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
-    return code;
-}
-
 /* The text of a QUERY or PATTERN argument: the word itself, or stdin for
  * "-" (read into `in`). */
 static int text_arg(const char *cmd, const char *word, cli_input *in, const char **text,
@@ -203,37 +176,39 @@ static int query_fail(const char *cmd, int rc, uint64_t timeout_ms) {
 static int by_value(const void *a, const void *b) { return dt_value_compare(a, b); }
 
 /*
- * Prints a query result: a relation as a set with one row per line, rows
- * sorted (value order), so the same answer always prints the same; a
- * collection the same way as a vector; a scalar or tuple as it is.
+ * A relation or collection as the value dt_result_value makes of it, its
+ * rows in value order: the library lists a set's rows and a collection's
+ * items so.  A relation whose rows repeat (:with) is a vector the library
+ * leaves in evaluation order; its rows are sorted here, so every relation
+ * prints in value order, one row per line.
  */
-/* A result as a grid (table and CSV output), its rows in value order
- * through an index. */
+static int result_rows(const char *cmd, const dt_result *r, dt_value *v) {
+    int rc = dt_result_value(r, v);
+    if (rc != DT_OK) return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
+    if (dt_result_kind(r) == DT_FIND_REL && v->type == DT_VECTOR && v->u.seq.n > 1)
+        qsort(v->u.seq.items, v->u.seq.n, sizeof *v->u.seq.items, by_value);
+    return CLI_OK;
+}
+
+/* A result as a grid (table and CSV output): the rows of its value. */
 typedef struct grid_rows {
-    const dt_result *r;
-    size_t *ix;
+    const dt_value *rows; /* a relation's rows (vectors, or maps under :keys) or a collection */
+    int coll;
 } grid_rows;
 
 static const dt_value *result_cell(void *ud, size_t row, size_t col) {
     const grid_rows *g = ud;
-    return dt_result_get(g->r, g->ix[row], col);
-}
-
-static const dt_result *sort_res; /* the result rows are sorted for (one thread) */
-
-static int by_row(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b, w = dt_result_width(sort_res);
-    for (size_t c = 0; c < w; c++) {
-        int d = dt_value_compare(dt_result_get(sort_res, x, c), dt_result_get(sort_res, y, c));
-        if (d) return d;
-    }
-    return (x > y) - (x < y);
+    const dt_value *r = &g->rows->u.seq.items[row];
+    if (g->coll) return r;
+    /* a map row holds key, value pairs in column order */
+    return r->type == DT_MAP ? &r->u.seq.items[2 * col + 1] : &r->u.seq.items[col];
 }
 
 /* A relation or collection as a table or CSV: the :find elements as the
- * header (:keys names when given), rows in value order. */
-static int print_grid(const char *cmd, int fmt, const dt_result *r, const char *text, size_t len) {
-    size_t w = dt_result_width(r), n = dt_result_count(r);
+ * header (:keys names when given), the rows of v (result_rows) in order. */
+static int print_grid(const char *cmd, int fmt, const dt_result *r, const dt_value *v,
+                      const char *text, size_t len) {
+    size_t w = dt_result_width(r), n = v->u.seq.n;
     /* column names: :keys/:strs/:syms, else the :find elements as written */
     dt_value q = DT_VALUE_NIL;
     const char **head = calloc(w ? w : 1, sizeof *head);
@@ -287,21 +262,9 @@ static int print_grid(const char *cmd, int fmt, const dt_result *r, const char *
             head[c] = "?";
         }
     }
-    grid_rows gr = {r, calloc(n ? n : 1, sizeof(size_t))};
-    if (!gr.ix) {
-        for (size_t c = 0; c < w; c++) free(owned[c]);
-        free(owned);
-        free(head);
-        dt_value_free(&q);
-        return cli_fail(cmd, DT_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) gr.ix[i] = i;
-    sort_res = r;
-    if (n > 1) qsort(gr.ix, n, sizeof *gr.ix, by_row);
-    sort_res = NULL;
+    grid_rows gr = {v, dt_result_kind(r) == DT_FIND_COLL};
     cli_grid g = {head, w, n, result_cell, &gr, 0, 0};
     int rc = cli_grid_print(stdout, fmt, &g, (size_t)-1);
-    free(gr.ix);
     for (size_t c = 0; c < w; c++) free(owned[c]);
     free(owned);
     free(head);
@@ -312,18 +275,22 @@ static int print_grid(const char *cmd, int fmt, const dt_result *r, const char *
 static int print_result(const char *cmd, int fmt, const dt_result *r, const char *text,
                         size_t len) {
     dt_find_kind kind = dt_result_kind(r);
-    if ((fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) &&
-        (kind == DT_FIND_REL || kind == DT_FIND_COLL))
-        return print_grid(cmd, fmt, r, text, len);
+    int rows = kind == DT_FIND_REL || kind == DT_FIND_COLL;
     dt_value v = DT_VALUE_NIL;
-    int rc = dt_result_value(r, &v);
-    if (rc != DT_OK) return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
-    int code = CLI_OK;
-    if (fmt == CLI_FMT_JSON || fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) {
+    int rc, code = rows ? result_rows(cmd, r, &v) : CLI_OK;
+    if (code != CLI_OK) return code;
+    if (!rows && (rc = dt_result_value(r, &v)) != DT_OK)
+        return cli_fail(cmd, rc, "result: %s", dt_errmsg(NULL));
+    if ((fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) && rows) {
+        code = print_grid(cmd, fmt, r, &v, text, len);
+    } else if (fmt == CLI_FMT_JSON || fmt == CLI_FMT_TABLE || fmt == CLI_FMT_CSV) {
         if ((rc = cli_value_print(stdout, fmt, &v)) != DT_OK)
             code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
-    } else if ((v.type == DT_SET || v.type == DT_VECTOR) && dt_result_kind(r) != DT_FIND_TUPLE) {
-        if (v.u.seq.n > 1) qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
+    } else if ((v.type == DT_SET || v.type == DT_VECTOR) && kind != DT_FIND_TUPLE) {
+        /* a row (or item) a line; a scalar that is a collection too, its
+         * items (in no order the library promises) sorted */
+        if (!rows && v.u.seq.n > 1)
+            qsort(v.u.seq.items, v.u.seq.n, sizeof *v.u.seq.items, by_value);
         fputs(v.type == DT_SET ? "#{" : "[", stdout);
         const char *sep = v.type == DT_SET ? "\n  " : "\n ";
         for (size_t i = 0; i < v.u.seq.n && code == CLI_OK; i++) {
@@ -344,20 +311,6 @@ static int print_result(const char *cmd, int fmt, const dt_result *r, const char
 static int by_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-/* Parses --timeout MS (NULL: none). */
-static int parse_timeout(const char *cmd, const char *usage, const char *s, uint32_t *out) {
-    uint64_t v = 0;
-    *out = 0;
-    if (!s) return CLI_OK;
-    if (cli_parse_count(s, &v) != 0 || v == 0 || v > UINT32_MAX)
-        return cli_usage_error(cmd, usage,
-                               "--timeout needs a positive number of milliseconds, "
-                               "got '%s'",
-                               s);
-    *out = (uint32_t)v;
-    return CLI_OK;
 }
 
 /* }====== */
@@ -401,72 +354,54 @@ static const char query_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_query(int argc, char **argv) {
-    const char *cmd = "query";
-    const char *format = NULL, *timeout_s = NULL, *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
-    cli_time tv = {NULL, NULL, 0};
-    cli_opt opts[] = {{"format", 1, &format, NULL},   {"timeout", 1, &timeout_s, NULL},
-                      {"repeat", 1, &repeat_s, NULL}, {"max-rows", 1, &rows_s, NULL},
-                      {"plan", 1, &plan_s, NULL},     CLI_TIME_OPTS(tv),
+    cli_cmd c = {.name = "query",
+                 .usage = query_usage,
+                 .help = query_help,
+                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
+                 .formats = "edn, json, table or csv"};
+    const char *cmd = c.name;
+    const char *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
+    cli_opt opts[] = {{"repeat", 1, &repeat_s, NULL},
+                      {"max-rows", 1, &rows_s, NULL},
+                      {"plan", 1, &plan_s, NULL},
                       {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, query_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", query_usage, query_help);
-        goto out;
-    }
+    int code = cli_cmd_start(&c, argc, argv, opts);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_query_options qo;
     memset(&qo, 0, sizeof qo);
     qo.version = DT_QUERY_OPTIONS_VERSION;
+    qo.timeout_ms = c.timeout_ms;
     uint64_t repeat = 1;
-    int fmt = CLI_FMT_EDN;
-    if (format && cli_fmt_parse(format, &fmt) != 0) {
-        code = cli_usage_error(cmd, query_usage,
-                               "--format must be edn, json, table or csv, got '%s'", format);
-        goto out;
-    }
-    if ((code = parse_timeout(cmd, query_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
-    if (repeat_s && (cli_parse_count(repeat_s, &repeat) != 0 || repeat == 0 || repeat > 1000000)) {
-        code = cli_usage_error(cmd, query_usage,
-                               "--repeat needs a count from 1 to 1000000, got '%s'", repeat_s);
-        goto out;
-    }
-    if (rows_s && (cli_parse_count(rows_s, &qo.max_rows) != 0 || qo.max_rows == 0)) {
-        code = cli_usage_error(cmd, query_usage, "--max-rows needs a positive count, got '%s'",
-                               rows_s);
-        goto out;
-    }
-    if (plan_s && strcmp(plan_s, "auto") != 0 && strcmp(plan_s, "naive") != 0) {
-        code = cli_usage_error(cmd, query_usage, "--plan must be auto or naive, got '%s'", plan_s);
-        goto out;
-    }
+    if (repeat_s && (cli_parse_count(repeat_s, &repeat) != 0 || repeat == 0 || repeat > 1000000))
+        return cli_cmd_end(&c, cli_usage_error(cmd, query_usage,
+                                               "--repeat needs a count from 1 to 1000000, got '%s'",
+                                               repeat_s));
+    if (rows_s && (cli_parse_count(rows_s, &qo.max_rows) != 0 || qo.max_rows == 0))
+        return cli_cmd_end(&c,
+                           cli_usage_error(cmd, query_usage,
+                                           "--max-rows needs a positive count, got '%s'", rows_s));
+    if (plan_s && strcmp(plan_s, "auto") != 0 && strcmp(plan_s, "naive") != 0)
+        return cli_cmd_end(&c, cli_usage_error(cmd, query_usage,
+                                               "--plan must be auto or naive, got '%s'", plan_s));
     qo.plan = plan_s && !strcmp(plan_s, "naive") ? DT_PLAN_NAIVE : DT_PLAN_AUTO;
-    if (npos < 2) {
-        code = cli_usage_error(cmd, query_usage, npos < 1 ? "missing DIR" : "missing QUERY");
-        goto out;
-    }
+    if ((code = cli_cmd_args(&c, -1, "DIR", "QUERY", NULL)) != CLI_OK) return cli_cmd_end(&c, code);
     cli_input qin = {0};
     const char *text = NULL;
     size_t len = 0;
-    if ((code = text_arg(cmd, pos[1], &qin, &text, &len)) != CLI_OK) goto out;
+    if ((code = text_arg(cmd, c.pos[1], &qin, &text, &len)) != CLI_OK) return cli_cmd_end(&c, code);
     dt_query *q = NULL;
     int rc = dt_query_prepare(text, len, &q);
     if (rc != DT_OK) {
         code = cli_fail(cmd, rc, "%s%s", qin.data ? "<stdin>: " : "", dt_errmsg(NULL));
         cli_input_free(&qin);
-        goto out;
+        return cli_cmd_end(&c, code);
     }
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
     dt_input *in = NULL;
     size_t nin = 0;
     dt_cancel *cancel = NULL;
     double *ms = NULL;
-    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
-    if ((code = cli_time_view(cmd, query_usage, &tv, &db)) != CLI_OK) goto done;
-    if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
+    if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    if ((code = build_inputs(cmd, text, len, c.pos + 2, c.npos - 2, c.db, &in, &nin)) != CLI_OK)
         goto done;
     if ((rc = dt_cancel_new(&cancel)) != DT_OK || !(ms = calloc(repeat, sizeof *ms))) {
         code = cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -487,7 +422,7 @@ int cmd_query(int argc, char **argv) {
     if (rc != DT_OK) {
         code = query_fail(cmd, rc, qo.timeout_ms);
     } else {
-        code = print_result(cmd, fmt, res, text, len);
+        code = print_result(cmd, c.fmt, res, text, len);
         if (repeat_s) {
             qsort(ms, repeat, sizeof *ms, by_double);
             double median = repeat % 2 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
@@ -499,11 +434,9 @@ done:
     free(ms);
     dt_cancel_free(cancel);
     free(in);
-    code = close_snapshot(cmd, conn, db, code);
+    code = cli_cmd_end(&c, code);
     dt_query_free(q);
     cli_input_free(&qin);
-out:
-    free(pos);
     return code;
 }
 
@@ -528,39 +461,27 @@ static const char explain_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_explain(int argc, char **argv) {
-    const char *cmd = "explain";
-    const char *timeout_s = NULL;
-    cli_time tv = {NULL, NULL, 0};
-    cli_opt opts[] = {{"timeout", 1, &timeout_s, NULL}, CLI_TIME_OPTS(tv), {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, explain_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", explain_usage, explain_help);
-        goto out;
-    }
+    cli_cmd c = {.name = "explain",
+                 .usage = explain_usage,
+                 .help = explain_help,
+                 .takes = CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY};
+    const char *cmd = c.name;
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "QUERY", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_query_options qo;
     memset(&qo, 0, sizeof qo);
     qo.version = DT_QUERY_OPTIONS_VERSION;
-    if ((code = parse_timeout(cmd, explain_usage, timeout_s, &qo.timeout_ms)) != CLI_OK) goto out;
-    if (npos < 2) {
-        code = cli_usage_error(cmd, explain_usage, npos < 1 ? "missing DIR" : "missing QUERY");
-        goto out;
-    }
+    qo.timeout_ms = c.timeout_ms;
     cli_input qin = {0};
     const char *text = NULL;
     size_t len = 0;
-    if ((code = text_arg(cmd, pos[1], &qin, &text, &len)) != CLI_OK) goto out;
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
+    if ((code = text_arg(cmd, c.pos[1], &qin, &text, &len)) != CLI_OK) return cli_cmd_end(&c, code);
     dt_input *in = NULL;
     size_t nin = 0;
     dt_cancel *cancel = NULL;
-    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
-    if ((code = cli_time_view(cmd, explain_usage, &tv, &db)) != CLI_OK) goto done;
-    if ((code = build_inputs(cmd, text, len, pos + 2, npos - 2, db, &in, &nin)) != CLI_OK)
+    if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    if ((code = build_inputs(cmd, text, len, c.pos + 2, c.npos - 2, c.db, &in, &nin)) != CLI_OK)
         goto done;
     if (dt_cancel_new(&cancel) != DT_OK) {
         code = cli_fail(cmd, DT_NOMEM, "out of memory");
@@ -590,10 +511,8 @@ int cmd_explain(int argc, char **argv) {
 done:
     dt_cancel_free(cancel);
     free(in);
-    code = close_snapshot(cmd, conn, db, code);
+    code = cli_cmd_end(&c, code);
     cli_input_free(&qin);
-out:
-    free(pos);
     return code;
 }
 
@@ -625,52 +544,29 @@ static const char pull_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_pull(int argc, char **argv) {
-    const char *cmd = "pull";
-    const char *format = NULL;
-    cli_time tv = {NULL, NULL, 0};
-    cli_opt opts[] = {{"format", 1, &format, NULL},
-                      {"as-of", 1, &tv.as_of, NULL},
-                      {"since", 1, &tv.since, NULL},
-                      {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code, fmt = CLI_FMT_EDN;
-    if (!pos) return cli_fail(cmd, DT_NOMEM, "out of memory");
-    if ((code = cli_parse(cmd, pull_usage, argc, argv, opts, pos, &npos, &help)) != CLI_OK)
-        goto out;
-    if (help) {
-        printf("%s%s", pull_usage, pull_help);
-        goto out;
-    }
-    if (format && cli_fmt_parse(format, &fmt) != 0) {
-        code = cli_usage_error(cmd, pull_usage,
-                               "--format must be edn, json, table or csv, got '%s'", format);
-        goto out;
-    }
-    if (npos != 3) {
-        code = cli_usage_error(cmd, pull_usage,
-                               npos < 1   ? "missing DIR"
-                               : npos < 2 ? "missing PATTERN"
-                               : npos < 3 ? "missing EID"
-                                          : "too many arguments");
-        goto out;
-    }
+    cli_cmd c = {.name = "pull",
+                 .usage = pull_usage,
+                 .help = pull_help,
+                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME,
+                 .formats = "edn, json, table or csv"};
+    const char *cmd = c.name;
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 3, "DIR", "PATTERN", "EID", NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
     dt_value eid = DT_VALUE_NIL, res = DT_VALUE_NIL;
-    if ((code = cli_edn_arg(cmd, "EID", pos[2], &eid)) != CLI_OK) goto out;
+    if ((code = cli_edn_arg(cmd, "EID", c.pos[2], &eid)) != CLI_OK) return cli_cmd_end(&c, code);
     cli_input pin = {0};
     const char *text = NULL;
     size_t len = 0;
-    dt_conn *conn = NULL;
-    dt_db *db = NULL;
-    if ((code = text_arg(cmd, pos[1], &pin, &text, &len)) != CLI_OK) goto done;
-    if ((code = open_snapshot(cmd, pos[0], &conn, &db)) != CLI_OK) goto done;
-    if ((code = cli_time_view(cmd, pull_usage, &tv, &db)) != CLI_OK) goto done;
-    int rc = dt_pull(db, text, len, &eid, &res);
+    if ((code = text_arg(cmd, c.pos[1], &pin, &text, &len)) != CLI_OK) goto done;
+    if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
+    int rc = dt_pull(c.db, text, len, &eid, &res);
     if (rc != DT_OK) {
-        const char *m = dt_errmsg(db);
+        const char *m = dt_errmsg(c.db);
         code = cli_fail(cmd, rc, "%s%s", pin.data ? "<stdin>: " : "", *m ? m : dt_errmsg(NULL));
-    } else if (fmt != CLI_FMT_EDN) {
-        rc = res.type == DT_MAP ? cli_map_print(stdout, fmt, &res)
-                                : cli_value_print(stdout, fmt, &res);
+    } else if (c.fmt != CLI_FMT_EDN) {
+        rc = res.type == DT_MAP ? cli_map_print(stdout, c.fmt, &res)
+                                : cli_value_print(stdout, c.fmt, &res);
         if (rc != DT_OK) code = cli_fail(cmd, rc, "cannot print the result: %s", dt_errmsg(NULL));
     } else {
         if ((rc = cli_print_value(stdout, &res)) != DT_OK)
@@ -680,10 +576,8 @@ int cmd_pull(int argc, char **argv) {
 done:
     dt_value_free(&res);
     dt_value_free(&eid);
-    code = close_snapshot(cmd, conn, db, code);
+    code = cli_cmd_end(&c, code);
     cli_input_free(&pin);
-out:
-    free(pos);
     return code;
 }
 

@@ -336,25 +336,3 @@ void cli_progress_end(cli_progress *p) {
 }
 
 /* }====== */
-
-/* {====== Opening a database ====== */
-
-int cli_open(const char *cmd, const char *dir, int readonly, dt_conn **out) {
-    dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    if (readonly) o.kv.flags |= DT_KV_RDONLY;
-    cli_crash_dir(dir);
-    int rc = dt_conn_open(dir, NULL, &o, out);
-    if (rc == DT_OK) return CLI_OK;
-    if (rc == DT_NOTFOUND && readonly)
-        return cli_fail(cmd, rc, "no Datolite database in %s (%s)", dir, dt_errmsg(NULL));
-    return cli_fail(cmd, rc, "cannot open %s: %s", dir, dt_errmsg(NULL));
-}
-
-int cli_close(const char *cmd, dt_conn *conn, int code) {
-    if (!conn) return code;
-    int rc = dt_conn_close(conn);
-    if (rc != DT_OK && code == CLI_OK) return cli_fail(cmd, rc, "close: %s", dt_errmsg(conn));
-    return code;
-}
-
-/* }====== */

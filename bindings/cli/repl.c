@@ -1339,27 +1339,22 @@ static const char repl_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cli_repl(int argc, char **argv) {
-    const char *format = NULL;
-    cli_opt opts[] = {{"format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, help = 0, code;
-    if (!pos) return cli_fail("repl", DT_NOMEM, "out of memory");
-    code = cli_parse("repl", repl_usage, argc, argv, opts, pos, &npos, &help);
-    const char *dir = npos > 0 ? pos[0] : "datolite-db";
-    free(pos);
-    if (code != CLI_OK) return code;
-    if (help) {
-        printf("%s%s", repl_usage, repl_help);
-        return CLI_OK;
-    }
-    if (npos > 1) return cli_usage_error("repl", repl_usage, "too many arguments");
+    cli_cmd c = {.name = "repl",
+                 .usage = repl_usage,
+                 .help = repl_help,
+                 .takes = CLI_TAKES_FORMAT,
+                 .formats = "table, edn, json or csv"};
+    int code = cli_cmd_start(&c, argc, argv, NULL);
+    if (code == CLI_OK) code = cli_cmd_args(&c, 1, NULL);
+    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    /* the session opens (and reopens) its own connection (repl_open) */
+    const char *dir = c.npos > 0 ? c.pos[0] : "datolite-db";
+    cli_cmd_end(&c, CLI_OK);
     repl r;
     memset(&r, 0, sizeof r);
     r.limit = 1000;
     r.src = "<stdin>";
-    if (format && cli_fmt_parse(format, &r.fmt) != 0)
-        return cli_usage_error("repl", repl_usage,
-                               "--format must be table, edn, json or csv, got '%s'", format);
+    r.fmt = c.fmt;
     r.interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (dt_cancel_new(&r.cancel) != DT_OK) return cli_fail("repl", DT_NOMEM, "out of memory");
     char probe[4096];

@@ -4,13 +4,11 @@
  * each failure returns an error (never crashes), leaks nothing (ASan
  * checks), and leaves the database exactly as before.
  */
-#include "dbutil.h"
+#include "faultutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "base.h"
 
 static const char *SCHEMA =
     "{:p/email {:db/valueType :db.type/string :db/unique :db.unique/identity}"
@@ -37,48 +35,9 @@ static const char *TX =
     " {:db/id \"b\" :p/email \"b@x\" :p/tags #{:x :y} :p/big \"" BIG "\"}"
     " [:db/cas 1 :p/n nil 5] [:db/retractEntity 3]]";
 
-/* The handle whose message an op's failure is reported on (NULL: the
- * connection). */
-static const void *msg_handle;
+static int op_transact(dt_conn *c, const void **msg_on) { return dt_transact(c, TX, NULL); }
 
-/* An unrelated earlier error, planted before each run: a failure that
- * sets no message of its own would show it. */
-#define POISON "poison: an earlier, unrelated error"
-
-/* Runs op with allocation n failing, for n = 0.. until it succeeds.  Each
- * failure must be DT_NOMEM with a message of its own that says so. */
-static void until_success(tu_db *d, int (*op)(dt_conn *), const char *what) {
-    for (long n = 0; n < 100000; n++) {
-        char *before = tu_dump(d->conn, 1);
-        msg_handle = NULL;
-        dt_errmsg_set(d->conn, DT_CONFLICT, POISON);
-        dt_errmsg_set(NULL, DT_CONFLICT, POISON);
-        dt__alloc_fail_at(n);
-        int rc = op(d->conn);
-        dt__alloc_fail_at(-1);
-        if (rc == DT_OK) {
-            free(before);
-            return;
-        }
-        const char *msg = dt_errmsg(msg_handle ? msg_handle : d->conn);
-        if (rc != DT_NOMEM)
-            fail_msg("%s with allocation %ld failing: rc %d (%s), wanted DT_NOMEM", what, n, rc,
-                     msg);
-        if (!strstr(msg, "out of memory") || strstr(msg, "poison"))
-            fail_msg("%s with allocation %ld failing: DT_NOMEM with the message \"%s\"", what, n,
-                     msg);
-        char *after = tu_dump(d->conn, 1);
-        if (strcmp(before, after) != 0)
-            fail_msg("%s with allocation %ld failing changed the database", what, n);
-        free(before);
-        free(after);
-    }
-    fail_msg("%s never succeeded", what);
-}
-
-static int op_transact(dt_conn *c) { return dt_transact(c, TX, NULL); }
-
-static int op_transact_async(dt_conn *c) {
+static int op_transact_async(dt_conn *c, const void **msg_on) {
     dt_future *f = NULL;
     int rc = dt_transact_async(c, "[{:db/id \"q\" :p/email \"q@x\" :p/tags [:z]}]", NULL, NULL, &f);
     if (rc != DT_OK) return rc;
@@ -88,7 +47,7 @@ static int op_transact_async(dt_conn *c) {
     return rc;
 }
 
-static int op_block(dt_conn *c) {
+static int op_block(dt_conn *c, const void **msg_on) {
     dt_txn *tx = NULL;
     int rc = dt_txn_begin(c, &tx);
     if (rc != DT_OK) return rc;
@@ -108,14 +67,14 @@ static int op_block(dt_conn *c) {
     return dt_txn_commit(tx);
 }
 
-static int op_import(dt_conn *c) {
+static int op_import(dt_conn *c, const void **msg_on) {
     static const char text[] = "[{:db/id \"i\" :p/email \"i@x\"} [:db/add \"i\" :p/tags :i]]";
     return dt_import_edn(c, text, sizeof text - 1, 0, NULL); /* one batch: all or nothing */
 }
 
-static int op_kv(dt_conn *c) {
+static int op_kv(dt_conn *c, const void **msg_on) {
     dt_kv *kv = dt_conn_kv(c);
-    msg_handle = kv;
+    *msg_on = kv;
     dt_kv_dbi d;
     int rc = dt_kv_dbi_open(kv, "app", DT_KV_DBI_CREATE, &d);
     if (rc == DT_OK) rc = dt_kv_put(kv, NULL, d, "k", 1, "v", 1, 0);
@@ -129,16 +88,17 @@ static int op_kv(dt_conn *c) {
     return rc;
 }
 
-static int op_schema_read(dt_conn *c) {
+static int op_schema_read(dt_conn *c, const void **msg_on) {
     char *s = NULL;
     int rc = dt_conn_schema(c, &s);
     dt_free(s);
     return rc;
 }
 
-static int op_edn(dt_conn *c) {
+static int op_edn(dt_conn *c, const void **msg_on) {
     (void)c;
-    msg_handle = &msg_handle; /* the NULL slot's message is copied here */
+    static char slot; /* the NULL slot's message is copied here */
+    *msg_on = &slot;
     dt_value v = DT_VALUE_NIL;
     static const char text[] = "{:a [1 2.5 \"s\" #{:k} #inst \"2020-01-01\"] :b (x y)}";
     int rc = dt_edn_read(text, sizeof text - 1, &v);
@@ -146,18 +106,18 @@ static int op_edn(dt_conn *c) {
     if (rc == DT_OK) rc = dt_edn_write(&v, DT_EDN_PRETTY, &out, NULL);
     dt_free(out);
     dt_value_free(&v);
-    if (rc != DT_OK) dt_errmsg_set(&msg_handle, rc, "%s", dt_errmsg(NULL));
+    if (rc != DT_OK) dt_errmsg_set(&slot, rc, "%s", dt_errmsg(NULL));
     return rc;
 }
 
-static int op_transact_report(dt_conn *c) {
+static int op_transact_report(dt_conn *c, const void **msg_on) {
     dt_report *r = NULL;
     int rc = dt_transact(c, "[{:db/id \"n\" :p/email \"n@x\"} [:db/add 1 :p/name \"A2\"]]", &r);
     dt_report_close(r);
     return rc;
 }
 
-static int op_read(dt_conn *c) {
+static int op_read(dt_conn *c, const void **msg_on) {
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
@@ -173,7 +133,7 @@ static int op_read(dt_conn *c) {
     return rc;
 }
 
-static int op_schema(dt_conn *c) {
+static int op_schema(dt_conn *c, const void **msg_on) {
     return dt_conn_update_schema(c, "{:p/age {:db/valueType :db.type/long}}");
 }
 
@@ -181,16 +141,16 @@ static void test_transact_fails_cleanly_at_every_allocation(void **state) {
     (void)state;
     tu_db *d = tu_db_open(SCHEMA);
     tu_tx(d->conn, "[{:db/id 3 :p/name \"gone\"}]", DT_OK, 0);
-    until_success(d, op_transact, "transact");
-    until_success(d, op_transact_report, "transact with report");
-    until_success(d, op_schema, "schema update");
-    until_success(d, op_read, "snapshot read");
-    until_success(d, op_transact_async, "async transact");
-    until_success(d, op_block, "block with a savepoint");
-    until_success(d, op_import, "import");
-    until_success(d, op_kv, "kv on the connection's environment");
-    until_success(d, op_schema_read, "schema read");
-    until_success(d, op_edn, "EDN read and write");
+    tu_fail_each_alloc(d, op_transact, NULL, "transact");
+    tu_fail_each_alloc(d, op_transact_report, NULL, "transact with report");
+    tu_fail_each_alloc(d, op_schema, NULL, "schema update");
+    tu_fail_each_alloc(d, op_read, NULL, "snapshot read");
+    tu_fail_each_alloc(d, op_transact_async, NULL, "async transact");
+    tu_fail_each_alloc(d, op_block, NULL, "block with a savepoint");
+    tu_fail_each_alloc(d, op_import, NULL, "import");
+    tu_fail_each_alloc(d, op_kv, NULL, "kv on the connection's environment");
+    tu_fail_each_alloc(d, op_schema_read, NULL, "schema read");
+    tu_fail_each_alloc(d, op_edn, NULL, "EDN read and write");
     /* explicit id 3 makes the tempids start at 4; entity 3 was retracted */
     char *want = malloc(2048);
     snprintf(want, 2048,
@@ -205,7 +165,7 @@ static void test_transact_fails_cleanly_at_every_allocation(void **state) {
     tu_db_close(d);
 }
 
-static int op_load(dt_conn *c) {
+static int op_load(dt_conn *c, const void **msg_on) {
     dt_loader *ld = NULL;
     int rc = dt_loader_open(c, DT_LOAD_INIT, NULL, &ld);
     if (rc == DT_OK)
@@ -219,7 +179,7 @@ static int op_load(dt_conn *c) {
 static void test_bulk_load_fails_cleanly_at_every_allocation(void **state) {
     (void)state;
     tu_db *d = tu_db_open(SCHEMA);
-    until_success(d, op_load, "init-db");
+    tu_fail_each_alloc(d, op_load, NULL, "init-db");
     tu_assert_dump(d->conn, "[1 :p/email \"a@x\"]\n[1 :p/friend 2]\n[2 :q 1.5]");
     tu_db_close(d);
 }

@@ -5,13 +5,11 @@
  * DT_NOMEM with an "out of memory" message of its own on the handle the
  * operation reports on, leaks nothing (ASan) and changes nothing.
  */
-#include "dbutil.h"
+#include "faultutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "base.h"
 
 static const char *SCHEMA =
     "{:p/email {:db/valueType :db.type/string :db/unique :db.unique/identity}"
@@ -20,44 +18,13 @@ static const char *SCHEMA =
     " :p/pet {:db/valueType :db.type/ref :db/isComponent true}"
     " :p/tags {:db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}}";
 
-#define POISON "poison: an earlier, unrelated error"
-
-/* Runs op with allocation n failing, for n = 0.. until it succeeds. */
-static void until_success(tu_db *d, int (*op)(dt_conn *), const char *what) {
-    for (long n = 0; n < 100000; n++) {
-        char *before = tu_dump(d->conn, 1);
-        dt_errmsg_set(d->conn, DT_CONFLICT, POISON);
-        dt_errmsg_set(NULL, DT_CONFLICT, POISON);
-        dt__alloc_fail_at(n);
-        int rc = op(d->conn);
-        dt__alloc_fail_at(-1);
-        if (rc == DT_OK) {
-            free(before);
-            return;
-        }
-        const char *msg = dt_errmsg(d->conn);
-        if (rc != DT_NOMEM)
-            fail_msg("%s with allocation %ld failing: rc %d (%s), wanted DT_NOMEM", what, n, rc,
-                     msg);
-        if (!strstr(msg, "out of memory") || strstr(msg, "poison"))
-            fail_msg("%s with allocation %ld failing: DT_NOMEM with the message \"%s\"", what, n,
-                     msg);
-        char *after = tu_dump(d->conn, 1);
-        if (strcmp(before, after) != 0)
-            fail_msg("%s with allocation %ld failing changed the database", what, n);
-        free(before);
-        free(after);
-    }
-    fail_msg("%s never succeeded", what);
-}
-
 /* Copies the message of the failing handle h to the connection. */
 static int on(dt_conn *c, const void *h, int rc) {
     if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(h));
     return rc;
 }
 
-static int op_entity_reads(dt_conn *c) {
+static int op_entity_reads(dt_conn *c, const void **msg_on) {
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
@@ -82,7 +49,7 @@ static int op_entity_reads(dt_conn *c) {
     return rc;
 }
 
-static int op_stage_and_transact(dt_conn *c) {
+static int op_stage_and_transact(dt_conn *c, const void **msg_on) {
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
@@ -108,7 +75,7 @@ static int op_stage_and_transact(dt_conn *c) {
     return rc;
 }
 
-static int op_log(dt_conn *c) {
+static int op_log(dt_conn *c, const void **msg_on) {
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
@@ -131,9 +98,9 @@ static void test_entities_and_log_fail_cleanly_at_every_allocation(void **state)
           "  :p/pet {:pet/name \"Rex\"}}"
           " {:db/id \"b\" :p/email \"b@x\"} {:db/id \"datomic.tx\" :app/by \"me\"}]",
           DT_OK, 0);
-    until_success(d, op_entity_reads, "entity reads");
-    until_success(d, op_log, "log");
-    until_success(d, op_stage_and_transact, "staging and transacting an entity");
+    tu_fail_each_alloc(d, op_entity_reads, NULL, "entity reads");
+    tu_fail_each_alloc(d, op_log, NULL, "log");
+    tu_fail_each_alloc(d, op_stage_and_transact, NULL, "staging and transacting an entity");
     tu_assert_dump(d->conn, "[1 :p/email \"a@x\"]\n[1 :p/name \"A2\"]\n[1 :p/tags :u]\n"
                             "[1 :p/tags :v]\n[2 :p/email \"b@x\"]\n[3 :pet/name \"Rex\"]");
     tu_db_close(d);

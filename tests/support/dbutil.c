@@ -180,14 +180,24 @@ int64_t tu_tempid(dt_report *r, const char *s) {
 }
 
 void tu_assert_fails_unchanged(dt_conn *conn, const char *edn, int rc, const char *needle) {
-    char *before = tu_dump(conn, 1);
-    tu_tx(conn, edn, rc, 0);
+    tu_tx_row(conn, NULL, edn, rc, needle);
+}
+
+void tu_tx_row(dt_conn *conn, const char *row, const char *edn, int rc, const char *needle) {
+    const char *sep = row ? ": " : "";
+    if (!row) row = "";
+    char *before = rc != DT_OK ? tu_dump(conn, 1) : NULL;
+    int got = dt_transact(conn, edn, NULL);
+    if (got != rc)
+        fail_msg("%s%stransact %s: got %d (%s), wanted %d", row, sep, edn, got, dt_errmsg(conn),
+                 rc);
     if (needle && !strstr(dt_errmsg(conn), needle))
-        fail_msg("message \"%s\" lacks \"%s\"", dt_errmsg(conn), needle);
+        fail_msg("%s%smessage \"%s\" lacks \"%s\"", row, sep, dt_errmsg(conn), needle);
+    if (!before) return;
     char *after = tu_dump(conn, 1);
     if (strcmp(before, after) != 0)
-        fail_msg("a failed transaction changed the database:\n--- before:\n%s\n--- after:\n%s",
-                 before, after);
+        fail_msg("%s%sa failed transaction changed the database:\n--- before:\n%s\n--- after:\n%s",
+                 row, sep, before, after);
     free(before);
     free(after);
 }

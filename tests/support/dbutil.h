@@ -124,4 +124,10 @@ int64_t tu_tempid(dt_report *r, const char *s);
  * `needle` (when not NULL), and that the database is exactly as before. */
 void tu_assert_fails_unchanged(dt_conn *conn, const char *edn, int rc, const char *needle);
 
+/* One row of a table-driven test: transacts `edn` expecting rc; the
+ * message must contain `needle` (when not NULL); a failure (rc other than
+ * DT_OK) must leave the database exactly as before.  Every failed
+ * assertion starts with `row` (NULL: none), naming the row. */
+void tu_tx_row(dt_conn *conn, const char *row, const char *edn, int rc, const char *needle);
+
 #endif

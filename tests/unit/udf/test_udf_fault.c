@@ -6,13 +6,12 @@
  * "out of memory" message, leaks nothing (ASan), and leaves the database
  * exactly as before.
  */
+#include "faultutil.h"
 #include "udfutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "base.h"
 
 static const char *SCHEMA = "{:a/id {:db/valueType :db.type/long :db/unique :db.unique/identity}"
                             " :a/n {:db/valueType :db.type/long}"
@@ -28,30 +27,15 @@ static const char *FN =
     "          {['db/id'] = dt.tempid('x'), ['a/tags'] = {'u', tostring(dt.kw'q/r')}}}\n"
     "end";
 
+static int op_call(dt_conn *c, const void **msg_on) { return dt_transact(c, "[[:t/f 1 5]]", NULL); }
+
 static void test_call_fails_cleanly_at_every_allocation(void **state) {
     (void)state;
     tu_db *d = tu_db_open(SCHEMA);
     tu_tx(d->conn, "[{:a/id 1 :a/n 10 :a/tags [\"p\" \"q\"]}]", DT_OK, 0);
     uu_install(d->conn, "t/f", FN);
-    long n;
-    for (n = 0; n < 200000; n++) {
-        tu_db_reopen(d); /* a fresh Lua state */
-        char *before = tu_dump(d->conn, 1);
-        dt__alloc_fail_at(n);
-        int rc = dt_transact(d->conn, "[[:t/f 1 5]]", NULL);
-        dt__alloc_fail_at(-1);
-        if (rc == DT_OK) {
-            free(before);
-            break;
-        }
-        const char *msg = dt_errmsg(d->conn);
-        if (rc != DT_NOMEM || !strstr(msg, "out of memory"))
-            fail_msg("allocation %ld failing: rc %s: %s", n, dt_errstr(rc), msg);
-        char *after = tu_dump(d->conn, 1);
-        if (strcmp(before, after)) fail_msg("allocation %ld failing changed the database", n);
-        free(before);
-        free(after);
-    }
+    /* a fresh Lua state for each run */
+    long n = tu_fail_each_alloc(d, op_call, tu_db_reopen, "a stored function call");
     assert_true(n > 100);
     char *dump = tu_dump(d->conn, 0);
     if (!strstr(dump, "[1 :a/n 21]")) fail_msg("%s", dump);
@@ -74,47 +58,54 @@ static const dt_fn_def QFNS[] = {
      "return function(n, s) return {n + 1, s .. '!', dt.kw('t/' .. s)} end", "query-fn", NULL},
 };
 
+/* The state of the query runs: the connection's options, a snapshot
+ * taken before each run, and the result of the one that succeeds. */
+static dt_conn_options qopts;
+static dt_db *qdb;
+static dt_result *qres;
+
+static const char *Q = "[:find ?x ?y ?k :where [?e :a/n ?n] [(c/pair ?n) [?m ?s]] "
+                       "[(lua/tag ?m ?s) [?x ?y ?k]]]";
+
+/* A freshly opened connection (the pool's Lua state is built and the
+ * function compiled under the failure) and a snapshot of it. */
+static void fresh_snapshot(tu_db *d) {
+    dt_db_close(qdb);
+    qdb = NULL;
+    assert_int_equal(dt_conn_close(d->conn), DT_OK);
+    d->conn = NULL;
+    if (dt_conn_open(d->dir, NULL, &qopts, &d->conn) != DT_OK) fail_msg("%s", dt_errmsg(NULL));
+    assert_int_equal(dt_conn_db(d->conn, &qdb), DT_OK);
+}
+
+static int op_query(dt_conn *c, const void **msg_on) {
+    dt_input in = {qdb, NULL, NULL, 0};
+    int rc = dt_q_inputs(Q, strlen(Q), &in, 1, NULL, &qres);
+    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(NULL)); /* reported on the NULL slot */
+    return rc;
+}
+
 /* A query calling a C and a Lua query function, with the Nth allocation
- * failing, on a freshly opened connection each time (so the pool's Lua
- * state is built and the function compiled under the failure): DT_NOMEM
- * with "out of memory", no leak, and the next run answers right. */
+ * failing, on a freshly opened connection each time: DT_NOMEM with "out
+ * of memory", no leak, and the next run answers right. */
 static void test_query_function_fails_cleanly_at_every_allocation(void **state) {
     (void)state;
     dt_conn_options o = DT_CONN_OPTIONS_INIT;
-    o.fns = QFNS;
-    o.nfns = 2;
-    tu_db *d = uu_open(SCHEMA, &o);
+    qopts = o;
+    qopts.fns = QFNS;
+    qopts.nfns = 2;
+    tu_db *d = uu_open(SCHEMA, &qopts);
     tu_tx(d->conn, "[{:a/id 1 :a/n 10} {:a/id 2 :a/n 20}]", DT_OK, 0);
-    const char *q = "[:find ?x ?y ?k :where [?e :a/n ?n] [(c/pair ?n) [?m ?s]] "
-                    "[(lua/tag ?m ?s) [?x ?y ?k]]]";
-    long n;
-    for (n = 0; n < 200000; n++) {
-        assert_int_equal(dt_conn_close(d->conn), DT_OK);
-        d->conn = NULL;
-        if (dt_conn_open(d->dir, NULL, &o, &d->conn) != DT_OK) fail_msg("%s", dt_errmsg(NULL));
-        dt_db *db = NULL;
-        assert_int_equal(dt_conn_db(d->conn, &db), DT_OK);
-        dt_input in = {db, NULL, NULL, 0};
-        dt_result *r = NULL;
-        dt__alloc_fail_at(n);
-        int rc = dt_q_inputs(q, strlen(q), &in, 1, NULL, &r);
-        dt__alloc_fail_at(-1);
-        if (rc == DT_OK) {
-            char *edn = NULL;
-            assert_int_equal(dt_result_edn(r, &edn, NULL), DT_OK);
-            if (!strstr(edn, "[11 \"a!\" :t/a]") || !strstr(edn, "[21 \"a!\" :t/a]"))
-                fail_msg("%s", edn);
-            dt_free(edn);
-            dt_result_free(r);
-            dt_db_close(db);
-            break;
-        }
-        const char *msg = dt_errmsg(NULL);
-        if (rc != DT_NOMEM || !strstr(msg, "out of memory"))
-            fail_msg("allocation %ld failing: rc %s: %s", n, dt_errstr(rc), msg);
-        dt_db_close(db);
-    }
+    long n = tu_fail_each_alloc(d, op_query, fresh_snapshot, "a query calling query functions");
     assert_true(n > 200); /* the Lua state alone takes hundreds */
+    char *edn = NULL;
+    assert_int_equal(dt_result_edn(qres, &edn, NULL), DT_OK);
+    if (!strstr(edn, "[11 \"a!\" :t/a]") || !strstr(edn, "[21 \"a!\" :t/a]")) fail_msg("%s", edn);
+    dt_free(edn);
+    dt_result_free(qres);
+    qres = NULL;
+    dt_db_close(qdb);
+    qdb = NULL;
     tu_db_close(d);
 }
 

@@ -72,6 +72,35 @@ static int64_t balance(dt_conn *c, int id) {
     return v;
 }
 
+/*
+ * One row of a table of calls: installs src as the function :ident
+ * (unless src is NULL), transacts tx and expects rc; the message must
+ * contain every `want` given, and a failing transaction must leave the
+ * database unchanged (tu_tx_row).
+ */
+typedef struct fn_case {
+    const char *ident, *src;
+    const char *tx;
+    int rc;
+    const char *want[3];
+} fn_case;
+
+/* Runs the rows in order; a failure names the table and the row. */
+static void run_cases(dt_conn *c, const char *table, const fn_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const fn_case *k = &cases[i];
+        char row[160];
+        snprintf(row, sizeof row, "%s, row %zu (%s)", table, i + 1, k->tx);
+        if (k->src) uu_install(c, k->ident, k->src);
+        tu_tx_row(c, row, k->tx, k->rc, k->want[0]);
+        for (size_t j = 1; j < 3 && k->want[j]; j++)
+            if (!strstr(dt_errmsg(c), k->want[j]))
+                fail_msg("%s: message \"%s\" lacks \"%s\"", row, dt_errmsg(c), k->want[j]);
+    }
+}
+
+#define RUN_CASES(c, cases) run_cases(c, #cases, cases, sizeof cases / sizeof cases[0])
+
 static void test_call_by_ident(void **state) {
     dt_conn *c = C(state);
     accounts(c);
@@ -86,24 +115,32 @@ static void test_call_by_ident(void **state) {
 static void test_error_fails_unchanged(void **state) {
     dt_conn *c = C(state);
     accounts(c);
-    tu_assert_fails_unchanged(c, "[[:acct/transfer 2 1 51]]", DT_TXFN,
-                              "overdraft: account 2 has 50, needs 51");
-    /* the message names the function and carries a traceback */
-    assert_non_null(strstr(dt_errmsg(c), ":acct/transfer"));
-    assert_non_null(strstr(dt_errmsg(c), "traceback"));
-    tu_assert_fails_unchanged(c, "[[:acct/transfer 1 99 1]]", DT_TXFN, "no such account");
-    /* a form before the failing call is not written either */
-    tu_assert_fails_unchanged(c, "[[:db/add [:acct/id 1] :p/name \"x\"] [:acct/transfer 2 1 51]]",
-                              DT_TXFN, "overdraft");
+    static const fn_case errors[] = {
+        /* the message names the function and carries a traceback */
+        {NULL,
+         NULL,
+         "[[:acct/transfer 2 1 51]]",
+         DT_TXFN,
+         {"overdraft: account 2 has 50, needs 51", ":acct/transfer", "traceback"}},
+        {NULL, NULL, "[[:acct/transfer 1 99 1]]", DT_TXFN, {"no such account"}},
+        /* a form before the failing call is not written either */
+        {NULL,
+         NULL,
+         "[[:db/add [:acct/id 1] :p/name \"x\"] [:acct/transfer 2 1 51]]",
+         DT_TXFN,
+         {"overdraft"}},
+    };
+    RUN_CASES(c, errors);
 }
 
 static void test_unknown_function(void **state) {
     dt_conn *c = C(state);
-    tu_assert_fails_unchanged(c, "[[:acct/nothing 1]]", DT_INVALID,
-                              "unknown operation :acct/nothing");
-    tu_assert_fails_unchanged(c, "[[:db.fn/call :acct/nothing 1]]", DT_INVALID,
-                              "no transaction function");
-    tu_assert_fails_unchanged(c, "[[:db.fn/call 12]]", DT_INVALID, "function ident");
+    static const fn_case unknown[] = {
+        {NULL, NULL, "[[:acct/nothing 1]]", DT_INVALID, {"unknown operation :acct/nothing"}},
+        {NULL, NULL, "[[:db.fn/call :acct/nothing 1]]", DT_INVALID, {"no transaction function"}},
+        {NULL, NULL, "[[:db.fn/call 12]]", DT_INVALID, {"function ident"}},
+    };
+    RUN_CASES(c, unknown);
     /* an entity with an ident but no :db/fn is no function */
     tu_tx(c, "[{:db/ident :acct/plain}]", DT_OK, 0);
     tu_assert_fails_unchanged(c, "[[:acct/plain]]", DT_INVALID, "unknown operation");
@@ -187,33 +224,53 @@ static void test_recursion_and_limit(void **state) {
 }
 
 static void test_malformed_returns(void **state) {
-    dt_conn *c = C(state);
-    uu_install(c, "t/num", "return function(db) return 42 end");
-    tu_assert_fails_unchanged(c, "[[:t/num]]", DT_INVALID, "must return tx-data");
-    uu_install(c, "t/fnval",
-               "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', print or function() "
-               "end}} end");
-    tu_assert_fails_unchanged(c, "[[:t/fnval]]", DT_TXFN, "cannot convert function");
-    uu_install(c, "t/cycle", "return function(db) local t = {} t[1] = t return t end");
-    tu_assert_fails_unchanged(c, "[[:t/cycle]]", DT_TXFN, "nests deeper");
-    uu_install(c, "t/nums", "return function(db) return {{1, 2, 3}} end");
-    tu_assert_fails_unchanged(c, "[[:t/nums]]", DT_INVALID, "in what :t/nums returned");
-    uu_install(c, "t/arity", "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name'}} end");
-    tu_assert_fails_unchanged(c, "[[:t/arity]]", DT_INVALID, "takes");
-    uu_install(c, "t/strattr",
-               "return function(db) return {{dt.kw'db/add', 1, 'p/name', 'x'}} end");
-    tu_assert_fails_unchanged(c, "[[:t/strattr]]", DT_INVALID, "attribute keyword");
-    uu_install(c, "t/dbret",
-               "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', db}} end");
-    tu_assert_fails_unchanged(c, "[[:t/dbret]]", DT_TXFN, "cannot convert");
-    uu_install(c, "t/nofn", "return 7");
-    tu_assert_fails_unchanged(c, "[[:t/nofn]]", DT_TXFN, "must return a function");
-    uu_install(c, "t/syntax", "return function(db) return {{ end");
-    tu_assert_fails_unchanged(c, "[[:t/syntax]]", DT_TXFN, "compiling :t/syntax");
-    uu_install(c, "t/empty", "return function(db) return {} end");
-    tu_tx(c, "[[:t/empty]]", DT_OK, 0);
-    uu_install(c, "t/nil", "return function(db) end");
-    tu_assert_fails_unchanged(c, "[[:t/nil]]", DT_INVALID, "must return tx-data");
+    static const fn_case returns[] = {
+        {"t/num",
+         "return function(db) return 42 end",
+         "[[:t/num]]",
+         DT_INVALID,
+         {"must return tx-data"}},
+        {"t/fnval",
+         "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', print or function() "
+         "end}} end",
+         "[[:t/fnval]]",
+         DT_TXFN,
+         {"cannot convert function"}},
+        {"t/cycle",
+         "return function(db) local t = {} t[1] = t return t end",
+         "[[:t/cycle]]",
+         DT_TXFN,
+         {"nests deeper"}},
+        {"t/nums",
+         "return function(db) return {{1, 2, 3}} end",
+         "[[:t/nums]]",
+         DT_INVALID,
+         {"in what :t/nums returned"}},
+        {"t/arity",
+         "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name'}} end",
+         "[[:t/arity]]",
+         DT_INVALID,
+         {"takes"}},
+        {"t/strattr",
+         "return function(db) return {{dt.kw'db/add', 1, 'p/name', 'x'}} end",
+         "[[:t/strattr]]",
+         DT_INVALID,
+         {"attribute keyword"}},
+        {"t/dbret",
+         "return function(db) return {{dt.kw'db/add', 1, dt.kw'p/name', db}} end",
+         "[[:t/dbret]]",
+         DT_TXFN,
+         {"cannot convert"}},
+        {"t/nofn", "return 7", "[[:t/nofn]]", DT_TXFN, {"must return a function"}},
+        {"t/syntax",
+         "return function(db) return {{ end",
+         "[[:t/syntax]]",
+         DT_TXFN,
+         {"compiling :t/syntax"}},
+        {"t/empty", "return function(db) return {} end", "[[:t/empty]]", DT_OK, {NULL}},
+        {"t/nil", "return function(db) end", "[[:t/nil]]", DT_INVALID, {"must return tx-data"}},
+    };
+    RUN_CASES(C(state), returns);
 }
 
 /* {====== Compile cache ====== */
@@ -382,10 +439,19 @@ static void test_read_api(void **state) {
     free(dump);
     dt_db_close(db);
     /* bad read calls fail the transaction with the reason */
-    uu_install(c, "t/badread", "return function(db) db:datoms('xyz') return {} end");
-    tu_assert_fails_unchanged(c, "[[:t/badread]]", DT_TXFN, "\"eavt\" or \"avet\"");
-    uu_install(c, "t/badattr", "return function(db) db:datoms('avet', 'no/such') return {} end");
-    tu_assert_fails_unchanged(c, "[[:t/badattr]]", DT_TXFN, "db:datoms");
+    static const fn_case bad_reads[] = {
+        {"t/badread",
+         "return function(db) db:datoms('xyz') return {} end",
+         "[[:t/badread]]",
+         DT_TXFN,
+         {"\"eavt\" or \"avet\""}},
+        {"t/badattr",
+         "return function(db) db:datoms('avet', 'no/such') return {} end",
+         "[[:t/badattr]]",
+         DT_TXFN,
+         {"db:datoms"}},
+    };
+    RUN_CASES(c, bad_reads);
 }
 
 /* db:q and db:pull inside a function see the transaction's own state. */

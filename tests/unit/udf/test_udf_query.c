@@ -145,6 +145,10 @@ static dt_conn *C(void **state) { return ((tu_db *)*state)->conn; }
 
 /* {====== Running a query in both evaluators ====== */
 
+/* The row of a table being run ("" outside tables): every failed
+ * assertion below starts with it. */
+static char row_name[200] = "";
+
 /* The rows of r as sorted "[a b]" lines. */
 static char *rows_text(const dt_result *r) {
     tu_lines l = {0};
@@ -188,13 +192,13 @@ static char *run2(dt_db *db, const char *query, const char *const *edn, size_t n
         dt_result *r = NULL;
         int got = dt_q_inputs(query, strlen(query), in, nedn + 1, &o, &r);
         if (got != rc)
-            fail_msg("%s (%s): expected %s, got %s: %s", query, mode ? "naive" : "planned",
-                     dt_errstr(rc), dt_errstr(got), dt_errmsg(NULL));
+            fail_msg("%s%s (%s): expected %s, got %s: %s", row_name, query,
+                     mode ? "naive" : "planned", dt_errstr(rc), dt_errstr(got), dt_errmsg(NULL));
         texts[mode] = got == DT_OK ? rows_text(r) : strdup(dt_errmsg(NULL));
         dt_result_free(r);
     }
     if (rc == DT_OK && strcmp(texts[0], texts[1]))
-        fail_msg("%s: planned gives\n%s\nnaive gives\n%s", query, texts[0], texts[1]);
+        fail_msg("%s%s: planned gives\n%s\nnaive gives\n%s", row_name, query, texts[0], texts[1]);
     free(texts[1]);
     return texts[0];
 }
@@ -205,7 +209,7 @@ static void q_rows(dt_conn *conn, const char *query, const char *const *edn, siz
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(conn, &db), DT_OK);
     char *got = run2(db, query, edn, nedn, DT_OK);
-    if (strcmp(got, want)) fail_msg("%s:\n got  %s\n want %s", query, got, want);
+    if (strcmp(got, want)) fail_msg("%s%s:\n got  %s\n want %s", row_name, query, got, want);
     free(got);
     dt_db_close(db);
 }
@@ -216,21 +220,64 @@ static void q_fails(dt_conn *conn, const char *query, int rc, const char *n1, co
     assert_int_equal(dt_conn_db(conn, &db), DT_OK);
     char *msg = run2(db, query, NULL, 0, rc);
     if ((n1 && !strstr(msg, n1)) || (n2 && !strstr(msg, n2)))
-        fail_msg("%s: message lacks \"%s\" or \"%s\": %s", query, n1 ? n1 : "", n2 ? n2 : "", msg);
+        fail_msg("%s%s: message lacks \"%s\" or \"%s\": %s", row_name, query, n1 ? n1 : "",
+                 n2 ? n2 : "", msg);
     free(msg);
     dt_db_close(db);
 }
+
+/* A row of a table of queries: query (with one further input, EDN text,
+ * when `in` is not NULL) gives the rows `want` (q_rows). */
+typedef struct q_case {
+    const char *query, *in, *want;
+} q_case;
+
+/* A row of a table of failing queries: rc, with n1 and n2 (when not
+ * NULL) in the message (q_fails). */
+typedef struct q_fail_case {
+    const char *query;
+    int rc;
+    const char *n1, *n2;
+} q_fail_case;
+
+/* Names row i of `table` for the messages of a failure. */
+static void name_row(const char *table, size_t i) {
+    snprintf(row_name, sizeof row_name, "%s, row %zu: ", table, i + 1);
+}
+
+static void run_q_cases(dt_conn *c, const char *table, const q_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        name_row(table, i);
+        q_rows(c, cases[i].query, &cases[i].in, cases[i].in ? 1 : 0, cases[i].want);
+    }
+    row_name[0] = 0;
+}
+
+static void run_q_fail_cases(dt_conn *c, const char *table, const q_fail_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        name_row(table, i);
+        q_fails(c, cases[i].query, cases[i].rc, cases[i].n1, cases[i].n2);
+    }
+    row_name[0] = 0;
+}
+
+#define N_OF(a)               (sizeof a / sizeof a[0])
+#define RUN_Q(c, cases)       run_q_cases(c, #cases, cases, N_OF(cases))
+#define RUN_Q_FAILS(c, cases) run_q_fail_cases(c, #cases, cases, N_OF(cases))
 
 /* }====== */
 
 /* {====== As functions and predicates ====== */
 
 static void test_function_binds_a_scalar(void **state) {
-    const char *want = "[\"Ann\" 302]\n[\"Bob\" 172]\n[\"Cid\" 452]";
-    q_rows(C(state), "[:find ?n ?s :where [?e :p/name ?n] [?e :p/age ?a] [(acme/score ?a 2) ?s]]",
-           NULL, 0, want);
-    q_rows(C(state), "[:find ?n ?s :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 2) ?s]]",
-           NULL, 0, want);
+#define SCORES "[\"Ann\" 302]\n[\"Bob\" 172]\n[\"Cid\" 452]"
+    static const q_case scalars[] = {
+        {"[:find ?n ?s :where [?e :p/name ?n] [?e :p/age ?a] [(acme/score ?a 2) ?s]]", NULL,
+         SCORES},
+        {"[:find ?n ?s :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 2) ?s]]", NULL, SCORES},
+    };
+#undef SCORES
+    RUN_Q(C(state), scalars);
     /* explain shows the call as a step */
     dt_db *db = NULL;
     assert_int_equal(dt_conn_db(C(state), &db), DT_OK);
@@ -249,41 +296,42 @@ static void test_function_binds_a_scalar(void **state) {
 }
 
 static void test_predicate_keeps_truthy_rows(void **state) {
-    const char *want = "[\"Ann\"]\n[\"Cid\"]";
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(acme/adult? ?a)]]", NULL, 0,
-           want);
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/adult? ?a)]]", NULL, 0,
-           want);
-    /* any value but nil and false passes; nil binds nothing */
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 0)]]", NULL, 0,
-           "[\"Ann\"]\n[\"Bob\"]\n[\"Cid\"]");
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a)]]", NULL, 0,
-           "");
-    q_rows(C(state), "[:find ?n ?x :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a) ?x]]", NULL,
-           0, "");
-    /* inside not, and in a rule */
-    q_rows(C(state), "[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] (not [(acme/adult? ?a)])]",
-           NULL, 0, "[\"Bob\"]");
-    const char *rules = "[[(grown ?e) [?e :p/age ?a] [(lua/adult? ?a)]]]";
-    q_rows(C(state), "[:find ?n :in $ % :where [?e :p/name ?n] (grown ?e)]", &rules, 1, want);
+#define ADULTS "[\"Ann\"]\n[\"Cid\"]"
+    static const q_case predicates[] = {
+        {"[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(acme/adult? ?a)]]", NULL, ADULTS},
+        {"[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/adult? ?a)]]", NULL, ADULTS},
+        /* any value but nil and false passes; nil binds nothing */
+        {"[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/score ?a 0)]]", NULL,
+         "[\"Ann\"]\n[\"Bob\"]\n[\"Cid\"]"},
+        {"[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a)]]", NULL, ""},
+        {"[:find ?n ?x :where [?e :p/name ?n] [?e :p/age ?a] [(lua/nil ?a) ?x]]", NULL, ""},
+        /* inside not, and in a rule */
+        {"[:find ?n :where [?e :p/name ?n] [?e :p/age ?a] (not [(acme/adult? ?a)])]", NULL,
+         "[\"Bob\"]"},
+        {"[:find ?n :in $ % :where [?e :p/name ?n] (grown ?e)]",
+         "[[(grown ?e) [?e :p/age ?a] [(lua/adult? ?a)]]]", ADULTS},
+    };
+#undef ADULTS
+    RUN_Q(C(state), predicates);
 }
 
 static void test_binding_forms(void **state) {
-    const char *tuple = "[30 60]\n[45 90]";
-    q_rows(C(state), "[:find ?x ?y :where [?e :p/age ?a] [(> ?a 20)] [(acme/pair ?a) [?x ?y]]]",
-           NULL, 0, tuple);
-    q_rows(C(state), "[:find ?x ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [?x ?y]]]",
-           NULL, 0, tuple);
-    q_rows(C(state), "[:find ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [_ ?y]]]", NULL, 0,
-           "[60]\n[90]");
-    q_rows(C(state), "[:find ?x :where [?e :p/age 17] [?e :p/age ?a] [(lua/three ?a) [?x ...]]]",
-           NULL, 0, "[17]\n[18]\n[19]");
-    const char *rel = "[17 1]\n[17 2]\n[30 1]\n[30 2]\n[45 1]\n[45 2]";
-    q_rows(C(state), "[:find ?x ?i :where [?e :p/age ?a] [(acme/rel ?a) [[?x ?i]]]]", NULL, 0, rel);
-    q_rows(C(state), "[:find ?x ?i :where [?e :p/age ?a] [(lua/rel ?a) [[?x ?i]]]]", NULL, 0, rel);
-    /* a function of :in values alone, with no pattern */
-    const char *in[] = {"4"};
-    q_rows(C(state), "[:find ?s :in $ ?a :where [(lua/score ?a 5) ?s]]", in, 1, "[45]");
+#define TUPLE "[30 60]\n[45 90]"
+#define REL   "[17 1]\n[17 2]\n[30 1]\n[30 2]\n[45 1]\n[45 2]"
+    static const q_case bindings[] = {
+        {"[:find ?x ?y :where [?e :p/age ?a] [(> ?a 20)] [(acme/pair ?a) [?x ?y]]]", NULL, TUPLE},
+        {"[:find ?x ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [?x ?y]]]", NULL, TUPLE},
+        {"[:find ?y :where [?e :p/age ?a] [(> ?a 20)] [(lua/pair ?a) [_ ?y]]]", NULL, "[60]\n[90]"},
+        {"[:find ?x :where [?e :p/age 17] [?e :p/age ?a] [(lua/three ?a) [?x ...]]]", NULL,
+         "[17]\n[18]\n[19]"},
+        {"[:find ?x ?i :where [?e :p/age ?a] [(acme/rel ?a) [[?x ?i]]]]", NULL, REL},
+        {"[:find ?x ?i :where [?e :p/age ?a] [(lua/rel ?a) [[?x ?i]]]]", NULL, REL},
+        /* a function of :in values alone, with no pattern */
+        {"[:find ?s :in $ ?a :where [(lua/score ?a 5) ?s]]", "4", "[45]"},
+    };
+#undef TUPLE
+#undef REL
+    RUN_Q(C(state), bindings);
 }
 
 /* }====== */
@@ -325,17 +373,26 @@ static void test_values_round_trip(void **state) {
         round_trip(C(state), "lua/echo", vals[i], canon);
         free(canon);
     }
-    /* Lua arithmetic on int64 is exact, and types stay apart */
-    round_trip(C(state), "lua/inc", "9007199254740993", "9007199254740994");
-    round_trip(C(state), "lua/inc", "-9223372036854775807", "-9223372036854775806");
-    round_trip(C(state), "lua/inc", "0.5", "1.5");
-    round_trip(C(state), "lua/type", "42", "\"long\"");
-    round_trip(C(state), "lua/type", "42.0", "\"double\"");
-    round_trip(C(state), "lua/type", ":k", "\"keyword\"");
-    round_trip(C(state), "lua/type", "\"k\"", "\"string\"");
-    round_trip(C(state), "lua/kw", "\"p/x\"", ":p/x");
-    /* a query function has no db and no way to write */
-    round_trip(C(state), "lua/writes", "1", "true");
+    static const struct {
+        const char *fn, *x, *want;
+    } calls[] = {
+        /* Lua arithmetic on int64 is exact, and types stay apart */
+        {"lua/inc", "9007199254740993", "9007199254740994"},
+        {"lua/inc", "-9223372036854775807", "-9223372036854775806"},
+        {"lua/inc", "0.5", "1.5"},
+        {"lua/type", "42", "\"long\""},
+        {"lua/type", "42.0", "\"double\""},
+        {"lua/type", ":k", "\"keyword\""},
+        {"lua/type", "\"k\"", "\"string\""},
+        {"lua/kw", "\"p/x\"", ":p/x"},
+        /* a query function has no db and no way to write */
+        {"lua/writes", "1", "true"},
+    };
+    for (size_t i = 0; i < N_OF(calls); i++) {
+        name_row("calls", i);
+        round_trip(C(state), calls[i].fn, calls[i].x, calls[i].want);
+    }
+    row_name[0] = 0;
 }
 
 /* }====== */
@@ -370,29 +427,34 @@ static void test_unknown_names(void **state) {
 static void test_function_errors_fail_the_query(void **state) {
     dt_conn *c = C(state);
     char *before = tu_dump(c, 1);
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/boom ?a) ?s]]", DT_TXFN,
-            "function lua/boom in [(lua/boom ?a) ?s] at 1:", "stack traceback");
-    q_fails(c, "[:find ?e :where [?e :p/age ?a] [(lua/boom ?a)]]", DT_TXFN, ":lua/boom:2: boom ",
-            NULL);
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(acme/fail ?a) ?s]]", DT_USER_FIRST + 5,
-            "acme/fail", "the host refuses");
-    q_fails(c, "[:find ?s :where [?e :p/name ?a] [(acme/score ?a 1) ?s]]", DT_INVALID, "acme/score",
-            "score takes two longs");
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/score ?a \"x\") ?s]]", DT_TXFN, "lua/score",
-            "attempt to add");
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/fn ?a) ?s]]", DT_TXFN, "lua/fn", NULL);
-    /* source that does not compile, or returns no function */
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/syntax ?a) ?s]]", DT_TXFN,
-            "compiling :lua/syntax", NULL);
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/notfn ?a) ?s]]", DT_TXFN,
-            "must return a function", NULL);
+    static const q_fail_case errors[] = {
+        {"[:find ?s :where [?e :p/age ?a] [(lua/boom ?a) ?s]]", DT_TXFN,
+         "function lua/boom in [(lua/boom ?a) ?s] at 1:", "stack traceback"},
+        {"[:find ?e :where [?e :p/age ?a] [(lua/boom ?a)]]", DT_TXFN, ":lua/boom:2: boom ", NULL},
+        {"[:find ?s :where [?e :p/age ?a] [(acme/fail ?a) ?s]]", DT_USER_FIRST + 5, "acme/fail",
+         "the host refuses"},
+        {"[:find ?s :where [?e :p/name ?a] [(acme/score ?a 1) ?s]]", DT_INVALID, "acme/score",
+         "score takes two longs"},
+        {"[:find ?s :where [?e :p/age ?a] [(lua/score ?a \"x\") ?s]]", DT_TXFN, "lua/score",
+         "attempt to add"},
+        {"[:find ?s :where [?e :p/age ?a] [(lua/fn ?a) ?s]]", DT_TXFN, "lua/fn", NULL},
+        /* source that does not compile, or returns no function */
+        {"[:find ?s :where [?e :p/age ?a] [(lua/syntax ?a) ?s]]", DT_TXFN, "compiling :lua/syntax",
+         NULL},
+        {"[:find ?s :where [?e :p/age ?a] [(lua/notfn ?a) ?s]]", DT_TXFN, "must return a function",
+         NULL},
+    };
+    RUN_Q_FAILS(c, errors);
     /* limits: a loop ends, pcall cannot hide it, memory is capped */
+    static const q_fail_case loops[] = {
+        {"[:find ?s :where [?e :p/age ?a] [(lua/loop ?a) ?s]]", DT_LIMIT, "lua/loop",
+         "instruction limit"},
+        {"[:find ?e :where [?e :p/age ?a] [(lua/pcall-loop ?a)]]", DT_LIMIT, "lua/pcall-loop",
+         "instruction limit"},
+    };
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/loop ?a) ?s]]", DT_LIMIT, "lua/loop",
-            "instruction limit");
-    q_fails(c, "[:find ?e :where [?e :p/age ?a] [(lua/pcall-loop ?a)]]", DT_LIMIT, "lua/pcall-loop",
-            "instruction limit");
+    RUN_Q_FAILS(c, loops);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_true(t1.tv_sec - t0.tv_sec < 60);
     q_fails(c, "[:find ?s :where [?e :p/age ?a] [(lua/bomb ?a) ?s]]", DT_LIMIT, "lua/bomb",

@@ -680,6 +680,12 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 /* Adds key (copied) -> *val (moved) to the map being built. */
 static int put_kv(rctx *r, vbuf *m, const dt_value *key, dt_value *val) {
     dt_value k;
+    if (m->n + 2 <= m->cap && rkey(r, key, &m->v[m->n]) == DT_OK) { /* room reserved */
+        vmove(&m->v[m->n + 1], val);
+        vnil(val);
+        m->n += 2;
+        return DT_OK;
+    }
     if (rkey(r, key, &k) != DT_OK) {
         rfree(r, val);
         return nomem();

@@ -806,9 +806,8 @@ int cmd_entity(int argc, char **argv) {
         if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return cli_cmd_end(&c, code);
         eid_text = in.data;
     }
-    code = cli_edn_arg(cmd, "EID", eid_text, &eid);
-    cli_input_free(&in);
-    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    /* eid_text (in `in` when read from stdin) names the entity in messages */
+    if ((code = cli_edn_arg(cmd, "EID", eid_text, &eid)) != CLI_OK) goto done;
     dt_edn_read("[*]", 3, &pattern);
     if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
     dt_db *db = c.db;
@@ -843,6 +842,7 @@ done:
     dt_value_free(&out);
     dt_value_free(&pattern);
     dt_value_free(&eid);
+    cli_input_free(&in);
     return cli_cmd_end(&c, code);
 }
 

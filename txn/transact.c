@@ -1538,20 +1538,6 @@ static int run(tctx *c, const dt_value *tx) {
 
 /* {====== Buffers kept from one transaction to the next ====== */
 
-/* Frees everything s holds and empties it. */
-static void scratch_release(txn_scratch *s) {
-    dt__free(s->ops);
-    dt__free(s->tids);
-    bmap_release(&s->tid_index);
-    bmap_release(&s->fresh_pairs);
-    dt_buf_release(&s->cur);
-    dt_buf_release(&s->enc);
-    dt_buf_release(&s->enc2);
-    dt_buf_release(&s->kb);
-    dl_wtxn_release(&s->w);
-    memset(s, 0, sizeof *s);
-}
-
 /*
  * Buffers a large transaction grew past SCRATCH_KEEP bytes are freed
  * rather than kept: one bulk load must not pin its memory for the life
@@ -1559,14 +1545,15 @@ static void scratch_release(txn_scratch *s) {
  */
 #define SCRATCH_KEEP ((size_t)256 << 10)
 
-static void buf_trim(dt_buf *b) {
-    if (b->cap > SCRATCH_KEEP) dt_buf_release(b);
+/* Empties b, freeing it when it holds more than `keep` bytes. */
+static void buf_trim(dt_buf *b, size_t keep) {
+    if (b->cap > keep) dt_buf_release(b);
     b->len = 0;
 }
 
-/* Empties map m, freeing it when it grew large. */
-static void bmap_trim(bmap *m) {
-    if (m->nslots * sizeof *m->slots + m->keys.cap > SCRATCH_KEEP) {
+/* Empties map m, freeing it when it holds more than `keep` bytes. */
+static void bmap_trim(bmap *m, size_t keep) {
+    if (m->nslots * sizeof *m->slots + m->keys.cap > keep) {
         bmap_release(m);
     } else if (m->count) {
         memset(m->slots, 0, m->nslots * sizeof *m->slots);
@@ -1576,35 +1563,47 @@ static void bmap_trim(bmap *m) {
 }
 
 /* Frees array p (and zeroes its capacity cap) when it holds more than
- * SCRATCH_KEEP bytes. */
-#define ARRAY_TRIM(p, cap)                                                                         \
+ * `keep` bytes. */
+#define ARRAY_TRIM(p, cap, keep)                                                                   \
     do {                                                                                           \
-        if ((cap) * sizeof *(p) > SCRATCH_KEEP) {                                                  \
+        if ((cap) * sizeof *(p) > (keep)) {                                                        \
             dt__free(p);                                                                           \
             (p) = NULL;                                                                            \
             (cap) = 0;                                                                             \
         }                                                                                          \
     } while (0)
 
-/* Empties s for the next transaction, freeing what grew large.  The
- * write context's cursors must be closed. */
-static void scratch_trim(txn_scratch *s) {
-    ARRAY_TRIM(s->ops, s->capops);
-    ARRAY_TRIM(s->tids, s->captids);
+/*
+ * Empties s for the next transaction, freeing each part that holds more
+ * than `keep` bytes (with 0: every part but the write context's
+ * statistics deltas, which are few and always kept).  The one list of
+ * the parts of a scratch: scratch_release frees through it too.
+ */
+static void scratch_trim(txn_scratch *s, size_t keep) {
+    /* cursors are not its business: txn_run closes them before keeping,
+     * dl_wtxn_release after releasing */
+    ARRAY_TRIM(s->ops, s->capops, keep);
+    ARRAY_TRIM(s->tids, s->captids, keep);
     s->nops = s->ntids = 0;
-    bmap_trim(&s->tid_index);
-    bmap_trim(&s->fresh_pairs);
-    buf_trim(&s->cur);
-    buf_trim(&s->enc);
-    buf_trim(&s->enc2);
-    buf_trim(&s->kb);
-    buf_trim(&s->w.key);
-    buf_trim(&s->w.key2);
-    buf_trim(&s->w.tmp);
-    buf_trim(&s->w.encs);
-    ARRAY_TRIM(s->w.changes, s->w.capchanges);
+    bmap_trim(&s->tid_index, keep);
+    bmap_trim(&s->fresh_pairs, keep);
+    buf_trim(&s->cur, keep);
+    buf_trim(&s->enc, keep);
+    buf_trim(&s->enc2, keep);
+    buf_trim(&s->kb, keep);
+    buf_trim(&s->w.key, keep);
+    buf_trim(&s->w.key2, keep);
+    buf_trim(&s->w.tmp, keep);
+    buf_trim(&s->w.encs, keep);
+    ARRAY_TRIM(s->w.changes, s->w.capchanges, keep);
     s->w.nchanges = 0;
-    /* deltas are indexed by attribute id: few, always kept */
+}
+
+/* Frees everything s holds and empties it. */
+static void scratch_release(txn_scratch *s) {
+    scratch_trim(s, 0);
+    dl_wtxn_release(&s->w); /* its deltas and cursors */
+    memset(s, 0, sizeof *s);
 }
 
 /* Moves the connection's kept scratch into c (whose own is empty);
@@ -1624,7 +1623,7 @@ static int scratch_lend(tctx *c) {
 /* Moves c's scratch, emptied, back to the connection (c then holds
  * none of it). */
 static void scratch_keep(tctx *c) {
-    scratch_trim(&c->s);
+    scratch_trim(&c->s, SCRATCH_KEEP);
     *c->conn->scratch = c->s;
     memset(&c->s, 0, sizeof c->s);
     c->conn->scratch_busy = 0;

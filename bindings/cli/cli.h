@@ -125,7 +125,7 @@ int cli_time_view(const char *cmd, const char *usage, const cli_time *t, dt_db *
  * take a snapshot through the time options), close it all at the end:
  * one place for each of those steps and its messages.
  *
- *   cli_cmd c = {"datoms", datoms_usage, datoms_help, CLI_TAKES_TIME};
+ *   cli_cmd c = CLI_CMD("datoms", datoms_usage, datoms_help, CLI_TAKES_TIME, NULL);
  *   int code = cli_cmd_start(&c, argc, argv, own_opts);
  *   if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "index (eav or ave)", NULL);
  *   if (code == CLI_OK) code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT);
@@ -140,6 +140,9 @@ enum {
     CLI_TAKES_TIME = 1 << 2,    /* --as-of T, --since T */
     CLI_TAKES_HISTORY = 1 << 3  /* --history */
 };
+
+/* The --format names of the commands that print grids. */
+#define CLI_GRID_FORMATS "edn, json, table or csv"
 
 /* cli_cmd_start's result after printing --help: cli_cmd_end turns it
  * into CLI_OK.  Not an exit code. */
@@ -164,6 +167,11 @@ typedef struct cli_cmd {
     dt_conn *conn;
     dt_db *db; /* with CLI_OPEN_SNAPSHOT: the view the time options ask for */
 } cli_cmd;
+
+/* A cli_cmd as a command declares it: name, usage, help, what it takes
+ * (CLI_TAKES_*) and its --format names (NULL without CLI_TAKES_FORMAT). */
+#define CLI_CMD(n, u, h, t, f)                                                                     \
+    { .name = (n), .usage = (u), .help = (h), .takes = (t), .formats = (f) }
 
 /*
  * cli_cmd_start: parses argv[0..argc) (the words after the command name)

@@ -22,7 +22,7 @@ static const char check_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_check(int argc, char **argv) {
-    cli_cmd c = {.name = "check", .usage = check_usage, .help = check_help, .takes = 0};
+    cli_cmd c = CLI_CMD("check", check_usage, check_help, 0, NULL);
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 1, "DIR", NULL);
     if (code != CLI_OK) return cli_cmd_end(&c, code);

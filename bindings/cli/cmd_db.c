@@ -80,7 +80,7 @@ static const char schema_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_schema(int argc, char **argv) {
-    cli_cmd c = {.name = "schema", .usage = schema_usage, .help = schema_help, .takes = 0};
+    cli_cmd c = CLI_CMD("schema", schema_usage, schema_help, 0, NULL);
     const char *cmd = c.name;
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", NULL);
@@ -146,7 +146,7 @@ static int print_report(const char *cmd, dt_report *rep, int with_tx) {
 }
 
 int cmd_transact(int argc, char **argv) {
-    cli_cmd c = {.name = "transact", .usage = transact_usage, .help = transact_help, .takes = 0};
+    cli_cmd c = CLI_CMD("transact", transact_usage, transact_help, 0, NULL);
     const char *cmd = c.name;
     int with_tx = 0, closed = 0;
     cli_opt opts[] = {
@@ -225,7 +225,7 @@ static void *import_watch_run(void *arg) {
 }
 
 int cmd_import(int argc, char **argv) {
-    cli_cmd c = {.name = "import", .usage = import_usage, .help = import_help, .takes = 0};
+    cli_cmd c = CLI_CMD("import", import_usage, import_help, 0, NULL);
     const char *cmd = c.name;
     const char *batch_s = NULL;
     int quiet = 0, closed = 0;
@@ -389,11 +389,7 @@ static int load_msgpack_stream(dt_loader *ld, const char *cmd, const char *path,
 }
 
 static int bulk_load(const char *cmd, const char *usage, dt_load_mode mode, int argc, char **argv) {
-    cli_cmd c = {.name = cmd,
-                 .usage = usage,
-                 .help = load_help,
-                 .takes = CLI_TAKES_FORMAT,
-                 .formats = "edn or msgpack"};
+    cli_cmd c = CLI_CMD(cmd, usage, load_help, CLI_TAKES_FORMAT, "edn or msgpack");
     const char *schema = NULL, *chunk_s = NULL;
     int quiet = 0, closed = 0;
     cli_opt opts[] = {{"schema", 1, &schema, NULL},
@@ -571,11 +567,9 @@ static int datoms_grid(const char *cmd, dt_datom_iter *it, int fmt, int with_tx,
 }
 
 int cmd_datoms(int argc, char **argv) {
-    cli_cmd c = {.name = "datoms",
-                 .usage = datoms_usage,
-                 .help = datoms_help,
-                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
-                 .formats = "lines, edn, json, csv or table"};
+    cli_cmd c = CLI_CMD("datoms", datoms_usage, datoms_help,
+                        CLI_TAKES_FORMAT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
+                        "lines, edn, json, csv or table");
     const char *cmd = c.name;
     const char *limit_s = NULL;
     int with_tx = 0;

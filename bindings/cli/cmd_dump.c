@@ -170,11 +170,7 @@ static const char dump_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_dump(int argc, char **argv) {
-    cli_cmd c = {.name = "dump",
-                 .usage = dump_usage,
-                 .help = dump_help,
-                 .takes = CLI_TAKES_FORMAT,
-                 .formats = "edn or msgpack"};
+    cli_cmd c = CLI_CMD("dump", dump_usage, dump_help, CLI_TAKES_FORMAT, "edn or msgpack");
     const char *cmd = c.name;
     int quiet = 0;
     cli_opt opts[] = {{"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
@@ -427,11 +423,7 @@ static const char load_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_load(int argc, char **argv) {
-    cli_cmd c = {.name = "load",
-                 .usage = load_usage,
-                 .help = load_help,
-                 .takes = CLI_TAKES_FORMAT,
-                 .formats = "edn or msgpack"};
+    cli_cmd c = CLI_CMD("load", load_usage, load_help, CLI_TAKES_FORMAT, "edn or msgpack");
     const char *cmd = c.name;
     int quiet = 0;
     cli_opt opts[] = {{"quiet", 0, NULL, &quiet}, {NULL, 0, NULL, NULL}};
@@ -684,11 +676,7 @@ static const char stat_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_stat(int argc, char **argv) {
-    cli_cmd c = {.name = "stat",
-                 .usage = stat_usage,
-                 .help = stat_help,
-                 .takes = CLI_TAKES_FORMAT,
-                 .formats = "edn or json"};
+    cli_cmd c = CLI_CMD("stat", stat_usage, stat_help, CLI_TAKES_FORMAT, "edn or json");
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 1, "DIR", NULL);
     if (code == CLI_OK) code = cli_cmd_open(&c, c.pos[0], 0);
@@ -739,7 +727,7 @@ static const char copy_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_copy(int argc, char **argv) {
-    cli_cmd c = {.name = "copy", .usage = copy_usage, .help = copy_help, .takes = 0};
+    cli_cmd c = CLI_CMD("copy", copy_usage, copy_help, 0, NULL);
     const char *cmd = c.name;
     int compact = 0, quiet = 0;
     cli_opt opts[] = {
@@ -805,11 +793,8 @@ static const char entity_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_entity(int argc, char **argv) {
-    cli_cmd c = {.name = "entity",
-                 .usage = entity_usage,
-                 .help = entity_help,
-                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME,
-                 .formats = "edn, json, table or csv"};
+    cli_cmd c = CLI_CMD("entity", entity_usage, entity_help, CLI_TAKES_FORMAT | CLI_TAKES_TIME,
+                        CLI_GRID_FORMATS);
     const char *cmd = c.name;
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 2, "DIR", "EID", NULL);
@@ -821,9 +806,8 @@ int cmd_entity(int argc, char **argv) {
         if ((code = cli_input_read(cmd, "-", 1, &in)) != CLI_OK) return cli_cmd_end(&c, code);
         eid_text = in.data;
     }
-    code = cli_edn_arg(cmd, "EID", eid_text, &eid);
-    cli_input_free(&in);
-    if (code != CLI_OK) return cli_cmd_end(&c, code);
+    /* eid_text (in `in` when read from stdin) names the entity in messages */
+    if ((code = cli_edn_arg(cmd, "EID", eid_text, &eid)) != CLI_OK) goto done;
     dt_edn_read("[*]", 3, &pattern);
     if ((code = cli_cmd_open(&c, c.pos[0], CLI_OPEN_SNAPSHOT)) != CLI_OK) goto done;
     dt_db *db = c.db;
@@ -858,6 +842,7 @@ done:
     dt_value_free(&out);
     dt_value_free(&pattern);
     dt_value_free(&eid);
+    cli_input_free(&in);
     return cli_cmd_end(&c, code);
 }
 

@@ -156,7 +156,7 @@ static int list(const char *cmd, dt_conn *conn) {
 }
 
 int cmd_fn(int argc, char **argv) {
-    cli_cmd c = {.name = "fn", .usage = fn_usage, .help = fn_help, .takes = 0};
+    cli_cmd c = CLI_CMD("fn", fn_usage, fn_help, 0, NULL);
     const char *cmd = c.name;
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "install or list", NULL);

@@ -25,7 +25,7 @@ static const char gc_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_gc(int argc, char **argv) {
-    cli_cmd c = {.name = "gc", .usage = gc_usage, .help = gc_help, .takes = 0};
+    cli_cmd c = CLI_CMD("gc", gc_usage, gc_help, 0, NULL);
     const char *cmd = c.name;
     const char *before_s = NULL;
     cli_opt opts[] = {{"before", 1, &before_s, NULL}, {NULL, 0, NULL, NULL}};

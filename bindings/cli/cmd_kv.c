@@ -706,7 +706,7 @@ static char *history_path(void) {
 }
 
 static int kv_shell(int argc, char **argv) {
-    cli_cmd a = {.name = "kv shell", .usage = "usage: datolite kv shell DIR\n", .help = NULL};
+    cli_cmd a = CLI_CMD("kv shell", "usage: datolite kv shell DIR\n", NULL, 0, NULL);
     static char help_buf[2048];
     snprintf(help_buf, sizeof help_buf,
              "An interactive shell on the environment in DIR (created if missing).  One\n"

@@ -83,7 +83,7 @@ fail:
 }
 
 int cmd_log(int argc, char **argv) {
-    cli_cmd c = {.name = "log", .usage = log_usage, .help = log_help, .takes = 0};
+    cli_cmd c = CLI_CMD("log", log_usage, log_help, 0, NULL);
     const char *cmd = c.name;
     const char *from_s = NULL, *to_s = NULL;
     cli_opt opts[] = {{"from", 1, &from_s, NULL}, {"to", 1, &to_s, NULL}, {NULL, 0, NULL, NULL}};

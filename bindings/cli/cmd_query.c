@@ -354,11 +354,9 @@ static const char query_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_query(int argc, char **argv) {
-    cli_cmd c = {.name = "query",
-                 .usage = query_usage,
-                 .help = query_help,
-                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
-                 .formats = "edn, json, table or csv"};
+    cli_cmd c = CLI_CMD("query", query_usage, query_help,
+                        CLI_TAKES_FORMAT | CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY,
+                        CLI_GRID_FORMATS);
     const char *cmd = c.name;
     const char *repeat_s = NULL, *rows_s = NULL, *plan_s = NULL;
     cli_opt opts[] = {{"repeat", 1, &repeat_s, NULL},
@@ -461,10 +459,8 @@ static const char explain_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_explain(int argc, char **argv) {
-    cli_cmd c = {.name = "explain",
-                 .usage = explain_usage,
-                 .help = explain_help,
-                 .takes = CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY};
+    cli_cmd c = CLI_CMD("explain", explain_usage, explain_help,
+                        CLI_TAKES_TIMEOUT | CLI_TAKES_TIME | CLI_TAKES_HISTORY, NULL);
     const char *cmd = c.name;
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, -1, "DIR", "QUERY", NULL);
@@ -544,11 +540,8 @@ static const char pull_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cmd_pull(int argc, char **argv) {
-    cli_cmd c = {.name = "pull",
-                 .usage = pull_usage,
-                 .help = pull_help,
-                 .takes = CLI_TAKES_FORMAT | CLI_TAKES_TIME,
-                 .formats = "edn, json, table or csv"};
+    cli_cmd c =
+        CLI_CMD("pull", pull_usage, pull_help, CLI_TAKES_FORMAT | CLI_TAKES_TIME, CLI_GRID_FORMATS);
     const char *cmd = c.name;
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 3, "DIR", "PATTERN", "EID", NULL);

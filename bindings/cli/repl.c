@@ -1339,11 +1339,7 @@ static const char repl_help[] =
     "\n" CLI_EXIT_HELP;
 
 int cli_repl(int argc, char **argv) {
-    cli_cmd c = {.name = "repl",
-                 .usage = repl_usage,
-                 .help = repl_help,
-                 .takes = CLI_TAKES_FORMAT,
-                 .formats = "table, edn, json or csv"};
+    cli_cmd c = CLI_CMD("repl", repl_usage, repl_help, CLI_TAKES_FORMAT, "table, edn, json or csv");
     int code = cli_cmd_start(&c, argc, argv, NULL);
     if (code == CLI_OK) code = cli_cmd_args(&c, 1, NULL);
     if (code != CLI_OK) return cli_cmd_end(&c, code);

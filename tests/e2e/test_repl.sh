@@ -149,6 +149,9 @@ check "entity by a lookup ref that matches nothing" 2 "$BIN" entity "$DB" '[:bra
 check "entity with malformed EDN" 2 "$BIN" entity "$DB" '[:branch/name'
 expect "entity EID from stdin" 0 '{:db/id 1, :branch/name "Central", :branch/city "Lisbon"}' \
   sh -c "echo 1 | \"$BIN\" entity \"$DB\" -"
+# the message names the EID read from stdin (it outlives the input buffer)
+contains "entity from stdin that has no datoms" "entity 99999" \
+  sh -c "echo 99999 | \"$BIN\" entity \"$DB\" -"
 check "entity of a missing database" 2 "$BIN" entity "$T/missing" 1
 json_ok "datoms --format json" "$BIN" datoms --format json "$DB" eav 1
 expect "datoms --format csv" 0 "$(printf 'e,a,v,tx\r\n1,:branch/name,Central,4398046511105\r\n1,:branch/city,Lisbon,4398046511105\r')" \

@@ -1979,20 +1979,40 @@ static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match
  * input row, *alone = rows when run with only its constants (generator),
  * cost of a nested loop (*inl).  Uses statistics and small exact counts.
  */
-/* The exact number of datoms a lookup by value finds for the rows of a
- * small table t (at most 64 rows; counting stops at 4096): *fan is the
+/* The number of datoms a lookup by value finds per row of table t,
+ * counted on the values themselves: for up to 64 rows (evenly spaced
+ * over larger tables), each distinct value is sought once and its
+ * datoms counted (up to COUNT_CAP each, 4096 in all).  A value repeated
+ * over many rows (an input collection crossed with other rows) then
+ * weighs as often as it occurs, so a popular value is not taken for an
+ * average one.  A large table whose sampled values are mostly distinct
+ * is left to the statistics.  A value counted to the cap counts as
+ * `avg` (the attribute's mean per value) when that is more.  *fan is the
  * mean per row, or -1 when not counted. */
-static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
+static int small_lookup_fan(pat *p, const dq_table *t, double avg, double *fan) {
     *fan = -1;
-    if (!t || t->nrows == 0 || t->nrows > 64 || !p->attr) return DT_OK;
+    if (!t || t->nrows == 0 || !p->attr) return DT_OK;
+    size_t ns = t->nrows < 64 ? t->nrows : 64;
+    const dt_value *seen[64];
+    uint64_t cnt[64];
+    size_t nseen = 0, which[64];
+    for (size_t s = 0; s < ns; s++) {
+        const dt_value *v =
+            &trow(t, (size_t)((double)s * (double)t->nrows / (double)ns))[p->p[2].col];
+        size_t k = 0;
+        while (k < nseen && !val_eq(seen[k], v)) k++;
+        if (k == nseen) seen[nseen++] = v, cnt[k] = 0;
+        which[s] = k;
+    }
+    if (t->nrows > 64 && nseen > 16) return DT_OK;
     dl_cursor cur;
     int rc = dl_db_cursor_open(&cur, p->db, DL_INDEX_AVE);
     if (rc != DT_OK) return rc;
     dt_buf vb = DT_BUF_INIT;
     uint64_t total = 0;
-    size_t r;
-    for (r = 0; r < t->nrows && total < 4096; r++) {
-        int ok = encode_for(p, p->attr, &trow(t, r)[p->p[2].col], &vb, 0);
+    size_t k;
+    for (k = 0; k < nseen && total < 4096; k++) {
+        int ok = encode_for(p, p->attr, seen[k], &vb, 0);
         if (ok < 0) {
             rc = -ok;
             break;
@@ -2001,17 +2021,29 @@ static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
         dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = vb.p, .vlen = vb.len};
         if ((rc = dl_cursor_seek(&cur, &from, 2, NULL)) != DT_OK) break;
         dl_datom d;
-        int x;
-        while (total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW) total++;
-        if (total < 4096 && x != DT_DONE) {
+        int x = DT_DONE;
+        while (cnt[k] < COUNT_CAP && total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW)
+            cnt[k]++, total++;
+        if (cnt[k] < COUNT_CAP && total < 4096 && x != DT_DONE) {
             rc = x;
             break;
         }
     }
     dl_cursor_close(&cur);
     dt_buf_release(&vb);
-    if (rc == DT_OK && r) *fan = (double)total / (double)r;
-    return rc;
+    if (rc != DT_OK) return rc;
+    /* the rows whose value was counted */
+    double sum = 0, rows = 0;
+    for (size_t s = 0; s < ns; s++) {
+        if (which[s] >= k) continue;
+        double n1 = (double)cnt[which[s]];
+        /* a value counted to the cap has at least that many, likely more
+         * than the average */
+        if (cnt[which[s]] >= COUNT_CAP && avg > n1) n1 = avg;
+        sum += n1, rows++;
+    }
+    if (rows > 0) *fan = sum / rows;
+    return DT_OK;
 }
 
 static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table *t, double n,
@@ -2078,7 +2110,7 @@ static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table
     } else if (vk == P_BOUND) {
         f = C / D;
         double exact;
-        if ((rc = small_lookup_fan(p, t, &exact)) != DT_OK) return rc;
+        if ((rc = small_lookup_fan(p, t, C / D, &exact)) != DT_OK) return rc;
         if (exact >= 0) f = exact;
         *inl = n * (COST_SEEK + f * COST_SCAN);
     } else {
@@ -2726,11 +2758,167 @@ static void prune(const scope *sc, const item *items, size_t n, const uint8_t *k
     t->ncols = w;
 }
 
+/* A clause (or input) that can run at a step, with its estimates. */
+typedef struct cand_t {
+    item *it;
+    double est, cost;
+} cand_t;
+
+/* Whether item it shares a variable with `bound` (an or, a function or a
+ * rule counts as sharing one). */
+static int touches(const scope *sc, const item *it, const uint8_t *bound) {
+    if (!it->cl) {
+        for (size_t k = 0; k < it->rel->ncols; k++)
+            if (bound[it->rel->cols[k]]) return 1;
+        return 0;
+    }
+    if (it->cl->kind != DQ_CL_PATTERN) return 1;
+    for (size_t i = 0; i < it->cl->nterms; i++) {
+        const dq_term *tm = &it->cl->terms[i];
+        if (tm->kind == DQ_TERM_VAR && !term_const(sc, tm) && bound[tm->id]) return 1;
+    }
+    return 0;
+}
+
+/* How many candidates get a look ahead. */
+#define LOOKAHEAD 4
+
+/*
+ * The smallest estimated result of the step after candidate k (a pattern
+ * or an input) if k ran now: a pattern that shares none of k's new
+ * variables keeps its current estimate, scaled by how k grows the table;
+ * one that does is estimated again with k's variables bound (from the
+ * statistics; exactly when k is an input and the table has no columns,
+ * since the table after k is then the input itself).  0 when no pattern
+ * is left to join.
+ */
+static int next_est(ctx *c, const scope *sc, item *items, size_t n, const dq_table *t,
+                    const uint8_t *bound, const cand_t *cand, size_t ncand, size_t k, double *out) {
+    size_t nv = sc->vars->n;
+    const item *kt = cand[k].it;
+    double N = (double)t->nrows, E1 = cand[k].est;
+    uint8_t *fresh = dt__calloc(2 * nv + 2, 1);
+    if (!fresh) return DT_NOMEM;
+    uint8_t *b2 = fresh + nv + 1;
+    if (kt->cl) {
+        clause_vars(kt->cl, fresh);
+    } else {
+        for (size_t i = 0; i < kt->rel->ncols; i++) fresh[kt->rel->cols[i]] = 1;
+    }
+    dq_table la;
+    memset(&la, 0, sizeof la);
+    const dq_table *lt = &la;
+    int rc = DT_OK;
+    size_t nfresh = 0;
+    for (size_t v = 0; v < nv; v++) {
+        if (fresh[v] && (bound[v] || (sc->cval && sc->cval[v]))) fresh[v] = 0;
+        b2[v] = bound[v] | fresh[v];
+        nfresh += fresh[v];
+    }
+    if (!kt->cl && t->ncols == 0) {
+        lt = kt->rel;
+    } else {
+        la.cols = dt__malloc((t->ncols + nfresh + 1) * sizeof *la.cols);
+        if (!la.cols) {
+            dt__free(fresh);
+            return DT_NOMEM;
+        }
+        for (size_t i = 0; i < t->ncols; i++) la.cols[la.ncols++] = t->cols[i];
+        for (size_t v = 0; v < nv; v++)
+            if (fresh[v]) la.cols[la.ncols++] = (dq_var)v;
+    }
+    double best = -1;
+    for (size_t i = 0; i < n && rc == DT_OK; i++) {
+        item *q = &items[i];
+        if (q == kt || q->done || !q->cl || q->cl->kind != DQ_CL_PATTERN) continue;
+        double e2 = -1;
+        if (!touches(sc, q, fresh)) {
+            for (size_t j = 0; j < ncand; j++)
+                if (cand[j].it == q && N > 0) e2 = cand[j].est * E1 / N;
+        } else {
+            pat p;
+            double fan = 0, inl = 0;
+            rc = prep_with_bounds(c, sc, items, n, q, lt, &p);
+            if (rc == DT_OK) rc = est_pattern(c, sc, q, &p, lt, E1, &fan, &inl);
+            if (rc == DT_OK) e2 = E1 * fan * filter_sel(sc, items, n, b2, &p);
+            pat_release(&p);
+        }
+        if (e2 >= 0 && (best < 0 || e2 < best)) best = e2;
+    }
+    dt__free(la.cols);
+    dt__free(fresh);
+    *out = best < 0 ? 0 : best;
+    return rc;
+}
+
+/*
+ * Picks the step to run among the candidates: the smallest estimated
+ * result, looking one step further among the LOOKAHEAD smallest patterns
+ * and inputs.  A small but unselective step (a tiny table crossed with
+ * the bindings, a lookup with a large fan-out after it) loses there to
+ * one whose next step stays small: each is scored by its rows plus the
+ * rows of the best step after it.
+ */
+static int pick_step(ctx *c, const scope *sc, item *items, size_t n, const dq_table *t,
+                     const uint8_t *bound, cand_t *cand, size_t ncand, item **best,
+                     double *best_est) {
+    *best = NULL;
+    if (ncand == 0) return DT_OK;
+    size_t bi = 0;
+    for (size_t k = 1; k < ncand; k++)
+        if (cand[k].est < cand[bi].est ||
+            (cand[k].est == cand[bi].est && cand[k].cost < cand[bi].cost))
+            bi = k;
+    size_t pick[LOOKAHEAD], np = 0;
+    while (np < LOOKAHEAD) {
+        size_t m = ncand;
+        for (size_t k = 0; k < ncand; k++) {
+            const item *it = cand[k].it;
+            if (it->cl && it->cl->kind != DQ_CL_PATTERN) continue;
+            int dup = 0;
+            for (size_t j = 0; j < np; j++)
+                if (pick[j] == k) dup = 1;
+            if (dup) continue;
+            if (m == ncand || cand[k].est < cand[m].est ||
+                (cand[k].est == cand[m].est && cand[k].cost < cand[m].cost))
+                m = k;
+        }
+        if (m == ncand) break;
+        pick[np++] = m;
+    }
+    if (np >= 2) {
+        double best_score = -1;
+        size_t bk = bi;
+        for (size_t j = 0; j < np; j++) {
+            double nx = 0;
+            int rc = next_est(c, sc, items, n, t, bound, cand, ncand, pick[j], &nx);
+            if (rc != DT_OK) return rc;
+            double score = cand[pick[j]].est + nx;
+            if (best_score < 0 || score < best_score ||
+                (score == best_score && cand[pick[j]].est < cand[bk].est)) {
+                best_score = score;
+                bk = pick[j];
+            }
+        }
+        /* a filter, or or a rule estimated smaller still keeps its turn */
+        if (cand[bi].it->cl && cand[bi].it->cl->kind != DQ_CL_PATTERN) bk = bi;
+        bi = bk;
+    }
+    *best = cand[bi].it;
+    *best_est = cand[bi].est;
+    return DT_OK;
+}
+
 static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint8_t *keep,
                       dq_table *t) {
     size_t nv = sc->vars->n;
     uint8_t *bound = dt__malloc(2 * nv + 2);
-    if (!bound) return DT_NOMEM;
+    cand_t *cand = dt__malloc((n + 1) * sizeof *cand);
+    if (!bound || !cand) {
+        dt__free(bound);
+        dt__free(cand);
+        return DT_NOMEM;
+    }
     uint8_t *live = bound + nv + 1;
     int rc = DT_OK;
     for (;;) {
@@ -2770,7 +2958,8 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
         /* the cheapest step */
         double N = (double)t->nrows;
         item *best = NULL;
-        double best_est = 0, best_cost = 0;
+        double best_est = 0;
+        size_t ncand = 0;
         for (size_t i = 0; i < n && rc == DT_OK; i++) {
             item *it = &items[i];
             if (it->done) continue;
@@ -2832,12 +3021,12 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
                 }
                 if (rc != DT_OK) break;
             }
-            if (!best || est < best_est || (est == best_est && cost < best_cost)) {
-                best = it;
-                best_est = est;
-                best_cost = cost;
-            }
+            cand[ncand].it = it;
+            cand[ncand].est = est;
+            cand[ncand].cost = cost;
+            ncand++;
         }
+        if (rc == DT_OK) rc = pick_step(c, sc, items, n, t, bound, cand, ncand, &best, &best_est);
         if (rc != DT_OK) break;
         if (!best) {
             /* only clauses waiting for unbound variables are left */
@@ -2890,6 +3079,7 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
         if (rc != DT_OK) break;
     }
     dt__free(bound);
+    dt__free(cand);
     return rc;
 }
 

@@ -2246,7 +2246,9 @@ static int star_member_ok(const pat *q, int ecol) {
     if (q->p[1].kind != P_CONST) return 0;
     int vk = q->p[2].kind;
     if (vk == P_CONST) return q->cv_ok;
-    return vk == P_NEW || vk == P_BLANK;
+    /* a bound value is compared as the entity's datoms are read (not for
+     * cardinality many, where a seek to the value finds it directly) */
+    return vk == P_NEW || vk == P_BLANK || (vk == P_BOUND && !q->attr->many);
 }
 
 /* A member's values for the current entity: raw views into the map,
@@ -2266,9 +2268,9 @@ typedef struct star_vals {
  * Runs the star m[0..nm) (all on the entity in column ecol of t): for
  * each row one EAV seek to the entity, one pass over its datoms from the
  * smallest to the largest attribute of the star, each datom going to the
- * members of its attribute (constants and pushed ranges checked as read);
- * then the cross product of the members' values (one each for
- * cardinality-one attributes).
+ * members of its attribute (constants, values bound in the row and pushed
+ * ranges checked as read); then the cross product of the members' values
+ * (one each for cardinality-one attributes).
  */
 static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_table *out) {
     uint32_t lo = UINT32_MAX, hi = 0;
@@ -2278,6 +2280,8 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
     }
     star_vals sv[STAR_MAX];
     memset(sv, 0, sizeof sv);
+    dt_buf bv[STAR_MAX]; /* values bound in the row, encoded */
+    for (size_t k = 0; k < STAR_MAX; k++) bv[k] = (dt_buf)DT_BUF_INIT;
     dl_cursor cur;
     int rc = dl_db_cursor_open(&cur, m[0].db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc;
@@ -2292,6 +2296,17 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
             break;
         }
         if (!found) continue;
+        int can = 1;
+        for (size_t k = 0; k < nm && can; k++) {
+            if (m[k].p[2].kind != P_BOUND) continue;
+            int ok = encode_for(&m[k], m[k].attr, &row[m[k].p[2].col], &bv[k], 0);
+            if (ok < 0) {
+                rc = -ok;
+                goto done;
+            }
+            can = ok;
+        }
+        if (!can) continue; /* a bound value the attribute cannot hold */
         for (size_t k = 0; k < nm; k++) sv[k].n = 0;
         dl_ikey from = {.n = 2, .e = e, .aid = lo};
         if ((rc = dl_cursor_seek(&cur, &from, 1, NULL)) != DT_OK) break;
@@ -2304,13 +2319,15 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
                 if (q->attr->aid != d.aid) continue;
                 const uint8_t *f = d.v;
                 size_t fn = d.vlen;
-                if (d.truncated && (q->p[2].kind == P_CONST || q->has_rg)) {
+                if (d.truncated &&
+                    (q->p[2].kind == P_CONST || q->p[2].kind == P_BOUND || q->has_rg)) {
                     dt_kv_bytes full;
                     if ((rc = dl_cursor_value(&cur, &full)) != DT_OK) goto done;
                     f = full.ptr;
                     fn = full.len;
                 }
                 if (q->p[2].kind == P_CONST && enc_cmp(f, fn, q->cv.p, q->cv.len) != 0) continue;
+                if (q->p[2].kind == P_BOUND && enc_cmp(f, fn, bv[k].p, bv[k].len) != 0) continue;
                 if (q->has_rg && bounds_check(&q->rg, f, fn) != 0) continue;
                 star_val v;
                 dt_value_nil(&v.v);
@@ -2379,6 +2396,7 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
 done:
     dl_cursor_close(&cur);
     for (size_t k = 0; k < nm; k++) dt__free(sv[k].v);
+    for (size_t k = 0; k < STAR_MAX; k++) dt_buf_release(&bv[k]);
     return rc;
 }
 
@@ -2441,6 +2459,21 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
                 col_all_ids(t, p.p[2].col);
     double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
     double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
+    /* a lookup on a bound entity brings the entity's other patterns along
+     * in the same pass (a star): its seeks serve them all */
+    if (p.p[0].kind == P_BOUND && star_member_ok(&p, p.p[0].col) && p.p[2].kind != P_BLANK) {
+        double members = 1;
+        for (size_t i = 0; i < nitems; i++) {
+            const item *o = &items[i];
+            if (o == it || o->done || !o->cl || o->cl->kind != DQ_CL_PATTERN) continue;
+            const dq_term *e0 = &o->cl->terms[0];
+            if (o->cl->nterms <= 3 && e0->kind == DQ_TERM_VAR && e0->id == p.p[0].var &&
+                o->cl->terms[1].kind == DQ_TERM_CONST)
+                members++;
+        }
+        if (members > STAR_MAX) members = STAR_MAX;
+        inl /= members;
+    }
     int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
     /* entity references that are not ids (lookup refs, idents from the
      * inputs) join only through a lookup, which resolves them */
@@ -2573,7 +2606,8 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
                 mit[k]->done = 1;
                 mark_used(items, nitems, &m[k].rg);
                 rc = add_step(c, mit[k]->cl->form, nm > 1 ? "star" : "lookup", "eav",
-                              m[k].p[2].kind == P_CONST ? "e a v" : "e a",
+                              m[k].p[2].kind == P_CONST || m[k].p[2].kind == P_BOUND ? "e a v"
+                                                                                     : "e a",
                               m[k].has_rg ? m[k].rg.text : NULL, est, out.nrows);
             }
             pat_release(&m[k]);

@@ -4,7 +4,8 @@
  * A :where is evaluated one step at a time over a table of bindings.  At
  * each step the planner looks at what is bound so far (the columns of the
  * current table, whose exact size it knows) and picks, among the clauses
- * that can run, the one with the smallest estimated result, using the
+ * that can run, the one with the smallest estimated result (looking one
+ * step ahead among the smallest few: see pick_step), using the
  * store's statistics (datom counts, distinct values) and small exact
  * counts made during planning.  Filters (predicates, not, or over bound
  * variables) run as soon as their variables are bound.  Comparisons of a

@@ -41,10 +41,10 @@
 #define COST_FSCAN 0.06
 /* Exact counts made during planning stop here. */
 #define COUNT_CAP 1024
-/* A value range is counted further: whether it is scanned or its rows
- * are looked up one by one depends on its size, and ranges are often
- * large (the recent years of a skewed year attribute). */
-#define RANGE_CAP 8192
+/* A value range is counted further when deciding whether to scan it or
+ * look its rows up one by one: ranges are often large (the recent years
+ * of a skewed year attribute), and a guess misleads that choice. */
+#define RANGE_CAP 4096
 
 /* {====== Values, rows and row sets ====== */
 
@@ -1837,6 +1837,7 @@ typedef struct item {
     int done;
     int have_s; /* standalone estimate computed */
     double s;   /* its rows when run alone (constants and ranges applied) */
+    int s_more; /* s is a guess: its value range holds more than COUNT_CAP */
 } item;
 
 static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
@@ -2053,6 +2054,21 @@ static int small_lookup_fan(pat *p, const dq_table *t, double avg, double *fan) 
     return DT_OK;
 }
 
+/* The datoms in pattern p's value range, counted up to cap (past it,
+ * half the attribute's C datoms, at least cap). */
+static int range_size(pat *p, uint64_t cap, double C, double *s) {
+    dl_ikey from = {.n = 1, .aid = p->attr->aid};
+    const uint8_t *sp;
+    size_t sn;
+    bounds_start(&p->rg, &sp, &sn);
+    if (sp) from.v = sp, from.vlen = sn, from.n = 2;
+    double k;
+    int rc = capped_count(p, DL_INDEX_AVE, &from, 1, &p->rg, cap, &k);
+    if (rc != DT_OK) return rc;
+    *s = k < 0 ? (C / 2 > (double)cap ? C / 2 : (double)cap) : k;
+    return DT_OK;
+}
+
 static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table *t, double n,
                        double *fan, double *inl) {
     if (p->none) {
@@ -2096,15 +2112,8 @@ static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table
             if (p->rg.empty) {
                 s = 0;
             } else {
-                dl_ikey from = {.n = 1, .aid = p->attr->aid};
-                const uint8_t *sp;
-                size_t sn;
-                bounds_start(&p->rg, &sp, &sn);
-                if (sp) from.v = sp, from.vlen = sn, from.n = 2;
-                double k;
-                if ((rc = capped_count(p, DL_INDEX_AVE, &from, 1, &p->rg, RANGE_CAP, &k)) != DT_OK)
-                    return rc;
-                s = k < 0 ? (C / 2 > RANGE_CAP ? C / 2 : RANGE_CAP) : k;
+                if ((rc = range_size(p, COUNT_CAP, C, &s)) != DT_OK) return rc;
+                it->s_more = s >= COUNT_CAP;
             }
         }
         it->s = s;
@@ -2460,14 +2469,6 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     int any_bound = 0;
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
         if (p.p[i].kind == P_BOUND) any_bound = 1;
-    /* a hash join's scan is pre-filtered by the ids the table holds for
-     * the join position (entity, or a ref value): no decoding for rows
-     * that cannot join */
-    int key_e = p.p[0].kind == P_BOUND && col_all_ids(t, p.p[0].col);
-    int key_v = !key_e && p.p[2].kind == P_BOUND && p.attr && p.attr->vtype == DT_REF &&
-                col_all_ids(t, p.p[2].col);
-    double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
-    double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
     /* a lookup on a bound entity brings the entity's other patterns along
      * in the same pass (a star): its seeks serve them all */
     if (p.p[0].kind == P_BOUND && star_member_ok(&p, p.p[0].col) && p.p[2].kind != P_BLANK) {
@@ -2483,6 +2484,22 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
         if (members > STAR_MAX) members = STAR_MAX;
         inl /= members;
     }
+    /* a hash join's scan is pre-filtered by the ids the table holds for
+     * the join position (entity, or a ref value): no decoding for rows
+     * that cannot join */
+    int key_e = p.p[0].kind == P_BOUND && col_all_ids(t, p.p[0].col);
+    int key_v = !key_e && p.p[2].kind == P_BOUND && p.attr && p.attr->vtype == DT_REF &&
+                col_all_ids(t, p.p[2].col);
+    double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
+    if (it->s_more && any_bound && p.has_rg && (double)COUNT_CAP * scan < inl) {
+        /* scanning the range may beat the lookups: count it further (only
+         * now, where it decides, as counting costs time) */
+        attr_stat st;
+        if ((rc = get_stat(c, src_id(sc, it->cl->src), p.attr, &st)) != DT_OK) goto done;
+        if ((rc = range_size(&p, RANGE_CAP, (double)st.count, &it->s)) != DT_OK) goto done;
+        it->s_more = 0;
+    }
+    double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
     int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
     /* entity references that are not ids (lookup refs, idents from the
      * inputs) join only through a lookup, which resolves them */

@@ -4,7 +4,8 @@
  * A :where is evaluated one step at a time over a table of bindings.  At
  * each step the planner looks at what is bound so far (the columns of the
  * current table, whose exact size it knows) and picks, among the clauses
- * that can run, the one with the smallest estimated result, using the
+ * that can run, the one with the smallest estimated result (looking one
+ * step ahead among the smallest few: see pick_step), using the
  * store's statistics (datom counts, distinct values) and small exact
  * counts made during planning.  Filters (predicates, not, or over bound
  * variables) run as soon as their variables are bound.  Comparisons of a
@@ -34,10 +35,16 @@
 #define COST_SEEK  1.0
 #define COST_SCAN  0.05
 #define COST_PROBE 0.08
-/* One datom of a scan dropped by an id pre-filter (no decoding). */
-#define COST_FSCAN 0.04
+/* One datom of a scan dropped by an id pre-filter (no decoding).  Timed
+ * on the movies queries: a scan join of s datoms and n lookups break even
+ * near s = 15 n. */
+#define COST_FSCAN 0.06
 /* Exact counts made during planning stop here. */
 #define COUNT_CAP 1024
+/* A value range is counted further when deciding whether to scan it or
+ * look its rows up one by one: ranges are often large (the recent years
+ * of a skewed year attribute), and a guess misleads that choice. */
+#define RANGE_CAP 4096
 
 /* {====== Values, rows and row sets ====== */
 
@@ -1830,6 +1837,7 @@ typedef struct item {
     int done;
     int have_s; /* standalone estimate computed */
     double s;   /* its rows when run alone (constants and ranges applied) */
+    int s_more; /* s is a guess: its value range holds more than COUNT_CAP */
 } item;
 
 static int eval_conj(ctx *c, const scope *sc, const dq_clause *cls, size_t n, const uint8_t *keep,
@@ -1937,16 +1945,16 @@ static int can_eval_out(ctx *c, const scope *sc, const dq_clause *cls, size_t n,
 
 /* {------ Estimates ------ */
 
-/* Counts datoms of a seek up to COUNT_CAP (exactly below it). */
+/* Counts datoms of a seek up to cap (exactly below it; -1 above). */
 static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match, const bounds *rg,
-                        double *out) {
+                        uint64_t cap, double *out) {
     dl_cursor cur;
     int rc = dl_db_cursor_open(&cur, p->db, ix);
     if (rc != DT_OK) return rc;
     rc = dl_cursor_seek(&cur, from, match, NULL);
     uint64_t n = 0;
     dl_datom d;
-    while (rc == DT_OK && n < COUNT_CAP) {
+    while (rc == DT_OK && n < cap) {
         int r = dl_cursor_next(&cur, &d);
         if (r == DT_DONE) break;
         if (r != DT_ROW) {
@@ -1970,7 +1978,7 @@ static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match
     }
     dl_cursor_close(&cur);
     *out = (double)n;
-    if (n >= COUNT_CAP) *out = -1; /* more */
+    if (n >= cap) *out = -1; /* more */
     return rc;
 }
 
@@ -1979,20 +1987,40 @@ static int capped_count(pat *p, dl_index ix, const dl_ikey *from, unsigned match
  * input row, *alone = rows when run with only its constants (generator),
  * cost of a nested loop (*inl).  Uses statistics and small exact counts.
  */
-/* The exact number of datoms a lookup by value finds for the rows of a
- * small table t (at most 64 rows; counting stops at 4096): *fan is the
+/* The number of datoms a lookup by value finds per row of table t,
+ * counted on the values themselves: for up to 64 rows (evenly spaced
+ * over larger tables), each distinct value is sought once and its
+ * datoms counted (up to COUNT_CAP each, 4096 in all).  A value repeated
+ * over many rows (an input collection crossed with other rows) then
+ * weighs as often as it occurs, so a popular value is not taken for an
+ * average one.  A large table whose sampled values are mostly distinct
+ * is left to the statistics.  A value counted to the cap counts as
+ * `avg` (the attribute's mean per value) when that is more.  *fan is the
  * mean per row, or -1 when not counted. */
-static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
+static int small_lookup_fan(pat *p, const dq_table *t, double avg, double *fan) {
     *fan = -1;
-    if (!t || t->nrows == 0 || t->nrows > 64 || !p->attr) return DT_OK;
+    if (!t || t->nrows == 0 || !p->attr) return DT_OK;
+    size_t ns = t->nrows < 64 ? t->nrows : 64;
+    const dt_value *seen[64];
+    uint64_t cnt[64];
+    size_t nseen = 0, which[64];
+    for (size_t s = 0; s < ns; s++) {
+        const dt_value *v =
+            &trow(t, (size_t)((double)s * (double)t->nrows / (double)ns))[p->p[2].col];
+        size_t k = 0;
+        while (k < nseen && !val_eq(seen[k], v)) k++;
+        if (k == nseen) seen[nseen++] = v, cnt[k] = 0;
+        which[s] = k;
+    }
+    if (t->nrows > 64 && nseen > 16) return DT_OK;
     dl_cursor cur;
     int rc = dl_db_cursor_open(&cur, p->db, DL_INDEX_AVE);
     if (rc != DT_OK) return rc;
     dt_buf vb = DT_BUF_INIT;
     uint64_t total = 0;
-    size_t r;
-    for (r = 0; r < t->nrows && total < 4096; r++) {
-        int ok = encode_for(p, p->attr, &trow(t, r)[p->p[2].col], &vb, 0);
+    size_t k;
+    for (k = 0; k < nseen && total < 4096; k++) {
+        int ok = encode_for(p, p->attr, seen[k], &vb, 0);
         if (ok < 0) {
             rc = -ok;
             break;
@@ -2001,17 +2029,44 @@ static int small_lookup_fan(pat *p, const dq_table *t, double *fan) {
         dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = vb.p, .vlen = vb.len};
         if ((rc = dl_cursor_seek(&cur, &from, 2, NULL)) != DT_OK) break;
         dl_datom d;
-        int x;
-        while (total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW) total++;
-        if (total < 4096 && x != DT_DONE) {
+        int x = DT_DONE;
+        while (cnt[k] < COUNT_CAP && total < 4096 && (x = dl_cursor_next(&cur, &d)) == DT_ROW)
+            cnt[k]++, total++;
+        if (cnt[k] < COUNT_CAP && total < 4096 && x != DT_DONE) {
             rc = x;
             break;
         }
     }
     dl_cursor_close(&cur);
     dt_buf_release(&vb);
-    if (rc == DT_OK && r) *fan = (double)total / (double)r;
-    return rc;
+    if (rc != DT_OK) return rc;
+    /* the rows whose value was counted */
+    double sum = 0, rows = 0;
+    for (size_t s = 0; s < ns; s++) {
+        if (which[s] >= k) continue;
+        double n1 = (double)cnt[which[s]];
+        /* a value counted to the cap has at least that many, likely more
+         * than the average */
+        if (cnt[which[s]] >= COUNT_CAP && avg > n1) n1 = avg;
+        sum += n1, rows++;
+    }
+    if (rows > 0) *fan = sum / rows;
+    return DT_OK;
+}
+
+/* The datoms in pattern p's value range, counted up to cap (past it,
+ * half the attribute's C datoms, at least cap). */
+static int range_size(pat *p, uint64_t cap, double C, double *s) {
+    dl_ikey from = {.n = 1, .aid = p->attr->aid};
+    const uint8_t *sp;
+    size_t sn;
+    bounds_start(&p->rg, &sp, &sn);
+    if (sp) from.v = sp, from.vlen = sn, from.n = 2;
+    double k;
+    int rc = capped_count(p, DL_INDEX_AVE, &from, 1, &p->rg, cap, &k);
+    if (rc != DT_OK) return rc;
+    *s = k < 0 ? (C / 2 > (double)cap ? C / 2 : (double)cap) : k;
+    return DT_OK;
 }
 
 static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table *t, double n,
@@ -2049,21 +2104,16 @@ static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table
         } else if (vk == P_CONST && p->cv_ok) {
             dl_ikey from = {.n = 2, .aid = p->attr->aid, .v = p->cv.p, .vlen = p->cv.len};
             double k;
-            if ((rc = capped_count(p, DL_INDEX_AVE, &from, 2, NULL, &k)) != DT_OK) return rc;
+            if ((rc = capped_count(p, DL_INDEX_AVE, &from, 2, NULL, COUNT_CAP, &k)) != DT_OK)
+                return rc;
             s = k < 0 ? C / D : k;
             if (k < 0 && s < COUNT_CAP) s = COUNT_CAP;
         } else if (p->has_rg) {
             if (p->rg.empty) {
                 s = 0;
             } else {
-                dl_ikey from = {.n = 1, .aid = p->attr->aid};
-                const uint8_t *sp;
-                size_t sn;
-                bounds_start(&p->rg, &sp, &sn);
-                if (sp) from.v = sp, from.vlen = sn, from.n = 2;
-                double k;
-                if ((rc = capped_count(p, DL_INDEX_AVE, &from, 1, &p->rg, &k)) != DT_OK) return rc;
-                s = k < 0 ? (C / 3 > COUNT_CAP ? C / 3 : COUNT_CAP) : k;
+                if ((rc = range_size(p, COUNT_CAP, C, &s)) != DT_OK) return rc;
+                it->s_more = s >= COUNT_CAP;
             }
         }
         it->s = s;
@@ -2078,7 +2128,7 @@ static int est_pattern(ctx *c, const scope *sc, item *it, pat *p, const dq_table
     } else if (vk == P_BOUND) {
         f = C / D;
         double exact;
-        if ((rc = small_lookup_fan(p, t, &exact)) != DT_OK) return rc;
+        if ((rc = small_lookup_fan(p, t, C / D, &exact)) != DT_OK) return rc;
         if (exact >= 0) f = exact;
         *inl = n * (COST_SEEK + f * COST_SCAN);
     } else {
@@ -2214,7 +2264,9 @@ static int star_member_ok(const pat *q, int ecol) {
     if (q->p[1].kind != P_CONST) return 0;
     int vk = q->p[2].kind;
     if (vk == P_CONST) return q->cv_ok;
-    return vk == P_NEW || vk == P_BLANK;
+    /* a bound value is compared as the entity's datoms are read (not for
+     * cardinality many, where a seek to the value finds it directly) */
+    return vk == P_NEW || vk == P_BLANK || (vk == P_BOUND && !q->attr->many);
 }
 
 /* A member's values for the current entity: raw views into the map,
@@ -2234,9 +2286,9 @@ typedef struct star_vals {
  * Runs the star m[0..nm) (all on the entity in column ecol of t): for
  * each row one EAV seek to the entity, one pass over its datoms from the
  * smallest to the largest attribute of the star, each datom going to the
- * members of its attribute (constants and pushed ranges checked as read);
- * then the cross product of the members' values (one each for
- * cardinality-one attributes).
+ * members of its attribute (constants, values bound in the row and pushed
+ * ranges checked as read); then the cross product of the members' values
+ * (one each for cardinality-one attributes).
  */
 static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_table *out) {
     uint32_t lo = UINT32_MAX, hi = 0;
@@ -2246,6 +2298,8 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
     }
     star_vals sv[STAR_MAX];
     memset(sv, 0, sizeof sv);
+    dt_buf bv[STAR_MAX]; /* values bound in the row, encoded */
+    for (size_t k = 0; k < STAR_MAX; k++) bv[k] = (dt_buf)DT_BUF_INIT;
     dl_cursor cur;
     int rc = dl_db_cursor_open(&cur, m[0].db, DL_INDEX_EAV);
     if (rc != DT_OK) return rc;
@@ -2260,6 +2314,17 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
             break;
         }
         if (!found) continue;
+        int can = 1;
+        for (size_t k = 0; k < nm && can; k++) {
+            if (m[k].p[2].kind != P_BOUND) continue;
+            int ok = encode_for(&m[k], m[k].attr, &row[m[k].p[2].col], &bv[k], 0);
+            if (ok < 0) {
+                rc = -ok;
+                goto done;
+            }
+            can = ok;
+        }
+        if (!can) continue; /* a bound value the attribute cannot hold */
         for (size_t k = 0; k < nm; k++) sv[k].n = 0;
         dl_ikey from = {.n = 2, .e = e, .aid = lo};
         if ((rc = dl_cursor_seek(&cur, &from, 1, NULL)) != DT_OK) break;
@@ -2272,13 +2337,15 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
                 if (q->attr->aid != d.aid) continue;
                 const uint8_t *f = d.v;
                 size_t fn = d.vlen;
-                if (d.truncated && (q->p[2].kind == P_CONST || q->has_rg)) {
+                if (d.truncated &&
+                    (q->p[2].kind == P_CONST || q->p[2].kind == P_BOUND || q->has_rg)) {
                     dt_kv_bytes full;
                     if ((rc = dl_cursor_value(&cur, &full)) != DT_OK) goto done;
                     f = full.ptr;
                     fn = full.len;
                 }
                 if (q->p[2].kind == P_CONST && enc_cmp(f, fn, q->cv.p, q->cv.len) != 0) continue;
+                if (q->p[2].kind == P_BOUND && enc_cmp(f, fn, bv[k].p, bv[k].len) != 0) continue;
                 if (q->has_rg && bounds_check(&q->rg, f, fn) != 0) continue;
                 star_val v;
                 dt_value_nil(&v.v);
@@ -2347,6 +2414,7 @@ static int star_run(ctx *c, pat *m, size_t nm, int ecol, const dq_table *t, dq_t
 done:
     dl_cursor_close(&cur);
     for (size_t k = 0; k < nm; k++) dt__free(sv[k].v);
+    for (size_t k = 0; k < STAR_MAX; k++) dt_buf_release(&bv[k]);
     return rc;
 }
 
@@ -2401,6 +2469,21 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     int any_bound = 0;
     for (size_t i = 0; i < DQ_MAX_PATTERN; i++)
         if (p.p[i].kind == P_BOUND) any_bound = 1;
+    /* a lookup on a bound entity brings the entity's other patterns along
+     * in the same pass (a star): its seeks serve them all */
+    if (p.p[0].kind == P_BOUND && star_member_ok(&p, p.p[0].col) && p.p[2].kind != P_BLANK) {
+        double members = 1;
+        for (size_t i = 0; i < nitems; i++) {
+            const item *o = &items[i];
+            if (o == it || o->done || !o->cl || o->cl->kind != DQ_CL_PATTERN) continue;
+            const dq_term *e0 = &o->cl->terms[0];
+            if (o->cl->nterms <= 3 && e0->kind == DQ_TERM_VAR && e0->id == p.p[0].var &&
+                o->cl->terms[1].kind == DQ_TERM_CONST)
+                members++;
+        }
+        if (members > STAR_MAX) members = STAR_MAX;
+        inl /= members;
+    }
     /* a hash join's scan is pre-filtered by the ids the table holds for
      * the join position (entity, or a ref value): no decoding for rows
      * that cannot join */
@@ -2408,6 +2491,14 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
     int key_v = !key_e && p.p[2].kind == P_BOUND && p.attr && p.attr->vtype == DT_REF &&
                 col_all_ids(t, p.p[2].col);
     double scan = (key_e || key_v) ? COST_FSCAN : COST_SCAN + COST_PROBE;
+    if (it->s_more && any_bound && p.has_rg && (double)COUNT_CAP * scan < inl) {
+        /* scanning the range may beat the lookups: count it further (only
+         * now, where it decides, as counting costs time) */
+        attr_stat st;
+        if ((rc = get_stat(c, src_id(sc, it->cl->src), p.attr, &st)) != DT_OK) goto done;
+        if ((rc = range_size(&p, RANGE_CAP, (double)st.count, &it->s)) != DT_OK) goto done;
+        it->s_more = 0;
+    }
     double hj = it->s * scan + (double)t->nrows * COST_PROBE + est * COST_PROBE + 1;
     int use_hash = t->nrows > 1 && (!any_bound || hj < inl);
     /* entity references that are not ids (lookup refs, idents from the
@@ -2541,7 +2632,8 @@ static int step_pattern(ctx *c, const scope *sc, item *items, size_t nitems, ite
                 mit[k]->done = 1;
                 mark_used(items, nitems, &m[k].rg);
                 rc = add_step(c, mit[k]->cl->form, nm > 1 ? "star" : "lookup", "eav",
-                              m[k].p[2].kind == P_CONST ? "e a v" : "e a",
+                              m[k].p[2].kind == P_CONST || m[k].p[2].kind == P_BOUND ? "e a v"
+                                                                                     : "e a",
                               m[k].has_rg ? m[k].rg.text : NULL, est, out.nrows);
             }
             pat_release(&m[k]);
@@ -2726,11 +2818,167 @@ static void prune(const scope *sc, const item *items, size_t n, const uint8_t *k
     t->ncols = w;
 }
 
+/* A clause (or input) that can run at a step, with its estimates. */
+typedef struct cand_t {
+    item *it;
+    double est, cost;
+} cand_t;
+
+/* Whether item it shares a variable with `bound` (an or, a function or a
+ * rule counts as sharing one). */
+static int touches(const scope *sc, const item *it, const uint8_t *bound) {
+    if (!it->cl) {
+        for (size_t k = 0; k < it->rel->ncols; k++)
+            if (bound[it->rel->cols[k]]) return 1;
+        return 0;
+    }
+    if (it->cl->kind != DQ_CL_PATTERN) return 1;
+    for (size_t i = 0; i < it->cl->nterms; i++) {
+        const dq_term *tm = &it->cl->terms[i];
+        if (tm->kind == DQ_TERM_VAR && !term_const(sc, tm) && bound[tm->id]) return 1;
+    }
+    return 0;
+}
+
+/* How many candidates get a look ahead. */
+#define LOOKAHEAD 4
+
+/*
+ * The smallest estimated result of the step after candidate k (a pattern
+ * or an input) if k ran now: a pattern that shares none of k's new
+ * variables keeps its current estimate, scaled by how k grows the table;
+ * one that does is estimated again with k's variables bound (from the
+ * statistics; exactly when k is an input and the table has no columns,
+ * since the table after k is then the input itself).  0 when no pattern
+ * is left to join.
+ */
+static int next_est(ctx *c, const scope *sc, item *items, size_t n, const dq_table *t,
+                    const uint8_t *bound, const cand_t *cand, size_t ncand, size_t k, double *out) {
+    size_t nv = sc->vars->n;
+    const item *kt = cand[k].it;
+    double N = (double)t->nrows, E1 = cand[k].est;
+    uint8_t *fresh = dt__calloc(2 * nv + 2, 1);
+    if (!fresh) return DT_NOMEM;
+    uint8_t *b2 = fresh + nv + 1;
+    if (kt->cl) {
+        clause_vars(kt->cl, fresh);
+    } else {
+        for (size_t i = 0; i < kt->rel->ncols; i++) fresh[kt->rel->cols[i]] = 1;
+    }
+    dq_table la;
+    memset(&la, 0, sizeof la);
+    const dq_table *lt = &la;
+    int rc = DT_OK;
+    size_t nfresh = 0;
+    for (size_t v = 0; v < nv; v++) {
+        if (fresh[v] && (bound[v] || (sc->cval && sc->cval[v]))) fresh[v] = 0;
+        b2[v] = bound[v] | fresh[v];
+        nfresh += fresh[v];
+    }
+    if (!kt->cl && t->ncols == 0) {
+        lt = kt->rel;
+    } else {
+        la.cols = dt__malloc((t->ncols + nfresh + 1) * sizeof *la.cols);
+        if (!la.cols) {
+            dt__free(fresh);
+            return DT_NOMEM;
+        }
+        for (size_t i = 0; i < t->ncols; i++) la.cols[la.ncols++] = t->cols[i];
+        for (size_t v = 0; v < nv; v++)
+            if (fresh[v]) la.cols[la.ncols++] = (dq_var)v;
+    }
+    double best = -1;
+    for (size_t i = 0; i < n && rc == DT_OK; i++) {
+        item *q = &items[i];
+        if (q == kt || q->done || !q->cl || q->cl->kind != DQ_CL_PATTERN) continue;
+        double e2 = -1;
+        if (!touches(sc, q, fresh)) {
+            for (size_t j = 0; j < ncand; j++)
+                if (cand[j].it == q && N > 0) e2 = cand[j].est * E1 / N;
+        } else {
+            pat p;
+            double fan = 0, inl = 0;
+            rc = prep_with_bounds(c, sc, items, n, q, lt, &p);
+            if (rc == DT_OK) rc = est_pattern(c, sc, q, &p, lt, E1, &fan, &inl);
+            if (rc == DT_OK) e2 = E1 * fan * filter_sel(sc, items, n, b2, &p);
+            pat_release(&p);
+        }
+        if (e2 >= 0 && (best < 0 || e2 < best)) best = e2;
+    }
+    dt__free(la.cols);
+    dt__free(fresh);
+    *out = best < 0 ? 0 : best;
+    return rc;
+}
+
+/*
+ * Picks the step to run among the candidates: the smallest estimated
+ * result, looking one step further among the LOOKAHEAD smallest patterns
+ * and inputs.  A small but unselective step (a tiny table crossed with
+ * the bindings, a lookup with a large fan-out after it) loses there to
+ * one whose next step stays small: each is scored by its rows plus the
+ * rows of the best step after it.
+ */
+static int pick_step(ctx *c, const scope *sc, item *items, size_t n, const dq_table *t,
+                     const uint8_t *bound, cand_t *cand, size_t ncand, item **best,
+                     double *best_est) {
+    *best = NULL;
+    if (ncand == 0) return DT_OK;
+    size_t bi = 0;
+    for (size_t k = 1; k < ncand; k++)
+        if (cand[k].est < cand[bi].est ||
+            (cand[k].est == cand[bi].est && cand[k].cost < cand[bi].cost))
+            bi = k;
+    size_t pick[LOOKAHEAD], np = 0;
+    while (np < LOOKAHEAD) {
+        size_t m = ncand;
+        for (size_t k = 0; k < ncand; k++) {
+            const item *it = cand[k].it;
+            if (it->cl && it->cl->kind != DQ_CL_PATTERN) continue;
+            int dup = 0;
+            for (size_t j = 0; j < np; j++)
+                if (pick[j] == k) dup = 1;
+            if (dup) continue;
+            if (m == ncand || cand[k].est < cand[m].est ||
+                (cand[k].est == cand[m].est && cand[k].cost < cand[m].cost))
+                m = k;
+        }
+        if (m == ncand) break;
+        pick[np++] = m;
+    }
+    if (np >= 2) {
+        double best_score = -1;
+        size_t bk = bi;
+        for (size_t j = 0; j < np; j++) {
+            double nx = 0;
+            int rc = next_est(c, sc, items, n, t, bound, cand, ncand, pick[j], &nx);
+            if (rc != DT_OK) return rc;
+            double score = cand[pick[j]].est + nx;
+            if (best_score < 0 || score < best_score ||
+                (score == best_score && cand[pick[j]].est < cand[bk].est)) {
+                best_score = score;
+                bk = pick[j];
+            }
+        }
+        /* a filter, or or a rule estimated smaller still keeps its turn */
+        if (cand[bi].it->cl && cand[bi].it->cl->kind != DQ_CL_PATTERN) bk = bi;
+        bi = bk;
+    }
+    *best = cand[bi].it;
+    *best_est = cand[bi].est;
+    return DT_OK;
+}
+
 static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint8_t *keep,
                       dq_table *t) {
     size_t nv = sc->vars->n;
     uint8_t *bound = dt__malloc(2 * nv + 2);
-    if (!bound) return DT_NOMEM;
+    cand_t *cand = dt__malloc((n + 1) * sizeof *cand);
+    if (!bound || !cand) {
+        dt__free(bound);
+        dt__free(cand);
+        return DT_NOMEM;
+    }
     uint8_t *live = bound + nv + 1;
     int rc = DT_OK;
     for (;;) {
@@ -2770,7 +3018,8 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
         /* the cheapest step */
         double N = (double)t->nrows;
         item *best = NULL;
-        double best_est = 0, best_cost = 0;
+        double best_est = 0;
+        size_t ncand = 0;
         for (size_t i = 0; i < n && rc == DT_OK; i++) {
             item *it = &items[i];
             if (it->done) continue;
@@ -2832,12 +3081,12 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
                 }
                 if (rc != DT_OK) break;
             }
-            if (!best || est < best_est || (est == best_est && cost < best_cost)) {
-                best = it;
-                best_est = est;
-                best_cost = cost;
-            }
+            cand[ncand].it = it;
+            cand[ncand].est = est;
+            cand[ncand].cost = cost;
+            ncand++;
         }
+        if (rc == DT_OK) rc = pick_step(c, sc, items, n, t, bound, cand, ncand, &best, &best_est);
         if (rc != DT_OK) break;
         if (!best) {
             /* only clauses waiting for unbound variables are left */
@@ -2890,6 +3139,7 @@ static int eval_items(ctx *c, const scope *sc, item *items, size_t n, const uint
         if (rc != DT_OK) break;
     }
     dt__free(bound);
+    dt__free(cand);
     return rc;
 }
 

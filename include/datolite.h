@@ -1663,11 +1663,13 @@ void dt_cancel_free(dt_cancel *c);
  *
  * dt_pull: pattern is the EDN text pattern[0..len) of a pattern vector;
  * eid an entity id (DT_LONG or DT_REF), an ident keyword or a lookup ref
- * [:attr value].  *out receives the map or nil; the caller owns it
+ * [:attr value].  *out receives the map or nil (nil also when a lookup
+ * ref or ident matches no entity, as DataScript); the caller owns it
  * (dt_value_free).  dt_pull_value: the same with the pattern as a value
  * (borrowed).  dt_pull_many: pulls eids[0..n) with one compiled pattern;
  * *out is a vector of n items (a map, or nil for an entity with nothing
- * to pull), owned by the caller; one reference that fails fails the call.
+ * to pull or no entity), owned by the caller; one reference that fails
+ * (a malformed one) fails the call.
  * @retval DT_OK
  * @retval DT_INVALID  malformed EDN or pattern (the message shows the
  *                     offending part: "pull: a map spec needs a ref
@@ -1675,7 +1677,6 @@ void dt_cancel_free(dt_cancel *c);
  *                     reference that is not an id, ident or lookup ref,
  *                     a history view (dt_db_history: no single value per
  *                     attribute; as-of and since views pull as usual)
- * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
  * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
  *                     pattern value nesting sub-patterns deeper than 128
  * @retval DT_MISUSE   NULL arguments, db not a live snapshot or view

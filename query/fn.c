@@ -36,6 +36,7 @@
 
 #include "codec.h"
 #include "db.h"
+#include "coerce.h"
 #include "exec.h"
 #include "index.h"
 #include "store.h"
@@ -1904,6 +1905,73 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
     default:
         return no_impl(name);
     }
+}
+
+/* }====== */
+
+/* {====== Binding a result ====== */
+
+int dq_bind_items(const dq_binding *b, const dt_value *v, const dt_value **items, size_t *n,
+                  int *entries) {
+    *entries = 0;
+    if (v->type == DT_NIL) return 0;
+    int tuple = b->kind == DQ_BIND_TUPLE;
+    const char *form = tuple ? "tuple" : "collection";
+    switch (v->type) {
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+        *items = v->u.seq.items;
+        *n = v->u.seq.n;
+        break;
+    case DT_MAP:
+        if (!tuple) {
+            *items = v->u.seq.items;
+            *n = v->u.seq.n / 2;
+            *entries = 1;
+            return 1;
+        }
+        /* fall through */
+    default: {
+        char shown[160];
+        dl_show(v, shown, sizeof shown);
+        return -dt__seterr(NULL, DT_INVALID, "cannot bind value %s to a %s", shown, form);
+    }
+    }
+    if (tuple && *n < b->n) {
+        char shown[160];
+        dl_show(v, shown, sizeof shown);
+        return -dt__seterr(NULL, DT_INVALID,
+                           "not enough elements in %s to bind a tuple of %zu (%zu)", shown, b->n,
+                           *n);
+    }
+    return 1;
+}
+
+int dq_bind_check(const dq_binding *b, const dt_value *v) {
+    if (b->kind == DQ_BIND_VAR || b->kind == DQ_BIND_BLANK) return DT_OK;
+    const dt_value *items;
+    size_t n;
+    int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+    if (fit <= 0) return -fit;
+    if (b->kind == DQ_BIND_TUPLE) {
+        for (size_t i = 0; i < b->n; i++) {
+            int rc = dq_bind_check(&b->items[i], &items[i]);
+            if (rc != DT_OK) return rc;
+        }
+        return DT_OK;
+    }
+    dq_binding tb = {DQ_BIND_TUPLE, DQ_NOVAR, b->n, b->items};
+    const dq_binding *each = b->kind == DQ_BIND_COLL ? &b->items[0] : &tb;
+    for (size_t i = 0; i < n; i++) {
+        dt_value entry = {.type = DT_VECTOR}; /* a map's entry [k v] */
+        entry.u.seq.items = (dt_value *)&items[2 * i];
+        entry.u.seq.n = 2;
+        int rc = dq_bind_check(each, entries ? &entry : &items[i]);
+        if (rc != DT_OK) return rc;
+    }
+    return DT_OK;
 }
 
 /* }====== */

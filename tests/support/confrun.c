@@ -19,8 +19,7 @@ dt_value tu_conf_cases_file(const char *path) {
     char *text = tu_read_file(path, NULL);
     if (!text) fail_msg("cannot read %s", path);
     dt_value cases = DT_VALUE_NIL;
-    if (dt_edn_read(text, strlen(text), &cases) != DT_OK)
-        fail_msg("%s: %s", path, dt_errmsg(NULL));
+    if (dt_edn_read(text, strlen(text), &cases) != DT_OK) fail_msg("%s: %s", path, dt_errmsg(NULL));
     free(text);
     assert_int_equal(cases.type, DT_VECTOR);
     return cases;
@@ -611,7 +610,8 @@ int tu_conf_run_pull(const dt_value *cs, tu_sbuf *msg) {
     }
     int ok = 1;
     if (rc != DT_OK) {
-        if (rc == DT_INTERNAL || rc == DT_NOMEM || rc == DT_MISUSE || (!want_error && !error_allowed)) {
+        if (rc == DT_INTERNAL || rc == DT_NOMEM || rc == DT_MISUSE ||
+            (!want_error && !error_allowed)) {
             tu_sb_printf(msg, "  case %s: pull %s on %s failed (%d): %s\n", id, pattern,
                          inputs->u.seq.items[0].u.s.ptr, rc, dt_errmsg(db));
             ok = 0;

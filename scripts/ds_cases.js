@@ -14,6 +14,10 @@
 //                (default: $DT_SHARED_DIR, else ../shared beside the checkout)
 //   --out FILE   output (default: standard output)
 //   --only CAT   only the templates of category CAT
+//   --exclude F  leave out the cases whose query text (or first
+//                transaction) is a line of F: the known divergences,
+//                where DataScript's answer is a quirk Datolite does not
+//                copy (lines starting with ';' are comments)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -23,7 +27,7 @@ const DS = require('./ds_cases_lib.js');
 // {====== Arguments ======
 
 const argv = process.argv.slice(2);
-const opt = { seed: 1, per: 4, shared: null, out: null, only: null };
+const opt = { seed: 1, per: 4, shared: null, out: null, only: null, exclude: null };
 for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -35,6 +39,7 @@ for (let i = 0; i < argv.length; i++) {
     else if (a === '--shared') opt.shared = next();
     else if (a === '--out') opt.out = next();
     else if (a === '--only') opt.only = next();
+    else if (a === '--exclude') opt.exclude = next();
     else throw new Error('unknown argument ' + a);
 }
 const shared =
@@ -116,13 +121,19 @@ const templates = require('./ds_cases_templates.js')({ D, ri, pick, str, attrsOf
 
 // {====== Generating ======
 
+const excluded = new Set(
+    opt.exclude
+        ? fs.readFileSync(opt.exclude, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith(';'))
+        : []);
 const seen = new Set();
 const out = [];
 const counts = {};
 for (const t of templates) {
     if (opt.only && t.cat !== opt.only) continue;
     let made = 0;
-    for (let tries = 0; made < opt.per && tries < opt.per * 6; tries++) {
+    // transaction cases carry every datom of the database: fewer of them
+    const per = t.cat === 'transactions' ? Math.max(1, opt.per >> 1) : opt.per;
+    for (let tries = 0; made < per && tries < per * 6; tries++) {
         const c = t.gen();
         if (!c) continue;
         c.category = t.cat;
@@ -132,6 +143,7 @@ for (const t of templates) {
         const key = JSON.stringify([c.op, c.dataset, c.query, c.txs, c.seed, c.inputs]);
         if (seen.has(key)) continue;
         seen.add(key);
+        if (excluded.has(c.op === 'tx' ? c.txs[0] : c.query)) continue;
         c.expect = DS.evaluate(c, D[c.dataset]);
         if (c.expect === null) continue; // DataScript hung or the template is unusable
         made++;

@@ -128,6 +128,7 @@ module.exports = function templates(g) {
     add('fn-bindings', () => P(`[:find ?x :where [(ground ${pick(['nil', '1'])}) [?x ...]]]`, []));
     add('fn-bindings', () => P(`[:find ?e ?v :where [?e :name ?n] [(get-else $ ?e :nick ?n) ?v]]`));
     add('fn-bindings', () => P(`[:find ?k ?v :where [(ground {:a 1 :b 2}) [[?k ?v]]]]`, []));
+    add('fn-bindings', () => P(`[:find ?x ?y :where [(ground ${pick(['[nil 1]', '[[nil 1]]', '1', '[1 2 3]', '[[1 2] [3]]', '"ab"', '#{1 2}', 'nil'])}) ${pick(['[?x ?y]', '[[?x ?y]]', '[?x ...]'])}]]`.replace('[?x ...]]]', '[?x ...]] [(ground 0) ?y]]'), []));
     // }======
 
     // {====== find-specs ======
@@ -178,6 +179,9 @@ module.exports = function templates(g) {
     add('inputs', () => P(`[:find ?n :in $ [?e ...] :where [?e :name ?n]]`, ['$', `[${person()} ${lookupRef('people')}]`]));
     add('inputs', () => P(`[:find ?v :in $ ?e ?a :where [?e ?a ?v]]`, ['$', person(), pick([':name', ':follows', ':alias'])]));
     add('inputs', () => P(`[:find ?x :in [[?x]]]`, [pick(['[[1] [2] [1]]', '[]', '[[nil]]'])]));
+    add('inputs', () => P(`[:find ?e :in $ ?x :where [?e :${pick(['name', 'nick'])}] [(= ?x nil)]]`, ['$', pick(['nil', '1'])]));
+    add('inputs', () => P(`[:find ?x ?y :in [?x ...] :where [(str ?x) ?y]]`, [pick(['[nil 1]', '[nil]', '["a" nil]'])]));
+    add('inputs', () => P(`[:find ?e ?x :in $ [?x ...] :where [?e :age ?a] [(= ?a ?x)]]`, ['$', `[${age()} nil]`]));
     // }======
 
     // {====== or-not ======
@@ -393,6 +397,8 @@ module.exports = function templates(g) {
     add('transactions', () => TX([`[[:db/add ${person()} :${pick(['alias'])} "Q"] [:db/retract ${person()} :alias "Q"]]`]));
     add('transactions', () => TX([`[[:db/add ${person()} :age 1] [:db/add ${person()} :age 2]]`]));
     add('transactions', () => TX([`[[:db/add -1 :email "same@x.ru"] [:db/add -2 :email "same@x.ru"] [:db/add -2 :name "Two"]]`]));
+    add('transactions', () => TX([`[[${pick([':db/retract', ':db.fn/retractAttribute'])} ${pick(['1', '5', '10'])} :pet]]`]));
+    add('transactions', () => TX([`[[:db/retract ${pick(['400', '401'])} :order/lines]]`], undefined, 'shop'));
     // }======
 
     void ri;

@@ -207,6 +207,10 @@ module.exports = function templates(g) {
     add('or-not', () => P(`[:find ?e :where [?e :name] (or (and [?e :sex :male] [?e :age ${age()}]) (and [?e :sex :female] (not [?e :active true])))]`));
     add('or-not', () => ({ ...P(`[:find ?o :where [?o :order/id] (not-join [?o] [?o :order/lines ?l] [?l :line/qty ?q] [(> ?q ${pick(['1', '2', '3', '5'])})])]`), dataset: 'shop' }));
     add('or-not', () => P(`[:find ?e :where [?e :name] (or [?e :nick] (not [?e :active]))]`));
+    add('or-not', () => P(`[:find ?e ?x :where [?e :age ?x] (or-join [[?e] ?y] [?e :friend ?y] [?e :follows ?y])]`));
+    add('or-not', () => P(`[:find ?e :where [?e :name ?n] ($ or [?e :age ${age()}] [?e :nick])]`));
+    add('or-not', () => P(`[:find ?e :in $ ?n :where [?e :name] (not-join [?e ?n] [?e :name ?n])]`, ['$', V('name')]));
+    add('or-not', () => P(`[:find (count ?e) . :where [?e :name] (not [?e :follows ?f] (not [?f :age ${age()}]))]`));
     // }======
 
     // {====== rules ======
@@ -230,6 +234,10 @@ module.exports = function templates(g) {
     add('rules', () => ({ ...P(`[:find ?b :in $ % ?s :where [?a :node/id ?s] (reach ?a ?b)]`, ['$', reach, String(pick([1001, 1002, 1005, 1007, 1010, 1011]))]), dataset: 'graph' }));
     add('rules', () => ({ ...P(`[:find ?a :in $ % :where [?a :node/id] (or (reach ?a 6) (reach ?a 8))]`, ['$', reach]), dataset: 'graph' }));
     add('rules', () => ({ ...P(`[:find ?n :in $ % :where (gen ?e ${pick(['0', '1', '2'])}) [?e :person/name ?n]]`, ['$', '[[(gen ?e ?g) [?e :person/name] (not [?e :person/parent]) [(ground 0) ?g]] [(gen ?e ?g) [?e :person/parent ?p] (gen ?p ?pg) [(inc ?pg) ?g]]]']), dataset: 'family' }));
+    add('rules', () => P(`[:find ?e :in $ % :where ($ r ?e)]`, ['$', `[[(r ?e) [?e :age ${age()}]]]`]));
+    add('rules', () => P(`[:find ?e :in $ % :where (r ?e)]`, ['$', `[[(r ?e) (or [?e :nick] [?e :age ${age()}])]]`]));
+    add('rules', () => P(`[:find ?e ?f :in $ % :where (r ?e ?f)]`, ['$', `[[(r ?a ?b) [?a :friend ?b]] [(r ?a ?b) [?b :friend ?a]]]`]));
+    add('rules', () => P(`[:find ?n :in $ % :where (r ${pick(['"Ivan"', '"Olga"', '"X"'])} ?n)]`, ['$', `[[(r ?name ?fn) [?e :name ?name] [?e :follows ?f] [?f :name ?fn]]]`]));
     // }======
 
     // {====== aggregates ======
@@ -399,6 +407,11 @@ module.exports = function templates(g) {
     add('transactions', () => TX([`[[:db/add -1 :email "same@x.ru"] [:db/add -2 :email "same@x.ru"] [:db/add -2 :name "Two"]]`]));
     add('transactions', () => TX([`[[${pick([':db/retract', ':db.fn/retractAttribute'])} ${pick(['1', '5', '10'])} :pet]]`]));
     add('transactions', () => TX([`[[:db/retract ${pick(['400', '401'])} :order/lines]]`], undefined, 'shop'));
+    add('transactions', () => TX([`[{:db/id -1 :db/ident ${pick([':red', ':blue'])}}]`, `[[:db/add ${pick(['1', '2'])} :${pick(['friend', 'nick'])} ${pick([':red', ':blue'])}]]`]));
+    add('transactions', () => TX([`[{:db/id -1 :db/ident :red :name "Red"}]`, `[[:db/add :red :age ${age()}]]`, `[[:db/retractEntity :red]]`]));
+    add('transactions', () => TX([`[[:db/add ${pick(['-1', '"n"'])} :name "N"] [:db/add ${person()} :friend ${pick(['-1', '"n"'])}]]`]));
+    add('transactions', () => TX([`[{:db/id ${person()} :alias ${pick(['"solo"', '["a" "b"]', '#{"x"}'])}}]`]));
+    add('transactions', () => TX([`[[:db/cas ${person()} :friend ${pick(['2', '1', 'nil', '[:email "petr@petrov.ru"]'])} ${pick(['3', '[:email "ivan@sidorov.ru"]'])}]]`]));
     // }======
 
     void ri;

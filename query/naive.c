@@ -728,6 +728,22 @@ static const dt_value *known(const nv_env *env, const dq_clause *cl, int pos, dq
     return NULL;
 }
 
+/* 1 when the term at pos of cl is a query variable that a one-row input
+ * binds: the planner makes such inputs constants of the query (a lookup
+ * ref among them that matches nothing is an error, as in DataScript), and
+ * so does this evaluator. */
+static int input_const(const nv_ctx *c, const nv_env *env, const dq_clause *cl, int pos) {
+    if ((size_t)pos >= cl->nterms || cl->terms[pos].kind != DQ_TERM_VAR) return 0;
+    if (env->sc->vars != &c->q->vars || !c->x->in) return 0;
+    for (size_t i = 0; i < c->q->nin; i++) {
+        const dq_table *t = &c->x->in[i];
+        if (c->q->in[i].kind != DQ_IN_BINDING || t->nrows != 1) continue;
+        for (size_t k = 0; k < t->ncols; k++)
+            if (t->cols[k] == cl->terms[pos].id) return 1;
+    }
+    return 0;
+}
+
 static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     nv_pat p;
     memset(&p, 0, sizeof p);
@@ -754,6 +770,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     }
     /* entity */
     if ((kv = known(env, cl, 0, &p.var[0], &isc))) {
+        isc = isc || input_const(c, env, cl, 0);
         if ((rc = resolve_eid(c, &p, kv, isc, &p.e, &found)) != DT_OK) return rc;
         if (!found) return DT_OK;
         p.has_e = 1;
@@ -777,6 +794,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     /* value */
     dt_buf venc = DT_BUF_INIT;
     if ((kv = known(env, cl, 2, &p.var[2], &isc))) {
+        isc = isc || input_const(c, env, cl, 2);
         p.has_v = 1;
         p.v = kv;
         p.v_const = isc;

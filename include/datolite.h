@@ -1260,7 +1260,8 @@ int dt_conn_schema(dt_conn *conn, char **out);
  * integer, entity id, lookup ref [:attr value], ident keyword), nested
  * maps under ref attributes, reverse attributes (:_attr), collections
  * for cardinality-many attributes; [:db/add e a v], [:db/retract e a v],
- * [:db/retract e a], [:db/retractEntity e], [:db/cas e a old new].
+ * [:db/retract e a] (a component attribute's entities too, as DataScript),
+ * [:db/retractEntity e], [:db/cas e a old new].
  * docs/datalog.md lists the rules.
  * @param out  NULL, or receives the report (free with dt_report_close)
  * @retval DT_OK
@@ -2396,7 +2397,9 @@ int dt_entity_touch(dt_entity *ent, dt_value *out);
  *                         holds and v lacks are retracted
  *  dt_entity_add          add v to a cardinality-many attribute
  *  dt_entity_retract      retract the value v
- *  dt_entity_retract_attr retract every value of attr (no value needed)
+ *  dt_entity_retract_attr retract every value of attr (no value needed;
+ *                         for a component attribute, as [:db/retract e a],
+ *                         the component entities too)
  *  dt_entity_unstage      drop every staged change
  * @retval DT_OK
  * @retval DT_INVALID  an attribute the snapshot's schema does not know

@@ -128,6 +128,7 @@ module.exports = function templates(g) {
     add('fn-bindings', () => P(`[:find ?x :where [(ground ${pick(['nil', '1'])}) [?x ...]]]`, []));
     add('fn-bindings', () => P(`[:find ?e ?v :where [?e :name ?n] [(get-else $ ?e :nick ?n) ?v]]`));
     add('fn-bindings', () => P(`[:find ?k ?v :where [(ground {:a 1 :b 2}) [[?k ?v]]]]`, []));
+    add('fn-bindings', () => P(`[:find ?x :where [(ground ${pick(['{:a 1 :b 2}', '{}', '[{:a 1}]'])}) ${pick(['[?x ...]', '[[?x _]]', '[[?x]]'])}]]`, []));
     add('fn-bindings', () => P(`[:find ?x ?y :where [(ground ${pick(['[nil 1]', '[[nil 1]]', '1', '[1 2 3]', '[[1 2] [3]]', '"ab"', '#{1 2}', 'nil'])}) ${pick(['[?x ?y]', '[[?x ?y]]', '[?x ...]'])}]]`.replace('[?x ...]]]', '[?x ...]] [(ground 0) ?y]]'), []));
     // }======
 

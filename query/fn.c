@@ -415,12 +415,6 @@ static void split_name(const dt_value *v, const char **ns, size_t *nsl, const ch
 /* {====== Equality and order ====== */
 
 /* Clojure's number categories for `=`: integer, floating, decimal. */
-static int num_cat(const dt_value *v) {
-    if (is_int(v) || v->type == DT_BIGINT) return 0;
-    if (is_flo(v)) return 1;
-    return 2;
-}
-
 /* Exact numeric comparison of two numbers where one is a bigint or
  * bigdec and neither is floating: *out = -1/0/1.  DT_OK or DT_NOMEM /
  * DT_INVALID (malformed text). */
@@ -486,8 +480,10 @@ static int num_cmp(const dt_value *a, const dt_value *b, int *out, int *unordere
     return DT_OK;
 }
 
-/* Clojure's `=`: 1 and 1.0 differ, 1 and 1N do not; sequential
- * collections by elements, sets and maps by content.  *out 1/0. */
+/* `=` as DataScript's: numbers numerically (1, 1.0 and 1N are equal: the
+ * reference runs on JavaScript's one number type; Clojure on the JVM
+ * would tell 1 and 1.0 apart), sequential collections by elements, sets
+ * and maps by content.  *out 1/0. */
 static int clj_equal(const dt_value *a, const dt_value *b, int *out);
 
 /* Index of an element of set s `=` to v, or -1 (rc in *rc). */
@@ -517,7 +513,7 @@ static long map_find(const dt_value *m, const dt_value *k, int *rc) {
 static int clj_equal(const dt_value *a, const dt_value *b, int *out) {
     *out = 0;
     if (is_num(a) || is_num(b)) {
-        if (!is_num(a) || !is_num(b) || num_cat(a) != num_cat(b)) return DT_OK;
+        if (!is_num(a) || !is_num(b)) return DT_OK; /* 1 and 1.0 are = (DataScript) */
         int c, u;
         int rc = num_cmp(a, b, &c, &u);
         if (rc != DT_OK) return rc;

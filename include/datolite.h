@@ -1260,7 +1260,8 @@ int dt_conn_schema(dt_conn *conn, char **out);
  * integer, entity id, lookup ref [:attr value], ident keyword), nested
  * maps under ref attributes, reverse attributes (:_attr), collections
  * for cardinality-many attributes; [:db/add e a v], [:db/retract e a v],
- * [:db/retract e a], [:db/retractEntity e], [:db/cas e a old new].
+ * [:db/retract e a] (a component attribute's entities too, as DataScript),
+ * [:db/retractEntity e], [:db/cas e a old new].
  * docs/datalog.md lists the rules.
  * @param out  NULL, or receives the report (free with dt_report_close)
  * @retval DT_OK
@@ -1663,11 +1664,13 @@ void dt_cancel_free(dt_cancel *c);
  *
  * dt_pull: pattern is the EDN text pattern[0..len) of a pattern vector;
  * eid an entity id (DT_LONG or DT_REF), an ident keyword or a lookup ref
- * [:attr value].  *out receives the map or nil; the caller owns it
+ * [:attr value].  *out receives the map or nil (nil also when a lookup
+ * ref or ident matches no entity, as DataScript); the caller owns it
  * (dt_value_free).  dt_pull_value: the same with the pattern as a value
  * (borrowed).  dt_pull_many: pulls eids[0..n) with one compiled pattern;
  * *out is a vector of n items (a map, or nil for an entity with nothing
- * to pull), owned by the caller; one reference that fails fails the call.
+ * to pull or no entity), owned by the caller; one reference that fails
+ * (a malformed one) fails the call.
  * @retval DT_OK
  * @retval DT_INVALID  malformed EDN or pattern (the message shows the
  *                     offending part: "pull: a map spec needs a ref
@@ -1675,7 +1678,6 @@ void dt_cancel_free(dt_cancel *c);
  *                     reference that is not an id, ident or lookup ref,
  *                     a history view (dt_db_history: no single value per
  *                     attribute; as-of and since views pull as usual)
- * @retval DT_NOTFOUND a lookup ref or ident that matches no entity
  * @retval DT_LIMIT    a result nesting entities deeper than 1000 levels, a
  *                     pattern value nesting sub-patterns deeper than 128
  * @retval DT_MISUSE   NULL arguments, db not a live snapshot or view
@@ -2434,7 +2436,9 @@ int dt_entity_touch(dt_entity *ent, dt_value *out);
  *                         holds and v lacks are retracted
  *  dt_entity_add          add v to a cardinality-many attribute
  *  dt_entity_retract      retract the value v
- *  dt_entity_retract_attr retract every value of attr (no value needed)
+ *  dt_entity_retract_attr retract every value of attr (no value needed;
+ *                         for a component attribute, as [:db/retract e a],
+ *                         the component entities too)
  *  dt_entity_unstage      drop every staged change
  * @retval DT_OK
  * @retval DT_INVALID  an attribute the snapshot's schema does not know

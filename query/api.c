@@ -235,9 +235,7 @@ static int inb_walk(inb *s, const inb_node *p) {
     case DQ_BIND_VAR: {
         size_t c = 0;
         while (c < s->t->ncols && s->t->cols[c] != b->var) c++;
-        if (v->type == DT_NIL)
-            return dt__seterr(NULL, DT_INVALID,
-                              "query: input %zu: nil cannot be bound to a variable", s->input + 1);
+        /* nil binds as a value, as DataScript binds it */
         if (dq_arena_copy_value(s->ar, v, &s->row[c]) != DT_OK) return nomem();
         if (s->row[c].type == DT_REF) s->row[c].type = DT_LONG;
         return inb_walk(s, p->next);

@@ -234,6 +234,22 @@ int dq_call(dq_fnctx *ctx, dq_fn_id fn, const dt_value *args, size_t nargs, dt_v
 int dq_call_source(dq_fnctx *ctx, dq_fn_id fn, dt_db *db, const dt_value *args, size_t nargs,
                    dt_value *out);
 
+/*
+ * dq_bind_items: how the value v of a function call fits the tuple,
+ * collection or relation binding form b, as DataScript binds it: 0 when
+ * v is nil (binds nothing); 1 with the elements in *items, *n (a map's
+ * elements are its entries: *entries is set and element i is the pair
+ * items[2i], items[2i+1]); -DT_INVALID (message set, no clause) when v
+ * cannot be bound: a scalar or string for a tuple or collection, a tuple
+ * value with fewer elements than the form.
+ */
+int dq_bind_items(const dq_binding *b, const dt_value *v, const dt_value **items, size_t *n,
+                  int *entries);
+/* dq_bind_check: DT_OK when v, and every element within it, fits the
+ * binding form b (dq_bind_items), else DT_INVALID with the message set
+ * (no clause).  The evaluators check a result before binding it. */
+int dq_bind_check(const dq_binding *b, const dt_value *v);
+
 /* dq_truthy: Clojure truth (everything but nil and false). */
 static inline int dq_truthy(const dt_value *v) {
     return !(v->type == DT_NIL || (v->type == DT_BOOL && !v->u.b));

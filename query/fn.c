@@ -36,6 +36,7 @@
 
 #include "codec.h"
 #include "db.h"
+#include "coerce.h"
 #include "exec.h"
 #include "index.h"
 #include "store.h"
@@ -414,12 +415,6 @@ static void split_name(const dt_value *v, const char **ns, size_t *nsl, const ch
 /* {====== Equality and order ====== */
 
 /* Clojure's number categories for `=`: integer, floating, decimal. */
-static int num_cat(const dt_value *v) {
-    if (is_int(v) || v->type == DT_BIGINT) return 0;
-    if (is_flo(v)) return 1;
-    return 2;
-}
-
 /* Exact numeric comparison of two numbers where one is a bigint or
  * bigdec and neither is floating: *out = -1/0/1.  DT_OK or DT_NOMEM /
  * DT_INVALID (malformed text). */
@@ -485,8 +480,10 @@ static int num_cmp(const dt_value *a, const dt_value *b, int *out, int *unordere
     return DT_OK;
 }
 
-/* Clojure's `=`: 1 and 1.0 differ, 1 and 1N do not; sequential
- * collections by elements, sets and maps by content.  *out 1/0. */
+/* `=` as DataScript's: numbers numerically (1, 1.0 and 1N are equal: the
+ * reference runs on JavaScript's one number type; Clojure on the JVM
+ * would tell 1 and 1.0 apart), sequential collections by elements, sets
+ * and maps by content.  *out 1/0. */
 static int clj_equal(const dt_value *a, const dt_value *b, int *out);
 
 /* Index of an element of set s `=` to v, or -1 (rc in *rc). */
@@ -516,7 +513,7 @@ static long map_find(const dt_value *m, const dt_value *k, int *rc) {
 static int clj_equal(const dt_value *a, const dt_value *b, int *out) {
     *out = 0;
     if (is_num(a) || is_num(b)) {
-        if (!is_num(a) || !is_num(b) || num_cat(a) != num_cat(b)) return DT_OK;
+        if (!is_num(a) || !is_num(b)) return DT_OK; /* 1 and 1.0 are = (DataScript) */
         int c, u;
         int rc = num_cmp(a, b, &c, &u);
         if (rc != DT_OK) return rc;
@@ -1904,6 +1901,73 @@ static int fn_coll(dq_fn_id fn, const char *name, const dt_value *args, size_t n
     default:
         return no_impl(name);
     }
+}
+
+/* }====== */
+
+/* {====== Binding a result ====== */
+
+int dq_bind_items(const dq_binding *b, const dt_value *v, const dt_value **items, size_t *n,
+                  int *entries) {
+    *entries = 0;
+    if (v->type == DT_NIL) return 0;
+    int tuple = b->kind == DQ_BIND_TUPLE;
+    const char *form = tuple ? "tuple" : "collection";
+    switch (v->type) {
+    case DT_TUPLE:
+    case DT_LIST:
+    case DT_VECTOR:
+    case DT_SET:
+        *items = v->u.seq.items;
+        *n = v->u.seq.n;
+        break;
+    case DT_MAP:
+        if (!tuple) {
+            *items = v->u.seq.items;
+            *n = v->u.seq.n / 2;
+            *entries = 1;
+            return 1;
+        }
+        /* fall through */
+    default: {
+        char shown[160];
+        dl_show(v, shown, sizeof shown);
+        return -dt__seterr(NULL, DT_INVALID, "cannot bind value %s to a %s", shown, form);
+    }
+    }
+    if (tuple && *n < b->n) {
+        char shown[160];
+        dl_show(v, shown, sizeof shown);
+        return -dt__seterr(NULL, DT_INVALID,
+                           "not enough elements in %s to bind a tuple of %zu (%zu)", shown, b->n,
+                           *n);
+    }
+    return 1;
+}
+
+int dq_bind_check(const dq_binding *b, const dt_value *v) {
+    if (b->kind == DQ_BIND_VAR || b->kind == DQ_BIND_BLANK) return DT_OK;
+    const dt_value *items;
+    size_t n;
+    int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+    if (fit <= 0) return -fit;
+    if (b->kind == DQ_BIND_TUPLE) {
+        for (size_t i = 0; i < b->n; i++) {
+            int rc = dq_bind_check(&b->items[i], &items[i]);
+            if (rc != DT_OK) return rc;
+        }
+        return DT_OK;
+    }
+    dq_binding tb = {DQ_BIND_TUPLE, DQ_NOVAR, b->n, b->items};
+    const dq_binding *each = b->kind == DQ_BIND_COLL ? &b->items[0] : &tb;
+    for (size_t i = 0; i < n; i++) {
+        dt_value entry = {.type = DT_VECTOR}; /* a map's entry [k v] */
+        entry.u.seq.items = (dt_value *)&items[2 * i];
+        entry.u.seq.n = 2;
+        int rc = dq_bind_check(each, entries ? &entry : &items[i]);
+        if (rc != DT_OK) return rc;
+    }
+    return DT_OK;
 }
 
 /* }====== */

@@ -528,10 +528,6 @@ typedef struct nv_bstep {
 static int bind_form(nv_ctx *c, nv_env *env, const dq_binding *b, const dt_value *v, nv_kfn k,
                      void *karg);
 
-static int is_seq(const dt_value *v) {
-    return v->type == DT_VECTOR || v->type == DT_LIST || v->type == DT_TUPLE || v->type == DT_SET;
-}
-
 static int k_tuple_step(nv_ctx *c, nv_env *env, void *arg) {
     nv_bstep *s = arg;
     if (s->i == s->b->n) return s->k(c, env, s->karg);
@@ -541,42 +537,48 @@ static int k_tuple_step(nv_ctx *c, nv_env *env, void *arg) {
 
 static int bind_tuple(nv_ctx *c, nv_env *env, const dq_binding *b, const dt_value *v, nv_kfn k,
                       void *karg) {
-    if (!is_seq(v) || v->u.seq.n < b->n) return DT_OK; /* no match */
+    const dt_value *items;
+    size_t n;
+    int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+    if (fit <= 0) return DT_OK; /* nil (dq_bind_check found the errors) */
     nv_bstep s = {b, v, 0, k, karg};
     return k_tuple_step(c, env, &s);
 }
 
 /* bind_form: binds the values of v by the binding form b and calls k
- * with each resulting environment (a collection gives one per element).
- * A value that does not fit the form (nil, a scalar for a collection)
- * gives nothing, as in Datomic. */
+ * with each resulting environment (a collection gives one per element),
+ * as DataScript binds a function's result: nil (the caller drops a nil
+ * result) inside a collection or tuple binds nil, a map is a collection
+ * of its [k v] entries, and a value that does not fit the form (a scalar
+ * for a collection, a short tuple) is an error (dq_bind_items). */
 static int bind_form(nv_ctx *c, nv_env *env, const dq_binding *b, const dt_value *v, nv_kfn k,
                      void *karg) {
     int rc;
     switch (b->kind) {
     case DQ_BIND_VAR:
-        if (v->type == DT_NIL) return DT_OK;
         return bind_and_go(c, env, b->var, v, k, karg);
     case DQ_BIND_BLANK:
         return k(c, env, karg);
     case DQ_BIND_TUPLE:
         return bind_tuple(c, env, b, v, k, karg);
     case DQ_BIND_COLL:
-        if (!is_seq(v)) return DT_OK;
-        for (size_t i = 0; i < v->u.seq.n; i++) {
+    case DQ_BIND_REL: {
+        const dt_value *items;
+        size_t n;
+        int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+        if (fit <= 0) return DT_OK;
+        dq_binding tb = {DQ_BIND_TUPLE, DQ_NOVAR, b->n, b->items};
+        const dq_binding *each = b->kind == DQ_BIND_COLL ? &b->items[0] : &tb;
+        for (size_t i = 0; i < n; i++) {
             if ((rc = dq_exec_check(c->x)) != DT_OK) return rc;
-            if ((rc = bind_form(c, env, &b->items[0], &v->u.seq.items[i], k, karg)) != DT_OK)
+            dt_value entry = {.type = DT_VECTOR}; /* a map's entry [k v] */
+            entry.u.seq.items = (dt_value *)&items[2 * i];
+            entry.u.seq.n = 2;
+            if ((rc = bind_form(c, env, each, entries ? &entry : &items[i], k, karg)) != DT_OK)
                 return rc;
         }
         return DT_OK;
-    case DQ_BIND_REL:
-        if (!is_seq(v)) return DT_OK;
-        for (size_t i = 0; i < v->u.seq.n; i++) {
-            if ((rc = dq_exec_check(c->x)) != DT_OK) return rc;
-            dq_binding tb = {DQ_BIND_TUPLE, DQ_NOVAR, b->n, b->items};
-            if ((rc = bind_tuple(c, env, &tb, &v->u.seq.items[i], k, karg)) != DT_OK) return rc;
-        }
-        return DT_OK;
+    }
     }
     return DT_OK;
 }
@@ -726,6 +728,22 @@ static const dt_value *known(const nv_env *env, const dq_clause *cl, int pos, dq
     return NULL;
 }
 
+/* 1 when the term at pos of cl is a query variable that a one-row input
+ * binds: the planner makes such inputs constants of the query (a lookup
+ * ref among them that matches nothing is an error, as in DataScript), and
+ * so does this evaluator. */
+static int input_const(const nv_ctx *c, const nv_env *env, const dq_clause *cl, int pos) {
+    if ((size_t)pos >= cl->nterms || cl->terms[pos].kind != DQ_TERM_VAR) return 0;
+    if (env->sc->vars != &c->q->vars || !c->x->in) return 0;
+    for (size_t i = 0; i < c->q->nin; i++) {
+        const dq_table *t = &c->x->in[i];
+        if (c->q->in[i].kind != DQ_IN_BINDING || t->nrows != 1) continue;
+        for (size_t k = 0; k < t->ncols; k++)
+            if (t->cols[k] == cl->terms[pos].id) return 1;
+    }
+    return 0;
+}
+
 static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     nv_pat p;
     memset(&p, 0, sizeof p);
@@ -752,6 +770,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     }
     /* entity */
     if ((kv = known(env, cl, 0, &p.var[0], &isc))) {
+        isc = isc || input_const(c, env, cl, 0);
         if ((rc = resolve_eid(c, &p, kv, isc, &p.e, &found)) != DT_OK) return rc;
         if (!found) return DT_OK;
         p.has_e = 1;
@@ -775,6 +794,7 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     /* value */
     dt_buf venc = DT_BUF_INIT;
     if ((kv = known(env, cl, 2, &p.var[2], &isc))) {
+        isc = isc || input_const(c, env, cl, 2);
         p.has_v = 1;
         p.v = kv;
         p.v_const = isc;
@@ -948,7 +968,13 @@ static int eval_call(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
     if (rc != DT_OK) return cl_wrap(cl, rc);
     if (cl->kind == DQ_CL_PRED)
         rc = dq_truthy(&out) ? solve(c, env, L) : DT_OK;
-    else
+    else if (out.type == DT_NIL) /* a nil result binds nothing */
+        rc = DT_OK;
+    else if ((rc = dq_bind_check(&cl->bind, &out)) != DT_OK) { /* does not fit the form */
+        char what[DT__ERRMSG_MAX];
+        snprintf(what, sizeof what, "%s", dt_errmsg(NULL));
+        rc = cl_err(cl, rc, "%s", what);
+    } else
         rc = bind_form(c, env, &cl->bind, &out, k_solve, L);
     dt_value_free(&out);
     return rc;

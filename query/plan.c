@@ -1679,20 +1679,6 @@ typedef struct bindst {
     uint8_t *set;
 } bindst;
 
-static int seq_items(const dt_value *v, const dt_value **items, size_t *n) {
-    switch (v->type) {
-    case DT_TUPLE:
-    case DT_LIST:
-    case DT_VECTOR:
-    case DT_SET:
-        *items = v->u.seq.items;
-        *n = v->u.seq.n;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Binds value v to form b, calling emit for each complete binding.  The
  * new variables' columns are in st->out after the input's. */
 static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
@@ -1738,7 +1724,8 @@ static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
     case DQ_BIND_TUPLE: {
         const dt_value *items;
         size_t n;
-        if (!seq_items(v, &items, &n) || n < b->n) return DT_OK;
+        int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+        if (fit <= 0) return DT_OK; /* nil (dq_bind_check found the errors) */
         /* bind the elements in turn, then the rest */
         size_t tot = b->n + nrest;
         const dq_binding **rb = dt__malloc((tot + 1) * sizeof *rb);
@@ -1759,7 +1746,8 @@ static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
     case DQ_BIND_REL: {
         const dt_value *items;
         size_t n;
-        if (!seq_items(v, &items, &n)) return DT_OK;
+        int entries, fit = dq_bind_items(b, v, &items, &n, &entries);
+        if (fit <= 0) return DT_OK; /* nil (dq_bind_check found the errors) */
         dq_binding row_form;
         const dq_binding *each = &b->items[0];
         if (b->kind == DQ_BIND_REL) {
@@ -1770,7 +1758,10 @@ static int bind_form(ctx *c, bindst *st, const dq_binding *b, const dt_value *v,
             each = &row_form;
         }
         for (size_t i = 0; i < n; i++) {
-            int rc = bind_form(c, st, each, &items[i], rest, nrest, restv);
+            dt_value entry = {.type = DT_VECTOR}; /* a map's entry [k v] */
+            entry.u.seq.items = (dt_value *)&items[2 * i];
+            entry.u.seq.n = 2;
+            int rc = bind_form(c, st, each, entries ? &entry : &items[i], rest, nrest, restv);
             if (rc != DT_OK) return rc;
         }
         return DT_OK;
@@ -1815,6 +1806,12 @@ static int run_fn(ctx *c, const scope *sc, const dq_clause *cl, dq_table *t) {
         if (rc != DT_OK) break;
         if (copy.type == DT_NIL) continue; /* nil binds nothing (as Datomic) */
         st.inrow = row;
+        if ((rc = dq_bind_check(&cl->bind, &copy)) != DT_OK) { /* does not fit the form */
+            char what[DT__ERRMSG_MAX];
+            snprintf(what, sizeof what, "%s", dt_errmsg(NULL));
+            rc = clause_err(cl, rc, what);
+            break;
+        }
         rc = bind_form(c, &st, &cl->bind, &copy, NULL, 0, NULL);
         if (rc == DT_OK) rc = dq_exec_rows(c->x, out.nrows);
     }

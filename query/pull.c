@@ -1179,6 +1179,7 @@ static int compile_text(dt_db *db, const char *pattern, size_t len, dq_pull **ou
 static int pull_one(dt_db *db, dq_pull *p, const dt_value *eid, dq_arena *ar, dt_value *out) {
     int64_t e = 0;
     int rc = pull_eid(db, eid, &e);
+    if (rc == DT_NOTFOUND) return DT_OK; /* no such entity: nil, as DataScript */
     if (rc == DT_OK) rc = dq_pull_run(p, db, e, ar, out);
     return rc;
 }
@@ -1242,7 +1243,10 @@ static int pull_many_text(const char *fname, dt_db *db, const char *pattern, siz
     for (size_t i = 0; rc == DT_OK && i < n; i++) {
         int64_t e = 0;
         rc = pull_eid(db, &eids[i], &e);
-        if (rc == DT_OK) rc = run_one(&r, e, &res.u.seq.items[i]);
+        if (rc == DT_NOTFOUND)
+            rc = DT_OK; /* no such entity: nil */
+        else if (rc == DT_OK)
+            rc = run_one(&r, e, &res.u.seq.items[i]);
     }
     if (begun) run_end(&r);
     dq_pull_free(p);

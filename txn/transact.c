@@ -1339,6 +1339,11 @@ static int apply_op(tctx *c, const op *o) {
         rc = current_values(c, e, a->aid, &list, &count);
         while (rc == DT_OK && (p = list_next(&list, &pos, &n)))
             rc = retract_enc(c, e, a->aid, p, n);
+        /* as DataScript: retracting a component attribute whole retracts
+         * its component entities too (a retraction of one value does not) */
+        for (pos = 0; rc == DT_OK && a->component && (p = list_next(&list, &pos, &n));)
+            if (n == 9 && p[0] == DL_CODEC_TAG(DT_REF))
+                rc = retract_entity(c, dl_codec_get_int(p), 1);
         dt_buf_release(&list);
         return rc;
     }

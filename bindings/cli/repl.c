@@ -968,6 +968,12 @@ static void cmd_pull_dot(repl *r, const char *args, size_t n, int entity) {
     if (rc == DT_OK) rc = dt_pull_value(db, pattern, eid, &out);
     if (rc != DT_OK) {
         report(r, rc, args, n, "pull: %s", db ? dt_errmsg(db) : dt_errmsg(r->conn));
+    } else if (entity && out.type == DT_NIL) {
+        /* a lookup ref or ident that matches nothing (pull gives nil) */
+        char *s = NULL;
+        dt_edn_write(eid, DT_EDN_COMPACT, &s, NULL);
+        report(r, DT_NOTFOUND, NULL, 0, "entity %s matches no entity", s ? s : "?");
+        dt_free(s);
     } else if (entity && out.type == DT_MAP && out.u.seq.n <= 2) {
         /* only :db/id: the entity has no datoms */
         char *s = NULL;

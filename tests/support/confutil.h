@@ -85,4 +85,33 @@ void tu_conf_datasets_close(void);
 
 /* }====== */
 
+/* {====== Running cases ====== */
+
+/* Every case of an EDN file in the cases format (a vector of maps), by
+ * path; the caller frees it with dt_value_free. */
+dt_value tu_conf_cases_file(const char *path);
+
+/*
+ * tu_conf_run_q: runs one `:op :q` case through dt_q_inputs under plan
+ * mode `plan` (inputs "$" are the case's dataset, loaded through
+ * tu_conf_dataset).  Returns 1 when it conforms, else appends a report
+ * (id, query, inputs, expected, actual) to msg and returns 0.  An :error
+ * case must fail, an :error-allowed one may; DT_INTERNAL, DT_NOMEM and
+ * DT_MISUSE never conform.  *divergent is set for a :known-divergence
+ * case, which must run and whose result is printed for a human.
+ */
+int tu_conf_run_q(const dt_value *cs, dt_plan_mode plan, int *divergent, tu_sbuf *msg);
+
+/* tu_conf_run_pull: one `:op :pull` / `:op :pull-many` case (dt_pull,
+ * dt_pull_many on the case's dataset); 1 when it conforms, else appends
+ * what differs to msg and returns 0. */
+int tu_conf_run_pull(const dt_value *cs, tu_sbuf *msg);
+
+/* tu_conf_run_tx: one `:op :tx` case on a fresh database; datoms, tempid
+ * maps and report datoms compared as the README says.  1 when it
+ * conforms, else appends the differences to msg and returns 0. */
+int tu_conf_run_tx(const dt_value *cs, tu_sbuf *msg);
+
+/* }====== */
+
 #endif

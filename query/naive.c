@@ -858,6 +858,9 @@ static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L)
     while (rc == DT_OK && (rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
         rc = DT_OK;
         if ((rc = dq_exec_check(c->x)) != DT_OK) break;
+        /* a pattern that names neither its entity nor its attribute does
+         * not see transaction entities (as DataScript, which has none) */
+        if (!p.has_e && !p.has_a && d.e >= DT_TX0) continue;
         if (p.has_tx && d.tx != p.tx) continue;
         int added = dl_cursor_added(&cur);
         if (p.has_added && added != p.want_added) continue;

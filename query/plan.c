@@ -1158,6 +1158,10 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
     int open_ix = -1;
     dt_buf vb = DT_BUF_INIT;
     int lo_off = 0; /* p->rg.has_lo cleared for the rest of a range scan */
+    /* a pattern that names neither its entity nor its attribute does not
+     * see transaction entities (as DataScript, which has none) */
+    int hide_tx = p->p[0].kind != P_CONST && p->p[0].kind != P_BOUND && p->p[1].kind != P_CONST &&
+                  p->p[1].kind != P_BOUND;
     *ixname = NULL;
     if (p->none) goto done;
     for (size_t r = 0; r < in->nrows; r++) {
@@ -1282,6 +1286,7 @@ static int pat_run(ctx *c, pat *p, const dq_table *in, dq_table *out, const char
         dl_datom d;
         while ((rc = dl_cursor_next(&cur, &d)) == DT_ROW) {
             if (!has_e && p->p[0].kind == P_BOUND) continue;
+            if (hide_tx && d.e >= DT_TX0) continue;
             if (p->fe && !idset_has(p->fe, d.e)) continue;
             if (p->fv && (d.vlen != 9 || d.v[0] != DL_CODEC_TAG(DT_REF) ||
                           !idset_has(p->fv, dl_codec_get_int(d.v))))

@@ -66,8 +66,8 @@ static int op_arena(dt_conn *c, const void **msg_on) {
     if (rc == DT_OK) rc = on(c, db, dt_pull_in(db, PATTERN, strlen(PATTERN), &e, a, &one));
     if (rc != DT_OK) assert_int_equal(one.type, DT_NIL);
     if (rc == DT_OK)
-        rc = on(c, db,
-                dt_pull_many_in(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, a, &many));
+        rc =
+            on(c, db, dt_pull_many_in(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, a, &many));
     if (rc != DT_OK) assert_int_equal(many.type, DT_NIL);
     if (rc == DT_OK) {
         assert_true(dt_value_equal(&want_one, &one));

@@ -293,6 +293,17 @@ static void test_patterns(void **state) {
     dt_db_close(db2);
     /* mutual follows */
     check(db, "[:find ?a ?b :where [?a :follows ?b] [?b :follows ?a]]", "#{[1 3] [3 1]}");
+    /* a pattern naming neither entity nor attribute does not see the
+     * transaction entities (as DataScript, which has none); naming either
+     * does */
+    check(db, "[:find ?a :where [_ ?a]]",
+          "#{[:age] [:alias] [:color] [:db/ident] [:email] [:follows] [:friend] [:name] [:salary] "
+          "[:sex]}");
+    check(db, "[:find (count ?e) . :where [?e]]", "7");
+    check(db, "[:find (count ?e) . :where [?e ?a ?v]]", "7");
+    check(db, "[:find (count ?tx) . :where [?tx :db/txInstant]]", "1");
+    check(db, "[:find ?a :where [?tx :db/txInstant] [?tx ?a]]", "#{[:db/txInstant]}");
+    CHECK_IN(db, "[:find (count ?e) . :in $ ?a :where [?e ?a]]", "1", "$", ":db/txInstant");
 }
 
 static void test_lookup_refs_idents(void **state) {

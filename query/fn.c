@@ -722,7 +722,10 @@ static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args,
         return DT_OK;
     }
     /* < > <= >=: every pair must be comparable (checked even when the
-     * answer is already known, so an error does not depend on data order) */
+     * answer is already known, so an error does not depend on data order);
+     * nil is not (DataScript fails, Clojure throws) */
+    for (size_t i = 0; i < n; i++)
+        if (args[i].type == DT_NIL) return call_err(name, args, n, "cannot compare nil");
     for (size_t i = 0; i + 1 < n; i++) {
         const dt_value *a = &args[i], *b = &args[i + 1];
         int c, unordered = 0;
@@ -1177,12 +1180,20 @@ static int fn_incdec(dq_fn_id fn, const char *name, const dt_value *args, size_t
     return DT_OK;
 }
 
-/* min / max of numbers: the winning argument as it is (of equal ones
- * the last); NaN wins. */
+/* min / max: the winning argument as it is (of equal ones the last).
+ * Numbers compare numerically (NaN wins); with any other value among the
+ * arguments, all compare in value order (dt_value_compare), as
+ * DataScript's min and max compare any values: (max :b :a) is :b. */
 static int fn_minmax(dq_fn_id fn, const char *name, const dt_value *args, size_t n, dt_value *out) {
-    for (size_t i = 0; i < n; i++)
-        if (!is_num(&args[i])) return call_err(name, args, n, "not a number: %s", tname(&args[i]));
     size_t best = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_num(&args[i])) {
+            for (size_t k = 1; k < n; k++) {
+                int c = dt_value_compare(&args[k], &args[best]);
+                if (fn == DQ_FN_MIN ? c <= 0 : c >= 0) best = k;
+            }
+            return dt_value_copy(&args[best], out) == DT_OK ? DT_OK : nomem();
+        }
     for (size_t i = 1; i < n; i++) {
         int c, u;
         int rc = num_cmp(&args[i], &args[best], &c, &u);

@@ -710,8 +710,15 @@ static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args,
     }
     if (fn == DQ_FN_NUM_EQ) {
         for (size_t i = 0; i < n; i++)
-            if (!is_num(&args[i]))
-                return call_err(name, args, n, "not a number: %s", tname(&args[i]));
+            if (!is_num(&args[i])) { /* as =, as DataScript: (== "a" "b") is false */
+                for (size_t k = 0; k + 1 < n && ok; k++) {
+                    int rc = clj_equal(&args[k], &args[k + 1], &ok);
+                    if (rc != DT_OK)
+                        return rc == DT_NOMEM ? rc : call_err(name, args, n, "bad number");
+                }
+                dt_value_bool(ok, out);
+                return DT_OK;
+            }
         for (size_t i = 0; i + 1 < n && ok; i++) {
             int c, u;
             int rc = num_cmp(&args[i], &args[i + 1], &c, &u);

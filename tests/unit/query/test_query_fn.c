@@ -220,7 +220,11 @@ static void test_equality(void **state) {
     CALL("==", "[1 2]", "false");
     CALL("==", "[##NaN ##NaN]", "false");
     CALL("==", "[7]", "true");
-    ERR("==", "[1 \"1\"]", "query: (== 1 \"1\"): not a number: string");
+    /* with anything but numbers, as = (DataScript) */
+    CALL("==", "[1 \"1\"]", "false");
+    CALL("==", "[\"a\" \"a\"]", "true");
+    CALL("==", "[\"Anna\" \"Z\"]", "false");
+    CALL("==", "[:a :a :a]", "true");
     CALL("not=", "[1 2]", "true");
     CALL("not=", "[1 1 1]", "false");
     CALL("not=", "[\"Ivan\" \"Ivan\"]", "false");

@@ -368,6 +368,67 @@ static int tree_for(dt_query *q, const dt_input *inputs, size_t n, const dq_quer
 
 /* The database whose connection's host functions the query calls: its $,
  * else its first database input. */
+/* 1 when a clause below (or at) cl reads source src: a pattern, rule
+ * call, or/not naming it, a function given it, or any rule call or
+ * source-taking function reading the default source when src is it. */
+static int reads_src(const dq_query *q, const dq_clause *cl, int32_t src, int top) {
+    int32_t s = cl->src;
+    switch (cl->kind) {
+    case DQ_CL_PATTERN:
+        return !top && s == src;
+    case DQ_CL_RULE:
+        return s == src || (s < 0 && src == q->default_src) || s == DQ_SRC_CALLER;
+    case DQ_CL_PRED:
+    case DQ_CL_FN:
+        for (size_t i = 0; i < cl->nterms; i++)
+            if (cl->terms[i].kind == DQ_TERM_SRC)
+                return cl->terms[i].id == src || cl->terms[i].id == DQ_SRC_CALLER;
+        return cl->fn != DQ_FN_USER && dq_builtins[cl->fn].kind == DQ_FNK_SOURCE &&
+               src == q->default_src;
+    default:
+        if (cl->src == src) return 1;
+        for (size_t i = 0; i < cl->nclauses; i++)
+            if (reads_src(q, &cl->clauses[i], src, 0)) return 1;
+        return 0;
+    }
+}
+
+/* Checks a collection given for source input i (id src): a vector, list
+ * or set of tuples (vectors or lists), read only by data patterns at the
+ * top of :where (as relations: a tuple matches a pattern of as many or
+ * fewer positions). */
+static int coll_source(const dq_query *q, size_t i, int32_t src, const dt_value *v) {
+    const char *name = q->srcs[src];
+    if (v->type != DT_VECTOR && v->type != DT_LIST && v->type != DT_SET)
+        return dt__seterr(NULL, DT_INVALID,
+                          "query: input %zu (%s) must be a database or a collection of tuples, "
+                          "got a %s",
+                          i + 1, name, dt_type_name(v->type));
+    for (size_t k = 0; k < v->u.seq.n; k++) {
+        dt_type t = v->u.seq.items[k].type;
+        if (t != DT_VECTOR && t != DT_LIST && t != DT_TUPLE)
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: input %zu (%s): item %zu of the collection is a %s, "
+                              "not a tuple",
+                              i + 1, name, k + 1, dt_type_name(t));
+    }
+    for (size_t k = 0; k < q->nwhere; k++)
+        if (reads_src(q, &q->where[k], src, 1)) {
+            const dq_clause *cl = &q->where[k];
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: source %s is a collection: only data patterns at the top "
+                              "of :where can read it (line %d, column %d)",
+                              name, cl->line, cl->col);
+        }
+    for (size_t f = 0; f < q->nfind; f++)
+        if (q->find[f].kind == DQ_ELEM_PULL && q->find[f].src == src)
+            return dt__seterr(NULL, DT_INVALID,
+                              "query: source %s is a collection: it has no "
+                              "entities to pull",
+                              name);
+    return DT_OK;
+}
+
 static dt_db *fn_db(const dq_query *q, const dq_exec *x, const dt_input *inputs, size_t n) {
     if (q->default_src >= 0 && x->srcs[q->default_src]) return x->srcs[q->default_src];
     for (size_t i = 0; i < n; i++)
@@ -393,9 +454,10 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
     dt_value *tmps = dt__calloc(n ? n : 1, sizeof *tmps);
     const dt_value **pats = dt__calloc(q->nin ? q->nin : 1, sizeof *pats);
     x.srcs = dt__calloc(q->nsrcs ? q->nsrcs : 1, sizeof *x.srcs);
+    x.srcvals = dt__calloc(q->nsrcs ? q->nsrcs : 1, sizeof *x.srcvals);
     x.in = dt__calloc(q->nin ? q->nin : 1, sizeof *x.in);
     dq_table rows = DQ_TABLE_INIT;
-    if (!tmps || !pats || !x.srcs || !x.in) rc = nomem();
+    if (!tmps || !pats || !x.srcs || !x.srcvals || !x.in) rc = nomem();
     if (rc == DT_OK && opts) {
         if (opts->version < 1 || opts->version > DT_QUERY_OPTIONS_VERSION)
             rc = dt__seterr(NULL, DT_INVALID,
@@ -416,11 +478,16 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
         const dt_value *v = NULL;
         switch (in->kind) {
         case DQ_IN_SRC:
-            if (!inputs[i].db || !dl_db_ok(inputs[i].db))
-                rc = dt__seterr(NULL, DT_INVALID, "query: input %zu (%s) must be a database", i + 1,
-                                q->srcs[in->src]);
-            else
-                x.srcs[in->src] = inputs[i].db;
+            if (inputs[i].db) {
+                if (!dl_db_ok(inputs[i].db))
+                    rc = dt__seterr(NULL, DT_INVALID, "query: input %zu (%s) must be a database",
+                                    i + 1, q->srcs[in->src]);
+                else
+                    x.srcs[in->src] = inputs[i].db;
+            } else if ((rc = input_value(&inputs[i], i, &tmps[i], &v)) == DT_OK) {
+                rc = coll_source(q, i, in->src, v);
+                if (rc == DT_OK) x.srcvals[in->src] = v;
+            }
             break;
         case DQ_IN_RULES:
             break;
@@ -457,6 +524,7 @@ static int run(dt_query *dq, const dt_input *inputs, size_t n, const dt_query_op
     dt__free(tmps);
     dt__free(pats);
     dt__free(x.srcs);
+    dt__free((void *)x.srcvals);
     dt__free(x.in);
     dt__free((void *)x.ufn);
     dq_query_free(tmp_tree);

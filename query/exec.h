@@ -144,6 +144,9 @@ typedef struct dq_fnctx dq_fnctx; /* fn.c: per-execution state of built-ins */
 typedef struct dq_exec {
     const dq_query *q;
     dt_db **srcs;
+    /* per source: a collection of tuples given instead of a database
+     * (srcs[i] NULL then), read by top-level data patterns only */
+    const dt_value **srcvals;
     dq_table *in;
     dq_fnctx *fn;
     dq_arena arena;

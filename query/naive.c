@@ -744,7 +744,47 @@ static int input_const(const nv_ctx *c, const nv_env *env, const dq_clause *cl, 
     return 0;
 }
 
+/* A pattern over a collection source: each tuple with at least as many
+ * items as the pattern has positions is a row; constants and bound
+ * variables must equal their items. */
+static int eval_coll_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, const dt_value *coll,
+                             nv_list *L) {
+    for (size_t r = 0; r < coll->u.seq.n; r++) {
+        int rc = dq_exec_check(c->x);
+        if (rc != DT_OK) return rc;
+        const dt_value *t = &coll->u.seq.items[r];
+        if (t->u.seq.n < cl->nterms) continue;
+        nv_pat p;
+        memset(&p, 0, sizeof p);
+        p.cl = cl;
+        p.L = L;
+        for (int i = 0; i < 4; i++) p.var[i] = DQ_NOVAR;
+        p.added_var = DQ_NOVAR;
+        int ok = 1;
+        for (size_t i = 0; ok && i < cl->nterms; i++) {
+            const dq_term *term = &cl->terms[i];
+            const dt_value *item = &t->u.seq.items[i];
+            p.vals[i] = *item;
+            if (term->kind == DQ_TERM_CONST) {
+                ok = nv_eq(term->value, item);
+            } else if (term->kind == DQ_TERM_VAR) {
+                if (env->bound[term->id])
+                    ok = nv_eq(&env->val[term->id], item);
+                else if (i < 4)
+                    p.var[i] = term->id;
+                else
+                    p.bind_added = 1, p.added_var = term->id;
+            }
+        }
+        if (ok && (rc = k_pattern_emit(c, env, &p, 0)) != DT_OK) return rc;
+    }
+    return DT_OK;
+}
+
 static int eval_pattern(nv_ctx *c, nv_env *env, const dq_clause *cl, nv_list *L) {
+    int32_t csrc = clause_src(env, cl);
+    if (csrc >= 0 && (size_t)csrc < c->q->nsrcs && c->x->srcvals && c->x->srcvals[csrc])
+        return eval_coll_pattern(c, env, cl, c->x->srcvals[csrc], L);
     nv_pat p;
     memset(&p, 0, sizeof p);
     p.cl = cl;

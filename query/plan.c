@@ -3972,6 +3972,50 @@ static int write_explain(ctx *c, uint64_t rows) {
 
 /* {====== dq_eval ====== */
 
+/* The relation of pattern cl over collection coll: a column per distinct
+ * variable (first use order), a row per tuple with at least as many items
+ * as the pattern has positions whose constants and repeated variables
+ * match.  Cells borrow the collection's items. */
+static int coll_table(const dt_value *coll, const dq_clause *cl, dq_table *t) {
+    dq_var cols[DQ_MAX_PATTERN];
+    int colof[DQ_MAX_PATTERN]; /* per position: its column, or -1 */
+    size_t nc = 0;
+    for (size_t i = 0; i < cl->nterms && i < DQ_MAX_PATTERN; i++) {
+        colof[i] = -1;
+        if (cl->terms[i].kind != DQ_TERM_VAR) continue;
+        size_t k = 0;
+        while (k < nc && cols[k] != cl->terms[i].id) k++;
+        if (k == nc) cols[nc++] = cl->terms[i].id;
+        colof[i] = (int)k;
+    }
+    int rc = tab_init_cols(t, cols, nc, NULL, 0);
+    if (rc != DT_OK) return rc;
+    for (size_t r = 0; r < coll->u.seq.n; r++) {
+        const dt_value *tu = &coll->u.seq.items[r];
+        if (tu->u.seq.n < cl->nterms) continue;
+        dt_value *row = tab_slot(t);
+        if (!row) return DT_NOMEM;
+        uint8_t set[DQ_MAX_PATTERN] = {0};
+        int ok = 1;
+        for (size_t i = 0; ok && i < cl->nterms; i++) {
+            const dt_value *it = &tu->u.seq.items[i];
+            if (cl->terms[i].kind == DQ_TERM_CONST) {
+                ok = val_eq(cl->terms[i].value, it);
+            } else if (colof[i] >= 0) {
+                if (set[colof[i]]) {
+                    ok = val_eq(&row[colof[i]], it);
+                } else {
+                    row[colof[i]] = *it;
+                    if (row[colof[i]].type == DT_REF) row[colof[i]].type = DT_LONG;
+                    set[colof[i]] = 1;
+                }
+            }
+        }
+        if (ok) t->nrows++;
+    }
+    return DT_OK;
+}
+
 static int eval_planned(dq_exec *x, dq_table *out) {
     const dq_query *q = x->q;
     memset(out, 0, sizeof *out);
@@ -3982,6 +4026,7 @@ static int eval_planned(dq_exec *x, dq_table *out) {
     dq_var *fcols = NULL;
     size_t nf = 0;
     item *items = NULL;
+    dq_table *colls = NULL;
     const dt_value **cval = NULL;
     dq_table t;
     memset(&t, 0, sizeof t);
@@ -4028,7 +4073,22 @@ static int eval_planned(dq_exec *x, dq_table *out) {
         for (size_t k = 0; k < ni; k++) row[k] = *ivals[k];
         t.nrows = 1;
     }
-    for (size_t i = 0; i < q->nwhere; i++) items[nitems++].cl = &q->where[i];
+    /* patterns over a collection source become relations */
+    colls = dt__calloc(q->nwhere + 1, sizeof *colls);
+    if (!colls) {
+        rc = DT_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < q->nwhere; i++) {
+        const dq_clause *cl = &q->where[i];
+        if (cl->kind == DQ_CL_PATTERN && cl->src >= 0 && (size_t)cl->src < q->nsrcs && x->srcvals &&
+            x->srcvals[cl->src]) {
+            if ((rc = coll_table(x->srcvals[cl->src], cl, &colls[i])) != DT_OK) goto done;
+            items[nitems++].rel = &colls[i];
+        } else {
+            items[nitems++].cl = cl;
+        }
+    }
     scope sc = {&q->vars, q->default_src >= 0 ? q->default_src : 0, (const dt_value *const *)cval};
     {
         uint8_t *keep = dt__calloc(q->vars.n + 1, 1);
@@ -4104,6 +4164,8 @@ done:
     dt__free(c.steps);
     dt__free(cval);
     dt__free(items);
+    for (size_t i = 0; colls && i < q->nwhere; i++) dq_table_release(&colls[i]);
+    dt__free(colls);
     dt__free(fcols);
     return rc;
 }

@@ -228,8 +228,39 @@ static void test_in_errors(void **state) {
     CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ [?n ?a] :where [?e :name ?n] [?e :age ?a]]",
               "input 2: expected a tuple", "$", "[\"Ivan\"]");
     CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ ?n :where [?e :name ?n]]", "input 2", "$", "[1 2");
-    CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ $b ?n :where [?e :name ?n]]", "must be a database",
-              "$", "1", "2");
+    CHECK_ERR(db, DT_INVALID, "[:find ?e :in $ $b ?n :where [?e :name ?n]]",
+              "must be a database or a collection of tuples, got a long", "$", "1", "2");
+}
+
+/* A collection of tuples as a source (DataScript): data patterns at the
+ * top of :where read it as a relation. */
+static void test_collection_sources(void **state) {
+    dt_db *db = DB(state);
+    const char *coll = "[[1 :k 2] [3 :j 4] [5 :k 6 7] [8]]";
+    CHECK_IN(db, "[:find ?x ?y :in $b :where [$b ?x :k ?y]]", "#{[1 2] [5 6]}", coll);
+    CHECK_IN(db, "[:find ?x :in $b :where [$b ?x]]", "#{[1] [3] [5] [8]}", coll);
+    /* joined with the database */
+    CHECK_IN(db, "[:find ?e ?c :in $ $b :where [?e :name ?n] [$b ?n ?c] [?e :age 25]]",
+             "#{[1 :red]}", "$", "[[\"Ivan\" :red] [\"Zed\" :blue]]");
+    /* a repeated variable, a bound variable, constants only */
+    CHECK_IN(db, "[:find ?x :in $b :where [$b ?x ?x]]", "#{[1]}", "[[1 1] [2 3]]");
+    CHECK_IN(db, "[:find ?x :in $b :where [$b ?x :k] [$b :z ?x]]", "#{[2]}",
+             "[[1 :k] [2 :k] [:z 2]]");
+    CHECK_IN(db, "[:find ?x :in $b :where [$b 1 :k 2] [(ground 1) ?x]]", "#{[1]}", "#{[1 :k 2]}");
+    CHECK_IN(db, "[:find ?x :in $b :where [$b 1 :k 3] [(ground 1) ?x]]", "#{}", "([1 :k 2])");
+    /* the default source given as a collection */
+    CHECK_IN(db, "[:find ?e :in $ :where [?e :k]]", "#{[1] [5]}", coll);
+    CHECK_IN(db, "[:find ?e :in $b :where [$b ?e :k]]", "#{}", "[]");
+    /* what cannot read a collection */
+    CHECK_ERR(db, DT_INVALID, "[:find ?n :in $ $b :where [?e :name ?n] (not [$b ?n :red])]",
+              "source $b is a collection: only data patterns at the top of :where", "$",
+              "[[\"Ivan\" :red]]");
+    CHECK_ERR(db, DT_INVALID, "[:find ?s :in $ $b :where [?e :name] [(get-else $b ?e :x 1) ?s]]",
+              "source $b is a collection", "$", "[]");
+    CHECK_ERR(db, DT_INVALID, "[:find (pull ?e [*]) :in $ :where [?e :k]]",
+              "source $ is a collection: it has no entities to pull", "[[1 :k]]");
+    CHECK_ERR(db, DT_INVALID, "[:find ?x :in $b :where [$b ?x]]",
+              "input 1 ($b): item 2 of the collection is a long, not a tuple", "[[1] 2]");
 }
 
 static void test_two_sources(void **state) {
@@ -840,6 +871,7 @@ int main(void) {
         T(test_in_forms),
         T(test_in_errors),
         T(test_two_sources),
+        T(test_collection_sources),
         T(test_patterns),
         T(test_lookup_refs_idents),
         T(test_tx_position),

@@ -444,7 +444,7 @@ typedef struct wstate {
     dt_query *q;
     dt_input in[2];
     size_t nin;
-    dt_value pattern, eid;
+    dt_value eid;
     sqlite3_stmt *st;
     size_t got[NIMPL]; /* rows each implementation returned */
 } wstate;
@@ -984,7 +984,6 @@ static void prepare_workload(workload *w) {
         }
         S(w)->st = sql_prepare(S(w)->ds->sql, w->sql);
     } else {
-        if (dt_edn_read(w->text, strlen(w->text), &S(w)->pattern) != DT_OK) die("pattern");
         if (dt_edn_read("[:id 1]", 7, &S(w)->eid) != DT_OK) die("eid");
     }
 }
@@ -1059,7 +1058,6 @@ static int people_mode(void) {
             g_failed = 1;
             if (S(w)->q) dt_query_free(S(w)->q);
             if (S(w)->st) sqlite3_finalize(S(w)->st);
-            dt_value_free(&S(w)->pattern);
             dt_value_free(&S(w)->eid);
             continue;
         }
@@ -1126,7 +1124,6 @@ static int people_mode(void) {
                 calls[0], calls[1], calls[2], calls[3]);
         if (S(w)->q) dt_query_free(S(w)->q);
         if (S(w)->st) sqlite3_finalize(S(w)->st);
-        dt_value_free(&S(w)->pattern);
         dt_value_free(&S(w)->eid);
     }
     fclose(js);

@@ -700,25 +700,20 @@ static int compare_for(const char *name, const dt_value *args, size_t nargs, con
 static int fn_compare_chain(dq_fn_id fn, const char *name, const dt_value *args, size_t n,
                             dt_value *out) {
     int ok = 1;
-    if (fn == DQ_FN_EQ || fn == DQ_FN_NOT_EQ || fn == DQ_FN_BANG_EQ) {
+    int all_num = 1;
+    for (size_t i = 0; fn == DQ_FN_NUM_EQ && i < n; i++) all_num = all_num && is_num(&args[i]);
+    /* = not= !=, and == with anything but numbers (as DataScript: (== "a"
+     * "b") is false) */
+    if (fn != DQ_FN_NUM_EQ ? fn == DQ_FN_EQ || fn == DQ_FN_NOT_EQ || fn == DQ_FN_BANG_EQ
+                           : !all_num) {
         for (size_t i = 0; i + 1 < n && ok; i++) {
             int rc = clj_equal(&args[i], &args[i + 1], &ok);
             if (rc != DT_OK) return rc == DT_NOMEM ? rc : call_err(name, args, n, "bad number");
         }
-        dt_value_bool(fn == DQ_FN_EQ ? ok : !ok, out);
+        dt_value_bool(fn == DQ_FN_NOT_EQ || fn == DQ_FN_BANG_EQ ? !ok : ok, out);
         return DT_OK;
     }
     if (fn == DQ_FN_NUM_EQ) {
-        for (size_t i = 0; i < n; i++)
-            if (!is_num(&args[i])) { /* as =, as DataScript: (== "a" "b") is false */
-                for (size_t k = 0; k + 1 < n && ok; k++) {
-                    int rc = clj_equal(&args[k], &args[k + 1], &ok);
-                    if (rc != DT_OK)
-                        return rc == DT_NOMEM ? rc : call_err(name, args, n, "bad number");
-                }
-                dt_value_bool(ok, out);
-                return DT_OK;
-            }
         for (size_t i = 0; i + 1 < n && ok; i++) {
             int c, u;
             int rc = num_cmp(&args[i], &args[i + 1], &c, &u);

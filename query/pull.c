@@ -679,23 +679,17 @@ static void vbuf_take(vbuf *b, dt_type type, dt_value *out) {
 
 /* Adds key (copied) -> *val (moved) to the map being built. */
 static int put_kv(rctx *r, vbuf *m, const dt_value *key, dt_value *val) {
-    dt_value k;
-    if (m->n + 2 <= m->cap && rkey(r, key, &m->v[m->n]) == DT_OK) { /* room reserved */
-        vmove(&m->v[m->n + 1], val);
-        vnil(val);
-        m->n += 2;
-        return DT_OK;
-    }
-    if (rkey(r, key, &k) != DT_OK) {
+    /* the room is usually reserved already (a map's specs and datoms) */
+    size_t want = m->cap ? 2 * m->cap : 8;
+    if ((m->n + 2 > m->cap && vbuf_reserve(r, m, want < m->n + 2 ? m->n + 2 : want) != DT_OK) ||
+        rkey(r, key, &m->v[m->n]) != DT_OK) {
         rfree(r, val);
         return nomem();
     }
-    int rc = vbuf_push(r, m, &k);
-    if (rc != DT_OK) {
-        rfree(r, val);
-        return rc;
-    }
-    return vbuf_push(r, m, val);
+    vmove(&m->v[m->n + 1], val);
+    vnil(val);
+    m->n += 2;
+    return DT_OK;
 }
 
 PULL_NOINLINE static int dbid_map(rctx *r, const dt_value *key, int64_t e, dt_value *out) {

@@ -18,12 +18,6 @@ static const char *SCHEMA =
     " :p/pet {:db/valueType :db.type/ref :db/isComponent true}"
     " :p/tags {:db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}}";
 
-/* Copies the message of the failing handle h to the connection. */
-static int on(dt_conn *c, const void *h, int rc) {
-    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(h));
-    return rc;
-}
-
 static int op_entity_reads(dt_conn *c, const void **msg_on) {
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
@@ -31,14 +25,14 @@ static int op_entity_reads(dt_conn *c, const void **msg_on) {
     dt_value ref = DT_VALUE_NIL, v = DT_VALUE_NIL, t = DT_VALUE_NIL;
     dt_entity *e = NULL, *f = NULL, **list = NULL;
     size_t n = 0;
-    rc = on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &ref));
-    if (rc == DT_OK) rc = on(c, db, dt_entity_get(db, &ref, &e));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_attr(e, ":p/tags", &v));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_refs(e, ":p/friend", &list, &n));
-    if (rc == DT_OK) rc = on(c, list[0], dt_entity_attr(list[0], ":p/_friend", &t));
+    rc = tu_fault_on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &ref));
+    if (rc == DT_OK) rc = tu_fault_on(c, db, dt_entity_get(db, &ref, &e));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_attr(e, ":p/tags", &v));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_refs(e, ":p/friend", &list, &n));
+    if (rc == DT_OK) rc = tu_fault_on(c, list[0], dt_entity_attr(list[0], ":p/_friend", &t));
     dt_value_free(&t);
-    if (rc == DT_OK) rc = on(c, e, dt_entity_touch(e, &t));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_get_ref(e, ":p/pet", &f));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_touch(e, &t));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_get_ref(e, ":p/pet", &f));
     dt_entity_close(f);
     dt_entity_list_close(list, n);
     dt_entity_close(e);
@@ -56,15 +50,15 @@ static int op_stage_and_transact(dt_conn *c, const void **msg_on) {
     dt_value ref, name = DT_VALUE_NIL, tags = DT_VALUE_NIL, fr = DT_VALUE_NIL, tx = DT_VALUE_NIL;
     dt_value_long(1, &ref);
     dt_entity *e = NULL;
-    rc = on(c, db, dt_entity_get(db, &ref, &e));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("\"A2\"", 4, &name));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("#{:u :v}", 8, &tags));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("[:p/email \"b@x\"]", 16, &fr));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_assoc(e, ":p/name", &name));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_assoc(e, ":p/tags", &tags));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_retract(e, ":p/friend", &fr));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_retract_attr(e, ":p/pet"));
-    if (rc == DT_OK) rc = on(c, e, dt_entity_tx_data(e, &tx));
+    rc = tu_fault_on(c, db, dt_entity_get(db, &ref, &e));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("\"A2\"", 4, &name));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("#{:u :v}", 8, &tags));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("[:p/email \"b@x\"]", 16, &fr));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_assoc(e, ":p/name", &name));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_assoc(e, ":p/tags", &tags));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_retract(e, ":p/friend", &fr));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_retract_attr(e, ":p/pet"));
+    if (rc == DT_OK) rc = tu_fault_on(c, e, dt_entity_tx_data(e, &tx));
     if (rc == DT_OK) rc = dt_transact_entity(c, e, NULL);
     dt_value_free(&tx);
     dt_value_free(&name);
@@ -80,11 +74,11 @@ static int op_log(dt_conn *c, const void **msg_on) {
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
     dt_log *log = NULL;
-    rc = on(c, db, dt_log_open(db, 0, 0, &log));
+    rc = tu_fault_on(c, db, dt_log_open(db, 0, 0, &log));
     dt_log_tx t;
     while (rc == DT_OK && (rc = dt_log_next(log, &t)) == DT_ROW) rc = DT_OK;
     if (rc == DT_DONE) rc = DT_OK;
-    if (rc != DT_OK && log) on(c, log, rc);
+    if (rc != DT_OK && log) tu_fault_on(c, log, rc);
     dt_log_close(log);
     dt_db_close(db);
     return rc;

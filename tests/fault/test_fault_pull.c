@@ -24,23 +24,18 @@ static const char *PATTERN = "[* {:p/friend ...} :_p/friend (default :p/nick \"n
 /* The results with no allocation failing. */
 static dt_value want_one, want_many;
 
-/* Copies the message of the failing handle h to the connection. */
-static int on(dt_conn *c, const void *h, int rc) {
-    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(h));
-    return rc;
-}
-
 static int op_heap(dt_conn *c, const void **msg_on) {
     (void)msg_on;
     dt_db *db = NULL;
     int rc = dt_conn_db(c, &db);
     if (rc != DT_OK) return rc;
     dt_value e = DT_VALUE_NIL, eids = DT_VALUE_NIL, one = DT_VALUE_NIL, many = DT_VALUE_NIL;
-    rc = on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &e));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("[1 2 3 999]", 11, &eids));
-    if (rc == DT_OK) rc = on(c, db, dt_pull(db, PATTERN, strlen(PATTERN), &e, &one));
+    rc = tu_fault_on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &e));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("[1 2 3 999]", 11, &eids));
+    if (rc == DT_OK) rc = tu_fault_on(c, db, dt_pull(db, PATTERN, strlen(PATTERN), &e, &one));
     if (rc == DT_OK)
-        rc = on(c, db, dt_pull_many(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, &many));
+        rc = tu_fault_on(c, db,
+                         dt_pull_many(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, &many));
     if (rc == DT_OK) {
         assert_true(dt_value_equal(&want_one, &one));
         assert_true(dt_value_equal(&want_many, &many));
@@ -60,14 +55,14 @@ static int op_arena(dt_conn *c, const void **msg_on) {
     if (rc != DT_OK) return rc;
     dt_arena *a = NULL;
     dt_value e = DT_VALUE_NIL, eids = DT_VALUE_NIL, one = DT_VALUE_NIL, many = DT_VALUE_NIL;
-    rc = on(c, NULL, dt_arena_new(&a));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &e));
-    if (rc == DT_OK) rc = on(c, NULL, dt_edn_read("[1 2 3 999]", 11, &eids));
-    if (rc == DT_OK) rc = on(c, db, dt_pull_in(db, PATTERN, strlen(PATTERN), &e, a, &one));
+    rc = tu_fault_on(c, NULL, dt_arena_new(&a));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("[:p/email \"a@x\"]", 16, &e));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_edn_read("[1 2 3 999]", 11, &eids));
+    if (rc == DT_OK) rc = tu_fault_on(c, db, dt_pull_in(db, PATTERN, strlen(PATTERN), &e, a, &one));
     if (rc != DT_OK) assert_int_equal(one.type, DT_NIL);
     if (rc == DT_OK)
-        rc =
-            on(c, db, dt_pull_many_in(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, a, &many));
+        rc = tu_fault_on(
+            c, db, dt_pull_many_in(db, PATTERN, strlen(PATTERN), eids.u.seq.items, 4, a, &many));
     if (rc != DT_OK) assert_int_equal(many.type, DT_NIL);
     if (rc == DT_OK) {
         assert_true(dt_value_equal(&want_one, &one));
@@ -88,9 +83,9 @@ static int op_query(dt_conn *c, const void **msg_on) {
     dt_result *r = NULL;
     char q[256];
     snprintf(q, sizeof q, "[:find (pull ?e %s) . :where [?e :p/email \"a@x\"]]", PATTERN);
-    rc = on(c, NULL, dt_q(db, q, &r));
+    rc = tu_fault_on(c, NULL, dt_q(db, q, &r));
     dt_value got = DT_VALUE_NIL;
-    if (rc == DT_OK) rc = on(c, NULL, dt_result_value(r, &got));
+    if (rc == DT_OK) rc = tu_fault_on(c, NULL, dt_result_value(r, &got));
     if (rc == DT_OK) assert_true(dt_value_equal(&want_one, &got));
     dt_value_free(&got);
     dt_result_free(r);

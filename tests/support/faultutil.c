@@ -41,3 +41,8 @@ long tu_fail_each_alloc(tu_db *d, tu_fault_op op, tu_fault_fresh fresh, const ch
     fail_msg("%s never succeeded", what);
     return -1;
 }
+
+int tu_fault_on(dt_conn *c, const void *h, int rc) {
+    if (rc != DT_OK) dt_errmsg_set(c, rc, "%s", dt_errmsg(h));
+    return rc;
+}

@@ -31,4 +31,10 @@ typedef void (*tu_fault_fresh)(tu_db *d);
  */
 long tu_fail_each_alloc(tu_db *d, tu_fault_op op, tu_fault_fresh fresh, const char *what);
 
+/* tu_fault_on: for an operation whose calls report on several handles:
+ * when rc is an error, copies the message of handle h (NULL: the
+ * handle-less slot) to the connection c, where tu_fail_each_alloc looks.
+ * Returns rc. */
+int tu_fault_on(dt_conn *c, const void *h, int rc);
+
 #endif
